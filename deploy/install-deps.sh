@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+#  Installs the Debian packages rhannu needs to build and test, and nothing else.
+#  Idempotent: installs only what is missing. With --check, installs nothing and exits 1 if
+#  anything is missing (make uses that to decide whether to run this script).
+set -euo pipefail
+
+packages=(
+    build-essential         # gcc, make
+    pkg-config
+    libzmq3-dev             # ZeroMQ transport with CURVE (pulls libsodium-dev)
+    libsodium-dev           # Ed25519 sign/verify on the hot path, SHA-256 commitments
+    libprotobuf-c-dev       # wire schema runtime
+    protobuf-c-compiler     # protoc-c generates the C code at build time
+    libssl-dev              # X.509, CRLs, PEM keys
+    openssl                 # stock tool the PKI tests check our files with
+    libleveldb-dev          # durable queues and logs
+    libcunit1-dev           # unit tests
+    clang                   # libFuzzer harnesses (make fuzz)
+    libclang-rt-14-dev      # sanitizer and fuzzer runtimes for clang
+    clang-format            # make format
+)
+
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
+        || missing+=("$package")
+done
+
+if [ "${1:-}" = "--check" ]; then
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "missing packages: ${missing[*]}"
+        exit 1
+    fi
+    exit 0
+fi
+
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "install-deps: all ${#packages[@]} packages present"
+    exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "install-deps: run as root or install sudo" >&2; exit 1; }
+    sudo="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

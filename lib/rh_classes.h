@@ -1,0 +1,61 @@
+/*  =========================================================================
+    rh_classes - the one header every rhannu .c file includes
+
+    System, OpenSSL, libsodium and project headers live here so that each
+    source file sees the same feature macros and declarations.
+    =========================================================================
+*/
+#ifndef RH_CLASSES_H_INCLUDED
+#define RH_CLASSES_H_INCLUDED
+
+#ifndef _GNU_SOURCE
+#    define _GNU_SOURCE
+#endif
+
+#include <assert.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/asn1.h>
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <sodium.h>
+#include <zmq.h>
+
+//  Defensive branches: conditions that "cannot happen" but are handled anyway (SQLite's habit).
+#define ALWAYS(x) (x)
+#define NEVER(x)  (x)
+
+#include "rh_limits.h"
+#include "rh_rc.h"
+#include "rh_log.h"
+#include "rh_file.h"
+#include "rh_time.h"
+#include "rh_identity.h"
+#include "rh_certstore.h"
+#include "rh_ca.h"
+#include "rh_signer.h"
+#include "rh_envelope.h"
+
+#endif

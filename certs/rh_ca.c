@@ -1,0 +1,548 @@
+/*  =========================================================================
+    rh_ca - the board certificate authority: enrol and revoke agencies
+    =========================================================================
+*/
+#include "rh_classes.h"
+
+#define RH_CA_LOG        "rhannu-ca"
+#define RH_CLOCK_SKEW_MS (5 * 60 * 1000)
+#define RH_DAY_MS        ((int64_t) 24 * 3600 * 1000)
+
+//  Writes a PEM rendering produced by writer into path with mode, atomically.
+static int
+s_write_pem (const char *path, mode_t mode, int (*writer) (BIO *, const void *), const void *object)
+{
+    BIO *bio = BIO_new (BIO_s_mem ());
+    int rc = -1;
+    char *data = NULL;
+    if (bio && writer (bio, object) == 1) {
+        long size = BIO_get_mem_data (bio, &data);
+        if (size > 0 && rh_file_write_atomic (path, data, (size_t) size, mode) == 0)
+            rc = 0;
+    }
+    //  The BIO may hold a private key: wipe it before it is freed.
+    if (bio && data) {
+        long size = BIO_get_mem_data (bio, &data);
+        OPENSSL_cleanse (data, (size_t) size);
+    }
+    BIO_free (bio);
+    if (rc != 0)
+        rh_log_error (RH_CA_LOG, "cannot write %s: %s", path, strerror (errno));
+    return rc;
+}
+
+static int
+s_write_cert (BIO *bio, const void *cert)
+{
+    return PEM_write_bio_X509 (bio, (X509 *) cert);
+}
+
+static int
+s_write_key (BIO *bio, const void *key)
+{
+    return PEM_write_bio_PrivateKey (bio, (EVP_PKEY *) key, NULL, NULL, 0, NULL, NULL);
+}
+
+static int
+s_write_crl_pem (BIO *bio, const void *crl)
+{
+    return PEM_write_bio_X509_CRL (bio, (X509_CRL *) crl);
+}
+
+static X509 *
+s_read_cert (const char *path)
+{
+    uint8_t *pem = NULL;
+    size_t size = 0;
+    if (rh_file_read (path, RH_MAX_PKI_FILE, &pem, &size) != 0)
+        return NULL;
+    BIO *bio = BIO_new_mem_buf (pem, (int) size);
+    X509 *cert = bio ? PEM_read_bio_X509 (bio, NULL, NULL, NULL) : NULL;
+    BIO_free (bio);
+    free (pem);
+    return cert;
+}
+
+static X509_CRL *
+s_read_crl (const char *path)
+{
+    uint8_t *pem = NULL;
+    size_t size = 0;
+    if (rh_file_read (path, RH_MAX_PKI_FILE, &pem, &size) != 0)
+        return NULL;
+    BIO *bio = BIO_new_mem_buf (pem, (int) size);
+    X509_CRL *crl = bio ? PEM_read_bio_X509_CRL (bio, NULL, NULL, NULL) : NULL;
+    BIO_free (bio);
+    free (pem);
+    return crl;
+}
+
+//  Loads the CA certificate and private key; the key file must be 0600.
+static int
+s_load_ca (const char *dir, X509 **cert, EVP_PKEY **key)
+{
+    char path [PATH_MAX];
+    rh_file_path (path, sizeof path, "%s/ca.pem", dir);
+    *cert = s_read_cert (path);
+    if (!*cert) {
+        rh_log_error (RH_CA_LOG, "cannot read CA certificate %s", path);
+        return -1;
+    }
+    rh_file_path (path, sizeof path, "%s/ca.key", dir);
+    uint8_t *pem = NULL;
+    size_t size = 0;
+    if (rh_file_read_secret (path, RH_MAX_PKI_FILE, &pem, &size) != 0) {
+        rh_log_error (RH_CA_LOG, "cannot read CA key %s: %s", path,
+                      errno == EPERM ? "mode is wider than 0600" : strerror (errno));
+        X509_free (*cert);
+        *cert = NULL;
+        return -1;
+    }
+    BIO *bio = BIO_new_mem_buf (pem, (int) size);
+    *key = bio ? PEM_read_bio_PrivateKey (bio, NULL, NULL, NULL) : NULL;
+    BIO_free (bio);
+    OPENSSL_cleanse (pem, size);
+    free (pem);
+    if (!*key) {
+        rh_log_error (RH_CA_LOG, "CA key %s does not parse", path);
+        X509_free (*cert);
+        *cert = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static int
+s_add_ext (X509 *cert, X509 *issuer, int nid, const char *value)
+{
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb (&ctx);
+    X509V3_set_ctx (&ctx, issuer, cert, NULL, NULL, 0);
+    X509_EXTENSION *ext = X509V3_EXT_conf_nid (NULL, &ctx, nid, value);
+    int rc = ext && X509_add_ext (cert, ext, -1) == 1 ? 0 : -1;
+    X509_EXTENSION_free (ext);
+    return rc;
+}
+
+static int
+s_set_name (X509_NAME *name, const char *field, const char *value)
+{
+    if (!value || !*value)
+        return 0;
+    return X509_NAME_add_entry_by_txt (name, field, MBSTRING_UTF8, (const unsigned char *) value,
+                                       -1, -1, 0)
+                   == 1
+               ? 0
+               : -1;
+}
+
+static int
+s_set_random_serial (X509 *cert)
+{
+    uint8_t bytes [16];
+    randombytes_buf (bytes, sizeof bytes);
+    bytes [0] &= 0x7f;  //  positive, as RFC 5280 requires
+    bytes [0] |= 0x01;  //  and never with a leading zero byte
+    BIGNUM *number = BN_bin2bn (bytes, sizeof bytes, NULL);
+    int rc = number && BN_to_ASN1_INTEGER (number, X509_get_serialNumber (cert)) ? 0 : -1;
+    BN_free (number);
+    return rc;
+}
+
+static int
+s_set_validity (X509 *cert, int64_t not_before_ms, int64_t not_after_ms)
+{
+    return ASN1_TIME_set (X509_getm_notBefore (cert), (time_t) (not_before_ms / 1000))
+                   && ASN1_TIME_set (X509_getm_notAfter (cert), (time_t) (not_after_ms / 1000))
+               ? 0
+               : -1;
+}
+
+//  Writes a CRL over the given entries, numbered one past the previous CRL's number.
+static int
+s_write_crl (const char *dir, X509 *ca, EVP_PKEY *ca_key, const X509_CRL *previous,
+             X509_REVOKED *extra, int64_t next_update_ms)
+{
+    X509_CRL *crl = X509_CRL_new ();
+    ASN1_TIME *now = NULL, *next = NULL;
+    ASN1_INTEGER *number = NULL;
+    X509_EXTENSION *aki = NULL;
+    int rc = -1;
+    int64_t now_ms = rh_time_now_ms ();
+    if (!crl || X509_CRL_set_version (crl, X509_CRL_VERSION_2) != 1
+        || X509_CRL_set_issuer_name (crl, X509_get_subject_name (ca)) != 1)
+        goto out;
+    if (!(now = ASN1_TIME_set (NULL, (time_t) (now_ms / 1000)))
+        || !(
+            next = ASN1_TIME_set (
+                NULL, (time_t) ((next_update_ms ? next_update_ms : now_ms + RH_CRL_DAYS * RH_DAY_MS)
+                                / 1000)))
+        || X509_CRL_set1_lastUpdate (crl, now) != 1 || X509_CRL_set1_nextUpdate (crl, next) != 1)
+        goto out;
+    STACK_OF (X509_REVOKED) *entries =
+        previous ? X509_CRL_get_REVOKED ((X509_CRL *) previous) : NULL;
+    for (int i = 0; i < sk_X509_REVOKED_num (entries); i++) {
+        X509_REVOKED *copy = X509_REVOKED_dup (sk_X509_REVOKED_value (entries, i));
+        if (!copy || X509_CRL_add0_revoked (crl, copy) != 1) {
+            X509_REVOKED_free (copy);
+            goto out;
+        }
+    }
+    if (extra) {
+        if (X509_CRL_add0_revoked (crl, extra) != 1)
+            goto out;
+        extra = NULL;
+    }
+    //  CRL number: one more than before, so relying parties can tell newer from older.
+    long previous_number = 0;
+    ASN1_INTEGER *old_number =
+        previous ? X509_CRL_get_ext_d2i (previous, NID_crl_number, NULL, NULL) : NULL;
+    if (old_number)
+        previous_number = ASN1_INTEGER_get (old_number);
+    ASN1_INTEGER_free (old_number);
+    if (!(number = ASN1_INTEGER_new ()) || ASN1_INTEGER_set (number, previous_number + 1) != 1
+        || X509_CRL_add1_ext_i2d (crl, NID_crl_number, number, 0, 0) != 1)
+        goto out;
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb (&ctx);
+    X509V3_set_ctx (&ctx, ca, NULL, NULL, crl, 0);
+    if (!(aki = X509V3_EXT_conf_nid (NULL, &ctx, NID_authority_key_identifier, "keyid:always"))
+        || X509_CRL_add_ext (crl, aki, -1) != 1)
+        goto out;
+    if (X509_CRL_sort (crl) != 1 || X509_CRL_sign (crl, ca_key, NULL) <= 0)
+        goto out;
+    char path [PATH_MAX];
+    rh_file_path (path, sizeof path, "%s/crl.pem", dir);
+    rc = s_write_pem (path, 0644, s_write_crl_pem, crl);
+out:
+    if (rc != 0)
+        rh_log_error (RH_CA_LOG, "cannot issue CRL in %s", dir);
+    X509_REVOKED_free (extra);
+    X509_EXTENSION_free (aki);
+    ASN1_INTEGER_free (number);
+    ASN1_TIME_free (now);
+    ASN1_TIME_free (next);
+    X509_CRL_free (crl);
+    ERR_clear_error ();
+    return rc;
+}
+
+int
+rh_ca_init (const char *dir, const char *name, int64_t not_after_ms)
+{
+    assert (dir);
+    char path [PATH_MAX];
+    EVP_PKEY *key = NULL;
+    X509 *cert = NULL;
+    int rc = -1;
+    rh_file_path (path, sizeof path, "%s/ca.pem", dir);
+    if (rh_file_exists (path)) {
+        rh_log_error (RH_CA_LOG, "%s already holds a CA; refusing to overwrite it", dir);
+        return -1;
+    }
+    if (rh_file_mkdir (dir, 0755) != 0) {
+        rh_log_error (RH_CA_LOG, "cannot create %s: %s", dir, strerror (errno));
+        return -1;
+    }
+    int64_t now_ms = rh_time_now_ms ();
+    if (!(key = EVP_PKEY_Q_keygen (NULL, NULL, "ED25519")) || !(cert = X509_new ()))
+        goto out;
+    X509_NAME *subject = X509_get_subject_name (cert);
+    if (X509_set_version (cert, X509_VERSION_3) != 1 || s_set_random_serial (cert)
+        || s_set_name (subject, "O", "rhannu")
+        || s_set_name (subject, "CN", name ? name : "rhannu board CA")
+        || X509_set_issuer_name (cert, subject) != 1
+        || s_set_validity (cert, now_ms - RH_CLOCK_SKEW_MS,
+                           not_after_ms ? not_after_ms : now_ms + RH_CA_DAYS * RH_DAY_MS)
+        || X509_set_pubkey (cert, key) != 1)
+        goto out;
+    if (s_add_ext (cert, cert, NID_basic_constraints, "critical,CA:TRUE")
+        || s_add_ext (cert, cert, NID_key_usage, "critical,keyCertSign,cRLSign")
+        || s_add_ext (cert, cert, NID_subject_key_identifier, "hash")
+        || s_add_ext (cert, cert, NID_authority_key_identifier, "keyid:always"))
+        goto out;
+    if (X509_sign (cert, key, NULL) <= 0)
+        goto out;
+    rh_file_path (path, sizeof path, "%s/ca.key", dir);
+    if (s_write_pem (path, 0600, s_write_key, key))
+        goto out;
+    if (s_write_crl (dir, cert, key, NULL, NULL, 0))
+        goto out;
+    //  ca.pem last: its presence means the CA is complete.
+    rh_file_path (path, sizeof path, "%s/ca.pem", dir);
+    rc = s_write_pem (path, 0644, s_write_cert, cert);
+out:
+    if (rc != 0)
+        rh_log_error (RH_CA_LOG, "cannot create a CA in %s", dir);
+    EVP_PKEY_free (key);
+    X509_free (cert);
+    ERR_clear_error ();
+    return rc;
+}
+
+//  True if the CRL lists the certificate.
+static bool
+s_is_revoked (const X509_CRL *crl, X509 *cert)
+{
+    X509_REVOKED *entry = NULL;
+    return crl && X509_CRL_get0_by_cert ((X509_CRL *) crl, &entry, cert) == 1;
+}
+
+//  Moves an agency's revoked certificate out of the way of a new one.
+static int
+s_archive (const char *agency_dir, X509 *old)
+{
+    char folder [PATH_MAX], path [PATH_MAX], from [PATH_MAX];
+    rh_file_path (folder, sizeof folder, "%s/archive", agency_dir);
+    if (rh_file_mkdir (folder, 0755) != 0)
+        return -1;
+    BIGNUM *serial = ASN1_INTEGER_to_BN (X509_get0_serialNumber (old), NULL);
+    char *hex = serial ? BN_bn2hex (serial) : NULL;
+    BN_free (serial);
+    if (!hex)
+        return -1;
+    rh_file_path (path, sizeof path, "%s/%s.pem", folder, hex);
+    OPENSSL_free (hex);
+    rh_file_path (from, sizeof from, "%s/cert.pem", agency_dir);
+    return rename (from, path);
+}
+
+static int
+s_write_curve_keys (const char *agency_dir, const uint8_t public_key [32],
+                    const uint8_t secret_key [32])
+{
+    char public_z85 [41], secret_z85 [41], text [160], path [PATH_MAX];
+    if (!zmq_z85_encode (public_z85, public_key, 32)
+        || !zmq_z85_encode (secret_z85, secret_key, 32))
+        return -1;
+    rh_file_path (path, sizeof path, "%s/curve.key", agency_dir);
+    int length = snprintf (text, sizeof text, "public = %s\nsecret = %s\n", public_z85, secret_z85);
+    int rc = rh_file_write_atomic (path, text, (size_t) length, 0600);
+    OPENSSL_cleanse (text, sizeof text);
+    OPENSSL_cleanse (secret_z85, sizeof secret_z85);
+    if (rc != 0)
+        return -1;
+    rh_file_path (path, sizeof path, "%s/curve.pub", agency_dir);
+    length = snprintf (text, sizeof text, "%s\n", public_z85);
+    return rh_file_write_atomic (path, text, (size_t) length, 0644);
+}
+
+int
+rh_ca_issue (const char *dir, const rh_ca_request_t *request)
+{
+    assert (dir && request);
+    X509 *ca = NULL, *cert = NULL, *old = NULL;
+    EVP_PKEY *ca_key = NULL, *key = NULL;
+    X509_CRL *crl = NULL;
+    uint8_t curve_public [32], curve_secret [32];
+    char agency_dir [PATH_MAX], path [PATH_MAX], uri [128], hex [65];
+    int rc = -1;
+    if (!rh_identity_valid_id (request->agency_id)) {
+        rh_log_error (RH_CA_LOG, "agency id must be 1-%d characters of a-z, 0-9, '.', '-'",
+                      RH_MAX_ID);
+        return -1;
+    }
+    if (!rh_identity_valid_type (request->type)) {
+        rh_log_error (RH_CA_LOG, "unknown agency type '%s'", request->type ? request->type : "");
+        return -1;
+    }
+    if ((request->la && !rh_identity_valid_id (request->la))
+        || (request->region && !rh_identity_valid_id (request->region))) {
+        rh_log_error (RH_CA_LOG, "LA and region codes use the same characters as agency ids");
+        return -1;
+    }
+    if (s_load_ca (dir, &ca, &ca_key))
+        return -1;
+    rh_file_path (path, sizeof path, "%s/crl.pem", dir);
+    crl = s_read_crl (path);
+    rh_file_path (agency_dir, sizeof agency_dir, "%s/%s", dir, request->agency_id);
+    rh_file_path (path, sizeof path, "%s/cert.pem", agency_dir);
+    if ((old = s_read_cert (path))) {
+        if (!s_is_revoked (crl, old)) {
+            rh_log_error (RH_CA_LOG, "%s already has a certificate; revoke it first",
+                          request->agency_id);
+            goto out;
+        }
+        if (s_archive (agency_dir, old)) {
+            rh_log_error (RH_CA_LOG, "cannot archive the old certificate of %s",
+                          request->agency_id);
+            goto out;
+        }
+    }
+    if (rh_file_mkdir (agency_dir, 0755) != 0) {
+        rh_log_error (RH_CA_LOG, "cannot create %s: %s", agency_dir, strerror (errno));
+        goto out;
+    }
+    crypto_box_keypair (curve_public, curve_secret);
+    sodium_bin2hex (hex, sizeof hex, curve_public, sizeof curve_public);
+    snprintf (uri, sizeof uri, "URI:urn:rhannu:curve25519:%s", hex);
+
+    int64_t now_ms = rh_time_now_ms ();
+    int64_t not_before =
+        request->not_before_ms ? request->not_before_ms : now_ms - RH_CLOCK_SKEW_MS;
+    int64_t not_after =
+        request->not_after_ms ? request->not_after_ms : now_ms + RH_CERT_DAYS * RH_DAY_MS;
+    if (!(key = EVP_PKEY_Q_keygen (NULL, NULL, "ED25519")) || !(cert = X509_new ()))
+        goto out;
+    X509_NAME *subject = X509_get_subject_name (cert);
+    if (X509_set_version (cert, X509_VERSION_3) != 1 || s_set_random_serial (cert)
+        || s_set_name (subject, "O", "rhannu") || s_set_name (subject, "OU", request->type)
+        || s_set_name (subject, "ST", request->region) || s_set_name (subject, "L", request->la)
+        || s_set_name (subject, "CN", request->agency_id)
+        || X509_set_issuer_name (cert, X509_get_subject_name (ca)) != 1
+        || s_set_validity (cert, not_before, not_after) || X509_set_pubkey (cert, key) != 1)
+        goto out;
+    if (s_add_ext (cert, ca, NID_basic_constraints, "critical,CA:FALSE")
+        || s_add_ext (cert, ca, NID_key_usage, "critical,digitalSignature")
+        || s_add_ext (cert, ca, NID_subject_key_identifier, "hash")
+        || s_add_ext (cert, ca, NID_authority_key_identifier, "keyid:always")
+        || s_add_ext (cert, ca, NID_subject_alt_name, uri))
+        goto out;
+    if (X509_sign (cert, ca_key, NULL) <= 0)
+        goto out;
+    rh_file_path (path, sizeof path, "%s/key.pem", agency_dir);
+    if (s_write_pem (path, 0600, s_write_key, key)
+        || s_write_curve_keys (agency_dir, curve_public, curve_secret))
+        goto out;
+    //  cert.pem last: its presence means the agency's files are complete.
+    rh_file_path (path, sizeof path, "%s/cert.pem", agency_dir);
+    rc = s_write_pem (path, 0644, s_write_cert, cert);
+out:
+    if (rc != 0)
+        rh_log_error (RH_CA_LOG, "could not issue a certificate for %s", request->agency_id);
+    OPENSSL_cleanse (curve_secret, sizeof curve_secret);
+    X509_free (ca);
+    X509_free (cert);
+    X509_free (old);
+    X509_CRL_free (crl);
+    EVP_PKEY_free (ca_key);
+    EVP_PKEY_free (key);
+    ERR_clear_error ();
+    return rc;
+}
+
+int
+rh_ca_revoke (const char *dir, const char *agency_id, int reason)
+{
+    assert (dir && agency_id);
+    X509 *ca = NULL, *cert = NULL;
+    EVP_PKEY *ca_key = NULL;
+    X509_CRL *crl = NULL;
+    X509_REVOKED *entry = NULL;
+    ASN1_TIME *now = NULL;
+    ASN1_ENUMERATED *code = NULL;
+    char path [PATH_MAX];
+    int rc = -1;
+    if (!rh_identity_valid_id (agency_id)) {
+        rh_log_error (RH_CA_LOG, "'%s' is not an agency id", agency_id);
+        return -1;
+    }
+    if (s_load_ca (dir, &ca, &ca_key))
+        return -1;
+    rh_file_path (path, sizeof path, "%s/%s/cert.pem", dir, agency_id);
+    if (!(cert = s_read_cert (path))) {
+        rh_log_error (RH_CA_LOG, "no certificate for %s at %s", agency_id, path);
+        goto out;
+    }
+    rh_file_path (path, sizeof path, "%s/crl.pem", dir);
+    if (!(crl = s_read_crl (path))) {
+        rh_log_error (RH_CA_LOG, "cannot read CRL %s", path);
+        goto out;
+    }
+    if (s_is_revoked (crl, cert)) {
+        rh_log_info (RH_CA_LOG, "%s is already revoked", agency_id);
+        rc = 0;
+        goto out;
+    }
+    if (!(entry = X509_REVOKED_new ())
+        || X509_REVOKED_set_serialNumber (entry, X509_get_serialNumber (cert)) != 1
+        || !(now = ASN1_TIME_set (NULL, (time_t) (rh_time_now_ms () / 1000)))
+        || X509_REVOKED_set_revocationDate (entry, now) != 1)
+        goto out;
+    if (reason >= 0
+        && (!(code = ASN1_ENUMERATED_new ()) || ASN1_ENUMERATED_set (code, reason) != 1
+            || X509_REVOKED_add1_ext_i2d (entry, NID_crl_reason, code, 0, 0) != 1))
+        goto out;
+    rc = s_write_crl (dir, ca, ca_key, crl, entry, 0);
+    entry = NULL;  //  s_write_crl took it
+out:
+    X509_REVOKED_free (entry);
+    ASN1_TIME_free (now);
+    ASN1_ENUMERATED_free (code);
+    X509_free (ca);
+    X509_free (cert);
+    X509_CRL_free (crl);
+    EVP_PKEY_free (ca_key);
+    ERR_clear_error ();
+    return rc;
+}
+
+int
+rh_ca_crl (const char *dir, int64_t next_update_ms)
+{
+    assert (dir);
+    X509 *ca = NULL;
+    EVP_PKEY *ca_key = NULL;
+    char path [PATH_MAX];
+    if (s_load_ca (dir, &ca, &ca_key))
+        return -1;
+    rh_file_path (path, sizeof path, "%s/crl.pem", dir);
+    X509_CRL *crl = s_read_crl (path);
+    int rc = crl ? s_write_crl (dir, ca, ca_key, crl, NULL, next_update_ms) : -1;
+    if (!crl)
+        rh_log_error (RH_CA_LOG, "cannot read CRL %s", path);
+    X509_CRL_free (crl);
+    X509_free (ca);
+    EVP_PKEY_free (ca_key);
+    return rc;
+}
+
+int
+rh_ca_list (const char *dir, FILE *out)
+{
+    assert (dir && out);
+    rh_certstore_t *store = rh_certstore_load_dir (dir);
+    if (!store)
+        return -1;
+    int64_t now_ms = rh_time_now_ms ();
+    fprintf (out, "%-24s %-14s %-12s %-10s %-20s %-16s %s\n", "AGENCY", "TYPE", "LA", "REGION",
+             "EXPIRES", "STATUS", "FINGERPRINT");
+    for (size_t i = 0; i < rh_certstore_size (store); i++) {
+        const rh_identity_t *id = rh_certstore_identity (store, i);
+        rh_rc_t status = rh_certstore_status (store, i, now_ms);
+        char expires [32], fingerprint [17];
+        sodium_bin2hex (fingerprint, sizeof fingerprint, id->cert_sha256, 8);
+        const char *word = status == RH_OK                ? "valid"
+                           : status == RH_E_REVOKED       ? "revoked"
+                           : status == RH_E_EXPIRED       ? "expired"
+                           : status == RH_E_NOT_YET_VALID ? "not-yet-valid"
+                                                          : rh_rc_name (status);
+        fprintf (out, "%-24s %-14s %-12s %-10s %-20s %-16s %s\n", id->agency_id, id->type,
+                 *id->la ? id->la : "-", *id->region ? id->region : "-",
+                 rh_time_format (id->not_after_ms, expires, sizeof expires), word, fingerprint);
+    }
+    char next [32];
+    fprintf (out, "CRL next update: %s\n",
+             rh_time_format (rh_certstore_crl_next_update (store), next, sizeof next));
+    rh_certstore_destroy (&store);
+    return 0;
+}
+
+int
+rh_ca_reason_code (const char *name)
+{
+    static const struct {
+        const char *name;
+        int code;
+    } reasons [] = {
+        { "unspecified", CRL_REASON_UNSPECIFIED },
+        { "key-compromise", CRL_REASON_KEY_COMPROMISE },
+        { "affiliation-changed", CRL_REASON_AFFILIATION_CHANGED },
+        { "superseded", CRL_REASON_SUPERSEDED },
+        { "cessation", CRL_REASON_CESSATION_OF_OPERATION },
+    };
+    for (size_t i = 0; name && i < sizeof reasons / sizeof reasons [0]; i++)
+        if (strcmp (name, reasons [i].name) == 0)
+            return reasons [i].code;
+    return -1;
+}

@@ -1,0 +1,54 @@
+/*  =========================================================================
+    rh_ca - the board certificate authority: enrol and revoke agencies
+
+    Writes standard PEM files that stock openssl reads:
+      DIR/ca.pem, DIR/ca.key (0600), DIR/crl.pem,
+      DIR/AGENCY/cert.pem, DIR/AGENCY/key.pem (0600: Ed25519 signing key),
+      DIR/AGENCY/curve.key (0600) and DIR/AGENCY/curve.pub (CURVE transport
+      keys, Z85 text), DIR/AGENCY/archive/SERIAL.pem (replaced certificates).
+    An agency's CURVE public key is written into its certificate as the
+    subjectAltName URI urn:rhannu:curve25519:<hex>, so revoking the
+    certificate revokes the transport key with it.
+    Failures are logged (component "rhannu-ca") with the reason.
+    =========================================================================
+*/
+#ifndef RH_CA_H_INCLUDED
+#define RH_CA_H_INCLUDED
+
+typedef struct {
+    const char *agency_id;  //  e.g. "police-gwent"
+    const char *type;       //  an AgencyType name, e.g. "POLICE"
+    const char *la;         //  local authority code, or NULL
+    const char *region;     //  safeguarding region, or NULL
+    int64_t not_before_ms;  //  0: five minutes ago (tolerates clock skew)
+    int64_t not_after_ms;   //  0: RH_CERT_DAYS from now
+} rh_ca_request_t;
+
+//  Creates a new board CA in dir (created if missing): key, self-signed certificate valid until
+//  not_after_ms (0: RH_CA_DAYS from now) and an empty CRL. Refuses to overwrite an existing CA.
+//  Returns 0 or -1.
+int rh_ca_init (const char *dir, const char *name, int64_t not_after_ms);
+
+//  Issues an agency (or broker) certificate with fresh signing and transport keys. An agency
+//  whose current certificate is revoked may be issued again; the old certificate moves to the
+//  archive. Returns 0 or -1.
+int rh_ca_issue (const char *dir, const rh_ca_request_t *request);
+
+//  Revokes the agency's current certificate with a CRL reason code (CRL_REASON_*, e.g.
+//  CRL_REASON_CESSATION_OF_OPERATION) and re-issues the CRL. Revoking twice is not an error.
+//  Returns 0 or -1.
+int rh_ca_revoke (const char *dir, const char *agency_id, int reason);
+
+//  Re-issues the CRL with the same entries and a nextUpdate of next_update_ms (0: RH_CRL_DAYS
+//  from now). Returns 0 or -1.
+int rh_ca_crl (const char *dir, int64_t next_update_ms);
+
+//  Prints one line per certificate: agency, type, LA, region, expiry, status, fingerprint.
+//  Returns 0 or -1.
+int rh_ca_list (const char *dir, FILE *out);
+
+//  Parses a CRL reason name ("unspecified", "key-compromise", "superseded", "cessation",
+//  "affiliation-changed"); returns the CRL_REASON_* code or -1.
+int rh_ca_reason_code (const char *name);
+
+#endif

@@ -1,0 +1,75 @@
+/*  =========================================================================
+    rh_certstore - the board CA, its CRLs and the enrolled agencies
+
+    Loads CA certificates, CRLs and agency certificates into an OpenSSL
+    store and answers "may this key speak for this agency at this time?".
+    Each certificate's chain (signature, CA constraints, revocation of every
+    certificate in the chain) is verified once, when it is added or when a
+    CRL is loaded; per-message checks then compare times only, which keeps
+    the broker's hot path free of X.509 work.
+
+    Revocation honours the revocation date: a signature made before an
+    agency was revoked still verifies years later (auditors need that),
+    unless the reason was key compromise, which taints every use of the key.
+    =========================================================================
+*/
+#ifndef RH_CERTSTORE_H_INCLUDED
+#define RH_CERTSTORE_H_INCLUDED
+
+typedef struct _rh_certstore_t rh_certstore_t;
+
+//  Creates an empty store. Returns NULL on failure.
+rh_certstore_t *rh_certstore_new (void);
+
+//  Destroys the store and every identity it handed out.
+void rh_certstore_destroy (rh_certstore_t **self_p);
+
+//  Creates a store from a PKI folder as written by rhannu-ca: DIR/ca.pem, DIR/crl.pem and every
+//  DIR/AGENCY/cert.pem (plus DIR/AGENCY/archive/*.pem, earlier certificates kept so that old
+//  signatures still verify). A certificate that does not chain is skipped with a warning.
+//  Returns NULL (and logs why) if the CA or the CRL cannot be loaded.
+rh_certstore_t *rh_certstore_load_dir (const char *dir);
+
+//  Adds trusted CA certificates from a PEM file (a self-signed root, or intermediates that chain
+//  to a root already loaded). Returns RH_OK, RH_E_IO, RH_E_MALFORMED or RH_E_CERT_UNKNOWN.
+rh_rc_t rh_certstore_add_ca (rh_certstore_t *self, const char *path);
+
+//  Loads a CRL from a PEM file: it must be signed by a loaded CA, and replaces that CA's earlier
+//  CRL; every certificate's status is then computed again. Returns RH_OK, RH_E_IO or RH_E_CRL.
+//  On failure the previous CRLs stay in force.
+rh_rc_t rh_certstore_add_crl (rh_certstore_t *self, const char *path);
+
+//  Adds an agency certificate from PEM bytes. Returns RH_OK, or the reason its chain fails
+//  (RH_E_CERT_UNKNOWN, RH_E_MALFORMED, RH_E_CRL, ...). Revoked, expired and not-yet-valid
+//  certificates are added: whether they may be used depends on the time asked about.
+rh_rc_t rh_certstore_add_cert_pem (rh_certstore_t *self, const uint8_t *pem, size_t size);
+
+//  As rh_certstore_add_cert_pem, reading a file.
+rh_rc_t rh_certstore_add_cert (rh_certstore_t *self, const char *path);
+
+//  Finds the certificate with this fingerprint and checks that it belongs to agency_id and was
+//  usable at at_ms. On RH_OK sets *identity (borrowed, valid while the store lives). Returns
+//  RH_E_CERT_UNKNOWN, RH_E_CERT_MISMATCH, RH_E_REVOKED, RH_E_EXPIRED, RH_E_NOT_YET_VALID or
+//  RH_E_CRL otherwise.
+rh_rc_t rh_certstore_signer (rh_certstore_t *self, const char *agency_id,
+                             const uint8_t fingerprint [RH_DIGEST_LEN], int64_t at_ms,
+                             const rh_identity_t **identity);
+
+//  Finds the agency whose certificate binds this CURVE transport key and checks it was usable
+//  at at_ms; results as rh_certstore_signer.
+rh_rc_t rh_certstore_by_curve (rh_certstore_t *self, const uint8_t curve_key [RH_PUBKEY_LEN],
+                               int64_t at_ms, const rh_identity_t **identity);
+
+//  Number of agency certificates held (including revoked and expired ones).
+size_t rh_certstore_size (rh_certstore_t *self);
+
+//  The index-th identity, or NULL past the end.
+const rh_identity_t *rh_certstore_identity (rh_certstore_t *self, size_t index);
+
+//  Status of the index-th certificate at at_ms (RH_OK, RH_E_REVOKED, ...).
+rh_rc_t rh_certstore_status (rh_certstore_t *self, size_t index, int64_t at_ms);
+
+//  Earliest nextUpdate among loaded CRLs (ms), or 0 if no CRL is loaded.
+int64_t rh_certstore_crl_next_update (rh_certstore_t *self);
+
+#endif

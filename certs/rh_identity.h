@@ -1,0 +1,35 @@
+/*  =========================================================================
+    rh_identity - who a certificate says an agency is
+
+    A small value type, read-only to callers: the certificate store owns
+    each identity and hands out const pointers that live as long as the
+    store. It is a plain struct (not opaque) because it is copied into
+    audit records and logs field by field.
+    =========================================================================
+*/
+#ifndef RH_IDENTITY_H_INCLUDED
+#define RH_IDENTITY_H_INCLUDED
+
+#define RH_TYPE_NAME_MAX 24  //  longest AgencyType name, e.g. "LA_EARLY_HELP"
+
+typedef struct {
+    char agency_id [RH_MAX_ID + 1];       //  certificate subject CN, e.g. "police-gwent"
+    char type [RH_TYPE_NAME_MAX + 1];     //  subject OU: an AgencyType name, e.g. "POLICE"
+    char la [RH_MAX_ID + 1];              //  subject L: local authority code, may be empty
+    char region [RH_MAX_ID + 1];          //  subject ST: safeguarding region, may be empty
+    uint8_t sign_key [RH_PUBKEY_LEN];     //  Ed25519 public key that signs envelopes
+    uint8_t curve_key [RH_PUBKEY_LEN];    //  CURVE transport key bound in subjectAltName
+    bool has_curve_key;                   //  false for a certificate without a transport key
+    uint8_t cert_sha256 [RH_DIGEST_LEN];  //  SHA-256 of the certificate DER: its fingerprint
+    int64_t not_before_ms;                //  validity of the whole chain, intersected
+    int64_t not_after_ms;
+} rh_identity_t;
+
+//  True if text is a well-formed agency id: 1..RH_MAX_ID characters of [a-z0-9.-], starting with
+//  a letter or digit.
+bool rh_identity_valid_id (const char *text);
+
+//  True if text names an agency type known to the schema ("POLICE", "LA_CHILDREN", ...).
+bool rh_identity_valid_type (const char *text);
+
+#endif

@@ -1,0 +1,36 @@
+/*  =========================================================================
+    rh_limits - every limit rhannu enforces, in one place
+
+    Untrusted bytes are checked against these before and after parsing.
+    Change a limit here and the tests that probe its edge follow it.
+    =========================================================================
+*/
+#ifndef RH_LIMITS_H_INCLUDED
+#define RH_LIMITS_H_INCLUDED
+
+//  Wire format
+#define RH_SCHEMA_VERSION 1           //  Header.schema_version this code writes and accepts
+#define RH_MAX_ENVELOPE   (1 << 20)   //  a whole sealed message, bytes
+#define RH_MAX_HEADER     (32 << 10)  //  the signed header, bytes
+#define RH_MAX_STRING     (64 << 10)  //  any one string or bytes field in a body, bytes
+#define RH_MAX_ID         64          //  msg ids, agency ids, case ids, LA codes, purposes
+#define RH_MAX_REPEATED   256         //  any one repeated field
+#define RH_MAX_RECIPIENTS 32          //  Header.to
+#define RH_MAX_DEPTH      8           //  message nesting (the schema itself needs 3)
+#define RH_MAX_FIELDS     64          //  commitments / disclosures in one message
+
+//  Cryptography
+#define RH_SALT_LEN        16  //  per-field commitment salt
+#define RH_DIGEST_LEN      32  //  SHA-256
+#define RH_SIG_LEN         64  //  Ed25519 signature
+#define RH_PUBKEY_LEN      32  //  Ed25519 or Curve25519 public key
+#define RH_SUBJECT_KEY_LEN 32  //  HMAC-SHA256 subject key
+
+//  PKI
+#define RH_MAX_PKI_FILE (1 << 20)  //  a PEM file (certificate, CRL, key)
+#define RH_MAX_AGENCIES 4096       //  certificates one store holds
+#define RH_CA_DAYS      3650       //  default life of a board CA
+#define RH_CERT_DAYS    730        //  default life of an agency certificate
+#define RH_CRL_DAYS     30         //  a CRL must be re-issued within this many days
+
+#endif

@@ -1,0 +1,34 @@
+/*  =========================================================================
+    rh_signer - an agency's Ed25519 signing key and the certificate naming it
+
+    Signatures are made with libsodium (the same Ed25519 as OpenSSL, and
+    faster); keys and certificates are read with OpenSSL from the PEM files
+    rhannu-ca writes. The secret is wiped when the signer is destroyed.
+    =========================================================================
+*/
+#ifndef RH_SIGNER_H_INCLUDED
+#define RH_SIGNER_H_INCLUDED
+
+typedef struct _rh_signer_t rh_signer_t;
+
+//  Loads a signer from a PEM private key (mode 0600 or narrower) and the PEM certificate for its
+//  public key. Returns NULL (and logs why) if either does not load or they do not match.
+rh_signer_t *rh_signer_new (const char *key_path, const char *cert_path);
+
+//  Loads DIR/key.pem and DIR/cert.pem, as rhannu-ca lays out an agency folder.
+rh_signer_t *rh_signer_load (const char *agency_dir);
+
+//  Wipes the secret and frees the signer.
+void rh_signer_destroy (rh_signer_t **self_p);
+
+//  Signs data; writes RH_SIG_LEN bytes. Returns 0 or -1.
+int rh_signer_sign (rh_signer_t *self, const uint8_t *data, size_t size,
+                    uint8_t signature [RH_SIG_LEN]);
+
+//  The agency id the certificate names (its subject CN).
+const char *rh_signer_agency (rh_signer_t *self);
+
+//  SHA-256 of the certificate DER: goes into every header this signer signs.
+const uint8_t *rh_signer_fingerprint (rh_signer_t *self);
+
+#endif

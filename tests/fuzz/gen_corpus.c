@@ -1,0 +1,136 @@
+/*  =========================================================================
+    gen_corpus - makes the public test PKI and the envelope seed corpus
+
+    gen-corpus PKI-DIR CORPUS-DIR
+
+    Creates a long-lived CA and agencies in PKI-DIR, signs one message of
+    every kind (whole and redacted) into CORPUS-DIR, then deletes every
+    private key: only public certificates and the CRL are kept, so the
+    committed vectors hold no secrets. Run by `make corpus`; not by check.
+    =========================================================================
+*/
+#include "rh_classes.h"
+#include "rhannu.pb-c.h"
+
+#define YEAR_MS ((int64_t) 365 * 24 * 3600 * 1000)
+
+static void
+s_write (const char *dir, const char *name, rh_envelope_t *envelope)
+{
+    uint8_t *bytes = NULL;
+    size_t size = 0;
+    char path [PATH_MAX];
+    if (rh_envelope_encode (envelope, &bytes, &size) != 0
+        || rh_file_path (path, sizeof path, "%s/%s", dir, name) != 0
+        || rh_file_write_atomic (path, bytes, size, 0644) != 0)
+        exit (1);
+    free (bytes);
+}
+
+static void
+s_forget_secrets (const char *dir)
+{
+    char path [PATH_MAX];
+    const char *agencies [] = { "police-vector", "la-vector", NULL };
+    for (int i = 0; agencies [i]; i++) {
+        rh_file_path (path, sizeof path, "%s/%s/key.pem", dir, agencies [i]);
+        unlink (path);
+        rh_file_path (path, sizeof path, "%s/%s/curve.key", dir, agencies [i]);
+        unlink (path);
+    }
+    rh_file_path (path, sizeof path, "%s/ca.key", dir);
+    unlink (path);
+}
+
+int
+main (int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf (stderr, "usage: gen-corpus PKI-DIR CORPUS-DIR\n");
+        return 2;
+    }
+    const char *pki = argv [1], *corpus = argv [2];
+    int64_t now = rh_time_now_ms ();
+    rh_ca_request_t police = { .agency_id = "police-vector",
+                               .type = "POLICE",
+                               .la = "newport",
+                               .region = "gwent",
+                               .not_after_ms = now + 50 * YEAR_MS };
+    rh_ca_request_t la = { .agency_id = "la-vector",
+                           .type = "LA_FRONT_DOOR",
+                           .la = "newport",
+                           .region = "gwent",
+                           .not_after_ms = now + 50 * YEAR_MS };
+    if (rh_ca_init (pki, "rhannu test vectors CA (public parts only)", now + 50 * YEAR_MS)
+        || rh_ca_issue (pki, &police) || rh_ca_issue (pki, &la)
+        || rh_ca_crl (pki, now + 50 * YEAR_MS) || rh_file_mkdir (corpus, 0755))
+        return 1;
+    char path [PATH_MAX];
+    rh_file_path (path, sizeof path, "%s/police-vector", pki);
+    rh_signer_t *signer = rh_signer_load (path);
+    if (!signer)
+        return 1;
+
+    Rhannu__V1__Subject child = RHANNU__V1__SUBJECT__INIT;
+    child.kind = RHANNU__V1__SUBJECT_KIND__CHILD;
+    child.home_la = "newport";
+    child.name = "Child A";
+    Rhannu__V1__Subject *subjects [] = { &child };
+    Rhannu__V1__Category categories [] = { RHANNU__V1__CATEGORY__DOMESTIC_ABUSE };
+    Rhannu__V1__Consent consent = RHANNU__V1__CONSENT__INIT;
+    consent.state = RHANNU__V1__CONSENT_STATE__NOT_REQUIRED_SIGNIFICANT_HARM;
+    Rhannu__V1__Referral referral = RHANNU__V1__REFERRAL__INIT;
+    referral.referral_kind = RHANNU__V1__REFERRAL_KIND__PPN;
+    referral.subjects = subjects;
+    referral.n_subjects = 1;
+    referral.categories = categories;
+    referral.n_categories = 1;
+    referral.narrative = "Domestic incident; child present.";
+    referral.consent = &consent;
+    Rhannu__V1__Outcome outcome = RHANNU__V1__OUTCOME__INIT;
+    outcome.decision = RHANNU__V1__DECISION__STEP_DOWN_EARLY_HELP;
+    outcome.rationale = "Early help better placed";
+    Rhannu__V1__StatusUpdate update = RHANNU__V1__STATUS_UPDATE__INIT;
+    update.update_kind = RHANNU__V1__UPDATE_KIND__ALLOCATED;
+    update.detail = "Social worker allocated";
+    Rhannu__V1__Error error = RHANNU__V1__ERROR__INIT;
+    error.code = "RH_E_POLICY";
+    error.reason = "no agreement allows this";
+    Rhannu__V1__Alert alert = RHANNU__V1__ALERT__INIT;
+    alert.alert_kind = RHANNU__V1__ALERT_KIND__REPEAT_REFERRALS;
+    alert.count = 3;
+    const struct {
+        rh_kind_t kind;
+        const ProtobufCMessage *body;
+        const char *name;
+    } seeds [] = {
+        { RH_KIND_REFERRAL, &referral.base, "referral" },
+        { RH_KIND_OUTCOME, &outcome.base, "outcome" },
+        { RH_KIND_STATUS_UPDATE, &update.base, "update" },
+        { RH_KIND_ERROR, &error.base, "error" },
+        { RH_KIND_ALERT, &alert.base, "alert" },
+    };
+    for (size_t i = 0; i < sizeof seeds / sizeof seeds [0]; i++) {
+        rh_envelope_t *envelope = rh_envelope_new (seeds [i].kind);
+        rh_envelope_set_case_id (envelope, "case-1");
+        rh_envelope_set_purpose (envelope, "SAFEGUARDING_CHILD");
+        rh_envelope_set_author (envelope, "PC1", "PC", "CRU", "DS2", NULL);
+        rh_envelope_add_to_front_door (envelope, "newport", "IAA");
+        rh_envelope_set_sequence (envelope, i + 1);
+        if (rh_envelope_set_body (envelope, seeds [i].body) || rh_envelope_sign (envelope, signer))
+            return 1;
+        char name [64];
+        snprintf (name, sizeof name, "seed-%s", seeds [i].name);
+        s_write (corpus, name, envelope);
+        uint32_t keep [] = { 1, 2 };
+        rh_envelope_redact (envelope, keep, 2);
+        snprintf (name, sizeof name, "seed-%s-redacted", seeds [i].name);
+        s_write (corpus, name, envelope);
+        rh_envelope_destroy (&envelope);
+    }
+    rh_signer_destroy (&signer);
+    s_forget_secrets (pki);
+    printf ("gen-corpus: wrote %zu seeds to %s and the public PKI to %s\n",
+            2 * sizeof seeds / sizeof seeds [0], corpus, pki);
+    return 0;
+}

@@ -1,0 +1,37 @@
+/*  =========================================================================
+    test_main - runs every unit suite; exit status is the failure count
+    =========================================================================
+*/
+#include "test_helpers.h"
+#include <CUnit/Basic.h>
+
+void init_rh_rc_tests (void);
+void init_rh_file_tests (void);
+void init_rh_ca_tests (void);
+void init_rh_certstore_tests (void);
+void init_rh_signer_tests (void);
+void init_rh_envelope_tests (void);
+
+int
+main (void)
+{
+    if (CU_initialize_registry () != CUE_SUCCESS)
+        return 1;
+    //  Library code logs refusals at warn level; tests provoke many on purpose.
+    setenv ("RH_LOG_LEVEL", "error", 0);
+    init_rh_rc_tests ();
+    init_rh_file_tests ();
+    init_rh_ca_tests ();
+    init_rh_certstore_tests ();
+    init_rh_signer_tests ();
+    init_rh_envelope_tests ();
+    CU_basic_set_mode (CU_BRM_VERBOSE);
+    CU_basic_run_tests ();
+    unsigned failures = CU_get_number_of_failures () + CU_get_number_of_tests_failed ();
+    unsigned run = CU_get_number_of_tests_run ();
+    unsigned failed = CU_get_number_of_tests_failed ();
+    CU_cleanup_registry ();
+    test_pki_cleanup ();
+    printf ("\nunit: %u passed, %u failed\n", run - failed, failed);
+    return failures > 255 ? 255 : (int) failures;
+}

@@ -1,6 +1,7 @@
 #  rhannu - top-level build. Everything builds out of tree under $(BUILD).
 #
 #  make            build the library, tools and tests
+#  make demo       install, build, run a broker and five agents on loopback, tell the story
 #  make check      install missing packages, build, run every test (also under ASan+UBSan)
 #  make fuzz       run the libFuzzer harnesses (FUZZ_SECONDS each)
 #  make format     reformat the sources with the committed .clang-format
@@ -23,18 +24,18 @@ CC ?= cc
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 
-PKGS := libzmq libprotobuf-c libcrypto libsodium
+PKGS := libzmq libprotobuf-c libcrypto libsodium jansson yaml-0.1
 TEST_PKGS := cunit
 
 #  pkg-config output lives in its own variables: `make CFLAGS=...` must not drop it.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lleveldb -lpthread
 TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
 TEST_LIBS = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 
 CFLAGS ?= $(OPT) -g
 WARN := -std=c11 -Wall -Wextra -Wshadow -Wformat=2 -Werror
-INCLUDES := -Iproto -Icerts -Ilib -I$(BUILD)/gen
+INCLUDES := -Iproto -Icerts -Ilib -Ibroker -Iagent -I$(BUILD)/gen
 RH_CPPFLAGS = $(INCLUDES) $(PKG_CFLAGS) -D_GNU_SOURCE -DRH_SOURCE_DIR='"$(CURDIR)"'
 ALL_CFLAGS = $(WARN) $(CFLAGS) $(SANFLAGS) $(RH_CPPFLAGS) $(CPPFLAGS)
 LINK = $(CC) $(SANFLAGS) $(LDFLAGS)
@@ -44,14 +45,16 @@ LIB_SRC := $(wildcard lib/*.c) $(wildcard proto/*.c) $(wildcard certs/rh_*.c)
 LIB_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/gen/rhannu.pb-c.o
 LIB := $(BUILD)/librhannu.a
 
-TOOLS := $(BUILD)/bin/rhannu-ca
+TOOLS := $(BUILD)/bin/rhannu-ca $(BUILD)/bin/rhannu-broker $(BUILD)/bin/rhannu-agent
+BROKER_SRC := $(filter-out broker/main.c,$(wildcard broker/*.c))
+AGENT_SRC := $(filter-out agent/main.c,$(wildcard agent/*.c))
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(BUILD)/tests/unit-tests
 FUZZ_NAMES := envelope
 FUZZ_REPLAY := $(patsubst %,$(BUILD)/tests/replay-%,$(FUZZ_NAMES))
 GEN_CORPUS := $(BUILD)/tests/gen-corpus
 
-.PHONY: all deps check check-unit check-fuzz-regress check-integration check-symbols \
+.PHONY: all deps demo check check-unit check-fuzz-regress check-integration check-symbols \
         check-asan fuzz corpus format format-check clean
 
 all: $(LIB) $(TOOLS) $(UNIT_BIN) $(FUZZ_REPLAY) $(GEN_CORPUS)
@@ -70,7 +73,7 @@ $(BUILD)/obj/gen/rhannu.pb-c.o: $(BUILD)/gen/rhannu.pb-c.c $(BUILD)/gen/rhannu.p
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 $(CFLAGS) $(SANFLAGS) $(RH_CPPFLAGS) $(CPPFLAGS) -c $< -o $@
 
-$(BUILD)/obj/%.o: %.c $(GEN) $(wildcard lib/*.h proto/*.h certs/*.h)
+$(BUILD)/obj/%.o: %.c $(GEN) $(wildcard lib/*.h proto/*.h certs/*.h broker/*.h agent/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -80,6 +83,14 @@ $(LIB): $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/bin/rhannu-ca: $(BUILD)/obj/certs/rhannu_ca.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(LINK) $^ $(PKG_LIBS) -o $@
+
+$(BUILD)/bin/rhannu-broker: $(patsubst %.c,$(BUILD)/obj/%.o,broker/main.c $(BROKER_SRC)) $(LIB)
+	@mkdir -p $(dir $@)
+	$(LINK) $^ $(PKG_LIBS) -o $@
+
+$(BUILD)/bin/rhannu-agent: $(patsubst %.c,$(BUILD)/obj/%.o,agent/main.c $(AGENT_SRC)) $(LIB)
 	@mkdir -p $(dir $@)
 	$(LINK) $^ $(PKG_LIBS) -o $@
 
@@ -98,6 +109,12 @@ $(BUILD)/tests/replay-%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuz
 $(GEN_CORPUS): $(BUILD)/obj/tests/fuzz/gen_corpus.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(LINK) $^ $(PKG_LIBS) -o $@
+
+#  --- Demo ------------------------------------------------------------------------------------
+
+demo: deps
+	$(MAKE) all
+	bash deploy/demo.sh
 
 #  --- Tests -----------------------------------------------------------------------------------
 

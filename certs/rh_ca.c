@@ -546,3 +546,50 @@ rh_ca_reason_code (const char *name)
             return reasons [i].code;
     return -1;
 }
+
+static int
+s_z85_line (const char *text, const char *label, uint8_t out [32])
+{
+    const char *at = label ? strstr (text, label) : text;
+    if (!at)
+        return -1;
+    if (label)
+        at += strlen (label);
+    char z85 [41];
+    size_t length = strcspn (at, "\r\n");
+    if (length != 40)
+        return -1;
+    memcpy (z85, at, 40);
+    z85 [40] = 0;
+    return zmq_z85_decode (out, z85) ? 0 : -1;
+}
+
+int
+rh_ca_load_curve (const char *agency_dir, uint8_t public_key [32], uint8_t secret_key [32])
+{
+    assert (agency_dir && public_key);
+    char path [PATH_MAX];
+    uint8_t *text = NULL;
+    size_t size = 0;
+    rh_file_path (path, sizeof path, "%s/curve.pub", agency_dir);
+    if (rh_file_read (path, 4096, &text, &size) != 0 || s_z85_line ((char *) text, NULL, public_key)) {
+        rh_log_error ("pki", "cannot read CURVE public key %s", path);
+        free (text);
+        return -1;
+    }
+    free (text);
+    text = NULL;
+    if (!secret_key)
+        return 0;
+    rh_file_path (path, sizeof path, "%s/curve.key", agency_dir);
+    int rc = -1;
+    if (rh_file_read_secret (path, 4096, &text, &size) == 0)
+        rc = s_z85_line ((char *) text, "secret = ", secret_key);
+    if (rc != 0)
+        rh_log_error ("pki", "cannot read CURVE secret key %s%s", path,
+                      errno == EPERM ? ": mode is wider than 0600" : "");
+    if (text)
+        OPENSSL_cleanse (text, size);
+    free (text);
+    return rc;
+}

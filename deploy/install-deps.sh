@@ -14,6 +14,8 @@ packages=(
     libssl-dev              # X.509, CRLs, PEM keys
     openssl                 # stock tool the PKI tests check our files with
     libleveldb-dev          # durable queues and logs
+    libjansson-dev          # JSON spool files
+    libyaml-dev             # configuration files (and agreements)
     libcunit1-dev           # unit tests
     clang                   # libFuzzer harnesses (make fuzz)
     libclang-rt-14-dev      # sanitizer and fuzzer runtimes for clang

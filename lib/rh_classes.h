@@ -42,6 +42,20 @@
 #include <openssl/x509v3.h>
 #include <sodium.h>
 #include <zmq.h>
+#include <leveldb/c.h>
+
+//  Debian's libzmq 4.3.4 implements ZAP domain enforcement but its header lists the option
+//  among the draft ones; the value is fixed by libzmq. rh_broker checks that setting it works.
+#ifndef ZMQ_ZAP_ENFORCE_DOMAIN
+#    define ZMQ_ZAP_ENFORCE_DOMAIN 93
+#endif
+#include <yaml.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <poll.h>
+#include <sys/wait.h>
+#include <sys/inotify.h>
 
 //  Defensive branches: conditions that "cannot happen" but are handled anyway (SQLite's habit).
 #define ALWAYS(x) (x)
@@ -57,5 +71,10 @@
 #include "rh_ca.h"
 #include "rh_signer.h"
 #include "rh_envelope.h"
+#include "rh_frame.h"
+#include "rh_record.h"
+#include "rh_json.h"
+#include "rh_db.h"
+#include "rh_config.h"
 
 #endif

@@ -1,0 +1,883 @@
+/*  =========================================================================
+    rh_agent - an agency's connection to rhannu
+
+    Keys in the agent's database:
+      o/<seq>    a signed message not yet accepted by the broker (Outgoing)
+      f/<name>   SHA-256 of a spool file already taken into the outbox
+      n/seq      the agency's last sender sequence number
+      i/<msg id> a message already written to inbox/ (de-duplication)
+
+    Inbox writes: each delivered message is written to inbox/.tmp/, the
+    batch made durable together (syncfs), recorded under i/ (sync), then
+    renamed into inbox/ and acknowledged. A crash at any point leaves
+    either nothing visible (redelivered later) or a finished file (never a
+    second copy): start-up completes or discards what .tmp/ holds.
+    =========================================================================
+*/
+#include "rh_classes.h"
+#include "rh_agent.h"
+
+#define RH_TICK_MS 100
+#define RH_STATUS_MS 500
+
+const rh_cfg_spec_t rh_agent_config_spec [] = {
+    { "agency/id", RH_CFG_STR, 0, 0, NULL, true, "this agency's id, as in its certificate" },
+    { "agency/dir", RH_CFG_STR, 0, 0, "", false,
+      "folder with key.pem, cert.pem, curve.key (default: pki/dir/agency id)" },
+    { "pki/dir", RH_CFG_STR, 0, 0, NULL, true,
+      "public PKI: ca.pem, crl.pem and every agency's cert.pem" },
+    { "broker/endpoint", RH_CFG_STR, 0, 0, "tcp://127.0.0.1:5670", false,
+      "where the broker listens" },
+    { "broker/identity", RH_CFG_STR, 0, 0, "broker", false,
+      "the broker's folder in pki/dir (its curve.pub)" },
+    { "spool/dir", RH_CFG_STR, 0, 0, NULL, true,
+      "folder holding outbox/, inbox/ and failed/ for the agency's system" },
+    { "spool/scan_ms", RH_CFG_INT, 20, 60000, "500", false,
+      "how often outbox/ is scanned besides change notifications" },
+    { "data/dir", RH_CFG_STR, 0, 0, NULL, true, "folder for the outbox database and status.json" },
+    { "hook/command", RH_CFG_STR, 0, 0, "", false,
+      "program run with the path of each new inbox file (no shell)" },
+    { "send/window", RH_CFG_INT, 1, RH_MAX_CREDIT, "1000", false,
+      "messages sent and not yet accepted, at most" },
+    { "send/resend_ms", RH_CFG_INT, 100, 3600000, "5000", false,
+      "resend a message the broker has not answered after this long" },
+    { "receive/credit", RH_CFG_INT, 1, RH_MAX_CREDIT, "1000", false,
+      "deliveries the broker may send before we acknowledge" },
+    { NULL }
+};
+
+typedef struct {
+    uint64_t seq;
+    char msg_id [RH_MAX_ID + 1];
+    int64_t sent_ms;
+} s_flight_t;
+
+//  A delivery written to .tmp/, waiting for the commit.
+typedef struct {
+    uint64_t delivery_id;
+    char msg_id [RH_MAX_ID + 1];
+    bool fresh;                     //  false: already in the inbox, acknowledge only
+} s_arrival_t;
+
+struct _rh_agent_t {
+    rh_config_t *config;            //  borrowed
+    char agency [RH_MAX_ID + 1];
+    char outbox [PATH_MAX];
+    char outbox_tmp [PATH_MAX];
+    char inbox [PATH_MAX];
+    char inbox_tmp [PATH_MAX];
+    char failed [PATH_MAX];
+    char status_path [PATH_MAX];
+    const char *hook;
+    rh_db_t *db;
+    rh_signer_t *signer;
+    rh_certstore_t *store;          //  verifies what the broker delivers, end to end
+    void *context;
+    void *dealer;
+    void *monitor;
+    int inotify;
+    uint64_t sequence;              //  last sender sequence used
+    uint64_t cursor;                //  next outbox key to send
+    s_flight_t *flights;
+    size_t flight_count;
+    size_t window;
+    int64_t resend_ms;
+    uint32_t credit;
+    int64_t scan_ms;
+    s_arrival_t *arrivals;
+    size_t arrival_count;
+    bool connected;
+    bool status_dirty;
+    char last_error [300];
+    int64_t last_error_ms;
+    uint64_t queued;                //  messages in the outbox database
+    uint64_t accepted;
+    uint64_t rejected;
+    uint64_t received;
+    uint64_t duplicates;
+};
+
+//  ---------------------------------------------------------------------------------------------
+
+static void
+s_error (rh_agent_t *self, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
+
+static void
+s_error (rh_agent_t *self, const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    vsnprintf (self->last_error, sizeof self->last_error, format, args);
+    va_end (args);
+    self->last_error_ms = rh_time_now_ms ();
+    self->status_dirty = true;
+    rh_log_warn (self->agency, "%s", self->last_error);
+}
+
+static void
+s_outbox_key (uint64_t seq, char *key, size_t size)
+{
+    snprintf (key, size, "o/%020" PRIu64, seq);
+}
+
+static int
+s_fsync_dir (const char *path)
+{
+    int fd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = fsync (fd);
+    close (fd);
+    return rc;
+}
+
+void
+rh_agent_paths (rh_config_t *config, char *outbox, char *inbox, char *failed, char *status,
+                size_t size)
+{
+    const char *spool = rh_config_str (config, "spool/dir");
+    rh_file_path (outbox, size, "%s/outbox", spool);
+    rh_file_path (inbox, size, "%s/inbox", spool);
+    rh_file_path (failed, size, "%s/failed", spool);
+    rh_file_path (status, size, "%s/status.json", rh_config_str (config, "data/dir"));
+}
+
+//  Writes a file into failed/ with a .error beside it saying why.
+static void
+s_fail_file (rh_agent_t *self, const char *name, const uint8_t *content, size_t size,
+             const char *why)
+{
+    char path [PATH_MAX], text [1024];
+    rh_file_path (path, sizeof path, "%s/%s", self->failed, name);
+    if (content)
+        rh_file_write_atomic (path, content, size, 0640);
+    rh_file_path (path, sizeof path, "%s/%s.error", self->failed, name);
+    int length = snprintf (text, sizeof text, "%s\n", why);
+    rh_file_write_atomic (path, text, (size_t) length, 0640);
+}
+
+//  ---------------------------------------------------------------------------------------------
+//  Status
+
+static void
+s_write_status (rh_agent_t *self)
+{
+    char updated [32], error_at [32];
+    json_t *root = json_pack (
+        "{s:s, s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:s}", "agency", self->agency,
+        "connected", self->connected, "broker", rh_config_str (self->config, "broker/endpoint"),
+        "outbox_queued", (json_int_t) self->queued, "in_flight", (json_int_t) self->flight_count,
+        "accepted", (json_int_t) self->accepted, "rejected", (json_int_t) self->rejected,
+        "received", (json_int_t) self->received, "duplicates_dropped",
+        (json_int_t) self->duplicates, "last_error", self->last_error, "last_error_at",
+        self->last_error_ms ? rh_time_format (self->last_error_ms, error_at, sizeof error_at) : "",
+        "updated", rh_time_format (rh_time_now_ms (), updated, sizeof updated));
+    char *text = root ? json_dumps (root, JSON_INDENT (2) | JSON_PRESERVE_ORDER) : NULL;
+    if (text)
+        rh_file_write_atomic (self->status_path, text, strlen (text), 0644);
+    free (text);
+    json_decref (root);
+    self->status_dirty = false;
+}
+
+//  ---------------------------------------------------------------------------------------------
+//  Outbox: spool files in, signed messages out
+
+//  Takes spool files into the outbox database. Returns -1 if storage failed.
+static int
+s_scan_outbox (rh_agent_t *self)
+{
+    DIR *dir = opendir (self->outbox);
+    if (!dir)
+        return 0;
+    char (*taken) [NAME_MAX + 1] = calloc (RH_MAX_BATCH, sizeof *taken);
+    size_t taken_count = 0;
+    struct dirent *entry;
+    uint64_t sequence = self->sequence;
+    while (taken && taken_count < RH_MAX_BATCH && (entry = readdir (dir))) {
+        const char *name = entry->d_name;
+        size_t length = strlen (name);
+        if (name [0] == '.' || length < 6 || strcmp (name + length - 5, ".json") != 0)
+            continue;
+        char path [PATH_MAX];
+        if (rh_file_path (path, sizeof path, "%s/%s", self->outbox, name) != 0)
+            continue;
+        uint8_t *content = NULL;
+        size_t size = 0;
+        if (rh_file_read (path, RH_MAX_ENVELOPE, &content, &size) != 0) {
+            if (errno == EFBIG || errno == EINVAL) {
+                s_fail_file (self, name, NULL, 0, "file is too large or not a regular file");
+                unlink (path);
+                s_error (self, "%s: too large or not a regular file; moved to failed/", name);
+            }
+            continue;
+        }
+        uint8_t hash [RH_DIGEST_LEN];
+        crypto_hash_sha256 (hash, content, size);
+        char key [NAME_MAX + 8];
+        snprintf (key, sizeof key, "f/%s", name);
+        uint8_t *seen = NULL;
+        size_t seen_size = 0;
+        if (rh_db_get (self->db, key, strlen (key), &seen, &seen_size) == 0
+            && seen_size == RH_DIGEST_LEN && memcmp (seen, hash, RH_DIGEST_LEN) == 0) {
+            //  Taken in before a crash stopped us removing it.
+            unlink (path);
+            free (seen);
+            free (content);
+            continue;
+        }
+        free (seen);
+        char error [300] = "";
+        rh_envelope_t *envelope = rh_json_to_envelope (content, size, error, sizeof error);
+        uint8_t *sealed = NULL;
+        size_t sealed_size = 0;
+        if (envelope) {
+            rh_envelope_set_sequence (envelope, sequence + 1);
+            if (rh_envelope_sign (envelope, self->signer) != 0
+                || rh_envelope_encode (envelope, &sealed, &sealed_size) != 0)
+                snprintf (error, sizeof error, "cannot sign: a value breaks a limit");
+        }
+        if (!sealed) {
+            s_fail_file (self, name, content, size, error);
+            unlink (path);
+            s_error (self, "%s: %s; moved to failed/", name, error);
+        }
+        else {
+            sequence++;
+            rh_outgoing_t record = { .msg_id = rh_envelope_msg_id (envelope),
+                                     .sealed = sealed,
+                                     .sealed_size = sealed_size,
+                                     .file_name = name,
+                                     .json = content,
+                                     .json_size = size };
+            size_t record_size = 0;
+            uint8_t *bytes = rh_record_encode_outgoing (&record, &record_size);
+            char outbox_key [32];
+            s_outbox_key (sequence, outbox_key, sizeof outbox_key);
+            if (bytes) {
+                rh_db_put (self->db, outbox_key, strlen (outbox_key), bytes, record_size);
+                rh_db_put (self->db, key, strlen (key), hash, RH_DIGEST_LEN);
+                snprintf (taken [taken_count++], NAME_MAX + 1, "%s", name);
+            }
+            free (bytes);
+        }
+        free (sealed);
+        rh_envelope_destroy (&envelope);
+        free (content);
+    }
+    closedir (dir);
+    int rc = 0;
+    if (taken_count > 0) {
+        rh_db_put (self->db, "n/seq", 5, &sequence, 8);
+        //  Durable before the spool file goes: a crash in between finds it under f/.
+        if (rh_db_commit (self->db, true) != 0)
+            rc = -1;
+        else {
+            self->sequence = sequence;
+            self->queued += taken_count;
+            self->status_dirty = true;
+            for (size_t i = 0; i < taken_count; i++) {
+                char path [PATH_MAX];
+                rh_file_path (path, sizeof path, "%s/%s", self->outbox, taken [i]);
+                unlink (path);
+            }
+            s_fsync_dir (self->outbox);
+            rh_log_debug (self->agency, "took %zu files into the outbox", taken_count);
+        }
+    }
+    free (taken);
+    return rc;
+}
+
+static void
+s_send_frame (rh_agent_t *self, const rh_frame_t *frame)
+{
+    size_t size = 0;
+    uint8_t *bytes = rh_frame_encode (frame, &size);
+    if (bytes)
+        zmq_send (self->dealer, bytes, size, ZMQ_DONTWAIT);
+    free (bytes);
+}
+
+//  Sends outbox messages from the cursor while the window allows.
+static void
+s_send_more (rh_agent_t *self)
+{
+    if (!self->connected || self->flight_count >= self->window)
+        return;
+    rh_db_iter_t *iter = rh_db_iter_new (self->db, "o/", 2);
+    if (!iter)
+        return;
+    char key [32];
+    s_outbox_key (self->cursor, key, sizeof key);
+    rh_db_iter_seek (iter, key, strlen (key));
+    for (; rh_db_iter_valid (iter) && self->flight_count < self->window; rh_db_iter_next (iter)) {
+        size_t key_size = 0, size = 0;
+        const uint8_t *found = rh_db_iter_key (iter, &key_size);
+        const uint8_t *value = rh_db_iter_value (iter, &size);
+        char digits [21];
+        if (key_size != 22)
+            continue;
+        memcpy (digits, found + 2, 20);
+        digits [20] = 0;
+        uint64_t seq = strtoull (digits, NULL, 10);
+        rh_outgoing_t record;
+        if (rh_record_decode_outgoing (value, size, &record) != RH_OK) {
+            s_error (self, "outbox entry %" PRIu64 " does not decode; skipped", seq);
+            self->cursor = seq + 1;
+            continue;
+        }
+        rh_frame_t frame = { .type = RH_FRAME_SUBMIT, .msg_id = record.msg_id,
+                             .sealed = record.sealed, .sealed_size = record.sealed_size };
+        s_send_frame (self, &frame);
+        s_flight_t *flight = &self->flights [self->flight_count++];
+        flight->seq = seq;
+        snprintf (flight->msg_id, sizeof flight->msg_id, "%s", record.msg_id);
+        flight->sent_ms = rh_time_now_ms ();
+        self->cursor = seq + 1;
+        rh_record_release (&record.owned);
+    }
+    rh_db_iter_destroy (&iter);
+}
+
+//  The first outbox key (so that a reconnect resends everything not yet accepted).
+static uint64_t
+s_outbox_head (rh_agent_t *self)
+{
+    uint64_t head = self->sequence + 1;
+    rh_db_iter_t *iter = rh_db_iter_new (self->db, "o/", 2);
+    if (iter && rh_db_iter_valid (iter)) {
+        size_t size = 0;
+        const uint8_t *key = rh_db_iter_key (iter, &size);
+        char digits [21];
+        if (size == 22) {
+            memcpy (digits, key + 2, 20);
+            digits [20] = 0;
+            head = strtoull (digits, NULL, 10);
+        }
+    }
+    rh_db_iter_destroy (&iter);
+    return head;
+}
+
+//  Forgets an outbox message the broker has answered; on rejection returns it to failed/.
+static void
+s_answered (rh_agent_t *self, const char *msg_id, const char *code, const char *reason)
+{
+    for (size_t i = 0; i < self->flight_count; i++) {
+        if (strcmp (self->flights [i].msg_id, msg_id) != 0)
+            continue;
+        char key [NAME_MAX + 8];
+        s_outbox_key (self->flights [i].seq, key, sizeof key);
+        uint8_t *value = NULL;
+        size_t size = 0;
+        rh_outgoing_t record;
+        memset (&record, 0, sizeof record);
+        if (rh_db_get (self->db, key, strlen (key), &value, &size) == 0
+            && rh_record_decode_outgoing (value, size, &record) == RH_OK) {
+            if (code) {
+                char why [700];
+                snprintf (why, sizeof why, "%s: %s\nmsg_id: %s", code, reason ? reason : "",
+                          msg_id);
+                s_fail_file (self, record.file_name, record.json, record.json_size, why);
+                s_error (self, "%s (%s) refused by the broker: %s: %s; moved to failed/",
+                         record.file_name, msg_id, code, reason ? reason : "");
+                self->rejected++;
+            }
+            else
+                self->accepted++;
+            char file_key [NAME_MAX + 8];
+            snprintf (file_key, sizeof file_key, "f/%s", record.file_name);
+            rh_db_delete (self->db, file_key, strlen (file_key));
+            rh_record_release (&record.owned);
+        }
+        free (value);
+        rh_db_delete (self->db, key, strlen (key));
+        memmove (&self->flights [i], &self->flights [i + 1],
+                 (self->flight_count - i - 1) * sizeof *self->flights);
+        self->flight_count--;
+        if (self->queued > 0)
+            self->queued--;
+        self->status_dirty = true;
+        return;
+    }
+}
+
+//  ---------------------------------------------------------------------------------------------
+//  Inbox
+
+static void
+s_run_hook (rh_agent_t *self, const char *path)
+{
+    if (!self->hook || !*self->hook)
+        return;
+    pid_t child = fork ();
+    if (child == 0) {
+        execl (self->hook, self->hook, path, (char *) NULL);
+        _exit (127);
+    }
+    if (child < 0)
+        s_error (self, "cannot run hook %s: %s", self->hook, strerror (errno));
+}
+
+//  Handles one delivery: verify, de-duplicate, write to .tmp/. The acknowledgement waits for
+//  s_finish_arrivals.
+static void
+s_arrive (rh_agent_t *self, uint64_t delivery_id, const uint8_t *sealed, size_t size)
+{
+    if (self->arrival_count >= RH_MAX_ACK_BATCH)
+        return;                 //  not acknowledged: the broker sends it again
+    rh_envelope_t *envelope = NULL;
+    rh_rc_t rc = rh_envelope_decode (sealed, size, &envelope);
+    if (rc == RH_OK)
+        rc = rh_envelope_verify (envelope, self->store, rh_time_now_ms ());
+    s_arrival_t *arrival = &self->arrivals [self->arrival_count];
+    arrival->delivery_id = delivery_id;
+    arrival->fresh = false;
+    if (rc != RH_OK) {
+        //  Never hand the agency's system something that does not verify; keep it for IT.
+        char name [64], why [200];
+        snprintf (name, sizeof name, "received-%" PRIu64 ".sealed", delivery_id);
+        snprintf (why, sizeof why, "a delivered message failed verification: %s (%s)",
+                  rh_rc_name (rc), rh_rc_text (rc));
+        s_fail_file (self, name, sealed, size, why);
+        s_error (self, "delivery %" PRIu64 " failed verification: %s; kept in failed/",
+                 delivery_id, rh_rc_name (rc));
+        rh_envelope_destroy (&envelope);
+        snprintf (arrival->msg_id, sizeof arrival->msg_id, "-");
+        self->arrival_count++;
+        return;
+    }
+    const char *msg_id = rh_envelope_msg_id (envelope);
+    snprintf (arrival->msg_id, sizeof arrival->msg_id, "%s", msg_id);
+    char key [RH_MAX_ID + 8];
+    snprintf (key, sizeof key, "i/%s", msg_id);
+    bool seen = rh_db_has (self->db, key, strlen (key));
+    for (size_t i = 0; i < self->arrival_count && !seen; i++)
+        seen = self->arrivals [i].fresh && strcmp (self->arrivals [i].msg_id, msg_id) == 0;
+    if (seen) {
+        self->duplicates++;
+        rh_envelope_destroy (&envelope);
+        self->arrival_count++;
+        return;
+    }
+    char *text = rh_json_from_envelope (envelope);
+    char path [PATH_MAX];
+    rh_file_path (path, sizeof path, "%s/%s.json", self->inbox_tmp, msg_id);
+    int fd = text ? open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640) : -1;
+    bool written = false;
+    if (fd >= 0) {
+        size_t length = strlen (text);
+        written = write (fd, text, length) == (ssize_t) length;
+        written = close (fd) == 0 && written;
+    }
+    free (text);
+    rh_envelope_destroy (&envelope);
+    if (!written) {
+        s_error (self, "cannot write %s: %s", path, strerror (errno));
+        return;                 //  not acknowledged: delivered again later
+    }
+    rh_db_put (self->db, key, strlen (key), "", 0);
+    arrival->fresh = true;
+    self->arrival_count++;
+}
+
+//  Makes the batch durable, publishes it in inbox/ and acknowledges it. Returns -1 if storage
+//  failed.
+static int
+s_finish_arrivals (rh_agent_t *self)
+{
+    if (self->arrival_count == 0)
+        return 0;
+    size_t fresh = 0;
+    for (size_t i = 0; i < self->arrival_count; i++)
+        fresh += self->arrivals [i].fresh;
+    if (fresh > 0) {
+        //  One flush for the whole batch instead of one fsync per file.
+        int fd = open (self->inbox_tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int synced = fd >= 0 ? syncfs (fd) : -1;
+        if (fd >= 0)
+            close (fd);
+        if (synced != 0 || rh_db_commit (self->db, true) != 0)
+            return -1;
+        for (size_t i = 0; i < self->arrival_count; i++) {
+            if (!self->arrivals [i].fresh)
+                continue;
+            char from [PATH_MAX], to [PATH_MAX];
+            rh_file_path (from, sizeof from, "%s/%s.json", self->inbox_tmp, self->arrivals [i].msg_id);
+            rh_file_path (to, sizeof to, "%s/%s.json", self->inbox, self->arrivals [i].msg_id);
+            if (rename (from, to) != 0)
+                s_error (self, "cannot move %s into the inbox: %s", from, strerror (errno));
+        }
+        if (s_fsync_dir (self->inbox) != 0)
+            return -1;
+        for (size_t i = 0; i < self->arrival_count; i++)
+            if (self->arrivals [i].fresh) {
+                char to [PATH_MAX];
+                rh_file_path (to, sizeof to, "%s/%s.json", self->inbox, self->arrivals [i].msg_id);
+                s_run_hook (self, to);
+            }
+        self->received += fresh;
+        self->status_dirty = true;
+    }
+    uint64_t ids [RH_MAX_ACK_BATCH];
+    for (size_t i = 0; i < self->arrival_count; i++)
+        ids [i] = self->arrivals [i].delivery_id;
+    rh_frame_t frame = { .type = RH_FRAME_DELIVERED, .ids = ids, .id_count = self->arrival_count };
+    s_send_frame (self, &frame);
+    self->arrival_count = 0;
+    return 0;
+}
+
+//  Finishes what a crash interrupted: files in inbox/.tmp/ recorded under i/ are published,
+//  the others dropped (they were never acknowledged, so the broker delivers them again).
+static void
+s_recover_inbox (rh_agent_t *self)
+{
+    DIR *dir = opendir (self->inbox_tmp);
+    struct dirent *entry;
+    while (dir && (entry = readdir (dir))) {
+        size_t length = strlen (entry->d_name);
+        if (entry->d_name [0] == '.' || length < 6 || strcmp (entry->d_name + length - 5, ".json"))
+            continue;
+        char msg_id [RH_MAX_ID + 1], key [RH_MAX_ID + 8], from [PATH_MAX], to [PATH_MAX];
+        snprintf (msg_id, sizeof msg_id, "%.*s", (int) (length - 5), entry->d_name);
+        snprintf (key, sizeof key, "i/%s", msg_id);
+        rh_file_path (from, sizeof from, "%s/%s", self->inbox_tmp, entry->d_name);
+        rh_file_path (to, sizeof to, "%s/%s", self->inbox, entry->d_name);
+        if (rh_db_has (self->db, key, strlen (key))) {
+            rename (from, to);
+            rh_log_info (self->agency, "recovered inbox file %s", entry->d_name);
+        }
+        else
+            unlink (from);
+    }
+    if (dir)
+        closedir (dir);
+    s_fsync_dir (self->inbox);
+}
+
+//  ---------------------------------------------------------------------------------------------
+//  Transport
+
+static void
+s_on_connected (rh_agent_t *self)
+{
+    self->connected = true;
+    self->status_dirty = true;
+    rh_frame_t hello = { .type = RH_FRAME_HELLO, .credit = self->credit };
+    s_send_frame (self, &hello);
+    //  Anything unanswered is sent again; the broker de-duplicates by message id.
+    self->flight_count = 0;
+    self->cursor = s_outbox_head (self);
+    s_send_more (self);
+    rh_log_info (self->agency, "connected to %s; %" PRIu64 " messages queued",
+                 rh_config_str (self->config, "broker/endpoint"), self->queued);
+}
+
+static void
+s_handle_monitor (rh_agent_t *self)
+{
+    zmq_msg_t event, address;
+    zmq_msg_init (&event);
+    zmq_msg_init (&address);
+    if (zmq_msg_recv (&event, self->monitor, 0) < 0 || !zmq_msg_more (&event)
+        || zmq_msg_recv (&address, self->monitor, 0) < 0 || zmq_msg_size (&event) < 6) {
+        zmq_msg_close (&event);
+        zmq_msg_close (&address);
+        return;
+    }
+    uint16_t type;
+    uint32_t value;
+    memcpy (&type, zmq_msg_data (&event), 2);
+    memcpy (&value, (uint8_t *) zmq_msg_data (&event) + 2, 4);
+    switch (type) {
+        case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+            s_on_connected (self);
+            break;
+        case ZMQ_EVENT_DISCONNECTED:
+            if (self->connected)
+                rh_log_warn (self->agency, "disconnected from the broker; queueing");
+            self->connected = false;
+            self->status_dirty = true;
+            break;
+        case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+            s_error (self, "the broker refused our credentials (status %u): is this agency's "
+                           "certificate revoked or unknown?",
+                     value);
+            break;
+        case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+        case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+            s_error (self, "handshake with the broker failed: is broker/identity the right key?");
+            break;
+        default:
+            break;
+    }
+    zmq_msg_close (&event);
+    zmq_msg_close (&address);
+}
+
+static void
+s_handle_dealer (rh_agent_t *self)
+{
+    for (int handled = 0; handled < RH_MAX_BATCH; handled++) {
+        zmq_msg_t message;
+        zmq_msg_init (&message);
+        if (zmq_msg_recv (&message, self->dealer, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (&message);
+            break;
+        }
+        rh_frame_t frame;
+        rh_rc_t rc = rh_frame_decode (zmq_msg_data (&message), zmq_msg_size (&message), &frame);
+        if (rc != RH_OK)
+            s_error (self, "unreadable frame from the broker: %s", rh_rc_name (rc));
+        else if (frame.type == RH_FRAME_ACCEPTED)
+            s_answered (self, frame.msg_id, NULL, NULL);
+        else if (frame.type == RH_FRAME_REJECTED) {
+            if (*frame.msg_id)
+                s_answered (self, frame.msg_id, frame.code, frame.reason);
+            else
+                s_error (self, "broker refused a frame: %s: %s", frame.code, frame.reason);
+        }
+        else if (frame.type == RH_FRAME_DELIVER)
+            s_arrive (self, frame.delivery_id, frame.sealed, frame.sealed_size);
+        rh_frame_release (&frame);
+        zmq_msg_close (&message);
+    }
+}
+
+static int
+s_connect (rh_agent_t *self, const char *agency_dir)
+{
+    uint8_t public_key [32], secret_key [32], broker_key [32];
+    char broker_dir [PATH_MAX];
+    rh_file_path (broker_dir, sizeof broker_dir, "%s/%s", rh_config_str (self->config, "pki/dir"),
+                  rh_config_str (self->config, "broker/identity"));
+    if (rh_ca_load_curve (agency_dir, public_key, secret_key) != 0
+        || rh_ca_load_curve (broker_dir, broker_key, NULL) != 0)
+        return -1;
+    self->dealer = zmq_socket (self->context, ZMQ_DEALER);
+    if (!self->dealer)
+        return -1;
+    //  A secret, random routing id per run: only we and the broker know it (it travels inside
+    //  the CURVE handshake), so no other agency can take over our deliveries by naming it.
+    uint8_t routing_id [17];
+    randombytes_buf (routing_id, sizeof routing_id);
+    routing_id [0] = 'R';
+    int heartbeat = 5000, heartbeat_timeout = 15000, linger = 0, hwm = 100000;
+    int reconnect = 200, reconnect_max = 5000;
+    int rc = zmq_setsockopt (self->dealer, ZMQ_CURVE_SERVERKEY, broker_key, 32)
+             | zmq_setsockopt (self->dealer, ZMQ_CURVE_PUBLICKEY, public_key, 32)
+             | zmq_setsockopt (self->dealer, ZMQ_CURVE_SECRETKEY, secret_key, 32)
+             | zmq_setsockopt (self->dealer, ZMQ_ROUTING_ID, routing_id, sizeof routing_id)
+             | zmq_setsockopt (self->dealer, ZMQ_HEARTBEAT_IVL, &heartbeat, sizeof heartbeat)
+             | zmq_setsockopt (self->dealer, ZMQ_HEARTBEAT_TIMEOUT, &heartbeat_timeout,
+                               sizeof heartbeat_timeout)
+             | zmq_setsockopt (self->dealer, ZMQ_RECONNECT_IVL, &reconnect, sizeof reconnect)
+             | zmq_setsockopt (self->dealer, ZMQ_RECONNECT_IVL_MAX, &reconnect_max,
+                               sizeof reconnect_max)
+             | zmq_setsockopt (self->dealer, ZMQ_SNDHWM, &hwm, sizeof hwm)
+             | zmq_setsockopt (self->dealer, ZMQ_RCVHWM, &hwm, sizeof hwm)
+             | zmq_setsockopt (self->dealer, ZMQ_LINGER, &linger, sizeof linger);
+    sodium_memzero (secret_key, sizeof secret_key);
+    if (rc != 0)
+        return -1;
+    char endpoint [64];
+    snprintf (endpoint, sizeof endpoint, "inproc://rh-agent-monitor-%p", (void *) self);
+    if (zmq_socket_monitor (self->dealer, endpoint,
+                            ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED
+                                | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
+                                | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+                                | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+        != 0)
+        return -1;
+    self->monitor = zmq_socket (self->context, ZMQ_PAIR);
+    if (!self->monitor || zmq_connect (self->monitor, endpoint) != 0)
+        return -1;
+    if (zmq_connect (self->dealer, rh_config_str (self->config, "broker/endpoint")) != 0) {
+        rh_log_error (self->agency, "cannot connect to %s: %s",
+                      rh_config_str (self->config, "broker/endpoint"), zmq_strerror (errno));
+        return -1;
+    }
+    return 0;
+}
+
+//  ---------------------------------------------------------------------------------------------
+
+rh_agent_t *
+rh_agent_new (rh_config_t *config)
+{
+    assert (config);
+    rh_agent_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->config = config;
+    self->inotify = -1;
+    snprintf (self->agency, sizeof self->agency, "%s", rh_config_str (config, "agency/id"));
+    rh_agent_paths (config, self->outbox, self->inbox, self->failed, self->status_path, PATH_MAX);
+    rh_file_path (self->outbox_tmp, sizeof self->outbox_tmp, "%s/.tmp", self->outbox);
+    rh_file_path (self->inbox_tmp, sizeof self->inbox_tmp, "%s/.tmp", self->inbox);
+    self->hook = rh_config_str (config, "hook/command");
+    self->window = (size_t) rh_config_int (config, "send/window");
+    self->resend_ms = rh_config_int (config, "send/resend_ms");
+    self->credit = (uint32_t) rh_config_int (config, "receive/credit");
+    self->scan_ms = rh_config_int (config, "spool/scan_ms");
+    const char *spool = rh_config_str (config, "spool/dir");
+    const char *data = rh_config_str (config, "data/dir");
+    const char *folders [] = { spool,       data,          self->outbox, self->outbox_tmp,
+                               self->inbox, self->inbox_tmp, self->failed };
+    for (size_t i = 0; i < sizeof folders / sizeof folders [0]; i++)
+        if (rh_file_mkdir (folders [i], 0750) != 0) {
+            rh_log_error (self->agency, "cannot create %s: %s", folders [i], strerror (errno));
+            goto fail;
+        }
+    char agency_dir [PATH_MAX];
+    if (*rh_config_str (config, "agency/dir"))
+        snprintf (agency_dir, sizeof agency_dir, "%s", rh_config_str (config, "agency/dir"));
+    else
+        rh_file_path (agency_dir, sizeof agency_dir, "%s/%s", rh_config_str (config, "pki/dir"),
+                      self->agency);
+    if (!(self->signer = rh_signer_load (agency_dir)))
+        goto fail;
+    if (strcmp (rh_signer_agency (self->signer), self->agency) != 0) {
+        rh_log_error (self->agency, "the certificate in %s names %s, not %s", agency_dir,
+                      rh_signer_agency (self->signer), self->agency);
+        goto fail;
+    }
+    if (!(self->store = rh_certstore_load_dir (rh_config_str (config, "pki/dir"))))
+        goto fail;
+    char db_path [PATH_MAX];
+    rh_file_path (db_path, sizeof db_path, "%s/outbox.db", data);
+    if (!(self->db = rh_db_open (db_path)))
+        goto fail;
+    uint8_t *value = NULL;
+    size_t size = 0;
+    if (rh_db_get (self->db, "n/seq", 5, &value, &size) == 0 && size == 8)
+        memcpy (&self->sequence, value, 8);
+    free (value);
+    rh_db_iter_t *iter = rh_db_iter_new (self->db, "o/", 2);
+    for (; iter && rh_db_iter_valid (iter); rh_db_iter_next (iter))
+        self->queued++;
+    rh_db_iter_destroy (&iter);
+    self->flights = calloc (self->window, sizeof *self->flights);
+    self->arrivals = calloc (RH_MAX_ACK_BATCH, sizeof *self->arrivals);
+    if (!self->flights || !self->arrivals)
+        goto fail;
+    s_recover_inbox (self);
+    self->inotify = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
+    if (self->inotify >= 0)
+        inotify_add_watch (self->inotify, self->outbox, IN_MOVED_TO | IN_CLOSE_WRITE);
+    if (!(self->context = zmq_ctx_new ()) || s_connect (self, agency_dir) != 0)
+        goto fail;
+    s_write_status (self);
+    return self;
+fail:
+    rh_log_error (self->agency, "cannot start the agent");
+    rh_agent_destroy (&self);
+    return NULL;
+}
+
+void
+rh_agent_destroy (rh_agent_t **self_p)
+{
+    assert (self_p);
+    if (*self_p) {
+        rh_agent_t *self = *self_p;
+        if (self->dealer) {
+            zmq_socket_monitor (self->dealer, NULL, 0);
+            zmq_close (self->dealer);
+        }
+        if (self->monitor)
+            zmq_close (self->monitor);
+        if (self->context)
+            zmq_ctx_term (self->context);
+        if (self->inotify >= 0)
+            close (self->inotify);
+        free (self->flights);
+        free (self->arrivals);
+        rh_db_destroy (&self->db);
+        rh_signer_destroy (&self->signer);
+        rh_certstore_destroy (&self->store);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+int
+rh_agent_run (rh_agent_t *self, volatile sig_atomic_t *stop)
+{
+    assert (self && stop);
+    int64_t last_scan = 0, last_status = 0, last_tick = 0;
+    if (s_scan_outbox (self) != 0)
+        return -1;
+    while (!*stop) {
+        zmq_pollitem_t items [] = {
+            { self->dealer, 0, ZMQ_POLLIN, 0 },
+            { self->monitor, 0, ZMQ_POLLIN, 0 },
+            { NULL, self->inotify, ZMQ_POLLIN, 0 },
+        };
+        int count = self->inotify >= 0 ? 3 : 2;
+        if (zmq_poll (items, count, RH_TICK_MS) < 0 && errno != EINTR)
+            break;
+        while (waitpid (-1, NULL, WNOHANG) > 0)
+            ;                   //  reap finished hooks
+        if (items [1].revents & ZMQ_POLLIN)
+            s_handle_monitor (self);
+        if (items [0].revents & ZMQ_POLLIN)
+            s_handle_dealer (self);
+        if (s_finish_arrivals (self) != 0) {
+            rh_log_error (self->agency, "cannot make the inbox durable; stopping");
+            return -1;
+        }
+        int64_t now = rh_time_now_ms ();
+        bool changed = false;
+        if (count == 3 && (items [2].revents & ZMQ_POLLIN)) {
+            char events [4096];
+            while (read (self->inotify, events, sizeof events) > 0)
+                ;
+            changed = true;
+        }
+        if (changed || now - last_scan >= self->scan_ms) {
+            last_scan = now;
+            if (s_scan_outbox (self) != 0) {
+                rh_log_error (self->agency, "cannot store the outbox; stopping");
+                return -1;
+            }
+        }
+        if (now - last_tick >= RH_TICK_MS) {
+            last_tick = now;
+            if (self->flight_count > 0 && now - self->flights [0].sent_ms > self->resend_ms) {
+                //  No answer in time: send everything unanswered again.
+                self->cursor = self->flights [0].seq;
+                self->flight_count = 0;
+            }
+        }
+        //  Forgetting answered messages need not be synchronous: if it is lost, the broker
+        //  acknowledges the resend as a duplicate.
+        if (rh_db_pending (self->db) > 0 && rh_db_commit (self->db, false) != 0)
+            return -1;
+        s_send_more (self);
+        if (self->status_dirty && now - last_status >= RH_STATUS_MS) {
+            last_status = now;
+            s_write_status (self);
+        }
+    }
+    s_write_status (self);
+    return 0;
+}
+
+int
+rh_agent_check_file (const char *path, char *error, size_t error_size)
+{
+    uint8_t *content = NULL;
+    size_t size = 0;
+    if (rh_file_read (path, RH_MAX_ENVELOPE, &content, &size) != 0) {
+        snprintf (error, error_size, "%s: %s", path, strerror (errno));
+        return -1;
+    }
+    rh_envelope_t *envelope = rh_json_to_envelope (content, size, error, error_size);
+    free (content);
+    int rc = envelope ? 0 : -1;
+    rh_envelope_destroy (&envelope);
+    return rc;
+}

@@ -1,0 +1,1001 @@
+/*  =========================================================================
+    rh_broker - the rhannu broker: authenticate, verify, store, deliver
+
+    Keys in the database:
+      q/<agency>/<seq>   a message queued for agency (Queued)
+      t/<agency>         last queue sequence given out for agency
+      x/<agency>/<seq>   dead letter (Queued)
+      m/<msg id>         replay state: header hash and sender (rh_replay)
+      r/<agency>         replay state: sequence window (rh_replay)
+      a/<seq>            audit record (rh_audit)
+      b/seq              the broker's own message sequence
+    =========================================================================
+*/
+#include "rh_classes.h"
+#include "rh_audit.h"
+#include "rh_replay.h"
+#include "rh_verifier.h"
+#include "rh_broker.h"
+
+#define RH_ZAP_ENDPOINT "inproc://zeromq.zap.01"
+#define RH_ZAP_DOMAIN "rhannu"
+#define RH_TICK_MS 100
+
+const rh_cfg_spec_t rh_broker_config_spec [] = {
+    //  key                      type        min   max         default                  req
+    { "bind/endpoint", RH_CFG_STR, 0, 0, "tcp://127.0.0.1:5670", false,
+      "ZeroMQ endpoint agents connect to" },
+    { "pki/dir", RH_CFG_STR, 0, 0, NULL, true,
+      "PKI folder: ca.pem, crl.pem, one folder per agency" },
+    { "pki/identity", RH_CFG_STR, 0, 0, "broker", false,
+      "the broker's own folder in pki/dir (cert, keys)" },
+    { "data/dir", RH_CFG_STR, 0, 0, NULL, true, "folder for the broker's LevelDB" },
+    { "net/handshake_ms", RH_CFG_INT, 100, 600000, "10000", false,
+      "time a connection has to finish its CURVE handshake" },
+    { "net/heartbeat_ms", RH_CFG_INT, 100, 600000, "5000", false,
+      "ZMTP heartbeat interval; a silent peer is dropped after three" },
+    { "verify/workers", RH_CFG_INT, 0, 16, "0", false,
+      "signature-verify threads (0: one per core)" },
+    { "commit/max_batch", RH_CFG_INT, 1, RH_MAX_BATCH, "256", false,
+      "messages in one group commit at most" },
+    { "delivery/redeliver_ms", RH_CFG_INT, 100, 86400000, "30000", false,
+      "resend an unacknowledged delivery after this long" },
+    { "delivery/max_attempts", RH_CFG_INT, 1, 1000, "10", false,
+      "deliveries without acknowledgement before a message is dead-lettered" },
+    { "delivery/expiry_days", RH_CFG_INT, 1, 3650, "30", false,
+      "default life of a queued message (the sender may set a shorter one)" },
+    { "replay/window", RH_CFG_INT, 1, 64, "64", false,
+      "how far out of order a sender's sequence numbers may arrive" },
+    { NULL }
+};
+
+typedef struct {
+    uint64_t seq;
+    int64_t sent_ms;
+    char msg_id [RH_MAX_ID + 1];    //  for the audit record of its acknowledgement
+} s_flight_t;
+
+//  An agency as a delivery target.
+typedef struct {
+    char agency [RH_MAX_ID + 1];
+    uint8_t routing_id [256];       //  connection bound by the agency's latest Hello
+    size_t routing_id_size;
+    bool bound;                     //  a Hello bound a live connection
+    uint32_t window;                //  credit the agent asked for
+    uint64_t tail;                  //  last queue sequence given out
+    uint64_t cursor;                //  next queue sequence to send
+    s_flight_t *flights;            //  sent, not yet acknowledged, in send order
+    size_t flight_count;
+    size_t flight_capacity;
+    bool ready;                     //  may have something to send
+} s_peer_t;
+
+//  A reply that waits for the group commit.
+typedef struct {
+    uint8_t routing_id [256];
+    size_t routing_id_size;
+    char msg_id [RH_MAX_ID + 1];
+    rh_rc_t rc;
+    bool duplicate;
+    char reason [256];
+} s_reply_t;
+
+struct _rh_broker_t {
+    rh_config_t *config;            //  borrowed
+    char pki_dir [PATH_MAX];
+    void *context;
+    void *router;
+    void *zap;
+    uint8_t curve_public [32];
+    uint8_t curve_secret [32];
+    rh_certstore_t *store;          //  for ZAP and recipients; workers have their own
+    rh_signer_t *signer;            //  the broker's own identity, for notices
+    rh_db_t *db;
+    rh_audit_t *audit;
+    rh_replay_t *replay;
+    rh_verifier_t *verifier;
+    s_peer_t *peers;
+    size_t peer_count;
+    s_reply_t *replies;
+    size_t reply_count;
+    size_t reply_capacity;
+    uint64_t own_sequence;          //  sequence of broker-made messages
+    int64_t expiry_ms;              //  default message life
+    int64_t redeliver_ms;
+    uint32_t max_attempts;
+    size_t max_batch;
+    int64_t last_tick;
+};
+
+//  ---------------------------------------------------------------------------------------------
+//  Peers and queues
+
+static s_peer_t *
+s_peer (rh_broker_t *self, const char *agency)
+{
+    for (size_t i = 0; i < self->peer_count; i++)
+        if (strcmp (self->peers [i].agency, agency) == 0)
+            return &self->peers [i];
+    if (self->peer_count >= RH_MAX_AGENCIES)
+        return NULL;
+    s_peer_t *peer = &self->peers [self->peer_count++];
+    memset (peer, 0, sizeof *peer);
+    snprintf (peer->agency, sizeof peer->agency, "%s", agency);
+    char key [RH_MAX_ID + 8];
+    snprintf (key, sizeof key, "t/%s", agency);
+    uint8_t *value = NULL;
+    size_t size = 0;
+    if (rh_db_get (self->db, key, strlen (key), &value, &size) == 0 && size == 8)
+        memcpy (&peer->tail, value, 8);
+    free (value);
+    peer->cursor = peer->tail + 1;
+    return peer;
+}
+
+static void
+s_queue_key (const char *prefix, const char *agency, uint64_t seq, char *key, size_t size)
+{
+    snprintf (key, size, "%s/%s/%020" PRIu64, prefix, agency, seq);
+}
+
+//  Lowest queued sequence of a peer (tail + 1 when the queue is empty).
+static uint64_t
+s_queue_head (rh_broker_t *self, s_peer_t *peer)
+{
+    char prefix [RH_MAX_ID + 8];
+    snprintf (prefix, sizeof prefix, "q/%s/", peer->agency);
+    uint64_t head = peer->tail + 1;
+    rh_db_iter_t *iter = rh_db_iter_new (self->db, prefix, strlen (prefix));
+    if (iter && rh_db_iter_valid (iter)) {
+        size_t size = 0;
+        const uint8_t *key = rh_db_iter_key (iter, &size);
+        char digits [21];
+        if (size == strlen (prefix) + 20) {
+            memcpy (digits, key + strlen (prefix), 20);
+            digits [20] = 0;
+            head = strtoull (digits, NULL, 10);
+        }
+    }
+    rh_db_iter_destroy (&iter);
+    return head;
+}
+
+//  Puts a message in an agency's queue (pending batch).
+static int
+s_enqueue (rh_broker_t *self, const char *agency, const char *msg_id, const char *sender,
+           const uint8_t *sealed, size_t size, int64_t expires_ms)
+{
+    s_peer_t *peer = s_peer (self, agency);
+    if (!peer)
+        return -1;
+    rh_queued_t record = { .msg_id = msg_id, .sender = sender, .sealed = sealed,
+                           .sealed_size = size, .enqueued_ms = rh_time_now_ms (),
+                           .expires_ms = expires_ms };
+    size_t record_size = 0;
+    uint8_t *bytes = rh_record_encode_queued (&record, &record_size);
+    if (!bytes)
+        return -1;
+    char key [RH_MAX_QUEUE_KEY];
+    peer->tail++;
+    s_queue_key ("q", agency, peer->tail, key, sizeof key);
+    rh_db_put (self->db, key, strlen (key), bytes, record_size);
+    snprintf (key, sizeof key, "t/%s", agency);
+    rh_db_put (self->db, key, strlen (key), &peer->tail, 8);
+    free (bytes);
+    peer->ready = true;
+    return 0;
+}
+
+static void
+s_audit (rh_broker_t *self, const char *event, rh_rc_t rc, const char *msg_id, const char *agency,
+         const char *const *recipients, size_t recipient_count, const uint8_t *sealed,
+         size_t sealed_size, const uint8_t *frame_sha256, const char *detail)
+{
+    rh_audit_record_t record = { .event = event,
+                                 .code = rh_rc_name (rc),
+                                 .msg_id = msg_id,
+                                 .agency = agency,
+                                 .recipients = recipients,
+                                 .recipient_count = recipient_count,
+                                 .sealed = sealed,
+                                 .sealed_size = sealed_size,
+                                 .detail = detail,
+                                 .frame_sha256 = frame_sha256 };
+    if (rh_audit_append (self->audit, &record) != 0)
+        rh_log_error ("broker", "cannot append audit record for %s", msg_id ? msg_id : "-");
+}
+
+//  ---------------------------------------------------------------------------------------------
+//  Replies
+
+static void
+s_send_frame (rh_broker_t *self, const uint8_t *routing_id, size_t routing_id_size,
+              const rh_frame_t *frame)
+{
+    size_t size = 0;
+    uint8_t *bytes = rh_frame_encode (frame, &size);
+    if (!bytes)
+        return;
+    //  ROUTER_MANDATORY: a peer that went away makes this fail instead of vanishing silently.
+    if (zmq_send (self->router, routing_id, routing_id_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+        zmq_send (self->router, bytes, size, ZMQ_DONTWAIT);
+    free (bytes);
+}
+
+static void
+s_queue_reply (rh_broker_t *self, const uint8_t *routing_id, size_t routing_id_size,
+               const char *msg_id, rh_rc_t rc, bool duplicate, const char *reason)
+{
+    if (self->reply_count == self->reply_capacity) {
+        size_t capacity = self->reply_capacity ? self->reply_capacity * 2 : 256;
+        s_reply_t *grown = realloc (self->replies, capacity * sizeof *grown);
+        if (!grown)
+            return;             //  no reply: the agent resends and gets one then
+        self->replies = grown;
+        self->reply_capacity = capacity;
+    }
+    s_reply_t *reply = &self->replies [self->reply_count++];
+    memcpy (reply->routing_id, routing_id, routing_id_size);
+    reply->routing_id_size = routing_id_size;
+    snprintf (reply->msg_id, sizeof reply->msg_id, "%s", msg_id ? msg_id : "");
+    reply->rc = rc;
+    reply->duplicate = duplicate;
+    snprintf (reply->reason, sizeof reply->reason, "%s", reason ? reason : rh_rc_text (rc));
+}
+
+static void
+s_flush_replies (rh_broker_t *self)
+{
+    for (size_t i = 0; i < self->reply_count; i++) {
+        s_reply_t *reply = &self->replies [i];
+        rh_frame_t frame = { .msg_id = reply->msg_id };
+        if (reply->rc == RH_OK) {
+            frame.type = RH_FRAME_ACCEPTED;
+            frame.duplicate = reply->duplicate;
+        }
+        else {
+            frame.type = RH_FRAME_REJECTED;
+            frame.code = rh_rc_name (reply->rc);
+            frame.reason = reply->reason;
+        }
+        s_send_frame (self, reply->routing_id, reply->routing_id_size, &frame);
+    }
+    self->reply_count = 0;
+}
+
+//  ---------------------------------------------------------------------------------------------
+//  Broker-made messages
+
+//  Tells a sender that a message could not be delivered: a broker-signed ALERT in its queue.
+static void
+s_non_delivery (rh_broker_t *self, const rh_queued_t *queued, const char *recipient,
+                const char *why)
+{
+    //  A notice about a notice is not sent: that way lies a loop.
+    if (!self->signer || strcmp (queued->sender, rh_signer_agency (self->signer)) == 0)
+        return;
+    rh_envelope_t *envelope = rh_envelope_new (RH_KIND_ALERT);
+    if (!envelope)
+        return;
+    char summary_en [512], summary_cy [512];
+    snprintf (summary_en, sizeof summary_en,
+              "Your message %s to %s could not be delivered: %s. Please contact them another "
+              "way if it is still needed.",
+              queued->msg_id, recipient, why);
+    snprintf (summary_cy, sizeof summary_cy,
+              "Nid oedd modd danfon eich neges %s at %s: %s. Cysylltwch â nhw mewn ffordd arall "
+              "os oes ei hangen o hyd.",
+              queued->msg_id, recipient, why);
+    const char *related [] = { queued->msg_id };
+    //  Build the body through the JSON mapper's schema names, keeping pb-c out of the broker.
+    json_t *root = json_pack ("{s:s, s:[{s:s}], s:s, s:{s:s, s:s, s:s, s:[s]}}", "kind", "ALERT",
+                              "to", "agency_id", queued->sender, "in_reply_to", queued->msg_id,
+                              "body", "alert_kind", "NON_DELIVERY", "summary_en", summary_en,
+                              "summary_cy", summary_cy, "related_msg_ids", related [0]);
+    char *text = root ? json_dumps (root, 0) : NULL;
+    json_decref (root);
+    rh_envelope_destroy (&envelope);
+    char error [256];
+    envelope = text ? rh_json_to_envelope ((const uint8_t *) text, strlen (text), error, sizeof error)
+                    : NULL;
+    free (text);
+    uint8_t *sealed = NULL;
+    size_t size = 0;
+    self->own_sequence++;
+    rh_db_put (self->db, "b/seq", 5, &self->own_sequence, 8);
+    if (envelope && rh_envelope_set_sequence (envelope, self->own_sequence) == 0
+        && rh_envelope_sign (envelope, self->signer) == 0
+        && rh_envelope_encode (envelope, &sealed, &size) == 0) {
+        const char *to [] = { queued->sender };
+        if (s_enqueue (self, queued->sender, rh_envelope_msg_id (envelope),
+                       rh_signer_agency (self->signer), sealed, size,
+                       rh_time_now_ms () + self->expiry_ms)
+            == 0)
+            s_audit (self, "NOTICE", RH_OK, rh_envelope_msg_id (envelope),
+                     rh_signer_agency (self->signer), to, 1, sealed, size, NULL,
+                     "non-delivery notice");
+    }
+    free (sealed);
+    rh_envelope_destroy (&envelope);
+}
+
+//  ---------------------------------------------------------------------------------------------
+//  Delivery
+
+static void
+s_unbind (s_peer_t *peer)
+{
+    peer->bound = false;
+    peer->flight_count = 0;
+}
+
+static void
+s_dead_letter (rh_broker_t *self, s_peer_t *peer, uint64_t seq, const rh_queued_t *queued,
+               const uint8_t *value, size_t size, const char *why)
+{
+    char key [RH_MAX_QUEUE_KEY];
+    s_queue_key ("x", peer->agency, seq, key, sizeof key);
+    rh_db_put (self->db, key, strlen (key), value, size);
+    s_queue_key ("q", peer->agency, seq, key, sizeof key);
+    rh_db_delete (self->db, key, strlen (key));
+    const char *recipients [] = { peer->agency };
+    s_audit (self, "DEAD_LETTER", RH_OK, queued->msg_id, queued->sender, recipients, 1, NULL, 0,
+             NULL, why);
+    rh_log_warn ("broker", "dead-lettered %s for %s: %s", queued->msg_id, peer->agency, why);
+    s_non_delivery (self, queued, peer->agency, why);
+}
+
+//  Sends what the peer's credit allows, from its cursor on.
+static void
+s_pump (rh_broker_t *self, s_peer_t *peer)
+{
+    peer->ready = false;
+    if (!peer->bound || peer->flight_count >= peer->window)
+        return;
+    char prefix [RH_MAX_ID + 8], key [RH_MAX_QUEUE_KEY];
+    snprintf (prefix, sizeof prefix, "q/%s/", peer->agency);
+    rh_db_iter_t *iter = rh_db_iter_new (self->db, prefix, strlen (prefix));
+    if (!iter)
+        return;
+    s_queue_key ("q", peer->agency, peer->cursor, key, sizeof key);
+    rh_db_iter_seek (iter, key, strlen (key));
+    int64_t now = rh_time_now_ms ();
+    for (; rh_db_iter_valid (iter) && peer->flight_count < peer->window; rh_db_iter_next (iter)) {
+        size_t key_size = 0, size = 0;
+        const uint8_t *found = rh_db_iter_key (iter, &key_size);
+        const uint8_t *value = rh_db_iter_value (iter, &size);
+        char digits [21];
+        if (key_size != strlen (prefix) + 20)
+            continue;
+        memcpy (digits, found + strlen (prefix), 20);
+        digits [20] = 0;
+        uint64_t seq = strtoull (digits, NULL, 10);
+        rh_queued_t queued;
+        if (rh_record_decode_queued (value, size, &queued) != RH_OK) {
+            rh_log_error ("broker", "queue entry %s/%" PRIu64 " does not decode; skipped",
+                          peer->agency, seq);
+            peer->cursor = seq + 1;
+            continue;
+        }
+        if (queued.expires_ms && now > queued.expires_ms)
+            s_dead_letter (self, peer, seq, &queued, value, size, "it expired before delivery");
+        else if (queued.attempts >= self->max_attempts)
+            s_dead_letter (self, peer, seq, &queued, value, size,
+                           "it was delivered repeatedly without acknowledgement");
+        else {
+            rh_frame_t frame = { .type = RH_FRAME_DELIVER, .delivery_id = seq,
+                                 .sealed = queued.sealed, .sealed_size = queued.sealed_size };
+            size_t frame_size = 0;
+            uint8_t *bytes = rh_frame_encode (&frame, &frame_size);
+            int rc = -1;
+            if (bytes
+                && zmq_send (self->router, peer->routing_id, peer->routing_id_size,
+                             ZMQ_SNDMORE | ZMQ_DONTWAIT)
+                       >= 0)
+                rc = zmq_send (self->router, bytes, frame_size, ZMQ_DONTWAIT);
+            free (bytes);
+            if (rc < 0) {
+                if (errno == EHOSTUNREACH)
+                    s_unbind (peer);    //  gone: its next Hello starts again from the head
+                rh_record_release (&queued.owned);
+                break;
+            }
+            if (peer->flight_count == peer->flight_capacity) {
+                size_t capacity = peer->flight_capacity ? peer->flight_capacity * 2 : 64;
+                s_flight_t *grown = realloc (peer->flights, capacity * sizeof *grown);
+                if (!grown) {
+                    rh_record_release (&queued.owned);
+                    break;
+                }
+                peer->flights = grown;
+                peer->flight_capacity = capacity;
+            }
+            s_flight_t *flight = &peer->flights [peer->flight_count++];
+            flight->seq = seq;
+            flight->sent_ms = now;
+            snprintf (flight->msg_id, sizeof flight->msg_id, "%s", queued.msg_id);
+            const char *recipients [] = { peer->agency };
+            s_audit (self, "DELIVERED", RH_OK, queued.msg_id, queued.sender, recipients, 1, NULL,
+                     0, NULL, NULL);
+        }
+        peer->cursor = seq + 1;
+        rh_record_release (&queued.owned);
+    }
+    rh_db_iter_destroy (&iter);
+}
+
+//  Counts one more attempt on every unacknowledged delivery and sends them again.
+static void
+s_redeliver (rh_broker_t *self, s_peer_t *peer)
+{
+    if (peer->flight_count == 0)
+        return;
+    for (size_t i = 0; i < peer->flight_count; i++) {
+        char key [RH_MAX_QUEUE_KEY];
+        s_queue_key ("q", peer->agency, peer->flights [i].seq, key, sizeof key);
+        uint8_t *value = NULL;
+        size_t size = 0;
+        rh_queued_t queued;
+        if (rh_db_get (self->db, key, strlen (key), &value, &size) == 0
+            && rh_record_decode_queued (value, size, &queued) == RH_OK) {
+            queued.attempts++;
+            size_t record_size = 0;
+            uint8_t *bytes = rh_record_encode_queued (&queued, &record_size);
+            if (bytes)
+                rh_db_put (self->db, key, strlen (key), bytes, record_size);
+            free (bytes);
+            rh_record_release (&queued.owned);
+        }
+        free (value);
+    }
+    peer->cursor = peer->flights [0].seq;
+    for (size_t i = 1; i < peer->flight_count; i++)
+        if (peer->flights [i].seq < peer->cursor)
+            peer->cursor = peer->flights [i].seq;
+    peer->flight_count = 0;
+    peer->ready = true;
+}
+
+static void
+s_acknowledged (rh_broker_t *self, s_peer_t *peer, uint64_t seq)
+{
+    for (size_t i = 0; i < peer->flight_count; i++) {
+        if (peer->flights [i].seq != seq)
+            continue;
+        char msg_id [RH_MAX_ID + 1];
+        snprintf (msg_id, sizeof msg_id, "%s", peer->flights [i].msg_id);
+        memmove (&peer->flights [i], &peer->flights [i + 1],
+                 (peer->flight_count - i - 1) * sizeof *peer->flights);
+        peer->flight_count--;
+        char key [RH_MAX_QUEUE_KEY];
+        s_queue_key ("q", peer->agency, seq, key, sizeof key);
+        rh_db_delete (self->db, key, strlen (key));
+        char detail [48];
+        snprintf (detail, sizeof detail, "delivery %" PRIu64, seq);
+        const char *recipients [] = { peer->agency };
+        s_audit (self, "ACKED", RH_OK, msg_id, peer->agency, recipients, 1, NULL, 0, NULL, detail);
+        peer->ready = true;
+        return;
+    }
+}
+
+//  ---------------------------------------------------------------------------------------------
+//  Accepting messages
+
+//  Resolves "the front door of LA x" to an enrolled agency. Aliases and a directory come with
+//  sharing agreements; until then a front door is the LA_FRONT_DOOR (or LA_CHILDREN) agency of
+//  that local authority.
+static const char *
+s_front_door (rh_broker_t *self, const char *la)
+{
+    const char *fallback = NULL;
+    int64_t now = rh_time_now_ms ();
+    for (size_t i = 0; i < rh_certstore_size (self->store); i++) {
+        const rh_identity_t *id = rh_certstore_identity (self->store, i);
+        if (strcmp (id->la, la) != 0 || rh_certstore_status (self->store, i, now) != RH_OK)
+            continue;
+        if (strcmp (id->type, "LA_FRONT_DOOR") == 0)
+            return id->agency_id;
+        if (strcmp (id->type, "LA_CHILDREN") == 0 && !fallback)
+            fallback = id->agency_id;
+    }
+    return fallback;
+}
+
+static bool
+s_enrolled (rh_broker_t *self, const char *agency)
+{
+    int64_t now = rh_time_now_ms ();
+    for (size_t i = 0; i < rh_certstore_size (self->store); i++) {
+        const rh_identity_t *id = rh_certstore_identity (self->store, i);
+        if (strcmp (id->agency_id, agency) == 0 && rh_certstore_status (self->store, i, now) == RH_OK)
+            return true;
+    }
+    return false;
+}
+
+//  Works out who receives a message. Returns RH_OK or RH_E_POLICY with the reason.
+static rh_rc_t
+s_route (rh_broker_t *self, rh_envelope_t *envelope, const char **recipients, size_t *count,
+         char replied_to [RH_MAX_ID + 1], char *reason, size_t reason_size)
+{
+    *count = 0;
+    size_t wanted = rh_envelope_recipients (envelope);
+    for (size_t i = 0; i < wanted; i++) {
+        const char *agency = rh_envelope_recipient_agency (envelope, i);
+        if (!*agency) {
+            const char *la = rh_envelope_recipient_front_door (envelope, i);
+            agency = s_front_door (self, la);
+            if (!agency) {
+                snprintf (reason, reason_size, "no front door is enrolled for local authority '%s'",
+                          la);
+                return RH_E_POLICY;
+            }
+        }
+        else if (!s_enrolled (self, agency)) {
+            snprintf (reason, reason_size, "recipient '%s' is not an enrolled agency", agency);
+            return RH_E_POLICY;
+        }
+        bool seen = false;
+        for (size_t k = 0; k < *count && !seen; k++)
+            seen = strcmp (recipients [k], agency) == 0;
+        if (!seen)
+            recipients [(*count)++] = agency;
+    }
+    if (*count == 0 && *rh_envelope_in_reply_to (envelope)) {
+        //  A reply with no address goes back to whoever sent the original.
+        if (rh_replay_sender_of (self->replay, rh_envelope_in_reply_to (envelope), replied_to))
+            recipients [(*count)++] = replied_to;
+    }
+    if (*count == 0) {
+        snprintf (reason, reason_size, "the message names no recipient");
+        return RH_E_POLICY;
+    }
+    return RH_OK;
+}
+
+static void
+s_reject (rh_broker_t *self, const rh_verified_t *result, rh_rc_t rc, const char *reason)
+{
+    char detail [300];
+    snprintf (detail, sizeof detail, "%s", reason ? reason : rh_rc_text (rc));
+    s_audit (self, "REJECTED", rc, result->msg_id, result->agency, NULL, 0, NULL, 0,
+             result->sealed_sha256, detail);
+    s_queue_reply (self, result->routing_id, result->routing_id_size, result->msg_id, rc, false,
+                   detail);
+    rh_log_info ("broker", "rejected %s from %s: %s (%s)", result->msg_id, result->agency,
+                 rh_rc_name (rc), detail);
+}
+
+static void
+s_accept (rh_broker_t *self, rh_verified_t *result)
+{
+    rh_envelope_t *envelope = result->envelope;
+    if (result->rc != RH_OK) {
+        s_reject (self, result, result->rc, NULL);
+        return;
+    }
+    const char *recipients [RH_MAX_RECIPIENTS];
+    size_t count = 0;
+    char reason [256] = "", replied_to [RH_MAX_ID + 1];
+    rh_rc_t rc = s_route (self, envelope, recipients, &count, replied_to, reason, sizeof reason);
+    if (rc != RH_OK) {
+        s_reject (self, result, rc, reason);
+        return;
+    }
+    size_t header_size = 0;
+    const uint8_t *header = rh_envelope_header_bytes (envelope, &header_size);
+    uint8_t header_hash [RH_DIGEST_LEN];
+    crypto_hash_sha256 (header_hash, header, header_size);
+    bool duplicate = false;
+    const char *why = NULL;
+    rc = rh_replay_check (self->replay, result->agency, result->msg_id,
+                          rh_envelope_sequence (envelope), header_hash, &duplicate, &why);
+    if (rc != RH_OK) {
+        s_reject (self, result, rc, why);
+        return;
+    }
+    if (duplicate) {
+        s_audit (self, "DUPLICATE", RH_OK, result->msg_id, result->agency, NULL, 0, NULL, 0,
+                 result->sealed_sha256, "seen before; acknowledged again");
+        s_queue_reply (self, result->routing_id, result->routing_id_size, result->msg_id, RH_OK,
+                       true, NULL);
+        return;
+    }
+    uint8_t *sealed = NULL;
+    size_t size = 0;
+    if (rh_envelope_encode (envelope, &sealed, &size) != 0) {
+        s_reject (self, result, RH_E_NOMEM, NULL);
+        return;
+    }
+    int64_t expires = rh_envelope_expires (envelope);
+    int64_t latest = rh_time_now_ms () + self->expiry_ms;
+    if (!expires || expires > latest)
+        expires = latest;
+    for (size_t i = 0; i < count; i++)
+        s_enqueue (self, recipients [i], result->msg_id, result->agency, sealed, size, expires);
+    s_audit (self, "ACCEPTED", RH_OK, result->msg_id, result->agency, recipients, count, sealed,
+             size, NULL, rh_envelope_kind_name (rh_envelope_kind (envelope)));
+    free (sealed);
+    s_queue_reply (self, result->routing_id, result->routing_id_size, result->msg_id, RH_OK, false,
+                   NULL);
+}
+
+//  ---------------------------------------------------------------------------------------------
+//  Transport
+
+static int
+s_setup_router (rh_broker_t *self)
+{
+    self->router = zmq_socket (self->context, ZMQ_ROUTER);
+    if (!self->router)
+        return -1;
+    int one = 1, zero = 0, linger = 0;
+    int handshake = (int) rh_config_int (self->config, "net/handshake_ms");
+    int heartbeat = (int) rh_config_int (self->config, "net/heartbeat_ms");
+    int heartbeat_timeout = heartbeat * 3;
+    int64_t max_size = RH_MAX_ENVELOPE + 4096;
+    int hwm = 100000;
+    if (zmq_setsockopt (self->router, ZMQ_CURVE_SERVER, &one, sizeof one)
+        || zmq_setsockopt (self->router, ZMQ_CURVE_SECRETKEY, self->curve_secret, 32)
+        || zmq_setsockopt (self->router, ZMQ_ZAP_DOMAIN, RH_ZAP_DOMAIN, strlen (RH_ZAP_DOMAIN))
+        || zmq_setsockopt (self->router, ZMQ_ZAP_ENFORCE_DOMAIN, &one, sizeof one)
+        || zmq_setsockopt (self->router, ZMQ_MAXMSGSIZE, &max_size, sizeof max_size)
+        || zmq_setsockopt (self->router, ZMQ_HANDSHAKE_IVL, &handshake, sizeof handshake)
+        || zmq_setsockopt (self->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one)
+        || zmq_setsockopt (self->router, ZMQ_ROUTER_HANDOVER, &zero, sizeof zero)
+        || zmq_setsockopt (self->router, ZMQ_HEARTBEAT_IVL, &heartbeat, sizeof heartbeat)
+        || zmq_setsockopt (self->router, ZMQ_HEARTBEAT_TIMEOUT, &heartbeat_timeout,
+                           sizeof heartbeat_timeout)
+        || zmq_setsockopt (self->router, ZMQ_SNDHWM, &hwm, sizeof hwm)
+        || zmq_setsockopt (self->router, ZMQ_RCVHWM, &hwm, sizeof hwm)
+        || zmq_setsockopt (self->router, ZMQ_LINGER, &linger, sizeof linger))
+        return -1;
+    const char *endpoint = rh_config_str (self->config, "bind/endpoint");
+    if (zmq_bind (self->router, endpoint) != 0) {
+        rh_log_error ("broker", "cannot bind %s: %s", endpoint, zmq_strerror (errno));
+        return -1;
+    }
+    return 0;
+}
+
+//  Answers one ZAP request: admit a CURVE key only if an unrevoked certificate binds it.
+static void
+s_handle_zap (rh_broker_t *self)
+{
+    zmq_msg_t parts [8];
+    int count = 0;
+    bool more = true;
+    while (more) {
+        zmq_msg_t *part = &parts [count < 8 ? count : 7];
+        if (count >= 8)
+            zmq_msg_close (part);
+        zmq_msg_init (part);
+        if (zmq_msg_recv (part, self->zap, 0) < 0) {
+            zmq_msg_close (part);
+            break;
+        }
+        more = zmq_msg_more (part);
+        if (count < 8)
+            count++;
+    }
+    //  version, request id, domain, address, identity, mechanism, client key
+    const char *status = "400", *text = "not allowed";
+    char agency [RH_MAX_ID + 1] = "";
+    if (count == 7 && zmq_msg_size (&parts [0]) == 3 && !memcmp (zmq_msg_data (&parts [0]), "1.0", 3)
+        && zmq_msg_size (&parts [5]) == 5 && !memcmp (zmq_msg_data (&parts [5]), "CURVE", 5)
+        && zmq_msg_size (&parts [6]) == 32) {
+        const rh_identity_t *identity = NULL;
+        rh_rc_t rc = rh_certstore_by_curve (self->store, zmq_msg_data (&parts [6]),
+                                            rh_time_now_ms (), &identity);
+        if (rc == RH_OK && strcmp (identity->type, "BROKER") != 0) {
+            status = "200";
+            text = "OK";
+            snprintf (agency, sizeof agency, "%s", identity->agency_id);
+        }
+        else {
+            char key [65];
+            sodium_bin2hex (key, sizeof key, zmq_msg_data (&parts [6]), 32);
+            text = rc == RH_OK ? "broker key used as a client" : rh_rc_text (rc);
+            rh_log_warn ("broker", "refused a connection with CURVE key %.16s...: %s", key, text);
+            char detail [200];
+            snprintf (detail, sizeof detail, "handshake refused for CURVE key %s", key);
+            s_audit (self, "HANDSHAKE_REFUSED", rc == RH_OK ? RH_E_CERT_UNKNOWN : rc, NULL, NULL,
+                     NULL, 0, NULL, 0, NULL, detail);
+        }
+    }
+    if (count >= 2) {
+        zmq_send (self->zap, "1.0", 3, ZMQ_SNDMORE);
+        zmq_send (self->zap, zmq_msg_data (&parts [1]), zmq_msg_size (&parts [1]), ZMQ_SNDMORE);
+        zmq_send (self->zap, status, 3, ZMQ_SNDMORE);
+        zmq_send (self->zap, text, strlen (text), ZMQ_SNDMORE);
+        zmq_send (self->zap, agency, strlen (agency), ZMQ_SNDMORE);
+        zmq_send (self->zap, "", 0, 0);
+    }
+    for (int i = 0; i < count; i++)
+        zmq_msg_close (&parts [i]);
+}
+
+//  Reads one message from the ROUTER. Returns 1 if one was handled, 0 if none was waiting.
+static int
+s_handle_router (rh_broker_t *self)
+{
+    zmq_msg_t routing, body;
+    zmq_msg_init (&routing);
+    zmq_msg_init (&body);
+    if (zmq_msg_recv (&routing, self->router, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close (&routing);
+        zmq_msg_close (&body);
+        return 0;
+    }
+    if (!zmq_msg_more (&routing) || zmq_msg_recv (&body, self->router, 0) < 0) {
+        zmq_msg_close (&routing);
+        zmq_msg_close (&body);
+        return 1;
+    }
+    while (zmq_msg_more (&body)) {
+        //  We only ever expect one frame after the routing id; drop the rest.
+        zmq_msg_t extra;
+        zmq_msg_init (&extra);
+        zmq_msg_recv (&extra, self->router, 0);
+        bool again = zmq_msg_more (&extra);
+        zmq_msg_close (&extra);
+        if (!again)
+            break;
+    }
+    const char *user = zmq_msg_gets (&body, "User-Id");
+    char agency [RH_MAX_ID + 1] = "";
+    snprintf (agency, sizeof agency, "%s", user ? user : "");
+    const uint8_t *routing_id = zmq_msg_data (&routing);
+    size_t routing_id_size = zmq_msg_size (&routing);
+    if (routing_id_size > 256 || !*agency)
+        goto done;              //  cannot happen with ZAP enforced
+    rh_frame_t frame;
+    rh_rc_t rc = rh_frame_decode (zmq_msg_data (&body), zmq_msg_size (&body), &frame);
+    if (rc != RH_OK) {
+        uint8_t sha [RH_DIGEST_LEN];
+        crypto_hash_sha256 (sha, zmq_msg_data (&body), zmq_msg_size (&body));
+        s_audit (self, "REJECTED", rc, NULL, agency, NULL, 0, NULL, 0, sha, "frame does not parse");
+        s_queue_reply (self, routing_id, routing_id_size, "", rc, false,
+                       "the transport frame does not parse");
+        goto done;
+    }
+    switch (frame.type) {
+        case RH_FRAME_HELLO: {
+            s_peer_t *peer = s_peer (self, agency);
+            if (!peer)
+                break;
+            memcpy (peer->routing_id, routing_id, routing_id_size);
+            peer->routing_id_size = routing_id_size;
+            peer->bound = true;
+            peer->window = frame.credit > RH_MAX_CREDIT ? RH_MAX_CREDIT
+                           : frame.credit ? frame.credit : 1;
+            //  Everything not acknowledged is sent again, from the head of the queue.
+            peer->flight_count = 0;
+            peer->cursor = s_queue_head (self, peer);
+            peer->ready = true;
+            rh_log_info ("broker", "%s connected (credit %u)", agency, peer->window);
+            break;
+        }
+        case RH_FRAME_SUBMIT:
+            if (rh_verifier_submit (self->verifier, routing_id, routing_id_size, agency,
+                                    frame.msg_id, frame.sealed, frame.sealed_size)
+                != 0)
+                s_queue_reply (self, routing_id, routing_id_size, frame.msg_id, RH_E_NOMEM, false,
+                               "broker busy; try again");
+            break;
+        case RH_FRAME_DELIVERED: {
+            s_peer_t *peer = s_peer (self, agency);
+            if (peer && peer->bound && peer->routing_id_size == routing_id_size
+                && memcmp (peer->routing_id, routing_id, routing_id_size) == 0)
+                for (size_t i = 0; i < frame.id_count; i++)
+                    s_acknowledged (self, peer, frame.ids [i]);
+            break;
+        }
+        default:
+            s_queue_reply (self, routing_id, routing_id_size, "", RH_E_MALFORMED, false,
+                           "agents may send Hello, Submit and Delivered only");
+            break;
+    }
+    rh_frame_release (&frame);
+done:
+    zmq_msg_close (&routing);
+    zmq_msg_close (&body);
+    return 1;
+}
+
+//  Reloads the CRL and certificates; closes every connection if a connected agency is no
+//  longer allowed (ROUTER has no per-peer close: agents reconnect and are checked afresh).
+static void
+s_reload (rh_broker_t *self)
+{
+    rh_certstore_t *fresh = rh_certstore_load_dir (self->pki_dir);
+    if (!fresh) {
+        rh_log_error ("broker", "reload failed; keeping the certificates in force");
+        return;
+    }
+    rh_certstore_destroy (&self->store);
+    self->store = fresh;
+    rh_verifier_reload (self->verifier);
+    bool revoked = false;
+    for (size_t i = 0; i < self->peer_count; i++) {
+        s_peer_t *peer = &self->peers [i];
+        if (peer->bound && !s_enrolled (self, peer->agency)) {
+            rh_log_warn ("broker", "%s is no longer allowed; closing its connection", peer->agency);
+            s_audit (self, "DISCONNECTED", RH_E_REVOKED, NULL, peer->agency, NULL, 0, NULL, 0,
+                     NULL, "certificate no longer valid after CRL reload");
+            revoked = true;
+        }
+    }
+    rh_log_info ("broker", "reloaded PKI: %zu certificates", rh_certstore_size (self->store));
+    if (!revoked)
+        return;
+    zmq_close (self->router);
+    self->router = NULL;
+    for (size_t i = 0; i < self->peer_count; i++)
+        s_unbind (&self->peers [i]);
+    if (s_setup_router (self) != 0)
+        rh_log_error ("broker", "cannot rebind after reload");
+}
+
+static void
+s_tick (rh_broker_t *self, int64_t now)
+{
+    for (size_t i = 0; i < self->peer_count; i++) {
+        s_peer_t *peer = &self->peers [i];
+        if (peer->flight_count > 0 && now - peer->flights [0].sent_ms > self->redeliver_ms)
+            s_redeliver (self, peer);
+    }
+}
+
+//  ---------------------------------------------------------------------------------------------
+
+rh_broker_t *
+rh_broker_new (rh_config_t *config)
+{
+    assert (config);
+    rh_broker_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->config = config;
+    snprintf (self->pki_dir, sizeof self->pki_dir, "%s", rh_config_str (config, "pki/dir"));
+    self->expiry_ms = rh_config_int (config, "delivery/expiry_days") * 24 * 3600 * 1000;
+    self->redeliver_ms = rh_config_int (config, "delivery/redeliver_ms");
+    self->max_attempts = (uint32_t) rh_config_int (config, "delivery/max_attempts");
+    self->max_batch = (size_t) rh_config_int (config, "commit/max_batch");
+    char identity [PATH_MAX];
+    rh_file_path (identity, sizeof identity, "%s/%s", self->pki_dir,
+                  rh_config_str (config, "pki/identity"));
+    if (!(self->store = rh_certstore_load_dir (self->pki_dir)))
+        goto fail;
+    if (!(self->signer = rh_signer_load (identity))
+        || rh_ca_load_curve (identity, self->curve_public, self->curve_secret) != 0)
+        goto fail;
+    const char *data_dir = rh_config_str (config, "data/dir");
+    if (rh_file_mkdir (data_dir, 0700) != 0) {
+        rh_log_error ("broker", "cannot create %s: %s", data_dir, strerror (errno));
+        goto fail;
+    }
+    if (!(self->db = rh_db_open (data_dir)) || !(self->audit = rh_audit_new (self->db))
+        || !(self->replay = rh_replay_new (self->db, (uint32_t) rh_config_int (config, "replay/window"))))
+        goto fail;
+    uint8_t *value = NULL;
+    size_t size = 0;
+    if (rh_db_get (self->db, "b/seq", 5, &value, &size) == 0 && size == 8)
+        memcpy (&self->own_sequence, value, 8);
+    free (value);
+    if (!(self->peers = calloc (RH_MAX_AGENCIES, sizeof *self->peers)))
+        goto fail;
+    if (!(self->context = zmq_ctx_new ()))
+        goto fail;
+    //  The ZAP handler must be bound before any CURVE socket accepts a connection.
+    self->zap = zmq_socket (self->context, ZMQ_REP);
+    if (!self->zap || zmq_bind (self->zap, RH_ZAP_ENDPOINT) != 0)
+        goto fail;
+    if (!(self->verifier = rh_verifier_new (self->context, self->pki_dir,
+                                            (int) rh_config_int (config, "verify/workers"))))
+        goto fail;
+    if (s_setup_router (self) != 0)
+        goto fail;
+    rh_log_info ("broker", "listening on %s as %s; %zu certificates; audit log holds %" PRIu64
+                 " records", rh_config_str (config, "bind/endpoint"), rh_signer_agency (self->signer),
+                 rh_certstore_size (self->store), rh_audit_size (self->audit));
+    return self;
+fail:
+    rh_log_error ("broker", "cannot start");
+    rh_broker_destroy (&self);
+    return NULL;
+}
+
+void
+rh_broker_destroy (rh_broker_t **self_p)
+{
+    assert (self_p);
+    if (*self_p) {
+        rh_broker_t *self = *self_p;
+        int linger = 0;
+        if (self->router) {
+            zmq_setsockopt (self->router, ZMQ_LINGER, &linger, sizeof linger);
+            zmq_close (self->router);
+        }
+        rh_verifier_destroy (&self->verifier);
+        if (self->zap) {
+            zmq_setsockopt (self->zap, ZMQ_LINGER, &linger, sizeof linger);
+            zmq_close (self->zap);
+        }
+        if (self->context)
+            zmq_ctx_term (self->context);
+        for (size_t i = 0; self->peers && i < self->peer_count; i++)
+            free (self->peers [i].flights);
+        free (self->peers);
+        free (self->replies);
+        rh_replay_destroy (&self->replay);
+        rh_audit_destroy (&self->audit);
+        rh_db_destroy (&self->db);
+        rh_signer_destroy (&self->signer);
+        rh_certstore_destroy (&self->store);
+        sodium_memzero (self->curve_secret, sizeof self->curve_secret);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+int
+rh_broker_run (rh_broker_t *self, volatile sig_atomic_t *stop, volatile sig_atomic_t *reload)
+{
+    assert (self && stop && reload);
+    while (!*stop) {
+        zmq_pollitem_t items [] = {
+            { self->router, 0, ZMQ_POLLIN, 0 },
+            { rh_verifier_socket (self->verifier), 0, ZMQ_POLLIN, 0 },
+            { self->zap, 0, ZMQ_POLLIN, 0 },
+        };
+        if (zmq_poll (items, 3, RH_TICK_MS) < 0 && errno != EINTR)
+            break;
+        if (items [2].revents & ZMQ_POLLIN)
+            s_handle_zap (self);
+        //  Take everything that is waiting, up to one batch, then commit once.
+        size_t handled = 0;
+        bool progress = true;
+        while (progress && handled < self->max_batch) {
+            progress = false;
+            if (s_handle_router (self) > 0) {
+                handled++;
+                progress = true;
+            }
+            rh_verified_t result;
+            if (rh_verifier_result (self->verifier, &result) == 0) {
+                s_accept (self, &result);
+                rh_envelope_destroy (&result.envelope);
+                handled++;
+                progress = true;
+            }
+        }
+        int64_t now = rh_time_now_ms ();
+        if (now - self->last_tick >= RH_TICK_MS) {
+            self->last_tick = now;
+            s_tick (self, now);
+        }
+        if (rh_db_pending (self->db) > 0) {
+            //  No acknowledgement leaves before this returns.
+            if (rh_db_commit (self->db, true) != 0) {
+                rh_log_error ("broker", "storage failed: stopping intake; nothing unsaved was "
+                                        "acknowledged");
+                return -1;
+            }
+            rh_replay_committed (self->replay);
+        }
+        s_flush_replies (self);
+        //  Deliver only what is committed; their audit records join the next commit.
+        for (size_t i = 0; i < self->peer_count; i++)
+            if (self->peers [i].ready)
+                s_pump (self, &self->peers [i]);
+        if (*reload) {
+            *reload = 0;
+            s_reload (self);
+        }
+    }
+    if (rh_db_pending (self->db) > 0 && rh_db_commit (self->db, true) != 0)
+        return -1;
+    return 0;
+}

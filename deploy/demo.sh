@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+#  make demo: a throwaway PKI, a broker and five agency agents on loopback, and one referral
+#  followed from the police officer's spool folder to the front door and its outcome back.
+#  Everything stays in demo/run/ for inspection; running again starts afresh.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+bin="$top/build/bin"
+run="$top/demo/run"
+port=${DEMO_PORT:-5670}
+pids=()
+
+say () { printf '\n\033[1m%s\033[0m\n' "$*"; }
+note () { printf '  %s\n' "$*"; }
+stop_all () {
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    pids=()
+}
+trap stop_all EXIT
+
+#  Waits up to $2 seconds for a file matching the glob $1; prints its path.
+wait_for () {
+    local deadline=$((SECONDS + $2))
+    while [ $SECONDS -lt $deadline ]; do
+        for f in $1; do [ -e "$f" ] && { echo "$f"; return 0; }; done
+        sleep 0.1
+    done
+    echo "demo: nothing arrived at $1 within $2 s" >&2
+    return 1
+}
+field () { grep -o "\"$2\": *\"[^\"]*\"" "$1" | head -1 | sed 's/.*: *"\(.*\)"/\1/'; }
+
+rm -rf "$run"
+mkdir -p "$run"
+
+#  Agencies: folder name = agency id, kind and place as the folder names promise.
+agencies=(
+    "police-gwent POLICE newport gwent"
+    "health-aneurin-bevan HEALTH newport gwent"
+    "education-newport EDUCATION newport gwent"
+    "vcs-newport-womens-aid VCS newport gwent"
+    "la-newport LA_FRONT_DOOR newport gwent"
+)
+
+say "1. The regional board creates a throwaway PKI in demo/run/pki"
+"$bin/rhannu-ca" init "$run/pki" --name "Gwent Safeguarding Board demo CA" >/dev/null
+"$bin/rhannu-ca" issue "$run/pki" broker --type BROKER --region gwent >/dev/null
+for a in "${agencies[@]}"; do
+    set -- $a
+    "$bin/rhannu-ca" issue "$run/pki" "$1" --type "$2" --la "$3" --region "$4" >/dev/null
+done
+"$bin/rhannu-ca" list "$run/pki" | sed 's/^/  /'
+
+say "2. Start the broker (demo/run/broker) and five agents on 127.0.0.1:$port"
+mkdir -p "$run/broker"
+cat > "$run/broker/broker.yaml" <<EOF
+bind:
+  endpoint: tcp://127.0.0.1:$port
+pki:
+  dir: $run/pki
+data:
+  dir: $run/broker/data
+EOF
+RH_LOG_LEVEL=${RH_LOG_LEVEL:-info} "$bin/rhannu-broker" -f "$run/broker/broker.yaml" \
+    2> "$run/broker/broker.log" &
+pids+=($!)
+for a in "${agencies[@]}"; do
+    set -- $a
+    mkdir -p "$run/$1"
+    cat > "$run/$1/agent.yaml" <<EOF
+agency:
+  id: $1
+pki:
+  dir: $run/pki
+broker:
+  endpoint: tcp://127.0.0.1:$port
+spool:
+  dir: $run/$1
+  scan_ms: 100
+data:
+  dir: $run/$1/data
+EOF
+    "$bin/rhannu-agent" -f "$run/$1/agent.yaml" 2> "$run/$1/agent.log" &
+    pids+=($!)
+    note "$1 ($2): spool folders in demo/run/$1/{outbox,inbox,failed}"
+done
+for a in "${agencies[@]}"; do
+    set -- $a
+    deadline=$((SECONDS + 10))
+    until grep -q '"connected": true' "$run/$1/data/status.json" 2>/dev/null; do
+        [ $SECONDS -lt $deadline ] || { echo "demo: $1 did not connect"; cat "$run/$1/agent.log"; exit 1; }
+        sleep 0.1
+    done
+done
+note "all five agents connected over CURVE; the broker admitted each by its certificate"
+
+say "3. PC-4411 of Gwent Police files a PPN: a child was present at a domestic incident"
+"$bin/rhannu-agent" send -f "$run/police-gwent/agent.yaml" "$top/deploy/examples/ppn-referral.json" \
+    | sed "s|$run/|demo/run/|g; s|$top/||g; s/^/  /"
+note "addressed to \"the front door of newport\" (the officer wrote IAA); the agent signs it"
+
+referral=$(wait_for "$run/la-newport/inbox/*.json" 10)
+referral_id=$(field "$referral" msg_id)
+say "4. The broker verified the signature, stored it durably, acknowledged it and delivered it"
+deadline=$((SECONDS + 5))
+until grep -q '"accepted": 1' "$run/police-gwent/data/status.json"; do
+    [ $SECONDS -lt $deadline ] || break
+    sleep 0.1
+done
+note "police agent status: $(grep -o '"accepted": [0-9]*' "$run/police-gwent/data/status.json"), $(grep -o '"outbox_queued": [0-9]*' "$run/police-gwent/data/status.json") (the broker acknowledged after its fsync)"
+note "Newport front door received demo/run/la-newport/inbox/$(basename "$referral")"
+note "  kind $(field "$referral" kind), from $(field "$referral" sender), case $(field "$referral" case_id)"
+note "  signature checked again by the LA's own agent before the file was written"
+"$bin/rhannu-agent" inbox -f "$run/la-newport/agent.yaml" | sed "s|$run/|demo/run/|g; s/^/  /"
+
+say "5. The front door decides: step down to Families First, and records the outcome"
+sed "s/REPLACE-WITH-REFERRAL-MSG-ID/$referral_id/" "$top/deploy/examples/outcome.json" \
+    > "$run/outcome-for-$referral_id.json"
+"$bin/rhannu-agent" send -f "$run/la-newport/agent.yaml" "$run/outcome-for-$referral_id.json" \
+    | sed "s|$run/|demo/run/|g; s/^/  /"
+note "the outcome names no recipient: it answers $referral_id, so it goes back to whoever sent that"
+
+outcome=$(wait_for "$run/police-gwent/inbox/*.json" 10)
+say "6. The officer hears what happened"
+note "demo/run/police-gwent/inbox/$(basename "$outcome")"
+note "  decision:  $(field "$outcome" decision)"
+note "  rationale: $(field "$outcome" rationale)"
+note "  referrer:  $(field "$outcome" referrer_role)"
+
+say "7. Nothing else went anywhere, and nothing is left over"
+for a in "${agencies[@]}"; do
+    set -- $a
+    n=$(find "$run/$1/inbox" -maxdepth 1 -name '*.json' | wc -l)
+    f=$(find "$run/$1/failed" -maxdepth 1 -type f | wc -l)
+    note "$(printf '%-24s inbox %d  failed %d' "$1" "$n" "$f")"
+done
+sleep 0.5
+stop_all
+trap - EXIT
+sleep 0.5
+stop_all
+trap - EXIT
+say "8. The broker's hash-chained audit log (rhannu-broker log), after a clean stop"
+"$bin/rhannu-broker" log -f "$run/broker/broker.yaml" | sed 's/^/  /'
+say "Done. Inspect demo/run/: pki/, broker/ (data, log), one folder per agency."

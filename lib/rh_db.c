@@ -1,0 +1,245 @@
+/*  =========================================================================
+    rh_db - LevelDB with one pending write batch (group commit)
+    =========================================================================
+*/
+#include "rh_classes.h"
+
+
+struct _rh_db_t {
+    leveldb_t *db;                      //  the database
+    leveldb_options_t *options;
+    leveldb_cache_t *cache;             //  block cache, bounded
+    leveldb_filterpolicy_t *bloom;      //  makes "not seen before" lookups cheap
+    leveldb_readoptions_t *read;
+    leveldb_writeoptions_t *sync_write;
+    leveldb_writeoptions_t *async_write;
+    leveldb_writebatch_t *batch;        //  pending writes
+    size_t pending;                     //  writes in batch
+};
+
+struct _rh_db_iter_t {
+    leveldb_iterator_t *iter;
+    uint8_t prefix [RH_MAX_QUEUE_KEY];
+    size_t prefix_size;
+};
+
+rh_db_t *
+rh_db_open (const char *path)
+{
+    assert (path);
+    rh_db_t *self = calloc (1, sizeof *self);
+    char *error = NULL;
+    if (!self)
+        return NULL;
+    self->options = leveldb_options_create ();
+    self->cache = leveldb_cache_create_lru (8 << 20);
+    self->bloom = leveldb_filterpolicy_create_bloom (10);
+    self->read = leveldb_readoptions_create ();
+    self->sync_write = leveldb_writeoptions_create ();
+    self->async_write = leveldb_writeoptions_create ();
+    self->batch = leveldb_writebatch_create ();
+    if (!self->options || !self->cache || !self->bloom || !self->read || !self->sync_write
+        || !self->async_write || !self->batch)
+        goto fail;
+    leveldb_options_set_create_if_missing (self->options, 1);
+    leveldb_options_set_paranoid_checks (self->options, 1);
+    leveldb_options_set_cache (self->options, self->cache);
+    leveldb_options_set_filter_policy (self->options, self->bloom);
+    leveldb_options_set_write_buffer_size (self->options, 4 << 20);
+    leveldb_options_set_max_open_files (self->options, 256);
+    leveldb_readoptions_set_verify_checksums (self->read, 1);
+    leveldb_writeoptions_set_sync (self->sync_write, 1);
+    leveldb_writeoptions_set_sync (self->async_write, 0);
+    self->db = leveldb_open (self->options, path, &error);
+    if (!self->db) {
+        rh_log_error ("db", "cannot open %s: %s", path, error ? error : "unknown error");
+        goto fail;
+    }
+    return self;
+fail:
+    leveldb_free (error);
+    rh_db_destroy (&self);
+    return NULL;
+}
+
+void
+rh_db_destroy (rh_db_t **self_p)
+{
+    assert (self_p);
+    if (*self_p) {
+        rh_db_t *self = *self_p;
+        if (self->db)
+            leveldb_close (self->db);
+        if (self->batch)
+            leveldb_writebatch_destroy (self->batch);
+        if (self->read)
+            leveldb_readoptions_destroy (self->read);
+        if (self->sync_write)
+            leveldb_writeoptions_destroy (self->sync_write);
+        if (self->async_write)
+            leveldb_writeoptions_destroy (self->async_write);
+        if (self->options)
+            leveldb_options_destroy (self->options);
+        if (self->bloom)
+            leveldb_filterpolicy_destroy (self->bloom);
+        if (self->cache)
+            leveldb_cache_destroy (self->cache);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+int
+rh_db_get (rh_db_t *self, const void *key, size_t key_size, uint8_t **value, size_t *size)
+{
+    assert (self && key && value && size);
+    char *error = NULL;
+    size_t length = 0;
+    char *found = leveldb_get (self->db, self->read, key, key_size, &length, &error);
+    if (error) {
+        rh_log_error ("db", "read failed: %s", error);
+        leveldb_free (error);
+        return -1;
+    }
+    if (!found)
+        return 1;
+    *value = malloc (length ? length : 1);
+    if (!*value) {
+        leveldb_free (found);
+        return -1;
+    }
+    memcpy (*value, found, length);
+    *size = length;
+    leveldb_free (found);
+    return 0;
+}
+
+bool
+rh_db_has (rh_db_t *self, const void *key, size_t key_size)
+{
+    uint8_t *value = NULL;
+    size_t size = 0;
+    int rc = rh_db_get (self, key, key_size, &value, &size);
+    free (value);
+    return rc == 0;
+}
+
+void
+rh_db_put (rh_db_t *self, const void *key, size_t key_size, const void *value, size_t size)
+{
+    assert (self && key && (value || size == 0));
+    leveldb_writebatch_put (self->batch, key, key_size, value ? value : "", size);
+    self->pending++;
+}
+
+void
+rh_db_delete (rh_db_t *self, const void *key, size_t key_size)
+{
+    assert (self && key);
+    leveldb_writebatch_delete (self->batch, key, key_size);
+    self->pending++;
+}
+
+size_t
+rh_db_pending (rh_db_t *self)
+{
+    assert (self);
+    return self->pending;
+}
+
+int
+rh_db_commit (rh_db_t *self, bool sync)
+{
+    assert (self);
+    if (self->pending == 0)
+        return 0;
+    char *error = NULL;
+    leveldb_write (self->db, sync ? self->sync_write : self->async_write, self->batch, &error);
+    leveldb_writebatch_clear (self->batch);
+    self->pending = 0;
+    if (error) {
+        rh_log_error ("db", "write failed: %s", error);
+        leveldb_free (error);
+        return -1;
+    }
+    return 0;
+}
+
+rh_db_iter_t *
+rh_db_iter_new (rh_db_t *self, const void *prefix, size_t prefix_size)
+{
+    assert (self && prefix);
+    if (prefix_size > RH_MAX_QUEUE_KEY)
+        return NULL;
+    rh_db_iter_t *iter = calloc (1, sizeof *iter);
+    if (!iter)
+        return NULL;
+    iter->iter = leveldb_create_iterator (self->db, self->read);
+    if (!iter->iter) {
+        free (iter);
+        return NULL;
+    }
+    memcpy (iter->prefix, prefix, prefix_size);
+    iter->prefix_size = prefix_size;
+    leveldb_iter_seek (iter->iter, prefix, prefix_size);
+    return iter;
+}
+
+void
+rh_db_iter_destroy (rh_db_iter_t **self_p)
+{
+    assert (self_p);
+    if (*self_p) {
+        leveldb_iter_destroy ((*self_p)->iter);
+        free (*self_p);
+        *self_p = NULL;
+    }
+}
+
+void
+rh_db_iter_seek (rh_db_iter_t *self, const void *key, size_t key_size)
+{
+    leveldb_iter_seek (self->iter, key, key_size);
+}
+
+void
+rh_db_iter_seek_last (rh_db_iter_t *self)
+{
+    //  Seek just past the prefix (prefix + 0xff...) and step back.
+    uint8_t past [RH_MAX_QUEUE_KEY + 1];
+    memcpy (past, self->prefix, self->prefix_size);
+    past [self->prefix_size] = 0xff;
+    leveldb_iter_seek (self->iter, (const char *) past, self->prefix_size + 1);
+    if (leveldb_iter_valid (self->iter))
+        leveldb_iter_prev (self->iter);
+    else
+        leveldb_iter_seek_to_last (self->iter);
+}
+
+bool
+rh_db_iter_valid (rh_db_iter_t *self)
+{
+    if (!leveldb_iter_valid (self->iter))
+        return false;
+    size_t size = 0;
+    const char *key = leveldb_iter_key (self->iter, &size);
+    return size >= self->prefix_size && memcmp (key, self->prefix, self->prefix_size) == 0;
+}
+
+void
+rh_db_iter_next (rh_db_iter_t *self)
+{
+    leveldb_iter_next (self->iter);
+}
+
+const uint8_t *
+rh_db_iter_key (rh_db_iter_t *self, size_t *size)
+{
+    return (const uint8_t *) leveldb_iter_key (self->iter, size);
+}
+
+const uint8_t *
+rh_db_iter_value (rh_db_iter_t *self, size_t *size)
+{
+    return (const uint8_t *) leveldb_iter_value (self->iter, size);
+}

@@ -1,0 +1,151 @@
+/*  =========================================================================
+    rh_frame - transport frames between agents and the broker
+    =========================================================================
+*/
+#include "rh_classes.h"
+#include "rhannu.pb-c.h"
+
+//  Largest Frame: a Submit or Deliver around a maximal envelope, plus field overhead.
+#define RH_MAX_FRAME (RH_MAX_ENVELOPE + 1024)
+
+uint8_t *
+rh_frame_encode (const rh_frame_t *frame, size_t *size)
+{
+    assert (frame && size);
+    Rhannu__V1__Frame out = RHANNU__V1__FRAME__INIT;
+    Rhannu__V1__Hello hello = RHANNU__V1__HELLO__INIT;
+    Rhannu__V1__Submit submit = RHANNU__V1__SUBMIT__INIT;
+    Rhannu__V1__Accepted accepted = RHANNU__V1__ACCEPTED__INIT;
+    Rhannu__V1__Rejected rejected = RHANNU__V1__REJECTED__INIT;
+    Rhannu__V1__Deliver deliver = RHANNU__V1__DELIVER__INIT;
+    Rhannu__V1__Delivered delivered = RHANNU__V1__DELIVERED__INIT;
+    char *empty = "";
+    switch (frame->type) {
+        case RH_FRAME_HELLO:
+            hello.credit = frame->credit;
+            hello.agent_version = "rhannu-agent/1";
+            out.op_case = RHANNU__V1__FRAME__OP_HELLO;
+            out.hello = &hello;
+            break;
+        case RH_FRAME_SUBMIT:
+            submit.msg_id = frame->msg_id ? (char *) frame->msg_id : empty;
+            submit.sealed.data = (uint8_t *) frame->sealed;
+            submit.sealed.len = frame->sealed_size;
+            out.op_case = RHANNU__V1__FRAME__OP_SUBMIT;
+            out.submit = &submit;
+            break;
+        case RH_FRAME_ACCEPTED:
+            accepted.msg_id = frame->msg_id ? (char *) frame->msg_id : empty;
+            accepted.duplicate = frame->duplicate;
+            out.op_case = RHANNU__V1__FRAME__OP_ACCEPTED;
+            out.accepted = &accepted;
+            break;
+        case RH_FRAME_REJECTED:
+            rejected.msg_id = frame->msg_id ? (char *) frame->msg_id : empty;
+            rejected.code = frame->code ? (char *) frame->code : empty;
+            rejected.reason = frame->reason ? (char *) frame->reason : empty;
+            out.op_case = RHANNU__V1__FRAME__OP_REJECTED;
+            out.rejected = &rejected;
+            break;
+        case RH_FRAME_DELIVER:
+            deliver.delivery_id = frame->delivery_id;
+            deliver.sealed.data = (uint8_t *) frame->sealed;
+            deliver.sealed.len = frame->sealed_size;
+            out.op_case = RHANNU__V1__FRAME__OP_DELIVER;
+            out.deliver = &deliver;
+            break;
+        case RH_FRAME_DELIVERED:
+            delivered.delivery_ids = (uint64_t *) frame->ids;
+            delivered.n_delivery_ids = frame->id_count;
+            out.op_case = RHANNU__V1__FRAME__OP_DELIVERED;
+            out.delivered = &delivered;
+            break;
+        default:
+            return NULL;
+    }
+    *size = rhannu__v1__frame__get_packed_size (&out);
+    uint8_t *bytes = malloc (*size ? *size : 1);
+    if (bytes)
+        rhannu__v1__frame__pack (&out, bytes);
+    return bytes;
+}
+
+static bool
+s_short (const char *text)
+{
+    return text && strlen (text) <= RH_MAX_STRING;
+}
+
+rh_rc_t
+rh_frame_decode (const uint8_t *data, size_t size, rh_frame_t *frame)
+{
+    assert (frame);
+    memset (frame, 0, sizeof *frame);
+    if (!data || size == 0)
+        return RH_E_MALFORMED;
+    if (size > RH_MAX_FRAME)
+        return RH_E_TOO_LARGE;
+    Rhannu__V1__Frame *in = rhannu__v1__frame__unpack (NULL, size, data);
+    if (!in)
+        return RH_E_MALFORMED;
+    frame->owned = in;
+    rh_rc_t rc = RH_E_MALFORMED;
+    switch (in->op_case) {
+        case RHANNU__V1__FRAME__OP_HELLO:
+            frame->type = RH_FRAME_HELLO;
+            frame->credit = in->hello->credit;
+            rc = RH_OK;
+            break;
+        case RHANNU__V1__FRAME__OP_SUBMIT:
+            frame->type = RH_FRAME_SUBMIT;
+            frame->msg_id = in->submit->msg_id;
+            frame->sealed = in->submit->sealed.data;
+            frame->sealed_size = in->submit->sealed.len;
+            rc = strlen (frame->msg_id) <= RH_MAX_ID ? RH_OK : RH_E_MALFORMED;
+            break;
+        case RHANNU__V1__FRAME__OP_ACCEPTED:
+            frame->type = RH_FRAME_ACCEPTED;
+            frame->msg_id = in->accepted->msg_id;
+            frame->duplicate = in->accepted->duplicate;
+            rc = strlen (frame->msg_id) <= RH_MAX_ID ? RH_OK : RH_E_MALFORMED;
+            break;
+        case RHANNU__V1__FRAME__OP_REJECTED:
+            frame->type = RH_FRAME_REJECTED;
+            frame->msg_id = in->rejected->msg_id;
+            frame->code = in->rejected->code;
+            frame->reason = in->rejected->reason;
+            rc = s_short (frame->msg_id) && s_short (frame->code) && s_short (frame->reason)
+                     ? RH_OK
+                     : RH_E_MALFORMED;
+            break;
+        case RHANNU__V1__FRAME__OP_DELIVER:
+            frame->type = RH_FRAME_DELIVER;
+            frame->delivery_id = in->deliver->delivery_id;
+            frame->sealed = in->deliver->sealed.data;
+            frame->sealed_size = in->deliver->sealed.len;
+            rc = RH_OK;
+            break;
+        case RHANNU__V1__FRAME__OP_DELIVERED:
+            frame->type = RH_FRAME_DELIVERED;
+            frame->ids = in->delivered->delivery_ids;
+            frame->id_count = in->delivered->n_delivery_ids;
+            rc = frame->id_count <= RH_MAX_ACK_BATCH ? RH_OK : RH_E_TOO_LARGE;
+            break;
+        default:
+            break;
+    }
+    if (rc == RH_OK && in->base.n_unknown_fields > 0)
+        rc = RH_E_MALFORMED;
+    if (rc != RH_OK)
+        rh_frame_release (frame);
+    return rc;
+}
+
+void
+rh_frame_release (rh_frame_t *frame)
+{
+    if (frame && frame->owned) {
+        rhannu__v1__frame__free_unpacked (frame->owned, NULL);
+        memset (frame, 0, sizeof *frame);
+    }
+}

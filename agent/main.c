@@ -23,11 +23,12 @@ s_on_signal (int signal_number)
 static void
 s_usage (FILE *out)
 {
-    fprintf (out, "usage: rhannu-agent -f CONFIG [-v]               run the agent\n"
-                  "       rhannu-agent send -f CONFIG FILE.json...  check and queue messages\n"
-                  "       rhannu-agent inbox -f CONFIG              list received messages\n"
-                  "       rhannu-agent status -f CONFIG             connection, queues, last error\n"
-                  "\nConfiguration keys (YAML, section/key):\n");
+    fprintf (out,
+             "usage: rhannu-agent -f CONFIG [-v]               run the agent\n"
+             "       rhannu-agent send -f CONFIG FILE.json...  check and queue messages\n"
+             "       rhannu-agent inbox -f CONFIG              list received messages\n"
+             "       rhannu-agent status -f CONFIG             connection, queues, last error\n"
+             "\nConfiguration keys (YAML, section/key):\n");
     rh_config_print_spec (rh_agent_config_spec, out);
 }
 
@@ -64,7 +65,8 @@ s_send (rh_config_t *config, const char *file)
         base_len -= 5;
     rh_file_path (tmp, sizeof tmp, "%s/%.*s-%s.json", tmp_dir, (int) base_len, base, suffix);
     rh_file_path (target, sizeof target, "%s/%.*s-%s.json", outbox, (int) base_len, base, suffix);
-    int rc = rh_file_write_atomic (tmp, content, size, 0640) == 0 && rename (tmp, target) == 0 ? 0 : -1;
+    int rc =
+        rh_file_write_atomic (tmp, content, size, 0640) == 0 && rename (tmp, target) == 0 ? 0 : -1;
     free (content);
     if (rc == 0)
         printf ("queued %s as %s\n", file, target);
@@ -119,7 +121,8 @@ s_status (rh_config_t *config)
     }
     const char *key;
     json_t *value;
-    json_object_foreach (root, key, value) {
+    json_object_foreach (root, key, value)
+    {
         char *text = json_dumps (value, JSON_ENCODE_ANY);
         printf ("%-20s %s\n", key, text ? text : "?");
         free (text);
@@ -143,8 +146,9 @@ main (int argc, char **argv)
             s_usage (stdout);
             return 0;
         }
-        else if (!command && (!strcmp (argv [i], "send") || !strcmp (argv [i], "inbox")
-                              || !strcmp (argv [i], "status")))
+        else if (!command
+                 && (!strcmp (argv [i], "send") || !strcmp (argv [i], "inbox")
+                     || !strcmp (argv [i], "status")))
             command = argv [i];
         else if (command && !strcmp (command, "send") && file_count < 256)
             files [file_count++] = argv [i];

@@ -17,7 +17,7 @@
 #include "rh_classes.h"
 #include "rh_agent.h"
 
-#define RH_TICK_MS 100
+#define RH_TICK_MS   100
 #define RH_STATUS_MS 500
 
 const rh_cfg_spec_t rh_agent_config_spec [] = {
@@ -56,11 +56,11 @@ typedef struct {
 typedef struct {
     uint64_t delivery_id;
     char msg_id [RH_MAX_ID + 1];
-    bool fresh;                     //  false: already in the inbox, acknowledge only
+    bool fresh;  //  false: already in the inbox, acknowledge only
 } s_arrival_t;
 
 struct _rh_agent_t {
-    rh_config_t *config;            //  borrowed
+    rh_config_t *config;  //  borrowed
     char agency [RH_MAX_ID + 1];
     char outbox [PATH_MAX];
     char outbox_tmp [PATH_MAX];
@@ -71,13 +71,13 @@ struct _rh_agent_t {
     const char *hook;
     rh_db_t *db;
     rh_signer_t *signer;
-    rh_certstore_t *store;          //  verifies what the broker delivers, end to end
+    rh_certstore_t *store;  //  verifies what the broker delivers, end to end
     void *context;
     void *dealer;
     void *monitor;
     int inotify;
-    uint64_t sequence;              //  last sender sequence used
-    uint64_t cursor;                //  next outbox key to send
+    uint64_t sequence;  //  last sender sequence used
+    uint64_t cursor;    //  next outbox key to send
     s_flight_t *flights;
     size_t flight_count;
     size_t window;
@@ -90,7 +90,7 @@ struct _rh_agent_t {
     bool status_dirty;
     char last_error [300];
     int64_t last_error_ms;
-    uint64_t queued;                //  messages in the outbox database
+    uint64_t queued;  //  messages in the outbox database
     uint64_t accepted;
     uint64_t rejected;
     uint64_t received;
@@ -99,8 +99,8 @@ struct _rh_agent_t {
 
 //  ---------------------------------------------------------------------------------------------
 
-static void
-s_error (rh_agent_t *self, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
+static void s_error (rh_agent_t *self, const char *format, ...)
+    __attribute__ ((format (printf, 2, 3)));
 
 static void
 s_error (rh_agent_t *self, const char *format, ...)
@@ -327,8 +327,10 @@ s_send_more (rh_agent_t *self)
             self->cursor = seq + 1;
             continue;
         }
-        rh_frame_t frame = { .type = RH_FRAME_SUBMIT, .msg_id = record.msg_id,
-                             .sealed = record.sealed, .sealed_size = record.sealed_size };
+        rh_frame_t frame = { .type = RH_FRAME_SUBMIT,
+                             .msg_id = record.msg_id,
+                             .sealed = record.sealed,
+                             .sealed_size = record.sealed_size };
         s_send_frame (self, &frame);
         s_flight_t *flight = &self->flights [self->flight_count++];
         flight->seq = seq;
@@ -426,7 +428,7 @@ static void
 s_arrive (rh_agent_t *self, uint64_t delivery_id, const uint8_t *sealed, size_t size)
 {
     if (self->arrival_count >= RH_MAX_ACK_BATCH)
-        return;                 //  not acknowledged: the broker sends it again
+        return;  //  not acknowledged: the broker sends it again
     rh_envelope_t *envelope = NULL;
     rh_rc_t rc = rh_envelope_decode (sealed, size, &envelope);
     if (rc == RH_OK)
@@ -441,8 +443,8 @@ s_arrive (rh_agent_t *self, uint64_t delivery_id, const uint8_t *sealed, size_t 
         snprintf (why, sizeof why, "a delivered message failed verification: %s (%s)",
                   rh_rc_name (rc), rh_rc_text (rc));
         s_fail_file (self, name, sealed, size, why);
-        s_error (self, "delivery %" PRIu64 " failed verification: %s; kept in failed/",
-                 delivery_id, rh_rc_name (rc));
+        s_error (self, "delivery %" PRIu64 " failed verification: %s; kept in failed/", delivery_id,
+                 rh_rc_name (rc));
         rh_envelope_destroy (&envelope);
         snprintf (arrival->msg_id, sizeof arrival->msg_id, "-");
         self->arrival_count++;
@@ -475,7 +477,7 @@ s_arrive (rh_agent_t *self, uint64_t delivery_id, const uint8_t *sealed, size_t 
     rh_envelope_destroy (&envelope);
     if (!written) {
         s_error (self, "cannot write %s: %s", path, strerror (errno));
-        return;                 //  not acknowledged: delivered again later
+        return;  //  not acknowledged: delivered again later
     }
     rh_db_put (self->db, key, strlen (key), "", 0);
     arrival->fresh = true;
@@ -504,7 +506,8 @@ s_finish_arrivals (rh_agent_t *self)
             if (!self->arrivals [i].fresh)
                 continue;
             char from [PATH_MAX], to [PATH_MAX];
-            rh_file_path (from, sizeof from, "%s/%s.json", self->inbox_tmp, self->arrivals [i].msg_id);
+            rh_file_path (from, sizeof from, "%s/%s.json", self->inbox_tmp,
+                          self->arrivals [i].msg_id);
             rh_file_path (to, sizeof to, "%s/%s.json", self->inbox, self->arrivals [i].msg_id);
             if (rename (from, to) != 0)
                 s_error (self, "cannot move %s into the inbox: %s", from, strerror (errno));
@@ -602,8 +605,9 @@ s_handle_monitor (rh_agent_t *self)
             self->status_dirty = true;
             break;
         case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
-            s_error (self, "the broker refused our credentials (status %u): is this agency's "
-                           "certificate revoked or unknown?",
+            s_error (self,
+                     "the broker refused our credentials (status %u): is this agency's "
+                     "certificate revoked or unknown?",
                      value);
             break;
         case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
@@ -666,29 +670,28 @@ s_connect (rh_agent_t *self, const char *agency_dir)
     routing_id [0] = 'R';
     int heartbeat = 5000, heartbeat_timeout = 15000, linger = 0, hwm = 100000;
     int reconnect = 200, reconnect_max = 5000;
-    int rc = zmq_setsockopt (self->dealer, ZMQ_CURVE_SERVERKEY, broker_key, 32)
-             | zmq_setsockopt (self->dealer, ZMQ_CURVE_PUBLICKEY, public_key, 32)
-             | zmq_setsockopt (self->dealer, ZMQ_CURVE_SECRETKEY, secret_key, 32)
-             | zmq_setsockopt (self->dealer, ZMQ_ROUTING_ID, routing_id, sizeof routing_id)
-             | zmq_setsockopt (self->dealer, ZMQ_HEARTBEAT_IVL, &heartbeat, sizeof heartbeat)
-             | zmq_setsockopt (self->dealer, ZMQ_HEARTBEAT_TIMEOUT, &heartbeat_timeout,
-                               sizeof heartbeat_timeout)
-             | zmq_setsockopt (self->dealer, ZMQ_RECONNECT_IVL, &reconnect, sizeof reconnect)
-             | zmq_setsockopt (self->dealer, ZMQ_RECONNECT_IVL_MAX, &reconnect_max,
-                               sizeof reconnect_max)
-             | zmq_setsockopt (self->dealer, ZMQ_SNDHWM, &hwm, sizeof hwm)
-             | zmq_setsockopt (self->dealer, ZMQ_RCVHWM, &hwm, sizeof hwm)
-             | zmq_setsockopt (self->dealer, ZMQ_LINGER, &linger, sizeof linger);
+    int rc =
+        zmq_setsockopt (self->dealer, ZMQ_CURVE_SERVERKEY, broker_key, 32)
+        | zmq_setsockopt (self->dealer, ZMQ_CURVE_PUBLICKEY, public_key, 32)
+        | zmq_setsockopt (self->dealer, ZMQ_CURVE_SECRETKEY, secret_key, 32)
+        | zmq_setsockopt (self->dealer, ZMQ_ROUTING_ID, routing_id, sizeof routing_id)
+        | zmq_setsockopt (self->dealer, ZMQ_HEARTBEAT_IVL, &heartbeat, sizeof heartbeat)
+        | zmq_setsockopt (self->dealer, ZMQ_HEARTBEAT_TIMEOUT, &heartbeat_timeout,
+                          sizeof heartbeat_timeout)
+        | zmq_setsockopt (self->dealer, ZMQ_RECONNECT_IVL, &reconnect, sizeof reconnect)
+        | zmq_setsockopt (self->dealer, ZMQ_RECONNECT_IVL_MAX, &reconnect_max, sizeof reconnect_max)
+        | zmq_setsockopt (self->dealer, ZMQ_SNDHWM, &hwm, sizeof hwm)
+        | zmq_setsockopt (self->dealer, ZMQ_RCVHWM, &hwm, sizeof hwm)
+        | zmq_setsockopt (self->dealer, ZMQ_LINGER, &linger, sizeof linger);
     sodium_memzero (secret_key, sizeof secret_key);
     if (rc != 0)
         return -1;
     char endpoint [64];
     snprintf (endpoint, sizeof endpoint, "inproc://rh-agent-monitor-%p", (void *) self);
-    if (zmq_socket_monitor (self->dealer, endpoint,
-                            ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED
-                                | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
-                                | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
-                                | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+    if (zmq_socket_monitor (
+            self->dealer, endpoint,
+            ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
+                | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
         != 0)
         return -1;
     self->monitor = zmq_socket (self->context, ZMQ_PAIR);
@@ -724,8 +727,9 @@ rh_agent_new (rh_config_t *config)
     self->scan_ms = rh_config_int (config, "spool/scan_ms");
     const char *spool = rh_config_str (config, "spool/dir");
     const char *data = rh_config_str (config, "data/dir");
-    const char *folders [] = { spool,       data,          self->outbox, self->outbox_tmp,
-                               self->inbox, self->inbox_tmp, self->failed };
+    const char *folders [] = {
+        spool, data, self->outbox, self->outbox_tmp, self->inbox, self->inbox_tmp, self->failed
+    };
     for (size_t i = 0; i < sizeof folders / sizeof folders [0]; i++)
         if (rh_file_mkdir (folders [i], 0750) != 0) {
             rh_log_error (self->agency, "cannot create %s: %s", folders [i], strerror (errno));
@@ -820,7 +824,7 @@ rh_agent_run (rh_agent_t *self, volatile sig_atomic_t *stop)
         if (zmq_poll (items, count, RH_TICK_MS) < 0 && errno != EINTR)
             break;
         while (waitpid (-1, NULL, WNOHANG) > 0)
-            ;                   //  reap finished hooks
+            ;  //  reap finished hooks
         if (items [1].revents & ZMQ_POLLIN)
             s_handle_monitor (self);
         if (items [0].revents & ZMQ_POLLIN)

@@ -20,24 +20,19 @@ extern const rh_cfg_spec_t rh_agent_config_spec [];
 //  Creates an agent from a loaded configuration: loads keys and PKI, opens the outbox database,
 //  creates the spool folders and finishes any inbox writes a crash interrupted. Returns NULL
 //  (and logs why) on failure.
-rh_agent_t *
-    rh_agent_new (rh_config_t *config);
+rh_agent_t *rh_agent_new (rh_config_t *config);
 
-void
-    rh_agent_destroy (rh_agent_t **self_p);
+void rh_agent_destroy (rh_agent_t **self_p);
 
 //  Connects and runs until *stop becomes true. Returns 0 on a clean stop, -1 if storage failed.
-int
-    rh_agent_run (rh_agent_t *self, volatile sig_atomic_t *stop);
+int rh_agent_run (rh_agent_t *self, volatile sig_atomic_t *stop);
 
 //  Checks that a JSON file would make a valid message (without signing or sending it).
 //  Returns 0, or -1 with the reason in error.
-int
-    rh_agent_check_file (const char *path, char *error, size_t error_size);
+int rh_agent_check_file (const char *path, char *error, size_t error_size);
 
 //  The spool and data folders a configuration names (outbox/, inbox/, failed/, status.json).
-void
-    rh_agent_paths (rh_config_t *config, char *outbox, char *inbox, char *failed, char *status,
-                    size_t size);
+void rh_agent_paths (rh_config_t *config, char *outbox, char *inbox, char *failed, char *status,
+                     size_t size);
 
 #endif

@@ -6,9 +6,9 @@
 #include "rh_audit.h"
 
 struct _rh_audit_t {
-    rh_db_t *db;                        //  borrowed
-    uint64_t next_seq;                  //  seq of the next record
-    uint8_t head [RH_DIGEST_LEN];       //  hash of the last record (zeros before the first)
+    rh_db_t *db;                   //  borrowed
+    uint64_t next_seq;             //  seq of the next record
+    uint8_t head [RH_DIGEST_LEN];  //  hash of the last record (zeros before the first)
 };
 
 static void
@@ -92,7 +92,7 @@ rh_audit_append (rh_audit_t *self, rh_audit_record_t *record)
     rh_db_put (self->db, key, strlen (key), value, size + RH_DIGEST_LEN);
     memcpy (self->head, value + size, RH_DIGEST_LEN);
     self->next_seq++;
-    record->prev_hash = NULL;   //  pointed at our head, which has moved on
+    record->prev_hash = NULL;  //  pointed at our head, which has moved on
     free (value);
     return 0;
 }

@@ -18,8 +18,8 @@
 #include "rh_broker.h"
 
 #define RH_ZAP_ENDPOINT "inproc://zeromq.zap.01"
-#define RH_ZAP_DOMAIN "rhannu"
-#define RH_TICK_MS 100
+#define RH_ZAP_DOMAIN   "rhannu"
+#define RH_TICK_MS      100
 
 const rh_cfg_spec_t rh_broker_config_spec [] = {
     //  key                      type        min   max         default                  req
@@ -52,22 +52,22 @@ const rh_cfg_spec_t rh_broker_config_spec [] = {
 typedef struct {
     uint64_t seq;
     int64_t sent_ms;
-    char msg_id [RH_MAX_ID + 1];    //  for the audit record of its acknowledgement
+    char msg_id [RH_MAX_ID + 1];  //  for the audit record of its acknowledgement
 } s_flight_t;
 
 //  An agency as a delivery target.
 typedef struct {
     char agency [RH_MAX_ID + 1];
-    uint8_t routing_id [256];       //  connection bound by the agency's latest Hello
+    uint8_t routing_id [256];  //  connection bound by the agency's latest Hello
     size_t routing_id_size;
-    bool bound;                     //  a Hello bound a live connection
-    uint32_t window;                //  credit the agent asked for
-    uint64_t tail;                  //  last queue sequence given out
-    uint64_t cursor;                //  next queue sequence to send
-    s_flight_t *flights;            //  sent, not yet acknowledged, in send order
+    bool bound;           //  a Hello bound a live connection
+    uint32_t window;      //  credit the agent asked for
+    uint64_t tail;        //  last queue sequence given out
+    uint64_t cursor;      //  next queue sequence to send
+    s_flight_t *flights;  //  sent, not yet acknowledged, in send order
     size_t flight_count;
     size_t flight_capacity;
-    bool ready;                     //  may have something to send
+    bool ready;  //  may have something to send
 } s_peer_t;
 
 //  A reply that waits for the group commit.
@@ -81,15 +81,15 @@ typedef struct {
 } s_reply_t;
 
 struct _rh_broker_t {
-    rh_config_t *config;            //  borrowed
+    rh_config_t *config;  //  borrowed
     char pki_dir [PATH_MAX];
     void *context;
     void *router;
     void *zap;
     uint8_t curve_public [32];
     uint8_t curve_secret [32];
-    rh_certstore_t *store;          //  for ZAP and recipients; workers have their own
-    rh_signer_t *signer;            //  the broker's own identity, for notices
+    rh_certstore_t *store;  //  for ZAP and recipients; workers have their own
+    rh_signer_t *signer;    //  the broker's own identity, for notices
     rh_db_t *db;
     rh_audit_t *audit;
     rh_replay_t *replay;
@@ -99,8 +99,8 @@ struct _rh_broker_t {
     s_reply_t *replies;
     size_t reply_count;
     size_t reply_capacity;
-    uint64_t own_sequence;          //  sequence of broker-made messages
-    int64_t expiry_ms;              //  default message life
+    uint64_t own_sequence;  //  sequence of broker-made messages
+    int64_t expiry_ms;      //  default message life
     int64_t redeliver_ms;
     uint32_t max_attempts;
     size_t max_batch;
@@ -168,8 +168,11 @@ s_enqueue (rh_broker_t *self, const char *agency, const char *msg_id, const char
     s_peer_t *peer = s_peer (self, agency);
     if (!peer)
         return -1;
-    rh_queued_t record = { .msg_id = msg_id, .sender = sender, .sealed = sealed,
-                           .sealed_size = size, .enqueued_ms = rh_time_now_ms (),
+    rh_queued_t record = { .msg_id = msg_id,
+                           .sender = sender,
+                           .sealed = sealed,
+                           .sealed_size = size,
+                           .enqueued_ms = rh_time_now_ms (),
                            .expires_ms = expires_ms };
     size_t record_size = 0;
     uint8_t *bytes = rh_record_encode_queued (&record, &record_size);
@@ -230,7 +233,7 @@ s_queue_reply (rh_broker_t *self, const uint8_t *routing_id, size_t routing_id_s
         size_t capacity = self->reply_capacity ? self->reply_capacity * 2 : 256;
         s_reply_t *grown = realloc (self->replies, capacity * sizeof *grown);
         if (!grown)
-            return;             //  no reply: the agent resends and gets one then
+            return;  //  no reply: the agent resends and gets one then
         self->replies = grown;
         self->reply_capacity = capacity;
     }
@@ -296,8 +299,9 @@ s_non_delivery (rh_broker_t *self, const rh_queued_t *queued, const char *recipi
     json_decref (root);
     rh_envelope_destroy (&envelope);
     char error [256];
-    envelope = text ? rh_json_to_envelope ((const uint8_t *) text, strlen (text), error, sizeof error)
-                    : NULL;
+    envelope =
+        text ? rh_json_to_envelope ((const uint8_t *) text, strlen (text), error, sizeof error)
+             : NULL;
     free (text);
     uint8_t *sealed = NULL;
     size_t size = 0;
@@ -383,8 +387,10 @@ s_pump (rh_broker_t *self, s_peer_t *peer)
             s_dead_letter (self, peer, seq, &queued, value, size,
                            "it was delivered repeatedly without acknowledgement");
         else {
-            rh_frame_t frame = { .type = RH_FRAME_DELIVER, .delivery_id = seq,
-                                 .sealed = queued.sealed, .sealed_size = queued.sealed_size };
+            rh_frame_t frame = { .type = RH_FRAME_DELIVER,
+                                 .delivery_id = seq,
+                                 .sealed = queued.sealed,
+                                 .sealed_size = queued.sealed_size };
             size_t frame_size = 0;
             uint8_t *bytes = rh_frame_encode (&frame, &frame_size);
             int rc = -1;
@@ -396,7 +402,7 @@ s_pump (rh_broker_t *self, s_peer_t *peer)
             free (bytes);
             if (rc < 0) {
                 if (errno == EHOSTUNREACH)
-                    s_unbind (peer);    //  gone: its next Hello starts again from the head
+                    s_unbind (peer);  //  gone: its next Hello starts again from the head
                 rh_record_release (&queued.owned);
                 break;
             }
@@ -415,8 +421,8 @@ s_pump (rh_broker_t *self, s_peer_t *peer)
             flight->sent_ms = now;
             snprintf (flight->msg_id, sizeof flight->msg_id, "%s", queued.msg_id);
             const char *recipients [] = { peer->agency };
-            s_audit (self, "DELIVERED", RH_OK, queued.msg_id, queued.sender, recipients, 1, NULL,
-                     0, NULL, NULL);
+            s_audit (self, "DELIVERED", RH_OK, queued.msg_id, queued.sender, recipients, 1, NULL, 0,
+                     NULL, NULL);
         }
         peer->cursor = seq + 1;
         rh_record_release (&queued.owned);
@@ -508,7 +514,8 @@ s_enrolled (rh_broker_t *self, const char *agency)
     int64_t now = rh_time_now_ms ();
     for (size_t i = 0; i < rh_certstore_size (self->store); i++) {
         const rh_identity_t *id = rh_certstore_identity (self->store, i);
-        if (strcmp (id->agency_id, agency) == 0 && rh_certstore_status (self->store, i, now) == RH_OK)
+        if (strcmp (id->agency_id, agency) == 0
+            && rh_certstore_status (self->store, i, now) == RH_OK)
             return true;
     }
     return false;
@@ -682,9 +689,9 @@ s_handle_zap (rh_broker_t *self)
     //  version, request id, domain, address, identity, mechanism, client key
     const char *status = "400", *text = "not allowed";
     char agency [RH_MAX_ID + 1] = "";
-    if (count == 7 && zmq_msg_size (&parts [0]) == 3 && !memcmp (zmq_msg_data (&parts [0]), "1.0", 3)
-        && zmq_msg_size (&parts [5]) == 5 && !memcmp (zmq_msg_data (&parts [5]), "CURVE", 5)
-        && zmq_msg_size (&parts [6]) == 32) {
+    if (count == 7 && zmq_msg_size (&parts [0]) == 3
+        && !memcmp (zmq_msg_data (&parts [0]), "1.0", 3) && zmq_msg_size (&parts [5]) == 5
+        && !memcmp (zmq_msg_data (&parts [5]), "CURVE", 5) && zmq_msg_size (&parts [6]) == 32) {
         const rh_identity_t *identity = NULL;
         rh_rc_t rc = rh_certstore_by_curve (self->store, zmq_msg_data (&parts [6]),
                                             rh_time_now_ms (), &identity);
@@ -749,7 +756,7 @@ s_handle_router (rh_broker_t *self)
     const uint8_t *routing_id = zmq_msg_data (&routing);
     size_t routing_id_size = zmq_msg_size (&routing);
     if (routing_id_size > 256 || !*agency)
-        goto done;              //  cannot happen with ZAP enforced
+        goto done;  //  cannot happen with ZAP enforced
     rh_frame_t frame;
     rh_rc_t rc = rh_frame_decode (zmq_msg_data (&body), zmq_msg_size (&body), &frame);
     if (rc != RH_OK) {
@@ -769,7 +776,8 @@ s_handle_router (rh_broker_t *self)
             peer->routing_id_size = routing_id_size;
             peer->bound = true;
             peer->window = frame.credit > RH_MAX_CREDIT ? RH_MAX_CREDIT
-                           : frame.credit ? frame.credit : 1;
+                           : frame.credit               ? frame.credit
+                                                        : 1;
             //  Everything not acknowledged is sent again, from the head of the queue.
             peer->flight_count = 0;
             peer->cursor = s_queue_head (self, peer);
@@ -822,8 +830,8 @@ s_reload (rh_broker_t *self)
         s_peer_t *peer = &self->peers [i];
         if (peer->bound && !s_enrolled (self, peer->agency)) {
             rh_log_warn ("broker", "%s is no longer allowed; closing its connection", peer->agency);
-            s_audit (self, "DISCONNECTED", RH_E_REVOKED, NULL, peer->agency, NULL, 0, NULL, 0,
-                     NULL, "certificate no longer valid after CRL reload");
+            s_audit (self, "DISCONNECTED", RH_E_REVOKED, NULL, peer->agency, NULL, 0, NULL, 0, NULL,
+                     "certificate no longer valid after CRL reload");
             revoked = true;
         }
     }
@@ -877,7 +885,8 @@ rh_broker_new (rh_config_t *config)
         goto fail;
     }
     if (!(self->db = rh_db_open (data_dir)) || !(self->audit = rh_audit_new (self->db))
-        || !(self->replay = rh_replay_new (self->db, (uint32_t) rh_config_int (config, "replay/window"))))
+        || !(self->replay =
+                 rh_replay_new (self->db, (uint32_t) rh_config_int (config, "replay/window"))))
         goto fail;
     uint8_t *value = NULL;
     size_t size = 0;
@@ -897,8 +906,9 @@ rh_broker_new (rh_config_t *config)
         goto fail;
     if (s_setup_router (self) != 0)
         goto fail;
-    rh_log_info ("broker", "listening on %s as %s; %zu certificates; audit log holds %" PRIu64
-                 " records", rh_config_str (config, "bind/endpoint"), rh_signer_agency (self->signer),
+    rh_log_info ("broker",
+                 "listening on %s as %s; %zu certificates; audit log holds %" PRIu64 " records",
+                 rh_config_str (config, "bind/endpoint"), rh_signer_agency (self->signer),
                  rh_certstore_size (self->store), rh_audit_size (self->audit));
     return self;
 fail:

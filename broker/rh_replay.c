@@ -7,8 +7,8 @@
 
 typedef struct {
     char sender [RH_MAX_ID + 1];
-    uint64_t highest;           //  highest sequence accepted
-    uint64_t seen;              //  bit i set: highest - i accepted
+    uint64_t highest;  //  highest sequence accepted
+    uint64_t seen;     //  bit i set: highest - i accepted
 } s_window_t;
 
 typedef struct {
@@ -18,11 +18,11 @@ typedef struct {
 } s_pending_t;
 
 struct _rh_replay_t {
-    rh_db_t *db;                    //  borrowed
+    rh_db_t *db;  //  borrowed
     uint32_t window;
-    s_window_t *windows;            //  loaded lazily, one per sender seen
+    s_window_t *windows;  //  loaded lazily, one per sender seen
     size_t window_count;
-    s_pending_t *pending;           //  accepted in the current, uncommitted batch
+    s_pending_t *pending;  //  accepted in the current, uncommitted batch
     size_t pending_count;
     size_t pending_capacity;
 };

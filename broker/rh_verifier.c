@@ -5,31 +5,31 @@
 #include "rh_classes.h"
 #include "rh_verifier.h"
 
-#define RH_MAX_WORKERS 16
+#define RH_MAX_WORKERS      16
 #define RH_RESULTS_ENDPOINT "inproc://rh-verified"
 
 typedef struct {
     pthread_t thread;
     void *context;
-    char endpoint [64];             //  where this worker's PAIR connects
+    char endpoint [64];  //  where this worker's PAIR connects
     char pki_dir [PATH_MAX];
     int index;
 } s_worker_t;
 
 typedef struct {
     char agency [RH_MAX_ID + 1];
-    int worker;                     //  worker holding this sender's messages
+    int worker;  //  worker holding this sender's messages
     size_t in_flight;
 } s_affinity_t;
 
 struct _rh_verifier_t {
     void *context;
-    void *pipes [RH_MAX_WORKERS];   //  main -> worker (PAIR)
-    void *results;                  //  workers -> main (PULL)
+    void *pipes [RH_MAX_WORKERS];  //  main -> worker (PAIR)
+    void *results;                 //  workers -> main (PULL)
     s_worker_t workers [RH_MAX_WORKERS];
     int count;
-    size_t load [RH_MAX_WORKERS];   //  in flight per worker
-    s_affinity_t *senders;          //  in flight per sender
+    size_t load [RH_MAX_WORKERS];  //  in flight per worker
+    s_affinity_t *senders;         //  in flight per sender
     size_t sender_count;
 };
 
@@ -41,7 +41,8 @@ s_worker (void *arg)
     void *pipe = zmq_socket (worker->context, ZMQ_PAIR);
     void *out = zmq_socket (worker->context, ZMQ_PUSH);
     rh_certstore_t *store = rh_certstore_load_dir (worker->pki_dir);
-    if (!pipe || !out || zmq_connect (pipe, worker->endpoint) || zmq_connect (out, RH_RESULTS_ENDPOINT))
+    if (!pipe || !out || zmq_connect (pipe, worker->endpoint)
+        || zmq_connect (out, RH_RESULTS_ENDPOINT))
         goto out;
     while (true) {
         zmq_msg_t parts [4];
@@ -74,7 +75,7 @@ s_worker (void *arg)
         if (count != 4 || more) {
             for (int i = 0; i < count; i++)
                 zmq_msg_close (&parts [i]);
-            continue;           //  cannot happen: only the main loop writes here
+            continue;  //  cannot happen: only the main loop writes here
         }
         //  parts: routing id, agency, msg id, sealed
         rh_verified_t result;
@@ -92,12 +93,12 @@ s_worker (void *arg)
         crypto_hash_sha256 (result.sealed_sha256, sealed, size);
         result.rc = rh_envelope_decode (sealed, size, &result.envelope);
         if (result.rc == RH_OK && strcmp (rh_envelope_msg_id (result.envelope), result.msg_id) != 0)
-            result.rc = RH_E_MALFORMED;     //  the frame and the signed header disagree
+            result.rc = RH_E_MALFORMED;  //  the frame and the signed header disagree
         if (result.rc == RH_OK)
             result.rc = rh_envelope_check_sender (result.envelope, result.agency);
         if (result.rc == RH_OK)
-            result.rc = store ? rh_envelope_verify (result.envelope, store, rh_time_now_ms ())
-                              : RH_E_CRL;
+            result.rc =
+                store ? rh_envelope_verify (result.envelope, store, rh_time_now_ms ()) : RH_E_CRL;
         if (result.rc != RH_OK)
             rh_envelope_destroy (&result.envelope);
         for (int i = 0; i < count; i++)
@@ -169,7 +170,8 @@ rh_verifier_destroy (rh_verifier_t **self_p)
             pthread_join (self->workers [i].thread, NULL);
         //  Results nobody will read still own envelopes.
         rh_verified_t result;
-        while (self->results && zmq_recv (self->results, &result, sizeof result, ZMQ_DONTWAIT) == sizeof result)
+        while (self->results
+               && zmq_recv (self->results, &result, sizeof result, ZMQ_DONTWAIT) == sizeof result)
             rh_envelope_destroy (&result.envelope);
         int linger = 0;
         for (int i = 0; i < RH_MAX_WORKERS; i++)

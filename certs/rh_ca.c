@@ -572,7 +572,8 @@ rh_ca_load_curve (const char *agency_dir, uint8_t public_key [32], uint8_t secre
     uint8_t *text = NULL;
     size_t size = 0;
     rh_file_path (path, sizeof path, "%s/curve.pub", agency_dir);
-    if (rh_file_read (path, 4096, &text, &size) != 0 || s_z85_line ((char *) text, NULL, public_key)) {
+    if (rh_file_read (path, 4096, &text, &size) != 0
+        || s_z85_line ((char *) text, NULL, public_key)) {
         rh_log_error ("pki", "cannot read CURVE public key %s", path);
         free (text);
         return -1;

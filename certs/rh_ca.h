@@ -50,8 +50,7 @@ int rh_ca_list (const char *dir, FILE *out);
 //  Reads an agency's CURVE keys as rh_ca_issue wrote them: the public key from
 //  agency_dir/curve.pub and, if secret_key is not NULL, the secret from agency_dir/curve.key
 //  (which must be 0600). Returns 0 or -1 (logged).
-int
-    rh_ca_load_curve (const char *agency_dir, uint8_t public_key [32], uint8_t secret_key [32]);
+int rh_ca_load_curve (const char *agency_dir, uint8_t public_key [32], uint8_t secret_key [32]);
 
 //  Parses a CRL reason name ("unspecified", "key-compromise", "superseded", "cessation",
 //  "affiliation-changed"); returns the CRL_REASON_* code or -1.

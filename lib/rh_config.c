@@ -4,13 +4,13 @@
 */
 #include "rh_classes.h"
 
-#define RH_CFG_MAX_KEYS 64
+#define RH_CFG_MAX_KEYS  64
 #define RH_CFG_MAX_VALUE 1024
 
 struct _rh_config_t {
-    const rh_cfg_spec_t *spec;      //  the table, static in the caller
-    size_t count;                   //  entries in spec
-    char *values [RH_CFG_MAX_KEYS]; //  effective value per spec entry, owned
+    const rh_cfg_spec_t *spec;       //  the table, static in the caller
+    size_t count;                    //  entries in spec
+    char *values [RH_CFG_MAX_KEYS];  //  effective value per spec entry, owned
 };
 
 static int

@@ -14,40 +14,34 @@
 typedef enum { RH_CFG_STR, RH_CFG_INT, RH_CFG_BOOL } rh_cfg_type_t;
 
 typedef struct {
-    const char *key;            //  "section/key"
+    const char *key;  //  "section/key"
     rh_cfg_type_t type;
-    int64_t min;                //  for RH_CFG_INT
+    int64_t min;  //  for RH_CFG_INT
     int64_t max;
-    const char *value;          //  default, as text; NULL for none
+    const char *value;  //  default, as text; NULL for none
     bool required;
-    const char *help;           //  one line for the documentation and --help
+    const char *help;  //  one line for the documentation and --help
 } rh_cfg_spec_t;
 
 typedef struct _rh_config_t rh_config_t;
 
 //  Loads path against spec (terminated by an entry with key NULL). Returns NULL and writes a
 //  one-line reason into error on failure.
-rh_config_t *
-    rh_config_load (const rh_cfg_spec_t *spec, const char *path, char *error, size_t error_size);
+rh_config_t *rh_config_load (const rh_cfg_spec_t *spec, const char *path, char *error,
+                             size_t error_size);
 
-void
-    rh_config_destroy (rh_config_t **self_p);
+void rh_config_destroy (rh_config_t **self_p);
 
 //  Value of a key; the key must be in the spec (a programmer error otherwise). Strings are ""
 //  when unset and without default.
-const char *
-    rh_config_str (rh_config_t *self, const char *key);
-int64_t
-    rh_config_int (rh_config_t *self, const char *key);
-bool
-    rh_config_bool (rh_config_t *self, const char *key);
+const char *rh_config_str (rh_config_t *self, const char *key);
+int64_t rh_config_int (rh_config_t *self, const char *key);
+bool rh_config_bool (rh_config_t *self, const char *key);
 
 //  Logs every key with its effective value.
-void
-    rh_config_log (rh_config_t *self, const char *component);
+void rh_config_log (rh_config_t *self, const char *component);
 
 //  Prints the table (key, type, range, default, help) for --help.
-void
-    rh_config_print_spec (const rh_cfg_spec_t *spec, FILE *out);
+void rh_config_print_spec (const rh_cfg_spec_t *spec, FILE *out);
 
 #endif

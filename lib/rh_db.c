@@ -4,17 +4,16 @@
 */
 #include "rh_classes.h"
 
-
 struct _rh_db_t {
-    leveldb_t *db;                      //  the database
+    leveldb_t *db;  //  the database
     leveldb_options_t *options;
-    leveldb_cache_t *cache;             //  block cache, bounded
-    leveldb_filterpolicy_t *bloom;      //  makes "not seen before" lookups cheap
+    leveldb_cache_t *cache;         //  block cache, bounded
+    leveldb_filterpolicy_t *bloom;  //  makes "not seen before" lookups cheap
     leveldb_readoptions_t *read;
     leveldb_writeoptions_t *sync_write;
     leveldb_writeoptions_t *async_write;
-    leveldb_writebatch_t *batch;        //  pending writes
-    size_t pending;                     //  writes in batch
+    leveldb_writebatch_t *batch;  //  pending writes
+    size_t pending;               //  writes in batch
 };
 
 struct _rh_db_iter_t {

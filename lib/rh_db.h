@@ -15,54 +15,38 @@ typedef struct _rh_db_t rh_db_t;
 typedef struct _rh_db_iter_t rh_db_iter_t;
 
 //  Opens (creating if needed) the database in folder path. Returns NULL and logs why on failure.
-rh_db_t *
-    rh_db_open (const char *path);
+rh_db_t *rh_db_open (const char *path);
 
 //  Closes the database; uncommitted writes are dropped.
-void
-    rh_db_destroy (rh_db_t **self_p);
+void rh_db_destroy (rh_db_t **self_p);
 
 //  Reads a committed value. Returns 0 and a new buffer (free with free()), 1 if absent, or -1.
-int
-    rh_db_get (rh_db_t *self, const void *key, size_t key_size, uint8_t **value, size_t *size);
+int rh_db_get (rh_db_t *self, const void *key, size_t key_size, uint8_t **value, size_t *size);
 
 //  True if key is present (committed).
-bool
-    rh_db_has (rh_db_t *self, const void *key, size_t key_size);
+bool rh_db_has (rh_db_t *self, const void *key, size_t key_size);
 
 //  Adds a put or a delete to the pending batch.
-void
-    rh_db_put (rh_db_t *self, const void *key, size_t key_size, const void *value, size_t size);
-void
-    rh_db_delete (rh_db_t *self, const void *key, size_t key_size);
+void rh_db_put (rh_db_t *self, const void *key, size_t key_size, const void *value, size_t size);
+void rh_db_delete (rh_db_t *self, const void *key, size_t key_size);
 
 //  Number of writes in the pending batch.
-size_t
-    rh_db_pending (rh_db_t *self);
+size_t rh_db_pending (rh_db_t *self);
 
 //  Writes the pending batch (durably when sync). Returns 0, or -1 (logged); on failure the
 //  batch is dropped and nothing it held may be acknowledged.
-int
-    rh_db_commit (rh_db_t *self, bool sync);
+int rh_db_commit (rh_db_t *self, bool sync);
 
 //  Iterates keys starting with prefix, in order. Returns NULL on failure.
-rh_db_iter_t *
-    rh_db_iter_new (rh_db_t *self, const void *prefix, size_t prefix_size);
-void
-    rh_db_iter_destroy (rh_db_iter_t **self_p);
+rh_db_iter_t *rh_db_iter_new (rh_db_t *self, const void *prefix, size_t prefix_size);
+void rh_db_iter_destroy (rh_db_iter_t **self_p);
 //  Positions at the first key >= key (within the prefix).
-void
-    rh_db_iter_seek (rh_db_iter_t *self, const void *key, size_t key_size);
+void rh_db_iter_seek (rh_db_iter_t *self, const void *key, size_t key_size);
 //  Positions at the last key of the prefix.
-void
-    rh_db_iter_seek_last (rh_db_iter_t *self);
-bool
-    rh_db_iter_valid (rh_db_iter_t *self);
-void
-    rh_db_iter_next (rh_db_iter_t *self);
-const uint8_t *
-    rh_db_iter_key (rh_db_iter_t *self, size_t *size);
-const uint8_t *
-    rh_db_iter_value (rh_db_iter_t *self, size_t *size);
+void rh_db_iter_seek_last (rh_db_iter_t *self);
+bool rh_db_iter_valid (rh_db_iter_t *self);
+void rh_db_iter_next (rh_db_iter_t *self);
+const uint8_t *rh_db_iter_key (rh_db_iter_t *self, size_t *size);
+const uint8_t *rh_db_iter_value (rh_db_iter_t *self, size_t *size);
 
 #endif

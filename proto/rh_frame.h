@@ -10,12 +10,12 @@
 
 typedef enum {
     RH_FRAME_NONE = 0,
-    RH_FRAME_HELLO = 1,         //  agent: credit
-    RH_FRAME_SUBMIT = 2,        //  agent: msg_id, sealed
-    RH_FRAME_ACCEPTED = 3,      //  broker: msg_id, duplicate
-    RH_FRAME_REJECTED = 4,      //  broker: msg_id, code, reason
-    RH_FRAME_DELIVER = 5,       //  broker: delivery_id, sealed
-    RH_FRAME_DELIVERED = 6      //  agent: ids
+    RH_FRAME_HELLO = 1,     //  agent: credit
+    RH_FRAME_SUBMIT = 2,    //  agent: msg_id, sealed
+    RH_FRAME_ACCEPTED = 3,  //  broker: msg_id, duplicate
+    RH_FRAME_REJECTED = 4,  //  broker: msg_id, code, reason
+    RH_FRAME_DELIVER = 5,   //  broker: delivery_id, sealed
+    RH_FRAME_DELIVERED = 6  //  agent: ids
 } rh_frame_type_t;
 
 typedef struct {
@@ -30,20 +30,17 @@ typedef struct {
     size_t sealed_size;
     const uint64_t *ids;
     size_t id_count;
-    void *owned;                //  decoded storage; freed by rh_frame_release
+    void *owned;  //  decoded storage; freed by rh_frame_release
 } rh_frame_t;
 
 //  Encodes a frame into a new buffer (caller frees). Returns NULL on failure.
-uint8_t *
-    rh_frame_encode (const rh_frame_t *frame, size_t *size);
+uint8_t *rh_frame_encode (const rh_frame_t *frame, size_t *size);
 
 //  Decodes untrusted bytes. Returns RH_OK, RH_E_TOO_LARGE or RH_E_MALFORMED (including a frame
 //  of no known type, or one missing what its type requires).
-rh_rc_t
-    rh_frame_decode (const uint8_t *data, size_t size, rh_frame_t *frame);
+rh_rc_t rh_frame_decode (const uint8_t *data, size_t size, rh_frame_t *frame);
 
 //  Frees what a decoded frame holds; safe on a zeroed or already released frame.
-void
-    rh_frame_release (rh_frame_t *frame);
+void rh_frame_release (rh_frame_t *frame);
 
 #endif

@@ -50,8 +50,8 @@ s_set_value (const ProtobufCFieldDescriptor *field, json_t *value, void *slot, c
         case PROTOBUF_C_TYPE_SFIXED32:
         case PROTOBUF_C_TYPE_UINT32:
         case PROTOBUF_C_TYPE_FIXED32: {
-            bool is_unsigned = field->type == PROTOBUF_C_TYPE_UINT32
-                               || field->type == PROTOBUF_C_TYPE_FIXED32;
+            bool is_unsigned =
+                field->type == PROTOBUF_C_TYPE_UINT32 || field->type == PROTOBUF_C_TYPE_FIXED32;
             if (!json_is_integer (value))
                 S_FAIL ("%s: expected a whole number", path);
             json_int_t number = json_integer_value (value);
@@ -141,14 +141,15 @@ s_to_message (json_t *object, const ProtobufCMessageDescriptor *descriptor, Prot
     if (!message)
         S_FAIL ("%s: out of memory", path);
     protobuf_c_message_init (descriptor, message);
-    *out = message;             //  the caller frees it, also on failure
+    *out = message;  //  the caller frees it, also on failure
     const char *key;
     json_t *value;
-    json_object_foreach (object, key, value) {
+    json_object_foreach (object, key, value)
+    {
         char inner [256];
         snprintf (inner, sizeof inner, "%s.%s", path, key);
-        const ProtobufCFieldDescriptor *field
-            = protobuf_c_message_descriptor_get_field_by_name (descriptor, key);
+        const ProtobufCFieldDescriptor *field =
+            protobuf_c_message_descriptor_get_field_by_name (descriptor, key);
         if (!field)
             S_FAIL ("%s: unknown field", inner);
         void *member = (char *) message + field->offset;
@@ -203,16 +204,18 @@ rh_json_to_envelope (const uint8_t *text, size_t size, char *error, size_t error
         snprintf (error, error_size, "line %d: %s", parse_error.line, parse_error.text);
         return NULL;
     }
-    static const char *known [] = { "kind",      "msg_id",       "to",      "case_id",
+    static const char *known [] = { "kind",        "msg_id",     "to",           "case_id",
                                     "in_reply_to", "thread_id",  "agreement_id", "purpose",
-                                    "lang",      "expires_ms",   "author",  "body", NULL };
+                                    "lang",        "expires_ms", "author",       "body",
+                                    NULL };
     const char *key;
     json_t *value;
     if (!json_is_object (root)) {
         snprintf (error, error_size, "expected a JSON object");
         goto fail;
     }
-    json_object_foreach (root, key, value) {
+    json_object_foreach (root, key, value)
+    {
         bool found = false;
         for (int i = 0; known [i] && !found; i++)
             found = strcmp (known [i], key) == 0;
@@ -255,16 +258,18 @@ rh_json_to_envelope (const uint8_t *text, size_t size, char *error, size_t error
         }
     }
     json_t *expires = json_object_get (root, "expires_ms");
-    if (expires && (!json_is_integer (expires)
-                    || rh_envelope_set_expires (envelope, json_integer_value (expires)) != 0)) {
+    if (expires
+        && (!json_is_integer (expires)
+            || rh_envelope_set_expires (envelope, json_integer_value (expires)) != 0)) {
         snprintf (error, error_size, "expires_ms: expected milliseconds since 1970");
         goto fail;
     }
     json_t *author = json_object_get (root, "author");
     if (author) {
-        static const char *fields [] = { "practitioner_id", "role", "unit", "supervisor_id",
-                                         "duty_inbox", NULL };
-        json_object_foreach (author, key, value) {
+        static const char *fields [] = { "practitioner_id", "role",       "unit",
+                                         "supervisor_id",   "duty_inbox", NULL };
+        json_object_foreach (author, key, value)
+        {
             bool found = false;
             for (int i = 0; fields [i] && !found; i++)
                 found = strcmp (fields [i], key) == 0;
@@ -289,7 +294,8 @@ rh_json_to_envelope (const uint8_t *text, size_t size, char *error, size_t error
         goto fail;
     }
     size_t index;
-    json_array_foreach (to, index, value) {
+    json_array_foreach (to, index, value)
+    {
         const char *agency = s_get_text (value, "agency_id");
         const char *front_door = s_get_text (value, "front_door_la");
         int rc = -1;
@@ -368,8 +374,8 @@ s_from_value (const ProtobufCFieldDescriptor *field, const void *slot)
         case PROTOBUF_C_TYPE_BOOL:
             return json_boolean (*(const protobuf_c_boolean *) slot);
         case PROTOBUF_C_TYPE_ENUM: {
-            const ProtobufCEnumValue *known
-                = protobuf_c_enum_descriptor_get_value (field->descriptor, *(const int *) slot);
+            const ProtobufCEnumValue *known =
+                protobuf_c_enum_descriptor_get_value (field->descriptor, *(const int *) slot);
             return known ? json_string (known->name) : json_integer (*(const int *) slot);
         }
         case PROTOBUF_C_TYPE_STRING:
@@ -431,8 +437,8 @@ s_from_message (const ProtobufCMessage *message)
             json_t *list = json_array ();
             const char *items = *(const char *const *) member;
             for (size_t k = 0; k < count; k++)
-                json_array_append_new (list,
-                                       s_from_value (field, items + k * s_element_size (field->type)));
+                json_array_append_new (
+                    list, s_from_value (field, items + k * s_element_size (field->type)));
             json_object_set_new (object, field->name, list);
         }
         else if (!s_is_default (field, member))
@@ -449,12 +455,13 @@ rh_json_from_envelope (rh_envelope_t *envelope)
     if (!root)
         return NULL;
     json_object_set_new (root, "msg_id", json_string (rh_envelope_msg_id (envelope)));
-    json_object_set_new (root, "kind", json_string (rh_envelope_kind_name (rh_envelope_kind (envelope))));
+    json_object_set_new (root, "kind",
+                         json_string (rh_envelope_kind_name (rh_envelope_kind (envelope))));
     json_object_set_new (root, "sender", json_string (rh_envelope_sender (envelope)));
     char created [32];
-    json_object_set_new (root, "created",
-                         json_string (rh_time_format (rh_envelope_created (envelope), created,
-                                                      sizeof created)));
+    json_object_set_new (
+        root, "created",
+        json_string (rh_time_format (rh_envelope_created (envelope), created, sizeof created)));
     json_object_set_new (root, "created_ms", json_integer (rh_envelope_created (envelope)));
     static const struct {
         const char *key;

@@ -14,12 +14,11 @@
 
 //  Builds an unsigned envelope from an outbox JSON document. Returns NULL and writes the reason
 //  into error on failure.
-rh_envelope_t *
-    rh_json_to_envelope (const uint8_t *text, size_t size, char *error, size_t error_size);
+rh_envelope_t *rh_json_to_envelope (const uint8_t *text, size_t size, char *error,
+                                    size_t error_size);
 
 //  Renders a decoded envelope as an inbox JSON document: header fields, the names of withheld
 //  body fields, and the body. Returns a new string (free()) or NULL.
-char *
-    rh_json_from_envelope (rh_envelope_t *envelope);
+char *rh_json_from_envelope (rh_envelope_t *envelope);
 
 #endif

@@ -20,10 +20,10 @@
 #define RH_MAX_FIELDS     64          //  commitments / disclosures in one message
 
 //  Transport and delivery
-#define RH_MAX_ACK_BATCH     4096         //  delivery ids in one Delivered frame
-#define RH_MAX_CREDIT        10000        //  unacknowledged deliveries an agent may ask for
-#define RH_MAX_BATCH         512          //  messages in one group commit
-#define RH_MAX_QUEUE_KEY     128          //  bytes of a LevelDB key
+#define RH_MAX_ACK_BATCH 4096   //  delivery ids in one Delivered frame
+#define RH_MAX_CREDIT    10000  //  unacknowledged deliveries an agent may ask for
+#define RH_MAX_BATCH     512    //  messages in one group commit
+#define RH_MAX_QUEUE_KEY 128    //  bytes of a LevelDB key
 
 //  Cryptography
 #define RH_SALT_LEN        16  //  per-field commitment salt

@@ -54,8 +54,8 @@ rh_rc_t
 rh_record_decode_queued (const uint8_t *data, size_t size, rh_queued_t *record)
 {
     memset (record, 0, sizeof *record);
-    Rhannu__V1__Queued *in
-        = (Rhannu__V1__Queued *) s_unpack (&rhannu__v1__queued__descriptor, data, size);
+    Rhannu__V1__Queued *in =
+        (Rhannu__V1__Queued *) s_unpack (&rhannu__v1__queued__descriptor, data, size);
     if (!in)
         return RH_E_MALFORMED;
     record->owned = in;
@@ -95,8 +95,8 @@ rh_rc_t
 rh_record_decode_audit (const uint8_t *data, size_t size, rh_audit_record_t *record)
 {
     memset (record, 0, sizeof *record);
-    Rhannu__V1__AuditRecord *in = (Rhannu__V1__AuditRecord *) s_unpack (
-        &rhannu__v1__audit_record__descriptor, data, size);
+    Rhannu__V1__AuditRecord *in =
+        (Rhannu__V1__AuditRecord *) s_unpack (&rhannu__v1__audit_record__descriptor, data, size);
     if (!in)
         return RH_E_MALFORMED;
     record->owned = in;
@@ -138,8 +138,8 @@ rh_rc_t
 rh_record_decode_outgoing (const uint8_t *data, size_t size, rh_outgoing_t *record)
 {
     memset (record, 0, sizeof *record);
-    Rhannu__V1__Outgoing *in
-        = (Rhannu__V1__Outgoing *) s_unpack (&rhannu__v1__outgoing__descriptor, data, size);
+    Rhannu__V1__Outgoing *in =
+        (Rhannu__V1__Outgoing *) s_unpack (&rhannu__v1__outgoing__descriptor, data, size);
     if (!in)
         return RH_E_MALFORMED;
     record->owned = in;

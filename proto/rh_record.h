@@ -35,8 +35,8 @@ typedef struct {
     const uint8_t *sealed;
     size_t sealed_size;
     const char *detail;
-    const uint8_t *prev_hash;           //  RH_DIGEST_LEN bytes
-    const uint8_t *frame_sha256;        //  RH_DIGEST_LEN bytes or NULL
+    const uint8_t *prev_hash;     //  RH_DIGEST_LEN bytes
+    const uint8_t *frame_sha256;  //  RH_DIGEST_LEN bytes or NULL
     void *owned;
 } rh_audit_record_t;
 
@@ -51,23 +51,16 @@ typedef struct {
     void *owned;
 } rh_outgoing_t;
 
-uint8_t *
-    rh_record_encode_queued (const rh_queued_t *record, size_t *size);
-rh_rc_t
-    rh_record_decode_queued (const uint8_t *data, size_t size, rh_queued_t *record);
+uint8_t *rh_record_encode_queued (const rh_queued_t *record, size_t *size);
+rh_rc_t rh_record_decode_queued (const uint8_t *data, size_t size, rh_queued_t *record);
 
-uint8_t *
-    rh_record_encode_audit (const rh_audit_record_t *record, size_t *size);
-rh_rc_t
-    rh_record_decode_audit (const uint8_t *data, size_t size, rh_audit_record_t *record);
+uint8_t *rh_record_encode_audit (const rh_audit_record_t *record, size_t *size);
+rh_rc_t rh_record_decode_audit (const uint8_t *data, size_t size, rh_audit_record_t *record);
 
-uint8_t *
-    rh_record_encode_outgoing (const rh_outgoing_t *record, size_t *size);
-rh_rc_t
-    rh_record_decode_outgoing (const uint8_t *data, size_t size, rh_outgoing_t *record);
+uint8_t *rh_record_encode_outgoing (const rh_outgoing_t *record, size_t *size);
+rh_rc_t rh_record_decode_outgoing (const uint8_t *data, size_t size, rh_outgoing_t *record);
 
 //  Frees the storage of any decoded record (pass &record.owned).
-void
-    rh_record_release (void **owned);
+void rh_record_release (void **owned);
 
 #endif

@@ -53,11 +53,12 @@ UNIT_BIN := $(BUILD)/tests/unit-tests
 FUZZ_NAMES := envelope
 FUZZ_REPLAY := $(patsubst %,$(BUILD)/tests/replay-%,$(FUZZ_NAMES))
 GEN_CORPUS := $(BUILD)/tests/gen-corpus
+TESTCLIENT := $(BUILD)/tests/rh-testclient
 
 .PHONY: all deps demo check check-unit check-fuzz-regress check-integration check-symbols \
         check-asan fuzz corpus format format-check clean
 
-all: $(LIB) $(TOOLS) $(UNIT_BIN) $(FUZZ_REPLAY) $(GEN_CORPUS)
+all: $(LIB) $(TOOLS) $(UNIT_BIN) $(FUZZ_REPLAY) $(GEN_CORPUS) $(TESTCLIENT)
 
 #  Installs missing Debian packages; quick when nothing is missing.
 deps:
@@ -106,6 +107,10 @@ $(BUILD)/tests/replay-%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuz
 	@mkdir -p $(dir $@)
 	$(LINK) $^ $(PKG_LIBS) -o $@
 
+$(TESTCLIENT): $(BUILD)/obj/tests/integration/rh_testclient.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(LINK) $^ $(PKG_LIBS) -o $@
+
 $(GEN_CORPUS): $(BUILD)/obj/tests/fuzz/gen_corpus.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(LINK) $^ $(PKG_LIBS) -o $@
@@ -132,7 +137,7 @@ check-fuzz-regress: $(FUZZ_REPLAY)
 	    $(BUILD)/tests/replay-$$name tests/fuzz/corpus/$$name || exit 1; \
 	done
 
-check-integration: $(TOOLS)
+check-integration: $(TOOLS) $(TESTCLIENT)
 	@for test in tests/integration/test_*.sh; do \
 	    echo "== $$test"; BUILD=$(BUILD) bash $$test || exit 1; \
 	done

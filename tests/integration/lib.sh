@@ -1,0 +1,119 @@
+#  Shared helpers for integration tests: real binaries, real sockets on 127.0.0.1, real
+#  LevelDB on disk, real certificates. Source it; call finish at the end.
+set -u
+build=${BUILD:-build}
+bin="$(cd "$build" && pwd)/bin"
+testclient="$(cd "$build" && pwd)/tests/rh-testclient"
+work=$(mktemp -d /tmp/rhannu-it-XXXXXX)
+port=$((20000 + RANDOM % 30000))
+endpoint="tcp://127.0.0.1:$port"
+passed=0
+failed=0
+broker_pid=""
+declare -A agent_pids=()
+
+cleanup () {
+    for pid in "${agent_pids[@]}" $broker_pid; do kill -9 "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    if [ "$failed" -eq 0 ] && [ -z "${KEEP:-}" ]; then rm -rf "$work"; else echo "  (kept $work)"; fi
+}
+trap cleanup EXIT
+
+ok () { passed=$((passed + 1)); echo "  ok: $*"; }
+bad () { failed=$((failed + 1)); echo "  FAILED: $*"; }
+expect () {    # expect "description" actual expected
+    if [ "$2" = "$3" ]; then ok "$1"; else bad "$1 (got '$2', expected '$3')"; fi
+}
+expect_match () {    # expect_match "description" actual regex
+    if [[ "$2" =~ $3 ]]; then ok "$1"; else bad "$1 (got '$2', expected /$3/)"; fi
+}
+finish () {
+    echo "$(basename "$0" .sh): $passed passed, $failed failed"
+    [ "$failed" -eq 0 ]
+}
+
+#  make_pki AGENCY:TYPE:LA ...  (the broker is always enrolled)
+make_pki () {
+    "$bin/rhannu-ca" init "$work/pki" >/dev/null
+    "$bin/rhannu-ca" issue "$work/pki" broker --type BROKER >/dev/null
+    local spec id type la
+    for spec in "$@"; do
+        IFS=: read -r id type la <<< "$spec"
+        "$bin/rhannu-ca" issue "$work/pki" "$id" --type "$type" ${la:+--la "$la"} >/dev/null
+    done
+}
+
+#  start_broker [extra YAML lines for the delivery section]
+start_broker () {
+    mkdir -p "$work/broker"
+    cat > "$work/broker/broker.yaml" <<EOF2
+bind:
+  endpoint: $endpoint
+pki:
+  dir: $work/pki
+data:
+  dir: $work/broker/data
+delivery:
+  redeliver_ms: ${REDELIVER_MS:-2000}
+${BROKER_EXTRA:-}
+EOF2
+    RH_LOG_LEVEL=${RH_LOG_LEVEL:-warn} "$bin/rhannu-broker" -f "$work/broker/broker.yaml" \
+        2>> "$work/broker/broker.log" &
+    broker_pid=$!
+    local deadline=$((SECONDS + 10))
+    until grep -q "ready" "$work/broker/broker.log" 2>/dev/null || ! kill -0 $broker_pid 2>/dev/null; do
+        [ $SECONDS -lt $deadline ] || break
+        sleep 0.05
+    done
+}
+stop_broker () { kill -TERM $broker_pid 2>/dev/null; wait $broker_pid 2>/dev/null || true; broker_pid=""; }
+kill_broker () { kill -9 $broker_pid 2>/dev/null; wait $broker_pid 2>/dev/null || true; broker_pid=""; }
+
+start_agent () {    # start_agent AGENCY
+    local a=$1
+    mkdir -p "$work/$a"
+    [ -f "$work/$a/agent.yaml" ] || cat > "$work/$a/agent.yaml" <<EOF2
+agency:
+  id: $a
+pki:
+  dir: $work/pki
+broker:
+  endpoint: $endpoint
+spool:
+  dir: $work/$a
+  scan_ms: 50
+data:
+  dir: $work/$a/data
+send:
+  resend_ms: ${RESEND_MS:-2000}
+EOF2
+    RH_LOG_LEVEL=${RH_LOG_LEVEL:-warn} "$bin/rhannu-agent" -f "$work/$a/agent.yaml" 2>> "$work/$a/agent.log" &
+    agent_pids[$a]=$!
+}
+stop_agent () { kill -TERM "${agent_pids[$1]}" 2>/dev/null; wait "${agent_pids[$1]}" 2>/dev/null || true; unset "agent_pids[$1]"; }
+kill_agent () { kill -9 "${agent_pids[$1]}" 2>/dev/null; wait "${agent_pids[$1]}" 2>/dev/null || true; unset "agent_pids[$1]"; }
+
+wait_connected () {    # wait_connected AGENCY
+    local deadline=$((SECONDS + 15))
+    until grep -q '"connected": true' "$work/$1/data/status.json" 2>/dev/null; do
+        [ $SECONDS -lt $deadline ] || return 1
+        sleep 0.05
+    done
+}
+count_files () { find "$1" -maxdepth 1 -type f -name "${2:-*.json}" 2>/dev/null | wc -l; }
+wait_count () {    # wait_count DIR N SECONDS [PATTERN]
+    local deadline=$((SECONDS + $3))
+    until [ "$(count_files "$1" "${4:-*.json}")" -ge "$2" ]; do
+        [ $SECONDS -lt $deadline ] || return 1
+        sleep 0.1
+    done
+}
+
+#  referral JSON to the front door of LA $1 with case id $2
+referral_json () {
+    cat <<EOF2
+{"kind": "REFERRAL", "to": [{"front_door_la": "$1"}], "case_id": "$2", "purpose": "SAFEGUARDING_CHILD",
+ "body": {"referral_kind": "PPN", "categories": ["DOMESTIC_ABUSE"], "narrative": "test ${3:-}",
+          "subjects": [{"kind": "CHILD", "home_la": "$1"}]}}
+EOF2
+}

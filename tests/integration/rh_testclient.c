@@ -1,0 +1,241 @@
+/*  =========================================================================
+    rh-testclient - a deliberately misbehaving agent for integration tests
+
+    rh-testclient ENDPOINT PKI CURVE-AGENCY COMMAND [options]
+
+    Connects to a real broker with CURVE-AGENCY's transport key (or a fresh
+    random key with "random") and:
+      submit JSON SIGN-AGENCY SEQ [MSG-ID]  signs JSON as SIGN-AGENCY with
+                                            sequence SEQ, submits it, prints
+                                            the broker's answer
+      resend FILE                           submits the sealed bytes in FILE
+      seal JSON SIGN-AGENCY SEQ FILE        writes sealed bytes to FILE only
+      raw SIZE                              submits SIZE bytes of garbage as
+                                            a message (and as a frame if
+                                            SIZE is negative)
+      hold SECONDS                          says Hello and reports transport
+                                            events until SECONDS pass
+    Prints one line per outcome, e.g. "ACCEPTED id", "REJECTED id CODE
+    reason", "AUTH_FAILED", "DISCONNECTED", "TIMEOUT". Exit status 0 when
+    it got any answer, 1 otherwise.
+    =========================================================================
+*/
+#include "rh_classes.h"
+
+static void *s_dealer;
+static void *s_monitor;
+static bool s_show_events;      //  hold prints transport events; the other commands only answers
+
+static int
+s_connect (void *context, const char *endpoint, const char *pki, const char *agency)
+{
+    uint8_t public_key [32], secret_key [32], broker_key [32];
+    char dir [PATH_MAX];
+    rh_file_path (dir, sizeof dir, "%s/broker", pki);
+    if (rh_ca_load_curve (dir, broker_key, NULL) != 0)
+        return -1;
+    if (strcmp (agency, "random") == 0)
+        crypto_box_keypair (public_key, secret_key);
+    else {
+        rh_file_path (dir, sizeof dir, "%s/%s", pki, agency);
+        if (rh_ca_load_curve (dir, public_key, secret_key) != 0)
+            return -1;
+    }
+    s_dealer = zmq_socket (context, ZMQ_DEALER);
+    int linger = 0;
+    zmq_setsockopt (s_dealer, ZMQ_CURVE_SERVERKEY, broker_key, 32);
+    zmq_setsockopt (s_dealer, ZMQ_CURVE_PUBLICKEY, public_key, 32);
+    zmq_setsockopt (s_dealer, ZMQ_CURVE_SECRETKEY, secret_key, 32);
+    zmq_setsockopt (s_dealer, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_socket_monitor (s_dealer, "inproc://testclient-monitor",
+                        ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED
+                            | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
+    s_monitor = zmq_socket (context, ZMQ_PAIR);
+    zmq_connect (s_monitor, "inproc://testclient-monitor");
+    return zmq_connect (s_dealer, endpoint);
+}
+
+static void
+s_send (const rh_frame_t *frame)
+{
+    size_t size = 0;
+    uint8_t *bytes = rh_frame_encode (frame, &size);
+    zmq_send (s_dealer, bytes, size, 0);
+    free (bytes);
+}
+
+//  Waits for a transport event or a broker frame; prints what it was. Returns 1 for a frame
+//  that answers, 0 for a transport event, -1 on timeout.
+static int
+s_wait (int timeout_ms)
+{
+    zmq_pollitem_t items [] = { { s_dealer, 0, ZMQ_POLLIN, 0 }, { s_monitor, 0, ZMQ_POLLIN, 0 } };
+    if (zmq_poll (items, 2, timeout_ms) <= 0) {
+        printf ("TIMEOUT\n");
+        return -1;
+    }
+    if (items [1].revents & ZMQ_POLLIN) {
+        zmq_msg_t event, address;
+        zmq_msg_init (&event);
+        zmq_msg_init (&address);
+        zmq_msg_recv (&event, s_monitor, 0);
+        zmq_msg_recv (&address, s_monitor, 0);
+        uint16_t type;
+        memcpy (&type, zmq_msg_data (&event), 2);
+        if (s_show_events || type == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+            printf ("%s\n", type == ZMQ_EVENT_HANDSHAKE_SUCCEEDED ? "CONNECTED"
+                            : type == ZMQ_EVENT_DISCONNECTED      ? "DISCONNECTED"
+                                                                  : "AUTH_FAILED");
+        zmq_msg_close (&event);
+        zmq_msg_close (&address);
+        fflush (stdout);
+        return 0;
+    }
+    zmq_msg_t message;
+    zmq_msg_init (&message);
+    zmq_msg_recv (&message, s_dealer, 0);
+    rh_frame_t frame;
+    int rc = 0;
+    if (rh_frame_decode (zmq_msg_data (&message), zmq_msg_size (&message), &frame) == RH_OK) {
+        if (frame.type == RH_FRAME_ACCEPTED) {
+            printf ("ACCEPTED %s%s\n", frame.msg_id, frame.duplicate ? " duplicate" : "");
+            rc = 1;
+        }
+        else if (frame.type == RH_FRAME_REJECTED) {
+            printf ("REJECTED %s %s %s\n", *frame.msg_id ? frame.msg_id : "-", frame.code,
+                    frame.reason);
+            rc = 1;
+        }
+        else if (frame.type == RH_FRAME_DELIVER)
+            printf ("DELIVER %" PRIu64 "\n", frame.delivery_id);
+        rh_frame_release (&frame);
+    }
+    zmq_msg_close (&message);
+    fflush (stdout);
+    return rc;
+}
+
+//  Waits for an answer, skipping transport events and deliveries. Returns 0 if one came.
+static int
+s_answer (int timeout_ms)
+{
+    int64_t deadline = rh_time_now_ms () + timeout_ms;
+    while (rh_time_now_ms () < deadline) {
+        int rc = s_wait ((int) (deadline - rh_time_now_ms ()));
+        if (rc == 1)
+            return 0;
+        if (rc < 0)
+            return 1;
+    }
+    printf ("TIMEOUT\n");
+    return 1;
+}
+
+static uint8_t *
+s_seal (const char *pki, const char *json, const char *signer_agency, uint64_t seq,
+        const char *msg_id, size_t *size, char *id_out)
+{
+    char dir [PATH_MAX], error [300];
+    rh_file_path (dir, sizeof dir, "%s/%s", pki, signer_agency);
+    rh_signer_t *signer = rh_signer_load (dir);
+    uint8_t *text = NULL;
+    size_t text_size = 0;
+    if (!signer || rh_file_read (json, 1 << 20, &text, &text_size) != 0)
+        return NULL;
+    rh_envelope_t *envelope = rh_json_to_envelope (text, text_size, error, sizeof error);
+    free (text);
+    uint8_t *sealed = NULL;
+    if (!envelope) {
+        fprintf (stderr, "testclient: %s\n", error);
+        rh_signer_destroy (&signer);
+        return NULL;
+    }
+    if (msg_id)
+        rh_envelope_set_msg_id (envelope, msg_id);
+    rh_envelope_set_sequence (envelope, seq);
+    if (rh_envelope_sign (envelope, signer) == 0 && rh_envelope_encode (envelope, &sealed, size) == 0)
+        snprintf (id_out, RH_MAX_ID + 1, "%s", rh_envelope_msg_id (envelope));
+    rh_envelope_destroy (&envelope);
+    rh_signer_destroy (&signer);
+    return sealed;
+}
+
+int
+main (int argc, char **argv)
+{
+    setenv ("RH_LOG_LEVEL", "error", 0);
+    if (argc < 5) {
+        fprintf (stderr, "usage: see tests/integration/rh_testclient.c\n");
+        return 2;
+    }
+    const char *endpoint = argv [1], *pki = argv [2], *agency = argv [3], *command = argv [4];
+    char msg_id [RH_MAX_ID + 1] = "";
+    size_t size = 0;
+    uint8_t *sealed = NULL;
+    if (strcmp (command, "seal") == 0 && argc == 9) {
+        sealed = s_seal (pki, argv [5], argv [6], strtoull (argv [7], NULL, 10), NULL, &size, msg_id);
+        int rc = sealed && rh_file_write_atomic (argv [8], sealed, size, 0644) == 0 ? 0 : 1;
+        printf ("%s\n", msg_id);
+        free (sealed);
+        return rc;
+    }
+    void *context = zmq_ctx_new ();
+    if (s_connect (context, endpoint, pki, agency) != 0) {
+        fprintf (stderr, "testclient: cannot set up the connection\n");
+        return 2;
+    }
+    int rc = 1;
+    rh_frame_t hello = { .type = RH_FRAME_HELLO, .credit = 10 };
+    if (strcmp (command, "hold") == 0 && argc == 6) {
+        s_show_events = true;
+        s_send (&hello);
+        int64_t deadline = rh_time_now_ms () + atoi (argv [5]) * 1000;
+        while (rh_time_now_ms () < deadline)
+            if (s_wait ((int) (deadline - rh_time_now_ms ())) >= 0)
+                rc = 0;
+    }
+    else if (strcmp (command, "submit") == 0 && (argc == 8 || argc == 9)) {
+        sealed = s_seal (pki, argv [5], argv [6], strtoull (argv [7], NULL, 10),
+                         argc == 9 ? argv [8] : NULL, &size, msg_id);
+        if (sealed) {
+            rh_frame_t frame = { .type = RH_FRAME_SUBMIT, .msg_id = msg_id, .sealed = sealed,
+                                 .sealed_size = size };
+            s_send (&frame);
+            rc = s_answer (5000);
+        }
+    }
+    else if (strcmp (command, "resend") == 0 && argc == 6) {
+        if (rh_file_read (argv [5], 4 << 20, &sealed, &size) == 0) {
+            rh_envelope_t *envelope = NULL;
+            if (rh_envelope_decode (sealed, size, &envelope) == RH_OK)
+                snprintf (msg_id, sizeof msg_id, "%s", rh_envelope_msg_id (envelope));
+            rh_envelope_destroy (&envelope);
+            rh_frame_t frame = { .type = RH_FRAME_SUBMIT, .msg_id = msg_id, .sealed = sealed,
+                                 .sealed_size = size };
+            s_send (&frame);
+            rc = s_answer (5000);
+        }
+    }
+    else if (strcmp (command, "raw") == 0 && argc == 6) {
+        long length = atol (argv [5]);
+        size = (size_t) (length < 0 ? -length : length);
+        sealed = malloc (size);
+        randombytes_buf (sealed, size);
+        if (length < 0)
+            zmq_send (s_dealer, sealed, size, 0);   //  not even a frame
+        else {
+            rh_frame_t frame = { .type = RH_FRAME_SUBMIT, .msg_id = "garbage-1", .sealed = sealed,
+                                 .sealed_size = size };
+            s_send (&frame);
+        }
+        rc = s_answer (5000);
+    }
+    else
+        fprintf (stderr, "testclient: unknown command or wrong arguments\n");
+    free (sealed);
+    zmq_socket_monitor (s_dealer, NULL, 0);
+    zmq_close (s_dealer);
+    zmq_close (s_monitor);
+    zmq_ctx_term (context);
+    return rc;
+}

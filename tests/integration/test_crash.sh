@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+#  Crash tests: kill -9 the broker (several times), a sending agent and a receiving agent while
+#  three agencies send CRASH_N messages (default 10,000) to a front door. Counts like a queue
+#  checker: attempted, acknowledged, delivered, lost (acknowledged, never delivered), unexpected
+#  (delivered, never sent) and duplicated (delivered twice into the agency's spool). Lost,
+#  unexpected and duplicated must be 0, and everything attempted must arrive.
+source "$(dirname "$0")/lib.sh"
+total=${CRASH_N:-10000}
+senders=(police-gwent health-abb education-newport)
+make_pki police-gwent:POLICE:newport health-abb:HEALTH:newport education-newport:EDUCATION:newport \
+    la-newport:LA_FRONT_DOOR:newport
+REDELIVER_MS=1000 RESEND_MS=1000
+
+#  The agency's own system: moves each new inbox file away, noting any name seen twice.
+consume () {    # consume PHASE
+    local inbox="$work/la-newport/inbox" done="$work/consumed-$1"
+    mkdir -p "$done"
+    declare -A seen=()
+    : > "$work/dups-$1"
+    while [ ! -e "$work/stop-consumer" ]; do
+        local batch=()
+        for f in "$inbox"/*.json; do
+            [ -e "$f" ] || continue
+            local b=${f##*/}
+            [ -n "${seen[$b]:-}" ] && echo "$b" >> "$work/dups-$1"
+            seen[$b]=1
+            batch+=("$f")
+        done
+        [ ${#batch[@]} -gt 0 ] && mv -f "${batch[@]}" "$done/"
+        sleep 0.1
+    done
+}
+
+#  Drops the phase's messages into the senders' outboxes (write then rename, as documented).
+drop () {    # drop PHASE
+    local i=0 per=$(( (total + ${#senders[@]} - 1) / ${#senders[@]} ))
+    : > "$work/attempted-$1"
+    for s in "${senders[@]}"; do
+        mkdir -p "$work/stage-$1-$s"
+        for n in $(seq 1 $per); do
+            [ $i -lt $total ] || break
+            i=$((i + 1))
+            printf '{"kind":"REFERRAL","to":[{"front_door_la":"newport"}],"case_id":"%s-%s-%d","body":{"narrative":"crash test message %d"}}' \
+                "$1" "$s" "$n" "$i" > "$work/stage-$1-$s/m$n.json"
+            echo "$1-$s-$n" >> "$work/attempted-$1"
+        done
+    done
+    for s in "${senders[@]}"; do
+        find "$work/stage-$1-$s" -name '*.json' -exec mv -t "$work/$s/outbox/" {} +
+    done
+}
+
+delivered_count () { find "$work/consumed-$1" -name '*.json' | wc -l; }
+wait_all () {    # wait_all PHASE SECONDS
+    local deadline=$((SECONDS + $2))
+    until [ "$(delivered_count "$1")" -ge "$total" ]; do
+        [ $SECONDS -lt $deadline ] || return 1
+        sleep 0.5
+    done
+    sleep 2     #  anything more that arrives now is a duplicate or unexpected
+}
+
+report () {    # report PHASE
+    local phase=$1
+    cut -d' ' -f2 "$work/delivered-map-$phase" | sort > "$work/delivered-$phase"
+    sort -u "$work/attempted-$phase" > "$work/attempted-$phase.sorted"
+    local attempted delivered unique lost unexpected dups acked
+    attempted=$(wc -l < "$work/attempted-$phase.sorted")
+    delivered=$(wc -l < "$work/delivered-$phase")
+    unique=$(sort -u "$work/delivered-$phase" | wc -l)
+    #  Acknowledged: accepted by the broker (its audit log), for this phase's messages.
+    acked=$(grep -c "$phase-" "$work/accepted-$phase" || true)
+    lost=$(comm -23 "$work/attempted-$phase.sorted" <(sort -u "$work/delivered-$phase") | wc -l)
+    unexpected=$(comm -13 "$work/attempted-$phase.sorted" <(sort -u "$work/delivered-$phase") | wc -l)
+    dups=$(( delivered - unique + $(wc -l < "$work/dups-$phase") ))
+    echo "  $phase: attempted $attempted, acknowledged $acked, delivered $unique, lost $lost, unexpected $unexpected, duplicated $dups"
+    expect "$phase: everything attempted was acknowledged" "$acked" "$attempted"
+    expect "$phase: lost (acknowledged but never delivered)" "$lost" 0
+    expect "$phase: unexpected (delivered but never sent)" "$unexpected" 0
+    expect "$phase: duplicated at the spool" "$dups" 0
+}
+
+#  The broker's audit log lists, per accepted message, its id; the case ids come from the
+#  delivered files, so map accepted msg ids to case ids through what was delivered.
+accepted_cases () {    # accepted_cases PHASE
+    "$bin/rhannu-broker" log -f "$work/broker/broker.yaml" | awk '$3 == "ACCEPTED" {print $5}' | sort -u > "$work/accepted-ids"
+    find "$work/consumed-$1" -name '*.json' -exec grep -o -H '"case_id": "[^"]*"' {} + \
+        | sed 's|^.*/\([^/]*\)\.json:"case_id": "\(.*\)"$|\1 \2|' | sort > "$work/delivered-map-$1"
+    join "$work/accepted-ids" "$work/delivered-map-$1" | awk '{print $2}' > "$work/accepted-$1"
+    #  Accepted messages that were never delivered have no case id here: count them as ids.
+    comm -23 "$work/accepted-ids" <(cut -d' ' -f1 "$work/delivered-map-$1") | sed 's/^/UNDELIVERED-/' >> "$work/accepted-$1"
+}
+
+start_broker
+for a in "${senders[@]}" la-newport; do start_agent $a; done
+for a in "${senders[@]}" la-newport; do wait_connected $a || bad "$a did not connect"; done
+
+phase_start=$SECONDS
+echo "== phase 1: kill -9 the broker five times while $total messages flow"
+rm -f "$work/stop-consumer"; consume broker-kill & consumer=$!
+drop broker-kill
+for k in 1 2 3 4 5; do
+    sleep 0.$((RANDOM % 7 + 3))
+    kill_broker
+    sleep 0.2
+    start_broker
+done
+wait_all broker-kill 180 || bad "broker-kill: only $(delivered_count broker-kill) of $total arrived in time"
+touch "$work/stop-consumer"; wait $consumer
+stop_broker; accepted_cases broker-kill; start_broker
+report broker-kill
+echo "  (phase took $((SECONDS - phase_start)) s)"; phase_start=$SECONDS
+
+echo "== phase 2: kill -9 a sending agent while it takes in and sends its share"
+rm -f "$work/stop-consumer"; consume sender-kill & consumer=$!
+drop sender-kill
+for k in 1 2 3; do
+    sleep 0.$((RANDOM % 5 + 2))
+    kill_agent police-gwent
+    start_agent police-gwent
+done
+wait_all sender-kill 180 || bad "sender-kill: only $(delivered_count sender-kill) of $total arrived in time"
+touch "$work/stop-consumer"; wait $consumer
+stop_broker; accepted_cases sender-kill; start_broker
+report sender-kill
+echo "  (phase took $((SECONDS - phase_start)) s)"; phase_start=$SECONDS
+
+echo "== phase 3: kill -9 the receiving agent while messages are delivered to it"
+rm -f "$work/stop-consumer"; consume receiver-kill & consumer=$!
+drop receiver-kill
+for k in 1 2 3; do
+    sleep 0.$((RANDOM % 5 + 3))
+    kill_agent la-newport
+    start_agent la-newport
+done
+wait_all receiver-kill 180 || bad "receiver-kill: only $(delivered_count receiver-kill) of $total arrived in time"
+touch "$work/stop-consumer"; wait $consumer
+stop_broker; accepted_cases receiver-kill
+report receiver-kill
+echo "  (phase took $((SECONDS - phase_start)) s)"
+expect_match "the audit chain survived every crash" "$("$bin/rhannu-broker" log -f "$work/broker/broker.yaml" | tail -1)" "hash chain intact"
+finish

@@ -3,6 +3,7 @@
 #  make            build the library, tools and tests
 #  make demo       install, build, run a broker and five agents on loopback, tell the story
 #  make check      install missing packages, build, run every test (also under ASan+UBSan)
+#  make bench      end-to-end throughput, latency, broker memory and restart figures
 #  make fuzz       run the libFuzzer harnesses (FUZZ_SECONDS each)
 #  make format     reformat the sources with the committed .clang-format
 #  make clean      remove build/
@@ -54,11 +55,12 @@ FUZZ_NAMES := envelope
 FUZZ_REPLAY := $(patsubst %,$(BUILD)/tests/replay-%,$(FUZZ_NAMES))
 GEN_CORPUS := $(BUILD)/tests/gen-corpus
 TESTCLIENT := $(BUILD)/tests/rh-testclient
+BENCH_LATENCY := $(BUILD)/tests/rh-bench-latency
 
-.PHONY: all deps demo check check-unit check-fuzz-regress check-integration check-symbols \
+.PHONY: all deps demo bench check check-unit check-fuzz-regress check-integration check-symbols \
         check-asan fuzz corpus format format-check clean
 
-all: $(LIB) $(TOOLS) $(UNIT_BIN) $(FUZZ_REPLAY) $(GEN_CORPUS) $(TESTCLIENT)
+all: $(LIB) $(TOOLS) $(UNIT_BIN) $(FUZZ_REPLAY) $(GEN_CORPUS) $(TESTCLIENT) $(BENCH_LATENCY)
 
 #  Installs missing Debian packages; quick when nothing is missing.
 deps:
@@ -111,6 +113,10 @@ $(TESTCLIENT): $(BUILD)/obj/tests/integration/rh_testclient.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(LINK) $^ $(PKG_LIBS) -o $@
 
+$(BENCH_LATENCY): $(BUILD)/obj/tests/bench/rh_bench_latency.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(LINK) $^ $(PKG_LIBS) -o $@
+
 $(GEN_CORPUS): $(BUILD)/obj/tests/fuzz/gen_corpus.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(LINK) $^ $(PKG_LIBS) -o $@
@@ -156,6 +162,14 @@ check-asan:
 	@for name in $(FUZZ_NAMES); do \
 	    ASAN_OPTIONS=detect_leaks=1 $(BUILD)/tests/replay-$$name tests/fuzz/corpus/$$name || exit 1; \
 	done
+
+#  --- Benchmarks (not part of check: figures, not pass/fail) --------------------------------
+
+bench: deps
+	$(MAKE) all
+	BUILD=$(BUILD) bash tests/bench/bench_e2e.sh
+	BUILD=$(BUILD) bash tests/bench/bench_latency.sh
+	BUILD=$(BUILD) bash tests/bench/bench_queue.sh
 
 #  --- Fuzzing ---------------------------------------------------------------------------------
 

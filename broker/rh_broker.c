@@ -987,8 +987,11 @@ rh_broker_run (rh_broker_t *self, volatile sig_atomic_t *stop, volatile sig_atom
             s_tick (self, now);
         }
         if (rh_db_pending (self->db) > 0) {
-            //  No acknowledgement leaves before this returns.
-            if (rh_db_commit (self->db, true) != 0) {
+            //  No acknowledgement leaves before this returns. A batch that backs no reply
+            //  (acknowledged deliveries, their audit records) need not wait for the disk: the
+            //  next synchronous commit of the same log makes it durable with it, and a crashed
+            //  process loses nothing the kernel already holds.
+            if (rh_db_commit (self->db, self->reply_count > 0) != 0) {
                 rh_log_error ("broker", "storage failed: stopping intake; nothing unsaved was "
                                         "acknowledged");
                 return -1;

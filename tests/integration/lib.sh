@@ -13,6 +13,7 @@ broker_pid=""
 declare -A agent_pids=()
 
 cleanup () {
+    exec 2>/dev/null    #  no "Killed" job notices for processes we stop on purpose
     for pid in "${agent_pids[@]}" $broker_pid; do kill -9 "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
     if [ "$failed" -eq 0 ] && [ -z "${KEEP:-}" ]; then rm -rf "$work"; else echo "  (kept $work)"; fi
@@ -57,7 +58,7 @@ delivery:
   redeliver_ms: ${REDELIVER_MS:-2000}
 ${BROKER_EXTRA:-}
 EOF2
-    RH_LOG_LEVEL=${RH_LOG_LEVEL:-warn} "$bin/rhannu-broker" -f "$work/broker/broker.yaml" \
+    RH_LOG_LEVEL=${RH_LOG_LEVEL:-info} "$bin/rhannu-broker" -f "$work/broker/broker.yaml" \
         2>> "$work/broker/broker.log" &
     broker_pid=$!
     local deadline=$((SECONDS + 10))

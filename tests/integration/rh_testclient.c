@@ -13,6 +13,10 @@
       raw SIZE                              submits SIZE bytes of garbage as
                                             a message (and as a frame if
                                             SIZE is negative)
+      flood COUNT TO-AGENCY FIRST-SEQ       signs and submits COUNT ~1 KiB
+                                            messages to TO-AGENCY, 1000 in
+                                            flight, and waits for every answer
+                                            (make bench fills a queue with it)
       hold SECONDS                          says Hello and reports transport
                                             events until SECONDS pass
     Prints one line per outcome, e.g. "ACCEPTED id", "REJECTED id CODE
@@ -21,6 +25,7 @@
     =========================================================================
 */
 #include "rh_classes.h"
+#include "rhannu.pb-c.h"
 
 static void *s_dealer;
 static void *s_monitor;
@@ -215,6 +220,53 @@ main (int argc, char **argv)
             s_send (&frame);
             rc = s_answer (5000);
         }
+    }
+    else if (strcmp (command, "flood") == 0 && argc == 8) {
+        long count = atol (argv [5]);
+        uint64_t seq = strtoull (argv [7], NULL, 10);
+        char dir [PATH_MAX];
+        rh_file_path (dir, sizeof dir, "%s/%s", pki, agency);
+        rh_signer_t *signer = rh_signer_load (dir);
+        char pad [701];
+        memset (pad, 'x', 700);
+        pad [700] = 0;
+        long sent = 0, answered = 0, accepted = 0;
+        int64_t started = rh_time_now_ms ();
+        while (signer && answered < count) {
+            while (sent < count && sent - answered < 1000) {
+                Rhannu__V1__Referral referral = RHANNU__V1__REFERRAL__INIT;
+                referral.narrative = pad;
+                rh_envelope_t *envelope = rh_envelope_new (RH_KIND_REFERRAL);
+                rh_envelope_add_to_agency (envelope, argv [6], NULL);
+                rh_envelope_set_sequence (envelope, seq++);
+                rh_envelope_set_body (envelope, &referral.base);
+                rh_envelope_sign (envelope, signer);
+                rh_envelope_encode (envelope, &sealed, &size);
+                rh_frame_t frame = { .type = RH_FRAME_SUBMIT, .msg_id = rh_envelope_msg_id (envelope),
+                                     .sealed = sealed, .sealed_size = size };
+                s_send (&frame);
+                free (sealed);
+                sealed = NULL;
+                rh_envelope_destroy (&envelope);
+                sent++;
+            }
+            zmq_msg_t message;
+            zmq_msg_init (&message);
+            if (zmq_msg_recv (&message, s_dealer, 0) < 0)
+                break;
+            rh_frame_t frame;
+            if (rh_frame_decode (zmq_msg_data (&message), zmq_msg_size (&message), &frame) == RH_OK) {
+                answered += frame.type == RH_FRAME_ACCEPTED || frame.type == RH_FRAME_REJECTED;
+                accepted += frame.type == RH_FRAME_ACCEPTED;
+                rh_frame_release (&frame);
+            }
+            zmq_msg_close (&message);
+        }
+        double seconds = (rh_time_now_ms () - started) / 1000.0;
+        printf ("flood: %ld accepted of %ld in %.1f s (%.0f/s)\n", accepted, count, seconds,
+                accepted / (seconds > 0 ? seconds : 1));
+        rh_signer_destroy (&signer);
+        rc = accepted == count ? 0 : 1;
     }
     else if (strcmp (command, "raw") == 0 && argc == 6) {
         long length = atol (argv [5]);

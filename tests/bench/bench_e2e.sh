@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+#  make bench (end to end): three sending agents, one receiving agent, a broker, on this machine.
+#  Throughput: BENCH_N messages of ~1 KiB dropped into the senders' outboxes at once, timed from
+#  the drop until the last file is in the recipient's inbox. Latency: see rh-bench-latency.
+source "$(dirname "$0")/../integration/lib.sh"
+total=${BENCH_N:-30000}
+senders=(police-gwent health-abb education-newport)
+make_pki police-gwent:POLICE:newport health-abb:HEALTH:newport education-newport:EDUCATION:newport \
+    la-newport:LA_FRONT_DOOR:newport
+start_broker
+for a in "${senders[@]}" la-newport; do start_agent $a; done
+for a in "${senders[@]}" la-newport; do wait_connected $a || { echo "no connection"; exit 1; }; done
+pad=$(head -c 700 /dev/zero | tr '\0' 'x')
+per=$((total / ${#senders[@]}))
+for s in "${senders[@]}"; do
+    mkdir -p "$work/stage-$s"
+    for n in $(seq 1 $per); do
+        printf '{"kind":"REFERRAL","to":[{"front_door_la":"newport"}],"case_id":"bench-%s-%d","purpose":"SAFEGUARDING_CHILD","body":{"referral_kind":"PPN","categories":["DOMESTIC_ABUSE"],"narrative":"%s"}}' \
+            "$s" "$n" "$pad" > "$work/stage-$s/m$n.json"
+    done
+done
+size=$(stat -c %s "$work/stage-police-gwent/m1.json")
+total=$((per * ${#senders[@]}))
+if [ -n "${PERF_AGENCY:-}" ]; then
+    if [ "$PERF_AGENCY" = broker ]; then target=$broker_pid; else target=${agent_pids[$PERF_AGENCY]}; fi
+    perf record -g -o "$work/perf.data" -p $target 2>/dev/null &
+    perf_pid=$!
+fi
+start=$(date +%s.%N)
+for s in "${senders[@]}"; do find "$work/stage-$s" -name '*.json' -exec mv -t "$work/$s/outbox/" {} + & done
+wait_count "$work/la-newport/inbox" $total 600 || echo "timed out with $(count_files "$work/la-newport/inbox")"
+end=$(date +%s.%N)
+if [ -n "${PERF_AGENCY:-}" ]; then
+    kill -INT $perf_pid; wait $perf_pid
+    perf report -i "$work/perf.data" --no-children --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -25
+fi
+rss=$(grep VmHWM /proc/$broker_pid/status | awk '{print $2}')
+secs=$(echo "$end - $start" | bc -l)
+cpu () { awk '{printf "%.2f", ($14 + $15) / 100}' /proc/$1/stat; }
+echo "cpu seconds: broker $(cpu $broker_pid)$(for a in "${senders[@]}" la-newport; do printf ', %s %s' $a $(cpu ${agent_pids[$a]}); done)"
+printf 'bench e2e: %d messages of %d bytes JSON (sealed ~1 KiB) from 3 agents in %.2f s: %.0f messages/s; broker peak RSS %d KiB\n' \
+    $total $size $secs "$(echo "$total / $secs" | bc -l)" $rss

@@ -51,7 +51,7 @@ BROKER_SRC := $(filter-out broker/main.c,$(wildcard broker/*.c))
 AGENT_SRC := $(filter-out agent/main.c,$(wildcard agent/*.c))
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(BUILD)/tests/unit-tests
-FUZZ_NAMES := envelope
+FUZZ_NAMES := envelope frame json
 FUZZ_REPLAY := $(patsubst %,$(BUILD)/tests/replay-%,$(FUZZ_NAMES))
 GEN_CORPUS := $(BUILD)/tests/gen-corpus
 TESTCLIENT := $(BUILD)/tests/rh-testclient
@@ -101,7 +101,7 @@ $(BUILD)/obj/tests/%.o: tests/%.c $(GEN) $(wildcard lib/*.h proto/*.h certs/*.h 
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -c $< -o $@
 
-$(UNIT_BIN): $(patsubst %.c,$(BUILD)/obj/%.o,$(UNIT_SRC)) $(LIB)
+$(UNIT_BIN): $(patsubst %.c,$(BUILD)/obj/%.o,$(UNIT_SRC) $(BROKER_SRC)) $(LIB)
 	@mkdir -p $(dir $@)
 	$(LINK) $^ $(TEST_LIBS) $(PKG_LIBS) -o $@
 
@@ -180,7 +180,7 @@ FUZZ_FLAGS := -std=c11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined $(INCL
 fuzz: deps
 	$(MAKE) BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) \
 	    SANFLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" \
-	    $(FUZZ_BUILD)/librhannu.a $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_envelope.o
+	    $(FUZZ_BUILD)/librhannu.a $(patsubst %,$(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o,$(FUZZ_NAMES))
 	@for name in $(FUZZ_NAMES); do \
 	    $(FUZZ_CC) -fsanitize=fuzzer,address,undefined $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_$$name.o \
 	        $(FUZZ_BUILD)/librhannu.a $(PKG_LIBS) -o $(FUZZ_BUILD)/fuzz-$$name || exit 1; \
@@ -192,7 +192,9 @@ fuzz: deps
 
 #  Regenerates the committed fuzz seeds and the public test PKI in tests/vectors/pki.
 corpus: $(GEN_CORPUS)
+	rm -rf tests/vectors/pki
 	$(GEN_CORPUS) tests/vectors/pki tests/fuzz/corpus/envelope
+	$(GEN_CORPUS) frames tests/fuzz/corpus/frame
 
 #  --- Housekeeping ----------------------------------------------------------------------------
 

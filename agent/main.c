@@ -9,6 +9,7 @@
     =========================================================================
 */
 #include "rh_classes.h"
+#include <malloc.h>
 #include "rh_agent.h"
 
 static volatile sig_atomic_t s_stop;
@@ -134,6 +135,9 @@ s_status (rh_config_t *config)
 int
 main (int argc, char **argv)
 {
+    //  One malloc arena per thread lets freed memory pile up across the verify workers and
+    //  ZeroMQ's I/O thread; two arenas keep the resident set near what is actually in use.
+    mallopt (M_ARENA_MAX, 2);
     const char *command = NULL, *config_path = NULL;
     const char *files [256];
     int file_count = 0;

@@ -18,10 +18,11 @@
 #include "rh_classes.h"
 #include "rh_agent.h"
 
-#define RH_TICK_MS   100
-#define RH_STATUS_MS 500
+#define RH_TICK_MS        100
+#define RH_STATUS_MS      500
 #define RH_SPOOL_GRACE_MS 2000
-#define RH_FSYNC_EACH_MAX 32        //  inbox batches up to this size are synced file by file      //  a file that does not parse is retried for this long
+#define RH_FSYNC_EACH_MAX                                                                          \
+    32  //  inbox batches up to this size are synced file by file      //  a file that does not parse is retried for this long
 
 const rh_cfg_spec_t rh_agent_config_spec [] = {
     { "agency/id", RH_CFG_STR, 0, 0, NULL, true, "this agency's id, as in its certificate" },
@@ -234,8 +235,8 @@ s_scan_outbox (rh_agent_t *self)
         rh_envelope_t *envelope = rh_json_to_envelope (content, size, error, sizeof error);
         struct stat st;
         if (!envelope && stat (path, &st) == 0
-            && rh_time_now_ms () - ((int64_t) st.st_mtim.tv_sec * 1000
-                                    + st.st_mtim.tv_nsec / 1000000)
+            && rh_time_now_ms ()
+                       - ((int64_t) st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000)
                    < RH_SPOOL_GRACE_MS) {
             //  Probably still being written by a system that does not write-then-rename: a
             //  JSON object is never complete before its last byte, so look again later.

@@ -4,12 +4,14 @@
 */
 #include "rh_classes.h"
 
-static rh_log_level_t
+static int
 s_threshold (void)
 {
     const char *env = getenv ("RH_LOG_LEVEL");
     if (!env)
         return RH_LOG_INFO;
+    if (strcmp (env, "off") == 0)
+        return -1;
     if (strcmp (env, "error") == 0)
         return RH_LOG_ERROR;
     if (strcmp (env, "warn") == 0)
@@ -23,7 +25,7 @@ void
 rh_log (rh_log_level_t level, const char *component, const char *format, ...)
 {
     static const char *names [] = { "ERROR", "WARN", "INFO", "DEBUG" };
-    if (level > s_threshold ())
+    if ((int) level > s_threshold ())
         return;
     char line [1024];
     va_list args;

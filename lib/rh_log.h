@@ -11,7 +11,7 @@
 typedef enum { RH_LOG_ERROR = 0, RH_LOG_WARN, RH_LOG_INFO, RH_LOG_DEBUG } rh_log_level_t;
 
 //  Writes one line "TIME LEVEL component: message" to stderr if level is at or below the level
-//  named by the environment variable RH_LOG_LEVEL (error, warn, info, debug; default info).
+//  named by the environment variable RH_LOG_LEVEL (off, error, warn, info, debug; default info).
 void rh_log (rh_log_level_t level, const char *component, const char *format, ...)
     __attribute__ ((format (printf, 3, 4)));
 

@@ -9,7 +9,9 @@ tc () { "$testclient" "$endpoint" "$work/pki" "$@"; }
 tc police-gwent flood "$n" la-newport 1
 rss=$(grep VmRSS /proc/$broker_pid/status | awk '{print $2}')
 hwm=$(grep VmHWM /proc/$broker_pid/status | awk '{print $2}')
-echo "bench queue: $n messages queued for an offline agency: broker RSS $((rss / 1024)) MiB (peak $((hwm / 1024)) MiB); data on disk $(du -sm "$work/broker/data" | cut -f1) MiB"
+anon=$(grep RssAnon /proc/$broker_pid/status | awk '{print $2}')
+file=$(grep RssFile /proc/$broker_pid/status | awk '{print $2}')
+echo "bench queue: $n messages queued for an offline agency: broker RSS $((rss / 1024)) MiB (anonymous $((anon / 1024)) MiB, file-backed $((file / 1024)) MiB; peak $((hwm / 1024)) MiB); data on disk $(du -sm "$work/broker/data" | cut -f1) MiB"
 kill_broker
 [ -n "${STOP_AFTER_FLOOD:-}" ] && exit 0
 referral_json newport restart-probe > "$work/probe.json"

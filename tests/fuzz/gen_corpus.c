@@ -42,9 +42,47 @@ s_forget_secrets (const char *dir)
     unlink (path);
 }
 
+//  gen-corpus frames DIR: one seed per frame type.
+static int
+s_frames (const char *dir)
+{
+    uint64_t ids [] = { 1, 2, 3 };
+    const rh_frame_t frames [] = {
+        { .type = RH_FRAME_HELLO, .credit = 1000 },
+        { .type = RH_FRAME_SUBMIT,
+          .msg_id = "m-1",
+          .sealed = (const uint8_t *) "sealed",
+          .sealed_size = 6 },
+        { .type = RH_FRAME_ACCEPTED, .msg_id = "m-1", .duplicate = true },
+        { .type = RH_FRAME_REJECTED,
+          .msg_id = "m-1",
+          .code = "RH_E_POLICY",
+          .reason = "no agreement" },
+        { .type = RH_FRAME_DELIVER,
+          .delivery_id = 42,
+          .sealed = (const uint8_t *) "s",
+          .sealed_size = 1 },
+        { .type = RH_FRAME_DELIVERED, .ids = ids, .id_count = 3 },
+    };
+    if (rh_file_mkdir (dir, 0755) != 0)
+        return 1;
+    for (size_t i = 0; i < sizeof frames / sizeof frames [0]; i++) {
+        size_t size = 0;
+        uint8_t *bytes = rh_frame_encode (&frames [i], &size);
+        char path [PATH_MAX];
+        rh_file_path (path, sizeof path, "%s/seed-frame-%zu", dir, i + 1);
+        if (!bytes || rh_file_write_atomic (path, bytes, size, 0644) != 0)
+            return 1;
+        free (bytes);
+    }
+    return 0;
+}
+
 int
 main (int argc, char **argv)
 {
+    if (argc == 3 && strcmp (argv [1], "frames") == 0)
+        return s_frames (argv [2]);
     if (argc != 3) {
         fprintf (stderr, "usage: gen-corpus PKI-DIR CORPUS-DIR\n");
         return 2;

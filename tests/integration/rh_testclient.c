@@ -29,7 +29,7 @@
 
 static void *s_dealer;
 static void *s_monitor;
-static bool s_show_events;      //  hold prints transport events; the other commands only answers
+static bool s_show_events;  //  hold prints transport events; the other commands only answers
 
 static int
 s_connect (void *context, const char *endpoint, const char *pki, const char *agency)
@@ -158,7 +158,8 @@ s_seal (const char *pki, const char *json, const char *signer_agency, uint64_t s
     if (msg_id)
         rh_envelope_set_msg_id (envelope, msg_id);
     rh_envelope_set_sequence (envelope, seq);
-    if (rh_envelope_sign (envelope, signer) == 0 && rh_envelope_encode (envelope, &sealed, size) == 0)
+    if (rh_envelope_sign (envelope, signer) == 0
+        && rh_envelope_encode (envelope, &sealed, size) == 0)
         snprintf (id_out, RH_MAX_ID + 1, "%s", rh_envelope_msg_id (envelope));
     rh_envelope_destroy (&envelope);
     rh_signer_destroy (&signer);
@@ -178,7 +179,8 @@ main (int argc, char **argv)
     size_t size = 0;
     uint8_t *sealed = NULL;
     if (strcmp (command, "seal") == 0 && argc == 9) {
-        sealed = s_seal (pki, argv [5], argv [6], strtoull (argv [7], NULL, 10), NULL, &size, msg_id);
+        sealed =
+            s_seal (pki, argv [5], argv [6], strtoull (argv [7], NULL, 10), NULL, &size, msg_id);
         int rc = sealed && rh_file_write_atomic (argv [8], sealed, size, 0644) == 0 ? 0 : 1;
         printf ("%s\n", msg_id);
         free (sealed);
@@ -203,8 +205,9 @@ main (int argc, char **argv)
         sealed = s_seal (pki, argv [5], argv [6], strtoull (argv [7], NULL, 10),
                          argc == 9 ? argv [8] : NULL, &size, msg_id);
         if (sealed) {
-            rh_frame_t frame = { .type = RH_FRAME_SUBMIT, .msg_id = msg_id, .sealed = sealed,
-                                 .sealed_size = size };
+            rh_frame_t frame = {
+                .type = RH_FRAME_SUBMIT, .msg_id = msg_id, .sealed = sealed, .sealed_size = size
+            };
             s_send (&frame);
             rc = s_answer (5000);
         }
@@ -215,8 +218,9 @@ main (int argc, char **argv)
             if (rh_envelope_decode (sealed, size, &envelope) == RH_OK)
                 snprintf (msg_id, sizeof msg_id, "%s", rh_envelope_msg_id (envelope));
             rh_envelope_destroy (&envelope);
-            rh_frame_t frame = { .type = RH_FRAME_SUBMIT, .msg_id = msg_id, .sealed = sealed,
-                                 .sealed_size = size };
+            rh_frame_t frame = {
+                .type = RH_FRAME_SUBMIT, .msg_id = msg_id, .sealed = sealed, .sealed_size = size
+            };
             s_send (&frame);
             rc = s_answer (5000);
         }
@@ -242,8 +246,10 @@ main (int argc, char **argv)
                 rh_envelope_set_body (envelope, &referral.base);
                 rh_envelope_sign (envelope, signer);
                 rh_envelope_encode (envelope, &sealed, &size);
-                rh_frame_t frame = { .type = RH_FRAME_SUBMIT, .msg_id = rh_envelope_msg_id (envelope),
-                                     .sealed = sealed, .sealed_size = size };
+                rh_frame_t frame = { .type = RH_FRAME_SUBMIT,
+                                     .msg_id = rh_envelope_msg_id (envelope),
+                                     .sealed = sealed,
+                                     .sealed_size = size };
                 s_send (&frame);
                 free (sealed);
                 sealed = NULL;
@@ -255,7 +261,8 @@ main (int argc, char **argv)
             if (zmq_msg_recv (&message, s_dealer, 0) < 0)
                 break;
             rh_frame_t frame;
-            if (rh_frame_decode (zmq_msg_data (&message), zmq_msg_size (&message), &frame) == RH_OK) {
+            if (rh_frame_decode (zmq_msg_data (&message), zmq_msg_size (&message), &frame)
+                == RH_OK) {
                 answered += frame.type == RH_FRAME_ACCEPTED || frame.type == RH_FRAME_REJECTED;
                 accepted += frame.type == RH_FRAME_ACCEPTED;
                 rh_frame_release (&frame);
@@ -274,9 +281,11 @@ main (int argc, char **argv)
         sealed = malloc (size);
         randombytes_buf (sealed, size);
         if (length < 0)
-            zmq_send (s_dealer, sealed, size, 0);   //  not even a frame
+            zmq_send (s_dealer, sealed, size, 0);  //  not even a frame
         else {
-            rh_frame_t frame = { .type = RH_FRAME_SUBMIT, .msg_id = "garbage-1", .sealed = sealed,
+            rh_frame_t frame = { .type = RH_FRAME_SUBMIT,
+                                 .msg_id = "garbage-1",
+                                 .sealed = sealed,
                                  .sealed_size = size };
             s_send (&frame);
         }

@@ -11,20 +11,29 @@ void init_rh_ca_tests (void);
 void init_rh_certstore_tests (void);
 void init_rh_signer_tests (void);
 void init_rh_envelope_tests (void);
+void init_rh_config_tests (void);
+void init_rh_frame_tests (void);
+void init_rh_json_tests (void);
+void init_rh_audit_tests (void);
 
 int
 main (void)
 {
     if (CU_initialize_registry () != CUE_SUCCESS)
         return 1;
-    //  Library code logs refusals at warn level; tests provoke many on purpose.
-    setenv ("RH_LOG_LEVEL", "error", 0);
+    //  Library code logs every refusal; tests provoke hundreds on purpose. RH_LOG_LEVEL=error
+    //  shows them when debugging a test.
+    setenv ("RH_LOG_LEVEL", "off", 0);
     init_rh_rc_tests ();
     init_rh_file_tests ();
     init_rh_ca_tests ();
     init_rh_certstore_tests ();
     init_rh_signer_tests ();
     init_rh_envelope_tests ();
+    init_rh_config_tests ();
+    init_rh_frame_tests ();
+    init_rh_json_tests ();
+    init_rh_audit_tests ();
     CU_basic_set_mode (CU_BRM_VERBOSE);
     CU_basic_run_tests ();
     unsigned failures = CU_get_number_of_failures () + CU_get_number_of_tests_failed ();

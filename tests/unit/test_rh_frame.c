@@ -1,0 +1,162 @@
+/*  =========================================================================
+    test_rh_frame - transport frames and storage records
+    =========================================================================
+*/
+#include "test_helpers.h"
+
+static rh_frame_t
+s_round_trip (const rh_frame_t *frame)
+{
+    size_t size = 0;
+    uint8_t *bytes = rh_frame_encode (frame, &size);
+    rh_frame_t decoded;
+    CU_ASSERT_EQUAL (rh_frame_decode (bytes, size, &decoded), RH_OK);
+    free (bytes);
+    return decoded;
+}
+
+static void
+test_every_frame_type_round_trips (void)
+{
+    rh_frame_t hello = { .type = RH_FRAME_HELLO, .credit = 500 };
+    rh_frame_t got = s_round_trip (&hello);
+    CU_ASSERT_EQUAL (got.type, RH_FRAME_HELLO);
+    CU_ASSERT_EQUAL (got.credit, 500);
+    rh_frame_release (&got);
+
+    rh_frame_t submit = { .type = RH_FRAME_SUBMIT,
+                          .msg_id = "m-1",
+                          .sealed = (const uint8_t *) "abc",
+                          .sealed_size = 3 };
+    got = s_round_trip (&submit);
+    CU_ASSERT_EQUAL (got.type, RH_FRAME_SUBMIT);
+    CU_ASSERT_STRING_EQUAL (got.msg_id, "m-1");
+    CU_ASSERT_EQUAL (got.sealed_size, 3);
+    CU_ASSERT_EQUAL (memcmp (got.sealed, "abc", 3), 0);
+    rh_frame_release (&got);
+
+    rh_frame_t accepted = { .type = RH_FRAME_ACCEPTED, .msg_id = "m-2", .duplicate = true };
+    got = s_round_trip (&accepted);
+    CU_ASSERT_EQUAL (got.type, RH_FRAME_ACCEPTED);
+    CU_ASSERT_TRUE (got.duplicate);
+    rh_frame_release (&got);
+
+    rh_frame_t rejected = { .type = RH_FRAME_REJECTED,
+                            .msg_id = "m-3",
+                            .code = "RH_E_SIG",
+                            .reason = "signature does not verify" };
+    got = s_round_trip (&rejected);
+    CU_ASSERT_STRING_EQUAL (got.code, "RH_E_SIG");
+    CU_ASSERT_STRING_EQUAL (got.reason, "signature does not verify");
+    rh_frame_release (&got);
+
+    rh_frame_t deliver = { .type = RH_FRAME_DELIVER,
+                           .delivery_id = 77,
+                           .sealed = (const uint8_t *) "x",
+                           .sealed_size = 1 };
+    got = s_round_trip (&deliver);
+    CU_ASSERT_EQUAL (got.delivery_id, 77);
+    rh_frame_release (&got);
+
+    uint64_t ids [] = { 1, 2, 99 };
+    rh_frame_t delivered = { .type = RH_FRAME_DELIVERED, .ids = ids, .id_count = 3 };
+    got = s_round_trip (&delivered);
+    CU_ASSERT_EQUAL (got.id_count, 3);
+    CU_ASSERT_EQUAL (got.ids [2], 99);
+    rh_frame_release (&got);
+    rh_frame_release (&got);  //  releasing twice is harmless
+}
+
+static void
+test_bad_frames_are_refused (void)
+{
+    rh_frame_t frame;
+    CU_ASSERT_EQUAL (rh_frame_decode (NULL, 0, &frame), RH_E_MALFORMED);
+    CU_ASSERT_EQUAL (rh_frame_decode ((const uint8_t *) "\xff\xff", 2, &frame), RH_E_MALFORMED);
+    //  A valid protobuf with no operation set.
+    CU_ASSERT_EQUAL (rh_frame_decode ((const uint8_t *) "\x78\x01", 2, &frame), RH_E_MALFORMED);
+    uint8_t *big = calloc (1, RH_MAX_ENVELOPE + 2048);
+    CU_ASSERT_EQUAL (rh_frame_decode (big, RH_MAX_ENVELOPE + 2048, &frame), RH_E_TOO_LARGE);
+    free (big);
+    rh_frame_t unknown = { .type = RH_FRAME_NONE };
+    size_t size = 0;
+    CU_ASSERT_PTR_NULL (rh_frame_encode (&unknown, &size));
+    //  Too many acknowledgements in one frame.
+    uint64_t *ids = calloc (RH_MAX_ACK_BATCH + 1, sizeof *ids);
+    rh_frame_t delivered = { .type = RH_FRAME_DELIVERED,
+                             .ids = ids,
+                             .id_count = RH_MAX_ACK_BATCH + 1 };
+    uint8_t *bytes = rh_frame_encode (&delivered, &size);
+    CU_ASSERT_EQUAL (rh_frame_decode (bytes, size, &frame), RH_E_TOO_LARGE);
+    free (bytes);
+    free (ids);
+}
+
+static void
+test_storage_records_round_trip_and_refuse_corruption (void)
+{
+    rh_queued_t queued = { .msg_id = "m-1",
+                           .sender = "police-gwent",
+                           .sealed = (const uint8_t *) "s",
+                           .sealed_size = 1,
+                           .attempts = 3,
+                           .enqueued_ms = 10,
+                           .expires_ms = 20 };
+    size_t size = 0;
+    uint8_t *bytes = rh_record_encode_queued (&queued, &size);
+    rh_queued_t back;
+    CU_ASSERT_EQUAL_FATAL (rh_record_decode_queued (bytes, size, &back), RH_OK);
+    CU_ASSERT_STRING_EQUAL (back.sender, "police-gwent");
+    CU_ASSERT_EQUAL (back.attempts, 3);
+    CU_ASSERT_EQUAL (back.expires_ms, 20);
+    rh_record_release (&back.owned);
+    CU_ASSERT_EQUAL (rh_record_decode_queued (bytes, size - 1, &back), RH_E_MALFORMED);
+    free (bytes);
+
+    rh_outgoing_t outgoing = { .msg_id = "m-2",
+                               .sealed = (const uint8_t *) "s",
+                               .sealed_size = 1,
+                               .file_name = "r.json",
+                               .json = (const uint8_t *) "{}",
+                               .json_size = 2 };
+    bytes = rh_record_encode_outgoing (&outgoing, &size);
+    rh_outgoing_t out_back;
+    CU_ASSERT_EQUAL_FATAL (rh_record_decode_outgoing (bytes, size, &out_back), RH_OK);
+    CU_ASSERT_STRING_EQUAL (out_back.file_name, "r.json");
+    CU_ASSERT_EQUAL (out_back.json_size, 2);
+    rh_record_release (&out_back.owned);
+    free (bytes);
+
+    uint8_t prev [32] = { 1 };
+    const char *recipients [] = { "la-newport" };
+    rh_audit_record_t audit = { .seq = 4,
+                                .event = "ACCEPTED",
+                                .code = "RH_OK",
+                                .msg_id = "m",
+                                .recipients = recipients,
+                                .recipient_count = 1,
+                                .prev_hash = prev };
+    bytes = rh_record_encode_audit (&audit, &size);
+    rh_audit_record_t audit_back;
+    CU_ASSERT_EQUAL_FATAL (rh_record_decode_audit (bytes, size, &audit_back), RH_OK);
+    CU_ASSERT_EQUAL (audit_back.seq, 4);
+    CU_ASSERT_STRING_EQUAL (audit_back.recipients [0], "la-newport");
+    CU_ASSERT_EQUAL (memcmp (audit_back.prev_hash, prev, 32), 0);
+    rh_record_release (&audit_back.owned);
+    free (bytes);
+    //  An audit record without its previous hash is not one.
+    audit.prev_hash = NULL;
+    bytes = rh_record_encode_audit (&audit, &size);
+    CU_ASSERT_EQUAL (rh_record_decode_audit (bytes, size, &audit_back), RH_E_MALFORMED);
+    free (bytes);
+}
+
+void
+init_rh_frame_tests (void)
+{
+    CU_pSuite suite = CU_add_suite ("rh_frame", NULL, NULL);
+    CU_add_test (suite, "every frame type round-trips", test_every_frame_type_round_trips);
+    CU_add_test (suite, "bad frames are refused", test_bad_frames_are_refused);
+    CU_add_test (suite, "storage records round-trip and refuse corruption",
+                 test_storage_records_round_trip_and_refuse_corruption);
+}

@@ -155,12 +155,18 @@ check-symbols: $(LIB)
 	if [ -n "$$bad" ]; then echo "unprefixed symbols exported:"; echo "$$bad"; exit 1; fi; \
 	echo "check-symbols: every exported symbol is prefixed"
 
-#  The unit suite and the fuzz corpus again, under AddressSanitizer and UBSan (SAN=1).
+#  The unit suite, the fuzz corpora and the integration tests (but the slow crash test) again,
+#  under AddressSanitizer, LeakSanitizer and UBSan (SAN=1); any report fails the run.
+ASAN_INTEGRATION := test_ca_openssl test_delivery test_security test_deadletter
 check-asan:
-	$(MAKE) SAN=1 $(UNIT_BIN) $(FUZZ_REPLAY)
+	$(MAKE) SAN=1 $(UNIT_BIN) $(FUZZ_REPLAY) $(TOOLS) $(TESTCLIENT)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:fast_unwind_on_malloc=0 UBSAN_OPTIONS=print_stacktrace=1 $(UNIT_BIN)
 	@for name in $(FUZZ_NAMES); do \
 	    ASAN_OPTIONS=detect_leaks=1 $(BUILD)/tests/replay-$$name tests/fuzz/corpus/$$name || exit 1; \
+	done
+	@for test in $(ASAN_INTEGRATION); do \
+	    echo "== $$test (sanitizers)"; \
+	    ASAN_OPTIONS=detect_leaks=1 BUILD=$(BUILD) bash tests/integration/$$test.sh || exit 1; \
 	done
 
 #  --- Benchmarks (not part of check: figures, not pass/fail) --------------------------------

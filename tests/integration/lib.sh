@@ -29,6 +29,12 @@ expect_match () {    # expect_match "description" actual regex
     if [[ "$2" =~ $3 ]]; then ok "$1"; else bad "$1 (got '$2', expected /$3/)"; fi
 }
 finish () {
+    #  Stop every process cleanly so that sanitizer builds report leaks, then read their logs.
+    for a in "${!agent_pids[@]}"; do stop_agent "$a"; done
+    [ -n "$broker_pid" ] && stop_broker
+    if grep -l -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$work"/*/*.log >/dev/null 2>&1; then
+        bad "a sanitizer reported an error in $(grep -l -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$work"/*/*.log | tr '\n' ' ')"
+    fi
     echo "$(basename "$0" .sh): $passed passed, $failed failed"
     [ "$failed" -eq 0 ]
 }

@@ -7,12 +7,21 @@
                  file whose removal a power cut undid is not sent twice)
       n/seq      the agency's last sender sequence number
       i/<msg id> a message already written to inbox/ (de-duplication)
+      c/<msg id> its content, until the file in inbox/ is known to be on disk
+      u/<epoch>/<msg id>  inbox files not yet flushed to disk ("unsettled")
+      n/boot     the boot id of the machine when the agent last started
 
-    Inbox writes: each delivered message is written to inbox/.tmp/, the
-    batch made durable together (syncfs), recorded under i/ (sync), then
-    renamed into inbox/ and acknowledged. A crash at any point leaves
-    either nothing visible (redelivered later) or a finished file (never a
-    second copy): start-up completes or discards what .tmp/ holds.
+    Inbox writes: a batch of delivered messages is written to inbox/.tmp/,
+    recorded with its content under i/ and c/ in one synchronous commit
+    (one flush for the whole batch), renamed into inbox/ and acknowledged.
+    A settle thread then flushes the filesystem (syncfs) about once a
+    second, off the delivery path, after which c/ and u/ are dropped.
+    After a kill -9 the kernel still holds every file, so start-up only
+    completes what .tmp/ holds: a message is never written twice. After a
+    machine crash (a new boot id), unsettled files missing from inbox/ are
+    written again from c/: none is lost, though one the agency's system had
+    already taken in the last second before the crash can appear again,
+    under the same name (its message id).
     =========================================================================
 */
 #include "rh_classes.h"
@@ -20,9 +29,8 @@
 
 #define RH_TICK_MS        100
 #define RH_STATUS_MS      500
-#define RH_SPOOL_GRACE_MS 2000
-#define RH_FSYNC_EACH_MAX                                                                          \
-    32  //  inbox batches up to this size are synced file by file      //  a file that does not parse is retried for this long
+#define RH_SPOOL_GRACE_MS 2000  //  a file that does not parse is retried for this long
+#define RH_SETTLE_MS      1000  //  how often published inbox files are flushed to disk
 
 const rh_cfg_spec_t rh_agent_config_spec [] = {
     { "agency/id", RH_CFG_STR, 0, 0, NULL, true, "this agency's id, as in its certificate" },
@@ -90,6 +98,13 @@ struct _rh_agent_t {
     int64_t scan_ms;
     s_arrival_t *arrivals;
     size_t arrival_count;
+    pthread_t settler;  //  flushes published inbox files (syncfs) off the hot path
+    bool settler_running;
+    void *settle_pipe;  //  PAIR to the settle thread
+    char settle_endpoint [64];
+    uint64_t epoch;  //  settle epoch of new arrivals
+    bool unsettled;  //  arrivals in the current epoch
+    bool settling;   //  an epoch is being flushed
     bool connected;
     bool status_dirty;
     char last_error [300];
@@ -122,17 +137,6 @@ static void
 s_outbox_key (uint64_t seq, char *key, size_t size)
 {
     snprintf (key, size, "o/%020" PRIu64, seq);
-}
-
-static int
-s_fsync_dir (const char *path)
-{
-    int fd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fsync (fd);
-    close (fd);
-    return rc;
 }
 
 void
@@ -478,6 +482,15 @@ s_arrive (rh_agent_t *self, uint64_t delivery_id, const uint8_t *sealed, size_t 
     char *text = rh_json_from_envelope (envelope);
     char path [PATH_MAX];
     rh_file_path (path, sizeof path, "%s/%s.json", self->inbox_tmp, msg_id);
+    if (text) {
+        //  The content is durable in the database with the batch's one commit; the file
+        //  follows when the settle thread flushes.
+        char content_key [RH_MAX_ID + 8], unsettled_key [RH_MAX_ID + 32];
+        snprintf (content_key, sizeof content_key, "c/%s", msg_id);
+        snprintf (unsettled_key, sizeof unsettled_key, "u/%020" PRIu64 "/%s", self->epoch, msg_id);
+        rh_db_put (self->db, content_key, strlen (content_key), text, strlen (text));
+        rh_db_put (self->db, unsettled_key, strlen (unsettled_key), "", 0);
+    }
     int fd = text ? open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640) : -1;
     bool written = false;
     if (fd >= 0) {
@@ -507,33 +520,8 @@ s_finish_arrivals (rh_agent_t *self)
     for (size_t i = 0; i < self->arrival_count; i++)
         fresh += self->arrivals [i].fresh;
     if (fresh > 0) {
-        //  A small batch: one fdatasync per file. A large one: one syncfs for the whole batch
-        //  (it also flushes other writers on the filesystem, which costs latency when little
-        //  is waiting but wins when thousands of files are).
-        int synced = 0;
-        if (fresh <= RH_FSYNC_EACH_MAX) {
-            for (size_t i = 0; i < self->arrival_count && synced == 0; i++) {
-                if (!self->arrivals [i].fresh)
-                    continue;
-                char path [PATH_MAX];
-                rh_file_path (path, sizeof path, "%s/%s.json", self->inbox_tmp,
-                              self->arrivals [i].msg_id);
-                int file = open (path, O_RDONLY | O_CLOEXEC);
-                synced = file >= 0 ? fdatasync (file) : -1;
-                if (file >= 0)
-                    close (file);
-            }
-            //  The new names in .tmp/ must survive a power cut too, before i/ says "written".
-            if (synced == 0)
-                synced = s_fsync_dir (self->inbox_tmp);
-        }
-        else {
-            int fd = open (self->inbox_tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-            synced = fd >= 0 ? syncfs (fd) : -1;
-            if (fd >= 0)
-                close (fd);
-        }
-        if (synced != 0 || rh_db_commit (self->db, true) != 0)
+        //  One flush for the whole batch: the database commit that holds every message.
+        if (rh_db_commit (self->db, true) != 0)
             return -1;
         for (size_t i = 0; i < self->arrival_count; i++) {
             if (!self->arrivals [i].fresh)
@@ -545,8 +533,7 @@ s_finish_arrivals (rh_agent_t *self)
             if (rename (from, to) != 0)
                 s_error (self, "cannot move %s into the inbox: %s", from, strerror (errno));
         }
-        if (s_fsync_dir (self->inbox) != 0)
-            return -1;
+        self->unsettled = true;
         for (size_t i = 0; i < self->arrival_count; i++)
             if (self->arrivals [i].fresh) {
                 char to [PATH_MAX];
@@ -565,9 +552,74 @@ s_finish_arrivals (rh_agent_t *self)
     return 0;
 }
 
-//  Finishes what a crash interrupted: files in inbox/.tmp/ recorded under i/ are published,
-//  the others dropped (they were never acknowledged, so the broker delivers them again).
+static int
+s_syncfs (const char *path)
+{
+    int fd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = fd >= 0 ? syncfs (fd) : -1;
+    if (fd >= 0)
+        close (fd);
+    return rc;
+}
+
+//  Drops the c/ and u/ records of every settle epoch up to last.
 static void
+s_forget_settled (rh_agent_t *self, uint64_t last)
+{
+    rh_db_iter_t *iter = rh_db_iter_new (self->db, "u/", 2);
+    for (; iter && rh_db_iter_valid (iter); rh_db_iter_next (iter)) {
+        size_t size = 0;
+        const uint8_t *key = rh_db_iter_key (iter, &size);
+        char text [RH_MAX_ID + 32];
+        if (size < 24 || size >= sizeof text)
+            continue;
+        memcpy (text, key, size);
+        text [size] = 0;
+        if (strtoull (text + 2, NULL, 10) > last)
+            break;
+        char content_key [RH_MAX_ID + 40];
+        snprintf (content_key, sizeof content_key, "c/%s", text + 23);
+        rh_db_delete (self->db, content_key, strlen (content_key));
+        rh_db_delete (self->db, text, size);
+    }
+    rh_db_iter_destroy (&iter);
+}
+
+//  Settle thread: flushes the filesystem when asked, and says which epoch is on disk.
+static void *
+s_settler (void *arg)
+{
+    rh_agent_t *self = arg;
+    void *pipe = zmq_socket (self->context, ZMQ_PAIR);
+    if (!pipe || zmq_connect (pipe, self->settle_endpoint) != 0)
+        return NULL;
+    uint64_t epoch;
+    while (zmq_recv (pipe, &epoch, sizeof epoch, 0) == sizeof epoch) {
+        if (epoch == UINT64_MAX)
+            break;
+        if (s_syncfs (self->inbox) != 0)
+            epoch = 0;  //  nothing settled: the main loop asks again
+        zmq_send (pipe, &epoch, sizeof epoch, 0);
+    }
+    zmq_close (pipe);
+    return NULL;
+}
+
+static void
+s_boot_id (char *out, size_t size)
+{
+    uint8_t *text = NULL;
+    size_t length = 0;
+    snprintf (out, size, "unknown");
+    if (rh_file_read ("/proc/sys/kernel/random/boot_id", 256, &text, &length) == 0)
+        snprintf (out, size, "%.*s", (int) strcspn ((char *) text, "\n"), (char *) text);
+    free (text);
+}
+
+//  Finishes what a crash interrupted. Files in inbox/.tmp/ recorded under i/ are published,
+//  the others dropped (never acknowledged: the broker delivers them again). After a machine
+//  crash, unsettled files missing from inbox/ are written again from their recorded content.
+static int
 s_recover_inbox (rh_agent_t *self)
 {
     DIR *dir = opendir (self->inbox_tmp);
@@ -590,7 +642,44 @@ s_recover_inbox (rh_agent_t *self)
     }
     if (dir)
         closedir (dir);
-    s_fsync_dir (self->inbox);
+    char boot [64], *stored = NULL;
+    size_t stored_size = 0;
+    s_boot_id (boot, sizeof boot);
+    bool same_boot = rh_db_get (self->db, "n/boot", 6, (uint8_t **) &stored, &stored_size) == 0
+                     && stored_size == strlen (boot) && memcmp (stored, boot, stored_size) == 0;
+    free (stored);
+    if (!same_boot) {
+        rh_db_iter_t *iter = rh_db_iter_new (self->db, "u/", 2);
+        for (; iter && rh_db_iter_valid (iter); rh_db_iter_next (iter)) {
+            size_t size = 0;
+            const uint8_t *key = rh_db_iter_key (iter, &size);
+            if (size < 24 || size > 23 + RH_MAX_ID)
+                continue;
+            char msg_id [RH_MAX_ID + 1], content_key [RH_MAX_ID + 8], path [PATH_MAX];
+            snprintf (msg_id, sizeof msg_id, "%.*s", (int) (size - 23), (const char *) key + 23);
+            rh_file_path (path, sizeof path, "%s/%s.json", self->inbox, msg_id);
+            snprintf (content_key, sizeof content_key, "c/%s", msg_id);
+            uint8_t *content = NULL;
+            size_t content_size = 0;
+            if (!rh_file_exists (path)
+                && rh_db_get (self->db, content_key, strlen (content_key), &content, &content_size)
+                       == 0) {
+                rh_file_write_atomic (path, content, content_size, 0640);
+                rh_log_warn (self->agency,
+                             "machine restarted: wrote %s.json again from the outbox "
+                             "database",
+                             msg_id);
+            }
+            free (content);
+        }
+        rh_db_iter_destroy (&iter);
+    }
+    //  Everything recovered is flushed now; its records can go.
+    if (s_syncfs (self->inbox) != 0)
+        return -1;
+    s_forget_settled (self, UINT64_MAX);
+    rh_db_put (self->db, "n/boot", 6, boot, strlen (boot));
+    return rh_db_commit (self->db, true);
 }
 
 //  ---------------------------------------------------------------------------------------------
@@ -601,11 +690,14 @@ s_on_connected (rh_agent_t *self)
 {
     self->connected = true;
     self->status_dirty = true;
-    rh_frame_t hello = { .type = RH_FRAME_HELLO, .credit = self->credit };
-    s_send_frame (self, &hello);
-    //  Anything unanswered is sent again; the broker de-duplicates by message id.
+    //  Anything unanswered is sent again; the broker de-duplicates by message id. Everything
+    //  below the outbox head has been answered: the broker may refuse those numbers for good.
     self->flight_count = 0;
     self->cursor = s_outbox_head (self);
+    rh_frame_t hello = { .type = RH_FRAME_HELLO,
+                         .credit = self->credit,
+                         .low_sequence = self->cursor };
+    s_send_frame (self, &hello);
     s_send_more (self);
     rh_log_info (self->agency, "connected to %s; %" PRIu64 " messages queued",
                  rh_config_str (self->config, "broker/endpoint"), self->queued);
@@ -800,12 +892,23 @@ rh_agent_new (rh_config_t *config)
     self->arrivals = calloc (RH_MAX_ACK_BATCH, sizeof *self->arrivals);
     if (!self->flights || !self->arrivals)
         goto fail;
-    s_recover_inbox (self);
+    if (s_recover_inbox (self) != 0) {
+        rh_log_error (self->agency, "cannot recover the inbox");
+        goto fail;
+    }
     self->inotify = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
     if (self->inotify >= 0)
         inotify_add_watch (self->inotify, self->outbox, IN_MOVED_TO | IN_CLOSE_WRITE);
     if (!(self->context = zmq_ctx_new ()) || s_connect (self, agency_dir) != 0)
         goto fail;
+    self->epoch = 1;
+    snprintf (self->settle_endpoint, sizeof self->settle_endpoint, "inproc://rh-agent-settle-%p",
+              (void *) self);
+    self->settle_pipe = zmq_socket (self->context, ZMQ_PAIR);
+    if (!self->settle_pipe || zmq_bind (self->settle_pipe, self->settle_endpoint) != 0
+        || pthread_create (&self->settler, NULL, s_settler, self) != 0)
+        goto fail;
+    self->settler_running = true;
     s_write_status (self);
     return self;
 fail:
@@ -820,6 +923,16 @@ rh_agent_destroy (rh_agent_t **self_p)
     assert (self_p);
     if (*self_p) {
         rh_agent_t *self = *self_p;
+        if (self->settler_running) {
+            uint64_t stop = UINT64_MAX;
+            zmq_send (self->settle_pipe, &stop, sizeof stop, 0);
+            pthread_join (self->settler, NULL);
+        }
+        if (self->settle_pipe) {
+            int linger = 0;
+            zmq_setsockopt (self->settle_pipe, ZMQ_LINGER, &linger, sizeof linger);
+            zmq_close (self->settle_pipe);
+        }
         if (self->dealer) {
             zmq_socket_monitor (self->dealer, NULL, 0);
             zmq_close (self->dealer);
@@ -844,16 +957,17 @@ int
 rh_agent_run (rh_agent_t *self, volatile sig_atomic_t *stop)
 {
     assert (self && stop);
-    int64_t last_scan = 0, last_status = 0, last_tick = 0;
+    int64_t last_scan = 0, last_status = 0, last_tick = 0, last_settle = 0;
     if (s_scan_outbox (self) != 0)
         return -1;
     while (!*stop) {
         zmq_pollitem_t items [] = {
             { self->dealer, 0, ZMQ_POLLIN, 0 },
             { self->monitor, 0, ZMQ_POLLIN, 0 },
+            { self->settle_pipe, 0, ZMQ_POLLIN, 0 },
             { NULL, self->inotify, ZMQ_POLLIN, 0 },
         };
-        int count = self->inotify >= 0 ? 3 : 2;
+        int count = self->inotify >= 0 ? 4 : 3;
         if (zmq_poll (items, count, RH_TICK_MS) < 0 && errno != EINTR)
             break;
         while (waitpid (-1, NULL, WNOHANG) > 0)
@@ -868,7 +982,25 @@ rh_agent_run (rh_agent_t *self, volatile sig_atomic_t *stop)
         }
         int64_t now = rh_time_now_ms ();
         bool changed = false;
-        if (count == 3 && (items [2].revents & ZMQ_POLLIN)) {
+        if (items [2].revents & ZMQ_POLLIN) {
+            uint64_t settled = 0;
+            if (zmq_recv (self->settle_pipe, &settled, sizeof settled, 0) == sizeof settled) {
+                if (settled)
+                    s_forget_settled (self, settled);
+                else
+                    self->unsettled = true;  //  the flush failed: try again
+                self->settling = false;
+            }
+        }
+        if (self->unsettled && !self->settling && now - last_settle >= RH_SETTLE_MS) {
+            //  Arrivals from now on belong to the next epoch.
+            last_settle = now;
+            zmq_send (self->settle_pipe, &self->epoch, sizeof self->epoch, 0);
+            self->epoch++;
+            self->unsettled = false;
+            self->settling = true;
+        }
+        if (count == 4 && (items [3].revents & ZMQ_POLLIN)) {
             char events [4096];
             while (read (self->inotify, events, sizeof events) > 0)
                 ;
@@ -898,6 +1030,11 @@ rh_agent_run (rh_agent_t *self, volatile sig_atomic_t *stop)
             last_status = now;
             s_write_status (self);
         }
+    }
+    //  A clean stop leaves nothing unsettled.
+    if (s_syncfs (self->inbox) == 0) {
+        s_forget_settled (self, UINT64_MAX);
+        rh_db_commit (self->db, true);
     }
     s_write_status (self);
     return 0;

@@ -44,8 +44,6 @@ const rh_cfg_spec_t rh_broker_config_spec [] = {
       "deliveries without acknowledgement before a message is dead-lettered" },
     { "delivery/expiry_days", RH_CFG_INT, 1, 3650, "30", false,
       "default life of a queued message (the sender may set a shorter one)" },
-    { "replay/window", RH_CFG_INT, 1, 64, "64", false,
-      "how far out of order a sender's sequence numbers may arrive" },
     { NULL }
 };
 
@@ -772,6 +770,7 @@ s_handle_router (rh_broker_t *self)
             s_peer_t *peer = s_peer (self, agency);
             if (!peer)
                 break;
+            rh_replay_set_floor (self->replay, agency, frame.low_sequence);
             memcpy (peer->routing_id, routing_id, routing_id_size);
             peer->routing_id_size = routing_id_size;
             peer->bound = true;
@@ -885,8 +884,7 @@ rh_broker_new (rh_config_t *config)
         goto fail;
     }
     if (!(self->db = rh_db_open (data_dir)) || !(self->audit = rh_audit_new (self->db))
-        || !(self->replay =
-                 rh_replay_new (self->db, (uint32_t) rh_config_int (config, "replay/window"))))
+        || !(self->replay = rh_replay_new (self->db)))
         goto fail;
     uint8_t *value = NULL;
     size_t size = 0;

@@ -1,5 +1,5 @@
 /*  =========================================================================
-    rh_replay - message-id de-duplication and per-sender sequence windows
+    rh_replay - message-id de-duplication and per-sender sequence numbers
     =========================================================================
 */
 #include "rh_classes.h"
@@ -7,37 +7,35 @@
 
 typedef struct {
     char sender [RH_MAX_ID + 1];
-    uint64_t highest;  //  highest sequence accepted
-    uint64_t seen;     //  bit i set: highest - i accepted
-} s_window_t;
+    uint64_t floor;  //  every sequence below was answered: refuse it
+} s_sender_t;
 
 typedef struct {
     char msg_id [RH_MAX_ID + 1];
     char sender [RH_MAX_ID + 1];
+    uint64_t sequence;
     uint8_t hash [RH_DIGEST_LEN];
 } s_pending_t;
 
 struct _rh_replay_t {
-    rh_db_t *db;  //  borrowed
-    uint32_t window;
-    s_window_t *windows;  //  loaded lazily, one per sender seen
-    size_t window_count;
+    rh_db_t *db;          //  borrowed
+    s_sender_t *senders;  //  loaded lazily, one per sender seen
+    size_t sender_count;
     s_pending_t *pending;  //  accepted in the current, uncommitted batch
     size_t pending_count;
     size_t pending_capacity;
 };
 
 rh_replay_t *
-rh_replay_new (rh_db_t *db, uint32_t window)
+rh_replay_new (rh_db_t *db)
 {
     assert (db);
     rh_replay_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
     self->db = db;
-    self->window = window > 64 ? 64 : window ? window : 1;
-    self->windows = calloc (RH_MAX_AGENCIES, sizeof *self->windows);
-    if (!self->windows) {
+    self->senders = calloc (RH_MAX_AGENCIES, sizeof *self->senders);
+    if (!self->senders) {
         free (self);
         return NULL;
     }
@@ -49,34 +47,38 @@ rh_replay_destroy (rh_replay_t **self_p)
 {
     assert (self_p);
     if (*self_p) {
-        free ((*self_p)->windows);
+        free ((*self_p)->senders);
         free ((*self_p)->pending);
         free (*self_p);
         *self_p = NULL;
     }
 }
 
-static s_window_t *
-s_window (rh_replay_t *self, const char *sender)
+static s_sender_t *
+s_sender (rh_replay_t *self, const char *name)
 {
-    for (size_t i = 0; i < self->window_count; i++)
-        if (strcmp (self->windows [i].sender, sender) == 0)
-            return &self->windows [i];
-    if (self->window_count >= RH_MAX_AGENCIES)
+    for (size_t i = 0; i < self->sender_count; i++)
+        if (strcmp (self->senders [i].sender, name) == 0)
+            return &self->senders [i];
+    if (self->sender_count >= RH_MAX_AGENCIES)
         return NULL;
-    s_window_t *window = &self->windows [self->window_count++];
-    memset (window, 0, sizeof *window);
-    snprintf (window->sender, sizeof window->sender, "%s", sender);
+    s_sender_t *sender = &self->senders [self->sender_count++];
+    memset (sender, 0, sizeof *sender);
+    snprintf (sender->sender, sizeof sender->sender, "%s", name);
     char key [RH_MAX_ID + 8];
-    snprintf (key, sizeof key, "r/%s", sender);
+    snprintf (key, sizeof key, "r/%s", name);
     uint8_t *value = NULL;
     size_t size = 0;
-    if (rh_db_get (self->db, key, strlen (key), &value, &size) == 0 && size == 16) {
-        memcpy (&window->highest, value, 8);
-        memcpy (&window->seen, value + 8, 8);
-    }
+    if (rh_db_get (self->db, key, strlen (key), &value, &size) == 0 && size == 8)
+        memcpy (&sender->floor, value, 8);
     free (value);
-    return window;
+    return sender;
+}
+
+static void
+s_sequence_key (const char *sender, uint64_t sequence, char *key, size_t size)
+{
+    snprintf (key, size, "s/%s/%020" PRIu64, sender, sequence);
 }
 
 static int
@@ -104,6 +106,18 @@ s_lookup (rh_replay_t *self, const char *msg_id, char *sender, uint8_t hash [RH_
     return rc;
 }
 
+static bool
+s_sequence_used (rh_replay_t *self, const char *sender, uint64_t sequence)
+{
+    for (size_t i = 0; i < self->pending_count; i++)
+        if (self->pending [i].sequence == sequence
+            && strcmp (self->pending [i].sender, sender) == 0)
+            return true;
+    char key [RH_MAX_QUEUE_KEY];
+    s_sequence_key (sender, sequence, key, sizeof key);
+    return rh_db_has (self->db, key, strlen (key));
+}
+
 rh_rc_t
 rh_replay_check (rh_replay_t *self, const char *sender, const char *msg_id, uint64_t sequence,
                  const uint8_t header_hash [RH_DIGEST_LEN], bool *duplicate, const char **why)
@@ -127,8 +141,8 @@ rh_replay_check (rh_replay_t *self, const char *sender, const char *msg_id, uint
         *why = "cannot read replay state";
         return RH_E_IO;
     }
-    s_window_t *window = s_window (self, sender);
-    if (!window) {
+    s_sender_t *state = s_sender (self, sender);
+    if (!state) {
         *why = "too many senders";
         return RH_E_REPLAY;
     }
@@ -136,36 +150,14 @@ rh_replay_check (rh_replay_t *self, const char *sender, const char *msg_id, uint
         *why = "sequence number 0 is never valid";
         return RH_E_REPLAY;
     }
-    if (sequence > window->highest) {
-        uint64_t shift = sequence - window->highest;
-        window->seen = shift >= 64 ? 0 : window->seen << shift;
-        window->seen |= 1;
-        window->highest = sequence;
+    if (sequence < state->floor) {
+        *why = "sequence number below those the agency has had answered";
+        return RH_E_REPLAY;
     }
-    else {
-        uint64_t behind = window->highest - sequence;
-        if (behind >= self->window) {
-            *why = "sequence number older than the replay window";
-            return RH_E_REPLAY;
-        }
-        if (window->seen & ((uint64_t) 1 << behind)) {
-            *why = "sequence number already used";
-            return RH_E_REPLAY;
-        }
-        window->seen |= (uint64_t) 1 << behind;
+    if (s_sequence_used (self, sender, sequence)) {
+        *why = "sequence number already used";
+        return RH_E_REPLAY;
     }
-    uint8_t state [16];
-    memcpy (state, &window->highest, 8);
-    memcpy (state + 8, &window->seen, 8);
-    char key [RH_MAX_ID + 8];
-    snprintf (key, sizeof key, "r/%s", sender);
-    rh_db_put (self->db, key, strlen (key), state, sizeof state);
-    uint8_t value [RH_DIGEST_LEN + RH_MAX_ID];
-    size_t sender_len = strlen (sender);
-    memcpy (value, header_hash, RH_DIGEST_LEN);
-    memcpy (value + RH_DIGEST_LEN, sender, sender_len);
-    snprintf (key, sizeof key, "m/%s", msg_id);
-    rh_db_put (self->db, key, strlen (key), value, RH_DIGEST_LEN + sender_len);
     if (self->pending_count == self->pending_capacity) {
         size_t capacity = self->pending_capacity ? self->pending_capacity * 2 : 256;
         s_pending_t *grown = realloc (self->pending, capacity * sizeof *grown);
@@ -176,11 +168,49 @@ rh_replay_check (rh_replay_t *self, const char *sender, const char *msg_id, uint
         self->pending = grown;
         self->pending_capacity = capacity;
     }
+    char key [RH_MAX_QUEUE_KEY];
+    s_sequence_key (sender, sequence, key, sizeof key);
+    rh_db_put (self->db, key, strlen (key), header_hash, RH_DIGEST_LEN);
+    uint8_t value [RH_DIGEST_LEN + RH_MAX_ID];
+    size_t sender_len = strlen (sender);
+    memcpy (value, header_hash, RH_DIGEST_LEN);
+    memcpy (value + RH_DIGEST_LEN, sender, sender_len);
+    snprintf (key, sizeof key, "m/%s", msg_id);
+    rh_db_put (self->db, key, strlen (key), value, RH_DIGEST_LEN + sender_len);
     s_pending_t *pending = &self->pending [self->pending_count++];
     snprintf (pending->msg_id, sizeof pending->msg_id, "%s", msg_id);
     snprintf (pending->sender, sizeof pending->sender, "%s", sender);
+    pending->sequence = sequence;
     memcpy (pending->hash, header_hash, RH_DIGEST_LEN);
     return RH_OK;
+}
+
+int
+rh_replay_set_floor (rh_replay_t *self, const char *sender, uint64_t floor)
+{
+    assert (self && sender);
+    s_sender_t *state = s_sender (self, sender);
+    if (!state)
+        return -1;
+    if (floor <= state->floor)
+        return 0;
+    state->floor = floor;
+    char key [RH_MAX_QUEUE_KEY], prefix [RH_MAX_ID + 8];
+    snprintf (key, sizeof key, "r/%s", sender);
+    rh_db_put (self->db, key, strlen (key), &floor, 8);
+    //  Sequence numbers below the floor are refused by the floor itself: forget them.
+    snprintf (prefix, sizeof prefix, "s/%s/", sender);
+    s_sequence_key (sender, floor, key, sizeof key);
+    rh_db_iter_t *iter = rh_db_iter_new (self->db, prefix, strlen (prefix));
+    for (; iter && rh_db_iter_valid (iter); rh_db_iter_next (iter)) {
+        size_t size = 0;
+        const uint8_t *found = rh_db_iter_key (iter, &size);
+        if (size != strlen (key) || memcmp (found, key, size) >= 0)
+            break;
+        rh_db_delete (self->db, found, size);
+    }
+    rh_db_iter_destroy (&iter);
+    return 0;
 }
 
 const char *

@@ -1,11 +1,15 @@
 /*  =========================================================================
-    rh_replay - message-id de-duplication and per-sender sequence windows
+    rh_replay - message-id de-duplication and per-sender sequence numbers
 
     A message id is accepted once. The same id with the same signed header
     again is a duplicate: stored once, acknowledged again (an agent that
-    lost an acknowledgement resends). The same id with a different header,
-    or a sequence number already used or older than the window, is a
-    replay. State lives in the database ("m/<msg id>", "r/<sender>"), so it
+    lost an acknowledgement resends). The same id with a different header
+    is a replay, and so is a sequence number the sender already used for
+    another message, or one below the sender's floor: in every Hello an
+    agent declares the sequence below which all its messages have been
+    answered, so nothing below it can be a legitimate resend. (A fixed
+    window would refuse legitimate resends after a long outage.) State lives
+    in the database ("m/<msg id>", "r/<sender>", "s/<sender>/<seq>"), so it
     survives restarts; writes join the pending batch.
     =========================================================================
 */
@@ -14,17 +18,20 @@
 
 typedef struct _rh_replay_t rh_replay_t;
 
-//  window: how far below the highest sequence seen a sequence may still arrive (max 64).
-rh_replay_t *rh_replay_new (rh_db_t *db, uint32_t window);
+rh_replay_t *rh_replay_new (rh_db_t *db);
 
 void rh_replay_destroy (rh_replay_t **self_p);
 
 //  Checks and, if new, records a message. header_hash is SHA-256 of the signed header bytes.
 //  Returns RH_OK (*duplicate false: new; true: seen before with the same header) or RH_E_REPLAY
-//  (*why explains).
+//  (*why explains), or RH_E_IO / RH_E_NOMEM.
 rh_rc_t rh_replay_check (rh_replay_t *self, const char *sender, const char *msg_id,
                          uint64_t sequence, const uint8_t header_hash [RH_DIGEST_LEN],
                          bool *duplicate, const char **why);
+
+//  Raises the sender's floor (a floor never goes down) and forgets the sequence numbers below
+//  it. Call when an authenticated agent says Hello. Returns 0 or -1.
+int rh_replay_set_floor (rh_replay_t *self, const char *sender, uint64_t floor);
 
 //  The sender of a message accepted earlier, or NULL. Copies into sender (RH_MAX_ID + 1 bytes).
 const char *rh_replay_sender_of (rh_replay_t *self, const char *msg_id, char *sender);

@@ -23,6 +23,7 @@ rh_frame_encode (const rh_frame_t *frame, size_t *size)
     switch (frame->type) {
         case RH_FRAME_HELLO:
             hello.credit = frame->credit;
+            hello.low_sequence = frame->low_sequence;
             hello.agent_version = "rhannu-agent/1";
             out.op_case = RHANNU__V1__FRAME__OP_HELLO;
             out.hello = &hello;
@@ -94,6 +95,7 @@ rh_frame_decode (const uint8_t *data, size_t size, rh_frame_t *frame)
         case RHANNU__V1__FRAME__OP_HELLO:
             frame->type = RH_FRAME_HELLO;
             frame->credit = in->hello->credit;
+            frame->low_sequence = in->hello->low_sequence;
             rc = RH_OK;
             break;
         case RHANNU__V1__FRAME__OP_SUBMIT:

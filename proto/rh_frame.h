@@ -21,6 +21,7 @@ typedef enum {
 typedef struct {
     rh_frame_type_t type;
     uint32_t credit;
+    uint64_t low_sequence;
     const char *msg_id;
     bool duplicate;
     const char *code;

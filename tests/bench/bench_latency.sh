@@ -9,3 +9,5 @@ for a in "${senders[@]}" la-newport; do start_agent $a; done
 for a in "${senders[@]}" la-newport; do wait_connected $a || { echo "no connection"; exit 1; }; done
 "$(cd "$build" && pwd)/tests/rh-bench-latency" "${BENCH_RATE:-1000}" "${BENCH_LATENCY_N:-10000}" \
     "$work/la-newport/inbox" "$work/police-gwent/outbox" "$work/health-abb/outbox" "$work/education-newport/outbox"
+cpu () { awk '{printf "%.2f", ($14 + $15) / 100}' /proc/$1/stat; }
+echo "cpu seconds: broker $(cpu $broker_pid)$(for a in "${senders[@]}" la-newport; do printf ', %s %s' $a $(cpu ${agent_pids[$a]}); done)"

@@ -68,13 +68,14 @@ report () {    # report PHASE
     attempted=$(wc -l < "$work/attempted-$phase.sorted")
     delivered=$(wc -l < "$work/delivered-$phase")
     unique=$(sort -u "$work/delivered-$phase" | wc -l)
-    #  Acknowledged: accepted by the broker (its audit log), for this phase's messages.
-    acked=$(grep -c "$phase-" "$work/accepted-$phase" || true)
-    lost=$(comm -23 "$work/attempted-$phase.sorted" <(sort -u "$work/delivered-$phase") | wc -l)
+    #  Acknowledged: accepted by the broker (its audit log) in this phase.
+    acked=$(wc -l < "$work/accepted-$phase")
+    lost=$(grep -c '^UNDELIVERED-' "$work/accepted-$phase" || true)
     unexpected=$(comm -13 "$work/attempted-$phase.sorted" <(sort -u "$work/delivered-$phase") | wc -l)
     dups=$(( delivered - unique + $(wc -l < "$work/dups-$phase") ))
     echo "  $phase: attempted $attempted, acknowledged $acked, delivered $unique, lost $lost, unexpected $unexpected, duplicated $dups"
     expect "$phase: everything attempted was acknowledged" "$acked" "$attempted"
+    expect "$phase: everything attempted was delivered" "$unique" "$attempted"
     expect "$phase: lost (acknowledged but never delivered)" "$lost" 0
     expect "$phase: unexpected (delivered but never sent)" "$unexpected" 0
     expect "$phase: duplicated at the spool" "$dups" 0
@@ -83,7 +84,9 @@ report () {    # report PHASE
 #  The broker's audit log lists, per accepted message, its id; the case ids come from the
 #  delivered files, so map accepted msg ids to case ids through what was delivered.
 accepted_cases () {    # accepted_cases PHASE
-    "$bin/rhannu-broker" log -f "$work/broker/broker.yaml" | awk '$3 == "ACCEPTED" {print $5}' | sort -u > "$work/accepted-ids"
+    "$bin/rhannu-broker" log -f "$work/broker/broker.yaml" | awk '$3 == "ACCEPTED" {print $5}' | sort -u \
+        | comm -23 - "$work/accepted-before" > "$work/accepted-ids"
+    sort -u "$work/accepted-ids" "$work/accepted-before" -o "$work/accepted-before"
     find "$work/consumed-$1" -name '*.json' -exec grep -o -H '"case_id": "[^"]*"' {} + \
         | sed 's|^.*/\([^/]*\)\.json:"case_id": "\(.*\)"$|\1 \2|' | sort > "$work/delivered-map-$1"
     join "$work/accepted-ids" "$work/delivered-map-$1" | awk '{print $2}' > "$work/accepted-$1"
@@ -91,6 +94,7 @@ accepted_cases () {    # accepted_cases PHASE
     comm -23 "$work/accepted-ids" <(cut -d' ' -f1 "$work/delivered-map-$1") | sed 's/^/UNDELIVERED-/' >> "$work/accepted-$1"
 }
 
+: > "$work/accepted-before"    #  accepted in earlier phases
 start_broker
 for a in "${senders[@]}" la-newport; do start_agent $a; done
 for a in "${senders[@]}" la-newport; do wait_connected $a || bad "$a did not connect"; done

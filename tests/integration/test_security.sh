@@ -42,7 +42,12 @@ expect_match "and the earlier message is still known as a duplicate" "$out" "dup
 out=$(tc police-gwent submit "$work/r.json" police-gwent 200)
 expect_match "a fresh sequence is accepted" "$out" "^ACCEPTED"
 out=$(tc police-gwent submit "$work/r.json" police-gwent 100)
-expect_match "one far below the window is a replay" "$out" "RH_E_REPLAY sequence number older than the replay window"
+expect_match "an unused, older sequence is fine (a late resend)" "$out" "^ACCEPTED"
+out=$(RH_TC_FLOOR=150 tc police-gwent submit "$work/r.json" police-gwent 120)
+expect_match "one below the floor the agency declared is a replay" "$out" "RH_E_REPLAY sequence number below those the agency has had answered"
+stop_broker; start_broker
+out=$(tc police-gwent submit "$work/r.json" police-gwent 149)
+expect_match "and the floor survives a restart" "$out" "RH_E_REPLAY sequence number below"
 
 echo "== oversize and malformed input is refused with a reason; the broker stays up"
 out=$(tc police-gwent raw 1048700)

@@ -17,9 +17,11 @@
 #include "rh_verifier.h"
 #include "rh_broker.h"
 
-#define RH_ZAP_ENDPOINT "inproc://zeromq.zap.01"
-#define RH_ZAP_DOMAIN   "rhannu"
-#define RH_TICK_MS      100
+#define RH_ZAP_ENDPOINT    "inproc://zeromq.zap.01"
+#define RH_ZAP_DOMAIN      "rhannu"
+#define RH_TICK_MS         100
+#define RH_REBIND_ATTEMPTS 100    //  after a CRL reload closed every connection
+#define RH_REBIND_PAUSE_US 20000  //  between attempts: the I/O thread releases the port soon
 
 const rh_cfg_spec_t rh_broker_config_spec [] = {
     //  key                      type        min   max         default                  req
@@ -841,8 +843,19 @@ s_reload (rh_broker_t *self)
     self->router = NULL;
     for (size_t i = 0; i < self->peer_count; i++)
         s_unbind (&self->peers [i]);
-    if (s_setup_router (self) != 0)
-        rh_log_error ("broker", "cannot rebind after reload");
+    //  zmq_close returns before the I/O thread has released the port: try again for a while.
+    for (int attempt = 0; attempt < RH_REBIND_ATTEMPTS; attempt++) {
+        if (s_setup_router (self) == 0)
+            return;
+        if (self->router) {
+            zmq_close (self->router);
+            self->router = NULL;
+        }
+        usleep (RH_REBIND_PAUSE_US);
+    }
+    rh_log_error ("broker",
+                  "cannot rebind after reload; stopping so that a supervisor restarts us");
+    exit (4);
 }
 
 static void

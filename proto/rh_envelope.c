@@ -1183,6 +1183,12 @@ rh_envelope_discloses (rh_envelope_t *self, uint32_t field)
 //  ---------------------------------------------------------------------------------------------
 //  Schema names
 
+const ProtobufCMessageDescriptor *
+rh_envelope_body_descriptor (rh_kind_t kind)
+{
+    return kind > RH_KIND_UNSET && kind < RH_KIND_COUNT ? s_bodies [kind] : NULL;
+}
+
 const char *
 rh_envelope_kind_name (rh_kind_t kind)
 {

@@ -28,6 +28,7 @@
 //  The body types are protobuf-c messages generated from proto/rhannu.proto; callers that build
 //  or read bodies include "rhannu.pb-c.h" themselves. This header only names the base type.
 struct ProtobufCMessage;
+struct ProtobufCMessageDescriptor;
 
 //  Message kinds: the values of enum MessageKind in proto/rhannu.proto (checked at compile time).
 typedef enum {
@@ -149,6 +150,9 @@ uint32_t rh_envelope_commitment (rh_envelope_t *self, size_t index, const uint8_
 bool rh_envelope_discloses (rh_envelope_t *self, uint32_t field);
 
 //  --- Schema names ----------------------------------------------------------------------------
+
+//  The body message type of a kind (Referral for RH_KIND_REFERRAL, ...), or NULL.
+const struct ProtobufCMessageDescriptor *rh_envelope_body_descriptor (rh_kind_t kind);
 
 //  Kind name as in the schema ("REFERRAL"), or NULL for an unknown kind.
 const char *rh_envelope_kind_name (rh_kind_t kind);

@@ -316,25 +316,7 @@ rh_json_to_envelope (const uint8_t *text, size_t size, char *error, size_t error
         snprintf (error, error_size, "body: missing");
         goto fail;
     }
-    const ProtobufCMessageDescriptor *descriptor = NULL;
-    {
-        //  The body type of this kind: build an empty envelope's body via a known field lookup.
-        static const ProtobufCMessageDescriptor *bodies [RH_KIND_COUNT] = {
-            [RH_KIND_REFERRAL] = &rhannu__v1__referral__descriptor,
-            [RH_KIND_RECEIPT] = &rhannu__v1__receipt__descriptor,
-            [RH_KIND_OUTCOME] = &rhannu__v1__outcome__descriptor,
-            [RH_KIND_STATUS_UPDATE] = &rhannu__v1__status_update__descriptor,
-            [RH_KIND_INFO_REQUEST] = &rhannu__v1__info_request__descriptor,
-            [RH_KIND_INFO_RESPONSE] = &rhannu__v1__info_response__descriptor,
-            [RH_KIND_ALERT] = &rhannu__v1__alert__descriptor,
-            [RH_KIND_ERROR] = &rhannu__v1__error__descriptor,
-            [RH_KIND_TRANSFER] = &rhannu__v1__transfer__descriptor,
-            [RH_KIND_STRATEGY_MEETING] = &rhannu__v1__strategy_meeting__descriptor,
-            [RH_KIND_CHALLENGE] = &rhannu__v1__challenge__descriptor,
-            [RH_KIND_USER_FEEDBACK] = &rhannu__v1__user_feedback__descriptor,
-        };
-        descriptor = bodies [kind];
-    }
+    const ProtobufCMessageDescriptor *descriptor = rh_envelope_body_descriptor (kind);
     if (s_to_message (body_json, descriptor, &body, "body", 0, error, error_size) != 0)
         goto fail;
     if (rh_envelope_set_body (envelope, body) != 0) {

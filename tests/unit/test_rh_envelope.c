@@ -5,21 +5,6 @@
 #include "test_helpers.h"
 #include "rhannu.pb-c.h"
 
-static const ProtobufCMessageDescriptor *s_bodies [RH_KIND_COUNT] = {
-    [RH_KIND_REFERRAL] = &rhannu__v1__referral__descriptor,
-    [RH_KIND_RECEIPT] = &rhannu__v1__receipt__descriptor,
-    [RH_KIND_OUTCOME] = &rhannu__v1__outcome__descriptor,
-    [RH_KIND_STATUS_UPDATE] = &rhannu__v1__status_update__descriptor,
-    [RH_KIND_INFO_REQUEST] = &rhannu__v1__info_request__descriptor,
-    [RH_KIND_INFO_RESPONSE] = &rhannu__v1__info_response__descriptor,
-    [RH_KIND_ALERT] = &rhannu__v1__alert__descriptor,
-    [RH_KIND_ERROR] = &rhannu__v1__error__descriptor,
-    [RH_KIND_TRANSFER] = &rhannu__v1__transfer__descriptor,
-    [RH_KIND_STRATEGY_MEETING] = &rhannu__v1__strategy_meeting__descriptor,
-    [RH_KIND_CHALLENGE] = &rhannu__v1__challenge__descriptor,
-    [RH_KIND_USER_FEEDBACK] = &rhannu__v1__user_feedback__descriptor,
-};
-
 //  ---------------------------------------------------------------------------------------------
 //  Sample bodies: every kind, with nested messages, repeated fields and free text filled in.
 
@@ -212,7 +197,8 @@ s_signed (rh_signer_t *signer, rh_kind_t kind)
 {
     size_t size = 0;
     uint8_t *bytes = s_sample (kind, &size);
-    ProtobufCMessage *body = protobuf_c_message_unpack (s_bodies [kind], NULL, size, bytes);
+    ProtobufCMessage *body =
+        protobuf_c_message_unpack (rh_envelope_body_descriptor (kind), NULL, size, bytes);
     free (bytes);
     rh_envelope_t *envelope = rh_envelope_new (kind);
     if (!envelope || !body)
@@ -829,6 +815,9 @@ test_schema_names_map_both_ways (void)
     CU_ASSERT_PTR_NULL (rh_envelope_kind_name (RH_KIND_UNSET));
     CU_ASSERT_PTR_NULL (rh_envelope_kind_name (RH_KIND_COUNT));
     CU_ASSERT_EQUAL (rh_envelope_kind_from_name ("OUTCOME"), RH_KIND_OUTCOME);
+    CU_ASSERT_PTR_NOT_NULL (rh_envelope_body_descriptor (RH_KIND_CHALLENGE));
+    CU_ASSERT_PTR_NULL (rh_envelope_body_descriptor (RH_KIND_UNSET));
+    CU_ASSERT_PTR_NULL (rh_envelope_body_descriptor (RH_KIND_COUNT));
     CU_ASSERT_EQUAL (rh_envelope_kind_from_name ("KIND_UNSET"), RH_KIND_UNSET);
     CU_ASSERT_EQUAL (rh_envelope_kind_from_name ("nonsense"), RH_KIND_UNSET);
     CU_ASSERT_EQUAL (rh_envelope_field_number (RH_KIND_OUTCOME, "rationale"), 2);

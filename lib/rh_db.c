@@ -45,7 +45,7 @@ rh_db_open (const char *path)
     leveldb_options_set_cache (self->options, self->cache);
     leveldb_options_set_filter_policy (self->options, self->bloom);
     leveldb_options_set_write_buffer_size (self->options, 4 << 20);
-    leveldb_options_set_max_open_files (self->options, 256);
+    leveldb_options_set_max_open_files (self->options, 64);
     leveldb_readoptions_set_verify_checksums (self->read, 1);
     leveldb_writeoptions_set_sync (self->sync_write, 1);
     leveldb_writeoptions_set_sync (self->async_write, 0);

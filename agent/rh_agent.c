@@ -334,12 +334,9 @@ s_send_more (rh_agent_t *self)
         size_t key_size = 0, size = 0;
         const uint8_t *found = rh_db_iter_key (iter, &key_size);
         const uint8_t *value = rh_db_iter_value (iter, &size);
-        char digits [21];
-        if (key_size != 22)
+        uint64_t seq = rh_db_key_sequence (found, key_size, 2);
+        if (seq == UINT64_MAX)
             continue;
-        memcpy (digits, found + 2, 20);
-        digits [20] = 0;
-        uint64_t seq = strtoull (digits, NULL, 10);
         rh_outgoing_t record;
         if (rh_record_decode_outgoing (value, size, &record) != RH_OK) {
             s_error (self, "outbox entry %" PRIu64 " does not decode; skipped", seq);
@@ -370,12 +367,9 @@ s_outbox_head (rh_agent_t *self)
     if (iter && rh_db_iter_valid (iter)) {
         size_t size = 0;
         const uint8_t *key = rh_db_iter_key (iter, &size);
-        char digits [21];
-        if (size == 22) {
-            memcpy (digits, key + 2, 20);
-            digits [20] = 0;
-            head = strtoull (digits, NULL, 10);
-        }
+        uint64_t seq = rh_db_key_sequence (key, size, 2);
+        if (seq != UINT64_MAX)
+            head = seq;
     }
     rh_db_iter_destroy (&iter);
     return head;

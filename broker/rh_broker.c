@@ -149,12 +149,9 @@ s_queue_head (rh_broker_t *self, s_peer_t *peer)
     if (iter && rh_db_iter_valid (iter)) {
         size_t size = 0;
         const uint8_t *key = rh_db_iter_key (iter, &size);
-        char digits [21];
-        if (size == strlen (prefix) + 20) {
-            memcpy (digits, key + strlen (prefix), 20);
-            digits [20] = 0;
-            head = strtoull (digits, NULL, 10);
-        }
+        uint64_t seq = rh_db_key_sequence (key, size, strlen (prefix));
+        if (seq != UINT64_MAX)
+            head = seq;
     }
     rh_db_iter_destroy (&iter);
     return head;
@@ -368,12 +365,9 @@ s_pump (rh_broker_t *self, s_peer_t *peer)
         size_t key_size = 0, size = 0;
         const uint8_t *found = rh_db_iter_key (iter, &key_size);
         const uint8_t *value = rh_db_iter_value (iter, &size);
-        char digits [21];
-        if (key_size != strlen (prefix) + 20)
+        uint64_t seq = rh_db_key_sequence (found, key_size, strlen (prefix));
+        if (seq == UINT64_MAX)
             continue;
-        memcpy (digits, found + strlen (prefix), 20);
-        digits [20] = 0;
-        uint64_t seq = strtoull (digits, NULL, 10);
         rh_queued_t queued;
         if (rh_record_decode_queued (value, size, &queued) != RH_OK) {
             rh_log_error ("broker", "queue entry %s/%" PRIu64 " does not decode; skipped",

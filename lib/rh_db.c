@@ -242,3 +242,17 @@ rh_db_iter_value (rh_db_iter_t *self, size_t *size)
 {
     return (const uint8_t *) leveldb_iter_value (self->iter, size);
 }
+
+uint64_t
+rh_db_key_sequence (const uint8_t *key, size_t size, size_t prefix_size)
+{
+    if (!key || size != prefix_size + 20)
+        return UINT64_MAX;
+    uint64_t value = 0;
+    for (size_t i = prefix_size; i < size; i++) {
+        if (key [i] < '0' || key [i] > '9')
+            return UINT64_MAX;
+        value = value * 10 + (uint64_t) (key [i] - '0');
+    }
+    return value;
+}

@@ -49,4 +49,8 @@ void rh_db_iter_next (rh_db_iter_t *self);
 const uint8_t *rh_db_iter_key (rh_db_iter_t *self, size_t *size);
 const uint8_t *rh_db_iter_value (rh_db_iter_t *self, size_t *size);
 
+//  The sequence number at the end of a key "PREFIX<20 digits>" (queues and outboxes are kept in
+//  such keys so that they sort in order), or UINT64_MAX if the key is not of that form.
+uint64_t rh_db_key_sequence (const uint8_t *key, size_t size, size_t prefix_size);
+
 #endif

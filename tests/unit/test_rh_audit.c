@@ -173,6 +173,10 @@ test_the_database_iterates_a_prefix_in_order (void)
     CU_ASSERT_PTR_NULL (iter);
     uint8_t *value = NULL;
     CU_ASSERT_EQUAL (rh_db_get (db, "missing", 7, &value, &size), 1);
+    CU_ASSERT_EQUAL (rh_db_key_sequence ((const uint8_t *) "o/00000000000000000042", 22, 2), 42);
+    CU_ASSERT_EQUAL (rh_db_key_sequence ((const uint8_t *) "o/0000000000000000004x", 22, 2),
+                     UINT64_MAX);
+    CU_ASSERT_EQUAL (rh_db_key_sequence ((const uint8_t *) "o/42", 4, 2), UINT64_MAX);
     rh_db_destroy (&db);
     //  A folder that is not a database cannot be opened as one.
     CU_ASSERT_PTR_NULL (rh_db_open ("/proc/version"));

@@ -49,32 +49,43 @@ s_write_crl_pem (BIO *bio, const void *crl)
     return PEM_write_bio_X509_CRL (bio, (X509_CRL *) crl);
 }
 
-static X509 *
-s_read_cert (const char *path)
+static void *
+s_pem_cert (BIO *bio)
+{
+    return PEM_read_bio_X509 (bio, NULL, NULL, NULL);
+}
+
+static void *
+s_pem_crl (BIO *bio)
+{
+    return PEM_read_bio_X509_CRL (bio, NULL, NULL, NULL);
+}
+
+//  Reads the first PEM object of a file with reader. Returns it, or NULL.
+static void *
+s_read_pem (const char *path, void *(*reader) (BIO *) )
 {
     uint8_t *pem = NULL;
     size_t size = 0;
     if (rh_file_read (path, RH_MAX_PKI_FILE, &pem, &size) != 0)
         return NULL;
     BIO *bio = BIO_new_mem_buf (pem, (int) size);
-    X509 *cert = bio ? PEM_read_bio_X509 (bio, NULL, NULL, NULL) : NULL;
+    void *object = bio ? reader (bio) : NULL;
     BIO_free (bio);
     free (pem);
-    return cert;
+    return object;
+}
+
+static X509 *
+s_read_cert (const char *path)
+{
+    return s_read_pem (path, s_pem_cert);
 }
 
 static X509_CRL *
 s_read_crl (const char *path)
 {
-    uint8_t *pem = NULL;
-    size_t size = 0;
-    if (rh_file_read (path, RH_MAX_PKI_FILE, &pem, &size) != 0)
-        return NULL;
-    BIO *bio = BIO_new_mem_buf (pem, (int) size);
-    X509_CRL *crl = bio ? PEM_read_bio_X509_CRL (bio, NULL, NULL, NULL) : NULL;
-    BIO_free (bio);
-    free (pem);
-    return crl;
+    return s_read_pem (path, s_pem_crl);
 }
 
 //  Loads the CA certificate and private key; the key file must be 0600.

@@ -4,12 +4,8 @@
 #  the drop until the last file is in the recipient's inbox. Latency: see rh-bench-latency.
 source "$(dirname "$0")/../integration/lib.sh"
 total=${BENCH_N:-30000}
-senders=(police-gwent health-abb education-newport)
-make_pki police-gwent:POLICE:newport health-abb:HEALTH:newport education-newport:EDUCATION:newport \
-    la-newport:LA_FRONT_DOOR:newport
-start_broker
-for a in "${senders[@]}" la-newport; do start_agent $a; done
-for a in "${senders[@]}" la-newport; do wait_connected $a || { echo "no connection"; exit 1; }; done
+senders=("${bench_senders[@]}")
+start_bench_network
 pad=$(head -c 700 /dev/zero | tr '\0' 'x')
 per=$((total / ${#senders[@]}))
 for s in "${senders[@]}"; do

@@ -1,12 +1,8 @@
 #!/usr/bin/env bash
 #  make bench (latency): p50/p99 end to end at a steady offered rate (BENCH_RATE, default 1000/s).
 source "$(dirname "$0")/../integration/lib.sh"
-senders=(police-gwent health-abb education-newport)
-make_pki police-gwent:POLICE:newport health-abb:HEALTH:newport education-newport:EDUCATION:newport \
-    la-newport:LA_FRONT_DOOR:newport
-start_broker
-for a in "${senders[@]}" la-newport; do start_agent $a; done
-for a in "${senders[@]}" la-newport; do wait_connected $a || { echo "no connection"; exit 1; }; done
+senders=("${bench_senders[@]}")
+start_bench_network
 "$(cd "$build" && pwd)/tests/rh-bench-latency" "${BENCH_RATE:-1000}" "${BENCH_LATENCY_N:-10000}" \
     "$work/la-newport/inbox" "$work/police-gwent/outbox" "$work/health-abb/outbox" "$work/education-newport/outbox"
 cpu () { awk '{printf "%.2f", ($14 + $15) / 100}' /proc/$1/stat; }

@@ -124,3 +124,13 @@ referral_json () {
           "subjects": [{"kind": "CHILD", "home_la": "$1"}]}}
 EOF2
 }
+
+#  A broker, three sending agencies and a front door, all connected: the benchmarks' network.
+bench_senders=(police-gwent health-abb education-newport)
+start_bench_network () {
+    make_pki police-gwent:POLICE:newport health-abb:HEALTH:newport education-newport:EDUCATION:newport \
+        la-newport:LA_FRONT_DOOR:newport
+    start_broker
+    for a in "${bench_senders[@]}" la-newport; do start_agent $a; done
+    for a in "${bench_senders[@]}" la-newport; do wait_connected $a || { echo "$a did not connect"; exit 1; }; done
+}

@@ -294,6 +294,19 @@ s_forge (rh_signer_t *signer, const char *sender, const uint8_t *fingerprint, ui
     return sealed;
 }
 
+//  Forges a police referral holding one disclosure, honestly signed by the police but with the
+//  given schema version, and receives it as a broker would.
+static rh_rc_t
+s_receive_forged (uint32_t version, const test_disclosure_t *disclosure)
+{
+    size_t size = 0;
+    uint8_t *wire = s_forge (s_police, "police-gwent", rh_signer_fingerprint (s_police), version,
+                             RH_KIND_REFERRAL, disclosure, 1, &size);
+    rh_rc_t rc = s_receive (wire, size, s_store, rh_time_now_ms ());
+    free (wire);
+    return rc;
+}
+
 //  A one-field referral body with a narrative of length bytes.
 static uint8_t *
 s_narrative (size_t length, size_t *size)
@@ -484,10 +497,7 @@ test_another_agencys_certificate_cannot_be_claimed (void)
     CU_ASSERT_EQUAL (s_receive (wire, size, s_store, rh_time_now_ms ()), RH_E_SIG);
     free (wire);
     //  The honest forge verifies, so the two refusals above are about the claim alone.
-    wire = s_forge (s_police, "police-gwent", rh_signer_fingerprint (s_police), 1, RH_KIND_REFERRAL,
-                    &disclosure, 1, &size);
-    CU_ASSERT_EQUAL (s_receive (wire, size, s_store, rh_time_now_ms ()), RH_OK);
-    free (wire);
+    CU_ASSERT_EQUAL (s_receive_forged (1, &disclosure), RH_OK);
     free (value);
 }
 
@@ -517,7 +527,7 @@ test_oversize_messages_and_fields_are_refused (void)
     free (big);
 
     //  A string one byte over the limit: the library will not sign it...
-    size_t value_size = 0, size = 0;
+    size_t value_size = 0;
     uint8_t *value = s_narrative (RH_MAX_STRING + 1, &value_size);
     ProtobufCMessage *body =
         protobuf_c_message_unpack (&rhannu__v1__referral__descriptor, NULL, value_size, value);
@@ -528,19 +538,13 @@ test_oversize_messages_and_fields_are_refused (void)
     protobuf_c_message_free_unpacked (body, NULL);
     //  ...and refuses it when a forger does.
     test_disclosure_t disclosure = { 4, value, value_size };
-    uint8_t *wire = s_forge (s_police, "police-gwent", rh_signer_fingerprint (s_police), 1,
-                             RH_KIND_REFERRAL, &disclosure, 1, &size);
-    CU_ASSERT_EQUAL (s_receive (wire, size, s_store, rh_time_now_ms ()), RH_E_TOO_LARGE);
-    free (wire);
+    CU_ASSERT_EQUAL (s_receive_forged (1, &disclosure), RH_E_TOO_LARGE);
     free (value);
     //  Exactly at the limit is fine.
     value = s_narrative (RH_MAX_STRING, &value_size);
     disclosure.value = value;
     disclosure.size = value_size;
-    wire = s_forge (s_police, "police-gwent", rh_signer_fingerprint (s_police), 1, RH_KIND_REFERRAL,
-                    &disclosure, 1, &size);
-    CU_ASSERT_EQUAL (s_receive (wire, size, s_store, rh_time_now_ms ()), RH_OK);
-    free (wire);
+    CU_ASSERT_EQUAL (s_receive_forged (1, &disclosure), RH_OK);
     free (value);
 
     //  Too many recipients.
@@ -559,10 +563,7 @@ test_oversize_messages_and_fields_are_refused (void)
     referral.n_categories = RH_MAX_REPEATED + 1;
     value = s_pack (&referral.base, &value_size);
     disclosure = (test_disclosure_t){ 3, value, value_size };
-    wire = s_forge (s_police, "police-gwent", rh_signer_fingerprint (s_police), 1, RH_KIND_REFERRAL,
-                    &disclosure, 1, &size);
-    CU_ASSERT_EQUAL (s_receive (wire, size, s_store, rh_time_now_ms ()), RH_E_TOO_LARGE);
-    free (wire);
+    CU_ASSERT_EQUAL (s_receive_forged (1, &disclosure), RH_E_TOO_LARGE);
     free (value);
 }
 
@@ -683,32 +684,23 @@ test_a_disclosure_cannot_smuggle_another_field (void)
 {
     //  Field 3 (categories) disclosed with a value that holds field 4 (narrative): a broker
     //  allowing categories would otherwise pass the narrative on.
-    size_t value_size = 0, size = 0;
+    size_t value_size = 0;
     uint8_t *value = s_narrative (12, &value_size);
     test_disclosure_t disclosure = { 3, value, value_size };
-    uint8_t *wire = s_forge (s_police, "police-gwent", rh_signer_fingerprint (s_police), 1,
-                             RH_KIND_REFERRAL, &disclosure, 1, &size);
-    CU_ASSERT_EQUAL (s_receive (wire, size, s_store, rh_time_now_ms ()), RH_E_MALFORMED);
-    free (wire);
+    CU_ASSERT_EQUAL (s_receive_forged (1, &disclosure), RH_E_MALFORMED);
     //  A field number the body type does not have.
     disclosure.field = 99;
-    wire = s_forge (s_police, "police-gwent", rh_signer_fingerprint (s_police), 1, RH_KIND_REFERRAL,
-                    &disclosure, 1, &size);
-    CU_ASSERT_EQUAL (s_receive (wire, size, s_store, rh_time_now_ms ()), RH_E_MALFORMED);
-    free (wire);
+    CU_ASSERT_EQUAL (s_receive_forged (1, &disclosure), RH_E_MALFORMED);
     free (value);
 }
 
 static void
 test_an_unknown_schema_version_is_refused (void)
 {
-    size_t value_size = 0, size = 0;
+    size_t value_size = 0;
     uint8_t *value = s_narrative (5, &value_size);
     test_disclosure_t disclosure = { 4, value, value_size };
-    uint8_t *wire = s_forge (s_police, "police-gwent", rh_signer_fingerprint (s_police), 2,
-                             RH_KIND_REFERRAL, &disclosure, 1, &size);
-    CU_ASSERT_EQUAL (s_receive (wire, size, s_store, rh_time_now_ms ()), RH_E_VERSION);
-    free (wire);
+    CU_ASSERT_EQUAL (s_receive_forged (2, &disclosure), RH_E_VERSION);
     free (value);
 }
 
@@ -734,41 +726,29 @@ test_garbage_and_empty_input_is_malformed (void)
 static void
 test_bad_text_and_unknown_enum_values_in_a_body_are_malformed (void)
 {
-    size_t size = 0, value_size = 0;
+    size_t value_size = 0;
     Rhannu__V1__Referral referral = RHANNU__V1__REFERRAL__INIT;
     referral.narrative = "caf\xc3";  //  truncated UTF-8
     uint8_t *value = s_pack (&referral.base, &value_size);
     test_disclosure_t disclosure = { 4, value, value_size };
-    uint8_t *wire = s_forge (s_police, "police-gwent", rh_signer_fingerprint (s_police), 1,
-                             RH_KIND_REFERRAL, &disclosure, 1, &size);
-    CU_ASSERT_EQUAL (s_receive (wire, size, s_store, rh_time_now_ms ()), RH_E_MALFORMED);
-    free (wire);
+    CU_ASSERT_EQUAL (s_receive_forged (1, &disclosure), RH_E_MALFORMED);
     free (value);
     referral.narrative = "\xc0\xaf";  //  overlong '/'
     value = s_pack (&referral.base, &value_size);
     disclosure = (test_disclosure_t){ 4, value, value_size };
-    wire = s_forge (s_police, "police-gwent", rh_signer_fingerprint (s_police), 1, RH_KIND_REFERRAL,
-                    &disclosure, 1, &size);
-    CU_ASSERT_EQUAL (s_receive (wire, size, s_store, rh_time_now_ms ()), RH_E_MALFORMED);
-    free (wire);
+    CU_ASSERT_EQUAL (s_receive_forged (1, &disclosure), RH_E_MALFORMED);
     free (value);
     referral.narrative = "Cymraeg: ŵ ŷ — 👍";  //  valid UTF-8 passes
     value = s_pack (&referral.base, &value_size);
     disclosure = (test_disclosure_t){ 4, value, value_size };
-    wire = s_forge (s_police, "police-gwent", rh_signer_fingerprint (s_police), 1, RH_KIND_REFERRAL,
-                    &disclosure, 1, &size);
-    CU_ASSERT_EQUAL (s_receive (wire, size, s_store, rh_time_now_ms ()), RH_OK);
-    free (wire);
+    CU_ASSERT_EQUAL (s_receive_forged (1, &disclosure), RH_OK);
     free (value);
 
     Rhannu__V1__Referral unknown = RHANNU__V1__REFERRAL__INIT;
     unknown.proposed_rag = (Rhannu__V1__Rag) 77;
     value = s_pack (&unknown.base, &value_size);
     disclosure = (test_disclosure_t){ 5, value, value_size };
-    wire = s_forge (s_police, "police-gwent", rh_signer_fingerprint (s_police), 1, RH_KIND_REFERRAL,
-                    &disclosure, 1, &size);
-    CU_ASSERT_EQUAL (s_receive (wire, size, s_store, rh_time_now_ms ()), RH_E_MALFORMED);
-    free (wire);
+    CU_ASSERT_EQUAL (s_receive_forged (1, &disclosure), RH_E_MALFORMED);
     free (value);
 }
 

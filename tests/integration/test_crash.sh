@@ -99,48 +99,40 @@ start_broker
 for a in "${senders[@]}" la-newport; do start_agent $a; done
 for a in "${senders[@]}" la-newport; do wait_connected $a || bad "$a did not connect"; done
 
-phase_start=$SECONDS
-echo "== phase 1: kill -9 the broker five times while $total messages flow"
-rm -f "$work/stop-consumer"; consume broker-kill & consumer=$!
-drop broker-kill
-for k in 1 2 3 4 5; do
-    sleep 0.$((RANDOM % 7 + 3))
-    kill_broker
-    sleep 0.2
-    start_broker
-done
-wait_all broker-kill 180 || bad "broker-kill: only $(delivered_count broker-kill) of $total arrived in time"
-touch "$work/stop-consumer"; wait $consumer
-stop_broker; accepted_cases broker-kill; start_broker
-report broker-kill
-echo "  (phase took $((SECONDS - phase_start)) s)"; phase_start=$SECONDS
+#  The crashes of each phase: NAME runs them while the phase's messages flow.
+crash_broker () {
+    for k in 1 2 3 4 5; do
+        sleep 0.$((RANDOM % 7 + 3)); kill_broker; sleep 0.2; start_broker
+    done
+}
+crash_sender () {
+    for k in 1 2 3; do
+        sleep 0.$((RANDOM % 5 + 2)); kill_agent police-gwent; start_agent police-gwent
+    done
+}
+crash_receiver () {
+    for k in 1 2 3; do
+        sleep 0.$((RANDOM % 5 + 3)); kill_agent la-newport; start_agent la-newport
+    done
+}
 
-echo "== phase 2: kill -9 a sending agent while it takes in and sends its share"
-rm -f "$work/stop-consumer"; consume sender-kill & consumer=$!
-drop sender-kill
-for k in 1 2 3; do
-    sleep 0.$((RANDOM % 5 + 2))
-    kill_agent police-gwent
-    start_agent police-gwent
-done
-wait_all sender-kill 180 || bad "sender-kill: only $(delivered_count sender-kill) of $total arrived in time"
-touch "$work/stop-consumer"; wait $consumer
-stop_broker; accepted_cases sender-kill; start_broker
-report sender-kill
-echo "  (phase took $((SECONDS - phase_start)) s)"; phase_start=$SECONDS
+run_phase () {    # run_phase NAME CRASHES DESCRIPTION
+    local phase=$1 start=$SECONDS
+    echo "== $phase: $3 while $total messages flow"
+    rm -f "$work/stop-consumer"; consume "$phase" & local consumer=$!
+    drop "$phase"
+    $2
+    wait_all "$phase" 180 || bad "$phase: only $(delivered_count "$phase") of $total arrived in time"
+    touch "$work/stop-consumer"; wait $consumer
+    #  The audit log is read from a stopped broker; the next phase gets it back.
+    stop_broker; accepted_cases "$phase"; start_broker
+    report "$phase"
+    echo "  (phase took $((SECONDS - start)) s)"
+}
 
-echo "== phase 3: kill -9 the receiving agent while messages are delivered to it"
-rm -f "$work/stop-consumer"; consume receiver-kill & consumer=$!
-drop receiver-kill
-for k in 1 2 3; do
-    sleep 0.$((RANDOM % 5 + 3))
-    kill_agent la-newport
-    start_agent la-newport
-done
-wait_all receiver-kill 180 || bad "receiver-kill: only $(delivered_count receiver-kill) of $total arrived in time"
-touch "$work/stop-consumer"; wait $consumer
-stop_broker; accepted_cases receiver-kill
-report receiver-kill
-echo "  (phase took $((SECONDS - phase_start)) s)"
+run_phase broker-kill crash_broker "kill -9 the broker five times"
+run_phase sender-kill crash_sender "kill -9 a sending agent three times"
+run_phase receiver-kill crash_receiver "kill -9 the receiving agent three times"
+stop_broker
 expect_match "the audit chain survived every crash" "$("$bin/rhannu-broker" log -f "$work/broker/broker.yaml" | tail -1)" "hash chain intact"
 finish

@@ -274,9 +274,6 @@ s_non_delivery (rh_broker_t *self, const rh_queued_t *queued, const char *recipi
     //  A notice about a notice is not sent: that way lies a loop.
     if (!self->signer || strcmp (queued->sender, rh_signer_agency (self->signer)) == 0)
         return;
-    rh_envelope_t *envelope = rh_envelope_new (RH_KIND_ALERT);
-    if (!envelope)
-        return;
     char summary_en [512], summary_cy [512];
     snprintf (summary_en, sizeof summary_en,
               "Your message %s to %s could not be delivered: %s. Please contact them another "
@@ -286,17 +283,15 @@ s_non_delivery (rh_broker_t *self, const rh_queued_t *queued, const char *recipi
               "Nid oedd modd danfon eich neges %s at %s: %s. Cysylltwch â nhw mewn ffordd arall "
               "os oes ei hangen o hyd.",
               queued->msg_id, recipient, why);
-    const char *related [] = { queued->msg_id };
     //  Build the body through the JSON mapper's schema names, keeping pb-c out of the broker.
     json_t *root = json_pack ("{s:s, s:[{s:s}], s:s, s:{s:s, s:s, s:s, s:[s]}}", "kind", "ALERT",
                               "to", "agency_id", queued->sender, "in_reply_to", queued->msg_id,
                               "body", "alert_kind", "NON_DELIVERY", "summary_en", summary_en,
-                              "summary_cy", summary_cy, "related_msg_ids", related [0]);
+                              "summary_cy", summary_cy, "related_msg_ids", queued->msg_id);
     char *text = root ? json_dumps (root, 0) : NULL;
     json_decref (root);
-    rh_envelope_destroy (&envelope);
     char error [256];
-    envelope =
+    rh_envelope_t *envelope =
         text ? rh_json_to_envelope ((const uint8_t *) text, strlen (text), error, sizeof error)
              : NULL;
     free (text);

@@ -384,23 +384,20 @@ s_answered (rh_agent_t *self, const char *msg_id, const char *code, const char *
             continue;
         char key [NAME_MAX + 8];
         s_outbox_key (self->flights [i].seq, key, sizeof key);
+        //  Only a refusal needs the stored record: its file goes back to failed/.
         uint8_t *value = NULL;
         size_t size = 0;
         rh_outgoing_t record;
-        memset (&record, 0, sizeof record);
-        if (rh_db_get (self->db, key, strlen (key), &value, &size) == 0
-            && rh_record_decode_outgoing (value, size, &record) == RH_OK) {
-            if (code) {
-                char why [700];
-                snprintf (why, sizeof why, "%s: %s\nmsg_id: %s", code, reason ? reason : "",
-                          msg_id);
-                s_fail_file (self, record.file_name, record.json, record.json_size, why);
-                s_error (self, "%s (%s) refused by the broker: %s: %s; moved to failed/",
-                         record.file_name, msg_id, code, reason ? reason : "");
-                self->rejected++;
-            }
-            else
-                self->accepted++;
+        if (!code)
+            self->accepted++;
+        else if (rh_db_get (self->db, key, strlen (key), &value, &size) == 0
+                 && rh_record_decode_outgoing (value, size, &record) == RH_OK) {
+            char why [700];
+            snprintf (why, sizeof why, "%s: %s\nmsg_id: %s", code, reason ? reason : "", msg_id);
+            s_fail_file (self, record.file_name, record.json, record.json_size, why);
+            s_error (self, "%s (%s) refused by the broker: %s: %s; moved to failed/",
+                     record.file_name, msg_id, code, reason ? reason : "");
+            self->rejected++;
             rh_record_release (&record.owned);
         }
         free (value);

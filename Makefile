@@ -36,13 +36,13 @@ TEST_LIBS = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 
 CFLAGS ?= $(OPT) -g
 WARN := -std=c11 -Wall -Wextra -Wshadow -Wformat=2 -Werror
-INCLUDES := -Iproto -Icerts -Ilib -Ibroker -Iagent -I$(BUILD)/gen
+INCLUDES := -Iproto -Icerts -Ilib -Ipolicy -Ibroker -Iagent -I$(BUILD)/gen
 RH_CPPFLAGS = $(INCLUDES) $(PKG_CFLAGS) -D_GNU_SOURCE -DRH_SOURCE_DIR='"$(CURDIR)"'
 ALL_CFLAGS = $(WARN) $(CFLAGS) $(SANFLAGS) $(RH_CPPFLAGS) $(CPPFLAGS)
 LINK = $(CC) $(SANFLAGS) $(LDFLAGS)
 
 GEN := $(BUILD)/gen/rhannu.pb-c.c $(BUILD)/gen/rhannu.pb-c.h
-LIB_SRC := $(wildcard lib/*.c) $(wildcard proto/*.c) $(wildcard certs/rh_*.c)
+LIB_SRC := $(wildcard lib/*.c) $(wildcard proto/*.c) $(wildcard certs/rh_*.c) $(wildcard policy/*.c)
 LIB_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/gen/rhannu.pb-c.o
 LIB := $(BUILD)/librhannu.a
 
@@ -76,7 +76,7 @@ $(BUILD)/obj/gen/rhannu.pb-c.o: $(BUILD)/gen/rhannu.pb-c.c $(BUILD)/gen/rhannu.p
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 $(CFLAGS) $(SANFLAGS) $(RH_CPPFLAGS) $(CPPFLAGS) -c $< -o $@
 
-$(BUILD)/obj/%.o: %.c $(GEN) $(wildcard lib/*.h proto/*.h certs/*.h broker/*.h agent/*.h)
+$(BUILD)/obj/%.o: %.c $(GEN) $(wildcard lib/*.h proto/*.h certs/*.h policy/*.h broker/*.h agent/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -97,7 +97,7 @@ $(BUILD)/bin/rhannu-agent: $(patsubst %.c,$(BUILD)/obj/%.o,agent/main.c $(AGENT_
 	@mkdir -p $(dir $@)
 	$(LINK) $^ $(PKG_LIBS) -o $@
 
-$(BUILD)/obj/tests/%.o: tests/%.c $(GEN) $(wildcard lib/*.h proto/*.h certs/*.h tests/unit/*.h)
+$(BUILD)/obj/tests/%.o: tests/%.c $(GEN) $(wildcard lib/*.h proto/*.h certs/*.h policy/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -c $< -o $@
 

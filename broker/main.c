@@ -1,7 +1,10 @@
 /*  =========================================================================
     rhannu-broker - the broker process
 
-    rhannu-broker -f CONFIG     run (SIGHUP reloads the CRL; SIGTERM stops)
+    rhannu-broker -f CONFIG     run (SIGHUP reloads the CRL and agreements; SIGTERM stops)
+    rhannu-broker log -f CONFIG verify and print the audit log
+    rhannu-broker check-agreement FILE [--pki DIR]
+                                validate a sharing agreement (and its signature)
     rhannu-broker -h            help, including every configuration key
     =========================================================================
 */
@@ -29,6 +32,9 @@ s_usage (FILE *out)
     fprintf (out, "usage: rhannu-broker -f CONFIG [-v]      run the broker\n"
                   "       rhannu-broker log -f CONFIG       verify and print the audit log\n"
                   "                                         (of a stopped broker or a copy)\n"
+                  "       rhannu-broker check-agreement FILE [--pki DIR]\n"
+                  "                                         validate a sharing agreement; with\n"
+                  "                                         --pki also its signature FILE.sig\n"
                   "       rhannu-broker -h\n\n"
                   "Configuration keys (YAML, section/key):\n");
     rh_config_print_spec (rh_broker_config_spec, out);
@@ -51,9 +57,88 @@ s_print_log (rh_config_t *config)
     return rc == RH_OK ? 0 : 1;
 }
 
+//  Validates one agreement file for the person editing it: every problem with its line, or a
+//  summary of what the broker would enforce. Exit 0 only when valid (and signed, with --pki).
+static int
+s_check_agreement (int argc, char **argv)
+{
+    const char *path = NULL, *pki = NULL;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp (argv [i], "--pki") == 0 && i + 1 < argc)
+            pki = argv [++i];
+        else if (!path && argv [i][0] != '-')
+            path = argv [i];
+        else {
+            s_usage (stderr);
+            return 2;
+        }
+    }
+    if (!path) {
+        s_usage (stderr);
+        return 2;
+    }
+    uint8_t *data = NULL;
+    size_t size = 0;
+    if (rh_file_read (path, RH_MAX_AGREEMENT_FILE, &data, &size) != 0) {
+        fprintf (stderr, "%s: cannot read: %s\n", path,
+                 errno == EFBIG ? "larger than the limit" : strerror (errno));
+        return 1;
+    }
+    char errors [8192] = "";
+    rh_agreement_t *agreement =
+        rh_agreement_parse ((const char *) data, size, path, errors, sizeof errors);
+    int rc = 0;
+    if (!agreement) {
+        fputs (errors, stderr);
+        fprintf (stderr, "%s: not valid\n", path);
+        rc = 1;
+    }
+    else {
+        rh_agreement_print (agreement, stdout);
+        if (rh_agreement_valid_to (agreement) < rh_time_now_ms ()) {
+            fprintf (stderr, "%s: expired: a broker will not load it\n", path);
+            rc = 1;
+        }
+    }
+    if (agreement && pki) {
+        char ca_path [PATH_MAX], sig_path [PATH_MAX];
+        uint8_t *signature = NULL;
+        size_t signature_size = 0;
+        rh_file_path (ca_path, sizeof ca_path, "%s/ca.pem", pki);
+        rh_file_path (sig_path, sizeof sig_path, "%s.sig", path);
+        FILE *file = fopen (ca_path, "r");
+        X509 *ca = file ? PEM_read_X509 (file, NULL, NULL, NULL) : NULL;
+        if (file)
+            fclose (file);
+        if (!ca) {
+            fprintf (stderr, "%s: cannot read the board CA certificate\n", ca_path);
+            rc = 1;
+        }
+        else if (rh_file_read (sig_path, 1024, &signature, &signature_size) != 0) {
+            fprintf (stderr, "%s: not signed (%s is missing)\n", path, sig_path);
+            rc = 1;
+        }
+        else if (rh_ca_verify_file (ca, data, size, signature, signature_size) != RH_OK) {
+            fprintf (stderr, "%s: the signature does not verify against %s\n", path, ca_path);
+            rc = 1;
+        }
+        else
+            printf ("  signature: valid, board CA %s\n", ca_path);
+        X509_free (ca);
+        free (signature);
+    }
+    if (rc == 0)
+        printf ("%s: valid\n", path);
+    rh_agreement_destroy (&agreement);
+    free (data);
+    return rc;
+}
+
 int
 main (int argc, char **argv)
 {
+    if (argc >= 2 && strcmp (argv [1], "check-agreement") == 0)
+        return s_check_agreement (argc, argv);
     //  One malloc arena per thread lets freed memory pile up across the verify workers and
     //  ZeroMQ's I/O thread; two arenas keep the resident set near what is actually in use.
     mallopt (M_ARENA_MAX, 2);

@@ -52,6 +52,19 @@ int rh_ca_list (const char *dir, FILE *out);
 //  (which must be 0600). Returns 0 or -1 (logged).
 int rh_ca_load_curve (const char *agency_dir, uint8_t public_key [32], uint8_t secret_key [32]);
 
+//  Detached signatures of sharing agreements: FILE.sig holds the 64-byte Ed25519 signature of
+//  the CA key over RH_AGREEMENT_DOMAIN 0x00 || the exact bytes of FILE. The domain prefix keeps
+//  an agreement signature from ever being mistaken for a certificate or CRL signature.
+#define RH_AGREEMENT_DOMAIN "rhannu.agreement.v1"
+
+//  Signs the file at path with the CA in dir, writing path.sig. Returns 0 or -1 (logged).
+int rh_ca_sign_file (const char *dir, const char *path);
+
+//  Checks a detached agreement signature against the CA certificate. Returns RH_OK, RH_E_SIG
+//  (wrong length or does not verify) or RH_E_CERT_UNKNOWN (the certificate holds no Ed25519 key).
+rh_rc_t rh_ca_verify_file (X509 *ca, const uint8_t *data, size_t size, const uint8_t *signature,
+                           size_t signature_size);
+
 //  Parses a CRL reason name ("unspecified", "key-compromise", "superseded", "cessation",
 //  "affiliation-changed"); returns the CRL_REASON_* code or -1.
 int rh_ca_reason_code (const char *name);

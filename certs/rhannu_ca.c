@@ -6,6 +6,7 @@
     rhannu-ca revoke DIR AGENCY-ID [--reason REASON]
     rhannu-ca crl DIR [--days N]
     rhannu-ca list DIR
+    rhannu-ca sign-agreement DIR FILE
     =========================================================================
 */
 #include "rh_classes.h"
@@ -30,7 +31,10 @@ s_usage (FILE *out)
              "  rhannu-ca crl DIR [--days N]\n"
              "      re-issue the CRL (do this before its next update; default %d days)\n"
              "  rhannu-ca list DIR\n"
-             "      list enrolled agencies and their status\n",
+             "      list enrolled agencies and their status\n"
+             "  rhannu-ca sign-agreement DIR FILE\n"
+             "      check a sharing agreement and sign it: writes FILE.sig (Ed25519 over\n"
+             "      \"" RH_AGREEMENT_DOMAIN "\" 0x00 || FILE, detached)\n",
              RH_CRL_DAYS);
 }
 
@@ -173,6 +177,35 @@ main (int argc, char **argv)
             return 2;
         }
         return rh_ca_list (dir, stdout) == 0 ? 0 : 1;
+    }
+    if (strcmp (command, "sign-agreement") == 0) {
+        if (argc != 4) {
+            s_usage (stderr);
+            return 2;
+        }
+        //  The board signs only what the broker would load: a broken file is refused here.
+        uint8_t *data = NULL;
+        size_t size = 0;
+        if (rh_file_read (argv [3], RH_MAX_AGREEMENT_FILE, &data, &size) != 0) {
+            fprintf (stderr, "rhannu-ca: cannot read %s: %s\n", argv [3], strerror (errno));
+            return 1;
+        }
+        char errors [8192] = "";
+        rh_agreement_t *agreement =
+            rh_agreement_parse ((const char *) data, size, argv [3], errors, sizeof errors);
+        free (data);
+        if (!agreement) {
+            fputs (errors, stderr);
+            fprintf (stderr, "rhannu-ca: %s is not valid; not signed\n", argv [3]);
+            return 1;
+        }
+        printf ("signing agreement %s version %u\n", rh_agreement_id (agreement),
+                rh_agreement_version (agreement));
+        rh_agreement_destroy (&agreement);
+        if (rh_ca_sign_file (dir, argv [3]) != 0)
+            return 1;
+        printf ("wrote %s.sig\n", argv [3]);
+        return 0;
     }
     fprintf (stderr, "rhannu-ca: unknown command '%s'\n", command);
     s_usage (stderr);

@@ -76,5 +76,7 @@
 #include "rh_json.h"
 #include "rh_db.h"
 #include "rh_config.h"
+#include "rh_agreement.h"
+#include "rh_policy.h"
 
 #endif

@@ -1130,6 +1130,24 @@ rh_envelope_recipient_front_door (rh_envelope_t *self, size_t index)
     return self->header->to [index]->front_door_la;
 }
 
+const char *
+rh_envelope_recipient_alias (rh_envelope_t *self, size_t index)
+{
+    assert (self);
+    if (!self->header || index >= self->header->n_to)
+        return "";
+    return self->header->to [index]->alias;
+}
+
+const char *
+rh_envelope_author_unit (rh_envelope_t *self)
+{
+    assert (self);
+    return self->header && self->header->author && self->header->author->unit
+               ? self->header->author->unit
+               : "";
+}
+
 const uint8_t *
 rh_envelope_header_bytes (rh_envelope_t *self, size_t *size)
 {

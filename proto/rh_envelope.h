@@ -135,6 +135,12 @@ size_t rh_envelope_recipients (rh_envelope_t *self);
 const char *rh_envelope_recipient_agency (rh_envelope_t *self, size_t index);
 //  Local authority of the index-th front-door address, "" if it names an agency.
 const char *rh_envelope_recipient_front_door (rh_envelope_t *self, size_t index);
+//  Local label the sender used for the index-th front-door address (IAA, SPOC...), or "".
+const char *rh_envelope_recipient_alias (rh_envelope_t *self, size_t index);
+
+//  The author's unit (e.g. "MASH"), "" if none.
+const char *rh_envelope_author_unit (rh_envelope_t *self);
+
 //  The exact signed header bytes and the signature, for audit records.
 const uint8_t *rh_envelope_header_bytes (rh_envelope_t *self, size_t *size);
 const uint8_t *rh_envelope_signature (rh_envelope_t *self);

@@ -45,6 +45,10 @@ rh_frame_encode (const rh_frame_t *frame, size_t *size)
             rejected.msg_id = frame->msg_id ? (char *) frame->msg_id : empty;
             rejected.code = frame->code ? (char *) frame->code : empty;
             rejected.reason = frame->reason ? (char *) frame->reason : empty;
+            rejected.rule_id = frame->rule_id ? (char *) frame->rule_id : empty;
+            rejected.agreement_id = frame->agreement_id ? (char *) frame->agreement_id : empty;
+            rejected.missing_condition =
+                frame->missing_condition ? (char *) frame->missing_condition : empty;
             out.op_case = RHANNU__V1__FRAME__OP_REJECTED;
             out.rejected = &rejected;
             break;
@@ -52,6 +56,9 @@ rh_frame_encode (const rh_frame_t *frame, size_t *size)
             deliver.delivery_id = frame->delivery_id;
             deliver.sealed.data = (uint8_t *) frame->sealed;
             deliver.sealed.len = frame->sealed_size;
+            deliver.agreement_id = frame->agreement_id ? (char *) frame->agreement_id : empty;
+            deliver.agreement_version = frame->agreement_version;
+            deliver.rule_id = frame->rule_id ? (char *) frame->rule_id : empty;
             out.op_case = RHANNU__V1__FRAME__OP_DELIVER;
             out.deliver = &deliver;
             break;
@@ -116,7 +123,12 @@ rh_frame_decode (const uint8_t *data, size_t size, rh_frame_t *frame)
             frame->msg_id = in->rejected->msg_id;
             frame->code = in->rejected->code;
             frame->reason = in->rejected->reason;
+            frame->rule_id = in->rejected->rule_id;
+            frame->agreement_id = in->rejected->agreement_id;
+            frame->missing_condition = in->rejected->missing_condition;
             rc = s_short (frame->msg_id) && s_short (frame->code) && s_short (frame->reason)
+                         && s_short (frame->rule_id) && s_short (frame->agreement_id)
+                         && s_short (frame->missing_condition)
                      ? RH_OK
                      : RH_E_MALFORMED;
             break;
@@ -125,7 +137,10 @@ rh_frame_decode (const uint8_t *data, size_t size, rh_frame_t *frame)
             frame->delivery_id = in->deliver->delivery_id;
             frame->sealed = in->deliver->sealed.data;
             frame->sealed_size = in->deliver->sealed.len;
-            rc = RH_OK;
+            frame->agreement_id = in->deliver->agreement_id;
+            frame->agreement_version = in->deliver->agreement_version;
+            frame->rule_id = in->deliver->rule_id;
+            rc = s_short (frame->agreement_id) && s_short (frame->rule_id) ? RH_OK : RH_E_MALFORMED;
             break;
         case RHANNU__V1__FRAME__OP_DELIVERED:
             frame->type = RH_FRAME_DELIVERED;

@@ -31,7 +31,12 @@ typedef struct {
     size_t sealed_size;
     const uint64_t *ids;
     size_t id_count;
-    void *owned;  //  decoded storage; freed by rh_frame_release
+    //  DELIVER: the agreement decision that allowed it; REJECTED: the one that refused.
+    const char *agreement_id;
+    uint32_t agreement_version;
+    const char *rule_id;
+    const char *missing_condition;  //  REJECTED only
+    void *owned;                    //  decoded storage; freed by rh_frame_release
 } rh_frame_t;
 
 //  Encodes a frame into a new buffer (caller frees). Returns NULL on failure.

@@ -47,6 +47,9 @@ rh_record_encode_queued (const rh_queued_t *record, size_t *size)
     out.attempts = record->attempts;
     out.enqueued_ms = record->enqueued_ms;
     out.expires_ms = record->expires_ms;
+    out.agreement_id = s_text (record->agreement_id);
+    out.agreement_version = record->agreement_version;
+    out.rule_id = s_text (record->rule_id);
     return s_pack (&out.base, size);
 }
 
@@ -66,6 +69,9 @@ rh_record_decode_queued (const uint8_t *data, size_t size, rh_queued_t *record)
     record->attempts = in->attempts;
     record->enqueued_ms = in->enqueued_ms;
     record->expires_ms = in->expires_ms;
+    record->agreement_id = in->agreement_id;
+    record->agreement_version = in->agreement_version;
+    record->rule_id = in->rule_id;
     return RH_OK;
 }
 
@@ -88,7 +94,51 @@ rh_record_encode_audit (const rh_audit_record_t *record, size_t *size)
     out.prev_hash.len = record->prev_hash ? RH_DIGEST_LEN : 0;
     out.frame_sha256.data = (uint8_t *) record->frame_sha256;
     out.frame_sha256.len = record->frame_sha256 ? RH_DIGEST_LEN : 0;
-    return s_pack (&out.base, size);
+    size_t count = record->decision_count, withheld_total = 0;
+    for (size_t i = 0; i < count; i++)
+        withheld_total += record->decisions [i].withheld_count;
+    //  One allocation for the decision messages and their withheld commitments.
+    Rhannu__V1__PolicyDecision *decisions = calloc (count ? count : 1, sizeof *decisions);
+    Rhannu__V1__PolicyDecision **decision_ptrs = calloc (count ? count : 1, sizeof *decision_ptrs);
+    Rhannu__V1__Commitment *withheld =
+        calloc (withheld_total ? withheld_total : 1, sizeof *withheld);
+    Rhannu__V1__Commitment **withheld_ptrs =
+        calloc (withheld_total ? withheld_total : 1, sizeof *withheld_ptrs);
+    uint8_t *bytes = NULL;
+    if (decisions && decision_ptrs && withheld && withheld_ptrs) {
+        size_t next = 0;
+        for (size_t i = 0; i < count; i++) {
+            const rh_audit_decision_t *from = &record->decisions [i];
+            Rhannu__V1__PolicyDecision *to = &decisions [i];
+            rhannu__v1__policy_decision__init (to);
+            to->recipient = s_text (from->recipient);
+            to->allowed = from->allowed;
+            to->agreement_id = s_text (from->agreement_id);
+            to->agreement_version = from->agreement_version;
+            to->agreement_sha256.data = (uint8_t *) from->agreement_sha256;
+            to->agreement_sha256.len = from->agreement_sha256 ? RH_DIGEST_LEN : 0;
+            to->rule_id = s_text (from->rule_id);
+            to->missing_condition = s_text (from->missing_condition);
+            to->withheld = &withheld_ptrs [next];
+            to->n_withheld = from->withheld_count;
+            for (size_t k = 0; k < from->withheld_count; k++, next++) {
+                rhannu__v1__commitment__init (&withheld [next]);
+                withheld [next].field = from->withheld_fields [k];
+                withheld [next].digest.data = (uint8_t *) from->withheld_digests [k];
+                withheld [next].digest.len = RH_DIGEST_LEN;
+                withheld_ptrs [next] = &withheld [next];
+            }
+            decision_ptrs [i] = to;
+        }
+        out.decisions = decision_ptrs;
+        out.n_decisions = count;
+        bytes = s_pack (&out.base, size);
+    }
+    free (decisions);
+    free (decision_ptrs);
+    free (withheld);
+    free (withheld_ptrs);
+    return bytes;
 }
 
 rh_rc_t
@@ -118,7 +168,50 @@ rh_record_decode_audit (const uint8_t *data, size_t size, rh_audit_record_t *rec
     record->detail = in->detail;
     record->prev_hash = in->prev_hash.data;
     record->frame_sha256 = in->frame_sha256.len ? in->frame_sha256.data : NULL;
+    record->decision_count = in->n_decisions;
+    for (size_t i = 0; i < in->n_decisions; i++) {
+        const Rhannu__V1__PolicyDecision *decision = in->decisions [i];
+        bool good =
+            decision->agreement_sha256.len == 0 || decision->agreement_sha256.len == RH_DIGEST_LEN;
+        for (size_t k = 0; k < decision->n_withheld; k++)
+            good = good && decision->withheld [k]->digest.len == RH_DIGEST_LEN;
+        if (!good) {
+            rh_record_release (&record->owned);
+            return RH_E_MALFORMED;
+        }
+    }
     return RH_OK;
+}
+
+bool
+rh_record_decision (const rh_audit_record_t *record, size_t index, rh_audit_decision_t *decision)
+{
+    const Rhannu__V1__AuditRecord *in = record->owned;
+    memset (decision, 0, sizeof *decision);
+    if (!in || index >= in->n_decisions)
+        return false;
+    const Rhannu__V1__PolicyDecision *from = in->decisions [index];
+    decision->recipient = from->recipient;
+    decision->allowed = from->allowed;
+    decision->agreement_id = from->agreement_id;
+    decision->agreement_version = from->agreement_version;
+    decision->agreement_sha256 = from->agreement_sha256.len ? from->agreement_sha256.data : NULL;
+    decision->rule_id = from->rule_id;
+    decision->missing_condition = from->missing_condition;
+    decision->withheld_count = from->n_withheld;
+    return true;
+}
+
+bool
+rh_record_withheld (const rh_audit_record_t *record, size_t index, size_t k, uint32_t *field,
+                    const uint8_t **digest)
+{
+    const Rhannu__V1__AuditRecord *in = record->owned;
+    if (!in || index >= in->n_decisions || k >= in->decisions [index]->n_withheld)
+        return false;
+    *field = in->decisions [index]->withheld [k]->field;
+    *digest = in->decisions [index]->withheld [k]->digest.data;
+    return true;
 }
 
 uint8_t *

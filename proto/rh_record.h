@@ -19,8 +19,25 @@ typedef struct {
     uint32_t attempts;
     int64_t enqueued_ms;
     int64_t expires_ms;
+    const char *agreement_id;  //  the decision that allowed the delivery
+    uint32_t agreement_version;
+    const char *rule_id;
     void *owned;
 } rh_queued_t;
+
+//  How an agreement decided one recipient (a PolicyDecision in the audit record).
+typedef struct {
+    const char *recipient;
+    bool allowed;
+    const char *agreement_id;
+    uint32_t agreement_version;
+    const uint8_t *agreement_sha256;  //  RH_DIGEST_LEN bytes or NULL
+    const char *rule_id;
+    const char *missing_condition;
+    size_t withheld_count;  //  fields the recipient did not receive
+    const uint32_t *withheld_fields;
+    const uint8_t *const *withheld_digests;  //  RH_DIGEST_LEN bytes each
+} rh_audit_decision_t;
 
 //  One record of the broker's hash-chained audit log.
 typedef struct {
@@ -35,8 +52,10 @@ typedef struct {
     const uint8_t *sealed;
     size_t sealed_size;
     const char *detail;
-    const uint8_t *prev_hash;     //  RH_DIGEST_LEN bytes
-    const uint8_t *frame_sha256;  //  RH_DIGEST_LEN bytes or NULL
+    const uint8_t *prev_hash;              //  RH_DIGEST_LEN bytes
+    const uint8_t *frame_sha256;           //  RH_DIGEST_LEN bytes or NULL
+    const rh_audit_decision_t *decisions;  //  for encoding; decoded ones via rh_record_decision
+    size_t decision_count;
     void *owned;
 } rh_audit_record_t;
 
@@ -56,6 +75,15 @@ rh_rc_t rh_record_decode_queued (const uint8_t *data, size_t size, rh_queued_t *
 
 uint8_t *rh_record_encode_audit (const rh_audit_record_t *record, size_t *size);
 rh_rc_t rh_record_decode_audit (const uint8_t *data, size_t size, rh_audit_record_t *record);
+
+//  The index-th policy decision of a decoded audit record, without its withheld fields (see
+//  rh_record_withheld). Pointers borrow from the record. Returns false past the end.
+bool rh_record_decision (const rh_audit_record_t *record, size_t index,
+                         rh_audit_decision_t *decision);
+
+//  The k-th withheld field of the index-th decision of a decoded audit record.
+bool rh_record_withheld (const rh_audit_record_t *record, size_t index, size_t k, uint32_t *field,
+                         const uint8_t **digest);
 
 uint8_t *rh_record_encode_outgoing (const rh_outgoing_t *record, size_t *size);
 rh_rc_t rh_record_decode_outgoing (const uint8_t *data, size_t size, rh_outgoing_t *record);

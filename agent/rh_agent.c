@@ -377,8 +377,10 @@ s_outbox_head (rh_agent_t *self)
 
 //  Forgets an outbox message the broker has answered; on rejection returns it to failed/.
 static void
-s_answered (rh_agent_t *self, const char *msg_id, const char *code, const char *reason)
+s_answered (rh_agent_t *self, const char *msg_id, const rh_frame_t *refusal)
 {
+    const char *code = refusal ? refusal->code : NULL;
+    const char *reason = refusal ? refusal->reason : NULL;
     for (size_t i = 0; i < self->flight_count; i++) {
         if (strcmp (self->flights [i].msg_id, msg_id) != 0)
             continue;
@@ -392,8 +394,14 @@ s_answered (rh_agent_t *self, const char *msg_id, const char *code, const char *
             self->accepted++;
         else if (rh_db_get (self->db, key, strlen (key), &value, &size) == 0
                  && rh_record_decode_outgoing (value, size, &record) == RH_OK) {
-            char why [700];
-            snprintf (why, sizeof why, "%s: %s\nmsg_id: %s", code, reason ? reason : "", msg_id);
+            char why [900];
+            int used = snprintf (why, sizeof why, "%s: %s\nmsg_id: %s", code, reason ? reason : "",
+                                 msg_id);
+            //  A policy refusal says which agreement and rule decided, and what was missing.
+            if (used > 0 && *refusal->agreement_id)
+                snprintf (why + used, sizeof why - (size_t) used,
+                          "\nagreement: %s\nrule: %s\nmissing: %s", refusal->agreement_id,
+                          refusal->rule_id, refusal->missing_condition);
             s_fail_file (self, record.file_name, record.json, record.json_size, why);
             s_error (self, "%s (%s) refused by the broker: %s: %s; moved to failed/",
                      record.file_name, msg_id, code, reason ? reason : "");
@@ -432,8 +440,11 @@ s_run_hook (rh_agent_t *self, const char *path)
 //  Handles one delivery: verify, de-duplicate, write to .tmp/. The acknowledgement waits for
 //  s_finish_arrivals.
 static void
-s_arrive (rh_agent_t *self, uint64_t delivery_id, const uint8_t *sealed, size_t size)
+s_arrive (rh_agent_t *self, const rh_frame_t *frame)
 {
+    uint64_t delivery_id = frame->delivery_id;
+    const uint8_t *sealed = frame->sealed;
+    size_t size = frame->sealed_size;
     if (self->arrival_count >= RH_MAX_ACK_BATCH)
         return;  //  not acknowledged: the broker sends it again
     rh_envelope_t *envelope = NULL;
@@ -470,7 +481,8 @@ s_arrive (rh_agent_t *self, uint64_t delivery_id, const uint8_t *sealed, size_t 
         self->arrival_count++;
         return;
     }
-    char *text = rh_json_from_envelope (envelope);
+    char *text = rh_json_from_delivery (envelope, frame->agreement_id, frame->agreement_version,
+                                        frame->rule_id);
     char path [PATH_MAX];
     rh_file_path (path, sizeof path, "%s/%s.json", self->inbox_tmp, msg_id);
     if (text) {
@@ -752,15 +764,15 @@ s_handle_dealer (rh_agent_t *self)
         if (rc != RH_OK)
             s_error (self, "unreadable frame from the broker: %s", rh_rc_name (rc));
         else if (frame.type == RH_FRAME_ACCEPTED)
-            s_answered (self, frame.msg_id, NULL, NULL);
+            s_answered (self, frame.msg_id, NULL);
         else if (frame.type == RH_FRAME_REJECTED) {
             if (*frame.msg_id)
-                s_answered (self, frame.msg_id, frame.code, frame.reason);
+                s_answered (self, frame.msg_id, &frame);
             else
                 s_error (self, "broker refused a frame: %s: %s", frame.code, frame.reason);
         }
         else if (frame.type == RH_FRAME_DELIVER)
-            s_arrive (self, frame.delivery_id, frame.sealed, frame.sealed_size);
+            s_arrive (self, &frame);
         rh_frame_release (&frame);
         zmq_msg_close (&message);
     }

@@ -171,6 +171,26 @@ rh_audit_print (rh_db_t *db, FILE *out)
                  rh_time_format (record.at_ms, when, sizeof when), record.event, record.code,
                  *record.msg_id ? record.msg_id : "-", *record.agency ? record.agency : "-",
                  *recipients ? recipients : "-", record.detail);
+        //  One indented line per policy decision: who, under what, and what was withheld.
+        rh_audit_decision_t decision;
+        for (size_t i = 0; rh_record_decision (&record, i, &decision); i++) {
+            char withheld [256] = "";
+            for (size_t k = 0; k < decision.withheld_count; k++) {
+                uint32_t field = 0;
+                const uint8_t *digest = NULL;
+                if (!rh_record_withheld (&record, i, k, &field, &digest))
+                    break;
+                size_t used = strlen (withheld);
+                snprintf (withheld + used, sizeof withheld - used, "%s%u", k ? "," : "", field);
+            }
+            fprintf (out, "        %s %s: agreement %s v%u rule %s%s%s%s%s\n",
+                     decision.allowed ? "allowed" : "refused",
+                     *decision.recipient ? decision.recipient : "-",
+                     *decision.agreement_id ? decision.agreement_id : "-",
+                     decision.agreement_version, *decision.rule_id ? decision.rule_id : "(default)",
+                     *decision.missing_condition ? ", missing " : "", decision.missing_condition,
+                     *withheld ? ", withheld fields " : "", withheld);
+        }
         rh_record_release (&record.owned);
         count++;
     }

@@ -9,6 +9,8 @@
       r/<agency>         replay state: sequence window (rh_replay)
       a/<seq>            audit record (rh_audit)
       b/seq              the broker's own message sequence
+      p/<agreement id>   highest version of the agreement ever loaded (refuses rollback)
+      g/<id>/<version>   that agreement as signed: signature (64 bytes) then the file
     =========================================================================
 */
 #include "rh_classes.h"
@@ -32,6 +34,8 @@ const rh_cfg_spec_t rh_broker_config_spec [] = {
     { "pki/identity", RH_CFG_STR, 0, 0, "broker", false,
       "the broker's own folder in pki/dir (cert, keys)" },
     { "data/dir", RH_CFG_STR, 0, 0, NULL, true, "folder for the broker's LevelDB" },
+    { "policy/dir", RH_CFG_STR, 0, 0, NULL, true,
+      "sharing agreements in force: *.yaml, each with its CA signature *.yaml.sig" },
     { "net/handshake_ms", RH_CFG_INT, 100, 600000, "10000", false,
       "time a connection has to finish its CURVE handshake" },
     { "net/heartbeat_ms", RH_CFG_INT, 100, 600000, "5000", false,
@@ -77,7 +81,10 @@ typedef struct {
     char msg_id [RH_MAX_ID + 1];
     rh_rc_t rc;
     bool duplicate;
-    char reason [256];
+    char reason [RH_MAX_REASON];
+    char rule_id [RH_MAX_ID + 1];  //  policy refusals: which rule of which agreement
+    char agreement_id [RH_MAX_ID + 1];
+    char missing [RH_MAX_ID + 1];
 } s_reply_t;
 
 struct _rh_broker_t {
@@ -90,6 +97,7 @@ struct _rh_broker_t {
     uint8_t curve_secret [32];
     rh_certstore_t *store;  //  for ZAP and recipients; workers have their own
     rh_signer_t *signer;    //  the broker's own identity, for notices
+    rh_policy_t *policy;    //  the sharing agreements in force
     rh_db_t *db;
     rh_audit_t *audit;
     rh_replay_t *replay;
@@ -160,7 +168,7 @@ s_queue_head (rh_broker_t *self, s_peer_t *peer)
 //  Puts a message in an agency's queue (pending batch).
 static int
 s_enqueue (rh_broker_t *self, const char *agency, const char *msg_id, const char *sender,
-           const uint8_t *sealed, size_t size, int64_t expires_ms)
+           const uint8_t *sealed, size_t size, int64_t expires_ms, const rh_decision_t *decision)
 {
     s_peer_t *peer = s_peer (self, agency);
     if (!peer)
@@ -171,6 +179,11 @@ s_enqueue (rh_broker_t *self, const char *agency, const char *msg_id, const char
                            .sealed_size = size,
                            .enqueued_ms = rh_time_now_ms (),
                            .expires_ms = expires_ms };
+    if (decision && decision->agreement) {
+        record.agreement_id = rh_agreement_id (decision->agreement);
+        record.agreement_version = rh_agreement_version (decision->agreement);
+        record.rule_id = decision->rule_id;
+    }
     size_t record_size = 0;
     uint8_t *bytes = rh_record_encode_queued (&record, &record_size);
     if (!bytes)
@@ -187,9 +200,10 @@ s_enqueue (rh_broker_t *self, const char *agency, const char *msg_id, const char
 }
 
 static void
-s_audit (rh_broker_t *self, const char *event, rh_rc_t rc, const char *msg_id, const char *agency,
-         const char *const *recipients, size_t recipient_count, const uint8_t *sealed,
-         size_t sealed_size, const uint8_t *frame_sha256, const char *detail)
+s_audit_decided (rh_broker_t *self, const char *event, rh_rc_t rc, const char *msg_id,
+                 const char *agency, const char *const *recipients, size_t recipient_count,
+                 const uint8_t *sealed, size_t sealed_size, const uint8_t *frame_sha256,
+                 const char *detail, const rh_audit_decision_t *decisions, size_t decision_count)
 {
     rh_audit_record_t record = { .event = event,
                                  .code = rh_rc_name (rc),
@@ -200,9 +214,20 @@ s_audit (rh_broker_t *self, const char *event, rh_rc_t rc, const char *msg_id, c
                                  .sealed = sealed,
                                  .sealed_size = sealed_size,
                                  .detail = detail,
-                                 .frame_sha256 = frame_sha256 };
+                                 .frame_sha256 = frame_sha256,
+                                 .decisions = decisions,
+                                 .decision_count = decision_count };
     if (rh_audit_append (self->audit, &record) != 0)
         rh_log_error ("broker", "cannot append audit record for %s", msg_id ? msg_id : "-");
+}
+
+static void
+s_audit (rh_broker_t *self, const char *event, rh_rc_t rc, const char *msg_id, const char *agency,
+         const char *const *recipients, size_t recipient_count, const uint8_t *sealed,
+         size_t sealed_size, const uint8_t *frame_sha256, const char *detail)
+{
+    s_audit_decided (self, event, rc, msg_id, agency, recipients, recipient_count, sealed,
+                     sealed_size, frame_sha256, detail, NULL, 0);
 }
 
 //  ---------------------------------------------------------------------------------------------
@@ -222,7 +247,7 @@ s_send_frame (rh_broker_t *self, const uint8_t *routing_id, size_t routing_id_si
     free (bytes);
 }
 
-static void
+static s_reply_t *
 s_queue_reply (rh_broker_t *self, const uint8_t *routing_id, size_t routing_id_size,
                const char *msg_id, rh_rc_t rc, bool duplicate, const char *reason)
 {
@@ -230,7 +255,7 @@ s_queue_reply (rh_broker_t *self, const uint8_t *routing_id, size_t routing_id_s
         size_t capacity = self->reply_capacity ? self->reply_capacity * 2 : 256;
         s_reply_t *grown = realloc (self->replies, capacity * sizeof *grown);
         if (!grown)
-            return;  //  no reply: the agent resends and gets one then
+            return NULL;  //  no reply: the agent resends and gets one then
         self->replies = grown;
         self->reply_capacity = capacity;
     }
@@ -241,6 +266,8 @@ s_queue_reply (rh_broker_t *self, const uint8_t *routing_id, size_t routing_id_s
     reply->rc = rc;
     reply->duplicate = duplicate;
     snprintf (reply->reason, sizeof reply->reason, "%s", reason ? reason : rh_rc_text (rc));
+    reply->rule_id [0] = reply->agreement_id [0] = reply->missing [0] = 0;
+    return reply;
 }
 
 static void
@@ -257,6 +284,9 @@ s_flush_replies (rh_broker_t *self)
             frame.type = RH_FRAME_REJECTED;
             frame.code = rh_rc_name (reply->rc);
             frame.reason = reply->reason;
+            frame.rule_id = reply->rule_id;
+            frame.agreement_id = reply->agreement_id;
+            frame.missing_condition = reply->missing;
         }
         s_send_frame (self, reply->routing_id, reply->routing_id_size, &frame);
     }
@@ -305,7 +335,7 @@ s_non_delivery (rh_broker_t *self, const rh_queued_t *queued, const char *recipi
         const char *to [] = { queued->sender };
         if (s_enqueue (self, queued->sender, rh_envelope_msg_id (envelope),
                        rh_signer_agency (self->signer), sealed, size,
-                       rh_time_now_ms () + self->expiry_ms)
+                       rh_time_now_ms () + self->expiry_ms, NULL)
             == 0)
             s_audit (self, "NOTICE", RH_OK, rh_envelope_msg_id (envelope),
                      rh_signer_agency (self->signer), to, 1, sealed, size, NULL,
@@ -379,7 +409,10 @@ s_pump (rh_broker_t *self, s_peer_t *peer)
             rh_frame_t frame = { .type = RH_FRAME_DELIVER,
                                  .delivery_id = seq,
                                  .sealed = queued.sealed,
-                                 .sealed_size = queued.sealed_size };
+                                 .sealed_size = queued.sealed_size,
+                                 .agreement_id = queued.agreement_id,
+                                 .agreement_version = queued.agreement_version,
+                                 .rule_id = queued.rule_id };
             size_t frame_size = 0;
             uint8_t *bytes = rh_frame_encode (&frame, &frame_size);
             int rc = -1;
@@ -477,14 +510,35 @@ s_acknowledged (rh_broker_t *self, s_peer_t *peer, uint64_t seq)
 //  ---------------------------------------------------------------------------------------------
 //  Accepting messages
 
-//  Resolves "the front door of LA x" to an enrolled agency. Aliases and a directory come with
-//  sharing agreements; until then a front door is the LA_FRONT_DOOR (or LA_CHILDREN) agency of
-//  that local authority.
-static const char *
-s_front_door (rh_broker_t *self, const char *la)
+//  The certificate identity of an agency enrolled and valid at now, or NULL.
+static const rh_identity_t *
+s_identity (rh_broker_t *self, const char *agency, int64_t now)
 {
+    for (size_t i = 0; i < rh_certstore_size (self->store); i++) {
+        const rh_identity_t *id = rh_certstore_identity (self->store, i);
+        if (strcmp (id->agency_id, agency) == 0 && rh_certstore_status (self->store, i, now) == RH_OK)
+            return id;
+    }
+    return NULL;
+}
+
+static bool
+s_enrolled (rh_broker_t *self, const char *agency)
+{
+    return s_identity (self, agency, rh_time_now_ms ()) != NULL;
+}
+
+//  Resolves "the front door of LA x": the agreements' directory first (which knows the local
+//  labels: IAA, SPOC, MASH, hub), then an enrolled LA_FRONT_DOOR (or LA_CHILDREN) certificate
+//  of that local authority. Either way the agreement still has to allow the delivery.
+static const char *
+s_front_door (rh_broker_t *self, const char *la, const char *alias, int64_t now)
+{
+    const char *label = NULL;
+    const char *agency = rh_policy_front_door (self->policy, la, alias, now, &label);
+    if (agency && s_identity (self, agency, now))
+        return agency;
     const char *fallback = NULL;
-    int64_t now = rh_time_now_ms ();
     for (size_t i = 0; i < rh_certstore_size (self->store); i++) {
         const rh_identity_t *id = rh_certstore_identity (self->store, i);
         if (strcmp (id->la, la) != 0 || rh_certstore_status (self->store, i, now) != RH_OK)
@@ -497,23 +551,10 @@ s_front_door (rh_broker_t *self, const char *la)
     return fallback;
 }
 
-static bool
-s_enrolled (rh_broker_t *self, const char *agency)
-{
-    int64_t now = rh_time_now_ms ();
-    for (size_t i = 0; i < rh_certstore_size (self->store); i++) {
-        const rh_identity_t *id = rh_certstore_identity (self->store, i);
-        if (strcmp (id->agency_id, agency) == 0
-            && rh_certstore_status (self->store, i, now) == RH_OK)
-            return true;
-    }
-    return false;
-}
-
 //  Works out who receives a message. Returns RH_OK or RH_E_POLICY with the reason.
 static rh_rc_t
 s_route (rh_broker_t *self, rh_envelope_t *envelope, const char **recipients, size_t *count,
-         char replied_to [RH_MAX_ID + 1], char *reason, size_t reason_size)
+         char replied_to [RH_MAX_ID + 1], char *reason, size_t reason_size, int64_t now)
 {
     *count = 0;
     size_t wanted = rh_envelope_recipients (envelope);
@@ -521,14 +562,14 @@ s_route (rh_broker_t *self, rh_envelope_t *envelope, const char **recipients, si
         const char *agency = rh_envelope_recipient_agency (envelope, i);
         if (!*agency) {
             const char *la = rh_envelope_recipient_front_door (envelope, i);
-            agency = s_front_door (self, la);
+            agency = s_front_door (self, la, rh_envelope_recipient_alias (envelope, i), now);
             if (!agency) {
                 snprintf (reason, reason_size, "no front door is enrolled for local authority '%s'",
                           la);
                 return RH_E_POLICY;
             }
         }
-        else if (!s_enrolled (self, agency)) {
+        else if (!s_identity (self, agency, now)) {
             snprintf (reason, reason_size, "recipient '%s' is not an enrolled agency", agency);
             return RH_E_POLICY;
         }
@@ -540,7 +581,8 @@ s_route (rh_broker_t *self, rh_envelope_t *envelope, const char **recipients, si
     }
     if (*count == 0 && *rh_envelope_in_reply_to (envelope)) {
         //  A reply with no address goes back to whoever sent the original.
-        if (rh_replay_sender_of (self->replay, rh_envelope_in_reply_to (envelope), replied_to))
+        if (rh_replay_sender_of (self->replay, rh_envelope_in_reply_to (envelope), replied_to)
+            && s_identity (self, replied_to, now))
             recipients [(*count)++] = replied_to;
     }
     if (*count == 0) {
@@ -563,6 +605,59 @@ s_reject (rh_broker_t *self, const rh_verified_t *result, rh_rc_t rc, const char
                  rh_rc_name (rc), detail);
 }
 
+//  Fills an audit decision from a policy decision (strings borrowed from it).
+static void
+s_audit_decision (const rh_decision_t *decision, const char *recipient, rh_audit_decision_t *out)
+{
+    memset (out, 0, sizeof *out);
+    out->recipient = recipient;
+    out->allowed = decision->result == RH_DECIDE_ALLOW;
+    out->rule_id = decision->rule_id;
+    out->missing_condition = decision->missing;
+    if (decision->agreement) {
+        out->agreement_id = rh_agreement_id (decision->agreement);
+        out->agreement_version = rh_agreement_version (decision->agreement);
+        out->agreement_sha256 = rh_agreement_sha256 (decision->agreement);
+    }
+}
+
+//  Refuses a message the agreements do not allow: a typed answer naming the rule or the
+//  missing condition, and an audit record of the decision.
+static void
+s_refuse (rh_broker_t *self, const rh_verified_t *result, const rh_decision_t *decision,
+          const char *recipient)
+{
+    rh_audit_decision_t audit;
+    s_audit_decision (decision, recipient, &audit);
+    s_audit_decided (self, "REJECTED", RH_E_POLICY, result->msg_id, result->agency, NULL, 0, NULL,
+                     0, result->sealed_sha256, decision->reason, &audit, 1);
+    s_reply_t *reply = s_queue_reply (self, result->routing_id, result->routing_id_size,
+                                      result->msg_id, RH_E_POLICY, false, decision->reason);
+    if (reply) {
+        snprintf (reply->rule_id, sizeof reply->rule_id, "%s", decision->rule_id);
+        snprintf (reply->agreement_id, sizeof reply->agreement_id, "%s",
+                  decision->agreement ? rh_agreement_id (decision->agreement) : "");
+        snprintf (reply->missing, sizeof reply->missing, "%s", decision->missing);
+    }
+    rh_log_info ("broker", "refused %s from %s to %s: %s", result->msg_id, result->agency,
+                 recipient, decision->reason);
+}
+
+//  A copy of sealed without the fields not in keep. Returns NULL on failure.
+static uint8_t *
+s_redacted (const uint8_t *sealed, size_t size, const uint32_t *keep, size_t keep_count,
+            size_t *redacted_size)
+{
+    rh_envelope_t *copy = NULL;
+    uint8_t *redacted = NULL;
+    if (rh_envelope_decode (sealed, size, &copy) == RH_OK
+        && rh_envelope_redact (copy, keep, keep_count) == 0
+        && rh_envelope_encode (copy, &redacted, redacted_size) != 0)
+        redacted = NULL;
+    rh_envelope_destroy (&copy);
+    return redacted;
+}
+
 static void
 s_accept (rh_broker_t *self, rh_verified_t *result)
 {
@@ -571,12 +666,37 @@ s_accept (rh_broker_t *self, rh_verified_t *result)
         s_reject (self, result, result->rc, NULL);
         return;
     }
+    int64_t now = rh_time_now_ms ();
     const char *recipients [RH_MAX_RECIPIENTS];
     size_t count = 0;
     char reason [256] = "", replied_to [RH_MAX_ID + 1];
-    rh_rc_t rc = s_route (self, envelope, recipients, &count, replied_to, reason, sizeof reason);
+    rh_rc_t rc = s_route (self, envelope, recipients, &count, replied_to, reason, sizeof reason,
+                          now);
     if (rc != RH_OK) {
         s_reject (self, result, rc, reason);
+        return;
+    }
+    //  Every recipient must be allowed by an agreement; one refusal refuses the message, so a
+    //  sender never has to work out who got it and who did not.
+    rh_facts_t facts;
+    rh_policy_facts (envelope, &facts);
+    const rh_identity_t *sender_id = s_identity (self, result->agency, now);
+    rh_party_ref_t sender, recipient;
+    rh_decision_t decisions [RH_MAX_RECIPIENTS];
+    char known_sender [RH_MAX_ID + 1];
+    bool seen_before = rh_replay_sender_of (self->replay, result->msg_id, known_sender);
+    for (size_t i = 0; i < count && sender_id && !seen_before; i++) {
+        rh_policy_party (sender_id, &sender);
+        rh_policy_party (s_identity (self, recipients [i], now), &recipient);
+        rh_policy_decide (self->policy, &facts, rh_envelope_agreement_id (envelope), &sender,
+                          &recipient, now, &decisions [i]);
+        if (decisions [i].result != RH_DECIDE_ALLOW) {
+            s_refuse (self, result, &decisions [i], recipients [i]);
+            return;
+        }
+    }
+    if (!sender_id && !seen_before) {
+        s_reject (self, result, RH_E_CERT_UNKNOWN, "the sender is not enrolled");
         return;
     }
     size_t header_size = 0;
@@ -598,6 +718,12 @@ s_accept (rh_broker_t *self, rh_verified_t *result)
                        true, NULL);
         return;
     }
+    if (seen_before) {
+        //  Known id, but neither a replay nor a duplicate: cannot happen (rh_replay refuses a
+        //  reused id with other content); refuse rather than deliver undecided.
+        s_reject (self, result, RH_E_REPLAY, "message id seen before");
+        return;
+    }
     uint8_t *sealed = NULL;
     size_t size = 0;
     if (rh_envelope_encode (envelope, &sealed, &size) != 0) {
@@ -605,13 +731,61 @@ s_accept (rh_broker_t *self, rh_verified_t *result)
         return;
     }
     int64_t expires = rh_envelope_expires (envelope);
-    int64_t latest = rh_time_now_ms () + self->expiry_ms;
+    int64_t latest = now + self->expiry_ms;
     if (!expires || expires > latest)
         expires = latest;
-    for (size_t i = 0; i < count; i++)
-        s_enqueue (self, recipients [i], result->msg_id, result->agency, sealed, size, expires);
-    s_audit (self, "ACCEPTED", RH_OK, result->msg_id, result->agency, recipients, count, sealed,
-             size, NULL, rh_envelope_kind_name (rh_envelope_kind (envelope)));
+    //  What each recipient does not receive is recorded by its commitment: an auditor can show
+    //  later what was withheld without the broker keeping a second copy.
+    size_t committed = rh_envelope_commitments (envelope);
+    static_assert (RH_MAX_FIELDS <= 64, "field masks are 64 bits");
+    rh_audit_decision_t audit [RH_MAX_RECIPIENTS];
+    uint32_t withheld [RH_MAX_RECIPIENTS][RH_MAX_FIELDS];
+    const uint8_t *digests [RH_MAX_RECIPIENTS][RH_MAX_FIELDS];
+    uint32_t keep [RH_MAX_FIELDS];
+    uint8_t *copies [RH_MAX_RECIPIENTS] = { NULL };  //  redacted copies; NULL: as sent
+    size_t copy_sizes [RH_MAX_RECIPIENTS] = { 0 };
+    bool prepared = true;
+    for (size_t i = 0; i < count && prepared; i++) {
+        size_t keep_count = 0, withheld_count = 0;
+        for (size_t k = 0; k < committed && k < RH_MAX_FIELDS; k++) {
+            const uint8_t *digest = NULL;
+            uint32_t field = rh_envelope_commitment (envelope, k, &digest);
+            if (field < 64 && (decisions [i].fields & (1ull << field)))
+                keep [keep_count++] = field;
+            else {
+                withheld [i][withheld_count] = field;
+                digests [i][withheld_count++] = digest;
+            }
+        }
+        s_audit_decision (&decisions [i], recipients [i], &audit [i]);
+        audit [i].withheld_count = withheld_count;
+        audit [i].withheld_fields = withheld [i];
+        audit [i].withheld_digests = digests [i];
+        if (withheld_count > 0)
+            prepared = (copies [i] = s_redacted (sealed, size, keep, keep_count,
+                                                 &copy_sizes [i]))
+                       != NULL;
+    }
+    //  Nothing is queued until every copy exists: a message goes to all its recipients or is
+    //  refused, never half.
+    for (size_t i = 0; i < count && prepared; i++)
+        prepared = s_peer (self, recipients [i]) != NULL;
+    if (!prepared) {
+        for (size_t i = 0; i < count; i++)
+            free (copies [i]);
+        free (sealed);
+        s_reject (self, result, RH_E_NOMEM, "cannot prepare the recipients' copies");
+        return;
+    }
+    for (size_t i = 0; i < count; i++) {
+        s_enqueue (self, recipients [i], result->msg_id, result->agency,
+                   copies [i] ? copies [i] : sealed, copies [i] ? copy_sizes [i] : size, expires,
+                   &decisions [i]);
+        free (copies [i]);
+    }
+    s_audit_decided (self, "ACCEPTED", RH_OK, result->msg_id, result->agency, recipients, count,
+                     sealed, size, NULL, rh_envelope_kind_name (rh_envelope_kind (envelope)),
+                     audit, count);
     free (sealed);
     s_queue_reply (self, result->routing_id, result->routing_id_size, result->msg_id, RH_OK, false,
                    NULL);
@@ -802,11 +976,99 @@ done:
     return 1;
 }
 
+//  Loads the agreements of policy/dir. Refuses a set holding an older version of an agreement
+//  than one loaded before (a rollback), records each version and its file under g/ so that an
+//  auditor can re-evaluate decisions from a copy of the data, and writes a POLICY_LOADED audit
+//  record. Returns NULL (and logs every problem) on failure.
+static rh_policy_t *
+s_load_policy (rh_broker_t *self, char *why, size_t why_size)
+{
+    const char *dir = rh_config_str (self->config, "policy/dir");
+    char ca [PATH_MAX], errors [8192] = "";
+    rh_file_path (ca, sizeof ca, "%s/ca.pem", self->pki_dir);
+    rh_policy_t *policy = rh_policy_load (dir, ca, rh_time_now_ms (), errors, sizeof errors);
+    for (size_t i = 0; policy && i < rh_policy_size (policy); i++) {
+        const rh_agreement_t *agreement = rh_policy_agreement (policy, i);
+        char key [RH_MAX_QUEUE_KEY];
+        snprintf (key, sizeof key, "p/%s", rh_agreement_id (agreement));
+        uint8_t *value = NULL;
+        size_t size = 0;
+        uint32_t highest = 0;
+        if (rh_db_get (self->db, key, strlen (key), &value, &size) == 0 && size == 4)
+            memcpy (&highest, value, 4);
+        free (value);
+        if (rh_agreement_version (agreement) < highest) {
+            snprintf (errors, sizeof errors,
+                      "agreement %s version %u is older than version %u, loaded before "
+                      "(a rollback is refused)\n",
+                      rh_agreement_id (agreement), rh_agreement_version (agreement), highest);
+            rh_policy_destroy (&policy);
+        }
+    }
+    if (!policy) {
+        for (char *line = errors, *end; *line; line = end + 1) {
+            end = strchr (line, '\n');
+            if (!end)
+                break;
+            *end = 0;
+            rh_log_error ("broker", "agreements: %s", line);
+            if (line == errors)
+                snprintf (why, why_size, "%s", line);
+        }
+        return NULL;
+    }
+    char detail [300] = "";
+    for (size_t i = 0; i < rh_policy_size (policy); i++) {
+        const rh_agreement_t *agreement = rh_policy_agreement (policy, i);
+        uint32_t version = rh_agreement_version (agreement);
+        char key [RH_MAX_QUEUE_KEY];
+        snprintf (key, sizeof key, "p/%s", rh_agreement_id (agreement));
+        rh_db_put (self->db, key, strlen (key), &version, 4);
+        snprintf (key, sizeof key, "g/%s/%010u", rh_agreement_id (agreement), version);
+        size_t size = 0;
+        const uint8_t *signature = NULL;
+        const uint8_t *source = rh_policy_source (policy, i, &size, &signature);
+        if (!rh_db_has (self->db, key, strlen (key))) {
+            uint8_t *stored = malloc (size + RH_SIG_LEN);
+            if (stored) {
+                memcpy (stored, signature, RH_SIG_LEN);
+                memcpy (stored + RH_SIG_LEN, source, size);
+                rh_db_put (self->db, key, strlen (key), stored, size + RH_SIG_LEN);
+                free (stored);
+            }
+        }
+        char hex [RH_DIGEST_LEN * 2 + 1];
+        sodium_bin2hex (hex, sizeof hex, rh_agreement_sha256 (agreement), RH_DIGEST_LEN);
+        size_t used = strlen (detail);
+        snprintf (detail + used, sizeof detail - used, "%s%s v%u sha256:%.16s", used ? ", " : "",
+                  rh_agreement_id (agreement), version, hex);
+        rh_log_info ("broker", "agreement %s version %u in force (%zu rules, %zu parties)",
+                     rh_agreement_id (agreement), version, rh_agreement_rules (agreement),
+                     rh_agreement_parties (agreement));
+    }
+    s_audit (self, "POLICY_LOADED", RH_OK, NULL, NULL, NULL, 0, NULL, 0, NULL, detail);
+    return policy;
+}
+
 //  Reloads the CRL and certificates; closes every connection if a connected agency is no
 //  longer allowed (ROUTER has no per-peer close: agents reconnect and are checked afresh).
 static void
 s_reload (rh_broker_t *self)
 {
+    //  Agreements first, all or nothing: a bad new set leaves the old one in force.
+    char why [RH_MAX_REASON] = "";
+    rh_policy_t *policy = s_load_policy (self, why, sizeof why);
+    if (policy) {
+        rh_policy_destroy (&self->policy);
+        self->policy = policy;
+    }
+    else {
+        rh_log_error ("broker", "agreement reload failed; the agreements in force stay");
+        s_audit (self, "POLICY_RELOAD_FAILED", RH_E_POLICY, NULL, NULL, NULL, 0, NULL, 0, NULL,
+                 why);
+    }
+    if (rh_db_commit (self->db, true) != 0)
+        rh_log_error ("broker", "cannot commit the reload's audit records");
     rh_certstore_t *fresh = rh_certstore_load_dir (self->pki_dir);
     if (!fresh) {
         rh_log_error ("broker", "reload failed; keeping the certificates in force");
@@ -888,6 +1150,9 @@ rh_broker_new (rh_config_t *config)
     if (!(self->db = rh_db_open (data_dir)) || !(self->audit = rh_audit_new (self->db))
         || !(self->replay = rh_replay_new (self->db)))
         goto fail;
+    char why [RH_MAX_REASON];
+    if (!(self->policy = s_load_policy (self, why, sizeof why)) || rh_db_commit (self->db, true) != 0)
+        goto fail;
     uint8_t *value = NULL;
     size_t size = 0;
     if (rh_db_get (self->db, "b/seq", 5, &value, &size) == 0 && size == 8)
@@ -943,6 +1208,7 @@ rh_broker_destroy (rh_broker_t **self_p)
         rh_audit_destroy (&self->audit);
         rh_db_destroy (&self->db);
         rh_signer_destroy (&self->signer);
+        rh_policy_destroy (&self->policy);
         rh_certstore_destroy (&self->store);
         sodium_memzero (self->curve_secret, sizeof self->curve_secret);
         free (self);

@@ -5,8 +5,15 @@
 #include "rh_classes.h"
 #include "rhannu.pb-c.h"
 
+typedef struct {
+    uint8_t *data;  //  the file as signed
+    size_t size;
+    uint8_t signature [RH_SIG_LEN];
+} s_source_t;
+
 struct _rh_policy_t {
     rh_agreement_t *agreements [RH_MAX_AGREEMENTS];  //  sorted by id
+    s_source_t sources [RH_MAX_AGREEMENTS];          //  same order
     size_t count;
 };
 
@@ -57,8 +64,8 @@ s_read_ca (const char *path)
 
 //  Reads, checks the signature of, and parses one file. Returns NULL with errors appended.
 static rh_agreement_t *
-s_load_one (const char *dir, const char *name, X509 *ca, int64_t now_ms, char *errors,
-            size_t errors_size)
+s_load_one (const char *dir, const char *name, X509 *ca, int64_t now_ms, s_source_t *source,
+            char *errors, size_t errors_size)
 {
     char path [PATH_MAX], sig_path [PATH_MAX];
     uint8_t *data = NULL, *signature = NULL;
@@ -96,6 +103,12 @@ s_load_one (const char *dir, const char *name, X509 *ca, int64_t now_ms, char *e
             rh_agreement_destroy (&agreement);
         }
     }
+    if (agreement) {
+        source->data = data;
+        source->size = size;
+        memcpy (source->signature, signature, RH_SIG_LEN);
+        data = NULL;
+    }
     free (data);
     free (signature);
     return agreement;
@@ -131,8 +144,8 @@ rh_policy_load (const char *dir, const char *ca_pem, int64_t now_ms, char *error
         good = false;
     }
     for (int i = 0; good && i < found; i++) {
-        rh_agreement_t *agreement = s_load_one (dir, entries [i]->d_name, ca, now_ms, errors,
-                                                errors_size);
+        rh_agreement_t *agreement = s_load_one (dir, entries [i]->d_name, ca, now_ms,
+                                                &self->sources [self->count], errors, errors_size);
         if (!agreement) {
             good = false;
             break;
@@ -155,7 +168,17 @@ rh_policy_load (const char *dir, const char *ca_pem, int64_t now_ms, char *error
         rh_policy_destroy (&self);
         return NULL;
     }
-    qsort (self->agreements, self->count, sizeof self->agreements [0], s_by_id);
+    //  Sort agreements and their sources together: pair them up, sort, split again.
+    for (size_t i = 1; i < self->count; i++)
+        for (size_t k = i; k > 0 && s_by_id (&self->agreements [k - 1], &self->agreements [k]) > 0;
+             k--) {
+            rh_agreement_t *agreement = self->agreements [k];
+            self->agreements [k] = self->agreements [k - 1];
+            self->agreements [k - 1] = agreement;
+            s_source_t source = self->sources [k];
+            self->sources [k] = self->sources [k - 1];
+            self->sources [k - 1] = source;
+        }
     return self;
 }
 
@@ -165,8 +188,10 @@ rh_policy_destroy (rh_policy_t **self_p)
     if (!self_p || !*self_p)
         return;
     rh_policy_t *self = *self_p;
-    for (size_t i = 0; i < self->count; i++)
+    for (size_t i = 0; i < self->count; i++) {
         rh_agreement_destroy (&self->agreements [i]);
+        free (self->sources [i].data);
+    }
     free (self);
     *self_p = NULL;
 }
@@ -181,6 +206,17 @@ const rh_agreement_t *
 rh_policy_agreement (const rh_policy_t *self, size_t index)
 {
     return index < self->count ? self->agreements [index] : NULL;
+}
+
+const uint8_t *
+rh_policy_source (const rh_policy_t *self, size_t index, size_t *size, const uint8_t **signature)
+{
+    if (index >= self->count)
+        return NULL;
+    *size = self->sources [index].size;
+    if (signature)
+        *signature = self->sources [index].signature;
+    return self->sources [index].data;
 }
 
 const rh_agreement_t *
@@ -269,6 +305,17 @@ rh_policy_facts (rh_envelope_t *envelope, rh_facts_t *facts)
 
 //  ---------------------------------------------------------------------------------------------
 //  Decisions
+
+void
+rh_policy_party (const rh_identity_t *identity, rh_party_ref_t *ref)
+{
+    const ProtobufCEnumValue *type = protobuf_c_enum_descriptor_get_value_by_name (
+        &rhannu__v1__agency_type__descriptor, identity->type);
+    ref->id = identity->agency_id;
+    ref->type = type && type->value > 0 ? (uint32_t) type->value : 0;
+    ref->la = identity->la;
+    ref->region = identity->region;
+}
 
 //  How useful a refusal is to the sender: a higher rank explains more.
 static int

@@ -28,10 +28,18 @@ void rh_policy_destroy (rh_policy_t **self_p);
 
 size_t rh_policy_size (const rh_policy_t *self);
 const rh_agreement_t *rh_policy_agreement (const rh_policy_t *self, size_t index);
+//  The index-th agreement's file as signed, and its signature (RH_SIG_LEN bytes): what an
+//  auditor needs to re-evaluate a decision later. Borrowed.
+const uint8_t *rh_policy_source (const rh_policy_t *self, size_t index, size_t *size,
+                                 const uint8_t **signature);
+
 const rh_agreement_t *rh_policy_find (const rh_policy_t *self, const char *agreement_id);
 
 //  Reads the facts a decision needs from a decoded envelope. Pointers borrow from it.
 void rh_policy_facts (rh_envelope_t *envelope, rh_facts_t *facts);
+
+//  Describes an agency for a decision from its certificate identity (pointers borrow from it).
+void rh_policy_party (const rh_identity_t *identity, rh_party_ref_t *ref);
 
 //  Decides one recipient (see the header comment). agreement_id is the one the message names,
 //  or "". Fills decision; decision->agreement is NULL when no agreement was in force.

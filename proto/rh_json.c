@@ -432,6 +432,13 @@ s_from_message (const ProtobufCMessage *message)
 char *
 rh_json_from_envelope (rh_envelope_t *envelope)
 {
+    return rh_json_from_delivery (envelope, NULL, 0, NULL);
+}
+
+char *
+rh_json_from_delivery (rh_envelope_t *envelope, const char *agreement_id,
+                       uint32_t agreement_version, const char *rule_id)
+{
     assert (envelope);
     json_t *root = json_object ();
     if (!root)
@@ -484,6 +491,11 @@ rh_json_from_envelope (rh_envelope_t *envelope)
         }
     }
     json_object_set_new (root, "withheld", withheld);
+    if (agreement_id && *agreement_id)
+        json_object_set_new (root, "delivered_under",
+                             json_pack ("{s:s, s:I, s:s}", "agreement_id", agreement_id,
+                                        "agreement_version", (json_int_t) agreement_version,
+                                        "rule_id", rule_id ? rule_id : ""));
     json_object_set_new (root, "body", s_from_message (rh_envelope_body (envelope)));
     char *text = json_dumps (root, JSON_INDENT (2) | JSON_PRESERVE_ORDER);
     json_decref (root);

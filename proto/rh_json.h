@@ -21,4 +21,9 @@ rh_envelope_t *rh_json_to_envelope (const uint8_t *text, size_t size, char *erro
 //  body fields, and the body. Returns a new string (free()) or NULL.
 char *rh_json_from_envelope (rh_envelope_t *envelope);
 
+//  The same, plus "delivered_under": the agreement (id, version) and rule the broker delivered
+//  it under, when agreement_id is not NULL or "".
+char *rh_json_from_delivery (rh_envelope_t *envelope, const char *agreement_id,
+                             uint32_t agreement_version, const char *rule_id);
+
 #endif

@@ -51,7 +51,15 @@ for a in "${agencies[@]}"; do
 done
 "$bin/rhannu-ca" list "$run/pki" | sed 's/^/  /'
 
-say "2. Start the broker (demo/run/broker) and five agents on 127.0.0.1:$port"
+say "2. The board signs the regional sharing agreement the broker will enforce"
+mkdir -p "$run/broker/agreements"
+cp "$top/deploy/agreements/gwent-safeguarding.yaml" "$run/broker/agreements/"
+"$bin/rhannu-ca" sign-agreement "$run/pki" "$run/broker/agreements/gwent-safeguarding.yaml" \
+    | sed "s|$run/|demo/run/|g; s/^/  /"
+"$bin/rhannu-broker" check-agreement "$run/broker/agreements/gwent-safeguarding.yaml" --pki "$run/pki" \
+    | sed "s|$run/|demo/run/|g; s/^/  /"
+
+say "3. Start the broker (demo/run/broker) and five agents on 127.0.0.1:$port"
 mkdir -p "$run/broker"
 cat > "$run/broker/broker.yaml" <<EOF
 bind:
@@ -60,6 +68,8 @@ pki:
   dir: $run/pki
 data:
   dir: $run/broker/data
+policy:
+  dir: $run/broker/agreements
 EOF
 RH_LOG_LEVEL=${RH_LOG_LEVEL:-info} "$bin/rhannu-broker" -f "$run/broker/broker.yaml" \
     2> "$run/broker/broker.log" &
@@ -94,14 +104,16 @@ for a in "${agencies[@]}"; do
 done
 note "all five agents connected over CURVE; the broker admitted each by its certificate"
 
-say "3. PC-4411 of Gwent Police files a PPN: a child was present at a domestic incident"
+say "4. PC-4411 of Gwent Police files a PPN: a child was present at a domestic incident"
 "$bin/rhannu-agent" send -f "$run/police-gwent/agent.yaml" "$top/deploy/examples/ppn-referral.json" \
     | sed "s|$run/|demo/run/|g; s|$top/||g; s/^/  /"
 note "addressed to \"the front door of newport\" (the officer wrote IAA); the agent signs it"
+note "agreement rule R1 allows referrals to the front door of the subject's local authority;"
+note "consent is not needed here: significant harm is recorded"
 
 referral=$(wait_for "$run/la-newport/inbox/*.json" 10)
 referral_id=$(field "$referral" msg_id)
-say "4. The broker verified the signature, stored it durably, acknowledged it and delivered it"
+say "5. The broker verified the signature, stored it durably, acknowledged it and delivered it"
 deadline=$((SECONDS + 5))
 until grep -q '"accepted": 1' "$run/police-gwent/data/status.json"; do
     [ $SECONDS -lt $deadline ] || break
@@ -113,7 +125,7 @@ note "  kind $(field "$referral" kind), from $(field "$referral" sender), case $
 note "  signature checked again by the LA's own agent before the file was written"
 "$bin/rhannu-agent" inbox -f "$run/la-newport/agent.yaml" | sed "s|$run/|demo/run/|g; s/^/  /"
 
-say "5. The front door decides: step down to Families First, and records the outcome"
+say "6. The front door decides: step down to Families First, and records the outcome"
 sed "s/REPLACE-WITH-REFERRAL-MSG-ID/$referral_id/" "$top/deploy/examples/outcome.json" \
     > "$run/outcome-for-$referral_id.json"
 "$bin/rhannu-agent" send -f "$run/la-newport/agent.yaml" "$run/outcome-for-$referral_id.json" \
@@ -121,25 +133,37 @@ sed "s/REPLACE-WITH-REFERRAL-MSG-ID/$referral_id/" "$top/deploy/examples/outcome
 note "the outcome names no recipient: it answers $referral_id, so it goes back to whoever sent that"
 
 outcome=$(wait_for "$run/police-gwent/inbox/*.json" 10)
-say "6. The officer hears what happened"
+say "7. The officer hears what happened"
 note "demo/run/police-gwent/inbox/$(basename "$outcome")"
 note "  decision:  $(field "$outcome" decision)"
 note "  rationale: $(field "$outcome" rationale)"
 note "  referrer:  $(field "$outcome" referrer_role)"
+note "  delivered under agreement $(field "$outcome" agreement_id), rule $(field "$outcome" rule_id)"
+note "  withheld by the agreement (the officer's copy has only their commitments):"
+note "    $(tr -d '\n ' < "$outcome" | grep -o '"withheld":\[[^]]*\]' | sed 's/"withheld":\[//; s/\]//; s/,/, /g')"
 
-say "7. Nothing else went anywhere, and nothing is left over"
+say "8. The agreement refuses what it does not allow, and says why"
+"$bin/rhannu-agent" send -f "$run/education-newport/agent.yaml" \
+    "$top/deploy/examples/school-referral-no-consent.json" | sed "s|$run/|demo/run/|g; s|$top/||g; s/^/  /"
+note "a school asks for CARE_AND_SUPPORT without having sought consent"
+refused=$(wait_for "$run/education-newport/failed/*.error" 10)
+note "demo/run/education-newport/failed/$(basename "$refused"):"
+sed 's/^/    /' "$refused"
+
+say "9. Nothing else went anywhere, and nothing is left over"
 for a in "${agencies[@]}"; do
     set -- $a
     n=$(find "$run/$1/inbox" -maxdepth 1 -name '*.json' | wc -l)
     f=$(find "$run/$1/failed" -maxdepth 1 -type f | wc -l)
     note "$(printf '%-24s inbox %d  failed %d' "$1" "$n" "$f")"
 done
+note "(education-newport's failed/ holds the refused referral and its .error)"
 sleep 0.5
 stop_all
 trap - EXIT
 sleep 0.5
 stop_all
 trap - EXIT
-say "8. The broker's hash-chained audit log (rhannu-broker log), after a clean stop"
+say "10. The broker's hash-chained audit log (rhannu-broker log), after a clean stop"
 "$bin/rhannu-broker" log -f "$run/broker/broker.yaml" | sed 's/^/  /'
 say "Done. Inspect demo/run/: pki/, broker/ (data, log), one folder per agency."

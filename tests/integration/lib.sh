@@ -40,13 +40,37 @@ finish () {
 }
 
 #  make_pki AGENCY:TYPE:LA ...  (the broker is always enrolled)
+#  Also writes and signs an open agreement between exactly these agencies (every kind, every
+#  field), for the tests of transport and storage; the agreement tests bring their own.
 make_pki () {
     "$bin/rhannu-ca" init "$work/pki" >/dev/null
     "$bin/rhannu-ca" issue "$work/pki" broker --type BROKER >/dev/null
     local spec id type la
+    mkdir -p "$work/agreements"
+    {
+        echo "id: TEST-OPEN"
+        echo "version: 1"
+        echo "valid_from: 2020-01-01"
+        echo "valid_to: 2099-12-31"
+        echo "purposes: [SAFEGUARDING_CHILD, SAFEGUARDING_ADULT, REFERRER_FEEDBACK]"
+        echo "parties:"
+    } > "$work/agreements/test-open.yaml"
     for spec in "$@"; do
         IFS=: read -r id type la <<< "$spec"
         "$bin/rhannu-ca" issue "$work/pki" "$id" --type "$type" ${la:+--la "$la"} >/dev/null
+        echo "  - {id: $id, roles: [member]$([ "$type" = LA_FRONT_DOOR ] && echo ", front_door_for: [$la], aliases: [IAA, SPOC, MASH]")}" \
+            >> "$work/agreements/test-open.yaml"
+    done
+    printf 'rules:\n  - {id: OPEN, description: "transport tests: everything between members", fields: all}\n' \
+        >> "$work/agreements/test-open.yaml"
+    sign_agreements
+}
+
+#  Signs every agreement in $work/agreements with the test CA.
+sign_agreements () {
+    local file
+    for file in "$work"/agreements/*.yaml; do
+        "$bin/rhannu-ca" sign-agreement "$work/pki" "$file" >/dev/null || { echo "cannot sign $file"; exit 1; }
     done
 }
 
@@ -60,6 +84,8 @@ pki:
   dir: $work/pki
 data:
   dir: $work/broker/data
+policy:
+  dir: $work/agreements
 delivery:
   redeliver_ms: ${REDELIVER_MS:-2000}
 ${BROKER_EXTRA:-}

@@ -24,6 +24,7 @@ endif
 CC ?= cc
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= $(FUZZ_NAMES)  #  e.g. make fuzz FUZZ_TARGETS=agreement
 
 PKGS := libzmq libprotobuf-c libcrypto libsodium jansson yaml-0.1
 TEST_PKGS := cunit
@@ -51,7 +52,7 @@ BROKER_SRC := $(filter-out broker/main.c,$(wildcard broker/*.c))
 AGENT_SRC := $(filter-out agent/main.c,$(wildcard agent/*.c))
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(BUILD)/tests/unit-tests
-FUZZ_NAMES := envelope frame json
+FUZZ_NAMES := envelope frame json agreement
 FUZZ_REPLAY := $(patsubst %,$(BUILD)/tests/replay-%,$(FUZZ_NAMES))
 GEN_CORPUS := $(BUILD)/tests/gen-corpus
 TESTCLIENT := $(BUILD)/tests/rh-testclient
@@ -157,7 +158,7 @@ check-symbols: $(LIB)
 
 #  The unit suite, the fuzz corpora and the integration tests (but the slow crash test) again,
 #  under AddressSanitizer, LeakSanitizer and UBSan (SAN=1); any report fails the run.
-ASAN_INTEGRATION := test_ca_openssl test_delivery test_security test_deadletter
+ASAN_INTEGRATION := test_ca_openssl test_delivery test_security test_deadletter test_agreements
 check-asan:
 	$(MAKE) SAN=1 $(UNIT_BIN) $(FUZZ_REPLAY) $(TOOLS) $(TESTCLIENT)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:fast_unwind_on_malloc=0 UBSAN_OPTIONS=print_stacktrace=1 $(UNIT_BIN)
@@ -186,8 +187,8 @@ FUZZ_FLAGS := -std=c11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined $(INCL
 fuzz: deps
 	$(MAKE) BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) \
 	    SANFLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" \
-	    $(FUZZ_BUILD)/librhannu.a $(patsubst %,$(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o,$(FUZZ_NAMES))
-	@for name in $(FUZZ_NAMES); do \
+	    $(FUZZ_BUILD)/librhannu.a $(patsubst %,$(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o,$(FUZZ_TARGETS))
+	@for name in $(FUZZ_TARGETS); do \
 	    $(FUZZ_CC) -fsanitize=fuzzer,address,undefined $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_$$name.o \
 	        $(FUZZ_BUILD)/librhannu.a $(PKG_LIBS) -o $(FUZZ_BUILD)/fuzz-$$name || exit 1; \
 	    mkdir -p $(FUZZ_BUILD)/corpus-$$name; \

@@ -57,11 +57,13 @@ FUZZ_REPLAY := $(patsubst %,$(BUILD)/tests/replay-%,$(FUZZ_NAMES))
 GEN_CORPUS := $(BUILD)/tests/gen-corpus
 TESTCLIENT := $(BUILD)/tests/rh-testclient
 BENCH_LATENCY := $(BUILD)/tests/rh-bench-latency
+BENCH_POLICY := $(BUILD)/tests/rh-bench-policy
 
 .PHONY: all deps demo bench check check-unit check-fuzz-regress check-integration check-symbols \
         check-asan fuzz corpus format format-check clean
 
-all: $(LIB) $(TOOLS) $(UNIT_BIN) $(FUZZ_REPLAY) $(GEN_CORPUS) $(TESTCLIENT) $(BENCH_LATENCY)
+all: $(LIB) $(TOOLS) $(UNIT_BIN) $(FUZZ_REPLAY) $(GEN_CORPUS) $(TESTCLIENT) $(BENCH_LATENCY) \
+     $(BENCH_POLICY)
 
 #  Installs missing Debian packages; quick when nothing is missing.
 deps:
@@ -115,6 +117,10 @@ $(TESTCLIENT): $(BUILD)/obj/tests/integration/rh_testclient.o $(LIB)
 	$(LINK) $^ $(PKG_LIBS) -o $@
 
 $(BENCH_LATENCY): $(BUILD)/obj/tests/bench/rh_bench_latency.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(LINK) $^ $(PKG_LIBS) -o $@
+
+$(BENCH_POLICY): $(BUILD)/obj/tests/bench/rh_bench_policy.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(LINK) $^ $(PKG_LIBS) -o $@
 

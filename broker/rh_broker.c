@@ -516,7 +516,8 @@ s_identity (rh_broker_t *self, const char *agency, int64_t now)
 {
     for (size_t i = 0; i < rh_certstore_size (self->store); i++) {
         const rh_identity_t *id = rh_certstore_identity (self->store, i);
-        if (strcmp (id->agency_id, agency) == 0 && rh_certstore_status (self->store, i, now) == RH_OK)
+        if (strcmp (id->agency_id, agency) == 0
+            && rh_certstore_status (self->store, i, now) == RH_OK)
             return id;
     }
     return NULL;
@@ -670,8 +671,8 @@ s_accept (rh_broker_t *self, rh_verified_t *result)
     const char *recipients [RH_MAX_RECIPIENTS];
     size_t count = 0;
     char reason [256] = "", replied_to [RH_MAX_ID + 1];
-    rh_rc_t rc = s_route (self, envelope, recipients, &count, replied_to, reason, sizeof reason,
-                          now);
+    rh_rc_t rc =
+        s_route (self, envelope, recipients, &count, replied_to, reason, sizeof reason, now);
     if (rc != RH_OK) {
         s_reject (self, result, rc, reason);
         return;
@@ -762,9 +763,8 @@ s_accept (rh_broker_t *self, rh_verified_t *result)
         audit [i].withheld_fields = withheld [i];
         audit [i].withheld_digests = digests [i];
         if (withheld_count > 0)
-            prepared = (copies [i] = s_redacted (sealed, size, keep, keep_count,
-                                                 &copy_sizes [i]))
-                       != NULL;
+            prepared =
+                (copies [i] = s_redacted (sealed, size, keep, keep_count, &copy_sizes [i])) != NULL;
     }
     //  Nothing is queued until every copy exists: a message goes to all its recipients or is
     //  refused, never half.
@@ -784,8 +784,8 @@ s_accept (rh_broker_t *self, rh_verified_t *result)
         free (copies [i]);
     }
     s_audit_decided (self, "ACCEPTED", RH_OK, result->msg_id, result->agency, recipients, count,
-                     sealed, size, NULL, rh_envelope_kind_name (rh_envelope_kind (envelope)),
-                     audit, count);
+                     sealed, size, NULL, rh_envelope_kind_name (rh_envelope_kind (envelope)), audit,
+                     count);
     free (sealed);
     s_queue_reply (self, result->routing_id, result->routing_id_size, result->msg_id, RH_OK, false,
                    NULL);
@@ -1151,7 +1151,8 @@ rh_broker_new (rh_config_t *config)
         || !(self->replay = rh_replay_new (self->db)))
         goto fail;
     char why [RH_MAX_REASON];
-    if (!(self->policy = s_load_policy (self, why, sizeof why)) || rh_db_commit (self->db, true) != 0)
+    if (!(self->policy = s_load_policy (self, why, sizeof why))
+        || rh_db_commit (self->db, true) != 0)
         goto fail;
     uint8_t *value = NULL;
     size_t size = 0;

@@ -171,13 +171,11 @@ s_keys (s_ctx_t *ctx, yaml_node_t *map, const char *what, const char *const *all
         s_error (ctx, map, "%s must be a mapping of keys to values", what);
         return false;
     }
-    bool good = true;
     for (yaml_node_pair_t *pair = map->data.mapping.pairs.start;
          pair < map->data.mapping.pairs.top; pair++) {
         yaml_node_t *name = s_node (ctx, pair->key);
         if (!name || name->type != YAML_SCALAR_NODE) {
             s_error (ctx, name, "%s: keys must be plain names", what);
-            good = false;
             continue;
         }
         const char *key = (const char *) name->data.scalar.value;
@@ -191,7 +189,6 @@ s_keys (s_ctx_t *ctx, yaml_node_t *map, const char *what, const char *const *all
                 snprintf (list + used, sizeof list - used, "%s%s", i ? ", " : "", allowed [i]);
             }
             s_error (ctx, name, "unknown key '%s' in %s (expected one of: %s)", key, what, list);
-            good = false;
         }
         for (yaml_node_pair_t *earlier = map->data.mapping.pairs.start; earlier < pair;
              earlier++) {
@@ -199,11 +196,9 @@ s_keys (s_ctx_t *ctx, yaml_node_t *map, const char *what, const char *const *all
             if (other && other->type == YAML_SCALAR_NODE
                 && strcmp ((const char *) other->data.scalar.value, key) == 0) {
                 s_error (ctx, name, "key '%s' appears twice in %s", key, what);
-                good = false;
-            }
+                }
         }
     }
-    (void) good;
     return true;
 }
 

@@ -72,11 +72,17 @@ main (int argc, char **argv)
             usleep (50);
         }
         const char *outbox = argv [4 + i % outboxes];
-        char tmp [PATH_MAX], path [PATH_MAX], text [1024];
-        int length = snprintf (text, sizeof text,
-                               "{\"kind\":\"REFERRAL\",\"to\":[{\"front_door_la\":\"newport\"}],"
-                               "\"case_id\":\"lat-%d\",\"body\":{\"narrative\":\"%s\"}}",
-                               i, pad);
+        char tmp [PATH_MAX], path [PATH_MAX], text [2048];
+        //  The referral every benchmark sends: one the agreements must decide, not a stub.
+        int length = snprintf (
+            text, sizeof text,
+            "{\"kind\":\"REFERRAL\",\"to\":[{\"front_door_la\":\"newport\"}],"
+            "\"case_id\":\"lat-%d\",\"purpose\":\"SAFEGUARDING_CHILD\",\"body\":{"
+            "\"referral_kind\":\"PPN\",\"categories\":[\"DOMESTIC_ABUSE\"],"
+            "\"subjects\":[{\"kind\":\"CHILD\",\"home_la\":\"newport\"}],"
+            "\"consent\":{\"state\":\"NOT_REQUIRED_SIGNIFICANT_HARM\",\"family_aware\":true},"
+            "\"narrative\":\"%s\"}}",
+            i, pad);
         rh_file_path (tmp, sizeof tmp, "%s/.tmp/lat-%d.json", outbox, i);
         rh_file_path (path, sizeof path, "%s/lat-%d.json", outbox, i);
         FILE *out = fopen (tmp, "w");

@@ -13,8 +13,8 @@ int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
     char errors [4096];
-    rh_agreement_t *agreement = rh_agreement_parse ((const char *) data, size, "fuzz", errors,
-                                                    sizeof errors);
+    rh_agreement_t *agreement =
+        rh_agreement_parse ((const char *) data, size, "fuzz", errors, sizeof errors);
     if (!agreement)
         return 0;
     static const char *const ids [] = { "police-gwent", "la-newport", "health-abb", "vcs-da" };

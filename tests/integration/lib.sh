@@ -3,6 +3,7 @@
 set -u
 build=${BUILD:-build}
 bin="$(cd "$build" && pwd)/bin"
+build_dir="$(cd "$build" && pwd)"
 testclient="$(cd "$build" && pwd)/tests/rh-testclient"
 work=$(mktemp -d /tmp/rhannu-it-XXXXXX)
 port=$((20000 + RANDOM % 30000))
@@ -153,9 +154,17 @@ EOF2
 
 #  A broker, three sending agencies and a front door, all connected: the benchmarks' network.
 bench_senders=(police-gwent health-abb education-newport)
+#  The broker runs under a realistic set of agreements (rh-bench-policy write: 5 agreements,
+#  200 rules, 40 parties each), with the rule that allows the benchmark's referral last.
 start_bench_network () {
-    make_pki police-gwent:POLICE:newport health-abb:HEALTH:newport education-newport:EDUCATION:newport \
-        la-newport:LA_FRONT_DOOR:newport
+    local network=(police-gwent:POLICE:newport health-abb:HEALTH:newport
+                   education-newport:EDUCATION:newport la-newport:LA_FRONT_DOOR:newport)
+    make_pki "${network[@]}"
+    if [ "${BENCH_AGREEMENTS:-realistic}" = realistic ]; then    # BENCH_AGREEMENTS=open: one rule
+        rm -f "$work"/agreements/*
+        "$build_dir/tests/rh-bench-policy" write "$work/agreements" "${network[@]}"
+        sign_agreements
+    fi
     start_broker
     for a in "${bench_senders[@]}" la-newport; do start_agent $a; done
     for a in "${bench_senders[@]}" la-newport; do wait_connected $a || { echo "$a did not connect"; exit 1; }; done

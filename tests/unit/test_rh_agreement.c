@@ -19,8 +19,8 @@ s_load_vector (const char *name)
     uint8_t *data = NULL;
     size_t size = 0;
     CU_ASSERT_FATAL (rh_file_read (path, RH_MAX_AGREEMENT_FILE, &data, &size) == 0);
-    rh_agreement_t *agreement = rh_agreement_parse ((const char *) data, size, name, errors,
-                                                    sizeof errors);
+    rh_agreement_t *agreement =
+        rh_agreement_parse ((const char *) data, size, name, errors, sizeof errors);
     if (!agreement)
         fprintf (stderr, "%s", errors);
     free (data);
@@ -108,37 +108,95 @@ typedef struct {
 
 static const s_row_t s_matrix [] = {
     //  name                                    from            to              kind                   purpose                route consent     cap    assessor aware reason scope cat   subject home      xb     expect               rule    missing
-    { "CP referral needs no consent",           "police-gwent", "la-newport",   RH_KIND_REFERRAL,      "SAFEGUARDING_CHILD",  CP,  C_NOT_SOUGHT, 0,     false, false, false, 0, DA,   CHILD, "newport", false, RH_DECIDE_ALLOW,     "R1",   "" },
-    { "care and support without consent",       "police-gwent", "la-newport",   RH_KIND_REFERRAL,      "SAFEGUARDING_CHILD",  CAS, C_NONE,       0,     false, false, false, 0, DA,   CHILD, "newport", false, RH_DECIDE_CONDITION, "R1",   "consent" },
-    { "care and support with consent",          "police-gwent", "la-newport",   RH_KIND_REFERRAL,      "SAFEGUARDING_CHILD",  CAS, C_GIVEN,      0,     false, true,  false, 0, DA,   CHILD, "newport", false, RH_DECIDE_ALLOW,     "R1",   "" },
-    { "family not aware, no reason",            "police-gwent", "la-newport",   RH_KIND_REFERRAL,      "SAFEGUARDING_CHILD",  CAS, C_GIVEN,      0,     false, false, false, 0, DA,   CHILD, "newport", false, RH_DECIDE_CONDITION, "R1",   "family_aware" },
-    { "family not aware, reason recorded",      "police-gwent", "la-newport",   RH_KIND_REFERRAL,      "SAFEGUARDING_CHILD",  CAS, C_GIVEN,      0,     false, false, true,  0, DA,   CHILD, "newport", false, RH_DECIDE_ALLOW,     "R1",   "" },
-    { "consent withheld",                       "vcs-da",       "la-newport",   RH_KIND_REFERRAL,      "SAFEGUARDING_ADULT",  CAS, C_WITHHELD,   HAS,   false, true,  false, 0, DA,   ADULT, "newport", false, RH_DECIDE_CONDITION, "R1",   "consent" },
-    { "consent not sought",                     "education-newport", "la-newport", RH_KIND_REFERRAL,   "SAFEGUARDING_CHILD",  CAS, C_NOT_SOUGHT, 0,     false, false, false, 0, NEGLECT, CHILD, "newport", false, RH_DECIDE_CONDITION, "R1", "consent" },
-    { "significant harm",                       "police-gwent", "la-newport",   RH_KIND_REFERRAL,      "SAFEGUARDING_CHILD",  CAS, C_HARM,       0,     false, false, false, 0, DA,   CHILD, "newport", false, RH_DECIDE_ALLOW,     "R1",   "" },
-    { "lacks capacity, assessor recorded",      "health-abb",   "la-newport",   RH_KIND_REFERRAL,      "SAFEGUARDING_ADULT",  CAS, C_LACKS,      LACKS, true,  true,  false, 0, NEGLECT, ADULT, "newport", false, RH_DECIDE_ALLOW,   "R1",   "" },
-    { "lacks capacity, no assessor",            "health-abb",   "la-newport",   RH_KIND_REFERRAL,      "SAFEGUARDING_ADULT",  CAS, C_LACKS,      LACKS, false, true,  false, 0, NEGLECT, ADULT, "newport", false, RH_DECIDE_CONDITION, "R1", "capacity_assessment" },
-    { "lacks capacity claimed, has capacity",   "health-abb",   "la-newport",   RH_KIND_REFERRAL,      "SAFEGUARDING_ADULT",  CAS, C_LACKS,      HAS,   true,  true,  false, 0, NEGLECT, ADULT, "newport", false, RH_DECIDE_CONDITION, "R1", "capacity_assessment" },
-    { "wrong front door, not exploitation",     "police-gwent", "la-cardiff",   RH_KIND_REFERRAL,      "SAFEGUARDING_CHILD",  CAS, C_GIVEN,      0,     false, true,  false, 0, DA,   CHILD, "newport", false, RH_DECIDE_DENY_RULE, "R99",  "" },
-    { "cross-border exploitation",              "police-gwent", "la-cardiff",   RH_KIND_REFERRAL,      "SAFEGUARDING_CHILD",  CAS, C_NONE,       0,     false, false, false, 0, CCE,  CHILD, "newport", false, RH_DECIDE_ALLOW,     "R5",   "" },
-    { "exploitation at home is not cross-border", "police-gwent", "la-newport", RH_KIND_REFERRAL,      "SAFEGUARDING_CHILD",  CAS, C_NONE,       0,     false, false, false, 0, CCE,  CHILD, "newport", false, RH_DECIDE_CONDITION, "R1",   "consent" },
-    { "not a party",                            "stranger",     "la-newport",   RH_KIND_REFERRAL,      "SAFEGUARDING_CHILD",  CP,  C_NONE,       0,     false, false, false, 0, DA,   CHILD, "newport", false, RH_DECIDE_NOT_PARTY, "",     "party" },
-    { "certificate type disagrees",             "police-gwent", "la-cardiff-impostor", RH_KIND_REFERRAL, "SAFEGUARDING_CHILD", CP, C_NONE,      0,     false, false, false, 0, CCE,  CHILD, "newport", false, RH_DECIDE_NOT_PARTY, "",     "party" },
-    { "referral to a partner",                  "police-gwent", "health-abb",   RH_KIND_REFERRAL,      "SAFEGUARDING_CHILD",  CP,  C_NONE,       0,     false, false, false, 0, NEGLECT, CHILD, "newport", false, RH_DECIDE_DENY_RULE, "R99", "" },
-    { "explicit deny rule",                     "education-newport", "la-newport", RH_KIND_INFO_REQUEST, "SAFEGUARDING_CHILD", 0, C_NONE,     0,     false, false, false, 0, 0,    0,     "",        false, RH_DECIDE_DENY_RULE, "R90",  "" },
-    { "outcome to the referrer",                "la-newport",   "police-gwent", RH_KIND_OUTCOME,       "REFERRER_FEEDBACK",   0,   C_NONE,       0,     false, false, false, 0, 0,    0,     "",        false, RH_DECIDE_ALLOW,     "R3",   "" },
-    { "outcome to a non-referrer",              "la-newport",   "la-newport-eh", RH_KIND_OUTCOME,      "REFERRER_FEEDBACK",   0,   C_NONE,       0,     false, false, false, 0, 0,    0,     "",        false, RH_DECIDE_DENY_RULE, "R99",  "" },
-    { "transfer within consent scope",          "la-newport",   "health-abb",   RH_KIND_TRANSFER,      "SAFEGUARDING_ADULT",  0,   C_GIVEN,      0,     false, true,  false, T_HEALTH, 0, 0,  "",        false, RH_DECIDE_ALLOW,     "R2",   "" },
-    { "transfer outside consent scope",         "la-newport",   "health-abb",   RH_KIND_TRANSFER,      "SAFEGUARDING_ADULT",  0,   C_GIVEN,      0,     false, true,  false, T_EH, 0,    0,     "",        false, RH_DECIDE_CONDITION, "R2",   "consent_scope" },
-    { "transfer, consent withheld",             "la-newport",   "health-abb",   RH_KIND_TRANSFER,      "SAFEGUARDING_ADULT",  0,   C_WITHHELD,   HAS,   false, true,  false, 0, 0,    0,     "",        false, RH_DECIDE_CONDITION, "R2",   "consent" },
-    { "transfer, consent not limited",          "la-newport",   "la-newport-eh", RH_KIND_TRANSFER,     "SAFEGUARDING_CHILD",  0,   C_GIVEN,      0,     false, true,  false, 0, 0,    0,     "",        false, RH_DECIDE_ALLOW,     "R2",   "" },
-    { "cross-border transfer to a front door",  "la-newport",   "la-cardiff",   RH_KIND_TRANSFER,      "SAFEGUARDING_CHILD",  0,   C_NONE,       0,     false, false, false, 0, 0,    0,     "",        true,  RH_DECIDE_DENY_RULE, "R99",  "" },
-    { "copy to the exploitation panel",         "la-newport",   "cmet-panel",   RH_KIND_TRANSFER,      "SAFEGUARDING_CHILD",  0,   C_NONE,       0,     false, false, false, 0, 0,    0,     "",        true,  RH_DECIDE_ALLOW,     "R6",   "" },
-    { "allegation to a purpose holder",         "health-abb",   "la-newport-adults", RH_KIND_REFERRAL, "PROFESSIONAL_ALLEGATION", 0, C_NONE,     0,     false, false, false, 0, ALLEGE, PLACE, "newport", false, RH_DECIDE_ALLOW,   "R8",   "" },
-    { "allegation to another front door",       "health-abb",   "la-newport",   RH_KIND_REFERRAL,      "PROFESSIONAL_ALLEGATION", 0, C_NONE,     0,     false, false, false, 0, ALLEGE, PLACE, "newport", false, RH_DECIDE_ALLOW,   "R8b",  "" },
-    { "purpose not in the agreement",           "police-gwent", "la-newport",   RH_KIND_REFERRAL,      "MARKETING",           CP,  C_NONE,       0,     false, false, false, 0, DA,   CHILD, "newport", false, RH_DECIDE_DENY_RULE, "R99",  "" },
-    { "no purpose given",                       "police-gwent", "la-newport",   RH_KIND_REFERRAL,      "",                    CP,  C_NONE,       0,     false, false, false, 0, DA,   CHILD, "newport", false, RH_DECIDE_DENY_RULE, "R99",  "" },
-    { "status update from a partner",           "vcs-da",       "police-gwent", RH_KIND_STATUS_UPDATE, "SAFEGUARDING_CHILD",  0,   C_NONE,       0,     false, false, false, 0, 0,    0,     "",        false, RH_DECIDE_DENY_RULE, "R99",  "" },
+    { "CP referral needs no consent", "police-gwent", "la-newport", RH_KIND_REFERRAL,
+      "SAFEGUARDING_CHILD", CP, C_NOT_SOUGHT, 0, false, false, false, 0, DA, CHILD, "newport",
+      false, RH_DECIDE_ALLOW, "R1", "" },
+    { "care and support without consent", "police-gwent", "la-newport", RH_KIND_REFERRAL,
+      "SAFEGUARDING_CHILD", CAS, C_NONE, 0, false, false, false, 0, DA, CHILD, "newport", false,
+      RH_DECIDE_CONDITION, "R1", "consent" },
+    { "care and support with consent", "police-gwent", "la-newport", RH_KIND_REFERRAL,
+      "SAFEGUARDING_CHILD", CAS, C_GIVEN, 0, false, true, false, 0, DA, CHILD, "newport", false,
+      RH_DECIDE_ALLOW, "R1", "" },
+    { "family not aware, no reason", "police-gwent", "la-newport", RH_KIND_REFERRAL,
+      "SAFEGUARDING_CHILD", CAS, C_GIVEN, 0, false, false, false, 0, DA, CHILD, "newport", false,
+      RH_DECIDE_CONDITION, "R1", "family_aware" },
+    { "family not aware, reason recorded", "police-gwent", "la-newport", RH_KIND_REFERRAL,
+      "SAFEGUARDING_CHILD", CAS, C_GIVEN, 0, false, false, true, 0, DA, CHILD, "newport", false,
+      RH_DECIDE_ALLOW, "R1", "" },
+    { "consent withheld", "vcs-da", "la-newport", RH_KIND_REFERRAL, "SAFEGUARDING_ADULT", CAS,
+      C_WITHHELD, HAS, false, true, false, 0, DA, ADULT, "newport", false, RH_DECIDE_CONDITION,
+      "R1", "consent" },
+    { "consent not sought", "education-newport", "la-newport", RH_KIND_REFERRAL,
+      "SAFEGUARDING_CHILD", CAS, C_NOT_SOUGHT, 0, false, false, false, 0, NEGLECT, CHILD, "newport",
+      false, RH_DECIDE_CONDITION, "R1", "consent" },
+    { "significant harm", "police-gwent", "la-newport", RH_KIND_REFERRAL, "SAFEGUARDING_CHILD", CAS,
+      C_HARM, 0, false, false, false, 0, DA, CHILD, "newport", false, RH_DECIDE_ALLOW, "R1", "" },
+    { "lacks capacity, assessor recorded", "health-abb", "la-newport", RH_KIND_REFERRAL,
+      "SAFEGUARDING_ADULT", CAS, C_LACKS, LACKS, true, true, false, 0, NEGLECT, ADULT, "newport",
+      false, RH_DECIDE_ALLOW, "R1", "" },
+    { "lacks capacity, no assessor", "health-abb", "la-newport", RH_KIND_REFERRAL,
+      "SAFEGUARDING_ADULT", CAS, C_LACKS, LACKS, false, true, false, 0, NEGLECT, ADULT, "newport",
+      false, RH_DECIDE_CONDITION, "R1", "capacity_assessment" },
+    { "lacks capacity claimed, has capacity", "health-abb", "la-newport", RH_KIND_REFERRAL,
+      "SAFEGUARDING_ADULT", CAS, C_LACKS, HAS, true, true, false, 0, NEGLECT, ADULT, "newport",
+      false, RH_DECIDE_CONDITION, "R1", "capacity_assessment" },
+    { "wrong front door, not exploitation", "police-gwent", "la-cardiff", RH_KIND_REFERRAL,
+      "SAFEGUARDING_CHILD", CAS, C_GIVEN, 0, false, true, false, 0, DA, CHILD, "newport", false,
+      RH_DECIDE_DENY_RULE, "R99", "" },
+    { "cross-border exploitation", "police-gwent", "la-cardiff", RH_KIND_REFERRAL,
+      "SAFEGUARDING_CHILD", CAS, C_NONE, 0, false, false, false, 0, CCE, CHILD, "newport", false,
+      RH_DECIDE_ALLOW, "R5", "" },
+    { "exploitation at home is not cross-border", "police-gwent", "la-newport", RH_KIND_REFERRAL,
+      "SAFEGUARDING_CHILD", CAS, C_NONE, 0, false, false, false, 0, CCE, CHILD, "newport", false,
+      RH_DECIDE_CONDITION, "R1", "consent" },
+    { "not a party", "stranger", "la-newport", RH_KIND_REFERRAL, "SAFEGUARDING_CHILD", CP, C_NONE,
+      0, false, false, false, 0, DA, CHILD, "newport", false, RH_DECIDE_NOT_PARTY, "", "party" },
+    { "certificate type disagrees", "police-gwent", "la-cardiff-impostor", RH_KIND_REFERRAL,
+      "SAFEGUARDING_CHILD", CP, C_NONE, 0, false, false, false, 0, CCE, CHILD, "newport", false,
+      RH_DECIDE_NOT_PARTY, "", "party" },
+    { "referral to a partner", "police-gwent", "health-abb", RH_KIND_REFERRAL, "SAFEGUARDING_CHILD",
+      CP, C_NONE, 0, false, false, false, 0, NEGLECT, CHILD, "newport", false, RH_DECIDE_DENY_RULE,
+      "R99", "" },
+    { "explicit deny rule", "education-newport", "la-newport", RH_KIND_INFO_REQUEST,
+      "SAFEGUARDING_CHILD", 0, C_NONE, 0, false, false, false, 0, 0, 0, "", false,
+      RH_DECIDE_DENY_RULE, "R90", "" },
+    { "outcome to the referrer", "la-newport", "police-gwent", RH_KIND_OUTCOME, "REFERRER_FEEDBACK",
+      0, C_NONE, 0, false, false, false, 0, 0, 0, "", false, RH_DECIDE_ALLOW, "R3", "" },
+    { "outcome to a non-referrer", "la-newport", "la-newport-eh", RH_KIND_OUTCOME,
+      "REFERRER_FEEDBACK", 0, C_NONE, 0, false, false, false, 0, 0, 0, "", false,
+      RH_DECIDE_DENY_RULE, "R99", "" },
+    { "transfer within consent scope", "la-newport", "health-abb", RH_KIND_TRANSFER,
+      "SAFEGUARDING_ADULT", 0, C_GIVEN, 0, false, true, false, T_HEALTH, 0, 0, "", false,
+      RH_DECIDE_ALLOW, "R2", "" },
+    { "transfer outside consent scope", "la-newport", "health-abb", RH_KIND_TRANSFER,
+      "SAFEGUARDING_ADULT", 0, C_GIVEN, 0, false, true, false, T_EH, 0, 0, "", false,
+      RH_DECIDE_CONDITION, "R2", "consent_scope" },
+    { "transfer, consent withheld", "la-newport", "health-abb", RH_KIND_TRANSFER,
+      "SAFEGUARDING_ADULT", 0, C_WITHHELD, HAS, false, true, false, 0, 0, 0, "", false,
+      RH_DECIDE_CONDITION, "R2", "consent" },
+    { "transfer, consent not limited", "la-newport", "la-newport-eh", RH_KIND_TRANSFER,
+      "SAFEGUARDING_CHILD", 0, C_GIVEN, 0, false, true, false, 0, 0, 0, "", false, RH_DECIDE_ALLOW,
+      "R2", "" },
+    { "cross-border transfer to a front door", "la-newport", "la-cardiff", RH_KIND_TRANSFER,
+      "SAFEGUARDING_CHILD", 0, C_NONE, 0, false, false, false, 0, 0, 0, "", true,
+      RH_DECIDE_DENY_RULE, "R99", "" },
+    { "copy to the exploitation panel", "la-newport", "cmet-panel", RH_KIND_TRANSFER,
+      "SAFEGUARDING_CHILD", 0, C_NONE, 0, false, false, false, 0, 0, 0, "", true, RH_DECIDE_ALLOW,
+      "R6", "" },
+    { "allegation to a purpose holder", "health-abb", "la-newport-adults", RH_KIND_REFERRAL,
+      "PROFESSIONAL_ALLEGATION", 0, C_NONE, 0, false, false, false, 0, ALLEGE, PLACE, "newport",
+      false, RH_DECIDE_ALLOW, "R8", "" },
+    { "allegation to another front door", "health-abb", "la-newport", RH_KIND_REFERRAL,
+      "PROFESSIONAL_ALLEGATION", 0, C_NONE, 0, false, false, false, 0, ALLEGE, PLACE, "newport",
+      false, RH_DECIDE_ALLOW, "R8b", "" },
+    { "purpose not in the agreement", "police-gwent", "la-newport", RH_KIND_REFERRAL, "MARKETING",
+      CP, C_NONE, 0, false, false, false, 0, DA, CHILD, "newport", false, RH_DECIDE_DENY_RULE,
+      "R99", "" },
+    { "no purpose given", "police-gwent", "la-newport", RH_KIND_REFERRAL, "", CP, C_NONE, 0, false,
+      false, false, 0, DA, CHILD, "newport", false, RH_DECIDE_DENY_RULE, "R99", "" },
+    { "status update from a partner", "vcs-da", "police-gwent", RH_KIND_STATUS_UPDATE,
+      "SAFEGUARDING_CHILD", 0, C_NONE, 0, false, false, false, 0, 0, 0, "", false,
+      RH_DECIDE_DENY_RULE, "R99", "" },
 };
 
 static void
@@ -185,9 +243,8 @@ test_decision_matrix (void)
         bool good = decision.result == row->expect && strcmp (decision.rule_id, row->rule) == 0
                     && strcmp (decision.missing, row->missing) == 0;
         if (!good)
-            fprintf (stderr, "\n  matrix row '%s': got %d rule '%s' missing '%s' (%s)\n",
-                     row->name, decision.result, decision.rule_id, decision.missing,
-                     decision.reason);
+            fprintf (stderr, "\n  matrix row '%s': got %d rule '%s' missing '%s' (%s)\n", row->name,
+                     decision.result, decision.rule_id, decision.missing, decision.reason);
         CU_ASSERT (good);
         //  Every refusal explains itself; an allowed delivery always names its rule.
         if (decision.result != RH_DECIDE_ALLOW) {
@@ -309,8 +366,8 @@ test_redaction_verifies (void)
     CU_ASSERT_FATAL (rh_envelope_decode (redacted, redacted_size, &received) == RH_OK);
     CU_ASSERT (rh_envelope_verify (received, store, rh_time_now_ms ()) == RH_OK);
     CU_ASSERT (!rh_envelope_discloses (received, narrative));
-    CU_ASSERT (rh_envelope_discloses (received,
-                                      rh_envelope_field_number (RH_KIND_REFERRAL, "subjects")));
+    CU_ASSERT (
+        rh_envelope_discloses (received, rh_envelope_field_number (RH_KIND_REFERRAL, "subjects")));
     const Rhannu__V1__Referral *body = (const Rhannu__V1__Referral *) rh_envelope_body (received);
     CU_ASSERT (body && !*body->narrative && body->urgency == 2);
     //  The withheld field's commitment is still in the signed header: what the audit keeps.
@@ -413,9 +470,10 @@ static const s_broken_t s_broken [] = {
       "id: T\nversion: 1\nvalid_from: 2024-01-01\nvalid_to: 2099-01-01\npurposes: [P]\n"
       "parties:\n  - {id: Police_Gwent, roles: [x]}\nrules:\n  - {id: R1, fields: all}\n",
       "t.yaml:7: 'Police_Gwent' is not a valid agency id" },
-    { "two documents", "id: T\nversion: 1\nvalid_from: 2024-01-01\nvalid_to: 2099-01-01\n"
-                       "purposes: [P]\nparties:\n  - {id: a-b, roles: [x]}\nrules:\n  - {id: R1, "
-                       "fields: all}\n---\nid: U\n",
+    { "two documents",
+      "id: T\nversion: 1\nvalid_from: 2024-01-01\nvalid_to: 2099-01-01\n"
+      "purposes: [P]\nparties:\n  - {id: a-b, roles: [x]}\nrules:\n  - {id: R1, "
+      "fields: all}\n---\nid: U\n",
       "more than one YAML document" },
     { "version zero", "id: T\nversion: 0\n", "t.yaml:2: version must be a whole number from 1" },
 };
@@ -424,8 +482,8 @@ static void
 test_errors_name_lines (void)
 {
     char errors [4096];
-    rh_agreement_t *agreement = rh_agreement_parse (s_minimal, strlen (s_minimal), "t.yaml",
-                                                    errors, sizeof errors);
+    rh_agreement_t *agreement =
+        rh_agreement_parse (s_minimal, strlen (s_minimal), "t.yaml", errors, sizeof errors);
     CU_ASSERT (agreement != NULL);
     if (!agreement)
         fprintf (stderr, "\n  minimal agreement refused: %s", errors);
@@ -455,8 +513,8 @@ test_errors_all_reported (void)
                   i);
     }
     char errors [16384];
-    rh_agreement_t *agreement = rh_agreement_parse (text, strlen (text), "t.yaml", errors,
-                                                    sizeof errors);
+    rh_agreement_t *agreement =
+        rh_agreement_parse (text, strlen (text), "t.yaml", errors, sizeof errors);
     CU_ASSERT (agreement == NULL);
     CU_ASSERT (strstr (errors, "t.yaml:9: unknown message kind 'NOPE'") != NULL);
     CU_ASSERT (strstr (errors, "t.yaml:28: unknown message kind 'NOPE'") != NULL);
@@ -487,16 +545,16 @@ test_obligations_and_front_doors (void)
     CU_ASSERT (!strcmp (rh_agreement_front_door (agreement, "newport", NULL, &label, &by_alias),
                         "la-newport"));
     CU_ASSERT (!strcmp (label, "Newport IAA") && !by_alias);
-    CU_ASSERT (!strcmp (rh_agreement_front_door (agreement, "newport", "helpdesk", &label,
-                                                 &by_alias),
-                        "la-newport"));
+    CU_ASSERT (
+        !strcmp (rh_agreement_front_door (agreement, "newport", "helpdesk", &label, &by_alias),
+                 "la-newport"));
     //  Aliases pick between two front doors of one LA, whatever their case.
     CU_ASSERT (!strcmp (rh_agreement_front_door (agreement, "newport", "spoc", &label, &by_alias),
                         "la-newport-adults"));
     CU_ASSERT (by_alias);
-    CU_ASSERT (!strcmp (rh_agreement_front_door (agreement, "newport", "Adult Safeguarding",
-                                                 &label, &by_alias),
-                        "la-newport-adults"));
+    CU_ASSERT (!strcmp (
+        rh_agreement_front_door (agreement, "newport", "Adult Safeguarding", &label, &by_alias),
+        "la-newport-adults"));
     CU_ASSERT (!strcmp (rh_agreement_front_door (agreement, "cardiff", "MASH", &label, &by_alias),
                         "la-cardiff"));
     CU_ASSERT (rh_agreement_front_door (agreement, "swansea", "MASH", &label, &by_alias) == NULL);
@@ -642,9 +700,15 @@ test_policy_several_agreements (void)
     s_ref ("police-gwent", &police);
     s_ref ("vcs-da", &vcs);
     s_ref ("la-newport", &la);
-    s_row_t row = { .name = "da", .from = "police-gwent", .to = "vcs-da",
-                    .kind = RH_KIND_REFERRAL, .purpose = "SAFEGUARDING_CHILD",
-                    .consent = C_HARM, .category = DA, .subject_kind = CHILD, .home_la = "newport" };
+    s_row_t row = { .name = "da",
+                    .from = "police-gwent",
+                    .to = "vcs-da",
+                    .kind = RH_KIND_REFERRAL,
+                    .purpose = "SAFEGUARDING_CHILD",
+                    .consent = C_HARM,
+                    .category = DA,
+                    .subject_kind = CHILD,
+                    .home_la = "newport" };
     rh_facts_t facts;
     s_facts (&row, &facts);
     rh_decision_t decision;
@@ -687,8 +751,8 @@ test_example_agreement (void)
     uint8_t *data = NULL;
     size_t size = 0;
     CU_ASSERT_FATAL (rh_file_read (path, RH_MAX_AGREEMENT_FILE, &data, &size) == 0);
-    rh_agreement_t *agreement = rh_agreement_parse ((const char *) data, size, path, errors,
-                                                    sizeof errors);
+    rh_agreement_t *agreement =
+        rh_agreement_parse ((const char *) data, size, path, errors, sizeof errors);
     CU_ASSERT (agreement != NULL);
     if (!agreement)
         fprintf (stderr, "%s", errors);

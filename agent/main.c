@@ -124,9 +124,45 @@ s_status (rh_config_t *config)
     json_t *value;
     json_object_foreach (root, key, value)
     {
+        if (!strcmp (key, "referrals"))
+            continue;
         char *text = json_dumps (value, JSON_ENCODE_ANY);
         printf ("%-20s %s\n", key, text ? text : "?");
         free (text);
+    }
+    //  The referrals this agency made and what it has heard about them.
+    json_t *referrals = json_object_get (root, "referrals");
+    if (referrals) {
+        printf ("\nopen referrals: %" JSON_INTEGER_FORMAT ", overdue: %" JSON_INTEGER_FORMAT "\n",
+                json_integer_value (json_object_get (referrals, "open")),
+                json_integer_value (json_object_get (referrals, "overdue")));
+        json_t *lists [] = { json_object_get (referrals, "overdue_list"),
+                             json_object_get (referrals, "latest") };
+        const char *titles [] = { "overdue", "latest open" };
+        for (int l = 0; l < 2; l++) {
+            if (!json_array_size (lists [l]))
+                continue;
+            printf ("%s:\n  %-22s %-13s %-30s %-22s %s\n", titles [l], "CASE", "STATE", "HELD BY",
+                    "DECISION / UPDATE", "OVERDUE");
+            size_t index;
+            json_t *entry;
+            json_array_foreach (lists [l], index, entry)
+            {
+                const char *decision = json_string_value (json_object_get (entry, "decision"));
+                const char *update = json_string_value (json_object_get (entry, "update"));
+                const char *holder = json_string_value (json_object_get (entry, "holder"));
+                const char *late = json_string_value (json_object_get (entry, "overdue"));
+                const char *case_id = json_string_value (json_object_get (entry, "case_id"));
+                printf ("  %-22s %-13s %-30s %-22s %s\n",
+                        case_id && *case_id ? case_id
+                                            : json_string_value (json_object_get (entry, "msg_id")),
+                        json_string_value (json_object_get (entry, "state")), holder ? holder : "-",
+                        update     ? update
+                        : decision ? decision
+                                   : "-",
+                        late ? late : "");
+            }
+        }
     }
     json_decref (root);
     return 0;

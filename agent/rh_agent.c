@@ -25,15 +25,19 @@
     =========================================================================
 */
 #include "rh_classes.h"
+#include "rhannu.pb-c.h"
 #include "rh_agent.h"
 
-#define RH_TICK_MS        100
-#define RH_STATUS_MS      500
-#define RH_SPOOL_GRACE_MS 2000  //  a file that does not parse is retried for this long
-#define RH_SETTLE_MS      1000  //  how often published inbox files are flushed to disk
+#define RH_TICK_MS          100
+#define RH_STATUS_MS        500
+#define RH_STATUS_REFERRALS 50    //  open referrals listed in status.json (the latest)
+#define RH_SPOOL_GRACE_MS   2000  //  a file that does not parse is retried for this long
+#define RH_SETTLE_MS        1000  //  how often published inbox files are flushed to disk
 
 const rh_cfg_spec_t rh_agent_config_spec [] = {
     { "agency/id", RH_CFG_STR, 0, 0, NULL, true, "this agency's id, as in its certificate" },
+    { "agency/lang", RH_CFG_STR, 0, 0, "en", false,
+      "language of the summaries in inbox files and listings: en or cy" },
     { "agency/dir", RH_CFG_STR, 0, 0, "", false,
       "folder with key.pem, cert.pem, curve.key (default: pki/dir/agency id)" },
     { "pki/dir", RH_CFG_STR, 0, 0, NULL, true,
@@ -165,6 +169,147 @@ s_fail_file (rh_agent_t *self, const char *name, const uint8_t *content, size_t 
 }
 
 //  ---------------------------------------------------------------------------------------------
+//  Referrals this agency made, followed through the broker's receipts, notices and alerts.
+//  x/<msg id> holds what was sent; x/<msg id>/<field> what the agency has heard since, so that
+//  one ordered walk over x/ reads each referral with its news, and a batch of arrivals writes
+//  fields without reading them back.
+
+static void
+s_track (rh_agent_t *self, const char *msg_id, const char *field, const char *value)
+{
+    char key [RH_MAX_ID * 2 + 8];
+    snprintf (key, sizeof key, field ? "x/%s/%s" : "x/%s", msg_id, field ? field : "");
+    rh_db_put (self->db, key, strlen (key), value, strlen (value));
+}
+
+static const char *
+s_enum_text (const ProtobufCEnumDescriptor *descriptor, int value)
+{
+    const ProtobufCEnumValue *found = protobuf_c_enum_descriptor_get_value (descriptor, value);
+    return found ? found->name : "?";
+}
+
+//  What a broker message says about one of our referrals.
+static void
+s_track_news (rh_agent_t *self, rh_envelope_t *envelope)
+{
+    const ProtobufCMessage *body = rh_envelope_body (envelope);
+    rh_kind_t kind = rh_envelope_kind (envelope);
+    if (!body
+        || strcmp (rh_envelope_sender (envelope), rh_config_str (self->config, "broker/identity"))
+               != 0)
+        return;
+    char text [64];
+    if (kind == RH_KIND_RECEIPT) {
+        const Rhannu__V1__Receipt *receipt = (const Rhannu__V1__Receipt *) body;
+        s_track (self, receipt->original_msg_id, "state", "ACKNOWLEDGED");
+        s_track (self, receipt->original_msg_id, "holder",
+                 *receipt->held_by_label ? receipt->held_by_label : receipt->held_by);
+        snprintf (text, sizeof text, "%" PRId64, receipt->outcome_due_ms);
+        s_track (self, receipt->original_msg_id, "due", text);
+    }
+    else if (kind == RH_KIND_NOTICE) {
+        const Rhannu__V1__Notice *notice = (const Rhannu__V1__Notice *) body;
+        if (strcmp (notice->role, "referrer") != 0)
+            return;
+        if (notice->notice_kind == RHANNU__V1__NOTICE_KIND__NOTICE_OUTCOME) {
+            s_track (self, notice->referral_msg_id, "state", "DECIDED");
+            s_track (self, notice->referral_msg_id, "decision",
+                     s_enum_text (&rhannu__v1__decision__descriptor, notice->decision));
+        }
+        else {
+            const char *update =
+                s_enum_text (&rhannu__v1__update_kind__descriptor, notice->update_kind);
+            s_track (self, notice->referral_msg_id, "update", update);
+            if (notice->update_kind == RHANNU__V1__UPDATE_KIND__CLOSED)
+                s_track (self, notice->referral_msg_id, "state", "CLOSED");
+            else if (notice->update_kind == RHANNU__V1__UPDATE_KIND__REOPENED)
+                s_track (self, notice->referral_msg_id, "state", "REOPENED");
+        }
+    }
+    else if (kind == RH_KIND_ALERT) {
+        const Rhannu__V1__Alert *alert = (const Rhannu__V1__Alert *) body;
+        if (alert->alert_kind == RHANNU__V1__ALERT_KIND__OUTCOME_OVERDUE
+            || alert->alert_kind == RHANNU__V1__ALERT_KIND__ACKNOWLEDGEMENT_OVERDUE) {
+            const char *referral = rh_envelope_in_reply_to (envelope);
+            char key [RH_MAX_ID + 8];
+            snprintf (key, sizeof key, "x/%s", referral);
+            if (*referral && rh_db_has (self->db, key, strlen (key)))
+                s_track (self, referral, "overdue",
+                         alert->outage_attributed ? "overdue (outage)" : "overdue");
+        }
+    }
+}
+
+//  Counts a referral read from x/ and lists it while it is open. Takes current.
+typedef struct {
+    json_t *by_state;
+    json_t *latest;
+    json_t *overdue_list;
+    size_t open;
+    size_t overdue;
+} s_referrals_t;
+
+static void
+s_referral_done (s_referrals_t *referrals, json_t *current)
+{
+    if (!current)
+        return;
+    const char *state = json_string_value (json_object_get (current, "state"));
+    json_int_t seen = json_integer_value (json_object_get (referrals->by_state, state));
+    json_object_set_new (referrals->by_state, state, json_integer (seen + 1));
+    if (strcmp (state, "CLOSED") != 0) {
+        referrals->open++;
+        if (json_object_get (current, "overdue")) {
+            referrals->overdue++;
+            if (json_array_size (referrals->overdue_list) < RH_STATUS_REFERRALS)
+                json_array_append (referrals->overdue_list, current);
+        }
+        json_array_append (referrals->latest, current);
+        if (json_array_size (referrals->latest) > RH_STATUS_REFERRALS)
+            json_array_remove (referrals->latest, 0);
+    }
+    json_decref (current);
+}
+
+//  Open referrals for status.json: counts by state, the latest, and the overdue ones.
+static json_t *
+s_referrals_status (rh_agent_t *self)
+{
+    s_referrals_t referrals = { json_object (), json_array (), json_array (), 0, 0 };
+    rh_db_iter_t *iter = rh_db_iter_new (self->db, "x/", 2);
+    json_t *current = NULL;
+    char id [RH_MAX_ID * 2 + 8] = "";
+    for (rh_db_iter_seek (iter, "x/", 2); iter && rh_db_iter_valid (iter); rh_db_iter_next (iter)) {
+        size_t key_size = 0, value_size = 0;
+        const uint8_t *key = rh_db_iter_key (iter, &key_size);
+        const uint8_t *value = rh_db_iter_value (iter, &value_size);
+        char name [RH_MAX_ID * 2 + 8], text [RH_MAX_TEXT];
+        if (key_size >= sizeof name || value_size >= sizeof text)
+            continue;
+        memcpy (name, key + 2, key_size - 2);
+        name [key_size - 2] = 0;
+        memcpy (text, value, value_size);
+        text [value_size] = 0;
+        char *slash = strchr (name, '/');
+        if (!slash) {
+            s_referral_done (&referrals, current);
+            memcpy (id, name, key_size - 1);
+            current = json_pack ("{s:s, s:s, s:s}", "msg_id", id, "case_id", text, "state", "SENT");
+            continue;
+        }
+        *slash = 0;
+        if (current && !strcmp (name, id))
+            json_object_set_new (current, slash + 1, json_string (text));
+    }
+    s_referral_done (&referrals, current);
+    rh_db_iter_destroy (&iter);
+    return json_pack ("{s:I, s:I, s:o, s:o, s:o}", "open", (json_int_t) referrals.open, "overdue",
+                      (json_int_t) referrals.overdue, "by_state", referrals.by_state, "latest",
+                      referrals.latest, "overdue_list", referrals.overdue_list);
+}
+
+//  ---------------------------------------------------------------------------------------------
 //  Status
 
 static void
@@ -180,6 +325,8 @@ s_write_status (rh_agent_t *self)
         (json_int_t) self->duplicates, "last_error", self->last_error, "last_error_at",
         self->last_error_ms ? rh_time_format (self->last_error_ms, error_at, sizeof error_at) : "",
         "updated", rh_time_format (rh_time_now_ms (), updated, sizeof updated));
+    if (root)
+        json_object_set_new (root, "referrals", s_referrals_status (self));
     char *text = root ? json_dumps (root, JSON_INDENT (2) | JSON_PRESERVE_ORDER) : NULL;
     if (text)
         rh_file_write_atomic (self->status_path, text, strlen (text), 0644);
@@ -275,6 +422,9 @@ s_scan_outbox (rh_agent_t *self)
             if (bytes) {
                 rh_db_put (self->db, outbox_key, strlen (outbox_key), bytes, record_size);
                 rh_db_put (self->db, key, strlen (key), hash, RH_DIGEST_LEN);
+                if (rh_envelope_kind (envelope) == RH_KIND_REFERRAL)
+                    s_track (self, rh_envelope_msg_id (envelope), NULL,
+                             rh_envelope_case_id (envelope));
                 snprintf (taken [taken_count++], NAME_MAX + 1, "%s", name);
             }
             free (bytes);
@@ -406,6 +556,9 @@ s_answered (rh_agent_t *self, const char *msg_id, const rh_frame_t *refusal)
             s_error (self, "%s (%s) refused by the broker: %s: %s; moved to failed/",
                      record.file_name, msg_id, code, reason ? reason : "");
             self->rejected++;
+            char tracked [RH_MAX_ID + 8];
+            snprintf (tracked, sizeof tracked, "x/%s", msg_id);
+            rh_db_delete (self->db, tracked, strlen (tracked));
             rh_record_release (&record.owned);
         }
         free (value);
@@ -481,8 +634,39 @@ s_arrive (rh_agent_t *self, const rh_frame_t *frame)
         self->arrival_count++;
         return;
     }
-    char *text = rh_json_from_delivery (envelope, frame->agreement_id, frame->agreement_version,
-                                        frame->rule_id);
+    //  A broker notice carries the front door's own message: it must verify as well.
+    rh_envelope_t *inner = NULL;
+    if (rh_envelope_kind (envelope) == RH_KIND_NOTICE) {
+        const Rhannu__V1__Notice *notice = (const Rhannu__V1__Notice *) rh_envelope_body (envelope);
+        rh_rc_t inner_rc =
+            notice && notice->original.len
+                ? rh_envelope_decode (notice->original.data, notice->original.len, &inner)
+                : RH_E_MALFORMED;
+        if (inner_rc == RH_OK)
+            inner_rc = rh_envelope_verify (inner, self->store, rh_time_now_ms ());
+        if (inner_rc != RH_OK) {
+            char name [64], why [200];
+            snprintf (name, sizeof name, "received-%" PRIu64 ".sealed", delivery_id);
+            snprintf (why, sizeof why, "a notice's embedded message failed verification: %s (%s)",
+                      rh_rc_name (inner_rc), rh_rc_text (inner_rc));
+            s_fail_file (self, name, sealed, size, why);
+            s_error (self, "delivery %" PRIu64 ": notice content failed verification: %s",
+                     delivery_id, rh_rc_name (inner_rc));
+            rh_envelope_destroy (&inner);
+            rh_envelope_destroy (&envelope);
+            snprintf (arrival->msg_id, sizeof arrival->msg_id, "-");
+            self->arrival_count++;
+            return;
+        }
+    }
+    s_track_news (self, envelope);
+    rh_json_delivery_t delivery = { .agreement_id = frame->agreement_id,
+                                    .agreement_version = frame->agreement_version,
+                                    .rule_id = frame->rule_id,
+                                    .inner = inner,
+                                    .lang = rh_config_str (self->config, "agency/lang") };
+    char *text = rh_json_from_delivery (envelope, &delivery);
+    rh_envelope_destroy (&inner);
     char path [PATH_MAX];
     rh_file_path (path, sizeof path, "%s/%s.json", self->inbox_tmp, msg_id);
     if (text) {

@@ -11,12 +11,17 @@
       b/seq              the broker's own message sequence
       p/<agreement id>   highest version of the agreement ever loaded (refuses rollback)
       g/<id>/<version>   that agreement as signed: signature (64 bytes) then the file
+      k/, kh/, d/, s/    referral lifecycles, deadlines by due time, subjects (rh_cases)
+      ka/<alert msg id>  a repeat-referral alert a case waits on: the case's referral id
     =========================================================================
 */
 #include "rh_classes.h"
 #include "rh_audit.h"
 #include "rh_replay.h"
 #include "rh_verifier.h"
+#include "rh_cases.h"
+#include "rh_notice.h"
+#include "rhannu.pb-c.h"
 #include "rh_broker.h"
 
 #define RH_ZAP_ENDPOINT    "inproc://zeromq.zap.01"
@@ -40,6 +45,8 @@ const rh_cfg_spec_t rh_broker_config_spec [] = {
       "time a connection has to finish its CURVE handshake" },
     { "net/heartbeat_ms", RH_CFG_INT, 100, 600000, "5000", false,
       "ZMTP heartbeat interval; a silent peer is dropped after three" },
+    { "clock/offset_file", RH_CFG_STR, 0, 0, "", false,
+      "tests only: a file holding milliseconds added to the clock (deadlines in seconds)" },
     { "verify/workers", RH_CFG_INT, 0, 16, "0", false,
       "signature-verify threads (0: one per core)" },
     { "commit/max_batch", RH_CFG_INT, 1, RH_MAX_BATCH, "256", false,
@@ -56,6 +63,7 @@ const rh_cfg_spec_t rh_broker_config_spec [] = {
 typedef struct {
     uint64_t seq;
     int64_t sent_ms;
+    uint32_t kind;                //  a referral or alert taken in moves a case on
     char msg_id [RH_MAX_ID + 1];  //  for the audit record of its acknowledgement
 } s_flight_t;
 
@@ -98,6 +106,8 @@ struct _rh_broker_t {
     rh_certstore_t *store;  //  for ZAP and recipients; workers have their own
     rh_signer_t *signer;    //  the broker's own identity, for notices
     rh_policy_t *policy;    //  the sharing agreements in force
+    rh_cases_t *cases;      //  referral lifecycles
+    int64_t clock_offset;   //  added to the clock (tests: clock/offset_file)
     rh_db_t *db;
     rh_audit_t *audit;
     rh_replay_t *replay;
@@ -114,6 +124,32 @@ struct _rh_broker_t {
     size_t max_batch;
     int64_t last_tick;
 };
+
+//  The broker's clock: real time, plus the test offset when clock/offset_file is set.
+static int64_t
+s_now (rh_broker_t *self)
+{
+    return rh_time_now_ms () + self->clock_offset;
+}
+
+//  Tests move the clock by writing milliseconds into clock/offset_file; read once per tick.
+static void
+s_read_clock (rh_broker_t *self)
+{
+    const char *path = rh_config_str (self->config, "clock/offset_file");
+    uint8_t *text = NULL;
+    size_t size = 0;
+    if (!*path || rh_file_read (path, 64, &text, &size) != 0)
+        return;
+    char buffer [65];
+    memcpy (buffer, text, size);
+    buffer [size] = 0;
+    free (text);
+    char *end = NULL;
+    long long offset = strtoll (buffer, &end, 10);
+    if (end != buffer && offset >= 0)
+        self->clock_offset = offset;
+}
 
 //  ---------------------------------------------------------------------------------------------
 //  Peers and queues
@@ -168,7 +204,8 @@ s_queue_head (rh_broker_t *self, s_peer_t *peer)
 //  Puts a message in an agency's queue (pending batch).
 static int
 s_enqueue (rh_broker_t *self, const char *agency, const char *msg_id, const char *sender,
-           const uint8_t *sealed, size_t size, int64_t expires_ms, const rh_decision_t *decision)
+           const uint8_t *sealed, size_t size, int64_t expires_ms, const rh_decision_t *decision,
+           uint32_t kind)
 {
     s_peer_t *peer = s_peer (self, agency);
     if (!peer)
@@ -177,8 +214,9 @@ s_enqueue (rh_broker_t *self, const char *agency, const char *msg_id, const char
                            .sender = sender,
                            .sealed = sealed,
                            .sealed_size = size,
-                           .enqueued_ms = rh_time_now_ms (),
-                           .expires_ms = expires_ms };
+                           .enqueued_ms = s_now (self),
+                           .expires_ms = expires_ms,
+                           .kind = kind };
     if (decision && decision->agreement) {
         record.agreement_id = rh_agreement_id (decision->agreement);
         record.agreement_version = rh_agreement_version (decision->agreement);
@@ -335,7 +373,7 @@ s_non_delivery (rh_broker_t *self, const rh_queued_t *queued, const char *recipi
         const char *to [] = { queued->sender };
         if (s_enqueue (self, queued->sender, rh_envelope_msg_id (envelope),
                        rh_signer_agency (self->signer), sealed, size,
-                       rh_time_now_ms () + self->expiry_ms, NULL)
+                       s_now (self) + self->expiry_ms, NULL, RH_KIND_ALERT)
             == 0)
             s_audit (self, "NOTICE", RH_OK, rh_envelope_msg_id (envelope),
                      rh_signer_agency (self->signer), to, 1, sealed, size, NULL,
@@ -385,7 +423,7 @@ s_pump (rh_broker_t *self, s_peer_t *peer)
         return;
     s_queue_key ("q", peer->agency, peer->cursor, key, sizeof key);
     rh_db_iter_seek (iter, key, strlen (key));
-    int64_t now = rh_time_now_ms ();
+    int64_t now = s_now (self);
     for (; rh_db_iter_valid (iter) && peer->flight_count < peer->window; rh_db_iter_next (iter)) {
         size_t key_size = 0, size = 0;
         const uint8_t *found = rh_db_iter_key (iter, &key_size);
@@ -440,6 +478,7 @@ s_pump (rh_broker_t *self, s_peer_t *peer)
             }
             s_flight_t *flight = &peer->flights [peer->flight_count++];
             flight->seq = seq;
+            flight->kind = queued.kind;
             flight->sent_ms = now;
             snprintf (flight->msg_id, sizeof flight->msg_id, "%s", queued.msg_id);
             const char *recipients [] = { peer->agency };
@@ -484,6 +523,10 @@ s_redeliver (rh_broker_t *self, s_peer_t *peer)
     peer->ready = true;
 }
 
+//  Taking a referral or an alert in moves its case on (referral lifecycle, below).
+static void s_case_taken_in (rh_broker_t *self, const char *referral_msg_id, const char *agency);
+static void s_alert_taken_in (rh_broker_t *self, const char *alert_msg_id, const char *agency);
+
 static void
 s_acknowledged (rh_broker_t *self, s_peer_t *peer, uint64_t seq)
 {
@@ -492,6 +535,7 @@ s_acknowledged (rh_broker_t *self, s_peer_t *peer, uint64_t seq)
             continue;
         char msg_id [RH_MAX_ID + 1];
         snprintf (msg_id, sizeof msg_id, "%s", peer->flights [i].msg_id);
+        uint32_t kind = peer->flights [i].kind;
         memmove (&peer->flights [i], &peer->flights [i + 1],
                  (peer->flight_count - i - 1) * sizeof *peer->flights);
         peer->flight_count--;
@@ -503,6 +547,10 @@ s_acknowledged (rh_broker_t *self, s_peer_t *peer, uint64_t seq)
         const char *recipients [] = { peer->agency };
         s_audit (self, "ACKED", RH_OK, msg_id, peer->agency, recipients, 1, NULL, 0, NULL, detail);
         peer->ready = true;
+        if (kind == RH_KIND_REFERRAL)
+            s_case_taken_in (self, msg_id, peer->agency);
+        else if (kind == RH_KIND_ALERT)
+            s_alert_taken_in (self, msg_id, peer->agency);
         return;
     }
 }
@@ -555,7 +603,8 @@ s_front_door (rh_broker_t *self, const char *la, const char *alias, int64_t now)
 //  Works out who receives a message. Returns RH_OK or RH_E_POLICY with the reason.
 static rh_rc_t
 s_route (rh_broker_t *self, rh_envelope_t *envelope, const char **recipients, size_t *count,
-         char replied_to [RH_MAX_ID + 1], char *reason, size_t reason_size, int64_t now)
+         char replied_to [RH_MAX_ID + 1], char *reason, size_t reason_size, int64_t now,
+         bool about_case)
 {
     *count = 0;
     size_t wanted = rh_envelope_recipients (envelope);
@@ -580,6 +629,8 @@ s_route (rh_broker_t *self, rh_envelope_t *envelope, const char **recipients, si
         if (!seen)
             recipients [(*count)++] = agency;
     }
+    if (about_case)
+        return RH_OK;  //  the case adds who must be told
     if (*count == 0 && *rh_envelope_in_reply_to (envelope)) {
         //  A reply with no address goes back to whoever sent the original.
         if (rh_replay_sender_of (self->replay, rh_envelope_in_reply_to (envelope), replied_to)
@@ -659,6 +710,476 @@ s_redacted (const uint8_t *sealed, size_t size, const uint32_t *keep, size_t kee
     return redacted;
 }
 
+//  ---------------------------------------------------------------------------------------------
+//  Referral lifecycle: cases, the broker's own messages about them, deadlines, repeats
+
+#define S_MAX_TO (RH_MAX_RECIPIENTS + RH_MAX_INVOLVED)  //  addressed plus told by the broker
+
+static uint64_t
+s_next_sequence (rh_broker_t *self)
+{
+    self->own_sequence++;
+    rh_db_put (self->db, "b/seq", 5, &self->own_sequence, 8);
+    return self->own_sequence;
+}
+
+//  Queues a message the broker wrote and signed, with its audit record.
+static void
+s_send_own (rh_broker_t *self, const char *recipient, uint8_t *sealed, size_t size,
+            const char *msg_id, rh_kind_t kind, const char *detail, const rh_decision_t *decision)
+{
+    if (!sealed) {
+        rh_log_error ("broker", "cannot build the %s for %s", detail, recipient);
+        return;
+    }
+    const char *to [] = { recipient };
+    if (s_enqueue (self, recipient, msg_id, rh_signer_agency (self->signer), sealed, size,
+                   s_now (self) + self->expiry_ms, decision, kind)
+        == 0)
+        s_audit (self, "NOTICE", RH_OK, msg_id, rh_signer_agency (self->signer), to, 1, sealed,
+                 size, NULL, detail);
+    free (sealed);
+}
+
+static const rh_obligations_t *
+s_obligations (rh_broker_t *self, const rh_case_t *record)
+{
+    const rh_agreement_t *agreement = rh_policy_find (self->policy, record->agreement_id);
+    return agreement ? rh_agreement_obligations (agreement) : NULL;
+}
+
+//  Who at the referring agency also hears back, where the agreement says so.
+static size_t
+s_copy_to (rh_broker_t *self, const rh_case_t *record, char copies [2][RH_MAX_ID + 32],
+           const char *list [2])
+{
+    const rh_obligations_t *obligations = s_obligations (self, record);
+    size_t count = 0;
+    if (obligations && obligations->feedback_supervisor && *record->supervisor)
+        snprintf (copies [count++], RH_MAX_ID + 32, "supervisor:%s", record->supervisor);
+    if (obligations && obligations->feedback_duty_inbox && *record->duty_inbox)
+        snprintf (copies [count++], RH_MAX_ID + 32, "duty_inbox:%s", record->duty_inbox);
+    for (size_t i = 0; i < count; i++)
+        list [i] = copies [i];
+    return count;
+}
+
+static bool
+s_connected (rh_broker_t *self, const char *agency)
+{
+    for (size_t i = 0; i < self->peer_count; i++)
+        if (strcmp (self->peers [i].agency, agency) == 0)
+            return self->peers [i].bound;
+    return false;
+}
+
+//  A referral was accepted: its case starts, with the deadlines of the agreement that let it
+//  reach the front door.
+static void
+s_open_case (rh_broker_t *self, rh_envelope_t *envelope, const rh_facts_t *facts,
+             const char *sender, const char *const *recipients, const rh_decision_t *decisions,
+             size_t count, int64_t now)
+{
+    size_t holder = 0;
+    for (size_t i = 0; i < count; i++)
+        if (decisions [i].agreement
+            && rh_agreement_has_role (decisions [i].agreement, recipients [i], "front_door")) {
+            holder = i;
+            break;
+        }
+    const rh_agreement_t *agreement = decisions [holder].agreement;
+    rh_case_t record;
+    memset (&record, 0, sizeof record);
+    snprintf (record.referral_msg_id, sizeof record.referral_msg_id, "%s",
+              rh_envelope_msg_id (envelope));
+    snprintf (record.case_id, sizeof record.case_id, "%s", rh_envelope_case_id (envelope));
+    snprintf (record.referrer, sizeof record.referrer, "%s", sender);
+    snprintf (record.referrer_author, sizeof record.referrer_author, "%s",
+              rh_envelope_author (envelope));
+    snprintf (record.supervisor, sizeof record.supervisor, "%s",
+              rh_envelope_author_supervisor (envelope));
+    snprintf (record.duty_inbox, sizeof record.duty_inbox, "%s",
+              rh_envelope_author_duty_inbox (envelope));
+    snprintf (record.holder, sizeof record.holder, "%s", recipients [holder]);
+    if (agreement) {
+        snprintf (record.holder_label, sizeof record.holder_label, "%s",
+                  rh_agreement_label (agreement, recipients [holder]));
+        snprintf (record.agreement_id, sizeof record.agreement_id, "%s",
+                  rh_agreement_id (agreement));
+    }
+    record.referral_kind = facts->referral_kind;
+    record.state = RHANNU__V1__CASE_STATE__CASE_RECEIVED;
+    record.received_ms = now;
+    rh_cases_involve (&record, sender);
+    const rh_obligations_t *obligations = agreement ? rh_agreement_obligations (agreement) : NULL;
+    if (obligations) {
+        snprintf (record.escalate_to, sizeof record.escalate_to, "%s", obligations->escalate_to);
+        if (obligations->acknowledge_ms)
+            rh_cases_set_timer (self->cases, &record, RH_TIMER_ACKNOWLEDGE,
+                                now + obligations->acknowledge_ms);
+        int64_t outcome = facts->referral_kind < RH_MAX_REFERRAL_KINDS
+                                  && obligations->outcome_ms_by_kind [facts->referral_kind]
+                              ? obligations->outcome_ms_by_kind [facts->referral_kind]
+                              : obligations->outcome_ms;
+        if (outcome) {
+            int64_t due = now + outcome;
+            rh_cases_set_timer (self->cases, &record, RH_TIMER_OUTCOME, due);
+            if (obligations->reminder_before_ms && obligations->reminder_before_ms < outcome)
+                rh_cases_set_timer (self->cases, &record, RH_TIMER_REMINDER,
+                                    due - obligations->reminder_before_ms);
+            if (obligations->escalate_after_ms && *obligations->escalate_to)
+                rh_cases_set_timer (self->cases, &record, RH_TIMER_ESCALATE,
+                                    due + obligations->escalate_after_ms);
+        }
+    }
+    for (size_t i = 0; i < facts->subject_key_count; i++) {
+        memcpy (record.subject_keys [record.subject_count++], facts->subject_keys [i],
+                RH_SUBJECT_KEY_LEN);
+        rh_cases_note_subject (self->cases, facts->subject_keys [i], now, record.referral_msg_id,
+                               RH_SUBJECT_PENDING);
+    }
+    rh_cases_put (self->cases, &record);
+}
+
+//  The front door's agent took the referral in: the referrer gets a receipt naming who holds it.
+static void
+s_case_taken_in (rh_broker_t *self, const char *referral_msg_id, const char *agency)
+{
+    rh_case_t record;
+    if (!rh_cases_get (self->cases, referral_msg_id, &record) || strcmp (record.holder, agency)
+        || record.state != RHANNU__V1__CASE_STATE__CASE_RECEIVED)
+        return;
+    int64_t now = s_now (self);
+    record.state = RHANNU__V1__CASE_STATE__CASE_ACKNOWLEDGED;
+    record.acknowledged_ms = now;
+    rh_cases_set_timer (self->cases, &record, RH_TIMER_ACKNOWLEDGE, 0);
+    rh_cases_put (self->cases, &record);
+    char copies [2][RH_MAX_ID + 32], msg_id [RH_MAX_ID + 1] = "";
+    const char *list [2];
+    size_t copy_count = s_copy_to (self, &record, copies, list);
+    rh_notice_from_t from = { self->signer, s_next_sequence (self), record.referrer, now };
+    size_t size = 0;
+    uint8_t *sealed = rh_notice_receipt (&from, &record, list, copy_count, &size, msg_id);
+    s_send_own (self, record.referrer, sealed, size, msg_id, RH_KIND_RECEIPT, "receipt", NULL);
+}
+
+//  The holder took in a repeat-referral alert: the case no longer waits on it.
+static void
+s_alert_taken_in (rh_broker_t *self, const char *alert_msg_id, const char *agency)
+{
+    char key [RH_MAX_QUEUE_KEY], referral [RH_MAX_ID + 1];
+    snprintf (key, sizeof key, "ka/%s", alert_msg_id);
+    uint8_t *value = NULL;
+    size_t size = 0;
+    if (rh_db_get (self->db, key, strlen (key), &value, &size) != 0)
+        return;
+    bool good = size > 0 && size <= RH_MAX_ID;
+    if (good) {
+        memcpy (referral, value, size);
+        referral [size] = 0;
+    }
+    free (value);
+    rh_case_t record;
+    if (!good || !rh_cases_get (self->cases, referral, &record) || strcmp (record.holder, agency))
+        return;
+    for (size_t i = 0; i < record.open_alert_count; i++)
+        if (strcmp (record.open_alerts [i], alert_msg_id) == 0) {
+            memmove (&record.open_alerts [i], &record.open_alerts [i + 1],
+                     (record.open_alert_count - i - 1) * sizeof record.open_alerts [0]);
+            record.open_alert_count--;
+            rh_cases_put (self->cases, &record);
+            break;
+        }
+    rh_db_delete (self->db, key, strlen (key));
+}
+
+//  The case an outcome or update is about, if its sender holds it: by the referral it answers,
+//  or by the case id the front door knows it under.
+static bool
+s_case_of (rh_broker_t *self, rh_envelope_t *envelope, const char *sender, rh_case_t *record)
+{
+    rh_kind_t kind = rh_envelope_kind (envelope);
+    if (kind != RH_KIND_OUTCOME && kind != RH_KIND_STATUS_UPDATE)
+        return false;
+    const char *answers = rh_envelope_in_reply_to (envelope);
+    char referral [RH_MAX_ID + 1];
+    bool found = (*answers && rh_cases_get (self->cases, answers, record))
+                 || (rh_cases_find (self->cases, sender, rh_envelope_case_id (envelope), referral)
+                     && rh_cases_get (self->cases, referral, record));
+    return found && strcmp (record->holder, sender) == 0;
+}
+
+static bool
+s_below_threshold (uint32_t decision)
+{
+    return decision == RHANNU__V1__DECISION__NO_FURTHER_ACTION
+           || decision == RHANNU__V1__DECISION__SIGNPOSTED
+           || decision == RHANNU__V1__DECISION__STEP_DOWN_EARLY_HELP;
+}
+
+//  Agencies a repeat alert goes to: the holder, and each notify target of the agreement (a
+//  role of its parties, or an agency type in the holder's local authority).
+static size_t
+s_repeat_targets (rh_broker_t *self, const rh_case_t *record, const rh_obligations_t *obligations,
+                  const char **targets, size_t max)
+{
+    size_t count = 0;
+    targets [count++] = record->holder;
+    const rh_agreement_t *agreement = rh_policy_find (self->policy, record->agreement_id);
+    const rh_identity_t *holder = s_identity (self, record->holder, s_now (self));
+    for (size_t n = 0; agreement && n < obligations->repeat_notify_count; n++) {
+        const char *target = obligations->repeat_notify [n];
+        const char *found [RH_MAX_INVOLVED];
+        size_t found_count = 0;
+        if (!strcmp (target, "front_door"))
+            continue;  //  the holder is the front door
+        found_count = rh_agreement_parties_with_role (agreement, target, found, RH_MAX_INVOLVED);
+        for (size_t i = 0;
+             holder && i < rh_certstore_size (self->store) && found_count < RH_MAX_INVOLVED; i++) {
+            const rh_identity_t *id = rh_certstore_identity (self->store, i);
+            if (!strcmp (id->type, target) && !strcmp (id->la, holder->la))
+                found [found_count++] = id->agency_id;
+        }
+        for (size_t i = 0; i < found_count && count < max; i++) {
+            bool seen = false;
+            for (size_t k = 0; k < count && !seen; k++)
+                seen = !strcmp (targets [k], found [i]);
+            if (!seen && s_identity (self, found [i], s_now (self)))
+                targets [count++] = found [i];
+        }
+    }
+    return count;
+}
+
+//  The "three report benchmark": enough referrals about one subject within the window did not
+//  meet the threshold. The front door (and whoever the agreement names) is alerted, with the
+//  earlier referrals named; the case cannot close until the front door has taken the alert in.
+static void
+s_repeat_check (rh_broker_t *self, rh_case_t *record, int64_t now)
+{
+    const rh_obligations_t *obligations = s_obligations (self, record);
+    uint8_t state =
+        s_below_threshold (record->decision) ? RH_SUBJECT_BELOW_THRESHOLD : RH_SUBJECT_OTHER;
+    for (size_t s = 0; s < record->subject_count; s++)
+        rh_cases_note_subject (self->cases, record->subject_keys [s], record->received_ms,
+                               record->referral_msg_id, state);
+    if (!obligations || obligations->repeat_count < 2 || state != RH_SUBJECT_BELOW_THRESHOLD)
+        return;
+    for (size_t s = 0; s < record->subject_count; s++) {
+        rh_subject_entry_t entries [RH_MAX_REPEAT_HISTORY];
+        size_t found = rh_cases_subject_history (
+            self->cases, record->subject_keys [s],
+            record->received_ms - obligations->repeat_window_ms, entries, RH_MAX_REPEAT_HISTORY);
+        const char *ids [RH_MAX_REPEAT_HISTORY + 1];
+        char case_ids [RH_MAX_REPEAT_HISTORY + 1][RH_MAX_ID + 1];
+        const char *case_list [RH_MAX_REPEAT_HISTORY + 1];
+        size_t count = 0;
+        for (size_t i = 0; i < found; i++) {
+            if (entries [i].state != RH_SUBJECT_BELOW_THRESHOLD
+                || !strcmp (entries [i].referral_msg_id, record->referral_msg_id)
+                || entries [i].received_ms > record->received_ms)
+                continue;
+            rh_case_t earlier;
+            ids [count] = entries [i].referral_msg_id;
+            snprintf (case_ids [count], sizeof case_ids [count], "%s",
+                      rh_cases_get (self->cases, entries [i].referral_msg_id, &earlier)
+                          ? earlier.case_id
+                          : "");
+            case_list [count] = case_ids [count];
+            count++;
+        }
+        ids [count] = record->referral_msg_id;
+        snprintf (case_ids [count], sizeof case_ids [count], "%s", record->case_id);
+        case_list [count] = case_ids [count];
+        count++;
+        if (count < obligations->repeat_count)
+            continue;
+        const char *targets [RH_MAX_INVOLVED];
+        size_t target_count =
+            s_repeat_targets (self, record, obligations, targets, RH_MAX_INVOLVED);
+        rh_alert_t alert = { .alert_kind = RHANNU__V1__ALERT_KIND__REPEAT_REFERRALS,
+                             .record = record,
+                             .count = (uint32_t) count,
+                             .window_days =
+                                 (uint32_t) (obligations->repeat_window_ms / (24 * 3600 * 1000LL)),
+                             .related_msg_ids = ids,
+                             .related_case_ids = case_list,
+                             .related_count = count,
+                             .subject_key = record->subject_keys [s] };
+        for (size_t t = 0; t < target_count; t++) {
+            rh_notice_from_t from = { self->signer, s_next_sequence (self), targets [t], now };
+            char msg_id [RH_MAX_ID + 1] = "";
+            size_t size = 0;
+            uint8_t *sealed = rh_notice_alert (&from, &alert, &size, msg_id);
+            if (sealed && t == 0 && record->open_alert_count < RH_MAX_OPEN_ALERTS) {
+                snprintf (record->open_alerts [record->open_alert_count++], RH_MAX_ID + 1, "%s",
+                          msg_id);
+                char key [RH_MAX_QUEUE_KEY];
+                snprintf (key, sizeof key, "ka/%s", msg_id);
+                rh_db_put (self->db, key, strlen (key), record->referral_msg_id,
+                           strlen (record->referral_msg_id));
+            }
+            s_send_own (self, targets [t], sealed, size, msg_id, RH_KIND_ALERT,
+                        "repeat-referral alert", NULL);
+        }
+        rh_log_info ("broker",
+                     "repeat referrals: %zu below threshold about one subject; alerted %zu", count,
+                     target_count);
+        return;  //  one alert per outcome, whichever subject crossed the line
+    }
+}
+
+//  An outcome or update from the holder moves the case on.
+static void
+s_case_event (rh_broker_t *self, rh_case_t *record, const rh_facts_t *facts,
+              const char *const *addressed, size_t addressed_count, int64_t now)
+{
+    for (size_t i = 0; i < addressed_count; i++)
+        rh_cases_involve (record, addressed [i]);  //  whoever the holder brings in hears updates
+    if (facts->kind == RH_KIND_OUTCOME) {
+        record->state = RHANNU__V1__CASE_STATE__CASE_DECIDED;
+        record->decision = facts->decision;
+        record->decided_ms = now;
+        record->outcome_notice_sent = true;
+        for (int timer = 0; timer < RH_TIMER_COUNT; timer++)
+            rh_cases_set_timer (self->cases, record, (rh_timer_t) timer, 0);
+        s_repeat_check (self, record, now);
+    }
+    else {
+        record->updates++;
+        if (*facts->new_owner)
+            rh_cases_involve (record, facts->new_owner);
+        if (facts->update_kind == RHANNU__V1__UPDATE_KIND__CLOSED) {
+            record->state = RHANNU__V1__CASE_STATE__CASE_CLOSED;
+            record->closed_ms = now;
+        }
+        else if (facts->update_kind == RHANNU__V1__UPDATE_KIND__REOPENED)
+            record->state = RHANNU__V1__CASE_STATE__CASE_REOPENED;
+    }
+    rh_cases_put (self->cases, record);
+}
+
+//  A case may not close before its referrer was told the outcome, nor while the front door has
+//  not taken in a repeat-referral alert. Returns true (and a refusal) if this update may not.
+static bool
+s_close_refused (const rh_case_t *record, const rh_facts_t *facts, rh_decision_t *refusal)
+{
+    if (facts->kind != RH_KIND_STATUS_UPDATE
+        || facts->update_kind != RHANNU__V1__UPDATE_KIND__CLOSED)
+        return false;
+    memset (refusal, 0, sizeof *refusal);
+    refusal->result = RH_DECIDE_CONDITION;
+    refusal->rule_id = "";
+    const char *name = *record->case_id ? record->case_id : record->referral_msg_id;
+    if (!record->outcome_notice_sent) {
+        snprintf (refusal->missing, sizeof refusal->missing, "outcome_notice");
+        snprintf (refusal->reason, sizeof refusal->reason,
+                  "case %s cannot be closed: no outcome has gone to the referrer %s yet", name,
+                  record->referrer);
+        return true;
+    }
+    if (record->open_alert_count > 0) {
+        snprintf (refusal->missing, sizeof refusal->missing, "repeat_alert");
+        snprintf (refusal->reason, sizeof refusal->reason,
+                  "case %s cannot be closed: repeat-referral alert %s has not been taken in yet",
+                  name, record->open_alerts [0]);
+        return true;
+    }
+    return false;
+}
+
+//  One due timer: remind the holder, tell the referrer it is overdue, escalate.
+static void
+s_fire (rh_broker_t *self, const rh_due_t *due, int64_t now)
+{
+    rh_case_t record;
+    if (!rh_cases_get (self->cases, due->referral_msg_id, &record)
+        || record.timers [due->timer] != due->due_ms) {
+        rh_cases_drop_due (self->cases, due);  //  stale: the case moved on
+        return;
+    }
+    rh_cases_set_timer (self->cases, &record, due->timer, 0);
+    bool open = record.state == RHANNU__V1__CASE_STATE__CASE_RECEIVED
+                || record.state == RHANNU__V1__CASE_STATE__CASE_ACKNOWLEDGED;
+    //  A breach while the front door had not even received the referral, or was not connected,
+    //  is put down to the outage, not to the front door's practice.
+    bool outage =
+        record.state == RHANNU__V1__CASE_STATE__CASE_RECEIVED || !s_connected (self, record.holder);
+    const char *targets [RH_MAX_INVOLVED];
+    size_t target_count = 0;
+    uint32_t kind = 0;
+    int64_t when =
+        record.timers [RH_TIMER_OUTCOME] ? record.timers [RH_TIMER_OUTCOME] : due->due_ms;
+    //  (for a reminder: the outcome deadline, still pending)
+    if (due->timer == RH_TIMER_ACKNOWLEDGE
+        && record.state == RHANNU__V1__CASE_STATE__CASE_RECEIVED) {
+        kind = RHANNU__V1__ALERT_KIND__ACKNOWLEDGEMENT_OVERDUE;
+        targets [target_count++] = record.referrer;
+        when = record.received_ms;
+        record.outage_attributed = record.outage_attributed || outage;
+    }
+    else if (due->timer == RH_TIMER_REMINDER && open
+             && !(record.timers [RH_TIMER_OUTCOME] && record.timers [RH_TIMER_OUTCOME] <= now)) {
+        kind = RHANNU__V1__ALERT_KIND__OUTCOME_DUE_SOON;
+        targets [target_count++] = record.holder;
+    }
+    else if (due->timer == RH_TIMER_OUTCOME && open) {
+        kind = RHANNU__V1__ALERT_KIND__OUTCOME_OVERDUE;
+        when = due->due_ms;
+        record.overdue = true;
+        record.outage_attributed = record.outage_attributed || outage;
+        targets [target_count++] = record.referrer;
+        targets [target_count++] = record.holder;
+    }
+    else if (due->timer == RH_TIMER_ESCALATE && open) {
+        kind = RHANNU__V1__ALERT_KIND__ESCALATION;
+        const rh_agreement_t *agreement = rh_policy_find (self->policy, record.agreement_id);
+        if (agreement) {
+            target_count = rh_agreement_parties_with_role (agreement, record.escalate_to, targets,
+                                                           RH_MAX_INVOLVED);
+            //  Name the outcome's deadline, which the escalation follows by a set time.
+            when = due->due_ms - rh_agreement_obligations (agreement)->escalate_after_ms;
+        }
+    }
+    rh_cases_put (self->cases, &record);
+    if (!kind)
+        return;
+    rh_alert_t alert = { .alert_kind = kind, .record = &record, .due_ms = when };
+    for (size_t i = 0; i < target_count; i++) {
+        if (!s_identity (self, targets [i], now))
+            continue;
+        rh_notice_from_t from = { self->signer, s_next_sequence (self), targets [i], now };
+        char msg_id [RH_MAX_ID + 1] = "";
+        size_t size = 0;
+        uint8_t *sealed = rh_notice_alert (&from, &alert, &size, msg_id);
+        s_send_own (self, targets [i], sealed, size, msg_id, RH_KIND_ALERT, "deadline alert", NULL);
+    }
+    rh_log_info ("broker", "deadline: case %s alert kind %u to %zu agencies%s",
+                 record.referral_msg_id, kind, target_count,
+                 record.outage_attributed ? " (outage)" : "");
+}
+
+static void
+s_fire_timers (rh_broker_t *self, int64_t now)
+{
+    rh_due_t due [64];
+    size_t fired = 0, found;
+    do {
+        found = rh_cases_due (self->cases, now, due, 64);
+        for (size_t i = 0; i < found; i++)
+            s_fire (self, &due [i], now);
+        fired += found;
+        //  The due-time index is read from committed data: commit before reading on.
+        if (found && rh_db_commit (self->db, true) != 0) {
+            rh_log_error ("broker", "cannot commit fired deadlines");
+            return;
+        }
+    } while (found == 64 && fired < RH_MAX_DUE_PER_TICK);
+}
+
+//  ---------------------------------------------------------------------------------------------
+//  Accepting messages
+
 static void
 s_accept (rh_broker_t *self, rh_verified_t *result)
 {
@@ -667,23 +1188,50 @@ s_accept (rh_broker_t *self, rh_verified_t *result)
         s_reject (self, result, result->rc, NULL);
         return;
     }
-    int64_t now = rh_time_now_ms ();
-    const char *recipients [RH_MAX_RECIPIENTS];
+    int64_t now = s_now (self);
+    rh_facts_t facts;
+    rh_policy_facts (envelope, &facts);
+    //  An outcome or update from the front door holding a case: the case says who hears it.
+    rh_case_t record;
+    bool about_case = s_case_of (self, envelope, result->agency, &record);
+    const char *involved [RH_MAX_INVOLVED];
+    if (about_case) {
+        for (size_t i = 0; i < record.involved_count; i++)
+            involved [i] = record.involved [i];
+        facts.case_referrer = record.referrer;
+        facts.case_involved = involved;
+        facts.case_involved_count = record.involved_count;
+    }
+    const char *recipients [S_MAX_TO];
+    const char *roles [S_MAX_TO];  //  NULL: addressed by the sender; else why the broker tells it
     size_t count = 0;
     char reason [256] = "", replied_to [RH_MAX_ID + 1];
-    rh_rc_t rc =
-        s_route (self, envelope, recipients, &count, replied_to, reason, sizeof reason, now);
+    rh_rc_t rc = s_route (self, envelope, recipients, &count, replied_to, reason, sizeof reason,
+                          now, about_case);
     if (rc != RH_OK) {
         s_reject (self, result, rc, reason);
         return;
     }
-    //  Every recipient must be allowed by an agreement; one refusal refuses the message, so a
-    //  sender never has to work out who got it and who did not.
-    rh_facts_t facts;
-    rh_policy_facts (envelope, &facts);
+    size_t addressed = count;
+    for (size_t i = 0; i < count; i++)
+        roles [i] = NULL;
+    for (size_t i = 0; about_case && i < record.involved_count; i++) {
+        const char *agency = record.involved [i];
+        bool seen = false;
+        for (size_t k = 0; k < count && !seen; k++)
+            seen = strcmp (recipients [k], agency) == 0;
+        if (!seen && s_identity (self, agency, now)) {
+            roles [count] = strcmp (agency, record.referrer) ? "involved" : "referrer";
+            recipients [count++] = agency;
+        }
+    }
+    //  Every addressed recipient, and the referrer of a case, must be allowed by an agreement;
+    //  one refusal refuses the message, so a sender never has to work out who got it. Other
+    //  involved agencies the agreement does not cover are left out, and the audit says so.
     const rh_identity_t *sender_id = s_identity (self, result->agency, now);
     rh_party_ref_t sender, recipient;
-    rh_decision_t decisions [RH_MAX_RECIPIENTS];
+    rh_decision_t decisions [S_MAX_TO];
+    bool skipped [S_MAX_TO] = { false };
     char known_sender [RH_MAX_ID + 1];
     bool seen_before = rh_replay_sender_of (self->replay, result->msg_id, known_sender);
     for (size_t i = 0; i < count && sender_id && !seen_before; i++) {
@@ -691,13 +1239,22 @@ s_accept (rh_broker_t *self, rh_verified_t *result)
         rh_policy_party (s_identity (self, recipients [i], now), &recipient);
         rh_policy_decide (self->policy, &facts, rh_envelope_agreement_id (envelope), &sender,
                           &recipient, now, &decisions [i]);
-        if (decisions [i].result != RH_DECIDE_ALLOW) {
-            s_refuse (self, result, &decisions [i], recipients [i]);
-            return;
+        if (decisions [i].result == RH_DECIDE_ALLOW)
+            continue;
+        if (roles [i] && strcmp (roles [i], "referrer") != 0) {
+            skipped [i] = true;
+            continue;
         }
+        s_refuse (self, result, &decisions [i], recipients [i]);
+        return;
     }
     if (!sender_id && !seen_before) {
         s_reject (self, result, RH_E_CERT_UNKNOWN, "the sender is not enrolled");
+        return;
+    }
+    rh_decision_t refusal;
+    if (about_case && !seen_before && s_close_refused (&record, &facts, &refusal)) {
+        s_refuse (self, result, &refusal, record.holder);
         return;
     }
     size_t header_size = 0;
@@ -739,14 +1296,24 @@ s_accept (rh_broker_t *self, rh_verified_t *result)
     //  later what was withheld without the broker keeping a second copy.
     size_t committed = rh_envelope_commitments (envelope);
     static_assert (RH_MAX_FIELDS <= 64, "field masks are 64 bits");
-    rh_audit_decision_t audit [RH_MAX_RECIPIENTS];
-    uint32_t withheld [RH_MAX_RECIPIENTS][RH_MAX_FIELDS];
-    const uint8_t *digests [RH_MAX_RECIPIENTS][RH_MAX_FIELDS];
+    rh_audit_decision_t audit [S_MAX_TO];
+    const char *audit_recipients [S_MAX_TO];
+    uint32_t withheld [S_MAX_TO][RH_MAX_FIELDS];
+    const uint8_t *digests [S_MAX_TO][RH_MAX_FIELDS];
     uint32_t keep [RH_MAX_FIELDS];
-    uint8_t *copies [RH_MAX_RECIPIENTS] = { NULL };  //  redacted copies; NULL: as sent
-    size_t copy_sizes [RH_MAX_RECIPIENTS] = { 0 };
+    uint8_t *copies [S_MAX_TO] = { NULL };  //  redacted copies or notices; NULL: as sent
+    size_t copy_sizes [S_MAX_TO] = { 0 };
+    char notice_ids [S_MAX_TO][RH_MAX_ID + 1];
+    char copy_text [2][RH_MAX_ID + 32];
+    const char *copy_list [2];
+    size_t copy_count = about_case ? s_copy_to (self, &record, copy_text, copy_list) : 0;
+    size_t delivered = 0;
     bool prepared = true;
     for (size_t i = 0; i < count && prepared; i++) {
+        s_audit_decision (&decisions [i], recipients [i], &audit [i]);
+        if (skipped [i])
+            continue;
+        audit_recipients [delivered++] = recipients [i];
         size_t keep_count = 0, withheld_count = 0;
         for (size_t k = 0; k < committed && k < RH_MAX_FIELDS; k++) {
             const uint8_t *digest = NULL;
@@ -758,18 +1325,34 @@ s_accept (rh_broker_t *self, rh_verified_t *result)
                 digests [i][withheld_count++] = digest;
             }
         }
-        s_audit_decision (&decisions [i], recipients [i], &audit [i]);
         audit [i].withheld_count = withheld_count;
         audit [i].withheld_fields = withheld [i];
         audit [i].withheld_digests = digests [i];
         if (withheld_count > 0)
             prepared =
                 (copies [i] = s_redacted (sealed, size, keep, keep_count, &copy_sizes [i])) != NULL;
+        if (prepared && roles [i]) {
+            //  Told by the broker: a notice it signs, with the front door's message inside.
+            rh_notice_from_t from = { self->signer, s_next_sequence (self), recipients [i], now };
+            size_t notice_size = 0;
+            uint8_t *notice = rh_notice_case (
+                &from, &record,
+                facts.kind == RH_KIND_OUTCOME ? RHANNU__V1__NOTICE_KIND__NOTICE_OUTCOME
+                                              : RHANNU__V1__NOTICE_KIND__NOTICE_UPDATE,
+                roles [i], facts.decision, facts.update_kind, copies [i] ? copies [i] : sealed,
+                copies [i] ? copy_sizes [i] : size,
+                strcmp (roles [i], "referrer") ? NULL : copy_list,
+                strcmp (roles [i], "referrer") ? 0 : copy_count, &notice_size, notice_ids [i]);
+            free (copies [i]);
+            copies [i] = notice;
+            copy_sizes [i] = notice_size;
+            prepared = notice != NULL;
+        }
     }
     //  Nothing is queued until every copy exists: a message goes to all its recipients or is
     //  refused, never half.
     for (size_t i = 0; i < count && prepared; i++)
-        prepared = s_peer (self, recipients [i]) != NULL;
+        prepared = skipped [i] || s_peer (self, recipients [i]) != NULL;
     if (!prepared) {
         for (size_t i = 0; i < count; i++)
             free (copies [i]);
@@ -778,15 +1361,27 @@ s_accept (rh_broker_t *self, rh_verified_t *result)
         return;
     }
     for (size_t i = 0; i < count; i++) {
+        if (skipped [i])
+            continue;
+        if (roles [i]) {
+            s_send_own (
+                self, recipients [i], copies [i], copy_sizes [i], notice_ids [i], RH_KIND_NOTICE,
+                facts.kind == RH_KIND_OUTCOME ? "outcome notice" : "update notice", &decisions [i]);
+            continue;  //  s_send_own freed it
+        }
         s_enqueue (self, recipients [i], result->msg_id, result->agency,
                    copies [i] ? copies [i] : sealed, copies [i] ? copy_sizes [i] : size, expires,
-                   &decisions [i]);
+                   &decisions [i], facts.kind);
         free (copies [i]);
     }
-    s_audit_decided (self, "ACCEPTED", RH_OK, result->msg_id, result->agency, recipients, count,
-                     sealed, size, NULL, rh_envelope_kind_name (rh_envelope_kind (envelope)), audit,
-                     count);
+    s_audit_decided (self, "ACCEPTED", RH_OK, result->msg_id, result->agency, audit_recipients,
+                     delivered, sealed, size, NULL,
+                     rh_envelope_kind_name (rh_envelope_kind (envelope)), audit, count);
     free (sealed);
+    if (facts.kind == RH_KIND_REFERRAL)
+        s_open_case (self, envelope, &facts, result->agency, recipients, decisions, addressed, now);
+    else if (about_case)
+        s_case_event (self, &record, &facts, recipients, addressed, now);
     s_queue_reply (self, result->routing_id, result->routing_id_size, result->msg_id, RH_OK, false,
                    NULL);
 }
@@ -986,7 +1581,7 @@ s_load_policy (rh_broker_t *self, char *why, size_t why_size)
     const char *dir = rh_config_str (self->config, "policy/dir");
     char ca [PATH_MAX], errors [8192] = "";
     rh_file_path (ca, sizeof ca, "%s/ca.pem", self->pki_dir);
-    rh_policy_t *policy = rh_policy_load (dir, ca, rh_time_now_ms (), errors, sizeof errors);
+    rh_policy_t *policy = rh_policy_load (dir, ca, s_now (self), errors, sizeof errors);
     for (size_t i = 0; policy && i < rh_policy_size (policy); i++) {
         const rh_agreement_t *agreement = rh_policy_agreement (policy, i);
         char key [RH_MAX_QUEUE_KEY];
@@ -1112,6 +1707,8 @@ s_reload (rh_broker_t *self)
 static void
 s_tick (rh_broker_t *self, int64_t now)
 {
+    s_read_clock (self);
+    s_fire_timers (self, s_now (self));
     for (size_t i = 0; i < self->peer_count; i++) {
         s_peer_t *peer = &self->peers [i];
         if (peer->flight_count > 0 && now - peer->flights [0].sent_ms > self->redeliver_ms)
@@ -1151,6 +1748,9 @@ rh_broker_new (rh_config_t *config)
         || !(self->replay = rh_replay_new (self->db)))
         goto fail;
     char why [RH_MAX_REASON];
+    s_read_clock (self);
+    if (!(self->cases = rh_cases_new (self->db)))
+        goto fail;
     if (!(self->policy = s_load_policy (self, why, sizeof why))
         || rh_db_commit (self->db, true) != 0)
         goto fail;
@@ -1210,6 +1810,7 @@ rh_broker_destroy (rh_broker_t **self_p)
         rh_db_destroy (&self->db);
         rh_signer_destroy (&self->signer);
         rh_policy_destroy (&self->policy);
+        rh_cases_destroy (&self->cases);
         rh_certstore_destroy (&self->store);
         sodium_memzero (self->curve_secret, sizeof self->curve_secret);
         free (self);
@@ -1248,7 +1849,7 @@ rh_broker_run (rh_broker_t *self, volatile sig_atomic_t *stop, volatile sig_atom
                 progress = true;
             }
         }
-        int64_t now = rh_time_now_ms ();
+        int64_t now = s_now (self);
         if (now - self->last_tick >= RH_TICK_MS) {
             self->last_tick = now;
             s_tick (self, now);

@@ -125,22 +125,50 @@ note "  kind $(field "$referral" kind), from $(field "$referral" sender), case $
 note "  signature checked again by the LA's own agent before the file was written"
 "$bin/rhannu-agent" inbox -f "$run/la-newport/agent.yaml" | sed "s|$run/|demo/run/|g; s/^/  /"
 
-say "6. The front door decides: step down to Families First, and records the outcome"
-sed "s/REPLACE-WITH-REFERRAL-MSG-ID/$referral_id/" "$top/deploy/examples/outcome.json" \
-    > "$run/outcome-for-$referral_id.json"
-"$bin/rhannu-agent" send -f "$run/la-newport/agent.yaml" "$run/outcome-for-$referral_id.json" \
-    | sed "s|$run/|demo/run/|g; s/^/  /"
-note "the outcome names no recipient: it answers $referral_id, so it goes back to whoever sent that"
+receipt=$(wait_for "$run/police-gwent/inbox/*.json" 10)
+note "the officer's agent received the broker's receipt: demo/run/police-gwent/inbox/$(basename "$receipt")"
+note "  $(field "$receipt" summary)"
+note "  (the broker wrote and signed it when the Newport agent took the referral in)"
 
-outcome=$(wait_for "$run/police-gwent/inbox/*.json" 10)
-say "7. The officer hears what happened"
-note "demo/run/police-gwent/inbox/$(basename "$outcome")"
+say "6. The front door decides: step down to Families First, and records it against the case"
+"$bin/rhannu-agent" send -f "$run/la-newport/agent.yaml" "$top/deploy/examples/outcome.json" \
+    | sed "s|$run/|demo/run/|g; s|$top/||g; s/^/  /"
+note "the outcome names nobody: only case GW-2026-001234, as the front door knows it"
+
+notice_of () {    # the newest inbox file of the police holding a NOTICE with $1 in it
+    local deadline=$((SECONDS + 10)) f
+    while [ $SECONDS -lt $deadline ]; do
+        f=$(grep -l "\"notice_kind\": \"$1\"" "$run"/police-gwent/inbox/*.json 2>/dev/null | head -1)
+        [ -n "$f" ] && { echo "$f"; return 0; }
+        sleep 0.1
+    done
+    echo "demo: no $1 notice arrived" >&2
+    return 1
+}
+outcome=$(notice_of NOTICE_OUTCOME)
+say "7. The officer hears what happened, without anyone at the LA addressing it"
+note "demo/run/police-gwent/inbox/$(basename "$outcome")  (kind NOTICE, signed by the broker)"
+note "  summary:   $(field "$outcome" summary)"
+note "  Welsh:     $(field "$outcome" summary_cy)"
+note "  for:       $(field "$outcome" for_practitioner), copy to $(tr -d '\n ' < "$outcome" | grep -o '"copy_to":\[[^]]*\]' | sed 's/"copy_to":\[//; s/\]//')"
+note "  inside, the front door's own signed outcome (both signatures checked by the agent):"
 note "  decision:  $(field "$outcome" decision)"
 note "  rationale: $(field "$outcome" rationale)"
 note "  referrer:  $(field "$outcome" referrer_role)"
 note "  delivered under agreement $(field "$outcome" agreement_id), rule $(field "$outcome" rule_id)"
 note "  withheld by the agreement (the officer's copy has only their commitments):"
-note "    $(tr -d '\n ' < "$outcome" | grep -o '"withheld":\[[^]]*\]' | sed 's/"withheld":\[//; s/\]//; s/,/, /g')"
+note "    $(tr -d '\n ' < "$outcome" | grep -o '"withheld":\[[^]]*"[^]]*\]' | sed 's/"withheld":\[//; s/\]//; s/,/, /g')"
+
+say "7b. Later the front door records that a key worker was allocated; the officer is told"
+"$bin/rhannu-agent" send -f "$run/la-newport/agent.yaml" "$top/deploy/examples/allocated.json" \
+    | sed "s|$run/|demo/run/|g; s|$top/||g; s/^/  /"
+update=$(notice_of NOTICE_UPDATE)
+note "demo/run/police-gwent/inbox/$(basename "$update")"
+note "  summary:   $(field "$update" summary)"
+note "  detail:    $(field "$update" detail)"
+sleep 0.6
+note "the officer's agent keeps track (rhannu-agent status):"
+"$bin/rhannu-agent" status -f "$run/police-gwent/agent.yaml" | sed -n '/open referrals/,$p' | sed 's/^/  /'
 
 say "8. The agreement refuses what it does not allow, and says why"
 "$bin/rhannu-agent" send -f "$run/education-newport/agent.yaml" \

@@ -46,7 +46,12 @@ typedef struct {
     s_names_t units;
     bool front_door_of_subject;
     bool holds_purpose;
+    int case_role;  //  S_CASE_*: the recipient's part in the referral's case
 } s_match_t;
+
+#define S_CASE_NONE     0
+#define S_CASE_REFERRER 1  //  the agency that made the referral
+#define S_CASE_INVOLVED 2  //  the referrer or any agency involved in the case
 
 typedef struct {
     char id [RH_MAX_ID + 1];
@@ -579,7 +584,8 @@ s_parse_match (s_ctx_t *ctx, yaml_node_t *node, const char *what, bool recipient
 {
     static const char *const from_keys [] = { "id", "type", "role", "la", "region", "unit", NULL };
     static const char *const to_keys [] = { "id",     "type",          "role",          "la",
-                                            "region", "front_door_of", "holds_purpose", NULL };
+                                            "region", "front_door_of", "holds_purpose", "case",
+                                            NULL };
     if (!s_keys (ctx, node, what, recipient ? to_keys : from_keys))
         return false;
     bool good = true;
@@ -612,6 +618,18 @@ s_parse_match (s_ctx_t *ctx, yaml_node_t *node, const char *what, bool recipient
     }
     if ((value = s_get (ctx, node, "holds_purpose")))
         good = s_bool (ctx, value, "holds_purpose", &match->holds_purpose) && good;
+    if ((value = s_get (ctx, node, "case"))) {
+        const char *text = s_scalar (ctx, value, "case");
+        if (text && !strcmp (text, "referrer"))
+            match->case_role = S_CASE_REFERRER;
+        else if (text && !strcmp (text, "involved"))
+            match->case_role = S_CASE_INVOLVED;
+        else {
+            s_error (ctx, value, "case can be 'referrer' (the agency that made the referral) or "
+                                 "'involved' (the referrer or any agency involved in the case)");
+            good = false;
+        }
+    }
     return good;
 }
 
@@ -1235,6 +1253,15 @@ s_matches (const s_match_t *match, const rh_party_ref_t *who, const s_party_t *p
         return false;
     if (match->holds_purpose && !(purpose >= 0 && (party->purposes & (1ull << purpose))))
         return false;
+    if (match->case_role != S_CASE_NONE) {
+        bool referrer = facts->case_referrer && *facts->case_referrer
+                        && !strcmp (facts->case_referrer, who->id);
+        bool involved = referrer;
+        for (size_t i = 0; !involved && i < facts->case_involved_count; i++)
+            involved = !strcmp (facts->case_involved [i], who->id);
+        if (!(match->case_role == S_CASE_REFERRER ? referrer : involved))
+            return false;
+    }
     return true;
 }
 
@@ -1459,6 +1486,27 @@ rh_agreement_front_door (const rh_agreement_t *self, const char *la, const char 
     if (label)
         *label = first ? first->label : "";
     return first ? first->id : NULL;
+}
+
+const char *
+rh_agreement_label (const rh_agreement_t *self, const char *agency)
+{
+    for (size_t i = 0; i < self->party_count; i++)
+        if (strcmp (self->parties [i].id, agency) == 0)
+            return self->parties [i].label;
+    return "";
+}
+
+size_t
+rh_agreement_parties_with_role (const rh_agreement_t *self, const char *role, const char **ids,
+                                size_t max)
+{
+    int index = s_role ((rh_agreement_t *) self, role, false);
+    size_t count = 0;
+    for (size_t i = 0; index >= 0 && i < self->party_count && count < max; i++)
+        if (self->parties [i].roles & (1u << index))
+            ids [count++] = self->parties [i].id;
+    return count;
 }
 
 bool

@@ -41,6 +41,17 @@ typedef struct {
     uint32_t consent_scope;  //  bit per AgencyType value the consent covers; 0: not limited
     bool transfer_cross_border;  //  a Transfer says it crosses a border
     const char *transfer_to_la;
+    //  Referral lifecycle: what the broker's case record adds (rh_policy_facts leaves these empty)
+    const char *case_referrer;  //  the agency that made the referral, "" if no case
+    const char *const *case_involved;  //  agencies that hear the case's updates
+    size_t case_involved_count;
+    //  Read from the body for the lifecycle
+    uint32_t referral_kind;  //  ReferralKind
+    uint32_t decision;       //  Outcome.decision
+    uint32_t update_kind;    //  StatusUpdate.update_kind
+    const char *new_owner;   //  StatusUpdate.new_owner.agency_id, ""
+    const uint8_t *subject_keys [RH_MAX_CASE_SUBJECTS];  //  RH_SUBJECT_KEY_LEN bytes each
+    size_t subject_key_count;
 } rh_facts_t;
 
 //  An agency taking part in a decision, as its certificate describes it.
@@ -116,6 +127,13 @@ int64_t rh_agreement_valid_to (const rh_agreement_t *self);  //  end of the last
 size_t rh_agreement_rules (const rh_agreement_t *self);
 size_t rh_agreement_parties (const rh_agreement_t *self);
 const rh_obligations_t *rh_agreement_obligations (const rh_agreement_t *self);
+
+//  Agency ids of the parties with the role, at most max. Returns how many.
+size_t rh_agreement_parties_with_role (const rh_agreement_t *self, const char *role,
+                                       const char **ids, size_t max);
+
+//  A party's label (e.g. "Newport IAA"), "" if it has none or is no party.
+const char *rh_agreement_label (const rh_agreement_t *self, const char *agency);
 
 //  True if the agency is a party with the role (e.g. "front_door").
 bool rh_agreement_has_role (const rh_agreement_t *self, const char *agency, const char *role);

@@ -279,6 +279,8 @@ rh_policy_facts (rh_envelope_t *envelope, rh_facts_t *facts)
     facts->sender_unit = rh_envelope_author_unit (envelope);
     facts->purpose = rh_envelope_purpose (envelope);
     facts->transfer_to_la = "";
+    facts->case_referrer = "";
+    facts->new_owner = "";
     const ProtobufCMessage *body = rh_envelope_body (envelope);
     if (!body)
         return;
@@ -290,6 +292,23 @@ rh_policy_facts (rh_envelope_t *envelope, rh_facts_t *facts)
         facts->route = referral->requested_route > 0 ? (uint32_t) referral->requested_route : 0;
         s_subjects (facts, referral->subjects, referral->n_subjects);
         s_consent (facts, referral->consent);
+        facts->referral_kind =
+            referral->referral_kind > 0 ? (uint32_t) referral->referral_kind : 0;
+        for (size_t i = 0; i < referral->n_subjects; i++) {
+            const ProtobufCBinaryData *key = &referral->subjects [i]->subject_key;
+            if (key->len == RH_SUBJECT_KEY_LEN && facts->subject_key_count < RH_MAX_CASE_SUBJECTS)
+                facts->subject_keys [facts->subject_key_count++] = key->data;
+        }
+    }
+    else if (facts->kind == RH_KIND_OUTCOME) {
+        const Rhannu__V1__Outcome *outcome = (const Rhannu__V1__Outcome *) body;
+        facts->decision = outcome->decision > 0 ? (uint32_t) outcome->decision : 0;
+    }
+    else if (facts->kind == RH_KIND_STATUS_UPDATE) {
+        const Rhannu__V1__StatusUpdate *update = (const Rhannu__V1__StatusUpdate *) body;
+        facts->update_kind = update->update_kind > 0 ? (uint32_t) update->update_kind : 0;
+        if (update->new_owner && update->new_owner->agency_id)
+            facts->new_owner = update->new_owner->agency_id;
     }
     else if (facts->kind == RH_KIND_TRANSFER) {
         const Rhannu__V1__Transfer *transfer = (const Rhannu__V1__Transfer *) body;

@@ -28,6 +28,7 @@ _Static_assert((int) RH_KIND_STRATEGY_MEETING == (int) RHANNU__V1__MESSAGE_KIND_
 _Static_assert((int) RH_KIND_CHALLENGE == (int) RHANNU__V1__MESSAGE_KIND__CHALLENGE, "kind values");
 _Static_assert((int) RH_KIND_USER_FEEDBACK == (int) RHANNU__V1__MESSAGE_KIND__USER_FEEDBACK,
                "kind values");
+_Static_assert((int) RH_KIND_NOTICE == (int) RHANNU__V1__MESSAGE_KIND__NOTICE, "kind values");
 
 //  Body type of each kind, indexed by rh_kind_t.
 static const ProtobufCMessageDescriptor *s_bodies [RH_KIND_COUNT] = {
@@ -43,6 +44,7 @@ static const ProtobufCMessageDescriptor *s_bodies [RH_KIND_COUNT] = {
     [RH_KIND_STRATEGY_MEETING] = &rhannu__v1__strategy_meeting__descriptor,
     [RH_KIND_CHALLENGE] = &rhannu__v1__challenge__descriptor,
     [RH_KIND_USER_FEEDBACK] = &rhannu__v1__user_feedback__descriptor,
+    [RH_KIND_NOTICE] = &rhannu__v1__notice__descriptor,
 };
 
 //  Schema enums that can be looked up by name.
@@ -1137,6 +1139,24 @@ rh_envelope_recipient_alias (rh_envelope_t *self, size_t index)
     if (!self->header || index >= self->header->n_to)
         return "";
     return self->header->to [index]->alias;
+}
+
+const char *
+rh_envelope_author_supervisor (rh_envelope_t *self)
+{
+    assert (self);
+    return self->header && self->header->author && self->header->author->supervisor_id
+               ? self->header->author->supervisor_id
+               : "";
+}
+
+const char *
+rh_envelope_author_duty_inbox (rh_envelope_t *self)
+{
+    assert (self);
+    return self->header && self->header->author && self->header->author->duty_inbox
+               ? self->header->author->duty_inbox
+               : "";
 }
 
 const char *

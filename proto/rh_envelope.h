@@ -45,6 +45,7 @@ typedef enum {
     RH_KIND_STRATEGY_MEETING = 10,
     RH_KIND_CHALLENGE = 11,
     RH_KIND_USER_FEEDBACK = 12,
+    RH_KIND_NOTICE = 13,
     RH_KIND_COUNT  //  not a kind: one past the last
 } rh_kind_t;
 
@@ -137,6 +138,10 @@ const char *rh_envelope_recipient_agency (rh_envelope_t *self, size_t index);
 const char *rh_envelope_recipient_front_door (rh_envelope_t *self, size_t index);
 //  Local label the sender used for the index-th front-door address (IAA, SPOC...), or "".
 const char *rh_envelope_recipient_alias (rh_envelope_t *self, size_t index);
+
+//  The author's supervisor and team inbox (copied on feedback where an agreement says so).
+const char *rh_envelope_author_supervisor (rh_envelope_t *self);
+const char *rh_envelope_author_duty_inbox (rh_envelope_t *self);
 
 //  The author's unit (e.g. "MASH"), "" if none.
 const char *rh_envelope_author_unit (rh_envelope_t *self);

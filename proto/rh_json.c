@@ -429,17 +429,13 @@ s_from_message (const ProtobufCMessage *message)
     return object;
 }
 
-char *
-rh_json_from_envelope (rh_envelope_t *envelope)
-{
-    return rh_json_from_delivery (envelope, NULL, 0, NULL);
-}
-
-char *
-rh_json_from_delivery (rh_envelope_t *envelope, const char *agreement_id,
-                       uint32_t agreement_version, const char *rule_id)
+static json_t *
+s_envelope_json (rh_envelope_t *envelope, const rh_json_delivery_t *delivery)
 {
     assert (envelope);
+    static const rh_json_delivery_t none = { 0 };
+    if (!delivery)
+        delivery = &none;
     json_t *root = json_object ();
     if (!root)
         return NULL;
@@ -491,12 +487,40 @@ rh_json_from_delivery (rh_envelope_t *envelope, const char *agreement_id,
         }
     }
     json_object_set_new (root, "withheld", withheld);
-    if (agreement_id && *agreement_id)
+    if (delivery->agreement_id && *delivery->agreement_id)
         json_object_set_new (root, "delivered_under",
-                             json_pack ("{s:s, s:I, s:s}", "agreement_id", agreement_id,
-                                        "agreement_version", (json_int_t) agreement_version,
-                                        "rule_id", rule_id ? rule_id : ""));
-    json_object_set_new (root, "body", s_from_message (rh_envelope_body (envelope)));
+                             json_pack ("{s:s, s:I, s:s}", "agreement_id", delivery->agreement_id,
+                                        "agreement_version",
+                                        (json_int_t) delivery->agreement_version, "rule_id",
+                                        delivery->rule_id ? delivery->rule_id : ""));
+    json_t *body = s_from_message (rh_envelope_body (envelope));
+    //  Broker notices and alerts: the summary in the agency's language, and the front door's own
+    //  message (verified by the caller) in place of its bytes.
+    const char *summary = NULL;
+    if (delivery->lang && json_is_object (body)) {
+        summary = json_string_value (
+            json_object_get (body, !strcmp (delivery->lang, "cy") ? "summary_cy" : "summary_en"));
+        if (summary)
+            json_object_set_new (root, "summary", json_string (summary));
+    }
+    if (delivery->inner && json_is_object (body))
+        json_object_set_new (body, "original", s_envelope_json (delivery->inner, NULL));
+    json_object_set_new (root, "body", body);
+    return root;
+}
+
+char *
+rh_json_from_envelope (rh_envelope_t *envelope)
+{
+    return rh_json_from_delivery (envelope, NULL);
+}
+
+char *
+rh_json_from_delivery (rh_envelope_t *envelope, const rh_json_delivery_t *delivery)
+{
+    json_t *root = s_envelope_json (envelope, delivery);
+    if (!root)
+        return NULL;
     char *text = json_dumps (root, JSON_INDENT (2) | JSON_PRESERVE_ORDER);
     json_decref (root);
     return text;

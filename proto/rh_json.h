@@ -21,9 +21,16 @@ rh_envelope_t *rh_json_to_envelope (const uint8_t *text, size_t size, char *erro
 //  body fields, and the body. Returns a new string (free()) or NULL.
 char *rh_json_from_envelope (rh_envelope_t *envelope);
 
-//  The same, plus "delivered_under": the agreement (id, version) and rule the broker delivered
-//  it under, when agreement_id is not NULL or "".
-char *rh_json_from_delivery (rh_envelope_t *envelope, const char *agreement_id,
-                             uint32_t agreement_version, const char *rule_id);
+//  What the agent adds when it renders a delivery.
+typedef struct {
+    const char *agreement_id;  //  "delivered_under": the agreement, version and rule, if set
+    uint32_t agreement_version;
+    const char *rule_id;
+    rh_envelope_t *inner;  //  a NOTICE's embedded message, verified: rendered as body.original
+    const char *lang;      //  "en" or "cy": "summary" from the body's summary_en / summary_cy
+} rh_json_delivery_t;
+
+//  The same, with what delivery adds (delivery may be NULL).
+char *rh_json_from_delivery (rh_envelope_t *envelope, const rh_json_delivery_t *delivery);
 
 #endif

@@ -54,4 +54,12 @@
 #define RH_MAX_NOTIFY           8          //  targets of a repeat-referral alert
 #define RH_MAX_REASON           256        //  a decision's explanation, bytes
 
+//  Referral lifecycles
+#define RH_MAX_INVOLVED       16    //  agencies that hear one case's updates
+#define RH_MAX_CASE_SUBJECTS  8     //  subject keys one case is indexed under
+#define RH_MAX_OPEN_ALERTS    8     //  repeat alerts one case waits on
+#define RH_MAX_DUE_PER_TICK   1024  //  timers fired per tick (a broker that was down catches up)
+#define RH_MAX_REPEAT_HISTORY 64    //  referrals about one subject read for the repeat rule
+#define RH_CASE_CACHE         256   //  recently written cases served before they are committed
+
 #endif

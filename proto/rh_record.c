@@ -50,6 +50,7 @@ rh_record_encode_queued (const rh_queued_t *record, size_t *size)
     out.agreement_id = s_text (record->agreement_id);
     out.agreement_version = record->agreement_version;
     out.rule_id = s_text (record->rule_id);
+    out.kind = (Rhannu__V1__MessageKind) record->kind;
     return s_pack (&out.base, size);
 }
 
@@ -72,6 +73,7 @@ rh_record_decode_queued (const uint8_t *data, size_t size, rh_queued_t *record)
     record->agreement_id = in->agreement_id;
     record->agreement_version = in->agreement_version;
     record->rule_id = in->rule_id;
+    record->kind = in->kind > 0 ? (uint32_t) in->kind : 0;
     return RH_OK;
 }
 

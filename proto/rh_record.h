@@ -22,6 +22,7 @@ typedef struct {
     const char *agreement_id;  //  the decision that allowed the delivery
     uint32_t agreement_version;
     const char *rule_id;
+    uint32_t kind;  //  MessageKind of the sealed message
     void *owned;
 } rh_queued_t;
 

@@ -143,6 +143,17 @@ wait_count () {    # wait_count DIR N SECONDS [PATTERN]
     done
 }
 
+#  Files of one message kind in an inbox: how many, the newest, and waiting for N of them.
+count_kind () { grep -l "^  \"kind\": \"$2\"" "$1"/*.json 2>/dev/null | wc -l; }
+newest_kind () { ls -t $(grep -l "^  \"kind\": \"$2\"" "$1"/*.json 2>/dev/null) 2>/dev/null | head -1; }
+wait_kind () {    # wait_kind DIR KIND N SECONDS
+    local deadline=$((SECONDS + $4))
+    while [ "$(count_kind "$1" "$2")" -lt "$3" ]; do
+        [ $SECONDS -lt $deadline ] || return 1
+        sleep 0.05
+    done
+}
+
 #  referral JSON to the front door of LA $1 with case id $2
 referral_json () {
     cat <<EOF2

@@ -78,9 +78,9 @@ cat > "$work/s2-outcome.json" <<EOF
           "missing_info": ["consent of the adult"], "key_directions": "internal note"}}
 EOF
 send la-newport "$work/s2-outcome.json"
-wait_count "$work/vcs-da/inbox" 1 10 && ok "the VCS hears the referral was returned for consent" || bad "no S2 outcome"
-expect_match "with what was missing" "$(cat "$(newest "$work/vcs-da/inbox")")" '"consent of the adult"'
-expect_match "but not the front door's internal note" "$(cat "$(newest "$work/vcs-da/inbox")")" '"withheld": \[[^]]*"key_directions"'
+wait_kind "$work/vcs-da/inbox" NOTICE 1 10 && ok "the VCS hears the referral was returned for consent" || bad "no S2 outcome"
+expect_match "with what was missing" "$(cat "$(newest_kind "$work/vcs-da/inbox" NOTICE)")" '"consent of the adult"'
+expect_match "but not the front door's internal note" "$(cat "$(newest_kind "$work/vcs-da/inbox" NOTICE)")" '"withheld": \[[^]]*"key_directions"'
 cat > "$work/s2-transfer.json" <<EOF
 {"kind": "TRANSFER", "to": [{"agency_id": "health-abb"}], "case_id": "S2", "purpose": "SAFEGUARDING_ADULT",
  "body": {"to": {"agency_id": "health-abb"}, "reason": "GP to follow up",
@@ -115,8 +115,8 @@ cat > "$work/s3-outcome.json" <<EOF
           "missing_info": ["parental consent", "what the family want"]}}
 EOF
 send la-newport "$work/s3-outcome.json"
-wait_count "$work/education-newport/inbox" 1 10 && ok "the school is told it was returned" || bad "no S3 outcome"
-expect_match "with the missing information" "$(cat "$(newest "$work/education-newport/inbox")")" '"parental consent"'
+wait_kind "$work/education-newport/inbox" NOTICE 1 10 && ok "the school is told it was returned" || bad "no S3 outcome"
+expect_match "with the missing information" "$(cat "$(newest_kind "$work/education-newport/inbox" NOTICE)")" '"parental consent"'
 cat > "$work/s3-second.json" <<EOF
 {"kind": "REFERRAL", "to": [{"front_door_la": "newport"}], "case_id": "S3", "thread_id": "$s3_id",
  "purpose": "SAFEGUARDING_CHILD",
@@ -162,8 +162,8 @@ cat > "$work/s6-outcome.json" <<EOF
           "better_placed": {"agency_id": "la-cardiff"}, "better_placed_reason": "transferred to Cardiff MASH"}}
 EOF
 send la-newport "$work/s6-outcome.json"
-wait_count "$work/police-gwent/inbox" 1 10 && ok "the referrer is told" || bad "no S6 outcome"
-expect_match "that it went to Cardiff MASH" "$(cat "$(newest "$work/police-gwent/inbox")")" '"better_placed_reason": "transferred to Cardiff MASH"'
+wait_kind "$work/police-gwent/inbox" NOTICE 1 10 && ok "the referrer is told" || bad "no S6 outcome"
+expect_match "that it went to Cardiff MASH" "$(cat "$(newest_kind "$work/police-gwent/inbox" NOTICE)")" '"better_placed_reason": "transferred to Cardiff MASH"'
 
 echo "== scenario 8: a place concern to adults, then an allegation only purpose holders see in full"
 cat > "$work/s8-place.json" <<EOF
@@ -253,8 +253,8 @@ wait_count "$work/police-gwent/failed" 3 10 "*.error" && ok "v3 is still in forc
 
 reload_and_expect "a good, signed version 4 loads" "agreement TEST-SCENARIOS version 4 in force"
 deny_probe 4
-wait_count "$work/health-abb/inbox" 1 10 && ok "v4's new rule R7 allows the referral to health" || bad "probe 4 not delivered"
-h=$(cat "$(newest "$work/health-abb/inbox")")
+wait_kind "$work/health-abb/inbox" REFERRAL 1 10 && ok "v4's new rule R7 allows the referral to health" || bad "probe 4 not delivered"
+h=$(cat "$(newest_kind "$work/health-abb/inbox" REFERRAL)")
 expect_match "delivered under version 4, rule R7" "$h" '"agreement_version": 4'
 [[ "$h" != *"probe 4"* ]] && ok "with only R7's fields (the narrative stays with the police)" || bad "R7 leaked the narrative"
 expect "nothing more was refused" "$(police_failed)" 3

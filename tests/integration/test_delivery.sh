@@ -50,8 +50,8 @@ cat > "$work/o1.json" <<EOF
  "body": {"decision": "NO_FURTHER_ACTION", "rationale": "no role for children's services"}}
 EOF
 "$bin/rhannu-agent" send -f "$work/la-newport/agent.yaml" "$work/o1.json" >/dev/null
-wait_count "$work/police-gwent/inbox" 1 10 && ok "the outcome reached the police" || bad "no outcome"
-expect_match "it is the outcome" "$(cat "$work"/police-gwent/inbox/*.json)" '"decision": "NO_FURTHER_ACTION"'
+wait_kind "$work/police-gwent/inbox" NOTICE 1 10 && ok "the outcome reached the police" || bad "no outcome"
+expect_match "it is the outcome" "$(cat "$(newest_kind "$work/police-gwent/inbox" NOTICE)")" '"decision": "NO_FURTHER_ACTION"'
 
 echo "== bad files go to failed/ with a reason, and nothing else is affected"
 echo '{"kind": "REFERRAL", "body": {"narrative": "unterminated' > "$work/police-gwent/outbox/broken.json"
@@ -95,5 +95,9 @@ log=$("$bin/rhannu-broker" log -f "$work/broker/broker.yaml")
 expect_match "the chain verifies" "$(echo "$log" | tail -1)" "hash chain intact"
 expect "23 messages accepted (22 referrals and 1 outcome)" "$(echo "$log" | grep -c ' ACCEPTED ')" 23
 expect "the refusal is recorded with its code" "$(echo "$log" | grep -c 'REJECTED .*RH_E_POLICY')" 1
-expect "every delivery was acknowledged" "$(echo "$log" | grep -c ' ACKED ')" 23
+#  22 referrals and the outcome notice, plus the broker's 22 receipts to the police.
+expect "every delivery was acknowledged" "$(echo "$log" | grep -c ' ACKED ')" 45
+expect "as many as were delivered" "$(echo "$log" | grep -c ' DELIVERED ')" 45
+expect "the broker wrote a receipt per referral and one outcome notice" \
+    "$(echo "$log" | grep -c ' NOTICE ')" 23
 finish

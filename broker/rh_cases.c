@@ -1,0 +1,377 @@
+/*  =========================================================================
+    rh_cases - the broker's referral lifecycles, deadlines and repeat index
+    =========================================================================
+*/
+#include "rh_classes.h"
+#include "rhannu.pb-c.h"
+#include "rh_cases.h"
+
+struct _rh_cases_t {
+    rh_db_t *db;       //  borrowed
+    rh_case_t *cache;  //  ring of recently written cases
+    size_t cache_next;
+};
+
+rh_cases_t *
+rh_cases_new (rh_db_t *db)
+{
+    rh_cases_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->db = db;
+    self->cache = calloc (RH_CASE_CACHE, sizeof *self->cache);
+    if (!self->cache)
+        rh_cases_destroy (&self);
+    return self;
+}
+
+void
+rh_cases_destroy (rh_cases_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    free ((*self_p)->cache);
+    free (*self_p);
+    *self_p = NULL;
+}
+
+#define S_KEY 256  //  longest key: kh/<holder>/<case id>, s/<64 hex>/<16 hex>/<msg id>
+
+//  Copies a string into a fixed field, cutting it to fit (stored records respect RH_MAX_ID).
+static void
+s_copy (char *to, size_t size, const char *from)
+{
+    size_t length = from ? strnlen (from, size - 1) : 0;
+    if (length)
+        memcpy (to, from, length);
+    to [length] = 0;
+}
+
+//  ---------------------------------------------------------------------------------------------
+//  Encoding
+
+static uint8_t *
+s_encode (const rh_case_t *record, size_t *size)
+{
+    Rhannu__V1__Case out = RHANNU__V1__CASE__INIT;
+    out.referral_msg_id = (char *) record->referral_msg_id;
+    out.case_id = (char *) record->case_id;
+    out.referrer = (char *) record->referrer;
+    out.referrer_author = (char *) record->referrer_author;
+    out.supervisor = (char *) record->supervisor;
+    out.duty_inbox = (char *) record->duty_inbox;
+    out.holder = (char *) record->holder;
+    out.holder_label = (char *) record->holder_label;
+    out.agreement_id = (char *) record->agreement_id;
+    out.escalate_to = (char *) record->escalate_to;
+    out.referral_kind = (Rhannu__V1__ReferralKind) record->referral_kind;
+    out.state = (Rhannu__V1__CaseState) record->state;
+    out.decision = (Rhannu__V1__Decision) record->decision;
+    out.received_ms = record->received_ms;
+    out.acknowledged_ms = record->acknowledged_ms;
+    out.decided_ms = record->decided_ms;
+    out.closed_ms = record->closed_ms;
+    out.outcome_notice_sent = record->outcome_notice_sent;
+    out.overdue = record->overdue;
+    out.outage_attributed = record->outage_attributed;
+    out.updates = record->updates;
+    out.acknowledge_due_ms = record->timers [RH_TIMER_ACKNOWLEDGE];
+    out.reminder_ms = record->timers [RH_TIMER_REMINDER];
+    out.outcome_due_ms = record->timers [RH_TIMER_OUTCOME];
+    out.escalate_ms = record->timers [RH_TIMER_ESCALATE];
+    char *involved [RH_MAX_INVOLVED], *alerts [RH_MAX_OPEN_ALERTS];
+    ProtobufCBinaryData keys [RH_MAX_CASE_SUBJECTS];
+    for (size_t i = 0; i < record->involved_count; i++)
+        involved [i] = (char *) record->involved [i];
+    for (size_t i = 0; i < record->open_alert_count; i++)
+        alerts [i] = (char *) record->open_alerts [i];
+    for (size_t i = 0; i < record->subject_count; i++) {
+        keys [i].data = (uint8_t *) record->subject_keys [i];
+        keys [i].len = RH_SUBJECT_KEY_LEN;
+    }
+    out.involved = involved;
+    out.n_involved = record->involved_count;
+    out.open_alerts = alerts;
+    out.n_open_alerts = record->open_alert_count;
+    out.subject_keys = keys;
+    out.n_subject_keys = record->subject_count;
+    *size = rhannu__v1__case__get_packed_size (&out);
+    uint8_t *bytes = malloc (*size ? *size : 1);
+    if (bytes)
+        rhannu__v1__case__pack (&out, bytes);
+    return bytes;
+}
+
+static bool
+s_decode (const uint8_t *data, size_t size, rh_case_t *record)
+{
+    Rhannu__V1__Case *in = rhannu__v1__case__unpack (NULL, size, data);
+    if (!in)
+        return false;
+    bool good = in->n_involved <= RH_MAX_INVOLVED && in->n_open_alerts <= RH_MAX_OPEN_ALERTS
+                && in->n_subject_keys <= RH_MAX_CASE_SUBJECTS;
+    for (size_t i = 0; good && i < in->n_subject_keys; i++)
+        good = in->subject_keys [i].len == RH_SUBJECT_KEY_LEN;
+    if (good) {
+        memset (record, 0, sizeof *record);
+        s_copy (record->referral_msg_id, sizeof record->referral_msg_id, in->referral_msg_id);
+        s_copy (record->case_id, sizeof record->case_id, in->case_id);
+        s_copy (record->referrer, sizeof record->referrer, in->referrer);
+        s_copy (record->referrer_author, sizeof record->referrer_author, in->referrer_author);
+        s_copy (record->supervisor, sizeof record->supervisor, in->supervisor);
+        s_copy (record->duty_inbox, sizeof record->duty_inbox, in->duty_inbox);
+        s_copy (record->holder, sizeof record->holder, in->holder);
+        s_copy (record->holder_label, sizeof record->holder_label, in->holder_label);
+        s_copy (record->agreement_id, sizeof record->agreement_id, in->agreement_id);
+        s_copy (record->escalate_to, sizeof record->escalate_to, in->escalate_to);
+        record->referral_kind = in->referral_kind > 0 ? (uint32_t) in->referral_kind : 0;
+        record->state = in->state > 0 ? (uint32_t) in->state : 0;
+        record->decision = in->decision > 0 ? (uint32_t) in->decision : 0;
+        record->received_ms = in->received_ms;
+        record->acknowledged_ms = in->acknowledged_ms;
+        record->decided_ms = in->decided_ms;
+        record->closed_ms = in->closed_ms;
+        record->outcome_notice_sent = in->outcome_notice_sent;
+        record->overdue = in->overdue;
+        record->outage_attributed = in->outage_attributed;
+        record->updates = in->updates;
+        record->timers [RH_TIMER_ACKNOWLEDGE] = in->acknowledge_due_ms;
+        record->timers [RH_TIMER_REMINDER] = in->reminder_ms;
+        record->timers [RH_TIMER_OUTCOME] = in->outcome_due_ms;
+        record->timers [RH_TIMER_ESCALATE] = in->escalate_ms;
+        for (size_t i = 0; i < in->n_involved; i++)
+            s_copy (record->involved [i], sizeof record->involved [i], in->involved [i]);
+        record->involved_count = in->n_involved;
+        for (size_t i = 0; i < in->n_open_alerts; i++)
+            s_copy (record->open_alerts [i], sizeof record->open_alerts [i], in->open_alerts [i]);
+        record->open_alert_count = in->n_open_alerts;
+        for (size_t i = 0; i < in->n_subject_keys; i++)
+            memcpy (record->subject_keys [i], in->subject_keys [i].data, RH_SUBJECT_KEY_LEN);
+        record->subject_count = in->n_subject_keys;
+    }
+    rhannu__v1__case__free_unpacked (in, NULL);
+    return good;
+}
+
+//  ---------------------------------------------------------------------------------------------
+//  Cases
+
+bool
+rh_cases_get (rh_cases_t *self, const char *referral_msg_id, rh_case_t *record)
+{
+    if (!*referral_msg_id)
+        return false;
+    //  Newest first: the cache holds what the pending batch has not committed yet.
+    for (size_t k = 0; k < RH_CASE_CACHE; k++) {
+        size_t i = (self->cache_next + RH_CASE_CACHE - 1 - k) % RH_CASE_CACHE;
+        if (strcmp (self->cache [i].referral_msg_id, referral_msg_id) == 0) {
+            *record = self->cache [i];
+            return true;
+        }
+    }
+    char key [S_KEY];
+    snprintf (key, sizeof key, "k/%s", referral_msg_id);
+    uint8_t *value = NULL;
+    size_t size = 0;
+    if (rh_db_get (self->db, key, strlen (key), &value, &size) != 0)
+        return false;
+    bool found = s_decode (value, size, record);
+    if (!found)
+        rh_log_error ("cases", "case record %s does not decode", referral_msg_id);
+    free (value);
+    return found;
+}
+
+static void
+s_holder_key (const char *holder, const char *case_id, char *key, size_t size)
+{
+    snprintf (key, size, "kh/%s/%s", holder, case_id);
+}
+
+bool
+rh_cases_find (rh_cases_t *self, const char *holder, const char *case_id,
+               char referral_msg_id [RH_MAX_ID + 1])
+{
+    if (!*case_id || !*holder)
+        return false;
+    for (size_t k = 0; k < RH_CASE_CACHE; k++) {
+        size_t i = (self->cache_next + RH_CASE_CACHE - 1 - k) % RH_CASE_CACHE;
+        if (!strcmp (self->cache [i].holder, holder)
+            && !strcmp (self->cache [i].case_id, case_id)) {
+            snprintf (referral_msg_id, RH_MAX_ID + 1, "%s", self->cache [i].referral_msg_id);
+            return true;
+        }
+    }
+    char key [S_KEY];
+    s_holder_key (holder, case_id, key, sizeof key);
+    uint8_t *value = NULL;
+    size_t size = 0;
+    if (rh_db_get (self->db, key, strlen (key), &value, &size) != 0)
+        return false;
+    bool found = size > 0 && size <= RH_MAX_ID;
+    if (found) {
+        memcpy (referral_msg_id, value, size);
+        referral_msg_id [size] = 0;
+    }
+    free (value);
+    return found;
+}
+
+int
+rh_cases_put (rh_cases_t *self, const rh_case_t *record)
+{
+    size_t size = 0;
+    uint8_t *bytes = s_encode (record, &size);
+    if (!bytes)
+        return -1;
+    char key [S_KEY];
+    snprintf (key, sizeof key, "k/%s", record->referral_msg_id);
+    rh_db_put (self->db, key, strlen (key), bytes, size);
+    free (bytes);
+    if (*record->case_id && *record->holder) {
+        s_holder_key (record->holder, record->case_id, key, sizeof key);
+        rh_db_put (self->db, key, strlen (key), record->referral_msg_id,
+                   strlen (record->referral_msg_id));
+    }
+    self->cache [self->cache_next] = *record;
+    self->cache_next = (self->cache_next + 1) % RH_CASE_CACHE;
+    return 0;
+}
+
+bool
+rh_cases_involve (rh_case_t *record, const char *agency)
+{
+    for (size_t i = 0; i < record->involved_count; i++)
+        if (strcmp (record->involved [i], agency) == 0)
+            return true;
+    if (record->involved_count >= RH_MAX_INVOLVED || !*agency)
+        return false;
+    s_copy (record->involved [record->involved_count], RH_MAX_ID + 1, agency);
+    record->involved_count++;
+    return true;
+}
+
+//  ---------------------------------------------------------------------------------------------
+//  Timers, indexed by due time
+
+static void
+s_due_key (int64_t due_ms, const char *referral_msg_id, rh_timer_t timer, char *key, size_t size)
+{
+    snprintf (key, size, "d/%016" PRIx64 "/%s/%d", (uint64_t) due_ms, referral_msg_id, (int) timer);
+}
+
+void
+rh_cases_set_timer (rh_cases_t *self, rh_case_t *record, rh_timer_t timer, int64_t due_ms)
+{
+    char key [S_KEY];
+    if (record->timers [timer]) {
+        s_due_key (record->timers [timer], record->referral_msg_id, timer, key, sizeof key);
+        rh_db_delete (self->db, key, strlen (key));
+    }
+    record->timers [timer] = due_ms > 0 ? due_ms : 0;
+    if (due_ms > 0) {
+        s_due_key (due_ms, record->referral_msg_id, timer, key, sizeof key);
+        rh_db_put (self->db, key, strlen (key), "", 0);
+    }
+}
+
+void
+rh_cases_drop_due (rh_cases_t *self, const rh_due_t *due)
+{
+    char key [S_KEY];
+    s_due_key (due->due_ms, due->referral_msg_id, due->timer, key, sizeof key);
+    rh_db_delete (self->db, key, strlen (key));
+}
+
+size_t
+rh_cases_due (rh_cases_t *self, int64_t now_ms, rh_due_t *due, size_t max)
+{
+    rh_db_iter_t *iter = rh_db_iter_new (self->db, "d/", 2);
+    if (!iter)
+        return 0;
+    size_t count = 0;
+    for (rh_db_iter_seek (iter, "d/", 2); rh_db_iter_valid (iter) && count < max;
+         rh_db_iter_next (iter)) {
+        size_t size = 0;
+        const uint8_t *key = rh_db_iter_key (iter, &size);
+        //  d/<16 hex>/<msg id>/<timer>
+        char text [S_KEY];
+        if (size < 2 + 16 + 1 + 1 + 2 || size >= sizeof text)
+            continue;
+        memcpy (text, key, size);
+        text [size] = 0;
+        char *end = NULL;
+        uint64_t when = strtoull (text + 2, &end, 16);
+        if (end != text + 18 || *end != '/')
+            continue;
+        if ((int64_t) when > now_ms)
+            break;  //  ordered by due time: nothing later is due
+        char *slash = strrchr (text, '/');
+        if (slash == end || !slash [1] || slash [2] || slash [1] < '0'
+            || slash [1] >= '0' + RH_TIMER_COUNT)
+            continue;
+        *slash = 0;
+        s_copy (due [count].referral_msg_id, sizeof due [count].referral_msg_id, end + 1);
+        due [count].timer = (rh_timer_t) (slash [1] - '0');
+        due [count].due_ms = (int64_t) when;
+        count++;
+    }
+    rh_db_iter_destroy (&iter);
+    return count;
+}
+
+//  ---------------------------------------------------------------------------------------------
+//  Subjects
+
+static void
+s_subject_prefix (const uint8_t key [RH_SUBJECT_KEY_LEN], char *prefix, size_t size)
+{
+    char hex [RH_SUBJECT_KEY_LEN * 2 + 1];
+    sodium_bin2hex (hex, sizeof hex, key, RH_SUBJECT_KEY_LEN);
+    snprintf (prefix, size, "s/%s/", hex);
+}
+
+void
+rh_cases_note_subject (rh_cases_t *self, const uint8_t key [RH_SUBJECT_KEY_LEN],
+                       int64_t received_ms, const char *referral_msg_id, uint8_t state)
+{
+    char prefix [S_KEY / 2], full [S_KEY];
+    s_subject_prefix (key, prefix, sizeof prefix);
+    snprintf (full, sizeof full, "%s%016" PRIx64 "/%s", prefix, (uint64_t) received_ms,
+              referral_msg_id);
+    rh_db_put (self->db, full, strlen (full), &state, 1);
+}
+
+size_t
+rh_cases_subject_history (rh_cases_t *self, const uint8_t key [RH_SUBJECT_KEY_LEN],
+                          int64_t since_ms, rh_subject_entry_t *entries, size_t max)
+{
+    char prefix [S_KEY / 2], start [S_KEY];
+    s_subject_prefix (key, prefix, sizeof prefix);
+    size_t prefix_size = strlen (prefix);
+    snprintf (start, sizeof start, "%s%016" PRIx64, prefix,
+              (uint64_t) (since_ms > 0 ? since_ms : 0));
+    rh_db_iter_t *iter = rh_db_iter_new (self->db, prefix, prefix_size);
+    if (!iter)
+        return 0;
+    size_t count = 0;
+    for (rh_db_iter_seek (iter, start, strlen (start)); rh_db_iter_valid (iter) && count < max;
+         rh_db_iter_next (iter)) {
+        size_t size = 0, value_size = 0;
+        const uint8_t *found = rh_db_iter_key (iter, &size);
+        const uint8_t *value = rh_db_iter_value (iter, &value_size);
+        if (size < prefix_size + 18 || size - prefix_size - 17 > RH_MAX_ID || value_size != 1)
+            continue;
+        char when [17];
+        memcpy (when, found + prefix_size, 16);
+        when [16] = 0;
+        entries [count].received_ms = (int64_t) strtoull (when, NULL, 16);
+        size_t id_size = size - prefix_size - 17;
+        memcpy (entries [count].referral_msg_id, found + prefix_size + 17, id_size);
+        entries [count].referral_msg_id [id_size] = 0;
+        entries [count].state = value [0];
+        count++;
+    }
+    rh_db_iter_destroy (&iter);
+    return count;
+}

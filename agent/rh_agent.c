@@ -38,6 +38,8 @@ const rh_cfg_spec_t rh_agent_config_spec [] = {
     { "agency/id", RH_CFG_STR, 0, 0, NULL, true, "this agency's id, as in its certificate" },
     { "agency/lang", RH_CFG_STR, 0, 0, "en", false,
       "language of the summaries in inbox files and listings: en or cy" },
+    { "subjects/secret_file", RH_CFG_STR, 0, 0, "", false,
+      "regional subject secret (64 hex digits, 0600): subjects get pseudonymous keys" },
     { "agency/dir", RH_CFG_STR, 0, 0, "", false,
       "folder with key.pem, cert.pem, curve.key (default: pki/dir/agency id)" },
     { "pki/dir", RH_CFG_STR, 0, 0, NULL, true,
@@ -111,6 +113,8 @@ struct _rh_agent_t {
     bool settling;   //  an epoch is being flushed
     bool connected;
     bool status_dirty;
+    uint8_t subject_secret [RH_SUBJECT_KEY_LEN];
+    bool has_subject_secret;  //  repeat referrals need the region's agents to share it
     char last_error [300];
     int64_t last_error_ms;
     uint64_t queued;  //  messages in the outbox database
@@ -383,7 +387,9 @@ s_scan_outbox (rh_agent_t *self)
         }
         free (seen);
         char error [300] = "";
-        rh_envelope_t *envelope = rh_json_to_envelope (content, size, error, sizeof error);
+        rh_envelope_t *envelope = rh_json_to_envelope_keyed (
+            content, size, self->has_subject_secret ? self->subject_secret : NULL, error,
+            sizeof error);
         struct stat st;
         if (!envelope && stat (path, &st) == 0
             && rh_time_now_ms ()
@@ -1060,6 +1066,17 @@ rh_agent_new (rh_config_t *config)
                       rh_signer_agency (self->signer), self->agency);
         goto fail;
     }
+    const char *lang = rh_config_str (config, "agency/lang");
+    if (strcmp (lang, "en") != 0 && strcmp (lang, "cy") != 0) {
+        rh_log_error (self->agency, "agency/lang must be en or cy, not '%s'", lang);
+        goto fail;
+    }
+    const char *secret = rh_config_str (config, "subjects/secret_file");
+    if (*secret) {
+        if (rh_subject_load_secret (secret, self->subject_secret) != 0)
+            goto fail;
+        self->has_subject_secret = true;
+    }
     if (!(self->store = rh_certstore_load_dir (rh_config_str (config, "pki/dir"))))
         goto fail;
     char db_path [PATH_MAX];
@@ -1110,6 +1127,7 @@ rh_agent_destroy (rh_agent_t **self_p)
     assert (self_p);
     if (*self_p) {
         rh_agent_t *self = *self_p;
+        sodium_memzero (self->subject_secret, sizeof self->subject_secret);
         if (self->settler_running) {
             uint64_t stop = UINT64_MAX;
             zmq_send (self->settle_pipe, &stop, sizeof stop, 0);

@@ -192,8 +192,50 @@ s_get_text (json_t *root, const char *key)
     return json_is_string (value) ? json_string_value (value) : NULL;
 }
 
+//  Gives every person subject without a key the pseudonymous key of its identifiers.
+static void
+s_key_subjects (ProtobufCMessage *body, const uint8_t *secret)
+{
+    Rhannu__V1__Subject **subjects = NULL;
+    size_t count = 0;
+    if (body->descriptor == &rhannu__v1__referral__descriptor) {
+        subjects = ((Rhannu__V1__Referral *) body)->subjects;
+        count = ((Rhannu__V1__Referral *) body)->n_subjects;
+    }
+    else if (body->descriptor == &rhannu__v1__info_request__descriptor) {
+        subjects = ((Rhannu__V1__InfoRequest *) body)->subjects;
+        count = ((Rhannu__V1__InfoRequest *) body)->n_subjects;
+    }
+    for (size_t i = 0; i < count; i++) {
+        Rhannu__V1__Subject *subject = subjects [i];
+        char identity [512];
+        if (subject->subject_key.len || subject->identity_unknown
+            || subject->kind == RHANNU__V1__SUBJECT_KIND__PLACE
+            || subject->kind == RHANNU__V1__SUBJECT_KIND__GROUP
+            || rh_subject_identity (subject->nhs_number, subject->name, subject->date_of_birth,
+                                    identity, sizeof identity)
+                   != 0)
+            continue;
+        uint8_t *key = malloc (RH_SUBJECT_KEY_LEN);
+        if (key && rh_subject_key (secret, identity, key) == 0) {
+            subject->subject_key.data = key;
+            subject->subject_key.len = RH_SUBJECT_KEY_LEN;
+        }
+        else
+            free (key);
+        sodium_memzero (identity, sizeof identity);
+    }
+}
+
 rh_envelope_t *
 rh_json_to_envelope (const uint8_t *text, size_t size, char *error, size_t error_size)
+{
+    return rh_json_to_envelope_keyed (text, size, NULL, error, error_size);
+}
+
+rh_envelope_t *
+rh_json_to_envelope_keyed (const uint8_t *text, size_t size, const uint8_t *subject_secret,
+                           char *error, size_t error_size)
 {
     assert (text && error);
     json_error_t parse_error;
@@ -319,6 +361,8 @@ rh_json_to_envelope (const uint8_t *text, size_t size, char *error, size_t error
     const ProtobufCMessageDescriptor *descriptor = rh_envelope_body_descriptor (kind);
     if (s_to_message (body_json, descriptor, &body, "body", 0, error, error_size) != 0)
         goto fail;
+    if (subject_secret)
+        s_key_subjects (body, subject_secret);
     if (rh_envelope_set_body (envelope, body) != 0) {
         snprintf (error, error_size, "body: too large");
         goto fail;

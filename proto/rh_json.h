@@ -17,6 +17,12 @@
 rh_envelope_t *rh_json_to_envelope (const uint8_t *text, size_t size, char *error,
                                     size_t error_size);
 
+//  The same, and every person subject without a subject_key gets the pseudonymous key of its
+//  identifiers under the regional secret (rh_subject), when subject_secret is not NULL.
+rh_envelope_t *rh_json_to_envelope_keyed (const uint8_t *text, size_t size,
+                                          const uint8_t *subject_secret, char *error,
+                                          size_t error_size);
+
 //  Renders a decoded envelope as an inbox JSON document: header fields, the names of withheld
 //  body fields, and the body. Returns a new string (free()) or NULL.
 char *rh_json_from_envelope (rh_envelope_t *envelope);

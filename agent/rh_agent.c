@@ -342,22 +342,30 @@ s_write_status (rh_agent_t *self)
 //  ---------------------------------------------------------------------------------------------
 //  Outbox: spool files in, signed messages out
 
+//  A spool file the agent takes: NAME.json, not hidden.
+static int
+s_spool_file (const struct dirent *entry)
+{
+    size_t length = strlen (entry->d_name);
+    return entry->d_name [0] != '.' && length >= 6
+           && strcmp (entry->d_name + length - 5, ".json") == 0;
+}
+
 //  Takes spool files into the outbox database. Returns -1 if storage failed.
 static int
 s_scan_outbox (rh_agent_t *self)
 {
-    DIR *dir = opendir (self->outbox);
-    if (!dir)
+    //  In name order: a system that drops an outcome and then a closure together can rely on
+    //  them being sent in that order.
+    struct dirent **entries = NULL;
+    int found = scandir (self->outbox, &entries, s_spool_file, alphasort);
+    if (found < 0)
         return 0;
     char (*taken) [NAME_MAX + 1] = calloc (RH_MAX_BATCH, sizeof *taken);
     size_t taken_count = 0;
-    struct dirent *entry;
     uint64_t sequence = self->sequence;
-    while (taken && taken_count < RH_MAX_BATCH && (entry = readdir (dir))) {
-        const char *name = entry->d_name;
-        size_t length = strlen (name);
-        if (name [0] == '.' || length < 6 || strcmp (name + length - 5, ".json") != 0)
-            continue;
+    for (int index = 0; taken && taken_count < RH_MAX_BATCH && index < found; index++) {
+        const char *name = entries [index]->d_name;
         char path [PATH_MAX];
         if (rh_file_path (path, sizeof path, "%s/%s", self->outbox, name) != 0)
             continue;
@@ -439,7 +447,9 @@ s_scan_outbox (rh_agent_t *self)
         rh_envelope_destroy (&envelope);
         free (content);
     }
-    closedir (dir);
+    for (int index = 0; index < found; index++)
+        free (entries [index]);
+    free (entries);
     int rc = 0;
     if (taken_count > 0) {
         rh_db_put (self->db, "n/seq", 5, &sequence, 8);
@@ -555,9 +565,12 @@ s_answered (rh_agent_t *self, const char *msg_id, const rh_frame_t *refusal)
                                  msg_id);
             //  A policy refusal says which agreement and rule decided, and what was missing.
             if (used > 0 && *refusal->agreement_id)
-                snprintf (why + used, sizeof why - (size_t) used,
-                          "\nagreement: %s\nrule: %s\nmissing: %s", refusal->agreement_id,
-                          refusal->rule_id, refusal->missing_condition);
+                used +=
+                    snprintf (why + used, sizeof why - (size_t) used, "\nagreement: %s\nrule: %s",
+                              refusal->agreement_id, refusal->rule_id);
+            if (used > 0 && (size_t) used < sizeof why && *refusal->missing_condition)
+                snprintf (why + used, sizeof why - (size_t) used, "\nmissing: %s",
+                          refusal->missing_condition);
             s_fail_file (self, record.file_name, record.json, record.json_size, why);
             s_error (self, "%s (%s) refused by the broker: %s: %s; moved to failed/",
                      record.file_name, msg_id, code, reason ? reason : "");

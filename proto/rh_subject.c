@@ -22,8 +22,8 @@ rh_subject_load_secret (const char *path, uint8_t secret [RH_SUBJECT_KEY_LEN])
         size--;
     size_t got = 0;
     int rc = size == RH_SUBJECT_KEY_LEN * 2
-                     && sodium_hex2bin (secret, RH_SUBJECT_KEY_LEN, (const char *) text, size,
-                                        NULL, &got, NULL)
+                     && sodium_hex2bin (secret, RH_SUBJECT_KEY_LEN, (const char *) text, size, NULL,
+                                        &got, NULL)
                             == 0
                      && got == RH_SUBJECT_KEY_LEN
                  ? 0
@@ -44,10 +44,10 @@ s_fold (const unsigned char *text, size_t *used)
         unsigned code;
         char base;
     } accents [] = {
-        { 0xe0, 'a' }, { 0xe1, 'a' }, { 0xe2, 'a' }, { 0xe3, 'a' }, { 0xe4, 'a' }, { 0xe5, 'a' },
-        { 0xe7, 'c' }, { 0xe8, 'e' }, { 0xe9, 'e' }, { 0xea, 'e' }, { 0xeb, 'e' }, { 0xec, 'i' },
-        { 0xed, 'i' }, { 0xee, 'i' }, { 0xef, 'i' }, { 0xf1, 'n' }, { 0xf2, 'o' }, { 0xf3, 'o' },
-        { 0xf4, 'o' }, { 0xf5, 'o' }, { 0xf6, 'o' }, { 0xf9, 'u' }, { 0xfa, 'u' }, { 0xfb, 'u' },
+        { 0xe0, 'a' }, { 0xe1, 'a' }, { 0xe2, 'a' }, { 0xe3, 'a' },  { 0xe4, 'a' },  { 0xe5, 'a' },
+        { 0xe7, 'c' }, { 0xe8, 'e' }, { 0xe9, 'e' }, { 0xea, 'e' },  { 0xeb, 'e' },  { 0xec, 'i' },
+        { 0xed, 'i' }, { 0xee, 'i' }, { 0xef, 'i' }, { 0xf1, 'n' },  { 0xf2, 'o' },  { 0xf3, 'o' },
+        { 0xf4, 'o' }, { 0xf5, 'o' }, { 0xf6, 'o' }, { 0xf9, 'u' },  { 0xfa, 'u' },  { 0xfb, 'u' },
         { 0xfc, 'u' }, { 0xfd, 'y' }, { 0xff, 'y' }, { 0x175, 'w' }, { 0x177, 'y' },
     };
     if (text [0] < 0x80) {

@@ -87,6 +87,8 @@ data:
   dir: $work/broker/data
 policy:
   dir: $work/agreements
+clock:
+  offset_file: $work/clock
 delivery:
   redeliver_ms: ${REDELIVER_MS:-2000}
 ${BROKER_EXTRA:-}
@@ -100,6 +102,12 @@ EOF2
         sleep 0.05
     done
 }
+#  Moves the broker's clock to DAYS (may be fractional) after real time; waits for a tick.
+set_clock () {
+    awk -v d="$1" 'BEGIN { printf "%d\n", d * 86400000 }' > "$work/clock"
+    sleep 0.4
+}
+
 stop_broker () { kill -TERM $broker_pid 2>/dev/null; wait $broker_pid 2>/dev/null || true; broker_pid=""; }
 kill_broker () { kill -9 $broker_pid 2>/dev/null; wait $broker_pid 2>/dev/null || true; broker_pid=""; }
 
@@ -120,6 +128,7 @@ data:
   dir: $work/$a/data
 send:
   resend_ms: ${RESEND_MS:-2000}
+${AGENT_EXTRA:-}
 EOF2
     RH_LOG_LEVEL=${RH_LOG_LEVEL:-warn} "$bin/rhannu-agent" -f "$work/$a/agent.yaml" 2>> "$work/$a/agent.log" &
     agent_pids[$a]=$!

@@ -58,12 +58,13 @@ GEN_CORPUS := $(BUILD)/tests/gen-corpus
 TESTCLIENT := $(BUILD)/tests/rh-testclient
 BENCH_LATENCY := $(BUILD)/tests/rh-bench-latency
 BENCH_POLICY := $(BUILD)/tests/rh-bench-policy
+BENCH_CASES := $(BUILD)/tests/rh-bench-cases
 
 .PHONY: all deps demo bench check check-unit check-fuzz-regress check-integration check-symbols \
         check-asan fuzz corpus format format-check clean
 
 all: $(LIB) $(TOOLS) $(UNIT_BIN) $(FUZZ_REPLAY) $(GEN_CORPUS) $(TESTCLIENT) $(BENCH_LATENCY) \
-     $(BENCH_POLICY)
+     $(BENCH_POLICY) $(BENCH_CASES)
 
 #  Installs missing Debian packages; quick when nothing is missing.
 deps:
@@ -121,6 +122,10 @@ $(BENCH_LATENCY): $(BUILD)/obj/tests/bench/rh_bench_latency.o $(LIB)
 	$(LINK) $^ $(PKG_LIBS) -o $@
 
 $(BENCH_POLICY): $(BUILD)/obj/tests/bench/rh_bench_policy.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(LINK) $^ $(PKG_LIBS) -o $@
+
+$(BENCH_CASES): $(BUILD)/obj/tests/bench/rh_bench_cases.o $(BUILD)/obj/broker/rh_cases.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(LINK) $^ $(PKG_LIBS) -o $@
 
@@ -184,6 +189,7 @@ bench: deps
 	BUILD=$(BUILD) bash tests/bench/bench_e2e.sh
 	BUILD=$(BUILD) bash tests/bench/bench_latency.sh
 	BUILD=$(BUILD) bash tests/bench/bench_queue.sh
+	BUILD=$(BUILD) bash tests/bench/bench_cases.sh
 
 #  --- Fuzzing ---------------------------------------------------------------------------------
 

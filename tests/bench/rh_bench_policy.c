@@ -90,6 +90,11 @@ s_write (const char *dir, int argc, char **argv)
             fprintf (out, "  - id: A%d-R%d\n    kinds: [CHALLENGE]\n    fields: [grounds]\n", a,
                      RULES - 2);
         fprintf (out, "  - {id: A%d-R99, effect: deny}\n", a);
+        //  Deadlines as a region would set them: every referral opens a case with timers.
+        fprintf (out, "obligations:\n  acknowledge_hours: 24\n  outcome_days: {default: 5, "
+                      "DUTY_TO_REPORT: 7}\n  reminder_hours_before: 24\n  escalate_after_days: 2\n"
+                      "  escalate_to: front_door\n  feedback_to: [referrer, supervisor]\n"
+                      "  repeat_referrals: {count: 3, window_days: 90, notify: [front_door]}\n");
         fclose (out);
     }
     return 0;

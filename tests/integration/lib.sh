@@ -93,11 +93,14 @@ delivery:
   redeliver_ms: ${REDELIVER_MS:-2000}
 ${BROKER_EXTRA:-}
 EOF2
+    local readies
+    readies=$(grep -c "ready" "$work/broker/broker.log" 2>/dev/null)
     RH_LOG_LEVEL=${RH_LOG_LEVEL:-info} "$bin/rhannu-broker" -f "$work/broker/broker.yaml" \
         2>> "$work/broker/broker.log" &
     broker_pid=$!
-    local deadline=$((SECONDS + 10))
-    until grep -q "ready" "$work/broker/broker.log" 2>/dev/null || ! kill -0 $broker_pid 2>/dev/null; do
+    local deadline=$((SECONDS + 60))
+    until [ "$(grep -c "ready" "$work/broker/broker.log" 2>/dev/null)" -gt "${readies:-0}" ] \
+        || ! kill -0 $broker_pid 2>/dev/null; do
         [ $SECONDS -lt $deadline ] || break
         sleep 0.05
     done
@@ -174,6 +177,33 @@ EOF2
 
 #  A broker, three sending agencies and a front door, all connected: the benchmarks' network.
 bench_senders=(police-gwent health-abb education-newport)
+#  Drops N ~1 KiB referrals into the senders' outboxes at once and times them into la-newport's
+#  inbox (which holds $2 files already: nothing else may arrive there meanwhile). Prints one
+#  line; sets bench_rate (messages/s).
+bench_throughput () {
+    local total=$1 already=${2:-0} per s n start end secs
+    local pad
+    pad=$(head -c 700 /dev/zero | tr '\0' 'x')
+    per=$((total / ${#bench_senders[@]}))
+    for s in "${bench_senders[@]}"; do
+        mkdir -p "$work/stage-$s"
+        for n in $(seq 1 $per); do
+            printf '{"kind":"REFERRAL","to":[{"front_door_la":"newport"}],"case_id":"bench-%s-%d-%d","purpose":"SAFEGUARDING_CHILD","body":{"referral_kind":"PPN","categories":["DOMESTIC_ABUSE"],"subjects":[{"kind":"CHILD","home_la":"newport"}],"consent":{"state":"NOT_REQUIRED_SIGNIFICANT_HARM","family_aware":true},"narrative":"%s"}}' \
+                "$s" "$already" "$n" "$pad" > "$work/stage-$s/m$n.json"
+        done
+    done
+    total=$((per * ${#bench_senders[@]}))
+    start=$(date +%s.%N)
+    for s in "${bench_senders[@]}"; do find "$work/stage-$s" -name '*.json' -exec mv -t "$work/$s/outbox/" {} + & done
+    wait_count "$work/la-newport/inbox" $((already + total)) 900 \
+        || echo "timed out with $(count_files "$work/la-newport/inbox")"
+    end=$(date +%s.%N)
+    secs=$(echo "$end - $start" | bc -l)
+    bench_rate=$(echo "$total / $secs" | bc -l)
+    printf 'bench e2e: %d messages of ~1 KiB from 3 agents in %.2f s: %.0f messages/s\n' \
+        $total $secs $bench_rate
+}
+
 #  The broker runs under a realistic set of agreements (rh-bench-policy write: 5 agreements,
 #  200 rules, 40 parties each), with the rule that allows the benchmark's referral last.
 start_bench_network () {

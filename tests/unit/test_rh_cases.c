@@ -118,10 +118,10 @@ test_due_index (void)
     bool ordered = true, stale = false;
     for (size_t i = 0; i < found; i++) {
         ordered = ordered && (i == 0 || due [i - 1].due_ms <= due [i].due_ms);
-        stale = stale || (!strcmp (due [i].referral_msg_id, "m-003")
-                          && due [i].timer == RH_TIMER_OUTCOME)
-                || (!strcmp (due [i].referral_msg_id, "m-004")
-                    && due [i].timer == RH_TIMER_REMINDER);
+        stale =
+            stale
+            || (!strcmp (due [i].referral_msg_id, "m-003") && due [i].timer == RH_TIMER_OUTCOME)
+            || (!strcmp (due [i].referral_msg_id, "m-004") && due [i].timer == RH_TIMER_REMINDER);
     }
     CU_ASSERT (ordered);
     CU_ASSERT (!stale);
@@ -172,7 +172,8 @@ static void
 test_subject_keys (void)
 {
     char a [256], b [256], c [256];
-    CU_ASSERT (rh_subject_identity ("", "Si\xc3\xa2n  JONES-Evans", "2015-06-01", a, sizeof a) == 0);
+    CU_ASSERT (rh_subject_identity ("", "Si\xc3\xa2n  JONES-Evans", "2015-06-01", a, sizeof a)
+               == 0);
     CU_ASSERT (rh_subject_identity (NULL, "Evans, Sian Jones", "2015-06-01", b, sizeof b) == 0);
     CU_ASSERT_STRING_EQUAL (a, "person:evans jones sian|2015-06-01");
     CU_ASSERT_STRING_EQUAL (a, b);
@@ -238,7 +239,8 @@ test_notice_wording (void)
     char text [512];
     rh_notice_summary (&record, RHANNU__V1__NOTICE_KIND__NOTICE_OUTCOME,
                        RHANNU__V1__DECISION__STEP_DOWN_EARLY_HELP, 0, "en", text, sizeof text);
-    CU_ASSERT_STRING_EQUAL (text, "Newport IAA decided on referral GW-1: stepped down to early help.");
+    CU_ASSERT_STRING_EQUAL (text,
+                            "Newport IAA decided on referral GW-1: stepped down to early help.");
     rh_notice_summary (&record, RHANNU__V1__NOTICE_KIND__NOTICE_OUTCOME,
                        RHANNU__V1__DECISION__STEP_DOWN_EARLY_HELP, 0, "cy", text, sizeof text);
     CU_ASSERT_STRING_EQUAL (text, "Mae Newport IAA wedi penderfynu ar yr atgyfeiriad GW-1: camu i "

@@ -186,6 +186,26 @@ s_sample (rh_kind_t kind, size_t *size)
             body.respondent = "young person";
             return s_pack (&body.base, size);
         }
+        case RH_KIND_NOTICE: {
+            uint8_t original [] = { 0x0a, 0x02, 0x08, 0x01 };  //  opaque here: any bytes
+            char *copies [] = { "supervisor:DS-2290" };
+            Rhannu__V1__Notice body = RHANNU__V1__NOTICE__INIT;
+            body.notice_kind = RHANNU__V1__NOTICE_KIND__NOTICE_OUTCOME;
+            body.case_id = "case-2026-0001";
+            body.referral_msg_id = "0f6b1a52-1111-4222-8333-944455556666";
+            body.summary_en = "Newport IAA decided on referral case-2026-0001: no further action.";
+            body.summary_cy = "Mae Newport IAA wedi penderfynu ar yr atgyfeiriad case-2026-0001: "
+                              "dim camau pellach.";
+            body.holder = "la-newport";
+            body.for_practitioner = "PC-4411";
+            body.copy_to = copies;
+            body.n_copy_to = 1;
+            body.original.data = original;
+            body.original.len = sizeof original;
+            body.decision = RHANNU__V1__DECISION__NO_FURTHER_ACTION;
+            body.role = "referrer";
+            return s_pack (&body.base, size);
+        }
         default:
             return NULL;
     }

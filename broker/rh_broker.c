@@ -863,7 +863,8 @@ s_case_taken_in (rh_broker_t *self, const char *referral_msg_id, const char *age
     s_send_own (self, record.referrer, sealed, size, msg_id, RH_KIND_RECEIPT, "receipt", NULL);
 }
 
-//  The holder took in a repeat-referral alert: the case no longer waits on it.
+//  An agency took in a repeat-referral alert: the case no longer waits on that copy. A case
+//  waits until every agency alerted (the front door and those the agreement names) has it.
 static void
 s_alert_taken_in (rh_broker_t *self, const char *alert_msg_id, const char *agency)
 {
@@ -880,7 +881,8 @@ s_alert_taken_in (rh_broker_t *self, const char *alert_msg_id, const char *agenc
     }
     free (value);
     rh_case_t record;
-    if (!good || !rh_cases_get (self->cases, referral, &record) || strcmp (record.holder, agency))
+    (void) agency;  //  the delivery came from that agency's own queue: it is the alert's recipient
+    if (!good || !rh_cases_get (self->cases, referral, &record))
         return;
     for (size_t i = 0; i < record.open_alert_count; i++)
         if (strcmp (record.open_alerts [i], alert_msg_id) == 0) {
@@ -953,7 +955,7 @@ s_repeat_targets (rh_broker_t *self, const rh_case_t *record, const rh_obligatio
 
 //  The "three report benchmark": enough referrals about one subject within the window did not
 //  meet the threshold. The front door (and whoever the agreement names) is alerted, with the
-//  earlier referrals named; the case cannot close until the front door has taken the alert in.
+//  earlier referrals named; the case cannot close until each of them has taken the alert in.
 static void
 s_repeat_check (rh_broker_t *self, rh_case_t *record, int64_t now)
 {
@@ -1011,7 +1013,7 @@ s_repeat_check (rh_broker_t *self, rh_case_t *record, int64_t now)
             char msg_id [RH_MAX_ID + 1] = "";
             size_t size = 0;
             uint8_t *sealed = rh_notice_alert (&from, &alert, &size, msg_id);
-            if (sealed && t == 0 && record->open_alert_count < RH_MAX_OPEN_ALERTS) {
+            if (sealed && record->open_alert_count < RH_MAX_OPEN_ALERTS) {
                 snprintf (record->open_alerts [record->open_alert_count++], RH_MAX_ID + 1, "%s",
                           msg_id);
                 char key [RH_MAX_QUEUE_KEY];

@@ -174,22 +174,25 @@ grep -q '"name": "Rhys Bevan"' $(grep -l '"case_id": "S4-POL"' "$(inbox la-newpo
 for c in S4-POL S4-EDU; do outcome "$work/o-$c.json" $c NO_FURTHER_ACTION; send la-newport "$work/o-$c.json"; done
 sleep 0.5
 expect "two NFAs raise no alert" "$(alerts la-newport REPEAT_REFERRALS)" 0
-outcome "$work/stage-1-outcome.json" S4-HEA NO_FURTHER_ACTION
-update "$work/stage-2-close.json" S4-HEA CLOSED '"closure_reason": "no role"'
-mkdir -p "$work/stage"; mv "$work/stage-1-outcome.json" "$work/stage-2-close.json" "$work/stage/"
-mv "$work"/stage/*.json "$work/la-newport/outbox/"    #  dropped together: outcome, then closure
+stop_agent la-newport-eh    #  Families First is offline: its copy of the alert waits
+outcome "$work/s4-third.json" S4-HEA NO_FURTHER_ACTION
+send la-newport "$work/s4-third.json"
 wait_alerts la-newport REPEAT_REFERRALS 1 && ok "the third NFA alerts the front door" || bad "no repeat alert at the front door"
-wait_alerts la-newport-eh REPEAT_REFERRALS 1 && ok "and Families First" || bad "no repeat alert at early help"
 a=$(cat $(grep -l '"alert_kind": "REPEAT_REFERRALS"' "$(inbox la-newport)"/*.json | head -1))
 expect_match "naming three referrals" "$a" '"count": 3'
 expect_match "within the 90-day window" "$a" '"window_days": 90'
 for c in S4-POL S4-EDU S4-HEA; do expect_match "including $c" "$a" "\"$c\""; done
-wait_count "$work/la-newport/failed" 3 10 "*.error" && ok "closing before the alert was taken in is refused" || bad "S4 closed with the alert pending"
+update "$work/s4-close.json" S4-HEA CLOSED '"closure_reason": "no role"'
+send la-newport "$work/s4-close.json"
+wait_count "$work/la-newport/failed" 3 10 "*.error" && ok "closing before Families First took the alert in is refused" || bad "S4 closed with the alert pending"
 expect_match "and says why" "$(cat $(ls -t "$work"/la-newport/failed/*.error | head -1))" "repeat-referral alert .* has not been taken in yet"
+start_agent la-newport-eh
+wait_alerts la-newport-eh REPEAT_REFERRALS 1 && ok "Families First gets the alert when it is back" || bad "no repeat alert at early help"
+sleep 0.5
 update "$work/s4-close-again.json" S4-HEA CLOSED '"closure_reason": "reviewed with the repeat alert"'
 send la-newport "$work/s4-close-again.json"
 sleep 1
-expect "once taken in, the case closes" "$(count_files "$work/la-newport/failed" "*.error")" 3
+expect "once everyone alerted has it, the case closes" "$(count_files "$work/la-newport/failed" "*.error")" 3
 wait_kind "$(inbox health-abb)" NOTICE 4 10 && ok "and the referrer is told it closed" || bad "no S4 closure notice"
 
 echo "== deadlines on the simulated clock: reminder, overdue, escalation"

@@ -75,6 +75,7 @@
 #include "rh_record.h"
 #include "rh_json.h"
 #include "rh_subject.h"
+#include "rh_merkle.h"
 #include "rh_db.h"
 #include "rh_config.h"
 #include "rh_agreement.h"

@@ -1,0 +1,63 @@
+/*  =========================================================================
+    rh_merkle - RFC 6962 / RFC 9162 Merkle trees: hashes, proofs, checks
+
+    leaf hash = SHA-256 (0x00 || leaf), node hash = SHA-256 (0x01 || left
+    || right); the tree of n leaves splits at the largest power of two
+    below n. Storage is the caller's: proofs are built from a function that
+    returns the hash of a complete subtree (level, index), which is what the
+    broker keeps in LevelDB; an auditor or agent checks proofs with nothing
+    but hashes. The builder folds a stream of leaves into the root using
+    64 hashes of memory, for verifying a whole log in one pass.
+    =========================================================================
+*/
+#ifndef RH_MERKLE_H_INCLUDED
+#define RH_MERKLE_H_INCLUDED
+
+#define RH_MERKLE_MAX_PROOF 128  //  hashes in one proof (two per level of a 2^64 tree)
+
+void rh_merkle_leaf_hash (const uint8_t *data, size_t size, uint8_t out [RH_DIGEST_LEN]);
+void rh_merkle_node_hash (const uint8_t left [RH_DIGEST_LEN], const uint8_t right [RH_DIGEST_LEN],
+                          uint8_t out [RH_DIGEST_LEN]);
+
+//  Returns the hash of the complete subtree of 2^level leaves starting at leaf index << level.
+//  Returns 0, or -1 if it is not stored.
+typedef int (rh_merkle_node_fn) (void *arg, unsigned level, uint64_t index,
+                                 uint8_t out [RH_DIGEST_LEN]);
+
+//  MTH of leaves [begin, end). Returns 0 or -1.
+int rh_merkle_range_hash (rh_merkle_node_fn *node, void *arg, uint64_t begin, uint64_t end,
+                          uint8_t out [RH_DIGEST_LEN]);
+
+//  The audit path of leaf index in the tree of size leaves. Returns the number of hashes
+//  written to proof (at most max), or -1.
+int rh_merkle_inclusion_proof (rh_merkle_node_fn *node, void *arg, uint64_t index, uint64_t size,
+                               uint8_t (*proof) [RH_DIGEST_LEN], size_t max);
+
+//  The consistency proof between the trees of old_size and size leaves (0 < old_size <= size).
+//  Returns the number of hashes written, or -1.
+int rh_merkle_consistency_proof (rh_merkle_node_fn *node, void *arg, uint64_t old_size,
+                                 uint64_t size, uint8_t (*proof) [RH_DIGEST_LEN], size_t max);
+
+//  RFC 9162 2.1.3.2: true if proof places leaf_hash at index of the tree with root.
+bool rh_merkle_verify_inclusion (const uint8_t leaf_hash [RH_DIGEST_LEN], uint64_t index,
+                                 uint64_t size, const uint8_t (*proof) [RH_DIGEST_LEN],
+                                 size_t count, const uint8_t root [RH_DIGEST_LEN]);
+
+//  RFC 9162 2.1.4.2: true if the tree of size2 with root2 extends the tree of size1 with root1.
+bool rh_merkle_verify_consistency (uint64_t size1, uint64_t size2,
+                                   const uint8_t root1 [RH_DIGEST_LEN],
+                                   const uint8_t root2 [RH_DIGEST_LEN],
+                                   const uint8_t (*proof) [RH_DIGEST_LEN], size_t count);
+
+//  Folds leaves in order into the tree's root.
+typedef struct {
+    uint8_t subtrees [64][RH_DIGEST_LEN];  //  subtrees [l] is valid when bit l of size is set
+    uint64_t size;
+} rh_merkle_builder_t;
+
+void rh_merkle_builder_add (rh_merkle_builder_t *builder, const uint8_t leaf_hash [RH_DIGEST_LEN]);
+
+//  The root of the leaves added so far (all zero bytes for none). Returns 0, or -1 if empty.
+int rh_merkle_builder_root (const rh_merkle_builder_t *builder, uint8_t out [RH_DIGEST_LEN]);
+
+#endif

@@ -46,13 +46,20 @@ s_print_log (rh_config_t *config)
     rh_db_t *db = rh_db_open (rh_config_str (config, "data/dir"));
     if (!db)
         return 1;
-    uint64_t count = 0, bad = 0;
-    rh_rc_t rc = rh_audit_verify (db, &count, &bad);
+    rh_certstore_t *store = rh_certstore_load_dir (rh_config_str (config, "pki/dir"));
+    rh_audit_check_t check;
+    rh_rc_t rc = rh_audit_verify (db, store, &check);
     rh_audit_print (db, stdout);
+    char root [RH_DIGEST_LEN * 2 + 1];
+    sodium_bin2hex (root, sizeof root, check.root, RH_DIGEST_LEN);
     if (rc == RH_OK)
-        printf ("audit log: %" PRIu64 " records, hash chain intact\n", count);
+        printf ("audit log: %" PRIu64 " records, Merkle tree intact, root %.16s…, %" PRIu64
+                " signed checkpoints verified%s, %" PRIu64 " messages erased\n",
+                check.count, root, check.checkpoints, store ? "" : " (roots only: no PKI)",
+                check.erased);
     else
-        printf ("audit log: BROKEN at record %" PRIu64 " (of %" PRIu64 " read)\n", bad, count);
+        printf ("audit log: BROKEN at record %" PRIu64 ": %s\n", check.bad, check.reason);
+    rh_certstore_destroy (&store);
     rh_db_destroy (&db);
     return rc == RH_OK ? 0 : 1;
 }

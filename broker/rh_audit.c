@@ -1,30 +1,75 @@
 /*  =========================================================================
-    rh_audit - the broker's hash-chained audit log
+    rh_audit - the broker's audit log: an RFC 6962 Merkle tree in LevelDB
     =========================================================================
 */
 #include "rh_classes.h"
+#include "rhannu.pb-c.h"
 #include "rh_audit.h"
 
+#define RH_CHECKPOINT_DOMAIN "rhannu.checkpoint.v1"
+
 struct _rh_audit_t {
-    rh_db_t *db;                   //  borrowed
-    uint64_t next_seq;             //  seq of the next record
-    uint8_t head [RH_DIGEST_LEN];  //  hash of the last record (zeros before the first)
+    rh_db_t *db;               //  borrowed
+    rh_merkle_builder_t tree;  //  the right edge: one complete subtree per set bit of the size
+    uint64_t checkpointed;     //  size of the last checkpoint
 };
 
 static void
-s_key (uint64_t seq, char *key, size_t size)
+s_leaf_key (uint64_t seq, char *key, size_t size)
 {
     snprintf (key, size, "a/%020" PRIu64, seq);
 }
 
 static void
-s_hash (const uint8_t *prev, const uint8_t *record, size_t size, uint8_t out [RH_DIGEST_LEN])
+s_node_key (unsigned level, uint64_t index, char *key, size_t size)
 {
-    crypto_hash_sha256_state state;
-    crypto_hash_sha256_init (&state);
-    crypto_hash_sha256_update (&state, prev, RH_DIGEST_LEN);
-    crypto_hash_sha256_update (&state, record, size);
-    crypto_hash_sha256_final (&state, out);
+    snprintf (key, size, "mt/%02u/%016" PRIx64, level, index);
+}
+
+static int
+s_read_node (void *arg, unsigned level, uint64_t index, uint8_t out [RH_DIGEST_LEN])
+{
+    char key [48];
+    s_node_key (level, index, key, sizeof key);
+    uint8_t *value = NULL;
+    size_t size = 0;
+    if (rh_db_get (arg, key, strlen (key), &value, &size) != 0)
+        return -1;
+    int rc = size == RH_DIGEST_LEN ? 0 : -1;
+    if (rc == 0)
+        memcpy (out, value, RH_DIGEST_LEN);
+    free (value);
+    return rc;
+}
+
+//  The tree size a checkpoint iterator is at, from its key ck/<size>; UINT64_MAX at the end.
+static uint64_t
+s_checkpoint_size (rh_db_iter_t *iter)
+{
+    if (!rh_db_iter_valid (iter))
+        return UINT64_MAX;
+    size_t size = 0;
+    const uint8_t *key = rh_db_iter_key (iter, &size);
+    char text [32] = "";
+    if (size > 3 && size - 3 < sizeof text)
+        memcpy (text, key + 3, size - 3);
+    return strtoull (text, NULL, 16);
+}
+
+//  The message a checkpoint signature covers.
+static void
+s_checkpoint_message (uint64_t size, const uint8_t root [RH_DIGEST_LEN], int64_t time_ms,
+                      uint8_t *message, size_t *message_size)
+{
+    size_t used = sizeof RH_CHECKPOINT_DOMAIN;  //  with its zero byte
+    memcpy (message, RH_CHECKPOINT_DOMAIN, used);
+    for (int i = 7; i >= 0; i--)
+        message [used++] = (uint8_t) (size >> (i * 8));
+    memcpy (message + used, root, RH_DIGEST_LEN);
+    used += RH_DIGEST_LEN;
+    for (int i = 7; i >= 0; i--)
+        message [used++] = (uint8_t) ((uint64_t) time_ms >> (i * 8));
+    *message_size = used;
 }
 
 rh_audit_t *
@@ -35,28 +80,37 @@ rh_audit_new (rh_db_t *db)
     if (!self)
         return NULL;
     self->db = db;
+    uint64_t size = 0;
     rh_db_iter_t *iter = rh_db_iter_new (db, "a/", 2);
-    if (!iter) {
+    if (iter) {
+        rh_db_iter_seek_last (iter);
+        if (rh_db_iter_valid (iter)) {
+            size_t key_size = 0;
+            const uint8_t *key = rh_db_iter_key (iter, &key_size);
+            size = rh_db_key_sequence (key, key_size, 2);
+            size = size == UINT64_MAX ? UINT64_MAX : size + 1;
+        }
+        rh_db_iter_destroy (&iter);
+    }
+    //  The right edge of the tree from its stored complete subtrees.
+    bool good = size != UINT64_MAX;
+    for (unsigned level = 0; good && level < 64; level++)
+        if (size & (1ull << level))
+            good = s_read_node (db, level, (size >> level) - 1, self->tree.subtrees [level]) == 0;
+    self->tree.size = size;
+    iter = good ? rh_db_iter_new (db, "ck/", 3) : NULL;
+    if (iter) {
+        rh_db_iter_seek_last (iter);
+        uint64_t last = s_checkpoint_size (iter);
+        self->checkpointed = last == UINT64_MAX ? 0 : last;
+        rh_db_iter_destroy (&iter);
+    }
+    if (!good) {
+        rh_log_error ("audit", "the audit log's stored tree does not match its records; "
+                               "refusing to extend it (run rhannu-broker log to see where)");
         free (self);
         return NULL;
     }
-    rh_db_iter_seek_last (iter);
-    if (rh_db_iter_valid (iter)) {
-        size_t size = 0;
-        const uint8_t *value = rh_db_iter_value (iter, &size);
-        rh_audit_record_t record;
-        if (size <= RH_DIGEST_LEN
-            || rh_record_decode_audit (value, size - RH_DIGEST_LEN, &record) != RH_OK) {
-            rh_log_error ("audit", "the last audit record does not decode; refusing to extend it");
-            rh_db_iter_destroy (&iter);
-            free (self);
-            return NULL;
-        }
-        self->next_seq = record.seq + 1;
-        memcpy (self->head, value + size - RH_DIGEST_LEN, RH_DIGEST_LEN);
-        rh_record_release (&record.owned);
-    }
-    rh_db_iter_destroy (&iter);
     return self;
 }
 
@@ -74,26 +128,50 @@ int
 rh_audit_append (rh_audit_t *self, rh_audit_record_t *record)
 {
     assert (self && record);
-    record->seq = self->next_seq;
+    record->seq = self->tree.size;
     record->at_ms = rh_time_now_ms ();
-    record->prev_hash = self->head;
+    record->prev_hash = NULL;
+    //  The message goes apart from the leaf: erasing it later leaves the tree whole.
+    const uint8_t *payload = record->sealed;
+    size_t payload_size = record->sealed_size;
+    uint8_t payload_sha256 [RH_DIGEST_LEN];
+    if (payload && payload_size) {
+        crypto_hash_sha256 (payload_sha256, payload, payload_size);
+        record->payload_sha256 = payload_sha256;
+    }
+    record->sealed = NULL;
+    record->sealed_size = 0;
     size_t size = 0;
     uint8_t *bytes = rh_record_encode_audit (record, &size);
+    record->sealed = payload;
+    record->sealed_size = payload_size;
+    record->payload_sha256 = NULL;
     if (!bytes)
         return -1;
-    uint8_t *value = realloc (bytes, size + RH_DIGEST_LEN);
-    if (!value) {
-        free (bytes);
-        return -1;
+    char key [48];
+    s_leaf_key (record->seq, key, sizeof key);
+    rh_db_put (self->db, key, strlen (key), bytes, size);
+    if (payload && payload_size) {
+        snprintf (key, sizeof key, "ap/%020" PRIu64, record->seq);
+        rh_db_put (self->db, key, strlen (key), payload, payload_size);
     }
-    s_hash (self->head, value, size, value + size);
-    char key [32];
-    s_key (record->seq, key, sizeof key);
-    rh_db_put (self->db, key, strlen (key), value, size + RH_DIGEST_LEN);
-    memcpy (self->head, value + size, RH_DIGEST_LEN);
-    self->next_seq++;
-    record->prev_hash = NULL;  //  pointed at our head, which has moved on
-    free (value);
+    //  Every complete subtree this leaf finishes is stored with the leaf.
+    uint8_t carry [RH_DIGEST_LEN];
+    rh_merkle_leaf_hash (bytes, size, carry);
+    free (bytes);
+    unsigned level = 0;
+    uint64_t index = self->tree.size;
+    s_node_key (0, index, key, sizeof key);
+    rh_db_put (self->db, key, strlen (key), carry, RH_DIGEST_LEN);
+    while (self->tree.size & (1ull << level)) {
+        rh_merkle_node_hash (self->tree.subtrees [level], carry, carry);
+        level++;
+        index >>= 1;
+        s_node_key (level, index, key, sizeof key);
+        rh_db_put (self->db, key, strlen (key), carry, RH_DIGEST_LEN);
+    }
+    memcpy (self->tree.subtrees [level], carry, RH_DIGEST_LEN);
+    self->tree.size++;
     return 0;
 }
 
@@ -101,46 +179,236 @@ uint64_t
 rh_audit_size (rh_audit_t *self)
 {
     assert (self);
-    return self->next_seq;
+    return self->tree.size;
+}
+
+uint64_t
+rh_audit_checkpointed (rh_audit_t *self)
+{
+    assert (self);
+    return self->checkpointed;
+}
+
+int
+rh_audit_checkpoint (rh_audit_t *self, rh_signer_t *signer, int64_t now_ms)
+{
+    assert (self && signer);
+    if (self->tree.size == 0 || self->tree.size == self->checkpointed)
+        return 0;
+    Rhannu__V1__Checkpoint checkpoint = RHANNU__V1__CHECKPOINT__INIT;
+    uint8_t root [RH_DIGEST_LEN], signature [RH_SIG_LEN], message [128];
+    size_t message_size = 0;
+    rh_merkle_builder_root (&self->tree, root);
+    s_checkpoint_message (self->tree.size, root, now_ms, message, &message_size);
+    if (rh_signer_sign (signer, message, message_size, signature) != 0)
+        return -1;
+    checkpoint.size = self->tree.size;
+    checkpoint.root.data = root;
+    checkpoint.root.len = RH_DIGEST_LEN;
+    checkpoint.time_ms = now_ms;
+    checkpoint.signature.data = signature;
+    checkpoint.signature.len = RH_SIG_LEN;
+    checkpoint.signer_cert_sha256.data = (uint8_t *) rh_signer_fingerprint (signer);
+    checkpoint.signer_cert_sha256.len = RH_DIGEST_LEN;
+    size_t size = rhannu__v1__checkpoint__get_packed_size (&checkpoint);
+    uint8_t *bytes = malloc (size);
+    if (!bytes)
+        return -1;
+    rhannu__v1__checkpoint__pack (&checkpoint, bytes);
+    char key [48];
+    snprintf (key, sizeof key, "ck/%016" PRIx64, self->tree.size);
+    rh_db_put (self->db, key, strlen (key), bytes, size);
+    free (bytes);
+    self->checkpointed = self->tree.size;
+    return 0;
+}
+
+int
+rh_audit_inclusion_proof (rh_db_t *db, uint64_t index, uint64_t size,
+                          uint8_t (*proof) [RH_DIGEST_LEN])
+{
+    return rh_merkle_inclusion_proof (s_read_node, db, index, size, proof, RH_MERKLE_MAX_PROOF);
+}
+
+int
+rh_audit_consistency_proof (rh_db_t *db, uint64_t old_size, uint64_t size,
+                            uint8_t (*proof) [RH_DIGEST_LEN])
+{
+    return rh_merkle_consistency_proof (s_read_node, db, old_size, size, proof,
+                                        RH_MERKLE_MAX_PROOF);
+}
+
+int
+rh_audit_root (rh_db_t *db, uint64_t size, uint8_t root [RH_DIGEST_LEN])
+{
+    return rh_merkle_range_hash (s_read_node, db, 0, size, root);
+}
+
+//  ---------------------------------------------------------------------------------------------
+//  Verification
+
+//  Checks one stored checkpoint against the root recomputed at its size.
+static bool
+s_checkpoint_good (const uint8_t *value, size_t size, const uint8_t root [RH_DIGEST_LEN],
+                   rh_certstore_t *store, char *reason, size_t reason_size)
+{
+    Rhannu__V1__Checkpoint *checkpoint = rhannu__v1__checkpoint__unpack (NULL, size, value);
+    bool good = checkpoint && checkpoint->root.len == RH_DIGEST_LEN
+                && checkpoint->signature.len == RH_SIG_LEN
+                && checkpoint->signer_cert_sha256.len == RH_DIGEST_LEN;
+    if (!good)
+        snprintf (reason, reason_size, "a checkpoint does not decode");
+    else if (sodium_memcmp (checkpoint->root.data, root, RH_DIGEST_LEN) != 0) {
+        good = false;
+        snprintf (reason, reason_size,
+                  "the records do not give the root the broker signed at size %" PRIu64,
+                  checkpoint->size);
+    }
+    else if (store) {
+        //  The signer must be a broker certificate usable when the checkpoint was made.
+        good = false;
+        for (size_t i = 0; i < rh_certstore_size (store) && !good; i++) {
+            const rh_identity_t *id = rh_certstore_identity (store, i);
+            if (memcmp (id->cert_sha256, checkpoint->signer_cert_sha256.data, RH_DIGEST_LEN) != 0
+                || strcmp (id->type, "BROKER") != 0
+                || rh_certstore_status (store, i, checkpoint->time_ms) != RH_OK)
+                continue;
+            uint8_t message [128];
+            size_t message_size = 0;
+            s_checkpoint_message (checkpoint->size, checkpoint->root.data, checkpoint->time_ms,
+                                  message, &message_size);
+            good = crypto_sign_verify_detached (checkpoint->signature.data, message, message_size,
+                                                id->sign_key)
+                   == 0;
+        }
+        if (!good)
+            snprintf (reason, reason_size,
+                      "the checkpoint at size %" PRIu64 " is not signed by a valid broker key",
+                      checkpoint->size);
+    }
+    if (checkpoint)
+        rhannu__v1__checkpoint__free_unpacked (checkpoint, NULL);
+    return good;
 }
 
 rh_rc_t
-rh_audit_verify (rh_db_t *db, uint64_t *count, uint64_t *bad)
+rh_audit_verify (rh_db_t *db, rh_certstore_t *store, rh_audit_check_t *check)
 {
-    assert (db && count && bad);
-    uint8_t head [RH_DIGEST_LEN] = { 0 };
-    uint64_t expected = 0;
-    rh_rc_t rc = RH_OK;
-    rh_db_iter_t *iter = rh_db_iter_new (db, "a/", 2);
-    if (!iter)
+    assert (db && check);
+    memset (check, 0, sizeof *check);
+    rh_merkle_builder_t tree = { .size = 0 };
+    rh_db_iter_t *leaves = rh_db_iter_new (db, "a/", 2);
+    rh_db_iter_t *checkpoints = rh_db_iter_new (db, "ck/", 3);
+    rh_db_iter_t *nodes = rh_db_iter_new (db, "mt/00/", 6);
+    if (!leaves || !checkpoints || !nodes) {
+        rh_db_iter_destroy (&leaves);
+        rh_db_iter_destroy (&checkpoints);
+        rh_db_iter_destroy (&nodes);
         return RH_E_NOMEM;
-    for (; rh_db_iter_valid (iter); rh_db_iter_next (iter), expected++) {
+    }
+    rh_rc_t rc = RH_OK;
+    //  The next checkpoint to meet, by size.
+    uint64_t next_checkpoint = UINT64_MAX;
+    next_checkpoint = s_checkpoint_size (checkpoints);
+    uint64_t expected = 0;
+    for (; rh_db_iter_valid (leaves); rh_db_iter_next (leaves), expected++) {
         size_t size = 0, key_size = 0;
-        const uint8_t *value = rh_db_iter_value (iter, &size);
-        const uint8_t *key = rh_db_iter_key (iter, &key_size);
-        char want [32];
-        s_key (expected, want, sizeof want);
+        const uint8_t *value = rh_db_iter_value (leaves, &size);
+        const uint8_t *key = rh_db_iter_key (leaves, &key_size);
+        char want [48];
+        s_leaf_key (expected, want, sizeof want);
         rh_audit_record_t record;
-        uint8_t hash [RH_DIGEST_LEN];
-        bool ok = key_size == strlen (want) && memcmp (key, want, key_size) == 0
-                  && size > RH_DIGEST_LEN
-                  && rh_record_decode_audit (value, size - RH_DIGEST_LEN, &record) == RH_OK;
-        if (ok) {
-            ok = record.seq == expected
-                 && CRYPTO_memcmp (record.prev_hash, head, RH_DIGEST_LEN) == 0;
-            rh_record_release (&record.owned);
-            s_hash (head, value, size - RH_DIGEST_LEN, hash);
-            ok = ok && CRYPTO_memcmp (hash, value + size - RH_DIGEST_LEN, RH_DIGEST_LEN) == 0;
-        }
-        if (!ok) {
+        if (key_size != strlen (want) || memcmp (key, want, key_size) != 0) {
+            snprintf (check->reason, sizeof check->reason,
+                      "record %" PRIu64 " is missing or out of place", expected);
             rc = RH_E_MALFORMED;
-            *bad = expected;
             break;
         }
-        memcpy (head, hash, RH_DIGEST_LEN);
+        if (rh_record_decode_audit (value, size, &record) != RH_OK || record.seq != expected) {
+            if (record.owned)
+                rh_record_release (&record.owned);
+            snprintf (check->reason, sizeof check->reason,
+                      "record %" PRIu64 " does not decode or names another position", expected);
+            rc = RH_E_MALFORMED;
+            break;
+        }
+        uint8_t leaf [RH_DIGEST_LEN];
+        rh_merkle_leaf_hash (value, size, leaf);
+        //  The stored leaf hashes are read in step with the records (mt/00/ is in order).
+        size_t node_size = 0, node_key_size = 0;
+        const uint8_t *stored =
+            rh_db_iter_valid (nodes) ? rh_db_iter_value (nodes, &node_size) : NULL;
+        const uint8_t *node_key = stored ? rh_db_iter_key (nodes, &node_key_size) : NULL;
+        char want_node [48];
+        s_node_key (0, expected, want_node, sizeof want_node);
+        bool node_good = stored && node_size == RH_DIGEST_LEN && node_key_size == strlen (want_node)
+                         && memcmp (node_key, want_node, node_key_size) == 0
+                         && sodium_memcmp (leaf, stored, RH_DIGEST_LEN) == 0;
+        if (stored)
+            rh_db_iter_next (nodes);
+        if (!node_good) {
+            rh_record_release (&record.owned);
+            snprintf (check->reason, sizeof check->reason,
+                      "record %" PRIu64 " was changed: its hash is not the tree's", expected);
+            rc = RH_E_MALFORMED;
+            break;
+        }
+        //  The stored message, if it is still there, must be the one the leaf names.
+        char payload_key [48];
+        snprintf (payload_key, sizeof payload_key, "ap/%020" PRIu64, expected);
+        uint8_t *payload = NULL;
+        size_t payload_size = 0;
+        bool payload_good = true;
+        if (record.payload_sha256) {
+            if (rh_db_get (db, payload_key, strlen (payload_key), &payload, &payload_size) == 0) {
+                uint8_t digest [RH_DIGEST_LEN];
+                crypto_hash_sha256 (digest, payload, payload_size);
+                payload_good = sodium_memcmp (digest, record.payload_sha256, RH_DIGEST_LEN) == 0;
+            }
+            else
+                check->erased++;
+        }
+        free (payload);
+        rh_record_release (&record.owned);
+        if (!payload_good) {
+            snprintf (check->reason, sizeof check->reason,
+                      "the message stored with record %" PRIu64 " is not the one it names",
+                      expected);
+            rc = RH_E_MALFORMED;
+            break;
+        }
+        rh_merkle_builder_add (&tree, leaf);
+        while (next_checkpoint == tree.size) {
+            uint8_t root [RH_DIGEST_LEN];
+            rh_merkle_builder_root (&tree, root);
+            size_t checkpoint_size = 0;
+            const uint8_t *checkpoint = rh_db_iter_value (checkpoints, &checkpoint_size);
+            if (!s_checkpoint_good (checkpoint, checkpoint_size, root, store, check->reason,
+                                    sizeof check->reason)) {
+                rc = RH_E_MALFORMED;
+                break;
+            }
+            check->checkpoints++;
+            rh_db_iter_next (checkpoints);
+            next_checkpoint = s_checkpoint_size (checkpoints);
+        }
+        if (rc != RH_OK)
+            break;
     }
-    *count = expected;
-    rh_db_iter_destroy (&iter);
+    if (rc == RH_OK && next_checkpoint != UINT64_MAX) {
+        //  The broker signed a larger tree than the records now make: records were removed.
+        snprintf (check->reason, sizeof check->reason,
+                  "the log ends at record %" PRIu64 " but the broker signed %" PRIu64 " records",
+                  expected, next_checkpoint);
+        rc = RH_E_MALFORMED;
+    }
+    check->count = expected;
+    check->bad = expected;
+    if (tree.size)
+        rh_merkle_builder_root (&tree, check->root);
+    rh_db_iter_destroy (&leaves);
+    rh_db_iter_destroy (&checkpoints);
+    rh_db_iter_destroy (&nodes);
     return rc;
 }
 
@@ -156,8 +424,7 @@ rh_audit_print (rh_db_t *db, FILE *out)
         size_t size = 0;
         const uint8_t *value = rh_db_iter_value (iter, &size);
         rh_audit_record_t record;
-        if (size <= RH_DIGEST_LEN
-            || rh_record_decode_audit (value, size - RH_DIGEST_LEN, &record) != RH_OK) {
+        if (rh_record_decode_audit (value, size, &record) != RH_OK) {
             fprintf (out, "%6" PRId64 "  (record does not decode)\n", count++);
             continue;
         }

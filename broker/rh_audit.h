@@ -1,11 +1,18 @@
 /*  =========================================================================
-    rh_audit - the broker's hash-chained audit log
+    rh_audit - the broker's audit log: an RFC 6962 Merkle tree in LevelDB
 
-    Each record is stored under "a/<seq>" as the encoded AuditRecord
-    followed by its hash, SHA-256(previous hash || encoded record). Records
-    go into the database's pending batch, so they become durable in the same
-    group commit as the queue writes they describe. A later issue replaces
-    the chain with an RFC 6962 Merkle log.
+    Keys:
+      a/<seq>              leaf: the encoded AuditRecord (seq, event, code, ids,
+                           decisions, payload_sha256 — never the message itself)
+      ap/<seq>             payload: the signed message the record is about;
+                           erasable (personal data) without breaking the tree,
+                           since the leaf keeps only its SHA-256
+      mt/<level>/<index>   hash of every complete subtree (level 0: leaf hashes),
+                           so roots and proofs read O(log n) keys
+      ck/<size>            signed checkpoints (Checkpoint: size, root, time)
+    Appends join the database's pending batch: records, nodes and
+    checkpoints become durable in the same group commit as the queue writes
+    they describe.
     =========================================================================
 */
 #ifndef RH_AUDIT_H_INCLUDED
@@ -13,25 +20,55 @@
 
 typedef struct _rh_audit_t rh_audit_t;
 
-//  Opens the log in db, finding its head. Returns NULL if the last record does not decode.
+//  Opens the log in db, finding its size and right edge. Returns NULL if the stored tree does
+//  not match its leaves' count.
 rh_audit_t *rh_audit_new (rh_db_t *db);
-
 void rh_audit_destroy (rh_audit_t **self_p);
 
-//  Appends a record: seq, at_ms and prev_hash are filled in here; the rest comes from record.
-//  The write joins the pending batch. Returns 0 or -1.
+//  Appends a record: seq and at_ms are filled in here; record->sealed, if set, is stored apart
+//  as the payload and its SHA-256 goes into the leaf. Returns 0 or -1.
 int rh_audit_append (rh_audit_t *self, rh_audit_record_t *record);
 
 //  Records in the log (committed and pending).
 uint64_t rh_audit_size (rh_audit_t *self);
 
-//  Walks the committed log from the start, recomputing every hash. Returns RH_OK, or
-//  RH_E_MALFORMED with *bad set to the first record that does not decode, does not follow
-//  from the one before, or is missing.
-rh_rc_t rh_audit_verify (rh_db_t *db, uint64_t *count, uint64_t *bad);
+//  Signs a checkpoint of the tree as it is now (size, root, time) with the broker's key and
+//  stores it under ck/. Returns 0 (also when the log is empty: nothing to sign) or -1.
+int rh_audit_checkpoint (rh_audit_t *self, rh_signer_t *signer, int64_t now_ms);
+
+//  Size of the last checkpoint written (0 if none).
+uint64_t rh_audit_checkpointed (rh_audit_t *self);
+
+//  Proofs from the committed tree (RFC 6962): the audit path of record index in the tree of
+//  size records, and the consistency proof from old_size to size. Return the number of hashes
+//  written (at most RH_MERKLE_MAX_PROOF), or -1.
+int rh_audit_inclusion_proof (rh_db_t *db, uint64_t index, uint64_t size,
+                              uint8_t (*proof) [RH_DIGEST_LEN]);
+int rh_audit_consistency_proof (rh_db_t *db, uint64_t old_size, uint64_t size,
+                                uint8_t (*proof) [RH_DIGEST_LEN]);
+
+//  The root of the committed tree of size records. Returns 0 or -1.
+int rh_audit_root (rh_db_t *db, uint64_t size, uint8_t root [RH_DIGEST_LEN]);
+
+//  What a verification found.
+typedef struct {
+    uint64_t count;        //  records read
+    uint64_t bad;          //  first bad record, when the result is not RH_OK
+    uint64_t checkpoints;  //  checkpoints whose root matched (and signature, with a store)
+    uint64_t erased;       //  payloads no longer stored (erased: not an error)
+    uint8_t root [RH_DIGEST_LEN];
+    char reason [160];
+} rh_audit_check_t;
+
+//  Walks the committed log: every record in order with the right sequence, every leaf hash
+//  equal to the stored tree's, every stored payload matching its leaf, every checkpoint's root
+//  (and, when store is not NULL, its signature by a broker certificate) matching the recomputed
+//  tree, and no checkpoint beyond the end. Returns RH_OK or RH_E_MALFORMED (check->bad and
+//  check->reason say where and what).
+rh_rc_t rh_audit_verify (rh_db_t *db, rh_certstore_t *store, rh_audit_check_t *check);
 
 //  Prints every committed record, one line each (seq, time, event, code, message, agency,
-//  recipients, detail). Returns the number printed, or -1.
+//  recipients, detail) with its policy decisions. Returns the number printed, or -1.
 int64_t rh_audit_print (rh_db_t *db, FILE *out);
 
 #endif

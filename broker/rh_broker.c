@@ -47,6 +47,10 @@ const rh_cfg_spec_t rh_broker_config_spec [] = {
       "ZMTP heartbeat interval; a silent peer is dropped after three" },
     { "clock/offset_file", RH_CFG_STR, 0, 0, "", false,
       "tests only: a file holding milliseconds added to the clock (deadlines in seconds)" },
+    { "audit/checkpoint_every", RH_CFG_INT, 1, 10000000, "1000", false,
+      "sign a checkpoint of the audit log after this many records..." },
+    { "audit/checkpoint_ms", RH_CFG_INT, 100, 86400000, "60000", false,
+      "...or this long after the last one, whichever comes first" },
     { "verify/workers", RH_CFG_INT, 0, 16, "0", false,
       "signature-verify threads (0: one per core)" },
     { "commit/max_batch", RH_CFG_INT, 1, RH_MAX_BATCH, "256", false,
@@ -103,11 +107,12 @@ struct _rh_broker_t {
     void *zap;
     uint8_t curve_public [32];
     uint8_t curve_secret [32];
-    rh_certstore_t *store;  //  for ZAP and recipients; workers have their own
-    rh_signer_t *signer;    //  the broker's own identity, for notices
-    rh_policy_t *policy;    //  the sharing agreements in force
-    rh_cases_t *cases;      //  referral lifecycles
-    int64_t clock_offset;   //  added to the clock (tests: clock/offset_file)
+    rh_certstore_t *store;       //  for ZAP and recipients; workers have their own
+    rh_signer_t *signer;         //  the broker's own identity, for notices
+    rh_policy_t *policy;         //  the sharing agreements in force
+    rh_cases_t *cases;           //  referral lifecycles
+    int64_t clock_offset;        //  added to the clock (tests: clock/offset_file)
+    int64_t last_checkpoint_ms;  //  when the audit log was last checkpointed
     rh_db_t *db;
     rh_audit_t *audit;
     rh_replay_t *replay;
@@ -1706,10 +1711,27 @@ s_reload (rh_broker_t *self)
     exit (4);
 }
 
+//  Signs a checkpoint of the audit log when enough records or time have passed since the last.
+static void
+s_checkpoint (rh_broker_t *self, int64_t now, bool force)
+{
+    uint64_t size = rh_audit_size (self->audit);
+    uint64_t last = rh_audit_checkpointed (self->audit);
+    if (size == last)
+        return;
+    if (!force && size - last < (uint64_t) rh_config_int (self->config, "audit/checkpoint_every")
+        && now - self->last_checkpoint_ms < rh_config_int (self->config, "audit/checkpoint_ms"))
+        return;
+    if (rh_audit_checkpoint (self->audit, self->signer, rh_time_now_ms ()) != 0)
+        rh_log_error ("broker", "cannot sign an audit checkpoint");
+    self->last_checkpoint_ms = now;
+}
+
 static void
 s_tick (rh_broker_t *self, int64_t now)
 {
     s_read_clock (self);
+    s_checkpoint (self, rh_time_now_ms (), false);
     s_fire_timers (self, s_now (self));
     for (size_t i = 0; i < self->peer_count; i++) {
         s_peer_t *peer = &self->peers [i];
@@ -1878,6 +1900,7 @@ rh_broker_run (rh_broker_t *self, volatile sig_atomic_t *stop, volatile sig_atom
             s_reload (self);
         }
     }
+    s_checkpoint (self, rh_time_now_ms (), true);  //  a clean stop leaves the whole log signed
     if (rh_db_pending (self->db) > 0 && rh_db_commit (self->db, true) != 0)
         return -1;
     return 0;

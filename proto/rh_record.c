@@ -96,6 +96,8 @@ rh_record_encode_audit (const rh_audit_record_t *record, size_t *size)
     out.prev_hash.len = record->prev_hash ? RH_DIGEST_LEN : 0;
     out.frame_sha256.data = (uint8_t *) record->frame_sha256;
     out.frame_sha256.len = record->frame_sha256 ? RH_DIGEST_LEN : 0;
+    out.payload_sha256.data = (uint8_t *) record->payload_sha256;
+    out.payload_sha256.len = record->payload_sha256 ? RH_DIGEST_LEN : 0;
     size_t count = record->decision_count, withheld_total = 0;
     for (size_t i = 0; i < count; i++)
         withheld_total += record->decisions [i].withheld_count;
@@ -152,8 +154,9 @@ rh_record_decode_audit (const uint8_t *data, size_t size, rh_audit_record_t *rec
     if (!in)
         return RH_E_MALFORMED;
     record->owned = in;
-    if (in->prev_hash.len != RH_DIGEST_LEN
-        || (in->frame_sha256.len != 0 && in->frame_sha256.len != RH_DIGEST_LEN)) {
+    if ((in->prev_hash.len != 0 && in->prev_hash.len != RH_DIGEST_LEN)
+        || (in->frame_sha256.len != 0 && in->frame_sha256.len != RH_DIGEST_LEN)
+        || (in->payload_sha256.len != 0 && in->payload_sha256.len != RH_DIGEST_LEN)) {
         rh_record_release (&record->owned);
         return RH_E_MALFORMED;
     }
@@ -168,8 +171,9 @@ rh_record_decode_audit (const uint8_t *data, size_t size, rh_audit_record_t *rec
     record->sealed = in->sealed.data;
     record->sealed_size = in->sealed.len;
     record->detail = in->detail;
-    record->prev_hash = in->prev_hash.data;
+    record->prev_hash = in->prev_hash.len ? in->prev_hash.data : NULL;
     record->frame_sha256 = in->frame_sha256.len ? in->frame_sha256.data : NULL;
+    record->payload_sha256 = in->payload_sha256.len ? in->payload_sha256.data : NULL;
     record->decision_count = in->n_decisions;
     for (size_t i = 0; i < in->n_decisions; i++) {
         const Rhannu__V1__PolicyDecision *decision = in->decisions [i];

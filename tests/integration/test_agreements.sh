@@ -266,7 +266,7 @@ stop_broker
 
 echo "== the audit log (read after a clean stop: LevelDB has one owner at a time)"
 log=$(audit)
-expect_match "the audit log verifies" "$log" "hash chain intact"
+expect_match "the audit log verifies" "$log" "Merkle tree intact"
 expect "it holds both referrals of case S3 (the chronology)" \
     "$(echo "$log" | grep -cE "ACCEPTED .*education-newport +la-newport +REFERRAL")" 2
 expect_match "it records what la-newport did not receive" "$log" "allowed la-newport: agreement TEST-SCENARIOS v3 rule R8b, withheld fields 4"

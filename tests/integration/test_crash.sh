@@ -134,5 +134,5 @@ run_phase broker-kill crash_broker "kill -9 the broker five times"
 run_phase sender-kill crash_sender "kill -9 a sending agent three times"
 run_phase receiver-kill crash_receiver "kill -9 the receiving agent three times"
 stop_broker
-expect_match "the audit chain survived every crash" "$("$bin/rhannu-broker" log -f "$work/broker/broker.yaml" | tail -1)" "hash chain intact"
+expect_match "the audit chain survived every crash" "$("$bin/rhannu-broker" log -f "$work/broker/broker.yaml" | tail -1)" "Merkle tree intact"
 finish

@@ -40,5 +40,5 @@ stop_broker
 log=$("$bin/rhannu-broker" log -f "$work/broker/broker.yaml")
 expect "both are in the dead-letter queue of the audit log" "$(echo "$log" | grep -c DEAD_LETTER)" 2
 expect "both notices are audited" "$(echo "$log" | grep -c ' NOTICE ')" 2
-expect_match "the chain verifies" "$(echo "$log" | tail -1)" "hash chain intact"
+expect_match "the chain verifies" "$(echo "$log" | tail -1)" "Merkle tree intact"
 finish

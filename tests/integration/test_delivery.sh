@@ -92,7 +92,7 @@ expect_match "the outbox is empty again" "$(cat "$work/police-gwent/data/status.
 echo "== the audit log records every accept, delivery, ack and refusal, and its chain holds"
 stop_broker
 log=$("$bin/rhannu-broker" log -f "$work/broker/broker.yaml")
-expect_match "the chain verifies" "$(echo "$log" | tail -1)" "hash chain intact"
+expect_match "the chain verifies" "$(echo "$log" | tail -1)" "Merkle tree intact"
 expect "23 messages accepted (22 referrals and 1 outcome)" "$(echo "$log" | grep -c ' ACCEPTED ')" 23
 expect "the refusal is recorded with its code" "$(echo "$log" | grep -c 'REJECTED .*RH_E_POLICY')" 1
 #  22 referrals and the outcome notice, plus the broker's 22 receipts to the police.

@@ -256,6 +256,6 @@ log=$("$bin/rhannu-broker" log -f "$work/broker/broker.yaml")
 order=$(echo "$log" | grep -E "DELIVERED .*police-gwent +la-newport" | tail -3 | awk '{print $4}')
 sent=$(echo "$log" | grep -E "ACCEPTED .*police-gwent +la-newport +REFERRAL" | tail -3 | awk '{print $4}')
 expect "in the order they were sent" "$order" "$sent"
-expect_match "the audit log verifies" "$log" "hash chain intact"
+expect_match "the audit log verifies" "$log" "Merkle tree intact"
 expect_match "notices are audited" "$log" "NOTICE .*outcome notice"
 finish

@@ -81,7 +81,7 @@ expect_match "other agencies carry on" "$out" "^ACCEPTED"
 echo "== every refusal is in the audit log"
 stop_broker
 log=$("$bin/rhannu-broker" log -f "$work/broker/broker.yaml")
-expect_match "the chain verifies" "$(echo "$log" | tail -1)" "hash chain intact"
+expect_match "the chain verifies" "$(echo "$log" | tail -1)" "Merkle tree intact"
 for code in RH_E_IMPERSONATION RH_E_REPLAY RH_E_TOO_LARGE RH_E_MALFORMED; do
     n=$(echo "$log" | grep -c "REJECTED .*$code")
     [ "$n" -ge 1 ] && ok "audit has REJECTED $code ($n)" || bad "no audit record for $code"

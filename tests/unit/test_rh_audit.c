@@ -1,5 +1,5 @@
 /*  =========================================================================
-    test_rh_audit - the hash-chained audit log, replay state and the database
+    test_rh_audit - the Merkle audit log, replay state and the database
     =========================================================================
 */
 #include "test_helpers.h"
@@ -20,68 +20,198 @@ s_append (rh_audit_t *audit, const char *event, const char *msg_id)
     CU_ASSERT_EQUAL (rh_audit_append (audit, &record), 0);
 }
 
-static void
-test_the_audit_chain_verifies_and_continues_after_a_restart (void)
+//  A broker identity of its own, for signing checkpoints.
+static rh_signer_t *
+s_broker (char *pki, size_t size)
 {
+    test_tempdir (pki, size);
+    rh_ca_request_t request = { .agency_id = "broker", .type = "BROKER" };
+    CU_ASSERT_FATAL (rh_ca_init (pki, NULL, 0) == 0 && rh_ca_issue (pki, &request) == 0);
     char dir [PATH_MAX];
+    rh_file_path (dir, sizeof dir, "%s/broker", pki);
+    return rh_signer_load (dir);
+}
+
+static void
+test_the_merkle_log_verifies_and_continues_after_a_restart (void)
+{
+    char dir [PATH_MAX], pki [PATH_MAX];
+    rh_signer_t *signer = s_broker (pki, sizeof pki);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (signer);
+    rh_certstore_t *store = rh_certstore_load_dir (pki);
     rh_db_t *db = s_db (dir, sizeof dir);
     CU_ASSERT_PTR_NOT_NULL_FATAL (db);
     rh_audit_t *audit = rh_audit_new (db);
     CU_ASSERT_PTR_NOT_NULL_FATAL (audit);
     for (int i = 0; i < 10; i++)
         s_append (audit, "ACCEPTED", "m");
+    CU_ASSERT (rh_audit_checkpoint (audit, signer, rh_time_now_ms ()) == 0);
     CU_ASSERT_EQUAL (rh_db_commit (db, true), 0);
     rh_audit_destroy (&audit);
     rh_db_destroy (&db);
     db = rh_db_open (dir);
     audit = rh_audit_new (db);
     CU_ASSERT_EQUAL (rh_audit_size (audit), 10);
-    s_append (audit, "ACKED", "m");
+    CU_ASSERT_EQUAL (rh_audit_checkpointed (audit), 10);
+    //  A message goes apart from its leaf.
+    rh_audit_record_t record = { .event = "ACKED",
+                                 .code = "RH_OK",
+                                 .msg_id = "m",
+                                 .sealed = (const uint8_t *) "signed bytes",
+                                 .sealed_size = 12 };
+    CU_ASSERT_EQUAL (rh_audit_append (audit, &record), 0);
+    CU_ASSERT (rh_audit_checkpoint (audit, signer, rh_time_now_ms ()) == 0);
     CU_ASSERT_EQUAL (rh_db_commit (db, true), 0);
-    uint64_t count = 0, bad = 0;
-    CU_ASSERT_EQUAL (rh_audit_verify (db, &count, &bad), RH_OK);
-    CU_ASSERT_EQUAL (count, 11);
+    rh_audit_check_t check;
+    CU_ASSERT_EQUAL (rh_audit_verify (db, store, &check), RH_OK);
+    CU_ASSERT_EQUAL (check.count, 11);
+    CU_ASSERT_EQUAL (check.checkpoints, 2);
+    uint8_t root [RH_DIGEST_LEN];
+    CU_ASSERT (rh_audit_root (db, 11, root) == 0 && memcmp (root, check.root, RH_DIGEST_LEN) == 0);
+    //  Proofs from the stored tree verify against the roots.
+    uint8_t old_root [RH_DIGEST_LEN], proof [RH_MERKLE_MAX_PROOF][RH_DIGEST_LEN];
+    rh_audit_root (db, 10, old_root);
+    int count = rh_audit_consistency_proof (db, 10, 11, proof);
+    CU_ASSERT (count > 0
+               && rh_merkle_verify_consistency (10, 11, old_root, root,
+                                                (const uint8_t (*) [32]) proof, (size_t) count));
+    uint8_t *leaf = NULL, leaf_hash [RH_DIGEST_LEN];
+    size_t leaf_size = 0;
+    CU_ASSERT_FATAL (rh_db_get (db, "a/00000000000000000010", 22, &leaf, &leaf_size) == 0);
+    CU_ASSERT (memmem (leaf, leaf_size, "signed bytes", 12) == NULL);  //  not in the leaf
+    rh_merkle_leaf_hash (leaf, leaf_size, leaf_hash);
+    free (leaf);
+    count = rh_audit_inclusion_proof (db, 10, 11, proof);
+    CU_ASSERT (count > 0
+               && rh_merkle_verify_inclusion (leaf_hash, 10, 11, (const uint8_t (*) [32]) proof,
+                                              (size_t) count, root));
+    //  Erasing the message keeps the log verifiable; changing it does not.
+    rh_db_put (db, "ap/00000000000000000010", 23, "other bytes!", 12);
+    rh_db_commit (db, true);
+    CU_ASSERT_EQUAL (rh_audit_verify (db, store, &check), RH_E_MALFORMED);
+    CU_ASSERT_EQUAL (check.bad, 10);
+    rh_db_delete (db, "ap/00000000000000000010", 23);
+    rh_db_commit (db, true);
+    CU_ASSERT_EQUAL (rh_audit_verify (db, store, &check), RH_OK);
+    CU_ASSERT_EQUAL (check.erased, 1);
     char text [8192] = "";
     FILE *out = fmemopen (text, sizeof text - 1, "w");
     CU_ASSERT_EQUAL (rh_audit_print (db, out), 11);
     fclose (out);
     CU_ASSERT_PTR_NOT_NULL (strstr (text, "ACKED"));
+    //  A checkpoint not signed by a broker certificate is refused.
+    rh_certstore_t *other = rh_certstore_load_dir (test_pki ()->pki);
+    CU_ASSERT_EQUAL (rh_audit_verify (db, other, &check), RH_E_MALFORMED);
+    CU_ASSERT_PTR_NOT_NULL (strstr (check.reason, "not signed by a valid broker key"));
+    rh_certstore_destroy (&other);
+    rh_certstore_destroy (&store);
+    rh_signer_destroy (&signer);
     rh_audit_destroy (&audit);
     rh_db_destroy (&db);
 }
 
+//  The tamper vectors: a log of 1,000 events with signed checkpoints; every single-record edit,
+//  deletion, insertion, swap with the next and tail truncation is found, at the first bad index.
+//  Puts records [from, to) back as they were, and removes anything written past n.
 static void
-test_an_edited_or_missing_record_breaks_the_chain_where_it_happened (void)
+s_restore (rh_db_t *db, uint8_t **values, size_t *sizes, size_t from, size_t to, size_t n)
 {
-    char dir [PATH_MAX];
+    for (size_t i = from; i < to && i < n; i++) {
+        char key [32];
+        snprintf (key, sizeof key, "a/%020zu", i);
+        rh_db_put (db, key, strlen (key), values [i], sizes [i]);
+    }
+    char key [32];
+    snprintf (key, sizeof key, "a/%020zu", n);
+    rh_db_delete (db, key, strlen (key));
+    rh_db_commit (db, false);
+}
+
+static void
+test_tamper_vectors (void)
+{
+    enum { N = 1000 };
+    char dir [PATH_MAX], pki [PATH_MAX];
+    rh_signer_t *signer = s_broker (pki, sizeof pki);
     rh_db_t *db = s_db (dir, sizeof dir);
     rh_audit_t *audit = rh_audit_new (db);
-    for (int i = 0; i < 20; i++)
-        s_append (audit, "ACCEPTED", "m");
-    CU_ASSERT_EQUAL (rh_db_commit (db, true), 0);
-    //  Edit record 7: change a byte of its encoded content, keep its stored hash.
-    uint8_t *value = NULL;
-    size_t size = 0;
-    const char *key = "a/00000000000000000007";
-    CU_ASSERT_EQUAL_FATAL (rh_db_get (db, key, strlen (key), &value, &size), 0);
-    uint8_t *edited = malloc (size);
-    memcpy (edited, value, size);
-    char *event = memmem (edited, size, "ACCEPTED", 8);
-    CU_ASSERT_PTR_NOT_NULL_FATAL (event);
-    memcpy (event, "REJECTED", 8);
-    rh_db_put (db, key, strlen (key), edited, size);
-    CU_ASSERT_EQUAL (rh_db_commit (db, true), 0);
-    uint64_t count = 0, bad = 0;
-    CU_ASSERT_EQUAL (rh_audit_verify (db, &count, &bad), RH_E_MALFORMED);
-    CU_ASSERT_EQUAL (bad, 7);
-    //  Put it back, then delete record 12.
-    rh_db_put (db, key, strlen (key), value, size);
-    rh_db_delete (db, "a/00000000000000000012", 22);
-    CU_ASSERT_EQUAL (rh_db_commit (db, true), 0);
-    CU_ASSERT_EQUAL (rh_audit_verify (db, &count, &bad), RH_E_MALFORMED);
-    CU_ASSERT_EQUAL (bad, 12);
-    free (value);
-    free (edited);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (audit);
+    for (int i = 0; i < N; i++) {
+        char msg_id [32];
+        snprintf (msg_id, sizeof msg_id, "m-%04d", i);
+        s_append (audit, i % 3 ? "DELIVERED" : "ACCEPTED", msg_id);
+        if (i % 100 == 99)
+            rh_audit_checkpoint (audit, signer, rh_time_now_ms ());
+    }
+    CU_ASSERT_EQUAL_FATAL (rh_db_commit (db, true), 0);
+    static uint8_t *values [N];
+    static size_t sizes [N];
+    for (size_t i = 0; i < N; i++) {
+        char key [32];
+        snprintf (key, sizeof key, "a/%020zu", i);
+        CU_ASSERT_FATAL (rh_db_get (db, key, strlen (key), &values [i], &sizes [i]) == 0);
+    }
+    rh_audit_check_t check;
+    CU_ASSERT_EQUAL_FATAL (rh_audit_verify (db, NULL, &check), RH_OK);
+    size_t missed [5] = { 0 };
+    for (size_t i = 0; i < N; i++) {
+        char key [32], next [32];
+        snprintf (key, sizeof key, "a/%020zu", i);
+        snprintf (next, sizeof next, "a/%020zu", i + 1);
+        //  edit: one byte of the record
+        uint8_t *edited = malloc (sizes [i]);
+        memcpy (edited, values [i], sizes [i]);
+        edited [sizes [i] - 1] ^= 0x01;
+        rh_db_put (db, key, strlen (key), edited, sizes [i]);
+        rh_db_commit (db, false);
+        missed [0] += rh_audit_verify (db, NULL, &check) == RH_OK || check.bad != i;
+        free (edited);
+        s_restore (db, values, sizes, i, i + 1, N);
+        //  deletion
+        rh_db_delete (db, key, strlen (key));
+        rh_db_commit (db, false);
+        missed [1] += rh_audit_verify (db, NULL, &check) == RH_OK || check.bad != i;
+        s_restore (db, values, sizes, i, i + 1, N);
+        //  insertion: a copy of the record before it, the rest moved up one
+        for (size_t k = N; k > i; k--) {
+            char to [32];
+            snprintf (to, sizeof to, "a/%020zu", k);
+            rh_db_put (db, to, strlen (to), values [k - 1], sizes [k - 1]);
+        }
+        rh_db_put (db, key, strlen (key), values [i ? i - 1 : 1], sizes [i ? i - 1 : 1]);
+        rh_db_commit (db, false);
+        missed [2] += rh_audit_verify (db, NULL, &check) == RH_OK || check.bad != i;
+        s_restore (db, values, sizes, i, N, N);
+        //  reordering: swapped with the next record
+        if (i + 1 < N) {
+            rh_db_put (db, key, strlen (key), values [i + 1], sizes [i + 1]);
+            rh_db_put (db, next, strlen (next), values [i], sizes [i]);
+            rh_db_commit (db, false);
+            missed [3] += rh_audit_verify (db, NULL, &check) == RH_OK || check.bad != i;
+            s_restore (db, values, sizes, i, i + 2, N);
+        }
+        //  truncation of the tail from here
+        for (size_t k = i; k < N; k++) {
+            char tail [32];
+            snprintf (tail, sizeof tail, "a/%020zu", k);
+            rh_db_delete (db, tail, strlen (tail));
+        }
+        rh_db_commit (db, false);
+        missed [4] += rh_audit_verify (db, NULL, &check) == RH_OK || check.bad != i;
+        s_restore (db, values, sizes, i, N, N);
+    }
+    CU_ASSERT_EQUAL (missed [0], 0);
+    CU_ASSERT_EQUAL (missed [1], 0);
+    CU_ASSERT_EQUAL (missed [2], 0);
+    CU_ASSERT_EQUAL (missed [3], 0);
+    CU_ASSERT_EQUAL (missed [4], 0);
+    if (missed [0] + missed [1] + missed [2] + missed [3] + missed [4])
+        fprintf (stderr, "\n  missed: edit %zu, delete %zu, insert %zu, swap %zu, truncate %zu\n",
+                 missed [0], missed [1], missed [2], missed [3], missed [4]);
+    CU_ASSERT_EQUAL (rh_audit_verify (db, NULL, &check), RH_OK);
+    for (size_t i = 0; i < N; i++)
+        free (values [i]);
+    rh_signer_destroy (&signer);
     rh_audit_destroy (&audit);
     rh_db_destroy (&db);
 }
@@ -186,10 +316,10 @@ void
 init_rh_audit_tests (void)
 {
     CU_pSuite suite = CU_add_suite ("rh_audit", NULL, NULL);
-    CU_add_test (suite, "the audit chain verifies and continues after a restart",
-                 test_the_audit_chain_verifies_and_continues_after_a_restart);
-    CU_add_test (suite, "an edited or missing record breaks the chain where it happened",
-                 test_an_edited_or_missing_record_breaks_the_chain_where_it_happened);
+    CU_add_test (suite, "the Merkle log verifies, proves and continues after a restart",
+                 test_the_merkle_log_verifies_and_continues_after_a_restart);
+    CU_add_test (suite, "tamper vectors: every edit, deletion, insertion, swap, truncation",
+                 test_tamper_vectors);
     CU_add_test (suite, "replay state dedups ids and sequences and keeps a floor across restarts",
                  test_replay_state_dedups_ids_and_sequences_and_keeps_a_floor_across_restarts);
     CU_add_test (suite, "the database iterates a prefix in order",

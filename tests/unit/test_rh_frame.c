@@ -144,10 +144,20 @@ test_storage_records_round_trip_and_refuse_corruption (void)
     CU_ASSERT_EQUAL (memcmp (audit_back.prev_hash, prev, 32), 0);
     rh_record_release (&audit_back.owned);
     free (bytes);
-    //  An audit record without its previous hash is not one.
+    //  A digest of the wrong length makes the record refused (here: a payload hash of 31 bytes,
+    //  by editing the encoded length of the 32-byte one).
+    uint8_t payload_digest [32];
+    memset (payload_digest, 0x77, sizeof payload_digest);
     audit.prev_hash = NULL;
+    audit.payload_sha256 = payload_digest;
     bytes = rh_record_encode_audit (&audit, &size);
-    CU_ASSERT_EQUAL (rh_record_decode_audit (bytes, size, &audit_back), RH_E_MALFORMED);
+    CU_ASSERT_EQUAL (rh_record_decode_audit (bytes, size, &audit_back), RH_OK);
+    CU_ASSERT (audit_back.payload_sha256 && audit_back.payload_sha256 [0] == 0x77);
+    rh_record_release (&audit_back.owned);
+    uint8_t *tag = memmem (bytes, size, "\x6a\x20\x77\x77", 4);  //  field 13, length 32
+    CU_ASSERT_PTR_NOT_NULL_FATAL (tag);
+    tag [1] = 31;
+    CU_ASSERT_EQUAL (rh_record_decode_audit (bytes, size - 1, &audit_back), RH_E_MALFORMED);
     free (bytes);
 }
 

@@ -47,7 +47,8 @@ LIB_SRC := $(wildcard lib/*.c) $(wildcard proto/*.c) $(wildcard certs/rh_*.c) $(
 LIB_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/gen/rhannu.pb-c.o
 LIB := $(BUILD)/librhannu.a
 
-TOOLS := $(BUILD)/bin/rhannu-ca $(BUILD)/bin/rhannu-broker $(BUILD)/bin/rhannu-agent
+TOOLS := $(BUILD)/bin/rhannu-ca $(BUILD)/bin/rhannu-broker $(BUILD)/bin/rhannu-agent \
+         $(BUILD)/bin/rhannu-audit
 BROKER_SRC := $(filter-out broker/main.c,$(wildcard broker/*.c))
 AGENT_SRC := $(filter-out agent/main.c,$(wildcard agent/*.c))
 UNIT_SRC := $(wildcard tests/unit/*.c)
@@ -94,6 +95,11 @@ $(BUILD)/bin/rhannu-ca: $(BUILD)/obj/certs/rhannu_ca.o $(LIB)
 	$(LINK) $^ $(PKG_LIBS) -o $@
 
 $(BUILD)/bin/rhannu-broker: $(patsubst %.c,$(BUILD)/obj/%.o,broker/main.c $(BROKER_SRC)) $(LIB)
+	@mkdir -p $(dir $@)
+	$(LINK) $^ $(PKG_LIBS) -o $@
+
+#  The auditor's tool reads the broker's log with the broker's own audit code.
+$(BUILD)/bin/rhannu-audit: $(BUILD)/obj/audit/rhannu_audit.o $(BUILD)/obj/broker/rh_audit.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(LINK) $^ $(PKG_LIBS) -o $@
 

@@ -155,6 +155,16 @@ rh_audit_append (rh_audit_t *self, rh_audit_record_t *record)
         snprintf (key, sizeof key, "ap/%020" PRIu64, record->seq);
         rh_db_put (self->db, key, strlen (key), payload, payload_size);
     }
+    //  Indexes for the auditor's questions: every event about a message, every message of a case.
+    char index_key [RH_MAX_ID * 2 + 32];
+    if (record->msg_id && *record->msg_id && strlen (record->msg_id) <= RH_MAX_ID) {
+        snprintf (index_key, sizeof index_key, "ai/%s/%020" PRIu64, record->msg_id, record->seq);
+        rh_db_put (self->db, index_key, strlen (index_key), "", 0);
+    }
+    if (record->case_id && *record->case_id && strlen (record->case_id) <= RH_MAX_ID) {
+        snprintf (index_key, sizeof index_key, "ac/%s/%020" PRIu64, record->case_id, record->seq);
+        rh_db_put (self->db, index_key, strlen (index_key), "", 0);
+    }
     //  Every complete subtree this leaf finishes is stored with the leaf.
     uint8_t carry [RH_DIGEST_LEN];
     rh_merkle_leaf_hash (bytes, size, carry);

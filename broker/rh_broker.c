@@ -246,7 +246,8 @@ static void
 s_audit_decided (rh_broker_t *self, const char *event, rh_rc_t rc, const char *msg_id,
                  const char *agency, const char *const *recipients, size_t recipient_count,
                  const uint8_t *sealed, size_t sealed_size, const uint8_t *frame_sha256,
-                 const char *detail, const rh_audit_decision_t *decisions, size_t decision_count)
+                 const char *detail, const rh_audit_decision_t *decisions, size_t decision_count,
+                 const char *case_id)
 {
     rh_audit_record_t record = { .event = event,
                                  .code = rh_rc_name (rc),
@@ -259,7 +260,8 @@ s_audit_decided (rh_broker_t *self, const char *event, rh_rc_t rc, const char *m
                                  .detail = detail,
                                  .frame_sha256 = frame_sha256,
                                  .decisions = decisions,
-                                 .decision_count = decision_count };
+                                 .decision_count = decision_count,
+                                 .case_id = case_id };
     if (rh_audit_append (self->audit, &record) != 0)
         rh_log_error ("broker", "cannot append audit record for %s", msg_id ? msg_id : "-");
 }
@@ -270,7 +272,7 @@ s_audit (rh_broker_t *self, const char *event, rh_rc_t rc, const char *msg_id, c
          size_t sealed_size, const uint8_t *frame_sha256, const char *detail)
 {
     s_audit_decided (self, event, rc, msg_id, agency, recipients, recipient_count, sealed,
-                     sealed_size, frame_sha256, detail, NULL, 0);
+                     sealed_size, frame_sha256, detail, NULL, 0, NULL);
 }
 
 //  ---------------------------------------------------------------------------------------------
@@ -687,7 +689,8 @@ s_refuse (rh_broker_t *self, const rh_verified_t *result, const rh_decision_t *d
     rh_audit_decision_t audit;
     s_audit_decision (decision, recipient, &audit);
     s_audit_decided (self, "REJECTED", RH_E_POLICY, result->msg_id, result->agency, NULL, 0, NULL,
-                     0, result->sealed_sha256, decision->reason, &audit, 1);
+                     0, result->sealed_sha256, decision->reason, &audit, 1,
+                     result->envelope ? rh_envelope_case_id (result->envelope) : NULL);
     s_reply_t *reply = s_queue_reply (self, result->routing_id, result->routing_id_size,
                                       result->msg_id, RH_E_POLICY, false, decision->reason);
     if (reply) {
@@ -731,7 +734,8 @@ s_next_sequence (rh_broker_t *self)
 //  Queues a message the broker wrote and signed, with its audit record.
 static void
 s_send_own (rh_broker_t *self, const char *recipient, uint8_t *sealed, size_t size,
-            const char *msg_id, rh_kind_t kind, const char *detail, const rh_decision_t *decision)
+            const char *msg_id, rh_kind_t kind, const char *detail, const rh_decision_t *decision,
+            const char *case_id)
 {
     if (!sealed) {
         rh_log_error ("broker", "cannot build the %s for %s", detail, recipient);
@@ -741,8 +745,8 @@ s_send_own (rh_broker_t *self, const char *recipient, uint8_t *sealed, size_t si
     if (s_enqueue (self, recipient, msg_id, rh_signer_agency (self->signer), sealed, size,
                    s_now (self) + self->expiry_ms, decision, kind)
         == 0)
-        s_audit (self, "NOTICE", RH_OK, msg_id, rh_signer_agency (self->signer), to, 1, sealed,
-                 size, NULL, detail);
+        s_audit_decided (self, "NOTICE", RH_OK, msg_id, rh_signer_agency (self->signer), to, 1,
+                         sealed, size, NULL, detail, NULL, 0, case_id);
     free (sealed);
 }
 
@@ -865,7 +869,8 @@ s_case_taken_in (rh_broker_t *self, const char *referral_msg_id, const char *age
     rh_notice_from_t from = { self->signer, s_next_sequence (self), record.referrer, now };
     size_t size = 0;
     uint8_t *sealed = rh_notice_receipt (&from, &record, list, copy_count, &size, msg_id);
-    s_send_own (self, record.referrer, sealed, size, msg_id, RH_KIND_RECEIPT, "receipt", NULL);
+    s_send_own (self, record.referrer, sealed, size, msg_id, RH_KIND_RECEIPT, "receipt", NULL,
+                record.case_id);
 }
 
 //  An agency took in a repeat-referral alert: the case no longer waits on that copy. A case
@@ -1027,7 +1032,7 @@ s_repeat_check (rh_broker_t *self, rh_case_t *record, int64_t now)
                            strlen (record->referral_msg_id));
             }
             s_send_own (self, targets [t], sealed, size, msg_id, RH_KIND_ALERT,
-                        "repeat-referral alert", NULL);
+                        "repeat-referral alert", NULL, record->case_id);
         }
         rh_log_info ("broker",
                      "repeat referrals: %zu below threshold about one subject; alerted %zu", count,
@@ -1159,7 +1164,8 @@ s_fire (rh_broker_t *self, const rh_due_t *due, int64_t now)
         char msg_id [RH_MAX_ID + 1] = "";
         size_t size = 0;
         uint8_t *sealed = rh_notice_alert (&from, &alert, &size, msg_id);
-        s_send_own (self, targets [i], sealed, size, msg_id, RH_KIND_ALERT, "deadline alert", NULL);
+        s_send_own (self, targets [i], sealed, size, msg_id, RH_KIND_ALERT, "deadline alert", NULL,
+                    record.case_id);
     }
     rh_log_info ("broker", "deadline: case %s alert kind %u to %zu agencies%s",
                  record.referral_msg_id, kind, target_count,
@@ -1367,13 +1373,19 @@ s_accept (rh_broker_t *self, rh_verified_t *result)
         s_reject (self, result, RH_E_NOMEM, "cannot prepare the recipients' copies");
         return;
     }
+    //  The message first, then what the broker made of it.
+    s_audit_decided (self, "ACCEPTED", RH_OK, result->msg_id, result->agency, audit_recipients,
+                     delivered, sealed, size, NULL,
+                     rh_envelope_kind_name (rh_envelope_kind (envelope)), audit, count,
+                     rh_envelope_case_id (envelope));
     for (size_t i = 0; i < count; i++) {
         if (skipped [i])
             continue;
         if (roles [i]) {
-            s_send_own (
-                self, recipients [i], copies [i], copy_sizes [i], notice_ids [i], RH_KIND_NOTICE,
-                facts.kind == RH_KIND_OUTCOME ? "outcome notice" : "update notice", &decisions [i]);
+            s_send_own (self, recipients [i], copies [i], copy_sizes [i], notice_ids [i],
+                        RH_KIND_NOTICE,
+                        facts.kind == RH_KIND_OUTCOME ? "outcome notice" : "update notice",
+                        &decisions [i], record.case_id);
             continue;  //  s_send_own freed it
         }
         s_enqueue (self, recipients [i], result->msg_id, result->agency,
@@ -1381,9 +1393,6 @@ s_accept (rh_broker_t *self, rh_verified_t *result)
                    &decisions [i], facts.kind);
         free (copies [i]);
     }
-    s_audit_decided (self, "ACCEPTED", RH_OK, result->msg_id, result->agency, audit_recipients,
-                     delivered, sealed, size, NULL,
-                     rh_envelope_kind_name (rh_envelope_kind (envelope)), audit, count);
     free (sealed);
     if (facts.kind == RH_KIND_REFERRAL)
         s_open_case (self, envelope, &facts, result->agency, recipients, decisions, addressed, now);

@@ -98,6 +98,7 @@ rh_record_encode_audit (const rh_audit_record_t *record, size_t *size)
     out.frame_sha256.len = record->frame_sha256 ? RH_DIGEST_LEN : 0;
     out.payload_sha256.data = (uint8_t *) record->payload_sha256;
     out.payload_sha256.len = record->payload_sha256 ? RH_DIGEST_LEN : 0;
+    out.case_id = s_text (record->case_id);
     size_t count = record->decision_count, withheld_total = 0;
     for (size_t i = 0; i < count; i++)
         withheld_total += record->decisions [i].withheld_count;
@@ -174,6 +175,7 @@ rh_record_decode_audit (const uint8_t *data, size_t size, rh_audit_record_t *rec
     record->prev_hash = in->prev_hash.len ? in->prev_hash.data : NULL;
     record->frame_sha256 = in->frame_sha256.len ? in->frame_sha256.data : NULL;
     record->payload_sha256 = in->payload_sha256.len ? in->payload_sha256.data : NULL;
+    record->case_id = in->case_id;
     record->decision_count = in->n_decisions;
     for (size_t i = 0; i < in->n_decisions; i++) {
         const Rhannu__V1__PolicyDecision *decision = in->decisions [i];

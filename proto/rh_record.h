@@ -56,6 +56,7 @@ typedef struct {
     const uint8_t *prev_hash;       //  RH_DIGEST_LEN bytes
     const uint8_t *frame_sha256;    //  RH_DIGEST_LEN bytes or NULL
     const uint8_t *payload_sha256;  //  RH_DIGEST_LEN bytes or NULL: the message, stored apart
+    const char *case_id;            //  the case the message belongs to, or NULL
     const rh_audit_decision_t *decisions;  //  for encoding; decoded ones via rh_record_decision
     size_t decision_count;
     void *owned;

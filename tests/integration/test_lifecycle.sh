@@ -258,4 +258,18 @@ sent=$(echo "$log" | grep -E "ACCEPTED .*police-gwent +la-newport +REFERRAL" | t
 expect "in the order they were sent" "$order" "$sent"
 expect_match "the audit log verifies" "$log" "Merkle tree intact"
 expect_match "notices are audited" "$log" "NOTICE .*outcome notice"
+
+echo "== the auditor's tools on a copy of the broker's data"
+cp -r "$work/broker/data" "$work/audit-copy"
+audit () { "$bin/rhannu-audit" "$@" --data "$work/audit-copy" --pki "$work/pki"; }
+v=$(audit verify); rc=$?
+expect "rhannu-audit verify passes on the log the tests made" "$rc" 0
+expect_match "checking the tree, the signed checkpoints and every message signature" "$v" "audit log verified: [0-9]+ records, [1-9][0-9]* signed checkpoints, [1-9][0-9]* message signatures"
+s1=$(grep -l '"case_id": "S1"' "$(inbox la-newport)"/*.json | head -1)
+p=$(audit proof --message "$(grep -o '"msg_id": "[^"]*"' "$s1" | head -1 | cut -d'"' -f4)" --json)
+expect_match "an inclusion proof of the S1 referral verifies" "$p" '"verified": true'
+c=$(audit chronology --case S1)
+expect_match "the S1 chronology starts with the referral under its rule" "$c" "ACCEPTED +REFERRAL +police-gwent +-> la-newport"
+expect_match "shows when the referrer was told" "$c" "NOTICE +NOTICE +broker +-> police-gwent"
+expect_match "and what was withheld from the referrer" "$c" 'to police-gwent under TEST-LIFECYCLE v1 rule R3, withheld \["rag","key_directions"\]'
 finish

@@ -76,11 +76,12 @@ typedef struct {
     char agency [RH_MAX_ID + 1];
     uint8_t routing_id [256];  //  connection bound by the agency's latest Hello
     size_t routing_id_size;
-    bool bound;           //  a Hello bound a live connection
-    uint32_t window;      //  credit the agent asked for
-    uint64_t tail;        //  last queue sequence given out
-    uint64_t cursor;      //  next queue sequence to send
-    s_flight_t *flights;  //  sent, not yet acknowledged, in send order
+    bool bound;               //  a Hello bound a live connection
+    uint32_t window;          //  credit the agent asked for
+    uint64_t tail;            //  last queue sequence given out
+    uint64_t committed_tail;  //  last queue sequence known to be committed (may lag, never lead)
+    uint64_t cursor;          //  next queue sequence to send
+    s_flight_t *flights;      //  sent, not yet acknowledged, in send order
     size_t flight_count;
     size_t flight_capacity;
     bool ready;  //  may have something to send
@@ -177,6 +178,7 @@ s_peer (rh_broker_t *self, const char *agency)
     if (rh_db_get (self->db, key, strlen (key), &value, &size) == 0 && size == 8)
         memcpy (&peer->tail, value, 8);
     free (value);
+    peer->committed_tail = peer->tail;
     peer->cursor = peer->tail + 1;
     return peer;
 }
@@ -193,7 +195,9 @@ s_queue_head (rh_broker_t *self, s_peer_t *peer)
 {
     char prefix [RH_MAX_ID + 8];
     snprintf (prefix, sizeof prefix, "q/%s/", peer->agency);
-    uint64_t head = peer->tail + 1;
+    //  Reads see only committed entries: an empty committed queue starts after the committed
+    //  tail, never after entries still in the pending batch (they would be skipped).
+    uint64_t head = peer->committed_tail + 1;
     rh_db_iter_t *iter = rh_db_iter_new (self->db, prefix, strlen (prefix));
     if (iter && rh_db_iter_valid (iter)) {
         size_t size = 0;
@@ -1898,6 +1902,8 @@ rh_broker_run (rh_broker_t *self, volatile sig_atomic_t *stop, volatile sig_atom
                 return -1;
             }
             rh_replay_committed (self->replay);
+            for (size_t i = 0; i < self->peer_count; i++)
+                self->peers [i].committed_tail = self->peers [i].tail;
         }
         s_flush_replies (self);
         //  Deliver only what is committed; their audit records join the next commit.

@@ -176,7 +176,7 @@ check-symbols: $(LIB)
 #  The unit suite, the fuzz corpora and the integration tests (but the slow crash test) again,
 #  under AddressSanitizer, LeakSanitizer and UBSan (SAN=1); any report fails the run.
 ASAN_INTEGRATION := test_ca_openssl test_delivery test_security test_deadletter test_agreements \
-                    test_lifecycle
+                    test_lifecycle test_audit
 check-asan:
 	$(MAKE) SAN=1 $(UNIT_BIN) $(FUZZ_REPLAY) $(TOOLS) $(TESTCLIENT)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:fast_unwind_on_malloc=0 UBSAN_OPTIONS=print_stacktrace=1 $(UNIT_BIN)

@@ -116,6 +116,9 @@ struct _rh_agent_t {
     uint8_t subject_secret [RH_SUBJECT_KEY_LEN];
     bool has_subject_secret;  //  repeat referrals need the region's agents to share it
     char last_error [300];
+    rh_checkpoint_t trusted;  //  the broker's last checkpoint this agent checked (size 0: none)
+    rh_checkpoint_t pending;  //  a newer one waiting for its consistency proof
+    char alarm [300];         //  set when the broker's log was rewritten: stays until IT clears it
     int64_t last_error_ms;
     uint64_t queued;  //  messages in the outbox database
     uint64_t accepted;
@@ -331,6 +334,17 @@ s_write_status (rh_agent_t *self)
         "updated", rh_time_format (rh_time_now_ms (), updated, sizeof updated));
     if (root)
         json_object_set_new (root, "referrals", s_referrals_status (self));
+    if (root) {
+        char hex [RH_DIGEST_LEN * 2 + 1];
+        sodium_bin2hex (hex, sizeof hex, self->trusted.root, RH_DIGEST_LEN);
+        json_object_set_new (root, "audit_log",
+                             json_pack ("{s:s, s:I, s:s, s:s}", "state",
+                                        *self->alarm             ? "HISTORY_REWRITTEN"
+                                        : self->trusted.size > 0 ? "CONSISTENT"
+                                                                 : "NO_CHECKPOINT_YET",
+                                        "checkpoint_size", (json_int_t) self->trusted.size, "root",
+                                        self->trusted.size ? hex : "", "alarm", self->alarm));
+    }
     char *text = root ? json_dumps (root, JSON_INDENT (2) | JSON_PRESERVE_ORDER) : NULL;
     if (text)
         rh_file_write_atomic (self->status_path, text, strlen (text), 0644);
@@ -952,6 +966,101 @@ s_handle_monitor (rh_agent_t *self)
     zmq_msg_close (&address);
 }
 
+//  ---------------------------------------------------------------------------------------------
+//  Watching the broker's audit log: each signed checkpoint must extend the one before
+
+//  The broker's history no longer contains what it signed before: say so everywhere IT looks
+//  (error log, status.json, and an alert file in inbox/ for the case system), and keep saying it.
+static void
+s_history_rewritten (rh_agent_t *self, const char *detail)
+{
+    snprintf (self->alarm, sizeof self->alarm, "%s", detail);
+    rh_db_put (self->db, "ck/alarm", 8, self->alarm, strlen (self->alarm));
+    rh_db_commit (self->db, true);
+    rh_log_error (self->agency, "THE BROKER'S AUDIT LOG WAS REWRITTEN: %s", detail);
+    s_error (self, "the broker's audit log was rewritten: %s", detail);
+    char trusted [RH_DIGEST_LEN * 2 + 1], name [64], path [PATH_MAX], when [32];
+    sodium_bin2hex (trusted, sizeof trusted, self->trusted.root, RH_DIGEST_LEN);
+    int64_t now = rh_time_now_ms ();
+    json_t *alert =
+        json_pack ("{s:s, s:s, s:s, s:{s:s, s:s, s:I, s:s}}", "kind", "ALERT", "sender",
+                   self->agency, "created", rh_time_format (now, when, sizeof when), "body",
+                   "alert_kind", "HISTORY_REWRITTEN", "summary_en", detail, "trusted_size",
+                   (json_int_t) self->trusted.size, "trusted_root", trusted);
+    char *text = alert ? json_dumps (alert, JSON_INDENT (2)) : NULL;
+    snprintf (name, sizeof name, "audit-alarm-%" PRId64 ".json", now);
+    rh_file_path (path, sizeof path, "%s/%s", self->inbox, name);
+    if (text)
+        rh_file_write_atomic (path, text, strlen (text), 0640);
+    free (text);
+    json_decref (alert);
+    self->status_dirty = true;
+}
+
+static void
+s_trust (rh_agent_t *self, const rh_checkpoint_t *checkpoint)
+{
+    self->trusted = *checkpoint;
+    rh_db_put (self->db, "ck/trusted", 10, &self->trusted, sizeof self->trusted);
+    rh_db_commit (self->db, false);
+    self->status_dirty = true;
+}
+
+static void
+s_checkpoint_arrived (rh_agent_t *self, const rh_checkpoint_t *checkpoint)
+{
+    if (rh_merkle_checkpoint_verify (checkpoint, self->store) != RH_OK) {
+        s_error (self, "a checkpoint of size %" PRIu64 " is not signed by the broker; ignored",
+                 checkpoint->size);
+        return;
+    }
+    char detail [300];
+    if (self->trusted.size == 0)
+        s_trust (self, checkpoint);
+    else if (checkpoint->size == self->trusted.size) {
+        if (sodium_memcmp (checkpoint->root, self->trusted.root, RH_DIGEST_LEN) != 0) {
+            snprintf (detail, sizeof detail,
+                      "the broker signed two different logs of %" PRIu64 " records",
+                      checkpoint->size);
+            s_history_rewritten (self, detail);
+        }
+    }
+    else if (checkpoint->size < self->trusted.size) {
+        snprintf (detail, sizeof detail,
+                  "the broker's log shrank from %" PRIu64 " records (signed before) to %" PRIu64,
+                  self->trusted.size, checkpoint->size);
+        s_history_rewritten (self, detail);
+    }
+    else {
+        self->pending = *checkpoint;
+        rh_frame_t request = { .type = RH_FRAME_PROOF_REQUEST,
+                               .from_size = self->trusted.size,
+                               .to_size = checkpoint->size };
+        s_send_frame (self, &request);
+    }
+}
+
+static void
+s_proof_arrived (rh_agent_t *self, const rh_frame_t *frame)
+{
+    if (!self->pending.size || frame->from_size != self->trusted.size
+        || frame->to_size != self->pending.size)
+        return;  //  an answer to a question no longer asked
+    if (rh_merkle_verify_consistency (
+            self->trusted.size, self->pending.size, self->trusted.root, self->pending.root,
+            (const uint8_t (*) [RH_DIGEST_LEN]) frame->hashes, frame->hash_count))
+        s_trust (self, &self->pending);
+    else {
+        char detail [300];
+        snprintf (detail, sizeof detail,
+                  "the broker's log of %" PRIu64 " records does not extend the %" PRIu64
+                  " it signed before",
+                  self->pending.size, self->trusted.size);
+        s_history_rewritten (self, detail);
+    }
+    self->pending.size = 0;
+}
+
 static void
 s_handle_dealer (rh_agent_t *self)
 {
@@ -976,6 +1085,10 @@ s_handle_dealer (rh_agent_t *self)
         }
         else if (frame.type == RH_FRAME_DELIVER)
             s_arrive (self, &frame);
+        else if (frame.type == RH_FRAME_CHECKPOINT)
+            s_checkpoint_arrived (self, &frame.checkpoint);
+        else if (frame.type == RH_FRAME_PROOF)
+            s_proof_arrived (self, &frame);
         rh_frame_release (&frame);
         zmq_msg_close (&message);
     }
@@ -1100,6 +1213,16 @@ rh_agent_new (rh_config_t *config)
     size_t size = 0;
     if (rh_db_get (self->db, "n/seq", 5, &value, &size) == 0 && size == 8)
         memcpy (&self->sequence, value, 8);
+    free (value);
+    value = NULL;
+    if (rh_db_get (self->db, "ck/trusted", 10, &value, &size) == 0 && size == sizeof self->trusted)
+        memcpy (&self->trusted, value, size);
+    free (value);
+    value = NULL;
+    if (rh_db_get (self->db, "ck/alarm", 8, &value, &size) == 0 && size < sizeof self->alarm) {
+        memcpy (self->alarm, value, size);
+        self->alarm [size] = 0;
+    }
     free (value);
     rh_db_iter_t *iter = rh_db_iter_new (self->db, "o/", 2);
     for (; iter && rh_db_iter_valid (iter); rh_db_iter_next (iter))

@@ -6,12 +6,11 @@
 #include "rhannu.pb-c.h"
 #include "rh_audit.h"
 
-#define RH_CHECKPOINT_DOMAIN "rhannu.checkpoint.v1"
-
 struct _rh_audit_t {
     rh_db_t *db;               //  borrowed
     rh_merkle_builder_t tree;  //  the right edge: one complete subtree per set bit of the size
     uint64_t checkpointed;     //  size of the last checkpoint
+    rh_checkpoint_t last;      //  the last checkpoint (size 0: none yet)
 };
 
 static void
@@ -56,20 +55,23 @@ s_checkpoint_size (rh_db_iter_t *iter)
     return strtoull (text, NULL, 16);
 }
 
-//  The message a checkpoint signature covers.
-static void
-s_checkpoint_message (uint64_t size, const uint8_t root [RH_DIGEST_LEN], int64_t time_ms,
-                      uint8_t *message, size_t *message_size)
+//  Decodes a stored Checkpoint. Returns true if it is well formed.
+static bool
+s_checkpoint_decode (const uint8_t *value, size_t size, rh_checkpoint_t *checkpoint)
 {
-    size_t used = sizeof RH_CHECKPOINT_DOMAIN;  //  with its zero byte
-    memcpy (message, RH_CHECKPOINT_DOMAIN, used);
-    for (int i = 7; i >= 0; i--)
-        message [used++] = (uint8_t) (size >> (i * 8));
-    memcpy (message + used, root, RH_DIGEST_LEN);
-    used += RH_DIGEST_LEN;
-    for (int i = 7; i >= 0; i--)
-        message [used++] = (uint8_t) ((uint64_t) time_ms >> (i * 8));
-    *message_size = used;
+    Rhannu__V1__Checkpoint *in = rhannu__v1__checkpoint__unpack (NULL, size, value);
+    bool good = in && in->root.len == RH_DIGEST_LEN && in->signature.len == RH_SIG_LEN
+                && in->signer_cert_sha256.len == RH_DIGEST_LEN;
+    if (good) {
+        checkpoint->size = in->size;
+        checkpoint->time_ms = in->time_ms;
+        memcpy (checkpoint->root, in->root.data, RH_DIGEST_LEN);
+        memcpy (checkpoint->signature, in->signature.data, RH_SIG_LEN);
+        memcpy (checkpoint->signer_sha256, in->signer_cert_sha256.data, RH_DIGEST_LEN);
+    }
+    if (in)
+        rhannu__v1__checkpoint__free_unpacked (in, NULL);
+    return good;
 }
 
 rh_audit_t *
@@ -103,6 +105,10 @@ rh_audit_new (rh_db_t *db)
         rh_db_iter_seek_last (iter);
         uint64_t last = s_checkpoint_size (iter);
         self->checkpointed = last == UINT64_MAX ? 0 : last;
+        size_t value_size = 0;
+        const uint8_t *value = last == UINT64_MAX ? NULL : rh_db_iter_value (iter, &value_size);
+        if (value && !s_checkpoint_decode (value, value_size, &self->last))
+            memset (&self->last, 0, sizeof self->last);
         rh_db_iter_destroy (&iter);
     }
     if (!good) {
@@ -205,32 +211,42 @@ rh_audit_checkpoint (rh_audit_t *self, rh_signer_t *signer, int64_t now_ms)
     assert (self && signer);
     if (self->tree.size == 0 || self->tree.size == self->checkpointed)
         return 0;
-    Rhannu__V1__Checkpoint checkpoint = RHANNU__V1__CHECKPOINT__INIT;
-    uint8_t root [RH_DIGEST_LEN], signature [RH_SIG_LEN], message [128];
-    size_t message_size = 0;
-    rh_merkle_builder_root (&self->tree, root);
-    s_checkpoint_message (self->tree.size, root, now_ms, message, &message_size);
-    if (rh_signer_sign (signer, message, message_size, signature) != 0)
+    rh_checkpoint_t checkpoint = { .size = self->tree.size, .time_ms = now_ms };
+    rh_merkle_builder_root (&self->tree, checkpoint.root);
+    memcpy (checkpoint.signer_sha256, rh_signer_fingerprint (signer), RH_DIGEST_LEN);
+    uint8_t message [128];
+    size_t message_size = rh_merkle_checkpoint_message (&checkpoint, message);
+    if (rh_signer_sign (signer, message, message_size, checkpoint.signature) != 0)
         return -1;
-    checkpoint.size = self->tree.size;
-    checkpoint.root.data = root;
-    checkpoint.root.len = RH_DIGEST_LEN;
-    checkpoint.time_ms = now_ms;
-    checkpoint.signature.data = signature;
-    checkpoint.signature.len = RH_SIG_LEN;
-    checkpoint.signer_cert_sha256.data = (uint8_t *) rh_signer_fingerprint (signer);
-    checkpoint.signer_cert_sha256.len = RH_DIGEST_LEN;
-    size_t size = rhannu__v1__checkpoint__get_packed_size (&checkpoint);
+    Rhannu__V1__Checkpoint out = RHANNU__V1__CHECKPOINT__INIT;
+    out.size = checkpoint.size;
+    out.root.data = checkpoint.root;
+    out.root.len = RH_DIGEST_LEN;
+    out.time_ms = checkpoint.time_ms;
+    out.signature.data = checkpoint.signature;
+    out.signature.len = RH_SIG_LEN;
+    out.signer_cert_sha256.data = checkpoint.signer_sha256;
+    out.signer_cert_sha256.len = RH_DIGEST_LEN;
+    size_t size = rhannu__v1__checkpoint__get_packed_size (&out);
     uint8_t *bytes = malloc (size);
     if (!bytes)
         return -1;
-    rhannu__v1__checkpoint__pack (&checkpoint, bytes);
+    rhannu__v1__checkpoint__pack (&out, bytes);
     char key [48];
     snprintf (key, sizeof key, "ck/%016" PRIx64, self->tree.size);
     rh_db_put (self->db, key, strlen (key), bytes, size);
     free (bytes);
     self->checkpointed = self->tree.size;
+    self->last = checkpoint;
     return 0;
+}
+
+bool
+rh_audit_last_checkpoint (rh_audit_t *self, rh_checkpoint_t *checkpoint)
+{
+    assert (self && checkpoint);
+    *checkpoint = self->last;
+    return self->last.size > 0;
 }
 
 int
@@ -262,43 +278,25 @@ static bool
 s_checkpoint_good (const uint8_t *value, size_t size, const uint8_t root [RH_DIGEST_LEN],
                    rh_certstore_t *store, char *reason, size_t reason_size)
 {
-    Rhannu__V1__Checkpoint *checkpoint = rhannu__v1__checkpoint__unpack (NULL, size, value);
-    bool good = checkpoint && checkpoint->root.len == RH_DIGEST_LEN
-                && checkpoint->signature.len == RH_SIG_LEN
-                && checkpoint->signer_cert_sha256.len == RH_DIGEST_LEN;
-    if (!good)
+    rh_checkpoint_t checkpoint;
+    if (!s_checkpoint_decode (value, size, &checkpoint)) {
         snprintf (reason, reason_size, "a checkpoint does not decode");
-    else if (sodium_memcmp (checkpoint->root.data, root, RH_DIGEST_LEN) != 0) {
-        good = false;
+        return false;
+    }
+    if (sodium_memcmp (checkpoint.root, root, RH_DIGEST_LEN) != 0) {
         snprintf (reason, reason_size,
                   "the records do not give the root the broker signed at size %" PRIu64,
-                  checkpoint->size);
+                  checkpoint.size);
+        return false;
     }
-    else if (store) {
-        //  The signer must be a broker certificate usable when the checkpoint was made.
-        good = false;
-        for (size_t i = 0; i < rh_certstore_size (store) && !good; i++) {
-            const rh_identity_t *id = rh_certstore_identity (store, i);
-            if (memcmp (id->cert_sha256, checkpoint->signer_cert_sha256.data, RH_DIGEST_LEN) != 0
-                || strcmp (id->type, "BROKER") != 0
-                || rh_certstore_status (store, i, checkpoint->time_ms) != RH_OK)
-                continue;
-            uint8_t message [128];
-            size_t message_size = 0;
-            s_checkpoint_message (checkpoint->size, checkpoint->root.data, checkpoint->time_ms,
-                                  message, &message_size);
-            good = crypto_sign_verify_detached (checkpoint->signature.data, message, message_size,
-                                                id->sign_key)
-                   == 0;
-        }
-        if (!good)
-            snprintf (reason, reason_size,
-                      "the checkpoint at size %" PRIu64 " is not signed by a valid broker key",
-                      checkpoint->size);
+    //  The signer must be a broker certificate usable when the checkpoint was made.
+    if (store && rh_merkle_checkpoint_verify (&checkpoint, store) != RH_OK) {
+        snprintf (reason, reason_size,
+                  "the checkpoint at size %" PRIu64 " is not signed by a valid broker key",
+                  checkpoint.size);
+        return false;
     }
-    if (checkpoint)
-        rhannu__v1__checkpoint__free_unpacked (checkpoint, NULL);
-    return good;
+    return true;
 }
 
 rh_rc_t

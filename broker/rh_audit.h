@@ -36,6 +36,9 @@ uint64_t rh_audit_size (rh_audit_t *self);
 //  stores it under ck/. Returns 0 (also when the log is empty: nothing to sign) or -1.
 int rh_audit_checkpoint (rh_audit_t *self, rh_signer_t *signer, int64_t now_ms);
 
+//  The last checkpoint signed (returns false if none yet).
+bool rh_audit_last_checkpoint (rh_audit_t *self, rh_checkpoint_t *checkpoint);
+
 //  Size of the last checkpoint written (0 if none).
 uint64_t rh_audit_checkpointed (rh_audit_t *self);
 

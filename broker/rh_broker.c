@@ -114,6 +114,7 @@ struct _rh_broker_t {
     rh_cases_t *cases;           //  referral lifecycles
     int64_t clock_offset;        //  added to the clock (tests: clock/offset_file)
     int64_t last_checkpoint_ms;  //  when the audit log was last checkpointed
+    rh_checkpoint_t published;   //  the last checkpoint committed and sent to the agents
     rh_db_t *db;
     rh_audit_t *audit;
     rh_replay_t *replay;
@@ -1562,6 +1563,29 @@ s_handle_router (rh_broker_t *self)
             peer->cursor = s_queue_head (self, peer);
             peer->ready = true;
             rh_log_info ("broker", "%s connected (credit %u)", agency, peer->window);
+            //  The agent checks that the log it saw last is still the beginning of this one.
+            if (self->published.size) {
+                rh_frame_t checkpoint = { .type = RH_FRAME_CHECKPOINT,
+                                          .checkpoint = self->published };
+                s_send_frame (self, routing_id, routing_id_size, &checkpoint);
+            }
+            break;
+        }
+        case RH_FRAME_PROOF_REQUEST: {
+            uint8_t hashes [RH_MERKLE_MAX_PROOF][RH_DIGEST_LEN];
+            int count =
+                frame.from_size >= 1 && frame.from_size <= frame.to_size
+                        && frame.to_size <= self->published.size
+                    ? rh_audit_consistency_proof (self->db, frame.from_size, frame.to_size, hashes)
+                    : -1;
+            if (count < 0)
+                break;  //  not a tree the broker published: nothing to prove
+            rh_frame_t proof = { .type = RH_FRAME_PROOF,
+                                 .from_size = frame.from_size,
+                                 .to_size = frame.to_size,
+                                 .hashes = (const uint8_t *) hashes,
+                                 .hash_count = (size_t) count };
+            s_send_frame (self, routing_id, routing_id_size, &proof);
             break;
         }
         case RH_FRAME_SUBMIT:
@@ -1581,7 +1605,7 @@ s_handle_router (rh_broker_t *self)
         }
         default:
             s_queue_reply (self, routing_id, routing_id_size, "", RH_E_MALFORMED, false,
-                           "agents may send Hello, Submit and Delivered only");
+                           "agents may send Hello, Submit, Delivered and ProofRequest only");
             break;
     }
     rh_frame_release (&frame);
@@ -1740,6 +1764,21 @@ s_checkpoint (rh_broker_t *self, int64_t now, bool force)
     self->last_checkpoint_ms = now;
 }
 
+//  Sends a newly committed checkpoint to every connected agent.
+static void
+s_publish_checkpoint (rh_broker_t *self)
+{
+    rh_checkpoint_t last;
+    if (!rh_audit_last_checkpoint (self->audit, &last) || last.size == self->published.size)
+        return;
+    self->published = last;
+    rh_frame_t frame = { .type = RH_FRAME_CHECKPOINT, .checkpoint = last };
+    for (size_t i = 0; i < self->peer_count; i++)
+        if (self->peers [i].bound)
+            s_send_frame (self, self->peers [i].routing_id, self->peers [i].routing_id_size,
+                          &frame);
+}
+
 static void
 s_tick (rh_broker_t *self, int64_t now)
 {
@@ -1791,6 +1830,7 @@ rh_broker_new (rh_config_t *config)
     if (!(self->policy = s_load_policy (self, why, sizeof why))
         || rh_db_commit (self->db, true) != 0)
         goto fail;
+    rh_audit_last_checkpoint (self->audit, &self->published);
     uint8_t *value = NULL;
     size_t size = 0;
     if (rh_db_get (self->db, "b/seq", 5, &value, &size) == 0 && size == 8)
@@ -1904,6 +1944,7 @@ rh_broker_run (rh_broker_t *self, volatile sig_atomic_t *stop, volatile sig_atom
             rh_replay_committed (self->replay);
             for (size_t i = 0; i < self->peer_count; i++)
                 self->peers [i].committed_tail = self->peers [i].tail;
+            s_publish_checkpoint (self);
         }
         s_flush_replies (self);
         //  Deliver only what is committed; their audit records join the next commit.

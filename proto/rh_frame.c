@@ -19,6 +19,9 @@ rh_frame_encode (const rh_frame_t *frame, size_t *size)
     Rhannu__V1__Rejected rejected = RHANNU__V1__REJECTED__INIT;
     Rhannu__V1__Deliver deliver = RHANNU__V1__DELIVER__INIT;
     Rhannu__V1__Delivered delivered = RHANNU__V1__DELIVERED__INIT;
+    Rhannu__V1__Checkpoint checkpoint = RHANNU__V1__CHECKPOINT__INIT;
+    Rhannu__V1__ProofRequest request = RHANNU__V1__PROOF_REQUEST__INIT;
+    Rhannu__V1__ConsistencyProof proof = RHANNU__V1__CONSISTENCY_PROOF__INIT;
     char *empty = "";
     switch (frame->type) {
         case RH_FRAME_HELLO:
@@ -67,6 +70,32 @@ rh_frame_encode (const rh_frame_t *frame, size_t *size)
             delivered.n_delivery_ids = frame->id_count;
             out.op_case = RHANNU__V1__FRAME__OP_DELIVERED;
             out.delivered = &delivered;
+            break;
+        case RH_FRAME_CHECKPOINT:
+            checkpoint.size = frame->checkpoint.size;
+            checkpoint.root.data = (uint8_t *) frame->checkpoint.root;
+            checkpoint.root.len = RH_DIGEST_LEN;
+            checkpoint.time_ms = frame->checkpoint.time_ms;
+            checkpoint.signature.data = (uint8_t *) frame->checkpoint.signature;
+            checkpoint.signature.len = RH_SIG_LEN;
+            checkpoint.signer_cert_sha256.data = (uint8_t *) frame->checkpoint.signer_sha256;
+            checkpoint.signer_cert_sha256.len = RH_DIGEST_LEN;
+            out.op_case = RHANNU__V1__FRAME__OP_CHECKPOINT;
+            out.checkpoint = &checkpoint;
+            break;
+        case RH_FRAME_PROOF_REQUEST:
+            request.from_size = frame->from_size;
+            request.to_size = frame->to_size;
+            out.op_case = RHANNU__V1__FRAME__OP_PROOF_REQUEST;
+            out.proof_request = &request;
+            break;
+        case RH_FRAME_PROOF:
+            proof.from_size = frame->from_size;
+            proof.to_size = frame->to_size;
+            proof.hashes.data = (uint8_t *) frame->hashes;
+            proof.hashes.len = frame->hash_count * RH_DIGEST_LEN;
+            out.op_case = RHANNU__V1__FRAME__OP_PROOF;
+            out.proof = &proof;
             break;
         default:
             return NULL;
@@ -147,6 +176,41 @@ rh_frame_decode (const uint8_t *data, size_t size, rh_frame_t *frame)
             frame->ids = in->delivered->delivery_ids;
             frame->id_count = in->delivered->n_delivery_ids;
             rc = frame->id_count <= RH_MAX_ACK_BATCH ? RH_OK : RH_E_TOO_LARGE;
+            break;
+        case RHANNU__V1__FRAME__OP_CHECKPOINT: {
+            const Rhannu__V1__Checkpoint *in_checkpoint = in->checkpoint;
+            frame->type = RH_FRAME_CHECKPOINT;
+            rc = in_checkpoint->root.len == RH_DIGEST_LEN
+                         && in_checkpoint->signature.len == RH_SIG_LEN
+                         && in_checkpoint->signer_cert_sha256.len == RH_DIGEST_LEN
+                     ? RH_OK
+                     : RH_E_MALFORMED;
+            if (rc == RH_OK) {
+                frame->checkpoint.size = in_checkpoint->size;
+                frame->checkpoint.time_ms = in_checkpoint->time_ms;
+                memcpy (frame->checkpoint.root, in_checkpoint->root.data, RH_DIGEST_LEN);
+                memcpy (frame->checkpoint.signature, in_checkpoint->signature.data, RH_SIG_LEN);
+                memcpy (frame->checkpoint.signer_sha256, in_checkpoint->signer_cert_sha256.data,
+                        RH_DIGEST_LEN);
+            }
+            break;
+        }
+        case RHANNU__V1__FRAME__OP_PROOF_REQUEST:
+            frame->type = RH_FRAME_PROOF_REQUEST;
+            frame->from_size = in->proof_request->from_size;
+            frame->to_size = in->proof_request->to_size;
+            rc = RH_OK;
+            break;
+        case RHANNU__V1__FRAME__OP_PROOF:
+            frame->type = RH_FRAME_PROOF;
+            frame->from_size = in->proof->from_size;
+            frame->to_size = in->proof->to_size;
+            frame->hashes = in->proof->hashes.data;
+            frame->hash_count = in->proof->hashes.len / RH_DIGEST_LEN;
+            rc = in->proof->hashes.len % RH_DIGEST_LEN == 0
+                         && frame->hash_count <= RH_MERKLE_MAX_PROOF
+                     ? RH_OK
+                     : RH_E_MALFORMED;
             break;
         default:
             break;

@@ -10,12 +10,15 @@
 
 typedef enum {
     RH_FRAME_NONE = 0,
-    RH_FRAME_HELLO = 1,     //  agent: credit
-    RH_FRAME_SUBMIT = 2,    //  agent: msg_id, sealed
-    RH_FRAME_ACCEPTED = 3,  //  broker: msg_id, duplicate
-    RH_FRAME_REJECTED = 4,  //  broker: msg_id, code, reason
-    RH_FRAME_DELIVER = 5,   //  broker: delivery_id, sealed
-    RH_FRAME_DELIVERED = 6  //  agent: ids
+    RH_FRAME_HELLO = 1,          //  agent: credit
+    RH_FRAME_SUBMIT = 2,         //  agent: msg_id, sealed
+    RH_FRAME_ACCEPTED = 3,       //  broker: msg_id, duplicate
+    RH_FRAME_REJECTED = 4,       //  broker: msg_id, code, reason
+    RH_FRAME_DELIVER = 5,        //  broker: delivery_id, sealed
+    RH_FRAME_DELIVERED = 6,      //  agent: ids
+    RH_FRAME_CHECKPOINT = 7,     //  broker: checkpoint
+    RH_FRAME_PROOF_REQUEST = 8,  //  agent: from_size, to_size
+    RH_FRAME_PROOF = 9           //  broker: from_size, to_size, hashes
 } rh_frame_type_t;
 
 typedef struct {
@@ -36,7 +39,12 @@ typedef struct {
     uint32_t agreement_version;
     const char *rule_id;
     const char *missing_condition;  //  REJECTED only
-    void *owned;                    //  decoded storage; freed by rh_frame_release
+    rh_checkpoint_t checkpoint;     //  CHECKPOINT
+    uint64_t from_size;             //  PROOF_REQUEST, PROOF
+    uint64_t to_size;
+    const uint8_t *hashes;  //  PROOF: hash_count hashes of RH_DIGEST_LEN bytes, in order
+    size_t hash_count;
+    void *owned;  //  decoded storage; freed by rh_frame_release
 } rh_frame_t;
 
 //  Encodes a frame into a new buffer (caller frees). Returns NULL on failure.

@@ -230,3 +230,35 @@ rh_merkle_builder_root (const rh_merkle_builder_t *builder, uint8_t out [RH_DIGE
     }
     return 0;
 }
+
+size_t
+rh_merkle_checkpoint_message (const rh_checkpoint_t *checkpoint, uint8_t message [128])
+{
+    size_t used = sizeof RH_CHECKPOINT_DOMAIN;  //  with its zero byte
+    memcpy (message, RH_CHECKPOINT_DOMAIN, used);
+    for (int i = 7; i >= 0; i--)
+        message [used++] = (uint8_t) (checkpoint->size >> (i * 8));
+    memcpy (message + used, checkpoint->root, RH_DIGEST_LEN);
+    used += RH_DIGEST_LEN;
+    for (int i = 7; i >= 0; i--)
+        message [used++] = (uint8_t) ((uint64_t) checkpoint->time_ms >> (i * 8));
+    return used;
+}
+
+rh_rc_t
+rh_merkle_checkpoint_verify (const rh_checkpoint_t *checkpoint, rh_certstore_t *store)
+{
+    uint8_t message [128];
+    size_t size = rh_merkle_checkpoint_message (checkpoint, message);
+    for (size_t i = 0; i < rh_certstore_size (store); i++) {
+        const rh_identity_t *id = rh_certstore_identity (store, i);
+        if (memcmp (id->cert_sha256, checkpoint->signer_sha256, RH_DIGEST_LEN) != 0
+            || strcmp (id->type, "BROKER") != 0
+            || rh_certstore_status (store, i, checkpoint->time_ms) != RH_OK)
+            continue;
+        return crypto_sign_verify_detached (checkpoint->signature, message, size, id->sign_key) == 0
+                   ? RH_OK
+                   : RH_E_SIG;
+    }
+    return RH_E_CERT_UNKNOWN;
+}

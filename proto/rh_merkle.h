@@ -49,6 +49,24 @@ bool rh_merkle_verify_consistency (uint64_t size1, uint64_t size2,
                                    const uint8_t root2 [RH_DIGEST_LEN],
                                    const uint8_t (*proof) [RH_DIGEST_LEN], size_t count);
 
+//  A signed statement of a tree: the broker signs RH_CHECKPOINT_DOMAIN 0x00 || size (u64 BE) ||
+//  root || time_ms (i64 BE) with its certificate's Ed25519 key.
+#define RH_CHECKPOINT_DOMAIN "rhannu.checkpoint.v1"
+typedef struct {
+    uint64_t size;
+    uint8_t root [RH_DIGEST_LEN];
+    int64_t time_ms;
+    uint8_t signature [RH_SIG_LEN];
+    uint8_t signer_sha256 [RH_DIGEST_LEN];  //  fingerprint of the signing certificate
+} rh_checkpoint_t;
+
+//  The bytes a checkpoint signature covers; message must hold 128 bytes. Returns the length.
+size_t rh_merkle_checkpoint_message (const rh_checkpoint_t *checkpoint, uint8_t message [128]);
+
+//  Checks a checkpoint's signature against the key of a valid BROKER certificate in store.
+//  Returns RH_OK, RH_E_CERT_UNKNOWN or RH_E_SIG.
+rh_rc_t rh_merkle_checkpoint_verify (const rh_checkpoint_t *checkpoint, rh_certstore_t *store);
+
 //  Folds leaves in order into the tree's root.
 typedef struct {
     uint8_t subtrees [64][RH_DIGEST_LEN];  //  subtrees [l] is valid when bit l of size is set

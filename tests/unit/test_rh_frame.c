@@ -3,6 +3,7 @@
     =========================================================================
 */
 #include "test_helpers.h"
+#include "rhannu.pb-c.h"
 
 static rh_frame_t
 s_round_trip (const rh_frame_t *frame)
@@ -65,6 +66,31 @@ test_every_frame_type_round_trips (void)
     CU_ASSERT_EQUAL (got.ids [2], 99);
     rh_frame_release (&got);
     rh_frame_release (&got);  //  releasing twice is harmless
+
+    rh_frame_t checkpoint = { .type = RH_FRAME_CHECKPOINT,
+                              .checkpoint = { .size = 1234, .time_ms = 1700000000000 } };
+    memset (checkpoint.checkpoint.root, 0x11, RH_DIGEST_LEN);
+    memset (checkpoint.checkpoint.signature, 0x22, RH_SIG_LEN);
+    memset (checkpoint.checkpoint.signer_sha256, 0x33, RH_DIGEST_LEN);
+    got = s_round_trip (&checkpoint);
+    CU_ASSERT (got.type == RH_FRAME_CHECKPOINT && got.checkpoint.size == 1234);
+    CU_ASSERT (memcmp (&got.checkpoint, &checkpoint.checkpoint, sizeof got.checkpoint) == 0);
+    rh_frame_release (&got);
+    rh_frame_t request = { .type = RH_FRAME_PROOF_REQUEST, .from_size = 10, .to_size = 20 };
+    got = s_round_trip (&request);
+    CU_ASSERT (got.type == RH_FRAME_PROOF_REQUEST && got.from_size == 10 && got.to_size == 20);
+    rh_frame_release (&got);
+    uint8_t hashes [3][RH_DIGEST_LEN];
+    memset (hashes, 0x44, sizeof hashes);
+    rh_frame_t proof = { .type = RH_FRAME_PROOF,
+                         .from_size = 10,
+                         .to_size = 20,
+                         .hashes = (const uint8_t *) hashes,
+                         .hash_count = 3 };
+    got = s_round_trip (&proof);
+    CU_ASSERT (got.type == RH_FRAME_PROOF && got.hash_count == 3);
+    CU_ASSERT (got.hashes && memcmp (got.hashes, hashes, sizeof hashes) == 0);
+    rh_frame_release (&got);
 }
 
 static void
@@ -90,6 +116,27 @@ test_bad_frames_are_refused (void)
     CU_ASSERT_EQUAL (rh_frame_decode (bytes, size, &frame), RH_E_TOO_LARGE);
     free (bytes);
     free (ids);
+    //  A proof whose hashes are not whole digests, and a checkpoint with a short root.
+    uint8_t odd [33] = { 0 };
+    rh_frame_t proof = { .type = RH_FRAME_PROOF, .from_size = 1, .to_size = 2 };
+    bytes = rh_frame_encode (&proof, &size);
+    free (bytes);
+    Rhannu__V1__ConsistencyProof in_proof = RHANNU__V1__CONSISTENCY_PROOF__INIT;
+    in_proof.hashes.data = odd;
+    in_proof.hashes.len = sizeof odd;
+    Rhannu__V1__Frame out = RHANNU__V1__FRAME__INIT;
+    out.op_case = RHANNU__V1__FRAME__OP_PROOF;
+    out.proof = &in_proof;
+    uint8_t packed [256];
+    size = rhannu__v1__frame__pack (&out, packed);
+    CU_ASSERT_EQUAL (rh_frame_decode (packed, size, &frame), RH_E_MALFORMED);
+    Rhannu__V1__Checkpoint in_checkpoint = RHANNU__V1__CHECKPOINT__INIT;
+    in_checkpoint.root.data = odd;
+    in_checkpoint.root.len = 31;
+    out.op_case = RHANNU__V1__FRAME__OP_CHECKPOINT;
+    out.checkpoint = &in_checkpoint;
+    size = rhannu__v1__frame__pack (&out, packed);
+    CU_ASSERT_EQUAL (rh_frame_decode (packed, size, &frame), RH_E_MALFORMED);
 }
 
 static void

@@ -4,6 +4,8 @@
     rhannu-audit verify --data DIR --pki DIR [--json]
     rhannu-audit proof --message ID --data DIR --pki DIR [--json]
     rhannu-audit chronology --case ID --data DIR --pki DIR [--json]
+    rhannu-audit disclosures --subject KEY --data DIR --pki DIR [--json]
+    rhannu-audit replay --data DIR --pki DIR [--json]
 
     DIR for --data is the broker's data/dir (or a copy of it, taken while the
     broker is stopped); --pki is the PKI folder with the board CA, the CRL and
@@ -20,6 +22,7 @@ typedef struct {
     const char *pki;
     const char *message;
     const char *case_id;
+    const char *subject;
     bool json;
 } s_args_t;
 
@@ -37,6 +40,12 @@ s_usage (FILE *out)
              "  rhannu-audit chronology --case ID --data DIR --pki DIR [--json]\n"
              "      the case from beginning to end: who sent what, when, under which agreement\n"
              "      and rule, what was withheld, who was told\n"
+             "  rhannu-audit replay --data DIR --pki DIR [--json]\n"
+             "      rebuild the referral lifecycles from the log alone and re-decide every policy\n"
+             "      decision against the agreement version it names; exit 1 if one differs\n"
+             "  rhannu-audit disclosures --subject KEY --data DIR --pki DIR [--json]\n"
+             "      every disclosure about one subject (KEY: its 64-hex pseudonymous key), to whom\n"
+             "      and under which rule, and every refusal\n"
              "DIR for --data is the broker's data folder or a copy taken while it was stopped.\n");
 }
 
@@ -57,6 +66,8 @@ s_parse (int argc, char **argv, s_args_t *args)
             slot = &args->message;
         else if (!strcmp (argv [i], "--case"))
             slot = &args->case_id;
+        else if (!strcmp (argv [i], "--subject"))
+            slot = &args->subject;
         else if (!strcmp (argv [i], "--json")) {
             args->json = true;
             continue;
@@ -294,19 +305,19 @@ s_compare_seq (const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static int
-s_chronology (rh_db_t *db, const s_args_t *args)
+//  Adds every message of a case and each of those messages' events (deliveries, acks).
+static void
+s_collect_case (rh_db_t *db, const char *case_id, uint64_t **seqs, size_t *count,
+                size_t *capacity)
 {
-    uint64_t *seqs = NULL;
-    size_t count = 0, capacity = 0;
     char prefix [RH_MAX_ID * 2 + 8];
-    snprintf (prefix, sizeof prefix, "ac/%s/", args->case_id);
-    s_collect (db, prefix, &seqs, &count, &capacity);
-    //  Each message of the case brings its deliveries and acknowledgements.
-    size_t messages = count;
-    for (size_t i = 0; i < messages; i++) {
+    snprintf (prefix, sizeof prefix, "ac/%s/", case_id);
+    size_t before = *count;
+    s_collect (db, prefix, seqs, count, capacity);
+    size_t messages = *count;
+    for (size_t i = before; i < messages; i++) {
         char key [48];
-        snprintf (key, sizeof key, "a/%020" PRIu64, seqs [i]);
+        snprintf (key, sizeof key, "a/%020" PRIu64, (*seqs) [i]);
         uint8_t *value = NULL;
         size_t size = 0;
         rh_audit_record_t record;
@@ -314,20 +325,23 @@ s_chronology (rh_db_t *db, const s_args_t *args)
             && rh_record_decode_audit (value, size, &record) == RH_OK) {
             snprintf (prefix, sizeof prefix, "ai/%s/", record.msg_id);
             if (*record.msg_id)
-                s_collect (db, prefix, &seqs, &count, &capacity);
+                s_collect (db, prefix, seqs, count, capacity);
             rh_record_release (&record.owned);
         }
         free (value);
     }
-    if (count == 0) {
-        fprintf (stderr, "rhannu-audit: no record names case %s\n", args->case_id);
-        free (seqs);
-        return 1;
-    }
+}
+
+//  Prints (or renders as JSON) the records seqs, in order. With only_decided, only records that
+//  carry policy decisions or are broker notices: the disclosures.
+static void
+s_events (rh_db_t *db, uint64_t *seqs, size_t count, const s_args_t *args, bool only_decided,
+          const char *title_key, const char *title)
+{
     qsort (seqs, count, sizeof *seqs, s_compare_seq);
     json_t *events = json_array ();
     if (!args->json)
-        printf ("case %s: %zu events\n", args->case_id, count);
+        printf ("%s %s: %zu events\n", title_key, title, count);
     for (size_t i = 0; i < count; i++) {
         char key [48], when [32];
         snprintf (key, sizeof key, "a/%020" PRIu64, seqs [i]);
@@ -336,6 +350,11 @@ s_chronology (rh_db_t *db, const s_args_t *args)
         rh_audit_record_t record;
         if (rh_db_get (db, key, strlen (key), &value, &size) != 0
             || rh_record_decode_audit (value, size, &record) != RH_OK) {
+            free (value);
+            continue;
+        }
+        if (only_decided && record.decision_count == 0 && strcmp (record.event, "NOTICE") != 0) {
+            rh_record_release (&record.owned);
             free (value);
             continue;
         }
@@ -417,15 +436,371 @@ s_chronology (rh_db_t *db, const s_args_t *args)
         free (value);
     }
     if (args->json) {
-        json_t *out = json_pack ("{s:s, s:o}", "case", args->case_id, "events", events);
+        json_t *out = json_pack ("{s:s, s:o}", title_key, title, "events", events);
         json_dumpf (out, stdout, JSON_INDENT (2) | JSON_PRESERVE_ORDER);
         printf ("\n");
         json_decref (out);
     }
     else
         json_decref (events);
+}
+
+static int
+s_chronology (rh_db_t *db, const s_args_t *args)
+{
+    uint64_t *seqs = NULL;
+    size_t count = 0, capacity = 0;
+    s_collect_case (db, args->case_id, &seqs, &count, &capacity);
+    if (count == 0) {
+        fprintf (stderr, "rhannu-audit: no record names case %s\n", args->case_id);
+        free (seqs);
+        return 1;
+    }
+    s_events (db, seqs, count, args, false, "case", args->case_id);
     free (seqs);
     return 0;
+}
+
+//  Every disclosure about one subject: the referrals indexed under its pseudonymous key (the
+//  broker's repeat-referral index), each referral's case, and of those every decided delivery,
+//  refusal and notice.
+static int
+s_disclosures (rh_db_t *db, const s_args_t *args)
+{
+    uint8_t key [RH_SUBJECT_KEY_LEN];
+    size_t got = 0;
+    if (strlen (args->subject) != RH_SUBJECT_KEY_LEN * 2
+        || sodium_hex2bin (key, sizeof key, args->subject, strlen (args->subject), NULL, &got,
+                           NULL)
+               != 0
+        || got != RH_SUBJECT_KEY_LEN) {
+        fprintf (stderr, "rhannu-audit: --subject takes the 64 hex digits of a subject key\n");
+        return 2;
+    }
+    char prefix [RH_SUBJECT_KEY_LEN * 2 + 8];
+    snprintf (prefix, sizeof prefix, "s/%s/", args->subject);
+    uint64_t *seqs = NULL;
+    size_t count = 0, capacity = 0, referrals = 0;
+    rh_db_iter_t *iter = rh_db_iter_new (db, prefix, strlen (prefix));
+    for (; iter && rh_db_iter_valid (iter); rh_db_iter_next (iter)) {
+        size_t size = 0;
+        const uint8_t *found = rh_db_iter_key (iter, &size);
+        //  s/<key>/<16 hex>/<referral msg id>
+        if (size <= strlen (prefix) + 17 || size - strlen (prefix) - 17 > RH_MAX_ID)
+            continue;
+        char referral [RH_MAX_ID + 1], case_key [RH_MAX_ID + 8];
+        memcpy (referral, found + strlen (prefix) + 17, size - strlen (prefix) - 17);
+        referral [size - strlen (prefix) - 17] = 0;
+        referrals++;
+        char message_prefix [RH_MAX_ID + 8];
+        snprintf (message_prefix, sizeof message_prefix, "ai/%s/", referral);
+        s_collect (db, message_prefix, &seqs, &count, &capacity);
+        //  The referral's case brings what followed it.
+        snprintf (case_key, sizeof case_key, "k/%s", referral);
+        uint8_t *value = NULL;
+        size_t value_size = 0;
+        if (rh_db_get (db, case_key, strlen (case_key), &value, &value_size) == 0) {
+            Rhannu__V1__Case *record = rhannu__v1__case__unpack (NULL, value_size, value);
+            if (record && *record->case_id)
+                s_collect_case (db, record->case_id, &seqs, &count, &capacity);
+            if (record)
+                rhannu__v1__case__free_unpacked (record, NULL);
+        }
+        free (value);
+    }
+    rh_db_iter_destroy (&iter);
+    if (referrals == 0) {
+        fprintf (stderr, "rhannu-audit: no referral is indexed under that subject key\n");
+        free (seqs);
+        return 1;
+    }
+    s_events (db, seqs, count, args, true, "subject", args->subject);
+    free (seqs);
+    return 0;
+}
+
+//  ---------------------------------------------------------------------------------------------
+//  replay: rebuild the lifecycles and re-decide every recorded policy decision
+
+//  One agreement version as the broker kept it (g/<id>/<version>: signature, then the file).
+typedef struct {
+    char key [RH_MAX_ID + 16];
+    rh_agreement_t *agreement;  //  NULL: missing, unsigned or tampered
+} s_version_t;
+
+typedef struct {
+    char referral [RH_MAX_ID + 1];
+    char case_id [RH_MAX_ID + 1];
+    char referrer [RH_MAX_ID + 1];
+    char holder [RH_MAX_ID + 1];
+    char involved [RH_MAX_INVOLVED][RH_MAX_ID + 1];
+    size_t involved_count;
+    int64_t received_ms;
+    int64_t decided_ms;
+    bool acknowledged;
+    bool closed;
+} s_case_t;
+
+typedef struct {
+    rh_db_t *db;
+    rh_certstore_t *store;
+    X509 *ca;
+    s_version_t *versions;
+    size_t version_count;
+    s_case_t *cases;
+    size_t case_count;
+    size_t case_capacity;
+} s_replay_t;
+
+static const rh_agreement_t *
+s_version (s_replay_t *self, const char *id, uint32_t version, const uint8_t *sha256)
+{
+    char key [RH_MAX_ID + 16];
+    snprintf (key, sizeof key, "%s/%010u", id, version);
+    for (size_t i = 0; i < self->version_count; i++)
+        if (!strcmp (self->versions [i].key, key))
+            return self->versions [i].agreement;
+    s_version_t *grown = realloc (self->versions, (self->version_count + 1) * sizeof *grown);
+    if (!grown)
+        return NULL;
+    self->versions = grown;
+    s_version_t *entry = &self->versions [self->version_count++];
+    snprintf (entry->key, sizeof entry->key, "%s", key);
+    entry->agreement = NULL;
+    char db_key [RH_MAX_ID + 24];
+    snprintf (db_key, sizeof db_key, "g/%s", key);
+    uint8_t *value = NULL;
+    size_t size = 0;
+    if (rh_db_get (self->db, db_key, strlen (db_key), &value, &size) == 0 && size > RH_SIG_LEN) {
+        uint8_t digest [RH_DIGEST_LEN];
+        crypto_hash_sha256 (digest, value + RH_SIG_LEN, size - RH_SIG_LEN);
+        //  Only the file the board signed, and the one the decision names.
+        if (rh_ca_verify_file (self->ca, value + RH_SIG_LEN, size - RH_SIG_LEN, value,
+                               RH_SIG_LEN)
+                == RH_OK
+            && (!sha256 || memcmp (digest, sha256, RH_DIGEST_LEN) == 0)) {
+            char errors [256];
+            entry->agreement = rh_agreement_parse ((const char *) value + RH_SIG_LEN,
+                                                   size - RH_SIG_LEN, key, errors, sizeof errors);
+        }
+    }
+    free (value);
+    return entry->agreement;
+}
+
+static s_case_t *
+s_case_find (s_replay_t *self, const char *referral, const char *holder, const char *case_id)
+{
+    for (size_t i = 0; i < self->case_count; i++) {
+        s_case_t *c = &self->cases [i];
+        if ((*referral && !strcmp (c->referral, referral))
+            || (holder && *case_id && !strcmp (c->holder, holder) && !strcmp (c->case_id, case_id)))
+            return c;
+    }
+    return NULL;
+}
+
+static void
+s_involve (s_case_t *c, const char *agency)
+{
+    for (size_t i = 0; i < c->involved_count; i++)
+        if (!strcmp (c->involved [i], agency))
+            return;
+    if (c->involved_count < RH_MAX_INVOLVED && *agency)
+        snprintf (c->involved [c->involved_count++], RH_MAX_ID + 1, "%s", agency);
+}
+
+static bool
+s_party (s_replay_t *self, const char *agency, int64_t at_ms, rh_party_ref_t *ref)
+{
+    for (size_t i = 0; i < rh_certstore_size (self->store); i++) {
+        const rh_identity_t *id = rh_certstore_identity (self->store, i);
+        if (!strcmp (id->agency_id, agency) && rh_certstore_status (self->store, i, at_ms) == RH_OK) {
+            rh_policy_party (id, ref);
+            return true;
+        }
+    }
+    return false;
+}
+
+static int
+s_replay (rh_db_t *db, rh_certstore_t *store, const s_args_t *args)
+{
+    char ca_path [PATH_MAX];
+    rh_file_path (ca_path, sizeof ca_path, "%s/ca.pem", args->pki);
+    FILE *file = fopen (ca_path, "r");
+    s_replay_t self = { .db = db, .store = store,
+                        .ca = file ? PEM_read_X509 (file, NULL, NULL, NULL) : NULL };
+    if (file)
+        fclose (file);
+    uint64_t decisions = 0, reproduced = 0, refusals_unkept = 0, referrals = 0;
+    json_t *mismatches = json_array ();
+    rh_db_iter_t *iter = rh_db_iter_new (db, "a/", 2);
+    for (; iter && rh_db_iter_valid (iter); rh_db_iter_next (iter)) {
+        size_t size = 0;
+        const uint8_t *value = rh_db_iter_value (iter, &size);
+        rh_audit_record_t record;
+        if (rh_record_decode_audit (value, size, &record) != RH_OK)
+            continue;
+        bool accepted = !strcmp (record.event, "ACCEPTED");
+        if (!strcmp (record.event, "REJECTED") && record.decision_count)
+            refusals_unkept++;  //  a refused message is not kept: its decision stands as logged
+        if (!strcmp (record.event, "ACKED")) {
+            s_case_t *c = s_case_find (&self, record.msg_id, NULL, "");
+            if (c && !strcmp (c->holder, record.agency))
+                c->acknowledged = true;
+        }
+        rh_envelope_t *envelope = NULL;
+        uint8_t *payload = NULL;
+        size_t payload_size = 0;
+        char key [48];
+        snprintf (key, sizeof key, "ap/%020" PRIu64, record.seq);
+        if (!accepted || rh_db_get (db, key, strlen (key), &payload, &payload_size) != 0
+            || rh_envelope_decode (payload, payload_size, &envelope) != RH_OK) {
+            free (payload);
+            rh_record_release (&record.owned);
+            continue;
+        }
+        rh_facts_t facts;
+        rh_policy_facts (envelope, &facts);
+        //  The case the message belongs to, rebuilt from the log so far.
+        s_case_t *c = NULL;
+        const char *involved [RH_MAX_INVOLVED];
+        if (facts.kind == RH_KIND_OUTCOME || facts.kind == RH_KIND_STATUS_UPDATE) {
+            c = s_case_find (&self, rh_envelope_in_reply_to (envelope), record.agency,
+                             rh_envelope_case_id (envelope));
+            if (c && strcmp (c->holder, record.agency) != 0)
+                c = NULL;
+        }
+        if (c) {
+            for (size_t i = 0; i < c->involved_count; i++)
+                involved [i] = c->involved [i];
+            facts.case_referrer = c->referrer;
+            facts.case_involved = involved;
+            facts.case_involved_count = c->involved_count;
+        }
+        rh_party_ref_t sender, recipient;
+        bool have_sender = s_party (&self, record.agency, record.at_ms, &sender);
+        const char *holder = NULL;
+        rh_audit_decision_t decision;
+        for (size_t d = 0; rh_record_decision (&record, d, &decision); d++) {
+            if (!*decision.agreement_id)
+                continue;
+            decisions++;
+            const rh_agreement_t *agreement = s_version (&self, decision.agreement_id,
+                                                         decision.agreement_version,
+                                                         decision.agreement_sha256);
+            rh_decision_t again;
+            bool same = false;
+            if (agreement && have_sender
+                && s_party (&self, decision.recipient, record.at_ms, &recipient)) {
+                rh_agreement_decide (agreement, &facts, &sender, &recipient, &again);
+                same = (again.result == RH_DECIDE_ALLOW) == decision.allowed
+                       && !strcmp (again.rule_id, decision.rule_id);
+                //  And the same fields withheld.
+                for (size_t w = 0; same && w < decision.withheld_count; w++) {
+                    uint32_t field = 0;
+                    const uint8_t *digest = NULL;
+                    rh_record_withheld (&record, d, w, &field, &digest);
+                    same = field >= 64 || !(again.fields & (1ull << field));
+                }
+                if (!holder && decision.allowed
+                    && rh_agreement_has_role (agreement, decision.recipient, "front_door"))
+                    holder = decision.recipient;
+            }
+            if (same)
+                reproduced++;
+            else
+                json_array_append_new (
+                    mismatches,
+                    json_pack ("{s:I, s:s, s:s, s:s, s:s}", "record", (json_int_t) record.seq,
+                               "message", record.msg_id, "recipient", decision.recipient,
+                               "recorded_rule", decision.rule_id, "replayed_rule",
+                               agreement ? again.rule_id : "(agreement not available)"));
+        }
+        //  Lifecycle: a referral opens a case; the holder's messages move it on.
+        if (facts.kind == RH_KIND_REFERRAL && record.recipient_count) {
+            if (self.case_count == self.case_capacity) {
+                self.case_capacity = self.case_capacity ? self.case_capacity * 2 : 64;
+                s_case_t *grown = realloc (self.cases, self.case_capacity * sizeof *grown);
+                if (grown)
+                    self.cases = grown;
+                else
+                    self.case_capacity = self.case_count;
+            }
+            if (self.case_count < self.case_capacity) {
+                s_case_t *opened = &self.cases [self.case_count++];
+                memset (opened, 0, sizeof *opened);
+                snprintf (opened->referral, sizeof opened->referral, "%s", record.msg_id);
+                snprintf (opened->case_id, sizeof opened->case_id, "%s",
+                          rh_envelope_case_id (envelope));
+                snprintf (opened->referrer, sizeof opened->referrer, "%s", record.agency);
+                snprintf (opened->holder, sizeof opened->holder, "%s",
+                          holder ? holder : record.recipients [0]);
+                opened->received_ms = record.at_ms;
+                s_involve (opened, record.agency);
+                referrals++;
+            }
+        }
+        else if (c) {
+            for (size_t r = 0; r < record.recipient_count; r++)
+                s_involve (c, record.recipients [r]);
+            if (*facts.new_owner)
+                s_involve (c, facts.new_owner);
+            if (facts.kind == RH_KIND_OUTCOME && !c->decided_ms)
+                c->decided_ms = record.at_ms;
+            if (facts.update_kind == RHANNU__V1__UPDATE_KIND__CLOSED)
+                c->closed = true;
+        }
+        rh_envelope_destroy (&envelope);
+        free (payload);
+        rh_record_release (&record.owned);
+    }
+    rh_db_iter_destroy (&iter);
+    size_t acknowledged = 0, decided = 0, closed = 0;
+    for (size_t i = 0; i < self.case_count; i++) {
+        acknowledged += self.cases [i].acknowledged;
+        decided += self.cases [i].decided_ms > 0;
+        closed += self.cases [i].closed;
+    }
+    size_t mismatch_count = json_array_size (mismatches);
+    if (args->json) {
+        json_t *out = json_pack (
+            "{s:I, s:I, s:I, s:o, s:{s:I, s:I, s:I, s:I}}", "decisions", (json_int_t) decisions,
+            "reproduced", (json_int_t) reproduced, "refusals_not_kept",
+            (json_int_t) refusals_unkept, "mismatches", mismatches, "referrals", "received",
+            (json_int_t) referrals, "acknowledged", (json_int_t) acknowledged, "decided",
+            (json_int_t) decided, "closed", (json_int_t) closed);
+        json_dumpf (out, stdout, JSON_INDENT (2) | JSON_PRESERVE_ORDER);
+        printf ("\n");
+        json_decref (out);
+    }
+    else {
+        printf ("replayed %" PRIu64 " referrals from the log: %zu taken in by their front door, "
+                "%zu decided, %zu closed\n",
+                referrals, acknowledged, decided, closed);
+        printf ("re-decided %" PRIu64 " policy decisions against the agreement versions they name: "
+                "%" PRIu64 " reproduce, %zu do not\n",
+                decisions, reproduced, mismatch_count);
+        printf ("(%" PRIu64 " refusals stand as logged: a refused message is not kept)\n",
+                refusals_unkept);
+        size_t index;
+        json_t *entry;
+        json_array_foreach (mismatches, index, entry)
+            printf ("  record %" JSON_INTEGER_FORMAT " %s to %s: recorded rule %s, now %s\n",
+                    json_integer_value (json_object_get (entry, "record")),
+                    json_string_value (json_object_get (entry, "message")),
+                    json_string_value (json_object_get (entry, "recipient")),
+                    json_string_value (json_object_get (entry, "recorded_rule")),
+                    json_string_value (json_object_get (entry, "replayed_rule")));
+        json_decref (mismatches);
+    }
+    for (size_t i = 0; i < self.version_count; i++)
+        rh_agreement_destroy (&self.versions [i].agreement);
+    free (self.versions);
+    free (self.cases);
+    X509_free (self.ca);
+    return mismatch_count == 0 ? 0 : 1;
 }
 
 int
@@ -442,7 +817,9 @@ main (int argc, char **argv)
     }
     setenv ("RH_LOG_LEVEL", "error", 0);
     bool known = !strcmp (args.command, "verify") || (!strcmp (args.command, "proof") && args.message)
-                 || (!strcmp (args.command, "chronology") && args.case_id);
+                 || (!strcmp (args.command, "chronology") && args.case_id)
+                 || (!strcmp (args.command, "disclosures") && args.subject)
+                 || !strcmp (args.command, "replay");
     if (!known) {
         s_usage (stderr);
         return 2;
@@ -459,9 +836,11 @@ main (int argc, char **argv)
         rh_certstore_destroy (&store);
         return 2;
     }
-    int rc = !strcmp (args.command, "verify")  ? s_verify (db, store, &args)
-             : !strcmp (args.command, "proof") ? s_proof (db, &args)
-                                               : s_chronology (db, &args);
+    int rc = !strcmp (args.command, "verify")        ? s_verify (db, store, &args)
+             : !strcmp (args.command, "proof")       ? s_proof (db, &args)
+             : !strcmp (args.command, "chronology")  ? s_chronology (db, &args)
+             : !strcmp (args.command, "replay")      ? s_replay (db, store, &args)
+                                                     : s_disclosures (db, &args);
     rh_db_destroy (&db);
     rh_certstore_destroy (&store);
     return rc;

@@ -274,6 +274,9 @@ expect_match "and the refused transfer with its rule" "$log" "refused health-abb
 expect_match "and the non-party refusal" "$log" "refused stranger-org: agreement TEST-SCENARIOS v3 rule \(default\), missing party"
 expect "it has the two loads" "$(echo "$log" | grep -c "POLICY_LOADED")" 2
 expect "and the four failed reloads" "$(echo "$log" | grep -c "POLICY_RELOAD_FAILED")" 4
+r=$("$bin/rhannu-audit" replay --data "$work/broker/data" --pki "$work/pki"); rc=$?
+expect "rhannu-audit replay reproduces every decision, under v3 and under v4" "$rc" 0
+expect_match "from the agreement versions the broker kept" "$r" "re-decided [1-9][0-9]* policy decisions against the agreement versions they name: [0-9]+ reproduce, 0 do not"
 
 echo "== a broker without valid agreements does not start"
 mv "$work/agreements" "$work/agreements-kept"

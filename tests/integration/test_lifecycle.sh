@@ -272,4 +272,12 @@ c=$(audit chronology --case S1)
 expect_match "the S1 chronology starts with the referral under its rule" "$c" "ACCEPTED +REFERRAL +police-gwent +-> la-newport"
 expect_match "shows when the referrer was told" "$c" "NOTICE +NOTICE +broker +-> police-gwent"
 expect_match "and what was withheld from the referrer" "$c" 'to police-gwent under TEST-LIFECYCLE v1 rule R3, withheld \["rag","key_directions"\]'
+r=$(audit replay); rc=$?
+expect "rhannu-audit replay reproduces every decision of this log" "$rc" 0
+expect_match "re-deciding each against its agreement version" "$r" "re-decided [1-9][0-9]* policy decisions against the agreement versions they name: [0-9]+ reproduce, 0 do not"
+expect_match "and rebuilds the lifecycles" "$r" "replayed 1[0-9] referrals from the log"
+key=$(grep -h '"subject_key"' $(grep -l '"case_id": "S4-POL"' "$(inbox la-newport)"/*.json) | head -1 | cut -d'"' -f4)
+d=$(audit disclosures --subject "$key")
+expect "disclosures about the S4 child list its three referrals" "$(echo "$d" | grep -cE "ACCEPTED +REFERRAL")" 3
+expect_match "and the repeat-referral alerts about it" "$d" "NOTICE +ALERT +broker +-> la-newport"
 finish

@@ -194,4 +194,9 @@ stop_all
 trap - EXIT
 say "10. The broker's hash-chained audit log (rhannu-broker log), after a clean stop"
 "$bin/rhannu-broker" log -f "$run/broker/broker.yaml" | sed 's/^/  /'
+say "11. The auditor's view, from the broker's data and the PKI (rhannu-audit)"
+"$bin/rhannu-audit" verify --data "$run/broker/data" --pki "$run/pki" | sed 's/^/  /'
+"$bin/rhannu-audit" chronology --case GW-2026-001234 --data "$run/broker/data" --pki "$run/pki" | sed 's/^/  /'
+"$bin/rhannu-audit" report --data "$run/broker/data" --pki "$run/pki" --html "$run/report.html" --csv "$run/report" \
+    && note "report: demo/run/report.html (open it in a browser), CSV in demo/run/report/"
 say "Done. Inspect demo/run/: pki/, broker/ (data, log), one folder per agency."

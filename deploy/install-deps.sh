@@ -20,6 +20,7 @@ packages=(
     clang                   # libFuzzer harnesses (make fuzz)
     libclang-rt-14-dev      # sanitizer and fuzzer runtimes for clang
     clang-format            # make format
+    chromium                # the report test renders the HTML report headless (no downloads)
 )
 
 missing=()

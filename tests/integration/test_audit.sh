@@ -35,8 +35,8 @@ send_referrals 11 30
 wait_count "$work/la-newport/inbox" 30 15 || bad "referrals lost"
 wait_size_above la-newport "$first" && ok "a later checkpoint is proved to extend the first (size $first -> $(audit_size la-newport))" || bad "checkpoint did not move on"
 expect "still consistent" "$(audit_state la-newport)" CONSISTENT
-trusted_by_health=$(audit_size health-abb)
 stop_agent health-abb    #  away while the broker's history is rewritten, twice over
+trusted_by_health=$(audit_size health-abb)    #  its last status, written as it stopped
 
 echo "== the auditor checks a copy"
 stop_broker

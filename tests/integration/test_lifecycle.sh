@@ -121,7 +121,8 @@ update "$work/s5b-up.json" S5B STEPPED_UP
 send la-newport "$work/s5b-reopen.json"
 send la-newport "$work/s5b-up.json"
 has_notice police-gwent NOTICE_UPDATE 2 && ok "after NFA the police still hear the reopening and the step-up" || bad "no step-up notice"
-expect_match "the last one is the step-up" "$(cat "$(newest_notice police-gwent NOTICE_UPDATE)")" '"update_kind": "STEPPED_UP"'
+expect "one is the reopening" "$(grep -l '"update_kind": "REOPENED"' "$(inbox police-gwent)"/*.json | wc -l)" 1
+expect "and one the step-up" "$(grep -l '"update_kind": "STEPPED_UP"' "$(inbox police-gwent)"/*.json | wc -l)" 1
 
 echo "== scenario 9: step-down, an introduction within consent, the person's feedback, closure with what matters"
 referral "$work/s9.json" S9 "Child Nine" 2019-09-09 '"what_matters": {"conducted": true, "summary": "Mum wants the children to feel safe at home"}'
@@ -280,4 +281,23 @@ key=$(grep -h '"subject_key"' $(grep -l '"case_id": "S4-POL"' "$(inbox la-newpor
 d=$(audit disclosures --subject "$key")
 expect "disclosures about the S4 child list its three referrals" "$(echo "$d" | grep -cE "ACCEPTED +REFERRAL")" 3
 expect_match "and the repeat-referral alerts about it" "$d" "NOTICE +ALERT +broker +-> la-newport"
+j=$(audit report --json --csv "$work/csv" --html "$work/report.html")
+expect_match "the report counts the referrals" "$j" '"referrals": 1[0-9]'
+expect_match "their outcomes and deadlines" "$j" '"outcomes_within_deadline_percent": [0-9.]+'
+expect_match "the overdue ones" "$j" '"overdue_alerts": [1-9]'
+expect_match "and the repeat-referral alerts" "$j" '"repeat_referral_alerts": [1-9]'
+expect "the CSV files are written" "$(ls "$work/csv" | wc -l)" 9
+expect_match "one per local authority, quoted" "$(cat "$work/csv/by_local_authority.csv")" '"newport",[0-9]+'
+expect "the HTML page holds its charts as inline SVG" "$(grep -c '<svg class="chart"' "$work/report.html")" 9
+! grep -qE 'src="http|href="http|<script' "$work/report.html" && ok "and needs nothing from the network" || bad "the page loads something"
+#  Rendered by a real browser, headless: the page with its charts, against an empty page.
+echo '<!DOCTYPE html><html><body></body></html>' > "$work/blank.html"
+for page in report blank; do
+    chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=800,2000 \
+        --screenshot="$work/$page.png" "file://$work/$page.html" >/dev/null 2>&1
+done
+[ -s "$work/report.png" ] && ok "headless Chromium renders the report ($(stat -c %s "$work/report.png") bytes of PNG)" || bad "no screenshot"
+[ "$(stat -c %s "$work/report.png" 2>/dev/null || echo 0)" -gt $(( 3 * $(stat -c %s "$work/blank.png" 2>/dev/null || echo 1) )) ] \
+    && ok "with far more drawn on it than on an empty page" || bad "the screenshot looks empty"
+cp "$work/report.png" "$top/build/report-screenshot.png" 2>/dev/null || true
 finish

@@ -60,12 +60,13 @@ TESTCLIENT := $(BUILD)/tests/rh-testclient
 BENCH_LATENCY := $(BUILD)/tests/rh-bench-latency
 BENCH_POLICY := $(BUILD)/tests/rh-bench-policy
 BENCH_CASES := $(BUILD)/tests/rh-bench-cases
+BENCH_AUDIT := $(BUILD)/tests/rh-bench-audit
 
 .PHONY: all deps demo bench check check-unit check-fuzz-regress check-integration check-symbols \
         check-asan fuzz corpus format format-check clean
 
 all: $(LIB) $(TOOLS) $(UNIT_BIN) $(FUZZ_REPLAY) $(GEN_CORPUS) $(TESTCLIENT) $(BENCH_LATENCY) \
-     $(BENCH_POLICY) $(BENCH_CASES)
+     $(BENCH_POLICY) $(BENCH_CASES) $(BENCH_AUDIT)
 
 #  Installs missing Debian packages; quick when nothing is missing.
 deps:
@@ -135,6 +136,10 @@ $(BENCH_CASES): $(BUILD)/obj/tests/bench/rh_bench_cases.o $(BUILD)/obj/broker/rh
 	@mkdir -p $(dir $@)
 	$(LINK) $^ $(PKG_LIBS) -o $@
 
+$(BENCH_AUDIT): $(BUILD)/obj/tests/bench/rh_bench_audit.o $(BUILD)/obj/broker/rh_audit.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(LINK) $^ $(PKG_LIBS) -o $@
+
 $(GEN_CORPUS): $(BUILD)/obj/tests/fuzz/gen_corpus.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(LINK) $^ $(PKG_LIBS) -o $@
@@ -196,6 +201,7 @@ bench: deps
 	BUILD=$(BUILD) bash tests/bench/bench_latency.sh
 	BUILD=$(BUILD) bash tests/bench/bench_queue.sh
 	BUILD=$(BUILD) bash tests/bench/bench_cases.sh
+	BUILD=$(BUILD) bash tests/bench/bench_audit.sh
 
 #  --- Fuzzing ---------------------------------------------------------------------------------
 

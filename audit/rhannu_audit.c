@@ -92,51 +92,100 @@ s_parse (int argc, char **argv, s_args_t *args)
 //  ---------------------------------------------------------------------------------------------
 //  verify
 
-//  Checks the signature of every message still stored with its record, at the time the broker
-//  received it. Returns RH_OK or the first failure, with *bad set.
-static rh_rc_t
-s_verify_messages (rh_db_t *db, rh_certstore_t *store, uint64_t *checked, uint64_t *bad,
-                   char *reason, size_t reason_size)
+//  One signature-checking worker: every stored message whose record number falls to it
+//  (seq % workers == index), checked with its own certificate store.
+typedef struct {
+    rh_db_t *db;
+    const char *pki;
+    unsigned index;
+    unsigned workers;
+    uint64_t checked;
+    uint64_t bad;  //  UINT64_MAX: none
+    char reason [256];
+    bool started;  //  runs on its own thread (to be joined)
+} s_checker_t;
+
+static void *
+s_check_messages (void *arg)
 {
-    rh_db_iter_t *iter = rh_db_iter_new (db, "ap/", 3);
-    if (!iter)
-        return RH_E_NOMEM;
-    rh_rc_t rc = RH_OK;
-    for (; rh_db_iter_valid (iter); rh_db_iter_next (iter)) {
+    s_checker_t *self = arg;
+    self->bad = UINT64_MAX;
+    rh_certstore_t *store = rh_certstore_load_dir (self->pki);
+    rh_db_iter_t *iter = store ? rh_db_iter_new (self->db, "ap/", 3) : NULL;
+    if (!iter) {
+        self->bad = 0;
+        snprintf (self->reason, sizeof self->reason, "cannot read the PKI or the log");
+    }
+    for (; iter && rh_db_iter_valid (iter); rh_db_iter_next (iter)) {
         size_t key_size = 0, size = 0;
         const uint8_t *key = rh_db_iter_key (iter, &key_size);
-        const uint8_t *payload = rh_db_iter_value (iter, &size);
         uint64_t seq = rh_db_key_sequence (key, key_size, 3);
+        if (seq % self->workers != self->index)
+            continue;
+        const uint8_t *payload = rh_db_iter_value (iter, &size);
         char leaf_key [48];
         snprintf (leaf_key, sizeof leaf_key, "a/%020" PRIu64, seq);
         uint8_t *leaf = NULL;
         size_t leaf_size = 0;
         rh_audit_record_t record = { 0 };
-        if (rh_db_get (db, leaf_key, strlen (leaf_key), &leaf, &leaf_size) != 0
-            || rh_record_decode_audit (leaf, leaf_size, &record) != RH_OK) {
-            free (leaf);
-            *bad = seq;
-            snprintf (reason, reason_size, "a stored message has no record");
-            rc = RH_E_MALFORMED;
-            break;
+        rh_rc_t rc = RH_E_MALFORMED;
+        if (rh_db_get (self->db, leaf_key, strlen (leaf_key), &leaf, &leaf_size) == 0
+            && rh_record_decode_audit (leaf, leaf_size, &record) == RH_OK) {
+            rh_envelope_t *envelope = NULL;
+            rc = rh_envelope_decode (payload, size, &envelope);
+            if (rc == RH_OK)
+                rc = rh_envelope_verify (envelope, store, record.at_ms);
+            rh_envelope_destroy (&envelope);
+            if (rc != RH_OK)
+                snprintf (self->reason, sizeof self->reason,
+                          "the message of record %" PRIu64 " from %s: %s", seq, record.agency,
+                          rh_rc_text (rc));
+            rh_record_release (&record.owned);
         }
-        rh_envelope_t *envelope = NULL;
-        rc = rh_envelope_decode (payload, size, &envelope);
-        if (rc == RH_OK)
-            rc = rh_envelope_verify (envelope, store, record.at_ms);
-        if (rc != RH_OK) {
-            *bad = seq;
-            snprintf (reason, reason_size, "the message of record %" PRIu64 " from %s: %s", seq,
-                      record.agency, rh_rc_text (rc));
-        }
-        rh_envelope_destroy (&envelope);
-        rh_record_release (&record.owned);
+        else
+            snprintf (self->reason, sizeof self->reason, "a stored message has no record");
         free (leaf);
-        if (rc != RH_OK)
+        if (rc != RH_OK) {
+            self->bad = seq;
             break;
-        (*checked)++;
+        }
+        self->checked++;
     }
     rh_db_iter_destroy (&iter);
+    rh_certstore_destroy (&store);
+    return NULL;
+}
+
+//  Checks the signature of every message still stored with its record, at the time the broker
+//  received it, on one worker per core. Returns RH_OK or the earliest failure, with *bad set.
+static rh_rc_t
+s_verify_messages (rh_db_t *db, const char *pki, uint64_t *checked, uint64_t *bad, char *reason,
+                   size_t reason_size)
+{
+    long cores = sysconf (_SC_NPROCESSORS_ONLN);
+    unsigned workers = cores > 0 && cores < 16 ? (unsigned) cores : 2;
+    s_checker_t checkers [16];
+    pthread_t threads [16];
+    for (unsigned i = 0; i < workers; i++) {
+        checkers [i] = (s_checker_t) { .db = db, .pki = pki, .index = i, .workers = workers };
+        checkers [i].started = pthread_create (&threads [i], NULL, s_check_messages,
+                                               &checkers [i])
+                               == 0;
+        if (!checkers [i].started)
+            s_check_messages (&checkers [i]);  //  no thread: do its share here
+    }
+    rh_rc_t rc = RH_OK;
+    *bad = UINT64_MAX;
+    for (unsigned i = 0; i < workers; i++) {
+        if (checkers [i].started)
+            pthread_join (threads [i], NULL);
+        *checked += checkers [i].checked;
+        if (checkers [i].bad != UINT64_MAX && checkers [i].bad < *bad) {
+            *bad = checkers [i].bad;
+            snprintf (reason, reason_size, "%s", checkers [i].reason);
+            rc = RH_E_MALFORMED;
+        }
+    }
     return rc;
 }
 
@@ -151,7 +200,7 @@ s_verify (rh_db_t *db, rh_certstore_t *store, const s_args_t *args)
     char reason [256];
     snprintf (reason, sizeof reason, "%s", check.reason);
     if (rc == RH_OK)
-        rc = s_verify_messages (db, store, &messages, &bad, reason, sizeof reason);
+        rc = s_verify_messages (db, args->pki, &messages, &bad, reason, sizeof reason);
     clock_gettime (CLOCK_MONOTONIC, &end);
     double seconds = (double) (end.tv_sec - start.tv_sec) + (end.tv_nsec - start.tv_nsec) / 1e9;
     char root [RH_DIGEST_LEN * 2 + 1];

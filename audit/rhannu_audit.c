@@ -659,6 +659,29 @@ s_case_find (s_replay_t *self, const char *referral, const char *holder, const c
     return NULL;
 }
 
+//  Opens the case a referral record starts. Returns it, or NULL if there is no room.
+static s_case_t *
+s_case_open (s_replay_t *self, const rh_audit_record_t *record, const char *case_id,
+             const char *holder)
+{
+    if (self->case_count == self->case_capacity) {
+        size_t capacity = self->case_capacity ? self->case_capacity * 2 : 256;
+        s_case_t *grown = realloc (self->cases, capacity * sizeof *grown);
+        if (!grown)
+            return NULL;
+        self->cases = grown;
+        self->case_capacity = capacity;
+    }
+    s_case_t *opened = &self->cases [self->case_count++];
+    memset (opened, 0, sizeof *opened);
+    snprintf (opened->referral, sizeof opened->referral, "%s", record->msg_id);
+    snprintf (opened->case_id, sizeof opened->case_id, "%s", case_id);
+    snprintf (opened->referrer, sizeof opened->referrer, "%s", record->agency);
+    snprintf (opened->holder, sizeof opened->holder, "%s", holder);
+    opened->received_ms = record->at_ms;
+    return opened;
+}
+
 static void
 s_involve (s_case_t *c, const char *agency)
 {
@@ -779,24 +802,9 @@ s_replay (rh_db_t *db, rh_certstore_t *store, const s_args_t *args)
         }
         //  Lifecycle: a referral opens a case; the holder's messages move it on.
         if (facts.kind == RH_KIND_REFERRAL && record.recipient_count) {
-            if (self.case_count == self.case_capacity) {
-                self.case_capacity = self.case_capacity ? self.case_capacity * 2 : 64;
-                s_case_t *grown = realloc (self.cases, self.case_capacity * sizeof *grown);
-                if (grown)
-                    self.cases = grown;
-                else
-                    self.case_capacity = self.case_count;
-            }
-            if (self.case_count < self.case_capacity) {
-                s_case_t *opened = &self.cases [self.case_count++];
-                memset (opened, 0, sizeof *opened);
-                snprintf (opened->referral, sizeof opened->referral, "%s", record.msg_id);
-                snprintf (opened->case_id, sizeof opened->case_id, "%s",
-                          rh_envelope_case_id (envelope));
-                snprintf (opened->referrer, sizeof opened->referrer, "%s", record.agency);
-                snprintf (opened->holder, sizeof opened->holder, "%s",
-                          holder ? holder : record.recipients [0]);
-                opened->received_ms = record.at_ms;
+            s_case_t *opened = s_case_open (&self, &record, rh_envelope_case_id (envelope),
+                                            holder ? holder : record.recipients [0]);
+            if (opened) {
                 s_involve (opened, record.agency);
                 referrals++;
             }
@@ -960,26 +968,9 @@ s_gather (rh_db_t *db, s_figures_t *f, json_t *las_known)
                         s_count (f->by_la, facts.home_las [l]);
                     if (!facts.home_la_count)
                         s_count (f->by_la, "(not given)");
-                    if (cases.case_count == cases.case_capacity) {
-                        cases.case_capacity = cases.case_capacity ? cases.case_capacity * 2 : 256;
-                        s_case_t *grown = realloc (cases.cases,
-                                                   cases.case_capacity * sizeof *grown);
-                        if (grown)
-                            cases.cases = grown;
-                        else
-                            cases.case_capacity = cases.case_count;
-                    }
-                    if (cases.case_count < cases.case_capacity && record.recipient_count) {
-                        s_case_t *opened = &cases.cases [cases.case_count++];
-                        memset (opened, 0, sizeof *opened);
-                        snprintf (opened->referral, sizeof opened->referral, "%s", record.msg_id);
-                        snprintf (opened->case_id, sizeof opened->case_id, "%s",
-                                  rh_envelope_case_id (envelope));
-                        snprintf (opened->referrer, sizeof opened->referrer, "%s", record.agency);
-                        snprintf (opened->holder, sizeof opened->holder, "%s",
-                                  record.recipients [0]);
-                        opened->received_ms = record.at_ms;
-                    }
+                    if (record.recipient_count)
+                        s_case_open (&cases, &record, rh_envelope_case_id (envelope),
+                                     record.recipients [0]);
                 }
                 if (kind == RH_KIND_OUTCOME || kind == RH_KIND_STATUS_UPDATE) {
                     s_case_t *c = s_case_find (&cases, rh_envelope_in_reply_to (envelope),

@@ -258,21 +258,9 @@ s_proof (rh_db_t *db, const s_args_t *args)
         fprintf (stderr, "rhannu-audit: message %s is not in the log\n", args->message);
         return 1;
     }
-    rh_db_iter_t *iter = rh_db_iter_new (db, "ck/", 3);
-    Rhannu__V1__Checkpoint *checkpoint = NULL;
-    if (iter) {
-        rh_db_iter_seek_last (iter);
-        if (rh_db_iter_valid (iter)) {
-            size_t size = 0;
-            const uint8_t *value = rh_db_iter_value (iter, &size);
-            checkpoint = rhannu__v1__checkpoint__unpack (NULL, size, value);
-        }
-        rh_db_iter_destroy (&iter);
-    }
-    if (!checkpoint || checkpoint->size <= seq || checkpoint->root.len != RH_DIGEST_LEN) {
+    rh_checkpoint_t checkpoint;
+    if (!rh_audit_latest_checkpoint (db, &checkpoint) || checkpoint.size <= seq) {
         fprintf (stderr, "rhannu-audit: no checkpoint covers record %" PRIu64 " yet\n", seq);
-        if (checkpoint)
-            rhannu__v1__checkpoint__free_unpacked (checkpoint, NULL);
         return 1;
     }
     char key [48];
@@ -282,15 +270,15 @@ s_proof (rh_db_t *db, const s_args_t *args)
     int count = -1;
     if (rh_db_get (db, key, strlen (key), &leaf, &leaf_size) == 0) {
         rh_merkle_leaf_hash (leaf, leaf_size, leaf_hash);
-        count = rh_audit_inclusion_proof (db, seq, checkpoint->size, proof);
+        count = rh_audit_inclusion_proof (db, seq, checkpoint.size, proof);
     }
     free (leaf);
     bool valid = count >= 0
-                 && rh_merkle_verify_inclusion (leaf_hash, seq, checkpoint->size,
+                 && rh_merkle_verify_inclusion (leaf_hash, seq, checkpoint.size,
                                                 (const uint8_t (*) [RH_DIGEST_LEN]) proof,
-                                                (size_t) count, checkpoint->root.data);
+                                                (size_t) count, checkpoint.root);
     char root [RH_DIGEST_LEN * 2 + 1], hex [RH_DIGEST_LEN * 2 + 1], when [32];
-    sodium_bin2hex (root, sizeof root, checkpoint->root.data, RH_DIGEST_LEN);
+    sodium_bin2hex (root, sizeof root, checkpoint.root, RH_DIGEST_LEN);
     sodium_bin2hex (hex, sizeof hex, leaf_hash, RH_DIGEST_LEN);
     json_t *path = json_array ();
     for (int i = 0; i < count; i++) {
@@ -301,9 +289,9 @@ s_proof (rh_db_t *db, const s_args_t *args)
     if (args->json) {
         json_t *out = json_pack ("{s:s, s:I, s:s, s:I, s:s, s:s, s:o, s:b}", "message",
                                  args->message, "leaf_index", (json_int_t) seq, "leaf_hash", hex,
-                                 "tree_size", (json_int_t) checkpoint->size, "root", root,
+                                 "tree_size", (json_int_t) checkpoint.size, "root", root,
                                  "checkpoint_time",
-                                 rh_time_format (checkpoint->time_ms, when, sizeof when),
+                                 rh_time_format (checkpoint.time_ms, when, sizeof when),
                                  "audit_path", path, "verified", valid);
         json_dumpf (out, stdout, JSON_INDENT (2) | JSON_PRESERVE_ORDER);
         printf ("\n");
@@ -313,7 +301,7 @@ s_proof (rh_db_t *db, const s_args_t *args)
         printf ("message %s arrived as record %" PRIu64 " (leaf hash %s)\n", args->message, seq,
                 hex);
         printf ("included in the tree of %" PRIu64 " records signed %s, root %s\n",
-                checkpoint->size, rh_time_format (checkpoint->time_ms, when, sizeof when), root);
+                checkpoint.size, rh_time_format (checkpoint.time_ms, when, sizeof when), root);
         printf ("audit path (%d hashes, RFC 6962):\n", count);
         size_t index;
         json_t *node;
@@ -322,7 +310,6 @@ s_proof (rh_db_t *db, const s_args_t *args)
         printf ("%s\n", valid ? "the proof verifies" : "THE PROOF DOES NOT VERIFY");
         json_decref (path);
     }
-    rhannu__v1__checkpoint__free_unpacked (checkpoint, NULL);
     return valid ? 0 : 1;
 }
 
@@ -710,11 +697,7 @@ s_replay (rh_db_t *db, rh_certstore_t *store, const s_args_t *args)
 {
     char ca_path [PATH_MAX];
     rh_file_path (ca_path, sizeof ca_path, "%s/ca.pem", args->pki);
-    FILE *file = fopen (ca_path, "r");
-    s_replay_t self = { .db = db, .store = store,
-                        .ca = file ? PEM_read_X509 (file, NULL, NULL, NULL) : NULL };
-    if (file)
-        fclose (file);
+    s_replay_t self = { .db = db, .store = store, .ca = rh_ca_read_cert (ca_path) };
     uint64_t decisions = 0, reproduced = 0, refusals_unkept = 0, referrals = 0;
     json_t *mismatches = json_array ();
     rh_db_iter_t *iter = rh_db_iter_new (db, "a/", 2);

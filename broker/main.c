@@ -113,10 +113,7 @@ s_check_agreement (int argc, char **argv)
         size_t signature_size = 0;
         rh_file_path (ca_path, sizeof ca_path, "%s/ca.pem", pki);
         rh_file_path (sig_path, sizeof sig_path, "%s.sig", path);
-        FILE *file = fopen (ca_path, "r");
-        X509 *ca = file ? PEM_read_X509 (file, NULL, NULL, NULL) : NULL;
-        if (file)
-            fclose (file);
+        X509 *ca = rh_ca_read_cert (ca_path);
         if (!ca) {
             fprintf (stderr, "%s: cannot read the board CA certificate\n", ca_path);
             rc = 1;

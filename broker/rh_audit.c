@@ -74,6 +74,24 @@ s_checkpoint_decode (const uint8_t *value, size_t size, rh_checkpoint_t *checkpo
     return good;
 }
 
+bool
+rh_audit_latest_checkpoint (rh_db_t *db, rh_checkpoint_t *checkpoint)
+{
+    memset (checkpoint, 0, sizeof *checkpoint);
+    rh_db_iter_t *iter = rh_db_iter_new (db, "ck/", 3);
+    bool found = false;
+    if (iter) {
+        rh_db_iter_seek_last (iter);
+        size_t size = 0;
+        const uint8_t *value = rh_db_iter_valid (iter) ? rh_db_iter_value (iter, &size) : NULL;
+        found = value && s_checkpoint_decode (value, size, checkpoint);
+        if (!found)
+            memset (checkpoint, 0, sizeof *checkpoint);
+        rh_db_iter_destroy (&iter);
+    }
+    return found;
+}
+
 rh_audit_t *
 rh_audit_new (rh_db_t *db)
 {
@@ -100,17 +118,8 @@ rh_audit_new (rh_db_t *db)
         if (size & (1ull << level))
             good = s_read_node (db, level, (size >> level) - 1, self->tree.subtrees [level]) == 0;
     self->tree.size = size;
-    iter = good ? rh_db_iter_new (db, "ck/", 3) : NULL;
-    if (iter) {
-        rh_db_iter_seek_last (iter);
-        uint64_t last = s_checkpoint_size (iter);
-        self->checkpointed = last == UINT64_MAX ? 0 : last;
-        size_t value_size = 0;
-        const uint8_t *value = last == UINT64_MAX ? NULL : rh_db_iter_value (iter, &value_size);
-        if (value && !s_checkpoint_decode (value, value_size, &self->last))
-            memset (&self->last, 0, sizeof self->last);
-        rh_db_iter_destroy (&iter);
-    }
+    if (good && rh_audit_latest_checkpoint (db, &self->last))
+        self->checkpointed = self->last.size;
     if (!good) {
         rh_log_error ("audit", "the audit log's stored tree does not match its records; "
                                "refusing to extend it (run rhannu-broker log to see where)");

@@ -39,6 +39,10 @@ int rh_audit_checkpoint (rh_audit_t *self, rh_signer_t *signer, int64_t now_ms);
 //  The last checkpoint signed (returns false if none yet).
 bool rh_audit_last_checkpoint (rh_audit_t *self, rh_checkpoint_t *checkpoint);
 
+//  The latest checkpoint stored in a (committed) log, for readers such as rhannu-audit.
+//  Returns false if there is none that decodes.
+bool rh_audit_latest_checkpoint (rh_db_t *db, rh_checkpoint_t *checkpoint);
+
 //  Size of the last checkpoint written (0 if none).
 uint64_t rh_audit_checkpointed (rh_audit_t *self);
 

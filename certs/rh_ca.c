@@ -82,6 +82,12 @@ s_read_cert (const char *path)
     return s_read_pem (path, s_pem_cert);
 }
 
+X509 *
+rh_ca_read_cert (const char *path)
+{
+    return s_read_cert (path);
+}
+
 static X509_CRL *
 s_read_crl (const char *path)
 {

@@ -52,6 +52,10 @@ int rh_ca_list (const char *dir, FILE *out);
 //  (which must be 0600). Returns 0 or -1 (logged).
 int rh_ca_load_curve (const char *agency_dir, uint8_t public_key [32], uint8_t secret_key [32]);
 
+//  Reads the first certificate of a PEM file (e.g. DIR/ca.pem, the board CA). Returns it (the
+//  caller frees it with X509_free) or NULL.
+X509 *rh_ca_read_cert (const char *path);
+
 //  Detached signatures of sharing agreements: FILE.sig holds the 64-byte Ed25519 signature of
 //  the CA key over RH_AGREEMENT_DOMAIN 0x00 || the exact bytes of FILE. The domain prefix keeps
 //  an agreement signature from ever being mistaken for a certificate or CRL signature.

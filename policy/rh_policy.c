@@ -51,17 +51,6 @@ s_by_id (const void *a, const void *b)
                    rh_agreement_id (*(rh_agreement_t *const *) b));
 }
 
-static X509 *
-s_read_ca (const char *path)
-{
-    FILE *file = fopen (path, "r");
-    if (!file)
-        return NULL;
-    X509 *cert = PEM_read_X509 (file, NULL, NULL, NULL);
-    fclose (file);
-    return cert;
-}
-
 //  Reads, checks the signature of, and parses one file. Returns NULL with errors appended.
 static rh_agreement_t *
 s_load_one (const char *dir, const char *name, X509 *ca, int64_t now_ms, s_source_t *source,
@@ -120,7 +109,7 @@ rh_policy_load (const char *dir, const char *ca_pem, int64_t now_ms, char *error
 {
     if (errors && errors_size)
         *errors = 0;
-    X509 *ca = s_read_ca (ca_pem);
+    X509 *ca = rh_ca_read_cert (ca_pem);
     if (!ca) {
         s_append (errors, errors_size, "%s: cannot read the board CA certificate", ca_pem);
         return NULL;

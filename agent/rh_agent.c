@@ -636,7 +636,7 @@ s_arrive (rh_agent_t *self, const rh_frame_t *frame)
     rh_envelope_t *envelope = NULL;
     rh_rc_t rc = rh_envelope_decode (sealed, size, &envelope);
     if (rc == RH_OK)
-        rc = rh_envelope_verify (envelope, self->store, rh_time_now_ms ());
+        rc = rh_certstore_verify (self->store, envelope, rh_time_now_ms ());
     s_arrival_t *arrival = &self->arrivals [self->arrival_count];
     arrival->delivery_id = delivery_id;
     arrival->fresh = false;
@@ -676,7 +676,7 @@ s_arrive (rh_agent_t *self, const rh_frame_t *frame)
                 ? rh_envelope_decode (notice->original.data, notice->original.len, &inner)
                 : RH_E_MALFORMED;
         if (inner_rc == RH_OK)
-            inner_rc = rh_envelope_verify (inner, self->store, rh_time_now_ms ());
+            inner_rc = rh_certstore_verify (self->store, inner, rh_time_now_ms ());
         if (inner_rc != RH_OK) {
             char name [64], why [200];
             snprintf (name, sizeof name, "received-%" PRIu64 ".sealed", delivery_id);
@@ -1009,7 +1009,7 @@ s_trust (rh_agent_t *self, const rh_checkpoint_t *checkpoint)
 static void
 s_checkpoint_arrived (rh_agent_t *self, const rh_checkpoint_t *checkpoint)
 {
-    if (rh_merkle_checkpoint_verify (checkpoint, self->store) != RH_OK) {
+    if (rh_certstore_verify_checkpoint (self->store, checkpoint) != RH_OK) {
         s_error (self, "a checkpoint of size %" PRIu64 " is not signed by the broker; ignored",
                  checkpoint->size);
         return;

@@ -134,7 +134,7 @@ s_check_messages (void *arg)
             rh_envelope_t *envelope = NULL;
             rc = rh_envelope_decode (payload, size, &envelope);
             if (rc == RH_OK)
-                rc = rh_envelope_verify (envelope, store, record.at_ms);
+                rc = rh_certstore_verify (store, envelope, record.at_ms);
             rh_envelope_destroy (&envelope);
             if (rc != RH_OK)
                 snprintf (self->reason, sizeof self->reason,

@@ -299,7 +299,7 @@ s_checkpoint_good (const uint8_t *value, size_t size, const uint8_t root [RH_DIG
         return false;
     }
     //  The signer must be a broker certificate usable when the checkpoint was made.
-    if (store && rh_merkle_checkpoint_verify (&checkpoint, store) != RH_OK) {
+    if (store && rh_certstore_verify_checkpoint (store, &checkpoint) != RH_OK) {
         snprintf (reason, reason_size,
                   "the checkpoint at size %" PRIu64 " is not signed by a valid broker key",
                   checkpoint.size);

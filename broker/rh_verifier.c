@@ -98,7 +98,7 @@ s_worker (void *arg)
             result.rc = rh_envelope_check_sender (result.envelope, result.agency);
         if (result.rc == RH_OK)
             result.rc =
-                store ? rh_envelope_verify (result.envelope, store, rh_time_now_ms ()) : RH_E_CRL;
+                store ? rh_certstore_verify (store, result.envelope, rh_time_now_ms ()) : RH_E_CRL;
         if (result.rc != RH_OK)
             rh_envelope_destroy (&result.envelope);
         for (int i = 0; i < count; i++)

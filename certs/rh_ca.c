@@ -354,7 +354,7 @@ rh_ca_issue (const char *dir, const rh_ca_request_t *request)
     uint8_t curve_public [32], curve_secret [32];
     char agency_dir [PATH_MAX], path [PATH_MAX], uri [128], hex [65];
     int rc = -1;
-    if (!rh_identity_valid_id (request->agency_id)) {
+    if (!rh_envelope_valid_id (request->agency_id)) {
         rh_log_error (RH_CA_LOG, "agency id must be 1-%d characters of a-z, 0-9, '.', '-'",
                       RH_MAX_ID);
         return -1;
@@ -363,8 +363,8 @@ rh_ca_issue (const char *dir, const rh_ca_request_t *request)
         rh_log_error (RH_CA_LOG, "unknown agency type '%s'", request->type ? request->type : "");
         return -1;
     }
-    if ((request->la && !rh_identity_valid_id (request->la))
-        || (request->region && !rh_identity_valid_id (request->region))) {
+    if ((request->la && !rh_envelope_valid_id (request->la))
+        || (request->region && !rh_envelope_valid_id (request->region))) {
         rh_log_error (RH_CA_LOG, "LA and region codes use the same characters as agency ids");
         return -1;
     }
@@ -450,7 +450,7 @@ rh_ca_revoke (const char *dir, const char *agency_id, int reason)
     ASN1_ENUMERATED *code = NULL;
     char path [PATH_MAX];
     int rc = -1;
-    if (!rh_identity_valid_id (agency_id)) {
+    if (!rh_envelope_valid_id (agency_id)) {
         rh_log_error (RH_CA_LOG, "'%s' is not an agency id", agency_id);
         return -1;
     }

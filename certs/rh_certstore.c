@@ -131,7 +131,7 @@ s_identity_from_cert (X509 *cert, rh_identity_t *identity)
         || s_name_field (name, NID_localityName, identity->la, sizeof identity->la)
         || s_name_field (name, NID_stateOrProvinceName, identity->region, sizeof identity->region))
         return RH_E_MALFORMED;
-    if (!rh_identity_valid_id (identity->agency_id) || !rh_identity_valid_type (identity->type))
+    if (!rh_envelope_valid_id (identity->agency_id) || !rh_identity_valid_type (identity->type))
         return RH_E_MALFORMED;
     if (X509_check_ca (cert) != 0)
         return RH_E_MALFORMED;  //  a CA certificate never speaks for an agency
@@ -478,7 +478,7 @@ rh_certstore_load_dir (const char *dir)
         goto fail;
     struct dirent *item;
     while ((item = readdir (folder))) {
-        if (!rh_identity_valid_id (item->d_name))
+        if (!rh_envelope_valid_id (item->d_name))
             continue;
         rh_file_path (path, sizeof path, "%s/%s/cert.pem", dir, item->d_name);
         if (rh_file_exists (path))
@@ -561,6 +561,38 @@ rh_certstore_by_curve (rh_certstore_t *self, const uint8_t curve_key [RH_PUBKEY_
         }
     }
     return rc;
+}
+
+rh_rc_t
+rh_certstore_verify (rh_certstore_t *self, rh_envelope_t *envelope, int64_t at_ms)
+{
+    //  certs/ finds the key; proto/ checks the bytes. proto knows no PKI.
+    assert (self && envelope);
+    const uint8_t *fingerprint = rh_envelope_signer_fingerprint (envelope);
+    if (!fingerprint)
+        return RH_E_MALFORMED;  //  neither signed nor decoded: nothing to look up
+    const rh_identity_t *signer = NULL;
+    rh_rc_t rc =
+        rh_certstore_signer (self, rh_envelope_sender (envelope), fingerprint, at_ms, &signer);
+    if (rc != RH_OK)
+        return rc;  //  unknown, mismatched, revoked, expired or not yet valid at at_ms
+    return rh_envelope_verify_key (envelope, signer->sign_key);
+}
+
+rh_rc_t
+rh_certstore_verify_checkpoint (rh_certstore_t *self, const rh_checkpoint_t *checkpoint)
+{
+    assert (self && checkpoint);
+    for (size_t i = 0; i < self->size; i++) {
+        const s_entry_t *entry = &self->entries [i];
+        if (CRYPTO_memcmp (entry->identity.cert_sha256, checkpoint->signer_sha256, RH_DIGEST_LEN)
+                != 0
+            || strcmp (entry->identity.type, "BROKER") != 0
+            || s_status (self, entry, checkpoint->time_ms) != RH_OK)
+            continue;
+        return rh_merkle_checkpoint_verify_key (checkpoint, entry->identity.sign_key);
+    }
+    return RH_E_CERT_UNKNOWN;
 }
 
 size_t

@@ -60,6 +60,18 @@ rh_rc_t rh_certstore_signer (rh_certstore_t *self, const char *agency_id,
 rh_rc_t rh_certstore_by_curve (rh_certstore_t *self, const uint8_t curve_key [RH_PUBKEY_LEN],
                                int64_t at_ms, const rh_identity_t **identity);
 
+//  Verifies a signed or decoded envelope as received at at_ms (the time the broker received it;
+//  for an auditor, the recorded time of receipt): finds the certificate the signer names, checks
+//  it is the sender's and was usable at at_ms, then checks the signature over the exact header
+//  bytes with its key (rh_envelope_verify_key). Returns RH_OK, RH_E_SIG, RH_E_MALFORMED, or
+//  the store's reason (RH_E_CERT_UNKNOWN, RH_E_CERT_MISMATCH, RH_E_REVOKED, RH_E_EXPIRED,
+//  RH_E_NOT_YET_VALID, RH_E_CRL).
+rh_rc_t rh_certstore_verify (rh_certstore_t *self, rh_envelope_t *envelope, int64_t at_ms);
+
+//  Checks a checkpoint's signature against the key of the BROKER certificate it names, which
+//  must have been usable at the checkpoint's time. Returns RH_OK, RH_E_CERT_UNKNOWN or RH_E_SIG.
+rh_rc_t rh_certstore_verify_checkpoint (rh_certstore_t *self, const rh_checkpoint_t *checkpoint);
+
 //  Number of agency certificates held (including revoked and expired ones).
 size_t rh_certstore_size (rh_certstore_t *self);
 

@@ -5,20 +5,6 @@
 #include "rh_classes.h"
 
 bool
-rh_identity_valid_id (const char *text)
-{
-    if (!text || !*text || strlen (text) > RH_MAX_ID)
-        return false;
-    if (!islower ((unsigned char) text [0]) && !isdigit ((unsigned char) text [0]))
-        return false;
-    for (const char *c = text; *c; c++)
-        if (!islower ((unsigned char) *c) && !isdigit ((unsigned char) *c) && *c != '-'
-            && *c != '.')
-            return false;
-    return true;
-}
-
-bool
 rh_identity_valid_type (const char *text)
 {
     //  The schema's AgencyType enum is the one list of agency types.

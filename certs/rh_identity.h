@@ -25,10 +25,6 @@ typedef struct {
     int64_t not_after_ms;
 } rh_identity_t;
 
-//  True if text is a well-formed agency id: 1..RH_MAX_ID characters of [a-z0-9.-], starting with
-//  a letter or digit.
-bool rh_identity_valid_id (const char *text);
-
 //  True if text names an agency type known to the schema ("POLICE", "LA_CHILDREN", ...).
 bool rh_identity_valid_type (const char *text);
 

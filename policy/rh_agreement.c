@@ -480,7 +480,7 @@ s_name_add (s_ctx_t *ctx, yaml_node_t *item, void *arg)
 {
     s_names_arg_t *names = arg;
     const char *text = (const char *) item->data.scalar.value;
-    if (!*text || strlen (text) > RH_MAX_ID || (names->agency_id && !rh_identity_valid_id (text))) {
+    if (!*text || strlen (text) > RH_MAX_ID || (names->agency_id && !rh_envelope_valid_id (text))) {
         s_error (ctx, item, "'%s' is not a valid %s", text,
                  names->agency_id ? "agency id (lower-case letters, digits, '.', '-')" : "name");
         return false;
@@ -538,7 +538,7 @@ s_parse_party (s_ctx_t *ctx, yaml_node_t *node, s_party_t *party)
         return false;
     }
     const char *text = s_scalar (ctx, id, "party id");
-    if (!text || !rh_identity_valid_id (text)) {
+    if (!text || !rh_envelope_valid_id (text)) {
         if (text)
             s_error (ctx, id, "'%s' is not a valid agency id", text);
         return false;

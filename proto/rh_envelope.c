@@ -530,7 +530,7 @@ int
 rh_envelope_add_to_agency (rh_envelope_t *self, const char *agency_id, const char *unit)
 {
     s_address_t *address = s_next_address (self);
-    if (!address || !rh_identity_valid_id (agency_id) || (unit && !s_short_text_valid (unit)))
+    if (!address || !rh_envelope_valid_id (agency_id) || (unit && !s_short_text_valid (unit)))
         return -1;
     strcpy (address->agency_id, agency_id);
     if (unit)
@@ -543,7 +543,7 @@ int
 rh_envelope_add_to_front_door (rh_envelope_t *self, const char *la, const char *alias)
 {
     s_address_t *address = s_next_address (self);
-    if (!address || !rh_identity_valid_id (la) || (alias && !s_short_text_valid (alias)))
+    if (!address || !rh_envelope_valid_id (la) || (alias && !s_short_text_valid (alias)))
         return -1;
     strcpy (address->front_door_la, la);
     if (alias)
@@ -792,7 +792,7 @@ s_check_header (const Rhannu__V1__Header *header)
         return RH_E_VERSION;
     if (header->n_to > RH_MAX_RECIPIENTS || header->n_commitments > RH_MAX_FIELDS)
         return RH_E_TOO_LARGE;
-    if (!s_token_valid (header->msg_id) || !rh_identity_valid_id (header->sender)
+    if (!s_token_valid (header->msg_id) || !rh_envelope_valid_id (header->sender)
         || header->signer_cert_sha256.len != RH_DIGEST_LEN)
         return RH_E_MALFORMED;
     if (header->kind <= RHANNU__V1__MESSAGE_KIND__KIND_UNSET || (int) header->kind >= RH_KIND_COUNT)
@@ -817,8 +817,8 @@ s_check_header (const Rhannu__V1__Header *header)
         bool agency = *to->agency_id != 0, front_door = *to->front_door_la != 0;
         if (agency == front_door)
             return RH_E_MALFORMED;  //  exactly one of the two
-        if ((agency && !rh_identity_valid_id (to->agency_id))
-            || (front_door && !rh_identity_valid_id (to->front_door_la))
+        if ((agency && !rh_envelope_valid_id (to->agency_id))
+            || (front_door && !rh_envelope_valid_id (to->front_door_la))
             || !s_short_text_valid (to->alias) || !s_short_text_valid (to->unit))
             return RH_E_MALFORMED;
     }
@@ -949,23 +949,18 @@ out:
 }
 
 rh_rc_t
-rh_envelope_verify (rh_envelope_t *self, rh_certstore_t *store, int64_t at_ms)
+rh_envelope_verify_key (rh_envelope_t *self, const uint8_t public_key [RH_PUBKEY_LEN])
 {
-    assert (self && store);
+    assert (self && public_key);
     if (!self->header)
         return RH_E_MALFORMED;
-    const rh_identity_t *signer = NULL;
-    rh_rc_t rc = rh_certstore_signer (store, self->header->sender,
-                                      self->header->signer_cert_sha256.data, at_ms, &signer);
-    if (rc != RH_OK)
-        return rc;
     size_t size = 0;
     uint8_t *to_verify = s_signed_bytes (self->header_bytes, self->header_size, &size);
     if (!to_verify)
         return RH_E_NOMEM;
-    rc = crypto_sign_verify_detached (self->signature, to_verify, size, signer->sign_key) == 0
-             ? RH_OK
-             : RH_E_SIG;
+    rh_rc_t rc = crypto_sign_verify_detached (self->signature, to_verify, size, public_key) == 0
+                     ? RH_OK
+                     : RH_E_SIG;
     free (to_verify);
     return rc;
 }
@@ -1276,4 +1271,20 @@ rh_envelope_enum_known (const char *enum_name, const char *value_name)
             return protobuf_c_enum_descriptor_get_value_by_name (s_enums [i].descriptor, value_name)
                    != NULL;
     return false;
+}
+
+bool
+rh_envelope_valid_id (const char *text)
+{
+    //  Lower case only: ids name certificates (CN), LevelDB keys and file names, where case
+    //  must not make two agencies of one.
+    if (!text || !*text || strlen (text) > RH_MAX_ID)
+        return false;
+    if (!islower ((unsigned char) text [0]) && !isdigit ((unsigned char) text [0]))
+        return false;
+    for (const char *c = text; *c; c++)
+        if (!islower ((unsigned char) *c) && !isdigit ((unsigned char) *c) && *c != '-'
+            && *c != '.')
+            return false;
+    return true;
 }

@@ -17,8 +17,9 @@
     stored bytes alone.
 
     Building:  new -> set_* / add_to_* -> set_body -> sign -> encode.
-    Receiving: decode (structure, limits, commitments) -> verify (signer
-               certificate at a time, signature) -> accessors, body.
+    Receiving: decode (structure, limits, commitments) -> verify the
+               signature (rh_certstore_verify finds the signer's key and
+               calls rh_envelope_verify_key) -> accessors, body.
     Untrusted bytes never trip an assert: every failure is an rh_rc_t.
     =========================================================================
 */
@@ -101,10 +102,11 @@ int rh_envelope_encode (rh_envelope_t *self, uint8_t **data, size_t *size);
 //  (signature of the wrong length), RH_E_COMMITMENT or RH_E_NOMEM otherwise.
 rh_rc_t rh_envelope_decode (const uint8_t *data, size_t size, rh_envelope_t **envelope);
 
-//  Checks the signer's certificate in store at at_ms (the time the message was received, for
-//  a broker; the recorded time of receipt, for an auditor) and the signature over the exact
-//  header bytes. Returns RH_OK, RH_E_SIG, or the certificate store's reason.
-rh_rc_t rh_envelope_verify (rh_envelope_t *self, rh_certstore_t *store, int64_t at_ms);
+//  Checks the signature over the exact header bytes against public_key (RH_PUBKEY_LEN bytes of
+//  Ed25519 key). proto knows no PKI: finding the signer's key, and whether its certificate was
+//  usable when the message arrived, is rh_certstore_verify's job. Returns RH_OK, RH_E_SIG,
+//  RH_E_MALFORMED (not signed or decoded) or RH_E_NOMEM.
+rh_rc_t rh_envelope_verify_key (rh_envelope_t *self, const uint8_t public_key [RH_PUBKEY_LEN]);
 
 //  Checks that the signed sender is the agency the transport authenticated. Returns RH_OK or
 //  RH_E_IMPERSONATION.
@@ -175,5 +177,9 @@ uint32_t rh_envelope_field_number (rh_kind_t kind, const char *name);
 const char *rh_envelope_field_name (rh_kind_t kind, uint32_t field);
 //  True if enum_name (e.g. "AgencyType") is a schema enum that has a value called value_name.
 bool rh_envelope_enum_known (const char *enum_name, const char *value_name);
+
+//  True if text is a well-formed agency or local authority id, as the header carries them:
+//  1..RH_MAX_ID characters of [a-z0-9.-], starting with a letter or digit.
+bool rh_envelope_valid_id (const char *text);
 
 #endif

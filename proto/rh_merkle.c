@@ -246,19 +246,13 @@ rh_merkle_checkpoint_message (const rh_checkpoint_t *checkpoint, uint8_t message
 }
 
 rh_rc_t
-rh_merkle_checkpoint_verify (const rh_checkpoint_t *checkpoint, rh_certstore_t *store)
+rh_merkle_checkpoint_verify_key (const rh_checkpoint_t *checkpoint,
+                                 const uint8_t public_key [RH_PUBKEY_LEN])
 {
+    assert (checkpoint && public_key);
     uint8_t message [128];
     size_t size = rh_merkle_checkpoint_message (checkpoint, message);
-    for (size_t i = 0; i < rh_certstore_size (store); i++) {
-        const rh_identity_t *id = rh_certstore_identity (store, i);
-        if (memcmp (id->cert_sha256, checkpoint->signer_sha256, RH_DIGEST_LEN) != 0
-            || strcmp (id->type, "BROKER") != 0
-            || rh_certstore_status (store, i, checkpoint->time_ms) != RH_OK)
-            continue;
-        return crypto_sign_verify_detached (checkpoint->signature, message, size, id->sign_key) == 0
-                   ? RH_OK
-                   : RH_E_SIG;
-    }
-    return RH_E_CERT_UNKNOWN;
+    return crypto_sign_verify_detached (checkpoint->signature, message, size, public_key) == 0
+               ? RH_OK
+               : RH_E_SIG;
 }

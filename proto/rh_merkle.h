@@ -63,9 +63,11 @@ typedef struct {
 //  The bytes a checkpoint signature covers; message must hold 128 bytes. Returns the length.
 size_t rh_merkle_checkpoint_message (const rh_checkpoint_t *checkpoint, uint8_t message [128]);
 
-//  Checks a checkpoint's signature against the key of a valid BROKER certificate in store.
-//  Returns RH_OK, RH_E_CERT_UNKNOWN or RH_E_SIG.
-rh_rc_t rh_merkle_checkpoint_verify (const rh_checkpoint_t *checkpoint, rh_certstore_t *store);
+//  Checks a checkpoint's signature against public_key (Ed25519, RH_PUBKEY_LEN bytes). Which
+//  broker certificate's key that must be is the certificate store's question
+//  (rh_certstore_verify_checkpoint). Returns RH_OK or RH_E_SIG.
+rh_rc_t rh_merkle_checkpoint_verify_key (const rh_checkpoint_t *checkpoint,
+                                         const uint8_t public_key [RH_PUBKEY_LEN]);
 
 //  Folds leaves in order into the tree's root.
 typedef struct {

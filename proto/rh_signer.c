@@ -75,7 +75,7 @@ rh_signer_new (const char *key_path, const char *cert_path)
     int got =
         X509_NAME_get_text_by_NID (name, NID_commonName, self->agency_id, sizeof self->agency_id);
     unsigned int md_len = 0;
-    if (got <= 0 || !rh_identity_valid_id (self->agency_id)
+    if (got <= 0 || !rh_envelope_valid_id (self->agency_id)
         || X509_digest (cert, EVP_sha256 (), self->fingerprint, &md_len) != 1
         || md_len != RH_DIGEST_LEN) {
         rh_log_error ("signer", "certificate %s does not name an agency", cert_path);

@@ -27,7 +27,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     if (rh_envelope_decode (data, size, &envelope) != RH_OK)
         return 0;
     //  Verify at the time the message says it was made: the vector certificates are long-lived.
-    rh_rc_t verified = rh_envelope_verify (envelope, s_store, rh_envelope_created (envelope));
+    rh_rc_t verified = rh_certstore_verify (s_store, envelope, rh_envelope_created (envelope));
     uint8_t *again = NULL;
     size_t again_size = 0;
     if (rh_envelope_encode (envelope, &again, &again_size) != 0)
@@ -50,7 +50,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     if (rh_envelope_decode (again, again_size, &redacted) != RH_OK)
         abort ();
     if (verified == RH_OK
-        && rh_envelope_verify (redacted, s_store, rh_envelope_created (redacted)) != RH_OK)
+        && rh_certstore_verify (s_store, redacted, rh_envelope_created (redacted)) != RH_OK)
         abort ();  //  redaction must never break the sender's signature
     free (again);
     rh_envelope_destroy (&redacted);

@@ -364,7 +364,7 @@ test_redaction_verifies (void)
     CU_ASSERT_FATAL (store != NULL);
     rh_envelope_t *received = NULL;
     CU_ASSERT_FATAL (rh_envelope_decode (redacted, redacted_size, &received) == RH_OK);
-    CU_ASSERT (rh_envelope_verify (received, store, rh_time_now_ms ()) == RH_OK);
+    CU_ASSERT (rh_certstore_verify (store, received, rh_time_now_ms ()) == RH_OK);
     CU_ASSERT (!rh_envelope_discloses (received, narrative));
     CU_ASSERT (
         rh_envelope_discloses (received, rh_envelope_field_number (RH_KIND_REFERRAL, "subjects")));

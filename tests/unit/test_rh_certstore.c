@@ -257,6 +257,41 @@ test_a_store_without_ca_or_crl_refuses_to_load (void)
     CU_ASSERT_PTR_NULL (rh_certstore_load_dir (pki));
 }
 
+static void
+test_a_checkpoint_verifies_only_with_a_broker_certificate_in_force (void)
+{
+    char pki [PATH_MAX], dir [PATH_MAX];
+    test_tempdir (pki, sizeof pki);
+    rh_ca_request_t broker = { .agency_id = "broker", .type = "BROKER" };
+    rh_ca_request_t police = { .agency_id = "police-gwent", .type = "POLICE" };
+    CU_ASSERT_FATAL (rh_ca_init (pki, NULL, 0) == 0 && rh_ca_issue (pki, &broker) == 0
+                     && rh_ca_issue (pki, &police) == 0);
+    rh_certstore_t *store = rh_certstore_load_dir (pki);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (store);
+    const char *agencies [] = { "broker", "police-gwent" };
+    rh_rc_t expected [] = { RH_OK, RH_E_CERT_UNKNOWN };  //  an agency's key is no broker's
+    for (size_t i = 0; i < 2; i++) {
+        rh_file_path (dir, sizeof dir, "%s/%s", pki, agencies [i]);
+        rh_signer_t *signer = rh_signer_load (dir);
+        CU_ASSERT_PTR_NOT_NULL_FATAL (signer);
+        rh_checkpoint_t checkpoint = { .size = 3, .time_ms = rh_time_now_ms () };
+        memcpy (checkpoint.signer_sha256, rh_signer_fingerprint (signer), RH_DIGEST_LEN);
+        uint8_t message [128];
+        size_t size = rh_merkle_checkpoint_message (&checkpoint, message);
+        CU_ASSERT_EQUAL (rh_signer_sign (signer, message, size, checkpoint.signature), 0);
+        CU_ASSERT_EQUAL (rh_certstore_verify_checkpoint (store, &checkpoint), expected [i]);
+        //  A changed root fails the signature; a time outside the certificate's life is unknown.
+        checkpoint.root [0] ^= 1;
+        CU_ASSERT_EQUAL (rh_certstore_verify_checkpoint (store, &checkpoint),
+                         i == 0 ? RH_E_SIG : RH_E_CERT_UNKNOWN);
+        checkpoint.root [0] ^= 1;
+        checkpoint.time_ms = 0;
+        CU_ASSERT_EQUAL (rh_certstore_verify_checkpoint (store, &checkpoint), RH_E_CERT_UNKNOWN);
+        rh_signer_destroy (&signer);
+    }
+    rh_certstore_destroy (&store);
+}
+
 void
 init_rh_certstore_tests (void)
 {
@@ -279,4 +314,6 @@ init_rh_certstore_tests (void)
                  test_an_out_of_date_crl_stops_every_signer);
     CU_add_test (suite, "a store without CA or CRL refuses to load",
                  test_a_store_without_ca_or_crl_refuses_to_load);
+    CU_add_test (suite, "a checkpoint verifies only with a broker certificate in force",
+                 test_a_checkpoint_verifies_only_with_a_broker_certificate_in_force);
 }

@@ -252,7 +252,7 @@ s_receive (const uint8_t *bytes, size_t size, rh_certstore_t *store, int64_t at_
     rh_envelope_t *envelope = NULL;
     rh_rc_t rc = rh_envelope_decode (bytes, size, &envelope);
     if (rc == RH_OK)
-        rc = rh_envelope_verify (envelope, store, at_ms);
+        rc = rh_certstore_verify (store, envelope, at_ms);
     rh_envelope_destroy (&envelope);
     return rc;
 }
@@ -369,7 +369,7 @@ test_a_police_referral_is_signed_sent_and_verified (void)
 
     rh_envelope_t *received = NULL;
     CU_ASSERT_EQUAL_FATAL (rh_envelope_decode (wire, size, &received), RH_OK);
-    CU_ASSERT_EQUAL (rh_envelope_verify (received, s_store, rh_time_now_ms ()), RH_OK);
+    CU_ASSERT_EQUAL (rh_certstore_verify (s_store, received, rh_time_now_ms ()), RH_OK);
     CU_ASSERT_EQUAL (rh_envelope_check_sender (received, "police-gwent"), RH_OK);
     CU_ASSERT_EQUAL (rh_envelope_check_sender (received, "la-newport"), RH_E_IMPERSONATION);
     CU_ASSERT_STRING_EQUAL (rh_envelope_msg_id (received), rh_envelope_msg_id (envelope));
@@ -415,7 +415,7 @@ test_every_body_kind_round_trips_unchanged (void)
         CU_ASSERT_PTR_NOT_NULL_FATAL (wire);
         rh_envelope_t *received = NULL;
         CU_ASSERT_EQUAL_FATAL (rh_envelope_decode (wire, size, &received), RH_OK);
-        CU_ASSERT_EQUAL (rh_envelope_verify (received, s_store, rh_time_now_ms ()), RH_OK);
+        CU_ASSERT_EQUAL (rh_certstore_verify (s_store, received, rh_time_now_ms ()), RH_OK);
         CU_ASSERT_EQUAL (rh_envelope_kind (received), kind);
         uint8_t *got = s_pack (rh_envelope_body (received), &got_size);
         CU_ASSERT_EQUAL (got_size, expected_size);
@@ -645,7 +645,7 @@ test_a_redacted_message_still_verifies_and_withholds_the_field (void)
 
     rh_envelope_t *received = NULL;
     CU_ASSERT_EQUAL_FATAL (rh_envelope_decode (redacted, redacted_size, &received), RH_OK);
-    CU_ASSERT_EQUAL (rh_envelope_verify (received, s_store, rh_time_now_ms ()), RH_OK);
+    CU_ASSERT_EQUAL (rh_certstore_verify (s_store, received, rh_time_now_ms ()), RH_OK);
     CU_ASSERT_EQUAL (rh_envelope_commitments (received), committed);
     const Rhannu__V1__Referral *body = (const Rhannu__V1__Referral *) rh_envelope_body (received);
     CU_ASSERT_STRING_EQUAL (body->narrative, "");
@@ -829,9 +829,9 @@ test_schema_names_map_both_ways (void)
     CU_ASSERT_FALSE (rh_envelope_enum_known ("Nothing", "POLICE"));
     CU_ASSERT_TRUE (rh_identity_valid_type ("BROKER"));
     CU_ASSERT_FALSE (rh_identity_valid_type ("AGENCY_TYPE_UNSET"));
-    CU_ASSERT_TRUE (rh_identity_valid_id ("la-newport.iaa"));
-    CU_ASSERT_FALSE (rh_identity_valid_id ("-leading-dash"));
-    CU_ASSERT_FALSE (rh_identity_valid_id ("UPPER"));
+    CU_ASSERT_TRUE (rh_envelope_valid_id ("la-newport.iaa"));
+    CU_ASSERT_FALSE (rh_envelope_valid_id ("-leading-dash"));
+    CU_ASSERT_FALSE (rh_envelope_valid_id ("UPPER"));
 }
 
 static void
@@ -854,12 +854,37 @@ test_committed_vectors_still_verify_from_their_stored_bytes (void)
         rh_envelope_t *envelope = NULL;
         CU_ASSERT_EQUAL (rh_envelope_decode (bytes, size, &envelope), RH_OK);
         if (envelope)
-            CU_ASSERT_EQUAL (rh_envelope_verify (envelope, store, rh_envelope_created (envelope)),
+            CU_ASSERT_EQUAL (rh_certstore_verify (store, envelope, rh_envelope_created (envelope)),
                              RH_OK);
         rh_envelope_destroy (&envelope);
         free (bytes);
     }
     rh_certstore_destroy (&store);
+}
+
+static void
+test_proto_checks_the_signature_with_the_key_it_is_given (void)
+{
+    //  proto knows no PKI: rh_envelope_verify_key takes a bare key; certs finds the right one.
+    rh_envelope_t *envelope = s_signed (s_police, RH_KIND_REFERRAL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (envelope);
+    const rh_identity_t *police = NULL, *la = NULL;
+    int64_t now = rh_time_now_ms ();
+    CU_ASSERT_EQUAL_FATAL (rh_certstore_signer (s_store, "police-gwent",
+                                                rh_envelope_signer_fingerprint (envelope), now,
+                                                &police),
+                           RH_OK);
+    CU_ASSERT_EQUAL_FATAL (
+        rh_certstore_signer (s_store, "la-newport", rh_signer_fingerprint (s_la), now, &la), RH_OK);
+    CU_ASSERT_EQUAL (rh_envelope_verify_key (envelope, police->sign_key), RH_OK);
+    CU_ASSERT_EQUAL (rh_envelope_verify_key (envelope, la->sign_key), RH_E_SIG);
+    rh_envelope_destroy (&envelope);
+    //  An envelope that is neither signed nor decoded has nothing to verify.
+    envelope = rh_envelope_new (RH_KIND_REFERRAL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (envelope);
+    CU_ASSERT_EQUAL (rh_envelope_verify_key (envelope, police->sign_key), RH_E_MALFORMED);
+    CU_ASSERT_EQUAL (rh_certstore_verify (s_store, envelope, now), RH_E_MALFORMED);
+    rh_envelope_destroy (&envelope);
 }
 
 void
@@ -874,6 +899,8 @@ init_rh_envelope_tests (void)
                  test_every_flipped_signature_bit_is_refused);
     CU_add_test (suite, "every changed byte of a message is refused",
                  test_every_changed_byte_of_a_message_is_refused);
+    CU_add_test (suite, "proto checks the signature with the key it is given",
+                 test_proto_checks_the_signature_with_the_key_it_is_given);
     CU_add_test (suite, "a signature by another key is refused",
                  test_a_signature_by_another_key_is_refused);
     CU_add_test (suite, "another agency's certificate cannot be claimed",

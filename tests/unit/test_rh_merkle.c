@@ -250,6 +250,34 @@ test_consistency_proofs (void)
     free (tree.leaves);
 }
 
+static void
+test_a_checkpoint_verifies_against_its_key_only (void)
+{
+    uint8_t public_key [RH_PUBKEY_LEN], secret [crypto_sign_SECRETKEYBYTES];
+    uint8_t other_public [RH_PUBKEY_LEN], other_secret [crypto_sign_SECRETKEYBYTES];
+    crypto_sign_keypair (public_key, secret);
+    crypto_sign_keypair (other_public, other_secret);
+    rh_checkpoint_t checkpoint = { .size = 7, .time_ms = 1700000000000 };
+    memset (checkpoint.root, 0x42, RH_DIGEST_LEN);
+    uint8_t message [128];
+    size_t size = rh_merkle_checkpoint_message (&checkpoint, message);
+    crypto_sign_detached (checkpoint.signature, NULL, message, size, secret);
+    CU_ASSERT_EQUAL (rh_merkle_checkpoint_verify_key (&checkpoint, public_key), RH_OK);
+    CU_ASSERT_EQUAL (rh_merkle_checkpoint_verify_key (&checkpoint, other_public), RH_E_SIG);
+    //  Every signed part counts: size, root and time.
+    rh_checkpoint_t changed = checkpoint;
+    changed.size++;
+    CU_ASSERT_EQUAL (rh_merkle_checkpoint_verify_key (&changed, public_key), RH_E_SIG);
+    changed = checkpoint;
+    changed.root [31] ^= 1;
+    CU_ASSERT_EQUAL (rh_merkle_checkpoint_verify_key (&changed, public_key), RH_E_SIG);
+    changed = checkpoint;
+    changed.time_ms++;
+    CU_ASSERT_EQUAL (rh_merkle_checkpoint_verify_key (&changed, public_key), RH_E_SIG);
+    sodium_memzero (secret, sizeof secret);
+    sodium_memzero (other_secret, sizeof other_secret);
+}
+
 void
 init_rh_merkle_tests (void)
 {
@@ -259,4 +287,6 @@ init_rh_merkle_tests (void)
                  test_inclusion_proofs);
     CU_add_test (suite, "every consistency proof of trees up to 40, and its mutations",
                  test_consistency_proofs);
+    CU_add_test (suite, "a checkpoint verifies against its key only",
+                 test_a_checkpoint_verifies_against_its_key_only);
 }

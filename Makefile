@@ -37,19 +37,19 @@ TEST_LIBS = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 
 CFLAGS ?= $(OPT) -g
 WARN := -std=c11 -Wall -Wextra -Wshadow -Wformat=2 -Werror
-INCLUDES := -Iproto -Icerts -Ilib -Ipolicy -Ibroker -Iagent -I$(BUILD)/gen
+INCLUDES := -Iproto -Icerts -Ilib -Ibroker -Iagent -I$(BUILD)/gen
 RH_CPPFLAGS = $(INCLUDES) $(PKG_CFLAGS) -D_GNU_SOURCE -DRH_SOURCE_DIR='"$(CURDIR)"'
 ALL_CFLAGS = $(WARN) $(CFLAGS) $(SANFLAGS) $(RH_CPPFLAGS) $(CPPFLAGS)
 LINK = $(CC) $(SANFLAGS) $(LDFLAGS)
 
 GEN := $(BUILD)/gen/rhannu.pb-c.c $(BUILD)/gen/rhannu.pb-c.h
-LIB_SRC := $(wildcard lib/*.c) $(wildcard proto/*.c) $(wildcard certs/rh_*.c) $(wildcard policy/*.c)
+LIB_SRC := $(wildcard lib/*.c) $(wildcard proto/*.c) $(wildcard certs/rh_*.c)
 LIB_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/gen/rhannu.pb-c.o
 LIB := $(BUILD)/librhannu.a
 
 TOOLS := $(BUILD)/bin/rhannu-ca $(BUILD)/bin/rhannu-broker $(BUILD)/bin/rhannu-agent \
          $(BUILD)/bin/rhannu-audit
-BROKER_SRC := $(filter-out broker/main.c,$(wildcard broker/*.c))
+BROKER_SRC := $(wildcard broker/rh_*.c)
 AGENT_SRC := $(filter-out agent/main.c,$(wildcard agent/*.c))
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(BUILD)/tests/unit-tests
@@ -82,7 +82,7 @@ $(BUILD)/obj/gen/rhannu.pb-c.o: $(BUILD)/gen/rhannu.pb-c.c $(BUILD)/gen/rhannu.p
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 $(CFLAGS) $(SANFLAGS) $(RH_CPPFLAGS) $(CPPFLAGS) -c $< -o $@
 
-$(BUILD)/obj/%.o: %.c $(GEN) $(wildcard lib/*.h proto/*.h certs/*.h policy/*.h broker/*.h agent/*.h)
+$(BUILD)/obj/%.o: %.c $(GEN) $(wildcard lib/*.h proto/*.h certs/*.h broker/*.h agent/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -100,7 +100,8 @@ $(BUILD)/bin/rhannu-broker: $(patsubst %.c,$(BUILD)/obj/%.o,broker/main.c $(BROK
 	$(LINK) $^ $(PKG_LIBS) -o $@
 
 #  The auditor's tool reads the broker's log with the broker's own audit code.
-$(BUILD)/bin/rhannu-audit: $(BUILD)/obj/audit/rhannu_audit.o $(BUILD)/obj/broker/rh_audit.o $(LIB)
+$(BUILD)/bin/rhannu-audit: $(BUILD)/obj/broker/rhannu_audit.o $(BUILD)/obj/broker/rh_audit.o \
+                          $(BUILD)/obj/broker/rh_policy.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(LINK) $^ $(PKG_LIBS) -o $@
 
@@ -108,7 +109,7 @@ $(BUILD)/bin/rhannu-agent: $(patsubst %.c,$(BUILD)/obj/%.o,agent/main.c $(AGENT_
 	@mkdir -p $(dir $@)
 	$(LINK) $^ $(PKG_LIBS) -o $@
 
-$(BUILD)/obj/tests/%.o: tests/%.c $(GEN) $(wildcard lib/*.h proto/*.h certs/*.h policy/*.h tests/unit/*.h)
+$(BUILD)/obj/tests/%.o: tests/%.c $(GEN) $(wildcard lib/*.h proto/*.h certs/*.h broker/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -c $< -o $@
 
@@ -128,7 +129,7 @@ $(BENCH_LATENCY): $(BUILD)/obj/tests/bench/rh_bench_latency.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(LINK) $^ $(PKG_LIBS) -o $@
 
-$(BENCH_POLICY): $(BUILD)/obj/tests/bench/rh_bench_policy.o $(LIB)
+$(BENCH_POLICY): $(BUILD)/obj/tests/bench/rh_bench_policy.o $(BUILD)/obj/broker/rh_policy.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(LINK) $^ $(PKG_LIBS) -o $@
 

@@ -17,8 +17,8 @@ struct _rh_policy_t {
     size_t count;
 };
 
-static void
-s_append (char *errors, size_t size, const char *format, ...) __attribute__ ((format (printf, 3, 4)));
+static void s_append (char *errors, size_t size, const char *format, ...)
+    __attribute__ ((format (printf, 3, 4)));
 
 static void
 s_append (char *errors, size_t size, const char *format, ...)
@@ -79,8 +79,8 @@ s_load_one (const char *dir, const char *name, X509 *ca, int64_t now_ms, s_sourc
                   "%s: the signature in %s does not verify against the board CA (the file was "
                   "changed after signing, or another CA signed it)",
                   path, sig_path);
-    else if ((agreement = rh_agreement_parse ((const char *) data, size, path, errors,
-                                              errors_size))) {
+    else if ((agreement =
+                  rh_agreement_parse ((const char *) data, size, path, errors, errors_size))) {
         uint8_t digest [RH_DIGEST_LEN];
         crypto_hash_sha256 (digest, data, size);
         rh_agreement_set_sha256 (agreement, digest);
@@ -124,8 +124,8 @@ rh_policy_load (const char *dir, const char *ca_pem, int64_t now_ms, char *error
         good = false;
     }
     else if (found == 0) {
-        s_append (errors, errors_size,
-                  "%s: no agreements (*.yaml): every message would be refused", dir);
+        s_append (errors, errors_size, "%s: no agreements (*.yaml): every message would be refused",
+                  dir);
         good = false;
     }
     else if (found > RH_MAX_AGREEMENTS) {
@@ -140,9 +140,9 @@ rh_policy_load (const char *dir, const char *ca_pem, int64_t now_ms, char *error
             break;
         }
         for (size_t k = 0; k < self->count; k++)
-            if (strcmp (rh_agreement_id (self->agreements [k]), rh_agreement_id (agreement))
-                == 0) {
-                s_append (errors, errors_size, "%s/%s: agreement %s is already loaded from "
+            if (strcmp (rh_agreement_id (self->agreements [k]), rh_agreement_id (agreement)) == 0) {
+                s_append (errors, errors_size,
+                          "%s/%s: agreement %s is already loaded from "
                           "another file; keep one version in force",
                           dir, entries [i]->d_name, rh_agreement_id (agreement));
                 good = false;
@@ -220,7 +220,8 @@ rh_policy_find (const rh_policy_t *self, const char *agreement_id)
 static bool
 s_in_force (const rh_agreement_t *agreement, int64_t now_ms)
 {
-    return rh_agreement_valid_from (agreement) <= now_ms && now_ms <= rh_agreement_valid_to (agreement);
+    return rh_agreement_valid_from (agreement) <= now_ms
+           && now_ms <= rh_agreement_valid_to (agreement);
 }
 
 //  ---------------------------------------------------------------------------------------------
@@ -281,8 +282,7 @@ rh_policy_facts (rh_envelope_t *envelope, rh_facts_t *facts)
         facts->route = referral->requested_route > 0 ? (uint32_t) referral->requested_route : 0;
         s_subjects (facts, referral->subjects, referral->n_subjects);
         s_consent (facts, referral->consent);
-        facts->referral_kind =
-            referral->referral_kind > 0 ? (uint32_t) referral->referral_kind : 0;
+        facts->referral_kind = referral->referral_kind > 0 ? (uint32_t) referral->referral_kind : 0;
         for (size_t i = 0; i < referral->n_subjects; i++) {
             const ProtobufCBinaryData *key = &referral->subjects [i]->subject_key;
             if (key->len == RH_SUBJECT_KEY_LEN && facts->subject_key_count < RH_MAX_CASE_SUBJECTS)
@@ -394,8 +394,8 @@ rh_policy_front_door (const rh_policy_t *self, const char *la, const char *alias
             continue;
         const char *this_label = "";
         bool by_alias = false;
-        const char *agency = rh_agreement_front_door (self->agreements [i], la, alias,
-                                                      &this_label, &by_alias);
+        const char *agency =
+            rh_agreement_front_door (self->agreements [i], la, alias, &this_label, &by_alias);
         if (!agency)
             continue;
         //  An agreement that knows the alias beats one that only knows the local authority.

@@ -32,27 +32,28 @@ typedef struct {
 static void
 s_usage (FILE *out)
 {
-    fprintf (out,
-             "usage:\n"
-             "  rhannu-audit verify --data DIR --pki DIR [--json]\n"
-             "      recompute the Merkle tree, check every signed checkpoint and every message\n"
-             "      signature against the certificates valid when it arrived; exit 1 and name\n"
-             "      the first bad record\n"
-             "  rhannu-audit proof --message ID --data DIR --pki DIR [--json]\n"
-             "      an inclusion proof that the message is in the log under the latest checkpoint\n"
-             "  rhannu-audit chronology --case ID --data DIR --pki DIR [--json]\n"
-             "      the case from beginning to end: who sent what, when, under which agreement\n"
-             "      and rule, what was withheld, who was told\n"
-             "  rhannu-audit replay --data DIR --pki DIR [--json]\n"
-             "      rebuild the referral lifecycles from the log alone and re-decide every policy\n"
-             "      decision against the agreement version it names; exit 1 if one differs\n"
-             "  rhannu-audit report --data DIR --pki DIR [--json] [--csv DIR] [--html FILE]\n"
-             "      volumes, time to outcome, deadlines, NFA rates, refusals, alerts, and the\n"
-             "      boards' Alerts, Assurance and Achievements summary\n"
-             "  rhannu-audit disclosures --subject KEY --data DIR --pki DIR [--json]\n"
-             "      every disclosure about one subject (KEY: its 64-hex pseudonymous key), to whom\n"
-             "      and under which rule, and every refusal\n"
-             "DIR for --data is the broker's data folder or a copy taken while it was stopped.\n");
+    fprintf (
+        out,
+        "usage:\n"
+        "  rhannu-audit verify --data DIR --pki DIR [--json]\n"
+        "      recompute the Merkle tree, check every signed checkpoint and every message\n"
+        "      signature against the certificates valid when it arrived; exit 1 and name\n"
+        "      the first bad record\n"
+        "  rhannu-audit proof --message ID --data DIR --pki DIR [--json]\n"
+        "      an inclusion proof that the message is in the log under the latest checkpoint\n"
+        "  rhannu-audit chronology --case ID --data DIR --pki DIR [--json]\n"
+        "      the case from beginning to end: who sent what, when, under which agreement\n"
+        "      and rule, what was withheld, who was told\n"
+        "  rhannu-audit replay --data DIR --pki DIR [--json]\n"
+        "      rebuild the referral lifecycles from the log alone and re-decide every policy\n"
+        "      decision against the agreement version it names; exit 1 if one differs\n"
+        "  rhannu-audit report --data DIR --pki DIR [--json] [--csv DIR] [--html FILE]\n"
+        "      volumes, time to outcome, deadlines, NFA rates, refusals, alerts, and the\n"
+        "      boards' Alerts, Assurance and Achievements summary\n"
+        "  rhannu-audit disclosures --subject KEY --data DIR --pki DIR [--json]\n"
+        "      every disclosure about one subject (KEY: its 64-hex pseudonymous key), to whom\n"
+        "      and under which rule, and every refusal\n"
+        "DIR for --data is the broker's data folder or a copy taken while it was stopped.\n");
 }
 
 static int
@@ -167,10 +168,9 @@ s_verify_messages (rh_db_t *db, const char *pki, uint64_t *checked, uint64_t *ba
     s_checker_t checkers [16];
     pthread_t threads [16];
     for (unsigned i = 0; i < workers; i++) {
-        checkers [i] = (s_checker_t) { .db = db, .pki = pki, .index = i, .workers = workers };
-        checkers [i].started = pthread_create (&threads [i], NULL, s_check_messages,
-                                               &checkers [i])
-                               == 0;
+        checkers [i] = (s_checker_t){ .db = db, .pki = pki, .index = i, .workers = workers };
+        checkers [i].started =
+            pthread_create (&threads [i], NULL, s_check_messages, &checkers [i]) == 0;
         if (!checkers [i].started)
             s_check_messages (&checkers [i]);  //  no thread: do its share here
     }
@@ -206,11 +206,11 @@ s_verify (rh_db_t *db, rh_certstore_t *store, const s_args_t *args)
     char root [RH_DIGEST_LEN * 2 + 1];
     sodium_bin2hex (root, sizeof root, check.root, RH_DIGEST_LEN);
     if (args->json) {
-        json_t *out = json_pack ("{s:b, s:I, s:I, s:I, s:I, s:s, s:f}", "valid", rc == RH_OK,
-                                 "records", (json_int_t) check.count, "checkpoints",
-                                 (json_int_t) check.checkpoints, "messages_verified",
-                                 (json_int_t) messages, "messages_erased",
-                                 (json_int_t) check.erased, "root", root, "seconds", seconds);
+        json_t *out =
+            json_pack ("{s:b, s:I, s:I, s:I, s:I, s:s, s:f}", "valid", rc == RH_OK, "records",
+                       (json_int_t) check.count, "checkpoints", (json_int_t) check.checkpoints,
+                       "messages_verified", (json_int_t) messages, "messages_erased",
+                       (json_int_t) check.erased, "root", root, "seconds", seconds);
         if (rc != RH_OK) {
             json_object_set_new (out, "first_bad_record", json_integer ((json_int_t) bad));
             json_object_set_new (out, "reason", json_string (reason));
@@ -220,8 +220,8 @@ s_verify (rh_db_t *db, rh_certstore_t *store, const s_args_t *args)
         json_decref (out);
     }
     else if (rc == RH_OK)
-        printf ("audit log verified: %" PRIu64 " records, %" PRIu64
-                " signed checkpoints, %" PRIu64 " message signatures, %" PRIu64
+        printf ("audit log verified: %" PRIu64 " records, %" PRIu64 " signed checkpoints, %" PRIu64
+                " message signatures, %" PRIu64
                 " messages erased\nroot %s\n(%.2f s, %.0f records/s)\n",
                 check.count, check.checkpoints, messages, check.erased, root, seconds,
                 seconds > 0 ? (double) check.count / seconds : 0.0);
@@ -287,12 +287,11 @@ s_proof (rh_db_t *db, const s_args_t *args)
         json_array_append_new (path, json_string (node));
     }
     if (args->json) {
-        json_t *out = json_pack ("{s:s, s:I, s:s, s:I, s:s, s:s, s:o, s:b}", "message",
-                                 args->message, "leaf_index", (json_int_t) seq, "leaf_hash", hex,
-                                 "tree_size", (json_int_t) checkpoint.size, "root", root,
-                                 "checkpoint_time",
-                                 rh_time_format (checkpoint.time_ms, when, sizeof when),
-                                 "audit_path", path, "verified", valid);
+        json_t *out = json_pack (
+            "{s:s, s:I, s:s, s:I, s:s, s:s, s:o, s:b}", "message", args->message, "leaf_index",
+            (json_int_t) seq, "leaf_hash", hex, "tree_size", (json_int_t) checkpoint.size, "root",
+            root, "checkpoint_time", rh_time_format (checkpoint.time_ms, when, sizeof when),
+            "audit_path", path, "verified", valid);
         json_dumpf (out, stdout, JSON_INDENT (2) | JSON_PRESERVE_ORDER);
         printf ("\n");
         json_decref (out);
@@ -300,13 +299,12 @@ s_proof (rh_db_t *db, const s_args_t *args)
     else {
         printf ("message %s arrived as record %" PRIu64 " (leaf hash %s)\n", args->message, seq,
                 hex);
-        printf ("included in the tree of %" PRIu64 " records signed %s, root %s\n",
-                checkpoint.size, rh_time_format (checkpoint.time_ms, when, sizeof when), root);
+        printf ("included in the tree of %" PRIu64 " records signed %s, root %s\n", checkpoint.size,
+                rh_time_format (checkpoint.time_ms, when, sizeof when), root);
         printf ("audit path (%d hashes, RFC 6962):\n", count);
         size_t index;
         json_t *node;
-        json_array_foreach (path, index, node)
-            printf ("  %s\n", json_string_value (node));
+        json_array_foreach (path, index, node) printf ("  %s\n", json_string_value (node));
         printf ("%s\n", valid ? "the proof verifies" : "THE PROOF DOES NOT VERIFY");
         json_decref (path);
     }
@@ -353,8 +351,7 @@ s_compare_seq (const void *a, const void *b)
 
 //  Adds every message of a case and each of those messages' events (deliveries, acks).
 static void
-s_collect_case (rh_db_t *db, const char *case_id, uint64_t **seqs, size_t *count,
-                size_t *capacity)
+s_collect_case (rh_db_t *db, const char *case_id, uint64_t **seqs, size_t *count, size_t *capacity)
 {
     char prefix [RH_MAX_ID * 2 + 8];
     snprintf (prefix, sizeof prefix, "ac/%s/", case_id);
@@ -429,40 +426,41 @@ s_events (rh_db_t *db, uint64_t *seqs, size_t count, const s_args_t *args, bool 
                 uint32_t field = 0;
                 const uint8_t *digest = NULL;
                 if (rh_record_withheld (&record, d, w, &field, &digest)) {
-                    const char *name = envelope ? rh_envelope_field_name (
-                                                      rh_envelope_kind (envelope), field)
-                                                : NULL;
-                    json_array_append_new (withheld, name ? json_string (name)
-                                                          : json_integer (field));
+                    const char *name =
+                        envelope ? rh_envelope_field_name (rh_envelope_kind (envelope), field)
+                                 : NULL;
+                    json_array_append_new (withheld,
+                                           name ? json_string (name) : json_integer (field));
                 }
             }
-            json_array_append_new (
-                decisions,
-                json_pack ("{s:s, s:b, s:s, s:I, s:s, s:s, s:o}", "recipient",
-                           decision.recipient, "allowed", decision.allowed, "agreement",
-                           decision.agreement_id, "version",
-                           (json_int_t) decision.agreement_version, "rule", decision.rule_id,
-                           "missing", decision.missing_condition, "withheld", withheld));
+            json_array_append_new (decisions,
+                                   json_pack ("{s:s, s:b, s:s, s:I, s:s, s:s, s:o}", "recipient",
+                                              decision.recipient, "allowed", decision.allowed,
+                                              "agreement", decision.agreement_id, "version",
+                                              (json_int_t) decision.agreement_version, "rule",
+                                              decision.rule_id, "missing",
+                                              decision.missing_condition, "withheld", withheld));
         }
         rh_time_format (record.at_ms, when, sizeof when);
         if (args->json)
             json_array_append_new (
-                events, json_pack ("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "record",
-                                   (json_int_t) record.seq, "at", when, "event", record.event,
-                                   "message", record.msg_id, "kind", kind, "purpose", purpose,
-                                   "from", record.agency, "to", recipients, "detail",
-                                   record.detail, "decisions", decisions));
+                events,
+                json_pack ("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "record",
+                           (json_int_t) record.seq, "at", when, "event", record.event, "message",
+                           record.msg_id, "kind", kind, "purpose", purpose, "from", record.agency,
+                           "to", recipients, "detail", record.detail, "decisions", decisions));
         else {
             printf ("%s  %-10s %-15s %-22s -> %-22s %s%s%s\n", when, record.event,
                     *kind ? kind : "-", record.agency, *recipients ? recipients : "-",
-                    *purpose ? "purpose " : "", purpose, *record.detail && !*kind ? record.detail : "");
+                    *purpose ? "purpose " : "", purpose,
+                    *record.detail && !*kind ? record.detail : "");
             size_t d;
             json_t *entry;
             json_array_foreach (decisions, d, entry)
             {
                 json_t *withheld = json_object_get (entry, "withheld");
-                char *list = json_array_size (withheld) ? json_dumps (withheld, JSON_COMPACT)
-                                                        : NULL;
+                char *list =
+                    json_array_size (withheld) ? json_dumps (withheld, JSON_COMPACT) : NULL;
                 printf ("      %s %s under %s v%" JSON_INTEGER_FORMAT " rule %s%s%s%s%s\n",
                         json_is_true (json_object_get (entry, "allowed")) ? "to" : "REFUSED for",
                         json_string_value (json_object_get (entry, "recipient")),
@@ -516,8 +514,7 @@ s_disclosures (rh_db_t *db, const s_args_t *args)
     uint8_t key [RH_SUBJECT_KEY_LEN];
     size_t got = 0;
     if (strlen (args->subject) != RH_SUBJECT_KEY_LEN * 2
-        || sodium_hex2bin (key, sizeof key, args->subject, strlen (args->subject), NULL, &got,
-                           NULL)
+        || sodium_hex2bin (key, sizeof key, args->subject, strlen (args->subject), NULL, &got, NULL)
                != 0
         || got != RH_SUBJECT_KEY_LEN) {
         fprintf (stderr, "rhannu-audit: --subject takes the 64 hex digits of a subject key\n");
@@ -621,8 +618,7 @@ s_version (s_replay_t *self, const char *id, uint32_t version, const uint8_t *sh
         uint8_t digest [RH_DIGEST_LEN];
         crypto_hash_sha256 (digest, value + RH_SIG_LEN, size - RH_SIG_LEN);
         //  Only the file the board signed, and the one the decision names.
-        if (rh_ca_verify_file (self->ca, value + RH_SIG_LEN, size - RH_SIG_LEN, value,
-                               RH_SIG_LEN)
+        if (rh_ca_verify_file (self->ca, value + RH_SIG_LEN, size - RH_SIG_LEN, value, RH_SIG_LEN)
                 == RH_OK
             && (!sha256 || memcmp (digest, sha256, RH_DIGEST_LEN) == 0)) {
             char errors [256];
@@ -684,7 +680,8 @@ s_party (s_replay_t *self, const char *agency, int64_t at_ms, rh_party_ref_t *re
 {
     for (size_t i = 0; i < rh_certstore_size (self->store); i++) {
         const rh_identity_t *id = rh_certstore_identity (self->store, i);
-        if (!strcmp (id->agency_id, agency) && rh_certstore_status (self->store, i, at_ms) == RH_OK) {
+        if (!strcmp (id->agency_id, agency)
+            && rh_certstore_status (self->store, i, at_ms) == RH_OK) {
             rh_policy_party (id, ref);
             return true;
         }
@@ -752,9 +749,9 @@ s_replay (rh_db_t *db, rh_certstore_t *store, const s_args_t *args)
             if (!*decision.agreement_id)
                 continue;
             decisions++;
-            const rh_agreement_t *agreement = s_version (&self, decision.agreement_id,
-                                                         decision.agreement_version,
-                                                         decision.agreement_sha256);
+            const rh_agreement_t *agreement =
+                s_version (&self, decision.agreement_id, decision.agreement_version,
+                           decision.agreement_sha256);
             rh_decision_t again;
             bool same = false;
             if (agreement && have_sender
@@ -815,12 +812,12 @@ s_replay (rh_db_t *db, rh_certstore_t *store, const s_args_t *args)
     }
     size_t mismatch_count = json_array_size (mismatches);
     if (args->json) {
-        json_t *out = json_pack (
-            "{s:I, s:I, s:I, s:o, s:{s:I, s:I, s:I, s:I}}", "decisions", (json_int_t) decisions,
-            "reproduced", (json_int_t) reproduced, "refusals_not_kept",
-            (json_int_t) refusals_unkept, "mismatches", mismatches, "referrals", "received",
-            (json_int_t) referrals, "acknowledged", (json_int_t) acknowledged, "decided",
-            (json_int_t) decided, "closed", (json_int_t) closed);
+        json_t *out = json_pack ("{s:I, s:I, s:I, s:o, s:{s:I, s:I, s:I, s:I}}", "decisions",
+                                 (json_int_t) decisions, "reproduced", (json_int_t) reproduced,
+                                 "refusals_not_kept", (json_int_t) refusals_unkept, "mismatches",
+                                 mismatches, "referrals", "received", (json_int_t) referrals,
+                                 "acknowledged", (json_int_t) acknowledged, "decided",
+                                 (json_int_t) decided, "closed", (json_int_t) closed);
         json_dumpf (out, stdout, JSON_INDENT (2) | JSON_PRESERVE_ORDER);
         printf ("\n");
         json_decref (out);
@@ -877,9 +874,11 @@ typedef struct {
 static const char *
 s_days_bucket (double days)
 {
-    return days < 1 ? "0-1 days" : days < 2 ? "1-2 days" : days < 5 ? "2-5 days"
-           : days < 10                      ? "5-10 days"
-                                            : "10+ days";
+    return days < 1    ? "0-1 days"
+           : days < 2  ? "1-2 days"
+           : days < 5  ? "2-5 days"
+           : days < 10 ? "5-10 days"
+                       : "10+ days";
 }
 
 //  One pass over the log, like replay's, gathering the figures.
@@ -905,7 +904,8 @@ s_gather (rh_db_t *db, s_figures_t *f, json_t *las_known)
             else
                 s_count (f->refusals_by_rule, record.code);
         }
-        bool accepted = !strcmp (record.event, "ACCEPTED"), notice = !strcmp (record.event, "NOTICE");
+        bool accepted = !strcmp (record.event, "ACCEPTED"),
+             notice = !strcmp (record.event, "NOTICE");
         uint8_t *payload = NULL;
         size_t payload_size = 0;
         rh_envelope_t *envelope = NULL;
@@ -969,7 +969,8 @@ s_gather (rh_db_t *db, s_figures_t *f, json_t *las_known)
                             s_count (f->nfa_by_referrer, c->referrer);
                         double days = (double) (c->decided_ms - c->received_ms) / 86400000.0;
                         s_count (f->days_to_outcome, s_days_bucket (days));
-                        json_int_t deadline = json_integer_value (json_object_get (due, c->referral));
+                        json_int_t deadline =
+                            json_integer_value (json_object_get (due, c->referral));
                         if (deadline) {
                             f->with_deadline++;
                             f->within_deadline += c->decided_ms <= deadline;
@@ -990,9 +991,9 @@ s_gather (rh_db_t *db, s_figures_t *f, json_t *las_known)
     //  Areas with no referrals are shown too: an absence of demand is information.
     size_t index;
     json_t *la;
-    json_array_foreach (las_known, index, la)
-        if (!json_object_get (f->by_la, json_string_value (la)))
-            json_object_set_new (f->by_la, json_string_value (la), json_integer (0));
+    json_array_foreach (las_known, index,
+                        la) if (!json_object_get (f->by_la, json_string_value (la)))
+        json_object_set_new (f->by_la, json_string_value (la), json_integer (0));
     json_decref (due);
     free (cases.cases);
 }
@@ -1032,12 +1033,13 @@ s_known_las (rh_db_t *db)
                     bool seen = false;
                     size_t i;
                     json_t *known;
-                    json_array_foreach (las, i, known)
-                        seen = seen || !strcmp (json_string_value (known),
-                                                (const char *) name->data.scalar.value);
+                    json_array_foreach (las, i, known) seen =
+                        seen
+                        || !strcmp (json_string_value (known),
+                                    (const char *) name->data.scalar.value);
                     if (!seen)
-                        json_array_append_new (las,
-                                               json_string ((const char *) name->data.scalar.value));
+                        json_array_append_new (
+                            las, json_string ((const char *) name->data.scalar.value));
                 }
             }
             yaml_document_delete (&document);
@@ -1051,8 +1053,8 @@ s_known_las (rh_db_t *db)
 static json_t *
 s_figures_json (s_figures_t *f, const rh_audit_check_t *check)
 {
-    double within = f->with_deadline ? 100.0 * (double) f->within_deadline / (double) f->with_deadline
-                                     : 0.0;
+    double within =
+        f->with_deadline ? 100.0 * (double) f->within_deadline / (double) f->with_deadline : 0.0;
     json_t *nfa_rate = json_object ();
     const char *agency;
     json_t *outcomes;
@@ -1117,8 +1119,9 @@ s_html_chart (FILE *out, const char *title, json_t *counts, const char *unit)
         top = v > top ? v : top;
     }
     size_t rows = json_object_size (counts);
-    fprintf (out, "<section><h2>%s</h2>\n<svg class=\"chart\" width=\"640\" height=\"%zu\" "
-                  "role=\"img\" aria-label=\"%s\">\n",
+    fprintf (out,
+             "<section><h2>%s</h2>\n<svg class=\"chart\" width=\"640\" height=\"%zu\" "
+             "role=\"img\" aria-label=\"%s\">\n",
              title, rows * 26 + 10, title);
     size_t row = 0;
     json_object_foreach (counts, key, value)
@@ -1160,9 +1163,9 @@ s_report_html (const char *path, json_t *figures)
              json_string_value (json_object_get (log, "root")));
     fprintf (out,
              "<h2>Alerts, Assurance and Achievements</h2>\n<div class=\"aaa\">\n"
-             "<div><h3>Alerts</h3><p>%" JSON_INTEGER_FORMAT " outcomes overdue<br>%"
-             JSON_INTEGER_FORMAT " repeat-referral alerts<br>%" JSON_INTEGER_FORMAT
-             " messages refused</p></div>\n"
+             "<div><h3>Alerts</h3><p>%" JSON_INTEGER_FORMAT
+             " outcomes overdue<br>%" JSON_INTEGER_FORMAT
+             " repeat-referral alerts<br>%" JSON_INTEGER_FORMAT " messages refused</p></div>\n"
              "<div><h3>Assurance</h3><p>audit log verified<br>%.0f %% of outcomes within their "
              "deadline</p></div>\n"
              "<div><h3>Achievements</h3><p>%" JSON_INTEGER_FORMAT " of %" JSON_INTEGER_FORMAT
@@ -1197,15 +1200,21 @@ s_report (rh_db_t *db, rh_certstore_t *store, const s_args_t *args)
     rh_audit_check_t check;
     rh_rc_t rc = rh_audit_verify (db, store, &check);
     if (rc != RH_OK) {
-        fprintf (stderr, "rhannu-audit: the log does not verify (record %" PRIu64 ": %s); no report\n",
+        fprintf (stderr,
+                 "rhannu-audit: the log does not verify (record %" PRIu64 ": %s); no report\n",
                  check.bad, check.reason);
         return 1;
     }
-    s_figures_t f = { .by_agency = json_object (), .by_kind = json_object (),
-                      .by_category = json_object (), .by_la = json_object (),
-                      .by_month = json_object (), .outcomes_by_referrer = json_object (),
-                      .nfa_by_referrer = json_object (), .refusals_by_rule = json_object (),
-                      .decisions = json_object (), .days_to_outcome = json_object () };
+    s_figures_t f = { .by_agency = json_object (),
+                      .by_kind = json_object (),
+                      .by_category = json_object (),
+                      .by_la = json_object (),
+                      .by_month = json_object (),
+                      .outcomes_by_referrer = json_object (),
+                      .nfa_by_referrer = json_object (),
+                      .refusals_by_rule = json_object (),
+                      .decisions = json_object (),
+                      .days_to_outcome = json_object () };
     json_t *las = s_known_las (db);
     s_gather (db, &f, las);
     json_decref (las);
@@ -1220,7 +1229,8 @@ s_report (rh_db_t *db, rh_certstore_t *store, const s_args_t *args)
         s_csv (args->csv, "by_month", f.by_month, "month");
         s_csv (args->csv, "days_to_outcome", f.days_to_outcome, "days");
         s_csv (args->csv, "decisions", f.decisions, "decision");
-        s_csv (args->csv, "nfa_rate_by_referrer", json_object_get (figures, "nfa_rate_by_referrer_percent"), "referrer");
+        s_csv (args->csv, "nfa_rate_by_referrer",
+               json_object_get (figures, "nfa_rate_by_referrer_percent"), "referrer");
         s_csv (args->csv, "refusals_by_rule", f.refusals_by_rule, "rule");
     }
     if (args->html && s_report_html (args->html, figures) != 0) {
@@ -1258,7 +1268,8 @@ main (int argc, char **argv)
         return 2;
     }
     setenv ("RH_LOG_LEVEL", "error", 0);
-    bool known = !strcmp (args.command, "verify") || (!strcmp (args.command, "proof") && args.message)
+    bool known = !strcmp (args.command, "verify")
+                 || (!strcmp (args.command, "proof") && args.message)
                  || (!strcmp (args.command, "chronology") && args.case_id)
                  || (!strcmp (args.command, "disclosures") && args.subject)
                  || !strcmp (args.command, "replay") || !strcmp (args.command, "report");
@@ -1278,12 +1289,12 @@ main (int argc, char **argv)
         rh_certstore_destroy (&store);
         return 2;
     }
-    int rc = !strcmp (args.command, "verify")        ? s_verify (db, store, &args)
-             : !strcmp (args.command, "proof")       ? s_proof (db, &args)
-             : !strcmp (args.command, "chronology")  ? s_chronology (db, &args)
-             : !strcmp (args.command, "replay")      ? s_replay (db, store, &args)
-             : !strcmp (args.command, "report")      ? s_report (db, store, &args)
-                                                     : s_disclosures (db, &args);
+    int rc = !strcmp (args.command, "verify")       ? s_verify (db, store, &args)
+             : !strcmp (args.command, "proof")      ? s_proof (db, &args)
+             : !strcmp (args.command, "chronology") ? s_chronology (db, &args)
+             : !strcmp (args.command, "replay")     ? s_replay (db, store, &args)
+             : !strcmp (args.command, "report")     ? s_report (db, store, &args)
+                                                    : s_disclosures (db, &args);
     rh_db_destroy (&db);
     rh_certstore_destroy (&store);
     return rc;

@@ -105,8 +105,7 @@ typedef struct {
     rh_agreement_t *agreement;
 } s_ctx_t;
 
-static void
-s_error (s_ctx_t *ctx, const yaml_node_t *node, const char *format, ...)
+static void s_error (s_ctx_t *ctx, const yaml_node_t *node, const char *format, ...)
     __attribute__ ((format (printf, 3, 4)));
 
 static void
@@ -156,8 +155,8 @@ s_get (s_ctx_t *ctx, yaml_node_t *map, const char *key)
 {
     if (!map || map->type != YAML_MAPPING_NODE)
         return NULL;
-    for (yaml_node_pair_t *pair = map->data.mapping.pairs.start;
-         pair < map->data.mapping.pairs.top; pair++) {
+    for (yaml_node_pair_t *pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top;
+         pair++) {
         yaml_node_t *name = s_node (ctx, pair->key);
         if (name && name->type == YAML_SCALAR_NODE
             && strcmp ((const char *) name->data.scalar.value, key) == 0)
@@ -176,8 +175,8 @@ s_keys (s_ctx_t *ctx, yaml_node_t *map, const char *what, const char *const *all
         s_error (ctx, map, "%s must be a mapping of keys to values", what);
         return false;
     }
-    for (yaml_node_pair_t *pair = map->data.mapping.pairs.start;
-         pair < map->data.mapping.pairs.top; pair++) {
+    for (yaml_node_pair_t *pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top;
+         pair++) {
         yaml_node_t *name = s_node (ctx, pair->key);
         if (!name || name->type != YAML_SCALAR_NODE) {
             s_error (ctx, name, "%s: keys must be plain names", what);
@@ -195,13 +194,12 @@ s_keys (s_ctx_t *ctx, yaml_node_t *map, const char *what, const char *const *all
             }
             s_error (ctx, name, "unknown key '%s' in %s (expected one of: %s)", key, what, list);
         }
-        for (yaml_node_pair_t *earlier = map->data.mapping.pairs.start; earlier < pair;
-             earlier++) {
+        for (yaml_node_pair_t *earlier = map->data.mapping.pairs.start; earlier < pair; earlier++) {
             yaml_node_t *other = s_node (ctx, earlier->key);
             if (other && other->type == YAML_SCALAR_NODE
                 && strcmp ((const char *) other->data.scalar.value, key) == 0) {
                 s_error (ctx, name, "key '%s' appears twice in %s", key, what);
-                }
+            }
         }
     }
     return true;
@@ -254,8 +252,7 @@ s_copy (s_ctx_t *ctx, yaml_node_t *node, const char *what, char *to, size_t size
 }
 
 static bool
-s_int (s_ctx_t *ctx, yaml_node_t *node, const char *what, int64_t min, int64_t max,
-       int64_t *value)
+s_int (s_ctx_t *ctx, yaml_node_t *node, const char *what, int64_t min, int64_t max, int64_t *value)
 {
     const char *text = s_scalar (ctx, node, what);
     if (!text)
@@ -312,8 +309,8 @@ s_enum (s_ctx_t *ctx, yaml_node_t *node, const ProtobufCEnumDescriptor *descript
         const char *what, uint32_t *value)
 {
     const char *text = (const char *) node->data.scalar.value;
-    const ProtobufCEnumValue *found = protobuf_c_enum_descriptor_get_value_by_name (descriptor,
-                                                                                   text);
+    const ProtobufCEnumValue *found =
+        protobuf_c_enum_descriptor_get_value_by_name (descriptor, text);
     if (!found || found->value <= 0 || found->value >= 32) {
         char list [1024] = "";
         for (unsigned i = 0; i < descriptor->n_values; i++) {
@@ -485,8 +482,8 @@ s_name_add (s_ctx_t *ctx, yaml_node_t *item, void *arg)
                  names->agency_id ? "agency id (lower-case letters, digits, '.', '-')" : "name");
         return false;
     }
-    void *grown = realloc (names->names->items,
-                           (names->names->count + 1) * sizeof *names->names->items);
+    void *grown =
+        realloc (names->names->items, (names->names->count + 1) * sizeof *names->names->items);
     if (!grown) {
         s_error (ctx, item, "out of memory");
         return false;
@@ -527,8 +524,9 @@ s_names_free (s_names_t *names)
 static bool
 s_parse_party (s_ctx_t *ctx, yaml_node_t *node, s_party_t *party)
 {
-    static const char *const keys [] = { "id", "type", "la", "roles", "purposes",
-                                         "front_door_for", "aliases", "label", NULL };
+    static const char *const keys [] = { "id",      "type",     "la",
+                                         "roles",   "purposes", "front_door_for",
+                                         "aliases", "label",    NULL };
     if (!s_keys (ctx, node, "a party", keys))
         return false;
     bool good = true;
@@ -579,8 +577,7 @@ s_parse_party (s_ctx_t *ctx, yaml_node_t *node, s_party_t *party)
 }
 
 static bool
-s_parse_match (s_ctx_t *ctx, yaml_node_t *node, const char *what, bool recipient,
-               s_match_t *match)
+s_parse_match (s_ctx_t *ctx, yaml_node_t *node, const char *what, bool recipient, s_match_t *match)
 {
     static const char *const from_keys [] = { "id", "type", "role", "la", "region", "unit", NULL };
     static const char *const to_keys [] = { "id",     "type",          "role",          "la",
@@ -610,8 +607,9 @@ s_parse_match (s_ctx_t *ctx, yaml_node_t *node, const char *what, bool recipient
     if ((value = s_get (ctx, node, "front_door_of"))) {
         const char *text = s_scalar (ctx, value, "front_door_of");
         if (text && strcmp (text, "subject") != 0) {
-            s_error (ctx, value, "front_door_of can only be 'subject' (the front door of the "
-                                 "local authority where the subject lives)");
+            s_error (ctx, value,
+                     "front_door_of can only be 'subject' (the front door of the "
+                     "local authority where the subject lives)");
             good = false;
         }
         match->front_door_of_subject = text != NULL;
@@ -625,8 +623,9 @@ s_parse_match (s_ctx_t *ctx, yaml_node_t *node, const char *what, bool recipient
         else if (text && !strcmp (text, "involved"))
             match->case_role = S_CASE_INVOLVED;
         else {
-            s_error (ctx, value, "case can be 'referrer' (the agency that made the referral) or "
-                                 "'involved' (the referrer or any agency involved in the case)");
+            s_error (ctx, value,
+                     "case can be 'referrer' (the agency that made the referral) or "
+                     "'involved' (the referrer or any agency involved in the case)");
             good = false;
         }
     }
@@ -699,8 +698,7 @@ s_field_bit (s_ctx_t *ctx, yaml_node_t *item, void *arg)
         }
     }
     if (!found)
-        s_error (ctx, item, "no message kind of rule '%s' has a field called '%s'", rule->id,
-                 text);
+        s_error (ctx, item, "no message kind of rule '%s' has a field called '%s'", rule->id, text);
     return found;
 }
 
@@ -708,9 +706,9 @@ static bool
 s_parse_rule (s_ctx_t *ctx, yaml_node_t *node, s_rule_t *rule)
 {
     static const char *const keys [] = {
-        "id",         "description", "effect",        "kinds",   "from",         "to",
-        "purposes",   "categories",  "routes",        "subject_kinds", "cross_border",
-        "consent",    "fields",      NULL
+        "id",           "description", "effect",     "kinds",  "from",
+        "to",           "purposes",    "categories", "routes", "subject_kinds",
+        "cross_border", "consent",     "fields",     NULL
     };
     if (!s_keys (ctx, node, "a rule", keys))
         return false;
@@ -723,8 +721,8 @@ s_parse_rule (s_ctx_t *ctx, yaml_node_t *node, s_rule_t *rule)
     if (!s_copy (ctx, value, "rule id", rule->id, sizeof rule->id))
         return false;
     if ((value = s_get (ctx, node, "description")))
-        good = s_copy (ctx, value, "description", rule->description, sizeof rule->description)
-               && good;
+        good =
+            s_copy (ctx, value, "description", rule->description, sizeof rule->description) && good;
     if ((value = s_get (ctx, node, "effect"))) {
         const char *text = s_scalar (ctx, value, "effect");
         if (text && strcmp (text, "allow") && strcmp (text, "deny")) {
@@ -759,8 +757,7 @@ s_parse_rule (s_ctx_t *ctx, yaml_node_t *node, s_rule_t *rule)
         else if (text && !strcmp (text, "forbidden"))
             rule->cross_border = S_CROSS_FORBIDDEN;
         else if (text && strcmp (text, "any")) {
-            s_error (ctx, value, "cross_border must be any, required or forbidden, not '%s'",
-                     text);
+            s_error (ctx, value, "cross_border must be any, required or forbidden, not '%s'", text);
             good = false;
         }
     }
@@ -824,9 +821,9 @@ s_notify_add (s_ctx_t *ctx, yaml_node_t *item, void *arg)
     rh_obligations_t *obligations = arg;
     const char *text = (const char *) item->data.scalar.value;
     bool role = s_role (ctx->agreement, text, false) >= 0;
-    bool type = protobuf_c_enum_descriptor_get_value_by_name (&rhannu__v1__agency_type__descriptor,
-                                                              text)
-                != NULL;
+    bool type =
+        protobuf_c_enum_descriptor_get_value_by_name (&rhannu__v1__agency_type__descriptor, text)
+        != NULL;
     if (!role && !type) {
         s_error (ctx, item, "'%s' is neither a role of a party nor an agency type", text);
         return false;
@@ -842,18 +839,18 @@ s_notify_add (s_ctx_t *ctx, yaml_node_t *item, void *arg)
 static bool
 s_parse_obligations (s_ctx_t *ctx, yaml_node_t *node, rh_obligations_t *obligations)
 {
-    static const char *const keys [] = { "acknowledge_hours",   "outcome_days",
+    static const char *const keys [] = { "acknowledge_hours",     "outcome_days",
                                          "reminder_hours_before", "escalate_after_days",
-                                         "escalate_to",         "feedback_to",
-                                         "repeat_referrals",    NULL };
+                                         "escalate_to",           "feedback_to",
+                                         "repeat_referrals",      NULL };
     if (!s_keys (ctx, node, "obligations", keys))
         return false;
     bool good = true;
     yaml_node_t *value;
     if ((value = s_get (ctx, node, "acknowledge_hours")))
-        good = s_duration (ctx, value, "acknowledge_hours", RH_HOUR_MS,
-                           &obligations->acknowledge_ms)
-               && good;
+        good =
+            s_duration (ctx, value, "acknowledge_hours", RH_HOUR_MS, &obligations->acknowledge_ms)
+            && good;
     if ((value = s_get (ctx, node, "reminder_hours_before")))
         good = s_duration (ctx, value, "reminder_hours_before", RH_HOUR_MS,
                            &obligations->reminder_before_ms)
@@ -888,16 +885,16 @@ s_parse_obligations (s_ctx_t *ctx, yaml_node_t *node, rh_obligations_t *obligati
                 uint32_t kind = 0;
                 if (!strcmp (name, "default"))
                     slot = &obligations->outcome_ms;
-                else if (s_enum (ctx, key, &rhannu__v1__referral_kind__descriptor,
-                                 "referral kind", &kind)
+                else if (s_enum (ctx, key, &rhannu__v1__referral_kind__descriptor, "referral kind",
+                                 &kind)
                          && kind < RH_MAX_REFERRAL_KINDS)
                     slot = &obligations->outcome_ms_by_kind [kind];
                 if (!slot)
                     good = false;
                 else
-                    good = s_duration (ctx, s_node (ctx, pair->value), "outcome_days", RH_DAY_MS,
-                                       slot)
-                           && good;
+                    good =
+                        s_duration (ctx, s_node (ctx, pair->value), "outcome_days", RH_DAY_MS, slot)
+                        && good;
             }
         }
         else {
@@ -973,12 +970,12 @@ s_parse_retention (s_ctx_t *ctx, yaml_node_t *node)
 static bool
 s_parse_root (s_ctx_t *ctx, yaml_node_t *root)
 {
-    static const char *const keys [] = { "id",           "version",     "title",
-                                         "framework",    "lawful_basis", "region",
-                                         "local_authorities", "valid_from", "valid_to",
-                                         "threshold_document", "purposes", "parties",
-                                         "rules",        "obligations", "retention",
-                                         NULL };
+    static const char *const keys [] = {
+        "id",       "version",           "title",      "framework",   "lawful_basis",
+        "region",   "local_authorities", "valid_from", "valid_to",    "threshold_document",
+        "purposes", "parties",           "rules",      "obligations", "retention",
+        NULL
+    };
     rh_agreement_t *self = ctx->agreement;
     if (!s_keys (ctx, root, "the agreement", keys))
         return false;
@@ -992,7 +989,8 @@ s_parse_root (s_ctx_t *ctx, yaml_node_t *root)
     int64_t number = 0;
     value = s_get (ctx, root, "version");
     if (!value) {
-        s_error (ctx, root, "the agreement needs a version (a whole number, raised on each change)");
+        s_error (ctx, root,
+                 "the agreement needs a version (a whole number, raised on each change)");
         good = false;
     }
     else if (s_int (ctx, value, "version", 1, UINT32_MAX, &number))
@@ -1079,8 +1077,8 @@ s_parse_root (s_ctx_t *ctx, yaml_node_t *root)
                                         self->parties [i].front_door_for.items [l], false)) {
                         s_error (ctx, root, "alias '%s' of '%s' names two front doors (%s, %s)",
                                  self->parties [i].aliases.items [a],
-                                 self->parties [i].front_door_for.items [l],
-                                 self->parties [i].id, self->parties [k].id);
+                                 self->parties [i].front_door_for.items [l], self->parties [i].id,
+                                 self->parties [k].id);
                         good = false;
                     }
 
@@ -1122,7 +1120,8 @@ rh_agreement_parse (const char *text, size_t size, const char *name, char *error
 {
     if (errors && errors_size)
         *errors = 0;
-    s_ctx_t ctx = { .name = name ? name : "agreement", .errors = errors,
+    s_ctx_t ctx = { .name = name ? name : "agreement",
+                    .errors = errors,
                     .errors_size = errors_size };
     if (size > RH_MAX_AGREEMENT_FILE) {
         s_error (&ctx, NULL, "the file is larger than %d bytes", RH_MAX_AGREEMENT_FILE);
@@ -1169,8 +1168,8 @@ rh_agreement_parse (const char *text, size_t size, const char *name, char *error
     yaml_parser_delete (&parser);
     if (ctx.error_count > RH_MAX_AGREEMENT_ERRORS && errors && errors_size) {
         size_t used = strlen (errors);
-        snprintf (errors + used, errors_size - used, "%s: %zu more problems not shown\n",
-                  ctx.name, ctx.error_count - RH_MAX_AGREEMENT_ERRORS);
+        snprintf (errors + used, errors_size - used, "%s: %zu more problems not shown\n", ctx.name,
+                  ctx.error_count - RH_MAX_AGREEMENT_ERRORS);
     }
     if (!good) {
         if (ctx.error_count == 0)
@@ -1303,8 +1302,8 @@ s_rule_matches (const s_rule_t *rule, const rh_facts_t *facts, const rh_party_re
 }
 
 //  Writes the decision's explanation; a very long one is cut, which is fine for a sentence.
-static void
-s_reason (rh_decision_t *decision, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
+static void s_reason (rh_decision_t *decision, const char *format, ...)
+    __attribute__ ((format (printf, 2, 3)));
 
 static void
 s_reason (rh_decision_t *decision, const char *format, ...)
@@ -1318,8 +1317,8 @@ s_reason (rh_decision_t *decision, const char *format, ...)
 static const char *
 s_enum_name (const ProtobufCEnumDescriptor *descriptor, uint32_t value)
 {
-    const ProtobufCEnumValue *found = protobuf_c_enum_descriptor_get_value (descriptor,
-                                                                           (int) value);
+    const ProtobufCEnumValue *found =
+        protobuf_c_enum_descriptor_get_value (descriptor, (int) value);
     return found ? found->name : "?";
 }
 
@@ -1382,8 +1381,7 @@ s_consent_met (const s_rule_t *rule, const rh_facts_t *facts, const rh_party_ref
         else if (state == RHANNU__V1__CONSENT_STATE__NOT_REQUIRED_LACKS_CAPACITY)
             why = "lack of capacity does not lift the requirement under this rule";
         snprintf (decision->missing, sizeof decision->missing, "consent");
-        s_reason (decision,
-                  "consent required for %s to %s; %s (rule %s)", what, recipient->id, why,
+        s_reason (decision, "consent required for %s to %s; %s (rule %s)", what, recipient->id, why,
                   rule->id);
         return false;
     }
@@ -1397,10 +1395,9 @@ s_consent_met (const s_rule_t *rule, const rh_facts_t *facts, const rh_party_ref
                           s_enum_name (&rhannu__v1__agency_type__descriptor, type));
             }
         snprintf (decision->missing, sizeof decision->missing, "consent_scope");
-        s_reason (decision,
-                  "the consent recorded for this %s covers %s, not %s (%s) (rule %s)", what, scope,
-                  recipient->id, s_enum_name (&rhannu__v1__agency_type__descriptor, recipient->type),
-                  rule->id);
+        s_reason (decision, "the consent recorded for this %s covers %s, not %s (%s) (rule %s)",
+                  what, scope, recipient->id,
+                  s_enum_name (&rhannu__v1__agency_type__descriptor, recipient->type), rule->id);
         return false;
     }
     bool harm = state == RHANNU__V1__CONSENT_STATE__NOT_REQUIRED_SIGNIFICANT_HARM
@@ -1445,9 +1442,8 @@ rh_agreement_decide (const rh_agreement_t *self, const rh_facts_t *facts,
         decision->rule_id = rule->id;
         if (rule->deny) {
             decision->result = RH_DECIDE_DENY_RULE;
-            s_reason (decision,
-                      "rule %s of agreement %s refuses %s from %s to %s%s%s", rule->id, self->id,
-                      kind, sender->id, recipient->id, *rule->description ? ": " : "",
+            s_reason (decision, "rule %s of agreement %s refuses %s from %s to %s%s%s", rule->id,
+                      self->id, kind, sender->id, recipient->id, *rule->description ? ": " : "",
                       rule->description);
             return;
         }
@@ -1460,9 +1456,8 @@ rh_agreement_decide (const rh_agreement_t *self, const rh_facts_t *facts,
         return;
     }
     decision->result = RH_DECIDE_NO_RULE;
-    s_reason (decision,
-              "no rule of agreement %s allows %s from %s to %s for purpose %s", self->id, kind,
-              sender->id, recipient->id, *facts->purpose ? facts->purpose : "(none given)");
+    s_reason (decision, "no rule of agreement %s allows %s from %s to %s for purpose %s", self->id,
+              kind, sender->id, recipient->id, *facts->purpose ? facts->purpose : "(none given)");
 }
 
 const char *

@@ -27,29 +27,29 @@ typedef struct {
     const char *sender;
     const char *sender_unit;  //  the author's unit, e.g. "MASH"
     const char *purpose;
-    uint32_t categories;     //  bit per Category value
-    uint32_t route;          //  Route value of the referral, 0 if none
-    uint32_t subject_kinds;  //  bit per SubjectKind value
+    uint32_t categories;                     //  bit per Category value
+    uint32_t route;                          //  Route value of the referral, 0 if none
+    uint32_t subject_kinds;                  //  bit per SubjectKind value
     const char *home_las [RH_MAX_FACT_LAS];  //  subjects' home local authorities, distinct
     size_t home_la_count;
-    bool has_consent;  //  the message carries a consent record
+    bool has_consent;        //  the message carries a consent record
     uint32_t consent_state;  //  ConsentState value
     uint32_t capacity;       //  Capacity value
     bool capacity_assessor;  //  an assessor is recorded
     bool family_aware;
-    bool not_aware_reason;  //  a reason why the family is not aware is recorded
-    uint32_t consent_scope;  //  bit per AgencyType value the consent covers; 0: not limited
+    bool not_aware_reason;       //  a reason why the family is not aware is recorded
+    uint32_t consent_scope;      //  bit per AgencyType value the consent covers; 0: not limited
     bool transfer_cross_border;  //  a Transfer says it crosses a border
     const char *transfer_to_la;
     //  Referral lifecycle: what the broker's case record adds (rh_policy_facts leaves these empty)
-    const char *case_referrer;  //  the agency that made the referral, "" if no case
+    const char *case_referrer;         //  the agency that made the referral, "" if no case
     const char *const *case_involved;  //  agencies that hear the case's updates
     size_t case_involved_count;
     //  Read from the body for the lifecycle
-    uint32_t referral_kind;  //  ReferralKind
-    uint32_t decision;       //  Outcome.decision
-    uint32_t update_kind;    //  StatusUpdate.update_kind
-    const char *new_owner;   //  StatusUpdate.new_owner.agency_id, ""
+    uint32_t referral_kind;                              //  ReferralKind
+    uint32_t decision;                                   //  Outcome.decision
+    uint32_t update_kind;                                //  StatusUpdate.update_kind
+    const char *new_owner;                               //  StatusUpdate.new_owner.agency_id, ""
     const uint8_t *subject_keys [RH_MAX_CASE_SUBJECTS];  //  RH_SUBJECT_KEY_LEN bytes each
     size_t subject_key_count;
 } rh_facts_t;
@@ -74,16 +74,16 @@ typedef enum {
 typedef struct {
     rh_decide_t result;
     const rh_agreement_t *agreement;
-    const char *rule_id;          //  "" when no rule decided
-    uint64_t fields;              //  allowed body field numbers (bit per field), ALLOW only
+    const char *rule_id;           //  "" when no rule decided
+    uint64_t fields;               //  allowed body field numbers (bit per field), ALLOW only
     char missing [RH_MAX_ID + 1];  //  the condition not met, e.g. "consent"
-    char reason [RH_MAX_REASON];  //  a sentence for the sender
+    char reason [RH_MAX_REASON];   //  a sentence for the sender
 } rh_decision_t;
 
 //  Obligations the feedback loop follows (all durations in milliseconds; 0 means none).
 typedef struct {
     int64_t acknowledge_ms;
-    int64_t outcome_ms;                    //  default outcome deadline
+    int64_t outcome_ms;                                  //  default outcome deadline
     int64_t outcome_ms_by_kind [RH_MAX_REFERRAL_KINDS];  //  by ReferralKind; 0: the default
     int64_t reminder_before_ms;
     int64_t escalate_after_ms;
@@ -116,8 +116,8 @@ void rh_agreement_decide (const rh_agreement_t *self, const rh_facts_t *facts,
 //  local label (IAA, SPOC, MASH, "safeguarding hub"...), compared without case; a front door
 //  with that alias is preferred, and *by_alias says whether one had it. Returns the agency id
 //  or NULL; *label gets the front door's own name ("" if none).
-const char *rh_agreement_front_door (const rh_agreement_t *self, const char *la,
-                                     const char *alias, const char **label, bool *by_alias);
+const char *rh_agreement_front_door (const rh_agreement_t *self, const char *la, const char *alias,
+                                     const char **label, bool *by_alias);
 
 const char *rh_agreement_id (const rh_agreement_t *self);
 uint32_t rh_agreement_version (const rh_agreement_t *self);

@@ -37,19 +37,46 @@ TEST_LIBS = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 
 CFLAGS ?= $(OPT) -g
 WARN := -std=c11 -Wall -Wextra -Wshadow -Wformat=2 -Werror
-INCLUDES := -Iproto -Icerts -Ilib -Ibroker -Iagent -I$(BUILD)/gen
-RH_CPPFLAGS = $(INCLUDES) $(PKG_CFLAGS) -D_GNU_SOURCE -DRH_SOURCE_DIR='"$(CURDIR)"'
-ALL_CFLAGS = $(WARN) $(CFLAGS) $(SANFLAGS) $(RH_CPPFLAGS) $(CPPFLAGS)
+BASE_CPPFLAGS = $(PKG_CFLAGS) -D_GNU_SOURCE -DRH_SOURCE_DIR='"$(CURDIR)"'
+COMPILE = $(CC) $(WARN) $(CFLAGS) $(SANFLAGS)
 LINK = $(CC) $(SANFLAGS) $(LDFLAGS)
+objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+#  The layers, bottom up: lib <- proto <- certs <- {broker, agent}. Each part compiles with its
+#  own include path, so a .c that includes a header from a layer above it (or from its sibling)
+#  fails to build. Only the tests see every folder. check-layers proves the same on the objects.
+LIB_INC = -Ilib
+PROTO_INC = $(LIB_INC) -Iproto -I$(BUILD)/gen
+CERTS_INC = $(PROTO_INC) -Icerts
+BROKER_INC = $(CERTS_INC) -Ibroker
+AGENT_INC = $(CERTS_INC) -Iagent
+TEST_INC = $(CERTS_INC) -Ibroker -Iagent
+
+LIB_H := $(wildcard lib/*.h)
+PROTO_H := $(LIB_H) $(wildcard proto/*.h)
+CERTS_H := $(PROTO_H) $(wildcard certs/*.h)
+BROKER_H := $(CERTS_H) $(wildcard broker/*.h)
+AGENT_H := $(CERTS_H) $(wildcard agent/*.h)
 
 GEN := $(BUILD)/gen/rhannu.pb-c.c $(BUILD)/gen/rhannu.pb-c.h
+GEN_OBJ := $(BUILD)/obj/gen/rhannu.pb-c.o
+
+#  librhannu.a: lib + proto + certs (and the generated codec), linked by every binary.
 LIB_SRC := $(wildcard lib/*.c) $(wildcard proto/*.c) $(wildcard certs/rh_*.c)
-LIB_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/gen/rhannu.pb-c.o
+LIB_OBJ := $(call objs,$(LIB_SRC)) $(GEN_OBJ)
 LIB := $(BUILD)/librhannu.a
+
+#  The broker's classes in two archives. broker-core is every broker/rh_*.c but the actor (the
+#  loop, the router's sockets and the verifier workers): what rhannu-audit, the unit tests and
+#  the benches link. The actor classes go only into rhannu-broker (and are there for unit tests
+#  that ask for them).
+BROKER_ACTOR_SRC := $(wildcard broker/rh_broker.c broker/rh_router.c broker/rh_verifier.c)
+BROKER_CORE_SRC := $(filter-out $(BROKER_ACTOR_SRC),$(wildcard broker/rh_*.c))
+BROKER_CORE_LIB := $(BUILD)/librhannu-broker-core.a
+BROKER_ACTOR_LIB := $(BUILD)/librhannu-broker.a
 
 TOOLS := $(BUILD)/bin/rhannu-ca $(BUILD)/bin/rhannu-broker $(BUILD)/bin/rhannu-agent \
          $(BUILD)/bin/rhannu-audit
-BROKER_SRC := $(wildcard broker/rh_*.c)
 AGENT_SRC := $(filter-out agent/main.c,$(wildcard agent/*.c))
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(BUILD)/tests/unit-tests
@@ -63,10 +90,10 @@ BENCH_CASES := $(BUILD)/tests/rh-bench-cases
 BENCH_AUDIT := $(BUILD)/tests/rh-bench-audit
 
 .PHONY: all deps demo bench check check-unit check-fuzz-regress check-integration check-symbols \
-        check-asan fuzz corpus format format-check clean
+        check-layers check-asan fuzz corpus format format-check clean
 
-all: $(LIB) $(TOOLS) $(UNIT_BIN) $(FUZZ_REPLAY) $(GEN_CORPUS) $(TESTCLIENT) $(BENCH_LATENCY) \
-     $(BENCH_POLICY) $(BENCH_CASES) $(BENCH_AUDIT)
+all: $(LIB) $(BROKER_CORE_LIB) $(TOOLS) $(UNIT_BIN) $(FUZZ_REPLAY) $(GEN_CORPUS) $(TESTCLIENT) \
+     $(BENCH_LATENCY) $(BENCH_POLICY) $(BENCH_CASES) $(BENCH_AUDIT)
 
 #  Installs missing Debian packages; quick when nothing is missing.
 deps:
@@ -78,15 +105,45 @@ $(BUILD)/gen/rhannu.pb-c.c $(BUILD)/gen/rhannu.pb-c.h &: proto/rhannu.proto
 	protoc-c --c_out=$(BUILD)/gen -Iproto proto/rhannu.proto
 
 #  Generated code is not ours to warn about beyond what protoc-c promises.
-$(BUILD)/obj/gen/rhannu.pb-c.o: $(BUILD)/gen/rhannu.pb-c.c $(BUILD)/gen/rhannu.pb-c.h
+$(GEN_OBJ): $(GEN)
 	@mkdir -p $(dir $@)
-	$(CC) -std=c11 $(CFLAGS) $(SANFLAGS) $(RH_CPPFLAGS) $(CPPFLAGS) -c $< -o $@
+	$(CC) -std=c11 $(CFLAGS) $(SANFLAGS) $(PROTO_INC) $(BASE_CPPFLAGS) $(CPPFLAGS) -c $< -o $@
 
-$(BUILD)/obj/%.o: %.c $(GEN) $(wildcard lib/*.h proto/*.h certs/*.h broker/*.h agent/*.h)
+$(BUILD)/obj/lib/%.o: lib/%.c $(LIB_H)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(COMPILE) $(LIB_INC) $(BASE_CPPFLAGS) $(CPPFLAGS) -c $< -o $@
+
+$(BUILD)/obj/proto/%.o: proto/%.c $(GEN) $(PROTO_H)
+	@mkdir -p $(dir $@)
+	$(COMPILE) $(PROTO_INC) $(BASE_CPPFLAGS) $(CPPFLAGS) -c $< -o $@
+
+$(BUILD)/obj/certs/%.o: certs/%.c $(GEN) $(CERTS_H)
+	@mkdir -p $(dir $@)
+	$(COMPILE) $(CERTS_INC) $(BASE_CPPFLAGS) $(CPPFLAGS) -c $< -o $@
+
+$(BUILD)/obj/broker/%.o: broker/%.c $(GEN) $(BROKER_H)
+	@mkdir -p $(dir $@)
+	$(COMPILE) $(BROKER_INC) $(BASE_CPPFLAGS) $(CPPFLAGS) -c $< -o $@
+
+$(BUILD)/obj/agent/%.o: agent/%.c $(GEN) $(AGENT_H)
+	@mkdir -p $(dir $@)
+	$(COMPILE) $(AGENT_INC) $(BASE_CPPFLAGS) $(CPPFLAGS) -c $< -o $@
+
+$(BUILD)/obj/tests/%.o: tests/%.c $(GEN) $(BROKER_H) $(AGENT_H) $(wildcard tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(COMPILE) $(TEST_INC) $(BASE_CPPFLAGS) $(CPPFLAGS) $(TEST_CFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BROKER_CORE_LIB): $(call objs,$(BROKER_CORE_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BROKER_ACTOR_LIB): $(call objs,$(BROKER_ACTOR_SRC))
 	@mkdir -p $(dir $@)
 	rm -f $@
 	ar rcs $@ $^
@@ -95,25 +152,22 @@ $(BUILD)/bin/rhannu-ca: $(BUILD)/obj/certs/rhannu_ca.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(LINK) $^ $(PKG_LIBS) -o $@
 
-$(BUILD)/bin/rhannu-broker: $(patsubst %.c,$(BUILD)/obj/%.o,broker/main.c $(BROKER_SRC)) $(LIB)
+#  Archives are searched in order, so each links before the layers it builds on.
+$(BUILD)/bin/rhannu-broker: $(call objs,broker/main.c $(BROKER_ACTOR_SRC)) $(BROKER_CORE_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(LINK) $^ $(PKG_LIBS) -o $@
 
-#  The auditor's tool reads the broker's log with the broker's own audit code.
-$(BUILD)/bin/rhannu-audit: $(BUILD)/obj/broker/rhannu_audit.o $(BUILD)/obj/broker/rh_audit.o \
-                          $(BUILD)/obj/broker/rh_policy.o $(LIB)
+#  The auditor's tool reads the broker's log with the broker's own audit and policy code, from
+#  broker-core: it holds no router and no broker actor (check-layers proves it).
+$(BUILD)/bin/rhannu-audit: $(BUILD)/obj/broker/rhannu_audit.o $(BROKER_CORE_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(LINK) $^ $(PKG_LIBS) -o $@
 
-$(BUILD)/bin/rhannu-agent: $(patsubst %.c,$(BUILD)/obj/%.o,agent/main.c $(AGENT_SRC)) $(LIB)
+$(BUILD)/bin/rhannu-agent: $(call objs,agent/main.c $(AGENT_SRC)) $(LIB)
 	@mkdir -p $(dir $@)
 	$(LINK) $^ $(PKG_LIBS) -o $@
 
-$(BUILD)/obj/tests/%.o: tests/%.c $(GEN) $(wildcard lib/*.h proto/*.h certs/*.h broker/*.h tests/unit/*.h)
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -c $< -o $@
-
-$(UNIT_BIN): $(patsubst %.c,$(BUILD)/obj/%.o,$(UNIT_SRC) $(BROKER_SRC)) $(LIB)
+$(UNIT_BIN): $(call objs,$(UNIT_SRC)) $(BROKER_ACTOR_LIB) $(BROKER_CORE_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(LINK) $^ $(TEST_LIBS) $(PKG_LIBS) -o $@
 
@@ -129,15 +183,15 @@ $(BENCH_LATENCY): $(BUILD)/obj/tests/bench/rh_bench_latency.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(LINK) $^ $(PKG_LIBS) -o $@
 
-$(BENCH_POLICY): $(BUILD)/obj/tests/bench/rh_bench_policy.o $(BUILD)/obj/broker/rh_policy.o $(LIB)
+$(BENCH_POLICY): $(BUILD)/obj/tests/bench/rh_bench_policy.o $(BROKER_CORE_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(LINK) $^ $(PKG_LIBS) -o $@
 
-$(BENCH_CASES): $(BUILD)/obj/tests/bench/rh_bench_cases.o $(BUILD)/obj/broker/rh_cases.o $(LIB)
+$(BENCH_CASES): $(BUILD)/obj/tests/bench/rh_bench_cases.o $(BROKER_CORE_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(LINK) $^ $(PKG_LIBS) -o $@
 
-$(BENCH_AUDIT): $(BUILD)/obj/tests/bench/rh_bench_audit.o $(BUILD)/obj/broker/rh_audit.o $(LIB)
+$(BENCH_AUDIT): $(BUILD)/obj/tests/bench/rh_bench_audit.o $(BROKER_CORE_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(LINK) $^ $(PKG_LIBS) -o $@
 
@@ -155,7 +209,7 @@ demo: deps
 
 check: deps
 	$(MAKE) all
-	$(MAKE) format-check check-symbols check-unit check-fuzz-regress check-integration
+	$(MAKE) format-check check-symbols check-layers check-unit check-fuzz-regress check-integration
 	$(MAKE) SAN=1 check-asan
 	@echo "make check: all suites passed"
 
@@ -173,11 +227,55 @@ check-integration: $(TOOLS) $(TESTCLIENT)
 	done
 
 #  Library symbols must be rh_ (ours) or rhannu__ (generated): nothing else may leak out.
-check-symbols: $(LIB)
-	@bad=$$(nm -g --defined-only $(LIB) | awk 'NF == 3 && $$2 ~ /[TDBR]/ {print $$3}' \
+check-symbols: $(LIB) $(BROKER_CORE_LIB) $(BROKER_ACTOR_LIB)
+	@bad=$$(nm -g --defined-only $^ | awk 'NF == 3 && $$2 ~ /[TDBR]/ {print $$3}' \
 	        | grep -v -e '^rh_' -e '^rhannu__' || true); \
 	if [ -n "$$bad" ]; then echo "unprefixed symbols exported:"; echo "$$bad"; exit 1; fi; \
 	echo "check-symbols: every exported symbol is prefixed"
+
+#  The layers, proved on the objects (the include paths already refuse a wrong #include; this
+#  also catches a declaration written by hand): no layer references a symbol that a layer above
+#  it, or its sibling, defines; lib and proto reference no PKI, broker, policy or agent class by
+#  name; and the auditor's tool defines no rh_broker_ or rh_router_ symbol (no broker actor).
+LAYER_LIB_OBJ = $(call objs,$(wildcard lib/*.c))
+LAYER_PROTO_OBJ = $(call objs,$(wildcard proto/*.c)) $(GEN_OBJ)
+LAYER_CERTS_OBJ = $(call objs,$(wildcard certs/*.c))
+LAYER_BROKER_OBJ = $(call objs,$(wildcard broker/*.c))
+LAYER_AGENT_OBJ = $(call objs,$(wildcard agent/*.c))
+check-layers: $(LAYER_LIB_OBJ) $(LAYER_PROTO_OBJ) $(LAYER_CERTS_OBJ) $(LAYER_BROKER_OBJ) \
+              $(LAYER_AGENT_OBJ) $(BUILD)/bin/rhannu-audit
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	defs () { nm -A -g --defined-only "$$@" | awk '{print $$NF}' | grep -v '^main$$' | sort -u; }; \
+	refs () { nm -A -u "$$@" | awk '{print $$NF}' | sort -u; }; \
+	refs $(LAYER_LIB_OBJ) > $$tmp/lib.u; refs $(LAYER_PROTO_OBJ) > $$tmp/proto.u; \
+	refs $(LAYER_CERTS_OBJ) > $$tmp/certs.u; refs $(LAYER_BROKER_OBJ) > $$tmp/broker.u; \
+	refs $(LAYER_AGENT_OBJ) > $$tmp/agent.u; \
+	defs $(LAYER_PROTO_OBJ) $(LAYER_CERTS_OBJ) $(LAYER_BROKER_OBJ) $(LAYER_AGENT_OBJ) > $$tmp/above-lib; \
+	defs $(LAYER_CERTS_OBJ) $(LAYER_BROKER_OBJ) $(LAYER_AGENT_OBJ) > $$tmp/above-proto; \
+	defs $(LAYER_BROKER_OBJ) $(LAYER_AGENT_OBJ) > $$tmp/above-certs; \
+	defs $(LAYER_AGENT_OBJ) > $$tmp/agent.d; defs $(LAYER_BROKER_OBJ) > $$tmp/broker.d; \
+	fail=0; \
+	for pair in lib.u:above-lib proto.u:above-proto certs.u:above-certs broker.u:agent.d \
+	            agent.u:broker.d; do \
+	    bad=$$(comm -12 $$tmp/$${pair%%:*} $$tmp/$${pair##*:}); \
+	    if [ -n "$$bad" ]; then \
+	        echo "check-layers: $${pair%%.*} uses symbols of a layer it must not see:"; \
+	        echo "$$bad" | sed 's/^/    /'; fail=1; \
+	    fi; \
+	done; \
+	bad=$$(cat $$tmp/lib.u $$tmp/proto.u \
+	       | grep -E '^rh_(certstore|identity|ca|broker|router|policy|agent)_' || true); \
+	if [ -n "$$bad" ]; then \
+	    echo "check-layers: lib or proto names a certs, broker or agent class:"; \
+	    echo "$$bad" | sed 's/^/    /'; fail=1; \
+	fi; \
+	bad=$$(nm -g --defined-only $(BUILD)/bin/rhannu-audit | awk '{print $$NF}' \
+	       | grep -E '^rh_(broker|router)_' || true); \
+	if [ -n "$$bad" ]; then \
+	    echo "check-layers: rhannu-audit holds the broker actor or router:"; \
+	    echo "$$bad" | sed 's/^/    /'; fail=1; \
+	fi; \
+	[ $$fail = 0 ] && echo "check-layers: lib <- proto <- certs <- {broker, agent}; rhannu-audit has no router"
 
 #  The unit suite, the fuzz corpora and the integration tests (but the slow crash test) again,
 #  under AddressSanitizer, LeakSanitizer and UBSan (SAN=1); any report fails the run.
@@ -206,9 +304,9 @@ bench: deps
 
 #  --- Fuzzing ---------------------------------------------------------------------------------
 
+#  The harnesses build with the same per-part include paths as everything else (BUILD=build/fuzz)
+#  and link librhannu.a only: every parser they reach lives in lib, proto or certs.
 FUZZ_BUILD := build/fuzz
-FUZZ_FLAGS := -std=c11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined $(INCLUDES) \
-              -I$(FUZZ_BUILD)/gen -D_GNU_SOURCE -DRH_SOURCE_DIR='"$(CURDIR)"'
 
 fuzz: deps
 	$(MAKE) BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) \
@@ -231,7 +329,9 @@ corpus: $(GEN_CORPUS)
 
 #  --- Housekeeping ----------------------------------------------------------------------------
 
-SOURCES = $(shell find broker agent proto certs lib tests -name '*.[ch]' 2>/dev/null)
+#  Every C file of every folder, wherever it sits, but generated code in the build folders.
+SOURCES = $(shell find . \( -path ./.git -o -path ./build -o -path ./$(BUILD) \) -prune \
+                         -o -name '*.[ch]' -print 2>/dev/null)
 
 format:
 	clang-format -i $(SOURCES)

@@ -8,9 +8,7 @@
     rhannu-agent -h                        help, including every configuration key
     =========================================================================
 */
-#include "rh_classes.h"
-#include <malloc.h>
-#include "rh_agent.h"
+#include "rh_agent_classes.h"
 
 static volatile sig_atomic_t s_stop;
 

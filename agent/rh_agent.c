@@ -24,9 +24,8 @@
     under the same name (its message id).
     =========================================================================
 */
-#include "rh_classes.h"
+#include "rh_agent_classes.h"
 #include "rhannu.pb-c.h"
-#include "rh_agent.h"
 
 #define RH_TICK_MS          100
 #define RH_STATUS_MS        500

@@ -8,10 +8,7 @@
     rhannu-broker -h            help, including every configuration key
     =========================================================================
 */
-#include "rh_classes.h"
-#include <malloc.h>
-#include "rh_audit.h"
-#include "rh_broker.h"
+#include "rh_broker_classes.h"
 
 //  Process globals live here only (style: no mutable statics in library code).
 static volatile sig_atomic_t s_stop;

@@ -2,9 +2,8 @@
     rh_audit - the broker's audit log: an RFC 6962 Merkle tree in LevelDB
     =========================================================================
 */
-#include "rh_classes.h"
+#include "rh_broker_classes.h"
 #include "rhannu.pb-c.h"
-#include "rh_audit.h"
 
 struct _rh_audit_t {
     rh_db_t *db;               //  borrowed

@@ -15,14 +15,8 @@
       ka/<alert msg id>  a repeat-referral alert a case waits on: the case's referral id
     =========================================================================
 */
-#include "rh_classes.h"
-#include "rh_audit.h"
-#include "rh_replay.h"
-#include "rh_verifier.h"
-#include "rh_cases.h"
-#include "rh_notice.h"
+#include "rh_broker_classes.h"
 #include "rhannu.pb-c.h"
-#include "rh_broker.h"
 
 #define RH_ZAP_ENDPOINT    "inproc://zeromq.zap.01"
 #define RH_ZAP_DOMAIN      "rhannu"

@@ -2,9 +2,8 @@
     rh_cases - the broker's referral lifecycles, deadlines and repeat index
     =========================================================================
 */
-#include "rh_classes.h"
+#include "rh_broker_classes.h"
 #include "rhannu.pb-c.h"
-#include "rh_cases.h"
 
 struct _rh_cases_t {
     rh_db_t *db;       //  borrowed

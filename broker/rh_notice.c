@@ -4,10 +4,8 @@
     Summaries name cases, agencies and dates only: never a person.
     =========================================================================
 */
-#include "rh_classes.h"
+#include "rh_broker_classes.h"
 #include "rhannu.pb-c.h"
-#include "rh_cases.h"
-#include "rh_notice.h"
 
 //  Decision and update wording, English and Welsh, by enum value.
 typedef struct {

@@ -2,7 +2,7 @@
     rh_policy - the sharing agreements in force, and the broker's decisions
     =========================================================================
 */
-#include "rh_classes.h"
+#include "rh_broker_classes.h"
 #include "rhannu.pb-c.h"
 
 typedef struct {

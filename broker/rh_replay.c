@@ -2,8 +2,7 @@
     rh_replay - message-id de-duplication and per-sender sequence numbers
     =========================================================================
 */
-#include "rh_classes.h"
-#include "rh_replay.h"
+#include "rh_broker_classes.h"
 
 typedef struct {
     char sender [RH_MAX_ID + 1];

@@ -2,8 +2,7 @@
     rh_verifier - signature-verify workers beside the broker's main loop
     =========================================================================
 */
-#include "rh_classes.h"
-#include "rh_verifier.h"
+#include "rh_broker_classes.h"
 
 #define RH_MAX_WORKERS      16
 #define RH_RESULTS_ENDPOINT "inproc://rh-verified"

@@ -13,9 +13,8 @@
     the certificates, the broker's included.
     =========================================================================
 */
-#include "rh_classes.h"
+#include "rh_broker_classes.h"
 #include "rhannu.pb-c.h"
-#include "rh_audit.h"
 
 typedef struct {
     const char *command;

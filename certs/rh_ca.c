@@ -2,7 +2,7 @@
     rh_ca - the board certificate authority: enrol and revoke agencies
     =========================================================================
 */
-#include "rh_classes.h"
+#include "rh_certs.h"
 
 #define RH_CA_LOG        "rhannu-ca"
 #define RH_CLOCK_SKEW_MS (5 * 60 * 1000)

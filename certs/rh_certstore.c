@@ -2,7 +2,7 @@
     rh_certstore - the board CA, its CRLs and the enrolled agencies
     =========================================================================
 */
-#include "rh_classes.h"
+#include "rh_certs.h"
 
 #define RH_CURVE_URI_PREFIX "urn:rhannu:curve25519:"
 

@@ -2,7 +2,7 @@
     rh_identity - who a certificate says an agency is
     =========================================================================
 */
-#include "rh_classes.h"
+#include "rh_certs.h"
 
 bool
 rh_identity_valid_type (const char *text)

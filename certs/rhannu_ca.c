@@ -9,7 +9,7 @@
     rhannu-ca sign-agreement DIR FILE
     =========================================================================
 */
-#include "rh_classes.h"
+#include "rh_certs.h"
 
 #define DAY_MS ((int64_t) 24 * 3600 * 1000)
 

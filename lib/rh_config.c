@@ -2,7 +2,7 @@
     rh_config - typed configuration from a YAML file
     =========================================================================
 */
-#include "rh_classes.h"
+#include "rh_lib.h"
 
 #define RH_CFG_MAX_KEYS  64
 #define RH_CFG_MAX_VALUE 1024

@@ -2,7 +2,7 @@
     rh_db - LevelDB with one pending write batch (group commit)
     =========================================================================
 */
-#include "rh_classes.h"
+#include "rh_lib.h"
 
 struct _rh_db_t {
     leveldb_t *db;  //  the database
@@ -16,10 +16,13 @@ struct _rh_db_t {
     size_t pending;               //  writes in batch
 };
 
+//  The prefix is the caller's, of any length: lib keeps no product limit (those live in proto's
+//  rh_limits.h, above lib), so the iterator holds a copy of its own size, followed by the 0xff
+//  that rh_db_iter_seek_last seeks to.
 struct _rh_db_iter_t {
     leveldb_iterator_t *iter;
-    uint8_t prefix [RH_MAX_QUEUE_KEY];
-    size_t prefix_size;
+    size_t prefix_size;  //  bytes of prefix in use
+    uint8_t prefix [];   //  the prefix, then 0xff
 };
 
 rh_db_t *
@@ -171,9 +174,7 @@ rh_db_iter_t *
 rh_db_iter_new (rh_db_t *self, const void *prefix, size_t prefix_size)
 {
     assert (self && prefix);
-    if (prefix_size > RH_MAX_QUEUE_KEY)
-        return NULL;
-    rh_db_iter_t *iter = calloc (1, sizeof *iter);
+    rh_db_iter_t *iter = calloc (1, sizeof *iter + prefix_size + 1);
     if (!iter)
         return NULL;
     iter->iter = leveldb_create_iterator (self->db, self->read);
@@ -182,6 +183,7 @@ rh_db_iter_new (rh_db_t *self, const void *prefix, size_t prefix_size)
         return NULL;
     }
     memcpy (iter->prefix, prefix, prefix_size);
+    iter->prefix [prefix_size] = 0xff;
     iter->prefix_size = prefix_size;
     leveldb_iter_seek (iter->iter, prefix, prefix_size);
     return iter;
@@ -208,10 +210,7 @@ void
 rh_db_iter_seek_last (rh_db_iter_t *self)
 {
     //  Seek just past the prefix (prefix + 0xff...) and step back.
-    uint8_t past [RH_MAX_QUEUE_KEY + 1];
-    memcpy (past, self->prefix, self->prefix_size);
-    past [self->prefix_size] = 0xff;
-    leveldb_iter_seek (self->iter, (const char *) past, self->prefix_size + 1);
+    leveldb_iter_seek (self->iter, (const char *) self->prefix, self->prefix_size + 1);
     if (leveldb_iter_valid (self->iter))
         leveldb_iter_prev (self->iter);
     else

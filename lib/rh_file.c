@@ -2,7 +2,7 @@
     rh_file - whole-file reads with limits, durable atomic writes
     =========================================================================
 */
-#include "rh_classes.h"
+#include "rh_lib.h"
 
 static int
 s_read_fd (int fd, size_t max_size, uint8_t **data, size_t *size)

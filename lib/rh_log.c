@@ -2,7 +2,7 @@
     rh_log - operator log lines on stderr
     =========================================================================
 */
-#include "rh_classes.h"
+#include "rh_lib.h"
 
 static int
 s_threshold (void)

@@ -2,7 +2,7 @@
     rh_rc - named results of verification and policy paths
     =========================================================================
 */
-#include "rh_classes.h"
+#include "rh_lib.h"
 
 static const struct {
     const char *name;

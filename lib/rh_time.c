@@ -2,7 +2,7 @@
     rh_time - wall-clock milliseconds and ASN.1 time conversion
     =========================================================================
 */
-#include "rh_classes.h"
+#include "rh_lib.h"
 
 int64_t
 rh_time_now_ms (void)

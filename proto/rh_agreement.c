@@ -8,7 +8,7 @@
     over the rules comparing integers, with string compares only for ids.
     =========================================================================
 */
-#include "rh_classes.h"
+#include "rh_proto.h"
 #include "rhannu.pb-c.h"
 
 #define RH_DAY_MS  (24LL * 3600 * 1000)

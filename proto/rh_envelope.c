@@ -5,7 +5,7 @@
     header (with rh_json, which maps the same schema to JSON).
     =========================================================================
 */
-#include "rh_classes.h"
+#include "rh_proto.h"
 #include "rhannu.pb-c.h"
 
 #define RH_ENVELOPE_DOMAIN "rhannu.envelope.v1"  //  prefix of every signed header

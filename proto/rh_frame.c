@@ -2,7 +2,7 @@
     rh_frame - transport frames between agents and the broker
     =========================================================================
 */
-#include "rh_classes.h"
+#include "rh_proto.h"
 #include "rhannu.pb-c.h"
 
 //  Largest Frame: a Submit or Deliver around a maximal envelope, plus field overhead.

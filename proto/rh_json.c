@@ -2,7 +2,7 @@
     rh_json - the JSON form of messages in agents' spool folders
     =========================================================================
 */
-#include "rh_classes.h"
+#include "rh_proto.h"
 #include "rhannu.pb-c.h"
 
 #define S_FAIL(...)                                                                                \

@@ -2,7 +2,7 @@
     rh_merkle - RFC 6962 / RFC 9162 Merkle trees: hashes, proofs, checks
     =========================================================================
 */
-#include "rh_classes.h"
+#include "rh_proto.h"
 
 void
 rh_merkle_leaf_hash (const uint8_t *data, size_t size, uint8_t out [RH_DIGEST_LEN])

@@ -2,7 +2,7 @@
     rh_record - storage records kept in LevelDB by the broker and agents
     =========================================================================
 */
-#include "rh_classes.h"
+#include "rh_proto.h"
 #include "rhannu.pb-c.h"
 
 #define RH_MAX_RECORD (RH_MAX_ENVELOPE * 2 + 4096)

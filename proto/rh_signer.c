@@ -2,7 +2,7 @@
     rh_signer - an agency's Ed25519 signing key and the certificate naming it
     =========================================================================
 */
-#include "rh_classes.h"
+#include "rh_proto.h"
 
 struct _rh_signer_t {
     uint8_t secret [crypto_sign_SECRETKEYBYTES];  //  libsodium form: seed then public key

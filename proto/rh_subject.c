@@ -2,7 +2,7 @@
     rh_subject - pseudonymous subject keys for repeat-referral detection
     =========================================================================
 */
-#include "rh_classes.h"
+#include "rh_proto.h"
 
 #define RH_SUBJECT_DOMAIN "rhannu.subject.v1"
 #define S_MAX_TOKENS      16

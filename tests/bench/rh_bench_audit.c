@@ -8,9 +8,8 @@
         a checkpoint signed by PKI-DIR/broker every 1,000 records.
     =========================================================================
 */
-#include "rh_classes.h"
+#include "rh_broker_classes.h"
 #include "rhannu.pb-c.h"
-#include "rh_audit.h"
 
 int
 main (int argc, char **argv)

@@ -8,9 +8,8 @@
         index entry; then the benchmark starts the broker on it.
     =========================================================================
 */
-#include "rh_classes.h"
+#include "rh_broker_classes.h"
 #include "rhannu.pb-c.h"
-#include "rh_cases.h"
 
 #define DAY_MS (24LL * 3600 * 1000)
 

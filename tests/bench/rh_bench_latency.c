@@ -12,7 +12,7 @@
     bench, never of make check.
     =========================================================================
 */
-#include "rh_classes.h"
+#include "rh_lib.h"
 
 static int
 s_compare (const void *a, const void *b)

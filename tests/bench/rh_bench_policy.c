@@ -13,7 +13,7 @@
         for the recipient; and separately the per-recipient redacted copy.
     =========================================================================
 */
-#include "rh_classes.h"
+#include "rh_broker_classes.h"
 #include "rhannu.pb-c.h"
 
 #define AGREEMENTS 5

@@ -5,7 +5,7 @@
     is also read.
     =========================================================================
 */
-#include "rh_classes.h"
+#include "rh_proto.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 

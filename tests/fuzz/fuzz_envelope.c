@@ -7,7 +7,7 @@
     Signatures verify against the public test PKI in tests/vectors/pki.
     =========================================================================
 */
-#include "rh_classes.h"
+#include "rh_certs.h"
 
 static rh_certstore_t *s_store;
 

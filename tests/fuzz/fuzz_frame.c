@@ -3,7 +3,7 @@
     receive them. A frame that decodes re-encodes to one that decodes again.
     =========================================================================
 */
-#include "rh_classes.h"
+#include "rh_proto.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 

@@ -4,7 +4,7 @@
     and renders back to JSON. Signing uses a key made once per run.
     =========================================================================
 */
-#include "rh_classes.h"
+#include "rh_certs.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 

@@ -9,7 +9,7 @@
     committed vectors hold no secrets. Run by `make corpus`; not by check.
     =========================================================================
 */
-#include "rh_classes.h"
+#include "rh_certs.h"
 #include "rhannu.pb-c.h"
 
 #define YEAR_MS ((int64_t) 365 * 24 * 3600 * 1000)

@@ -6,7 +6,7 @@
     sanitizer builds.
     =========================================================================
 */
-#include "rh_classes.h"
+#include "rh_lib.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 

@@ -24,7 +24,7 @@
     it got any answer, 1 otherwise.
     =========================================================================
 */
-#include "rh_classes.h"
+#include "rh_certs.h"
 #include "rhannu.pb-c.h"
 
 static void *s_dealer;

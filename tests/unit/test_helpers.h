@@ -9,7 +9,7 @@
 #ifndef TEST_HELPERS_H_INCLUDED
 #define TEST_HELPERS_H_INCLUDED
 
-#include "rh_classes.h"
+#include "rh_certs.h"
 #include <CUnit/CUnit.h>
 
 #define TEST_DAY_MS ((int64_t) 24 * 3600 * 1000)

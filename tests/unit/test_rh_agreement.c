@@ -7,6 +7,7 @@
     =========================================================================
 */
 #include "test_helpers.h"
+#include "rh_policy.h"
 #include "rhannu.pb-c.h"
 
 #define VECTORS RH_SOURCE_DIR "/tests/vectors/agreements"

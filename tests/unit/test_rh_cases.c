@@ -4,6 +4,7 @@
     =========================================================================
 */
 #include "test_helpers.h"
+#include "rh_policy.h"
 #include "rhannu.pb-c.h"
 #include "rh_cases.h"
 #include "rh_notice.h"

@@ -1,12 +1,14 @@
 /*  =========================================================================
-    rh_classes - the one header every rhannu .c file includes
+    rh_prelude - the system and third-party headers every rhannu part uses
 
-    System, OpenSSL, libsodium and project headers live here so that each
-    source file sees the same feature macros and declarations.
+    System, OpenSSL, libsodium, ZeroMQ, LevelDB, YAML and JSON headers, and
+    the ALWAYS/NEVER markers, live here and only here, so that every source
+    file sees the same feature macros and declarations. lib/rh_lib.h
+    builds on it; no .c file includes it directly.
     =========================================================================
 */
-#ifndef RH_CLASSES_H_INCLUDED
-#define RH_CLASSES_H_INCLUDED
+#ifndef RH_PRELUDE_H_INCLUDED
+#define RH_PRELUDE_H_INCLUDED
 
 #ifndef _GNU_SOURCE
 #    define _GNU_SOURCE
@@ -19,6 +21,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -60,25 +63,5 @@
 //  Defensive branches: conditions that "cannot happen" but are handled anyway (SQLite's habit).
 #define ALWAYS(x) (x)
 #define NEVER(x)  (x)
-
-#include "rh_limits.h"
-#include "rh_rc.h"
-#include "rh_log.h"
-#include "rh_file.h"
-#include "rh_time.h"
-#include "rh_signer.h"
-#include "rh_envelope.h"
-#include "rh_merkle.h"
-#include "rh_frame.h"
-#include "rh_record.h"
-#include "rh_json.h"
-#include "rh_subject.h"
-#include "rh_identity.h"
-#include "rh_certstore.h"
-#include "rh_ca.h"
-#include "rh_db.h"
-#include "rh_config.h"
-#include "rh_agreement.h"
-#include "rh_policy.h"
 
 #endif

@@ -1,0 +1,15 @@
+/*  =========================================================================
+    rh_agent_classes - the umbrella header of agent/
+
+    agent builds on lib, proto and certs, never on broker: it compiles
+    without broker/ on its include path. Every agent .c includes this.
+    =========================================================================
+*/
+#ifndef RH_AGENT_CLASSES_H_INCLUDED
+#define RH_AGENT_CLASSES_H_INCLUDED
+
+#include "rh_certs.h"
+
+#include "rh_agent.h"
+
+#endif

@@ -1,0 +1,23 @@
+/*  =========================================================================
+    rh_broker_classes - the umbrella header of broker/
+
+    broker builds on lib, proto and certs, never on agent: it compiles
+    without agent/ on its include path. Every broker .c includes this
+    (rhannu-audit too: it links the broker-core classes, never the router
+    or the broker actor; make check-layers proves it with nm).
+    =========================================================================
+*/
+#ifndef RH_BROKER_CLASSES_H_INCLUDED
+#define RH_BROKER_CLASSES_H_INCLUDED
+
+#include "rh_certs.h"
+
+#include "rh_policy.h"
+#include "rh_audit.h"
+#include "rh_replay.h"
+#include "rh_cases.h"
+#include "rh_notice.h"
+#include "rh_verifier.h"
+#include "rh_broker.h"
+
+#endif

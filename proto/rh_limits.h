@@ -25,6 +25,16 @@
 #define RH_MAX_BATCH     512    //  messages in one group commit
 #define RH_MAX_QUEUE_KEY 128    //  bytes of a LevelDB key
 
+//  Hostile traffic: what a peer can make the broker hold or write
+#define RH_MAX_PROTO_ERRORS    32     //  malformed frames before a session is closed
+#define RH_MAX_AGENCY_SESSIONS 8      //  connections one certificate may hold at once
+#define RH_FIRST_FRAME_MS      10000  //  silence allowed after a handshake before closing
+#define RH_MAX_SESSION_FD      65536  //  descriptors the session table tracks
+#define RH_MAX_TALLY_PEERS     64     //  peers summarised apart in one audit interval
+#define RH_MAX_PEER            80     //  bytes of a peer's name in a summary (key hex, agency)
+#define RH_TALLY_INTERVAL_MS   60000  //  how often refusal summaries are audited
+#define RH_CREATED_WINDOW_MS   (24LL * 3600 * 1000)  //  default allowed skew of created times
+
 //  Cryptography
 #define RH_SALT_LEN        16  //  per-field commitment salt
 #define RH_DIGEST_LEN      32  //  SHA-256

@@ -19,6 +19,19 @@
                                             (make bench fills a queue with it)
       hold SECONDS                          says Hello and reports transport
                                             events until SECONDS pass
+      frame HEX                             sends HEX (bytes written as hex) as one
+                                            frame and prints the answer
+      garbage COUNT                         says Hello, then sends COUNT random
+                                            frames without waiting; prints
+                                            "garbage: sent N answered M
+                                            disconnected yes|no"
+      randomkeys COUNT                      COUNT handshakes, each with a fresh
+                                            random key; prints how many failed
+      idle COUNT SECONDS                    opens COUNT connections with the key,
+                                            each says Hello; prints how many
+                                            completed the handshake, holds them
+    RH_TC_CREATED_MS sets the created time of what "submit" signs. A reply
+    whose text is not valid UTF-8 prints "BAD_UTF8" before the reply.
     Prints one line per outcome, e.g. "ACCEPTED id", "REJECTED id CODE
     reason", "AUTH_FAILED", "DISCONNECTED", "TIMEOUT". Exit status 0 when
     it got any answer, 1 otherwise.
@@ -28,6 +41,7 @@
 #include "rhannu.pb-c.h"
 
 static void *s_dealer;
+static int64_t s_created_ms;  //  RH_TC_CREATED_MS: created time of what submit signs
 static void *s_monitor;
 static bool s_show_events;  //  hold prints transport events; the other commands only answers
 
@@ -69,6 +83,89 @@ s_send (const rh_frame_t *frame)
     free (bytes);
 }
 
+//  True if text is valid UTF-8 (what a protobuf client in another language insists on).
+static bool
+s_utf8 (const char *text)
+{
+    const unsigned char *p = (const unsigned char *) (text ? text : "");
+    while (*p) {
+        int extra = *p < 0x80         ? 0
+                    : (*p >> 5) == 6  ? 1
+                    : (*p >> 4) == 14 ? 2
+                    : (*p >> 3) == 30 ? 3
+                                      : -1;
+        if (extra < 0)
+            return false;
+        p++;
+        for (int i = 0; i < extra; i++, p++)
+            if ((*p >> 6) != 2)
+                return false;
+    }
+    return true;
+}
+
+//  A DEALER with a fresh random CURVE key (or the agency's), monitored for handshake events.
+static void *
+s_extra_dealer (void *context, const char *endpoint, const char *pki, const char *agency,
+                void **monitor, int index)
+{
+    uint8_t public_key [32], secret_key [32], broker_key [32];
+    char dir [PATH_MAX], address [64];
+    rh_file_path (dir, sizeof dir, "%s/broker", pki);
+    if (rh_ca_load_curve (dir, broker_key, NULL) != 0)
+        return NULL;
+    if (!agency)
+        crypto_box_keypair (public_key, secret_key);
+    else {
+        rh_file_path (dir, sizeof dir, "%s/%s", pki, agency);
+        if (rh_ca_load_curve (dir, public_key, secret_key) != 0)
+            return NULL;
+    }
+    void *dealer = zmq_socket (context, ZMQ_DEALER);
+    int linger = 0;
+    zmq_setsockopt (dealer, ZMQ_CURVE_SERVERKEY, broker_key, 32);
+    zmq_setsockopt (dealer, ZMQ_CURVE_PUBLICKEY, public_key, 32);
+    zmq_setsockopt (dealer, ZMQ_CURVE_SECRETKEY, secret_key, 32);
+    zmq_setsockopt (dealer, ZMQ_LINGER, &linger, sizeof linger);
+    snprintf (address, sizeof address, "inproc://testclient-extra-%d", index);
+    zmq_socket_monitor (dealer, address,
+                        ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
+                            | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+                            | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL);
+    *monitor = zmq_socket (context, ZMQ_PAIR);
+    zmq_connect (*monitor, address);
+    zmq_connect (dealer, endpoint);
+    return dealer;
+}
+
+//  Next handshake event of a monitor, or 0 on timeout.
+static uint16_t
+s_event (void *monitor, int timeout_ms)
+{
+    zmq_pollitem_t item = { monitor, 0, ZMQ_POLLIN, 0 };
+    if (zmq_poll (&item, 1, timeout_ms) <= 0)
+        return 0;
+    zmq_msg_t event, address;
+    zmq_msg_init (&event);
+    zmq_msg_init (&address);
+    zmq_msg_recv (&event, monitor, 0);
+    zmq_msg_recv (&address, monitor, 0);
+    uint16_t type = 0;
+    if (zmq_msg_size (&event) >= 2)
+        memcpy (&type, zmq_msg_data (&event), 2);
+    zmq_msg_close (&event);
+    zmq_msg_close (&address);
+    return type;
+}
+
+static void
+s_close_extra (void *dealer, void *monitor)
+{
+    zmq_socket_monitor (dealer, NULL, 0);
+    zmq_close (dealer);
+    zmq_close (monitor);
+}
+
 //  Waits for a transport event or a broker frame; prints what it was. Returns 1 for a frame
 //  that answers, 0 for a transport event, -1 on timeout.
 static int
@@ -107,6 +204,8 @@ s_wait (int timeout_ms)
             rc = 1;
         }
         else if (frame.type == RH_FRAME_REJECTED) {
+            if (!s_utf8 (frame.msg_id) || !s_utf8 (frame.reason) || !s_utf8 (frame.code))
+                printf ("BAD_UTF8\n");
             printf ("REJECTED %s %s %s\n", *frame.msg_id ? frame.msg_id : "-", frame.code,
                     frame.reason);
             rc = 1;
@@ -158,6 +257,8 @@ s_seal (const char *pki, const char *json, const char *signer_agency, uint64_t s
     if (msg_id)
         rh_envelope_set_msg_id (envelope, msg_id);
     rh_envelope_set_sequence (envelope, seq);
+    if (s_created_ms)
+        rh_envelope_set_created (envelope, s_created_ms);
     if (rh_envelope_sign (envelope, signer) == 0
         && rh_envelope_encode (envelope, &sealed, size) == 0)
         snprintf (id_out, RH_MAX_ID + 1, "%s", rh_envelope_msg_id (envelope));
@@ -186,7 +287,58 @@ main (int argc, char **argv)
         free (sealed);
         return rc;
     }
+    if (getenv ("RH_TC_CREATED_MS"))
+        s_created_ms = strtoll (getenv ("RH_TC_CREATED_MS"), NULL, 10);
     void *context = zmq_ctx_new ();
+    zmq_ctx_set (context, ZMQ_MAX_SOCKETS, 8192);
+    if (strcmp (command, "randomkeys") == 0 && argc == 6) {
+        //  In waves, so that many handshakes are in progress at once.
+        int count = atoi (argv [5]), failed = 0, wave = 50;
+        for (int first = 0; first < count; first += wave) {
+            void *dealers [50], *monitors [50];
+            int n = count - first < wave ? count - first : wave;
+            for (int i = 0; i < n; i++)
+                dealers [i] =
+                    s_extra_dealer (context, endpoint, pki, NULL, &monitors [i], first + i);
+            for (int i = 0; i < n; i++) {
+                uint16_t type = dealers [i] ? s_event (monitors [i], 5000) : 0;
+                failed += type && type != ZMQ_EVENT_HANDSHAKE_SUCCEEDED;
+                if (dealers [i])
+                    s_close_extra (dealers [i], monitors [i]);
+            }
+        }
+        printf ("randomkeys: %d of %d refused\n", failed, count);
+        zmq_ctx_term (context);
+        return 0;
+    }
+    if (strcmp (command, "idle") == 0 && argc == 7) {
+        int count = atoi (argv [5]), connected = 0;
+        void **dealers = calloc ((size_t) count, sizeof *dealers);
+        void **monitors = calloc ((size_t) count, sizeof *monitors);
+        rh_frame_t hello = { .type = RH_FRAME_HELLO, .credit = 1 };
+        size_t hello_size = 0;
+        uint8_t *hello_bytes = rh_frame_encode (&hello, &hello_size);
+        for (int i = 0; dealers && monitors && i < count; i++) {
+            dealers [i] = s_extra_dealer (context, endpoint, pki, agency, &monitors [i], i);
+            if (!dealers [i])
+                break;
+            if (s_event (monitors [i], 3000) == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+                connected++;
+                zmq_send (dealers [i], hello_bytes, hello_size, ZMQ_DONTWAIT);
+            }
+        }
+        printf ("idle: %d of %d connected\n", connected, count);
+        fflush (stdout);
+        sleep ((unsigned) atoi (argv [6]));
+        for (int i = 0; dealers && monitors && i < count; i++)
+            if (dealers [i])
+                s_close_extra (dealers [i], monitors [i]);
+        free (hello_bytes);
+        free (dealers);
+        free (monitors);
+        zmq_ctx_term (context);
+        return 0;
+    }
     if (s_connect (context, endpoint, pki, agency) != 0) {
         fprintf (stderr, "testclient: cannot set up the connection\n");
         return 2;
@@ -279,6 +431,51 @@ main (int argc, char **argv)
                 accepted / (seconds > 0 ? seconds : 1));
         rh_signer_destroy (&signer);
         rc = accepted == count ? 0 : 1;
+    }
+    else if (strcmp (command, "frame") == 0 && argc == 6) {
+        size_t length = strlen (argv [5]) / 2;
+        sealed = malloc (length + 1);
+        if (sealed
+            && sodium_hex2bin (sealed, length + 1, argv [5], strlen (argv [5]), " ", &size, NULL)
+                   == 0) {
+            zmq_send (s_dealer, sealed, size, 0);
+            rc = s_answer (5000);
+        }
+    }
+    else if (strcmp (command, "garbage") == 0 && argc == 6) {
+        //  Keeps sending across reconnections (DEALER reconnects by itself) until COUNT frames
+        //  are out, or nothing has moved for 10 s.
+        long count = atol (argv [5]), answered = 0, sent = 0;
+        int disconnections = 0;
+        s_send (&hello);
+        uint8_t junk [64];
+        int64_t last_progress = rh_time_now_ms ();
+        while (sent < count && rh_time_now_ms () - last_progress < 10000) {
+            randombytes_buf (junk, sizeof junk);
+            junk [0] = 0xff;  //  never a valid first tag
+            if (zmq_send (s_dealer, junk, sizeof junk, ZMQ_DONTWAIT) >= 0) {
+                sent++;
+                last_progress = rh_time_now_ms ();
+            }
+            zmq_pollitem_t items [] = { { s_dealer, 0, ZMQ_POLLIN, 0 },
+                                        { s_monitor, 0, ZMQ_POLLIN, 0 } };
+            int ready = zmq_poll (items, 2, errno == EAGAIN ? 10 : 0);
+            if (ready > 0 && (items [1].revents & ZMQ_POLLIN)) {
+                uint16_t type = s_event (s_monitor, 0);
+                if (type == ZMQ_EVENT_DISCONNECTED)
+                    disconnections++;
+                else if (type == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+                    s_send (&hello);  //  a new session, as an agent would start it
+            }
+            zmq_msg_t message;
+            zmq_msg_init (&message);
+            while (zmq_msg_recv (&message, s_dealer, ZMQ_DONTWAIT) >= 0)
+                answered++;
+            zmq_msg_close (&message);
+        }
+        printf ("garbage: sent %ld answered %ld disconnections %d\n", sent, answered,
+                disconnections);
+        rc = 0;
     }
     else if (strcmp (command, "raw") == 0 && argc == 6) {
         long length = atol (argv [5]);

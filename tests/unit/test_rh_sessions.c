@@ -1,0 +1,136 @@
+/*  =========================================================================
+    test_rh_sessions - the broker's table of transport connections
+    =========================================================================
+*/
+#include "test_helpers.h"
+#include "rh_sessions.h"
+#include <sys/socket.h>
+
+static void
+test_a_session_is_bound_to_its_agency_by_its_first_frame (void)
+{
+    rh_sessions_t *sessions = rh_sessions_new (2, 1000, 3);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (sessions);
+    int evict = 0;
+    rh_sessions_event (sessions, ZMQ_EVENT_ACCEPTED, 7, 0);
+    rh_sessions_event (sessions, ZMQ_EVENT_HANDSHAKE_SUCCEEDED, 7, 10);
+    CU_ASSERT_EQUAL (rh_sessions_size (sessions), 1);
+    CU_ASSERT_PTR_NULL (rh_sessions_agency (sessions, 7));
+    CU_ASSERT_EQUAL (rh_sessions_frame (sessions, 7, "police-gwent", 20, &evict), RH_SESSION_KEEP);
+    CU_ASSERT_EQUAL (evict, -1);
+    CU_ASSERT_STRING_EQUAL (rh_sessions_agency (sessions, 7), "police-gwent");
+    CU_ASSERT_EQUAL (rh_sessions_count (sessions, "police-gwent"), 1);
+    rh_sessions_event (sessions, ZMQ_EVENT_DISCONNECTED, 7, 30);
+    CU_ASSERT_EQUAL (rh_sessions_size (sessions), 0);
+    CU_ASSERT_EQUAL (rh_sessions_count (sessions, "police-gwent"), 0);
+    rh_sessions_destroy (&sessions);
+    CU_ASSERT_PTR_NULL (sessions);
+    rh_sessions_destroy (&sessions);
+}
+
+static void
+test_a_frame_that_overtakes_the_handshake_event_stays_bound (void)
+{
+    rh_sessions_t *sessions = rh_sessions_new (2, 1000, 3);
+    int evict = 0;
+    CU_ASSERT_EQUAL (rh_sessions_frame (sessions, 5, "la-newport", 0, &evict), RH_SESSION_KEEP);
+    rh_sessions_event (sessions, ZMQ_EVENT_HANDSHAKE_SUCCEEDED, 5, 1);
+    CU_ASSERT_STRING_EQUAL (rh_sessions_agency (sessions, 5), "la-newport");
+    int fds [4];
+    CU_ASSERT_EQUAL (rh_sessions_silent (sessions, 100000, fds, 4), 0);
+    rh_sessions_destroy (&sessions);
+}
+
+static void
+test_an_agency_over_its_cap_gives_way_with_its_least_recently_active_session (void)
+{
+    rh_sessions_t *sessions = rh_sessions_new (2, 1000, 3);
+    int evict = 0;
+    CU_ASSERT_EQUAL (rh_sessions_frame (sessions, 10, "health-abb", 100, &evict), RH_SESSION_KEEP);
+    CU_ASSERT_EQUAL (rh_sessions_frame (sessions, 11, "health-abb", 200, &evict), RH_SESSION_KEEP);
+    CU_ASSERT_EQUAL (rh_sessions_frame (sessions, 10, "health-abb", 300, &evict), RH_SESSION_KEEP);
+    //  A third: session 11 was active least recently.
+    CU_ASSERT_EQUAL (rh_sessions_frame (sessions, 12, "health-abb", 400, &evict),
+                     RH_SESSION_OVER_CAP);
+    CU_ASSERT_EQUAL (evict, 11);
+    //  Other agencies are not affected by health's sessions.
+    CU_ASSERT_EQUAL (rh_sessions_frame (sessions, 13, "police-gwent", 400, &evict),
+                     RH_SESSION_KEEP);
+    CU_ASSERT_EQUAL (rh_sessions_count (sessions, "health-abb"), 3);
+    rh_sessions_event (sessions, ZMQ_EVENT_DISCONNECTED, 11, 500);
+    CU_ASSERT_EQUAL (rh_sessions_count (sessions, "health-abb"), 2);
+    rh_sessions_destroy (&sessions);
+}
+
+static void
+test_malformed_frames_close_a_session_at_the_limit (void)
+{
+    rh_sessions_t *sessions = rh_sessions_new (2, 1000, 3);
+    int evict = 0;
+    rh_sessions_frame (sessions, 4, "police-gwent", 0, &evict);
+    CU_ASSERT_EQUAL (rh_sessions_malformed (sessions, 4), RH_SESSION_KEEP);
+    CU_ASSERT_EQUAL (rh_sessions_malformed (sessions, 4), RH_SESSION_KEEP);
+    CU_ASSERT_EQUAL (rh_sessions_malformed (sessions, 4), RH_SESSION_PROTO_ERRORS);
+    //  A descriptor the table does not know is never judged.
+    CU_ASSERT_EQUAL (rh_sessions_malformed (sessions, 99), RH_SESSION_KEEP);
+    CU_ASSERT_EQUAL (rh_sessions_malformed (sessions, -1), RH_SESSION_KEEP);
+    rh_sessions_destroy (&sessions);
+}
+
+static void
+test_authenticated_connections_that_stay_silent_are_named (void)
+{
+    rh_sessions_t *sessions = rh_sessions_new (2, 1000, 3);
+    int evict = 0, fds [8];
+    rh_sessions_event (sessions, ZMQ_EVENT_ACCEPTED, 20, 0);
+    rh_sessions_event (sessions, ZMQ_EVENT_HANDSHAKE_SUCCEEDED, 20, 0);
+    rh_sessions_event (sessions, ZMQ_EVENT_ACCEPTED, 21, 0);
+    rh_sessions_event (sessions, ZMQ_EVENT_HANDSHAKE_SUCCEEDED, 21, 500);
+    rh_sessions_event (sessions, ZMQ_EVENT_ACCEPTED, 22, 0);  //  still in its handshake
+    rh_sessions_frame (sessions, 23, "la-newport", 0, &evict);
+    CU_ASSERT_EQUAL (rh_sessions_silent (sessions, 1000, fds, 8), 0);
+    CU_ASSERT_EQUAL_FATAL (rh_sessions_silent (sessions, 1200, fds, 8), 1);
+    CU_ASSERT_EQUAL (fds [0], 20);
+    CU_ASSERT_EQUAL (rh_sessions_silent (sessions, 5000, fds, 8), 2);
+    CU_ASSERT_EQUAL (rh_sessions_silent (sessions, 5000, fds, 1), 1);
+    rh_sessions_destroy (&sessions);
+}
+
+static void
+test_closing_shuts_down_only_a_live_session (void)
+{
+    rh_sessions_t *sessions = rh_sessions_new (2, 1000, 3);
+    int pair [2];
+    CU_ASSERT_EQUAL_FATAL (socketpair (AF_UNIX, SOCK_STREAM, 0, pair), 0);
+    //  Unknown to the table: left alone.
+    CU_ASSERT_EQUAL (rh_sessions_close (sessions, pair [0]), -1);
+    rh_sessions_event (sessions, ZMQ_EVENT_ACCEPTED, pair [0], 0);
+    CU_ASSERT_EQUAL (rh_sessions_close (sessions, pair [0]), 0);
+    char byte;
+    CU_ASSERT_EQUAL (read (pair [1], &byte, 1), 0);  //  the peer sees the end of the stream
+    CU_ASSERT_EQUAL (rh_sessions_close (sessions, pair [0]), -1);  //  once
+    rh_sessions_event (sessions, ZMQ_EVENT_DISCONNECTED, pair [0], 0);
+    CU_ASSERT_EQUAL (rh_sessions_close (sessions, pair [0]), -1);
+    CU_ASSERT_EQUAL (rh_sessions_close (sessions, RH_MAX_SESSION_FD + 5), -1);
+    close (pair [0]);
+    close (pair [1]);
+    rh_sessions_destroy (&sessions);
+}
+
+void
+init_rh_sessions_tests (void)
+{
+    CU_pSuite suite = CU_add_suite ("rh_sessions", NULL, NULL);
+    CU_add_test (suite, "a session is bound to its agency by its first frame",
+                 test_a_session_is_bound_to_its_agency_by_its_first_frame);
+    CU_add_test (suite, "a frame that overtakes the handshake event stays bound",
+                 test_a_frame_that_overtakes_the_handshake_event_stays_bound);
+    CU_add_test (suite, "an agency over its cap gives way with its least recently active session",
+                 test_an_agency_over_its_cap_gives_way_with_its_least_recently_active_session);
+    CU_add_test (suite, "malformed frames close a session at the limit",
+                 test_malformed_frames_close_a_session_at_the_limit);
+    CU_add_test (suite, "authenticated connections that stay silent are named",
+                 test_authenticated_connections_that_stay_silent_are_named);
+    CU_add_test (suite, "closing shuts down only a live session",
+                 test_closing_shuts_down_only_a_live_session);
+}

@@ -8,6 +8,54 @@
 //  Largest Frame: a Submit or Deliver around a maximal envelope, plus field overhead.
 #define RH_MAX_FRAME (RH_MAX_ENVELOPE + 1024)
 
+//  True if text is valid UTF-8 (no overlong forms, surrogates or code points past U+10FFFF):
+//  protobuf string fields must be, and clients in other languages refuse a frame that is not.
+static bool
+s_utf8 (const char *text)
+{
+    const unsigned char *p = (const unsigned char *) text;
+    while (*p) {
+        uint32_t c = *p;
+        int extra = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : -1;
+        if (extra < 0)
+            return false;
+        c &= extra == 0 ? 0x7f : extra == 1 ? 0x1f : extra == 2 ? 0x0f : 0x07;
+        p++;
+        for (int i = 0; i < extra; i++, p++) {
+            if ((*p & 0xc0) != 0x80)
+                return false;
+            c = (c << 6) | (*p & 0x3f);
+        }
+        static const uint32_t lowest [4] = { 0, 0x80, 0x800, 0x10000 };
+        if (c < lowest [extra] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+            return false;
+    }
+    return true;
+}
+
+static bool
+s_short (const char *text)
+{
+    return text && strlen (text) <= RH_MAX_STRING && s_utf8 (text);
+}
+
+//  A string for an outgoing frame: text itself if it is valid UTF-8, else a copy in buffer
+//  with each byte of an invalid sequence replaced by '?'. Whatever the broker echoes, a strict
+//  client can still parse the frame.
+static char *
+s_safe (const char *text, char *buffer, size_t size)
+{
+    if (!text)
+        return "";
+    if (s_utf8 (text))
+        return (char *) text;
+    size_t used = 0;
+    for (const unsigned char *p = (const unsigned char *) text; *p && used + 1 < size; p++)
+        buffer [used++] = *p < 0x80 ? (char) *p : '?';
+    buffer [used] = 0;
+    return buffer;
+}
+
 uint8_t *
 rh_frame_encode (const rh_frame_t *frame, size_t *size)
 {
@@ -23,6 +71,7 @@ rh_frame_encode (const rh_frame_t *frame, size_t *size)
     Rhannu__V1__ProofRequest request = RHANNU__V1__PROOF_REQUEST__INIT;
     Rhannu__V1__ConsistencyProof proof = RHANNU__V1__CONSISTENCY_PROOF__INIT;
     char *empty = "";
+    char safe [6][RH_MAX_REASON];
     switch (frame->type) {
         case RH_FRAME_HELLO:
             hello.credit = frame->credit;
@@ -39,19 +88,19 @@ rh_frame_encode (const rh_frame_t *frame, size_t *size)
             out.submit = &submit;
             break;
         case RH_FRAME_ACCEPTED:
-            accepted.msg_id = frame->msg_id ? (char *) frame->msg_id : empty;
+            accepted.msg_id = s_safe (frame->msg_id, safe [0], sizeof safe [0]);
             accepted.duplicate = frame->duplicate;
             out.op_case = RHANNU__V1__FRAME__OP_ACCEPTED;
             out.accepted = &accepted;
             break;
         case RH_FRAME_REJECTED:
-            rejected.msg_id = frame->msg_id ? (char *) frame->msg_id : empty;
-            rejected.code = frame->code ? (char *) frame->code : empty;
-            rejected.reason = frame->reason ? (char *) frame->reason : empty;
-            rejected.rule_id = frame->rule_id ? (char *) frame->rule_id : empty;
-            rejected.agreement_id = frame->agreement_id ? (char *) frame->agreement_id : empty;
+            rejected.msg_id = s_safe (frame->msg_id, safe [0], sizeof safe [0]);
+            rejected.code = s_safe (frame->code, safe [1], sizeof safe [1]);
+            rejected.reason = s_safe (frame->reason, safe [2], sizeof safe [2]);
+            rejected.rule_id = s_safe (frame->rule_id, safe [3], sizeof safe [3]);
+            rejected.agreement_id = s_safe (frame->agreement_id, safe [4], sizeof safe [4]);
             rejected.missing_condition =
-                frame->missing_condition ? (char *) frame->missing_condition : empty;
+                s_safe (frame->missing_condition, safe [5], sizeof safe [5]);
             out.op_case = RHANNU__V1__FRAME__OP_REJECTED;
             out.rejected = &rejected;
             break;
@@ -107,12 +156,6 @@ rh_frame_encode (const rh_frame_t *frame, size_t *size)
     return bytes;
 }
 
-static bool
-s_short (const char *text)
-{
-    return text && strlen (text) <= RH_MAX_STRING;
-}
-
 rh_rc_t
 rh_frame_decode (const uint8_t *data, size_t size, rh_frame_t *frame)
 {
@@ -139,13 +182,18 @@ rh_frame_decode (const uint8_t *data, size_t size, rh_frame_t *frame)
             frame->msg_id = in->submit->msg_id;
             frame->sealed = in->submit->sealed.data;
             frame->sealed_size = in->submit->sealed.len;
-            rc = strlen (frame->msg_id) <= RH_MAX_ID ? RH_OK : RH_E_MALFORMED;
+            //  A Submit carries a sealed message; one without is not a frame we can answer for.
+            rc = strlen (frame->msg_id) <= RH_MAX_ID && s_utf8 (frame->msg_id)
+                         && frame->sealed_size > 0
+                     ? RH_OK
+                     : RH_E_MALFORMED;
             break;
         case RHANNU__V1__FRAME__OP_ACCEPTED:
             frame->type = RH_FRAME_ACCEPTED;
             frame->msg_id = in->accepted->msg_id;
             frame->duplicate = in->accepted->duplicate;
-            rc = strlen (frame->msg_id) <= RH_MAX_ID ? RH_OK : RH_E_MALFORMED;
+            rc = strlen (frame->msg_id) <= RH_MAX_ID && s_utf8 (frame->msg_id) ? RH_OK
+                                                                               : RH_E_MALFORMED;
             break;
         case RHANNU__V1__FRAME__OP_REJECTED:
             frame->type = RH_FRAME_REJECTED;
@@ -169,7 +217,9 @@ rh_frame_decode (const uint8_t *data, size_t size, rh_frame_t *frame)
             frame->agreement_id = in->deliver->agreement_id;
             frame->agreement_version = in->deliver->agreement_version;
             frame->rule_id = in->deliver->rule_id;
-            rc = s_short (frame->agreement_id) && s_short (frame->rule_id) ? RH_OK : RH_E_MALFORMED;
+            rc = s_short (frame->agreement_id) && s_short (frame->rule_id) && frame->sealed_size > 0
+                     ? RH_OK
+                     : RH_E_MALFORMED;
             break;
         case RHANNU__V1__FRAME__OP_DELIVERED:
             frame->type = RH_FRAME_DELIVERED;

@@ -21,7 +21,7 @@ out=$(tc police-gwent frame 1200)
 expect_match "Submit with an empty body (12 00): RH_E_MALFORMED" "$out" "^REJECTED .* RH_E_MALFORMED"
 alive && ok "the broker is still running" || { bad "the broker died"; start_broker; }
 out=$(tc police-gwent frame 12030a016d)
-expect_match "Submit with a message id and no bytes (12 03 0a 01 6d): RH_E_MALFORMED" "$out" "^REJECTED m RH_E_MALFORMED"
+expect_match "Submit with a message id and no bytes (12 03 0a 01 6d): RH_E_MALFORMED" "$out" "^REJECTED .* RH_E_MALFORMED"
 alive && ok "the broker is still running" || { bad "the broker died"; start_broker; }
 
 echo "== what the broker echoes stays valid UTF-8"

@@ -140,6 +140,63 @@ test_bad_frames_are_refused (void)
 }
 
 static void
+test_a_submit_without_sealed_bytes_is_malformed (void)
+{
+    //  Bytes an enrolled agency once sent to crash the broker: Submit{} and Submit{msg_id "m"}.
+    rh_frame_t frame;
+    CU_ASSERT_EQUAL (rh_frame_decode ((const uint8_t *) "\x12\x00", 2, &frame), RH_E_MALFORMED);
+    CU_ASSERT_EQUAL (rh_frame_decode ((const uint8_t *) "\x12\x03\x0a\x01\x6d", 5, &frame),
+                     RH_E_MALFORMED);
+    CU_ASSERT_PTR_NULL (frame.owned);
+    rh_frame_t deliver = { .type = RH_FRAME_DELIVER, .delivery_id = 1 };
+    size_t size = 0;
+    uint8_t *bytes = rh_frame_encode (&deliver, &size);
+    CU_ASSERT_EQUAL (rh_frame_decode (bytes, size, &frame), RH_E_MALFORMED);
+    free (bytes);
+}
+
+static void
+test_strings_must_be_utf8_and_replies_always_are (void)
+{
+    rh_frame_t frame;
+    //  Submit{msg_id "\xff\xfe", sealed "abc"}
+    CU_ASSERT_EQUAL (
+        rh_frame_decode ((const uint8_t *) "\x12\x09\x0a\x02\xff\xfe\x12\x03\x61\x62\x63", 11,
+                         &frame),
+        RH_E_MALFORMED);
+    //  Overlong form of '/' and a UTF-16 surrogate are not UTF-8 either.
+    const char *bad [] = { "\xc0\xaf", "\xed\xa0\x80", "abc\xe2\x82" };
+    for (size_t i = 0; i < 3; i++) {
+        rh_frame_t submit = { .type = RH_FRAME_SUBMIT,
+                              .msg_id = bad [i],
+                              .sealed = (const uint8_t *) "x",
+                              .sealed_size = 1 };
+        size_t size = 0;
+        uint8_t *bytes = rh_frame_encode (&submit, &size);
+        CU_ASSERT_EQUAL (rh_frame_decode (bytes, size, &frame), RH_E_MALFORMED);
+        free (bytes);
+    }
+    //  What the broker sends back is valid UTF-8 whatever it is asked to echo.
+    rh_frame_t rejected = { .type = RH_FRAME_REJECTED,
+                            .msg_id = "\xff\xfe-id",
+                            .code = "RH_E_MALFORMED",
+                            .reason = "caf\xc3\xa9 \xc3" };
+    size_t size = 0;
+    uint8_t *bytes = rh_frame_encode (&rejected, &size);
+    CU_ASSERT_EQUAL_FATAL (rh_frame_decode (bytes, size, &frame), RH_OK);
+    CU_ASSERT_STRING_EQUAL (frame.msg_id, "?\?-id");
+    CU_ASSERT_STRING_EQUAL (frame.reason, "caf?\? ?");
+    rh_frame_release (&frame);
+    free (bytes);
+    rh_frame_t accepted = { .type = RH_FRAME_ACCEPTED, .msg_id = "caf\xc3\xa9" };
+    bytes = rh_frame_encode (&accepted, &size);
+    CU_ASSERT_EQUAL_FATAL (rh_frame_decode (bytes, size, &frame), RH_OK);
+    CU_ASSERT_STRING_EQUAL (frame.msg_id, "caf\xc3\xa9");
+    rh_frame_release (&frame);
+    free (bytes);
+}
+
+static void
 test_storage_records_round_trip_and_refuse_corruption (void)
 {
     rh_queued_t queued = { .msg_id = "m-1",
@@ -214,6 +271,10 @@ init_rh_frame_tests (void)
     CU_pSuite suite = CU_add_suite ("rh_frame", NULL, NULL);
     CU_add_test (suite, "every frame type round-trips", test_every_frame_type_round_trips);
     CU_add_test (suite, "bad frames are refused", test_bad_frames_are_refused);
+    CU_add_test (suite, "a submit without sealed bytes is malformed",
+                 test_a_submit_without_sealed_bytes_is_malformed);
+    CU_add_test (suite, "strings must be UTF-8 and replies always are",
+                 test_strings_must_be_utf8_and_replies_always_are);
     CU_add_test (suite, "storage records round-trip and refuse corruption",
                  test_storage_records_round_trip_and_refuse_corruption);
 }

@@ -17,6 +17,8 @@
 #include "rh_replay.h"
 #include "rh_cases.h"
 #include "rh_notice.h"
+#include "rh_sessions.h"
+#include "rh_tally.h"
 #include "rh_verifier.h"
 #include "rh_broker.h"
 

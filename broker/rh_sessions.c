@@ -2,9 +2,7 @@
     rh_sessions - the broker's transport connections, one entry per socket
     =========================================================================
 */
-#include "rh_classes.h"
-#include "rh_sessions.h"
-#include <sys/socket.h>
+#include "rh_broker_classes.h"
 
 typedef enum {
     S_FREE = 0,       //  no live connection on this descriptor

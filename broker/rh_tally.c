@@ -2,8 +2,7 @@
     rh_tally - counts of refusals that are audited as summaries
     =========================================================================
 */
-#include "rh_classes.h"
-#include "rh_tally.h"
+#include "rh_broker_classes.h"
 
 typedef struct {
     const char *event;

@@ -57,6 +57,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <sys/inotify.h>
 

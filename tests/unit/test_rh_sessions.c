@@ -3,8 +3,7 @@
     =========================================================================
 */
 #include "test_helpers.h"
-#include "rh_sessions.h"
-#include <sys/socket.h>
+#include "rh_broker_classes.h"
 
 static void
 test_a_session_is_bound_to_its_agency_by_its_first_frame (void)

@@ -3,7 +3,7 @@
     =========================================================================
 */
 #include "test_helpers.h"
-#include "rh_tally.h"
+#include "rh_broker_classes.h"
 
 typedef struct {
     rh_tally_entry_t entries [8];

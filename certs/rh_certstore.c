@@ -580,6 +580,31 @@ rh_certstore_verify (rh_certstore_t *self, rh_envelope_t *envelope, int64_t at_m
 }
 
 rh_rc_t
+rh_certstore_receive (rh_certstore_t *self, const uint8_t *data, size_t size, int64_t at_ms,
+                      rh_envelope_t **envelope)
+{
+    assert (self && envelope);
+    rh_rc_t rc = rh_envelope_decode (data, size, envelope);
+    if (rc == RH_OK) {
+        if ((rc = rh_certstore_verify (self, *envelope, at_ms)) != RH_OK)
+            rh_envelope_destroy (envelope);
+        return rc;
+    }
+    if (rc != RH_E_COMMITMENT)
+        return rc;
+    //  A field does not match its commitment. If the signed header does not verify either, the
+    //  header itself was altered: say so, rather than blame the field it now mismatches.
+    rh_envelope_t *header = NULL;
+    if (rh_envelope_decode_header (data, size, &header) == RH_OK) {
+        rh_rc_t signed_rc = rh_certstore_verify (self, header, at_ms);
+        if (signed_rc != RH_OK)
+            rc = signed_rc;
+    }
+    rh_envelope_destroy (&header);
+    return rc;
+}
+
+rh_rc_t
 rh_certstore_verify_checkpoint (rh_certstore_t *self, const rh_checkpoint_t *checkpoint)
 {
     assert (self && checkpoint);

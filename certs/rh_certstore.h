@@ -68,6 +68,13 @@ rh_rc_t rh_certstore_by_curve (rh_certstore_t *self, const uint8_t curve_key [RH
 //  RH_E_NOT_YET_VALID, RH_E_CRL).
 rh_rc_t rh_certstore_verify (rh_certstore_t *self, rh_envelope_t *envelope, int64_t at_ms);
 
+//  Receives untrusted sealed bytes: decodes and verifies them at at_ms, reporting the most
+//  specific cause (a message whose header was altered is RH_E_SIG even though its fields no
+//  longer match their commitments). On RH_OK sets *envelope (caller destroys); otherwise leaves
+//  it NULL.
+rh_rc_t rh_certstore_receive (rh_certstore_t *self, const uint8_t *data, size_t size, int64_t at_ms,
+                              rh_envelope_t **envelope);
+
 //  Checks a checkpoint's signature against the key of the BROKER certificate it names, which
 //  must have been usable at the checkpoint's time. Returns RH_OK, RH_E_CERT_UNKNOWN or RH_E_SIG.
 rh_rc_t rh_certstore_verify_checkpoint (rh_certstore_t *self, const rh_checkpoint_t *checkpoint);

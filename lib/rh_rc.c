@@ -26,6 +26,9 @@ static const struct {
     [RH_E_POLICY] = { "RH_E_POLICY", "no sharing agreement allows this" },
     [RH_E_IO] = { "RH_E_IO", "input/output error" },
     [RH_E_NOMEM] = { "RH_E_NOMEM", "out of memory" },
+    [RH_E_CLOCK] = { "RH_E_CLOCK", "created time is too far from the broker's clock" },
+    [RH_E_NOT_HOLDER] = { "RH_E_NOT_HOLDER", "the sender does not hold the case" },
+    [RH_E_BUSY] = { "RH_E_BUSY", "the broker is busy; send again later" },
 };
 
 const char *

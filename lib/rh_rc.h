@@ -26,6 +26,9 @@ typedef enum {
     RH_E_POLICY,         //  no sharing agreement allows it
     RH_E_IO,             //  a read or write failed
     RH_E_NOMEM,          //  out of memory
+    RH_E_CLOCK,          //  created time too far from the broker's clock
+    RH_E_NOT_HOLDER,     //  an outcome or update about a case the sender does not hold
+    RH_E_BUSY,           //  the broker is at its limit: send again later
     RH_RC_COUNT          //  not a result: the number of results
 } rh_rc_t;
 

@@ -872,8 +872,10 @@ s_find_commitment (const Rhannu__V1__Header *header, uint32_t field)
     return NULL;
 }
 
-rh_rc_t
-rh_envelope_decode (const uint8_t *data, size_t size, rh_envelope_t **envelope)
+//  Decodes a sealed message; header_only stops after the signed header (no disclosures, no
+//  body), which is all a signature check needs.
+static rh_rc_t
+s_decode (const uint8_t *data, size_t size, bool header_only, rh_envelope_t **envelope)
 {
     assert (envelope);
     *envelope = NULL;
@@ -911,6 +913,10 @@ rh_envelope_decode (const uint8_t *data, size_t size, rh_envelope_t **envelope)
         goto out;
     memcpy (self->header_bytes, sealed->header.data, sealed->header.len);
     self->header_size = sealed->header.len;
+    if (header_only) {
+        rc = RH_OK;
+        goto out;
+    }
     if (sealed->n_disclosures
         && !(self->disclosures = calloc (sealed->n_disclosures, sizeof *self->disclosures)))
         goto out;
@@ -946,6 +952,18 @@ out:
     else
         rh_envelope_destroy (&self);
     return rc;
+}
+
+rh_rc_t
+rh_envelope_decode (const uint8_t *data, size_t size, rh_envelope_t **envelope)
+{
+    return s_decode (data, size, false, envelope);
+}
+
+rh_rc_t
+rh_envelope_decode_header (const uint8_t *data, size_t size, rh_envelope_t **envelope)
+{
+    return s_decode (data, size, true, envelope);
 }
 
 rh_rc_t

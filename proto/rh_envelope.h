@@ -102,6 +102,13 @@ int rh_envelope_encode (rh_envelope_t *self, uint8_t **data, size_t *size);
 //  (signature of the wrong length), RH_E_COMMITMENT or RH_E_NOMEM otherwise.
 rh_rc_t rh_envelope_decode (const uint8_t *data, size_t size, rh_envelope_t **envelope);
 
+//  Parses only what a signature check needs: the limits, the signature and the signed header
+//  (its rules included), not the disclosures or the body. The envelope it gives (caller
+//  destroys) answers header questions and rh_envelope_verify_key, nothing about the body. A
+//  receiver uses it to tell a tampered header (RH_E_SIG) from a tampered field
+//  (RH_E_COMMITMENT) when rh_envelope_decode refused the message. Same results as decode.
+rh_rc_t rh_envelope_decode_header (const uint8_t *data, size_t size, rh_envelope_t **envelope);
+
 //  Checks the signature over the exact header bytes against public_key (RH_PUBKEY_LEN bytes of
 //  Ed25519 key). proto knows no PKI: finding the signer's key, and whether its certificate was
 //  usable when the message arrived, is rh_certstore_verify's job. Returns RH_OK, RH_E_SIG,

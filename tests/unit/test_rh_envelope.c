@@ -486,6 +486,36 @@ test_every_changed_byte_of_a_message_is_refused (void)
 }
 
 static void
+test_a_flipped_header_bit_is_reported_as_a_bad_signature (void)
+{
+    //  A flip inside a commitment digest breaks both the signature and the field's commitment:
+    //  the receiver names the signature, the more specific cause.
+    size_t size = 0;
+    uint8_t *wire = s_encoded (s_police, RH_KIND_REFERRAL, &size);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (wire);
+    rh_envelope_t *envelope = NULL;
+    CU_ASSERT_EQUAL_FATAL (rh_certstore_receive (s_store, wire, size, rh_time_now_ms (), &envelope),
+                           RH_OK);
+    const uint8_t *digest = NULL;
+    CU_ASSERT_FATAL (rh_envelope_commitments (envelope) > 0);
+    rh_envelope_commitment (envelope, 0, &digest);
+    uint8_t *at = memmem (wire, size, digest, RH_DIGEST_LEN);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (at);
+    rh_envelope_destroy (&envelope);
+    at [5] ^= 0x10;
+    rh_envelope_t *decoded = NULL;
+    CU_ASSERT_EQUAL (rh_envelope_decode (wire, size, &decoded), RH_E_COMMITMENT);
+    CU_ASSERT_EQUAL (rh_certstore_receive (s_store, wire, size, rh_time_now_ms (), &envelope),
+                     RH_E_SIG);
+    CU_ASSERT_PTR_NULL (envelope);
+    //  The header alone still decodes, and its signature is what fails.
+    CU_ASSERT_EQUAL_FATAL (rh_envelope_decode_header (wire, size, &decoded), RH_OK);
+    CU_ASSERT_EQUAL (rh_certstore_verify (s_store, decoded, rh_time_now_ms ()), RH_E_SIG);
+    rh_envelope_destroy (&decoded);
+    free (wire);
+}
+
+static void
 test_a_signature_by_another_key_is_refused (void)
 {
     rh_envelope_t *envelope = s_signed (s_police, RH_KIND_REFERRAL);
@@ -693,6 +723,11 @@ test_a_field_that_does_not_match_its_commitment_is_refused (void)
     rhannu__v1__sealed__free_unpacked (sealed, NULL);
     CU_ASSERT_EQUAL (s_receive (tampered, tampered_size, s_store, rh_time_now_ms ()),
                      RH_E_COMMITMENT);
+    //  The header is intact and signed: the field is what was changed.
+    rh_envelope_t *envelope = NULL;
+    CU_ASSERT_EQUAL (
+        rh_certstore_receive (s_store, tampered, tampered_size, rh_time_now_ms (), &envelope),
+        RH_E_COMMITMENT);
     free (tampered);
     free (wire);
     free (committed);
@@ -901,6 +936,8 @@ init_rh_envelope_tests (void)
                  test_every_changed_byte_of_a_message_is_refused);
     CU_add_test (suite, "proto checks the signature with the key it is given",
                  test_proto_checks_the_signature_with_the_key_it_is_given);
+    CU_add_test (suite, "a flipped header bit is reported as a bad signature",
+                 test_a_flipped_header_bit_is_reported_as_a_bad_signature);
     CU_add_test (suite, "a signature by another key is refused",
                  test_a_signature_by_another_key_is_refused);
     CU_add_test (suite, "another agency's certificate cannot be claimed",

@@ -112,7 +112,7 @@ $(BUILD)/obj/tests/%.o: tests/%.c $(GEN) $(wildcard lib/*.h proto/*.h certs/*.h 
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -c $< -o $@
 
-$(UNIT_BIN): $(patsubst %.c,$(BUILD)/obj/%.o,$(UNIT_SRC) $(BROKER_SRC)) $(LIB)
+$(UNIT_BIN): $(patsubst %.c,$(BUILD)/obj/%.o,$(UNIT_SRC) $(BROKER_SRC) agent/rh_link.c) $(LIB)
 	@mkdir -p $(dir $@)
 	$(LINK) $^ $(TEST_LIBS) $(PKG_LIBS) -o $@
 

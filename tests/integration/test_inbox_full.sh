@@ -20,7 +20,7 @@ if ! mount_small_fs "$spool" 1024; then
     echo "skipped: cannot mount a small file system here (tmpfs or loop ext4; root needed)"
     exit 0
 fi
-echo "  (the front door's spool is a $small_fs_kind of $(df -k --output=size "$spool" | tail -1 | tr -d ' ') KiB)"
+echo "  (the front door's spool: $small_fs_kind, $(df -k --output=size "$spool" | tail -1 | tr -d ' ') KiB)"
 cat > "$work/la-newport/agent.yaml" <<EOF2
 agency:
   id: la-newport
@@ -70,7 +70,8 @@ expect_match "the sender's messages were all accepted" "$(tr -d '\n' < "$work/po
 
 echo "== space returns"
 rm -f "$spool/filler" "$spool/filler-tail"
-wait_count "$spool/inbox" $((N + 1)) 30 && ok "all $N held referrals arrived" || bad "only $(($(count_files "$spool/inbox") - 1)) of $N arrived"
+wait_count "$spool/inbox" $((N + 1)) 30 && ok "all $N held referrals arrived" \
+    || bad "only $(grep -l '"case_id": "full-[1-9]' "$spool"/inbox/*.json | wc -l) of $N arrived"
 sleep 1.5
 expect "status says receiving is active again" "$(field receiving)" active
 expect "with no reason left" "$(field receiving_reason)" ""
@@ -81,8 +82,37 @@ expect "the receiver counted each message once" "$(field received)" $((N + 1))
 expect "still nothing in failed/" "$(find "$spool/failed" -type f | wc -l)" 0
 expect "the sender received no NON_DELIVERY alert" "$(grep -l NON_DELIVERY "$work"/police-gwent/inbox/*.json 2>/dev/null | wc -l)" 0
 
+echo "== the inbox folder takes no new names (chattr +i): writes succeed, the publishing renames fail"
+#  The messages are recorded as received before the rename; a rename that fails must undo that
+#  record and not acknowledge, or the message is lost (acknowledged, and never in inbox/).
+M=${M:-20}
+held=$M
+if chattr +i "$spool/inbox" 2>/dev/null; then
+    for i in $(seq 1 "$M"); do referral_json newport "immutable-$i" "$i" > "$work/stage/i$i.json"; done
+    mv "$work"/stage/*.json "$work/police-gwent/outbox/"
+    deadline=$((SECONDS + 15))
+    until [ "$(field receiving)" = paused ]; do [ $SECONDS -lt $deadline ] || break; sleep 0.1; done
+    expect "the receiver pauses again" "$(field receiving)" paused
+    expect "saying why" "$(field receiving_reason)" "inbox not writable: operation not permitted"
+    sleep 2
+    expect "nothing was acknowledged without being in inbox/ (none left in inbox/.tmp)" \
+        "$(find "$spool/inbox/.tmp" -type f | wc -l)" 0
+    chattr -i "$spool/inbox"
+    wait_count "$spool/inbox" $((N + 1 + M)) 30 && ok "all $M arrived once the folder took names again" \
+        || bad "only $(grep -l '"case_id": "immutable-' "$spool"/inbox/*.json | wc -l) of $M arrived"
+    sleep 1.5
+    expect "each arrived exactly once" "$(grep -ho '"case_id": "immutable-[0-9]*"' "$spool"/inbox/*.json | sort -u | wc -l)" "$M"
+    expect "the receiver counted each message once" "$(field received)" $((N + 1 + M))
+    expect "receiving is active again" "$(field receiving)" active
+    expect "one log line per pause" "$(grep -c 'not writable' "$work/la-newport/agent.log")" 2
+else
+    held=0
+    echo "  (skipped: chattr +i is not supported on this $small_fs_kind)"
+fi
+expect "the sender received no NON_DELIVERY alert at all" "$(grep -l NON_DELIVERY "$work"/police-gwent/inbox/*.json 2>/dev/null | wc -l)" 0
+
 stop_broker
 log=$("$bin/rhannu-broker" log -f "$work/broker/broker.yaml")
 expect "the broker dead-lettered nothing" "$(echo "$log" | grep -c DEAD_LETTER)" 0
-expect "every referral was acknowledged by the front door" "$(echo "$log" | grep ' ACKED ' | grep -c la-newport)" $((N + 1))
+expect "every referral was acknowledged by the front door" "$(echo "$log" | grep ' ACKED ' | grep -c la-newport)" $((N + 1 + held))
 finish

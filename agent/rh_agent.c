@@ -22,6 +22,18 @@
     written again from c/: none is lost, though one the agency's system had
     already taken in the last second before the crash can appear again,
     under the same name (its message id).
+
+    When a delivery cannot be written into inbox/ (or renamed into it), it
+    is not acknowledged and intake pauses: the agent asks the broker for no
+    credit, declines what still comes, says why in status.json ("receiving":
+    "paused", "receiving_reason") and once in its log, and every second tries
+    a probe as large as the message that failed. When the probe succeeds it
+    asks for its full credit again; the broker then sends everything still
+    unacknowledged, and i/ keys drop what was already written.
+
+    status.json also names connection trouble ("connection",
+    "connection_detail", see rh_link): broker not reachable, handshake timed
+    out (busy or starting), or our key refused.
     =========================================================================
 */
 #include "rh_classes.h"

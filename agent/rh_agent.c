@@ -896,7 +896,6 @@ s_arrive (rh_agent_t *self, const rh_frame_t *frame)
             return;
         }
     }
-    s_track_news (self, envelope);
     rh_json_delivery_t delivery = { .agreement_id = frame->agreement_id,
                                     .agreement_version = frame->agreement_version,
                                     .rule_id = frame->rule_id,
@@ -929,6 +928,7 @@ s_arrive (rh_agent_t *self, const rh_frame_t *frame)
     rh_db_put (self->db, content_key, strlen (content_key), text, length);
     rh_db_put (self->db, unsettled_key, strlen (unsettled_key), "", 0);
     free (text);
+    s_track_news (self, envelope);  //  only for what we keep: a declined one comes back
     rh_envelope_destroy (&envelope);
     rh_db_put (self->db, key, strlen (key), "", 0);
     arrival->fresh = true;

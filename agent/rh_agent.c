@@ -22,16 +22,31 @@
     written again from c/: none is lost, though one the agency's system had
     already taken in the last second before the crash can appear again,
     under the same name (its message id).
+
+    When a delivery cannot be written into inbox/ (or renamed into it), it
+    is not acknowledged and intake pauses: the agent asks the broker for no
+    credit, declines what still comes, says why in status.json ("receiving":
+    "paused", "receiving_reason") and once in its log, and every second tries
+    a probe as large as the message that failed. When the probe succeeds it
+    asks for its full credit again; the broker then sends everything still
+    unacknowledged, and i/ keys drop what was already written.
+
+    status.json also names connection trouble ("connection",
+    "connection_detail", see rh_link): broker not reachable, handshake timed
+    out (busy or starting), or our key refused.
     =========================================================================
 */
 #include "rh_agent_classes.h"
 #include "rhannu.pb-c.h"
 
-#define RH_TICK_MS          100
-#define RH_STATUS_MS        500
-#define RH_STATUS_REFERRALS 50    //  open referrals listed in status.json (the latest)
-#define RH_SPOOL_GRACE_MS   2000  //  a file that does not parse is retried for this long
-#define RH_SETTLE_MS        1000  //  how often published inbox files are flushed to disk
+#define RH_TICK_MS           100
+#define RH_STATUS_MS         500
+#define RH_STATUS_REFERRALS  50    //  open referrals listed in status.json (the latest)
+#define RH_SPOOL_GRACE_MS    2000  //  a file that does not parse is retried for this long
+#define RH_SETTLE_MS         1000  //  how often published inbox files are flushed to disk
+#define RH_INTAKE_RETRY_MS   1000  //  while the inbox cannot be written, how often to try again
+#define RH_HANDSHAKE_LATE_MS 5000  //  a CURVE handshake not done by then is reported as late
+#define RH_PROBE_NAME        ".rhannu-probe"  //  hidden: the agency's system skips dot files
 
 const rh_cfg_spec_t rh_agent_config_spec [] = {
     { "agency/id", RH_CFG_STR, 0, 0, NULL, true, "this agency's id, as in its certificate" },
@@ -73,7 +88,8 @@ typedef struct {
 typedef struct {
     uint64_t delivery_id;
     char msg_id [RH_MAX_ID + 1];
-    bool fresh;  //  false: already in the inbox, acknowledge only
+    bool fresh;      //  false: already in the inbox, acknowledge only
+    bool withdrawn;  //  could not be published: not acknowledged, the broker keeps it
 } s_arrival_t;
 
 struct _rh_agent_t {
@@ -111,6 +127,16 @@ struct _rh_agent_t {
     bool unsettled;  //  arrivals in the current epoch
     bool settling;   //  an epoch is being flushed
     bool connected;
+    rh_link_t *link;            //  why we are not connected, when we are not
+    uint32_t credit_announced;  //  credit the broker last heard from us (this connection)
+    bool paused;                //  the inbox cannot be written: deliveries stay with the broker
+    char paused_reason [160];   //  why, for status.json and the log (never message content)
+    int paused_errno;           //  the failing call's errno
+    const char *paused_dir;     //  where the write failed (inbox_tmp or failed)
+    size_t paused_need;         //  bytes the failed write needed: the probe writes as many
+    int64_t paused_ms;          //  since when
+    int64_t probe_ms;           //  when we last tried again
+    uint64_t declined;          //  deliveries left with the broker while paused
     bool status_dirty;
     uint8_t subject_secret [RH_SUBJECT_KEY_LEN];
     bool has_subject_secret;  //  repeat referrals need the region's agents to share it
@@ -160,18 +186,19 @@ rh_agent_paths (rh_config_t *config, char *outbox, char *inbox, char *failed, ch
     rh_file_path (status, size, "%s/status.json", rh_config_str (config, "data/dir"));
 }
 
-//  Writes a file into failed/ with a .error beside it saying why.
-static void
+//  Writes a file into failed/ with a .error beside it saying why. Returns 0, or -1 (errno set)
+//  if either could not be written.
+static int
 s_fail_file (rh_agent_t *self, const char *name, const uint8_t *content, size_t size,
              const char *why)
 {
     char path [PATH_MAX], text [1024];
     rh_file_path (path, sizeof path, "%s/%s", self->failed, name);
-    if (content)
-        rh_file_write_atomic (path, content, size, 0640);
+    if (content && rh_file_write_atomic (path, content, size, 0640) != 0)
+        return -1;
     rh_file_path (path, sizeof path, "%s/%s.error", self->failed, name);
     int length = snprintf (text, sizeof text, "%s\n", why);
-    rh_file_write_atomic (path, text, (size_t) length, 0640);
+    return rh_file_write_atomic (path, text, (size_t) length, 0640);
 }
 
 //  ---------------------------------------------------------------------------------------------
@@ -331,8 +358,30 @@ s_write_status (rh_agent_t *self)
         (json_int_t) self->duplicates, "last_error", self->last_error, "last_error_at",
         self->last_error_ms ? rh_time_format (self->last_error_ms, error_at, sizeof error_at) : "",
         "updated", rh_time_format (rh_time_now_ms (), updated, sizeof updated));
-    if (root)
+    if (root && self->link) {
+        //  Why we are not connected, when we are not, in a word and in a sentence.
+        json_object_set_new (root, "connection",
+                             json_string (rh_link_state_name (rh_link_state (self->link))));
+        json_object_set_new (root, "connection_detail", json_string (rh_link_text (self->link)));
+    }
+    if (root) {
+        //  Whether deliveries are being taken in, and if not why (no message content).
+        char since [32];
+        const char *code = self->paused ? strerrorname_np (self->paused_errno) : NULL;
+        json_object_set_new (root, "receiving", json_string (self->paused ? "paused" : "active"));
+        json_object_set_new (root, "receiving_reason",
+                             json_string (self->paused ? self->paused_reason : ""));
+        json_object_set_new (root, "receiving_error", json_string (code ? code : ""));
+        json_object_set_new (
+            root, "receiving_paused_since",
+            json_string (self->paused ? rh_time_format (self->paused_ms, since, sizeof since)
+                                      : ""));
+        json_object_set_new (root, "receive_credit",
+                             json_integer (self->paused ? 0 : (json_int_t) self->credit));
+        json_object_set_new (root, "deliveries_declined",
+                             json_integer ((json_int_t) self->declined));
         json_object_set_new (root, "referrals", s_referrals_status (self));
+    }
     if (root) {
         char hex [RH_DIGEST_LEN * 2 + 1];
         sodium_bin2hex (hex, sizeof hex, self->trusted.root, RH_DIGEST_LEN);
@@ -622,6 +671,144 @@ s_run_hook (rh_agent_t *self, const char *path)
         s_error (self, "cannot run hook %s: %s", self->hook, strerror (errno));
 }
 
+//  ---------------------------------------------------------------------------------------------
+//  Intake: an agent that cannot write what it receives must not acknowledge it, and must stop
+//  asking for more until it can (a full disk, a quota, a folder made read-only, an I/O error).
+//  It says why once, tries again every RH_INTAKE_RETRY_MS, and resumes by itself; the broker
+//  then sends everything unacknowledged again, and i/ keys drop what was already written.
+
+//  Tells the broker how many deliveries we can take when that changes: none while paused. (The
+//  broker floors a credit of 0 at one, so one delivery keeps coming back while we are paused;
+//  it is declined like the rest.) A Hello also has the broker send everything unacknowledged
+//  again from the head of our queue, which is what resuming needs.
+static void
+s_announce_credit (rh_agent_t *self)
+{
+    uint32_t credit = self->paused ? 0 : self->credit;
+    if (!self->connected || credit == self->credit_announced)
+        return;
+    rh_frame_t hello = { .type = RH_FRAME_HELLO,
+                         .credit = credit,
+                         .low_sequence = s_outbox_head (self) };
+    s_send_frame (self, &hello);
+    self->credit_announced = credit;
+}
+
+//  Stops taking deliveries because what (in dir) could not be written: error is the errno,
+//  need the bytes the write needed. Says why once; later failures only update the reason.
+static void
+s_pause_intake (rh_agent_t *self, const char *what, const char *dir, int error, size_t need)
+{
+    const char *text = strerror (error);
+    snprintf (self->paused_reason, sizeof self->paused_reason, "%s not writable: %c%s", what,
+              tolower ((unsigned char) text [0]), text + 1);
+    self->paused_errno = error;
+    self->paused_dir = dir;
+    self->paused_need = need;
+    self->status_dirty = true;
+    if (self->paused)
+        return;
+    self->paused = true;
+    self->paused_ms = self->probe_ms = rh_time_now_ms ();
+    s_error (self,
+             "%s; receiving paused: deliveries stay with the broker, trying again every %d ms",
+             self->paused_reason, RH_INTAKE_RETRY_MS);
+}
+
+//  Writes size bytes of data (NULL: zeros) to a new file at path, without flushing it: a batch
+//  is made durable by one database commit and the settle thread's syncfs. Returns 0, or -1
+//  with errno set.
+static int
+s_write_new (const char *path, const void *data, size_t size)
+{
+    static const uint8_t zeros [4096];
+    int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return -1;
+    int rc = 0;
+    for (size_t done = 0; rc == 0 && done < size;) {
+        size_t chunk = data ? size - done : size - done < sizeof zeros ? size - done : sizeof zeros;
+        ssize_t put = write (fd, data ? (const uint8_t *) data + done : zeros, chunk);
+        if (put > 0)
+            done += (size_t) put;
+        else if (put == 0) {
+            errno = ENOSPC;
+            rc = -1;
+        }
+        else if (errno != EINTR)
+            rc = -1;
+    }
+    int error = errno;
+    if (close (fd) != 0 && rc == 0) {
+        rc = -1;
+        error = errno;
+    }
+    errno = error;
+    return rc;
+}
+
+//  Tries, where the last write failed, what a delivery needs: a file as large as that one,
+//  flushed, and for the inbox renamed into inbox/ (under a hidden name); then removes it.
+//  Recreates the folders if someone removed them. Returns 0, or -1 with errno set.
+static int
+s_probe_intake (rh_agent_t *self)
+{
+    bool inbox = self->paused_dir == self->inbox_tmp;
+    if ((inbox
+         && (rh_file_mkdir (self->inbox, 0750) != 0 || rh_file_mkdir (self->inbox_tmp, 0750) != 0))
+        || (!inbox && rh_file_mkdir (self->failed, 0750) != 0))
+        return -1;
+    char path [PATH_MAX], published [PATH_MAX];
+    rh_file_path (path, sizeof path, "%s/%s", self->paused_dir, RH_PROBE_NAME);
+    rh_file_path (published, sizeof published, "%s/%s", self->inbox, RH_PROBE_NAME);
+    if (s_write_new (path, NULL, self->paused_need) != 0) {
+        int error = errno;
+        unlink (path);
+        errno = error;
+        return -1;
+    }
+    int rc = 0, error = 0;
+    int fd = open (path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fsync (fd) != 0) {
+        rc = -1;
+        error = errno;
+    }
+    if (fd >= 0)
+        close (fd);
+    if (rc == 0 && inbox) {
+        if (rename (path, published) == 0)
+            snprintf (path, sizeof path, "%s", published);
+        else {
+            rc = -1;
+            error = errno;
+        }
+    }
+    unlink (path);
+    errno = error;
+    return rc;
+}
+
+//  While paused, tries again; resumes when the probe succeeds.
+static void
+s_retry_intake (rh_agent_t *self, int64_t now)
+{
+    if (!self->paused || now - self->probe_ms < RH_INTAKE_RETRY_MS)
+        return;
+    self->probe_ms = now;
+    if (s_probe_intake (self) != 0) {
+        s_pause_intake (self, self->paused_dir == self->failed ? "failed/" : "inbox",
+                        self->paused_dir, errno, self->paused_need);
+        return;
+    }
+    rh_log_info (self->agency,
+                 "%s is writable again after %" PRId64 " s; receiving resumed (%" PRIu64
+                 " deliveries were left with the broker meanwhile)",
+                 self->paused_dir == self->failed ? "failed/" : "inbox",
+                 (now - self->paused_ms) / 1000, self->declined);
+    self->paused = false;
+    self->status_dirty = true;
+}
+
 //  Handles one delivery: verify, de-duplicate, write to .tmp/. The acknowledgement waits for
 //  s_finish_arrivals.
 static void
@@ -632,6 +819,12 @@ s_arrive (rh_agent_t *self, const rh_frame_t *frame)
     size_t size = frame->sealed_size;
     if (self->arrival_count >= RH_MAX_ACK_BATCH)
         return;  //  not acknowledged: the broker sends it again
+    if (self->paused) {
+        //  Not even looked at: without acknowledgement the broker keeps it for us.
+        self->declined++;
+        self->status_dirty = true;
+        return;
+    }
     rh_envelope_t *envelope = NULL;
     rh_rc_t rc = rh_envelope_decode (sealed, size, &envelope);
     if (rc == RH_OK)
@@ -639,13 +832,18 @@ s_arrive (rh_agent_t *self, const rh_frame_t *frame)
     s_arrival_t *arrival = &self->arrivals [self->arrival_count];
     arrival->delivery_id = delivery_id;
     arrival->fresh = false;
+    arrival->withdrawn = false;
     if (rc != RH_OK) {
         //  Never hand the agency's system something that does not verify; keep it for IT.
         char name [64], why [200];
         snprintf (name, sizeof name, "received-%" PRIu64 ".sealed", delivery_id);
         snprintf (why, sizeof why, "a delivered message failed verification: %s (%s)",
                   rh_rc_name (rc), rh_rc_text (rc));
-        s_fail_file (self, name, sealed, size, why);
+        if (s_fail_file (self, name, sealed, size, why) != 0) {
+            s_pause_intake (self, "failed/", self->failed, errno, size);
+            rh_envelope_destroy (&envelope);
+            return;  //  kept by the broker until failed/ can hold it
+        }
         s_error (self, "delivery %" PRIu64 " failed verification: %s; kept in failed/", delivery_id,
                  rh_rc_name (rc));
         rh_envelope_destroy (&envelope);
@@ -681,7 +879,12 @@ s_arrive (rh_agent_t *self, const rh_frame_t *frame)
             snprintf (name, sizeof name, "received-%" PRIu64 ".sealed", delivery_id);
             snprintf (why, sizeof why, "a notice's embedded message failed verification: %s (%s)",
                       rh_rc_name (inner_rc), rh_rc_text (inner_rc));
-            s_fail_file (self, name, sealed, size, why);
+            if (s_fail_file (self, name, sealed, size, why) != 0) {
+                s_pause_intake (self, "failed/", self->failed, errno, size);
+                rh_envelope_destroy (&inner);
+                rh_envelope_destroy (&envelope);
+                return;
+            }
             s_error (self, "delivery %" PRIu64 ": notice content failed verification: %s",
                      delivery_id, rh_rc_name (inner_rc));
             rh_envelope_destroy (&inner);
@@ -691,7 +894,6 @@ s_arrive (rh_agent_t *self, const rh_frame_t *frame)
             return;
         }
     }
-    s_track_news (self, envelope);
     rh_json_delivery_t delivery = { .agreement_id = frame->agreement_id,
                                     .agreement_version = frame->agreement_version,
                                     .rule_id = frame->rule_id,
@@ -701,72 +903,122 @@ s_arrive (rh_agent_t *self, const rh_frame_t *frame)
     rh_envelope_destroy (&inner);
     char path [PATH_MAX];
     rh_file_path (path, sizeof path, "%s/%s.json", self->inbox_tmp, msg_id);
-    if (text) {
-        //  The content is durable in the database with the batch's one commit; the file
-        //  follows when the settle thread flushes.
-        char content_key [RH_MAX_ID + 8], unsettled_key [RH_MAX_ID + 32];
-        snprintf (content_key, sizeof content_key, "c/%s", msg_id);
-        snprintf (unsettled_key, sizeof unsettled_key, "u/%020" PRIu64 "/%s", self->epoch, msg_id);
-        rh_db_put (self->db, content_key, strlen (content_key), text, strlen (text));
-        rh_db_put (self->db, unsettled_key, strlen (unsettled_key), "", 0);
-    }
-    int fd = text ? open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640) : -1;
-    bool written = false;
-    if (fd >= 0) {
-        size_t length = strlen (text);
-        written = write (fd, text, length) == (ssize_t) length;
-        written = close (fd) == 0 && written;
-    }
-    free (text);
-    rh_envelope_destroy (&envelope);
-    if (!written) {
-        s_error (self, "cannot write %s: %s", path, strerror (errno));
+    if (!text) {
+        s_error (self, "delivery %" PRIu64 " cannot be written as JSON", delivery_id);
+        rh_envelope_destroy (&envelope);
         return;  //  not acknowledged: delivered again later
     }
+    size_t length = strlen (text);
+    if (s_write_new (path, text, length) != 0) {
+        //  Nothing recorded yet: the broker keeps the message until we can write it.
+        int error = errno;
+        unlink (path);
+        free (text);
+        rh_envelope_destroy (&envelope);
+        s_pause_intake (self, "inbox", self->inbox_tmp, error, length);
+        return;
+    }
+    //  The content is durable in the database with the batch's one commit; the file follows
+    //  when the settle thread flushes.
+    char content_key [RH_MAX_ID + 8], unsettled_key [RH_MAX_ID + 32];
+    snprintf (content_key, sizeof content_key, "c/%s", msg_id);
+    snprintf (unsettled_key, sizeof unsettled_key, "u/%020" PRIu64 "/%s", self->epoch, msg_id);
+    rh_db_put (self->db, content_key, strlen (content_key), text, length);
+    rh_db_put (self->db, unsettled_key, strlen (unsettled_key), "", 0);
+    free (text);
+    s_track_news (self, envelope);  //  only for what we keep: a declined one comes back
+    rh_envelope_destroy (&envelope);
     rh_db_put (self->db, key, strlen (key), "", 0);
     arrival->fresh = true;
     self->arrival_count++;
 }
 
-//  Makes the batch durable, publishes it in inbox/ and acknowledges it. Returns -1 if storage
-//  failed.
+//  Undoes the records of arrivals that could not be published, so that the broker's next
+//  delivery of each is written afresh rather than dropped as a duplicate. The undo is durable
+//  before the written file goes: a crash in between publishes the file at start-up instead.
+//  Returns -1 if storage failed.
+static int
+s_withdraw_arrivals (rh_agent_t *self)
+{
+    for (size_t i = 0; i < self->arrival_count; i++) {
+        const s_arrival_t *arrival = &self->arrivals [i];
+        if (!arrival->withdrawn)
+            continue;
+        char key [RH_MAX_ID + 32];
+        snprintf (key, sizeof key, "i/%s", arrival->msg_id);
+        rh_db_delete (self->db, key, strlen (key));
+        snprintf (key, sizeof key, "c/%s", arrival->msg_id);
+        rh_db_delete (self->db, key, strlen (key));
+        snprintf (key, sizeof key, "u/%020" PRIu64 "/%s", self->epoch, arrival->msg_id);
+        rh_db_delete (self->db, key, strlen (key));
+    }
+    if (rh_db_commit (self->db, true) != 0)
+        return -1;
+    for (size_t i = 0; i < self->arrival_count; i++)
+        if (self->arrivals [i].withdrawn) {
+            char path [PATH_MAX];
+            rh_file_path (path, sizeof path, "%s/%s.json", self->inbox_tmp,
+                          self->arrivals [i].msg_id);
+            unlink (path);
+        }
+    return 0;
+}
+
+//  Makes the batch durable, publishes it in inbox/ and acknowledges what it published (and
+//  the duplicates). Returns -1 if storage failed.
 static int
 s_finish_arrivals (rh_agent_t *self)
 {
     if (self->arrival_count == 0)
         return 0;
-    size_t fresh = 0;
+    size_t fresh = 0, withdrawn = 0;
     for (size_t i = 0; i < self->arrival_count; i++)
         fresh += self->arrivals [i].fresh;
     if (fresh > 0) {
         //  One flush for the whole batch: the database commit that holds every message.
         if (rh_db_commit (self->db, true) != 0)
             return -1;
+        //  In arrival order until a rename fails (a full directory, a folder made read-only):
+        //  the rest are withdrawn, not acknowledged, and intake pauses.
+        int error = 0;
         for (size_t i = 0; i < self->arrival_count; i++) {
-            if (!self->arrivals [i].fresh)
+            s_arrival_t *arrival = &self->arrivals [i];
+            if (!arrival->fresh)
                 continue;
             char from [PATH_MAX], to [PATH_MAX];
-            rh_file_path (from, sizeof from, "%s/%s.json", self->inbox_tmp,
-                          self->arrivals [i].msg_id);
-            rh_file_path (to, sizeof to, "%s/%s.json", self->inbox, self->arrivals [i].msg_id);
-            if (rename (from, to) != 0)
-                s_error (self, "cannot move %s into the inbox: %s", from, strerror (errno));
+            rh_file_path (from, sizeof from, "%s/%s.json", self->inbox_tmp, arrival->msg_id);
+            rh_file_path (to, sizeof to, "%s/%s.json", self->inbox, arrival->msg_id);
+            if (!error && rename (from, to) != 0)
+                error = errno;
+            if (error) {
+                arrival->withdrawn = true;
+                withdrawn++;
+            }
+        }
+        if (withdrawn > 0) {
+            if (s_withdraw_arrivals (self) != 0)
+                return -1;
+            s_pause_intake (self, "inbox", self->inbox_tmp, error, 0);
         }
         self->unsettled = true;
         for (size_t i = 0; i < self->arrival_count; i++)
-            if (self->arrivals [i].fresh) {
+            if (self->arrivals [i].fresh && !self->arrivals [i].withdrawn) {
                 char to [PATH_MAX];
                 rh_file_path (to, sizeof to, "%s/%s.json", self->inbox, self->arrivals [i].msg_id);
                 s_run_hook (self, to);
             }
-        self->received += fresh;
+        self->received += fresh - withdrawn;
         self->status_dirty = true;
     }
     uint64_t ids [RH_MAX_ACK_BATCH];
+    size_t id_count = 0;
     for (size_t i = 0; i < self->arrival_count; i++)
-        ids [i] = self->arrivals [i].delivery_id;
-    rh_frame_t frame = { .type = RH_FRAME_DELIVERED, .ids = ids, .id_count = self->arrival_count };
-    s_send_frame (self, &frame);
+        if (!self->arrivals [i].withdrawn)
+            ids [id_count++] = self->arrivals [i].delivery_id;
+    if (id_count > 0) {
+        rh_frame_t frame = { .type = RH_FRAME_DELIVERED, .ids = ids, .id_count = id_count };
+        s_send_frame (self, &frame);
+    }
     self->arrival_count = 0;
     return 0;
 }
@@ -913,13 +1165,27 @@ s_on_connected (rh_agent_t *self)
     //  below the outbox head has been answered: the broker may refuse those numbers for good.
     self->flight_count = 0;
     self->cursor = s_outbox_head (self);
+    //  A paused agent asks for nothing (see s_announce_credit).
     rh_frame_t hello = { .type = RH_FRAME_HELLO,
-                         .credit = self->credit,
+                         .credit = self->paused ? 0 : self->credit,
                          .low_sequence = self->cursor };
     s_send_frame (self, &hello);
+    self->credit_announced = hello.credit;
     s_send_more (self);
     rh_log_info (self->agency, "connected to %s; %" PRIu64 " messages queued",
                  rh_config_str (self->config, "broker/endpoint"), self->queued);
+}
+
+//  Reports a new link state once: the problems as the last error (and in the log), all of
+//  them in status.json.
+static void
+s_link_changed (rh_agent_t *self)
+{
+    rh_link_state_t state = rh_link_state (self->link);
+    if (state == RH_LINK_UNREACHABLE || state == RH_LINK_HANDSHAKE_TIMEOUT
+        || state == RH_LINK_REFUSED)
+        s_error (self, "%s", rh_link_text (self->link));
+    self->status_dirty = true;
 }
 
 static void
@@ -938,6 +1204,9 @@ s_handle_monitor (rh_agent_t *self)
     uint32_t value;
     memcpy (&type, zmq_msg_data (&event), 2);
     memcpy (&value, (uint8_t *) zmq_msg_data (&event) + 2, 4);
+    rh_log_debug (self->agency, "socket event 0x%x (%u)", type, value);
+    if (rh_link_event (self->link, type, value, rh_time_now_ms ()))
+        s_link_changed (self);
     switch (type) {
         case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
             s_on_connected (self);
@@ -947,16 +1216,6 @@ s_handle_monitor (rh_agent_t *self)
                 rh_log_warn (self->agency, "disconnected from the broker; queueing");
             self->connected = false;
             self->status_dirty = true;
-            break;
-        case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
-            s_error (self,
-                     "the broker refused our credentials (status %u): is this agency's "
-                     "certificate revoked or unknown?",
-                     value);
-            break;
-        case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
-        case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
-            s_error (self, "handshake with the broker failed: is broker/identity the right key?");
             break;
         default:
             break;
@@ -1131,11 +1390,11 @@ s_connect (rh_agent_t *self, const char *agency_dir)
         return -1;
     char endpoint [64];
     snprintf (endpoint, sizeof endpoint, "inproc://rh-agent-monitor-%p", (void *) self);
-    if (zmq_socket_monitor (
-            self->dealer, endpoint,
-            ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
-                | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
-        != 0)
+    if (zmq_socket_monitor (self->dealer, endpoint, RH_LINK_EVENTS) != 0)
+        return -1;
+    self->link =
+        rh_link_new (rh_config_str (self->config, "broker/endpoint"), RH_HANDSHAKE_LATE_MS);
+    if (!self->link)
         return -1;
     self->monitor = zmq_socket (self->context, ZMQ_PAIR);
     if (!self->monitor || zmq_connect (self->monitor, endpoint) != 0)
@@ -1279,6 +1538,7 @@ rh_agent_destroy (rh_agent_t **self_p)
         }
         if (self->monitor)
             zmq_close (self->monitor);
+        rh_link_destroy (&self->link);
         if (self->context)
             zmq_ctx_term (self->context);
         if (self->inotify >= 0)
@@ -1321,6 +1581,10 @@ rh_agent_run (rh_agent_t *self, volatile sig_atomic_t *stop)
             return -1;
         }
         int64_t now = rh_time_now_ms ();
+        s_retry_intake (self, now);
+        s_announce_credit (self);
+        if (rh_link_tick (self->link, now))
+            s_link_changed (self);
         bool changed = false;
         if (items [2].revents & ZMQ_POLLIN) {
             uint64_t settled = 0;

@@ -6,7 +6,10 @@
     (LevelDB) until the broker has stored them; writes what the broker
     delivers into inbox/ (atomically and durably, then acknowledges);
     moves what cannot be sent to failed/ with a .error file saying why.
-    Survives broker outages of any length: the outbox just grows.
+    Survives broker outages of any length: the outbox just grows. When
+    inbox/ cannot be written (full, over quota, read-only, I/O errors) it
+    acknowledges nothing it did not write, stops taking deliveries, says why
+    in status.json, and resumes by itself when the inbox can be written.
     =========================================================================
 */
 #ifndef RH_AGENT_H_INCLUDED

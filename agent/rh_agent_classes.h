@@ -10,6 +10,7 @@
 
 #include "rh_certs.h"
 
+#include "rh_link.h"
 #include "rh_agent.h"
 
 #endif

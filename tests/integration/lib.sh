@@ -219,3 +219,36 @@ start_bench_network () {
     for a in "${bench_senders[@]}" la-newport; do start_agent $a; done
     for a in "${bench_senders[@]}" la-newport; do wait_connected $a || { echo "$a did not connect"; exit 1; }; done
 }
+
+#  mount_small_fs DIR KIB: gives DIR a small file system of its own (a tmpfs; else, or with
+#  SMALL_FS=ext4, a loop-mounted ext4 image without reserved blocks), unmounted when the test
+#  exits. Sets small_fs_kind. Returns 1 if this machine can mount neither (not root, no loop).
+mount_small_fs () {
+    local dir=$1 kib=$2 image
+    mkdir -p "$dir"
+    if [ "${SMALL_FS:-tmpfs}" = tmpfs ] && mount -t tmpfs -o "size=${kib}k" tmpfs "$dir" 2>/dev/null; then
+        small_fs_kind=tmpfs
+    else
+        image="$work/small-fs-$RANDOM.img"
+        truncate -s "$((kib < 2048 ? 2048 : kib))k" "$image" 2>/dev/null \
+            && mkfs.ext4 -q -F -m 0 "$image" >/dev/null 2>&1 \
+            && mount -o loop "$image" "$dir" 2>/dev/null || { rm -f "$image"; return 1; }
+        small_fs_kind=ext4
+    fi
+    small_fs_mounts+=("$dir")
+    trap 'unmount_small_fs; cleanup' EXIT
+}
+#  Stops what may still use the small file systems, then unmounts them (called on exit).
+unmount_small_fs () {
+    local pid dir
+    exec 2>/dev/null    #  no "Killed" job notices
+    for pid in "${agent_pids[@]}" $broker_pid; do kill -9 "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    for dir in "${small_fs_mounts[@]}"; do umount "$dir" 2>/dev/null || umount -l "$dir" 2>/dev/null; done
+}
+#  fill_fs DIR: fills the file system holding DIR (into DIR/filler) until no byte more fits.
+fill_fs () {
+    dd if=/dev/zero of="$1/filler" bs=64k 2>/dev/null
+    dd if=/dev/zero of="$1/filler-tail" bs=512 2>/dev/null
+    sync
+}

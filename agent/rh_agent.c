@@ -148,6 +148,7 @@ struct _rh_agent_t {
     uint64_t queued;  //  messages in the outbox database
     uint64_t accepted;
     uint64_t rejected;
+    uint64_t busy;  //  answers "broker busy: send again later" (resent, not refused)
     uint64_t received;
     uint64_t duplicates;
 };
@@ -350,12 +351,13 @@ s_write_status (rh_agent_t *self)
 {
     char updated [32], error_at [32];
     json_t *root = json_pack (
-        "{s:s, s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:s}", "agency", self->agency,
+        "{s:s, s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:s}", "agency", self->agency,
         "connected", self->connected, "broker", rh_config_str (self->config, "broker/endpoint"),
         "outbox_queued", (json_int_t) self->queued, "in_flight", (json_int_t) self->flight_count,
         "accepted", (json_int_t) self->accepted, "rejected", (json_int_t) self->rejected,
-        "received", (json_int_t) self->received, "duplicates_dropped",
-        (json_int_t) self->duplicates, "last_error", self->last_error, "last_error_at",
+        "broker_busy", (json_int_t) self->busy, "received", (json_int_t) self->received,
+        "duplicates_dropped", (json_int_t) self->duplicates, "last_error", self->last_error,
+        "last_error_at",
         self->last_error_ms ? rh_time_format (self->last_error_ms, error_at, sizeof error_at) : "",
         "updated", rh_time_format (rh_time_now_ms (), updated, sizeof updated));
     if (root && self->link) {
@@ -612,6 +614,13 @@ s_answered (rh_agent_t *self, const char *msg_id, const rh_frame_t *refusal)
     for (size_t i = 0; i < self->flight_count; i++) {
         if (strcmp (self->flights [i].msg_id, msg_id) != 0)
             continue;
+        if (code && strcmp (code, rh_rc_name (RH_E_BUSY)) == 0) {
+            //  Not a refusal: the broker was at its limit and kept nothing. The message stays
+            //  in flight and goes again with the next resend.
+            self->busy++;
+            self->status_dirty = true;
+            return;
+        }
         char key [NAME_MAX + 8];
         s_outbox_key (self->flights [i].seq, key, sizeof key);
         //  Only a refusal needs the stored record: its file goes back to failed/.
@@ -826,9 +835,7 @@ s_arrive (rh_agent_t *self, const rh_frame_t *frame)
         return;
     }
     rh_envelope_t *envelope = NULL;
-    rh_rc_t rc = rh_envelope_decode (sealed, size, &envelope);
-    if (rc == RH_OK)
-        rc = rh_certstore_verify (self->store, envelope, rh_time_now_ms ());
+    rh_rc_t rc = rh_certstore_receive (self->store, sealed, size, rh_time_now_ms (), &envelope);
     s_arrival_t *arrival = &self->arrivals [self->arrival_count];
     arrival->delivery_id = delivery_id;
     arrival->fresh = false;

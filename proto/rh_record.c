@@ -51,6 +51,8 @@ rh_record_encode_queued (const rh_queued_t *record, size_t *size)
     out.agreement_version = record->agreement_version;
     out.rule_id = s_text (record->rule_id);
     out.kind = (Rhannu__V1__MessageKind) record->kind;
+    out.dead_ms = record->dead_ms;
+    out.dead_reason = s_text (record->dead_reason);
     return s_pack (&out.base, size);
 }
 
@@ -74,6 +76,8 @@ rh_record_decode_queued (const uint8_t *data, size_t size, rh_queued_t *record)
     record->agreement_version = in->agreement_version;
     record->rule_id = in->rule_id;
     record->kind = in->kind > 0 ? (uint32_t) in->kind : 0;
+    record->dead_ms = in->dead_ms;
+    record->dead_reason = in->dead_reason;
     return RH_OK;
 }
 

@@ -22,7 +22,9 @@ typedef struct {
     const char *agreement_id;  //  the decision that allowed the delivery
     uint32_t agreement_version;
     const char *rule_id;
-    uint32_t kind;  //  MessageKind of the sealed message
+    uint32_t kind;            //  MessageKind of the sealed message
+    int64_t dead_ms;          //  dead letters: when it was given up on
+    const char *dead_reason;  //  dead letters: why
     void *owned;
 } rh_queued_t;
 

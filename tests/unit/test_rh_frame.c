@@ -205,7 +205,9 @@ test_storage_records_round_trip_and_refuse_corruption (void)
                            .sealed_size = 1,
                            .attempts = 3,
                            .enqueued_ms = 10,
-                           .expires_ms = 20 };
+                           .expires_ms = 20,
+                           .dead_ms = 30,
+                           .dead_reason = "it expired before delivery" };
     size_t size = 0;
     uint8_t *bytes = rh_record_encode_queued (&queued, &size);
     rh_queued_t back;
@@ -213,6 +215,8 @@ test_storage_records_round_trip_and_refuse_corruption (void)
     CU_ASSERT_STRING_EQUAL (back.sender, "police-gwent");
     CU_ASSERT_EQUAL (back.attempts, 3);
     CU_ASSERT_EQUAL (back.expires_ms, 20);
+    CU_ASSERT_EQUAL (back.dead_ms, 30);
+    CU_ASSERT_STRING_EQUAL (back.dead_reason, "it expired before delivery");
     rh_record_release (&back.owned);
     CU_ASSERT_EQUAL (rh_record_decode_queued (bytes, size - 1, &back), RH_E_MALFORMED);
     free (bytes);

@@ -5,8 +5,8 @@
       q/<agency>/<seq>   a message queued for agency (Queued)
       t/<agency>         last queue sequence given out for agency
       x/<agency>/<seq>   dead letter (Queued)
-      m/<msg id>         replay state: header hash and sender (rh_replay)
-      r/<agency>         replay state: sequence window (rh_replay)
+      m/<msg id>         replay state: header hash and sender (rh_dedup)
+      r/<agency>         replay state: sequence window (rh_dedup)
       a/<seq>            audit record (rh_audit)
       b/seq              the broker's own message sequence
       p/<agreement id>   highest version of the agreement ever loaded (refuses rollback)
@@ -17,7 +17,7 @@
 */
 #include "rh_classes.h"
 #include "rh_audit.h"
-#include "rh_replay.h"
+#include "rh_dedup.h"
 #include "rh_verifier.h"
 #include "rh_cases.h"
 #include "rh_notice.h"
@@ -117,7 +117,7 @@ struct _rh_broker_t {
     rh_checkpoint_t published;   //  the last checkpoint committed and sent to the agents
     rh_db_t *db;
     rh_audit_t *audit;
-    rh_replay_t *replay;
+    rh_dedup_t *dedup;
     rh_verifier_t *verifier;
     s_peer_t *peers;
     size_t peer_count;
@@ -645,7 +645,7 @@ s_route (rh_broker_t *self, rh_envelope_t *envelope, const char **recipients, si
         return RH_OK;  //  the case adds who must be told
     if (*count == 0 && *rh_envelope_in_reply_to (envelope)) {
         //  A reply with no address goes back to whoever sent the original.
-        if (rh_replay_sender_of (self->replay, rh_envelope_in_reply_to (envelope), replied_to)
+        if (rh_dedup_sender_of (self->dedup, rh_envelope_in_reply_to (envelope), replied_to)
             && s_identity (self, replied_to, now))
             recipients [(*count)++] = replied_to;
     }
@@ -1251,7 +1251,7 @@ s_accept (rh_broker_t *self, rh_verified_t *result)
     rh_decision_t decisions [S_MAX_TO];
     bool skipped [S_MAX_TO] = { false };
     char known_sender [RH_MAX_ID + 1];
-    bool seen_before = rh_replay_sender_of (self->replay, result->msg_id, known_sender);
+    bool seen_before = rh_dedup_sender_of (self->dedup, result->msg_id, known_sender);
     for (size_t i = 0; i < count && sender_id && !seen_before; i++) {
         rh_policy_party (sender_id, &sender);
         rh_policy_party (s_identity (self, recipients [i], now), &recipient);
@@ -1281,8 +1281,8 @@ s_accept (rh_broker_t *self, rh_verified_t *result)
     crypto_hash_sha256 (header_hash, header, header_size);
     bool duplicate = false;
     const char *why = NULL;
-    rc = rh_replay_check (self->replay, result->agency, result->msg_id,
-                          rh_envelope_sequence (envelope), header_hash, &duplicate, &why);
+    rc = rh_dedup_check (self->dedup, result->agency, result->msg_id,
+                         rh_envelope_sequence (envelope), header_hash, &duplicate, &why);
     if (rc != RH_OK) {
         s_reject (self, result, rc, why);
         return;
@@ -1295,7 +1295,7 @@ s_accept (rh_broker_t *self, rh_verified_t *result)
         return;
     }
     if (seen_before) {
-        //  Known id, but neither a replay nor a duplicate: cannot happen (rh_replay refuses a
+        //  Known id, but neither a replay nor a duplicate: cannot happen (rh_dedup refuses a
         //  reused id with other content); refuse rather than deliver undecided.
         s_reject (self, result, RH_E_REPLAY, "message id seen before");
         return;
@@ -1551,7 +1551,7 @@ s_handle_router (rh_broker_t *self)
             s_peer_t *peer = s_peer (self, agency);
             if (!peer)
                 break;
-            rh_replay_set_floor (self->replay, agency, frame.low_sequence);
+            rh_dedup_set_floor (self->dedup, agency, frame.low_sequence);
             memcpy (peer->routing_id, routing_id, routing_id_size);
             peer->routing_id_size = routing_id_size;
             peer->bound = true;
@@ -1821,7 +1821,7 @@ rh_broker_new (rh_config_t *config)
         goto fail;
     }
     if (!(self->db = rh_db_open (data_dir)) || !(self->audit = rh_audit_new (self->db))
-        || !(self->replay = rh_replay_new (self->db)))
+        || !(self->dedup = rh_dedup_new (self->db)))
         goto fail;
     char why [RH_MAX_REASON];
     s_read_clock (self);
@@ -1882,7 +1882,7 @@ rh_broker_destroy (rh_broker_t **self_p)
             free (self->peers [i].flights);
         free (self->peers);
         free (self->replies);
-        rh_replay_destroy (&self->replay);
+        rh_dedup_destroy (&self->dedup);
         rh_audit_destroy (&self->audit);
         rh_db_destroy (&self->db);
         rh_signer_destroy (&self->signer);
@@ -1941,7 +1941,7 @@ rh_broker_run (rh_broker_t *self, volatile sig_atomic_t *stop, volatile sig_atom
                                         "acknowledged");
                 return -1;
             }
-            rh_replay_committed (self->replay);
+            rh_dedup_committed (self->dedup);
             for (size_t i = 0; i < self->peer_count; i++)
                 self->peers [i].committed_tail = self->peers [i].tail;
             s_publish_checkpoint (self);

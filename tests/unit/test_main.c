@@ -15,6 +15,7 @@ void init_rh_config_tests (void);
 void init_rh_frame_tests (void);
 void init_rh_json_tests (void);
 void init_rh_audit_tests (void);
+void init_rh_dedup_tests (void);
 void init_rh_agreement_tests (void);
 void init_rh_cases_tests (void);
 void init_rh_merkle_tests (void);
@@ -37,6 +38,7 @@ main (void)
     init_rh_frame_tests ();
     init_rh_json_tests ();
     init_rh_audit_tests ();
+    init_rh_dedup_tests ();
     init_rh_agreement_tests ();
     init_rh_cases_tests ();
     init_rh_merkle_tests ();

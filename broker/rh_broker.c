@@ -21,6 +21,7 @@
 #include "rh_verifier.h"
 #include "rh_cases.h"
 #include "rh_notice.h"
+#include "rh_queue.h"
 #include "rhannu.pb-c.h"
 #include "rh_broker.h"
 
@@ -64,29 +65,6 @@ const rh_cfg_spec_t rh_broker_config_spec [] = {
     { NULL }
 };
 
-typedef struct {
-    uint64_t seq;
-    int64_t sent_ms;
-    uint32_t kind;                //  a referral or alert taken in moves a case on
-    char msg_id [RH_MAX_ID + 1];  //  for the audit record of its acknowledgement
-} s_flight_t;
-
-//  An agency as a delivery target.
-typedef struct {
-    char agency [RH_MAX_ID + 1];
-    uint8_t routing_id [256];  //  connection bound by the agency's latest Hello
-    size_t routing_id_size;
-    bool bound;               //  a Hello bound a live connection
-    uint32_t window;          //  credit the agent asked for
-    uint64_t tail;            //  last queue sequence given out
-    uint64_t committed_tail;  //  last queue sequence known to be committed (may lag, never lead)
-    uint64_t cursor;          //  next queue sequence to send
-    s_flight_t *flights;      //  sent, not yet acknowledged, in send order
-    size_t flight_count;
-    size_t flight_capacity;
-    bool ready;  //  may have something to send
-} s_peer_t;
-
 //  A reply that waits for the group commit.
 typedef struct {
     uint8_t routing_id [256];
@@ -119,15 +97,11 @@ struct _rh_broker_t {
     rh_audit_t *audit;
     rh_dedup_t *dedup;
     rh_verifier_t *verifier;
-    s_peer_t *peers;
-    size_t peer_count;
+    rh_queue_t *queue;  //  per-recipient queues and the agents bound to them
     s_reply_t *replies;
     size_t reply_count;
     size_t reply_capacity;
-    uint64_t own_sequence;  //  sequence of broker-made messages
-    int64_t expiry_ms;      //  default message life
-    int64_t redeliver_ms;
-    uint32_t max_attempts;
+    int64_t expiry_ms;  //  default message life
     size_t max_batch;
     int64_t last_tick;
 };
@@ -159,128 +133,6 @@ s_read_clock (rh_broker_t *self)
 }
 
 //  ---------------------------------------------------------------------------------------------
-//  Peers and queues
-
-static s_peer_t *
-s_peer (rh_broker_t *self, const char *agency)
-{
-    for (size_t i = 0; i < self->peer_count; i++)
-        if (strcmp (self->peers [i].agency, agency) == 0)
-            return &self->peers [i];
-    if (self->peer_count >= RH_MAX_AGENCIES)
-        return NULL;
-    s_peer_t *peer = &self->peers [self->peer_count++];
-    memset (peer, 0, sizeof *peer);
-    snprintf (peer->agency, sizeof peer->agency, "%s", agency);
-    char key [RH_MAX_ID + 8];
-    snprintf (key, sizeof key, "t/%s", agency);
-    uint8_t *value = NULL;
-    size_t size = 0;
-    if (rh_db_get (self->db, key, strlen (key), &value, &size) == 0 && size == 8)
-        memcpy (&peer->tail, value, 8);
-    free (value);
-    peer->committed_tail = peer->tail;
-    peer->cursor = peer->tail + 1;
-    return peer;
-}
-
-static void
-s_queue_key (const char *prefix, const char *agency, uint64_t seq, char *key, size_t size)
-{
-    snprintf (key, size, "%s/%s/%020" PRIu64, prefix, agency, seq);
-}
-
-//  Lowest queued sequence of a peer (tail + 1 when the queue is empty).
-static uint64_t
-s_queue_head (rh_broker_t *self, s_peer_t *peer)
-{
-    char prefix [RH_MAX_ID + 8];
-    snprintf (prefix, sizeof prefix, "q/%s/", peer->agency);
-    //  Reads see only committed entries: an empty committed queue starts after the committed
-    //  tail, never after entries still in the pending batch (they would be skipped).
-    uint64_t head = peer->committed_tail + 1;
-    rh_db_iter_t *iter = rh_db_iter_new (self->db, prefix, strlen (prefix));
-    if (iter && rh_db_iter_valid (iter)) {
-        size_t size = 0;
-        const uint8_t *key = rh_db_iter_key (iter, &size);
-        uint64_t seq = rh_db_key_sequence (key, size, strlen (prefix));
-        if (seq != UINT64_MAX)
-            head = seq;
-    }
-    rh_db_iter_destroy (&iter);
-    return head;
-}
-
-//  Puts a message in an agency's queue (pending batch).
-static int
-s_enqueue (rh_broker_t *self, const char *agency, const char *msg_id, const char *sender,
-           const uint8_t *sealed, size_t size, int64_t expires_ms, const rh_decision_t *decision,
-           uint32_t kind)
-{
-    s_peer_t *peer = s_peer (self, agency);
-    if (!peer)
-        return -1;
-    rh_queued_t record = { .msg_id = msg_id,
-                           .sender = sender,
-                           .sealed = sealed,
-                           .sealed_size = size,
-                           .enqueued_ms = s_now (self),
-                           .expires_ms = expires_ms,
-                           .kind = kind };
-    if (decision && decision->agreement) {
-        record.agreement_id = rh_agreement_id (decision->agreement);
-        record.agreement_version = rh_agreement_version (decision->agreement);
-        record.rule_id = decision->rule_id;
-    }
-    size_t record_size = 0;
-    uint8_t *bytes = rh_record_encode_queued (&record, &record_size);
-    if (!bytes)
-        return -1;
-    char key [RH_MAX_QUEUE_KEY];
-    peer->tail++;
-    s_queue_key ("q", agency, peer->tail, key, sizeof key);
-    rh_db_put (self->db, key, strlen (key), bytes, record_size);
-    snprintf (key, sizeof key, "t/%s", agency);
-    rh_db_put (self->db, key, strlen (key), &peer->tail, 8);
-    free (bytes);
-    peer->ready = true;
-    return 0;
-}
-
-static void
-s_audit_decided (rh_broker_t *self, const char *event, rh_rc_t rc, const char *msg_id,
-                 const char *agency, const char *const *recipients, size_t recipient_count,
-                 const uint8_t *sealed, size_t sealed_size, const uint8_t *frame_sha256,
-                 const char *detail, const rh_audit_decision_t *decisions, size_t decision_count,
-                 const char *case_id)
-{
-    rh_audit_record_t record = { .event = event,
-                                 .code = rh_rc_name (rc),
-                                 .msg_id = msg_id,
-                                 .agency = agency,
-                                 .recipients = recipients,
-                                 .recipient_count = recipient_count,
-                                 .sealed = sealed,
-                                 .sealed_size = sealed_size,
-                                 .detail = detail,
-                                 .frame_sha256 = frame_sha256,
-                                 .decisions = decisions,
-                                 .decision_count = decision_count,
-                                 .case_id = case_id };
-    if (rh_audit_append (self->audit, &record) != 0)
-        rh_log_error ("broker", "cannot append audit record for %s", msg_id ? msg_id : "-");
-}
-
-static void
-s_audit (rh_broker_t *self, const char *event, rh_rc_t rc, const char *msg_id, const char *agency,
-         const char *const *recipients, size_t recipient_count, const uint8_t *sealed,
-         size_t sealed_size, const uint8_t *frame_sha256, const char *detail)
-{
-    s_audit_decided (self, event, rc, msg_id, agency, recipients, recipient_count, sealed,
-                     sealed_size, frame_sha256, detail, NULL, 0, NULL);
-}
-
-//  ---------------------------------------------------------------------------------------------
 //  Replies
 
 static void
@@ -295,6 +147,21 @@ s_send_frame (rh_broker_t *self, const uint8_t *routing_id, size_t routing_id_si
     if (zmq_send (self->router, routing_id, routing_id_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
         zmq_send (self->router, bytes, size, ZMQ_DONTWAIT);
     free (bytes);
+}
+
+//  The queue's transport: one frame to one connection. Returns 0, or -1 with errno set.
+static int
+s_send (void *arg, const uint8_t *routing_id, size_t routing_id_size, const rh_frame_t *frame)
+{
+    rh_broker_t *self = arg;
+    size_t size = 0;
+    uint8_t *bytes = rh_frame_encode (frame, &size);
+    int rc = -1;
+    if (bytes
+        && zmq_send (self->router, routing_id, routing_id_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+        rc = zmq_send (self->router, bytes, size, ZMQ_DONTWAIT);
+    free (bytes);
+    return rc < 0 ? -1 : 0;
 }
 
 static s_reply_t *
@@ -341,230 +208,6 @@ s_flush_replies (rh_broker_t *self)
         s_send_frame (self, reply->routing_id, reply->routing_id_size, &frame);
     }
     self->reply_count = 0;
-}
-
-//  ---------------------------------------------------------------------------------------------
-//  Broker-made messages
-
-//  Tells a sender that a message could not be delivered: a broker-signed ALERT in its queue.
-static void
-s_non_delivery (rh_broker_t *self, const rh_queued_t *queued, const char *recipient,
-                const char *why)
-{
-    //  A notice about a notice is not sent: that way lies a loop.
-    if (!self->signer || strcmp (queued->sender, rh_signer_agency (self->signer)) == 0)
-        return;
-    char summary_en [512], summary_cy [512];
-    snprintf (summary_en, sizeof summary_en,
-              "Your message %s to %s could not be delivered: %s. Please contact them another "
-              "way if it is still needed.",
-              queued->msg_id, recipient, why);
-    snprintf (summary_cy, sizeof summary_cy,
-              "Nid oedd modd danfon eich neges %s at %s: %s. Cysylltwch â nhw mewn ffordd arall "
-              "os oes ei hangen o hyd.",
-              queued->msg_id, recipient, why);
-    //  Build the body through the JSON mapper's schema names, keeping pb-c out of the broker.
-    json_t *root = json_pack ("{s:s, s:[{s:s}], s:s, s:{s:s, s:s, s:s, s:[s]}}", "kind", "ALERT",
-                              "to", "agency_id", queued->sender, "in_reply_to", queued->msg_id,
-                              "body", "alert_kind", "NON_DELIVERY", "summary_en", summary_en,
-                              "summary_cy", summary_cy, "related_msg_ids", queued->msg_id);
-    char *text = root ? json_dumps (root, 0) : NULL;
-    json_decref (root);
-    char error [256];
-    rh_envelope_t *envelope =
-        text ? rh_json_to_envelope ((const uint8_t *) text, strlen (text), error, sizeof error)
-             : NULL;
-    free (text);
-    uint8_t *sealed = NULL;
-    size_t size = 0;
-    self->own_sequence++;
-    rh_db_put (self->db, "b/seq", 5, &self->own_sequence, 8);
-    if (envelope && rh_envelope_set_sequence (envelope, self->own_sequence) == 0
-        && rh_envelope_sign (envelope, self->signer) == 0
-        && rh_envelope_encode (envelope, &sealed, &size) == 0) {
-        const char *to [] = { queued->sender };
-        if (s_enqueue (self, queued->sender, rh_envelope_msg_id (envelope),
-                       rh_signer_agency (self->signer), sealed, size,
-                       s_now (self) + self->expiry_ms, NULL, RH_KIND_ALERT)
-            == 0)
-            s_audit (self, "NOTICE", RH_OK, rh_envelope_msg_id (envelope),
-                     rh_signer_agency (self->signer), to, 1, sealed, size, NULL,
-                     "non-delivery notice");
-    }
-    free (sealed);
-    rh_envelope_destroy (&envelope);
-}
-
-//  ---------------------------------------------------------------------------------------------
-//  Delivery
-
-static void
-s_unbind (s_peer_t *peer)
-{
-    peer->bound = false;
-    peer->flight_count = 0;
-}
-
-static void
-s_dead_letter (rh_broker_t *self, s_peer_t *peer, uint64_t seq, const rh_queued_t *queued,
-               const uint8_t *value, size_t size, const char *why)
-{
-    char key [RH_MAX_QUEUE_KEY];
-    s_queue_key ("x", peer->agency, seq, key, sizeof key);
-    rh_db_put (self->db, key, strlen (key), value, size);
-    s_queue_key ("q", peer->agency, seq, key, sizeof key);
-    rh_db_delete (self->db, key, strlen (key));
-    const char *recipients [] = { peer->agency };
-    s_audit (self, "DEAD_LETTER", RH_OK, queued->msg_id, queued->sender, recipients, 1, NULL, 0,
-             NULL, why);
-    rh_log_warn ("broker", "dead-lettered %s for %s: %s", queued->msg_id, peer->agency, why);
-    s_non_delivery (self, queued, peer->agency, why);
-}
-
-//  Sends what the peer's credit allows, from its cursor on.
-static void
-s_pump (rh_broker_t *self, s_peer_t *peer)
-{
-    peer->ready = false;
-    if (!peer->bound || peer->flight_count >= peer->window)
-        return;
-    char prefix [RH_MAX_ID + 8], key [RH_MAX_QUEUE_KEY];
-    snprintf (prefix, sizeof prefix, "q/%s/", peer->agency);
-    rh_db_iter_t *iter = rh_db_iter_new (self->db, prefix, strlen (prefix));
-    if (!iter)
-        return;
-    s_queue_key ("q", peer->agency, peer->cursor, key, sizeof key);
-    rh_db_iter_seek (iter, key, strlen (key));
-    int64_t now = s_now (self);
-    for (; rh_db_iter_valid (iter) && peer->flight_count < peer->window; rh_db_iter_next (iter)) {
-        size_t key_size = 0, size = 0;
-        const uint8_t *found = rh_db_iter_key (iter, &key_size);
-        const uint8_t *value = rh_db_iter_value (iter, &size);
-        uint64_t seq = rh_db_key_sequence (found, key_size, strlen (prefix));
-        if (seq == UINT64_MAX)
-            continue;
-        rh_queued_t queued;
-        if (rh_record_decode_queued (value, size, &queued) != RH_OK) {
-            rh_log_error ("broker", "queue entry %s/%" PRIu64 " does not decode; skipped",
-                          peer->agency, seq);
-            peer->cursor = seq + 1;
-            continue;
-        }
-        if (queued.expires_ms && now > queued.expires_ms)
-            s_dead_letter (self, peer, seq, &queued, value, size, "it expired before delivery");
-        else if (queued.attempts >= self->max_attempts)
-            s_dead_letter (self, peer, seq, &queued, value, size,
-                           "it was delivered repeatedly without acknowledgement");
-        else {
-            rh_frame_t frame = { .type = RH_FRAME_DELIVER,
-                                 .delivery_id = seq,
-                                 .sealed = queued.sealed,
-                                 .sealed_size = queued.sealed_size,
-                                 .agreement_id = queued.agreement_id,
-                                 .agreement_version = queued.agreement_version,
-                                 .rule_id = queued.rule_id };
-            size_t frame_size = 0;
-            uint8_t *bytes = rh_frame_encode (&frame, &frame_size);
-            int rc = -1;
-            if (bytes
-                && zmq_send (self->router, peer->routing_id, peer->routing_id_size,
-                             ZMQ_SNDMORE | ZMQ_DONTWAIT)
-                       >= 0)
-                rc = zmq_send (self->router, bytes, frame_size, ZMQ_DONTWAIT);
-            free (bytes);
-            if (rc < 0) {
-                if (errno == EHOSTUNREACH)
-                    s_unbind (peer);  //  gone: its next Hello starts again from the head
-                rh_record_release (&queued.owned);
-                break;
-            }
-            if (peer->flight_count == peer->flight_capacity) {
-                size_t capacity = peer->flight_capacity ? peer->flight_capacity * 2 : 64;
-                s_flight_t *grown = realloc (peer->flights, capacity * sizeof *grown);
-                if (!grown) {
-                    rh_record_release (&queued.owned);
-                    break;
-                }
-                peer->flights = grown;
-                peer->flight_capacity = capacity;
-            }
-            s_flight_t *flight = &peer->flights [peer->flight_count++];
-            flight->seq = seq;
-            flight->kind = queued.kind;
-            flight->sent_ms = now;
-            snprintf (flight->msg_id, sizeof flight->msg_id, "%s", queued.msg_id);
-            const char *recipients [] = { peer->agency };
-            s_audit (self, "DELIVERED", RH_OK, queued.msg_id, queued.sender, recipients, 1, NULL, 0,
-                     NULL, NULL);
-        }
-        peer->cursor = seq + 1;
-        rh_record_release (&queued.owned);
-    }
-    rh_db_iter_destroy (&iter);
-}
-
-//  Counts one more attempt on every unacknowledged delivery and sends them again.
-static void
-s_redeliver (rh_broker_t *self, s_peer_t *peer)
-{
-    if (peer->flight_count == 0)
-        return;
-    for (size_t i = 0; i < peer->flight_count; i++) {
-        char key [RH_MAX_QUEUE_KEY];
-        s_queue_key ("q", peer->agency, peer->flights [i].seq, key, sizeof key);
-        uint8_t *value = NULL;
-        size_t size = 0;
-        rh_queued_t queued;
-        if (rh_db_get (self->db, key, strlen (key), &value, &size) == 0
-            && rh_record_decode_queued (value, size, &queued) == RH_OK) {
-            queued.attempts++;
-            size_t record_size = 0;
-            uint8_t *bytes = rh_record_encode_queued (&queued, &record_size);
-            if (bytes)
-                rh_db_put (self->db, key, strlen (key), bytes, record_size);
-            free (bytes);
-            rh_record_release (&queued.owned);
-        }
-        free (value);
-    }
-    peer->cursor = peer->flights [0].seq;
-    for (size_t i = 1; i < peer->flight_count; i++)
-        if (peer->flights [i].seq < peer->cursor)
-            peer->cursor = peer->flights [i].seq;
-    peer->flight_count = 0;
-    peer->ready = true;
-}
-
-//  Taking a referral or an alert in moves its case on (referral lifecycle, below).
-static void s_case_taken_in (rh_broker_t *self, const char *referral_msg_id, const char *agency);
-static void s_alert_taken_in (rh_broker_t *self, const char *alert_msg_id, const char *agency);
-
-static void
-s_acknowledged (rh_broker_t *self, s_peer_t *peer, uint64_t seq)
-{
-    for (size_t i = 0; i < peer->flight_count; i++) {
-        if (peer->flights [i].seq != seq)
-            continue;
-        char msg_id [RH_MAX_ID + 1];
-        snprintf (msg_id, sizeof msg_id, "%s", peer->flights [i].msg_id);
-        uint32_t kind = peer->flights [i].kind;
-        memmove (&peer->flights [i], &peer->flights [i + 1],
-                 (peer->flight_count - i - 1) * sizeof *peer->flights);
-        peer->flight_count--;
-        char key [RH_MAX_QUEUE_KEY];
-        s_queue_key ("q", peer->agency, seq, key, sizeof key);
-        rh_db_delete (self->db, key, strlen (key));
-        char detail [48];
-        snprintf (detail, sizeof detail, "delivery %" PRIu64, seq);
-        const char *recipients [] = { peer->agency };
-        s_audit (self, "ACKED", RH_OK, msg_id, peer->agency, recipients, 1, NULL, 0, NULL, detail);
-        peer->ready = true;
-        if (kind == RH_KIND_REFERRAL)
-            s_case_taken_in (self, msg_id, peer->agency);
-        else if (kind == RH_KIND_ALERT)
-            s_alert_taken_in (self, msg_id, peer->agency);
-        return;
-    }
 }
 
 //  ---------------------------------------------------------------------------------------------
@@ -661,8 +304,8 @@ s_reject (rh_broker_t *self, const rh_verified_t *result, rh_rc_t rc, const char
 {
     char detail [300];
     snprintf (detail, sizeof detail, "%s", reason ? reason : rh_rc_text (rc));
-    s_audit (self, "REJECTED", rc, result->msg_id, result->agency, NULL, 0, NULL, 0,
-             result->sealed_sha256, detail);
+    rh_audit_event (self->audit, "REJECTED", rc, result->msg_id, result->agency, NULL, 0, NULL, 0,
+                    result->sealed_sha256, detail);
     s_queue_reply (self, result->routing_id, result->routing_id_size, result->msg_id, rc, false,
                    detail);
     rh_log_info ("broker", "rejected %s from %s: %s (%s)", result->msg_id, result->agency,
@@ -693,9 +336,9 @@ s_refuse (rh_broker_t *self, const rh_verified_t *result, const rh_decision_t *d
 {
     rh_audit_decision_t audit;
     s_audit_decision (decision, recipient, &audit);
-    s_audit_decided (self, "REJECTED", RH_E_POLICY, result->msg_id, result->agency, NULL, 0, NULL,
-                     0, result->sealed_sha256, decision->reason, &audit, 1,
-                     result->envelope ? rh_envelope_case_id (result->envelope) : NULL);
+    rh_audit_decided (self->audit, "REJECTED", RH_E_POLICY, result->msg_id, result->agency, NULL, 0,
+                      NULL, 0, result->sealed_sha256, decision->reason, &audit, 1,
+                      result->envelope ? rh_envelope_case_id (result->envelope) : NULL);
     s_reply_t *reply = s_queue_reply (self, result->routing_id, result->routing_id_size,
                                       result->msg_id, RH_E_POLICY, false, decision->reason);
     if (reply) {
@@ -728,33 +371,6 @@ s_redacted (const uint8_t *sealed, size_t size, const uint32_t *keep, size_t kee
 
 #define S_MAX_TO (RH_MAX_RECIPIENTS + RH_MAX_INVOLVED)  //  addressed plus told by the broker
 
-static uint64_t
-s_next_sequence (rh_broker_t *self)
-{
-    self->own_sequence++;
-    rh_db_put (self->db, "b/seq", 5, &self->own_sequence, 8);
-    return self->own_sequence;
-}
-
-//  Queues a message the broker wrote and signed, with its audit record.
-static void
-s_send_own (rh_broker_t *self, const char *recipient, uint8_t *sealed, size_t size,
-            const char *msg_id, rh_kind_t kind, const char *detail, const rh_decision_t *decision,
-            const char *case_id)
-{
-    if (!sealed) {
-        rh_log_error ("broker", "cannot build the %s for %s", detail, recipient);
-        return;
-    }
-    const char *to [] = { recipient };
-    if (s_enqueue (self, recipient, msg_id, rh_signer_agency (self->signer), sealed, size,
-                   s_now (self) + self->expiry_ms, decision, kind)
-        == 0)
-        s_audit_decided (self, "NOTICE", RH_OK, msg_id, rh_signer_agency (self->signer), to, 1,
-                         sealed, size, NULL, detail, NULL, 0, case_id);
-    free (sealed);
-}
-
 static const rh_obligations_t *
 s_obligations (rh_broker_t *self, const rh_case_t *record)
 {
@@ -776,15 +392,6 @@ s_copy_to (rh_broker_t *self, const rh_case_t *record, char copies [2][RH_MAX_ID
     for (size_t i = 0; i < count; i++)
         list [i] = copies [i];
     return count;
-}
-
-static bool
-s_connected (rh_broker_t *self, const char *agency)
-{
-    for (size_t i = 0; i < self->peer_count; i++)
-        if (strcmp (self->peers [i].agency, agency) == 0)
-            return self->peers [i].bound;
-    return false;
 }
 
 //  A referral was accepted: its case starts, with the deadlines of the agreement that let it
@@ -857,13 +464,12 @@ s_open_case (rh_broker_t *self, rh_envelope_t *envelope, const rh_facts_t *facts
 
 //  The front door's agent took the referral in: the referrer gets a receipt naming who holds it.
 static void
-s_case_taken_in (rh_broker_t *self, const char *referral_msg_id, const char *agency)
+s_case_taken_in (rh_broker_t *self, const char *referral_msg_id, const char *agency, int64_t now)
 {
     rh_case_t record;
     if (!rh_cases_get (self->cases, referral_msg_id, &record) || strcmp (record.holder, agency)
         || record.state != RHANNU__V1__CASE_STATE__CASE_RECEIVED)
         return;
-    int64_t now = s_now (self);
     record.state = RHANNU__V1__CASE_STATE__CASE_ACKNOWLEDGED;
     record.acknowledged_ms = now;
     rh_cases_set_timer (self->cases, &record, RH_TIMER_ACKNOWLEDGE, 0);
@@ -871,11 +477,12 @@ s_case_taken_in (rh_broker_t *self, const char *referral_msg_id, const char *age
     char copies [2][RH_MAX_ID + 32], msg_id [RH_MAX_ID + 1] = "";
     const char *list [2];
     size_t copy_count = s_copy_to (self, &record, copies, list);
-    rh_notice_from_t from = { self->signer, s_next_sequence (self), record.referrer, now };
+    rh_notice_from_t from = { self->signer, rh_queue_next_sequence (self->queue), record.referrer,
+                              now };
     size_t size = 0;
     uint8_t *sealed = rh_notice_receipt (&from, &record, list, copy_count, &size, msg_id);
-    s_send_own (self, record.referrer, sealed, size, msg_id, RH_KIND_RECEIPT, "receipt", NULL,
-                record.case_id);
+    rh_queue_send_own (self->queue, record.referrer, &sealed, size, msg_id, RH_KIND_RECEIPT,
+                       "receipt", NULL, record.case_id, now);
 }
 
 //  An agency took in a repeat-referral alert: the case no longer waits on that copy. A case
@@ -1024,7 +631,8 @@ s_repeat_check (rh_broker_t *self, rh_case_t *record, int64_t now)
                              .related_count = count,
                              .subject_key = record->subject_keys [s] };
         for (size_t t = 0; t < target_count; t++) {
-            rh_notice_from_t from = { self->signer, s_next_sequence (self), targets [t], now };
+            rh_notice_from_t from = { self->signer, rh_queue_next_sequence (self->queue),
+                                      targets [t], now };
             char msg_id [RH_MAX_ID + 1] = "";
             size_t size = 0;
             uint8_t *sealed = rh_notice_alert (&from, &alert, &size, msg_id);
@@ -1036,8 +644,8 @@ s_repeat_check (rh_broker_t *self, rh_case_t *record, int64_t now)
                 rh_db_put (self->db, key, strlen (key), record->referral_msg_id,
                            strlen (record->referral_msg_id));
             }
-            s_send_own (self, targets [t], sealed, size, msg_id, RH_KIND_ALERT,
-                        "repeat-referral alert", NULL, record->case_id);
+            rh_queue_send_own (self->queue, targets [t], &sealed, size, msg_id, RH_KIND_ALERT,
+                               "repeat-referral alert", NULL, record->case_id, now);
         }
         rh_log_info ("broker",
                      "repeat referrals: %zu below threshold about one subject; alerted %zu", count,
@@ -1120,8 +728,8 @@ s_fire (rh_broker_t *self, const rh_due_t *due, int64_t now)
                 || record.state == RHANNU__V1__CASE_STATE__CASE_ACKNOWLEDGED;
     //  A breach while the front door had not even received the referral, or was not connected,
     //  is put down to the outage, not to the front door's practice.
-    bool outage =
-        record.state == RHANNU__V1__CASE_STATE__CASE_RECEIVED || !s_connected (self, record.holder);
+    bool outage = record.state == RHANNU__V1__CASE_STATE__CASE_RECEIVED
+                  || !rh_queue_connected (self->queue, record.holder);
     const char *targets [RH_MAX_INVOLVED];
     size_t target_count = 0;
     uint32_t kind = 0;
@@ -1165,12 +773,13 @@ s_fire (rh_broker_t *self, const rh_due_t *due, int64_t now)
     for (size_t i = 0; i < target_count; i++) {
         if (!s_identity (self, targets [i], now))
             continue;
-        rh_notice_from_t from = { self->signer, s_next_sequence (self), targets [i], now };
+        rh_notice_from_t from = { self->signer, rh_queue_next_sequence (self->queue), targets [i],
+                                  now };
         char msg_id [RH_MAX_ID + 1] = "";
         size_t size = 0;
         uint8_t *sealed = rh_notice_alert (&from, &alert, &size, msg_id);
-        s_send_own (self, targets [i], sealed, size, msg_id, RH_KIND_ALERT, "deadline alert", NULL,
-                    record.case_id);
+        rh_queue_send_own (self->queue, targets [i], &sealed, size, msg_id, RH_KIND_ALERT,
+                           "deadline alert", NULL, record.case_id, now);
     }
     rh_log_info ("broker", "deadline: case %s alert kind %u to %zu agencies%s",
                  record.referral_msg_id, kind, target_count,
@@ -1288,8 +897,8 @@ s_accept (rh_broker_t *self, rh_verified_t *result)
         return;
     }
     if (duplicate) {
-        s_audit (self, "DUPLICATE", RH_OK, result->msg_id, result->agency, NULL, 0, NULL, 0,
-                 result->sealed_sha256, "seen before; acknowledged again");
+        rh_audit_event (self->audit, "DUPLICATE", RH_OK, result->msg_id, result->agency, NULL, 0,
+                        NULL, 0, result->sealed_sha256, "seen before; acknowledged again");
         s_queue_reply (self, result->routing_id, result->routing_id_size, result->msg_id, RH_OK,
                        true, NULL);
         return;
@@ -1351,7 +960,8 @@ s_accept (rh_broker_t *self, rh_verified_t *result)
                 (copies [i] = s_redacted (sealed, size, keep, keep_count, &copy_sizes [i])) != NULL;
         if (prepared && roles [i]) {
             //  Told by the broker: a notice it signs, with the front door's message inside.
-            rh_notice_from_t from = { self->signer, s_next_sequence (self), recipients [i], now };
+            rh_notice_from_t from = { self->signer, rh_queue_next_sequence (self->queue),
+                                      recipients [i], now };
             size_t notice_size = 0;
             uint8_t *notice = rh_notice_case (
                 &from, &record,
@@ -1370,7 +980,7 @@ s_accept (rh_broker_t *self, rh_verified_t *result)
     //  Nothing is queued until every copy exists: a message goes to all its recipients or is
     //  refused, never half.
     for (size_t i = 0; i < count && prepared; i++)
-        prepared = skipped [i] || s_peer (self, recipients [i]) != NULL;
+        prepared = skipped [i] || rh_queue_reserve (self->queue, recipients [i]) == 0;
     if (!prepared) {
         for (size_t i = 0; i < count; i++)
             free (copies [i]);
@@ -1379,23 +989,23 @@ s_accept (rh_broker_t *self, rh_verified_t *result)
         return;
     }
     //  The message first, then what the broker made of it.
-    s_audit_decided (self, "ACCEPTED", RH_OK, result->msg_id, result->agency, audit_recipients,
-                     delivered, sealed, size, NULL,
-                     rh_envelope_kind_name (rh_envelope_kind (envelope)), audit, count,
-                     rh_envelope_case_id (envelope));
+    rh_audit_decided (self->audit, "ACCEPTED", RH_OK, result->msg_id, result->agency,
+                      audit_recipients, delivered, sealed, size, NULL,
+                      rh_envelope_kind_name (rh_envelope_kind (envelope)), audit, count,
+                      rh_envelope_case_id (envelope));
     for (size_t i = 0; i < count; i++) {
         if (skipped [i])
             continue;
         if (roles [i]) {
-            s_send_own (self, recipients [i], copies [i], copy_sizes [i], notice_ids [i],
-                        RH_KIND_NOTICE,
-                        facts.kind == RH_KIND_OUTCOME ? "outcome notice" : "update notice",
-                        &decisions [i], record.case_id);
-            continue;  //  s_send_own freed it
+            rh_queue_send_own (self->queue, recipients [i], &copies [i], copy_sizes [i],
+                               notice_ids [i], RH_KIND_NOTICE,
+                               facts.kind == RH_KIND_OUTCOME ? "outcome notice" : "update notice",
+                               &decisions [i], record.case_id, now);
+            continue;  //  the queue took the notice
         }
-        s_enqueue (self, recipients [i], result->msg_id, result->agency,
-                   copies [i] ? copies [i] : sealed, copies [i] ? copy_sizes [i] : size, expires,
-                   &decisions [i], facts.kind);
+        rh_queue_enqueue (self->queue, recipients [i], result->msg_id, result->agency,
+                          copies [i] ? copies [i] : sealed, copies [i] ? copy_sizes [i] : size,
+                          expires, &decisions [i], facts.kind, now);
         free (copies [i]);
     }
     free (sealed);
@@ -1486,8 +1096,8 @@ s_handle_zap (rh_broker_t *self)
             rh_log_warn ("broker", "refused a connection with CURVE key %.16s...: %s", key, text);
             char detail [200];
             snprintf (detail, sizeof detail, "handshake refused for CURVE key %s", key);
-            s_audit (self, "HANDSHAKE_REFUSED", rc == RH_OK ? RH_E_CERT_UNKNOWN : rc, NULL, NULL,
-                     NULL, 0, NULL, 0, NULL, detail);
+            rh_audit_event (self->audit, "HANDSHAKE_REFUSED", rc == RH_OK ? RH_E_CERT_UNKNOWN : rc,
+                            NULL, NULL, NULL, 0, NULL, 0, NULL, detail);
         }
     }
     if (count >= 2) {
@@ -1541,28 +1151,18 @@ s_handle_router (rh_broker_t *self)
     if (rc != RH_OK) {
         uint8_t sha [RH_DIGEST_LEN];
         crypto_hash_sha256 (sha, zmq_msg_data (&body), zmq_msg_size (&body));
-        s_audit (self, "REJECTED", rc, NULL, agency, NULL, 0, NULL, 0, sha, "frame does not parse");
+        rh_audit_event (self->audit, "REJECTED", rc, NULL, agency, NULL, 0, NULL, 0, sha,
+                        "frame does not parse");
         s_queue_reply (self, routing_id, routing_id_size, "", rc, false,
                        "the transport frame does not parse");
         goto done;
     }
     switch (frame.type) {
         case RH_FRAME_HELLO: {
-            s_peer_t *peer = s_peer (self, agency);
-            if (!peer)
+            if (rh_queue_reserve (self->queue, agency) != 0)
                 break;
             rh_dedup_set_floor (self->dedup, agency, frame.low_sequence);
-            memcpy (peer->routing_id, routing_id, routing_id_size);
-            peer->routing_id_size = routing_id_size;
-            peer->bound = true;
-            peer->window = frame.credit > RH_MAX_CREDIT ? RH_MAX_CREDIT
-                           : frame.credit               ? frame.credit
-                                                        : 1;
-            //  Everything not acknowledged is sent again, from the head of the queue.
-            peer->flight_count = 0;
-            peer->cursor = s_queue_head (self, peer);
-            peer->ready = true;
-            rh_log_info ("broker", "%s connected (credit %u)", agency, peer->window);
+            rh_queue_bind (self->queue, agency, routing_id, routing_id_size, frame.credit);
             //  The agent checks that the log it saw last is still the beginning of this one.
             if (self->published.size) {
                 rh_frame_t checkpoint = { .type = RH_FRAME_CHECKPOINT,
@@ -1596,11 +1196,19 @@ s_handle_router (rh_broker_t *self)
                                "broker busy; try again");
             break;
         case RH_FRAME_DELIVERED: {
-            s_peer_t *peer = s_peer (self, agency);
-            if (peer && peer->bound && peer->routing_id_size == routing_id_size
-                && memcmp (peer->routing_id, routing_id, routing_id_size) == 0)
-                for (size_t i = 0; i < frame.id_count; i++)
-                    s_acknowledged (self, peer, frame.ids [i]);
+            if (!rh_queue_bound_to (self->queue, agency, routing_id, routing_id_size))
+                break;
+            int64_t now = s_now (self);
+            for (size_t i = 0; i < frame.id_count; i++) {
+                rh_acked_t acked;
+                if (rh_queue_ack (self->queue, agency, frame.ids [i], &acked) != 1)
+                    continue;
+                //  Taking a referral or an alert in moves its case on.
+                if (acked.kind == RH_KIND_REFERRAL)
+                    s_case_taken_in (self, acked.msg_id, agency, now);
+                else if (acked.kind == RH_KIND_ALERT)
+                    s_alert_taken_in (self, acked.msg_id, agency);
+            }
             break;
         }
         default:
@@ -1685,7 +1293,8 @@ s_load_policy (rh_broker_t *self, char *why, size_t why_size)
                      rh_agreement_id (agreement), version, rh_agreement_rules (agreement),
                      rh_agreement_parties (agreement));
     }
-    s_audit (self, "POLICY_LOADED", RH_OK, NULL, NULL, NULL, 0, NULL, 0, NULL, detail);
+    rh_audit_event (self->audit, "POLICY_LOADED", RH_OK, NULL, NULL, NULL, 0, NULL, 0, NULL,
+                    detail);
     return policy;
 }
 
@@ -1703,8 +1312,8 @@ s_reload (rh_broker_t *self)
     }
     else {
         rh_log_error ("broker", "agreement reload failed; the agreements in force stay");
-        s_audit (self, "POLICY_RELOAD_FAILED", RH_E_POLICY, NULL, NULL, NULL, 0, NULL, 0, NULL,
-                 why);
+        rh_audit_event (self->audit, "POLICY_RELOAD_FAILED", RH_E_POLICY, NULL, NULL, NULL, 0, NULL,
+                        0, NULL, why);
     }
     if (rh_db_commit (self->db, true) != 0)
         rh_log_error ("broker", "cannot commit the reload's audit records");
@@ -1717,12 +1326,13 @@ s_reload (rh_broker_t *self)
     self->store = fresh;
     rh_verifier_reload (self->verifier);
     bool revoked = false;
-    for (size_t i = 0; i < self->peer_count; i++) {
-        s_peer_t *peer = &self->peers [i];
-        if (peer->bound && !s_enrolled (self, peer->agency)) {
-            rh_log_warn ("broker", "%s is no longer allowed; closing its connection", peer->agency);
-            s_audit (self, "DISCONNECTED", RH_E_REVOKED, NULL, peer->agency, NULL, 0, NULL, 0, NULL,
-                     "certificate no longer valid after CRL reload");
+    const char *bound [RH_MAX_AGENCIES];
+    size_t bound_count = rh_queue_bound_agencies (self->queue, bound, RH_MAX_AGENCIES);
+    for (size_t i = 0; i < bound_count; i++) {
+        if (!s_enrolled (self, bound [i])) {
+            rh_log_warn ("broker", "%s is no longer allowed; closing its connection", bound [i]);
+            rh_audit_event (self->audit, "DISCONNECTED", RH_E_REVOKED, NULL, bound [i], NULL, 0,
+                            NULL, 0, NULL, "certificate no longer valid after CRL reload");
             revoked = true;
         }
     }
@@ -1731,8 +1341,7 @@ s_reload (rh_broker_t *self)
         return;
     zmq_close (self->router);
     self->router = NULL;
-    for (size_t i = 0; i < self->peer_count; i++)
-        s_unbind (&self->peers [i]);
+    rh_queue_unbind_all (self->queue);
     //  zmq_close returns before the I/O thread has released the port: try again for a while.
     for (int attempt = 0; attempt < RH_REBIND_ATTEMPTS; attempt++) {
         if (s_setup_router (self) == 0)
@@ -1773,10 +1382,7 @@ s_publish_checkpoint (rh_broker_t *self)
         return;
     self->published = last;
     rh_frame_t frame = { .type = RH_FRAME_CHECKPOINT, .checkpoint = last };
-    for (size_t i = 0; i < self->peer_count; i++)
-        if (self->peers [i].bound)
-            s_send_frame (self, self->peers [i].routing_id, self->peers [i].routing_id_size,
-                          &frame);
+    rh_queue_broadcast (self->queue, &frame);
 }
 
 static void
@@ -1785,11 +1391,7 @@ s_tick (rh_broker_t *self, int64_t now)
     s_read_clock (self);
     s_checkpoint (self, rh_time_now_ms (), false);
     s_fire_timers (self, s_now (self));
-    for (size_t i = 0; i < self->peer_count; i++) {
-        s_peer_t *peer = &self->peers [i];
-        if (peer->flight_count > 0 && now - peer->flights [0].sent_ms > self->redeliver_ms)
-            s_redeliver (self, peer);
-    }
+    rh_queue_redeliver (self->queue, now);
 }
 
 //  ---------------------------------------------------------------------------------------------
@@ -1804,8 +1406,6 @@ rh_broker_new (rh_config_t *config)
     self->config = config;
     snprintf (self->pki_dir, sizeof self->pki_dir, "%s", rh_config_str (config, "pki/dir"));
     self->expiry_ms = rh_config_int (config, "delivery/expiry_days") * 24 * 3600 * 1000;
-    self->redeliver_ms = rh_config_int (config, "delivery/redeliver_ms");
-    self->max_attempts = (uint32_t) rh_config_int (config, "delivery/max_attempts");
     self->max_batch = (size_t) rh_config_int (config, "commit/max_batch");
     char identity [PATH_MAX];
     rh_file_path (identity, sizeof identity, "%s/%s", self->pki_dir,
@@ -1831,12 +1431,12 @@ rh_broker_new (rh_config_t *config)
         || rh_db_commit (self->db, true) != 0)
         goto fail;
     rh_audit_last_checkpoint (self->audit, &self->published);
-    uint8_t *value = NULL;
-    size_t size = 0;
-    if (rh_db_get (self->db, "b/seq", 5, &value, &size) == 0 && size == 8)
-        memcpy (&self->own_sequence, value, 8);
-    free (value);
-    if (!(self->peers = calloc (RH_MAX_AGENCIES, sizeof *self->peers)))
+    rh_queue_limits_t limits = {
+        .expiry_ms = self->expiry_ms,
+        .redeliver_ms = rh_config_int (config, "delivery/redeliver_ms"),
+        .max_attempts = (uint32_t) rh_config_int (config, "delivery/max_attempts"),
+    };
+    if (!(self->queue = rh_queue_new (self->db, self->audit, self->signer, &limits, s_send, self)))
         goto fail;
     if (!(self->context = zmq_ctx_new ()))
         goto fail;
@@ -1878,9 +1478,7 @@ rh_broker_destroy (rh_broker_t **self_p)
         }
         if (self->context)
             zmq_ctx_term (self->context);
-        for (size_t i = 0; self->peers && i < self->peer_count; i++)
-            free (self->peers [i].flights);
-        free (self->peers);
+        rh_queue_destroy (&self->queue);
         free (self->replies);
         rh_dedup_destroy (&self->dedup);
         rh_audit_destroy (&self->audit);
@@ -1942,15 +1540,12 @@ rh_broker_run (rh_broker_t *self, volatile sig_atomic_t *stop, volatile sig_atom
                 return -1;
             }
             rh_dedup_committed (self->dedup);
-            for (size_t i = 0; i < self->peer_count; i++)
-                self->peers [i].committed_tail = self->peers [i].tail;
+            rh_queue_committed (self->queue);
             s_publish_checkpoint (self);
         }
         s_flush_replies (self);
         //  Deliver only what is committed; their audit records join the next commit.
-        for (size_t i = 0; i < self->peer_count; i++)
-            if (self->peers [i].ready)
-                s_pump (self, &self->peers [i]);
+        rh_queue_pump (self->queue, s_now (self));
         if (*reload) {
             *reload = 0;
             s_reload (self);

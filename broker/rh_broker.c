@@ -22,6 +22,7 @@
 #include "rh_cases.h"
 #include "rh_notice.h"
 #include "rh_queue.h"
+#include "rh_tracker.h"
 #include "rhannu.pb-c.h"
 #include "rh_broker.h"
 
@@ -97,7 +98,8 @@ struct _rh_broker_t {
     rh_audit_t *audit;
     rh_dedup_t *dedup;
     rh_verifier_t *verifier;
-    rh_queue_t *queue;  //  per-recipient queues and the agents bound to them
+    rh_queue_t *queue;      //  per-recipient queues and the agents bound to them
+    rh_tracker_t *tracker;  //  the referral lifecycle
     s_reply_t *replies;
     size_t reply_count;
     size_t reply_capacity;
@@ -366,443 +368,7 @@ s_redacted (const uint8_t *sealed, size_t size, const uint32_t *keep, size_t kee
     return redacted;
 }
 
-//  ---------------------------------------------------------------------------------------------
-//  Referral lifecycle: cases, the broker's own messages about them, deadlines, repeats
-
 #define S_MAX_TO (RH_MAX_RECIPIENTS + RH_MAX_INVOLVED)  //  addressed plus told by the broker
-
-static const rh_obligations_t *
-s_obligations (rh_broker_t *self, const rh_case_t *record)
-{
-    const rh_agreement_t *agreement = rh_policy_find (self->policy, record->agreement_id);
-    return agreement ? rh_agreement_obligations (agreement) : NULL;
-}
-
-//  Who at the referring agency also hears back, where the agreement says so.
-static size_t
-s_copy_to (rh_broker_t *self, const rh_case_t *record, char copies [2][RH_MAX_ID + 32],
-           const char *list [2])
-{
-    const rh_obligations_t *obligations = s_obligations (self, record);
-    size_t count = 0;
-    if (obligations && obligations->feedback_supervisor && *record->supervisor)
-        snprintf (copies [count++], RH_MAX_ID + 32, "supervisor:%s", record->supervisor);
-    if (obligations && obligations->feedback_duty_inbox && *record->duty_inbox)
-        snprintf (copies [count++], RH_MAX_ID + 32, "duty_inbox:%s", record->duty_inbox);
-    for (size_t i = 0; i < count; i++)
-        list [i] = copies [i];
-    return count;
-}
-
-//  A referral was accepted: its case starts, with the deadlines of the agreement that let it
-//  reach the front door.
-static void
-s_open_case (rh_broker_t *self, rh_envelope_t *envelope, const rh_facts_t *facts,
-             const char *sender, const char *const *recipients, const rh_decision_t *decisions,
-             size_t count, int64_t now)
-{
-    size_t holder = 0;
-    for (size_t i = 0; i < count; i++)
-        if (decisions [i].agreement
-            && rh_agreement_has_role (decisions [i].agreement, recipients [i], "front_door")) {
-            holder = i;
-            break;
-        }
-    const rh_agreement_t *agreement = decisions [holder].agreement;
-    rh_case_t record;
-    memset (&record, 0, sizeof record);
-    snprintf (record.referral_msg_id, sizeof record.referral_msg_id, "%s",
-              rh_envelope_msg_id (envelope));
-    snprintf (record.case_id, sizeof record.case_id, "%s", rh_envelope_case_id (envelope));
-    snprintf (record.referrer, sizeof record.referrer, "%s", sender);
-    snprintf (record.referrer_author, sizeof record.referrer_author, "%s",
-              rh_envelope_author (envelope));
-    snprintf (record.supervisor, sizeof record.supervisor, "%s",
-              rh_envelope_author_supervisor (envelope));
-    snprintf (record.duty_inbox, sizeof record.duty_inbox, "%s",
-              rh_envelope_author_duty_inbox (envelope));
-    snprintf (record.holder, sizeof record.holder, "%s", recipients [holder]);
-    if (agreement) {
-        snprintf (record.holder_label, sizeof record.holder_label, "%s",
-                  rh_agreement_label (agreement, recipients [holder]));
-        snprintf (record.agreement_id, sizeof record.agreement_id, "%s",
-                  rh_agreement_id (agreement));
-    }
-    record.referral_kind = facts->referral_kind;
-    record.state = RHANNU__V1__CASE_STATE__CASE_RECEIVED;
-    record.received_ms = now;
-    rh_cases_involve (&record, sender);
-    const rh_obligations_t *obligations = agreement ? rh_agreement_obligations (agreement) : NULL;
-    if (obligations) {
-        snprintf (record.escalate_to, sizeof record.escalate_to, "%s", obligations->escalate_to);
-        if (obligations->acknowledge_ms)
-            rh_cases_set_timer (self->cases, &record, RH_TIMER_ACKNOWLEDGE,
-                                now + obligations->acknowledge_ms);
-        int64_t outcome = facts->referral_kind < RH_MAX_REFERRAL_KINDS
-                                  && obligations->outcome_ms_by_kind [facts->referral_kind]
-                              ? obligations->outcome_ms_by_kind [facts->referral_kind]
-                              : obligations->outcome_ms;
-        if (outcome) {
-            int64_t due = now + outcome;
-            rh_cases_set_timer (self->cases, &record, RH_TIMER_OUTCOME, due);
-            if (obligations->reminder_before_ms && obligations->reminder_before_ms < outcome)
-                rh_cases_set_timer (self->cases, &record, RH_TIMER_REMINDER,
-                                    due - obligations->reminder_before_ms);
-            if (obligations->escalate_after_ms && *obligations->escalate_to)
-                rh_cases_set_timer (self->cases, &record, RH_TIMER_ESCALATE,
-                                    due + obligations->escalate_after_ms);
-        }
-    }
-    for (size_t i = 0; i < facts->subject_key_count; i++) {
-        memcpy (record.subject_keys [record.subject_count++], facts->subject_keys [i],
-                RH_SUBJECT_KEY_LEN);
-        rh_cases_note_subject (self->cases, facts->subject_keys [i], now, record.referral_msg_id,
-                               RH_SUBJECT_PENDING);
-    }
-    rh_cases_put (self->cases, &record);
-}
-
-//  The front door's agent took the referral in: the referrer gets a receipt naming who holds it.
-static void
-s_case_taken_in (rh_broker_t *self, const char *referral_msg_id, const char *agency, int64_t now)
-{
-    rh_case_t record;
-    if (!rh_cases_get (self->cases, referral_msg_id, &record) || strcmp (record.holder, agency)
-        || record.state != RHANNU__V1__CASE_STATE__CASE_RECEIVED)
-        return;
-    record.state = RHANNU__V1__CASE_STATE__CASE_ACKNOWLEDGED;
-    record.acknowledged_ms = now;
-    rh_cases_set_timer (self->cases, &record, RH_TIMER_ACKNOWLEDGE, 0);
-    rh_cases_put (self->cases, &record);
-    char copies [2][RH_MAX_ID + 32], msg_id [RH_MAX_ID + 1] = "";
-    const char *list [2];
-    size_t copy_count = s_copy_to (self, &record, copies, list);
-    rh_notice_from_t from = { self->signer, rh_queue_next_sequence (self->queue), record.referrer,
-                              now };
-    size_t size = 0;
-    uint8_t *sealed = rh_notice_receipt (&from, &record, list, copy_count, &size, msg_id);
-    rh_queue_send_own (self->queue, record.referrer, &sealed, size, msg_id, RH_KIND_RECEIPT,
-                       "receipt", NULL, record.case_id, now);
-}
-
-//  An agency took in a repeat-referral alert: the case no longer waits on that copy. A case
-//  waits until every agency alerted (the front door and those the agreement names) has it.
-static void
-s_alert_taken_in (rh_broker_t *self, const char *alert_msg_id, const char *agency)
-{
-    char key [RH_MAX_QUEUE_KEY], referral [RH_MAX_ID + 1];
-    snprintf (key, sizeof key, "ka/%s", alert_msg_id);
-    uint8_t *value = NULL;
-    size_t size = 0;
-    if (rh_db_get (self->db, key, strlen (key), &value, &size) != 0)
-        return;
-    bool good = size > 0 && size <= RH_MAX_ID;
-    if (good) {
-        memcpy (referral, value, size);
-        referral [size] = 0;
-    }
-    free (value);
-    rh_case_t record;
-    (void) agency;  //  the delivery came from that agency's own queue: it is the alert's recipient
-    if (!good || !rh_cases_get (self->cases, referral, &record))
-        return;
-    for (size_t i = 0; i < record.open_alert_count; i++)
-        if (strcmp (record.open_alerts [i], alert_msg_id) == 0) {
-            memmove (&record.open_alerts [i], &record.open_alerts [i + 1],
-                     (record.open_alert_count - i - 1) * sizeof record.open_alerts [0]);
-            record.open_alert_count--;
-            rh_cases_put (self->cases, &record);
-            break;
-        }
-    rh_db_delete (self->db, key, strlen (key));
-}
-
-//  The case an outcome or update is about, if its sender holds it: by the referral it answers,
-//  or by the case id the front door knows it under.
-static bool
-s_case_of (rh_broker_t *self, rh_envelope_t *envelope, const char *sender, rh_case_t *record)
-{
-    rh_kind_t kind = rh_envelope_kind (envelope);
-    if (kind != RH_KIND_OUTCOME && kind != RH_KIND_STATUS_UPDATE)
-        return false;
-    const char *answers = rh_envelope_in_reply_to (envelope);
-    char referral [RH_MAX_ID + 1];
-    bool found = (*answers && rh_cases_get (self->cases, answers, record))
-                 || (rh_cases_find (self->cases, sender, rh_envelope_case_id (envelope), referral)
-                     && rh_cases_get (self->cases, referral, record));
-    return found && strcmp (record->holder, sender) == 0;
-}
-
-static bool
-s_below_threshold (uint32_t decision)
-{
-    return decision == RHANNU__V1__DECISION__NO_FURTHER_ACTION
-           || decision == RHANNU__V1__DECISION__SIGNPOSTED
-           || decision == RHANNU__V1__DECISION__STEP_DOWN_EARLY_HELP;
-}
-
-//  Agencies a repeat alert goes to: the holder, and each notify target of the agreement (a
-//  role of its parties, or an agency type in the holder's local authority).
-static size_t
-s_repeat_targets (rh_broker_t *self, const rh_case_t *record, const rh_obligations_t *obligations,
-                  const char **targets, size_t max)
-{
-    size_t count = 0;
-    targets [count++] = record->holder;
-    const rh_agreement_t *agreement = rh_policy_find (self->policy, record->agreement_id);
-    const rh_identity_t *holder = s_identity (self, record->holder, s_now (self));
-    for (size_t n = 0; agreement && n < obligations->repeat_notify_count; n++) {
-        const char *target = obligations->repeat_notify [n];
-        const char *found [RH_MAX_INVOLVED];
-        size_t found_count = 0;
-        if (!strcmp (target, "front_door"))
-            continue;  //  the holder is the front door
-        found_count = rh_agreement_parties_with_role (agreement, target, found, RH_MAX_INVOLVED);
-        for (size_t i = 0;
-             holder && i < rh_certstore_size (self->store) && found_count < RH_MAX_INVOLVED; i++) {
-            const rh_identity_t *id = rh_certstore_identity (self->store, i);
-            if (!strcmp (id->type, target) && !strcmp (id->la, holder->la))
-                found [found_count++] = id->agency_id;
-        }
-        for (size_t i = 0; i < found_count && count < max; i++) {
-            bool seen = false;
-            for (size_t k = 0; k < count && !seen; k++)
-                seen = !strcmp (targets [k], found [i]);
-            if (!seen && s_identity (self, found [i], s_now (self)))
-                targets [count++] = found [i];
-        }
-    }
-    return count;
-}
-
-//  The "three report benchmark": enough referrals about one subject within the window did not
-//  meet the threshold. The front door (and whoever the agreement names) is alerted, with the
-//  earlier referrals named; the case cannot close until each of them has taken the alert in.
-static void
-s_repeat_check (rh_broker_t *self, rh_case_t *record, int64_t now)
-{
-    const rh_obligations_t *obligations = s_obligations (self, record);
-    uint8_t state =
-        s_below_threshold (record->decision) ? RH_SUBJECT_BELOW_THRESHOLD : RH_SUBJECT_OTHER;
-    for (size_t s = 0; s < record->subject_count; s++)
-        rh_cases_note_subject (self->cases, record->subject_keys [s], record->received_ms,
-                               record->referral_msg_id, state);
-    if (!obligations || obligations->repeat_count < 2 || state != RH_SUBJECT_BELOW_THRESHOLD)
-        return;
-    for (size_t s = 0; s < record->subject_count; s++) {
-        rh_subject_entry_t entries [RH_MAX_REPEAT_HISTORY];
-        size_t found = rh_cases_subject_history (
-            self->cases, record->subject_keys [s],
-            record->received_ms - obligations->repeat_window_ms, entries, RH_MAX_REPEAT_HISTORY);
-        const char *ids [RH_MAX_REPEAT_HISTORY + 1];
-        char case_ids [RH_MAX_REPEAT_HISTORY + 1][RH_MAX_ID + 1];
-        const char *case_list [RH_MAX_REPEAT_HISTORY + 1];
-        size_t count = 0;
-        for (size_t i = 0; i < found; i++) {
-            if (entries [i].state != RH_SUBJECT_BELOW_THRESHOLD
-                || !strcmp (entries [i].referral_msg_id, record->referral_msg_id)
-                || entries [i].received_ms > record->received_ms)
-                continue;
-            rh_case_t earlier;
-            ids [count] = entries [i].referral_msg_id;
-            snprintf (case_ids [count], sizeof case_ids [count], "%s",
-                      rh_cases_get (self->cases, entries [i].referral_msg_id, &earlier)
-                          ? earlier.case_id
-                          : "");
-            case_list [count] = case_ids [count];
-            count++;
-        }
-        ids [count] = record->referral_msg_id;
-        snprintf (case_ids [count], sizeof case_ids [count], "%s", record->case_id);
-        case_list [count] = case_ids [count];
-        count++;
-        if (count < obligations->repeat_count)
-            continue;
-        const char *targets [RH_MAX_INVOLVED];
-        size_t target_count =
-            s_repeat_targets (self, record, obligations, targets, RH_MAX_INVOLVED);
-        rh_alert_t alert = { .alert_kind = RHANNU__V1__ALERT_KIND__REPEAT_REFERRALS,
-                             .record = record,
-                             .count = (uint32_t) count,
-                             .window_days =
-                                 (uint32_t) (obligations->repeat_window_ms / (24 * 3600 * 1000LL)),
-                             .related_msg_ids = ids,
-                             .related_case_ids = case_list,
-                             .related_count = count,
-                             .subject_key = record->subject_keys [s] };
-        for (size_t t = 0; t < target_count; t++) {
-            rh_notice_from_t from = { self->signer, rh_queue_next_sequence (self->queue),
-                                      targets [t], now };
-            char msg_id [RH_MAX_ID + 1] = "";
-            size_t size = 0;
-            uint8_t *sealed = rh_notice_alert (&from, &alert, &size, msg_id);
-            if (sealed && record->open_alert_count < RH_MAX_OPEN_ALERTS) {
-                snprintf (record->open_alerts [record->open_alert_count++], RH_MAX_ID + 1, "%s",
-                          msg_id);
-                char key [RH_MAX_QUEUE_KEY];
-                snprintf (key, sizeof key, "ka/%s", msg_id);
-                rh_db_put (self->db, key, strlen (key), record->referral_msg_id,
-                           strlen (record->referral_msg_id));
-            }
-            rh_queue_send_own (self->queue, targets [t], &sealed, size, msg_id, RH_KIND_ALERT,
-                               "repeat-referral alert", NULL, record->case_id, now);
-        }
-        rh_log_info ("broker",
-                     "repeat referrals: %zu below threshold about one subject; alerted %zu", count,
-                     target_count);
-        return;  //  one alert per outcome, whichever subject crossed the line
-    }
-}
-
-//  An outcome or update from the holder moves the case on.
-static void
-s_case_event (rh_broker_t *self, rh_case_t *record, const rh_facts_t *facts,
-              const char *const *addressed, size_t addressed_count, int64_t now)
-{
-    for (size_t i = 0; i < addressed_count; i++)
-        rh_cases_involve (record, addressed [i]);  //  whoever the holder brings in hears updates
-    if (facts->kind == RH_KIND_OUTCOME) {
-        record->state = RHANNU__V1__CASE_STATE__CASE_DECIDED;
-        record->decision = facts->decision;
-        record->decided_ms = now;
-        record->outcome_notice_sent = true;
-        for (int timer = 0; timer < RH_TIMER_COUNT; timer++)
-            rh_cases_set_timer (self->cases, record, (rh_timer_t) timer, 0);
-        s_repeat_check (self, record, now);
-    }
-    else {
-        record->updates++;
-        if (*facts->new_owner)
-            rh_cases_involve (record, facts->new_owner);
-        if (facts->update_kind == RHANNU__V1__UPDATE_KIND__CLOSED) {
-            record->state = RHANNU__V1__CASE_STATE__CASE_CLOSED;
-            record->closed_ms = now;
-        }
-        else if (facts->update_kind == RHANNU__V1__UPDATE_KIND__REOPENED)
-            record->state = RHANNU__V1__CASE_STATE__CASE_REOPENED;
-    }
-    rh_cases_put (self->cases, record);
-}
-
-//  A case may not close before its referrer was told the outcome, nor while the front door has
-//  not taken in a repeat-referral alert. Returns true (and a refusal) if this update may not.
-static bool
-s_close_refused (const rh_case_t *record, const rh_facts_t *facts, rh_decision_t *refusal)
-{
-    if (facts->kind != RH_KIND_STATUS_UPDATE
-        || facts->update_kind != RHANNU__V1__UPDATE_KIND__CLOSED)
-        return false;
-    memset (refusal, 0, sizeof *refusal);
-    refusal->result = RH_DECIDE_CONDITION;
-    refusal->rule_id = "";
-    const char *name = *record->case_id ? record->case_id : record->referral_msg_id;
-    if (!record->outcome_notice_sent) {
-        snprintf (refusal->missing, sizeof refusal->missing, "outcome_notice");
-        snprintf (refusal->reason, sizeof refusal->reason,
-                  "case %s cannot be closed: no outcome has gone to the referrer %s yet", name,
-                  record->referrer);
-        return true;
-    }
-    if (record->open_alert_count > 0) {
-        snprintf (refusal->missing, sizeof refusal->missing, "repeat_alert");
-        snprintf (refusal->reason, sizeof refusal->reason,
-                  "case %s cannot be closed: repeat-referral alert %s has not been taken in yet",
-                  name, record->open_alerts [0]);
-        return true;
-    }
-    return false;
-}
-
-//  One due timer: remind the holder, tell the referrer it is overdue, escalate.
-static void
-s_fire (rh_broker_t *self, const rh_due_t *due, int64_t now)
-{
-    rh_case_t record;
-    if (!rh_cases_get (self->cases, due->referral_msg_id, &record)
-        || record.timers [due->timer] != due->due_ms) {
-        rh_cases_drop_due (self->cases, due);  //  stale: the case moved on
-        return;
-    }
-    rh_cases_set_timer (self->cases, &record, due->timer, 0);
-    bool open = record.state == RHANNU__V1__CASE_STATE__CASE_RECEIVED
-                || record.state == RHANNU__V1__CASE_STATE__CASE_ACKNOWLEDGED;
-    //  A breach while the front door had not even received the referral, or was not connected,
-    //  is put down to the outage, not to the front door's practice.
-    bool outage = record.state == RHANNU__V1__CASE_STATE__CASE_RECEIVED
-                  || !rh_queue_connected (self->queue, record.holder);
-    const char *targets [RH_MAX_INVOLVED];
-    size_t target_count = 0;
-    uint32_t kind = 0;
-    int64_t when =
-        record.timers [RH_TIMER_OUTCOME] ? record.timers [RH_TIMER_OUTCOME] : due->due_ms;
-    //  (for a reminder: the outcome deadline, still pending)
-    if (due->timer == RH_TIMER_ACKNOWLEDGE
-        && record.state == RHANNU__V1__CASE_STATE__CASE_RECEIVED) {
-        kind = RHANNU__V1__ALERT_KIND__ACKNOWLEDGEMENT_OVERDUE;
-        targets [target_count++] = record.referrer;
-        when = record.received_ms;
-        record.outage_attributed = record.outage_attributed || outage;
-    }
-    else if (due->timer == RH_TIMER_REMINDER && open
-             && !(record.timers [RH_TIMER_OUTCOME] && record.timers [RH_TIMER_OUTCOME] <= now)) {
-        kind = RHANNU__V1__ALERT_KIND__OUTCOME_DUE_SOON;
-        targets [target_count++] = record.holder;
-    }
-    else if (due->timer == RH_TIMER_OUTCOME && open) {
-        kind = RHANNU__V1__ALERT_KIND__OUTCOME_OVERDUE;
-        when = due->due_ms;
-        record.overdue = true;
-        record.outage_attributed = record.outage_attributed || outage;
-        targets [target_count++] = record.referrer;
-        targets [target_count++] = record.holder;
-    }
-    else if (due->timer == RH_TIMER_ESCALATE && open) {
-        kind = RHANNU__V1__ALERT_KIND__ESCALATION;
-        const rh_agreement_t *agreement = rh_policy_find (self->policy, record.agreement_id);
-        if (agreement) {
-            target_count = rh_agreement_parties_with_role (agreement, record.escalate_to, targets,
-                                                           RH_MAX_INVOLVED);
-            //  Name the outcome's deadline, which the escalation follows by a set time.
-            when = due->due_ms - rh_agreement_obligations (agreement)->escalate_after_ms;
-        }
-    }
-    rh_cases_put (self->cases, &record);
-    if (!kind)
-        return;
-    rh_alert_t alert = { .alert_kind = kind, .record = &record, .due_ms = when };
-    for (size_t i = 0; i < target_count; i++) {
-        if (!s_identity (self, targets [i], now))
-            continue;
-        rh_notice_from_t from = { self->signer, rh_queue_next_sequence (self->queue), targets [i],
-                                  now };
-        char msg_id [RH_MAX_ID + 1] = "";
-        size_t size = 0;
-        uint8_t *sealed = rh_notice_alert (&from, &alert, &size, msg_id);
-        rh_queue_send_own (self->queue, targets [i], &sealed, size, msg_id, RH_KIND_ALERT,
-                           "deadline alert", NULL, record.case_id, now);
-    }
-    rh_log_info ("broker", "deadline: case %s alert kind %u to %zu agencies%s",
-                 record.referral_msg_id, kind, target_count,
-                 record.outage_attributed ? " (outage)" : "");
-}
-
-static void
-s_fire_timers (rh_broker_t *self, int64_t now)
-{
-    rh_due_t due [64];
-    size_t fired = 0, found;
-    do {
-        found = rh_cases_due (self->cases, now, due, 64);
-        for (size_t i = 0; i < found; i++)
-            s_fire (self, &due [i], now);
-        fired += found;
-        //  The due-time index is read from committed data: commit before reading on.
-        if (found && rh_db_commit (self->db, true) != 0) {
-            rh_log_error ("broker", "cannot commit fired deadlines");
-            return;
-        }
-    } while (found == 64 && fired < RH_MAX_DUE_PER_TICK);
-}
 
 //  ---------------------------------------------------------------------------------------------
 //  Accepting messages
@@ -820,7 +386,7 @@ s_accept (rh_broker_t *self, rh_verified_t *result)
     rh_policy_facts (envelope, &facts);
     //  An outcome or update from the front door holding a case: the case says who hears it.
     rh_case_t record;
-    bool about_case = s_case_of (self, envelope, result->agency, &record);
+    bool about_case = rh_tracker_case_of (self->tracker, envelope, result->agency, &record);
     const char *involved [RH_MAX_INVOLVED];
     if (about_case) {
         for (size_t i = 0; i < record.involved_count; i++)
@@ -880,7 +446,8 @@ s_accept (rh_broker_t *self, rh_verified_t *result)
         return;
     }
     rh_decision_t refusal;
-    if (about_case && !seen_before && s_close_refused (&record, &facts, &refusal)) {
+    if (about_case && !seen_before
+        && rh_tracker_close_refused (self->tracker, &record, &facts, &refusal)) {
         s_refuse (self, result, &refusal, record.holder);
         return;
     }
@@ -933,7 +500,8 @@ s_accept (rh_broker_t *self, rh_verified_t *result)
     char notice_ids [S_MAX_TO][RH_MAX_ID + 1];
     char copy_text [2][RH_MAX_ID + 32];
     const char *copy_list [2];
-    size_t copy_count = about_case ? s_copy_to (self, &record, copy_text, copy_list) : 0;
+    size_t copy_count =
+        about_case ? rh_tracker_copy_to (self->tracker, &record, copy_text, copy_list) : 0;
     size_t delivered = 0;
     bool prepared = true;
     for (size_t i = 0; i < count && prepared; i++) {
@@ -1010,9 +578,10 @@ s_accept (rh_broker_t *self, rh_verified_t *result)
     }
     free (sealed);
     if (facts.kind == RH_KIND_REFERRAL)
-        s_open_case (self, envelope, &facts, result->agency, recipients, decisions, addressed, now);
+        rh_tracker_open (self->tracker, envelope, &facts, result->agency, recipients, decisions,
+                         addressed, now);
     else if (about_case)
-        s_case_event (self, &record, &facts, recipients, addressed, now);
+        rh_tracker_event (self->tracker, &record, &facts, recipients, addressed, now);
     s_queue_reply (self, result->routing_id, result->routing_id_size, result->msg_id, RH_OK, false,
                    NULL);
 }
@@ -1201,13 +770,8 @@ s_handle_router (rh_broker_t *self)
             int64_t now = s_now (self);
             for (size_t i = 0; i < frame.id_count; i++) {
                 rh_acked_t acked;
-                if (rh_queue_ack (self->queue, agency, frame.ids [i], &acked) != 1)
-                    continue;
-                //  Taking a referral or an alert in moves its case on.
-                if (acked.kind == RH_KIND_REFERRAL)
-                    s_case_taken_in (self, acked.msg_id, agency, now);
-                else if (acked.kind == RH_KIND_ALERT)
-                    s_alert_taken_in (self, acked.msg_id, agency);
+                if (rh_queue_ack (self->queue, agency, frame.ids [i], &acked) == 1)
+                    rh_tracker_taken_in (self->tracker, acked.kind, acked.msg_id, agency, now);
             }
             break;
         }
@@ -1390,7 +954,7 @@ s_tick (rh_broker_t *self, int64_t now)
 {
     s_read_clock (self);
     s_checkpoint (self, rh_time_now_ms (), false);
-    s_fire_timers (self, s_now (self));
+    rh_tracker_fire (self->tracker, s_now (self));
     rh_queue_redeliver (self->queue, now);
 }
 
@@ -1436,7 +1000,9 @@ rh_broker_new (rh_config_t *config)
         .redeliver_ms = rh_config_int (config, "delivery/redeliver_ms"),
         .max_attempts = (uint32_t) rh_config_int (config, "delivery/max_attempts"),
     };
-    if (!(self->queue = rh_queue_new (self->db, self->audit, self->signer, &limits, s_send, self)))
+    if (!(self->queue = rh_queue_new (self->db, self->audit, self->signer, &limits, s_send, self))
+        || !(self->tracker = rh_tracker_new (self->db, self->cases, self->queue, self->signer,
+                                             &self->store, &self->policy)))
         goto fail;
     if (!(self->context = zmq_ctx_new ()))
         goto fail;
@@ -1478,6 +1044,7 @@ rh_broker_destroy (rh_broker_t **self_p)
         }
         if (self->context)
             zmq_ctx_term (self->context);
+        rh_tracker_destroy (&self->tracker);
         rh_queue_destroy (&self->queue);
         free (self->replies);
         rh_dedup_destroy (&self->dedup);

@@ -148,6 +148,7 @@ s_route (rh_intake_t *self, rh_envelope_t *envelope, const char **recipients, si
     return RH_OK;
 }
 
+//  Rejects a message: its audit record, the typed reply and one operator log line.
 static void
 s_reject (rh_intake_t *self, const rh_verified_t *result, rh_rc_t rc, const char *reason)
 {

@@ -58,9 +58,9 @@ int rh_queue_enqueue (rh_queue_t *self, const char *agency, const char *msg_id, 
 //  The next sequence number for a message the broker signs (stored in the pending batch).
 uint64_t rh_queue_next_sequence (rh_queue_t *self);
 
-//  Queues a message the broker wrote and signed, with its NOTICE audit record (detail says what
-//  it is; case_id may be NULL). Takes ownership of *sealed_p (NULL: it could not be built,
-//  which is logged).
+//  Queues a message the broker wrote and signed (the queue needs its signer), with its NOTICE
+//  audit record (detail says what it is; case_id may be NULL). Takes ownership of *sealed_p
+//  (NULL: it could not be built, which is logged).
 void rh_queue_send_own (rh_queue_t *self, const char *recipient, uint8_t **sealed_p, size_t size,
                         const char *msg_id, uint32_t kind, const char *detail,
                         const rh_decision_t *decision, const char *case_id, int64_t now);

@@ -13,18 +13,21 @@
 #define RH_REBIND_PAUSE_US 20000  //  between attempts: the I/O thread releases the port soon
 
 struct _rh_router_t {
-    void *context;                 //  borrowed
-    rh_config_t *config;           //  borrowed: endpoint, handshake and heartbeat times
-    rh_certstore_t *const *store;  //  borrowed slot: who ZAP admits (swapped on reload)
-    rh_audit_t *audit;             //  borrowed: refused handshakes and frames
-    uint8_t curve_secret [32];     //  the broker's CURVE secret key
-    void *router;                  //  the ROUTER agents connect to
-    void *zap;                     //  the ZAP handler (REP)
-    rh_reply_t *replies;           //  replies held until the group commit
+    void *context;                         //  borrowed
+    rh_config_t *config;                   //  borrowed: endpoint, handshake and heartbeat times
+    rh_certstore_t *const *store;          //  borrowed slot: who ZAP admits (swapped on reload)
+    rh_audit_t *audit;                     //  borrowed: refused handshakes and frames
+    uint8_t curve_secret [RH_PUBKEY_LEN];  //  the broker's CURVE secret key (cleared on destroy)
+    void *router;                          //  the ROUTER agents connect to
+    void *zap;                             //  the ZAP handler (REP)
+    rh_reply_t *replies;                   //  replies held until the group commit
     size_t reply_count;
     size_t reply_capacity;
 };
 
+//  Creates and binds the ROUTER: CURVE server with ZAP enforced, bounded frames and
+//  handshakes, ROUTER_MANDATORY so that a send to a gone peer fails. Returns 0 or -1 (the
+//  socket, if made, is left for the caller to close).
 static int
 s_setup (rh_router_t *self)
 {

@@ -199,6 +199,44 @@ rh_audit_append (rh_audit_t *self, rh_audit_record_t *record)
     return 0;
 }
 
+//  The broker records what it did as it goes; a record that cannot be appended is logged, not
+//  returned: the group commit that follows decides whether anything is acknowledged.
+void
+rh_audit_decided (rh_audit_t *self, const char *event, rh_rc_t rc, const char *msg_id,
+                  const char *agency, const char *const *recipients, size_t recipient_count,
+                  const uint8_t *sealed, size_t sealed_size, const uint8_t *frame_sha256,
+                  const char *detail, const rh_audit_decision_t *decisions, size_t decision_count,
+                  const char *case_id)
+{
+    assert (self && event);
+    rh_audit_record_t record = { .event = event,
+                                 .code = rh_rc_name (rc),
+                                 .msg_id = msg_id,
+                                 .agency = agency,
+                                 .recipients = recipients,
+                                 .recipient_count = recipient_count,
+                                 .sealed = sealed,
+                                 .sealed_size = sealed_size,
+                                 .detail = detail,
+                                 .frame_sha256 = frame_sha256,
+                                 .decisions = decisions,
+                                 .decision_count = decision_count,
+                                 .case_id = case_id };
+    if (rh_audit_append (self, &record) != 0)
+        rh_log_error ("broker", "cannot append audit record for %s", msg_id ? msg_id : "-");
+}
+
+//  As rh_audit_decided, for an event without policy decisions or case.
+void
+rh_audit_event (rh_audit_t *self, const char *event, rh_rc_t rc, const char *msg_id,
+                const char *agency, const char *const *recipients, size_t recipient_count,
+                const uint8_t *sealed, size_t sealed_size, const uint8_t *frame_sha256,
+                const char *detail)
+{
+    rh_audit_decided (self, event, rc, msg_id, agency, recipients, recipient_count, sealed,
+                      sealed_size, frame_sha256, detail, NULL, 0, NULL);
+}
+
 uint64_t
 rh_audit_size (rh_audit_t *self)
 {

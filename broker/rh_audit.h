@@ -29,6 +29,22 @@ void rh_audit_destroy (rh_audit_t **self_p);
 //  as the payload and its SHA-256 goes into the leaf. Returns 0 or -1.
 int rh_audit_append (rh_audit_t *self, rh_audit_record_t *record);
 
+//  Appends a record of what the broker did: event, result code, message, agency, recipients,
+//  the message itself (sealed, stored apart as the payload, or NULL), the SHA-256 of a frame
+//  that did not parse, a detail sentence, the policy decisions and the case. A failure is
+//  logged, not returned: the group commit that follows decides what is acknowledged.
+void rh_audit_decided (rh_audit_t *self, const char *event, rh_rc_t rc, const char *msg_id,
+                       const char *agency, const char *const *recipients, size_t recipient_count,
+                       const uint8_t *sealed, size_t sealed_size, const uint8_t *frame_sha256,
+                       const char *detail, const rh_audit_decision_t *decisions,
+                       size_t decision_count, const char *case_id);
+
+//  As rh_audit_decided, without decisions or case.
+void rh_audit_event (rh_audit_t *self, const char *event, rh_rc_t rc, const char *msg_id,
+                     const char *agency, const char *const *recipients, size_t recipient_count,
+                     const uint8_t *sealed, size_t sealed_size, const uint8_t *frame_sha256,
+                     const char *detail);
+
 //  Records in the log (committed and pending).
 uint64_t rh_audit_size (rh_audit_t *self);
 

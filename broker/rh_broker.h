@@ -1,10 +1,11 @@
 /*  =========================================================================
     rh_broker - the rhannu broker: authenticate, verify, store, deliver
 
-    One main loop owns the ROUTER socket, the ZAP handler, the database and
-    the delivery queues; signature checks run on rh_verifier workers. A
-    message is acknowledged to its sender only after the group commit that
-    stores it (LevelDB, sync) has returned. See README for the protocol.
+    One main loop drives the transport (rh_router), intake (rh_intake),
+    queues (rh_queue) and the referral lifecycle (rh_tracker) over one
+    database; signature checks run on rh_verifier workers. A message is
+    acknowledged to its sender only after the group commit that stores it
+    (LevelDB, sync) has returned. See README for the protocol.
     =========================================================================
 */
 #ifndef RH_BROKER_H_INCLUDED

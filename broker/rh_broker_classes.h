@@ -14,12 +14,16 @@
 
 #include "rh_policy.h"
 #include "rh_audit.h"
-#include "rh_replay.h"
+#include "rh_dedup.h"
 #include "rh_cases.h"
 #include "rh_notice.h"
 #include "rh_sessions.h"
 #include "rh_tally.h"
 #include "rh_verifier.h"
+#include "rh_queue.h"
+#include "rh_tracker.h"
+#include "rh_router.h"
+#include "rh_intake.h"
 #include "rh_broker.h"
 
 #endif

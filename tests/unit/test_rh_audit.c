@@ -1,10 +1,9 @@
 /*  =========================================================================
-    test_rh_audit - the Merkle audit log, replay state and the database
+    test_rh_audit - the Merkle audit log and the database
     =========================================================================
 */
 #include "test_helpers.h"
 #include "rh_audit.h"
-#include "rh_replay.h"
 
 static rh_db_t *
 s_db (char *dir, size_t size)
@@ -217,67 +216,6 @@ test_tamper_vectors (void)
 }
 
 static void
-test_replay_state_dedups_ids_and_sequences_and_keeps_a_floor_across_restarts (void)
-{
-    char dir [PATH_MAX];
-    rh_db_t *db = s_db (dir, sizeof dir);
-    rh_replay_t *replay = rh_replay_new (db);
-    uint8_t hash_a [32] = { 1 }, hash_b [32] = { 2 };
-    bool duplicate = false;
-    const char *why = NULL;
-    CU_ASSERT_EQUAL (rh_replay_check (replay, "police", "m1", 10, hash_a, &duplicate, &why), RH_OK);
-    CU_ASSERT_FALSE (duplicate);
-    //  The same message again, even before the commit: a duplicate.
-    CU_ASSERT_EQUAL (rh_replay_check (replay, "police", "m1", 10, hash_a, &duplicate, &why), RH_OK);
-    CU_ASSERT_TRUE (duplicate);
-    //  Same id, other content: a replay.
-    CU_ASSERT_EQUAL (rh_replay_check (replay, "police", "m1", 11, hash_b, &duplicate, &why),
-                     RH_E_REPLAY);
-    //  A late message with an unused, lower sequence is fine; a used sequence is not.
-    CU_ASSERT_EQUAL (rh_replay_check (replay, "police", "m2", 3, hash_b, &duplicate, &why), RH_OK);
-    CU_ASSERT_EQUAL (rh_replay_check (replay, "police", "m3", 3, hash_b, &duplicate, &why),
-                     RH_E_REPLAY);
-    CU_ASSERT_STRING_EQUAL (why, "sequence number already used");
-    CU_ASSERT_EQUAL (rh_replay_check (replay, "police", "m5", 0, hash_b, &duplicate, &why),
-                     RH_E_REPLAY);
-    //  Another sender has its own numbers.
-    CU_ASSERT_EQUAL (rh_replay_check (replay, "health", "h1", 3, hash_b, &duplicate, &why), RH_OK);
-    char sender [RH_MAX_ID + 1];
-    CU_ASSERT_STRING_EQUAL (rh_replay_sender_of (replay, "h1", sender), "health");
-    //  The agency says everything below 8 was answered: 4..7 can no longer arrive.
-    CU_ASSERT_EQUAL (rh_replay_set_floor (replay, "police", 8), 0);
-    CU_ASSERT_EQUAL (rh_replay_check (replay, "police", "m4", 5, hash_b, &duplicate, &why),
-                     RH_E_REPLAY);
-    CU_ASSERT_EQUAL (rh_db_commit (db, true), 0);
-    rh_replay_committed (replay);
-    rh_replay_destroy (&replay);
-    rh_db_destroy (&db);
-    //  After a restart the state is the same, and a floor never goes down.
-    db = rh_db_open (dir);
-    replay = rh_replay_new (db);
-    CU_ASSERT_EQUAL (rh_replay_set_floor (replay, "police", 2), 0);
-    CU_ASSERT_EQUAL (rh_replay_check (replay, "police", "m1", 10, hash_a, &duplicate, &why), RH_OK);
-    CU_ASSERT_TRUE (duplicate);
-    CU_ASSERT_EQUAL (rh_replay_check (replay, "police", "m6", 10, hash_b, &duplicate, &why),
-                     RH_E_REPLAY);
-    CU_ASSERT_EQUAL (rh_replay_check (replay, "police", "m7", 6, hash_b, &duplicate, &why),
-                     RH_E_REPLAY);
-    CU_ASSERT_EQUAL (rh_replay_check (replay, "police", "m8", 11, hash_b, &duplicate, &why), RH_OK);
-    CU_ASSERT_STRING_EQUAL (rh_replay_sender_of (replay, "m1", sender), "police");
-    CU_ASSERT_PTR_NULL (rh_replay_sender_of (replay, "nope", sender));
-    //  Raising the floor forgets the sequence records below it.
-    CU_ASSERT_EQUAL (rh_db_commit (db, true), 0);
-    rh_replay_committed (replay);
-    CU_ASSERT_TRUE (rh_db_has (db, "s/police/00000000000000000010", 29));
-    CU_ASSERT_EQUAL (rh_replay_set_floor (replay, "police", 11), 0);
-    CU_ASSERT_EQUAL (rh_db_commit (db, true), 0);
-    CU_ASSERT_FALSE (rh_db_has (db, "s/police/00000000000000000010", 29));
-    CU_ASSERT_TRUE (rh_db_has (db, "s/police/00000000000000000011", 29));
-    rh_replay_destroy (&replay);
-    rh_db_destroy (&db);
-}
-
-static void
 test_the_database_iterates_a_prefix_in_order (void)
 {
     char dir [PATH_MAX];
@@ -320,8 +258,6 @@ init_rh_audit_tests (void)
                  test_the_merkle_log_verifies_and_continues_after_a_restart);
     CU_add_test (suite, "tamper vectors: every edit, deletion, insertion, swap, truncation",
                  test_tamper_vectors);
-    CU_add_test (suite, "replay state dedups ids and sequences and keeps a floor across restarts",
-                 test_replay_state_dedups_ids_and_sequences_and_keeps_a_floor_across_restarts);
     CU_add_test (suite, "the database iterates a prefix in order",
                  test_the_database_iterates_a_prefix_in_order);
 }

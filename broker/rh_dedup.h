@@ -1,5 +1,5 @@
 /*  =========================================================================
-    rh_replay - message-id de-duplication and per-sender sequence numbers
+    rh_dedup - message-id de-duplication and per-sender sequence numbers
 
     A message id is accepted once. The same id with the same signed header
     again is a duplicate: stored once, acknowledged again (an agent that
@@ -13,30 +13,30 @@
     survives restarts; writes join the pending batch.
     =========================================================================
 */
-#ifndef RH_REPLAY_H_INCLUDED
-#define RH_REPLAY_H_INCLUDED
+#ifndef RH_DEDUP_H_INCLUDED
+#define RH_DEDUP_H_INCLUDED
 
-typedef struct _rh_replay_t rh_replay_t;
+typedef struct _rh_dedup_t rh_dedup_t;
 
-rh_replay_t *rh_replay_new (rh_db_t *db);
+rh_dedup_t *rh_dedup_new (rh_db_t *db);
 
-void rh_replay_destroy (rh_replay_t **self_p);
+void rh_dedup_destroy (rh_dedup_t **self_p);
 
 //  Checks and, if new, records a message. header_hash is SHA-256 of the signed header bytes.
 //  Returns RH_OK (*duplicate false: new; true: seen before with the same header) or RH_E_REPLAY
 //  (*why explains), or RH_E_IO / RH_E_NOMEM.
-rh_rc_t rh_replay_check (rh_replay_t *self, const char *sender, const char *msg_id,
-                         uint64_t sequence, const uint8_t header_hash [RH_DIGEST_LEN],
-                         bool *duplicate, const char **why);
+rh_rc_t rh_dedup_check (rh_dedup_t *self, const char *sender, const char *msg_id, uint64_t sequence,
+                        const uint8_t header_hash [RH_DIGEST_LEN], bool *duplicate,
+                        const char **why);
 
 //  Raises the sender's floor (a floor never goes down) and forgets the sequence numbers below
 //  it. Call when an authenticated agent says Hello. Returns 0 or -1.
-int rh_replay_set_floor (rh_replay_t *self, const char *sender, uint64_t floor);
+int rh_dedup_set_floor (rh_dedup_t *self, const char *sender, uint64_t floor);
 
 //  The sender of a message accepted earlier, or NULL. Copies into sender (RH_MAX_ID + 1 bytes).
-const char *rh_replay_sender_of (rh_replay_t *self, const char *msg_id, char *sender);
+const char *rh_dedup_sender_of (rh_dedup_t *self, const char *msg_id, char *sender);
 
 //  Call after the pending batch has been committed: forgets the in-batch bookkeeping.
-void rh_replay_committed (rh_replay_t *self);
+void rh_dedup_committed (rh_dedup_t *self);
 
 #endif

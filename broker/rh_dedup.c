@@ -1,5 +1,5 @@
 /*  =========================================================================
-    rh_replay - message-id de-duplication and per-sender sequence numbers
+    rh_dedup - message-id de-duplication and per-sender sequence numbers
     =========================================================================
 */
 #include "rh_broker_classes.h"
@@ -16,7 +16,7 @@ typedef struct {
     uint8_t hash [RH_DIGEST_LEN];
 } s_pending_t;
 
-struct _rh_replay_t {
+struct _rh_dedup_t {
     rh_db_t *db;          //  borrowed
     s_sender_t *senders;  //  loaded lazily, one per sender seen
     size_t sender_count;
@@ -25,11 +25,11 @@ struct _rh_replay_t {
     size_t pending_capacity;
 };
 
-rh_replay_t *
-rh_replay_new (rh_db_t *db)
+rh_dedup_t *
+rh_dedup_new (rh_db_t *db)
 {
     assert (db);
-    rh_replay_t *self = calloc (1, sizeof *self);
+    rh_dedup_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
     self->db = db;
@@ -42,7 +42,7 @@ rh_replay_new (rh_db_t *db)
 }
 
 void
-rh_replay_destroy (rh_replay_t **self_p)
+rh_dedup_destroy (rh_dedup_t **self_p)
 {
     assert (self_p);
     if (*self_p) {
@@ -54,7 +54,7 @@ rh_replay_destroy (rh_replay_t **self_p)
 }
 
 static s_sender_t *
-s_sender (rh_replay_t *self, const char *name)
+s_sender (rh_dedup_t *self, const char *name)
 {
     for (size_t i = 0; i < self->sender_count; i++)
         if (strcmp (self->senders [i].sender, name) == 0)
@@ -81,7 +81,7 @@ s_sequence_key (const char *sender, uint64_t sequence, char *key, size_t size)
 }
 
 static int
-s_lookup (rh_replay_t *self, const char *msg_id, char *sender, uint8_t hash [RH_DIGEST_LEN])
+s_lookup (rh_dedup_t *self, const char *msg_id, char *sender, uint8_t hash [RH_DIGEST_LEN])
 {
     for (size_t i = 0; i < self->pending_count; i++)
         if (strcmp (self->pending [i].msg_id, msg_id) == 0) {
@@ -106,7 +106,7 @@ s_lookup (rh_replay_t *self, const char *msg_id, char *sender, uint8_t hash [RH_
 }
 
 static bool
-s_sequence_used (rh_replay_t *self, const char *sender, uint64_t sequence)
+s_sequence_used (rh_dedup_t *self, const char *sender, uint64_t sequence)
 {
     for (size_t i = 0; i < self->pending_count; i++)
         if (self->pending [i].sequence == sequence
@@ -118,8 +118,8 @@ s_sequence_used (rh_replay_t *self, const char *sender, uint64_t sequence)
 }
 
 rh_rc_t
-rh_replay_check (rh_replay_t *self, const char *sender, const char *msg_id, uint64_t sequence,
-                 const uint8_t header_hash [RH_DIGEST_LEN], bool *duplicate, const char **why)
+rh_dedup_check (rh_dedup_t *self, const char *sender, const char *msg_id, uint64_t sequence,
+                const uint8_t header_hash [RH_DIGEST_LEN], bool *duplicate, const char **why)
 {
     assert (self && sender && msg_id && header_hash && duplicate && why);
     *duplicate = false;
@@ -185,7 +185,7 @@ rh_replay_check (rh_replay_t *self, const char *sender, const char *msg_id, uint
 }
 
 int
-rh_replay_set_floor (rh_replay_t *self, const char *sender, uint64_t floor)
+rh_dedup_set_floor (rh_dedup_t *self, const char *sender, uint64_t floor)
 {
     assert (self && sender);
     s_sender_t *state = s_sender (self, sender);
@@ -213,7 +213,7 @@ rh_replay_set_floor (rh_replay_t *self, const char *sender, uint64_t floor)
 }
 
 const char *
-rh_replay_sender_of (rh_replay_t *self, const char *msg_id, char *sender)
+rh_dedup_sender_of (rh_dedup_t *self, const char *msg_id, char *sender)
 {
     uint8_t hash [RH_DIGEST_LEN];
     if (!msg_id || !*msg_id || strlen (msg_id) > RH_MAX_ID)
@@ -222,7 +222,7 @@ rh_replay_sender_of (rh_replay_t *self, const char *msg_id, char *sender)
 }
 
 void
-rh_replay_committed (rh_replay_t *self)
+rh_dedup_committed (rh_dedup_t *self)
 {
     assert (self);
     self->pending_count = 0;

@@ -1,0 +1,421 @@
+/*  =========================================================================
+    rh_intake - what the broker does with a verified message: who receives
+    it, what the agreements allow each recipient, the copies they get, the
+    audit record of the decisions, and the queue entries
+    =========================================================================
+*/
+#include "rh_broker_classes.h"
+#include "rhannu.pb-c.h"
+
+#define S_MAX_TO (RH_MAX_RECIPIENTS + RH_MAX_INVOLVED)  //  addressed plus told by the broker
+
+struct _rh_intake_t {
+    rh_dedup_t *dedup;             //  borrowed: message ids and sequences seen
+    rh_queue_t *queue;             //  borrowed: where accepted messages go
+    rh_tracker_t *tracker;         //  borrowed: the cases referrals open and outcomes move
+    rh_router_t *router;           //  borrowed: holds the sender's reply until the commit
+    rh_audit_t *audit;             //  borrowed: every decision is recorded
+    rh_signer_t *signer;           //  borrowed: the broker's identity, for notices
+    rh_certstore_t *const *store;  //  borrowed slot: who is enrolled (swapped on reload)
+    rh_policy_t *const *policy;    //  borrowed slot: the agreements in force (swapped on reload)
+    int64_t expiry_ms;             //  default message life
+};
+
+rh_intake_t *
+rh_intake_new (rh_dedup_t *dedup, rh_queue_t *queue, rh_tracker_t *tracker, rh_router_t *router,
+               rh_audit_t *audit, rh_signer_t *signer, rh_certstore_t *const *store,
+               rh_policy_t *const *policy, int64_t expiry_ms)
+{
+    assert (dedup && queue && tracker && router && audit && signer && store && policy);
+    rh_intake_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->dedup = dedup;
+    self->queue = queue;
+    self->tracker = tracker;
+    self->router = router;
+    self->audit = audit;
+    self->signer = signer;
+    self->store = store;
+    self->policy = policy;
+    self->expiry_ms = expiry_ms;
+    return self;
+}
+
+void
+rh_intake_destroy (rh_intake_t **self_p)
+{
+    assert (self_p);
+    if (*self_p) {
+        free (*self_p);
+        *self_p = NULL;
+    }
+}
+
+//  The certificate identity of an agency enrolled and valid at now, or NULL.
+static const rh_identity_t *
+s_identity (rh_intake_t *self, const char *agency, int64_t now)
+{
+    for (size_t i = 0; i < rh_certstore_size (*self->store); i++) {
+        const rh_identity_t *id = rh_certstore_identity (*self->store, i);
+        if (strcmp (id->agency_id, agency) == 0
+            && rh_certstore_status (*self->store, i, now) == RH_OK)
+            return id;
+    }
+    return NULL;
+}
+
+bool
+rh_intake_enrolled (rh_intake_t *self, const char *agency, int64_t now)
+{
+    assert (self && agency);
+    return s_identity (self, agency, now) != NULL;
+}
+
+//  Resolves "the front door of LA x": the agreements' directory first (which knows the local
+//  labels: IAA, SPOC, MASH, hub), then an enrolled LA_FRONT_DOOR (or LA_CHILDREN) certificate
+//  of that local authority. Either way the agreement still has to allow the delivery.
+static const char *
+s_front_door (rh_intake_t *self, const char *la, const char *alias, int64_t now)
+{
+    const char *label = NULL;
+    const char *agency = rh_policy_front_door (*self->policy, la, alias, now, &label);
+    if (agency && s_identity (self, agency, now))
+        return agency;
+    const char *fallback = NULL;
+    for (size_t i = 0; i < rh_certstore_size (*self->store); i++) {
+        const rh_identity_t *id = rh_certstore_identity (*self->store, i);
+        if (strcmp (id->la, la) != 0 || rh_certstore_status (*self->store, i, now) != RH_OK)
+            continue;
+        if (strcmp (id->type, "LA_FRONT_DOOR") == 0)
+            return id->agency_id;
+        if (strcmp (id->type, "LA_CHILDREN") == 0 && !fallback)
+            fallback = id->agency_id;
+    }
+    return fallback;
+}
+
+//  Works out who receives a message. Returns RH_OK or RH_E_POLICY with the reason.
+static rh_rc_t
+s_route (rh_intake_t *self, rh_envelope_t *envelope, const char **recipients, size_t *count,
+         char replied_to [RH_MAX_ID + 1], char *reason, size_t reason_size, int64_t now,
+         bool about_case)
+{
+    *count = 0;
+    size_t wanted = rh_envelope_recipients (envelope);
+    for (size_t i = 0; i < wanted; i++) {
+        const char *agency = rh_envelope_recipient_agency (envelope, i);
+        if (!*agency) {
+            const char *la = rh_envelope_recipient_front_door (envelope, i);
+            agency = s_front_door (self, la, rh_envelope_recipient_alias (envelope, i), now);
+            if (!agency) {
+                snprintf (reason, reason_size, "no front door is enrolled for local authority '%s'",
+                          la);
+                return RH_E_POLICY;
+            }
+        }
+        else if (!s_identity (self, agency, now)) {
+            snprintf (reason, reason_size, "recipient '%s' is not an enrolled agency", agency);
+            return RH_E_POLICY;
+        }
+        bool seen = false;
+        for (size_t k = 0; k < *count && !seen; k++)
+            seen = strcmp (recipients [k], agency) == 0;
+        if (!seen)
+            recipients [(*count)++] = agency;
+    }
+    if (about_case)
+        return RH_OK;  //  the case adds who must be told
+    if (*count == 0 && *rh_envelope_in_reply_to (envelope)) {
+        //  A reply with no address goes back to whoever sent the original.
+        if (rh_dedup_sender_of (self->dedup, rh_envelope_in_reply_to (envelope), replied_to)
+            && s_identity (self, replied_to, now))
+            recipients [(*count)++] = replied_to;
+    }
+    if (*count == 0) {
+        snprintf (reason, reason_size, "the message names no recipient");
+        return RH_E_POLICY;
+    }
+    return RH_OK;
+}
+
+//  Rejects a message: its audit record, the typed reply and one operator log line.
+static void
+s_reject (rh_intake_t *self, const rh_verified_t *result, rh_rc_t rc, const char *reason)
+{
+    char detail [300];
+    snprintf (detail, sizeof detail, "%s", reason ? reason : rh_rc_text (rc));
+    rh_audit_event (self->audit, "REJECTED", rc, result->msg_id, result->agency, NULL, 0, NULL, 0,
+                    result->sealed_sha256, detail);
+    rh_router_reply (self->router, result->routing_id, result->routing_id_size, result->msg_id, rc,
+                     false, detail);
+    rh_log_info ("broker", "rejected %s from %s: %s (%s)", result->msg_id, result->agency,
+                 rh_rc_name (rc), detail);
+}
+
+//  Fills an audit decision from a policy decision (strings borrowed from it).
+static void
+s_audit_decision (const rh_decision_t *decision, const char *recipient, rh_audit_decision_t *out)
+{
+    memset (out, 0, sizeof *out);
+    out->recipient = recipient;
+    out->allowed = decision->result == RH_DECIDE_ALLOW;
+    out->rule_id = decision->rule_id;
+    out->missing_condition = decision->missing;
+    if (decision->agreement) {
+        out->agreement_id = rh_agreement_id (decision->agreement);
+        out->agreement_version = rh_agreement_version (decision->agreement);
+        out->agreement_sha256 = rh_agreement_sha256 (decision->agreement);
+    }
+}
+
+//  Refuses a message the agreements do not allow: a typed answer naming the rule or the
+//  missing condition, and an audit record of the decision.
+static void
+s_refuse (rh_intake_t *self, const rh_verified_t *result, const rh_decision_t *decision,
+          const char *recipient)
+{
+    rh_audit_decision_t audit;
+    s_audit_decision (decision, recipient, &audit);
+    rh_audit_decided (self->audit, "REJECTED", RH_E_POLICY, result->msg_id, result->agency, NULL, 0,
+                      NULL, 0, result->sealed_sha256, decision->reason, &audit, 1,
+                      result->envelope ? rh_envelope_case_id (result->envelope) : NULL);
+    rh_reply_t *reply = rh_router_reply (self->router, result->routing_id, result->routing_id_size,
+                                         result->msg_id, RH_E_POLICY, false, decision->reason);
+    if (reply) {
+        snprintf (reply->rule_id, sizeof reply->rule_id, "%s", decision->rule_id);
+        snprintf (reply->agreement_id, sizeof reply->agreement_id, "%s",
+                  decision->agreement ? rh_agreement_id (decision->agreement) : "");
+        snprintf (reply->missing, sizeof reply->missing, "%s", decision->missing);
+    }
+    rh_log_info ("broker", "refused %s from %s to %s: %s", result->msg_id, result->agency,
+                 recipient, decision->reason);
+}
+
+//  A copy of sealed without the fields not in keep. Returns NULL on failure.
+static uint8_t *
+s_redacted (const uint8_t *sealed, size_t size, const uint32_t *keep, size_t keep_count,
+            size_t *redacted_size)
+{
+    rh_envelope_t *copy = NULL;
+    uint8_t *redacted = NULL;
+    if (rh_envelope_decode (sealed, size, &copy) == RH_OK
+        && rh_envelope_redact (copy, keep, keep_count) == 0
+        && rh_envelope_encode (copy, &redacted, redacted_size) != 0)
+        redacted = NULL;
+    rh_envelope_destroy (&copy);
+    return redacted;
+}
+
+void
+rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
+{
+    assert (self && result);
+    rh_envelope_t *envelope = result->envelope;
+    if (result->rc != RH_OK) {
+        s_reject (self, result, result->rc, NULL);
+        return;
+    }
+    rh_facts_t facts;
+    rh_policy_facts (envelope, &facts);
+    //  An outcome or update from the front door holding a case: the case says who hears it.
+    rh_case_t record;
+    bool about_case = rh_tracker_case_of (self->tracker, envelope, result->agency, &record);
+    const char *involved [RH_MAX_INVOLVED];
+    if (about_case) {
+        for (size_t i = 0; i < record.involved_count; i++)
+            involved [i] = record.involved [i];
+        facts.case_referrer = record.referrer;
+        facts.case_involved = involved;
+        facts.case_involved_count = record.involved_count;
+    }
+    const char *recipients [S_MAX_TO];
+    const char *roles [S_MAX_TO];  //  NULL: addressed by the sender; else why the broker tells it
+    size_t count = 0;
+    char reason [256] = "", replied_to [RH_MAX_ID + 1];
+    rh_rc_t rc = s_route (self, envelope, recipients, &count, replied_to, reason, sizeof reason,
+                          now, about_case);
+    if (rc != RH_OK) {
+        s_reject (self, result, rc, reason);
+        return;
+    }
+    size_t addressed = count;
+    for (size_t i = 0; i < count; i++)
+        roles [i] = NULL;
+    for (size_t i = 0; about_case && i < record.involved_count; i++) {
+        const char *agency = record.involved [i];
+        bool seen = false;
+        for (size_t k = 0; k < count && !seen; k++)
+            seen = strcmp (recipients [k], agency) == 0;
+        if (!seen && s_identity (self, agency, now)) {
+            roles [count] = strcmp (agency, record.referrer) ? "involved" : "referrer";
+            recipients [count++] = agency;
+        }
+    }
+    //  Every addressed recipient, and the referrer of a case, must be allowed by an agreement;
+    //  one refusal refuses the message, so a sender never has to work out who got it. Other
+    //  involved agencies the agreement does not cover are left out, and the audit says so.
+    const rh_identity_t *sender_id = s_identity (self, result->agency, now);
+    rh_party_ref_t sender, recipient;
+    rh_decision_t decisions [S_MAX_TO];
+    bool skipped [S_MAX_TO] = { false };
+    char known_sender [RH_MAX_ID + 1];
+    bool seen_before = rh_dedup_sender_of (self->dedup, result->msg_id, known_sender);
+    for (size_t i = 0; i < count && sender_id && !seen_before; i++) {
+        rh_policy_party (sender_id, &sender);
+        rh_policy_party (s_identity (self, recipients [i], now), &recipient);
+        rh_policy_decide (*self->policy, &facts, rh_envelope_agreement_id (envelope), &sender,
+                          &recipient, now, &decisions [i]);
+        if (decisions [i].result == RH_DECIDE_ALLOW)
+            continue;
+        if (roles [i] && strcmp (roles [i], "referrer") != 0) {
+            skipped [i] = true;
+            continue;
+        }
+        s_refuse (self, result, &decisions [i], recipients [i]);
+        return;
+    }
+    if (!sender_id && !seen_before) {
+        s_reject (self, result, RH_E_CERT_UNKNOWN, "the sender is not enrolled");
+        return;
+    }
+    rh_decision_t refusal;
+    if (about_case && !seen_before
+        && rh_tracker_close_refused (self->tracker, &record, &facts, &refusal)) {
+        s_refuse (self, result, &refusal, record.holder);
+        return;
+    }
+    size_t header_size = 0;
+    const uint8_t *header = rh_envelope_header_bytes (envelope, &header_size);
+    uint8_t header_hash [RH_DIGEST_LEN];
+    crypto_hash_sha256 (header_hash, header, header_size);
+    bool duplicate = false;
+    const char *why = NULL;
+    rc = rh_dedup_check (self->dedup, result->agency, result->msg_id,
+                         rh_envelope_sequence (envelope), header_hash, &duplicate, &why);
+    if (rc != RH_OK) {
+        s_reject (self, result, rc, why);
+        return;
+    }
+    if (duplicate) {
+        rh_audit_event (self->audit, "DUPLICATE", RH_OK, result->msg_id, result->agency, NULL, 0,
+                        NULL, 0, result->sealed_sha256, "seen before; acknowledged again");
+        rh_router_reply (self->router, result->routing_id, result->routing_id_size, result->msg_id,
+                         RH_OK, true, NULL);
+        return;
+    }
+    if (seen_before) {
+        //  Known id, but neither a replay nor a duplicate: cannot happen (rh_dedup refuses a
+        //  reused id with other content); refuse rather than deliver undecided.
+        s_reject (self, result, RH_E_REPLAY, "message id seen before");
+        return;
+    }
+    uint8_t *sealed = NULL;
+    size_t size = 0;
+    if (rh_envelope_encode (envelope, &sealed, &size) != 0) {
+        s_reject (self, result, RH_E_NOMEM, NULL);
+        return;
+    }
+    int64_t expires = rh_envelope_expires (envelope);
+    int64_t latest = now + self->expiry_ms;
+    if (!expires || expires > latest)
+        expires = latest;
+    //  What each recipient does not receive is recorded by its commitment: an auditor can show
+    //  later what was withheld without the broker keeping a second copy.
+    size_t committed = rh_envelope_commitments (envelope);
+    static_assert (RH_MAX_FIELDS <= 64, "field masks are 64 bits");
+    rh_audit_decision_t audit [S_MAX_TO];
+    const char *audit_recipients [S_MAX_TO];
+    uint32_t withheld [S_MAX_TO][RH_MAX_FIELDS];
+    const uint8_t *digests [S_MAX_TO][RH_MAX_FIELDS];
+    uint32_t keep [RH_MAX_FIELDS];
+    uint8_t *copies [S_MAX_TO] = { NULL };  //  redacted copies or notices; NULL: as sent
+    size_t copy_sizes [S_MAX_TO] = { 0 };
+    char notice_ids [S_MAX_TO][RH_MAX_ID + 1];
+    char copy_text [2][RH_MAX_ID + 32];
+    const char *copy_list [2];
+    size_t copy_count =
+        about_case ? rh_tracker_copy_to (self->tracker, &record, copy_text, copy_list) : 0;
+    size_t delivered = 0;
+    bool prepared = true;
+    for (size_t i = 0; i < count && prepared; i++) {
+        s_audit_decision (&decisions [i], recipients [i], &audit [i]);
+        if (skipped [i])
+            continue;
+        audit_recipients [delivered++] = recipients [i];
+        size_t keep_count = 0, withheld_count = 0;
+        for (size_t k = 0; k < committed && k < RH_MAX_FIELDS; k++) {
+            const uint8_t *digest = NULL;
+            uint32_t field = rh_envelope_commitment (envelope, k, &digest);
+            if (field < 64 && (decisions [i].fields & (1ull << field)))
+                keep [keep_count++] = field;
+            else {
+                withheld [i][withheld_count] = field;
+                digests [i][withheld_count++] = digest;
+            }
+        }
+        audit [i].withheld_count = withheld_count;
+        audit [i].withheld_fields = withheld [i];
+        audit [i].withheld_digests = digests [i];
+        if (withheld_count > 0)
+            prepared =
+                (copies [i] = s_redacted (sealed, size, keep, keep_count, &copy_sizes [i])) != NULL;
+        if (prepared && roles [i]) {
+            //  Told by the broker: a notice it signs, with the front door's message inside.
+            rh_notice_from_t from = { self->signer, rh_queue_next_sequence (self->queue),
+                                      recipients [i], now };
+            size_t notice_size = 0;
+            uint8_t *notice = rh_notice_case (
+                &from, &record,
+                facts.kind == RH_KIND_OUTCOME ? RHANNU__V1__NOTICE_KIND__NOTICE_OUTCOME
+                                              : RHANNU__V1__NOTICE_KIND__NOTICE_UPDATE,
+                roles [i], facts.decision, facts.update_kind, copies [i] ? copies [i] : sealed,
+                copies [i] ? copy_sizes [i] : size,
+                strcmp (roles [i], "referrer") ? NULL : copy_list,
+                strcmp (roles [i], "referrer") ? 0 : copy_count, &notice_size, notice_ids [i]);
+            free (copies [i]);
+            copies [i] = notice;
+            copy_sizes [i] = notice_size;
+            prepared = notice != NULL;
+        }
+    }
+    //  Nothing is queued until every copy exists: a message goes to all its recipients or is
+    //  refused, never half.
+    for (size_t i = 0; i < count && prepared; i++)
+        prepared = skipped [i] || rh_queue_reserve (self->queue, recipients [i]) == 0;
+    if (!prepared) {
+        for (size_t i = 0; i < count; i++)
+            free (copies [i]);
+        free (sealed);
+        s_reject (self, result, RH_E_NOMEM, "cannot prepare the recipients' copies");
+        return;
+    }
+    //  The message first, then what the broker made of it.
+    rh_audit_decided (self->audit, "ACCEPTED", RH_OK, result->msg_id, result->agency,
+                      audit_recipients, delivered, sealed, size, NULL,
+                      rh_envelope_kind_name (rh_envelope_kind (envelope)), audit, count,
+                      rh_envelope_case_id (envelope));
+    for (size_t i = 0; i < count; i++) {
+        if (skipped [i])
+            continue;
+        if (roles [i]) {
+            rh_queue_send_own (self->queue, recipients [i], &copies [i], copy_sizes [i],
+                               notice_ids [i], RH_KIND_NOTICE,
+                               facts.kind == RH_KIND_OUTCOME ? "outcome notice" : "update notice",
+                               &decisions [i], record.case_id, now);
+            continue;  //  the queue took the notice
+        }
+        rh_queue_enqueue (self->queue, recipients [i], result->msg_id, result->agency,
+                          copies [i] ? copies [i] : sealed, copies [i] ? copy_sizes [i] : size,
+                          expires, &decisions [i], facts.kind, now);
+        free (copies [i]);
+    }
+    free (sealed);
+    if (facts.kind == RH_KIND_REFERRAL)
+        rh_tracker_open (self->tracker, envelope, &facts, result->agency, recipients, decisions,
+                         addressed, now);
+    else if (about_case)
+        rh_tracker_event (self->tracker, &record, &facts, recipients, addressed, now);
+    rh_router_reply (self->router, result->routing_id, result->routing_id_size, result->msg_id,
+                     RH_OK, false, NULL);
+}

@@ -1,0 +1,42 @@
+/*  =========================================================================
+    rh_intake - what the broker does with a verified message: who receives
+    it, what the agreements allow each recipient, the copies they get, the
+    audit record of the decisions, and the queue entries
+
+    Recipients are the agencies addressed (a local authority's front door
+    resolved through the agreements' directory, else its enrolled front
+    door certificate), or for a reply without address the original's
+    sender; for an outcome or update about a case, also everyone the case
+    involves (rh_tracker). Every addressed recipient must be allowed by an
+    agreement, or the whole message is refused with the rule or missing
+    condition named; each recipient gets only the fields its agreement
+    allows (a redacted copy), and the audit record keeps the commitment of
+    each field withheld. A message goes to all its recipients or is
+    refused, never half. Referrals open cases and outcomes and updates
+    move them (rh_tracker). The sender's reply waits on the router for the
+    group commit.
+    =========================================================================
+*/
+#ifndef RH_INTAKE_H_INCLUDED
+#define RH_INTAKE_H_INCLUDED
+
+typedef struct _rh_intake_t rh_intake_t;
+
+//  Creates the intake. Everything is borrowed; store and policy are the owner's slots, read on
+//  every use, because a reload swaps what they point to. expiry_ms is the default message life.
+//  Returns NULL on failure.
+rh_intake_t *rh_intake_new (rh_dedup_t *dedup, rh_queue_t *queue, rh_tracker_t *tracker,
+                            rh_router_t *router, rh_audit_t *audit, rh_signer_t *signer,
+                            rh_certstore_t *const *store, rh_policy_t *const *policy,
+                            int64_t expiry_ms);
+
+void rh_intake_destroy (rh_intake_t **self_p);
+
+//  Decides, stores and answers one verified (or refused) submission. The caller still owns
+//  result->envelope.
+void rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now);
+
+//  True if agency holds a certificate that is valid at now.
+bool rh_intake_enrolled (rh_intake_t *self, const char *agency, int64_t now);
+
+#endif

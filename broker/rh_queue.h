@@ -1,0 +1,106 @@
+/*  =========================================================================
+    rh_queue - durable per-recipient queues, the agents bound to them, and
+    delivery with credit, redelivery, acknowledgement and dead letters
+
+    Keys in the database:
+      q/<agency>/<seq>   a message queued for agency (Queued)
+      t/<agency>         last queue sequence given out for agency
+      x/<agency>/<seq>   dead letter (Queued)
+      b/seq              the broker's own message sequence
+
+    Writes join the database's pending batch; the owner commits them (group
+    commit) and then calls rh_queue_committed, after which rh_queue_pump
+    sends what the agents' credit allows. Only committed entries are ever
+    delivered. Every delivery, acknowledgement and dead letter has its
+    audit record; a dead letter sends its sender a broker-signed
+    non-delivery ALERT. The queue knows nothing of cases: an acknowledged
+    referral or alert is reported to the caller (rh_queue_ack).
+    =========================================================================
+*/
+#ifndef RH_QUEUE_H_INCLUDED
+#define RH_QUEUE_H_INCLUDED
+
+typedef struct _rh_queue_t rh_queue_t;
+
+//  Sends one frame on a connection. Returns 0, or -1 with errno set (EHOSTUNREACH: the peer
+//  has gone).
+typedef int (rh_queue_send_fn) (void *arg, const uint8_t *routing_id, size_t routing_id_size,
+                                const rh_frame_t *frame);
+
+typedef struct {
+    int64_t expiry_ms;      //  default life of a queued message
+    int64_t redeliver_ms;   //  resend an unacknowledged delivery after this long
+    uint32_t max_attempts;  //  deliveries without acknowledgement before a dead letter
+} rh_queue_limits_t;
+
+//  What an acknowledgement took off a queue.
+typedef struct {
+    uint32_t kind;                //  MessageKind of the message acknowledged
+    char msg_id [RH_MAX_ID + 1];  //  its id
+} rh_acked_t;
+
+//  Creates the queues over db. audit, signer (for notices; may be NULL: then no non-delivery
+//  notices) and send are borrowed. Returns NULL on failure.
+rh_queue_t *rh_queue_new (rh_db_t *db, rh_audit_t *audit, rh_signer_t *signer,
+                          const rh_queue_limits_t *limits, rh_queue_send_fn *send, void *send_arg);
+
+void rh_queue_destroy (rh_queue_t **self_p);
+
+//  Makes sure agency has a queue (reading its tail). Returns 0, or -1 if no more agencies fit.
+int rh_queue_reserve (rh_queue_t *self, const char *agency);
+
+//  Puts a message in agency's queue (pending batch). decision, if not NULL, names the agreement
+//  and rule that allowed it. Returns 0 or -1.
+int rh_queue_enqueue (rh_queue_t *self, const char *agency, const char *msg_id, const char *sender,
+                      const uint8_t *sealed, size_t size, int64_t expires_ms,
+                      const rh_decision_t *decision, uint32_t kind, int64_t now);
+
+//  The next sequence number for a message the broker signs (stored in the pending batch).
+uint64_t rh_queue_next_sequence (rh_queue_t *self);
+
+//  Queues a message the broker wrote and signed (the queue needs its signer), with its NOTICE
+//  audit record (detail says what it is; case_id may be NULL). Takes ownership of *sealed_p
+//  (NULL: it could not be built, which is logged).
+void rh_queue_send_own (rh_queue_t *self, const char *recipient, uint8_t **sealed_p, size_t size,
+                        const char *msg_id, uint32_t kind, const char *detail,
+                        const rh_decision_t *decision, const char *case_id, int64_t now);
+
+//  An agent said Hello on this connection asking for credit: binds its queue to it and starts
+//  again from the head of the queue (everything unacknowledged is sent again). Returns 0, or -1
+//  if no more agencies fit.
+int rh_queue_bind (rh_queue_t *self, const char *agency, const uint8_t *routing_id,
+                   size_t routing_id_size, uint32_t credit);
+
+//  True if agency's latest Hello bound this very connection (acknowledgements from any other
+//  are ignored).
+bool rh_queue_bound_to (rh_queue_t *self, const char *agency, const uint8_t *routing_id,
+                        size_t routing_id_size);
+
+//  The agent acknowledged delivery seq: removes it from the queue, with its audit record.
+//  Returns 1 and fills acked if it was in flight, else 0.
+int rh_queue_ack (rh_queue_t *self, const char *agency, uint64_t seq, rh_acked_t *acked);
+
+//  True if agency has a bound connection.
+bool rh_queue_connected (rh_queue_t *self, const char *agency);
+
+//  The agencies with a bound connection (borrowed names), up to max. Returns how many.
+size_t rh_queue_bound_agencies (rh_queue_t *self, const char **agencies, size_t max);
+
+//  Forgets every connection (the transport closed them all); each agent's next Hello binds again.
+void rh_queue_unbind_all (rh_queue_t *self);
+
+//  Sends a frame to every bound agent.
+void rh_queue_broadcast (rh_queue_t *self, const rh_frame_t *frame);
+
+//  Call after the pending batch has been committed: what was queued may now be delivered.
+void rh_queue_committed (rh_queue_t *self);
+
+//  Sends what each agent's credit allows; expired or too often delivered messages become dead
+//  letters.
+void rh_queue_pump (rh_queue_t *self, int64_t now);
+
+//  Counts one more attempt on the deliveries of every agent whose oldest is unacknowledged for
+//  longer than redeliver_ms; the next pump sends them again.
+void rh_queue_redeliver (rh_queue_t *self, int64_t now);
+
+#endif

@@ -1,0 +1,320 @@
+/*  =========================================================================
+    rh_router - the broker's transport: the CURVE ROUTER socket, the ZAP
+    handler, frames in and out, and the replies that wait for the commit
+    =========================================================================
+*/
+#include "rh_broker_classes.h"
+
+#define RH_ZAP_ENDPOINT    "inproc://zeromq.zap.01"
+#define RH_ZAP_DOMAIN      "rhannu"
+#define RH_REBIND_ATTEMPTS 100    //  after a CRL reload closed every connection
+#define RH_REBIND_PAUSE_US 20000  //  between attempts: the I/O thread releases the port soon
+
+struct _rh_router_t {
+    void *context;                         //  borrowed
+    rh_config_t *config;                   //  borrowed: endpoint, handshake and heartbeat times
+    rh_certstore_t *const *store;          //  borrowed slot: who ZAP admits (swapped on reload)
+    rh_audit_t *audit;                     //  borrowed: refused handshakes and frames
+    uint8_t curve_secret [RH_PUBKEY_LEN];  //  the broker's CURVE secret key (cleared on destroy)
+    void *router;                          //  the ROUTER agents connect to
+    void *zap;                             //  the ZAP handler (REP)
+    rh_reply_t *replies;                   //  replies held until the group commit
+    size_t reply_count;
+    size_t reply_capacity;
+};
+
+//  Creates and binds the ROUTER: CURVE server with ZAP enforced, bounded frames and
+//  handshakes, ROUTER_MANDATORY so that a send to a gone peer fails. Returns 0 or -1 (the
+//  socket, if made, is left for the caller to close).
+static int
+s_setup (rh_router_t *self)
+{
+    self->router = zmq_socket (self->context, ZMQ_ROUTER);
+    if (!self->router)
+        return -1;
+    int one = 1, zero = 0, linger = 0;
+    int handshake = (int) rh_config_int (self->config, "net/handshake_ms");
+    int heartbeat = (int) rh_config_int (self->config, "net/heartbeat_ms");
+    int heartbeat_timeout = heartbeat * 3;
+    int64_t max_size = RH_MAX_ENVELOPE + 4096;
+    int hwm = 100000;
+    if (zmq_setsockopt (self->router, ZMQ_CURVE_SERVER, &one, sizeof one)
+        || zmq_setsockopt (self->router, ZMQ_CURVE_SECRETKEY, self->curve_secret, 32)
+        || zmq_setsockopt (self->router, ZMQ_ZAP_DOMAIN, RH_ZAP_DOMAIN, strlen (RH_ZAP_DOMAIN))
+        || zmq_setsockopt (self->router, ZMQ_ZAP_ENFORCE_DOMAIN, &one, sizeof one)
+        || zmq_setsockopt (self->router, ZMQ_MAXMSGSIZE, &max_size, sizeof max_size)
+        || zmq_setsockopt (self->router, ZMQ_HANDSHAKE_IVL, &handshake, sizeof handshake)
+        || zmq_setsockopt (self->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one)
+        || zmq_setsockopt (self->router, ZMQ_ROUTER_HANDOVER, &zero, sizeof zero)
+        || zmq_setsockopt (self->router, ZMQ_HEARTBEAT_IVL, &heartbeat, sizeof heartbeat)
+        || zmq_setsockopt (self->router, ZMQ_HEARTBEAT_TIMEOUT, &heartbeat_timeout,
+                           sizeof heartbeat_timeout)
+        || zmq_setsockopt (self->router, ZMQ_SNDHWM, &hwm, sizeof hwm)
+        || zmq_setsockopt (self->router, ZMQ_RCVHWM, &hwm, sizeof hwm)
+        || zmq_setsockopt (self->router, ZMQ_LINGER, &linger, sizeof linger))
+        return -1;
+    const char *endpoint = rh_config_str (self->config, "bind/endpoint");
+    if (zmq_bind (self->router, endpoint) != 0) {
+        rh_log_error ("broker", "cannot bind %s: %s", endpoint, zmq_strerror (errno));
+        return -1;
+    }
+    return 0;
+}
+
+rh_router_t *
+rh_router_new (void *context, rh_config_t *config, const uint8_t curve_secret [RH_PUBKEY_LEN],
+               rh_certstore_t *const *store, rh_audit_t *audit)
+{
+    assert (context && config && curve_secret && store && audit);
+    rh_router_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->context = context;
+    self->config = config;
+    self->store = store;
+    self->audit = audit;
+    memcpy (self->curve_secret, curve_secret, sizeof self->curve_secret);
+    //  The ZAP handler must be bound before any CURVE socket accepts a connection.
+    self->zap = zmq_socket (context, ZMQ_REP);
+    if (!self->zap || zmq_bind (self->zap, RH_ZAP_ENDPOINT) != 0 || s_setup (self) != 0)
+        rh_router_destroy (&self);
+    return self;
+}
+
+void
+rh_router_destroy (rh_router_t **self_p)
+{
+    assert (self_p);
+    if (*self_p) {
+        rh_router_t *self = *self_p;
+        int linger = 0;
+        if (self->router) {
+            zmq_setsockopt (self->router, ZMQ_LINGER, &linger, sizeof linger);
+            zmq_close (self->router);
+        }
+        if (self->zap) {
+            zmq_setsockopt (self->zap, ZMQ_LINGER, &linger, sizeof linger);
+            zmq_close (self->zap);
+        }
+        free (self->replies);
+        sodium_memzero (self->curve_secret, sizeof self->curve_secret);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+int
+rh_router_rebind (rh_router_t *self)
+{
+    assert (self);
+    zmq_close (self->router);
+    self->router = NULL;
+    //  zmq_close returns before the I/O thread has released the port: try again for a while.
+    for (int attempt = 0; attempt < RH_REBIND_ATTEMPTS; attempt++) {
+        if (s_setup (self) == 0)
+            return 0;
+        if (self->router) {
+            zmq_close (self->router);
+            self->router = NULL;
+        }
+        usleep (RH_REBIND_PAUSE_US);
+    }
+    return -1;
+}
+
+void *
+rh_router_socket (rh_router_t *self)
+{
+    assert (self);
+    return self->router;
+}
+
+void *
+rh_router_zap_socket (rh_router_t *self)
+{
+    assert (self);
+    return self->zap;
+}
+
+int
+rh_router_send (rh_router_t *self, const uint8_t *routing_id, size_t routing_id_size,
+                const rh_frame_t *frame)
+{
+    assert (self && routing_id && frame);
+    size_t size = 0;
+    uint8_t *bytes = rh_frame_encode (frame, &size);
+    int rc = -1;
+    //  ROUTER_MANDATORY: a peer that went away makes this fail instead of vanishing silently.
+    if (bytes
+        && zmq_send (self->router, routing_id, routing_id_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+        rc = zmq_send (self->router, bytes, size, ZMQ_DONTWAIT);
+    free (bytes);
+    return rc < 0 ? -1 : 0;
+}
+
+//  Answers one ZAP request: admit a CURVE key only if an unrevoked certificate binds it.
+void
+rh_router_handle_zap (rh_router_t *self)
+{
+    assert (self);
+    zmq_msg_t parts [8];
+    int count = 0;
+    bool more = true;
+    while (more) {
+        zmq_msg_t *part = &parts [count < 8 ? count : 7];
+        if (count >= 8)
+            zmq_msg_close (part);
+        zmq_msg_init (part);
+        if (zmq_msg_recv (part, self->zap, 0) < 0) {
+            zmq_msg_close (part);
+            break;
+        }
+        more = zmq_msg_more (part);
+        if (count < 8)
+            count++;
+    }
+    //  version, request id, domain, address, identity, mechanism, client key
+    const char *status = "400", *text = "not allowed";
+    char agency [RH_MAX_ID + 1] = "";
+    if (count == 7 && zmq_msg_size (&parts [0]) == 3
+        && !memcmp (zmq_msg_data (&parts [0]), "1.0", 3) && zmq_msg_size (&parts [5]) == 5
+        && !memcmp (zmq_msg_data (&parts [5]), "CURVE", 5) && zmq_msg_size (&parts [6]) == 32) {
+        const rh_identity_t *identity = NULL;
+        rh_rc_t rc = rh_certstore_by_curve (*self->store, zmq_msg_data (&parts [6]),
+                                            rh_time_now_ms (), &identity);
+        if (rc == RH_OK && strcmp (identity->type, "BROKER") != 0) {
+            status = "200";
+            text = "OK";
+            snprintf (agency, sizeof agency, "%s", identity->agency_id);
+        }
+        else {
+            char key [65];
+            sodium_bin2hex (key, sizeof key, zmq_msg_data (&parts [6]), 32);
+            text = rc == RH_OK ? "broker key used as a client" : rh_rc_text (rc);
+            rh_log_warn ("broker", "refused a connection with CURVE key %.16s...: %s", key, text);
+            char detail [200];
+            snprintf (detail, sizeof detail, "handshake refused for CURVE key %s", key);
+            rh_audit_event (self->audit, "HANDSHAKE_REFUSED", rc == RH_OK ? RH_E_CERT_UNKNOWN : rc,
+                            NULL, NULL, NULL, 0, NULL, 0, NULL, detail);
+        }
+    }
+    if (count >= 2) {
+        zmq_send (self->zap, "1.0", 3, ZMQ_SNDMORE);
+        zmq_send (self->zap, zmq_msg_data (&parts [1]), zmq_msg_size (&parts [1]), ZMQ_SNDMORE);
+        zmq_send (self->zap, status, 3, ZMQ_SNDMORE);
+        zmq_send (self->zap, text, strlen (text), ZMQ_SNDMORE);
+        zmq_send (self->zap, agency, strlen (agency), ZMQ_SNDMORE);
+        zmq_send (self->zap, "", 0, 0);
+    }
+    for (int i = 0; i < count; i++)
+        zmq_msg_close (&parts [i]);
+}
+
+int
+rh_router_recv (rh_router_t *self, rh_inbound_t *in)
+{
+    assert (self && in);
+    int taken = 0;
+    zmq_msg_t routing, body;
+    zmq_msg_init (&routing);
+    zmq_msg_init (&body);
+    if (zmq_msg_recv (&routing, self->router, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close (&routing);
+        zmq_msg_close (&body);
+        return -1;
+    }
+    if (!zmq_msg_more (&routing) || zmq_msg_recv (&body, self->router, 0) < 0) {
+        zmq_msg_close (&routing);
+        zmq_msg_close (&body);
+        return 0;
+    }
+    while (zmq_msg_more (&body)) {
+        //  We only ever expect one frame after the routing id; drop the rest.
+        zmq_msg_t extra;
+        zmq_msg_init (&extra);
+        zmq_msg_recv (&extra, self->router, 0);
+        bool again = zmq_msg_more (&extra);
+        zmq_msg_close (&extra);
+        if (!again)
+            break;
+    }
+    const char *user = zmq_msg_gets (&body, "User-Id");
+    char *agency = in->agency;
+    snprintf (agency, sizeof in->agency, "%s", user ? user : "");
+    const uint8_t *routing_id = zmq_msg_data (&routing);
+    size_t routing_id_size = zmq_msg_size (&routing);
+    if (routing_id_size > sizeof in->routing_id || !*agency)
+        goto done;  //  cannot happen with ZAP enforced
+    rh_rc_t rc = rh_frame_decode (zmq_msg_data (&body), zmq_msg_size (&body), &in->frame);
+    if (rc != RH_OK) {
+        uint8_t sha [RH_DIGEST_LEN];
+        crypto_hash_sha256 (sha, zmq_msg_data (&body), zmq_msg_size (&body));
+        rh_audit_event (self->audit, "REJECTED", rc, NULL, agency, NULL, 0, NULL, 0, sha,
+                        "frame does not parse");
+        rh_router_reply (self, routing_id, routing_id_size, "", rc, false,
+                         "the transport frame does not parse");
+        goto done;
+    }
+    memcpy (in->routing_id, routing_id, routing_id_size);
+    in->routing_id_size = routing_id_size;
+    taken = 1;
+done:
+    zmq_msg_close (&routing);
+    zmq_msg_close (&body);
+    return taken;
+}
+
+rh_reply_t *
+rh_router_reply (rh_router_t *self, const uint8_t *routing_id, size_t routing_id_size,
+                 const char *msg_id, rh_rc_t rc, bool duplicate, const char *reason)
+{
+    assert (self && routing_id && routing_id_size <= sizeof self->replies->routing_id);
+    if (self->reply_count == self->reply_capacity) {
+        size_t capacity = self->reply_capacity ? self->reply_capacity * 2 : 256;
+        rh_reply_t *grown = realloc (self->replies, capacity * sizeof *grown);
+        if (!grown)
+            return NULL;  //  no reply: the agent resends and gets one then
+        self->replies = grown;
+        self->reply_capacity = capacity;
+    }
+    rh_reply_t *reply = &self->replies [self->reply_count++];
+    memcpy (reply->routing_id, routing_id, routing_id_size);
+    reply->routing_id_size = routing_id_size;
+    snprintf (reply->msg_id, sizeof reply->msg_id, "%s", msg_id ? msg_id : "");
+    reply->rc = rc;
+    reply->duplicate = duplicate;
+    snprintf (reply->reason, sizeof reply->reason, "%s", reason ? reason : rh_rc_text (rc));
+    reply->rule_id [0] = reply->agreement_id [0] = reply->missing [0] = 0;
+    return reply;
+}
+
+size_t
+rh_router_replies (rh_router_t *self)
+{
+    assert (self);
+    return self->reply_count;
+}
+
+void
+rh_router_flush (rh_router_t *self)
+{
+    assert (self);
+    for (size_t i = 0; i < self->reply_count; i++) {
+        rh_reply_t *reply = &self->replies [i];
+        rh_frame_t frame = { .msg_id = reply->msg_id };
+        if (reply->rc == RH_OK) {
+            frame.type = RH_FRAME_ACCEPTED;
+            frame.duplicate = reply->duplicate;
+        }
+        else {
+            frame.type = RH_FRAME_REJECTED;
+            frame.code = rh_rc_name (reply->rc);
+            frame.reason = reply->reason;
+            frame.rule_id = reply->rule_id;
+            frame.agreement_id = reply->agreement_id;
+            frame.missing_condition = reply->missing;
+        }
+        rh_router_send (self, reply->routing_id, reply->routing_id_size, &frame);
+    }
+    self->reply_count = 0;
+}

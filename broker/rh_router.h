@@ -1,0 +1,82 @@
+/*  =========================================================================
+    rh_router - the broker's transport: the CURVE ROUTER socket agents
+    connect to, the ZAP handler that admits them, frames in and out, and
+    the replies that wait for the group commit
+
+    ZAP admits a CURVE key only if an unrevoked agency certificate binds
+    it; the agency becomes the connection's User-Id, so every frame read
+    here carries the authenticated agency. A frame that does not parse is
+    audited and answered here; every other frame is handed to the caller
+    decoded (rh_router_recv). Replies to submissions are held until the
+    caller has committed what they acknowledge (rh_router_flush).
+    =========================================================================
+*/
+#ifndef RH_ROUTER_H_INCLUDED
+#define RH_ROUTER_H_INCLUDED
+
+typedef struct _rh_router_t rh_router_t;
+
+//  One frame an authenticated agent sent.
+typedef struct {
+    uint8_t routing_id [256];  //  the connection it came on
+    size_t routing_id_size;
+    char agency [RH_MAX_ID + 1];  //  authenticated agency (ZAP User-Id)
+    rh_frame_t frame;             //  decoded; the caller releases it with rh_frame_release
+} rh_inbound_t;
+
+//  A reply that waits for the group commit.
+typedef struct {
+    uint8_t routing_id [256];
+    size_t routing_id_size;
+    char msg_id [RH_MAX_ID + 1];
+    rh_rc_t rc;
+    bool duplicate;
+    char reason [RH_MAX_REASON];
+    char rule_id [RH_MAX_ID + 1];  //  policy refusals: which rule of which agreement
+    char agreement_id [RH_MAX_ID + 1];
+    char missing [RH_MAX_ID + 1];
+} rh_reply_t;
+
+//  Binds the ZAP handler, then the ROUTER on config's bind/endpoint with the broker's CURVE
+//  secret key (copied). context, config and audit are borrowed; store is the owner's slot,
+//  read on every handshake, because a reload swaps what it points to. Returns NULL (and logs
+//  why) on failure.
+rh_router_t *rh_router_new (void *context, rh_config_t *config,
+                            const uint8_t curve_secret [RH_PUBKEY_LEN],
+                            rh_certstore_t *const *store, rh_audit_t *audit);
+
+void rh_router_destroy (rh_router_t **self_p);
+
+//  Closes the ROUTER, dropping every connection (agents reconnect and are checked afresh), and
+//  binds it again, retrying while the I/O thread releases the port. Returns 0 or -1.
+int rh_router_rebind (rh_router_t *self);
+
+//  The sockets the caller polls: the ROUTER, and the ZAP handler.
+void *rh_router_socket (rh_router_t *self);
+void *rh_router_zap_socket (rh_router_t *self);
+
+//  Answers one ZAP request (call when the ZAP socket is readable).
+void rh_router_handle_zap (rh_router_t *self);
+
+//  Reads one message. Returns 1 with a decoded frame in *in; 0 if a message was taken that
+//  needs nothing from the caller (dropped, or audited and answered here); -1 if none waited.
+int rh_router_recv (rh_router_t *self, rh_inbound_t *in);
+
+//  Sends one frame on a connection, now. Returns 0, or -1 with errno set (EHOSTUNREACH: the
+//  peer has gone).
+int rh_router_send (rh_router_t *self, const uint8_t *routing_id, size_t routing_id_size,
+                    const rh_frame_t *frame);
+
+//  Holds an ACCEPTED (rc RH_OK) or REJECTED reply for the next rh_router_flush; reason NULL
+//  means rc's own text. Returns the reply, so that a refusal can name its rule, or NULL if it
+//  cannot be held (no reply: the agent resends and gets one then).
+rh_reply_t *rh_router_reply (rh_router_t *self, const uint8_t *routing_id, size_t routing_id_size,
+                             const char *msg_id, rh_rc_t rc, bool duplicate, const char *reason);
+
+//  Replies held.
+size_t rh_router_replies (rh_router_t *self);
+
+//  Sends every reply held. Call only once what they acknowledge is committed.
+void rh_router_flush (rh_router_t *self);
+
+#endif

@@ -1,0 +1,74 @@
+/*  =========================================================================
+    rh_tracker - the referral lifecycle: cases, receipts, outcomes and
+    updates, close refusals, deadlines and repeat-referral alerts
+
+    A referral the broker accepts opens a case (rh_cases) at the front door
+    that received it, with the deadlines of the agreement that let it
+    through. The case moves on when the front door's agent takes the
+    referral in (the referrer gets a receipt), when the holder sends an
+    outcome or an update, and when a deadline passes (reminder, overdue,
+    escalation alerts). The legal moves are declared once, as a table of
+    state x event -> next state, in rh_tracker.c. An outcome below the
+    threshold about a subject referred often enough within the agreement's
+    window sends repeat-referral alerts; the case cannot close until each
+    alerted agency has taken its alert in.
+
+    Keys in the database (besides rh_cases'):
+      ka/<alert msg id>  a repeat-referral alert a case waits on: the case's referral id
+
+    The messages the broker writes about cases are signed with its own
+    identity and queued through rh_queue; every write joins the database's
+    pending batch.
+    =========================================================================
+*/
+#ifndef RH_TRACKER_H_INCLUDED
+#define RH_TRACKER_H_INCLUDED
+
+typedef struct _rh_tracker_t rh_tracker_t;
+
+//  Creates the tracker. Everything is borrowed; store and policy are the owner's slots, read
+//  on every use, because a reload swaps what they point to. Returns NULL on failure.
+rh_tracker_t *rh_tracker_new (rh_db_t *db, rh_cases_t *cases, rh_queue_t *queue,
+                              rh_signer_t *signer, rh_certstore_t *const *store,
+                              rh_policy_t *const *policy);
+
+void rh_tracker_destroy (rh_tracker_t **self_p);
+
+//  A referral was accepted: its case starts, held by the first recipient the agreements name
+//  as a front door (else the first), with that agreement's deadlines. recipients and decisions
+//  are the count addressed recipients and the decisions that allowed them.
+void rh_tracker_open (rh_tracker_t *self, rh_envelope_t *envelope, const rh_facts_t *facts,
+                      const char *sender, const char *const *recipients,
+                      const rh_decision_t *decisions, size_t count, int64_t now);
+
+//  agency's agent took in a message of this kind the broker had delivered: a referral taken in
+//  by its holder gets the referrer a receipt; a repeat-referral alert no longer holds its case
+//  open. Other kinds change nothing.
+void rh_tracker_taken_in (rh_tracker_t *self, uint32_t kind, const char *msg_id, const char *agency,
+                          int64_t now);
+
+//  The case an outcome or update is about, if its sender holds it: by the referral it answers,
+//  or by the case id the front door knows it under. Returns true and fills record.
+bool rh_tracker_case_of (rh_tracker_t *self, rh_envelope_t *envelope, const char *sender,
+                         rh_case_t *record);
+
+//  A case may not close before its referrer was told the outcome, nor while an agency has not
+//  taken in a repeat-referral alert. Returns true (and fills refusal, whose strings live in it)
+//  if this message is an update that may not close the case.
+bool rh_tracker_close_refused (rh_tracker_t *self, const rh_case_t *record, const rh_facts_t *facts,
+                               rh_decision_t *refusal);
+
+//  An outcome or update from the holder, sent to addressed, moves the case on and is stored.
+void rh_tracker_event (rh_tracker_t *self, rh_case_t *record, const rh_facts_t *facts,
+                       const char *const *addressed, size_t addressed_count, int64_t now);
+
+//  Who at the referring agency also hears back, where the agreement says so ("supervisor:x",
+//  "duty_inbox:y"): fills copies and list (pointing into copies). Returns how many.
+size_t rh_tracker_copy_to (rh_tracker_t *self, const rh_case_t *record,
+                           char copies [2][RH_MAX_ID + 32], const char *list [2]);
+
+//  Fires every deadline due at now (up to RH_MAX_DUE_PER_TICK), committing as it goes: the
+//  due-time index is read from committed data.
+void rh_tracker_fire (rh_tracker_t *self, int64_t now);
+
+#endif

@@ -1,0 +1,261 @@
+/*  =========================================================================
+    test_rh_tracker - the referral lifecycle on a real LevelDB: a case opens,
+    is taken in (a receipt), has deadlines fire, is decided and closed
+    =========================================================================
+*/
+#include "test_helpers.h"
+#include "rh_broker_classes.h"
+#include "rhannu.pb-c.h"
+
+#define S_HOUR_MS ((int64_t) 3600 * 1000)
+
+static const char *s_agreement =
+    "id: TEST-TRACKER\n"
+    "version: 1\n"
+    "valid_from: 2024-04-01\n"
+    "valid_to: 2099-03-31\n"
+    "purposes: [SAFEGUARDING_CHILD, REFERRER_FEEDBACK]\n"
+    "parties:\n"
+    "  - {id: police-gwent, type: POLICE, roles: [referrer]}\n"
+    "  - {id: la-newport, type: LA_FRONT_DOOR, roles: [front_door], front_door_for: [newport],\n"
+    "     label: \"Newport IAA\"}\n"
+    "rules:\n"
+    "  - {id: R1, kinds: [REFERRAL], from: {role: referrer}, to: {role: front_door}, fields: all}\n"
+    "  - {id: R99, effect: deny}\n"
+    "obligations:\n"
+    "  acknowledge_hours: 24\n"
+    "  outcome_days: {default: 5}\n"
+    "  reminder_hours_before: 24\n"
+    "  feedback_to: [referrer, supervisor]\n";
+
+typedef struct {
+    rh_db_t *db;
+    rh_audit_t *audit;
+    rh_signer_t *signer;
+    rh_certstore_t *store;
+    rh_policy_t *policy;
+    rh_cases_t *cases;
+    rh_queue_t *queue;
+    rh_tracker_t *tracker;
+} s_fixture_t;
+
+static int
+s_send (void *arg, const uint8_t *routing_id, size_t routing_id_size, const rh_frame_t *frame)
+{
+    (void) arg, (void) routing_id, (void) routing_id_size, (void) frame;
+    return 0;
+}
+
+static void
+s_open (s_fixture_t *fx)
+{
+    const test_pki_t *pki = test_pki ();
+    memset (fx, 0, sizeof *fx);
+    char dir [PATH_MAX], policy_dir [PATH_MAX], path [PATH_MAX], ca [PATH_MAX];
+    test_tempdir (dir, sizeof dir);
+    test_tempdir (policy_dir, sizeof policy_dir);
+    rh_file_path (path, sizeof path, "%s/tracker.yaml", policy_dir);
+    CU_ASSERT_FATAL (rh_file_write_atomic (path, s_agreement, strlen (s_agreement), 0644) == 0);
+    CU_ASSERT_FATAL (rh_ca_sign_file (pki->pki, path) == 0);
+    rh_file_path (ca, sizeof ca, "%s/ca.pem", pki->pki);
+    char errors [4096] = "";
+    fx->policy = rh_policy_load (policy_dir, ca, rh_time_now_ms (), errors, sizeof errors);
+    if (!fx->policy)
+        fprintf (stderr, "\n  policy refused:\n%s", errors);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (fx->policy);
+    fx->db = rh_db_open (dir);
+    fx->store = rh_certstore_load_dir (pki->pki);
+    fx->signer = test_signer (pki->pki, "health-abb");  //  stands in for the broker
+    CU_ASSERT_FATAL (fx->db && fx->store && fx->signer);
+    fx->audit = rh_audit_new (fx->db);
+    fx->cases = rh_cases_new (fx->db);
+    rh_queue_limits_t limits = { .expiry_ms = TEST_DAY_MS,
+                                 .redeliver_ms = 1000,
+                                 .max_attempts = 3 };
+    fx->queue = rh_queue_new (fx->db, fx->audit, fx->signer, &limits, s_send, NULL);
+    CU_ASSERT_FATAL (fx->audit && fx->cases && fx->queue);
+    fx->tracker =
+        rh_tracker_new (fx->db, fx->cases, fx->queue, fx->signer, &fx->store, &fx->policy);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (fx->tracker);
+}
+
+static void
+s_close (s_fixture_t *fx)
+{
+    rh_tracker_destroy (&fx->tracker);
+    CU_ASSERT_PTR_NULL (fx->tracker);
+    rh_queue_destroy (&fx->queue);
+    rh_cases_destroy (&fx->cases);
+    rh_audit_destroy (&fx->audit);
+    rh_signer_destroy (&fx->signer);
+    rh_certstore_destroy (&fx->store);
+    rh_policy_destroy (&fx->policy);
+    rh_db_destroy (&fx->db);
+}
+
+//  A message as its sender's agent would have signed it (signing fixes its header and id).
+static rh_envelope_t *
+s_message (const char *sender, const char *json)
+{
+    char error [256] = "";
+    rh_envelope_t *envelope =
+        rh_json_to_envelope ((const uint8_t *) json, strlen (json), error, sizeof error);
+    if (!envelope)
+        fprintf (stderr, "\n  %s\n", error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (envelope);
+    rh_signer_t *signer = test_signer (test_pki ()->pki, sender);
+    CU_ASSERT_FATAL (signer && rh_envelope_sign (envelope, signer) == 0);
+    rh_signer_destroy (&signer);
+    return envelope;
+}
+
+//  Messages queued for agency so far (its queue's tail), after committing what is pending.
+static uint64_t
+s_queued (s_fixture_t *fx, const char *agency)
+{
+    CU_ASSERT_EQUAL (rh_db_commit (fx->db, true), 0);
+    char key [64];
+    snprintf (key, sizeof key, "t/%s", agency);
+    uint8_t *value = NULL;
+    size_t size = 0;
+    uint64_t tail = 0;
+    if (rh_db_get (fx->db, key, strlen (key), &value, &size) == 0 && size == 8)
+        memcpy (&tail, value, 8);
+    free (value);
+    return tail;
+}
+
+static void
+test_a_referral_case_is_opened_taken_in_reminded_decided_and_closed (void)
+{
+    s_fixture_t fx;
+    s_open (&fx);
+    int64_t now = rh_time_now_ms ();
+    //  A referral the agreement let through to the front door opens a case with its deadlines.
+    rh_envelope_t *referral = s_message (
+        "police-gwent",
+        "{\"kind\": \"REFERRAL\", \"msg_id\": \"pol-1\", \"case_id\": \"GW-1\","
+        " \"purpose\": \"SAFEGUARDING_CHILD\", \"to\": [{\"agency_id\": \"la-newport\"}],"
+        " \"author\": {\"practitioner_id\": \"PC-1\", \"supervisor_id\": \"DS-9\"},"
+        " \"body\": {\"referral_kind\": \"PPN\", \"categories\": [\"NEGLECT\"]}}");
+    rh_facts_t facts;
+    rh_policy_facts (referral, &facts);
+    rh_decision_t decision = { .result = RH_DECIDE_ALLOW,
+                               .agreement = rh_policy_find (fx.policy, "TEST-TRACKER"),
+                               .rule_id = "R1" };
+    CU_ASSERT_PTR_NOT_NULL_FATAL (decision.agreement);
+    const char *recipients [] = { "la-newport" };
+    rh_tracker_open (fx.tracker, referral, &facts, "police-gwent", recipients, &decision, 1, now);
+    rh_case_t record;
+    CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-1", &record));
+    CU_ASSERT_EQUAL (record.state, RHANNU__V1__CASE_STATE__CASE_RECEIVED);
+    CU_ASSERT_STRING_EQUAL (record.holder, "la-newport");
+    CU_ASSERT_STRING_EQUAL (record.holder_label, "Newport IAA");
+    CU_ASSERT_EQUAL (record.timers [RH_TIMER_ACKNOWLEDGE], now + 24 * S_HOUR_MS);
+    CU_ASSERT_EQUAL (record.timers [RH_TIMER_OUTCOME], now + 5 * TEST_DAY_MS);
+    CU_ASSERT_EQUAL (record.timers [RH_TIMER_REMINDER], now + 4 * TEST_DAY_MS);
+    //  The supervisor hears back too, as the agreement says.
+    char copies [2][RH_MAX_ID + 32];
+    const char *list [2];
+    CU_ASSERT_EQUAL (rh_tracker_copy_to (fx.tracker, &record, copies, list), 1);
+    CU_ASSERT_STRING_EQUAL (list [0], "supervisor:DS-9");
+    //  Only the holder's taking it in counts, and only once: one receipt to the referrer.
+    rh_tracker_taken_in (fx.tracker, RH_KIND_REFERRAL, "pol-1", "police-gwent", now + 1);
+    CU_ASSERT_EQUAL (s_queued (&fx, "police-gwent"), 0);
+    rh_tracker_taken_in (fx.tracker, RH_KIND_REFERRAL, "pol-1", "la-newport", now + 1);
+    rh_tracker_taken_in (fx.tracker, RH_KIND_REFERRAL, "pol-1", "la-newport", now + 2);
+    CU_ASSERT_EQUAL (s_queued (&fx, "police-gwent"), 1);
+    CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-1", &record));
+    CU_ASSERT_EQUAL (record.state, RHANNU__V1__CASE_STATE__CASE_ACKNOWLEDGED);
+    CU_ASSERT_EQUAL (record.acknowledged_ms, now + 1);
+    CU_ASSERT_EQUAL (record.timers [RH_TIMER_ACKNOWLEDGE], 0);
+    CU_ASSERT_EQUAL (rh_db_commit (fx.db, true), 0);
+    //  A day before the outcome is due, the holder is reminded; nothing fires before that.
+    rh_tracker_fire (fx.tracker, now + 3 * TEST_DAY_MS);
+    CU_ASSERT_EQUAL (s_queued (&fx, "la-newport"), 0);
+    rh_tracker_fire (fx.tracker, now + 4 * TEST_DAY_MS);
+    CU_ASSERT_EQUAL (s_queued (&fx, "la-newport"), 1);
+    CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-1", &record));
+    CU_ASSERT_EQUAL (record.timers [RH_TIMER_REMINDER], 0);
+    //  The holder's outcome answers the referral; anyone else's does not.
+    rh_envelope_t *outcome = s_message (
+        "la-newport",
+        "{\"kind\": \"OUTCOME\", \"msg_id\": \"la-1\", \"in_reply_to\": \"pol-1\", \"case_id\": "
+        "\"N-7\", \"purpose\": \"REFERRER_FEEDBACK\", \"body\": {\"decision\": \"SIGNPOSTED\"}}");
+    CU_ASSERT_FALSE (rh_tracker_case_of (fx.tracker, outcome, "police-gwent", &record));
+    CU_ASSERT_TRUE_FATAL (rh_tracker_case_of (fx.tracker, outcome, "la-newport", &record));
+    //  The case cannot close before the referrer has had the outcome.
+    rh_envelope_t *closing =
+        s_message ("la-newport",
+                   "{\"kind\": \"STATUS_UPDATE\", \"msg_id\": \"la-2\", \"in_reply_to\": \"pol-1\","
+                   " \"purpose\": \"REFERRER_FEEDBACK\", \"body\": {\"update_kind\": \"CLOSED\"}}");
+    rh_facts_t closing_facts;
+    rh_policy_facts (closing, &closing_facts);
+    rh_decision_t refusal;
+    CU_ASSERT_TRUE (rh_tracker_close_refused (fx.tracker, &record, &closing_facts, &refusal));
+    CU_ASSERT_STRING_EQUAL (refusal.missing, "outcome_notice");
+    rh_policy_facts (outcome, &facts);
+    const char *addressed [] = { "police-gwent" };
+    rh_tracker_event (fx.tracker, &record, &facts, addressed, 1, now + 4 * TEST_DAY_MS + 10);
+    CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-1", &record));
+    CU_ASSERT_EQUAL (record.state, RHANNU__V1__CASE_STATE__CASE_DECIDED);
+    CU_ASSERT_EQUAL (record.decision, RHANNU__V1__DECISION__SIGNPOSTED);
+    CU_ASSERT_TRUE (record.outcome_notice_sent);
+    CU_ASSERT_EQUAL (record.timers [RH_TIMER_OUTCOME], 0);  //  no overdue alert now
+    //  Now it may close.
+    CU_ASSERT_FALSE (rh_tracker_close_refused (fx.tracker, &record, &closing_facts, &refusal));
+    rh_tracker_event (fx.tracker, &record, &closing_facts, NULL, 0, now + 5 * TEST_DAY_MS);
+    CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-1", &record));
+    CU_ASSERT_EQUAL (record.state, RHANNU__V1__CASE_STATE__CASE_CLOSED);
+    CU_ASSERT_EQUAL (record.closed_ms, now + 5 * TEST_DAY_MS);
+    CU_ASSERT_EQUAL (record.updates, 1);
+    //  A taking-in after the case moved on changes nothing.
+    rh_tracker_taken_in (fx.tracker, RH_KIND_REFERRAL, "pol-1", "la-newport", now + 6);
+    CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-1", &record));
+    CU_ASSERT_EQUAL (record.state, RHANNU__V1__CASE_STATE__CASE_CLOSED);
+    CU_ASSERT_EQUAL (s_queued (&fx, "police-gwent"), 1);
+    rh_envelope_destroy (&closing);
+    rh_envelope_destroy (&outcome);
+    rh_envelope_destroy (&referral);
+    s_close (&fx);
+}
+
+static void
+test_an_overdue_referral_alerts_the_referrer_and_the_holder (void)
+{
+    s_fixture_t fx;
+    s_open (&fx);
+    int64_t now = rh_time_now_ms ();
+    rh_envelope_t *referral = s_message (
+        "police-gwent",
+        "{\"kind\": \"REFERRAL\", \"msg_id\": \"pol-2\", \"case_id\": \"GW-2\","
+        " \"purpose\": \"SAFEGUARDING_CHILD\", \"to\": [{\"agency_id\": \"la-newport\"}],"
+        " \"body\": {\"referral_kind\": \"PPN\"}}");
+    rh_facts_t facts;
+    rh_policy_facts (referral, &facts);
+    rh_decision_t decision = { .agreement = rh_policy_find (fx.policy, "TEST-TRACKER") };
+    const char *recipients [] = { "la-newport" };
+    rh_tracker_open (fx.tracker, referral, &facts, "police-gwent", recipients, &decision, 1, now);
+    CU_ASSERT_EQUAL (rh_db_commit (fx.db, true), 0);
+    //  Never taken in: the referrer hears it was not acknowledged, then that it is overdue; the
+    //  holder gets the overdue alert (a reminder past the deadline is not sent).
+    rh_tracker_fire (fx.tracker, now + 6 * TEST_DAY_MS);
+    CU_ASSERT_EQUAL (s_queued (&fx, "police-gwent"), 2);
+    CU_ASSERT_EQUAL (s_queued (&fx, "la-newport"), 1);
+    rh_case_t record;
+    CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-2", &record));
+    CU_ASSERT_TRUE (record.overdue);
+    CU_ASSERT_TRUE (record.outage_attributed);  //  the front door never had it
+    rh_envelope_destroy (&referral);
+    s_close (&fx);
+}
+
+void
+init_rh_tracker_tests (void)
+{
+    CU_pSuite suite = CU_add_suite ("rh_tracker", NULL, NULL);
+    CU_add_test (suite, "a referral's case is opened, taken in, reminded, decided and closed",
+                 test_a_referral_case_is_opened_taken_in_reminded_decided_and_closed);
+    CU_add_test (suite, "an overdue referral alerts the referrer and the holder",
+                 test_an_overdue_referral_alerts_the_referrer_and_the_holder);
+}

@@ -9,6 +9,10 @@
 #define RH_ZAP_DOMAIN      "rhannu"
 #define RH_REBIND_ATTEMPTS 100    //  after a CRL reload closed every connection
 #define RH_REBIND_PAUSE_US 20000  //  between attempts: the I/O thread releases the port soon
+#define RH_MONITOR_EVENTS                                                                      \
+    (ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED                \
+     | ZMQ_EVENT_CLOSED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL \
+     | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
 
 struct _rh_router_t {
     void *context;                         //  borrowed
@@ -18,6 +22,11 @@ struct _rh_router_t {
     uint8_t curve_secret [RH_PUBKEY_LEN];  //  the broker's CURVE secret key (cleared on destroy)
     void *router;                          //  the ROUTER agents connect to
     void *zap;                             //  the ZAP handler (REP)
+    void *monitor;                         //  the ROUTER's connection events (PAIR)
+    int monitor_serial;                    //  each ROUTER gets a monitor endpoint of its own
+    rh_sessions_t *sessions;               //  live connections by descriptor
+    rh_tally_t *tally;                     //  refusals waiting for their summary audit record
+    int64_t tally_since_ms;                //  when the tally was last written to the audit log
     rh_reply_t *replies;                   //  replies held until the group commit
     size_t reply_count;
     size_t reply_capacity;
@@ -53,12 +62,70 @@ s_setup (rh_router_t *self)
         || zmq_setsockopt (self->router, ZMQ_RCVHWM, &hwm, sizeof hwm)
         || zmq_setsockopt (self->router, ZMQ_LINGER, &linger, sizeof linger))
         return -1;
+    //  The monitor tells which descriptor is which connection, and when one goes: the only
+    //  way to bound what one certificate, or one misbehaving session, can hold.
+    char address [64];
+    snprintf (address, sizeof address, "inproc://rh-router-monitor-%d", ++self->monitor_serial);
+    if (zmq_socket_monitor (self->router, address, RH_MONITOR_EVENTS) != 0
+        || !(self->monitor = zmq_socket (self->context, ZMQ_PAIR))
+        || zmq_setsockopt (self->monitor, ZMQ_LINGER, &linger, sizeof linger)
+        || zmq_connect (self->monitor, address) != 0)
+        return -1;
     const char *endpoint = rh_config_str (self->config, "bind/endpoint");
     if (zmq_bind (self->router, endpoint) != 0) {
         rh_log_error ("broker", "cannot bind %s: %s", endpoint, zmq_strerror (errno));
         return -1;
     }
     return 0;
+}
+
+//  Closes the ROUTER and its monitor; every connection goes with them.
+static void
+s_close (rh_router_t *self)
+{
+    int linger = 0;
+    if (self->router) {
+        zmq_socket_monitor (self->router, NULL, 0);
+        zmq_setsockopt (self->router, ZMQ_LINGER, &linger, sizeof linger);
+        zmq_close (self->router);
+        self->router = NULL;
+    }
+    if (self->monitor) {
+        zmq_close (self->monitor);
+        self->monitor = NULL;
+    }
+}
+
+//  Writes one summary of refusals as an audit record and an operator log line.
+static void
+s_summarise (void *arg, const rh_tally_entry_t *entry)
+{
+    rh_router_t *self = arg;
+    char first [32], last [32], detail [300];
+    const char *what = strcmp (entry->event, "HANDSHAKE_REFUSED") == 0 ? "handshake"
+                       : strcmp (entry->event, "SESSION_CLOSED") == 0  ? "session"
+                                                                       : "frame";
+    snprintf (detail, sizeof detail, "%" PRIu64 " %s%s %s %s %s, %s to %s", entry->count, what,
+              entry->count == 1 ? "" : "s",
+              strcmp (what, "frame") == 0 ? "that do not parse from"
+              : strcmp (what, "session") == 0 ? "closed for"
+                                              : "refused for CURVE key",
+              entry->peer, strcmp (what, "session") == 0 ? "(malformed frames, silence or cap)" : "",
+              rh_time_format (entry->first_ms, first, sizeof first),
+              rh_time_format (entry->last_ms, last, sizeof last));
+    const char *agency = strcmp (what, "handshake") == 0 ? NULL : entry->peer;
+    rh_audit_event (self->audit, entry->event, entry->rc, NULL, agency, NULL, 0, NULL, 0, NULL,
+                    detail);
+    rh_log_warn ("broker", "%s", detail);
+}
+
+//  Closes a session the broker no longer serves, and counts why.
+static void
+s_drop (rh_router_t *self, int fd, const char *agency, int64_t now_ms)
+{
+    if (rh_sessions_close (self->sessions, fd) == 0)
+        rh_tally_add (self->tally, "SESSION_CLOSED", RH_E_MALFORMED, agency ? agency : "-",
+                      now_ms);
 }
 
 rh_router_t *
@@ -76,7 +143,12 @@ rh_router_new (void *context, rh_config_t *config, const uint8_t curve_secret [R
     memcpy (self->curve_secret, curve_secret, sizeof self->curve_secret);
     //  The ZAP handler must be bound before any CURVE socket accepts a connection.
     self->zap = zmq_socket (context, ZMQ_REP);
-    if (!self->zap || zmq_bind (self->zap, RH_ZAP_ENDPOINT) != 0 || s_setup (self) != 0)
+    self->sessions =
+        rh_sessions_new (RH_MAX_AGENCY_SESSIONS, RH_FIRST_FRAME_MS, RH_MAX_PROTO_ERRORS);
+    self->tally = rh_tally_new (RH_MAX_TALLY_PEERS);
+    self->tally_since_ms = rh_time_now_ms ();
+    if (!self->zap || !self->sessions || !self->tally || zmq_bind (self->zap, RH_ZAP_ENDPOINT) != 0
+        || s_setup (self) != 0)
         rh_router_destroy (&self);
     return self;
 }
@@ -88,15 +160,14 @@ rh_router_destroy (rh_router_t **self_p)
     if (*self_p) {
         rh_router_t *self = *self_p;
         int linger = 0;
-        if (self->router) {
-            zmq_setsockopt (self->router, ZMQ_LINGER, &linger, sizeof linger);
-            zmq_close (self->router);
-        }
+        s_close (self);
         if (self->zap) {
             zmq_setsockopt (self->zap, ZMQ_LINGER, &linger, sizeof linger);
             zmq_close (self->zap);
         }
         free (self->replies);
+        rh_sessions_destroy (&self->sessions);
+        rh_tally_destroy (&self->tally);
         sodium_memzero (self->curve_secret, sizeof self->curve_secret);
         free (self);
         *self_p = NULL;
@@ -107,16 +178,19 @@ int
 rh_router_rebind (rh_router_t *self)
 {
     assert (self);
-    zmq_close (self->router);
-    self->router = NULL;
+    s_close (self);
+    //  Every connection went with the socket: a fresh table for the new one.
+    rh_sessions_t *fresh =
+        rh_sessions_new (RH_MAX_AGENCY_SESSIONS, RH_FIRST_FRAME_MS, RH_MAX_PROTO_ERRORS);
+    if (!fresh)
+        return -1;
+    rh_sessions_destroy (&self->sessions);
+    self->sessions = fresh;
     //  zmq_close returns before the I/O thread has released the port: try again for a while.
     for (int attempt = 0; attempt < RH_REBIND_ATTEMPTS; attempt++) {
         if (s_setup (self) == 0)
             return 0;
-        if (self->router) {
-            zmq_close (self->router);
-            self->router = NULL;
-        }
+        s_close (self);
         usleep (RH_REBIND_PAUSE_US);
     }
     return -1;
@@ -134,6 +208,69 @@ rh_router_zap_socket (rh_router_t *self)
 {
     assert (self);
     return self->zap;
+}
+
+void *
+rh_router_monitor_socket (rh_router_t *self)
+{
+    assert (self);
+    return self->monitor;
+}
+
+int
+rh_router_handle_monitor (rh_router_t *self, int64_t now_ms, rh_lost_t *lost)
+{
+    assert (self && lost);
+    zmq_msg_t event, address;
+    zmq_msg_init (&event);
+    zmq_msg_init (&address);
+    int rc = -1;
+    if (zmq_msg_recv (&event, self->monitor, ZMQ_DONTWAIT) < 0)
+        goto out;
+    rc = 0;
+    //  Two parts: 16-bit event and 32-bit value (the descriptor), then the endpoint.
+    if (zmq_msg_more (&event))
+        zmq_msg_recv (&address, self->monitor, 0);
+    if (zmq_msg_size (&event) < 6)
+        goto out;
+    uint16_t type;
+    uint32_t value;
+    memcpy (&type, zmq_msg_data (&event), 2);
+    memcpy (&value, (uint8_t *) zmq_msg_data (&event) + 2, 4);
+    int fd = (int) value;
+    const char *agency = rh_sessions_agency (self->sessions, fd);
+    if (type == ZMQ_EVENT_DISCONNECTED && agency) {
+        snprintf (lost->agency, sizeof lost->agency, "%s", agency);
+        lost->connection = fd;
+        rc = 1;
+    }
+    rh_sessions_event (self->sessions, type, fd, now_ms);
+out:
+    zmq_msg_close (&event);
+    zmq_msg_close (&address);
+    return rc;
+}
+
+void
+rh_router_tick (rh_router_t *self, int64_t now_ms, bool force)
+{
+    assert (self);
+    int silent [64];
+    size_t count = rh_sessions_silent (self->sessions, now_ms, silent, 64);
+    for (size_t i = 0; i < count; i++)
+        s_drop (self, silent [i], "(silent after the handshake)", now_ms);
+    if (rh_tally_pending (self->tally) > 0
+        && (force || now_ms - self->tally_since_ms >= RH_TALLY_INTERVAL_MS)) {
+        rh_tally_drain (self->tally, s_summarise, self);
+        self->tally_since_ms = now_ms;
+    }
+}
+
+size_t
+rh_router_sessions (rh_router_t *self, const char *agency)
+{
+    assert (self);
+    return agency ? rh_sessions_count (self->sessions, agency) : rh_sessions_size (self->sessions);
 }
 
 int
@@ -188,14 +325,12 @@ rh_router_handle_zap (rh_router_t *self)
             snprintf (agency, sizeof agency, "%s", identity->agency_id);
         }
         else {
+            //  Costs the sender nothing: counted, and audited as a summary per interval.
             char key [65];
             sodium_bin2hex (key, sizeof key, zmq_msg_data (&parts [6]), 32);
             text = rc == RH_OK ? "broker key used as a client" : rh_rc_text (rc);
-            rh_log_warn ("broker", "refused a connection with CURVE key %.16s...: %s", key, text);
-            char detail [200];
-            snprintf (detail, sizeof detail, "handshake refused for CURVE key %s", key);
-            rh_audit_event (self->audit, "HANDSHAKE_REFUSED", rc == RH_OK ? RH_E_CERT_UNKNOWN : rc,
-                            NULL, NULL, NULL, 0, NULL, 0, NULL, detail);
+            rh_tally_add (self->tally, "HANDSHAKE_REFUSED", rc == RH_OK ? RH_E_CERT_UNKNOWN : rc,
+                          key, rh_time_now_ms ());
         }
     }
     if (count >= 2) {
@@ -245,18 +380,33 @@ rh_router_recv (rh_router_t *self, rh_inbound_t *in)
     size_t routing_id_size = zmq_msg_size (&routing);
     if (routing_id_size > sizeof in->routing_id || !*agency)
         goto done;  //  cannot happen with ZAP enforced
+    int fd = zmq_msg_get (&body, ZMQ_SRCFD);
+    int64_t now = rh_time_now_ms ();
     rh_rc_t rc = rh_frame_decode (zmq_msg_data (&body), zmq_msg_size (&body), &in->frame);
     if (rc != RH_OK) {
-        uint8_t sha [RH_DIGEST_LEN];
-        crypto_hash_sha256 (sha, zmq_msg_data (&body), zmq_msg_size (&body));
-        rh_audit_event (self->audit, "REJECTED", rc, NULL, agency, NULL, 0, NULL, 0, sha,
-                        "frame does not parse");
-        rh_router_reply (self, routing_id, routing_id_size, "", rc, false,
-                         "the transport frame does not parse");
+        //  Counted and summarised, not one audit leaf each; a session that keeps at it is
+        //  closed, and its replies stop with it.
+        rh_tally_add (self->tally, "REJECTED", rc, agency, now);
+        if (rh_sessions_malformed (self->sessions, fd) == RH_SESSION_PROTO_ERRORS)
+            s_drop (self, fd, agency, now);
+        else
+            rh_router_reply (self, routing_id, routing_id_size, "", rc, false,
+                             "the transport frame does not parse");
         goto done;
+    }
+    int evict = -1;
+    if (rh_sessions_frame (self->sessions, fd, agency, now, &evict) == RH_SESSION_OVER_CAP) {
+        rh_log_warn ("broker", "%s holds more than %d sessions; closing its least active one",
+                     agency, RH_MAX_AGENCY_SESSIONS);
+        s_drop (self, evict, agency, now);
+        if (evict == fd) {
+            rh_frame_release (&in->frame);
+            goto done;
+        }
     }
     memcpy (in->routing_id, routing_id, routing_id_size);
     in->routing_id_size = routing_id_size;
+    in->connection = fd;
     taken = 1;
 done:
     zmq_msg_close (&routing);

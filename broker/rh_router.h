@@ -21,8 +21,15 @@ typedef struct {
     uint8_t routing_id [256];  //  the connection it came on
     size_t routing_id_size;
     char agency [RH_MAX_ID + 1];  //  authenticated agency (ZAP User-Id)
+    int connection;               //  its socket descriptor: names the session
     rh_frame_t frame;             //  decoded; the caller releases it with rh_frame_release
 } rh_inbound_t;
+
+//  A bound session that went away (its agent's messages in flight must go again).
+typedef struct {
+    char agency [RH_MAX_ID + 1];
+    int connection;
+} rh_lost_t;
 
 //  A reply that waits for the group commit.
 typedef struct {
@@ -54,6 +61,21 @@ int rh_router_rebind (rh_router_t *self);
 //  The sockets the caller polls: the ROUTER, and the ZAP handler.
 void *rh_router_socket (rh_router_t *self);
 void *rh_router_zap_socket (rh_router_t *self);
+
+//  The socket of the ROUTER's connection events.
+void *rh_router_monitor_socket (rh_router_t *self);
+
+//  Takes one connection event. Returns 1 when it was the loss of a session bound to an agency
+//  (filling *lost), 0 for any other event, -1 if none waited.
+int rh_router_handle_monitor (rh_router_t *self, int64_t now_ms, rh_lost_t *lost);
+
+//  Closes sessions that stayed silent after their handshake, and writes the summaries of
+//  refused handshakes, malformed frames and closed sessions to the audit log once an interval
+//  has passed (or now, if force: a clean stop leaves nothing uncounted).
+void rh_router_tick (rh_router_t *self, int64_t now_ms, bool force);
+
+//  Live sessions of agency, or every live connection if agency is NULL.
+size_t rh_router_sessions (rh_router_t *self, const char *agency);
 
 //  Answers one ZAP request (call when the ZAP socket is readable).
 void rh_router_handle_zap (rh_router_t *self);

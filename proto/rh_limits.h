@@ -25,6 +25,14 @@
 #define RH_MAX_BATCH     512    //  messages in one group commit
 #define RH_MAX_QUEUE_KEY 128    //  bytes of a LevelDB key
 
+//  Signature-verify workers beside the broker's main loop
+#define RH_MAX_VERIFY_WORKERS 16     //  worker threads, whatever the core count
+#define RH_VERIFY_CREDIT      64     //  submissions per worker from submit until the result is read
+#define RH_VERIFY_SLACK       8      //  pipe room beyond the credit, for control messages
+#define RH_VERIFY_START_MS    10000  //  workers load their certificates and connect within
+#define RH_VERIFY_STOP_MS     1500   //  rh_verifier_destroy waits at most this for workers
+#define RH_MAX_ROUTING_ID     256    //  bytes of a ZeroMQ routing id (libzmq allows 255)
+
 //  Cryptography
 #define RH_SALT_LEN        16  //  per-field commitment salt
 #define RH_DIGEST_LEN      32  //  SHA-256

@@ -18,6 +18,7 @@ void init_rh_audit_tests (void);
 void init_rh_agreement_tests (void);
 void init_rh_cases_tests (void);
 void init_rh_merkle_tests (void);
+void init_rh_verifier_tests (void);
 
 int
 main (void)
@@ -40,6 +41,7 @@ main (void)
     init_rh_agreement_tests ();
     init_rh_cases_tests ();
     init_rh_merkle_tests ();
+    init_rh_verifier_tests ();
     CU_basic_set_mode (CU_BRM_VERBOSE);
     CU_basic_run_tests ();
     unsigned failures = CU_get_number_of_failures () + CU_get_number_of_tests_failed ();

@@ -1901,7 +1901,8 @@ rh_broker_run (rh_broker_t *self, volatile sig_atomic_t *stop, volatile sig_atom
     assert (self && stop && reload);
     while (!*stop) {
         zmq_pollitem_t items [] = {
-            { self->router, 0, ZMQ_POLLIN, 0 },
+            //  Input waits while the verify workers hold their credit; results free it.
+            { self->router, 0, rh_verifier_has_room (self->verifier) ? ZMQ_POLLIN : 0, 0 },
             { rh_verifier_socket (self->verifier), 0, ZMQ_POLLIN, 0 },
             { self->zap, 0, ZMQ_POLLIN, 0 },
         };
@@ -1914,14 +1915,14 @@ rh_broker_run (rh_broker_t *self, volatile sig_atomic_t *stop, volatile sig_atom
         bool progress = true;
         while (progress && handled < self->max_batch) {
             progress = false;
-            if (s_handle_router (self) > 0) {
+            if (rh_verifier_has_room (self->verifier) && s_handle_router (self) > 0) {
                 handled++;
                 progress = true;
             }
             rh_verified_t result;
             if (rh_verifier_result (self->verifier, &result) == 0) {
                 s_accept (self, &result);
-                rh_envelope_destroy (&result.envelope);
+                rh_verified_release (&result);
                 handled++;
                 progress = true;
             }

@@ -12,6 +12,13 @@
     its unread results never exceed RH_VERIFY_CREDIT, and each pipe's
     high-water mark is above that. Every send is still ZMQ_DONTWAIT: the
     main thread reports "busy" and a worker holds its result and polls.
+
+    Order: each job goes to the least-loaded worker and carries a sequence
+    number; results wait in a ring (one slot per credit) until every
+    earlier one is back, so all results, and hence each sender's, come back
+    in the order submitted. Pinning a sender to one worker instead left the
+    other workers idle whenever that worker was full and the main loop had
+    stopped reading input.
     =========================================================================
 */
 #include "rh_classes.h"
@@ -21,6 +28,7 @@
 typedef struct {
     rh_verified_t result;  //  handed to the caller of rh_verifier_result
     int worker;            //  the worker whose credit it uses
+    uint64_t sequence;     //  order of submission: results are handed over in this order
 } s_job_t;
 
 //  One worker thread's own state. Allocated on its own: a worker that does not stop in time
@@ -34,13 +42,6 @@ typedef struct {
     char pki_dir [PATH_MAX];     //  read at start and on each $RELOAD
 } s_worker_t;
 
-//  A sender with submissions in flight, pinned to one worker so its results stay in order.
-typedef struct {
-    char agency [RH_MAX_ID + 1];
-    int worker;        //  worker holding this sender's messages
-    size_t in_flight;  //  never 0: the entry goes when its last result is read
-} s_sender_t;
-
 struct _rh_verifier_t {
     void *context;
     void *results;                          //  workers -> main (PULL), s_job_t pointers
@@ -49,9 +50,10 @@ struct _rh_verifier_t {
     s_worker_t *workers [RH_MAX_VERIFY_WORKERS];
     int count;                            //  worker threads started
     size_t load [RH_MAX_VERIFY_WORKERS];  //  credit used: submitted, result not yet read
-    s_sender_t *senders;                  //  senders with submissions in flight
-    size_t sender_count;
-    size_t sender_max;  //  count * RH_VERIFY_CREDIT: one per credit
+    s_job_t **ring;      //  results back early, at sequence % capacity, waiting for their turn
+    size_t capacity;     //  count * RH_VERIFY_CREDIT: every credit has a slot
+    uint64_t submitted;  //  sequence of the next submission
+    uint64_t returned;   //  sequence of the next result to hand over
 };
 
 //  ---------------------------------------------------------------------------------------------
@@ -235,10 +237,10 @@ rh_verifier_new (void *context, const char *pki_dir, int workers)
     snprintf (prefix, sizeof prefix, "inproc://rh-verify-%016" PRIx64, nonce);
     char results_endpoint [64];
     snprintf (results_endpoint, sizeof results_endpoint, "%s-results", prefix);
-    self->sender_max = (size_t) workers * RH_VERIFY_CREDIT;
-    self->senders = calloc (self->sender_max, sizeof *self->senders);
+    self->capacity = (size_t) workers * RH_VERIFY_CREDIT;
+    self->ring = calloc (self->capacity, sizeof *self->ring);
     self->results = zmq_socket (context, ZMQ_PULL);
-    if (!self->senders || !self->results
+    if (!self->ring || !self->results
         || s_socket_limits (self->results, RH_VERIFY_CREDIT + RH_VERIFY_SLACK)
         || zmq_bind (self->results, results_endpoint) != 0)
         goto fail;
@@ -344,12 +346,14 @@ rh_verifier_destroy (rh_verifier_t **self_p)
         s_job_t *job;
         while (self->results && (job = s_job_recv (self->results, NULL)) != NULL)
             s_job_destroy (&job);
+        for (size_t i = 0; self->ring && i < self->capacity; i++)
+            s_job_destroy (&self->ring [i]);
         for (int i = 0; i < RH_MAX_VERIFY_WORKERS; i++) {
             s_socket_close (&self->jobs [i]);
             s_socket_close (&self->control [i]);
         }
         s_socket_close (&self->results);
-        free (self->senders);
+        free (self->ring);
         free (self);
         *self_p = NULL;
     }
@@ -360,16 +364,6 @@ rh_verifier_socket (rh_verifier_t *self)
 {
     assert (self);
     return self->results;
-}
-
-//  The sender's entry, or NULL if it has nothing in flight.
-static s_sender_t *
-s_sender (rh_verifier_t *self, const char *agency)
-{
-    for (size_t i = 0; i < self->sender_count; i++)
-        if (strcmp (self->senders [i].agency, agency) == 0)
-            return &self->senders [i];
-    return NULL;
 }
 
 //  Copies at most RH_MAX_ID bytes of text (NULL as ""). Returns false if it was missing or had
@@ -399,36 +393,28 @@ rh_verifier_submit (rh_verifier_t *self, const uint8_t *routing_id, size_t routi
         return RH_VERIFIER_REFUSED;
     if (!sealed)
         size = 0;  //  protobuf-c gives empty bytes as NULL
-    //  The sender is keyed by the agency as the result will carry it, cut short or not.
-    char key [RH_MAX_ID + 1];
-    bool agency_fits = s_copy_id (key, agency);
-    s_sender_t *sender = s_sender (self, key);
     int worker = 0;
-    if (sender)
-        worker = sender->worker;  //  pinned while its earlier messages are in flight
-    else
-        for (int i = 1; i < self->count; i++)
-            if (self->load [i] < self->load [worker])
-                worker = i;
+    for (int i = 1; i < self->count; i++)
+        if (self->load [i] < self->load [worker])
+            worker = i;
     if (self->load [worker] >= RH_VERIFY_CREDIT)
         return RH_VERIFIER_BUSY;
-    if (NEVER (!sender && self->sender_count >= self->sender_max))
-        return RH_VERIFIER_BUSY;  //  cannot happen: each entry holds at least one credit
     s_job_t *job = calloc (1, sizeof *job);
     if (!job || !(job->result.sealed = malloc (size ? size : 1))) {
         free (job);
         return RH_VERIFIER_REFUSED;
     }
     job->worker = worker;
+    job->sequence = self->submitted;
     rh_verified_t *result = &job->result;
     memcpy (result->routing_id, routing_id, routing_id_size);
     result->routing_id_size = routing_id_size;
-    memcpy (result->agency, key, sizeof key);
+    bool agency_fits = s_copy_id (result->agency, agency);
     bool msg_id_fits = s_copy_id (result->msg_id, msg_id);
     if (size)
         memcpy (result->sealed, sealed, size);
     result->sealed_size = size;
-    //  Refused by the worker, not here, so the result keeps its place in the sender's order.
+    //  Refused by the worker, not here, so the result keeps its place in the order.
     result->rc = agency_fits && msg_id_fits ? RH_OK : RH_E_MALFORMED;
     if (zmq_send (self->jobs [worker], &job, sizeof job, ZMQ_DONTWAIT) != (int) sizeof job) {
         //  Cannot happen within credit; if it does, it is a full pipe: busy, never wait.
@@ -436,13 +422,7 @@ rh_verifier_submit (rh_verifier_t *self, const uint8_t *routing_id, size_t routi
         s_job_destroy (&job);
         return full ? RH_VERIFIER_BUSY : RH_VERIFIER_REFUSED;
     }
-    if (!sender) {
-        sender = &self->senders [self->sender_count++];
-        memcpy (sender->agency, key, sizeof key);
-        sender->worker = worker;
-        sender->in_flight = 0;
-    }
-    sender->in_flight++;
+    self->submitted++;
     self->load [worker]++;
     return RH_VERIFIER_QUEUED;
 }
@@ -452,9 +432,16 @@ rh_verifier_has_room (rh_verifier_t *self)
 {
     assert (self);
     for (int i = 0; i < self->count; i++)
-        if (self->load [i] >= RH_VERIFY_CREDIT)
-            return false;
-    return self->count > 0;
+        if (self->load [i] < RH_VERIFY_CREDIT)
+            return true;
+    return false;
+}
+
+bool
+rh_verifier_ready (rh_verifier_t *self)
+{
+    assert (self);
+    return self->ring [self->returned % self->capacity] != NULL;
 }
 
 int
@@ -462,16 +449,27 @@ rh_verifier_result (rh_verifier_t *self, rh_verified_t *result)
 {
     assert (self && result);
     memset (result, 0, sizeof *result);
-    s_job_t *job = s_job_recv (self->results, NULL);
-    if (!job)
-        return -1;
+    //  Take results until the next in order is here; later ones wait in the ring. Taking no
+    //  more than that leaves the rest in the socket, where polling sees them.
+    s_job_t **head = &self->ring [self->returned % self->capacity];
+    while (!*head) {
+        s_job_t *job = s_job_recv (self->results, NULL);
+        if (!job)
+            return -1;
+        s_job_t **slot = &self->ring [job->sequence % self->capacity];
+        if (NEVER (*slot || job->sequence - self->returned >= self->capacity)) {
+            s_job_destroy (&job);  //  cannot happen: at most capacity are submitted, not read
+            continue;
+        }
+        *slot = job;
+    }
+    s_job_t *job = *head;
+    *head = NULL;
+    self->returned++;
     //  The credit comes back when the caller takes the result, not when the worker sends it:
     //  so a worker's unread results never outgrow its pipe.
     if (ALWAYS (self->load [job->worker] > 0))
         self->load [job->worker]--;
-    s_sender_t *sender = s_sender (self, job->result.agency);
-    if (ALWAYS (sender) && --sender->in_flight == 0)
-        *sender = self->senders [--self->sender_count];
     *result = job->result;
     free (job);
     return 0;
@@ -502,8 +500,5 @@ size_t
 rh_verifier_in_flight (rh_verifier_t *self)
 {
     assert (self);
-    size_t total = 0;
-    for (int i = 0; i < self->count; i++)
-        total += self->load [i];
-    return total;
+    return (size_t) (self->submitted - self->returned);
 }

@@ -5,9 +5,9 @@
     share nothing with the main loop and talk to it over inproc sockets.
     A submitted message is decoded, checked against the authenticated
     sender and verified; the result comes back with ownership of the bytes
-    received and of the decoded envelope. Messages of one sender stay on
-    one worker while any are in flight, so results for a sender come back
-    in the order sent.
+    received and of the decoded envelope. Any worker with credit left takes
+    the next submission, and results come back in the order submitted (so
+    each sender's results come back in the order it sent).
 
     No thread ever blocks sending to another. Each worker holds at most
     RH_VERIFY_CREDIT submissions, counted from rh_verifier_submit until
@@ -19,7 +19,8 @@
 
         poll the input only while rh_verifier_has_room () is true;
         read one submission, rh_verifier_submit it, check has_room again;
-        read results whenever rh_verifier_socket () is readable.
+        read results whenever rh_verifier_socket () is readable, and poll
+        with no timeout while rh_verifier_ready () is true.
 
     rh_verifier_destroy returns within about RH_VERIFY_STOP_MS whatever
     the load, and frees everything not yet read.
@@ -46,7 +47,7 @@ typedef struct {
 
 //  rh_verifier_submit results.
 #define RH_VERIFIER_QUEUED  0   //  taken: exactly one result will follow
-#define RH_VERIFIER_BUSY    1   //  the workers hold their credit: nothing taken; read results first
+#define RH_VERIFIER_BUSY    1   //  every worker holds its credit: nothing taken; read results first
 #define RH_VERIFIER_REFUSED -1  //  not taken and no result will follow (see rh_verifier_submit)
 
 //  Starts workers (0: one per core, at most RH_MAX_VERIFY_WORKERS) loading the PKI from pki_dir;
@@ -64,16 +65,21 @@ void *rh_verifier_socket (rh_verifier_t *self);
 
 //  Hands one submission to a worker without blocking; the bytes are copied. Input from the
 //  network is never asserted on: an agency or msg id that is NULL or over RH_MAX_ID bytes, or
-//  sealed bytes that are empty, NULL or do not parse, give a result with RH_E_MALFORMED (in
-//  order with the sender's other results). Returns RH_VERIFIER_QUEUED, RH_VERIFIER_BUSY (this sender's worker,
-//  or every worker for a new sender, holds its credit), or RH_VERIFIER_REFUSED when the routing
-//  id is empty or over RH_MAX_ROUTING_ID bytes (a reply could not be routed) or memory ran out.
+//  sealed bytes that are empty, NULL or do not parse, give a result with RH_E_MALFORMED (in its
+//  place in the order). Returns RH_VERIFIER_QUEUED, RH_VERIFIER_BUSY (every worker holds its
+//  credit: nothing taken), or RH_VERIFIER_REFUSED when the routing id is empty or over
+//  RH_MAX_ROUTING_ID bytes (a reply could not be routed) or memory ran out.
 int rh_verifier_submit (rh_verifier_t *self, const uint8_t *routing_id, size_t routing_id_size,
                         const char *agency, const char *msg_id, const uint8_t *sealed, size_t size);
 
-//  True when the next rh_verifier_submit, from whichever sender, will be taken: every worker has
-//  credit left. The main loop reads submissions only while this holds.
+//  True when the next rh_verifier_submit will be taken: some worker has credit left. The main
+//  loop reads submissions only while this holds.
 bool rh_verifier_has_room (rh_verifier_t *self);
+
+//  True when rh_verifier_result will give a result now although the socket may not be readable
+//  (it arrived early and waited for an earlier one). A loop that stops reading results before
+//  rh_verifier_result returns -1 polls with no timeout while this holds.
+bool rh_verifier_ready (rh_verifier_t *self);
 
 //  Reads one result without blocking (call when the socket is readable) and gives the caller
 //  ownership of it: release it with rh_verified_release. Returns 0, or -1 when none is waiting

@@ -1906,7 +1906,8 @@ rh_broker_run (rh_broker_t *self, volatile sig_atomic_t *stop, volatile sig_atom
             { rh_verifier_socket (self->verifier), 0, ZMQ_POLLIN, 0 },
             { self->zap, 0, ZMQ_POLLIN, 0 },
         };
-        if (zmq_poll (items, 3, RH_TICK_MS) < 0 && errno != EINTR)
+        if (zmq_poll (items, 3, rh_verifier_ready (self->verifier) ? 0 : RH_TICK_MS) < 0
+            && errno != EINTR)
             break;
         if (items [2].revents & ZMQ_POLLIN)
             s_handle_zap (self);

@@ -52,6 +52,8 @@ const rh_cfg_spec_t rh_broker_config_spec [] = {
       "resend an unacknowledged delivery after this long" },
     { "delivery/max_attempts", RH_CFG_INT, 1, 1000, "10", false,
       "deliveries without acknowledgement before a message is dead-lettered" },
+    { "verify/created_window_hours", RH_CFG_INT, 1, 720, "24", false,
+      "refuse a message created further than this from the broker's clock (RH_E_CLOCK)" },
     { "delivery/expiry_days", RH_CFG_INT, 1, 3650, "30", false,
       "default life of a queued message (the sender may set a shorter one)" },
     { NULL }
@@ -76,6 +78,7 @@ struct _rh_broker_t {
     rh_queue_t *queue;      //  per-recipient queues and the agents bound to them
     rh_tracker_t *tracker;  //  the referral lifecycle
     rh_intake_t *intake;    //  verified messages: recipients, decisions, copies
+    rh_backlog_t *backlog;  //  submissions waiting for a verify worker's credit
     size_t max_batch;
     int64_t last_tick;
 };
@@ -111,6 +114,48 @@ static int
 s_send (void *router, const uint8_t *routing_id, size_t routing_id_size, const rh_frame_t *frame)
 {
     return rh_router_send (router, routing_id, routing_id_size, frame);
+}
+
+//  Hands a submission to a verify worker if one has credit and nothing is waiting before it,
+//  else parks it; past the backlog's bounds the agent is told to send it again later. Never
+//  waits for a worker.
+static void
+s_submit (rh_broker_t *self, const uint8_t *routing_id, size_t routing_id_size, const char *agency,
+          const char *msg_id, const uint8_t *sealed, size_t size)
+{
+    if (rh_backlog_size (self->backlog) == 0 && rh_verifier_has_room (self->verifier)) {
+        int rc = rh_verifier_submit (self->verifier, routing_id, routing_id_size, agency, msg_id,
+                                     sealed, size);
+        if (rc == RH_VERIFIER_QUEUED)
+            return;
+        if (rc == RH_VERIFIER_REFUSED) {
+            rh_router_reply (self->router, routing_id, routing_id_size, msg_id, RH_E_MALFORMED,
+                             false, "the submission cannot be taken");
+            return;
+        }
+    }
+    if (rh_backlog_park (self->backlog, routing_id, routing_id_size, agency, msg_id, sealed, size)
+        != 0)
+        rh_router_reply (self->router, routing_id, routing_id_size, msg_id, RH_E_BUSY, false, NULL);
+}
+
+//  Moves parked submissions to the verify workers while they have credit.
+static void
+s_feed_verifier (rh_broker_t *self)
+{
+    const rh_parked_t *parked;
+    while ((parked = rh_backlog_peek (self->backlog)) && rh_verifier_has_room (self->verifier)) {
+        int rc = rh_verifier_submit (self->verifier, parked->routing_id, parked->routing_id_size,
+                                     parked->agency, parked->msg_id, parked->sealed,
+                                     parked->sealed_size);
+        if (rc == RH_VERIFIER_BUSY)
+            return;
+        if (rc == RH_VERIFIER_REFUSED)
+            rh_router_reply (self->router, parked->routing_id, parked->routing_id_size,
+                             parked->msg_id, RH_E_MALFORMED, false,
+                             "the submission cannot be taken");
+        rh_backlog_pop (self->backlog);
+    }
 }
 
 //  Acts on one frame an agent sent.
@@ -153,11 +198,8 @@ s_dispatch (rh_broker_t *self, rh_inbound_t *in)
             break;
         }
         case RH_FRAME_SUBMIT:
-            if (rh_verifier_submit (self->verifier, routing_id, routing_id_size, agency,
-                                    frame->msg_id, frame->sealed, frame->sealed_size)
-                != 0)
-                rh_router_reply (self->router, routing_id, routing_id_size, frame->msg_id,
-                                 RH_E_NOMEM, false, "broker busy; try again");
+            s_submit (self, routing_id, routing_id_size, agency, frame->msg_id, frame->sealed,
+                      frame->sealed_size);
             break;
         case RH_FRAME_DELIVERED: {
             if (!rh_queue_bound_to (self->queue, agency, routing_id, routing_id_size))
@@ -336,6 +378,7 @@ s_tick (rh_broker_t *self, int64_t now)
     s_checkpoint (self, rh_time_now_ms (), false);
     rh_tracker_fire (self->tracker, s_now (self));
     rh_queue_redeliver (self->queue, now);
+    rh_router_tick (self->router, rh_time_now_ms (), false);
 }
 
 //  ---------------------------------------------------------------------------------------------
@@ -378,6 +421,8 @@ rh_broker_new (rh_config_t *config)
     rh_audit_last_checkpoint (self->audit, &self->published);
     if (!(self->context = zmq_ctx_new ()))
         goto fail;
+    if (!(self->backlog = rh_backlog_new (RH_MAX_BACKLOG_BYTES, RH_MAX_BACKLOG_AGENCY)))
+        goto fail;
     if (!(self->verifier = rh_verifier_new (self->context, self->pki_dir,
                                             (int) rh_config_int (config, "verify/workers"))))
         goto fail;
@@ -396,7 +441,8 @@ rh_broker_new (rh_config_t *config)
                                              &self->store, &self->policy))
         || !(self->intake =
                  rh_intake_new (self->dedup, self->queue, self->tracker, self->router, self->audit,
-                                self->signer, &self->store, &self->policy, expiry_ms)))
+                                self->signer, &self->store, &self->policy, expiry_ms,
+                                rh_config_int (config, "verify/created_window_hours") * 3600000)))
         goto fail;
     rh_log_info ("broker",
                  "listening on %s as %s; %zu certificates; audit log holds %" PRIu64 " records",
@@ -418,6 +464,7 @@ rh_broker_destroy (rh_broker_t **self_p)
         rh_broker_t *self = *self_p;
         rh_router_destroy (&self->router);
         rh_verifier_destroy (&self->verifier);
+        rh_backlog_destroy (&self->backlog);
         if (self->context)
             zmq_ctx_term (self->context);
         rh_intake_destroy (&self->intake);
@@ -435,71 +482,121 @@ rh_broker_destroy (rh_broker_t **self_p)
     }
 }
 
+//  Takes what is waiting, up to one batch, then commits once; only then do the replies that
+//  the commit backs leave, and the queues deliver. Waits at most timeout_ms for input.
+int
+rh_broker_step (rh_broker_t *self, int timeout_ms)
+{
+    assert (self);
+    s_feed_verifier (self);
+    //  The router is always read: Hello, acknowledgements and proofs share it with
+    //  submissions, and a submission the workers cannot take yet waits in the backlog.
+    zmq_pollitem_t items [] = {
+        { rh_router_socket (self->router), 0, ZMQ_POLLIN, 0 },
+        { rh_verifier_socket (self->verifier), 0, ZMQ_POLLIN, 0 },
+        { rh_router_zap_socket (self->router), 0, ZMQ_POLLIN, 0 },
+        { rh_router_monitor_socket (self->router), 0, ZMQ_POLLIN, 0 },
+    };
+    //  A result the verifier already holds is not visible to polling.
+    if (zmq_poll (items, 4, rh_verifier_ready (self->verifier) ? 0 : timeout_ms) < 0
+        && errno != EINTR)
+        return -1;
+    for (int i = 0; i < RH_MAX_BATCH && (items [2].revents & ZMQ_POLLIN); i++) {
+        zmq_pollitem_t zap = { rh_router_zap_socket (self->router), 0, ZMQ_POLLIN, 0 };
+        if (zmq_poll (&zap, 1, 0) <= 0)
+            break;
+        rh_router_handle_zap (self->router);
+    }
+    rh_lost_t lost;
+    int event;
+    while ((event = rh_router_handle_monitor (self->router, rh_time_now_ms (), &lost)) >= 0)
+        if (event == 1)
+            rh_log_debug ("broker", "%s lost its session", lost.agency);
+    size_t handled = 0;
+    bool progress = true;
+    while (progress && handled < self->max_batch) {
+        progress = false;
+        rh_inbound_t in;
+        int taken = rh_router_recv (self->router, &in);
+        if (taken >= 0) {
+            handled++;
+            progress = true;
+        }
+        if (taken == 1) {
+            s_dispatch (self, &in);
+            rh_frame_release (&in.frame);
+        }
+        rh_verified_t result;
+        if (rh_verifier_result (self->verifier, &result) == 0) {
+            rh_intake_accept (self->intake, &result, s_now (self));
+            rh_verified_release (&result);
+            handled++;
+            progress = true;
+            s_feed_verifier (self);  //  a result returns its worker's credit
+        }
+    }
+    int64_t now = s_now (self);
+    if (now - self->last_tick >= RH_TICK_MS) {
+        self->last_tick = now;
+        s_tick (self, now);
+    }
+    if (rh_db_pending (self->db) > 0) {
+        //  No acknowledgement leaves before this returns. A batch that backs no reply
+        //  (acknowledged deliveries, their audit records) need not wait for the disk: the
+        //  next synchronous commit of the same log makes it durable with it, and a crashed
+        //  process loses nothing the kernel already holds.
+        if (rh_db_commit (self->db, rh_router_replies (self->router) > 0) != 0) {
+            rh_log_error ("broker", "storage failed: stopping intake; nothing unsaved was "
+                                    "acknowledged");
+            return -1;
+        }
+        rh_dedup_committed (self->dedup);
+        rh_queue_committed (self->queue);
+        s_publish_checkpoint (self);
+    }
+    rh_router_flush (self->router);
+    //  Deliver only what is committed; their audit records join the next commit.
+    rh_queue_pump (self->queue, s_now (self));
+    return 0;
+}
+
+int
+rh_broker_handle (rh_broker_t *self, const char *agency, int connection, const uint8_t *routing_id,
+                  size_t routing_id_size, const uint8_t *body, size_t body_size)
+{
+    assert (self && agency && routing_id);
+    rh_inbound_t in;
+    if (rh_router_take (self->router, agency, connection, routing_id, routing_id_size, body,
+                        body_size, &in)
+        != 1)
+        return 0;
+    s_dispatch (self, &in);
+    rh_frame_release (&in.frame);
+    return 1;
+}
+
 int
 rh_broker_run (rh_broker_t *self, volatile sig_atomic_t *stop, volatile sig_atomic_t *reload)
 {
     assert (self && stop && reload);
     while (!*stop) {
-        zmq_pollitem_t items [] = {
-            { rh_router_socket (self->router), 0, ZMQ_POLLIN, 0 },
-            { rh_verifier_socket (self->verifier), 0, ZMQ_POLLIN, 0 },
-            { rh_router_zap_socket (self->router), 0, ZMQ_POLLIN, 0 },
-        };
-        if (zmq_poll (items, 3, RH_TICK_MS) < 0 && errno != EINTR)
-            break;
-        if (items [2].revents & ZMQ_POLLIN)
-            rh_router_handle_zap (self->router);
-        //  Take everything that is waiting, up to one batch, then commit once.
-        size_t handled = 0;
-        bool progress = true;
-        while (progress && handled < self->max_batch) {
-            progress = false;
-            rh_inbound_t in;
-            int taken = rh_router_recv (self->router, &in);
-            if (taken >= 0) {
-                handled++;
-                progress = true;
-            }
-            if (taken == 1) {
-                s_dispatch (self, &in);
-                rh_frame_release (&in.frame);
-            }
-            rh_verified_t result;
-            if (rh_verifier_result (self->verifier, &result) == 0) {
-                rh_intake_accept (self->intake, &result, s_now (self));
-                rh_envelope_destroy (&result.envelope);
-                handled++;
-                progress = true;
-            }
-        }
-        int64_t now = s_now (self);
-        if (now - self->last_tick >= RH_TICK_MS) {
-            self->last_tick = now;
-            s_tick (self, now);
-        }
-        if (rh_db_pending (self->db) > 0) {
-            //  No acknowledgement leaves before this returns. A batch that backs no reply
-            //  (acknowledged deliveries, their audit records) need not wait for the disk: the
-            //  next synchronous commit of the same log makes it durable with it, and a crashed
-            //  process loses nothing the kernel already holds.
-            if (rh_db_commit (self->db, rh_router_replies (self->router) > 0) != 0) {
-                rh_log_error ("broker", "storage failed: stopping intake; nothing unsaved was "
-                                        "acknowledged");
-                return -1;
-            }
-            rh_dedup_committed (self->dedup);
-            rh_queue_committed (self->queue);
-            s_publish_checkpoint (self);
-        }
-        rh_router_flush (self->router);
-        //  Deliver only what is committed; their audit records join the next commit.
-        rh_queue_pump (self->queue, s_now (self));
+        if (rh_broker_step (self, RH_TICK_MS) != 0)
+            return -1;
         if (*reload) {
             *reload = 0;
             s_reload (self);
         }
     }
-    s_checkpoint (self, rh_time_now_ms (), true);  //  a clean stop leaves the whole log signed
+    return rh_broker_finish (self);
+}
+
+int
+rh_broker_finish (rh_broker_t *self)
+{
+    assert (self);
+    //  A clean stop leaves nothing uncounted and the whole log signed.
+    rh_router_tick (self->router, rh_time_now_ms (), true);
+    s_checkpoint (self, rh_time_now_ms (), true);
     if (rh_db_pending (self->db) > 0 && rh_db_commit (self->db, true) != 0)
         return -1;
     return 0;

@@ -27,4 +27,20 @@ void rh_broker_destroy (rh_broker_t **self_p);
 //  broker had to stop because storage failed.
 int rh_broker_run (rh_broker_t *self, volatile sig_atomic_t *stop, volatile sig_atomic_t *reload);
 
+//  One pass of the loop: takes what waits (at most timeout_ms for it), commits, replies and
+//  delivers. Returns 0, or -1 if storage failed (nothing unsaved was acknowledged).
+int rh_broker_step (rh_broker_t *self, int timeout_ms);
+
+//  Handles one frame body as if agency had sent it on connection (a descriptor, or -1) with
+//  this routing id: what the loop does with a message from the socket. For the fuzz harness
+//  and tests; call rh_broker_step to let it take effect. Returns 1 if the frame was dispatched,
+//  0 if it was refused (counted and answered).
+int rh_broker_handle (rh_broker_t *self, const char *agency, int connection,
+                      const uint8_t *routing_id, size_t routing_id_size, const uint8_t *body,
+                      size_t body_size);
+
+//  Ends a run: writes the refusal summaries, signs a last checkpoint and commits. Returns 0 or
+//  -1 (rh_broker_run calls it).
+int rh_broker_finish (rh_broker_t *self);
+
 #endif

@@ -19,12 +19,13 @@ struct _rh_intake_t {
     rh_certstore_t *const *store;  //  borrowed slot: who is enrolled (swapped on reload)
     rh_policy_t *const *policy;    //  borrowed slot: the agreements in force (swapped on reload)
     int64_t expiry_ms;             //  default message life
+    int64_t created_window_ms;     //  how far a created time may be from the real clock
 };
 
 rh_intake_t *
 rh_intake_new (rh_dedup_t *dedup, rh_queue_t *queue, rh_tracker_t *tracker, rh_router_t *router,
                rh_audit_t *audit, rh_signer_t *signer, rh_certstore_t *const *store,
-               rh_policy_t *const *policy, int64_t expiry_ms)
+               rh_policy_t *const *policy, int64_t expiry_ms, int64_t created_window_ms)
 {
     assert (dedup && queue && tracker && router && audit && signer && store && policy);
     rh_intake_t *self = calloc (1, sizeof *self);
@@ -39,6 +40,7 @@ rh_intake_new (rh_dedup_t *dedup, rh_queue_t *queue, rh_tracker_t *tracker, rh_r
     self->store = store;
     self->policy = policy;
     self->expiry_ms = expiry_ms;
+    self->created_window_ms = created_window_ms;
     return self;
 }
 
@@ -219,8 +221,30 @@ rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
     rh_facts_t facts;
     rh_policy_facts (envelope, &facts);
     //  An outcome or update from the front door holding a case: the case says who hears it.
+    //  Against the real clock: deadlines may run on a simulated one, senders' clocks do not.
+    int64_t created = rh_envelope_created (envelope), real = rh_time_now_ms ();
+    if (created < real - self->created_window_ms || created > real + self->created_window_ms) {
+        //  A clock an hour out is fine; a message dated decades away is not one to act on.
+        char why [RH_MAX_REASON];
+        snprintf (why, sizeof why,
+                  "created time is %" PRId64 " hours from the broker's clock (allowed: %" PRId64 ")",
+                  (created - real) / 3600000, self->created_window_ms / 3600000);
+        s_reject (self, result, RH_E_CLOCK, why);
+        return;
+    }
     rh_case_t record;
-    bool about_case = rh_tracker_case_of (self->tracker, envelope, result->agency, &record);
+    rh_case_match_t match = rh_tracker_case_of (self->tracker, envelope, result->agency, &record);
+    if (match == RH_CASE_OTHERS) {
+        char why [RH_MAX_REASON];
+        snprintf (why, sizeof why,
+                  "case %s is held by %s: only the holder records its outcome and updates",
+                  *record.case_id ? record.case_id : record.referral_msg_id, record.holder);
+        s_reject (self, result, RH_E_NOT_HOLDER, why);
+        return;
+    }
+    //  A transfer from the holder is routed as addressed; once accepted it hands the case on.
+    bool transfer = match == RH_CASE_HELD && rh_envelope_kind (envelope) == RH_KIND_TRANSFER;
+    bool about_case = match == RH_CASE_HELD && !transfer;
     const char *involved [RH_MAX_INVOLVED];
     if (about_case) {
         for (size_t i = 0; i < record.involved_count; i++)
@@ -416,6 +440,8 @@ rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
                          addressed, now);
     else if (about_case)
         rh_tracker_event (self->tracker, &record, &facts, recipients, addressed, now);
+    else if (transfer && addressed > 0)
+        rh_tracker_transfer (self->tracker, &record, recipients [0], now);
     rh_router_reply (self->router, result->routing_id, result->routing_id_size, result->msg_id,
                      RH_OK, false, NULL);
 }

@@ -23,12 +23,13 @@
 typedef struct _rh_intake_t rh_intake_t;
 
 //  Creates the intake. Everything is borrowed; store and policy are the owner's slots, read on
-//  every use, because a reload swaps what they point to. expiry_ms is the default message life.
+//  every use, because a reload swaps what they point to. expiry_ms is the default message life;
+//  a message created further than created_window_ms from the real clock is refused (RH_E_CLOCK).
 //  Returns NULL on failure.
 rh_intake_t *rh_intake_new (rh_dedup_t *dedup, rh_queue_t *queue, rh_tracker_t *tracker,
                             rh_router_t *router, rh_audit_t *audit, rh_signer_t *signer,
                             rh_certstore_t *const *store, rh_policy_t *const *policy,
-                            int64_t expiry_ms);
+                            int64_t expiry_ms, int64_t created_window_ms);
 
 void rh_intake_destroy (rh_intake_t **self_p);
 

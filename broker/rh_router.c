@@ -9,10 +9,10 @@
 #define RH_ZAP_DOMAIN      "rhannu"
 #define RH_REBIND_ATTEMPTS 100    //  after a CRL reload closed every connection
 #define RH_REBIND_PAUSE_US 20000  //  between attempts: the I/O thread releases the port soon
-#define RH_MONITOR_EVENTS                                                                      \
-    (ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED                \
-     | ZMQ_EVENT_CLOSED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL \
-     | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+#define RH_MONITOR_EVENTS                                                                          \
+    (ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED                   \
+     | ZMQ_EVENT_CLOSED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL                                     \
+     | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
 
 struct _rh_router_t {
     void *context;                         //  borrowed
@@ -107,10 +107,11 @@ s_summarise (void *arg, const rh_tally_entry_t *entry)
                                                                        : "frame";
     snprintf (detail, sizeof detail, "%" PRIu64 " %s%s %s %s %s, %s to %s", entry->count, what,
               entry->count == 1 ? "" : "s",
-              strcmp (what, "frame") == 0 ? "that do not parse from"
+              strcmp (what, "frame") == 0     ? "that do not parse from"
               : strcmp (what, "session") == 0 ? "closed for"
                                               : "refused for CURVE key",
-              entry->peer, strcmp (what, "session") == 0 ? "(malformed frames, silence or cap)" : "",
+              entry->peer,
+              strcmp (what, "session") == 0 ? "(malformed frames, silence or cap)" : "",
               rh_time_format (entry->first_ms, first, sizeof first),
               rh_time_format (entry->last_ms, last, sizeof last));
     const char *agency = strcmp (what, "handshake") == 0 ? NULL : entry->peer;
@@ -124,8 +125,7 @@ static void
 s_drop (rh_router_t *self, int fd, const char *agency, int64_t now_ms)
 {
     if (rh_sessions_close (self->sessions, fd) == 0)
-        rh_tally_add (self->tally, "SESSION_CLOSED", RH_E_MALFORMED, agency ? agency : "-",
-                      now_ms);
+        rh_tally_add (self->tally, "SESSION_CLOSED", RH_E_MALFORMED, agency ? agency : "-", now_ms);
 }
 
 rh_router_t *
@@ -317,20 +317,33 @@ rh_router_handle_zap (rh_router_t *self)
         && !memcmp (zmq_msg_data (&parts [0]), "1.0", 3) && zmq_msg_size (&parts [5]) == 5
         && !memcmp (zmq_msg_data (&parts [5]), "CURVE", 5) && zmq_msg_size (&parts [6]) == 32) {
         const rh_identity_t *identity = NULL;
-        rh_rc_t rc = rh_certstore_by_curve (*self->store, zmq_msg_data (&parts [6]),
-                                            rh_time_now_ms (), &identity);
-        if (rc == RH_OK && strcmp (identity->type, "BROKER") != 0) {
+        int64_t now = rh_time_now_ms ();
+        rh_rc_t rc =
+            rh_certstore_by_curve (*self->store, zmq_msg_data (&parts [6]), now, &identity);
+        if (rc == RH_OK && strcmp (identity->type, "BROKER") == 0) {
+            rc = RH_E_CERT_UNKNOWN;
+            text = "broker key used as a client";
+        }
+        else if (rc == RH_OK && !rh_sessions_admit (self->sessions, identity->agency_id, now)) {
+            //  Idle connections on one key must not take every descriptor from the others.
+            rc = RH_E_BUSY;
+            text = "this agency holds as many sessions as it may";
+        }
+        else if (rc != RH_OK)
+            text = rh_rc_text (rc);
+        if (rc == RH_OK) {
             status = "200";
             text = "OK";
             snprintf (agency, sizeof agency, "%s", identity->agency_id);
         }
         else {
-            //  Costs the sender nothing: counted, and audited as a summary per interval.
-            char key [65];
-            sodium_bin2hex (key, sizeof key, zmq_msg_data (&parts [6]), 32);
-            text = rc == RH_OK ? "broker key used as a client" : rh_rc_text (rc);
-            rh_tally_add (self->tally, "HANDSHAKE_REFUSED", rc == RH_OK ? RH_E_CERT_UNKNOWN : rc,
-                          key, rh_time_now_ms ());
+            //  Costs the sender nothing: counted per address, audited as a summary.
+            char peer [RH_MAX_PEER + 1];
+            snprintf (peer, sizeof peer, "%.*s%s%s",
+                      (int) (zmq_msg_size (&parts [3]) < 64 ? zmq_msg_size (&parts [3]) : 64),
+                      (const char *) zmq_msg_data (&parts [3]), rc == RH_E_BUSY ? " as " : "",
+                      rc == RH_E_BUSY ? identity->agency_id : "");
+            rh_tally_add (self->tally, "HANDSHAKE_REFUSED", rc, peer, now);
         }
     }
     if (count >= 2) {
@@ -346,6 +359,45 @@ rh_router_handle_zap (rh_router_t *self)
 }
 
 int
+rh_router_take (rh_router_t *self, const char *agency, int fd, const uint8_t *routing_id,
+                size_t routing_id_size, const uint8_t *body, size_t body_size, rh_inbound_t *in)
+{
+    assert (self && agency && routing_id && in);
+    memset (in, 0, sizeof *in);
+    if (routing_id_size == 0 || routing_id_size > sizeof in->routing_id || !*agency
+        || strlen (agency) > RH_MAX_ID)
+        return 0;  //  cannot happen with ZAP enforced
+    int64_t now = rh_time_now_ms ();
+    rh_rc_t rc = rh_frame_decode (body, body_size, &in->frame);
+    if (rc != RH_OK) {
+        //  Counted and summarised, not one audit leaf each; a session that keeps at it is
+        //  closed, and its replies stop with it.
+        rh_tally_add (self->tally, "REJECTED", rc, agency, now);
+        if (rh_sessions_malformed (self->sessions, fd) == RH_SESSION_PROTO_ERRORS)
+            s_drop (self, fd, agency, now);
+        else
+            rh_router_reply (self, routing_id, routing_id_size, "", rc, false,
+                             "the transport frame does not parse");
+        return 0;
+    }
+    int evict = -1;
+    if (rh_sessions_frame (self->sessions, fd, agency, now, &evict) == RH_SESSION_OVER_CAP) {
+        rh_log_warn ("broker", "%s holds more than %d sessions; closing its least active one",
+                     agency, RH_MAX_AGENCY_SESSIONS);
+        s_drop (self, evict, agency, now);
+        if (evict == fd) {
+            rh_frame_release (&in->frame);
+            return 0;
+        }
+    }
+    snprintf (in->agency, sizeof in->agency, "%s", agency);
+    memcpy (in->routing_id, routing_id, routing_id_size);
+    in->routing_id_size = routing_id_size;
+    in->connection = fd;
+    return 1;
+}
+
+int
 rh_router_recv (rh_router_t *self, rh_inbound_t *in)
 {
     assert (self && in);
@@ -358,11 +410,8 @@ rh_router_recv (rh_router_t *self, rh_inbound_t *in)
         zmq_msg_close (&body);
         return -1;
     }
-    if (!zmq_msg_more (&routing) || zmq_msg_recv (&body, self->router, 0) < 0) {
-        zmq_msg_close (&routing);
-        zmq_msg_close (&body);
-        return 0;
-    }
+    if (!zmq_msg_more (&routing) || zmq_msg_recv (&body, self->router, 0) < 0)
+        goto done;
     while (zmq_msg_more (&body)) {
         //  We only ever expect one frame after the routing id; drop the rest.
         zmq_msg_t extra;
@@ -374,40 +423,9 @@ rh_router_recv (rh_router_t *self, rh_inbound_t *in)
             break;
     }
     const char *user = zmq_msg_gets (&body, "User-Id");
-    char *agency = in->agency;
-    snprintf (agency, sizeof in->agency, "%s", user ? user : "");
-    const uint8_t *routing_id = zmq_msg_data (&routing);
-    size_t routing_id_size = zmq_msg_size (&routing);
-    if (routing_id_size > sizeof in->routing_id || !*agency)
-        goto done;  //  cannot happen with ZAP enforced
-    int fd = zmq_msg_get (&body, ZMQ_SRCFD);
-    int64_t now = rh_time_now_ms ();
-    rh_rc_t rc = rh_frame_decode (zmq_msg_data (&body), zmq_msg_size (&body), &in->frame);
-    if (rc != RH_OK) {
-        //  Counted and summarised, not one audit leaf each; a session that keeps at it is
-        //  closed, and its replies stop with it.
-        rh_tally_add (self->tally, "REJECTED", rc, agency, now);
-        if (rh_sessions_malformed (self->sessions, fd) == RH_SESSION_PROTO_ERRORS)
-            s_drop (self, fd, agency, now);
-        else
-            rh_router_reply (self, routing_id, routing_id_size, "", rc, false,
-                             "the transport frame does not parse");
-        goto done;
-    }
-    int evict = -1;
-    if (rh_sessions_frame (self->sessions, fd, agency, now, &evict) == RH_SESSION_OVER_CAP) {
-        rh_log_warn ("broker", "%s holds more than %d sessions; closing its least active one",
-                     agency, RH_MAX_AGENCY_SESSIONS);
-        s_drop (self, evict, agency, now);
-        if (evict == fd) {
-            rh_frame_release (&in->frame);
-            goto done;
-        }
-    }
-    memcpy (in->routing_id, routing_id, routing_id_size);
-    in->routing_id_size = routing_id_size;
-    in->connection = fd;
-    taken = 1;
+    taken = rh_router_take (self, user ? user : "", zmq_msg_get (&body, ZMQ_SRCFD),
+                            zmq_msg_data (&routing), zmq_msg_size (&routing), zmq_msg_data (&body),
+                            zmq_msg_size (&body), in);
 done:
     zmq_msg_close (&routing);
     zmq_msg_close (&body);

@@ -84,6 +84,14 @@ void rh_router_handle_zap (rh_router_t *self);
 //  needs nothing from the caller (dropped, or audited and answered here); -1 if none waited.
 int rh_router_recv (rh_router_t *self, rh_inbound_t *in);
 
+//  Takes one frame body that agency sent on connection fd (what rh_router_recv does with a
+//  message, and what the fuzz harness drives directly): decodes it, counts and answers it if it
+//  does not parse (closing a session that keeps at it), and enforces the per-agency session
+//  cap. Returns 1 with the decoded frame in *in, or 0 if nothing is left for the caller.
+int rh_router_take (rh_router_t *self, const char *agency, int fd, const uint8_t *routing_id,
+                    size_t routing_id_size, const uint8_t *body, size_t body_size,
+                    rh_inbound_t *in);
+
 //  Sends one frame on a connection, now. Returns 0, or -1 with errno set (EHOSTUNREACH: the
 //  peer has gone).
 int rh_router_send (rh_router_t *self, const uint8_t *routing_id, size_t routing_id_size,

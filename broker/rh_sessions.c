@@ -19,7 +19,18 @@ typedef struct {
     bool closing;                 //  shut down by us; the disconnection is on its way
 } s_entry_t;
 
+//  A handshake admitted for an agency whose session has not sent its first frame yet. The
+//  admission cannot be tied to a descriptor (ZAP does not say which), so it is counted per
+//  agency until the agency's next first frame, or until first_frame_ms have passed.
+typedef struct {
+    char agency [RH_MAX_ID + 1];
+    int64_t admitted_ms;
+} s_pending_t;
+
 struct _rh_sessions_t {
+    s_pending_t *pending;  //  admissions not yet bound, oldest first
+    size_t pending_count;
+    size_t pending_capacity;
     s_entry_t *entries;      //  indexed by descriptor
     size_t capacity;         //  entries allocated
     size_t live;             //  entries not S_FREE
@@ -47,6 +58,7 @@ rh_sessions_destroy (rh_sessions_t **self_p)
     if (*self_p) {
         rh_sessions_t *self = *self_p;
         free (self->entries);
+        free (self->pending);
         free (self);
         *self_p = NULL;
     }
@@ -121,6 +133,54 @@ rh_sessions_event (rh_sessions_t *self, uint16_t event, int fd, int64_t now_ms)
     }
 }
 
+//  Forgets admissions older than first_frame_ms: their session never spoke, or went.
+static void
+s_expire_pending (rh_sessions_t *self, int64_t now_ms)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < self->pending_count; i++)
+        if (now_ms - self->pending [i].admitted_ms <= self->first_frame_ms)
+            self->pending [kept++] = self->pending [i];
+    self->pending_count = kept;
+}
+
+//  Forgets the oldest pending admission of agency, if any.
+static void
+s_settle_pending (rh_sessions_t *self, const char *agency)
+{
+    for (size_t i = 0; i < self->pending_count; i++)
+        if (strcmp (self->pending [i].agency, agency) == 0) {
+            memmove (&self->pending [i], &self->pending [i + 1],
+                     (self->pending_count - i - 1) * sizeof *self->pending);
+            self->pending_count--;
+            return;
+        }
+}
+
+bool
+rh_sessions_admit (rh_sessions_t *self, const char *agency, int64_t now_ms)
+{
+    assert (self && agency);
+    s_expire_pending (self, now_ms);
+    size_t held = rh_sessions_count (self, agency);
+    for (size_t i = 0; i < self->pending_count; i++)
+        held += strcmp (self->pending [i].agency, agency) == 0;
+    if (held >= self->max_per_agency)
+        return false;
+    if (self->pending_count == self->pending_capacity) {
+        size_t capacity = self->pending_capacity ? self->pending_capacity * 2 : 16;
+        s_pending_t *grown = realloc (self->pending, capacity * sizeof *grown);
+        if (!grown)
+            return false;
+        self->pending = grown;
+        self->pending_capacity = capacity;
+    }
+    s_pending_t *entry = &self->pending [self->pending_count++];
+    snprintf (entry->agency, sizeof entry->agency, "%s", agency);
+    entry->admitted_ms = now_ms;
+    return true;
+}
+
 rh_session_verdict_t
 rh_sessions_frame (rh_sessions_t *self, int fd, const char *agency, int64_t now_ms, int *evict)
 {
@@ -134,6 +194,7 @@ rh_sessions_frame (rh_sessions_t *self, int fd, const char *agency, int64_t now_
         return RH_SESSION_KEEP;
     }
     //  First frame of this session (its monitor events may still be on their way).
+    s_settle_pending (self, agency);
     s_open (self, entry, S_BOUND, now_ms);
     snprintf (entry->agency, sizeof entry->agency, "%s", agency);
     size_t count = 0;

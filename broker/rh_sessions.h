@@ -37,6 +37,11 @@ void rh_sessions_destroy (rh_sessions_t **self_p);
 //  A monitor event (ZMQ_EVENT_*) about descriptor fd.
 void rh_sessions_event (rh_sessions_t *self, uint16_t event, int fd, int64_t now_ms);
 
+//  A handshake for agency is being authenticated (ZAP). Returns true, counting it as a session
+//  of the agency until its first frame, if the agency holds fewer than max_per_agency sessions
+//  (bound, or admitted in the last first_frame_ms and silent since); false: refuse it.
+bool rh_sessions_admit (rh_sessions_t *self, const char *agency, int64_t now_ms);
+
 //  A well-formed frame from agency on fd. Binds the session to the agency on its first frame.
 //  Returns RH_SESSION_KEEP, or RH_SESSION_OVER_CAP with *evict set to the descriptor that must
 //  give way (the agency's least recently active session, possibly fd itself).

@@ -271,20 +271,22 @@ s_alert_taken_in (rh_tracker_t *self, const char *alert_msg_id, const char *agen
     rh_db_delete (self->db, key, strlen (key));
 }
 
-bool
+rh_case_match_t
 rh_tracker_case_of (rh_tracker_t *self, rh_envelope_t *envelope, const char *sender,
                     rh_case_t *record)
 {
     assert (self && envelope && sender && record);
     rh_kind_t kind = rh_envelope_kind (envelope);
-    if (kind != RH_KIND_OUTCOME && kind != RH_KIND_STATUS_UPDATE)
-        return false;
+    if (kind != RH_KIND_OUTCOME && kind != RH_KIND_STATUS_UPDATE && kind != RH_KIND_TRANSFER)
+        return RH_CASE_NONE;
     const char *answers = rh_envelope_in_reply_to (envelope);
     char referral [RH_MAX_ID + 1];
     bool found = (*answers && rh_cases_get (self->cases, answers, record))
                  || (rh_cases_find (self->cases, sender, rh_envelope_case_id (envelope), referral)
                      && rh_cases_get (self->cases, referral, record));
-    return found && strcmp (record->holder, sender) == 0;
+    if (!found)
+        return RH_CASE_NONE;
+    return strcmp (record->holder, sender) == 0 ? RH_CASE_HELD : RH_CASE_OTHERS;
 }
 
 static bool
@@ -429,10 +431,26 @@ rh_tracker_event (rh_tracker_t *self, rh_case_t *record, const rh_facts_t *facts
         record->updates++;
         if (*facts->new_owner)
             rh_cases_involve (record, facts->new_owner);
+
         if (event == S_CLOSE)
             record->closed_ms = now;
     }
     rh_cases_put (self->cases, record);
+}
+
+void
+rh_tracker_transfer (rh_tracker_t *self, rh_case_t *record, const char *to, int64_t now)
+{
+    assert (self && record && to);
+    rh_cases_involve (record, record->holder);  //  the former holder still hears what happens
+    snprintf (record->holder, sizeof record->holder, "%s", to);
+    const rh_agreement_t *agreement = rh_policy_find (*self->policy, record->agreement_id);
+    const char *label = agreement ? rh_agreement_label (agreement, to) : NULL;
+    snprintf (record->holder_label, sizeof record->holder_label, "%s", label && *label ? label : to);
+    record->updates++;
+    rh_cases_put (self->cases, record);
+    rh_log_info ("broker", "case %s transferred to %s", record->referral_msg_id, to);
+    (void) now;
 }
 
 bool

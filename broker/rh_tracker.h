@@ -47,10 +47,21 @@ void rh_tracker_open (rh_tracker_t *self, rh_envelope_t *envelope, const rh_fact
 void rh_tracker_taken_in (rh_tracker_t *self, uint32_t kind, const char *msg_id, const char *agency,
                           int64_t now);
 
-//  The case an outcome or update is about, if its sender holds it: by the referral it answers,
-//  or by the case id the front door knows it under. Returns true and fills record.
-bool rh_tracker_case_of (rh_tracker_t *self, rh_envelope_t *envelope, const char *sender,
-                         rh_case_t *record);
+//  Whether an outcome or update is about a case, and whose.
+typedef enum {
+    RH_CASE_NONE = 0,  //  about no case the broker knows (or not an outcome or update)
+    RH_CASE_HELD,      //  about a case its sender holds
+    RH_CASE_OTHERS     //  about a case another agency holds: only the holder may speak for it
+} rh_case_match_t;
+
+//  The case an outcome or update is about: by the referral it answers, or by the case id the
+//  front door knows it under. Fills record unless RH_CASE_NONE.
+rh_case_match_t rh_tracker_case_of (rh_tracker_t *self, rh_envelope_t *envelope,
+                                    const char *sender, rh_case_t *record);
+
+//  The holder transferred the case to agency to (an accepted TRANSFER about it): from now on
+//  that agency holds it, records its outcome and updates, and is reminded of its deadlines.
+void rh_tracker_transfer (rh_tracker_t *self, rh_case_t *record, const char *to, int64_t now);
 
 //  A case may not close before its referrer was told the outcome, nor while an agency has not
 //  taken in a repeat-referral alert. Returns true (and fills refusal, whose strings live in it)

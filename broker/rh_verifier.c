@@ -1,123 +1,216 @@
 /*  =========================================================================
     rh_verifier - signature-verify workers beside the broker's main loop
+
+    Each worker has three inproc pipes, all carrying one pointer per
+    message: jobs (main -> worker, PAIR) and results (worker -> main, one
+    PUSH per worker into the main loop's PULL) pass an s_job_t, whose
+    owner is whoever last received it; control (main -> worker, PAIR)
+    carries $RELOAD and $TERM. Control has its own pipe so that a worker
+    sees $TERM between any two jobs, not behind every job it was given.
+
+    Credit keeps every send from meeting a full pipe: a worker's jobs plus
+    its unread results never exceed RH_VERIFY_CREDIT, and each pipe's
+    high-water mark is above that. Every send is still ZMQ_DONTWAIT: the
+    main thread reports "busy" and a worker holds its result and polls.
+
+    Order: each job goes to the least-loaded worker and carries a sequence
+    number; results wait in a ring (one slot per credit) until every
+    earlier one is back, so all results, and hence each sender's, come back
+    in the order submitted. Pinning a sender to one worker instead left the
+    other workers idle whenever that worker was full and the main loop had
+    stopped reading input.
     =========================================================================
 */
 #include "rh_broker_classes.h"
 
-#define RH_MAX_WORKERS      16
-#define RH_RESULTS_ENDPOINT "inproc://rh-verified"
+//  What one submission carries through a worker and back.
+typedef struct {
+    rh_verified_t result;  //  handed to the caller of rh_verifier_result
+    int worker;            //  the worker whose credit it uses
+    uint64_t sequence;     //  order of submission: results are handed over in this order
+} s_job_t;
 
+//  One worker thread's own state. Allocated on its own: a worker that does not stop in time
+//  keeps using it after rh_verifier_destroy has freed the rest.
 typedef struct {
     pthread_t thread;
     void *context;
-    char endpoint [64];  //  where this worker's PAIR connects
-    char pki_dir [PATH_MAX];
-    int index;
+    char jobs_endpoint [64];     //  where this worker's jobs PAIR connects
+    char control_endpoint [64];  //  where this worker's control PAIR connects
+    char results_endpoint [64];  //  the main loop's PULL, shared by every worker
+    char pki_dir [PATH_MAX];     //  read at start and on each $RELOAD
 } s_worker_t;
-
-typedef struct {
-    char agency [RH_MAX_ID + 1];
-    int worker;  //  worker holding this sender's messages
-    size_t in_flight;
-} s_affinity_t;
 
 struct _rh_verifier_t {
     void *context;
-    void *pipes [RH_MAX_WORKERS];  //  main -> worker (PAIR)
-    void *results;                 //  workers -> main (PULL)
-    s_worker_t workers [RH_MAX_WORKERS];
-    int count;
-    size_t load [RH_MAX_WORKERS];  //  in flight per worker
-    s_affinity_t *senders;         //  in flight per sender
-    size_t sender_count;
+    void *results;                          //  workers -> main (PULL), s_job_t pointers
+    void *jobs [RH_MAX_VERIFY_WORKERS];     //  main -> worker (PAIR), s_job_t pointers
+    void *control [RH_MAX_VERIFY_WORKERS];  //  main -> worker (PAIR), $RELOAD and $TERM
+    s_worker_t *workers [RH_MAX_VERIFY_WORKERS];
+    int count;                            //  worker threads started
+    size_t load [RH_MAX_VERIFY_WORKERS];  //  credit used: submitted, result not yet read
+    s_job_t **ring;      //  results back early, at sequence % capacity, waiting for their turn
+    size_t capacity;     //  count * RH_VERIFY_CREDIT: every credit has a slot
+    uint64_t submitted;  //  sequence of the next submission
+    uint64_t returned;   //  sequence of the next result to hand over
 };
 
-//  Worker thread: decode, check sender, verify; send back the result with the envelope.
+//  ---------------------------------------------------------------------------------------------
+//  Shared by both sides
+
+//  Frees a job and everything it owns.
+static void
+s_job_destroy (s_job_t **job_p)
+{
+    if (*job_p) {
+        rh_verified_release (&(*job_p)->result);
+        free (*job_p);
+        *job_p = NULL;
+    }
+}
+
+//  Sets both high-water marks and no linger: nothing in these pipes outlives its reader.
+static int
+s_socket_limits (void *socket, int hwm)
+{
+    int linger = 0;
+    if (zmq_setsockopt (socket, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0
+        || zmq_setsockopt (socket, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0
+        || zmq_setsockopt (socket, ZMQ_LINGER, &linger, sizeof linger) != 0)
+        return -1;
+    return 0;
+}
+
+//  Receives a job pointer without waiting. Returns the job (the caller owns it) or NULL when
+//  none is waiting; sets *empty for a zero-size message (a worker saying it is ready).
+static s_job_t *
+s_job_recv (void *socket, bool *empty)
+{
+    s_job_t *job = NULL;
+    int size = zmq_recv (socket, &job, sizeof job, ZMQ_DONTWAIT);
+    if (empty)
+        *empty = size == 0;
+    return size == (int) sizeof job ? job : NULL;
+}
+
+static void
+s_socket_close (void **socket_p)
+{
+    if (*socket_p) {
+        int linger = 0;
+        zmq_setsockopt (*socket_p, ZMQ_LINGER, &linger, sizeof linger);
+        zmq_close (*socket_p);
+        *socket_p = NULL;
+    }
+}
+
+//  ---------------------------------------------------------------------------------------------
+//  Worker thread
+
+//  Decodes, checks the sender and verifies; fills in the job's rc, envelope and digest.
+static void
+s_verify (s_job_t *job, rh_certstore_t *store)
+{
+    rh_verified_t *result = &job->result;
+    crypto_hash_sha256 (result->sealed_sha256, result->sealed, result->sealed_size);
+    //  No store (the PKI did not load) fails closed, as the broker's own store would.
+    if (result->rc == RH_OK)
+        result->rc = store ? rh_certstore_receive (store, result->sealed, result->sealed_size,
+                                                   rh_time_now_ms (), &result->envelope)
+                           : RH_E_CRL;
+    if (result->rc == RH_OK && strcmp (rh_envelope_msg_id (result->envelope), result->msg_id) != 0)
+        result->rc = RH_E_MALFORMED;  //  the frame and the signed header disagree
+    if (result->rc == RH_OK)
+        result->rc = rh_envelope_check_sender (result->envelope, result->agency);
+    if (result->rc != RH_OK)
+        rh_envelope_destroy (&result->envelope);
+}
+
+//  Reads every waiting control message. Returns true once $TERM arrives (or the pipe breaks).
+static bool
+s_worker_control (s_worker_t *self, void *control, rh_certstore_t **store)
+{
+    while (true) {
+        char command [16];
+        int size = zmq_recv (control, command, sizeof command, ZMQ_DONTWAIT);
+        if (size < 0)
+            return errno != EAGAIN && errno != EINTR;  //  ETERM and the like: stop
+        if (size == 5 && memcmp (command, "$TERM", 5) == 0)
+            return true;
+        if (size == 7 && memcmp (command, "$RELOAD", 7) == 0) {
+            rh_certstore_t *fresh = rh_certstore_load_dir (self->pki_dir);
+            if (fresh) {
+                rh_certstore_destroy (store);
+                *store = fresh;
+            }
+            else
+                rh_log_error ("verifier", "reload failed; keeping the certificates in force");
+        }
+    }
+}
+
+//  Sends a result without waiting. Returns 0 when sent (ownership passed), 1 when the pipe is
+//  full (the caller still owns it), -1 when the pipe is broken.
+static int
+s_worker_send (void *out, s_job_t *job)
+{
+    if (zmq_send (out, &job, sizeof job, ZMQ_DONTWAIT) == (int) sizeof job)
+        return 0;
+    return errno == EAGAIN || errno == EINTR ? 1 : -1;
+}
+
+//  Verifies jobs one at a time. Control is read before every job, and a result that cannot be
+//  sent at once is held while polling for room or for $TERM: the worker never blocks on a send.
 static void *
 s_worker (void *arg)
 {
-    s_worker_t *worker = arg;
-    void *pipe = zmq_socket (worker->context, ZMQ_PAIR);
-    void *out = zmq_socket (worker->context, ZMQ_PUSH);
-    rh_certstore_t *store = rh_certstore_load_dir (worker->pki_dir);
-    if (!pipe || !out || zmq_connect (pipe, worker->endpoint)
-        || zmq_connect (out, RH_RESULTS_ENDPOINT))
+    s_worker_t *self = arg;
+    rh_certstore_t *store = rh_certstore_load_dir (self->pki_dir);
+    void *jobs = zmq_socket (self->context, ZMQ_PAIR);
+    void *control = zmq_socket (self->context, ZMQ_PAIR);
+    void *out = zmq_socket (self->context, ZMQ_PUSH);
+    s_job_t *held = NULL;  //  a verified job whose result did not fit yet
+    if (!jobs || !control || !out || s_socket_limits (jobs, RH_VERIFY_CREDIT + RH_VERIFY_SLACK)
+        || s_socket_limits (control, RH_VERIFY_SLACK)
+        || s_socket_limits (out, RH_VERIFY_CREDIT + RH_VERIFY_SLACK)
+        || zmq_connect (jobs, self->jobs_endpoint) || zmq_connect (control, self->control_endpoint)
+        || zmq_connect (out, self->results_endpoint))
         goto out;
-    while (true) {
-        zmq_msg_t parts [4];
-        int count = 0;
-        bool more = true;
-        while (more && count < 4) {
-            zmq_msg_init (&parts [count]);
-            if (zmq_msg_recv (&parts [count], pipe, 0) < 0) {
-                zmq_msg_close (&parts [count]);
-                goto out;
-            }
-            more = zmq_msg_more (&parts [count]);
-            count++;
+    //  Ready: the main loop may send jobs now that this end is connected.
+    if (zmq_send (out, "", 0, ZMQ_DONTWAIT) != 0)
+        goto out;
+    while (!s_worker_control (self, control, &store)) {
+        if (held) {
+            int rc = s_worker_send (out, held);
+            if (rc < 0)
+                break;
+            if (rc == 0)
+                held = NULL;
         }
-        if (count == 1 && zmq_msg_size (&parts [0]) == 5
-            && memcmp (zmq_msg_data (&parts [0]), "$TERM", 5) == 0) {
-            zmq_msg_close (&parts [0]);
+        if (!held && (held = s_job_recv (jobs, NULL)) != NULL) {
+            s_verify (held, store);
+            continue;  //  control first, then send
+        }
+        zmq_pollitem_t items [] = { { control, 0, ZMQ_POLLIN, 0 },
+                                    { held ? out : jobs, 0, held ? ZMQ_POLLOUT : ZMQ_POLLIN, 0 } };
+        if (zmq_poll (items, 2, -1) < 0 && errno != EINTR)
             break;
-        }
-        if (count == 1 && zmq_msg_size (&parts [0]) == 7
-            && memcmp (zmq_msg_data (&parts [0]), "$RELOAD", 7) == 0) {
-            rh_certstore_t *fresh = rh_certstore_load_dir (worker->pki_dir);
-            if (fresh) {
-                rh_certstore_destroy (&store);
-                store = fresh;
-            }
-            zmq_msg_close (&parts [0]);
-            continue;
-        }
-        if (count != 4 || more) {
-            for (int i = 0; i < count; i++)
-                zmq_msg_close (&parts [i]);
-            continue;  //  cannot happen: only the main loop writes here
-        }
-        //  parts: routing id, agency, msg id, sealed
-        rh_verified_t result;
-        memset (&result, 0, sizeof result);
-        result.routing_id_size = zmq_msg_size (&parts [0]);
-        if (result.routing_id_size > sizeof result.routing_id)
-            result.routing_id_size = sizeof result.routing_id;
-        memcpy (result.routing_id, zmq_msg_data (&parts [0]), result.routing_id_size);
-        snprintf (result.agency, sizeof result.agency, "%.*s", (int) zmq_msg_size (&parts [1]),
-                  (char *) zmq_msg_data (&parts [1]));
-        snprintf (result.msg_id, sizeof result.msg_id, "%.*s", (int) zmq_msg_size (&parts [2]),
-                  (char *) zmq_msg_data (&parts [2]));
-        const uint8_t *sealed = zmq_msg_data (&parts [3]);
-        size_t size = zmq_msg_size (&parts [3]);
-        crypto_hash_sha256 (result.sealed_sha256, sealed, size);
-        result.rc = rh_envelope_decode (sealed, size, &result.envelope);
-        if (result.rc == RH_OK && strcmp (rh_envelope_msg_id (result.envelope), result.msg_id) != 0)
-            result.rc = RH_E_MALFORMED;  //  the frame and the signed header disagree
-        if (result.rc == RH_OK)
-            result.rc = rh_envelope_check_sender (result.envelope, result.agency);
-        if (result.rc == RH_OK)
-            result.rc =
-                store ? rh_certstore_verify (store, result.envelope, rh_time_now_ms ()) : RH_E_CRL;
-        if (result.rc != RH_OK)
-            rh_envelope_destroy (&result.envelope);
-        for (int i = 0; i < count; i++)
-            zmq_msg_close (&parts [i]);
-        if (zmq_send (out, &result, sizeof result, 0) < 0) {
-            rh_envelope_destroy (&result.envelope);
-            break;
-        }
     }
 out:
+    //  Jobs never started and a result never sent are this worker's to free.
+    s_job_destroy (&held);
+    s_job_t *job;
+    while (jobs && (job = s_job_recv (jobs, NULL)) != NULL)
+        s_job_destroy (&job);
+    s_socket_close (&jobs);
+    s_socket_close (&control);
+    s_socket_close (&out);
     rh_certstore_destroy (&store);
-    if (pipe)
-        zmq_close (pipe);
-    if (out) {
-        int linger = 0;
-        zmq_setsockopt (out, ZMQ_LINGER, &linger, sizeof linger);
-        zmq_close (out);
-    }
     return NULL;
 }
+
+//  ---------------------------------------------------------------------------------------------
+//  Main thread
 
 rh_verifier_t *
 rh_verifier_new (void *context, const char *pki_dir, int workers)
@@ -131,24 +224,66 @@ rh_verifier_new (void *context, const char *pki_dir, int workers)
         workers = (int) sysconf (_SC_NPROCESSORS_ONLN);
     if (workers < 1)
         workers = 1;
-    if (workers > RH_MAX_WORKERS)
-        workers = RH_MAX_WORKERS;
-    self->senders = calloc (RH_MAX_AGENCIES, sizeof *self->senders);
+    if (workers > RH_MAX_VERIFY_WORKERS)
+        workers = RH_MAX_VERIFY_WORKERS;
+    //  inproc names are per context and are released only when the socket is reaped: a random
+    //  prefix lets a new verifier start while an old one is still going away.
+    uint64_t nonce = 0;
+    char prefix [40];  //  "inproc://rh-verify-" and 16 hex digits
+    if (RAND_bytes ((unsigned char *) &nonce, sizeof nonce) != 1)
+        goto fail;
+    snprintf (prefix, sizeof prefix, "inproc://rh-verify-%016" PRIx64, nonce);
+    char results_endpoint [64];
+    snprintf (results_endpoint, sizeof results_endpoint, "%s-results", prefix);
+    self->capacity = (size_t) workers * RH_VERIFY_CREDIT;
+    self->ring = calloc (self->capacity, sizeof *self->ring);
     self->results = zmq_socket (context, ZMQ_PULL);
-    if (!self->senders || !self->results || zmq_bind (self->results, RH_RESULTS_ENDPOINT) != 0)
+    if (!self->ring || !self->results
+        || s_socket_limits (self->results, RH_VERIFY_CREDIT + RH_VERIFY_SLACK)
+        || zmq_bind (self->results, results_endpoint) != 0)
         goto fail;
     for (int i = 0; i < workers; i++) {
-        s_worker_t *worker = &self->workers [i];
+        s_worker_t *worker = calloc (1, sizeof *worker);
+        if (!worker)
+            goto fail;
         worker->context = context;
-        worker->index = i;
-        snprintf (worker->endpoint, sizeof worker->endpoint, "inproc://rh-verify-%d", i);
+        snprintf (worker->jobs_endpoint, sizeof worker->jobs_endpoint, "%s-jobs-%d", prefix, i);
+        snprintf (worker->control_endpoint, sizeof worker->control_endpoint, "%s-control-%d",
+                  prefix, i);
+        snprintf (worker->results_endpoint, sizeof worker->results_endpoint, "%s",
+                  results_endpoint);
         snprintf (worker->pki_dir, sizeof worker->pki_dir, "%s", pki_dir);
-        self->pipes [i] = zmq_socket (context, ZMQ_PAIR);
-        if (!self->pipes [i] || zmq_bind (self->pipes [i], worker->endpoint) != 0)
+        self->jobs [i] = zmq_socket (context, ZMQ_PAIR);
+        self->control [i] = zmq_socket (context, ZMQ_PAIR);
+        if (!self->jobs [i] || !self->control [i]
+            || s_socket_limits (self->jobs [i], RH_VERIFY_CREDIT + RH_VERIFY_SLACK)
+            || s_socket_limits (self->control [i], RH_VERIFY_SLACK)
+            || zmq_bind (self->jobs [i], worker->jobs_endpoint) != 0
+            || zmq_bind (self->control [i], worker->control_endpoint) != 0
+            || pthread_create (&worker->thread, NULL, s_worker, worker) != 0) {
+            free (worker);
             goto fail;
-        if (pthread_create (&worker->thread, NULL, s_worker, worker) != 0)
-            goto fail;
+        }
+        self->workers [i] = worker;
         self->count++;
+    }
+    //  A PAIR drops nothing but refuses to send before its peer connects: wait for each worker
+    //  to say it is ready, within a bound.
+    int64_t deadline = rh_time_now_ms () + RH_VERIFY_START_MS;
+    int ready = 0;
+    while (ready < self->count) {
+        int64_t left = deadline - rh_time_now_ms ();
+        if (left <= 0)
+            goto fail;
+        zmq_pollitem_t item = { self->results, 0, ZMQ_POLLIN, 0 };
+        if (zmq_poll (&item, 1, (long) left) < 0 && errno != EINTR)
+            goto fail;
+        bool empty = false;
+        s_job_t *job = s_job_recv (self->results, &empty);
+        if (NEVER (job))
+            s_job_destroy (&job);  //  no job was submitted yet
+        else if (empty)
+            ready++;
     }
     return self;
 fail:
@@ -157,32 +292,66 @@ fail:
     return NULL;
 }
 
+//  Sends $TERM without blocking; if the control pipe is full of $RELOADs, waits for room until
+//  the deadline. Returns 0 or -1.
+static int
+s_send_term (void *control, int64_t deadline)
+{
+    while (zmq_send (control, "$TERM", 5, ZMQ_DONTWAIT) != 5) {
+        int64_t left = deadline - rh_time_now_ms ();
+        if ((errno != EAGAIN && errno != EINTR) || left <= 0)
+            return -1;
+        zmq_pollitem_t item = { control, 0, ZMQ_POLLOUT, 0 };
+        if (zmq_poll (&item, 1, (long) left) < 0 && errno != EINTR)
+            return -1;
+    }
+    return 0;
+}
+
 void
 rh_verifier_destroy (rh_verifier_t **self_p)
 {
     assert (self_p);
     if (*self_p) {
         rh_verifier_t *self = *self_p;
+        int64_t deadline = rh_time_now_ms () + RH_VERIFY_STOP_MS;
         for (int i = 0; i < self->count; i++)
-            zmq_send (self->pipes [i], "$TERM", 5, 0);
-        for (int i = 0; i < self->count; i++)
-            pthread_join (self->workers [i].thread, NULL);
-        //  Results nobody will read still own envelopes.
-        rh_verified_t result;
-        while (self->results
-               && zmq_recv (self->results, &result, sizeof result, ZMQ_DONTWAIT) == sizeof result)
-            rh_envelope_destroy (&result.envelope);
-        int linger = 0;
-        for (int i = 0; i < RH_MAX_WORKERS; i++)
-            if (self->pipes [i]) {
-                zmq_setsockopt (self->pipes [i], ZMQ_LINGER, &linger, sizeof linger);
-                zmq_close (self->pipes [i]);
+            if (s_send_term (self->control [i], deadline) != 0)
+                rh_log_error ("verifier", "cannot ask verify worker %d to stop", i);
+        struct timespec until;
+        clock_gettime (CLOCK_REALTIME, &until);
+        int64_t left = deadline - rh_time_now_ms ();
+        if (left > 0) {
+            until.tv_sec += left / 1000;
+            until.tv_nsec += (long) (left % 1000) * 1000000L;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
             }
-        if (self->results) {
-            zmq_setsockopt (self->results, ZMQ_LINGER, &linger, sizeof linger);
-            zmq_close (self->results);
         }
-        free (self->senders);
+        for (int i = 0; i < self->count; i++) {
+            if (pthread_timedjoin_np (self->workers [i]->thread, NULL, &until) == 0)
+                free (self->workers [i]);
+            else {
+                //  Still verifying, or never told to stop: it keeps its own state and frees
+                //  its sockets when it ends. Waiting longer would hold up the whole broker.
+                rh_log_error ("verifier", "verify worker %d did not stop in time; leaving it", i);
+                pthread_detach (self->workers [i]->thread);
+            }
+            self->workers [i] = NULL;
+        }
+        //  Results nobody will read own their bytes and envelopes.
+        s_job_t *job;
+        while (self->results && (job = s_job_recv (self->results, NULL)) != NULL)
+            s_job_destroy (&job);
+        for (size_t i = 0; self->ring && i < self->capacity; i++)
+            s_job_destroy (&self->ring [i]);
+        for (int i = 0; i < RH_MAX_VERIFY_WORKERS; i++) {
+            s_socket_close (&self->jobs [i]);
+            s_socket_close (&self->control [i]);
+        }
+        s_socket_close (&self->results);
+        free (self->ring);
         free (self);
         *self_p = NULL;
     }
@@ -195,59 +364,123 @@ rh_verifier_socket (rh_verifier_t *self)
     return self->results;
 }
 
-static s_affinity_t *
-s_affinity (rh_verifier_t *self, const char *agency)
+//  Copies at most RH_MAX_ID bytes of text (NULL as ""). Returns false if it was missing or had
+//  to be cut short.
+static bool
+s_copy_id (char *to, const char *from)
 {
-    for (size_t i = 0; i < self->sender_count; i++)
-        if (strcmp (self->senders [i].agency, agency) == 0)
-            return &self->senders [i];
-    if (self->sender_count >= RH_MAX_AGENCIES)
-        return NULL;
-    s_affinity_t *entry = &self->senders [self->sender_count++];
-    snprintf (entry->agency, sizeof entry->agency, "%s", agency);
-    return entry;
+    if (!from) {
+        *to = 0;
+        return false;
+    }
+    size_t length = strnlen (from, RH_MAX_ID + 1);
+    bool fits = length <= RH_MAX_ID;
+    if (!fits)
+        length = RH_MAX_ID;
+    memcpy (to, from, length);
+    to [length] = 0;
+    return fits;
 }
 
 int
 rh_verifier_submit (rh_verifier_t *self, const uint8_t *routing_id, size_t routing_id_size,
                     const char *agency, const char *msg_id, const uint8_t *sealed, size_t size)
 {
-    assert (self && routing_id && agency && msg_id && sealed);
-    s_affinity_t *sender = s_affinity (self, agency);
-    if (!sender)
-        return -1;
-    if (sender->in_flight == 0) {
-        //  Free to move: pick the least-loaded worker.
-        int best = 0;
-        for (int i = 1; i < self->count; i++)
-            if (self->load [i] < self->load [best])
-                best = i;
-        sender->worker = best;
+    assert (self);
+    if (!routing_id || routing_id_size == 0 || routing_id_size > RH_MAX_ROUTING_ID)
+        return RH_VERIFIER_REFUSED;
+    if (!sealed)
+        size = 0;  //  protobuf-c gives empty bytes as NULL
+    int worker = 0;
+    for (int i = 1; i < self->count; i++)
+        if (self->load [i] < self->load [worker])
+            worker = i;
+    if (self->load [worker] >= RH_VERIFY_CREDIT)
+        return RH_VERIFIER_BUSY;
+    s_job_t *job = calloc (1, sizeof *job);
+    if (!job || !(job->result.sealed = malloc (size ? size : 1))) {
+        free (job);
+        return RH_VERIFIER_REFUSED;
     }
-    void *pipe = self->pipes [sender->worker];
-    if (zmq_send (pipe, routing_id, routing_id_size, ZMQ_SNDMORE) < 0
-        || zmq_send (pipe, agency, strlen (agency), ZMQ_SNDMORE) < 0
-        || zmq_send (pipe, msg_id, strlen (msg_id), ZMQ_SNDMORE) < 0
-        || zmq_send (pipe, sealed, size, 0) < 0)
-        return -1;
-    sender->in_flight++;
-    self->load [sender->worker]++;
-    return 0;
+    job->worker = worker;
+    job->sequence = self->submitted;
+    rh_verified_t *result = &job->result;
+    memcpy (result->routing_id, routing_id, routing_id_size);
+    result->routing_id_size = routing_id_size;
+    bool agency_fits = s_copy_id (result->agency, agency);
+    bool msg_id_fits = s_copy_id (result->msg_id, msg_id);
+    if (size)
+        memcpy (result->sealed, sealed, size);
+    result->sealed_size = size;
+    //  Refused by the worker, not here, so the result keeps its place in the order.
+    result->rc = agency_fits && msg_id_fits ? RH_OK : RH_E_MALFORMED;
+    if (zmq_send (self->jobs [worker], &job, sizeof job, ZMQ_DONTWAIT) != (int) sizeof job) {
+        //  Cannot happen within credit; if it does, it is a full pipe: busy, never wait.
+        bool full = errno == EAGAIN;
+        s_job_destroy (&job);
+        return full ? RH_VERIFIER_BUSY : RH_VERIFIER_REFUSED;
+    }
+    self->submitted++;
+    self->load [worker]++;
+    return RH_VERIFIER_QUEUED;
+}
+
+bool
+rh_verifier_has_room (rh_verifier_t *self)
+{
+    assert (self);
+    for (int i = 0; i < self->count; i++)
+        if (self->load [i] < RH_VERIFY_CREDIT)
+            return true;
+    return false;
+}
+
+bool
+rh_verifier_ready (rh_verifier_t *self)
+{
+    assert (self);
+    return self->ring [self->returned % self->capacity] != NULL;
 }
 
 int
 rh_verifier_result (rh_verifier_t *self, rh_verified_t *result)
 {
     assert (self && result);
-    if (zmq_recv (self->results, result, sizeof *result, ZMQ_DONTWAIT) != sizeof *result)
-        return -1;
-    s_affinity_t *sender = s_affinity (self, result->agency);
-    if (sender && sender->in_flight > 0) {
-        sender->in_flight--;
-        if (self->load [sender->worker] > 0)
-            self->load [sender->worker]--;
+    memset (result, 0, sizeof *result);
+    //  Take results until the next in order is here; later ones wait in the ring. Taking no
+    //  more than that leaves the rest in the socket, where polling sees them.
+    s_job_t **head = &self->ring [self->returned % self->capacity];
+    while (!*head) {
+        s_job_t *job = s_job_recv (self->results, NULL);
+        if (!job)
+            return -1;
+        s_job_t **slot = &self->ring [job->sequence % self->capacity];
+        if (NEVER (*slot || job->sequence - self->returned >= self->capacity)) {
+            s_job_destroy (&job);  //  cannot happen: at most capacity are submitted, not read
+            continue;
+        }
+        *slot = job;
     }
+    s_job_t *job = *head;
+    *head = NULL;
+    self->returned++;
+    //  The credit comes back when the caller takes the result, not when the worker sends it:
+    //  so a worker's unread results never outgrow its pipe.
+    if (ALWAYS (self->load [job->worker] > 0))
+        self->load [job->worker]--;
+    *result = job->result;
+    free (job);
     return 0;
+}
+
+void
+rh_verified_release (rh_verified_t *result)
+{
+    assert (result);
+    rh_envelope_destroy (&result->envelope);
+    free (result->sealed);
+    result->sealed = NULL;
+    result->sealed_size = 0;
 }
 
 void
@@ -255,15 +488,15 @@ rh_verifier_reload (rh_verifier_t *self)
 {
     assert (self);
     for (int i = 0; i < self->count; i++)
-        zmq_send (self->pipes [i], "$RELOAD", 7, 0);
+        //  A full control pipe holds $RELOADs not yet read; they read the files after now, so
+        //  this one would add nothing.
+        if (zmq_send (self->control [i], "$RELOAD", 7, ZMQ_DONTWAIT) != 7 && errno != EAGAIN)
+            rh_log_error ("verifier", "cannot ask verify worker %d to reload", i);
 }
 
 size_t
 rh_verifier_in_flight (rh_verifier_t *self)
 {
     assert (self);
-    size_t total = 0;
-    for (int i = 0; i < self->count; i++)
-        total += self->load [i];
-    return total;
+    return (size_t) (self->submitted - self->returned);
 }

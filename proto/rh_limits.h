@@ -30,10 +30,20 @@
 #define RH_MAX_AGENCY_SESSIONS 8      //  connections one certificate may hold at once
 #define RH_FIRST_FRAME_MS      10000  //  silence allowed after a handshake before closing
 #define RH_MAX_SESSION_FD      65536  //  descriptors the session table tracks
-#define RH_MAX_TALLY_PEERS     64     //  peers summarised apart in one audit interval
+#define RH_MAX_TALLY_PEERS     16     //  peers summarised apart in one audit interval
 #define RH_MAX_PEER            80     //  bytes of a peer's name in a summary (key hex, agency)
 #define RH_TALLY_INTERVAL_MS   60000  //  how often refusal summaries are audited
 #define RH_CREATED_WINDOW_MS   (24LL * 3600 * 1000)  //  default allowed skew of created times
+
+//  Signature-verify workers beside the broker's main loop
+#define RH_MAX_VERIFY_WORKERS 16     //  worker threads, whatever the core count
+#define RH_VERIFY_CREDIT      64     //  submissions per worker from submit until the result is read
+#define RH_VERIFY_SLACK       8      //  pipe room beyond the credit, for control messages
+#define RH_VERIFY_START_MS    10000  //  workers load their certificates and connect within
+#define RH_VERIFY_STOP_MS     1500   //  rh_verifier_destroy waits at most this for workers
+#define RH_MAX_ROUTING_ID     256    //  bytes of a ZeroMQ routing id (libzmq allows 255)
+#define RH_MAX_BACKLOG_BYTES  (64 << 20)  //  submissions parked for a worker's credit, bytes
+#define RH_MAX_BACKLOG_AGENCY (16 << 20)  //  of which one agency may hold, bytes
 
 //  Cryptography
 #define RH_SALT_LEN        16  //  per-field commitment salt

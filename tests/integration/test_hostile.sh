@@ -30,11 +30,11 @@ expect_match "a message id that is not UTF-8 is refused" "$out" "REJECTED"
 echo "$out" | grep -q BAD_UTF8 && bad "the reply is not valid UTF-8" || ok "and the reply is valid UTF-8"
 
 echo "== a created time far from the broker's clock is refused with its own code"
-out=$(RH_TC_CREATED_MS=4102444800000 tc police-gwent submit "$work/r.json" police-gwent 10)
+out=$(RH_TC_CREATED_MS=4102444800000 tc police-gwent submit "$work/r.json" police-gwent 1000000)
 expect_match "created in 2100: RH_E_CLOCK" "$out" "^REJECTED [0-9a-f-]+ RH_E_CLOCK"
-out=$(RH_TC_CREATED_MS=31536000000 tc police-gwent submit "$work/r.json" police-gwent 11)
+out=$(RH_TC_CREATED_MS=31536000000 tc police-gwent submit "$work/r.json" police-gwent 1000001)
 expect_match "created in 1971: RH_E_CLOCK" "$out" "^REJECTED [0-9a-f-]+ RH_E_CLOCK"
-out=$(RH_TC_CREATED_MS=$(( $(date +%s) * 1000 - 3600000 )) tc police-gwent submit "$work/r.json" police-gwent 12)
+out=$(RH_TC_CREATED_MS=$(( $(date +%s) * 1000 - 3600000 )) tc police-gwent submit "$work/r.json" police-gwent 1000002)
 expect_match "created an hour ago: accepted" "$out" "^ACCEPTED"
 
 echo "== refused handshakes are summarised, not one audit record each"
@@ -42,7 +42,7 @@ before=$(audit_records HANDSHAKE_REFUSED)
 out=$(tc random randomkeys 2000)
 expect "2,000 handshakes with unknown keys are all refused" "$out" "randomkeys: 2000 of 2000 refused"
 alive && ok "the broker is still running" || bad "the broker died"
-out=$(tc police-gwent submit "$work/r.json" police-gwent 13)
+out=$(tc police-gwent submit "$work/r.json" police-gwent 1000003)
 expect_match "a good agency is still served" "$out" "^ACCEPTED"
 stop_broker
 after=$(audit_records HANDSHAKE_REFUSED)
@@ -53,13 +53,13 @@ expect_match "the summary counts them" "$("$bin/rhannu-broker" log -f "$work/bro
 start_broker; limit_fds
 
 echo "== idle connections with one enrolled key cannot take every descriptor"
-tc health-abb idle 600 20 > "$work/idle.out" &
+"$testclient" "$endpoint" "$work/pki" health-abb idle 600 20 > "$work/idle.out" &
 idle_pid=$!
 deadline=$((SECONDS + 60))
 until [ -s "$work/idle.out" ] || [ $SECONDS -ge $deadline ]; do sleep 0.2; done
 echo "  ($(cat "$work/idle.out"))"
 alive && ok "the broker is still running" || bad "the broker died"
-out=$(tc police-gwent submit "$work/r.json" police-gwent 14)
+out=$(tc police-gwent submit "$work/r.json" police-gwent 1000004)
 expect_match "another agency still gets in and is answered" "$out" "^ACCEPTED"
 fds=$(ls /proc/$broker_pid/fd 2>/dev/null | wc -l)
 [ "$fds" -lt 200 ] && ok "the broker holds $fds descriptors" || bad "the broker holds $fds descriptors"
@@ -76,7 +76,7 @@ start_broker; limit_fds
 wait_connected police-gwent && wait_connected la-newport || bad "agents did not reconnect"
 send_one warmup-2; wait_count "$work/la-newport/inbox" 2 10 || bad "second warm-up not delivered"
 rss_before=$(rss_kb)
-tc health-abb garbage ${HOSTILE_GARBAGE:-100000} > "$work/garbage.out" &
+"$testclient" "$endpoint" "$work/pki" health-abb garbage ${HOSTILE_GARBAGE:-100000} > "$work/garbage.out" &
 garbage_pid=$!
 sent=2
 while kill -0 $garbage_pid 2>/dev/null; do

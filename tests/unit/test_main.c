@@ -20,10 +20,12 @@ void init_rh_agreement_tests (void);
 void init_rh_cases_tests (void);
 void init_rh_merkle_tests (void);
 void init_rh_sessions_tests (void);
+void init_rh_backlog_tests (void);
 void init_rh_tally_tests (void);
 void init_rh_link_tests (void);
 void init_rh_queue_tests (void);
 void init_rh_tracker_tests (void);
+void init_rh_verifier_tests (void);
 
 int
 main (void)
@@ -48,10 +50,12 @@ main (void)
     init_rh_cases_tests ();
     init_rh_merkle_tests ();
     init_rh_sessions_tests ();
+    init_rh_backlog_tests ();
     init_rh_tally_tests ();
     init_rh_link_tests ();
     init_rh_queue_tests ();
     init_rh_tracker_tests ();
+    init_rh_verifier_tests ();
     CU_basic_set_mode (CU_BRM_VERBOSE);
     CU_basic_run_tests ();
     unsigned failures = CU_get_number_of_failures () + CU_get_number_of_tests_failed ();

@@ -116,6 +116,28 @@ test_closing_shuts_down_only_a_live_session (void)
     rh_sessions_destroy (&sessions);
 }
 
+static void
+test_handshakes_past_an_agencys_cap_are_refused_until_sessions_go (void)
+{
+    rh_sessions_t *sessions = rh_sessions_new (2, 1000, 3);
+    int evict = 0;
+    CU_ASSERT_TRUE (rh_sessions_admit (sessions, "health-abb", 0));
+    CU_ASSERT_TRUE (rh_sessions_admit (sessions, "health-abb", 10));
+    //  Two admitted and silent: a third is refused, another agency is not.
+    CU_ASSERT_FALSE (rh_sessions_admit (sessions, "health-abb", 20));
+    CU_ASSERT_TRUE (rh_sessions_admit (sessions, "police-gwent", 20));
+    //  One speaks: it is a bound session now, still counted.
+    rh_sessions_event (sessions, ZMQ_EVENT_HANDSHAKE_SUCCEEDED, 30, 30);
+    rh_sessions_frame (sessions, 30, "health-abb", 40, &evict);
+    CU_ASSERT_FALSE (rh_sessions_admit (sessions, "health-abb", 50));
+    //  The silent admission lapses after first_frame_ms; the bound one goes when it disconnects.
+    CU_ASSERT_TRUE (rh_sessions_admit (sessions, "health-abb", 1100));
+    CU_ASSERT_FALSE (rh_sessions_admit (sessions, "health-abb", 1100));
+    rh_sessions_event (sessions, ZMQ_EVENT_DISCONNECTED, 30, 1200);
+    CU_ASSERT_TRUE (rh_sessions_admit (sessions, "health-abb", 1200));
+    rh_sessions_destroy (&sessions);
+}
+
 void
 init_rh_sessions_tests (void)
 {
@@ -130,6 +152,8 @@ init_rh_sessions_tests (void)
                  test_malformed_frames_close_a_session_at_the_limit);
     CU_add_test (suite, "authenticated connections that stay silent are named",
                  test_authenticated_connections_that_stay_silent_are_named);
+    CU_add_test (suite, "handshakes past an agency's cap are refused until sessions go",
+                 test_handshakes_past_an_agencys_cap_are_refused_until_sessions_go);
     CU_add_test (suite, "closing shuts down only a live session",
                  test_closing_shuts_down_only_a_live_session);
 }

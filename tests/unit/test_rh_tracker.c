@@ -182,8 +182,11 @@ test_a_referral_case_is_opened_taken_in_reminded_decided_and_closed (void)
         "la-newport",
         "{\"kind\": \"OUTCOME\", \"msg_id\": \"la-1\", \"in_reply_to\": \"pol-1\", \"case_id\": "
         "\"N-7\", \"purpose\": \"REFERRER_FEEDBACK\", \"body\": {\"decision\": \"SIGNPOSTED\"}}");
-    CU_ASSERT_FALSE (rh_tracker_case_of (fx.tracker, outcome, "police-gwent", &record));
-    CU_ASSERT_TRUE_FATAL (rh_tracker_case_of (fx.tracker, outcome, "la-newport", &record));
+    CU_ASSERT_EQUAL (rh_tracker_case_of (fx.tracker, outcome, "police-gwent", &record),
+                     RH_CASE_OTHERS);
+    CU_ASSERT_STRING_EQUAL (record.holder, "la-newport");
+    CU_ASSERT_EQUAL_FATAL (rh_tracker_case_of (fx.tracker, outcome, "la-newport", &record),
+                           RH_CASE_HELD);
     //  The case cannot close before the referrer has had the outcome.
     rh_envelope_t *closing =
         s_message ("la-newport",

@@ -419,13 +419,18 @@ s_pump (rh_queue_t *self, s_peer_t *peer, int64_t now)
         }
         //  Only a message that never left can be given up on: one that was sent may have
         //  arrived, and must not be both delivered and reported undelivered.
-        if (queued.expires_ms && now > queued.expires_ms && queued.attempts == 0)
+        s_queue_key ("qs", peer->agency, seq, key, sizeof key);
+        if (queued.expires_ms && now > queued.expires_ms && queued.attempts == 0
+            && !rh_db_has (self->db, key, strlen (key)))
             s_dead_letter (self, peer, seq, &queued, "it expired before delivery", now);
         else if (s_send_entry (self, peer, seq, &queued) != 0
                  || s_add_flight (peer, seq, &queued, now) != 0) {
             rh_record_release (&queued.owned);
             break;
         }
+        else if (queued.attempts == 0)
+            //  Sent: a broker that stops before the acknowledgement must still know it.
+            rh_db_put (self->db, key, strlen (key), "", 0);
         peer->cursor = seq + 1;
         rh_record_release (&queued.owned);
     }
@@ -534,6 +539,8 @@ rh_queue_ack (rh_queue_t *self, const char *agency, uint64_t seq, rh_acked_t *ac
         peer->flight_count--;
         char key [RH_MAX_QUEUE_KEY];
         s_queue_key ("q", peer->agency, seq, key, sizeof key);
+        rh_db_delete (self->db, key, strlen (key));
+        s_queue_key ("qs", peer->agency, seq, key, sizeof key);
         rh_db_delete (self->db, key, strlen (key));
         char detail [48];
         snprintf (detail, sizeof detail, "delivery %" PRIu64, seq);

@@ -4,6 +4,7 @@
 
     Keys in the database:
       q/<agency>/<seq>   a message queued for agency (Queued)
+      qs/<agency>/<seq>  (empty) it was sent at least once: never dead-lettered
       t/<agency>         last queue sequence given out for agency
       x/<agency>/<seq>   dead letter (Queued, with dead_ms and dead_reason)
       b/seq              the broker's own message sequence
@@ -18,9 +19,9 @@
 
     Slow is not failed: nothing is given up on while it can still be
     delivered. A message becomes a dead letter only when it expires before
-    it was ever sent to its recipient; one that was sent (its attempts are
-    counted, durably, whenever it may have reached the agent without an
-    acknowledgement coming back) is sent again instead, and the agent
+    it was ever sent to its recipient; one that was sent (marked under qs/
+    when first sent, and its attempts counted whenever it may have reached
+    the agent without an acknowledgement coming back) is sent again instead, and the agent
     acknowledges a duplicate by its message id. An agent that is connected
     but silent is sent its unacknowledged deliveries again after
     redeliver_ms, then after twice as long, and so on up to

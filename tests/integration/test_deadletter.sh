@@ -56,5 +56,14 @@ expect "its non-delivery notice is audited" "$(echo "$log" | grep ' NOTICE ' | g
 expect "the unacknowledged message was in the end acknowledged" "$(echo "$log" | grep ' ACKED ' | grep -c health-abb)" 1
 list=$("$bin/rhannu-broker" dead-letters -f "$work/broker/broker.yaml")
 expect_match "the operator's list names it" "$list" "^la-newport +[0-9a-f-]+ +police-gwent +[0-9T:Z-]+ +it expired before delivery$"
+id=$(echo "$list" | awk '$1 == "la-newport" {print $2; exit}')
+out=$("$bin/rhannu-broker" dead-letters -f "$work/broker/broker.yaml" --requeue-all)
+expect "--requeue-all puts it back in its queue" "$out" "re-queued $id for la-newport"
+expect "leaving none" "$("$bin/rhannu-broker" dead-letters -f "$work/broker/broker.yaml")" "no dead letters"
+"$bin/rhannu-broker" dead-letters -f "$work/broker/broker.yaml" --requeue "$id" 2>/dev/null
+expect "re-queueing it again finds nothing (exit 1)" "$?" 1
+log=$("$bin/rhannu-broker" log -f "$work/broker/broker.yaml")
+expect "the re-queue is audited once" "$(echo "$log" | grep -c ' REQUEUED ')" 1
+expect_match "naming who did it" "$(echo "$log" | grep ' REQUEUED ')" "re-queued for la-newport by .*uid [0-9]+.* with rhannu-broker dead-letters"
 expect_match "the chain verifies" "$(echo "$log" | tail -1)" "Merkle tree intact"
 finish

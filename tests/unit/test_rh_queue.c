@@ -314,6 +314,38 @@ test_only_a_message_never_sent_is_dead_lettered_on_expiry_with_a_notice (void)
 }
 
 static void
+test_a_message_sent_before_a_restart_is_not_dead_lettered_on_expiry_after_it (void)
+{
+    s_fixture_t fx;
+    s_open (&fx);
+    int64_t now = 7000000;
+    const uint8_t connection [] = { 9 };
+    s_enqueue (&fx, "m-1", now + 1000, now);
+    s_commit (&fx);
+    rh_queue_bind (fx.queue, "la-newport", connection, sizeof connection, 9, 10);
+    rh_queue_pump (fx.queue, now);
+    CU_ASSERT_EQUAL (fx.sent.count, 1);
+    s_commit (&fx);
+    //  The broker stops before the acknowledgement: its memory of the flight is gone.
+    rh_queue_destroy (&fx.queue);
+    rh_queue_limits_t limits = { .expiry_ms = TEST_DAY_MS, .redeliver_ms = 1000 };
+    fx.queue = rh_queue_new (fx.db, fx.audit, fx.signer, &limits, s_send, &fx.sent);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (fx.queue);
+    rh_queue_bind (fx.queue, "la-newport", connection, sizeof connection, 9, 10);
+    rh_queue_pump (fx.queue, now + 5000);
+    CU_ASSERT_EQUAL_FATAL (fx.sent.count, 2);  //  sent again, not given up on
+    CU_ASSERT_EQUAL (fx.sent.ids [1], 1);
+    s_commit (&fx);
+    CU_ASSERT_FALSE (s_has (&fx, "x/la-newport/00000000000000000001"));
+    rh_acked_t acked;
+    CU_ASSERT_EQUAL (rh_queue_ack (fx.queue, "la-newport", 1, &acked), 1);
+    s_commit (&fx);
+    CU_ASSERT_FALSE (s_has (&fx, "q/la-newport/00000000000000000001"));
+    CU_ASSERT_FALSE (s_has (&fx, "qs/la-newport/00000000000000000001"));
+    s_close (&fx);
+}
+
+static void
 test_a_lost_connection_unbinds_only_its_own_binding_and_counts_the_attempts (void)
 {
     s_fixture_t fx;
@@ -465,6 +497,8 @@ init_rh_queue_tests (void)
         test_a_connected_agent_that_never_acknowledges_is_resent_to_with_back_off_and_never_dead_lettered);
     CU_add_test (suite, "only a message never sent is dead-lettered on expiry, with a notice",
                  test_only_a_message_never_sent_is_dead_lettered_on_expiry_with_a_notice);
+    CU_add_test (suite, "a message sent before a restart is not dead-lettered on expiry after it",
+                 test_a_message_sent_before_a_restart_is_not_dead_lettered_on_expiry_after_it);
     CU_add_test (suite, "a lost connection unbinds only its own binding and counts the attempts",
                  test_a_lost_connection_unbinds_only_its_own_binding_and_counts_the_attempts);
     CU_add_test (

@@ -20,11 +20,13 @@
 #define RH_MAX_FIELDS     64          //  commitments / disclosures in one message
 
 //  Transport and delivery
-#define RH_MAX_ACK_BATCH    4096                //  delivery ids in one Delivered frame
-#define RH_MAX_CREDIT       10000               //  unacknowledged deliveries an agent may ask for
-#define RH_MAX_BATCH        512                 //  messages in one group commit
-#define RH_MAX_QUEUE_KEY    128                 //  bytes of a LevelDB key
-#define RH_MAX_REDELIVER_MS (10LL * 60 * 1000)  //  longest wait between resends to a silent agent
+#define RH_MAX_ACK_BATCH 4096   //  delivery ids in one Delivered frame
+#define RH_MAX_CREDIT    10000  //  unacknowledged deliveries an agent may ask for
+#define RH_MAX_BATCH     512    //  messages in one group commit
+#define RH_MAX_QUEUE_KEY 128    //  bytes of a LevelDB key
+
+//  Redelivery to a connected agent that does not acknowledge backs off, doubling up to this
+#define RH_MAX_REDELIVER_MS (10LL * 60 * 1000)  //  longest wait between resends, ms
 
 //  Hostile traffic: what a peer can make the broker hold or write
 #define RH_MAX_PROTO_ERRORS    32     //  malformed frames before a session is closed

@@ -601,8 +601,14 @@ void
 rh_queue_committed (rh_queue_t *self)
 {
     assert (self);
-    for (size_t i = 0; i < self->peer_count; i++)
-        self->peers [i].committed_tail = self->peers [i].tail;
+    for (size_t i = 0; i < self->peer_count; i++) {
+        s_peer_t *peer = &self->peers [i];
+        //  Something queued during a pump (a non-delivery notice) may have found its
+        //  recipient already pumped and marked idle: now that it is committed, it can go.
+        if (peer->committed_tail != peer->tail)
+            peer->ready = true;
+        peer->committed_tail = peer->tail;
+    }
 }
 
 void

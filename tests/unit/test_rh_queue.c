@@ -314,6 +314,29 @@ test_only_a_message_never_sent_is_dead_lettered_on_expiry_with_a_notice (void)
 }
 
 static void
+test_a_non_delivery_notice_reaches_a_connected_sender_once_committed (void)
+{
+    s_fixture_t fx;
+    s_open (&fx);
+    int64_t now = 8000000;
+    const uint8_t la [] = { 1 }, police [] = { 2 };
+    s_enqueue (&fx, "m-old", now - 1, now - 10);
+    s_commit (&fx);
+    //  The sender's queue comes after the recipient's: it is pumped, still empty, in the same
+    //  round that queues the notice.
+    rh_queue_bind (fx.queue, "la-newport", la, sizeof la, 1, 10);
+    rh_queue_bind (fx.queue, "police-gwent", police, sizeof police, 2, 10);
+    rh_queue_pump (fx.queue, now);
+    CU_ASSERT_EQUAL (fx.sent.count, 0);
+    s_commit (&fx);
+    rh_queue_pump (fx.queue, now);
+    CU_ASSERT_EQUAL_FATAL (fx.sent.count, 1);
+    CU_ASSERT_EQUAL (fx.sent.routing_id_size, sizeof police);
+    CU_ASSERT_EQUAL (fx.sent.routing_id [0], 2);
+    s_close (&fx);
+}
+
+static void
 test_a_message_sent_before_a_restart_is_not_dead_lettered_on_expiry_after_it (void)
 {
     s_fixture_t fx;
@@ -497,6 +520,8 @@ init_rh_queue_tests (void)
         test_a_connected_agent_that_never_acknowledges_is_resent_to_with_back_off_and_never_dead_lettered);
     CU_add_test (suite, "only a message never sent is dead-lettered on expiry, with a notice",
                  test_only_a_message_never_sent_is_dead_lettered_on_expiry_with_a_notice);
+    CU_add_test (suite, "a non-delivery notice reaches a connected sender once committed",
+                 test_a_non_delivery_notice_reaches_a_connected_sender_once_committed);
     CU_add_test (suite, "a message sent before a restart is not dead-lettered on expiry after it",
                  test_a_message_sent_before_a_restart_is_not_dead_lettered_on_expiry_after_it);
     CU_add_test (suite, "a lost connection unbinds only its own binding and counts the attempts",

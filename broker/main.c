@@ -118,6 +118,14 @@ static int
 s_dead_letters (rh_config_t *config, const char *requeue, bool requeue_all)
 {
     const char *dir = rh_config_str (config, "data/dir");
+    char current [PATH_MAX];
+    struct stat info;
+    rh_file_path (current, sizeof current, "%s/CURRENT", dir);
+    if (stat (current, &info) != 0) {
+        //  Opening would create an empty store there.
+        fprintf (stderr, "%s holds no broker data\n", dir);
+        return 1;
+    }
     if (s_store_locked (dir)) {
         fprintf (stderr, "%s is in use: the broker is running: stop it first\n", dir);
         return 2;

@@ -3,6 +3,9 @@
 
     rhannu-broker -f CONFIG     run (SIGHUP reloads the CRL and agreements; SIGTERM stops)
     rhannu-broker log -f CONFIG verify and print the audit log
+    rhannu-broker dead-letters -f CONFIG [--requeue MSG_ID | --requeue-all]
+                                list dead letters, or put them back in their
+                                queues (the broker must be stopped)
     rhannu-broker check-agreement FILE [--pki DIR]
                                 validate a sharing agreement (and its signature)
     rhannu-broker -h            help, including every configuration key
@@ -23,12 +26,26 @@ s_on_signal (int signal_number)
         s_stop = 1;
 }
 
+//  The dead-letter tool's transport: there is none.
+static int
+s_send_nothing (void *arg, const uint8_t *routing_id, size_t routing_id_size,
+                const rh_frame_t *frame)
+{
+    (void) arg, (void) routing_id, (void) routing_id_size, (void) frame;
+    errno = EHOSTUNREACH;
+    return -1;
+}
+
 static void
 s_usage (FILE *out)
 {
     fprintf (out, "usage: rhannu-broker -f CONFIG [-v]      run the broker\n"
                   "       rhannu-broker log -f CONFIG       verify and print the audit log\n"
                   "                                         (of a stopped broker or a copy)\n"
+                  "       rhannu-broker dead-letters -f CONFIG [--requeue MSG_ID | --requeue-all]\n"
+                  "                                         list the messages given up on, or\n"
+                  "                                         put them back in their recipients'\n"
+                  "                                         queues (the broker must be stopped)\n"
                   "       rhannu-broker check-agreement FILE [--pki DIR]\n"
                   "                                         validate a sharing agreement; with\n"
                   "                                         --pki also its signature FILE.sig\n"
@@ -59,6 +76,101 @@ s_print_log (rh_config_t *config)
     rh_certstore_destroy (&store);
     rh_db_destroy (&db);
     return rc == RH_OK ? 0 : 1;
+}
+
+//  True if another process holds the lock of the LevelDB in dir (a running broker). Asks
+//  without taking the lock (F_GETLK), so that nothing of ours can release LevelDB's own later.
+static bool
+s_store_locked (const char *dir)
+{
+    char path [PATH_MAX];
+    rh_file_path (path, sizeof path, "%s/LOCK", dir);
+    int fd = open (path, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return false;  //  no store yet, or not ours to read: rh_db_open says why
+    struct flock lock = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+    bool locked = fcntl (fd, F_GETLK, &lock) == 0 && lock.l_type != F_UNLCK;
+    close (fd);
+    return locked;
+}
+
+static void
+s_print_dead_letter (void *arg, const rh_dead_letter_t *letter)
+{
+    (void) arg;
+    char when [32] = "-";
+    if (letter->dead_ms)
+        rh_time_format (letter->dead_ms, when, sizeof when);
+    printf ("%s  %s  %s  %s  %s\n", letter->recipient, letter->msg_id, letter->sender, when,
+            *letter->reason ? letter->reason : "(reason not recorded)");
+}
+
+static void
+s_print_requeued (void *arg, const rh_dead_letter_t *letter)
+{
+    (void) arg;
+    printf ("re-queued %s for %s\n", letter->msg_id, letter->recipient);
+}
+
+//  Lists the dead letters of a stopped broker, or re-queues one message id (requeue), or all
+//  (requeue_all), with a REQUEUED audit record committed before it reports success.
+static int
+s_dead_letters (rh_config_t *config, const char *requeue, bool requeue_all)
+{
+    const char *dir = rh_config_str (config, "data/dir");
+    char current [PATH_MAX];
+    struct stat info;
+    rh_file_path (current, sizeof current, "%s/CURRENT", dir);
+    if (stat (current, &info) != 0) {
+        //  Opening would create an empty store there.
+        fprintf (stderr, "%s holds no broker data\n", dir);
+        return 1;
+    }
+    if (s_store_locked (dir)) {
+        fprintf (stderr, "%s is in use: the broker is running: stop it first\n", dir);
+        return 2;
+    }
+    rh_db_t *db = rh_db_open (dir);
+    rh_audit_t *audit = db ? rh_audit_new (db) : NULL;
+    rh_queue_limits_t limits = {
+        .expiry_ms = rh_config_int (config, "delivery/expiry_days") * 24 * 3600 * 1000,
+        .redeliver_ms = rh_config_int (config, "delivery/redeliver_ms"),
+    };
+    //  Nothing is sent from here: no agent is bound.
+    rh_queue_t *queue =
+        audit ? rh_queue_new (db, audit, NULL, &limits, s_send_nothing, NULL) : NULL;
+    int rc = 1;
+    if (!queue)
+        fprintf (stderr, "cannot open the broker's data in %s\n", dir);
+    else if (!requeue && !requeue_all) {
+        int count = rh_queue_dead_letters (queue, s_print_dead_letter, NULL);
+        if (count == 0)
+            printf ("no dead letters\n");
+        rc = count < 0 ? 1 : 0;
+    }
+    else {
+        //  The operator as the shell knows them (sudo keeps who asked), and the account used.
+        const char *name = getenv ("SUDO_USER");
+        if (!name || !*name)
+            name = getenv ("USER");
+        char who [160];
+        snprintf (who, sizeof who, "%.64s (uid %u) with rhannu-broker dead-letters",
+                  name && *name ? name : "unknown", (unsigned) geteuid ());
+        int count =
+            rh_queue_requeue (queue, requeue, who, rh_time_now_ms (), s_print_requeued, NULL);
+        if (count > 0 && rh_db_commit (db, true) != 0) {
+            fprintf (stderr, "cannot write the store: nothing was re-queued\n");
+            count = -1;
+        }
+        if (count == 0)
+            fprintf (stderr, requeue ? "no dead letter has id %s\n" : "no dead letters%s\n",
+                     requeue ? requeue : "");
+        rc = count > 0 ? 0 : 1;
+    }
+    rh_queue_destroy (&queue);
+    rh_audit_destroy (&audit);
+    rh_db_destroy (&db);
+    return rc;
 }
 
 //  Validates one agreement file for the person editing it: every problem with its line, or a
@@ -143,11 +255,17 @@ main (int argc, char **argv)
     //  One malloc arena per thread lets freed memory pile up across the verify workers and
     //  ZeroMQ's I/O thread; two arenas keep the resident set near what is actually in use.
     mallopt (M_ARENA_MAX, 2);
-    const char *config_path = NULL;
-    bool print_log = false;
+    const char *config_path = NULL, *requeue = NULL;
+    bool print_log = false, dead_letters = false, requeue_all = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp (argv [i], "log") == 0 && i == 1)
             print_log = true;
+        else if (strcmp (argv [i], "dead-letters") == 0 && i == 1)
+            dead_letters = true;
+        else if (dead_letters && strcmp (argv [i], "--requeue") == 0 && i + 1 < argc && !requeue)
+            requeue = argv [++i];
+        else if (dead_letters && strcmp (argv [i], "--requeue-all") == 0)
+            requeue_all = true;
         else if (strcmp (argv [i], "-f") == 0 && i + 1 < argc)
             config_path = argv [++i];
         else if (strcmp (argv [i], "-v") == 0)
@@ -161,7 +279,7 @@ main (int argc, char **argv)
             return 2;
         }
     }
-    if (!config_path) {
+    if (!config_path || (requeue && requeue_all)) {
         s_usage (stderr);
         return 2;
     }
@@ -172,8 +290,8 @@ main (int argc, char **argv)
         rh_log_error ("broker", "configuration: %s", error);
         return 2;
     }
-    if (print_log) {
-        int rc = s_print_log (config);
+    if (print_log || dead_letters) {
+        int rc = print_log ? s_print_log (config) : s_dead_letters (config, requeue, requeue_all);
         rh_config_destroy (&config);
         return rc;
     }

@@ -49,9 +49,7 @@ const rh_cfg_spec_t rh_broker_config_spec [] = {
     { "commit/max_batch", RH_CFG_INT, 1, RH_MAX_BATCH, "256", false,
       "messages in one group commit at most" },
     { "delivery/redeliver_ms", RH_CFG_INT, 100, 86400000, "30000", false,
-      "resend an unacknowledged delivery after this long" },
-    { "delivery/max_attempts", RH_CFG_INT, 1, 1000, "10", false,
-      "deliveries without acknowledgement before a message is dead-lettered" },
+      "resend unacknowledged deliveries after this long without an answer (then 2x, 4x...)" },
     { "verify/created_window_hours", RH_CFG_INT, 1, 720, "24", false,
       "refuse a message created further than this from the broker's clock (RH_E_CLOCK)" },
     { "delivery/expiry_days", RH_CFG_INT, 1, 3650, "30", false,
@@ -171,7 +169,8 @@ s_dispatch (rh_broker_t *self, rh_inbound_t *in)
             if (rh_queue_reserve (self->queue, agency) != 0)
                 break;
             rh_dedup_set_floor (self->dedup, agency, frame->low_sequence);
-            rh_queue_bind (self->queue, agency, routing_id, routing_id_size, frame->credit);
+            rh_queue_bind (self->queue, agency, routing_id, routing_id_size, in->connection,
+                           frame->credit);
             //  The agent checks that the log it saw last is still the beginning of this one.
             if (self->published.size) {
                 rh_frame_t checkpoint = { .type = RH_FRAME_CHECKPOINT,
@@ -433,7 +432,6 @@ rh_broker_new (rh_config_t *config)
     rh_queue_limits_t limits = {
         .expiry_ms = expiry_ms,
         .redeliver_ms = rh_config_int (config, "delivery/redeliver_ms"),
-        .max_attempts = (uint32_t) rh_config_int (config, "delivery/max_attempts"),
     };
     if (!(self->queue =
               rh_queue_new (self->db, self->audit, self->signer, &limits, s_send, self->router))
@@ -511,7 +509,7 @@ rh_broker_step (rh_broker_t *self, int timeout_ms)
     int event;
     while ((event = rh_router_handle_monitor (self->router, rh_time_now_ms (), &lost)) >= 0)
         if (event == 1)
-            rh_log_debug ("broker", "%s lost its session", lost.agency);
+            rh_queue_connection_lost (self->queue, lost.agency, lost.connection);
     size_t handled = 0;
     bool progress = true;
     while (progress && handled < self->max_batch) {

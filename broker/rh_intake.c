@@ -227,7 +227,8 @@ rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
         //  A clock an hour out is fine; a message dated decades away is not one to act on.
         char why [RH_MAX_REASON];
         snprintf (why, sizeof why,
-                  "created time is %" PRId64 " hours from the broker's clock (allowed: %" PRId64 ")",
+                  "created time is %" PRId64 " hours from the broker's clock (allowed: %" PRId64
+                  ")",
                   (created - real) / 3600000, self->created_window_ms / 3600000);
         s_reject (self, result, RH_E_CLOCK, why);
         return;

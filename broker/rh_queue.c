@@ -17,15 +17,19 @@ typedef struct {
     char agency [RH_MAX_ID + 1];
     uint8_t routing_id [256];  //  connection bound by the agency's latest Hello
     size_t routing_id_size;
+    int connection;           //  the transport's token for that connection (-1: unknown)
     bool bound;               //  a Hello bound a live connection
-    uint32_t window;          //  credit the agent asked for
+    uint32_t window;          //  credit the agent asked for (0: send nothing for now)
     uint64_t tail;            //  last queue sequence given out
     uint64_t committed_tail;  //  last queue sequence known to be committed (may lag, never lead)
     uint64_t cursor;          //  next queue sequence to send
     s_flight_t *flights;      //  sent, not yet acknowledged, in send order
     size_t flight_count;
     size_t flight_capacity;
-    bool ready;  //  may have something to send
+    int64_t backoff_ms;     //  silence before the flights are sent again (doubles, capped)
+    int64_t resend_due_ms;  //  when they are sent again if nothing is acknowledged before
+    bool acked;             //  an acknowledgement came: the next tick restarts the back-off
+    bool ready;             //  may have something to send
 } s_peer_t;
 
 struct _rh_queue_t {
@@ -34,7 +38,7 @@ struct _rh_queue_t {
     rh_signer_t *signer;       //  borrowed: the broker's identity, for non-delivery notices
     rh_queue_send_fn *send;    //  hands a frame to the transport
     void *send_arg;            //  its first argument
-    rh_queue_limits_t limits;  //  expiry, redelivery, attempts
+    rh_queue_limits_t limits;  //  expiry, redelivery
     s_peer_t *peers;           //  RH_MAX_AGENCIES slots: a peer's address never changes
     size_t peer_count;
     uint64_t own_sequence;  //  sequence of broker-made messages
@@ -91,6 +95,8 @@ s_peer (rh_queue_t *self, const char *agency)
     s_peer_t *peer = &self->peers [self->peer_count++];
     memset (peer, 0, sizeof *peer);
     snprintf (peer->agency, sizeof peer->agency, "%s", agency);
+    peer->connection = -1;
+    peer->backoff_ms = self->limits.redeliver_ms;
     char key [RH_MAX_ID + 8];
     snprintf (key, sizeof key, "t/%s", agency);
     uint8_t *value = NULL;
@@ -251,20 +257,82 @@ s_non_delivery (rh_queue_t *self, const rh_queued_t *queued, const char *recipie
     rh_envelope_destroy (&envelope);
 }
 
-static void
-s_unbind (s_peer_t *peer)
+//  Reads a committed queue entry. Returns 0 and fills queued (release its owned storage) and
+//  value (free it), or -1 if it is absent or does not decode.
+static int
+s_read_entry (rh_queue_t *self, const char *key, rh_queued_t *queued, uint8_t **value_p)
 {
-    peer->bound = false;
+    uint8_t *value = NULL;
+    size_t size = 0;
+    if (rh_db_get (self->db, key, strlen (key), &value, &size) != 0)
+        return -1;
+    if (rh_record_decode_queued (value, size, queued) != RH_OK) {
+        free (value);
+        return -1;
+    }
+    *value_p = value;
+    return 0;
+}
+
+//  Writes a queue entry back with one more attempt: it may have reached the agent, so it is
+//  never dead-lettered on expiry. queued is the committed entry as read.
+static void
+s_put_attempt (rh_queue_t *self, const char *key, rh_queued_t *queued)
+{
+    queued->attempts++;
+    size_t size = 0;
+    uint8_t *bytes = rh_record_encode_queued (queued, &size);
+    if (bytes)
+        rh_db_put (self->db, key, strlen (key), bytes, size);
+    else
+        rh_log_error ("broker", "cannot count an attempt on %s", key);
+    free (bytes);
+}
+
+//  Counts an attempt on every delivery in flight and forgets them: the connection they went
+//  on is gone or replaced, and the next pump sends them again from the head of the queue.
+static void
+s_drop_flights (rh_queue_t *self, s_peer_t *peer)
+{
+    for (size_t i = 0; i < peer->flight_count; i++) {
+        char key [RH_MAX_QUEUE_KEY];
+        s_queue_key ("q", peer->agency, peer->flights [i].seq, key, sizeof key);
+        rh_queued_t queued;
+        uint8_t *value = NULL;
+        if (s_read_entry (self, key, &queued, &value) == 0) {
+            s_put_attempt (self, key, &queued);
+            rh_record_release (&queued.owned);
+        }
+        free (value);
+    }
     peer->flight_count = 0;
+    peer->backoff_ms = self->limits.redeliver_ms;
 }
 
 static void
-s_dead_letter (rh_queue_t *self, s_peer_t *peer, uint64_t seq, const rh_queued_t *queued,
-               const uint8_t *value, size_t size, const char *why, int64_t now)
+s_unbind (rh_queue_t *self, s_peer_t *peer)
+{
+    s_drop_flights (self, peer);
+    peer->bound = false;
+    peer->connection = -1;
+}
+
+static void
+s_dead_letter (rh_queue_t *self, s_peer_t *peer, uint64_t seq, rh_queued_t *queued, const char *why,
+               int64_t now)
 {
     char key [RH_MAX_QUEUE_KEY];
+    queued->dead_ms = now;
+    queued->dead_reason = why;
+    size_t size = 0;
+    uint8_t *bytes = rh_record_encode_queued (queued, &size);
+    if (!bytes) {
+        rh_log_error ("broker", "cannot write the dead letter %s/%" PRIu64, peer->agency, seq);
+        return;  //  it stays queued: better late than lost
+    }
     s_queue_key ("x", peer->agency, seq, key, sizeof key);
-    rh_db_put (self->db, key, strlen (key), value, size);
+    rh_db_put (self->db, key, strlen (key), bytes, size);
+    free (bytes);
     s_queue_key ("q", peer->agency, seq, key, sizeof key);
     rh_db_delete (self->db, key, strlen (key));
     const char *recipients [] = { peer->agency };
@@ -272,6 +340,52 @@ s_dead_letter (rh_queue_t *self, s_peer_t *peer, uint64_t seq, const rh_queued_t
                     1, NULL, 0, NULL, why);
     rh_log_warn ("broker", "dead-lettered %s for %s: %s", queued->msg_id, peer->agency, why);
     s_non_delivery (self, queued, peer->agency, why, now);
+}
+
+//  Hands one queue entry to the transport. Returns 0, or -1 if the transport did not take it
+//  (the peer is unbound if it has gone).
+static int
+s_send_entry (rh_queue_t *self, s_peer_t *peer, uint64_t seq, const rh_queued_t *queued)
+{
+    rh_frame_t frame = { .type = RH_FRAME_DELIVER,
+                         .delivery_id = seq,
+                         .sealed = queued->sealed,
+                         .sealed_size = queued->sealed_size,
+                         .agreement_id = queued->agreement_id,
+                         .agreement_version = queued->agreement_version,
+                         .rule_id = queued->rule_id };
+    if (self->send (self->send_arg, peer->routing_id, peer->routing_id_size, &frame) == 0) {
+        const char *recipients [] = { peer->agency };
+        rh_audit_event (self->audit, "DELIVERED", RH_OK, queued->msg_id, queued->sender, recipients,
+                        1, NULL, 0, NULL, NULL);
+        return 0;
+    }
+    if (errno == EHOSTUNREACH)
+        s_unbind (self, peer);  //  gone: its next Hello starts again from the head
+    return -1;
+}
+
+//  Remembers a delivery sent and not yet acknowledged. Returns 0, or -1 if memory ran out (it
+//  is then sent again from the head after the next Hello).
+static int
+s_add_flight (s_peer_t *peer, uint64_t seq, const rh_queued_t *queued, int64_t now)
+{
+    if (peer->flight_count == peer->flight_capacity) {
+        size_t capacity = peer->flight_capacity ? peer->flight_capacity * 2 : 64;
+        s_flight_t *grown = realloc (peer->flights, capacity * sizeof *grown);
+        if (!grown)
+            return -1;
+        peer->flights = grown;
+        peer->flight_capacity = capacity;
+    }
+    if (peer->flight_count == 0)
+        peer->resend_due_ms = now + peer->backoff_ms;
+    s_flight_t *flight = &peer->flights [peer->flight_count++];
+    flight->seq = seq;
+    flight->kind = queued->kind;
+    flight->sent_ms = now;
+    snprintf (flight->msg_id, sizeof flight->msg_id, "%s", queued->msg_id);
+    return 0;
 }
 
 //  Sends what the peer's credit allows, from its cursor on.
@@ -288,7 +402,8 @@ s_pump (rh_queue_t *self, s_peer_t *peer, int64_t now)
         return;
     s_queue_key ("q", peer->agency, peer->cursor, key, sizeof key);
     rh_db_iter_seek (iter, key, strlen (key));
-    for (; rh_db_iter_valid (iter) && peer->flight_count < peer->window; rh_db_iter_next (iter)) {
+    for (; peer->bound && rh_db_iter_valid (iter) && peer->flight_count < peer->window;
+         rh_db_iter_next (iter)) {
         size_t key_size = 0, size = 0;
         const uint8_t *found = rh_db_iter_key (iter, &key_size);
         const uint8_t *value = rh_db_iter_value (iter, &size);
@@ -302,100 +417,100 @@ s_pump (rh_queue_t *self, s_peer_t *peer, int64_t now)
             peer->cursor = seq + 1;
             continue;
         }
-        if (queued.expires_ms && now > queued.expires_ms)
-            s_dead_letter (self, peer, seq, &queued, value, size, "it expired before delivery",
-                           now);
-        else if (queued.attempts >= self->limits.max_attempts)
-            s_dead_letter (self, peer, seq, &queued, value, size,
-                           "it was delivered repeatedly without acknowledgement", now);
-        else {
-            rh_frame_t frame = { .type = RH_FRAME_DELIVER,
-                                 .delivery_id = seq,
-                                 .sealed = queued.sealed,
-                                 .sealed_size = queued.sealed_size,
-                                 .agreement_id = queued.agreement_id,
-                                 .agreement_version = queued.agreement_version,
-                                 .rule_id = queued.rule_id };
-            if (self->send (self->send_arg, peer->routing_id, peer->routing_id_size, &frame) != 0) {
-                if (errno == EHOSTUNREACH)
-                    s_unbind (peer);  //  gone: its next Hello starts again from the head
-                rh_record_release (&queued.owned);
-                break;
-            }
-            if (peer->flight_count == peer->flight_capacity) {
-                size_t capacity = peer->flight_capacity ? peer->flight_capacity * 2 : 64;
-                s_flight_t *grown = realloc (peer->flights, capacity * sizeof *grown);
-                if (!grown) {
-                    rh_record_release (&queued.owned);
-                    break;
-                }
-                peer->flights = grown;
-                peer->flight_capacity = capacity;
-            }
-            s_flight_t *flight = &peer->flights [peer->flight_count++];
-            flight->seq = seq;
-            flight->kind = queued.kind;
-            flight->sent_ms = now;
-            snprintf (flight->msg_id, sizeof flight->msg_id, "%s", queued.msg_id);
-            const char *recipients [] = { peer->agency };
-            rh_audit_event (self->audit, "DELIVERED", RH_OK, queued.msg_id, queued.sender,
-                            recipients, 1, NULL, 0, NULL, NULL);
+        //  Only a message that never left can be given up on: one that was sent may have
+        //  arrived, and must not be both delivered and reported undelivered.
+        s_queue_key ("qs", peer->agency, seq, key, sizeof key);
+        if (queued.expires_ms && now > queued.expires_ms && queued.attempts == 0
+            && !rh_db_has (self->db, key, strlen (key)))
+            s_dead_letter (self, peer, seq, &queued, "it expired before delivery", now);
+        else if (s_send_entry (self, peer, seq, &queued) != 0
+                 || s_add_flight (peer, seq, &queued, now) != 0) {
+            rh_record_release (&queued.owned);
+            break;
         }
+        else if (queued.attempts == 0)
+            //  Sent: a broker that stops before the acknowledgement must still know it.
+            rh_db_put (self->db, key, strlen (key), "", 0);
         peer->cursor = seq + 1;
         rh_record_release (&queued.owned);
     }
     rh_db_iter_destroy (&iter);
 }
 
-//  Counts one more attempt on every unacknowledged delivery and sends them again.
+//  Sends every unacknowledged delivery again, counting an attempt on each, and doubles the
+//  back-off: a stalled agent is not buried under copies.
 static void
-s_redeliver (rh_queue_t *self, s_peer_t *peer)
+s_resend (rh_queue_t *self, s_peer_t *peer, int64_t now)
 {
-    if (peer->flight_count == 0)
-        return;
-    for (size_t i = 0; i < peer->flight_count; i++) {
+    for (size_t i = 0; peer->bound && i < peer->flight_count; i++) {
+        s_flight_t *flight = &peer->flights [i];
         char key [RH_MAX_QUEUE_KEY];
-        s_queue_key ("q", peer->agency, peer->flights [i].seq, key, sizeof key);
-        uint8_t *value = NULL;
-        size_t size = 0;
+        s_queue_key ("q", peer->agency, flight->seq, key, sizeof key);
         rh_queued_t queued;
-        if (rh_db_get (self->db, key, strlen (key), &value, &size) == 0
-            && rh_record_decode_queued (value, size, &queued) == RH_OK) {
-            queued.attempts++;
-            size_t record_size = 0;
-            uint8_t *bytes = rh_record_encode_queued (&queued, &record_size);
-            if (bytes)
-                rh_db_put (self->db, key, strlen (key), bytes, record_size);
-            free (bytes);
-            rh_record_release (&queued.owned);
+        uint8_t *value = NULL;
+        if (s_read_entry (self, key, &queued, &value) != 0) {
+            free (value);
+            continue;  //  not readable now: the next Hello sends it from the head
         }
+        int sent = s_send_entry (self, peer, flight->seq, &queued);
+        if (sent == 0) {
+            //  Counted after the send: an unbind in s_send_entry counts it itself.
+            s_put_attempt (self, key, &queued);
+            flight->sent_ms = now;
+        }
+        rh_record_release (&queued.owned);
         free (value);
+        if (sent != 0)
+            break;  //  gone, or the transport is full: the rest wait for the next round
     }
-    peer->cursor = peer->flights [0].seq;
-    for (size_t i = 1; i < peer->flight_count; i++)
-        if (peer->flights [i].seq < peer->cursor)
-            peer->cursor = peer->flights [i].seq;
-    peer->flight_count = 0;
-    peer->ready = true;
+    if (!peer->bound)
+        return;
+    peer->backoff_ms *= 2;
+    if (peer->backoff_ms > RH_MAX_REDELIVER_MS)
+        peer->backoff_ms = RH_MAX_REDELIVER_MS;
+    peer->resend_due_ms = now + peer->backoff_ms;
 }
 
 int
 rh_queue_bind (rh_queue_t *self, const char *agency, const uint8_t *routing_id,
-               size_t routing_id_size, uint32_t credit)
+               size_t routing_id_size, int connection, uint32_t credit)
 {
     assert (self && agency && routing_id);
     s_peer_t *peer = s_peer (self, agency);
     if (!peer || NEVER (routing_id_size > sizeof peer->routing_id))
         return -1;
+    //  Everything not acknowledged is sent again, from the head of the queue.
+    s_drop_flights (self, peer);
     memcpy (peer->routing_id, routing_id, routing_id_size);
     peer->routing_id_size = routing_id_size;
+    peer->connection = connection;
     peer->bound = true;
-    peer->window = credit > RH_MAX_CREDIT ? RH_MAX_CREDIT : credit ? credit : 1;
-    //  Everything not acknowledged is sent again, from the head of the queue.
-    peer->flight_count = 0;
+    //  A credit of 0 is the agent pausing its intake (its inbox cannot be written).
+    peer->window = credit > RH_MAX_CREDIT ? RH_MAX_CREDIT : credit;
     peer->cursor = s_queue_head (self, peer);
     peer->ready = true;
-    rh_log_info ("broker", "%s connected (credit %u)", agency, peer->window);
+    if (peer->window)
+        rh_log_info ("broker", "%s connected (credit %u)", agency, peer->window);
+    else
+        rh_log_info ("broker", "%s connected and asks for nothing for now (credit 0)", agency);
+    return 0;
+}
+
+int
+rh_queue_connection_lost (rh_queue_t *self, const char *agency, int connection)
+{
+    assert (self && agency);
+    for (size_t i = 0; i < self->peer_count; i++) {
+        s_peer_t *peer = &self->peers [i];
+        if (strcmp (peer->agency, agency) != 0)
+            continue;
+        //  A newer Hello on another connection keeps its binding.
+        if (!peer->bound || connection < 0 || peer->connection != connection)
+            return 0;
+        s_unbind (self, peer);
+        rh_log_info ("broker", "%s disconnected", agency);
+        return 1;
+    }
     return 0;
 }
 
@@ -425,11 +540,17 @@ rh_queue_ack (rh_queue_t *self, const char *agency, uint64_t seq, rh_acked_t *ac
         char key [RH_MAX_QUEUE_KEY];
         s_queue_key ("q", peer->agency, seq, key, sizeof key);
         rh_db_delete (self->db, key, strlen (key));
+        s_queue_key ("qs", peer->agency, seq, key, sizeof key);
+        rh_db_delete (self->db, key, strlen (key));
         char detail [48];
         snprintf (detail, sizeof detail, "delivery %" PRIu64, seq);
         const char *recipients [] = { peer->agency };
         rh_audit_event (self->audit, "ACKED", RH_OK, acked->msg_id, peer->agency, recipients, 1,
                         NULL, 0, NULL, detail);
+        //  The agent is working: what it still holds waits a whole redeliver_ms from the next
+        //  tick (rh_queue_redeliver has the clock).
+        peer->backoff_ms = self->limits.redeliver_ms;
+        peer->acked = true;
         peer->ready = true;
         return 1;
     }
@@ -462,7 +583,8 @@ rh_queue_unbind_all (rh_queue_t *self)
 {
     assert (self);
     for (size_t i = 0; i < self->peer_count; i++)
-        s_unbind (&self->peers [i]);
+        if (self->peers [i].bound)
+            s_unbind (self, &self->peers [i]);
 }
 
 void
@@ -479,8 +601,14 @@ void
 rh_queue_committed (rh_queue_t *self)
 {
     assert (self);
-    for (size_t i = 0; i < self->peer_count; i++)
-        self->peers [i].committed_tail = self->peers [i].tail;
+    for (size_t i = 0; i < self->peer_count; i++) {
+        s_peer_t *peer = &self->peers [i];
+        //  Something queued during a pump (a non-delivery notice) may have found its
+        //  recipient already pumped and marked idle: now that it is committed, it can go.
+        if (peer->committed_tail != peer->tail)
+            peer->ready = true;
+        peer->committed_tail = peer->tail;
+    }
 }
 
 void
@@ -498,7 +626,124 @@ rh_queue_redeliver (rh_queue_t *self, int64_t now)
     assert (self);
     for (size_t i = 0; i < self->peer_count; i++) {
         s_peer_t *peer = &self->peers [i];
-        if (peer->flight_count > 0 && now - peer->flights [0].sent_ms > self->limits.redeliver_ms)
-            s_redeliver (self, peer);
+        if (peer->acked) {
+            peer->acked = false;
+            peer->resend_due_ms = now + peer->backoff_ms;
+        }
+        if (peer->bound && peer->flight_count > 0 && now >= peer->resend_due_ms)
+            s_resend (self, peer, now);
     }
+}
+
+//  Fills an operator's view of the dead letter under key. Returns 0, or -1 if it is not one.
+static int
+s_dead_letter_view (const uint8_t *key, size_t key_size, const rh_queued_t *queued,
+                    rh_dead_letter_t *letter)
+{
+    //  x/<agency>/<20 digits>
+    if (key_size < 2 + 1 + 21 || key_size - 23 > RH_MAX_ID || key [key_size - 21] != '/')
+        return -1;
+    memset (letter, 0, sizeof *letter);
+    memcpy (letter->recipient, key + 2, key_size - 23);
+    snprintf (letter->msg_id, sizeof letter->msg_id, "%s", queued->msg_id ? queued->msg_id : "");
+    snprintf (letter->sender, sizeof letter->sender, "%s", queued->sender ? queued->sender : "");
+    snprintf (letter->reason, sizeof letter->reason, "%s",
+              queued->dead_reason ? queued->dead_reason : "");
+    letter->dead_ms = queued->dead_ms;
+    return 0;
+}
+
+int
+rh_queue_dead_letters (rh_queue_t *self, rh_queue_dead_fn *fn, void *arg)
+{
+    assert (self && fn);
+    rh_db_iter_t *iter = rh_db_iter_new (self->db, "x/", 2);
+    if (!iter)
+        return -1;
+    int count = 0;
+    for (; rh_db_iter_valid (iter); rh_db_iter_next (iter)) {
+        size_t key_size = 0, size = 0;
+        const uint8_t *key = rh_db_iter_key (iter, &key_size);
+        const uint8_t *value = rh_db_iter_value (iter, &size);
+        rh_queued_t queued;
+        if (rh_record_decode_queued (value, size, &queued) != RH_OK) {
+            rh_log_error ("broker", "a dead letter does not decode; skipped");
+            continue;
+        }
+        rh_dead_letter_t letter;
+        if (s_dead_letter_view (key, key_size, &queued, &letter) == 0) {
+            fn (arg, &letter);
+            count++;
+        }
+        rh_record_release (&queued.owned);
+    }
+    rh_db_iter_destroy (&iter);
+    return count;
+}
+
+//  Puts one dead letter back at the end of its recipient's queue. Returns 0 or -1.
+static int
+s_requeue_one (rh_queue_t *self, const rh_dead_letter_t *letter, const uint8_t *key,
+               size_t key_size, rh_queued_t *queued, const char *who, int64_t now)
+{
+    s_peer_t *peer = s_peer (self, letter->recipient);
+    if (!peer)
+        return -1;
+    queued->attempts = 0;
+    queued->expires_ms = now + self->limits.expiry_ms;
+    queued->dead_ms = 0;
+    queued->dead_reason = NULL;
+    size_t size = 0;
+    uint8_t *bytes = rh_record_encode_queued (queued, &size);
+    if (!bytes)
+        return -1;
+    char queue_key [RH_MAX_QUEUE_KEY];
+    peer->tail++;
+    s_queue_key ("q", peer->agency, peer->tail, queue_key, sizeof queue_key);
+    rh_db_put (self->db, queue_key, strlen (queue_key), bytes, size);
+    free (bytes);
+    snprintf (queue_key, sizeof queue_key, "t/%s", peer->agency);
+    rh_db_put (self->db, queue_key, strlen (queue_key), &peer->tail, 8);
+    rh_db_delete (self->db, key, key_size);
+    char detail [RH_MAX_REASON + 2 * RH_MAX_ID + 128];
+    snprintf (detail, sizeof detail, "dead letter re-queued for %s by %s (it was given up on: %s)",
+              peer->agency, who, *letter->reason ? letter->reason : "reason not recorded");
+    const char *recipients [] = { peer->agency };
+    rh_audit_event (self->audit, "REQUEUED", RH_OK, letter->msg_id, letter->sender, recipients, 1,
+                    NULL, 0, NULL, detail);
+    peer->ready = true;
+    return 0;
+}
+
+int
+rh_queue_requeue (rh_queue_t *self, const char *msg_id, const char *who, int64_t now,
+                  rh_queue_dead_fn *fn, void *arg)
+{
+    assert (self && who);
+    rh_db_iter_t *iter = rh_db_iter_new (self->db, "x/", 2);
+    if (!iter)
+        return -1;
+    int count = 0;
+    for (; rh_db_iter_valid (iter) && count >= 0; rh_db_iter_next (iter)) {
+        size_t key_size = 0, size = 0;
+        const uint8_t *key = rh_db_iter_key (iter, &key_size);
+        const uint8_t *value = rh_db_iter_value (iter, &size);
+        rh_queued_t queued;
+        if (rh_record_decode_queued (value, size, &queued) != RH_OK)
+            continue;
+        rh_dead_letter_t letter;
+        if (s_dead_letter_view (key, key_size, &queued, &letter) == 0
+            && (!msg_id || strcmp (letter.msg_id, msg_id) == 0)) {
+            if (s_requeue_one (self, &letter, key, key_size, &queued, who, now) == 0) {
+                count++;
+                if (fn)
+                    fn (arg, &letter);
+            }
+            else
+                count = -1;
+        }
+        rh_record_release (&queued.owned);
+    }
+    rh_db_iter_destroy (&iter);
+    return count;
 }

@@ -4,8 +4,9 @@
 
     Keys in the database:
       q/<agency>/<seq>   a message queued for agency (Queued)
+      qs/<agency>/<seq>  (empty) it was sent at least once: never dead-lettered
       t/<agency>         last queue sequence given out for agency
-      x/<agency>/<seq>   dead letter (Queued)
+      x/<agency>/<seq>   dead letter (Queued, with dead_ms and dead_reason)
       b/seq              the broker's own message sequence
 
     Writes join the database's pending batch; the owner commits them (group
@@ -15,6 +16,17 @@
     audit record; a dead letter sends its sender a broker-signed
     non-delivery ALERT. The queue knows nothing of cases: an acknowledged
     referral or alert is reported to the caller (rh_queue_ack).
+
+    Slow is not failed: nothing is given up on while it can still be
+    delivered. A message becomes a dead letter only when it expires before
+    it was ever sent to its recipient; one that was sent (marked under qs/
+    when first sent, and its attempts counted whenever it may have reached
+    the agent without an acknowledgement coming back) is sent again instead, and the agent
+    acknowledges a duplicate by its message id. An agent that is connected
+    but silent is sent its unacknowledged deliveries again after
+    redeliver_ms, then after twice as long, and so on up to
+    RH_MAX_REDELIVER_MS, so that a stalled agent's messages do not pile up
+    in the transport; an acknowledgement starts the back-off again.
     =========================================================================
 */
 #ifndef RH_QUEUE_H_INCLUDED
@@ -28,9 +40,8 @@ typedef int (rh_queue_send_fn) (void *arg, const uint8_t *routing_id, size_t rou
                                 const rh_frame_t *frame);
 
 typedef struct {
-    int64_t expiry_ms;      //  default life of a queued message
-    int64_t redeliver_ms;   //  resend an unacknowledged delivery after this long
-    uint32_t max_attempts;  //  deliveries without acknowledgement before a dead letter
+    int64_t expiry_ms;     //  default life of a queued message (and of a re-queued dead letter)
+    int64_t redeliver_ms;  //  resend unacknowledged deliveries after this long without an answer
 } rh_queue_limits_t;
 
 //  What an acknowledgement took off a queue.
@@ -38,6 +49,18 @@ typedef struct {
     uint32_t kind;                //  MessageKind of the message acknowledged
     char msg_id [RH_MAX_ID + 1];  //  its id
 } rh_acked_t;
+
+//  A dead letter, as an operator sees it.
+typedef struct {
+    char recipient [RH_MAX_ID + 1];
+    char msg_id [RH_MAX_ID + 1];
+    char sender [RH_MAX_ID + 1];
+    int64_t dead_ms;              //  when it was given up on (0: not recorded)
+    char reason [RH_MAX_REASON];  //  why ("" if not recorded)
+} rh_dead_letter_t;
+
+//  Called for each dead letter listed or re-queued.
+typedef void (rh_queue_dead_fn) (void *arg, const rh_dead_letter_t *letter);
 
 //  Creates the queues over db. audit, signer (for notices; may be NULL: then no non-delivery
 //  notices) and send are borrowed. Returns NULL on failure.
@@ -66,10 +89,20 @@ void rh_queue_send_own (rh_queue_t *self, const char *recipient, uint8_t **seale
                         const rh_decision_t *decision, const char *case_id, int64_t now);
 
 //  An agent said Hello on this connection asking for credit: binds its queue to it and starts
-//  again from the head of the queue (everything unacknowledged is sent again). Returns 0, or -1
-//  if no more agencies fit.
+//  again from the head of the queue (everything unacknowledged is sent again; what was in flight
+//  has its attempt counted). connection is an opaque token for the transport's connection (the
+//  socket descriptor the Hello came on), or -1 if unknown; rh_queue_connection_lost matches it.
+//  A credit of 0 binds but sends nothing until a later Hello asks for more (the agent has paused
+//  its intake). Returns 0, or -1 if no more agencies fit.
 int rh_queue_bind (rh_queue_t *self, const char *agency, const uint8_t *routing_id,
-                   size_t routing_id_size, uint32_t credit);
+                   size_t routing_id_size, int connection, uint32_t credit);
+
+//  The transport lost a connection: unbinds agency if its latest Hello came on that connection
+//  (a token of -1 matches nothing), counting an attempt, durably, on each delivery that was in
+//  flight (it may have arrived with its acknowledgement lost, so it is never dead-lettered on
+//  expiry). They are sent again when the agent says Hello again. Returns 1 if it unbound the
+//  agency, else 0.
+int rh_queue_connection_lost (rh_queue_t *self, const char *agency, int connection);
 
 //  True if agency's latest Hello bound this very connection (acknowledgements from any other
 //  are ignored).
@@ -86,7 +119,8 @@ bool rh_queue_connected (rh_queue_t *self, const char *agency);
 //  The agencies with a bound connection (borrowed names), up to max. Returns how many.
 size_t rh_queue_bound_agencies (rh_queue_t *self, const char **agencies, size_t max);
 
-//  Forgets every connection (the transport closed them all); each agent's next Hello binds again.
+//  Forgets every connection (the transport closed them all), counting an attempt on everything
+//  in flight; each agent's next Hello binds again.
 void rh_queue_unbind_all (rh_queue_t *self);
 
 //  Sends a frame to every bound agent.
@@ -95,12 +129,26 @@ void rh_queue_broadcast (rh_queue_t *self, const rh_frame_t *frame);
 //  Call after the pending batch has been committed: what was queued may now be delivered.
 void rh_queue_committed (rh_queue_t *self);
 
-//  Sends what each agent's credit allows; expired or too often delivered messages become dead
-//  letters.
+//  Sends what each agent's credit allows. A message past its expiry that was never sent becomes
+//  a dead letter; one that was sent is sent again. Call with everything written before it
+//  committed (as the broker's loop does).
 void rh_queue_pump (rh_queue_t *self, int64_t now);
 
-//  Counts one more attempt on the deliveries of every agent whose oldest is unacknowledged for
-//  longer than redeliver_ms; the next pump sends them again.
+//  Sends again the unacknowledged deliveries of every connected agent that has not
+//  acknowledged anything for its current back-off (redeliver_ms, doubling after each resend up to
+//  RH_MAX_REDELIVER_MS, back to redeliver_ms on an acknowledgement). Counts an attempt on each.
 void rh_queue_redeliver (rh_queue_t *self, int64_t now);
+
+//  Calls fn for each dead letter (committed), by recipient then age. Returns how many, or -1 if
+//  the store cannot be read.
+int rh_queue_dead_letters (rh_queue_t *self, rh_queue_dead_fn *fn, void *arg);
+
+//  Moves the dead letters with msg_id (every recipient's), or all of them when msg_id is NULL,
+//  back to the end of their recipients' queues with a fresh expiry (now + expiry_ms) and no
+//  attempts, each with a REQUEUED audit record whose detail names who (the operator and tool).
+//  fn, if not NULL, is called for each. Writes join the pending batch: the caller commits them.
+//  Returns how many were re-queued, or -1 on failure (then commit nothing).
+int rh_queue_requeue (rh_queue_t *self, const char *msg_id, const char *who, int64_t now,
+                      rh_queue_dead_fn *fn, void *arg);
 
 #endif

@@ -446,7 +446,8 @@ rh_tracker_transfer (rh_tracker_t *self, rh_case_t *record, const char *to, int6
     snprintf (record->holder, sizeof record->holder, "%s", to);
     const rh_agreement_t *agreement = rh_policy_find (*self->policy, record->agreement_id);
     const char *label = agreement ? rh_agreement_label (agreement, to) : NULL;
-    snprintf (record->holder_label, sizeof record->holder_label, "%s", label && *label ? label : to);
+    snprintf (record->holder_label, sizeof record->holder_label, "%s",
+              label && *label ? label : to);
     record->updates++;
     rh_cases_put (self->cases, record);
     rh_log_info ("broker", "case %s transferred to %s", record->referral_msg_id, to);

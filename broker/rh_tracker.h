@@ -56,8 +56,8 @@ typedef enum {
 
 //  The case an outcome or update is about: by the referral it answers, or by the case id the
 //  front door knows it under. Fills record unless RH_CASE_NONE.
-rh_case_match_t rh_tracker_case_of (rh_tracker_t *self, rh_envelope_t *envelope,
-                                    const char *sender, rh_case_t *record);
+rh_case_match_t rh_tracker_case_of (rh_tracker_t *self, rh_envelope_t *envelope, const char *sender,
+                                    rh_case_t *record);
 
 //  The holder transferred the case to agency to (an accepted TRANSFER about it): from now on
 //  that agency holds it, records its outcome and updates, and is reminded of its deadlines.

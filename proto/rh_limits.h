@@ -25,6 +25,9 @@
 #define RH_MAX_BATCH     512    //  messages in one group commit
 #define RH_MAX_QUEUE_KEY 128    //  bytes of a LevelDB key
 
+//  Redelivery to a connected agent that does not acknowledge backs off, doubling up to this
+#define RH_MAX_REDELIVER_MS (10LL * 60 * 1000)  //  longest wait between resends, ms
+
 //  Hostile traffic: what a peer can make the broker hold or write
 #define RH_MAX_PROTO_ERRORS    32     //  malformed frames before a session is closed
 #define RH_MAX_AGENCY_SESSIONS 8      //  connections one certificate may hold at once

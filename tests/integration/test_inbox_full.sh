@@ -3,11 +3,10 @@
 #  write, must stop taking more and say why (status.json, once in its log), must not move the
 #  messages to failed/, and must resume by itself when space returns, after which every held
 #  message arrives exactly once. The broker must wait for the stalled agent rather than
-#  dead-letter its messages (it is configured here to give up after two quick attempts).
+#  dead-letter its messages (it redelivers here every half second).
 source "$(dirname "$0")/lib.sh"
 N=${N:-50}
 REDELIVER_MS=${REDELIVER_MS:-500}
-BROKER_EXTRA=${BROKER_EXTRA-"  max_attempts: 2"}
 
 make_pki police-gwent:POLICE:newport la-newport:LA_FRONT_DOOR:newport
 start_broker

@@ -6,7 +6,8 @@
 source "$(dirname "$0")/lib.sh"
 
 make_pki police-gwent:POLICE:newport la-newport:LA_FRONT_DOOR:newport health-abb:HEALTH
-#  Today's defaults would give up after 10 unacknowledged deliveries: 3 s at this pace.
+#  A quick redelivery pace: an attempt limit (the old rule gave up after 10) would be reached in
+#  seconds.
 REDELIVER_MS=300 start_broker
 start_agent police-gwent; start_agent la-newport
 wait_connected police-gwent && wait_connected la-newport || bad "agents did not connect"
@@ -25,7 +26,7 @@ drop () {    # drop PREFIX N TO-JSON
 echo "== a receiving agent stopped with SIGSTOP is waited for"
 kill -STOP "${agent_pids[la-newport]}"
 drop stopped 50 '{"agency_id": "la-newport"}'
-sleep ${SLOW_STOP_SECONDS:-20}    #  past 10 redeliveries and past the heartbeat timeout (15 s)
+sleep ${SLOW_STOP_SECONDS:-20}    #  many redelivery periods, and past the heartbeat timeout (15 s)
 kill -CONT "${agent_pids[la-newport]}"
 wait_count "$work/la-newport/inbox" 50 60 && ok "after SIGCONT all 50 arrived" \
     || bad "$(count_files "$work/la-newport/inbox") of 50 arrived"
@@ -62,6 +63,9 @@ deadline=$((SECONDS + 10))
 until [ "$(non_deliveries)" -gt $told ] || [ $SECONDS -ge $deadline ]; do sleep 0.1; done
 expect "the sender was told it expired" "$(non_deliveries)" $((told + 1))
 already=$(count_files "$work/la-newport/inbox")
+out=$("$bin/rhannu-broker" dead-letters -f "$work/broker/broker.yaml" 2>&1); rc=$?
+expect "against the running broker the operator's command refuses (exit 2)" "$rc" 2
+expect_match "saying why" "$out" "the broker is running: stop it first"
 stop_broker
 list=$("$bin/rhannu-broker" dead-letters -f "$work/broker/broker.yaml")
 expect_match "rhannu-broker dead-letters lists it" "$list" "la-newport +[0-9a-f-]+ +police-gwent .*expired"

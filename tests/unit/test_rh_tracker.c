@@ -69,9 +69,7 @@ s_open (s_fixture_t *fx)
     CU_ASSERT_FATAL (fx->db && fx->store && fx->signer);
     fx->audit = rh_audit_new (fx->db);
     fx->cases = rh_cases_new (fx->db);
-    rh_queue_limits_t limits = { .expiry_ms = TEST_DAY_MS,
-                                 .redeliver_ms = 1000,
-                                 .max_attempts = 3 };
+    rh_queue_limits_t limits = { .expiry_ms = TEST_DAY_MS, .redeliver_ms = 1000 };
     fx->queue = rh_queue_new (fx->db, fx->audit, fx->signer, &limits, s_send, NULL);
     CU_ASSERT_FATAL (fx->audit && fx->cases && fx->queue);
     fx->tracker =

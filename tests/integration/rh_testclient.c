@@ -446,7 +446,9 @@ main (int argc, char **argv)
         //  Keeps sending across reconnections (DEALER reconnects by itself) until COUNT frames
         //  are out, or nothing has moved for 10 s.
         long count = atol (argv [5]), answered = 0, sent = 0;
-        int disconnections = 0;
+        int disconnections = 0, reconnect_ms = 10;
+        //  A flooder comes straight back when the broker drops it.
+        zmq_setsockopt (s_dealer, ZMQ_RECONNECT_IVL, &reconnect_ms, sizeof reconnect_ms);
         s_send (&hello);
         uint8_t junk [64];
         int64_t last_progress = rh_time_now_ms ();

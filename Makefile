@@ -89,7 +89,7 @@ BENCH_POLICY := $(BUILD)/tests/rh-bench-policy
 BENCH_CASES := $(BUILD)/tests/rh-bench-cases
 BENCH_AUDIT := $(BUILD)/tests/rh-bench-audit
 
-.PHONY: all deps demo bench check check-unit check-fuzz-regress check-integration check-symbols \
+.PHONY: check-contention soak all deps demo bench check check-unit check-fuzz-regress check-integration check-symbols \
         check-layers check-asan fuzz corpus format format-check clean
 
 all: $(LIB) $(BROKER_CORE_LIB) $(TOOLS) $(UNIT_BIN) $(FUZZ_REPLAY) $(GEN_CORPUS) $(TESTCLIENT) \
@@ -279,7 +279,7 @@ check-layers: $(LAYER_LIB_OBJ) $(LAYER_PROTO_OBJ) $(LAYER_CERTS_OBJ) $(LAYER_BRO
 
 #  The unit suite, the fuzz corpora and the integration tests (but the slow crash test) again,
 #  under AddressSanitizer, LeakSanitizer and UBSan (SAN=1); any report fails the run.
-ASAN_INTEGRATION := test_ca_openssl test_delivery test_security test_deadletter test_agreements \
+ASAN_INTEGRATION := test_ca_openssl test_delivery test_security test_deadletter test_agreements test_holder \
                     test_lifecycle test_audit
 check-asan:
 	$(MAKE) SAN=1 $(UNIT_BIN) $(FUZZ_REPLAY) $(TOOLS) $(TESTCLIENT)
@@ -291,6 +291,20 @@ check-asan:
 	    echo "== $$test (sanitizers)"; \
 	    ASAN_OPTIONS=detect_leaks=1 BUILD=$(BUILD) bash tests/integration/$$test.sh || exit 1; \
 	done
+
+#  The crash test (kill -9 of broker and agents under load) beside stress-ng keeping every core
+#  busy: what a shared, overloaded machine does to timing. Not part of check (it takes minutes).
+CONTENTION_N ?= 5000
+check-contention: $(TOOLS) $(TESTCLIENT)
+	@command -v stress-ng >/dev/null || { echo "check-contention needs stress-ng (make deps)"; exit 1; }
+	stress-ng --cpu $$(( $$(nproc) * 2 )) --timeout 3600s --quiet & stress=$$!; \
+	CRASH_N=$(CONTENTION_N) BUILD=$(BUILD) bash tests/integration/test_crash.sh; rc=$$?; \
+	kill $$stress 2>/dev/null; wait $$stress 2>/dev/null; exit $$rc
+
+#  Longer runs of the hostile-traffic test: 100,000 malformed frames over a valid session.
+soak: $(TOOLS) $(TESTCLIENT)
+	HOSTILE_GARBAGE=100000 BUILD=$(BUILD) bash tests/integration/test_hostile.sh
+	REDELIVER_MS=30000 SLOW_STOP_SECONDS=600 BUILD=$(BUILD) bash tests/integration/test_slow.sh
 
 #  --- Benchmarks (not part of check: figures, not pass/fail) --------------------------------
 

@@ -61,6 +61,7 @@ s_encode (const rh_case_t *record, size_t *size)
     out.duty_inbox = (char *) record->duty_inbox;
     out.holder = (char *) record->holder;
     out.holder_label = (char *) record->holder_label;
+    out.transferred_to = (char *) record->transferred_to;
     out.agreement_id = (char *) record->agreement_id;
     out.escalate_to = (char *) record->escalate_to;
     out.referral_kind = (Rhannu__V1__ReferralKind) record->referral_kind;
@@ -121,6 +122,7 @@ s_decode (const uint8_t *data, size_t size, rh_case_t *record)
         s_copy (record->duty_inbox, sizeof record->duty_inbox, in->duty_inbox);
         s_copy (record->holder, sizeof record->holder, in->holder);
         s_copy (record->holder_label, sizeof record->holder_label, in->holder_label);
+        s_copy (record->transferred_to, sizeof record->transferred_to, in->transferred_to);
         s_copy (record->agreement_id, sizeof record->agreement_id, in->agreement_id);
         s_copy (record->escalate_to, sizeof record->escalate_to, in->escalate_to);
         record->referral_kind = in->referral_kind > 0 ? (uint32_t) in->referral_kind : 0;

@@ -36,6 +36,7 @@ typedef struct {
     char duty_inbox [RH_MAX_ID + 1];
     char holder [RH_MAX_ID + 1];
     char holder_label [RH_MAX_TEXT];
+    char transferred_to [RH_MAX_ID + 1];  //  may record outcomes and updates beside the holder
     char agreement_id [RH_MAX_ID + 1];
     char escalate_to [RH_MAX_ID + 1];
     uint32_t referral_kind;  //  ReferralKind

@@ -236,10 +236,13 @@ rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
     rh_case_t record;
     rh_case_match_t match = rh_tracker_case_of (self->tracker, envelope, result->agency, &record);
     if (match == RH_CASE_OTHERS) {
-        char why [RH_MAX_REASON];
+        char why [RH_MAX_REASON * 2];  //  room for three ids; s_reject keeps what fits
         snprintf (why, sizeof why,
-                  "case %s is held by %s: only the holder records its outcome and updates",
-                  *record.case_id ? record.case_id : record.referral_msg_id, record.holder);
+                  "case %s is held by %s%s%s%s: only the holder records its outcome and updates",
+                  *record.case_id ? record.case_id : record.referral_msg_id, record.holder,
+                  *record.transferred_to ? " (transferred to " : "",
+                  *record.transferred_to ? record.transferred_to : "",
+                  *record.transferred_to ? ")" : "");
         s_reject (self, result, RH_E_NOT_HOLDER, why);
         return;
     }

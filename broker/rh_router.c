@@ -101,9 +101,10 @@ static void
 s_summarise (void *arg, const rh_tally_entry_t *entry)
 {
     rh_router_t *self = arg;
-    char first [32], last [32], detail [300];
+    char first [32], last [32], detail [400];
     const char *what = strcmp (entry->event, "HANDSHAKE_REFUSED") == 0 ? "handshake"
                        : strcmp (entry->event, "SESSION_CLOSED") == 0  ? "session"
+                       : strcmp (entry->event, "SESSION_LOST") == 0    ? "lost session"
                                                                        : "frame";
     snprintf (detail, sizeof detail, "%" PRIu64 " %s%s %s %s %s, %s to %s", entry->count, what,
               entry->count == 1 ? "" : "s",
@@ -243,6 +244,10 @@ rh_router_handle_monitor (rh_router_t *self, int64_t now_ms, rh_lost_t *lost)
         snprintf (lost->agency, sizeof lost->agency, "%s", agency);
         lost->connection = fd;
         rc = 1;
+        //  Not closed by us: the agent went, the network failed, or the transport dropped a
+        //  frame over its size limit (libzmq says no more than that). Summarised like refusals.
+        if (!rh_sessions_closing (self->sessions, fd))
+            rh_tally_add (self->tally, "SESSION_LOST", RH_E_IO, agency, now_ms);
     }
     rh_sessions_event (self->sessions, type, fd, now_ms);
 out:

@@ -262,6 +262,14 @@ rh_sessions_agency (rh_sessions_t *self, int fd)
     return entry && entry->state == S_BOUND ? entry->agency : NULL;
 }
 
+bool
+rh_sessions_closing (rh_sessions_t *self, int fd)
+{
+    assert (self);
+    s_entry_t *entry = s_entry (self, fd, false);
+    return entry && entry->closing;
+}
+
 size_t
 rh_sessions_count (rh_sessions_t *self, const char *agency)
 {

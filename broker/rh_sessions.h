@@ -63,6 +63,9 @@ int rh_sessions_close (rh_sessions_t *self, int fd);
 //  The agency a live, bound session speaks for, or NULL.
 const char *rh_sessions_agency (rh_sessions_t *self, int fd);
 
+//  True if the broker closed fd (rh_sessions_close) and its disconnection has not come yet.
+bool rh_sessions_closing (rh_sessions_t *self, int fd);
+
 //  Live sessions bound to agency.
 size_t rh_sessions_count (rh_sessions_t *self, const char *agency);
 

@@ -286,7 +286,9 @@ rh_tracker_case_of (rh_tracker_t *self, rh_envelope_t *envelope, const char *sen
                      && rh_cases_get (self->cases, referral, record));
     if (!found)
         return RH_CASE_NONE;
-    return strcmp (record->holder, sender) == 0 ? RH_CASE_HELD : RH_CASE_OTHERS;
+    return strcmp (record->holder, sender) == 0 || strcmp (record->transferred_to, sender) == 0
+               ? RH_CASE_HELD
+               : RH_CASE_OTHERS;
 }
 
 static bool
@@ -442,12 +444,10 @@ void
 rh_tracker_transfer (rh_tracker_t *self, rh_case_t *record, const char *to, int64_t now)
 {
     assert (self && record && to);
-    rh_cases_involve (record, record->holder);  //  the former holder still hears what happens
-    snprintf (record->holder, sizeof record->holder, "%s", to);
-    const rh_agreement_t *agreement = rh_policy_find (*self->policy, record->agreement_id);
-    const char *label = agreement ? rh_agreement_label (agreement, to) : NULL;
-    snprintf (record->holder_label, sizeof record->holder_label, "%s",
-              label && *label ? label : to);
+    //  The holder still decides on the referral it received (say, "transferred"); the agency
+    //  it handed the case to may record outcomes and updates too, and hears what happens.
+    snprintf (record->transferred_to, sizeof record->transferred_to, "%s", to);
+    rh_cases_involve (record, to);
     record->updates++;
     rh_cases_put (self->cases, record);
     rh_log_info ("broker", "case %s transferred to %s", record->referral_msg_id, to);

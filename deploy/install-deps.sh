@@ -21,6 +21,7 @@ packages=(
     libclang-rt-14-dev      # sanitizer and fuzzer runtimes for clang
     clang-format            # make format
     chromium                # the report test renders the HTML report headless (no downloads)
+    stress-ng               # make check-contention: the crash test on a fully busy machine
 )
 
 missing=()

@@ -445,9 +445,9 @@ rh_tracker_transfer (rh_tracker_t *self, rh_case_t *record, const char *to, int6
 {
     assert (self && record && to);
     //  The holder still decides on the referral it received (say, "transferred"); the agency
-    //  it handed the case to may record outcomes and updates too, and hears what happens.
+    //  it handed the case to may record outcomes and updates too. It is not made one of those
+    //  who hear the case's updates: that would share more than the transfer itself did.
     snprintf (record->transferred_to, sizeof record->transferred_to, "%s", to);
-    rh_cases_involve (record, to);
     record->updates++;
     rh_cases_put (self->cases, record);
     rh_log_info ("broker", "case %s transferred to %s", record->referral_msg_id, to);

@@ -60,7 +60,7 @@ rh_case_match_t rh_tracker_case_of (rh_tracker_t *self, rh_envelope_t *envelope,
                                     rh_case_t *record);
 
 //  The holder transferred the case to agency to (an accepted TRANSFER about it): from now on
-//  that agency, beside the holder, records its outcome and updates, and hears them.
+//  that agency, beside the holder, may record its outcome and updates.
 void rh_tracker_transfer (rh_tracker_t *self, rh_case_t *record, const char *to, int64_t now);
 
 //  A case may not close before its referrer was told the outcome, nor while an agency has not

@@ -83,7 +83,7 @@ expect_match "the re-queue is audited" "$log" "REQUEUED"
 start_broker
 
 echo "== a broker under load stops within seconds"
-tc police-gwent flood 20000 la-newport 1000000 > "$work/flood.out" 2>&1 &
+"$testclient" "$endpoint" "$work/pki" police-gwent flood 20000 la-newport 1000000 > "$work/flood.out" 2>&1 &
 flood_pid=$!
 sleep 3
 started=$(date +%s%N)

@@ -54,17 +54,11 @@ rh_intake_destroy (rh_intake_t **self_p)
     }
 }
 
-//  The certificate identity of an agency enrolled and valid at now, or NULL.
+//  The identity of an agency enrolled and valid at now, or NULL.
 static const rh_identity_t *
 s_identity (rh_intake_t *self, const char *agency, int64_t now)
 {
-    for (size_t i = 0; i < rh_certstore_size (*self->store); i++) {
-        const rh_identity_t *id = rh_certstore_identity (*self->store, i);
-        if (strcmp (id->agency_id, agency) == 0
-            && rh_certstore_status (*self->store, i, now) == RH_OK)
-            return id;
-    }
-    return NULL;
+    return rh_certstore_enrolled (*self->store, agency, now);
 }
 
 bool

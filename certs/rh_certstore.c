@@ -579,6 +579,18 @@ rh_certstore_verify (rh_certstore_t *self, rh_envelope_t *envelope, int64_t at_m
     return rh_envelope_verify_key (envelope, signer->sign_key);
 }
 
+const rh_identity_t *
+rh_certstore_enrolled (rh_certstore_t *self, const char *agency, int64_t at_ms)
+{
+    assert (self && agency);
+    for (size_t i = 0; i < rh_certstore_size (self); i++) {
+        const rh_identity_t *id = rh_certstore_identity (self, i);
+        if (strcmp (id->agency_id, agency) == 0 && rh_certstore_status (self, i, at_ms) == RH_OK)
+            return id;
+    }
+    return NULL;
+}
+
 rh_rc_t
 rh_certstore_receive (rh_certstore_t *self, const uint8_t *data, size_t size, int64_t at_ms,
                       rh_envelope_t **envelope)

@@ -49,6 +49,22 @@ test_a_signer_is_found_by_agency_and_fingerprint (void)
 }
 
 static void
+test_only_agencies_valid_now_count_as_enrolled (void)
+{
+    rh_certstore_t *store = rh_certstore_load_dir (test_pki ()->pki);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (store);
+    int64_t now = rh_time_now_ms ();
+    const rh_identity_t *police = rh_certstore_enrolled (store, "police-gwent", now);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (police);
+    CU_ASSERT_STRING_EQUAL (police->agency_id, "police-gwent");
+    CU_ASSERT_PTR_NULL (rh_certstore_enrolled (store, "edu-old", now));     //  expired
+    CU_ASSERT_PTR_NULL (rh_certstore_enrolled (store, "vcs-future", now));  //  not yet valid
+    CU_ASSERT_PTR_NULL (rh_certstore_enrolled (store, "vcs-gone", now));    //  revoked
+    CU_ASSERT_PTR_NULL (rh_certstore_enrolled (store, "nobody", now));
+    rh_certstore_destroy (&store);
+}
+
+static void
 test_expired_not_yet_valid_and_revoked_certificates_are_refused_now (void)
 {
     const test_pki_t *pki = test_pki ();
@@ -298,6 +314,8 @@ init_rh_certstore_tests (void)
     CU_pSuite suite = CU_add_suite ("rh_certstore", NULL, NULL);
     CU_add_test (suite, "a signer is found by agency and fingerprint",
                  test_a_signer_is_found_by_agency_and_fingerprint);
+    CU_add_test (suite, "only agencies valid now count as enrolled",
+                 test_only_agencies_valid_now_count_as_enrolled);
     CU_add_test (suite, "expired, not-yet-valid and revoked certificates are refused now",
                  test_expired_not_yet_valid_and_revoked_certificates_are_refused_now);
     CU_add_test (suite, "revocation applies from its date unless the key was compromised",

@@ -14,13 +14,15 @@
                 agency the PKI does not know, police-gwent
       bits 2-3  which of four connections (descriptor and routing id)
       bits 4-5  mode: 0 and 3 the payload is the frame body; 1 it is the
-                sealed bytes of a Submit; 2 a message signed now by the
+                sealed bytes of a Submit, signed again now by the selecting
+                agency (police-gwent for the unknown one) if its header
+                decodes; 2 a message signed now by the
                 selecting agency (police-gwent for the unknown one) to the
                 other, whose payload byte 0 chooses sequence and recipient
                 flags and the rest is the referral's narrative
-    RH_FUZZ_SEEDS=DIR makes the harness write a Submit seed of a really
-    signed message into DIR at start (its created time ages: mode 2 keeps
-    a fresh signature reachable).
+    RH_FUZZ_SEEDS=DIR makes the harness write Submit seeds of a really
+    signed message into DIR at start. Each run has its own PKI, so only
+    mode 1 (signed again) keeps such a seed past the signature check.
     =========================================================================
 */
 #include "rh_broker_classes.h"
@@ -112,6 +114,60 @@ s_seal (rh_signer_t *signer, const uint8_t *payload, size_t size, size_t *sealed
     snprintf (msg_id, RH_MAX_ID + 1, "%s", rh_envelope_msg_id (envelope));
     rh_envelope_destroy (&envelope);
     return sealed;
+}
+
+//  Signs a mutated message again: if payload is a Sealed whose header decodes, the header
+//  names signer's certificate, is dated now (else the created-time window refuses it first)
+//  and gets a valid signature, so that mutations of the header and the disclosures reach
+//  intake, policy and deduplication; msg_id gets the header's id. Returns new sealed bytes (caller frees) or NULL if the
+//  payload does not decode (it is then submitted as it is).
+static uint8_t *
+s_reseal (rh_signer_t *signer, const uint8_t *payload, size_t size, size_t *sealed_size,
+          char *msg_id)
+{
+    Rhannu__V1__Sealed *sealed = rhannu__v1__sealed__unpack (NULL, size, payload);
+    if (!sealed)
+        return NULL;
+    Rhannu__V1__Header *header =
+        rhannu__v1__header__unpack (NULL, sealed->header.len, sealed->header.data);
+    if (!header) {
+        rhannu__v1__sealed__free_unpacked (sealed, NULL);
+        return NULL;
+    }
+    //  The unpacked header owns its bytes: lend ours for packing and give them back.
+    ProtobufCBinaryData fingerprint = header->signer_cert_sha256;
+    header->signer_cert_sha256.data = (uint8_t *) rh_signer_fingerprint (signer);
+    header->signer_cert_sha256.len = RH_DIGEST_LEN;
+    header->created_ms = rh_time_now_ms ();
+    //  The Submit repeats the header's id (else the broker refuses the mismatch first).
+    snprintf (msg_id, RH_MAX_ID + 1, "%s", header->msg_id ? header->msg_id : "");
+    size_t domain = strlen ("rhannu.envelope.v1") + 1;
+    size_t header_size = rhannu__v1__header__get_packed_size (header);
+    uint8_t *signed_bytes = malloc (domain + header_size);
+    if (!signed_bytes)
+        abort ();
+    memcpy (signed_bytes, "rhannu.envelope.v1", domain);
+    rhannu__v1__header__pack (header, signed_bytes + domain);
+    header->signer_cert_sha256 = fingerprint;
+    rhannu__v1__header__free_unpacked (header, NULL);
+    uint8_t signature [64];
+    if (rh_signer_sign (signer, signed_bytes, domain + header_size, signature) != 0)
+        abort ();
+    Rhannu__V1__Sealed again = RHANNU__V1__SEALED__INIT;
+    again.header.data = signed_bytes + domain;
+    again.header.len = header_size;
+    again.signature.data = signature;
+    again.signature.len = sizeof signature;
+    again.disclosures = sealed->disclosures;
+    again.n_disclosures = sealed->n_disclosures;
+    *sealed_size = rhannu__v1__sealed__get_packed_size (&again);
+    uint8_t *bytes = malloc (*sealed_size ? *sealed_size : 1);
+    if (!bytes)
+        abort ();
+    rhannu__v1__sealed__pack (&again, bytes);
+    free (signed_bytes);
+    rhannu__v1__sealed__free_unpacked (sealed, NULL);
+    return bytes;
 }
 
 //  Wraps sealed bytes into a Submit frame body (caller frees).
@@ -237,13 +293,21 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     uint8_t *owned = NULL;
     const uint8_t *body = payload;
     size_t body_size = payload_size;
-    if (mode == 1)
-        body = owned = s_submit ("fuzz-msg", payload, payload_size, &body_size);
+    rh_signer_t *signer = (select & 3) == 1 ? s_la : s_police;
+    if (mode == 1) {
+        size_t sealed_size;
+        char msg_id [RH_MAX_ID + 1];
+        uint8_t *sealed = s_reseal (signer, payload, payload_size, &sealed_size, msg_id);
+        if (sealed)
+            body = owned = s_submit (msg_id, sealed, sealed_size, &body_size);
+        else
+            body = owned = s_submit ("fuzz-msg", payload, payload_size, &body_size);
+        free (sealed);
+    }
     else if (mode == 2) {
         char msg_id [RH_MAX_ID + 1];
         size_t sealed_size;
-        uint8_t *sealed = s_seal ((select & 3) == 1 ? s_la : s_police, payload, payload_size,
-                                  &sealed_size, msg_id);
+        uint8_t *sealed = s_seal (signer, payload, payload_size, &sealed_size, msg_id);
         body = owned = s_submit (msg_id, sealed, sealed_size, &body_size);
         free (sealed);
     }

@@ -314,8 +314,9 @@ bench: deps
 #  and link the broker archives before librhannu.a (only the broker harness pulls from them).
 FUZZ_BUILD := build/fuzz
 
+#  clang (unlike gcc) warns on the `{ NULL }` that ends a configuration table.
 fuzz: deps
-	$(MAKE) BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) \
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) WARN="$(WARN) -Wno-missing-field-initializers" \
 	    SANFLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" \
 	    $(FUZZ_BUILD)/librhannu.a $(FUZZ_BUILD)/librhannu-broker.a \
 	    $(FUZZ_BUILD)/librhannu-broker-core.a \

@@ -82,7 +82,8 @@ s_issue (const char *id, const char *type, const char *la)
 }
 
 //  A message signed now by signer to the other enrolled agency (or to Newport's front door).
-//  Returns the sealed bytes (caller frees) and the message id in msg_id.
+//  Returns the sealed bytes (caller frees) and the message id in msg_id, or NULL if the library
+//  will not sign such a message.
 static uint8_t *
 s_seal (rh_signer_t *signer, const uint8_t *payload, size_t size, size_t *sealed_size, char *msg_id)
 {
@@ -108,10 +109,10 @@ s_seal (rh_signer_t *signer, const uint8_t *payload, size_t size, size_t *sealed
         rh_envelope_set_purpose (envelope, "SAFEGUARDING_CHILD");
     rh_envelope_set_body (envelope, &referral.base);
     uint8_t *sealed = NULL;
-    if (rh_envelope_sign (envelope, signer) != 0
-        || rh_envelope_encode (envelope, &sealed, sealed_size) != 0)
-        abort ();
-    snprintf (msg_id, RH_MAX_ID + 1, "%s", rh_envelope_msg_id (envelope));
+    //  The library refuses to sign what it would not accept (a narrative that is not UTF-8).
+    if (rh_envelope_sign (envelope, signer) == 0
+        && rh_envelope_encode (envelope, &sealed, sealed_size) == 0)
+        snprintf (msg_id, RH_MAX_ID + 1, "%s", rh_envelope_msg_id (envelope));
     rh_envelope_destroy (&envelope);
     return sealed;
 }
@@ -190,6 +191,8 @@ s_write_seeds (const char *dir)
     const uint8_t payload [] = "\0a concern about a child";
     size_t sealed_size;
     uint8_t *sealed = s_seal (s_police, payload, sizeof payload - 1, &sealed_size, msg_id);
+    if (!sealed)
+        abort ();
     //  Mode 1 from police-gwent: the sealed bytes alone, so mutations reach intake.
     uint8_t *seed = malloc (sealed_size + 1);
     seed [0] = 0x10;
@@ -221,13 +224,15 @@ s_setup (void)
     rh_file_path (s_root, sizeof s_root, "%s/rhannu-fuzz-broker-XXXXXX", base);
     if (!mkdtemp (s_root))
         abort ();
-    atexit (s_cleanup);
     char path [PATH_MAX], agreements [PATH_MAX], data [PATH_MAX], text [4 * PATH_MAX];
     rh_file_path (s_pki, sizeof s_pki, "%s/pki", s_root);
     rh_file_path (agreements, sizeof agreements, "%s/agreements", s_root);
     rh_file_path (data, sizeof data, "%s/data", s_root);
     if (rh_ca_init (s_pki, "fuzz board CA", 0) != 0 || rh_file_mkdir (agreements, 0700) != 0)
         abort ();
+    //  Registered after OpenSSL's own exit handler (its first use was just now), so that it
+    //  runs first: the verifier threads must end before OpenSSL frees its thread state.
+    atexit (s_cleanup);
     s_issue ("broker", "BROKER", NULL);
     s_issue ("police-gwent", "POLICE", "newport");
     s_issue ("la-newport", "LA_FRONT_DOOR", "newport");
@@ -308,6 +313,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         char msg_id [RH_MAX_ID + 1];
         size_t sealed_size;
         uint8_t *sealed = s_seal (signer, payload, payload_size, &sealed_size, msg_id);
+        if (!sealed)
+            return 0;
         body = owned = s_submit (msg_id, sealed, sealed_size, &body_size);
         free (sealed);
     }

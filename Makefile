@@ -80,7 +80,7 @@ TOOLS := $(BUILD)/bin/rhannu-ca $(BUILD)/bin/rhannu-broker $(BUILD)/bin/rhannu-a
 AGENT_SRC := $(filter-out agent/main.c,$(wildcard agent/*.c))
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(BUILD)/tests/unit-tests
-FUZZ_NAMES := envelope frame json agreement
+FUZZ_NAMES := envelope frame json agreement broker
 FUZZ_REPLAY := $(patsubst %,$(BUILD)/tests/replay-%,$(FUZZ_NAMES))
 GEN_CORPUS := $(BUILD)/tests/gen-corpus
 TESTCLIENT := $(BUILD)/tests/rh-testclient
@@ -172,6 +172,12 @@ $(UNIT_BIN): $(call objs,$(UNIT_SRC) agent/rh_link.c) $(BROKER_ACTOR_LIB) $(BROK
 	$(LINK) $^ $(TEST_LIBS) $(PKG_LIBS) -o $@
 
 $(BUILD)/tests/replay-%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/replay_main.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(LINK) $^ $(PKG_LIBS) -o $@
+
+#  The broker harness drives the whole broker (loop, router, verifier workers) in-process.
+$(BUILD)/tests/replay-broker: $(BUILD)/obj/tests/fuzz/fuzz_broker.o \
+        $(BUILD)/obj/tests/fuzz/replay_main.o $(BROKER_ACTOR_LIB) $(BROKER_CORE_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(LINK) $^ $(PKG_LIBS) -o $@
 
@@ -319,15 +325,19 @@ bench: deps
 #  --- Fuzzing ---------------------------------------------------------------------------------
 
 #  The harnesses build with the same per-part include paths as everything else (BUILD=build/fuzz)
-#  and link librhannu.a only: every parser they reach lives in lib, proto or certs.
+#  and link the broker archives before librhannu.a (only the broker harness pulls from them).
 FUZZ_BUILD := build/fuzz
 
+#  clang (unlike gcc) warns on the `{ NULL }` that ends a configuration table.
 fuzz: deps
-	$(MAKE) BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) \
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) WARN="$(WARN) -Wno-missing-field-initializers" \
 	    SANFLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" \
-	    $(FUZZ_BUILD)/librhannu.a $(patsubst %,$(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o,$(FUZZ_TARGETS))
+	    $(FUZZ_BUILD)/librhannu.a $(FUZZ_BUILD)/librhannu-broker.a \
+	    $(FUZZ_BUILD)/librhannu-broker-core.a \
+	    $(patsubst %,$(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o,$(FUZZ_TARGETS))
 	@for name in $(FUZZ_TARGETS); do \
 	    $(FUZZ_CC) -fsanitize=fuzzer,address,undefined $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_$$name.o \
+	        $(FUZZ_BUILD)/librhannu-broker.a $(FUZZ_BUILD)/librhannu-broker-core.a \
 	        $(FUZZ_BUILD)/librhannu.a $(PKG_LIBS) -o $(FUZZ_BUILD)/fuzz-$$name || exit 1; \
 	    mkdir -p $(FUZZ_BUILD)/corpus-$$name; \
 	    $(FUZZ_BUILD)/fuzz-$$name -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \

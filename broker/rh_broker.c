@@ -573,6 +573,13 @@ rh_broker_handle (rh_broker_t *self, const char *agency, int connection, const u
     return 1;
 }
 
+size_t
+rh_broker_verifying (rh_broker_t *self)
+{
+    assert (self);
+    return rh_backlog_size (self->backlog) + rh_verifier_in_flight (self->verifier);
+}
+
 int
 rh_broker_run (rh_broker_t *self, volatile sig_atomic_t *stop, volatile sig_atomic_t *reload)
 {

@@ -39,6 +39,10 @@ int rh_broker_handle (rh_broker_t *self, const char *agency, int connection,
                       const uint8_t *routing_id, size_t routing_id_size, const uint8_t *body,
                       size_t body_size);
 
+//  Submissions parked or in the verifier's hands whose results the loop has not taken yet: a
+//  caller of rh_broker_handle steps until this is 0 to see a submission through intake.
+size_t rh_broker_verifying (rh_broker_t *self);
+
 //  Ends a run: writes the refusal summaries, signs a last checkpoint and commits. Returns 0 or
 //  -1 (rh_broker_run calls it).
 int rh_broker_finish (rh_broker_t *self);

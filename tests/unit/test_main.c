@@ -26,6 +26,7 @@ void init_rh_link_tests (void);
 void init_rh_queue_tests (void);
 void init_rh_tracker_tests (void);
 void init_rh_verifier_tests (void);
+void init_rh_report_tests (void);
 
 int
 main (void)
@@ -56,6 +57,7 @@ main (void)
     init_rh_queue_tests ();
     init_rh_tracker_tests ();
     init_rh_verifier_tests ();
+    init_rh_report_tests ();
     CU_basic_set_mode (CU_BRM_VERBOSE);
     CU_basic_run_tests ();
     unsigned failures = CU_get_number_of_failures () + CU_get_number_of_tests_failed ();

@@ -15,15 +15,15 @@ typedef struct _rh_casebook_t rh_casebook_t;
 
 //  One case as the log tells it. Callers update the lifecycle fields as they read on.
 typedef struct {
-    char referral [RH_MAX_ID + 1];  //  msg id of the referral that opened it
-    char case_id [RH_MAX_ID + 1];   //  the referrer's case id
-    char referrer [RH_MAX_ID + 1];  //  agency that sent the referral
-    char holder [RH_MAX_ID + 1];    //  front door that holds it
-    char involved [RH_MAX_INVOLVED][RH_MAX_ID + 1];
-    size_t involved_count;
-    int64_t received_ms;  //  when the broker took the referral in
-    int64_t decided_ms;   //  first outcome, 0 if none yet
-    bool acknowledged;    //  the holder acknowledged the referral
+    char referral [RH_MAX_ID + 1];                   //  msg id of the referral that opened it
+    char case_id [RH_MAX_ID + 1];                    //  the referrer's case id
+    char referrer [RH_MAX_ID + 1];                   //  agency that sent the referral
+    char holder [RH_MAX_ID + 1];                     //  front door that holds it
+    char involved [RH_MAX_INVOLVED][RH_MAX_ID + 1];  //  agencies the case has reached
+    size_t involved_count;                           //  entries in involved
+    int64_t received_ms;                             //  when the broker took the referral in
+    int64_t decided_ms;                              //  first outcome, 0 if none yet
+    bool acknowledged;                               //  the holder acknowledged the referral
     bool closed;
 } rh_casebook_case_t;
 

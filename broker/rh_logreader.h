@@ -23,8 +23,8 @@ void rh_logreader_destroy (rh_logreader_t **self_p);
 //  valid until the next call on this reader.
 const rh_audit_record_t *rh_logreader_next (rh_logreader_t *self);
 
-//  Record seq, or NULL if it is not there or does not decode. Borrowed, as for next; a walk
-//  with rh_logreader_next does not continue from it.
+//  Record seq, or NULL if it is not there or does not decode. Borrowed, as for next. A walk
+//  with rh_logreader_next goes on from where it was, not from seq.
 const rh_audit_record_t *rh_logreader_read (rh_logreader_t *self, uint64_t seq);
 
 //  The message the current record is about, or NULL if it is not stored or does not decode.

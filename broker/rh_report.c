@@ -17,13 +17,15 @@ s_count (json_t *counts, const char *name)
 
 struct _rh_report_t {
     json_t *by_agency, *by_kind, *by_category, *by_la, *by_month;  //  name -> count
-    json_t *outcomes_by_referrer, *nfa_by_referrer, *refusals_by_rule, *decisions;
+    json_t *outcomes_by_referrer, *nfa_by_referrer, *refusals_by_rule, *decisions;  //  counts
     json_t *days_to_outcome;  //  histogram: "0-1", "1-2", "2-5", "5-10", "10+"
-    size_t referrals, decided, within_deadline, with_deadline, overdue_alerts, repeat_alerts;
-    size_t closed, refusals, erased;
-    json_t *figures;  //  all of it, as printed and rendered
+    size_t referrals, decided, within_deadline, with_deadline;  //  outcomes and deadlines met
+    size_t overdue_alerts, repeat_alerts;                       //  alerts the broker sent
+    size_t closed, refusals, erased;  //  cases closed, messages refused, messages erased
+    json_t *figures;                  //  all of it, as printed and rendered
 };
 
+//  The histogram bucket of a time to outcome: boards ask "how many within a day, a week".
 static const char *
 s_days_bucket (double days)
 {
@@ -202,6 +204,8 @@ s_known_las (rh_db_t *db)
     return las;
 }
 
+//  The figures as one JSON object, headed by the log's size and root so that a reader can
+//  tie the report to a signed checkpoint. Returns a new object, or NULL.
 static json_t *
 s_figures_json (rh_report_t *f, const rh_audit_check_t *check)
 {
@@ -235,6 +239,8 @@ s_figures_json (rh_report_t *f, const rh_audit_check_t *check)
         "feedback sent to referrers");
 }
 
+//  Writes one breakdown as dir/name.csv (column, count). A file that cannot be opened is
+//  left out: the others still serve.
 static void
 s_csv (const char *dir, const char *name, json_t *counts, const char *column)
 {
@@ -293,6 +299,7 @@ s_html_chart (FILE *out, const char *title, json_t *counts, const char *unit)
     fprintf (out, "</svg></section>\n");
 }
 
+//  The whole report as one self-contained page. Returns 0, or -1 if path cannot be written.
 static int
 s_report_html (const char *path, json_t *figures)
 {

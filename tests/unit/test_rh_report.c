@@ -54,6 +54,16 @@ s_keep_agreement (rh_db_t *db, const char *yaml)
     free (value);
 }
 
+//  A new database in a fresh folder (dir).
+static rh_db_t *
+s_db (char *dir, size_t size)
+{
+    test_tempdir (dir, size);
+    rh_db_t *db = rh_db_open (dir);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (db);
+    return db;
+}
+
 //  The integer figure name, or its member (a breakdown's entry).
 static json_int_t
 s_figure (rh_report_t *report, const char *name, const char *member)
@@ -68,9 +78,7 @@ static void
 test_a_report_counts_referrals_outcomes_refusals_and_areas_from_the_log (void)
 {
     char dir [PATH_MAX];
-    test_tempdir (dir, sizeof dir);
-    rh_db_t *db = rh_db_open (dir);
-    CU_ASSERT_PTR_NOT_NULL_FATAL (db);
+    rh_db_t *db = s_db (dir, sizeof dir);
     rh_audit_t *audit = rh_audit_new (db);
     CU_ASSERT_PTR_NOT_NULL_FATAL (audit);
     s_accepted (audit, "pol-1", "police-gwent", "la-newport",
@@ -166,9 +174,7 @@ static void
 test_a_report_of_an_empty_log_counts_nothing (void)
 {
     char dir [PATH_MAX];
-    test_tempdir (dir, sizeof dir);
-    rh_db_t *db = rh_db_open (dir);
-    CU_ASSERT_PTR_NOT_NULL_FATAL (db);
+    rh_db_t *db = s_db (dir, sizeof dir);
     rh_audit_check_t check;
     CU_ASSERT_EQUAL_FATAL (rh_audit_verify (db, NULL, &check), RH_OK);
     rh_report_t *report = rh_report_new (db, &check);

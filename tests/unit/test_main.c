@@ -26,6 +26,9 @@ void init_rh_link_tests (void);
 void init_rh_queue_tests (void);
 void init_rh_tracker_tests (void);
 void init_rh_verifier_tests (void);
+void init_rh_report_tests (void);
+void init_rh_casebook_tests (void);
+void init_rh_logreader_tests (void);
 
 int
 main (void)
@@ -56,6 +59,9 @@ main (void)
     init_rh_queue_tests ();
     init_rh_tracker_tests ();
     init_rh_verifier_tests ();
+    init_rh_report_tests ();
+    init_rh_casebook_tests ();
+    init_rh_logreader_tests ();
     CU_basic_set_mode (CU_BRM_VERBOSE);
     CU_basic_run_tests ();
     unsigned failures = CU_get_number_of_failures () + CU_get_number_of_tests_failed ();

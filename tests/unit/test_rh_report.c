@@ -1,0 +1,199 @@
+/*  =========================================================================
+    test_rh_report - the board report's figures, CSV files and HTML page
+    =========================================================================
+*/
+#include "test_helpers.h"
+#include "rh_broker_classes.h"
+
+//  A message signed by sender, encoded as the broker stores it. The caller frees *data.
+static void
+s_sealed (const char *sender, const char *json, uint8_t **data, size_t *size)
+{
+    char error [256] = "";
+    rh_envelope_t *envelope =
+        rh_json_to_envelope ((const uint8_t *) json, strlen (json), error, sizeof error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (envelope);
+    rh_signer_t *signer = test_signer (test_pki ()->pki, sender);
+    CU_ASSERT_FATAL (signer && rh_envelope_sign (envelope, signer) == 0);
+    CU_ASSERT_FATAL (rh_envelope_encode (envelope, data, size) == 0);
+    rh_signer_destroy (&signer);
+    rh_envelope_destroy (&envelope);
+}
+
+//  Appends an ACCEPTED record of a message from sender to recipient.
+static void
+s_accepted (rh_audit_t *audit, const char *msg_id, const char *sender, const char *recipient,
+            const char *json)
+{
+    uint8_t *sealed = NULL;
+    size_t size = 0;
+    s_sealed (sender, json, &sealed, &size);
+    const char *recipients [] = { recipient };
+    rh_audit_record_t record = { .event = "ACCEPTED",
+                                 .code = "RH_OK",
+                                 .msg_id = msg_id,
+                                 .agency = sender,
+                                 .recipients = recipients,
+                                 .recipient_count = 1,
+                                 .sealed = sealed,
+                                 .sealed_size = size };
+    CU_ASSERT_EQUAL (rh_audit_append (audit, &record), 0);
+    free (sealed);
+}
+
+//  An agreement version as the broker keeps it: a signature's room, then the file.
+static void
+s_keep_agreement (rh_db_t *db, const char *yaml)
+{
+    size_t size = RH_SIG_LEN + strlen (yaml);
+    uint8_t *value = calloc (1, size);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (value);
+    memcpy (value + RH_SIG_LEN, yaml, strlen (yaml));
+    const char *key = "g/TEST-REPORT/0000000001";
+    rh_db_put (db, key, strlen (key), value, size);
+    free (value);
+}
+
+//  A new database in a fresh folder (dir).
+static rh_db_t *
+s_db (char *dir, size_t size)
+{
+    test_tempdir (dir, size);
+    rh_db_t *db = rh_db_open (dir);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (db);
+    return db;
+}
+
+//  The integer figure name, or its member (a breakdown's entry).
+static json_int_t
+s_figure (rh_report_t *report, const char *name, const char *member)
+{
+    const json_t *value = json_object_get (rh_report_figures (report), name);
+    if (member)
+        value = json_object_get (value, member);
+    return json_integer_value (value);
+}
+
+static void
+test_a_report_counts_referrals_outcomes_refusals_and_areas_from_the_log (void)
+{
+    char dir [PATH_MAX];
+    rh_db_t *db = s_db (dir, sizeof dir);
+    rh_audit_t *audit = rh_audit_new (db);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (audit);
+    s_accepted (audit, "pol-1", "police-gwent", "la-newport",
+                "{\"kind\": \"REFERRAL\", \"msg_id\": \"pol-1\", \"case_id\": \"GW-1\","
+                " \"purpose\": \"SAFEGUARDING_CHILD\", \"to\": [{\"agency_id\": \"la-newport\"}],"
+                " \"author\": {\"practitioner_id\": \"PC-1\", \"supervisor_id\": \"DS-9\"},"
+                " \"body\": {\"referral_kind\": \"PPN\", \"categories\": [\"NEGLECT\"]}}");
+    s_accepted (audit, "la-1", "la-newport", "police-gwent",
+                "{\"kind\": \"OUTCOME\", \"msg_id\": \"la-1\", \"in_reply_to\": \"pol-1\","
+                " \"case_id\": \"N-7\", \"purpose\": \"REFERRER_FEEDBACK\","
+                " \"body\": {\"decision\": \"NO_FURTHER_ACTION\"}}");
+    //  A refusal, by its rule.
+    rh_audit_decision_t refused = { .recipient = "health-abb",
+                                    .agreement_id = "TEST-REPORT",
+                                    .agreement_version = 1,
+                                    .rule_id = "R9",
+                                    .missing_condition = "" };
+    rh_audit_record_t rejected = { .event = "REJECTED",
+                                   .code = "RH_E_POLICY",
+                                   .msg_id = "pol-2",
+                                   .agency = "police-gwent",
+                                   .decisions = &refused,
+                                   .decision_count = 1 };
+    CU_ASSERT_EQUAL (rh_audit_append (audit, &rejected), 0);
+    //  A message erased since (personal data): counted, not read.
+    s_accepted (audit, "pol-3", "police-gwent", "la-newport",
+                "{\"kind\": \"REFERRAL\", \"msg_id\": \"pol-3\", \"case_id\": \"GW-3\","
+                " \"purpose\": \"SAFEGUARDING_CHILD\", \"to\": [{\"agency_id\": \"la-newport\"}],"
+                " \"author\": {\"practitioner_id\": \"PC-1\", \"supervisor_id\": \"DS-9\"},"
+                " \"body\": {\"referral_kind\": \"PPN\", \"categories\": [\"NEGLECT\"]}}");
+    s_keep_agreement (db, "id: TEST-REPORT\nlocal_authorities: [newport, torfaen]\n");
+    CU_ASSERT_EQUAL_FATAL (rh_db_commit (db, true), 0);
+    rh_db_delete (db, "ap/00000000000000000003", 23);
+    CU_ASSERT_EQUAL_FATAL (rh_db_commit (db, true), 0);
+
+    rh_audit_check_t check;
+    CU_ASSERT_EQUAL_FATAL (rh_audit_verify (db, NULL, &check), RH_OK);
+    rh_report_t *report = rh_report_new (db, &check);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (report);
+    CU_ASSERT_EQUAL (s_figure (report, "log", "records"), 4);
+    CU_ASSERT_EQUAL (s_figure (report, "referrals", NULL), 1);
+    CU_ASSERT_EQUAL (s_figure (report, "decided", NULL), 1);
+    CU_ASSERT_EQUAL (s_figure (report, "refusals", NULL), 1);
+    CU_ASSERT_EQUAL (s_figure (report, "messages_erased", NULL), 1);
+    CU_ASSERT_EQUAL (s_figure (report, "refusals_by_rule", "R9"), 1);
+    CU_ASSERT_EQUAL (s_figure (report, "by_kind", "REFERRAL"), 1);
+    CU_ASSERT_EQUAL (s_figure (report, "by_kind", "OUTCOME"), 1);
+    CU_ASSERT_EQUAL (s_figure (report, "by_category", "NEGLECT"), 1);
+    CU_ASSERT_EQUAL (s_figure (report, "decisions", "NO_FURTHER_ACTION"), 1);
+    CU_ASSERT_EQUAL (s_figure (report, "days_to_outcome", "0-1 days"), 1);
+    //  Areas the agreement covers are listed even with no referral from them.
+    const json_t *areas = json_object_get (rh_report_figures (report), "by_local_authority");
+    CU_ASSERT_PTR_NOT_NULL (json_object_get (areas, "torfaen"));
+    CU_ASSERT_EQUAL (s_figure (report, "by_local_authority", "torfaen"), 0);
+    CU_ASSERT_EQUAL (s_figure (report, "by_local_authority", "(not given)"), 1);
+    double nfa = json_real_value (json_object_get (
+        json_object_get (rh_report_figures (report), "nfa_rate_by_referrer_percent"),
+        "police-gwent"));
+    CU_ASSERT_DOUBLE_EQUAL (nfa, 100.0, 0.001);
+
+    //  The same figures as JSON, CSV files and an HTML page.
+    char text [16384] = "";
+    FILE *out = fmemopen (text, sizeof text - 1, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL (out);
+    rh_report_print (report, out);
+    fclose (out);
+    CU_ASSERT_PTR_NOT_NULL (strstr (text, "\"referrals\": 1,"));
+    char csv [PATH_MAX], path [PATH_MAX];
+    rh_file_path (csv, sizeof csv, "%s/csv", dir);
+    rh_report_write_csv (report, csv);
+    rh_file_path (path, sizeof path, "%s/by_local_authority.csv", csv);
+    uint8_t *data = NULL;
+    size_t size = 0;
+    CU_ASSERT_FATAL (rh_file_read (path, 1 << 20, &data, &size) == 0);
+    CU_ASSERT_PTR_NOT_NULL (memmem (data, size, "\"torfaen\",0\n", 12));
+    free (data);
+    rh_file_path (path, sizeof path, "%s/report.html", dir);
+    CU_ASSERT_EQUAL (rh_report_write_html (report, path), 0);
+    CU_ASSERT_FATAL (rh_file_read (path, 1 << 20, &data, &size) == 0);
+    CU_ASSERT_PTR_NOT_NULL (memmem (data, size, "<svg class=\"chart\"", 18));
+    free (data);
+    rh_file_path (path, sizeof path, "%s/no-such-folder/report.html", dir);
+    CU_ASSERT_EQUAL (rh_report_write_html (report, path), -1);
+
+    rh_report_destroy (&report);
+    CU_ASSERT_PTR_NULL (report);
+    rh_report_destroy (&report);  //  idempotent
+    rh_audit_destroy (&audit);
+    rh_db_destroy (&db);
+}
+
+static void
+test_a_report_of_an_empty_log_counts_nothing (void)
+{
+    char dir [PATH_MAX];
+    rh_db_t *db = s_db (dir, sizeof dir);
+    rh_audit_check_t check;
+    CU_ASSERT_EQUAL_FATAL (rh_audit_verify (db, NULL, &check), RH_OK);
+    rh_report_t *report = rh_report_new (db, &check);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (report);
+    CU_ASSERT_EQUAL (s_figure (report, "referrals", NULL), 0);
+    CU_ASSERT_EQUAL (json_object_size (json_object_get (rh_report_figures (report), "by_kind")), 0);
+    //  An empty log proves nothing: the report does not call it verified.
+    CU_ASSERT_TRUE (json_is_false (
+        json_object_get (json_object_get (rh_report_figures (report), "log"), "verified")));
+    rh_report_destroy (&report);
+    rh_db_destroy (&db);
+}
+
+void
+init_rh_report_tests (void)
+{
+    CU_pSuite suite = CU_add_suite ("rh_report", NULL, NULL);
+    CU_add_test (suite, "a report counts referrals, outcomes, refusals and areas from the log",
+                 test_a_report_counts_referrals_outcomes_refusals_and_areas_from_the_log);
+    CU_add_test (suite, "a report of an empty log counts nothing",
+                 test_a_report_of_an_empty_log_counts_nothing);
+}

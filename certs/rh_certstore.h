@@ -70,7 +70,7 @@ rh_rc_t rh_certstore_verify (rh_certstore_t *self, rh_envelope_t *envelope, int6
 
 //  The identity of agency if its certificate is enrolled and valid at at_ms (borrowed), or NULL.
 const rh_identity_t *rh_certstore_enrolled (rh_certstore_t *self, const char *agency,
-                                           int64_t at_ms);
+                                            int64_t at_ms);
 
 //  Receives untrusted sealed bytes: decodes and verifies them at at_ms, reporting the most
 //  specific cause (a message whose header was altered is RH_E_SIG even though its fields no

@@ -33,6 +33,19 @@ s_utf8 (const char *text)
     return true;
 }
 
+//  A message id as the broker will log and echo it: valid UTF-8 without control characters
+//  (a newline in an id would let a sender forge lines in the operator log).
+static bool
+s_id (const char *text)
+{
+    if (strlen (text) > RH_MAX_ID || !s_utf8 (text))
+        return false;
+    for (const unsigned char *p = (const unsigned char *) text; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return false;
+    return true;
+}
+
 static bool
 s_short (const char *text)
 {
@@ -183,10 +196,7 @@ rh_frame_decode (const uint8_t *data, size_t size, rh_frame_t *frame)
             frame->sealed = in->submit->sealed.data;
             frame->sealed_size = in->submit->sealed.len;
             //  A Submit carries a sealed message; one without is not a frame we can answer for.
-            rc = strlen (frame->msg_id) <= RH_MAX_ID && s_utf8 (frame->msg_id)
-                         && frame->sealed_size > 0
-                     ? RH_OK
-                     : RH_E_MALFORMED;
+            rc = s_id (frame->msg_id) && frame->sealed_size > 0 ? RH_OK : RH_E_MALFORMED;
             break;
         case RHANNU__V1__FRAME__OP_ACCEPTED:
             frame->type = RH_FRAME_ACCEPTED;

@@ -165,8 +165,9 @@ test_strings_must_be_utf8_and_replies_always_are (void)
                          &frame),
         RH_E_MALFORMED);
     //  Overlong form of '/' and a UTF-16 surrogate are not UTF-8 either.
-    const char *bad [] = { "\xc0\xaf", "\xed\xa0\x80", "abc\xe2\x82" };
-    for (size_t i = 0; i < 3; i++) {
+    //  Nor may an id carry control characters: a newline would forge operator log lines.
+    const char *bad [] = { "\xc0\xaf", "\xed\xa0\x80", "abc\xe2\x82", "a\nb", "a\x7f" };
+    for (size_t i = 0; i < 5; i++) {
         rh_frame_t submit = { .type = RH_FRAME_SUBMIT,
                               .msg_id = bad [i],
                               .sealed = (const uint8_t *) "x",

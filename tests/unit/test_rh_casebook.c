@@ -37,7 +37,7 @@ test_an_agency_is_involved_once_and_at_most_rh_max_involved (void)
     rh_casebook_involve (&c, "");
     CU_ASSERT_EQUAL (c.involved_count, 1);
     for (int i = 0; i < RH_MAX_INVOLVED + 5; i++) {
-        char agency [16];
+        char agency [32];
         snprintf (agency, sizeof agency, "agency-%d", i);
         rh_casebook_involve (&c, agency);
     }

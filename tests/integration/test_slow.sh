@@ -8,7 +8,7 @@ source "$(dirname "$0")/lib.sh"
 make_pki police-gwent:POLICE:newport la-newport:LA_FRONT_DOOR:newport health-abb:HEALTH
 #  A quick redelivery pace: an attempt limit (the old rule gave up after 10) would be reached in
 #  seconds.
-REDELIVER_MS=300 start_broker
+REDELIVER_MS=${SLOW_REDELIVER_MS:-300} start_broker    #  make soak: the default, 30 s
 start_agent police-gwent; start_agent la-newport
 wait_connected police-gwent && wait_connected la-newport || bad "agents did not connect"
 tc () { "$testclient" "$endpoint" "$work/pki" "$@"; }
@@ -38,7 +38,7 @@ expect "the sender was told of no non-delivery" "$(non_deliveries)" 0
 echo "== a connected recipient that never acknowledges is not dead-lettered"
 told=$(non_deliveries)
 drop unacked 1 '{"agency_id": "health-abb"}'
-out=$(tc health-abb hold 5)
+out=$(tc health-abb hold $(( ${SLOW_REDELIVER_MS:-300} * 3 / 1000 + 5 )))
 n=$(echo "$out" | grep -c '^DELIVER ')
 expect_match "it was delivered, and again while unacknowledged ($n times)" "$n" "^([2-9]|[1-9][0-9]+)$"
 sleep 0.5

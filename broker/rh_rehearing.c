@@ -129,6 +129,9 @@ s_redecide (rh_rehearing_t *self, const rh_audit_record_t *record, const rh_fact
         const rh_agreement_t *agreement = s_version (
             self, decision.agreement_id, decision.agreement_version, decision.agreement_sha256);
         rh_decision_t again;
+        memset (&again, 0, sizeof again);
+        //  Named even when nothing could be decided: a party without a certificate then.
+        again.rule_id = agreement ? "(a party had no valid certificate then)" : "";
         bool same = false;
         if (agreement && have_sender
             && s_party (self, decision.recipient, record->at_ms, &recipient)) {

@@ -311,7 +311,7 @@ check-contention: $(TOOLS) $(TESTCLIENT)
 
 #  Longer runs of the hostile-traffic test: 100,000 malformed frames over a valid session.
 soak: $(TOOLS) $(TESTCLIENT)
-	HOSTILE_GARBAGE=100000 BUILD=$(BUILD) bash tests/integration/test_hostile.sh
+	HOSTILE_GARBAGE=100000 HOSTILE_INTERVAL=20 BUILD=$(BUILD) bash tests/integration/test_hostile.sh
 	SLOW_REDELIVER_MS=30000 SLOW_STOP_SECONDS=600 BUILD=$(BUILD) bash tests/integration/test_slow.sh
 
 #  --- Benchmarks (not part of check: figures, not pass/fail) --------------------------------

@@ -83,7 +83,7 @@ rss_before=$(rss_kb)
 garbage_pid=$!
 sent=2
 while kill -0 $garbage_pid 2>/dev/null; do
-    sent=$((sent + 1)); send_one "during-$sent"; sleep 2
+    sent=$((sent + 1)); send_one "during-$sent"; sleep ${HOSTILE_INTERVAL:-2}
 done
 wait $garbage_pid
 echo "  ($(cat "$work/garbage.out"))"

@@ -205,17 +205,7 @@ rh_cases_find (rh_cases_t *self, const char *holder, const char *case_id,
     }
     char key [S_KEY];
     s_holder_key (holder, case_id, key, sizeof key);
-    uint8_t *value = NULL;
-    size_t size = 0;
-    if (rh_db_get (self->db, key, strlen (key), &value, &size) != 0)
-        return false;
-    bool found = size > 0 && size <= RH_MAX_ID;
-    if (found) {
-        memcpy (referral_msg_id, value, size);
-        referral_msg_id [size] = 0;
-    }
-    free (value);
-    return found;
+    return rh_db_get_text (self->db, key, referral_msg_id, RH_MAX_ID);
 }
 
 int

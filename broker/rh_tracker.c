@@ -240,16 +240,7 @@ s_alert_taken_in (rh_tracker_t *self, const char *alert_msg_id, const char *agen
 {
     char key [RH_MAX_QUEUE_KEY], referral [RH_MAX_ID + 1];
     snprintf (key, sizeof key, "ka/%s", alert_msg_id);
-    uint8_t *value = NULL;
-    size_t size = 0;
-    if (rh_db_get (self->db, key, strlen (key), &value, &size) != 0)
-        return;
-    bool good = size > 0 && size <= RH_MAX_ID;
-    if (good) {
-        memcpy (referral, value, size);
-        referral [size] = 0;
-    }
-    free (value);
+    bool good = rh_db_get_text (self->db, key, referral, RH_MAX_ID);
     rh_case_t record;
     (void) agency;  //  the delivery came from that agency's own queue: it is the alert's recipient
     if (!good || !rh_cases_get (self->cases, referral, &record))

@@ -129,6 +129,23 @@ rh_db_has (rh_db_t *self, const void *key, size_t key_size)
     return rc == 0;
 }
 
+bool
+rh_db_get_text (rh_db_t *self, const char *key, char *text, size_t max)
+{
+    assert (self && key && text);
+    uint8_t *value = NULL;
+    size_t size = 0;
+    if (rh_db_get (self, key, strlen (key), &value, &size) != 0)
+        return false;
+    bool found = size > 0 && size <= max;  //  stored data is checked like any other input
+    if (found) {
+        memcpy (text, value, size);
+        text [size] = 0;
+    }
+    free (value);
+    return found;
+}
+
 void
 rh_db_put (rh_db_t *self, const void *key, size_t key_size, const void *value, size_t size)
 {

@@ -23,6 +23,10 @@ void rh_db_destroy (rh_db_t **self_p);
 //  Reads a committed value. Returns 0 and a new buffer (free with free()), 1 if absent, or -1.
 int rh_db_get (rh_db_t *self, const void *key, size_t key_size, uint8_t **value, size_t *size);
 
+//  Reads a committed text value of 1 to max bytes into text (max + 1 bytes, NUL-terminated).
+//  Returns true, or false if the key is absent or its value is empty or longer than max.
+bool rh_db_get_text (rh_db_t *self, const char *key, char *text, size_t max);
+
 //  True if key is present (committed).
 bool rh_db_has (rh_db_t *self, const void *key, size_t key_size);
 

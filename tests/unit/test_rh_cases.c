@@ -33,6 +33,25 @@ s_case (rh_case_t *record, const char *id, const char *case_id)
 }
 
 static void
+test_a_short_text_value_reads_back_and_a_bad_one_does_not (void)
+{
+    rh_db_t *db = s_db ();
+    char text [RH_MAX_ID + 1];
+    rh_db_put (db, "ka/a", 4, "pol-1", 5);
+    rh_db_put (db, "ka/empty", 8, "", 0);
+    char big [RH_MAX_ID + 1];
+    memset (big, 'x', sizeof big);
+    rh_db_put (db, "ka/big", 6, big, sizeof big);
+    CU_ASSERT_EQUAL_FATAL (rh_db_commit (db, false), 0);
+    CU_ASSERT_TRUE (rh_db_get_text (db, "ka/a", text, RH_MAX_ID));
+    CU_ASSERT_STRING_EQUAL (text, "pol-1");
+    CU_ASSERT_FALSE (rh_db_get_text (db, "ka/empty", text, RH_MAX_ID));
+    CU_ASSERT_FALSE (rh_db_get_text (db, "ka/big", text, RH_MAX_ID));
+    CU_ASSERT_FALSE (rh_db_get_text (db, "ka/none", text, RH_MAX_ID));
+    rh_db_destroy (&db);
+}
+
+static void
 test_round_trip (void)
 {
     rh_db_t *db = s_db ();
@@ -274,6 +293,8 @@ init_rh_cases_tests (void)
 {
     CU_pSuite suite = CU_add_suite ("rh_cases", NULL, NULL);
     CU_add_test (suite, "case records round trip, cached before commit", test_round_trip);
+    CU_add_test (suite, "a short text value reads back and a bad one does not",
+                 test_a_short_text_value_reads_back_and_a_bad_one_does_not);
     CU_add_test (suite, "the due-time index", test_due_index);
     CU_add_test (suite, "the subject index", test_subject_index);
     CU_add_test (suite, "pseudonymous subject keys", test_subject_keys);

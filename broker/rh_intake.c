@@ -332,12 +332,10 @@ rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
         s_reject (self, result, RH_E_REPLAY, "message id seen before");
         return;
     }
-    uint8_t *sealed = NULL;
-    size_t size = 0;
-    if (rh_envelope_encode (envelope, &sealed, &size) != 0) {
-        s_reject (self, result, RH_E_NOMEM, NULL);
-        return;
-    }
+    //  Exactly the bytes received and verified: protobuf encoding is not canonical, so a
+    //  re-encoding is neither what the sender signed nor free.
+    const uint8_t *sealed = result->sealed;
+    size_t size = result->sealed_size;
     int64_t expires = rh_envelope_expires (envelope);
     int64_t latest = now + self->expiry_ms;
     if (!expires || expires > latest)
@@ -408,7 +406,6 @@ rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
     if (!prepared) {
         for (size_t i = 0; i < count; i++)
             free (copies [i]);
-        free (sealed);
         s_reject (self, result, RH_E_NOMEM, "cannot prepare the recipients' copies");
         return;
     }
@@ -432,7 +429,6 @@ rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
                           expires, &decisions [i], facts.kind, now);
         free (copies [i]);
     }
-    free (sealed);
     if (facts.kind == RH_KIND_REFERRAL)
         rh_tracker_open (self->tracker, envelope, &facts, result->agency, recipients, decisions,
                          addressed, now);

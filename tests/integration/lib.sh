@@ -6,7 +6,14 @@ bin="$(cd "$build" && pwd)/bin"
 build_dir="$(cd "$build" && pwd)"
 testclient="$(cd "$build" && pwd)/tests/rh-testclient"
 work=$(mktemp -d /tmp/rhannu-it-XXXXXX)
-port=$((20000 + RANDOM % 30000))
+#  A port below the kernel's ephemeral range (agents' own outgoing ports come from there, so a
+#  port inside it can be taken by a connection before the broker binds it), not in use now.
+ephemeral_low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+[ "${ephemeral_low:-0}" -gt 21000 ] 2>/dev/null || ephemeral_low=32768
+while :; do
+    port=$((20000 + RANDOM % (ephemeral_low - 20000)))
+    ss -Htan 2>/dev/null | awk '{print $4}' | grep -q ":$port\$" || break
+done
 endpoint="tcp://127.0.0.1:$port"
 passed=0
 failed=0

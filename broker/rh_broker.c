@@ -604,5 +604,6 @@ rh_broker_finish (rh_broker_t *self)
     s_checkpoint (self, rh_time_now_ms (), true);
     if (rh_db_pending (self->db) > 0 && rh_db_commit (self->db, true) != 0)
         return -1;
+    rh_db_log_stats (self->db, "broker");
     return 0;
 }

@@ -14,6 +14,7 @@ struct _rh_db_t {
     leveldb_writeoptions_t *async_write;
     leveldb_writebatch_t *batch;  //  pending writes
     size_t pending;               //  writes in batch
+    rh_db_stats_t stats;          //  writes since open
 };
 
 //  The prefix is the caller's, of any length: lib keeps no product limit (those live in proto's
@@ -146,12 +147,51 @@ rh_db_get_text (rh_db_t *self, const char *key, char *text, size_t max)
     return found;
 }
 
+//  Counts a write in the totals and in the row of its key prefix (up to and including the first
+//  '/'); prefixes past the table's size count in the totals only.
+static void
+s_count (rh_db_t *self, const void *key, size_t key_size, bool put, size_t bytes)
+{
+    rh_db_stats_t *stats = &self->stats;
+    if (put) {
+        stats->puts++;
+        stats->put_bytes += bytes;
+    }
+    else
+        stats->deletes++;
+    char prefix [8] = "";
+    size_t length = 0;
+    const char *text = key;
+    while (length < key_size && length < sizeof prefix - 1) {
+        prefix [length] = text [length];
+        if (text [length++] == '/')
+            break;
+    }
+    prefix [length] = 0;
+    size_t row = 0;
+    while (row < stats->prefix_count && strcmp (stats->by_prefix [row].prefix, prefix) != 0)
+        row++;
+    if (row == stats->prefix_count) {
+        if (row == RH_DB_STATS_PREFIXES)
+            return;
+        memcpy (stats->by_prefix [row].prefix, prefix, sizeof prefix);
+        stats->prefix_count++;
+    }
+    if (put) {
+        stats->by_prefix [row].puts++;
+        stats->by_prefix [row].bytes += bytes;
+    }
+    else
+        stats->by_prefix [row].deletes++;
+}
+
 void
 rh_db_put (rh_db_t *self, const void *key, size_t key_size, const void *value, size_t size)
 {
     assert (self && key && (value || size == 0));
     leveldb_writebatch_put (self->batch, key, key_size, value ? value : "", size);
     self->pending++;
+    s_count (self, key, key_size, true, key_size + size);
 }
 
 void
@@ -160,6 +200,30 @@ rh_db_delete (rh_db_t *self, const void *key, size_t key_size)
     assert (self && key);
     leveldb_writebatch_delete (self->batch, key, key_size);
     self->pending++;
+    s_count (self, key, key_size, false, 0);
+}
+
+const rh_db_stats_t *
+rh_db_stats (rh_db_t *self)
+{
+    assert (self);
+    return &self->stats;
+}
+
+void
+rh_db_log_stats (rh_db_t *self, const char *who)
+{
+    assert (self && who);
+    const rh_db_stats_t *stats = &self->stats;
+    rh_log_info (who,
+                 "db writes: total %" PRIu64 " puts %" PRIu64 " deletes %" PRIu64 " bytes; %" PRIu64
+                 " commits, %" PRIu64 " synchronous",
+                 stats->puts, stats->deletes, stats->put_bytes, stats->commits,
+                 stats->sync_commits);
+    for (size_t i = 0; i < stats->prefix_count; i++)
+        rh_log_info (who, "db writes: %s %" PRIu64 " puts %" PRIu64 " deletes %" PRIu64 " bytes",
+                     stats->by_prefix [i].prefix, stats->by_prefix [i].puts,
+                     stats->by_prefix [i].deletes, stats->by_prefix [i].bytes);
 }
 
 size_t
@@ -176,6 +240,8 @@ rh_db_commit (rh_db_t *self, bool sync)
     if (self->pending == 0)
         return 0;
     char *error = NULL;
+    self->stats.commits++;
+    self->stats.sync_commits += sync;
     leveldb_write (self->db, sync ? self->sync_write : self->async_write, self->batch, &error);
     leveldb_writebatch_clear (self->batch);
     self->pending = 0;

@@ -34,6 +34,22 @@ bool rh_db_has (rh_db_t *self, const void *key, size_t key_size);
 void rh_db_put (rh_db_t *self, const void *key, size_t key_size, const void *value, size_t size);
 void rh_db_delete (rh_db_t *self, const void *key, size_t key_size);
 
+//  What this handle has written since it was opened: the write budget benchmarks report
+//  (bytes are keys plus values as handed to LevelDB, before its own log and compactions).
+#define RH_DB_STATS_PREFIXES 24
+typedef struct {
+    uint64_t puts, deletes, put_bytes, commits, sync_commits;
+    size_t prefix_count;  //  rows below in use, by key prefix up to and including the first '/'
+    struct {
+        char prefix [8];
+        uint64_t puts, deletes, bytes;
+    } by_prefix [RH_DB_STATS_PREFIXES];
+} rh_db_stats_t;
+const rh_db_stats_t *rh_db_stats (rh_db_t *self);
+
+//  Writes the statistics to the operator log: a total line, then one line per key prefix.
+void rh_db_log_stats (rh_db_t *self, const char *who);
+
 //  Number of writes in the pending batch.
 size_t rh_db_pending (rh_db_t *self);
 

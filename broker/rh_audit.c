@@ -24,9 +24,24 @@ s_node_key (unsigned level, uint64_t index, char *key, size_t size)
     snprintf (key, size, "mt/%02u/%016" PRIx64, level, index);
 }
 
+//  Complete subtrees are stored for every leaf (level 0: the record's hash, which verification
+//  checks record by record) and at levels that are multiples of this (16, 256, ... leaves):
+//  about 1.07 nodes per record instead of 2, and any other node is at most 8 reads and 7 hashes
+//  away (proofs are rare; appends are not).
+#define S_NODE_STRIDE 4
+
+//  The hash of the complete subtree at level, index: stored, or made from its children.
 static int
 s_read_node (void *arg, unsigned level, uint64_t index, uint8_t out [RH_DIGEST_LEN])
 {
+    if (level % S_NODE_STRIDE != 0) {
+        uint8_t left [RH_DIGEST_LEN], right [RH_DIGEST_LEN];
+        if (s_read_node (arg, level - 1, index * 2, left) != 0
+            || s_read_node (arg, level - 1, index * 2 + 1, right) != 0)
+            return -1;
+        rh_merkle_node_hash (left, right, out);
+        return 0;
+    }
     char key [48];
     s_node_key (level, index, key, sizeof key);
     uint8_t *value = NULL;
@@ -179,29 +194,21 @@ rh_audit_append (rh_audit_t *self, rh_audit_record_t *record)
         snprintf (index_key, sizeof index_key, "ac/%s/%020" PRIu64, record->case_id, record->seq);
         rh_db_put (self->db, index_key, strlen (index_key), "", 0);
     }
-    //  Every complete subtree this leaf finishes is stored with the leaf.
-    uint8_t carry [RH_DIGEST_LEN];
-    rh_merkle_leaf_hash (bytes, size, carry);
+    //  The complete subtrees this leaf finishes at the stored levels go with the leaf.
+    uint8_t leaf [RH_DIGEST_LEN], completed [64][RH_DIGEST_LEN];
+    rh_merkle_leaf_hash (bytes, size, leaf);
     free (bytes);
-    unsigned level = 0;
-    uint64_t index = self->tree.size;
-    s_node_key (0, index, key, sizeof key);
-    rh_db_put (self->db, key, strlen (key), carry, RH_DIGEST_LEN);
-    while (self->tree.size & (1ull << level)) {
-        rh_merkle_node_hash (self->tree.subtrees [level], carry, carry);
-        level++;
-        index >>= 1;
-        s_node_key (level, index, key, sizeof key);
-        rh_db_put (self->db, key, strlen (key), carry, RH_DIGEST_LEN);
+    unsigned levels = rh_merkle_builder_extend (&self->tree, leaf, completed);
+    for (unsigned level = 0; level < levels; level += S_NODE_STRIDE) {
+        s_node_key (level, (self->tree.size >> level) - 1, key, sizeof key);
+        rh_db_put (self->db, key, strlen (key), completed [level], RH_DIGEST_LEN);
     }
-    memcpy (self->tree.subtrees [level], carry, RH_DIGEST_LEN);
-    self->tree.size++;
     return 0;
 }
 
 //  The broker records what it did as it goes; a record that cannot be appended is logged, not
 //  returned: the group commit that follows decides whether anything is acknowledged.
-void
+uint64_t
 rh_audit_decided (rh_audit_t *self, const char *event, rh_rc_t rc, const char *msg_id,
                   const char *agency, const char *const *recipients, size_t recipient_count,
                   const uint8_t *sealed, size_t sealed_size, const uint8_t *frame_sha256,
@@ -222,19 +229,30 @@ rh_audit_decided (rh_audit_t *self, const char *event, rh_rc_t rc, const char *m
                                  .decisions = decisions,
                                  .decision_count = decision_count,
                                  .case_id = case_id };
-    if (rh_audit_append (self, &record) != 0)
-        rh_log_error ("broker", "cannot append audit record for %s", msg_id ? msg_id : "-");
+    if (rh_audit_append (self, &record) == 0)
+        return record.seq + 1;
+    rh_log_error ("broker", "cannot append audit record for %s", msg_id ? msg_id : "-");
+    return 0;
 }
 
 //  As rh_audit_decided, for an event without policy decisions or case.
-void
+uint64_t
 rh_audit_event (rh_audit_t *self, const char *event, rh_rc_t rc, const char *msg_id,
                 const char *agency, const char *const *recipients, size_t recipient_count,
                 const uint8_t *sealed, size_t sealed_size, const uint8_t *frame_sha256,
                 const char *detail)
 {
-    rh_audit_decided (self, event, rc, msg_id, agency, recipients, recipient_count, sealed,
-                      sealed_size, frame_sha256, detail, NULL, 0, NULL);
+    return rh_audit_decided (self, event, rc, msg_id, agency, recipients, recipient_count, sealed,
+                             sealed_size, frame_sha256, detail, NULL, 0, NULL);
+}
+
+int
+rh_audit_payload (rh_db_t *db, uint64_t seq, uint8_t **payload, size_t *size)
+{
+    assert (db && payload && size);
+    char key [48];
+    snprintf (key, sizeof key, "ap/%020" PRIu64, seq);
+    return rh_db_get (db, key, strlen (key), payload, size);
 }
 
 uint64_t

@@ -32,18 +32,24 @@ int rh_audit_append (rh_audit_t *self, rh_audit_record_t *record);
 //  Appends a record of what the broker did: event, result code, message, agency, recipients,
 //  the message itself (sealed, stored apart as the payload, or NULL), the SHA-256 of a frame
 //  that did not parse, a detail sentence, the policy decisions and the case. A failure is
-//  logged, not returned: the group commit that follows decides what is acknowledged.
-void rh_audit_decided (rh_audit_t *self, const char *event, rh_rc_t rc, const char *msg_id,
-                       const char *agency, const char *const *recipients, size_t recipient_count,
-                       const uint8_t *sealed, size_t sealed_size, const uint8_t *frame_sha256,
-                       const char *detail, const rh_audit_decision_t *decisions,
-                       size_t decision_count, const char *case_id);
+//  logged, not returned: the group commit that follows decides what is acknowledged. Returns
+//  the record's position plus one (what rh_audit_payload and queues refer to), or 0 on failure.
+uint64_t rh_audit_decided (rh_audit_t *self, const char *event, rh_rc_t rc, const char *msg_id,
+                           const char *agency, const char *const *recipients,
+                           size_t recipient_count, const uint8_t *sealed, size_t sealed_size,
+                           const uint8_t *frame_sha256, const char *detail,
+                           const rh_audit_decision_t *decisions, size_t decision_count,
+                           const char *case_id);
 
 //  As rh_audit_decided, without decisions or case.
-void rh_audit_event (rh_audit_t *self, const char *event, rh_rc_t rc, const char *msg_id,
-                     const char *agency, const char *const *recipients, size_t recipient_count,
-                     const uint8_t *sealed, size_t sealed_size, const uint8_t *frame_sha256,
-                     const char *detail);
+uint64_t rh_audit_event (rh_audit_t *self, const char *event, rh_rc_t rc, const char *msg_id,
+                         const char *agency, const char *const *recipients, size_t recipient_count,
+                         const uint8_t *sealed, size_t sealed_size, const uint8_t *frame_sha256,
+                         const char *detail);
+
+//  Reads the payload kept with record seq (committed). Returns 0 and a new buffer (free it), 1 if
+//  none is kept (never, or erased), or -1 if it cannot be read.
+int rh_audit_payload (rh_db_t *db, uint64_t seq, uint8_t **payload, size_t *size);
 
 //  Records in the log (committed and pending).
 uint64_t rh_audit_size (rh_audit_t *self);

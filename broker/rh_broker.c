@@ -10,7 +10,7 @@
     agreements and certificates the classes borrow.
 
     Keys in the database, by owner:
-      q/ t/ x/ b/seq          queues, their tails, dead letters, own sequence (rh_queue)
+      q/ t/ qs/ x/ b/seq      queues, tails, what was sent, dead letters, own sequence (rh_queue)
       m/ r/ s/<sender>/       message ids and sequences seen (rh_dedup)
       a/ ap/ mt/ ck/          the audit log (rh_audit)
       k/ kh/ d/ s/<subject>/  cases, deadlines by due time, subjects (rh_cases)

@@ -409,11 +409,12 @@ rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
         s_reject (self, result, RH_E_NOMEM, "cannot prepare the recipients' copies");
         return;
     }
-    //  The message first, then what the broker made of it.
-    rh_audit_decided (self->audit, "ACCEPTED", RH_OK, result->msg_id, result->agency,
-                      audit_recipients, delivered, sealed, size, NULL,
-                      rh_envelope_kind_name (rh_envelope_kind (envelope)), audit, count,
-                      rh_envelope_case_id (envelope));
+    //  The message first, then what the broker made of it. The queues refer to the copy the
+    //  audit record keeps rather than store it again.
+    uint64_t leaf = rh_audit_decided (self->audit, "ACCEPTED", RH_OK, result->msg_id,
+                                      result->agency, audit_recipients, delivered, sealed, size,
+                                      NULL, rh_envelope_kind_name (rh_envelope_kind (envelope)),
+                                      audit, count, rh_envelope_case_id (envelope));
     for (size_t i = 0; i < count; i++) {
         if (skipped [i])
             continue;
@@ -426,7 +427,7 @@ rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
         }
         rh_queue_enqueue (self->queue, recipients [i], result->msg_id, result->agency,
                           copies [i] ? copies [i] : sealed, copies [i] ? copy_sizes [i] : size,
-                          expires, &decisions [i], facts.kind, now);
+                          copies [i] ? 0 : leaf, expires, &decisions [i], facts.kind, now);
         free (copies [i]);
     }
     if (facts.kind == RH_KIND_REFERRAL)

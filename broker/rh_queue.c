@@ -23,6 +23,7 @@ typedef struct {
     uint64_t tail;            //  last queue sequence given out
     uint64_t committed_tail;  //  last queue sequence known to be committed (may lag, never lead)
     uint64_t cursor;          //  next queue sequence to send
+    uint64_t sent_mark;       //  every queue sequence up to this one was sent at least once
     s_flight_t *flights;      //  sent, not yet acknowledged, in send order
     size_t flight_count;
     size_t flight_capacity;
@@ -106,6 +107,11 @@ s_peer (rh_queue_t *self, const char *agency)
     free (value);
     peer->committed_tail = peer->tail;
     peer->cursor = peer->tail + 1;
+    snprintf (key, sizeof key, "qs/%s", agency);
+    value = NULL;
+    if (rh_db_get (self->db, key, strlen (key), &value, &size) == 0 && size == 8)
+        memcpy (&peer->sent_mark, value, 8);
+    free (value);
     return peer;
 }
 
@@ -145,7 +151,7 @@ rh_queue_reserve (rh_queue_t *self, const char *agency)
 
 int
 rh_queue_enqueue (rh_queue_t *self, const char *agency, const char *msg_id, const char *sender,
-                  const uint8_t *sealed, size_t size, int64_t expires_ms,
+                  const uint8_t *sealed, size_t size, uint64_t payload_leaf, int64_t expires_ms,
                   const rh_decision_t *decision, uint32_t kind, int64_t now)
 {
     assert (self && agency && msg_id && sender && sealed);
@@ -154,8 +160,9 @@ rh_queue_enqueue (rh_queue_t *self, const char *agency, const char *msg_id, cons
         return -1;
     rh_queued_t record = { .msg_id = msg_id,
                            .sender = sender,
-                           .sealed = sealed,
-                           .sealed_size = size,
+                           .sealed = payload_leaf ? NULL : sealed,
+                           .sealed_size = payload_leaf ? 0 : size,
+                           .payload_leaf = payload_leaf,
                            .enqueued_ms = now,
                            .expires_ms = expires_ms,
                            .kind = kind };
@@ -201,11 +208,17 @@ rh_queue_send_own (rh_queue_t *self, const char *recipient, uint8_t **sealed_p, 
         return;
     }
     const char *to [] = { recipient };
-    if (rh_queue_enqueue (self, recipient, msg_id, rh_signer_agency (self->signer), sealed, size,
-                          now + self->limits.expiry_ms, decision, kind, now)
-        == 0)
-        rh_audit_decided (self->audit, "NOTICE", RH_OK, msg_id, rh_signer_agency (self->signer), to,
-                          1, sealed, size, NULL, detail, NULL, 0, case_id);
+    //  Recorded first: the queue refers to the copy the audit record keeps.
+    uint64_t leaf = rh_queue_reserve (self, recipient) == 0
+                        ? rh_audit_decided (self->audit, "NOTICE", RH_OK, msg_id,
+                                            rh_signer_agency (self->signer), to, 1, sealed, size,
+                                            NULL, detail, NULL, 0, case_id)
+                        : 0;
+    if (!leaf
+        || rh_queue_enqueue (self, recipient, msg_id, rh_signer_agency (self->signer), sealed, size,
+                             leaf, now + self->limits.expiry_ms, decision, kind, now)
+               != 0)
+        rh_log_error ("broker", "cannot queue the %s for %s", detail, recipient);
     free (sealed);
 }
 
@@ -245,13 +258,18 @@ s_non_delivery (rh_queue_t *self, const rh_queued_t *queued, const char *recipie
         && rh_envelope_sign (envelope, self->signer) == 0
         && rh_envelope_encode (envelope, &sealed, &size) == 0) {
         const char *to [] = { queued->sender };
-        if (rh_queue_enqueue (self, queued->sender, rh_envelope_msg_id (envelope),
-                              rh_signer_agency (self->signer), sealed, size,
-                              now + self->limits.expiry_ms, NULL, RH_KIND_ALERT, now)
-            == 0)
-            rh_audit_event (self->audit, "NOTICE", RH_OK, rh_envelope_msg_id (envelope),
-                            rh_signer_agency (self->signer), to, 1, sealed, size, NULL,
-                            "non-delivery notice");
+        uint64_t leaf =
+            rh_queue_reserve (self, queued->sender) == 0
+                ? rh_audit_event (self->audit, "NOTICE", RH_OK, rh_envelope_msg_id (envelope),
+                                  rh_signer_agency (self->signer), to, 1, sealed, size, NULL,
+                                  "non-delivery notice")
+                : 0;
+        if (!leaf
+            || rh_queue_enqueue (self, queued->sender, rh_envelope_msg_id (envelope),
+                                 rh_signer_agency (self->signer), sealed, size, leaf,
+                                 now + self->limits.expiry_ms, NULL, RH_KIND_ALERT, now)
+                   != 0)
+            rh_log_error ("broker", "cannot queue a non-delivery notice for %s", queued->sender);
     }
     free (sealed);
     rh_envelope_destroy (&envelope);
@@ -342,6 +360,22 @@ s_dead_letter (rh_queue_t *self, s_peer_t *peer, uint64_t seq, rh_queued_t *queu
     s_non_delivery (self, queued, peer->agency, why, now);
 }
 
+//  Makes queued->sealed the bytes to deliver: an entry that refers to the copy its audit record
+//  keeps reads it (into *payload: free it). Returns 0, or -1 if that copy is not there.
+static int
+s_load_payload (rh_queue_t *self, rh_queued_t *queued, uint8_t **payload)
+{
+    *payload = NULL;
+    if (!queued->payload_leaf)
+        return 0;
+    size_t size = 0;
+    if (rh_audit_payload (self->db, queued->payload_leaf - 1, payload, &size) != 0)
+        return -1;
+    queued->sealed = *payload;
+    queued->sealed_size = size;
+    return 0;
+}
+
 //  Hands one queue entry to the transport. Returns 0, or -1 if the transport did not take it
 //  (the peer is unbound if it has gone).
 static int
@@ -400,6 +434,7 @@ s_pump (rh_queue_t *self, s_peer_t *peer, int64_t now)
     rh_db_iter_t *iter = rh_db_iter_new (self->db, prefix, strlen (prefix));
     if (!iter)
         return;
+    bool sent = false;
     s_queue_key ("q", peer->agency, peer->cursor, key, sizeof key);
     rh_db_iter_seek (iter, key, strlen (key));
     for (; peer->bound && rh_db_iter_valid (iter) && peer->flight_count < peer->window;
@@ -419,22 +454,36 @@ s_pump (rh_queue_t *self, s_peer_t *peer, int64_t now)
         }
         //  Only a message that never left can be given up on: one that was sent may have
         //  arrived, and must not be both delivered and reported undelivered.
-        s_queue_key ("qs", peer->agency, seq, key, sizeof key);
+        uint8_t *payload = NULL;
         if (queued.expires_ms && now > queued.expires_ms && queued.attempts == 0
-            && !rh_db_has (self->db, key, strlen (key)))
+            && seq > peer->sent_mark)
             s_dead_letter (self, peer, seq, &queued, "it expired before delivery", now);
+        else if (s_load_payload (self, &queued, &payload) != 0) {
+            rh_log_error ("broker", "the stored copy of queue entry %s/%" PRIu64 " is missing",
+                          peer->agency, seq);
+            s_dead_letter (self, peer, seq, &queued, "its stored copy is missing", now);
+        }
         else if (s_send_entry (self, peer, seq, &queued) != 0
                  || s_add_flight (peer, seq, &queued, now) != 0) {
+            free (payload);
             rh_record_release (&queued.owned);
             break;
         }
-        else if (queued.attempts == 0)
-            //  Sent: a broker that stops before the acknowledgement must still know it.
-            rh_db_put (self->db, key, strlen (key), "", 0);
+        else if (seq > peer->sent_mark) {
+            //  Sent in queue order: a broker that stops before the acknowledgement must still
+            //  know that everything up to here left once (one key per agency, not per message).
+            peer->sent_mark = seq;
+            sent = true;
+        }
+        free (payload);
         peer->cursor = seq + 1;
         rh_record_release (&queued.owned);
     }
     rh_db_iter_destroy (&iter);
+    if (sent) {
+        snprintf (key, sizeof key, "qs/%s", peer->agency);
+        rh_db_put (self->db, key, strlen (key), &peer->sent_mark, 8);
+    }
 }
 
 //  Sends every unacknowledged delivery again, counting an attempt on each, and doubles the
@@ -452,12 +501,19 @@ s_resend (rh_queue_t *self, s_peer_t *peer, int64_t now)
             free (value);
             continue;  //  not readable now: the next Hello sends it from the head
         }
+        uint8_t *payload = NULL;
+        if (s_load_payload (self, &queued, &payload) != 0) {
+            rh_record_release (&queued.owned);
+            free (value);
+            continue;  //  its copy is gone: the next pump from the head dead-letters it
+        }
         int sent = s_send_entry (self, peer, flight->seq, &queued);
         if (sent == 0) {
             //  Counted after the send: an unbind in s_send_entry counts it itself.
             s_put_attempt (self, key, &queued);
             flight->sent_ms = now;
         }
+        free (payload);
         rh_record_release (&queued.owned);
         free (value);
         if (sent != 0)
@@ -539,8 +595,6 @@ rh_queue_ack (rh_queue_t *self, const char *agency, uint64_t seq, rh_acked_t *ac
         peer->flight_count--;
         char key [RH_MAX_QUEUE_KEY];
         s_queue_key ("q", peer->agency, seq, key, sizeof key);
-        rh_db_delete (self->db, key, strlen (key));
-        s_queue_key ("qs", peer->agency, seq, key, sizeof key);
         rh_db_delete (self->db, key, strlen (key));
         char detail [48];
         snprintf (detail, sizeof detail, "delivery %" PRIu64, seq);

@@ -72,10 +72,12 @@ void rh_queue_destroy (rh_queue_t **self_p);
 //  Makes sure agency has a queue (reading its tail). Returns 0, or -1 if no more agencies fit.
 int rh_queue_reserve (rh_queue_t *self, const char *agency);
 
-//  Puts a message in agency's queue (pending batch). decision, if not NULL, names the agreement
-//  and rule that allowed it. Returns 0 or -1.
+//  Puts a message in agency's queue (pending batch). payload_leaf, if not 0, is the audit record
+//  (plus one, as rh_audit_decided returns it) that keeps exactly these bytes as its payload: the
+//  queue then keeps that reference instead of a second copy. decision, if not NULL, names the
+//  agreement and rule that allowed it. Returns 0 or -1.
 int rh_queue_enqueue (rh_queue_t *self, const char *agency, const char *msg_id, const char *sender,
-                      const uint8_t *sealed, size_t size, int64_t expires_ms,
+                      const uint8_t *sealed, size_t size, uint64_t payload_leaf, int64_t expires_ms,
                       const rh_decision_t *decision, uint32_t kind, int64_t now);
 
 //  The next sequence number for a message the broker signs (stored in the pending batch).

@@ -211,6 +211,21 @@ rh_merkle_builder_add (rh_merkle_builder_t *builder, const uint8_t leaf_hash [RH
     builder->size++;
 }
 
+unsigned
+rh_merkle_builder_extend (rh_merkle_builder_t *builder, const uint8_t leaf_hash [RH_DIGEST_LEN],
+                          uint8_t completed [64][RH_DIGEST_LEN])
+{
+    memcpy (completed [0], leaf_hash, RH_DIGEST_LEN);
+    unsigned level = 0;
+    while (builder->size & (1ull << level)) {
+        rh_merkle_node_hash (builder->subtrees [level], completed [level], completed [level + 1]);
+        level++;
+    }
+    memcpy (builder->subtrees [level], completed [level], RH_DIGEST_LEN);
+    builder->size++;
+    return level + 1;
+}
+
 int
 rh_merkle_builder_root (const rh_merkle_builder_t *builder, uint8_t out [RH_DIGEST_LEN])
 {

@@ -77,6 +77,13 @@ typedef struct {
 
 void rh_merkle_builder_add (rh_merkle_builder_t *builder, const uint8_t leaf_hash [RH_DIGEST_LEN]);
 
+//  As rh_merkle_builder_add, and fills completed [l] with every complete subtree the leaf
+//  finishes, from level 0 (the leaf itself) up; the one at level l has index
+//  (size after the add >> l) - 1. Returns how many levels it filled (at least 1).
+unsigned rh_merkle_builder_extend (rh_merkle_builder_t *builder,
+                                   const uint8_t leaf_hash [RH_DIGEST_LEN],
+                                   uint8_t completed [64][RH_DIGEST_LEN]);
+
 //  The root of the leaves added so far (all zero bytes for none). Returns 0, or -1 if empty.
 int rh_merkle_builder_root (const rh_merkle_builder_t *builder, uint8_t out [RH_DIGEST_LEN]);
 

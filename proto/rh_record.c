@@ -42,8 +42,10 @@ rh_record_encode_queued (const rh_queued_t *record, size_t *size)
     Rhannu__V1__Queued out = RHANNU__V1__QUEUED__INIT;
     out.msg_id = s_text (record->msg_id);
     out.sender = s_text (record->sender);
-    out.sealed.data = (uint8_t *) record->sealed;
-    out.sealed.len = record->sealed_size;
+    if (!record->payload_leaf) {  //  else the bytes are kept once, by the audit record
+        out.sealed.data = (uint8_t *) record->sealed;
+        out.sealed.len = record->sealed_size;
+    }
     out.attempts = record->attempts;
     out.enqueued_ms = record->enqueued_ms;
     out.expires_ms = record->expires_ms;
@@ -53,6 +55,7 @@ rh_record_encode_queued (const rh_queued_t *record, size_t *size)
     out.kind = (Rhannu__V1__MessageKind) record->kind;
     out.dead_ms = record->dead_ms;
     out.dead_reason = s_text (record->dead_reason);
+    out.payload_leaf = record->payload_leaf;
     return s_pack (&out.base, size);
 }
 
@@ -78,6 +81,7 @@ rh_record_decode_queued (const uint8_t *data, size_t size, rh_queued_t *record)
     record->kind = in->kind > 0 ? (uint32_t) in->kind : 0;
     record->dead_ms = in->dead_ms;
     record->dead_reason = in->dead_reason;
+    record->payload_leaf = in->payload_leaf;
     return RH_OK;
 }
 

@@ -25,6 +25,7 @@ typedef struct {
     uint32_t kind;            //  MessageKind of the sealed message
     int64_t dead_ms;          //  dead letters: when it was given up on
     const char *dead_reason;  //  dead letters: why
+    uint64_t payload_leaf;    //  audit record + 1 whose kept payload is the bytes (0: sealed)
     void *owned;
 } rh_queued_t;
 

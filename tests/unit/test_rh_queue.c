@@ -14,7 +14,9 @@ typedef struct {
     uint8_t routing_id [8];
     size_t routing_id_size;
     size_t count;
-    bool gone;  //  the transport says the peer has gone
+    bool gone;           //  the transport says the peer has gone
+    uint8_t last [128];  //  the bytes of the last delivery
+    size_t last_size;
 } s_sent_t;
 
 static int
@@ -25,8 +27,11 @@ s_send (void *arg, const uint8_t *routing_id, size_t routing_id_size, const rh_f
         errno = EHOSTUNREACH;
         return -1;
     }
-    if (sent->count < S_MAX_SENT && frame->type == RH_FRAME_DELIVER)
+    if (sent->count < S_MAX_SENT && frame->type == RH_FRAME_DELIVER) {
         sent->ids [sent->count++] = frame->delivery_id;
+        sent->last_size = frame->sealed_size < sizeof sent->last ? frame->sealed_size : 0;
+        memcpy (sent->last, frame->sealed, sent->last_size);
+    }
     memcpy (sent->routing_id, routing_id, routing_id_size < 8 ? routing_id_size : 8);
     sent->routing_id_size = routing_id_size;
     return 0;
@@ -102,7 +107,7 @@ static void
 s_enqueue (s_fixture_t *fx, const char *msg_id, int64_t expires_ms, int64_t now)
 {
     CU_ASSERT_EQUAL (rh_queue_enqueue (fx->queue, "la-newport", msg_id, "police-gwent", s_sealed,
-                                       sizeof s_sealed, expires_ms, NULL, RH_KIND_REFERRAL, now),
+                                       sizeof s_sealed, 0, expires_ms, NULL, RH_KIND_REFERRAL, now),
                      0);
 }
 
@@ -114,8 +119,8 @@ test_messages_are_delivered_within_credit_once_committed_and_acknowledged (void)
     int64_t now = 1000000;
     const uint8_t connection [] = { 0, 1, 2, 3, 4 };
     CU_ASSERT_EQUAL (rh_queue_enqueue (fx.queue, "la-newport", "m-1", "police-gwent", s_sealed,
-                                       sizeof s_sealed, now + TEST_DAY_MS, NULL, RH_KIND_REFERRAL,
-                                       now),
+                                       sizeof s_sealed, 0, now + TEST_DAY_MS, NULL,
+                                       RH_KIND_REFERRAL, now),
                      0);
     //  A Hello binds the queue with credit for one; nothing uncommitted is ever sent.
     CU_ASSERT_EQUAL (rh_queue_bind (fx.queue, "la-newport", connection, sizeof connection, 3, 1),
@@ -126,7 +131,7 @@ test_messages_are_delivered_within_credit_once_committed_and_acknowledged (void)
     CU_ASSERT_EQUAL (fx.sent.count, 0);
     //  The broker pumps after each commit; a new message makes the queue ready again.
     CU_ASSERT_EQUAL (rh_queue_enqueue (fx.queue, "la-newport", "m-2", "police-gwent", s_sealed,
-                                       sizeof s_sealed, 0, NULL, RH_KIND_INFO_REQUEST, now),
+                                       sizeof s_sealed, 0, 0, NULL, RH_KIND_INFO_REQUEST, now),
                      0);
     s_commit (&fx);
     rh_queue_pump (fx.queue, now);
@@ -364,7 +369,8 @@ test_a_message_sent_before_a_restart_is_not_dead_lettered_on_expiry_after_it (vo
     CU_ASSERT_EQUAL (rh_queue_ack (fx.queue, "la-newport", 1, &acked), 1);
     s_commit (&fx);
     CU_ASSERT_FALSE (s_has (&fx, "q/la-newport/00000000000000000001"));
-    CU_ASSERT_FALSE (s_has (&fx, "qs/la-newport/00000000000000000001"));
+    //  What was sent is one mark per agency, not a key per message.
+    CU_ASSERT_TRUE (s_has (&fx, "qs/la-newport"));
     s_close (&fx);
 }
 
@@ -503,6 +509,64 @@ test_the_broker_own_messages_are_queued_with_their_record (void)
     CU_ASSERT_FALSE (s_has (&fx, "q/la-newport/00000000000000000002"));
     CU_ASSERT_EQUAL (rh_audit_size (fx.audit), 1);
     CU_ASSERT_EQUAL (rh_queue_reserve (fx.queue, "health-abb"), 0);
+    //  The notice is kept once, by its audit record; the queue entry refers to it.
+    uint8_t *value = NULL;
+    size_t size = 0;
+    rh_queued_t queued;
+    CU_ASSERT_FATAL (rh_db_get (fx.db, "q/la-newport/00000000000000000001", 33, &value, &size)
+                     == 0);
+    CU_ASSERT_EQUAL_FATAL (rh_record_decode_queued (value, size, &queued), RH_OK);
+    CU_ASSERT_EQUAL (queued.payload_leaf, 1);
+    CU_ASSERT_EQUAL (queued.sealed_size, 0);
+    rh_record_release (&queued.owned);
+    free (value);
+    s_close (&fx);
+}
+
+static void
+test_a_message_is_stored_once_and_a_missing_copy_is_dead_lettered_not_sent (void)
+{
+    s_fixture_t fx;
+    s_open (&fx);
+    int64_t now = 9000000;
+    const uint8_t connection [] = { 4 };
+    const char *to [] = { "la-newport" };
+    uint64_t leaf = rh_audit_event (fx.audit, "ACCEPTED", RH_OK, "m-1", "police-gwent", to, 1,
+                                    s_sealed, sizeof s_sealed, NULL, NULL);
+    CU_ASSERT_EQUAL_FATAL (leaf, 1);
+    CU_ASSERT_EQUAL (rh_queue_enqueue (fx.queue, "la-newport", "m-1", "police-gwent", s_sealed,
+                                       sizeof s_sealed, leaf, now + TEST_DAY_MS, NULL,
+                                       RH_KIND_REFERRAL, now),
+                     0);
+    s_commit (&fx);
+    //  The queue entry holds the reference, not the bytes...
+    uint8_t *value = NULL;
+    size_t size = 0;
+    CU_ASSERT_FATAL (rh_db_get (fx.db, "q/la-newport/00000000000000000001", 33, &value, &size)
+                     == 0);
+    CU_ASSERT (size < sizeof s_sealed);
+    free (value);
+    //  ...and the agent receives exactly the bytes the audit record keeps.
+    rh_queue_bind (fx.queue, "la-newport", connection, sizeof connection, 4, 10);
+    rh_queue_pump (fx.queue, now);
+    CU_ASSERT_EQUAL_FATAL (fx.sent.count, 1);
+    CU_ASSERT_EQUAL (fx.sent.last_size, sizeof s_sealed);
+    CU_ASSERT (memcmp (fx.sent.last, s_sealed, sizeof s_sealed) == 0);
+    //  A copy that is gone (damaged storage) is never sent empty: it is a dead letter that says so.
+    leaf = rh_audit_event (fx.audit, "ACCEPTED", RH_OK, "m-2", "police-gwent", to, 1, s_sealed,
+                           sizeof s_sealed, NULL, NULL);
+    rh_queue_enqueue (fx.queue, "la-newport", "m-2", "police-gwent", s_sealed, sizeof s_sealed,
+                      leaf, now + TEST_DAY_MS, NULL, RH_KIND_REFERRAL, now);
+    s_commit (&fx);
+    char key [48];
+    snprintf (key, sizeof key, "ap/%020" PRIu64, leaf - 1);
+    rh_db_delete (fx.db, key, strlen (key));
+    s_commit (&fx);
+    rh_queue_pump (fx.queue, now);
+    s_commit (&fx);
+    CU_ASSERT_EQUAL (fx.sent.count, 1);
+    CU_ASSERT_FALSE (s_has (&fx, "q/la-newport/00000000000000000002"));
+    CU_ASSERT_TRUE (s_has (&fx, "x/la-newport/00000000000000000002"));
     s_close (&fx);
 }
 
@@ -529,6 +593,8 @@ init_rh_queue_tests (void)
     CU_add_test (
         suite, "a dead letter is listed, and re-queued with a fresh expiry and its record",
         test_a_dead_letter_is_listed_and_requeued_with_a_fresh_expiry_and_its_audit_record);
+    CU_add_test (suite, "a message is stored once, and a missing copy is dead-lettered, not sent",
+                 test_a_message_is_stored_once_and_a_missing_copy_is_dead_lettered_not_sent);
     CU_add_test (suite, "the broker's own messages are queued with their audit record",
                  test_the_broker_own_messages_are_queued_with_their_record);
 }

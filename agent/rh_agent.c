@@ -444,7 +444,7 @@ s_scan_outbox (rh_agent_t *self)
             continue;
         }
         uint8_t hash [RH_DIGEST_LEN];
-        crypto_hash_sha256 (hash, content, size);
+        rh_sha256 (hash, content, size);
         char key [NAME_MAX + 8];
         snprintf (key, sizeof key, "f/%s", name);
         uint8_t *seen = NULL;

@@ -165,7 +165,7 @@ rh_audit_append (rh_audit_t *self, rh_audit_record_t *record)
     size_t payload_size = record->sealed_size;
     uint8_t payload_sha256 [RH_DIGEST_LEN];
     if (payload && payload_size) {
-        crypto_hash_sha256 (payload_sha256, payload, payload_size);
+        rh_sha256 (payload_sha256, payload, payload_size);
         record->payload_sha256 = payload_sha256;
     }
     record->sealed = NULL;
@@ -434,7 +434,7 @@ rh_audit_verify (rh_db_t *db, rh_certstore_t *store, rh_audit_check_t *check)
         if (record.payload_sha256) {
             if (rh_db_get (db, payload_key, strlen (payload_key), &payload, &payload_size) == 0) {
                 uint8_t digest [RH_DIGEST_LEN];
-                crypto_hash_sha256 (digest, payload, payload_size);
+                rh_sha256 (digest, payload, payload_size);
                 payload_good = sodium_memcmp (digest, record.payload_sha256, RH_DIGEST_LEN) == 0;
             }
             else

@@ -310,7 +310,7 @@ rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
     size_t header_size = 0;
     const uint8_t *header = rh_envelope_header_bytes (envelope, &header_size);
     uint8_t header_hash [RH_DIGEST_LEN];
-    crypto_hash_sha256 (header_hash, header, header_size);
+    rh_sha256 (header_hash, header, header_size);
     bool duplicate = false;
     const char *why = NULL;
     rc = rh_dedup_check (self->dedup, result->agency, result->msg_id,

@@ -82,7 +82,7 @@ s_load_one (const char *dir, const char *name, X509 *ca, int64_t now_ms, s_sourc
     else if ((agreement =
                   rh_agreement_parse ((const char *) data, size, path, errors, errors_size))) {
         uint8_t digest [RH_DIGEST_LEN];
-        crypto_hash_sha256 (digest, data, size);
+        rh_sha256 (digest, data, size);
         rh_agreement_set_sha256 (agreement, digest);
         if (rh_agreement_valid_to (agreement) < now_ms) {
             char until [64];

@@ -84,7 +84,7 @@ s_version (rh_rehearing_t *self, const char *id, uint32_t version, const uint8_t
     size_t size = 0;
     if (rh_db_get (self->db, db_key, strlen (db_key), &value, &size) == 0 && size > RH_SIG_LEN) {
         uint8_t digest [RH_DIGEST_LEN];
-        crypto_hash_sha256 (digest, value + RH_SIG_LEN, size - RH_SIG_LEN);
+        rh_sha256 (digest, value + RH_SIG_LEN, size - RH_SIG_LEN);
         //  Only the file the board signed, and the one the decision names.
         if (rh_ca_verify_file (self->ca, value + RH_SIG_LEN, size - RH_SIG_LEN, value, RH_SIG_LEN)
                 == RH_OK

@@ -112,7 +112,7 @@ static void
 s_verify (s_job_t *job, rh_certstore_t *store)
 {
     rh_verified_t *result = &job->result;
-    crypto_hash_sha256 (result->sealed_sha256, result->sealed, result->sealed_size);
+    rh_sha256 (result->sealed_sha256, result->sealed, result->sealed_size);
     //  No store (the PKI did not load) fails closed, as the broker's own store would.
     if (result->rc == RH_OK)
         result->rc = store ? rh_certstore_receive (store, result->sealed, result->sealed_size,

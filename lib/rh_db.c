@@ -48,7 +48,8 @@ rh_db_open (const char *path)
     leveldb_options_set_paranoid_checks (self->options, 1);
     leveldb_options_set_cache (self->options, self->cache);
     leveldb_options_set_filter_policy (self->options, self->bloom);
-    leveldb_options_set_write_buffer_size (self->options, 4 << 20);
+    leveldb_options_set_write_buffer_size (self->options, 16 << 20);
+    leveldb_options_set_max_file_size (self->options, 8 << 20);
     leveldb_options_set_max_open_files (self->options, 64);
     //  Records are mostly signatures, salts and digests, which do not compress: Snappy only
     //  cost CPU (6 % of the broker under load, measured with perf).

@@ -333,14 +333,10 @@ s_commit (rh_kind_t kind, uint32_t field, const uint8_t *salt, const uint8_t *va
                             (uint8_t) (kind >> 8),   (uint8_t) kind,
                             (uint8_t) (field >> 24), (uint8_t) (field >> 16),
                             (uint8_t) (field >> 8),  (uint8_t) field };
-    crypto_hash_sha256_state state;
-    crypto_hash_sha256_init (&state);
-    crypto_hash_sha256_update (&state, (const uint8_t *) RH_FIELD_DOMAIN,
-                               sizeof RH_FIELD_DOMAIN);  //  includes the NUL separator
-    crypto_hash_sha256_update (&state, numbers, sizeof numbers);
-    crypto_hash_sha256_update (&state, salt, RH_SALT_LEN);
-    crypto_hash_sha256_update (&state, value, size);
-    crypto_hash_sha256_final (&state, digest);
+    const void *parts [] = { RH_FIELD_DOMAIN, numbers, salt, value };
+    size_t sizes [] = { sizeof RH_FIELD_DOMAIN,  //  includes the NUL separator
+                        sizeof numbers, RH_SALT_LEN, size };
+    rh_sha256_parts (digest, parts, sizes, 4);
 }
 
 //  ---------------------------------------------------------------------------------------------

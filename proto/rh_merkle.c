@@ -7,12 +7,10 @@
 void
 rh_merkle_leaf_hash (const uint8_t *data, size_t size, uint8_t out [RH_DIGEST_LEN])
 {
-    crypto_hash_sha256_state state;
     const uint8_t prefix = 0x00;
-    crypto_hash_sha256_init (&state);
-    crypto_hash_sha256_update (&state, &prefix, 1);
-    crypto_hash_sha256_update (&state, data, size);
-    crypto_hash_sha256_final (&state, out);
+    const void *parts [] = { &prefix, data };
+    size_t sizes [] = { 1, size };
+    rh_sha256_parts (out, parts, sizes, 2);
 }
 
 void
@@ -23,7 +21,7 @@ rh_merkle_node_hash (const uint8_t left [RH_DIGEST_LEN], const uint8_t right [RH
     buffer [0] = 0x01;
     memcpy (buffer + 1, left, RH_DIGEST_LEN);
     memcpy (buffer + 1 + RH_DIGEST_LEN, right, RH_DIGEST_LEN);
-    crypto_hash_sha256 (out, buffer, sizeof buffer);
+    rh_sha256 (out, buffer, sizeof buffer);
 }
 
 //  The largest power of two strictly below n (n >= 2).

@@ -14,6 +14,7 @@
 #include "rh_lib.h"
 
 #include "rh_limits.h"
+#include "rh_sha256.h"
 #include "rh_signer.h"
 #include "rh_envelope.h"
 #include "rh_merkle.h"

@@ -7,7 +7,7 @@ senders=("${bench_senders[@]}")
 start_bench_network
 if [ -n "${PERF_AGENCY:-}" ]; then
     if [ "$PERF_AGENCY" = broker ]; then target=$broker_pid; else target=${agent_pids[$PERF_AGENCY]}; fi
-    perf record -g -o "${PERF_OUT:-$work/perf.data}" -p $target 2>/dev/null &
+    perf record ${PERF_OPTS:--g} -o "${PERF_OUT:-$work/perf.data}" -p $target 2>/dev/null &
     perf_pid=$!
 fi
 bench_throughput ${BENCH_N:-30000}

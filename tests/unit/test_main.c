@@ -19,6 +19,7 @@ void init_rh_dedup_tests (void);
 void init_rh_agreement_tests (void);
 void init_rh_cases_tests (void);
 void init_rh_merkle_tests (void);
+void init_rh_sha256_tests (void);
 void init_rh_sessions_tests (void);
 void init_rh_backlog_tests (void);
 void init_rh_tally_tests (void);
@@ -52,6 +53,7 @@ main (void)
     init_rh_agreement_tests ();
     init_rh_cases_tests ();
     init_rh_merkle_tests ();
+    init_rh_sha256_tests ();
     init_rh_sessions_tests ();
     init_rh_backlog_tests ();
     init_rh_tally_tests ();

@@ -79,6 +79,7 @@ struct _rh_broker_t {
     rh_backlog_t *backlog;  //  submissions waiting for a verify worker's credit
     size_t max_batch;
     int64_t last_tick;
+    uint64_t commits_seen;  //  commits the classes have been told of (rh_db_stats)
 };
 
 //  The broker's clock: real time, plus the test offset when clock/offset_file is set.
@@ -548,6 +549,11 @@ rh_broker_step (rh_broker_t *self, int timeout_ms)
                                     "acknowledged");
             return -1;
         }
+    }
+    //  Firing deadlines commits too (it reads the due-time index back): whoever committed,
+    //  the classes learn that their pending writes are now in the database.
+    if (rh_db_stats (self->db)->commits != self->commits_seen) {
+        self->commits_seen = rh_db_stats (self->db)->commits;
         rh_dedup_committed (self->dedup);
         rh_queue_committed (self->queue);
         s_publish_checkpoint (self);

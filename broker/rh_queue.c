@@ -12,6 +12,16 @@ typedef struct {
     char msg_id [RH_MAX_ID + 1];  //  for the audit record of its acknowledgement
 } s_flight_t;
 
+//  A queue entry written by this process and not yet sent, kept with the bytes it delivers: a
+//  recipient that keeps up is served from memory, without an iterator or a read per delivery.
+typedef struct {
+    uint64_t seq;
+    uint8_t *value;  //  the entry as stored
+    size_t size;
+    uint8_t *payload;  //  the bytes it delivers when the entry refers to its audit record's copy
+    size_t payload_size;
+} s_fresh_t;
+
 //  An agency as a delivery target.
 typedef struct {
     char agency [RH_MAX_ID + 1];
@@ -31,6 +41,10 @@ typedef struct {
     int64_t resend_due_ms;  //  when they are sent again if nothing is acknowledged before
     bool acked;             //  an acknowledgement came: the next tick restarts the back-off
     bool ready;             //  may have something to send
+    s_fresh_t *fresh;       //  the newest entries, contiguous up to tail, in queue order
+    size_t fresh_first;     //  ring: index of the oldest
+    size_t fresh_count;
+    size_t fresh_bytes;
 } s_peer_t;
 
 struct _rh_queue_t {
@@ -75,8 +89,18 @@ rh_queue_destroy (rh_queue_t **self_p)
     assert (self_p);
     if (*self_p) {
         rh_queue_t *self = *self_p;
-        for (size_t i = 0; self->peers && i < self->peer_count; i++)
-            free (self->peers [i].flights);
+        for (size_t i = 0; self->peers && i < self->peer_count; i++) {
+            s_peer_t *peer = &self->peers [i];
+            while (peer->fresh_count) {
+                s_fresh_t *fresh = &peer->fresh [peer->fresh_first];
+                free (fresh->value);
+                free (fresh->payload);
+                peer->fresh_first = (peer->fresh_first + 1) % RH_QUEUE_FRESH_ENTRIES;
+                peer->fresh_count--;
+            }
+            free (peer->fresh);
+            free (peer->flights);
+        }
         free (self->peers);
         free (self);
         *self_p = NULL;
@@ -119,6 +143,49 @@ static void
 s_queue_key (const char *prefix, const char *agency, uint64_t seq, char *key, size_t size)
 {
     snprintf (key, size, "%s/%s/%020" PRIu64, prefix, agency, seq);
+}
+
+//  Forgets the oldest fresh entry.
+static void
+s_fresh_pop (s_peer_t *peer)
+{
+    s_fresh_t *fresh = &peer->fresh [peer->fresh_first];
+    peer->fresh_bytes -= fresh->size + fresh->payload_size;
+    free (fresh->value);
+    free (fresh->payload);
+    peer->fresh_first = (peer->fresh_first + 1) % RH_QUEUE_FRESH_ENTRIES;
+    peer->fresh_count--;
+}
+
+//  Keeps a copy of the entry just written at the tail. A recipient far behind is read from the
+//  database up to the oldest copy kept; if memory runs out, all copies are let go (they must
+//  stay contiguous up to the tail).
+static void
+s_fresh_push (s_peer_t *peer, const uint8_t *value, size_t size, const uint8_t *payload,
+              size_t payload_size)
+{
+    if (!peer->fresh && !(peer->fresh = calloc (RH_QUEUE_FRESH_ENTRIES, sizeof *peer->fresh)))
+        return;
+    s_fresh_t fresh = { .seq = peer->tail, .size = size, .payload_size = payload_size };
+    //  Past the bounds the oldest go first: the copies stay contiguous up to the tail.
+    while (peer->fresh_count
+           && (peer->fresh_count == RH_QUEUE_FRESH_ENTRIES
+               || peer->fresh_bytes + size + payload_size > RH_QUEUE_FRESH_BYTES))
+        s_fresh_pop (peer);
+    bool fits = size + payload_size <= RH_QUEUE_FRESH_BYTES;
+    if (fits && (fresh.value = malloc (size ? size : 1))
+        && (!payload || (fresh.payload = malloc (payload_size ? payload_size : 1)))) {
+        memcpy (fresh.value, value, size);
+        if (payload)
+            memcpy (fresh.payload, payload, payload_size);
+        peer->fresh [(peer->fresh_first + peer->fresh_count) % RH_QUEUE_FRESH_ENTRIES] = fresh;
+        peer->fresh_count++;
+        peer->fresh_bytes += size + payload_size;
+        return;
+    }
+    free (fresh.value);
+    while (peer->fresh_count)
+        s_fresh_pop (peer);
 }
 
 //  Lowest queued sequence of a peer (tail + 1 when the queue is empty).
@@ -181,6 +248,7 @@ rh_queue_enqueue (rh_queue_t *self, const char *agency, const char *msg_id, cons
     rh_db_put (self->db, key, strlen (key), bytes, record_size);
     snprintf (key, sizeof key, "t/%s", agency);
     rh_db_put (self->db, key, strlen (key), &peer->tail, 8);
+    s_fresh_push (peer, bytes, record_size, payload_leaf ? sealed : NULL, payload_leaf ? size : 0);
     free (bytes);
     peer->ready = true;
     return 0;
@@ -422,65 +490,113 @@ s_add_flight (s_peer_t *peer, uint64_t seq, const rh_queued_t *queued, int64_t n
     return 0;
 }
 
-//  Sends what the peer's credit allows, from its cursor on.
+//  Delivers, or dead-letters, the committed entry seq (value as stored). payload, if not NULL,
+//  is the bytes it delivers when it refers to its audit record's copy (known from memory); else
+//  they are read. Returns false when the transport takes no more for now.
+static bool
+s_pump_entry (rh_queue_t *self, s_peer_t *peer, uint64_t seq, const uint8_t *value, size_t size,
+              const uint8_t *payload, size_t payload_size, int64_t now, bool *sent)
+{
+    rh_queued_t queued;
+    if (rh_record_decode_queued (value, size, &queued) != RH_OK) {
+        rh_log_error ("broker", "queue entry %s/%" PRIu64 " does not decode; skipped", peer->agency,
+                      seq);
+        peer->cursor = seq + 1;
+        return true;
+    }
+    if (queued.payload_leaf && payload) {
+        queued.sealed = payload;
+        queued.sealed_size = payload_size;
+    }
+    uint8_t *read = NULL;
+    bool more = true;
+    //  Only a message that never left can be given up on: one that was sent may have
+    //  arrived, and must not be both delivered and reported undelivered.
+    if (queued.expires_ms && now > queued.expires_ms && queued.attempts == 0
+        && seq > peer->sent_mark)
+        s_dead_letter (self, peer, seq, &queued, "it expired before delivery", now);
+    else if (!payload && s_load_payload (self, &queued, &read) != 0) {
+        rh_log_error ("broker", "the stored copy of queue entry %s/%" PRIu64 " is missing",
+                      peer->agency, seq);
+        s_dead_letter (self, peer, seq, &queued, "its stored copy is missing", now);
+    }
+    else if (s_send_entry (self, peer, seq, &queued) != 0
+             || s_add_flight (peer, seq, &queued, now) != 0)
+        more = false;
+    else if (seq > peer->sent_mark) {
+        //  Sent in queue order: a broker that stops before the acknowledgement must still
+        //  know that everything up to here left once (one key per agency, not per message).
+        peer->sent_mark = seq;
+        *sent = true;
+    }
+    if (more)
+        peer->cursor = seq + 1;
+    free (read);
+    rh_record_release (&queued.owned);
+    return more;
+}
+
+//  Sends committed entries read from the database, from the cursor up to (not including) end.
+//  Returns false when the transport takes no more for now.
+static bool
+s_pump_stored (rh_queue_t *self, s_peer_t *peer, uint64_t end, int64_t now, bool *sent)
+{
+    char prefix [RH_MAX_ID + 8], key [RH_MAX_QUEUE_KEY];
+    snprintf (prefix, sizeof prefix, "q/%s/", peer->agency);
+    rh_db_iter_t *iter = rh_db_iter_new (self->db, prefix, strlen (prefix));
+    if (!iter)
+        return false;
+    bool more = true;
+    s_queue_key ("q", peer->agency, peer->cursor, key, sizeof key);
+    rh_db_iter_seek (iter, key, strlen (key));
+    for (; more && peer->bound && rh_db_iter_valid (iter) && peer->flight_count < peer->window;
+         rh_db_iter_next (iter)) {
+        size_t key_size = 0, size = 0;
+        const uint8_t *found = rh_db_iter_key (iter, &key_size);
+        uint64_t seq = rh_db_key_sequence (found, key_size, strlen (prefix));
+        if (seq == UINT64_MAX)
+            continue;
+        if (seq >= end) {
+            peer->cursor = end;  //  nothing between: what follows is in memory
+            break;
+        }
+        const uint8_t *value = rh_db_iter_value (iter, &size);
+        more = s_pump_entry (self, peer, seq, value, size, NULL, 0, now, sent);
+    }
+    if (more && !rh_db_iter_valid (iter) && peer->cursor < end)
+        peer->cursor = end;
+    rh_db_iter_destroy (&iter);
+    return more;
+}
+
+//  Sends what the peer's credit allows, from its cursor on: older entries from the database,
+//  the newest from memory.
 static void
 s_pump (rh_queue_t *self, s_peer_t *peer, int64_t now)
 {
     peer->ready = false;
     if (!peer->bound || peer->flight_count >= peer->window)
         return;
-    char prefix [RH_MAX_ID + 8], key [RH_MAX_QUEUE_KEY];
-    snprintf (prefix, sizeof prefix, "q/%s/", peer->agency);
-    rh_db_iter_t *iter = rh_db_iter_new (self->db, prefix, strlen (prefix));
-    if (!iter)
-        return;
-    bool sent = false;
-    s_queue_key ("q", peer->agency, peer->cursor, key, sizeof key);
-    rh_db_iter_seek (iter, key, strlen (key));
-    for (; peer->bound && rh_db_iter_valid (iter) && peer->flight_count < peer->window;
-         rh_db_iter_next (iter)) {
-        size_t key_size = 0, size = 0;
-        const uint8_t *found = rh_db_iter_key (iter, &key_size);
-        const uint8_t *value = rh_db_iter_value (iter, &size);
-        uint64_t seq = rh_db_key_sequence (found, key_size, strlen (prefix));
-        if (seq == UINT64_MAX)
-            continue;
-        rh_queued_t queued;
-        if (rh_record_decode_queued (value, size, &queued) != RH_OK) {
-            rh_log_error ("broker", "queue entry %s/%" PRIu64 " does not decode; skipped",
-                          peer->agency, seq);
-            peer->cursor = seq + 1;
-            continue;
-        }
-        //  Only a message that never left can be given up on: one that was sent may have
-        //  arrived, and must not be both delivered and reported undelivered.
-        uint8_t *payload = NULL;
-        if (queued.expires_ms && now > queued.expires_ms && queued.attempts == 0
-            && seq > peer->sent_mark)
-            s_dead_letter (self, peer, seq, &queued, "it expired before delivery", now);
-        else if (s_load_payload (self, &queued, &payload) != 0) {
-            rh_log_error ("broker", "the stored copy of queue entry %s/%" PRIu64 " is missing",
-                          peer->agency, seq);
-            s_dead_letter (self, peer, seq, &queued, "its stored copy is missing", now);
-        }
-        else if (s_send_entry (self, peer, seq, &queued) != 0
-                 || s_add_flight (peer, seq, &queued, now) != 0) {
-            free (payload);
-            rh_record_release (&queued.owned);
-            break;
-        }
-        else if (seq > peer->sent_mark) {
-            //  Sent in queue order: a broker that stops before the acknowledgement must still
-            //  know that everything up to here left once (one key per agency, not per message).
-            peer->sent_mark = seq;
-            sent = true;
-        }
-        free (payload);
-        peer->cursor = seq + 1;
-        rh_record_release (&queued.owned);
+    bool sent = false, more = true;
+    while (peer->fresh_count && peer->fresh [peer->fresh_first].seq < peer->cursor)
+        s_fresh_pop (peer);  //  sent or given up on
+    uint64_t fresh_from =
+        peer->fresh_count ? peer->fresh [peer->fresh_first].seq : peer->committed_tail + 1;
+    if (fresh_from > peer->committed_tail + 1)
+        fresh_from = peer->committed_tail + 1;  //  never past what the database holds
+    if (peer->cursor < fresh_from)
+        more = s_pump_stored (self, peer, fresh_from, now, &sent);
+    while (more && peer->bound && peer->fresh_count && peer->flight_count < peer->window) {
+        s_fresh_t *fresh = &peer->fresh [peer->fresh_first];
+        if (fresh->seq != peer->cursor || fresh->seq > peer->committed_tail)
+            break;  //  not reached yet, or not committed yet
+        more = s_pump_entry (self, peer, fresh->seq, fresh->value, fresh->size, fresh->payload,
+                             fresh->payload_size, now, &sent);
+        if (peer->cursor > fresh->seq)
+            s_fresh_pop (peer);
     }
-    rh_db_iter_destroy (&iter);
     if (sent) {
+        char key [RH_MAX_QUEUE_KEY];
         snprintf (key, sizeof key, "qs/%s", peer->agency);
         rh_db_put (self->db, key, strlen (key), &peer->sent_mark, 8);
     }
@@ -755,6 +871,7 @@ s_requeue_one (rh_queue_t *self, const rh_dead_letter_t *letter, const uint8_t *
     peer->tail++;
     s_queue_key ("q", peer->agency, peer->tail, queue_key, sizeof queue_key);
     rh_db_put (self->db, queue_key, strlen (queue_key), bytes, size);
+    s_fresh_push (peer, bytes, size, NULL, 0);  //  its payload, if referred to, is read
     free (bytes);
     snprintf (queue_key, sizeof queue_key, "t/%s", peer->agency);
     rh_db_put (self->db, queue_key, strlen (queue_key), &peer->tail, 8);

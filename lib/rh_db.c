@@ -241,8 +241,6 @@ rh_db_commit (rh_db_t *self, bool sync)
     if (self->pending == 0)
         return 0;
     char *error = NULL;
-    self->stats.commits++;
-    self->stats.sync_commits += sync;
     leveldb_write (self->db, sync ? self->sync_write : self->async_write, self->batch, &error);
     leveldb_writebatch_clear (self->batch);
     self->pending = 0;
@@ -251,6 +249,8 @@ rh_db_commit (rh_db_t *self, bool sync)
         leveldb_free (error);
         return -1;
     }
+    self->stats.commits++;  //  only what is in the database: callers watch this count
+    self->stats.sync_commits += sync;
     return 0;
 }
 

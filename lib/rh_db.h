@@ -35,7 +35,8 @@ void rh_db_put (rh_db_t *self, const void *key, size_t key_size, const void *val
 void rh_db_delete (rh_db_t *self, const void *key, size_t key_size);
 
 //  What this handle has written since it was opened: the write budget benchmarks report
-//  (bytes are keys plus values as handed to LevelDB, before its own log and compactions).
+//  (bytes are keys plus values as handed to LevelDB, before its own log and compactions;
+//  commits are those that succeeded).
 #define RH_DB_STATS_PREFIXES 24
 typedef struct {
     uint64_t puts, deletes, put_bytes, commits, sync_commits;

@@ -26,7 +26,9 @@
 #define RH_MAX_QUEUE_KEY 128    //  bytes of a LevelDB key
 
 //  Redelivery to a connected agent that does not acknowledge backs off, doubling up to this
-#define RH_MAX_REDELIVER_MS (10LL * 60 * 1000)  //  longest wait between resends, ms
+#define RH_MAX_REDELIVER_MS    (10LL * 60 * 1000)  //  longest wait between resends, ms
+#define RH_QUEUE_FRESH_ENTRIES 1024       //  newest queue entries kept in memory per agency...
+#define RH_QUEUE_FRESH_BYTES   (4 << 20)  //  ...and their bytes: delivered without a read
 
 //  Hostile traffic: what a peer can make the broker hold or write
 #define RH_MAX_PROTO_ERRORS    32     //  malformed frames before a session is closed

@@ -17,6 +17,9 @@ typedef struct {
     bool gone;           //  the transport says the peer has gone
     uint8_t last [128];  //  the bytes of the last delivery
     size_t last_size;
+    size_t total;         //  deliveries, all of them
+    uint64_t highest;     //  highest delivery id
+    size_t out_of_order;  //  deliveries whose id was not the highest + 1
 } s_sent_t;
 
 static int
@@ -26,6 +29,12 @@ s_send (void *arg, const uint8_t *routing_id, size_t routing_id_size, const rh_f
     if (sent->gone) {
         errno = EHOSTUNREACH;
         return -1;
+    }
+    if (frame->type == RH_FRAME_DELIVER) {
+        sent->total++;
+        sent->out_of_order += frame->delivery_id != sent->highest + 1;
+        if (frame->delivery_id > sent->highest)
+            sent->highest = frame->delivery_id;
     }
     if (sent->count < S_MAX_SENT && frame->type == RH_FRAME_DELIVER) {
         sent->ids [sent->count++] = frame->delivery_id;
@@ -552,7 +561,8 @@ test_a_message_is_stored_once_and_a_missing_copy_is_dead_lettered_not_sent (void
     CU_ASSERT_EQUAL_FATAL (fx.sent.count, 1);
     CU_ASSERT_EQUAL (fx.sent.last_size, sizeof s_sealed);
     CU_ASSERT (memcmp (fx.sent.last, s_sealed, sizeof s_sealed) == 0);
-    //  A copy that is gone (damaged storage) is never sent empty: it is a dead letter that says so.
+    //  A copy that is gone (damaged storage) is never sent empty: after a restart (nothing in
+    //  memory) it is a dead letter that says so.
     leaf = rh_audit_event (fx.audit, "ACCEPTED", RH_OK, "m-2", "police-gwent", to, 1, s_sealed,
                            sizeof s_sealed, NULL, NULL);
     rh_queue_enqueue (fx.queue, "la-newport", "m-2", "police-gwent", s_sealed, sizeof s_sealed,
@@ -562,11 +572,54 @@ test_a_message_is_stored_once_and_a_missing_copy_is_dead_lettered_not_sent (void
     snprintf (key, sizeof key, "ap/%020" PRIu64, leaf - 1);
     rh_db_delete (fx.db, key, strlen (key));
     s_commit (&fx);
+    rh_queue_destroy (&fx.queue);
+    rh_queue_limits_t limits = { .expiry_ms = TEST_DAY_MS, .redeliver_ms = 1000 };
+    fx.queue = rh_queue_new (fx.db, fx.audit, fx.signer, &limits, s_send, &fx.sent);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (fx.queue);
+    rh_queue_bind (fx.queue, "la-newport", connection, sizeof connection, 4, 10);
     rh_queue_pump (fx.queue, now);
     s_commit (&fx);
-    CU_ASSERT_EQUAL (fx.sent.count, 1);
+    CU_ASSERT_EQUAL (fx.sent.count, 2);  //  m-1 again (never acknowledged), not m-2
+    CU_ASSERT_EQUAL (fx.sent.ids [1], 1);
     CU_ASSERT_FALSE (s_has (&fx, "q/la-newport/00000000000000000002"));
     CU_ASSERT_TRUE (s_has (&fx, "x/la-newport/00000000000000000002"));
+    s_close (&fx);
+}
+
+static void
+test_a_recipient_far_behind_gets_every_entry_once_in_order_from_disk_and_memory (void)
+{
+    s_fixture_t fx;
+    s_open (&fx);
+    int64_t now = 11000000;
+    const uint8_t connection [] = { 5 };
+    rh_queue_bind (fx.queue, "la-newport", connection, sizeof connection, 5, 100);
+    //  More entries in one batch than are kept in memory: the oldest are read back from disk.
+    enum { N = RH_QUEUE_FRESH_ENTRIES + 300 };
+    for (int i = 0; i < N; i++) {
+        char msg_id [32];
+        snprintf (msg_id, sizeof msg_id, "m-%05d", i);
+        s_enqueue (&fx, msg_id, now + TEST_DAY_MS, now);
+    }
+    rh_queue_pump (fx.queue, now);
+    CU_ASSERT_EQUAL (fx.sent.total, 0);  //  nothing before the commit
+    s_commit (&fx);
+    //  The agent acknowledges each window; more arrives meanwhile.
+    for (int round = 0; round < 200 && fx.sent.highest < N + 50; round++) {
+        rh_queue_pump (fx.queue, now);
+        for (uint64_t id = fx.sent.highest > 100 ? fx.sent.highest - 100 : 1; id <= fx.sent.highest;
+             id++) {
+            rh_acked_t acked;
+            rh_queue_ack (fx.queue, "la-newport", id, &acked);
+        }
+        if (round == 5)
+            for (int i = 0; i < 50; i++)
+                s_enqueue (&fx, "late", now + TEST_DAY_MS, now);
+        s_commit (&fx);
+    }
+    CU_ASSERT_EQUAL (fx.sent.total, N + 50);
+    CU_ASSERT_EQUAL (fx.sent.highest, N + 50);
+    CU_ASSERT_EQUAL (fx.sent.out_of_order, 0);
     s_close (&fx);
 }
 
@@ -593,6 +646,9 @@ init_rh_queue_tests (void)
     CU_add_test (
         suite, "a dead letter is listed, and re-queued with a fresh expiry and its record",
         test_a_dead_letter_is_listed_and_requeued_with_a_fresh_expiry_and_its_audit_record);
+    CU_add_test (suite,
+                 "a recipient far behind gets every entry once, in order, from disk and memory",
+                 test_a_recipient_far_behind_gets_every_entry_once_in_order_from_disk_and_memory);
     CU_add_test (suite, "a message is stored once, and a missing copy is dead-lettered, not sent",
                  test_a_message_is_stored_once_and_a_missing_copy_is_dead_lettered_not_sent);
     CU_add_test (suite, "the broker's own messages are queued with their audit record",

@@ -594,8 +594,7 @@ s_split_body (const uint8_t *body, size_t size, s_disclosure_t *out, size_t *cou
             }
             slot = &out [place];
             memset (slot, 0, sizeof *slot);
-            slot->field = field;
-            randombytes_buf (slot->salt, RH_SALT_LEN);
+            slot->field = field;  //  its salt is drawn with the others', once split
             (*count)++;
         }
         uint8_t *grown = realloc (slot->value, slot->size + length);
@@ -675,6 +674,11 @@ rh_envelope_sign (rh_envelope_t *self, rh_signer_t *signer)
     memset (fields, 0, sizeof fields);
     if (s_split_body (self->body_bytes, self->body_size, fields, &field_count) != 0)
         goto out;
+    //  One draw for every salt: each draw is a system call.
+    uint8_t salts [RH_MAX_FIELDS][RH_SALT_LEN];
+    randombytes_buf (salts, field_count * RH_SALT_LEN);
+    for (size_t i = 0; i < field_count; i++)
+        memcpy (fields [i].salt, salts [i], RH_SALT_LEN);
     for (size_t i = 0; i < field_count; i++) {
         s_commit (self->kind, fields [i].field, fields [i].salt, fields [i].value, fields [i].size,
                   digests [i]);

@@ -9,6 +9,11 @@ struct _rh_cases_t {
     rh_db_t *db;       //  borrowed
     rh_case_t *cache;  //  ring of recently written cases
     size_t cache_next;
+    //  Nothing is due before next_due_ms (0: not known yet), so a tick does not walk the index
+    //  (and the tombstones of timers already done) when nothing can be due; timers set since
+    //  the last look, maybe not committed then, are kept apart.
+    int64_t next_due_ms;
+    int64_t set_since_look_ms;
 };
 
 rh_cases_t *
@@ -18,6 +23,7 @@ rh_cases_new (rh_db_t *db)
     if (!self)
         return NULL;
     self->db = db;
+    self->set_since_look_ms = INT64_MAX;
     self->cache = calloc (RH_CASE_CACHE, sizeof *self->cache);
     if (!self->cache)
         rh_cases_destroy (&self);
@@ -260,6 +266,8 @@ rh_cases_set_timer (rh_cases_t *self, rh_case_t *record, rh_timer_t timer, int64
         rh_db_delete (self->db, key, strlen (key));
     }
     record->timers [timer] = due_ms > 0 ? due_ms : 0;
+    if (due_ms > 0 && due_ms < self->set_since_look_ms)
+        self->set_since_look_ms = due_ms;
     if (due_ms > 0) {
         s_due_key (due_ms, record->referral_msg_id, timer, key, sizeof key);
         rh_db_put (self->db, key, strlen (key), "", 0);
@@ -277,9 +285,14 @@ rh_cases_drop_due (rh_cases_t *self, const rh_due_t *due)
 size_t
 rh_cases_due (rh_cases_t *self, int64_t now_ms, rh_due_t *due, size_t max)
 {
+    int64_t set_since = self->set_since_look_ms;
+    if (now_ms < self->next_due_ms && now_ms < set_since)
+        return 0;
     rh_db_iter_t *iter = rh_db_iter_new (self->db, "d/", 2);
     if (!iter)
         return 0;
+    self->set_since_look_ms = INT64_MAX;
+    int64_t next = INT64_MAX;  //  the first due time after now seen, if the look got that far
     size_t count = 0;
     for (rh_db_iter_seek (iter, "d/", 2); rh_db_iter_valid (iter) && count < max;
          rh_db_iter_next (iter)) {
@@ -295,8 +308,10 @@ rh_cases_due (rh_cases_t *self, int64_t now_ms, rh_due_t *due, size_t max)
         uint64_t when = strtoull (text + 2, &end, 16);
         if (end != text + 18 || *end != '/')
             continue;
-        if ((int64_t) when > now_ms)
+        if ((int64_t) when > now_ms) {
+            next = (int64_t) when;
             break;  //  ordered by due time: nothing later is due
+        }
         char *slash = strrchr (text, '/');
         if (slash == end || !slash [1] || slash [2] || slash [1] < '0'
             || slash [1] >= '0' + RH_TIMER_COUNT)
@@ -308,6 +323,8 @@ rh_cases_due (rh_cases_t *self, int64_t now_ms, rh_due_t *due, size_t max)
         count++;
     }
     rh_db_iter_destroy (&iter);
+    //  What was found stays due until dropped: look again next time.
+    self->next_due_ms = count > 0 ? 0 : (next < set_since ? next : set_since);
     return count;
 }
 

@@ -153,6 +153,32 @@ test_due_index (void)
     CU_ASSERT (rh_cases_due (cases, 1500, again, 1) == 1);
     CU_ASSERT (strcmp (again [0].referral_msg_id, due [0].referral_msg_id) != 0
                || again [0].timer != due [0].timer);
+    //  Once nothing is due the index is not read again until the next due time (or a timer set
+    //  since): the look is cheap however long the history.
+    for (size_t i = 0; i < found; i++)
+        rh_cases_drop_due (cases, &due [i]);
+    rh_db_commit (db, true);
+    CU_ASSERT (rh_cases_due (cases, 1500, due, 512) == 0);
+    //  Seen by writing behind its back: a key it was not told of is not found before the next
+    //  due time it knows...
+    const char *hidden = "d/00000000000004b0/m-hidden/1";  //  due 1200
+    rh_db_put (db, hidden, strlen (hidden), "", 0);
+    rh_db_commit (db, true);
+    CU_ASSERT (rh_cases_due (cases, 1500, due, 512) == 0);
+    found = rh_cases_due (cases, 200000, due, 512);
+    bool seen = false;
+    for (size_t i = 0; i < found; i++)
+        seen = seen || !strcmp (due [i].referral_msg_id, "m-hidden");
+    CU_ASSERT (seen);
+    //  ...and a timer set since makes it look at once.
+    for (size_t i = 0; i < found; i++)
+        rh_cases_drop_due (cases, &due [i]);
+    rh_db_commit (db, true);
+    CU_ASSERT (rh_cases_due (cases, 200000, due, 512) == 0);
+    rh_cases_set_timer (cases, &records [10], RH_TIMER_REMINDER, 150000);
+    rh_cases_put (cases, &records [10]);
+    rh_db_commit (db, true);
+    CU_ASSERT (rh_cases_due (cases, 200000, due, 512) == 1);
     rh_cases_destroy (&cases);
     rh_db_destroy (&db);
 }

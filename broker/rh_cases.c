@@ -225,7 +225,19 @@ rh_cases_put (rh_cases_t *self, const rh_case_t *record)
     snprintf (key, sizeof key, "k/%s", record->referral_msg_id);
     rh_db_put (self->db, key, strlen (key), bytes, size);
     free (bytes);
-    if (*record->case_id && *record->holder) {
+    //  The holder index changes only when the holder or the case id does (the newest cached
+    //  version says what was written last; a case not cached is written again, harmlessly).
+    bool indexed = false;
+    for (size_t k = 0; k < RH_CASE_CACHE && !indexed; k++) {
+        const rh_case_t *last =
+            &self->cache [(self->cache_next + RH_CASE_CACHE - 1 - k) % RH_CASE_CACHE];
+        if (strcmp (last->referral_msg_id, record->referral_msg_id) == 0) {
+            indexed =
+                !strcmp (last->holder, record->holder) && !strcmp (last->case_id, record->case_id);
+            break;
+        }
+    }
+    if (*record->case_id && *record->holder && !indexed) {
         s_holder_key (record->holder, record->case_id, key, sizeof key);
         rh_db_put (self->db, key, strlen (key), record->referral_msg_id,
                    strlen (record->referral_msg_id));

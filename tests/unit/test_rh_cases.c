@@ -99,6 +99,44 @@ test_round_trip (void)
     rh_db_destroy (&db);
 }
 
+//  The puts a prefix has had, from the handle's own count.
+static uint64_t
+s_puts (rh_db_t *db, const char *prefix)
+{
+    const rh_db_stats_t *stats = rh_db_stats (db);
+    for (size_t i = 0; i < stats->prefix_count; i++)
+        if (strcmp (stats->by_prefix [i].prefix, prefix) == 0)
+            return stats->by_prefix [i].puts;
+    return 0;
+}
+
+//  A case updated without a new holder or case id does not write its holder index again; a
+//  transfer does, and the index finds the case under its new holder.
+static void
+test_the_holder_index_is_written_only_when_it_changes (void)
+{
+    rh_db_t *db = s_db ();
+    rh_cases_t *cases = rh_cases_new (db);
+    rh_case_t record;
+    s_case (&record, "m-1", "GW-1");
+    CU_ASSERT_EQUAL (rh_cases_put (cases, &record), 0);
+    CU_ASSERT_EQUAL (s_puts (db, "kh/"), 1);
+    record.state = RHANNU__V1__CASE_STATE__CASE_ACKNOWLEDGED;
+    CU_ASSERT_EQUAL (rh_cases_put (cases, &record), 0);
+    CU_ASSERT_EQUAL (s_puts (db, "kh/"), 1);
+    CU_ASSERT_EQUAL (s_puts (db, "k/"), 2);
+    snprintf (record.holder, sizeof record.holder, "la-cardiff");
+    CU_ASSERT_EQUAL (rh_cases_put (cases, &record), 0);
+    CU_ASSERT_EQUAL (s_puts (db, "kh/"), 2);
+    CU_ASSERT_FATAL (rh_db_commit (db, true) == 0);
+    rh_cases_t *fresh = rh_cases_new (db);  //  nothing cached: from the index
+    char found [RH_MAX_ID + 1];
+    CU_ASSERT (rh_cases_find (fresh, "la-cardiff", "GW-1", found) && !strcmp (found, "m-1"));
+    rh_cases_destroy (&fresh);
+    rh_cases_destroy (&cases);
+    rh_db_destroy (&db);
+}
+
 //  The due-time index returns what is due, earliest first, and nothing replaced or cleared.
 static void
 test_due_index (void)
@@ -322,6 +360,8 @@ init_rh_cases_tests (void)
     CU_add_test (suite, "a short text value reads back and a bad one does not",
                  test_a_short_text_value_reads_back_and_a_bad_one_does_not);
     CU_add_test (suite, "the due-time index", test_due_index);
+    CU_add_test (suite, "the holder index is written only when it changes",
+                 test_the_holder_index_is_written_only_when_it_changes);
     CU_add_test (suite, "the subject index", test_subject_index);
     CU_add_test (suite, "pseudonymous subject keys", test_subject_keys);
     CU_add_test (suite, "notice wording in English and Welsh", test_notice_wording);

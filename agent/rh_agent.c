@@ -92,6 +92,17 @@ typedef struct {
     bool withdrawn;  //  could not be published: not acknowledged, the broker keeps it
 } s_arrival_t;
 
+//  A spool file handed to the sealer, until its record is committed and the file removed.
+typedef struct {
+    char name [NAME_MAX + 1];
+    uint8_t *json;  //  the file's content, owned (it goes back to failed/ if refused)
+    size_t json_size;
+    uint8_t hash [RH_DIGEST_LEN];  //  of json, recorded under f/
+    uint64_t sequence;             //  sender sequence given to it
+    bool referral;                 //  followed in status.json
+    bool sealed;                   //  signed and recorded in the pending batch
+} s_spool_t;
+
 struct _rh_agent_t {
     rh_config_t *config;  //  borrowed
     char agency [RH_MAX_ID + 1];
@@ -103,14 +114,26 @@ struct _rh_agent_t {
     char status_path [PATH_MAX];
     const char *hook;
     rh_db_t *db;
-    rh_signer_t *signer;
+    rh_signer_t *signer;    //  until the sealer takes it
+    rh_sealer_t *sealer;    //  signs spool files off the main loop
     rh_certstore_t *store;  //  verifies what the broker delivers, end to end
     void *context;
     void *dealer;
     void *monitor;
     int inotify;
-    uint64_t sequence;  //  last sender sequence used
-    uint64_t cursor;    //  next outbox key to send
+    uint64_t sequence;       //  last sender sequence committed
+    uint64_t next_sequence;  //  last sender sequence given to a spool file (sealed or not)
+    char **listing;          //  spool file names in outbox/, in name order, from the last look
+    size_t listing_count;
+    size_t listing_next;  //  the next name to take
+    bool relist;          //  outbox/ may have changed since that listing
+    int64_t relist_at;    //  look again then (a file still being written); 0: no need
+    int64_t last_scan;    //  when outbox/ was last listed
+    s_spool_t *spool;     //  ring of RH_SEAL_CREDIT files with the sealer, in order
+    size_t spool_head;
+    size_t spool_count;   //  files in the ring
+    size_t spool_sealed;  //  of which back from the sealer (the first ones): the next batch
+    uint64_t cursor;      //  next outbox key to send
     s_flight_t *flights;
     size_t flight_count;
     size_t window;
@@ -343,6 +366,21 @@ s_referrals_status (rh_agent_t *self)
                       referrals.latest, "overdue_list", referrals.overdue_list);
 }
 
+//  Commits the pending batch (durably when sync).
+static int
+s_commit (rh_agent_t *self, bool sync)
+{
+    return rh_db_commit (self->db, sync);
+}
+
+//  Follows a referral this agency has just taken into its outbox (pending batch).
+static void
+s_referral_sent (rh_agent_t *self, const char *msg_id, const char *case_id, uint64_t sequence)
+{
+    (void) sequence;
+    s_track (self, msg_id, NULL, case_id);
+}
+
 //  ---------------------------------------------------------------------------------------------
 //  Status
 
@@ -407,135 +445,261 @@ s_write_status (rh_agent_t *self)
 //  Outbox: spool files in, signed messages out
 
 //  A spool file the agent takes: NAME.json, not hidden.
-static int
-s_spool_file (const struct dirent *entry)
+static bool
+s_spool_name (const char *name)
 {
-    size_t length = strlen (entry->d_name);
-    return entry->d_name [0] != '.' && length >= 6
-           && strcmp (entry->d_name + length - 5, ".json") == 0;
+    size_t length = strlen (name);
+    return name [0] != '.' && length >= 6 && strcmp (name + length - 5, ".json") == 0;
 }
 
-//  Takes spool files into the outbox database. Returns -1 if storage failed.
 static int
-s_scan_outbox (rh_agent_t *self)
+s_name_order (const void *a, const void *b)
 {
-    //  In name order: a system that drops an outcome and then a closure together can rely on
-    //  them being sent in that order.
-    struct dirent **entries = NULL;
-    int found = scandir (self->outbox, &entries, s_spool_file, alphasort);
-    if (found < 0)
-        return 0;
-    char (*taken) [NAME_MAX + 1] = calloc (RH_MAX_BATCH, sizeof *taken);
-    size_t taken_count = 0;
-    uint64_t sequence = self->sequence;
-    for (int index = 0; taken && taken_count < RH_MAX_BATCH && index < found; index++) {
-        const char *name = entries [index]->d_name;
-        char path [PATH_MAX];
-        if (rh_file_path (path, sizeof path, "%s/%s", self->outbox, name) != 0)
+    return strcoll (*(char *const *) a, *(char *const *) b);
+}
+
+//  Forgets the listing of outbox/.
+static void
+s_listing_free (rh_agent_t *self)
+{
+    for (size_t i = 0; i < self->listing_count; i++)
+        free (self->listing [i]);
+    free (self->listing);
+    self->listing = NULL;
+    self->listing_count = self->listing_next = 0;
+}
+
+//  Lists the spool files in outbox/, in name order: a system that drops an outcome and then a
+//  closure together can rely on them being sent in that order. Only names are held (a few
+//  bytes each), whatever the outbox holds.
+static void
+s_list_outbox (rh_agent_t *self)
+{
+    s_listing_free (self);
+    DIR *dir = opendir (self->outbox);
+    if (!dir)
+        return;
+    size_t capacity = 0;
+    struct dirent *entry;
+    while ((entry = readdir (dir))) {
+        if (!s_spool_name (entry->d_name))
             continue;
-        uint8_t *content = NULL;
-        size_t size = 0;
-        if (rh_file_read (path, RH_MAX_ENVELOPE, &content, &size) != 0) {
-            if (errno == EFBIG || errno == EINVAL) {
-                s_fail_file (self, name, NULL, 0, "file is too large or not a regular file");
-                unlink (path);
-                s_error (self, "%s: too large or not a regular file; moved to failed/", name);
-            }
-            continue;
+        if (self->listing_count == capacity) {
+            size_t grown = capacity ? capacity * 2 : 64;
+            char **bigger = realloc (self->listing, grown * sizeof *bigger);
+            if (!bigger)
+                break;  //  the rest waits for the next listing
+            self->listing = bigger;
+            capacity = grown;
         }
-        uint8_t hash [RH_DIGEST_LEN];
-        crypto_hash_sha256 (hash, content, size);
-        char key [NAME_MAX + 8];
-        snprintf (key, sizeof key, "f/%s", name);
-        uint8_t *seen = NULL;
-        size_t seen_size = 0;
-        if (rh_db_get (self->db, key, strlen (key), &seen, &seen_size) == 0
-            && seen_size == RH_DIGEST_LEN && memcmp (seen, hash, RH_DIGEST_LEN) == 0) {
-            //  Taken in before a crash stopped us removing it.
+        if (!(self->listing [self->listing_count] = strdup (entry->d_name)))
+            break;
+        self->listing_count++;
+    }
+    closedir (dir);
+    if (self->listing_count)
+        qsort (self->listing, self->listing_count, sizeof *self->listing, s_name_order);
+    self->relist = false;
+}
+
+//  Reads one spool file, checks it was not taken before and parses it. Returns an envelope
+//  (the caller owns it, with *content and hash filled in) or NULL when the file was handled
+//  otherwise: gone, taken before a crash, moved to failed/, or still being written.
+static rh_envelope_t *
+s_read_spool (rh_agent_t *self, const char *name, uint8_t **content, size_t *size,
+              uint8_t hash [RH_DIGEST_LEN])
+{
+    char path [PATH_MAX];
+    *content = NULL;
+    if (rh_file_path (path, sizeof path, "%s/%s", self->outbox, name) != 0)
+        return NULL;
+    if (rh_file_read (path, RH_MAX_ENVELOPE, content, size) != 0) {
+        if (errno == EFBIG || errno == EINVAL) {
+            s_fail_file (self, name, NULL, 0, "file is too large or not a regular file");
             unlink (path);
-            free (seen);
-            free (content);
-            continue;
+            s_error (self, "%s: too large or not a regular file; moved to failed/", name);
         }
+        return NULL;
+    }
+    crypto_hash_sha256 (hash, *content, *size);
+    char key [NAME_MAX + 8];
+    snprintf (key, sizeof key, "f/%s", name);
+    uint8_t *seen = NULL;
+    size_t seen_size = 0;
+    if (rh_db_get (self->db, key, strlen (key), &seen, &seen_size) == 0
+        && seen_size == RH_DIGEST_LEN && memcmp (seen, hash, RH_DIGEST_LEN) == 0) {
+        //  Taken in before a crash stopped us removing it.
+        unlink (path);
         free (seen);
-        char error [300] = "";
-        rh_envelope_t *envelope = rh_json_to_envelope_keyed (
-            content, size, self->has_subject_secret ? self->subject_secret : NULL, error,
-            sizeof error);
-        struct stat st;
-        if (!envelope && stat (path, &st) == 0
-            && rh_time_now_ms ()
-                       - ((int64_t) st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000)
-                   < RH_SPOOL_GRACE_MS) {
-            //  Probably still being written by a system that does not write-then-rename: a
-            //  JSON object is never complete before its last byte, so look again later.
-            free (content);
+        free (*content);
+        *content = NULL;
+        return NULL;
+    }
+    free (seen);
+    char error [300] = "";
+    rh_envelope_t *envelope = rh_json_to_envelope_keyed (
+        *content, *size, self->has_subject_secret ? self->subject_secret : NULL, error,
+        sizeof error);
+    if (envelope)
+        return envelope;
+    struct stat st;
+    if (stat (path, &st) == 0
+        && rh_time_now_ms () - ((int64_t) st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000)
+               < RH_SPOOL_GRACE_MS) {
+        //  Probably still being written by a system that does not write-then-rename: a JSON
+        //  object is never complete before its last byte, so look again later.
+        self->relist_at = rh_time_now_ms () + RH_SPOOL_GRACE_MS;
+    }
+    else {
+        s_fail_file (self, name, *content, *size, error);
+        unlink (path);
+        s_error (self, "%s: %s; moved to failed/", name, error);
+    }
+    free (*content);
+    *content = NULL;
+    return NULL;
+}
+
+//  Hands spool files from the listing to the sealer while it has credit: at most RH_MAX_BATCH
+//  files looked at per call, so that one pass of the loop stays short.
+static void
+s_feed_sealer (rh_agent_t *self)
+{
+    for (size_t looked = 0;
+         looked < RH_MAX_BATCH && self->listing_next < self->listing_count
+         && self->spool_count < RH_SEAL_CREDIT && rh_sealer_has_room (self->sealer);
+         looked++) {
+        const char *name = self->listing [self->listing_next++];
+        s_spool_t *spool = &self->spool [(self->spool_head + self->spool_count) % RH_SEAL_CREDIT];
+        rh_envelope_t *envelope =
+            s_read_spool (self, name, &spool->json, &spool->json_size, spool->hash);
+        if (!envelope)
+            continue;
+        snprintf (spool->name, sizeof spool->name, "%s", name);
+        spool->sequence = self->next_sequence + 1;
+        spool->referral = rh_envelope_kind (envelope) == RH_KIND_REFERRAL;
+        spool->sealed = false;
+        if (rh_envelope_set_sequence (envelope, spool->sequence) != 0
+            || rh_sealer_submit (self->sealer, &envelope, spool->sequence) != RH_SEALER_QUEUED) {
+            //  Not taken: the file stays in outbox/ for the next listing.
+            rh_envelope_destroy (&envelope);
+            free (spool->json);
+            spool->json = NULL;
+            break;
+        }
+        self->next_sequence++;
+        self->spool_count++;
+    }
+}
+
+//  Takes the sealer's results into the outbox database, then commits them at once (one
+//  synchronous commit for however many came back since the last) and removes their spool
+//  files. Returns -1 if storage failed.
+static int
+s_take_sealed (rh_agent_t *self)
+{
+    rh_sealed_t result;
+    while (self->spool_sealed < self->spool_count
+           && rh_sealer_result (self->sealer, &result) == 0) {
+        s_spool_t *spool = &self->spool [(self->spool_head + self->spool_sealed) % RH_SEAL_CREDIT];
+        self->spool_sealed++;
+        spool->sealed = true;
+        if (NEVER (result.tag != spool->sequence) || result.rc != 0) {
+            const char *error = "cannot sign: a value breaks a limit";
+            char path [PATH_MAX];
+            rh_file_path (path, sizeof path, "%s/%s", self->outbox, spool->name);
+            s_fail_file (self, spool->name, spool->json, spool->json_size, error);
+            unlink (path);
+            s_error (self, "%s: %s; moved to failed/", spool->name, error);
+            spool->sealed = false;  //  nothing to commit for it
+            rh_sealed_release (&result);
             continue;
         }
-        uint8_t *sealed = NULL;
-        size_t sealed_size = 0;
-        if (envelope) {
-            rh_envelope_set_sequence (envelope, sequence + 1);
-            if (rh_envelope_sign (envelope, self->signer) != 0
-                || rh_envelope_encode (envelope, &sealed, &sealed_size) != 0)
-                snprintf (error, sizeof error, "cannot sign: a value breaks a limit");
+        rh_outgoing_t record = { .msg_id = rh_envelope_msg_id (result.envelope),
+                                 .sealed = result.sealed,
+                                 .sealed_size = result.sealed_size,
+                                 .file_name = spool->name,
+                                 .json = spool->json,
+                                 .json_size = spool->json_size };
+        size_t record_size = 0;
+        uint8_t *bytes = rh_record_encode_outgoing (&record, &record_size);
+        if (bytes) {
+            char outbox_key [32], key [NAME_MAX + 8];
+            s_outbox_key (spool->sequence, outbox_key, sizeof outbox_key);
+            snprintf (key, sizeof key, "f/%s", spool->name);
+            rh_db_put (self->db, outbox_key, strlen (outbox_key), bytes, record_size);
+            rh_db_put (self->db, key, strlen (key), spool->hash, RH_DIGEST_LEN);
+            if (spool->referral)
+                s_referral_sent (self, rh_envelope_msg_id (result.envelope),
+                                 rh_envelope_case_id (result.envelope), spool->sequence);
         }
-        if (!sealed) {
-            s_fail_file (self, name, content, size, error);
+        else
+            spool->sealed = false;  //  left in outbox/: taken again with the next listing
+        free (bytes);
+        rh_sealed_release (&result);
+    }
+    if (self->spool_sealed == 0)
+        return 0;
+    uint64_t sequence =
+        self->spool [(self->spool_head + self->spool_sealed - 1) % RH_SEAL_CREDIT].sequence;
+    rh_db_put (self->db, "n/seq", 5, &sequence, 8);
+    //  Durable before the spool files go: a crash in between finds them under f/.
+    if (s_commit (self, true) != 0)
+        return -1;
+    self->sequence = sequence;
+    size_t taken = 0;
+    for (; self->spool_sealed > 0; self->spool_sealed--, self->spool_count--) {
+        s_spool_t *spool = &self->spool [self->spool_head];
+        self->spool_head = (self->spool_head + 1) % RH_SEAL_CREDIT;
+        if (spool->sealed) {
+            char path [PATH_MAX];
+            rh_file_path (path, sizeof path, "%s/%s", self->outbox, spool->name);
             unlink (path);
-            s_error (self, "%s: %s; moved to failed/", name, error);
+            taken++;
         }
-        else {
-            sequence++;
-            rh_outgoing_t record = { .msg_id = rh_envelope_msg_id (envelope),
-                                     .sealed = sealed,
-                                     .sealed_size = sealed_size,
-                                     .file_name = name,
-                                     .json = content,
-                                     .json_size = size };
-            size_t record_size = 0;
-            uint8_t *bytes = rh_record_encode_outgoing (&record, &record_size);
-            char outbox_key [32];
-            s_outbox_key (sequence, outbox_key, sizeof outbox_key);
-            if (bytes) {
-                rh_db_put (self->db, outbox_key, strlen (outbox_key), bytes, record_size);
-                rh_db_put (self->db, key, strlen (key), hash, RH_DIGEST_LEN);
-                if (rh_envelope_kind (envelope) == RH_KIND_REFERRAL)
-                    s_track (self, rh_envelope_msg_id (envelope), NULL,
-                             rh_envelope_case_id (envelope));
-                snprintf (taken [taken_count++], NAME_MAX + 1, "%s", name);
-            }
-            free (bytes);
-        }
-        free (sealed);
-        rh_envelope_destroy (&envelope);
-        free (content);
+        free (spool->json);
+        spool->json = NULL;
     }
-    for (int index = 0; index < found; index++)
-        free (entries [index]);
-    free (entries);
-    int rc = 0;
-    if (taken_count > 0) {
-        rh_db_put (self->db, "n/seq", 5, &sequence, 8);
-        //  Durable before the spool file goes: a crash in between finds it under f/.
-        if (rh_db_commit (self->db, true) != 0)
-            rc = -1;
-        else {
-            self->sequence = sequence;
-            self->queued += taken_count;
-            self->status_dirty = true;
-            for (size_t i = 0; i < taken_count; i++) {
-                char path [PATH_MAX];
-                rh_file_path (path, sizeof path, "%s/%s", self->outbox, taken [i]);
-                unlink (path);
-            }
-            //  No fsync of outbox/ here: if an unlink is lost to a power cut, the file comes
-            //  back and its f/ record (kept after acceptance) recognises it.
-            rh_log_debug (self->agency, "took %zu files into the outbox", taken_count);
-        }
+    //  No fsync of outbox/ here: if an unlink is lost to a power cut, the file comes back and
+    //  its f/ record (kept after acceptance) recognises it.
+    self->queued += taken;
+    self->status_dirty = true;
+    //  Files taken may be part of a larger drop: look again as soon as this listing is done,
+    //  whether or not a change notification says so.
+    if (taken > 0)
+        self->relist = true;
+    rh_log_debug (self->agency, "took %zu files into the outbox", taken);
+    return 0;
+}
+
+//  Spool intake, one bounded step: takes what the sealer has signed, lists outbox/ again when
+//  the last listing is done and something may have changed, and hands the sealer more. Returns
+//  -1 if storage failed.
+static int
+s_intake_outbox (rh_agent_t *self, int64_t now)
+{
+    if (s_take_sealed (self) != 0)
+        return -1;
+    //  A new listing only once everything from the last is committed or left: a file in flight
+    //  is still in outbox/ and must not be taken twice.
+    bool due =
+        now - self->last_scan >= self->scan_ms || (self->relist_at && now >= self->relist_at);
+    if (self->listing_next >= self->listing_count && self->spool_count == 0
+        && (self->relist || due)) {
+        self->last_scan = now;
+        self->relist_at = 0;
+        s_list_outbox (self);
     }
-    free (taken);
-    return rc;
+    s_feed_sealer (self);
+    return 0;
+}
+
+//  True while spool files wait to be handed to the sealer and it has room for them.
+static bool
+s_intake_busy (rh_agent_t *self)
+{
+    return self->listing_next < self->listing_count && self->spool_count < RH_SEAL_CREDIT
+           && rh_sealer_has_room (self->sealer);
 }
 
 static void
@@ -1493,9 +1657,11 @@ rh_agent_new (rh_config_t *config)
     for (; iter && rh_db_iter_valid (iter); rh_db_iter_next (iter))
         self->queued++;
     rh_db_iter_destroy (&iter);
+    self->next_sequence = self->sequence;
     self->flights = calloc (self->window, sizeof *self->flights);
     self->arrivals = calloc (RH_MAX_ACK_BATCH, sizeof *self->arrivals);
-    if (!self->flights || !self->arrivals)
+    self->spool = calloc (RH_SEAL_CREDIT, sizeof *self->spool);
+    if (!self->flights || !self->arrivals || !self->spool)
         goto fail;
     if (s_recover_inbox (self) != 0) {
         rh_log_error (self->agency, "cannot recover the inbox");
@@ -1504,7 +1670,8 @@ rh_agent_new (rh_config_t *config)
     self->inotify = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
     if (self->inotify >= 0)
         inotify_add_watch (self->inotify, self->outbox, IN_MOVED_TO | IN_CLOSE_WRITE);
-    if (!(self->context = zmq_ctx_new ()) || s_connect (self, agency_dir) != 0)
+    if (!(self->context = zmq_ctx_new ()) || s_connect (self, agency_dir) != 0
+        || !(self->sealer = rh_sealer_new (self->context, &self->signer)))
         goto fail;
     self->epoch = 1;
     snprintf (self->settle_endpoint, sizeof self->settle_endpoint, "inproc://rh-agent-settle-%p",
@@ -1539,6 +1706,11 @@ rh_agent_destroy (rh_agent_t **self_p)
             zmq_setsockopt (self->settle_pipe, ZMQ_LINGER, &linger, sizeof linger);
             zmq_close (self->settle_pipe);
         }
+        rh_sealer_destroy (&self->sealer);
+        s_listing_free (self);
+        for (size_t i = 0; self->spool && i < self->spool_count; i++)
+            free (self->spool [(self->spool_head + i) % RH_SEAL_CREDIT].json);
+        free (self->spool);
         if (self->dealer) {
             zmq_socket_monitor (self->dealer, NULL, 0);
             zmq_close (self->dealer);
@@ -1564,18 +1736,21 @@ int
 rh_agent_run (rh_agent_t *self, volatile sig_atomic_t *stop)
 {
     assert (self && stop);
-    int64_t last_scan = 0, last_status = 0, last_tick = 0, last_settle = 0;
-    if (s_scan_outbox (self) != 0)
-        return -1;
+    int64_t last_status = 0, last_tick = 0, last_settle = 0;
+    self->last_scan = 0;
+    self->relist = true;
     while (!*stop) {
         zmq_pollitem_t items [] = {
             { self->dealer, 0, ZMQ_POLLIN, 0 },
             { self->monitor, 0, ZMQ_POLLIN, 0 },
             { self->settle_pipe, 0, ZMQ_POLLIN, 0 },
+            { rh_sealer_socket (self->sealer), 0, ZMQ_POLLIN, 0 },
             { NULL, self->inotify, ZMQ_POLLIN, 0 },
         };
-        int count = self->inotify >= 0 ? 4 : 3;
-        if (zmq_poll (items, count, RH_TICK_MS) < 0 && errno != EINTR)
+        int count = self->inotify >= 0 ? 5 : 4;
+        //  While spool files wait for the sealer, go round again at once: a full outbox drains
+        //  at the sealer's pace, not one listing per scan tick.
+        if (zmq_poll (items, count, s_intake_busy (self) ? 0 : RH_TICK_MS) < 0 && errno != EINTR)
             break;
         while (waitpid (-1, NULL, WNOHANG) > 0)
             ;  //  reap finished hooks
@@ -1592,7 +1767,6 @@ rh_agent_run (rh_agent_t *self, volatile sig_atomic_t *stop)
         s_announce_credit (self);
         if (rh_link_tick (self->link, now))
             s_link_changed (self);
-        bool changed = false;
         if (items [2].revents & ZMQ_POLLIN) {
             uint64_t settled = 0;
             if (zmq_recv (self->settle_pipe, &settled, sizeof settled, 0) == sizeof settled) {
@@ -1611,18 +1785,16 @@ rh_agent_run (rh_agent_t *self, volatile sig_atomic_t *stop)
             self->unsettled = false;
             self->settling = true;
         }
-        if (count == 4 && (items [3].revents & ZMQ_POLLIN)) {
+        if (count == 5 && (items [4].revents & ZMQ_POLLIN)) {
+            //  Every event waiting, in one go: they only say "look again".
             char events [4096];
             while (read (self->inotify, events, sizeof events) > 0)
                 ;
-            changed = true;
+            self->relist = true;
         }
-        if (changed || now - last_scan >= self->scan_ms) {
-            last_scan = now;
-            if (s_scan_outbox (self) != 0) {
-                rh_log_error (self->agency, "cannot store the outbox; stopping");
-                return -1;
-            }
+        if (s_intake_outbox (self, now) != 0) {
+            rh_log_error (self->agency, "cannot store the outbox; stopping");
+            return -1;
         }
         if (now - last_tick >= RH_TICK_MS) {
             last_tick = now;

@@ -92,6 +92,8 @@ typedef struct {
     bool withdrawn;  //  could not be published: not acknowledged, the broker keeps it
 } s_arrival_t;
 
+typedef struct _s_touched_t s_touched_t;
+
 //  A spool file handed to the sealer, until its record is committed and the file removed.
 typedef struct {
     char name [NAME_MAX + 1];
@@ -168,6 +170,13 @@ struct _rh_agent_t {
     rh_checkpoint_t pending;  //  a newer one waiting for its consistency proof
     char alarm [300];         //  set when the broker's log was rewritten: stays until IT clears it
     int64_t last_error_ms;
+    json_t *by_state;      //  referrals by state (xs/counts)
+    uint64_t overdue;      //  open referrals overdue (xs/counts)
+    uint64_t ordinal;      //  referrals ever taken in, for their place in the indexes
+    bool counts_dirty;     //  the counts changed since the last commit
+    s_touched_t *touched;  //  referrals the pending batch changed, as it leaves them
+    size_t touched_count;
+    size_t touched_size;
     uint64_t queued;  //  messages in the outbox database
     uint64_t accepted;
     uint64_t rejected;
@@ -227,16 +236,313 @@ s_fail_file (rh_agent_t *self, const char *name, const uint8_t *content, size_t 
 
 //  ---------------------------------------------------------------------------------------------
 //  Referrals this agency made, followed through the broker's receipts, notices and alerts.
-//  x/<msg id> holds what was sent; x/<msg id>/<field> what the agency has heard since, so that
-//  one ordered walk over x/ reads each referral with its news, and a batch of arrivals writes
-//  fields without reading them back.
+//  x/<msg id> holds what was sent; x/<msg id>/<field> what the agency has heard since. What
+//  status.json shows is kept as it changes, so that writing it never walks the history:
+//    xs/counts            {"by_state": {STATE: n}, "overdue": n, "ordinal": n}, with the batch
+//    xq/<msg id>          the referral's ordinal (order taken in, 8 bytes)
+//    xl/<~ordinal>        msg id of each open referral, newest first (20 digits, inverted)
+//    xd/<ordinal>         msg id of each open overdue referral, oldest first
+//  A state change needs the state before it: a batch can hold several changes to one
+//  referral, and reads see only committed data, so the batch's changes are kept beside it
+//  (self->touched) until it is committed.
 
+//  One referral as the pending batch leaves it.
+struct _s_touched_t {
+    char msg_id [RH_MAX_ID + 1];
+    uint32_t hash;     //  of msg_id, to look it up quickly
+    bool exists;       //  x/<msg id> is there (a referral we sent and the broker did not refuse)
+    bool overdue;      //  x/<msg id>/overdue is there
+    char state [24];   //  its state
+    uint64_t ordinal;  //  from xq/
+};
+
+static uint32_t
+s_hash_id (const char *text)
+{
+    uint32_t hash = 2166136261u;  //  FNV-1a
+    for (; *text; text++)
+        hash = (hash ^ (uint8_t) *text) * 16777619u;
+    return hash;
+}
+
+static void
+s_index_key (char *key, size_t size, const char *prefix, uint64_t ordinal)
+{
+    snprintf (key, size, "%s%020" PRIu64, prefix, ordinal);
+}
+
+//  The referral as the pending batch leaves it, read from the database the first time the
+//  batch touches it (unless fresh: a referral just taken in has nothing to read). Returns NULL
+//  if msg_id is too long or memory ran out.
+static s_touched_t *
+s_touch_as (rh_agent_t *self, const char *msg_id, bool fresh)
+{
+    if (strlen (msg_id) > RH_MAX_ID)
+        return NULL;
+    uint32_t hash = s_hash_id (msg_id);
+    for (size_t i = 0; i < self->touched_count; i++)
+        if (self->touched [i].hash == hash && strcmp (self->touched [i].msg_id, msg_id) == 0)
+            return &self->touched [i];
+    if (self->touched_count == self->touched_size) {
+        size_t grown = self->touched_size ? self->touched_size * 2 : 256;
+        s_touched_t *bigger = realloc (self->touched, grown * sizeof *bigger);
+        if (!bigger)
+            return NULL;
+        self->touched = bigger;
+        self->touched_size = grown;
+    }
+    s_touched_t *touched = &self->touched [self->touched_count++];
+    memset (touched, 0, sizeof *touched);
+    snprintf (touched->msg_id, sizeof touched->msg_id, "%s", msg_id);
+    touched->hash = hash;
+    if (fresh)
+        return touched;
+    char key [RH_MAX_ID + 16];
+    snprintf (key, sizeof key, "x/%s", msg_id);
+    touched->exists = rh_db_has (self->db, key, strlen (key));
+    snprintf (key, sizeof key, "x/%s/state", msg_id);
+    if (!rh_db_get_text (self->db, key, touched->state, sizeof touched->state - 1))
+        snprintf (touched->state, sizeof touched->state, "SENT");
+    snprintf (key, sizeof key, "x/%s/overdue", msg_id);
+    touched->overdue = rh_db_has (self->db, key, strlen (key));
+    snprintf (key, sizeof key, "xq/%s", msg_id);
+    uint8_t *value = NULL;
+    size_t size = 0;
+    if (rh_db_get (self->db, key, strlen (key), &value, &size) == 0 && size == 8)
+        memcpy (&touched->ordinal, value, 8);
+    free (value);
+    return touched;
+}
+
+static s_touched_t *
+s_touch (rh_agent_t *self, const char *msg_id)
+{
+    return s_touch_as (self, msg_id, false);
+}
+
+//  Adds delta to the count of referrals in state.
+static void
+s_count_state (rh_agent_t *self, const char *state, int delta)
+{
+    json_int_t count = json_integer_value (json_object_get (self->by_state, state)) + delta;
+    if (count > 0)
+        json_object_set_new (self->by_state, state, json_integer (count));
+    else
+        json_object_del (self->by_state, state);
+    self->counts_dirty = true;
+}
+
+//  Puts a referral into (or takes it out of) the open and overdue indexes.
+static void
+s_index_referral (rh_agent_t *self, const s_touched_t *touched, bool open, bool overdue)
+{
+    char key [32];
+    s_index_key (key, sizeof key, "xl/", UINT64_MAX - touched->ordinal);
+    if (open)
+        rh_db_put (self->db, key, strlen (key), touched->msg_id, strlen (touched->msg_id));
+    else
+        rh_db_delete (self->db, key, strlen (key));
+    s_index_key (key, sizeof key, "xd/", touched->ordinal);
+    if (overdue)
+        rh_db_put (self->db, key, strlen (key), touched->msg_id, strlen (touched->msg_id));
+    else
+        rh_db_delete (self->db, key, strlen (key));
+}
+
+//  Follows a referral this agency has just taken into its outbox (pending batch).
+static void
+s_referral_sent (rh_agent_t *self, const char *msg_id, const char *case_id)
+{
+    s_touched_t *touched = s_touch_as (self, msg_id, true);
+    if (!touched)
+        return;
+    char key [RH_MAX_ID + 8];
+    snprintf (key, sizeof key, "x/%s", msg_id);
+    rh_db_put (self->db, key, strlen (key), case_id, strlen (case_id));
+    touched->exists = true;
+    touched->overdue = false;
+    touched->ordinal = ++self->ordinal;
+    snprintf (touched->state, sizeof touched->state, "SENT");
+    snprintf (key, sizeof key, "xq/%s", msg_id);
+    rh_db_put (self->db, key, strlen (key), &touched->ordinal, 8);
+    s_index_referral (self, touched, true, false);
+    s_count_state (self, "SENT", 1);
+}
+
+//  Records what the agency heard about a referral: one field, and when it changes what
+//  status.json counts (state, overdue), the counts and indexes.
 static void
 s_track (rh_agent_t *self, const char *msg_id, const char *field, const char *value)
 {
     char key [RH_MAX_ID * 2 + 8];
-    snprintf (key, sizeof key, field ? "x/%s/%s" : "x/%s", msg_id, field ? field : "");
+    snprintf (key, sizeof key, "x/%s/%s", msg_id, field);
+    bool is_state = strcmp (field, "state") == 0, is_overdue = strcmp (field, "overdue") == 0;
+    s_touched_t *touched = is_state || is_overdue ? s_touch (self, msg_id) : NULL;
+    if ((is_state || is_overdue) && (!touched || strlen (value) >= sizeof touched->state))
+        return;
     rh_db_put (self->db, key, strlen (key), value, strlen (value));
+    if (!touched || !touched->exists)
+        return;  //  not one of ours (or refused): status.json does not show it
+    bool was_open = strcmp (touched->state, "CLOSED") != 0;
+    bool was_overdue = was_open && touched->overdue;
+    if (is_state) {
+        s_count_state (self, touched->state, -1);
+        s_count_state (self, value, 1);
+        snprintf (touched->state, sizeof touched->state, "%s", value);
+    }
+    else
+        touched->overdue = true;
+    bool open = strcmp (touched->state, "CLOSED") != 0;
+    bool overdue = open && touched->overdue;
+    if (open != was_open || overdue != was_overdue) {
+        s_index_referral (self, touched, open, overdue);
+        self->overdue += overdue;
+        self->overdue -= was_overdue;
+        self->counts_dirty = true;
+    }
+}
+
+//  Forgets a referral the broker refused.
+static void
+s_referral_refused (rh_agent_t *self, const char *msg_id)
+{
+    s_touched_t *touched = s_touch (self, msg_id);
+    if (!touched || !touched->exists)
+        return;
+    char key [RH_MAX_ID + 8];
+    snprintf (key, sizeof key, "x/%s", msg_id);
+    rh_db_delete (self->db, key, strlen (key));
+    snprintf (key, sizeof key, "xq/%s", msg_id);
+    rh_db_delete (self->db, key, strlen (key));
+    bool was_open = strcmp (touched->state, "CLOSED") != 0;
+    s_index_referral (self, touched, false, false);
+    self->overdue -= was_open && touched->overdue;
+    s_count_state (self, touched->state, -1);
+    touched->exists = false;
+}
+
+//  Commits the pending batch (durably when sync), with the counts it changed. Returns 0, or
+//  -1 if storage failed.
+static int
+s_commit (rh_agent_t *self, bool sync)
+{
+    if (self->counts_dirty) {
+        json_t *counts =
+            json_pack ("{s:O, s:I, s:I}", "by_state", self->by_state, "overdue",
+                       (json_int_t) self->overdue, "ordinal", (json_int_t) self->ordinal);
+        char *text = counts ? json_dumps (counts, JSON_COMPACT) : NULL;
+        json_decref (counts);
+        if (!text)
+            return -1;
+        rh_db_put (self->db, "xs/counts", 9, text, strlen (text));
+        free (text);
+        self->counts_dirty = false;
+    }
+    int rc = rh_db_commit (self->db, sync);
+    self->touched_count = 0;  //  committed (or, on failure, the agent stops)
+    return rc;
+}
+
+//  Loads the counts, or builds them and the indexes with one walk over x/ when the database
+//  predates them (once). Returns 0, or -1 if storage failed.
+static int
+s_referrals_load (rh_agent_t *self)
+{
+    uint8_t *text = NULL;
+    size_t size = 0;
+    if (rh_db_get (self->db, "xs/counts", 9, &text, &size) == 0) {
+        json_t *counts = json_loadb ((const char *) text, size, 0, NULL);
+        free (text);
+        json_t *by_state = json_object_get (counts, "by_state");
+        if (json_is_object (by_state)) {
+            json_decref (self->by_state);
+            self->by_state = json_incref (by_state);
+            self->overdue = (uint64_t) json_integer_value (json_object_get (counts, "overdue"));
+            self->ordinal = (uint64_t) json_integer_value (json_object_get (counts, "ordinal"));
+            json_decref (counts);
+            return 0;
+        }
+        json_decref (counts);
+    }
+    rh_log_info (self->agency, "indexing the referrals this agency made (once)");
+    rh_db_iter_t *iter = rh_db_iter_new (self->db, "x/", 2);
+    s_touched_t current = { .exists = false };
+    for (;; rh_db_iter_next (iter)) {
+        bool valid = iter && rh_db_iter_valid (iter);
+        size_t key_size = 0, value_size = 0;
+        const uint8_t *key = valid ? rh_db_iter_key (iter, &key_size) : NULL;
+        const uint8_t *value = valid ? rh_db_iter_value (iter, &value_size) : NULL;
+        char name [RH_MAX_ID * 2 + 8];
+        if (valid && key_size >= sizeof name)
+            continue;
+        if (valid) {
+            memcpy (name, key + 2, key_size - 2);
+            name [key_size - 2] = 0;
+        }
+        char *slash = valid ? strchr (name, '/') : NULL;
+        if (valid && slash) {
+            *slash = 0;
+            if (current.exists && strcmp (name, current.msg_id) == 0) {
+                if (strcmp (slash + 1, "state") == 0 && value_size < sizeof current.state) {
+                    memcpy (current.state, value, value_size);
+                    current.state [value_size] = 0;
+                }
+                else if (strcmp (slash + 1, "overdue") == 0)
+                    current.overdue = true;
+            }
+            continue;
+        }
+        if (current.exists) {
+            //  The one before is complete.
+            bool open = strcmp (current.state, "CLOSED") != 0;
+            char xq [RH_MAX_ID + 8];
+            snprintf (xq, sizeof xq, "xq/%s", current.msg_id);
+            rh_db_put (self->db, xq, strlen (xq), &current.ordinal, 8);
+            s_index_referral (self, &current, open, open && current.overdue);
+            s_count_state (self, current.state, 1);
+            self->overdue += open && current.overdue;
+            if (rh_db_pending (self->db) >= RH_MAX_BATCH && s_commit (self, false) != 0)
+                break;
+        }
+        if (!valid || strlen (name) > RH_MAX_ID)
+            break;
+        memset (&current, 0, sizeof current);
+        snprintf (current.msg_id, sizeof current.msg_id, "%s", name);
+        snprintf (current.state, sizeof current.state, "SENT");
+        current.exists = true;
+        current.ordinal = ++self->ordinal;
+    }
+    rh_db_iter_destroy (&iter);
+    self->counts_dirty = true;
+    return s_commit (self, true);
+}
+
+//  One referral for status.json: {msg_id, case_id, state, and what was heard since}. Reads
+//  only its own keys. Returns NULL if it is not there.
+static json_t *
+s_referral_json (rh_agent_t *self, const char *msg_id)
+{
+    char prefix [RH_MAX_ID + 8];
+    int prefix_size = snprintf (prefix, sizeof prefix, "x/%s", msg_id);
+    rh_db_iter_t *iter = rh_db_iter_new (self->db, prefix, (size_t) prefix_size);
+    json_t *referral = NULL;
+    for (; iter && rh_db_iter_valid (iter); rh_db_iter_next (iter)) {
+        size_t key_size = 0, value_size = 0;
+        const char *key = (const char *) rh_db_iter_key (iter, &key_size);
+        const char *value = (const char *) rh_db_iter_value (iter, &value_size);
+        if (key_size == (size_t) prefix_size && !referral)
+            referral = json_pack ("{s:s, s:s%, s:s}", "msg_id", msg_id, "case_id", value,
+                                  value_size, "state", "SENT");
+        else if (referral && key_size > (size_t) prefix_size + 1 && key [prefix_size] == '/'
+                 && key_size - (size_t) prefix_size - 1 <= RH_MAX_ID) {
+            char field [RH_MAX_ID + 1];
+            memcpy (field, key + prefix_size + 1, key_size - (size_t) prefix_size - 1);
+            field [key_size - (size_t) prefix_size - 1] = 0;
+            json_object_set_new (referral, field, json_stringn (value, value_size));
+        }
+    }
+    rh_db_iter_destroy (&iter);
+    return referral;
 }
 
 static const char *
@@ -289,96 +595,59 @@ s_track_news (rh_agent_t *self, rh_envelope_t *envelope)
         if (alert->alert_kind == RHANNU__V1__ALERT_KIND__OUTCOME_OVERDUE
             || alert->alert_kind == RHANNU__V1__ALERT_KIND__ACKNOWLEDGEMENT_OVERDUE) {
             const char *referral = rh_envelope_in_reply_to (envelope);
-            char key [RH_MAX_ID + 8];
-            snprintf (key, sizeof key, "x/%s", referral);
-            if (*referral && rh_db_has (self->db, key, strlen (key)))
+            const s_touched_t *touched = *referral ? s_touch (self, referral) : NULL;
+            if (touched && touched->exists)
                 s_track (self, referral, "overdue",
                          alert->outage_attributed ? "overdue (outage)" : "overdue");
         }
     }
 }
 
-//  Counts a referral read from x/ and lists it while it is open. Takes current.
-typedef struct {
-    json_t *by_state;
-    json_t *latest;
-    json_t *overdue_list;
-    size_t open;
-    size_t overdue;
-} s_referrals_t;
-
-static void
-s_referral_done (s_referrals_t *referrals, json_t *current)
-{
-    if (!current)
-        return;
-    const char *state = json_string_value (json_object_get (current, "state"));
-    json_int_t seen = json_integer_value (json_object_get (referrals->by_state, state));
-    json_object_set_new (referrals->by_state, state, json_integer (seen + 1));
-    if (strcmp (state, "CLOSED") != 0) {
-        referrals->open++;
-        if (json_object_get (current, "overdue")) {
-            referrals->overdue++;
-            if (json_array_size (referrals->overdue_list) < RH_STATUS_REFERRALS)
-                json_array_append (referrals->overdue_list, current);
-        }
-        json_array_append (referrals->latest, current);
-        if (json_array_size (referrals->latest) > RH_STATUS_REFERRALS)
-            json_array_remove (referrals->latest, 0);
-    }
-    json_decref (current);
-}
-
-//  Open referrals for status.json: counts by state, the latest, and the overdue ones.
+//  Open referrals for status.json: counts by state, the latest and the overdue ones. Reads
+//  the counts and at most 2 * RH_STATUS_REFERRALS referrals, however many were ever sent.
 static json_t *
 s_referrals_status (rh_agent_t *self)
 {
-    s_referrals_t referrals = { json_object (), json_array (), json_array (), 0, 0 };
-    rh_db_iter_t *iter = rh_db_iter_new (self->db, "x/", 2);
-    json_t *current = NULL;
-    char id [RH_MAX_ID * 2 + 8] = "";
-    for (rh_db_iter_seek (iter, "x/", 2); iter && rh_db_iter_valid (iter); rh_db_iter_next (iter)) {
-        size_t key_size = 0, value_size = 0;
-        const uint8_t *key = rh_db_iter_key (iter, &key_size);
-        const uint8_t *value = rh_db_iter_value (iter, &value_size);
-        char name [RH_MAX_ID * 2 + 8], text [RH_MAX_TEXT];
-        if (key_size >= sizeof name || value_size >= sizeof text)
+    json_t *latest = json_array (), *overdue_list = json_array ();
+    json_int_t open = 0;
+    const char *state;
+    json_t *count;
+    json_object_foreach (self->by_state, state, count) if (strcmp (state, "CLOSED") != 0) open +=
+        json_integer_value (count);
+    //  xl/ holds the newest first; status.json lists them oldest first, as it always has.
+    rh_db_iter_t *iter = rh_db_iter_new (self->db, "xl/", 3);
+    for (; iter && rh_db_iter_valid (iter) && json_array_size (latest) < RH_STATUS_REFERRALS;
+         rh_db_iter_next (iter)) {
+        size_t size = 0;
+        const uint8_t *value = rh_db_iter_value (iter, &size);
+        char msg_id [RH_MAX_ID + 1];
+        if (size == 0 || size > RH_MAX_ID)
             continue;
-        memcpy (name, key + 2, key_size - 2);
-        name [key_size - 2] = 0;
-        memcpy (text, value, value_size);
-        text [value_size] = 0;
-        char *slash = strchr (name, '/');
-        if (!slash) {
-            s_referral_done (&referrals, current);
-            memcpy (id, name, key_size - 1);
-            current = json_pack ("{s:s, s:s, s:s}", "msg_id", id, "case_id", text, "state", "SENT");
-            continue;
-        }
-        *slash = 0;
-        if (current && !strcmp (name, id))
-            json_object_set_new (current, slash + 1, json_string (text));
+        memcpy (msg_id, value, size);
+        msg_id [size] = 0;
+        json_t *referral = s_referral_json (self, msg_id);
+        if (referral)
+            json_array_insert_new (latest, 0, referral);
     }
-    s_referral_done (&referrals, current);
     rh_db_iter_destroy (&iter);
-    return json_pack ("{s:I, s:I, s:o, s:o, s:o}", "open", (json_int_t) referrals.open, "overdue",
-                      (json_int_t) referrals.overdue, "by_state", referrals.by_state, "latest",
-                      referrals.latest, "overdue_list", referrals.overdue_list);
-}
-
-//  Commits the pending batch (durably when sync).
-static int
-s_commit (rh_agent_t *self, bool sync)
-{
-    return rh_db_commit (self->db, sync);
-}
-
-//  Follows a referral this agency has just taken into its outbox (pending batch).
-static void
-s_referral_sent (rh_agent_t *self, const char *msg_id, const char *case_id, uint64_t sequence)
-{
-    (void) sequence;
-    s_track (self, msg_id, NULL, case_id);
+    iter = rh_db_iter_new (self->db, "xd/", 3);
+    for (; iter && rh_db_iter_valid (iter) && json_array_size (overdue_list) < RH_STATUS_REFERRALS;
+         rh_db_iter_next (iter)) {
+        size_t size = 0;
+        const uint8_t *value = rh_db_iter_value (iter, &size);
+        char msg_id [RH_MAX_ID + 1];
+        if (size == 0 || size > RH_MAX_ID)
+            continue;
+        memcpy (msg_id, value, size);
+        msg_id [size] = 0;
+        json_t *referral = s_referral_json (self, msg_id);
+        if (referral)
+            json_array_append_new (overdue_list, referral);
+    }
+    rh_db_iter_destroy (&iter);
+    return json_pack ("{s:I, s:I, s:o, s:o, s:o}", "open", open, "overdue",
+                      (json_int_t) self->overdue, "by_state", json_deep_copy (self->by_state),
+                      "latest", latest, "overdue_list", overdue_list);
 }
 
 //  ---------------------------------------------------------------------------------------------
@@ -631,7 +900,7 @@ s_take_sealed (rh_agent_t *self)
             rh_db_put (self->db, key, strlen (key), spool->hash, RH_DIGEST_LEN);
             if (spool->referral)
                 s_referral_sent (self, rh_envelope_msg_id (result.envelope),
-                                 rh_envelope_case_id (result.envelope), spool->sequence);
+                                 rh_envelope_case_id (result.envelope));
         }
         else
             spool->sealed = false;  //  left in outbox/: taken again with the next listing
@@ -810,9 +1079,7 @@ s_answered (rh_agent_t *self, const char *msg_id, const rh_frame_t *refusal)
             s_error (self, "%s (%s) refused by the broker: %s: %s; moved to failed/",
                      record.file_name, msg_id, code, reason ? reason : "");
             self->rejected++;
-            char tracked [RH_MAX_ID + 8];
-            snprintf (tracked, sizeof tracked, "x/%s", msg_id);
-            rh_db_delete (self->db, tracked, strlen (tracked));
+            s_referral_refused (self, msg_id);
             rh_record_release (&record.owned);
         }
         free (value);
@@ -1123,7 +1390,7 @@ s_withdraw_arrivals (rh_agent_t *self)
         snprintf (key, sizeof key, "u/%020" PRIu64 "/%s", self->epoch, arrival->msg_id);
         rh_db_delete (self->db, key, strlen (key));
     }
-    if (rh_db_commit (self->db, true) != 0)
+    if (s_commit (self, true) != 0)
         return -1;
     for (size_t i = 0; i < self->arrival_count; i++)
         if (self->arrivals [i].withdrawn) {
@@ -1147,7 +1414,7 @@ s_finish_arrivals (rh_agent_t *self)
         fresh += self->arrivals [i].fresh;
     if (fresh > 0) {
         //  One flush for the whole batch: the database commit that holds every message.
-        if (rh_db_commit (self->db, true) != 0)
+        if (s_commit (self, true) != 0)
             return -1;
         //  In arrival order until a rename fails (a full directory, a folder made read-only):
         //  the rest are withdrawn, not acknowledged, and intake pauses.
@@ -1321,7 +1588,7 @@ s_recover_inbox (rh_agent_t *self)
         return -1;
     s_forget_settled (self, UINT64_MAX);
     rh_db_put (self->db, "n/boot", 6, boot, strlen (boot));
-    return rh_db_commit (self->db, true);
+    return s_commit (self, true);
 }
 
 //  ---------------------------------------------------------------------------------------------
@@ -1405,7 +1672,7 @@ s_history_rewritten (rh_agent_t *self, const char *detail)
 {
     snprintf (self->alarm, sizeof self->alarm, "%s", detail);
     rh_db_put (self->db, "ck/alarm", 8, self->alarm, strlen (self->alarm));
-    rh_db_commit (self->db, true);
+    s_commit (self, true);
     rh_log_error (self->agency, "THE BROKER'S AUDIT LOG WAS REWRITTEN: %s", detail);
     s_error (self, "the broker's audit log was rewritten: %s", detail);
     char trusted [RH_DIGEST_LEN * 2 + 1], name [64], path [PATH_MAX], when [32];
@@ -1431,7 +1698,7 @@ s_trust (rh_agent_t *self, const rh_checkpoint_t *checkpoint)
 {
     self->trusted = *checkpoint;
     rh_db_put (self->db, "ck/trusted", 10, &self->trusted, sizeof self->trusted);
-    rh_db_commit (self->db, false);
+    s_commit (self, false);
     self->status_dirty = true;
 }
 
@@ -1653,6 +1920,8 @@ rh_agent_new (rh_config_t *config)
         self->alarm [size] = 0;
     }
     free (value);
+    if (!(self->by_state = json_object ()) || s_referrals_load (self) != 0)
+        goto fail;
     rh_db_iter_t *iter = rh_db_iter_new (self->db, "o/", 2);
     for (; iter && rh_db_iter_valid (iter); rh_db_iter_next (iter))
         self->queued++;
@@ -1724,6 +1993,8 @@ rh_agent_destroy (rh_agent_t **self_p)
             close (self->inotify);
         free (self->flights);
         free (self->arrivals);
+        free (self->touched);
+        json_decref (self->by_state);
         rh_db_destroy (&self->db);
         rh_signer_destroy (&self->signer);
         rh_certstore_destroy (&self->store);
@@ -1806,7 +2077,7 @@ rh_agent_run (rh_agent_t *self, volatile sig_atomic_t *stop)
         }
         //  Forgetting answered messages need not be synchronous: if it is lost, the broker
         //  acknowledges the resend as a duplicate.
-        if (rh_db_pending (self->db) > 0 && rh_db_commit (self->db, false) != 0)
+        if (rh_db_pending (self->db) > 0 && s_commit (self, false) != 0)
             return -1;
         s_send_more (self);
         if (self->status_dirty && now - last_status >= RH_STATUS_MS) {
@@ -1817,7 +2088,7 @@ rh_agent_run (rh_agent_t *self, volatile sig_atomic_t *stop)
     //  A clean stop leaves nothing unsettled.
     if (s_syncfs (self->inbox) == 0) {
         s_forget_settled (self, UINT64_MAX);
-        rh_db_commit (self->db, true);
+        s_commit (self, true);
     }
     s_write_status (self);
     return 0;

@@ -7,21 +7,27 @@
                  file whose removal a power cut undid is not sent twice)
       n/seq      the agency's last sender sequence number
       i/<msg id> a message already written to inbox/ (de-duplication)
-      c/<msg id> its content, until the file in inbox/ is known to be on disk
-      u/<epoch>/<msg id>  inbox files not yet flushed to disk ("unsettled")
+      c/, u/     inbox files not yet flushed, from agents before batched flushes
+                 (start-up still finishes them after a machine crash, then drops them)
       n/boot     the boot id of the machine when the agent last started
+      x/, xq/, xl/, xd/, xs/  referrals this agency made (see "Referrals" below)
 
-    Inbox writes: a batch of delivered messages is written to inbox/.tmp/,
-    recorded with its content under i/ and c/ in one synchronous commit
-    (one flush for the whole batch), renamed into inbox/ and acknowledged.
-    A settle thread then flushes the filesystem (syncfs) about once a
-    second, off the delivery path, after which c/ and u/ are dropped.
-    After a kill -9 the kernel still holds every file, so start-up only
-    completes what .tmp/ holds: a message is never written twice. After a
-    machine crash (a new boot id), unsettled files missing from inbox/ are
-    written again from c/: none is lost, though one the agency's system had
-    already taken in the last second before the crash can appear again,
-    under the same name (its message id).
+    Outbox intake: outbox/ is listed once (names only, in name order) and
+    its files are taken while any remain, without waiting for the next
+    scan tick; change notifications only ask for a new listing once the
+    last one is done. The main loop reads and parses each file and the
+    sealer thread signs it (at most RH_SEAL_CREDIT in hand); what comes
+    back is recorded under o/ and f/ and committed in one synchronous
+    commit per pass before the spool files are removed.
+
+    Inbox writes: a batch of delivered messages is written to inbox/.tmp/;
+    every file is flushed, then .tmp/ itself; one synchronous commit
+    records the batch under i/; the files are renamed into inbox/, inbox/
+    is flushed once, and only then is the batch acknowledged. A crash
+    before the commit leaves files in .tmp/ that start-up drops (never
+    acknowledged: the broker delivers them again); after it, files in
+    .tmp/ that start-up publishes. A message is never written twice, and
+    nothing acknowledged is lost even to a power cut.
 
     When a delivery cannot be written into inbox/ (or renamed into it), it
     is not acknowledged and intake pauses: the agent asks the broker for no
@@ -43,7 +49,6 @@
 #define RH_STATUS_MS         500
 #define RH_STATUS_REFERRALS  50    //  open referrals listed in status.json (the latest)
 #define RH_SPOOL_GRACE_MS    2000  //  a file that does not parse is retried for this long
-#define RH_SETTLE_MS         1000  //  how often published inbox files are flushed to disk
 #define RH_INTAKE_RETRY_MS   1000  //  while the inbox cannot be written, how often to try again
 #define RH_HANDSHAKE_LATE_MS 5000  //  a CURVE handshake not done by then is reported as late
 #define RH_PROBE_NAME        ".rhannu-probe"  //  hidden: the agency's system skips dot files
@@ -90,6 +95,7 @@ typedef struct {
     char msg_id [RH_MAX_ID + 1];
     bool fresh;      //  false: already in the inbox, acknowledge only
     bool withdrawn;  //  could not be published: not acknowledged, the broker keeps it
+    bool late;       //  withdrawn after its batch was committed (its rename failed)
 } s_arrival_t;
 
 typedef struct _s_touched_t s_touched_t;
@@ -102,7 +108,8 @@ typedef struct {
     uint8_t hash [RH_DIGEST_LEN];  //  of json, recorded under f/
     uint64_t sequence;             //  sender sequence given to it
     bool referral;                 //  followed in status.json
-    bool sealed;                   //  signed and recorded in the pending batch
+    bool sealed;                   //  signed, waiting for its batch's commit
+    rh_sealed_t result;            //  what the sealer gave back, owned until the commit
 } s_spool_t;
 
 struct _rh_agent_t {
@@ -144,13 +151,6 @@ struct _rh_agent_t {
     int64_t scan_ms;
     s_arrival_t *arrivals;
     size_t arrival_count;
-    pthread_t settler;  //  flushes published inbox files (syncfs) off the hot path
-    bool settler_running;
-    void *settle_pipe;  //  PAIR to the settle thread
-    char settle_endpoint [64];
-    uint64_t epoch;  //  settle epoch of new arrivals
-    bool unsettled;  //  arrivals in the current epoch
-    bool settling;   //  an epoch is being flushed
     bool connected;
     rh_link_t *link;            //  why we are not connected, when we are not
     uint32_t credit_announced;  //  credit the broker last heard from us (this connection)
@@ -862,18 +862,17 @@ s_feed_sealer (rh_agent_t *self)
 }
 
 //  Takes the sealer's results into the outbox database, then commits them at once (one
-//  synchronous commit for however many came back since the last) and removes their spool
-//  files. Returns -1 if storage failed.
+//  synchronous commit per batch) and removes their spool files. Returns -1 if storage failed.
 static int
 s_take_sealed (rh_agent_t *self)
 {
-    rh_sealed_t result;
-    while (self->spool_sealed < self->spool_count
-           && rh_sealer_result (self->sealer, &result) == 0) {
+    while (self->spool_sealed < self->spool_count) {
         s_spool_t *spool = &self->spool [(self->spool_head + self->spool_sealed) % RH_SEAL_CREDIT];
+        if (rh_sealer_result (self->sealer, &spool->result) != 0)
+            break;
         self->spool_sealed++;
         spool->sealed = true;
-        if (NEVER (result.tag != spool->sequence) || result.rc != 0) {
+        if (NEVER (spool->result.tag != spool->sequence) || spool->result.rc != 0) {
             const char *error = "cannot sign: a value breaks a limit";
             char path [PATH_MAX];
             rh_file_path (path, sizeof path, "%s/%s", self->outbox, spool->name);
@@ -881,12 +880,22 @@ s_take_sealed (rh_agent_t *self)
             unlink (path);
             s_error (self, "%s: %s; moved to failed/", spool->name, error);
             spool->sealed = false;  //  nothing to commit for it
-            rh_sealed_release (&result);
-            continue;
+            rh_sealed_release (&spool->result);
         }
-        rh_outgoing_t record = { .msg_id = rh_envelope_msg_id (result.envelope),
-                                 .sealed = result.sealed,
-                                 .sealed_size = result.sealed_size,
+    }
+    //  One commit for a whole drop when it is small, and for half the credit at a time when it
+    //  is large (the sealer goes on with the rest meanwhile). Nothing goes into the database
+    //  before: a record committed by some other commit could be sent before it is durable.
+    if (self->spool_sealed == 0
+        || (self->spool_sealed < self->spool_count && self->spool_sealed < RH_SEAL_CREDIT / 2))
+        return 0;
+    for (size_t i = 0; i < self->spool_sealed; i++) {
+        s_spool_t *spool = &self->spool [(self->spool_head + i) % RH_SEAL_CREDIT];
+        if (!spool->sealed)
+            continue;
+        rh_outgoing_t record = { .msg_id = rh_envelope_msg_id (spool->result.envelope),
+                                 .sealed = spool->result.sealed,
+                                 .sealed_size = spool->result.sealed_size,
                                  .file_name = spool->name,
                                  .json = spool->json,
                                  .json_size = spool->json_size };
@@ -899,16 +908,14 @@ s_take_sealed (rh_agent_t *self)
             rh_db_put (self->db, outbox_key, strlen (outbox_key), bytes, record_size);
             rh_db_put (self->db, key, strlen (key), spool->hash, RH_DIGEST_LEN);
             if (spool->referral)
-                s_referral_sent (self, rh_envelope_msg_id (result.envelope),
-                                 rh_envelope_case_id (result.envelope));
+                s_referral_sent (self, rh_envelope_msg_id (spool->result.envelope),
+                                 rh_envelope_case_id (spool->result.envelope));
         }
         else
             spool->sealed = false;  //  left in outbox/: taken again with the next listing
         free (bytes);
-        rh_sealed_release (&result);
+        rh_sealed_release (&spool->result);
     }
-    if (self->spool_sealed == 0)
-        return 0;
     uint64_t sequence =
         self->spool [(self->spool_head + self->spool_sealed - 1) % RH_SEAL_CREDIT].sequence;
     rh_db_put (self->db, "n/seq", 5, &sequence, 8);
@@ -1155,9 +1162,9 @@ s_pause_intake (rh_agent_t *self, const char *what, const char *dir, int error, 
              self->paused_reason, RH_INTAKE_RETRY_MS);
 }
 
-//  Writes size bytes of data (NULL: zeros) to a new file at path, without flushing it: a batch
-//  is made durable by one database commit and the settle thread's syncfs. Returns 0, or -1
-//  with errno set.
+//  Writes size bytes of data (NULL: zeros) to a new file at path, without waiting for the disk:
+//  a batch's files are flushed together (s_finish_arrivals), and writing back starts now so
+//  that those flushes find little left to do. Returns 0, or -1 with errno set.
 static int
 s_write_new (const char *path, const void *data, size_t size)
 {
@@ -1178,6 +1185,8 @@ s_write_new (const char *path, const void *data, size_t size)
         else if (errno != EINTR)
             rc = -1;
     }
+    if (rc == 0)
+        sync_file_range (fd, 0, 0, SYNC_FILE_RANGE_WRITE);  //  a hint: the flush checks
     int error = errno;
     if (close (fd) != 0 && rc == 0) {
         rc = -1;
@@ -1271,6 +1280,7 @@ s_arrive (rh_agent_t *self, const rh_frame_t *frame)
     arrival->delivery_id = delivery_id;
     arrival->fresh = false;
     arrival->withdrawn = false;
+    arrival->late = false;
     if (rc != RH_OK) {
         //  Never hand the agency's system something that does not verify; keep it for IT.
         char name [64], why [200];
@@ -1356,13 +1366,7 @@ s_arrive (rh_agent_t *self, const rh_frame_t *frame)
         s_pause_intake (self, "inbox", self->inbox_tmp, error, length);
         return;
     }
-    //  The content is durable in the database with the batch's one commit; the file follows
-    //  when the settle thread flushes.
-    char content_key [RH_MAX_ID + 8], unsettled_key [RH_MAX_ID + 32];
-    snprintf (content_key, sizeof content_key, "c/%s", msg_id);
-    snprintf (unsettled_key, sizeof unsettled_key, "u/%020" PRIu64 "/%s", self->epoch, msg_id);
-    rh_db_put (self->db, content_key, strlen (content_key), text, length);
-    rh_db_put (self->db, unsettled_key, strlen (unsettled_key), "", 0);
+    //  Flushed with the rest of the batch in s_finish_arrivals.
     free (text);
     s_track_news (self, envelope);  //  only for what we keep: a declined one comes back
     rh_envelope_destroy (&envelope);
@@ -1380,20 +1384,16 @@ s_withdraw_arrivals (rh_agent_t *self)
 {
     for (size_t i = 0; i < self->arrival_count; i++) {
         const s_arrival_t *arrival = &self->arrivals [i];
-        if (!arrival->withdrawn)
+        if (!arrival->late)
             continue;
         char key [RH_MAX_ID + 32];
         snprintf (key, sizeof key, "i/%s", arrival->msg_id);
-        rh_db_delete (self->db, key, strlen (key));
-        snprintf (key, sizeof key, "c/%s", arrival->msg_id);
-        rh_db_delete (self->db, key, strlen (key));
-        snprintf (key, sizeof key, "u/%020" PRIu64 "/%s", self->epoch, arrival->msg_id);
         rh_db_delete (self->db, key, strlen (key));
     }
     if (s_commit (self, true) != 0)
         return -1;
     for (size_t i = 0; i < self->arrival_count; i++)
-        if (self->arrivals [i].withdrawn) {
+        if (self->arrivals [i].late) {
             char path [PATH_MAX];
             rh_file_path (path, sizeof path, "%s/%s.json", self->inbox_tmp,
                           self->arrivals [i].msg_id);
@@ -1402,8 +1402,40 @@ s_withdraw_arrivals (rh_agent_t *self)
     return 0;
 }
 
+//  Flushes a file, or a folder's names, to disk. Returns 0, or -1 with errno set.
+static int
+s_fsync_path (const char *path, bool folder)
+{
+    int fd = open (path, O_RDONLY | O_CLOEXEC | (folder ? O_DIRECTORY : 0));
+    if (fd < 0)
+        return -1;
+    int rc = fsync (fd);
+    int error = errno;
+    close (fd);
+    errno = error;
+    return rc;
+}
+
+//  Withdraws a fresh arrival before its batch is committed: its i/ record leaves the batch
+//  and its file goes, so that the broker's next delivery of it is written afresh.
+static void
+s_withdraw_early (rh_agent_t *self, s_arrival_t *arrival)
+{
+    char key [RH_MAX_ID + 8], path [PATH_MAX];
+    snprintf (key, sizeof key, "i/%s", arrival->msg_id);
+    rh_db_delete (self->db, key, strlen (key));
+    rh_file_path (path, sizeof path, "%s/%s.json", self->inbox_tmp, arrival->msg_id);
+    unlink (path);
+    arrival->withdrawn = true;
+}
+
 //  Makes the batch durable, publishes it in inbox/ and acknowledges what it published (and
-//  the duplicates). Returns -1 if storage failed.
+//  the duplicates). In this order, so that nothing is acknowledged before it is on disk and
+//  nothing is written twice: every file of the batch flushed in .tmp/, then .tmp/ itself (its
+//  names), then one synchronous commit of the batch's i/ records, then the renames into
+//  inbox/ and one flush of inbox/, then the acknowledgement. A crash before the commit
+//  leaves files that start-up drops (the broker delivers them again); after it, files in
+//  .tmp/ that start-up publishes. Returns -1 if storage failed.
 static int
 s_finish_arrivals (rh_agent_t *self)
 {
@@ -1413,15 +1445,43 @@ s_finish_arrivals (rh_agent_t *self)
     for (size_t i = 0; i < self->arrival_count; i++)
         fresh += self->arrivals [i].fresh;
     if (fresh > 0) {
-        //  One flush for the whole batch: the database commit that holds every message.
-        if (s_commit (self, true) != 0)
-            return -1;
-        //  In arrival order until a rename fails (a full directory, a folder made read-only):
-        //  the rest are withdrawn, not acknowledged, and intake pauses.
+        //  In arrival order until a flush fails (an I/O error, or space that delayed
+        //  allocation could not find): the rest are withdrawn, not acknowledged, and intake
+        //  pauses.
         int error = 0;
         for (size_t i = 0; i < self->arrival_count; i++) {
             s_arrival_t *arrival = &self->arrivals [i];
             if (!arrival->fresh)
+                continue;
+            char path [PATH_MAX];
+            rh_file_path (path, sizeof path, "%s/%s.json", self->inbox_tmp, arrival->msg_id);
+            if (!error && s_fsync_path (path, false) != 0)
+                error = errno;
+            if (error) {
+                s_withdraw_early (self, arrival);
+                withdrawn++;
+            }
+        }
+        if (withdrawn < fresh && s_fsync_path (self->inbox_tmp, true) != 0) {
+            error = errno;
+            for (size_t i = 0; i < self->arrival_count; i++)
+                if (self->arrivals [i].fresh && !self->arrivals [i].withdrawn) {
+                    s_withdraw_early (self, &self->arrivals [i]);
+                    withdrawn++;
+                }
+        }
+        if (error)
+            s_pause_intake (self, "inbox", self->inbox_tmp, error, 0);
+        //  One synchronous commit for the whole batch.
+        if (s_commit (self, true) != 0)
+            return -1;
+        //  In arrival order until a rename fails (a full directory, a folder made read-only):
+        //  the rest are withdrawn, not acknowledged, and intake pauses.
+        size_t published = 0, late = 0;
+        error = 0;
+        for (size_t i = 0; i < self->arrival_count; i++) {
+            s_arrival_t *arrival = &self->arrivals [i];
+            if (!arrival->fresh || arrival->withdrawn)
                 continue;
             char from [PATH_MAX], to [PATH_MAX];
             rh_file_path (from, sizeof from, "%s/%s.json", self->inbox_tmp, arrival->msg_id);
@@ -1430,15 +1490,25 @@ s_finish_arrivals (rh_agent_t *self)
                 error = errno;
             if (error) {
                 arrival->withdrawn = true;
-                withdrawn++;
+                arrival->late = true;
+                late++;
             }
+            else
+                published++;
         }
-        if (withdrawn > 0) {
+        withdrawn += late;
+        if (late > 0) {
             if (s_withdraw_arrivals (self) != 0)
                 return -1;
             s_pause_intake (self, "inbox", self->inbox_tmp, error, 0);
         }
-        self->unsettled = true;
+        //  What was renamed is safe either way (a rename a power cut undoes leaves the file in
+        //  .tmp/, which start-up publishes), but the agency's system should not see a file
+        //  vanish: one flush of inbox/ before acknowledging.
+        if (published > 0 && s_fsync_path (self->inbox, true) != 0) {
+            rh_log_error (self->agency, "cannot flush inbox/: %s", strerror (errno));
+            return -1;
+        }
         for (size_t i = 0; i < self->arrival_count; i++)
             if (self->arrivals [i].fresh && !self->arrivals [i].withdrawn) {
                 char to [PATH_MAX];
@@ -1492,26 +1562,6 @@ s_forget_settled (rh_agent_t *self, uint64_t last)
         rh_db_delete (self->db, text, size);
     }
     rh_db_iter_destroy (&iter);
-}
-
-//  Settle thread: flushes the filesystem when asked, and says which epoch is on disk.
-static void *
-s_settler (void *arg)
-{
-    rh_agent_t *self = arg;
-    void *pipe = zmq_socket (self->context, ZMQ_PAIR);
-    if (!pipe || zmq_connect (pipe, self->settle_endpoint) != 0)
-        return NULL;
-    uint64_t epoch;
-    while (zmq_recv (pipe, &epoch, sizeof epoch, 0) == sizeof epoch) {
-        if (epoch == UINT64_MAX)
-            break;
-        if (s_syncfs (self->inbox) != 0)
-            epoch = 0;  //  nothing settled: the main loop asks again
-        zmq_send (pipe, &epoch, sizeof epoch, 0);
-    }
-    zmq_close (pipe);
-    return NULL;
 }
 
 static void
@@ -1942,14 +1992,6 @@ rh_agent_new (rh_config_t *config)
     if (!(self->context = zmq_ctx_new ()) || s_connect (self, agency_dir) != 0
         || !(self->sealer = rh_sealer_new (self->context, &self->signer)))
         goto fail;
-    self->epoch = 1;
-    snprintf (self->settle_endpoint, sizeof self->settle_endpoint, "inproc://rh-agent-settle-%p",
-              (void *) self);
-    self->settle_pipe = zmq_socket (self->context, ZMQ_PAIR);
-    if (!self->settle_pipe || zmq_bind (self->settle_pipe, self->settle_endpoint) != 0
-        || pthread_create (&self->settler, NULL, s_settler, self) != 0)
-        goto fail;
-    self->settler_running = true;
     s_write_status (self);
     return self;
 fail:
@@ -1965,20 +2007,13 @@ rh_agent_destroy (rh_agent_t **self_p)
     if (*self_p) {
         rh_agent_t *self = *self_p;
         sodium_memzero (self->subject_secret, sizeof self->subject_secret);
-        if (self->settler_running) {
-            uint64_t stop = UINT64_MAX;
-            zmq_send (self->settle_pipe, &stop, sizeof stop, 0);
-            pthread_join (self->settler, NULL);
-        }
-        if (self->settle_pipe) {
-            int linger = 0;
-            zmq_setsockopt (self->settle_pipe, ZMQ_LINGER, &linger, sizeof linger);
-            zmq_close (self->settle_pipe);
-        }
         rh_sealer_destroy (&self->sealer);
         s_listing_free (self);
-        for (size_t i = 0; self->spool && i < self->spool_count; i++)
-            free (self->spool [(self->spool_head + i) % RH_SEAL_CREDIT].json);
+        for (size_t i = 0; self->spool && i < self->spool_count; i++) {
+            s_spool_t *spool = &self->spool [(self->spool_head + i) % RH_SEAL_CREDIT];
+            free (spool->json);
+            rh_sealed_release (&spool->result);
+        }
         free (self->spool);
         if (self->dealer) {
             zmq_socket_monitor (self->dealer, NULL, 0);
@@ -2007,18 +2042,17 @@ int
 rh_agent_run (rh_agent_t *self, volatile sig_atomic_t *stop)
 {
     assert (self && stop);
-    int64_t last_status = 0, last_tick = 0, last_settle = 0;
+    int64_t last_status = 0, last_tick = 0;
     self->last_scan = 0;
     self->relist = true;
     while (!*stop) {
         zmq_pollitem_t items [] = {
             { self->dealer, 0, ZMQ_POLLIN, 0 },
             { self->monitor, 0, ZMQ_POLLIN, 0 },
-            { self->settle_pipe, 0, ZMQ_POLLIN, 0 },
             { rh_sealer_socket (self->sealer), 0, ZMQ_POLLIN, 0 },
             { NULL, self->inotify, ZMQ_POLLIN, 0 },
         };
-        int count = self->inotify >= 0 ? 5 : 4;
+        int count = self->inotify >= 0 ? 4 : 3;
         //  While spool files wait for the sealer, go round again at once: a full outbox drains
         //  at the sealer's pace, not one listing per scan tick.
         if (zmq_poll (items, count, s_intake_busy (self) ? 0 : RH_TICK_MS) < 0 && errno != EINTR)
@@ -2038,25 +2072,7 @@ rh_agent_run (rh_agent_t *self, volatile sig_atomic_t *stop)
         s_announce_credit (self);
         if (rh_link_tick (self->link, now))
             s_link_changed (self);
-        if (items [2].revents & ZMQ_POLLIN) {
-            uint64_t settled = 0;
-            if (zmq_recv (self->settle_pipe, &settled, sizeof settled, 0) == sizeof settled) {
-                if (settled)
-                    s_forget_settled (self, settled);
-                else
-                    self->unsettled = true;  //  the flush failed: try again
-                self->settling = false;
-            }
-        }
-        if (self->unsettled && !self->settling && now - last_settle >= RH_SETTLE_MS) {
-            //  Arrivals from now on belong to the next epoch.
-            last_settle = now;
-            zmq_send (self->settle_pipe, &self->epoch, sizeof self->epoch, 0);
-            self->epoch++;
-            self->unsettled = false;
-            self->settling = true;
-        }
-        if (count == 5 && (items [4].revents & ZMQ_POLLIN)) {
+        if (count == 4 && (items [3].revents & ZMQ_POLLIN)) {
             //  Every event waiting, in one go: they only say "look again".
             char events [4096];
             while (read (self->inotify, events, sizeof events) > 0)
@@ -2085,11 +2101,8 @@ rh_agent_run (rh_agent_t *self, volatile sig_atomic_t *stop)
             s_write_status (self);
         }
     }
-    //  A clean stop leaves nothing unsettled.
-    if (s_syncfs (self->inbox) == 0) {
-        s_forget_settled (self, UINT64_MAX);
+    if (rh_db_pending (self->db) > 0)
         s_commit (self, true);
-    }
     s_write_status (self);
     return 0;
 }

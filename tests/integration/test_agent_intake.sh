@@ -78,4 +78,25 @@ expect "$((N + 60)) open" "$(status police-gwent .referrals.open)" $((N + 60))
 expect "newest last" "$(status police-gwent '.referrals.latest[-1].case_id')" "intake-$(printf %05d $((N + 60)))"
 expect "oldest of the latest 50 first" "$(status police-gwent '.referrals.latest[0].case_id')" "intake-$(printf %05d $((N + 11)))"
 
+echo "== stopped in the middle of a large intake: the stop is prompt and nothing is lost or sent twice"
+M=${INTAKE_STOP_N:-3000}
+mkdir -p "$work/stage2"
+for n in $(seq -f '%05g' 1 $M); do referral_json newport "stop-$n" > "$work/stage2/s$n.json"; done
+total=$(( $(count_files "$work/la-newport/inbox") + M ))
+find "$work/stage2" -name '*.json' -exec mv -t "$work/police-gwent/outbox/" {} +
+deadline=$((SECONDS + 20))
+until [ "$(count_files "$work/police-gwent/outbox")" -lt $M ]; do [ $SECONDS -lt $deadline ] || break; sleep 0.02; done
+started=$(date +%s%N)
+stop_agent police-gwent
+took=$(( ($(date +%s%N) - started) / 1000000 ))
+[ $took -lt 3000 ] && ok "the agent stopped in $took ms" || bad "the agent took $took ms to stop"
+left=$(count_files "$work/police-gwent/outbox")
+[ "$left" -gt 0 ] && echo "  ($left files still in outbox/ when it stopped)"
+start_agent police-gwent
+wait_count "$work/la-newport/inbox" $total 120 && ok "after a restart all $M arrived" \
+    || bad "arrived: $(( $(count_files "$work/la-newport/inbox") - total + M )) of $M"
+sleep 2
+expect "each once (no file taken twice)" "$(grep -h '"case_id": "stop-' "$work/la-newport/inbox"/*.json | sort | uniq -d | wc -l)" 0
+expect "none in failed/" "$(count_files "$work/police-gwent/failed")" 0
+
 finish

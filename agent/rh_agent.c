@@ -17,8 +17,9 @@
     scan tick; change notifications only ask for a new listing once the
     last one is done. The main loop reads and parses each file and the
     sealer thread signs it (at most RH_SEAL_CREDIT in hand); what comes
-    back is recorded under o/ and f/ and committed in one synchronous
-    commit per pass before the spool files are removed.
+    back is recorded under o/ and f/ in one synchronous commit per batch
+    (a small drop at once, a large one half the credit at a time) before
+    the spool files are removed.
 
     Inbox writes: a batch of delivered messages is written to inbox/.tmp/;
     every file is flushed, then .tmp/ itself; one synchronous commit

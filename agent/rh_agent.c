@@ -508,7 +508,7 @@ s_referrals_load (rh_agent_t *self)
         if (!valid || strlen (name) > RH_MAX_ID)
             break;
         memset (&current, 0, sizeof current);
-        snprintf (current.msg_id, sizeof current.msg_id, "%s", name);
+        snprintf (current.msg_id, sizeof current.msg_id, "%.*s", RH_MAX_ID, name);
         snprintf (current.state, sizeof current.state, "SENT");
         current.exists = true;
         current.ordinal = ++self->ordinal;

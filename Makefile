@@ -167,7 +167,7 @@ $(BUILD)/bin/rhannu-agent: $(call objs,agent/main.c $(AGENT_SRC)) $(LIB)
 	@mkdir -p $(dir $@)
 	$(LINK) $^ $(PKG_LIBS) -o $@
 
-$(UNIT_BIN): $(call objs,$(UNIT_SRC) agent/rh_link.c) $(BROKER_ACTOR_LIB) $(BROKER_CORE_LIB) $(LIB)
+$(UNIT_BIN): $(call objs,$(UNIT_SRC) agent/rh_link.c agent/rh_sealer.c) $(BROKER_ACTOR_LIB) $(BROKER_CORE_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(LINK) $^ $(TEST_LIBS) $(PKG_LIBS) -o $@
 

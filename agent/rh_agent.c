@@ -7,21 +7,28 @@
                  file whose removal a power cut undid is not sent twice)
       n/seq      the agency's last sender sequence number
       i/<msg id> a message already written to inbox/ (de-duplication)
-      c/<msg id> its content, until the file in inbox/ is known to be on disk
-      u/<epoch>/<msg id>  inbox files not yet flushed to disk ("unsettled")
+      c/, u/     inbox files not yet flushed, from agents before batched flushes
+                 (start-up still finishes them after a machine crash, then drops them)
       n/boot     the boot id of the machine when the agent last started
+      x/, xq/, xl/, xd/, xs/  referrals this agency made (see "Referrals" below)
 
-    Inbox writes: a batch of delivered messages is written to inbox/.tmp/,
-    recorded with its content under i/ and c/ in one synchronous commit
-    (one flush for the whole batch), renamed into inbox/ and acknowledged.
-    A settle thread then flushes the filesystem (syncfs) about once a
-    second, off the delivery path, after which c/ and u/ are dropped.
-    After a kill -9 the kernel still holds every file, so start-up only
-    completes what .tmp/ holds: a message is never written twice. After a
-    machine crash (a new boot id), unsettled files missing from inbox/ are
-    written again from c/: none is lost, though one the agency's system had
-    already taken in the last second before the crash can appear again,
-    under the same name (its message id).
+    Outbox intake: outbox/ is listed once (names only, in name order) and
+    its files are taken while any remain, without waiting for the next
+    scan tick; change notifications only ask for a new listing once the
+    last one is done. The main loop reads and parses each file and the
+    sealer thread signs it (at most RH_SEAL_CREDIT in hand); what comes
+    back is recorded under o/ and f/ in one synchronous commit per batch
+    (a small drop at once, a large one half the credit at a time) before
+    the spool files are removed.
+
+    Inbox writes: a batch of delivered messages is written to inbox/.tmp/;
+    every file is flushed, then .tmp/ itself; one synchronous commit
+    records the batch under i/; the files are renamed into inbox/, inbox/
+    is flushed once, and only then is the batch acknowledged. A crash
+    before the commit leaves files in .tmp/ that start-up drops (never
+    acknowledged: the broker delivers them again); after it, files in
+    .tmp/ that start-up publishes. A message is never written twice, and
+    nothing acknowledged is lost even to a power cut.
 
     When a delivery cannot be written into inbox/ (or renamed into it), it
     is not acknowledged and intake pauses: the agent asks the broker for no
@@ -43,7 +50,6 @@
 #define RH_STATUS_MS         500
 #define RH_STATUS_REFERRALS  50    //  open referrals listed in status.json (the latest)
 #define RH_SPOOL_GRACE_MS    2000  //  a file that does not parse is retried for this long
-#define RH_SETTLE_MS         1000  //  how often published inbox files are flushed to disk
 #define RH_INTAKE_RETRY_MS   1000  //  while the inbox cannot be written, how often to try again
 #define RH_HANDSHAKE_LATE_MS 5000  //  a CURVE handshake not done by then is reported as late
 #define RH_PROBE_NAME        ".rhannu-probe"  //  hidden: the agency's system skips dot files
@@ -90,7 +96,22 @@ typedef struct {
     char msg_id [RH_MAX_ID + 1];
     bool fresh;      //  false: already in the inbox, acknowledge only
     bool withdrawn;  //  could not be published: not acknowledged, the broker keeps it
+    bool late;       //  withdrawn after its batch was committed (its rename failed)
 } s_arrival_t;
+
+typedef struct _s_touched_t s_touched_t;
+
+//  A spool file handed to the sealer, until its record is committed and the file removed.
+typedef struct {
+    char name [NAME_MAX + 1];
+    uint8_t *json;  //  the file's content, owned (it goes back to failed/ if refused)
+    size_t json_size;
+    uint8_t hash [RH_DIGEST_LEN];  //  of json, recorded under f/
+    uint64_t sequence;             //  sender sequence given to it
+    bool referral;                 //  followed in status.json
+    bool sealed;                   //  signed, waiting for its batch's commit
+    rh_sealed_t result;            //  what the sealer gave back, owned until the commit
+} s_spool_t;
 
 struct _rh_agent_t {
     rh_config_t *config;  //  borrowed
@@ -103,14 +124,26 @@ struct _rh_agent_t {
     char status_path [PATH_MAX];
     const char *hook;
     rh_db_t *db;
-    rh_signer_t *signer;
+    rh_signer_t *signer;    //  until the sealer takes it
+    rh_sealer_t *sealer;    //  signs spool files off the main loop
     rh_certstore_t *store;  //  verifies what the broker delivers, end to end
     void *context;
     void *dealer;
     void *monitor;
     int inotify;
-    uint64_t sequence;  //  last sender sequence used
-    uint64_t cursor;    //  next outbox key to send
+    uint64_t sequence;       //  last sender sequence committed
+    uint64_t next_sequence;  //  last sender sequence given to a spool file (sealed or not)
+    char **listing;          //  spool file names in outbox/, in name order, from the last look
+    size_t listing_count;
+    size_t listing_next;  //  the next name to take
+    bool relist;          //  outbox/ may have changed since that listing
+    int64_t relist_at;    //  look again then (a file still being written); 0: no need
+    int64_t last_scan;    //  when outbox/ was last listed
+    s_spool_t *spool;     //  ring of RH_SEAL_CREDIT files with the sealer, in order
+    size_t spool_head;
+    size_t spool_count;   //  files in the ring
+    size_t spool_sealed;  //  of which back from the sealer (the first ones): the next batch
+    uint64_t cursor;      //  next outbox key to send
     s_flight_t *flights;
     size_t flight_count;
     size_t window;
@@ -119,13 +152,6 @@ struct _rh_agent_t {
     int64_t scan_ms;
     s_arrival_t *arrivals;
     size_t arrival_count;
-    pthread_t settler;  //  flushes published inbox files (syncfs) off the hot path
-    bool settler_running;
-    void *settle_pipe;  //  PAIR to the settle thread
-    char settle_endpoint [64];
-    uint64_t epoch;  //  settle epoch of new arrivals
-    bool unsettled;  //  arrivals in the current epoch
-    bool settling;   //  an epoch is being flushed
     bool connected;
     rh_link_t *link;            //  why we are not connected, when we are not
     uint32_t credit_announced;  //  credit the broker last heard from us (this connection)
@@ -145,6 +171,13 @@ struct _rh_agent_t {
     rh_checkpoint_t pending;  //  a newer one waiting for its consistency proof
     char alarm [300];         //  set when the broker's log was rewritten: stays until IT clears it
     int64_t last_error_ms;
+    json_t *by_state;      //  referrals by state (xs/counts)
+    uint64_t overdue;      //  open referrals overdue (xs/counts)
+    uint64_t ordinal;      //  referrals ever taken in, for their place in the indexes
+    bool counts_dirty;     //  the counts changed since the last commit
+    s_touched_t *touched;  //  referrals the pending batch changed, as it leaves them
+    size_t touched_count;
+    size_t touched_size;
     uint64_t queued;  //  messages in the outbox database
     uint64_t accepted;
     uint64_t rejected;
@@ -204,16 +237,313 @@ s_fail_file (rh_agent_t *self, const char *name, const uint8_t *content, size_t 
 
 //  ---------------------------------------------------------------------------------------------
 //  Referrals this agency made, followed through the broker's receipts, notices and alerts.
-//  x/<msg id> holds what was sent; x/<msg id>/<field> what the agency has heard since, so that
-//  one ordered walk over x/ reads each referral with its news, and a batch of arrivals writes
-//  fields without reading them back.
+//  x/<msg id> holds what was sent; x/<msg id>/<field> what the agency has heard since. What
+//  status.json shows is kept as it changes, so that writing it never walks the history:
+//    xs/counts            {"by_state": {STATE: n}, "overdue": n, "ordinal": n}, with the batch
+//    xq/<msg id>          the referral's ordinal (order taken in, 8 bytes)
+//    xl/<~ordinal>        msg id of each open referral, newest first (20 digits, inverted)
+//    xd/<ordinal>         msg id of each open overdue referral, oldest first
+//  A state change needs the state before it: a batch can hold several changes to one
+//  referral, and reads see only committed data, so the batch's changes are kept beside it
+//  (self->touched) until it is committed.
 
+//  One referral as the pending batch leaves it.
+struct _s_touched_t {
+    char msg_id [RH_MAX_ID + 1];
+    uint32_t hash;     //  of msg_id, to look it up quickly
+    bool exists;       //  x/<msg id> is there (a referral we sent and the broker did not refuse)
+    bool overdue;      //  x/<msg id>/overdue is there
+    char state [24];   //  its state
+    uint64_t ordinal;  //  from xq/
+};
+
+static uint32_t
+s_hash_id (const char *text)
+{
+    uint32_t hash = 2166136261u;  //  FNV-1a
+    for (; *text; text++)
+        hash = (hash ^ (uint8_t) *text) * 16777619u;
+    return hash;
+}
+
+static void
+s_index_key (char *key, size_t size, const char *prefix, uint64_t ordinal)
+{
+    snprintf (key, size, "%s%020" PRIu64, prefix, ordinal);
+}
+
+//  The referral as the pending batch leaves it, read from the database the first time the
+//  batch touches it (unless fresh: a referral just taken in has nothing to read). Returns NULL
+//  if msg_id is too long or memory ran out.
+static s_touched_t *
+s_touch_as (rh_agent_t *self, const char *msg_id, bool fresh)
+{
+    if (strlen (msg_id) > RH_MAX_ID)
+        return NULL;
+    uint32_t hash = s_hash_id (msg_id);
+    for (size_t i = 0; i < self->touched_count; i++)
+        if (self->touched [i].hash == hash && strcmp (self->touched [i].msg_id, msg_id) == 0)
+            return &self->touched [i];
+    if (self->touched_count == self->touched_size) {
+        size_t grown = self->touched_size ? self->touched_size * 2 : 256;
+        s_touched_t *bigger = realloc (self->touched, grown * sizeof *bigger);
+        if (!bigger)
+            return NULL;
+        self->touched = bigger;
+        self->touched_size = grown;
+    }
+    s_touched_t *touched = &self->touched [self->touched_count++];
+    memset (touched, 0, sizeof *touched);
+    snprintf (touched->msg_id, sizeof touched->msg_id, "%s", msg_id);
+    touched->hash = hash;
+    if (fresh)
+        return touched;
+    char key [RH_MAX_ID + 16];
+    snprintf (key, sizeof key, "x/%s", msg_id);
+    touched->exists = rh_db_has (self->db, key, strlen (key));
+    snprintf (key, sizeof key, "x/%s/state", msg_id);
+    if (!rh_db_get_text (self->db, key, touched->state, sizeof touched->state - 1))
+        snprintf (touched->state, sizeof touched->state, "SENT");
+    snprintf (key, sizeof key, "x/%s/overdue", msg_id);
+    touched->overdue = rh_db_has (self->db, key, strlen (key));
+    snprintf (key, sizeof key, "xq/%s", msg_id);
+    uint8_t *value = NULL;
+    size_t size = 0;
+    if (rh_db_get (self->db, key, strlen (key), &value, &size) == 0 && size == 8)
+        memcpy (&touched->ordinal, value, 8);
+    free (value);
+    return touched;
+}
+
+static s_touched_t *
+s_touch (rh_agent_t *self, const char *msg_id)
+{
+    return s_touch_as (self, msg_id, false);
+}
+
+//  Adds delta to the count of referrals in state.
+static void
+s_count_state (rh_agent_t *self, const char *state, int delta)
+{
+    json_int_t count = json_integer_value (json_object_get (self->by_state, state)) + delta;
+    if (count > 0)
+        json_object_set_new (self->by_state, state, json_integer (count));
+    else
+        json_object_del (self->by_state, state);
+    self->counts_dirty = true;
+}
+
+//  Puts a referral into (or takes it out of) the open and overdue indexes.
+static void
+s_index_referral (rh_agent_t *self, const s_touched_t *touched, bool open, bool overdue)
+{
+    char key [32];
+    s_index_key (key, sizeof key, "xl/", UINT64_MAX - touched->ordinal);
+    if (open)
+        rh_db_put (self->db, key, strlen (key), touched->msg_id, strlen (touched->msg_id));
+    else
+        rh_db_delete (self->db, key, strlen (key));
+    s_index_key (key, sizeof key, "xd/", touched->ordinal);
+    if (overdue)
+        rh_db_put (self->db, key, strlen (key), touched->msg_id, strlen (touched->msg_id));
+    else
+        rh_db_delete (self->db, key, strlen (key));
+}
+
+//  Follows a referral this agency has just taken into its outbox (pending batch).
+static void
+s_referral_sent (rh_agent_t *self, const char *msg_id, const char *case_id)
+{
+    s_touched_t *touched = s_touch_as (self, msg_id, true);
+    if (!touched)
+        return;
+    char key [RH_MAX_ID + 8];
+    snprintf (key, sizeof key, "x/%s", msg_id);
+    rh_db_put (self->db, key, strlen (key), case_id, strlen (case_id));
+    touched->exists = true;
+    touched->overdue = false;
+    touched->ordinal = ++self->ordinal;
+    snprintf (touched->state, sizeof touched->state, "SENT");
+    snprintf (key, sizeof key, "xq/%s", msg_id);
+    rh_db_put (self->db, key, strlen (key), &touched->ordinal, 8);
+    s_index_referral (self, touched, true, false);
+    s_count_state (self, "SENT", 1);
+}
+
+//  Records what the agency heard about a referral: one field, and when it changes what
+//  status.json counts (state, overdue), the counts and indexes.
 static void
 s_track (rh_agent_t *self, const char *msg_id, const char *field, const char *value)
 {
     char key [RH_MAX_ID * 2 + 8];
-    snprintf (key, sizeof key, field ? "x/%s/%s" : "x/%s", msg_id, field ? field : "");
+    snprintf (key, sizeof key, "x/%s/%s", msg_id, field);
+    bool is_state = strcmp (field, "state") == 0, is_overdue = strcmp (field, "overdue") == 0;
+    s_touched_t *touched = is_state || is_overdue ? s_touch (self, msg_id) : NULL;
+    if ((is_state || is_overdue) && (!touched || strlen (value) >= sizeof touched->state))
+        return;
     rh_db_put (self->db, key, strlen (key), value, strlen (value));
+    if (!touched || !touched->exists)
+        return;  //  not one of ours (or refused): status.json does not show it
+    bool was_open = strcmp (touched->state, "CLOSED") != 0;
+    bool was_overdue = was_open && touched->overdue;
+    if (is_state) {
+        s_count_state (self, touched->state, -1);
+        s_count_state (self, value, 1);
+        snprintf (touched->state, sizeof touched->state, "%s", value);
+    }
+    else
+        touched->overdue = true;
+    bool open = strcmp (touched->state, "CLOSED") != 0;
+    bool overdue = open && touched->overdue;
+    if (open != was_open || overdue != was_overdue) {
+        s_index_referral (self, touched, open, overdue);
+        self->overdue += overdue;
+        self->overdue -= was_overdue;
+        self->counts_dirty = true;
+    }
+}
+
+//  Forgets a referral the broker refused.
+static void
+s_referral_refused (rh_agent_t *self, const char *msg_id)
+{
+    s_touched_t *touched = s_touch (self, msg_id);
+    if (!touched || !touched->exists)
+        return;
+    char key [RH_MAX_ID + 8];
+    snprintf (key, sizeof key, "x/%s", msg_id);
+    rh_db_delete (self->db, key, strlen (key));
+    snprintf (key, sizeof key, "xq/%s", msg_id);
+    rh_db_delete (self->db, key, strlen (key));
+    bool was_open = strcmp (touched->state, "CLOSED") != 0;
+    s_index_referral (self, touched, false, false);
+    self->overdue -= was_open && touched->overdue;
+    s_count_state (self, touched->state, -1);
+    touched->exists = false;
+}
+
+//  Commits the pending batch (durably when sync), with the counts it changed. Returns 0, or
+//  -1 if storage failed.
+static int
+s_commit (rh_agent_t *self, bool sync)
+{
+    if (self->counts_dirty) {
+        json_t *counts =
+            json_pack ("{s:O, s:I, s:I}", "by_state", self->by_state, "overdue",
+                       (json_int_t) self->overdue, "ordinal", (json_int_t) self->ordinal);
+        char *text = counts ? json_dumps (counts, JSON_COMPACT) : NULL;
+        json_decref (counts);
+        if (!text)
+            return -1;
+        rh_db_put (self->db, "xs/counts", 9, text, strlen (text));
+        free (text);
+        self->counts_dirty = false;
+    }
+    int rc = rh_db_commit (self->db, sync);
+    self->touched_count = 0;  //  committed (or, on failure, the agent stops)
+    return rc;
+}
+
+//  Loads the counts, or builds them and the indexes with one walk over x/ when the database
+//  predates them (once). Returns 0, or -1 if storage failed.
+static int
+s_referrals_load (rh_agent_t *self)
+{
+    uint8_t *text = NULL;
+    size_t size = 0;
+    if (rh_db_get (self->db, "xs/counts", 9, &text, &size) == 0) {
+        json_t *counts = json_loadb ((const char *) text, size, 0, NULL);
+        free (text);
+        json_t *by_state = json_object_get (counts, "by_state");
+        if (json_is_object (by_state)) {
+            json_decref (self->by_state);
+            self->by_state = json_incref (by_state);
+            self->overdue = (uint64_t) json_integer_value (json_object_get (counts, "overdue"));
+            self->ordinal = (uint64_t) json_integer_value (json_object_get (counts, "ordinal"));
+            json_decref (counts);
+            return 0;
+        }
+        json_decref (counts);
+    }
+    rh_log_info (self->agency, "indexing the referrals this agency made (once)");
+    rh_db_iter_t *iter = rh_db_iter_new (self->db, "x/", 2);
+    s_touched_t current = { .exists = false };
+    for (;; rh_db_iter_next (iter)) {
+        bool valid = iter && rh_db_iter_valid (iter);
+        size_t key_size = 0, value_size = 0;
+        const uint8_t *key = valid ? rh_db_iter_key (iter, &key_size) : NULL;
+        const uint8_t *value = valid ? rh_db_iter_value (iter, &value_size) : NULL;
+        char name [RH_MAX_ID * 2 + 8];
+        if (valid && key_size >= sizeof name)
+            continue;
+        if (valid) {
+            memcpy (name, key + 2, key_size - 2);
+            name [key_size - 2] = 0;
+        }
+        char *slash = valid ? strchr (name, '/') : NULL;
+        if (valid && slash) {
+            *slash = 0;
+            if (current.exists && strcmp (name, current.msg_id) == 0) {
+                if (strcmp (slash + 1, "state") == 0 && value_size < sizeof current.state) {
+                    memcpy (current.state, value, value_size);
+                    current.state [value_size] = 0;
+                }
+                else if (strcmp (slash + 1, "overdue") == 0)
+                    current.overdue = true;
+            }
+            continue;
+        }
+        if (current.exists) {
+            //  The one before is complete.
+            bool open = strcmp (current.state, "CLOSED") != 0;
+            char xq [RH_MAX_ID + 8];
+            snprintf (xq, sizeof xq, "xq/%s", current.msg_id);
+            rh_db_put (self->db, xq, strlen (xq), &current.ordinal, 8);
+            s_index_referral (self, &current, open, open && current.overdue);
+            s_count_state (self, current.state, 1);
+            self->overdue += open && current.overdue;
+            if (rh_db_pending (self->db) >= RH_MAX_BATCH && s_commit (self, false) != 0)
+                break;
+        }
+        if (!valid || strlen (name) > RH_MAX_ID)
+            break;
+        memset (&current, 0, sizeof current);
+        snprintf (current.msg_id, sizeof current.msg_id, "%.*s", RH_MAX_ID, name);
+        snprintf (current.state, sizeof current.state, "SENT");
+        current.exists = true;
+        current.ordinal = ++self->ordinal;
+    }
+    rh_db_iter_destroy (&iter);
+    self->counts_dirty = true;
+    return s_commit (self, true);
+}
+
+//  One referral for status.json: {msg_id, case_id, state, and what was heard since}. Reads
+//  only its own keys. Returns NULL if it is not there.
+static json_t *
+s_referral_json (rh_agent_t *self, const char *msg_id)
+{
+    char prefix [RH_MAX_ID + 8];
+    int prefix_size = snprintf (prefix, sizeof prefix, "x/%s", msg_id);
+    rh_db_iter_t *iter = rh_db_iter_new (self->db, prefix, (size_t) prefix_size);
+    json_t *referral = NULL;
+    for (; iter && rh_db_iter_valid (iter); rh_db_iter_next (iter)) {
+        size_t key_size = 0, value_size = 0;
+        const char *key = (const char *) rh_db_iter_key (iter, &key_size);
+        const char *value = (const char *) rh_db_iter_value (iter, &value_size);
+        if (key_size == (size_t) prefix_size && !referral)
+            referral = json_pack ("{s:s, s:s%, s:s}", "msg_id", msg_id, "case_id", value,
+                                  value_size, "state", "SENT");
+        else if (referral && key_size > (size_t) prefix_size + 1 && key [prefix_size] == '/'
+                 && key_size - (size_t) prefix_size - 1 <= RH_MAX_ID) {
+            char field [RH_MAX_ID + 1];
+            memcpy (field, key + prefix_size + 1, key_size - (size_t) prefix_size - 1);
+            field [key_size - (size_t) prefix_size - 1] = 0;
+            json_object_set_new (referral, field, json_stringn (value, value_size));
+        }
+    }
+    rh_db_iter_destroy (&iter);
+    return referral;
 }
 
 static const char *
@@ -266,81 +596,59 @@ s_track_news (rh_agent_t *self, rh_envelope_t *envelope)
         if (alert->alert_kind == RHANNU__V1__ALERT_KIND__OUTCOME_OVERDUE
             || alert->alert_kind == RHANNU__V1__ALERT_KIND__ACKNOWLEDGEMENT_OVERDUE) {
             const char *referral = rh_envelope_in_reply_to (envelope);
-            char key [RH_MAX_ID + 8];
-            snprintf (key, sizeof key, "x/%s", referral);
-            if (*referral && rh_db_has (self->db, key, strlen (key)))
+            const s_touched_t *touched = *referral ? s_touch (self, referral) : NULL;
+            if (touched && touched->exists)
                 s_track (self, referral, "overdue",
                          alert->outage_attributed ? "overdue (outage)" : "overdue");
         }
     }
 }
 
-//  Counts a referral read from x/ and lists it while it is open. Takes current.
-typedef struct {
-    json_t *by_state;
-    json_t *latest;
-    json_t *overdue_list;
-    size_t open;
-    size_t overdue;
-} s_referrals_t;
-
-static void
-s_referral_done (s_referrals_t *referrals, json_t *current)
-{
-    if (!current)
-        return;
-    const char *state = json_string_value (json_object_get (current, "state"));
-    json_int_t seen = json_integer_value (json_object_get (referrals->by_state, state));
-    json_object_set_new (referrals->by_state, state, json_integer (seen + 1));
-    if (strcmp (state, "CLOSED") != 0) {
-        referrals->open++;
-        if (json_object_get (current, "overdue")) {
-            referrals->overdue++;
-            if (json_array_size (referrals->overdue_list) < RH_STATUS_REFERRALS)
-                json_array_append (referrals->overdue_list, current);
-        }
-        json_array_append (referrals->latest, current);
-        if (json_array_size (referrals->latest) > RH_STATUS_REFERRALS)
-            json_array_remove (referrals->latest, 0);
-    }
-    json_decref (current);
-}
-
-//  Open referrals for status.json: counts by state, the latest, and the overdue ones.
+//  Open referrals for status.json: counts by state, the latest and the overdue ones. Reads
+//  the counts and at most 2 * RH_STATUS_REFERRALS referrals, however many were ever sent.
 static json_t *
 s_referrals_status (rh_agent_t *self)
 {
-    s_referrals_t referrals = { json_object (), json_array (), json_array (), 0, 0 };
-    rh_db_iter_t *iter = rh_db_iter_new (self->db, "x/", 2);
-    json_t *current = NULL;
-    char id [RH_MAX_ID * 2 + 8] = "";
-    for (rh_db_iter_seek (iter, "x/", 2); iter && rh_db_iter_valid (iter); rh_db_iter_next (iter)) {
-        size_t key_size = 0, value_size = 0;
-        const uint8_t *key = rh_db_iter_key (iter, &key_size);
-        const uint8_t *value = rh_db_iter_value (iter, &value_size);
-        char name [RH_MAX_ID * 2 + 8], text [RH_MAX_TEXT];
-        if (key_size >= sizeof name || value_size >= sizeof text)
+    json_t *latest = json_array (), *overdue_list = json_array ();
+    json_int_t open = 0;
+    const char *state;
+    json_t *count;
+    json_object_foreach (self->by_state, state, count) if (strcmp (state, "CLOSED") != 0) open +=
+        json_integer_value (count);
+    //  xl/ holds the newest first; status.json lists them oldest first, as it always has.
+    rh_db_iter_t *iter = rh_db_iter_new (self->db, "xl/", 3);
+    for (; iter && rh_db_iter_valid (iter) && json_array_size (latest) < RH_STATUS_REFERRALS;
+         rh_db_iter_next (iter)) {
+        size_t size = 0;
+        const uint8_t *value = rh_db_iter_value (iter, &size);
+        char msg_id [RH_MAX_ID + 1];
+        if (size == 0 || size > RH_MAX_ID)
             continue;
-        memcpy (name, key + 2, key_size - 2);
-        name [key_size - 2] = 0;
-        memcpy (text, value, value_size);
-        text [value_size] = 0;
-        char *slash = strchr (name, '/');
-        if (!slash) {
-            s_referral_done (&referrals, current);
-            memcpy (id, name, key_size - 1);
-            current = json_pack ("{s:s, s:s, s:s}", "msg_id", id, "case_id", text, "state", "SENT");
-            continue;
-        }
-        *slash = 0;
-        if (current && !strcmp (name, id))
-            json_object_set_new (current, slash + 1, json_string (text));
+        memcpy (msg_id, value, size);
+        msg_id [size] = 0;
+        json_t *referral = s_referral_json (self, msg_id);
+        if (referral)
+            json_array_insert_new (latest, 0, referral);
     }
-    s_referral_done (&referrals, current);
     rh_db_iter_destroy (&iter);
-    return json_pack ("{s:I, s:I, s:o, s:o, s:o}", "open", (json_int_t) referrals.open, "overdue",
-                      (json_int_t) referrals.overdue, "by_state", referrals.by_state, "latest",
-                      referrals.latest, "overdue_list", referrals.overdue_list);
+    iter = rh_db_iter_new (self->db, "xd/", 3);
+    for (; iter && rh_db_iter_valid (iter) && json_array_size (overdue_list) < RH_STATUS_REFERRALS;
+         rh_db_iter_next (iter)) {
+        size_t size = 0;
+        const uint8_t *value = rh_db_iter_value (iter, &size);
+        char msg_id [RH_MAX_ID + 1];
+        if (size == 0 || size > RH_MAX_ID)
+            continue;
+        memcpy (msg_id, value, size);
+        msg_id [size] = 0;
+        json_t *referral = s_referral_json (self, msg_id);
+        if (referral)
+            json_array_append_new (overdue_list, referral);
+    }
+    rh_db_iter_destroy (&iter);
+    return json_pack ("{s:I, s:I, s:o, s:o, s:o}", "open", open, "overdue",
+                      (json_int_t) self->overdue, "by_state", json_deep_copy (self->by_state),
+                      "latest", latest, "overdue_list", overdue_list);
 }
 
 //  ---------------------------------------------------------------------------------------------
@@ -407,135 +715,268 @@ s_write_status (rh_agent_t *self)
 //  Outbox: spool files in, signed messages out
 
 //  A spool file the agent takes: NAME.json, not hidden.
-static int
-s_spool_file (const struct dirent *entry)
+static bool
+s_spool_name (const char *name)
 {
-    size_t length = strlen (entry->d_name);
-    return entry->d_name [0] != '.' && length >= 6
-           && strcmp (entry->d_name + length - 5, ".json") == 0;
+    size_t length = strlen (name);
+    return name [0] != '.' && length >= 6 && strcmp (name + length - 5, ".json") == 0;
 }
 
-//  Takes spool files into the outbox database. Returns -1 if storage failed.
 static int
-s_scan_outbox (rh_agent_t *self)
+s_name_order (const void *a, const void *b)
 {
-    //  In name order: a system that drops an outcome and then a closure together can rely on
-    //  them being sent in that order.
-    struct dirent **entries = NULL;
-    int found = scandir (self->outbox, &entries, s_spool_file, alphasort);
-    if (found < 0)
-        return 0;
-    char (*taken) [NAME_MAX + 1] = calloc (RH_MAX_BATCH, sizeof *taken);
-    size_t taken_count = 0;
-    uint64_t sequence = self->sequence;
-    for (int index = 0; taken && taken_count < RH_MAX_BATCH && index < found; index++) {
-        const char *name = entries [index]->d_name;
-        char path [PATH_MAX];
-        if (rh_file_path (path, sizeof path, "%s/%s", self->outbox, name) != 0)
+    return strcoll (*(char *const *) a, *(char *const *) b);
+}
+
+//  Forgets the listing of outbox/.
+static void
+s_listing_free (rh_agent_t *self)
+{
+    for (size_t i = 0; i < self->listing_count; i++)
+        free (self->listing [i]);
+    free (self->listing);
+    self->listing = NULL;
+    self->listing_count = self->listing_next = 0;
+}
+
+//  Lists the spool files in outbox/, in name order: a system that drops an outcome and then a
+//  closure together can rely on them being sent in that order. Only names are held (a few
+//  bytes each), whatever the outbox holds.
+static void
+s_list_outbox (rh_agent_t *self)
+{
+    s_listing_free (self);
+    DIR *dir = opendir (self->outbox);
+    if (!dir)
+        return;
+    size_t capacity = 0;
+    struct dirent *entry;
+    while ((entry = readdir (dir))) {
+        if (!s_spool_name (entry->d_name))
             continue;
-        uint8_t *content = NULL;
-        size_t size = 0;
-        if (rh_file_read (path, RH_MAX_ENVELOPE, &content, &size) != 0) {
-            if (errno == EFBIG || errno == EINVAL) {
-                s_fail_file (self, name, NULL, 0, "file is too large or not a regular file");
-                unlink (path);
-                s_error (self, "%s: too large or not a regular file; moved to failed/", name);
-            }
-            continue;
+        if (self->listing_count == capacity) {
+            size_t grown = capacity ? capacity * 2 : 64;
+            char **bigger = realloc (self->listing, grown * sizeof *bigger);
+            if (!bigger)
+                break;  //  the rest waits for the next listing
+            self->listing = bigger;
+            capacity = grown;
         }
-        uint8_t hash [RH_DIGEST_LEN];
-        rh_sha256 (hash, content, size);
-        char key [NAME_MAX + 8];
-        snprintf (key, sizeof key, "f/%s", name);
-        uint8_t *seen = NULL;
-        size_t seen_size = 0;
-        if (rh_db_get (self->db, key, strlen (key), &seen, &seen_size) == 0
-            && seen_size == RH_DIGEST_LEN && memcmp (seen, hash, RH_DIGEST_LEN) == 0) {
-            //  Taken in before a crash stopped us removing it.
+        if (!(self->listing [self->listing_count] = strdup (entry->d_name)))
+            break;
+        self->listing_count++;
+    }
+    closedir (dir);
+    if (self->listing_count)
+        qsort (self->listing, self->listing_count, sizeof *self->listing, s_name_order);
+    self->relist = false;
+}
+
+//  Reads one spool file, checks it was not taken before and parses it. Returns an envelope
+//  (the caller owns it, with *content and hash filled in) or NULL when the file was handled
+//  otherwise: gone, taken before a crash, moved to failed/, or still being written.
+static rh_envelope_t *
+s_read_spool (rh_agent_t *self, const char *name, uint8_t **content, size_t *size,
+              uint8_t hash [RH_DIGEST_LEN])
+{
+    char path [PATH_MAX];
+    *content = NULL;
+    if (rh_file_path (path, sizeof path, "%s/%s", self->outbox, name) != 0)
+        return NULL;
+    if (rh_file_read (path, RH_MAX_ENVELOPE, content, size) != 0) {
+        if (errno == EFBIG || errno == EINVAL) {
+            s_fail_file (self, name, NULL, 0, "file is too large or not a regular file");
             unlink (path);
-            free (seen);
-            free (content);
-            continue;
+            s_error (self, "%s: too large or not a regular file; moved to failed/", name);
         }
+        return NULL;
+    }
+    rh_sha256 (hash, *content, *size);
+    char key [NAME_MAX + 8];
+    snprintf (key, sizeof key, "f/%s", name);
+    uint8_t *seen = NULL;
+    size_t seen_size = 0;
+    if (rh_db_get (self->db, key, strlen (key), &seen, &seen_size) == 0
+        && seen_size == RH_DIGEST_LEN && memcmp (seen, hash, RH_DIGEST_LEN) == 0) {
+        //  Taken in before a crash stopped us removing it.
+        unlink (path);
         free (seen);
-        char error [300] = "";
-        rh_envelope_t *envelope = rh_json_to_envelope_keyed (
-            content, size, self->has_subject_secret ? self->subject_secret : NULL, error,
-            sizeof error);
-        struct stat st;
-        if (!envelope && stat (path, &st) == 0
-            && rh_time_now_ms ()
-                       - ((int64_t) st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000)
-                   < RH_SPOOL_GRACE_MS) {
-            //  Probably still being written by a system that does not write-then-rename: a
-            //  JSON object is never complete before its last byte, so look again later.
-            free (content);
+        free (*content);
+        *content = NULL;
+        return NULL;
+    }
+    free (seen);
+    char error [300] = "";
+    rh_envelope_t *envelope = rh_json_to_envelope_keyed (
+        *content, *size, self->has_subject_secret ? self->subject_secret : NULL, error,
+        sizeof error);
+    if (envelope)
+        return envelope;
+    struct stat st;
+    if (stat (path, &st) == 0
+        && rh_time_now_ms () - ((int64_t) st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000)
+               < RH_SPOOL_GRACE_MS) {
+        //  Probably still being written by a system that does not write-then-rename: a JSON
+        //  object is never complete before its last byte, so look again later.
+        self->relist_at = rh_time_now_ms () + RH_SPOOL_GRACE_MS;
+    }
+    else {
+        s_fail_file (self, name, *content, *size, error);
+        unlink (path);
+        s_error (self, "%s: %s; moved to failed/", name, error);
+    }
+    free (*content);
+    *content = NULL;
+    return NULL;
+}
+
+//  Hands spool files from the listing to the sealer while it has credit: at most RH_MAX_BATCH
+//  files looked at per call, so that one pass of the loop stays short.
+static void
+s_feed_sealer (rh_agent_t *self)
+{
+    for (size_t looked = 0;
+         looked < RH_MAX_BATCH && self->listing_next < self->listing_count
+         && self->spool_count < RH_SEAL_CREDIT && rh_sealer_has_room (self->sealer);
+         looked++) {
+        const char *name = self->listing [self->listing_next++];
+        s_spool_t *spool = &self->spool [(self->spool_head + self->spool_count) % RH_SEAL_CREDIT];
+        rh_envelope_t *envelope =
+            s_read_spool (self, name, &spool->json, &spool->json_size, spool->hash);
+        if (!envelope)
             continue;
+        snprintf (spool->name, sizeof spool->name, "%s", name);
+        spool->sequence = self->next_sequence + 1;
+        spool->referral = rh_envelope_kind (envelope) == RH_KIND_REFERRAL;
+        spool->sealed = false;
+        if (rh_envelope_set_sequence (envelope, spool->sequence) != 0
+            || rh_sealer_submit (self->sealer, &envelope, spool->sequence) != RH_SEALER_QUEUED) {
+            //  Not taken: the file stays in outbox/ for the next listing.
+            rh_envelope_destroy (&envelope);
+            free (spool->json);
+            spool->json = NULL;
+            break;
         }
-        uint8_t *sealed = NULL;
-        size_t sealed_size = 0;
-        if (envelope) {
-            rh_envelope_set_sequence (envelope, sequence + 1);
-            if (rh_envelope_sign (envelope, self->signer) != 0
-                || rh_envelope_encode (envelope, &sealed, &sealed_size) != 0)
-                snprintf (error, sizeof error, "cannot sign: a value breaks a limit");
-        }
-        if (!sealed) {
-            s_fail_file (self, name, content, size, error);
+        self->next_sequence++;
+        self->spool_count++;
+    }
+}
+
+//  Takes the sealer's results into the outbox database, then commits them at once (one
+//  synchronous commit per batch) and removes their spool files. Returns -1 if storage failed.
+static int
+s_take_sealed (rh_agent_t *self)
+{
+    while (self->spool_sealed < self->spool_count) {
+        s_spool_t *spool = &self->spool [(self->spool_head + self->spool_sealed) % RH_SEAL_CREDIT];
+        if (rh_sealer_result (self->sealer, &spool->result) != 0)
+            break;
+        self->spool_sealed++;
+        spool->sealed = true;
+        if (NEVER (spool->result.tag != spool->sequence) || spool->result.rc != 0) {
+            const char *error = "cannot sign: a value breaks a limit";
+            char path [PATH_MAX];
+            rh_file_path (path, sizeof path, "%s/%s", self->outbox, spool->name);
+            s_fail_file (self, spool->name, spool->json, spool->json_size, error);
             unlink (path);
-            s_error (self, "%s: %s; moved to failed/", name, error);
-        }
-        else {
-            sequence++;
-            rh_outgoing_t record = { .msg_id = rh_envelope_msg_id (envelope),
-                                     .sealed = sealed,
-                                     .sealed_size = sealed_size,
-                                     .file_name = name,
-                                     .json = content,
-                                     .json_size = size };
-            size_t record_size = 0;
-            uint8_t *bytes = rh_record_encode_outgoing (&record, &record_size);
-            char outbox_key [32];
-            s_outbox_key (sequence, outbox_key, sizeof outbox_key);
-            if (bytes) {
-                rh_db_put (self->db, outbox_key, strlen (outbox_key), bytes, record_size);
-                rh_db_put (self->db, key, strlen (key), hash, RH_DIGEST_LEN);
-                if (rh_envelope_kind (envelope) == RH_KIND_REFERRAL)
-                    s_track (self, rh_envelope_msg_id (envelope), NULL,
-                             rh_envelope_case_id (envelope));
-                snprintf (taken [taken_count++], NAME_MAX + 1, "%s", name);
-            }
-            free (bytes);
-        }
-        free (sealed);
-        rh_envelope_destroy (&envelope);
-        free (content);
-    }
-    for (int index = 0; index < found; index++)
-        free (entries [index]);
-    free (entries);
-    int rc = 0;
-    if (taken_count > 0) {
-        rh_db_put (self->db, "n/seq", 5, &sequence, 8);
-        //  Durable before the spool file goes: a crash in between finds it under f/.
-        if (rh_db_commit (self->db, true) != 0)
-            rc = -1;
-        else {
-            self->sequence = sequence;
-            self->queued += taken_count;
-            self->status_dirty = true;
-            for (size_t i = 0; i < taken_count; i++) {
-                char path [PATH_MAX];
-                rh_file_path (path, sizeof path, "%s/%s", self->outbox, taken [i]);
-                unlink (path);
-            }
-            //  No fsync of outbox/ here: if an unlink is lost to a power cut, the file comes
-            //  back and its f/ record (kept after acceptance) recognises it.
-            rh_log_debug (self->agency, "took %zu files into the outbox", taken_count);
+            s_error (self, "%s: %s; moved to failed/", spool->name, error);
+            spool->sealed = false;  //  nothing to commit for it
+            rh_sealed_release (&spool->result);
         }
     }
-    free (taken);
-    return rc;
+    //  One commit for a whole drop when it is small, and for half the credit at a time when it
+    //  is large (the sealer goes on with the rest meanwhile). Nothing goes into the database
+    //  before: a record committed by some other commit could be sent before it is durable.
+    if (self->spool_sealed == 0
+        || (self->spool_sealed < self->spool_count && self->spool_sealed < RH_SEAL_CREDIT / 2))
+        return 0;
+    for (size_t i = 0; i < self->spool_sealed; i++) {
+        s_spool_t *spool = &self->spool [(self->spool_head + i) % RH_SEAL_CREDIT];
+        if (!spool->sealed)
+            continue;
+        rh_outgoing_t record = { .msg_id = rh_envelope_msg_id (spool->result.envelope),
+                                 .sealed = spool->result.sealed,
+                                 .sealed_size = spool->result.sealed_size,
+                                 .file_name = spool->name,
+                                 .json = spool->json,
+                                 .json_size = spool->json_size };
+        size_t record_size = 0;
+        uint8_t *bytes = rh_record_encode_outgoing (&record, &record_size);
+        if (bytes) {
+            char outbox_key [32], key [NAME_MAX + 8];
+            s_outbox_key (spool->sequence, outbox_key, sizeof outbox_key);
+            snprintf (key, sizeof key, "f/%s", spool->name);
+            rh_db_put (self->db, outbox_key, strlen (outbox_key), bytes, record_size);
+            rh_db_put (self->db, key, strlen (key), spool->hash, RH_DIGEST_LEN);
+            if (spool->referral)
+                s_referral_sent (self, rh_envelope_msg_id (spool->result.envelope),
+                                 rh_envelope_case_id (spool->result.envelope));
+        }
+        else
+            spool->sealed = false;  //  left in outbox/: taken again with the next listing
+        free (bytes);
+        rh_sealed_release (&spool->result);
+    }
+    uint64_t sequence =
+        self->spool [(self->spool_head + self->spool_sealed - 1) % RH_SEAL_CREDIT].sequence;
+    rh_db_put (self->db, "n/seq", 5, &sequence, 8);
+    //  Durable before the spool files go: a crash in between finds them under f/.
+    if (s_commit (self, true) != 0)
+        return -1;
+    self->sequence = sequence;
+    size_t taken = 0;
+    for (; self->spool_sealed > 0; self->spool_sealed--, self->spool_count--) {
+        s_spool_t *spool = &self->spool [self->spool_head];
+        self->spool_head = (self->spool_head + 1) % RH_SEAL_CREDIT;
+        if (spool->sealed) {
+            char path [PATH_MAX];
+            rh_file_path (path, sizeof path, "%s/%s", self->outbox, spool->name);
+            unlink (path);
+            taken++;
+        }
+        free (spool->json);
+        spool->json = NULL;
+    }
+    //  No fsync of outbox/ here: if an unlink is lost to a power cut, the file comes back and
+    //  its f/ record (kept after acceptance) recognises it.
+    self->queued += taken;
+    self->status_dirty = true;
+    //  Files taken may be part of a larger drop: look again as soon as this listing is done,
+    //  whether or not a change notification says so.
+    if (taken > 0)
+        self->relist = true;
+    rh_log_debug (self->agency, "took %zu files into the outbox", taken);
+    return 0;
+}
+
+//  Spool intake, one bounded step: takes what the sealer has signed, lists outbox/ again when
+//  the last listing is done and something may have changed, and hands the sealer more. Returns
+//  -1 if storage failed.
+static int
+s_intake_outbox (rh_agent_t *self, int64_t now)
+{
+    if (s_take_sealed (self) != 0)
+        return -1;
+    //  A new listing only once everything from the last is committed or left: a file in flight
+    //  is still in outbox/ and must not be taken twice.
+    bool due =
+        now - self->last_scan >= self->scan_ms || (self->relist_at && now >= self->relist_at);
+    if (self->listing_next >= self->listing_count && self->spool_count == 0
+        && (self->relist || due)) {
+        self->last_scan = now;
+        self->relist_at = 0;
+        s_list_outbox (self);
+    }
+    s_feed_sealer (self);
+    return 0;
+}
+
+//  True while spool files wait to be handed to the sealer and it has room for them.
+static bool
+s_intake_busy (rh_agent_t *self)
+{
+    return self->listing_next < self->listing_count && self->spool_count < RH_SEAL_CREDIT
+           && rh_sealer_has_room (self->sealer);
 }
 
 static void
@@ -646,9 +1087,7 @@ s_answered (rh_agent_t *self, const char *msg_id, const rh_frame_t *refusal)
             s_error (self, "%s (%s) refused by the broker: %s: %s; moved to failed/",
                      record.file_name, msg_id, code, reason ? reason : "");
             self->rejected++;
-            char tracked [RH_MAX_ID + 8];
-            snprintf (tracked, sizeof tracked, "x/%s", msg_id);
-            rh_db_delete (self->db, tracked, strlen (tracked));
+            s_referral_refused (self, msg_id);
             rh_record_release (&record.owned);
         }
         free (value);
@@ -724,9 +1163,9 @@ s_pause_intake (rh_agent_t *self, const char *what, const char *dir, int error, 
              self->paused_reason, RH_INTAKE_RETRY_MS);
 }
 
-//  Writes size bytes of data (NULL: zeros) to a new file at path, without flushing it: a batch
-//  is made durable by one database commit and the settle thread's syncfs. Returns 0, or -1
-//  with errno set.
+//  Writes size bytes of data (NULL: zeros) to a new file at path, without waiting for the disk:
+//  a batch's files are flushed together (s_finish_arrivals), and writing back starts now so
+//  that those flushes find little left to do. Returns 0, or -1 with errno set.
 static int
 s_write_new (const char *path, const void *data, size_t size)
 {
@@ -747,6 +1186,8 @@ s_write_new (const char *path, const void *data, size_t size)
         else if (errno != EINTR)
             rc = -1;
     }
+    if (rc == 0)
+        sync_file_range (fd, 0, 0, SYNC_FILE_RANGE_WRITE);  //  a hint: the flush checks
     int error = errno;
     if (close (fd) != 0 && rc == 0) {
         rc = -1;
@@ -840,6 +1281,7 @@ s_arrive (rh_agent_t *self, const rh_frame_t *frame)
     arrival->delivery_id = delivery_id;
     arrival->fresh = false;
     arrival->withdrawn = false;
+    arrival->late = false;
     if (rc != RH_OK) {
         //  Never hand the agency's system something that does not verify; keep it for IT.
         char name [64], why [200];
@@ -925,13 +1367,7 @@ s_arrive (rh_agent_t *self, const rh_frame_t *frame)
         s_pause_intake (self, "inbox", self->inbox_tmp, error, length);
         return;
     }
-    //  The content is durable in the database with the batch's one commit; the file follows
-    //  when the settle thread flushes.
-    char content_key [RH_MAX_ID + 8], unsettled_key [RH_MAX_ID + 32];
-    snprintf (content_key, sizeof content_key, "c/%s", msg_id);
-    snprintf (unsettled_key, sizeof unsettled_key, "u/%020" PRIu64 "/%s", self->epoch, msg_id);
-    rh_db_put (self->db, content_key, strlen (content_key), text, length);
-    rh_db_put (self->db, unsettled_key, strlen (unsettled_key), "", 0);
+    //  Flushed with the rest of the batch in s_finish_arrivals.
     free (text);
     s_track_news (self, envelope);  //  only for what we keep: a declined one comes back
     rh_envelope_destroy (&envelope);
@@ -949,20 +1385,16 @@ s_withdraw_arrivals (rh_agent_t *self)
 {
     for (size_t i = 0; i < self->arrival_count; i++) {
         const s_arrival_t *arrival = &self->arrivals [i];
-        if (!arrival->withdrawn)
+        if (!arrival->late)
             continue;
         char key [RH_MAX_ID + 32];
         snprintf (key, sizeof key, "i/%s", arrival->msg_id);
         rh_db_delete (self->db, key, strlen (key));
-        snprintf (key, sizeof key, "c/%s", arrival->msg_id);
-        rh_db_delete (self->db, key, strlen (key));
-        snprintf (key, sizeof key, "u/%020" PRIu64 "/%s", self->epoch, arrival->msg_id);
-        rh_db_delete (self->db, key, strlen (key));
     }
-    if (rh_db_commit (self->db, true) != 0)
+    if (s_commit (self, true) != 0)
         return -1;
     for (size_t i = 0; i < self->arrival_count; i++)
-        if (self->arrivals [i].withdrawn) {
+        if (self->arrivals [i].late) {
             char path [PATH_MAX];
             rh_file_path (path, sizeof path, "%s/%s.json", self->inbox_tmp,
                           self->arrivals [i].msg_id);
@@ -971,8 +1403,40 @@ s_withdraw_arrivals (rh_agent_t *self)
     return 0;
 }
 
+//  Flushes a file, or a folder's names, to disk. Returns 0, or -1 with errno set.
+static int
+s_fsync_path (const char *path, bool folder)
+{
+    int fd = open (path, O_RDONLY | O_CLOEXEC | (folder ? O_DIRECTORY : 0));
+    if (fd < 0)
+        return -1;
+    int rc = fsync (fd);
+    int error = errno;
+    close (fd);
+    errno = error;
+    return rc;
+}
+
+//  Withdraws a fresh arrival before its batch is committed: its i/ record leaves the batch
+//  and its file goes, so that the broker's next delivery of it is written afresh.
+static void
+s_withdraw_early (rh_agent_t *self, s_arrival_t *arrival)
+{
+    char key [RH_MAX_ID + 8], path [PATH_MAX];
+    snprintf (key, sizeof key, "i/%s", arrival->msg_id);
+    rh_db_delete (self->db, key, strlen (key));
+    rh_file_path (path, sizeof path, "%s/%s.json", self->inbox_tmp, arrival->msg_id);
+    unlink (path);
+    arrival->withdrawn = true;
+}
+
 //  Makes the batch durable, publishes it in inbox/ and acknowledges what it published (and
-//  the duplicates). Returns -1 if storage failed.
+//  the duplicates). In this order, so that nothing is acknowledged before it is on disk and
+//  nothing is written twice: every file of the batch flushed in .tmp/, then .tmp/ itself (its
+//  names), then one synchronous commit of the batch's i/ records, then the renames into
+//  inbox/ and one flush of inbox/, then the acknowledgement. A crash before the commit
+//  leaves files that start-up drops (the broker delivers them again); after it, files in
+//  .tmp/ that start-up publishes. Returns -1 if storage failed.
 static int
 s_finish_arrivals (rh_agent_t *self)
 {
@@ -982,15 +1446,43 @@ s_finish_arrivals (rh_agent_t *self)
     for (size_t i = 0; i < self->arrival_count; i++)
         fresh += self->arrivals [i].fresh;
     if (fresh > 0) {
-        //  One flush for the whole batch: the database commit that holds every message.
-        if (rh_db_commit (self->db, true) != 0)
-            return -1;
-        //  In arrival order until a rename fails (a full directory, a folder made read-only):
-        //  the rest are withdrawn, not acknowledged, and intake pauses.
+        //  In arrival order until a flush fails (an I/O error, or space that delayed
+        //  allocation could not find): the rest are withdrawn, not acknowledged, and intake
+        //  pauses.
         int error = 0;
         for (size_t i = 0; i < self->arrival_count; i++) {
             s_arrival_t *arrival = &self->arrivals [i];
             if (!arrival->fresh)
+                continue;
+            char path [PATH_MAX];
+            rh_file_path (path, sizeof path, "%s/%s.json", self->inbox_tmp, arrival->msg_id);
+            if (!error && s_fsync_path (path, false) != 0)
+                error = errno;
+            if (error) {
+                s_withdraw_early (self, arrival);
+                withdrawn++;
+            }
+        }
+        if (withdrawn < fresh && s_fsync_path (self->inbox_tmp, true) != 0) {
+            error = errno;
+            for (size_t i = 0; i < self->arrival_count; i++)
+                if (self->arrivals [i].fresh && !self->arrivals [i].withdrawn) {
+                    s_withdraw_early (self, &self->arrivals [i]);
+                    withdrawn++;
+                }
+        }
+        if (error)
+            s_pause_intake (self, "inbox", self->inbox_tmp, error, 0);
+        //  One synchronous commit for the whole batch.
+        if (s_commit (self, true) != 0)
+            return -1;
+        //  In arrival order until a rename fails (a full directory, a folder made read-only):
+        //  the rest are withdrawn, not acknowledged, and intake pauses.
+        size_t published = 0, late = 0;
+        error = 0;
+        for (size_t i = 0; i < self->arrival_count; i++) {
+            s_arrival_t *arrival = &self->arrivals [i];
+            if (!arrival->fresh || arrival->withdrawn)
                 continue;
             char from [PATH_MAX], to [PATH_MAX];
             rh_file_path (from, sizeof from, "%s/%s.json", self->inbox_tmp, arrival->msg_id);
@@ -999,15 +1491,25 @@ s_finish_arrivals (rh_agent_t *self)
                 error = errno;
             if (error) {
                 arrival->withdrawn = true;
-                withdrawn++;
+                arrival->late = true;
+                late++;
             }
+            else
+                published++;
         }
-        if (withdrawn > 0) {
+        withdrawn += late;
+        if (late > 0) {
             if (s_withdraw_arrivals (self) != 0)
                 return -1;
             s_pause_intake (self, "inbox", self->inbox_tmp, error, 0);
         }
-        self->unsettled = true;
+        //  What was renamed is safe either way (a rename a power cut undoes leaves the file in
+        //  .tmp/, which start-up publishes), but the agency's system should not see a file
+        //  vanish: one flush of inbox/ before acknowledging.
+        if (published > 0 && s_fsync_path (self->inbox, true) != 0) {
+            rh_log_error (self->agency, "cannot flush inbox/: %s", strerror (errno));
+            return -1;
+        }
         for (size_t i = 0; i < self->arrival_count; i++)
             if (self->arrivals [i].fresh && !self->arrivals [i].withdrawn) {
                 char to [PATH_MAX];
@@ -1061,26 +1563,6 @@ s_forget_settled (rh_agent_t *self, uint64_t last)
         rh_db_delete (self->db, text, size);
     }
     rh_db_iter_destroy (&iter);
-}
-
-//  Settle thread: flushes the filesystem when asked, and says which epoch is on disk.
-static void *
-s_settler (void *arg)
-{
-    rh_agent_t *self = arg;
-    void *pipe = zmq_socket (self->context, ZMQ_PAIR);
-    if (!pipe || zmq_connect (pipe, self->settle_endpoint) != 0)
-        return NULL;
-    uint64_t epoch;
-    while (zmq_recv (pipe, &epoch, sizeof epoch, 0) == sizeof epoch) {
-        if (epoch == UINT64_MAX)
-            break;
-        if (s_syncfs (self->inbox) != 0)
-            epoch = 0;  //  nothing settled: the main loop asks again
-        zmq_send (pipe, &epoch, sizeof epoch, 0);
-    }
-    zmq_close (pipe);
-    return NULL;
 }
 
 static void
@@ -1157,7 +1639,7 @@ s_recover_inbox (rh_agent_t *self)
         return -1;
     s_forget_settled (self, UINT64_MAX);
     rh_db_put (self->db, "n/boot", 6, boot, strlen (boot));
-    return rh_db_commit (self->db, true);
+    return s_commit (self, true);
 }
 
 //  ---------------------------------------------------------------------------------------------
@@ -1241,7 +1723,7 @@ s_history_rewritten (rh_agent_t *self, const char *detail)
 {
     snprintf (self->alarm, sizeof self->alarm, "%s", detail);
     rh_db_put (self->db, "ck/alarm", 8, self->alarm, strlen (self->alarm));
-    rh_db_commit (self->db, true);
+    s_commit (self, true);
     rh_log_error (self->agency, "THE BROKER'S AUDIT LOG WAS REWRITTEN: %s", detail);
     s_error (self, "the broker's audit log was rewritten: %s", detail);
     char trusted [RH_DIGEST_LEN * 2 + 1], name [64], path [PATH_MAX], when [32];
@@ -1267,7 +1749,7 @@ s_trust (rh_agent_t *self, const rh_checkpoint_t *checkpoint)
 {
     self->trusted = *checkpoint;
     rh_db_put (self->db, "ck/trusted", 10, &self->trusted, sizeof self->trusted);
-    rh_db_commit (self->db, false);
+    s_commit (self, false);
     self->status_dirty = true;
 }
 
@@ -1489,13 +1971,17 @@ rh_agent_new (rh_config_t *config)
         self->alarm [size] = 0;
     }
     free (value);
+    if (!(self->by_state = json_object ()) || s_referrals_load (self) != 0)
+        goto fail;
     rh_db_iter_t *iter = rh_db_iter_new (self->db, "o/", 2);
     for (; iter && rh_db_iter_valid (iter); rh_db_iter_next (iter))
         self->queued++;
     rh_db_iter_destroy (&iter);
+    self->next_sequence = self->sequence;
     self->flights = calloc (self->window, sizeof *self->flights);
     self->arrivals = calloc (RH_MAX_ACK_BATCH, sizeof *self->arrivals);
-    if (!self->flights || !self->arrivals)
+    self->spool = calloc (RH_SEAL_CREDIT, sizeof *self->spool);
+    if (!self->flights || !self->arrivals || !self->spool)
         goto fail;
     if (s_recover_inbox (self) != 0) {
         rh_log_error (self->agency, "cannot recover the inbox");
@@ -1504,16 +1990,9 @@ rh_agent_new (rh_config_t *config)
     self->inotify = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
     if (self->inotify >= 0)
         inotify_add_watch (self->inotify, self->outbox, IN_MOVED_TO | IN_CLOSE_WRITE);
-    if (!(self->context = zmq_ctx_new ()) || s_connect (self, agency_dir) != 0)
+    if (!(self->context = zmq_ctx_new ()) || s_connect (self, agency_dir) != 0
+        || !(self->sealer = rh_sealer_new (self->context, &self->signer)))
         goto fail;
-    self->epoch = 1;
-    snprintf (self->settle_endpoint, sizeof self->settle_endpoint, "inproc://rh-agent-settle-%p",
-              (void *) self);
-    self->settle_pipe = zmq_socket (self->context, ZMQ_PAIR);
-    if (!self->settle_pipe || zmq_bind (self->settle_pipe, self->settle_endpoint) != 0
-        || pthread_create (&self->settler, NULL, s_settler, self) != 0)
-        goto fail;
-    self->settler_running = true;
     s_write_status (self);
     return self;
 fail:
@@ -1529,16 +2008,14 @@ rh_agent_destroy (rh_agent_t **self_p)
     if (*self_p) {
         rh_agent_t *self = *self_p;
         sodium_memzero (self->subject_secret, sizeof self->subject_secret);
-        if (self->settler_running) {
-            uint64_t stop = UINT64_MAX;
-            zmq_send (self->settle_pipe, &stop, sizeof stop, 0);
-            pthread_join (self->settler, NULL);
+        rh_sealer_destroy (&self->sealer);
+        s_listing_free (self);
+        for (size_t i = 0; self->spool && i < self->spool_count; i++) {
+            s_spool_t *spool = &self->spool [(self->spool_head + i) % RH_SEAL_CREDIT];
+            free (spool->json);
+            rh_sealed_release (&spool->result);
         }
-        if (self->settle_pipe) {
-            int linger = 0;
-            zmq_setsockopt (self->settle_pipe, ZMQ_LINGER, &linger, sizeof linger);
-            zmq_close (self->settle_pipe);
-        }
+        free (self->spool);
         if (self->dealer) {
             zmq_socket_monitor (self->dealer, NULL, 0);
             zmq_close (self->dealer);
@@ -1552,6 +2029,8 @@ rh_agent_destroy (rh_agent_t **self_p)
             close (self->inotify);
         free (self->flights);
         free (self->arrivals);
+        free (self->touched);
+        json_decref (self->by_state);
         rh_db_destroy (&self->db);
         rh_signer_destroy (&self->signer);
         rh_certstore_destroy (&self->store);
@@ -1564,18 +2043,20 @@ int
 rh_agent_run (rh_agent_t *self, volatile sig_atomic_t *stop)
 {
     assert (self && stop);
-    int64_t last_scan = 0, last_status = 0, last_tick = 0, last_settle = 0;
-    if (s_scan_outbox (self) != 0)
-        return -1;
+    int64_t last_status = 0, last_tick = 0;
+    self->last_scan = 0;
+    self->relist = true;
     while (!*stop) {
         zmq_pollitem_t items [] = {
             { self->dealer, 0, ZMQ_POLLIN, 0 },
             { self->monitor, 0, ZMQ_POLLIN, 0 },
-            { self->settle_pipe, 0, ZMQ_POLLIN, 0 },
+            { rh_sealer_socket (self->sealer), 0, ZMQ_POLLIN, 0 },
             { NULL, self->inotify, ZMQ_POLLIN, 0 },
         };
         int count = self->inotify >= 0 ? 4 : 3;
-        if (zmq_poll (items, count, RH_TICK_MS) < 0 && errno != EINTR)
+        //  While spool files wait for the sealer, go round again at once: a full outbox drains
+        //  at the sealer's pace, not one listing per scan tick.
+        if (zmq_poll (items, count, s_intake_busy (self) ? 0 : RH_TICK_MS) < 0 && errno != EINTR)
             break;
         while (waitpid (-1, NULL, WNOHANG) > 0)
             ;  //  reap finished hooks
@@ -1592,37 +2073,16 @@ rh_agent_run (rh_agent_t *self, volatile sig_atomic_t *stop)
         s_announce_credit (self);
         if (rh_link_tick (self->link, now))
             s_link_changed (self);
-        bool changed = false;
-        if (items [2].revents & ZMQ_POLLIN) {
-            uint64_t settled = 0;
-            if (zmq_recv (self->settle_pipe, &settled, sizeof settled, 0) == sizeof settled) {
-                if (settled)
-                    s_forget_settled (self, settled);
-                else
-                    self->unsettled = true;  //  the flush failed: try again
-                self->settling = false;
-            }
-        }
-        if (self->unsettled && !self->settling && now - last_settle >= RH_SETTLE_MS) {
-            //  Arrivals from now on belong to the next epoch.
-            last_settle = now;
-            zmq_send (self->settle_pipe, &self->epoch, sizeof self->epoch, 0);
-            self->epoch++;
-            self->unsettled = false;
-            self->settling = true;
-        }
         if (count == 4 && (items [3].revents & ZMQ_POLLIN)) {
+            //  Every event waiting, in one go: they only say "look again".
             char events [4096];
             while (read (self->inotify, events, sizeof events) > 0)
                 ;
-            changed = true;
+            self->relist = true;
         }
-        if (changed || now - last_scan >= self->scan_ms) {
-            last_scan = now;
-            if (s_scan_outbox (self) != 0) {
-                rh_log_error (self->agency, "cannot store the outbox; stopping");
-                return -1;
-            }
+        if (s_intake_outbox (self, now) != 0) {
+            rh_log_error (self->agency, "cannot store the outbox; stopping");
+            return -1;
         }
         if (now - last_tick >= RH_TICK_MS) {
             last_tick = now;
@@ -1634,7 +2094,7 @@ rh_agent_run (rh_agent_t *self, volatile sig_atomic_t *stop)
         }
         //  Forgetting answered messages need not be synchronous: if it is lost, the broker
         //  acknowledges the resend as a duplicate.
-        if (rh_db_pending (self->db) > 0 && rh_db_commit (self->db, false) != 0)
+        if (rh_db_pending (self->db) > 0 && s_commit (self, false) != 0)
             return -1;
         s_send_more (self);
         if (self->status_dirty && now - last_status >= RH_STATUS_MS) {
@@ -1642,11 +2102,8 @@ rh_agent_run (rh_agent_t *self, volatile sig_atomic_t *stop)
             s_write_status (self);
         }
     }
-    //  A clean stop leaves nothing unsettled.
-    if (s_syncfs (self->inbox) == 0) {
-        s_forget_settled (self, UINT64_MAX);
-        rh_db_commit (self->db, true);
-    }
+    if (rh_db_pending (self->db) > 0)
+        s_commit (self, true);
     s_write_status (self);
     return 0;
 }

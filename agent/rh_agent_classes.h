@@ -11,6 +11,7 @@
 #include "rh_certs.h"
 
 #include "rh_link.h"
+#include "rh_sealer.h"
 #include "rh_agent.h"
 
 #endif

@@ -46,6 +46,10 @@
 #define RH_VERIFY_SLACK       8      //  pipe room beyond the credit, for control messages
 #define RH_VERIFY_START_MS    10000  //  workers load their certificates and connect within
 #define RH_VERIFY_STOP_MS     1500   //  rh_verifier_destroy waits at most this for workers
+#define RH_SEAL_CREDIT        512    //  agent: spool messages with its signer until read back
+#define RH_SEAL_SLACK         8      //  agent: signer pipe room beyond the credit, for control
+#define RH_SEAL_START_MS      10000  //  agent: the signer thread connects within
+#define RH_SEAL_STOP_MS       1500   //  agent: rh_sealer_destroy waits at most this for it
 #define RH_MAX_ROUTING_ID     256    //  bytes of a ZeroMQ routing id (libzmq allows 255)
 #define RH_MAX_BACKLOG_BYTES  (64 << 20)  //  submissions parked for a worker's credit, bytes
 #define RH_MAX_BACKLOG_AGENCY (16 << 20)  //  of which one agency may hold, bytes

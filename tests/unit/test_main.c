@@ -24,6 +24,7 @@ void init_rh_sessions_tests (void);
 void init_rh_backlog_tests (void);
 void init_rh_tally_tests (void);
 void init_rh_link_tests (void);
+void init_rh_sealer_tests (void);
 void init_rh_queue_tests (void);
 void init_rh_tracker_tests (void);
 void init_rh_verifier_tests (void);
@@ -58,6 +59,7 @@ main (void)
     init_rh_backlog_tests ();
     init_rh_tally_tests ();
     init_rh_link_tests ();
+    init_rh_sealer_tests ();
     init_rh_queue_tests ();
     init_rh_tracker_tests ();
     init_rh_verifier_tests ();

@@ -1125,10 +1125,10 @@ s_run_hook (rh_agent_t *self, const char *path)
 //  It says why once, tries again every RH_INTAKE_RETRY_MS, and resumes by itself; the broker
 //  then sends everything unacknowledged again, and i/ keys drop what was already written.
 
-//  Tells the broker how many deliveries we can take when that changes: none while paused. (The
-//  broker floors a credit of 0 at one, so one delivery keeps coming back while we are paused;
-//  it is declined like the rest.) A Hello also has the broker send everything unacknowledged
-//  again from the head of our queue, which is what resuming needs.
+//  Tells the broker how many deliveries we can take when that changes: none while paused (the
+//  broker then sends nothing; what was already on its way is declined). A Hello also has the
+//  broker send everything unacknowledged again from the head of our queue, which is what
+//  resuming needs.
 static void
 s_announce_credit (rh_agent_t *self)
 {

@@ -88,12 +88,13 @@ BENCH_LATENCY := $(BUILD)/tests/rh-bench-latency
 BENCH_POLICY := $(BUILD)/tests/rh-bench-policy
 BENCH_CASES := $(BUILD)/tests/rh-bench-cases
 BENCH_AUDIT := $(BUILD)/tests/rh-bench-audit
+BENCH_BROKER := $(BUILD)/tests/rh-bench-broker
 
 .PHONY: check-contention soak all deps demo bench check check-unit check-fuzz-regress check-integration check-symbols \
         check-layers check-asan fuzz corpus format format-check clean
 
 all: $(LIB) $(BROKER_CORE_LIB) $(TOOLS) $(UNIT_BIN) $(FUZZ_REPLAY) $(GEN_CORPUS) $(TESTCLIENT) \
-     $(BENCH_LATENCY) $(BENCH_POLICY) $(BENCH_CASES) $(BENCH_AUDIT)
+     $(BENCH_LATENCY) $(BENCH_POLICY) $(BENCH_CASES) $(BENCH_AUDIT) $(BENCH_BROKER)
 
 #  Installs missing Debian packages; quick when nothing is missing.
 deps:
@@ -198,6 +199,11 @@ $(BENCH_CASES): $(BUILD)/obj/tests/bench/rh_bench_cases.o $(BROKER_CORE_LIB) $(L
 	$(LINK) $^ $(PKG_LIBS) -o $@
 
 $(BENCH_AUDIT): $(BUILD)/obj/tests/bench/rh_bench_audit.o $(BROKER_CORE_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(LINK) $^ $(PKG_LIBS) -o $@
+
+#  The broker alone, measured by a client that plays every agency (as rh-testclient links).
+$(BENCH_BROKER): $(BUILD)/obj/tests/bench/rh_bench_broker.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(LINK) $^ $(PKG_LIBS) -o $@
 

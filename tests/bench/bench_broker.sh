@@ -16,7 +16,7 @@
 #  PEERS_LAT_MSGS, PEERS_LAT_WARMUP) and prints everything but its result lines after "#".
 source "$(dirname "$0")/../integration/lib.sh"
 source "$(dirname "$0")/bench_ratio.sh"
-client="$build_dir/tests/rh-bench-broker"
+source "$(dirname "$0")/bench_net.sh"
 n=${BENCH_BROKER_N:-${PEERS_MSGS:-10000}}
 window=${PEERS_WINDOW:-100}
 credit=${PEERS_PREFETCH:-100}
@@ -25,37 +25,17 @@ lat_n=${PEERS_LAT_MSGS:-10000}
 lat_warmup=${PEERS_LAT_WARMUP:-1000}
 timeout_s=${BENCH_BROKER_TIMEOUT:-120}
 reps=${BENCH_REPS:-1}
-#  The broker's own default: a front door that acknowledges at once is never redelivered to
-#  merely because a saturated broker is slow to read the acknowledgement (that would be dup=).
-export REDELIVER_MS=${REDELIVER_MS:-30000}
-note () { echo "# $*"; }
-in_peers () { [ -n "${PEERS_RUN_DIR:-}" ]; }
 comment () { if in_peers; then sed 's/^/# /'; else cat; fi; }
 
-network=(police-gwent:POLICE:newport health-abb:HEALTH:newport education-newport:EDUCATION:newport
-         probation-gwent:PROBATION:newport la-newport:LA_FRONT_DOOR:newport)
-senders4=(police-gwent health-abb education-newport probation-gwent)
-make_pki "${network[@]}"
-rm -f "$work"/agreements/*
-"$build_dir/tests/rh-bench-policy" write "$work/agreements" "${network[@]}"
-sign_agreements
-
-#  A broker on an empty store (the one before, if any, stopped first).
-fresh_broker () {
-    [ -n "$broker_pid" ] && stop_broker
-    rm -rf "$work/broker/data"
-    start_broker
-    kill -0 "$broker_pid" 2>/dev/null || { note "the broker did not start: $(tail -3 "$work/broker/broker.log")"; exit 1; }
-}
-
-#  run_once LINE-FILE -n N ARGS...: one run on a fresh broker; appends its line, with what
-#  the broker wrote per referral added as fields, to LINE-FILE.
+#  run_once LINE-FILE MODE -n N ARGS...: one run on a fresh broker; appends its line, with
+#  what the broker wrote per referral added as fields, to LINE-FILE.
 run_once () {
-    local file=$1 line rc disk store handed
-    shift
+    local file=$1 mode=$2 line rc disk store handed
+    shift 2
     fresh_broker
+    wait_quiet "$mode"
     line=$(timeout -k 5 $((timeout_s + 120)) "$client" -S "$broker_pid" -w "$window" -c "$credit" \
-               -T "$timeout_s" "$@" 2>> "$work/client.err")
+               -T "$timeout_s" -M "$mode" "$@" 2>> "$work/client.err")
     rc=$?
     [ $rc = 0 ] || note "rh-bench-broker exited $rc (an incomplete run: see lost= and rejected=): $(tail -n 2 "$work/client.err" | tr '\n' ' ')"
     #  The write budget: bytes that reached the disk (the kernel's count: LevelDB's log and
@@ -73,14 +53,14 @@ run_once () {
     echo "$line" >> "$file"
 }
 
-#  measure REPS ARGS...: REPS runs; prints the one with the median throughput (the lower
+#  measure REPS MODE -n N ARGS...: REPS runs; prints the one with the median throughput (the lower
 #  middle), with every run's throughput in rep_msgs_per_s when there is more than one.
 results=()
 measure () {
-    local reps=$1 file="$work/reps.txt" rates line
-    shift
+    local reps=$1 mode=$2 file="$work/reps.txt" rates line
+    shift 2
     : > "$file"
-    for ((i = 1; i <= reps; i++)); do run_once "$file" "$@"; done
+    for ((i = 1; i <= reps; i++)); do run_once "$file" "$mode" "$@"; done
     [ -s "$file" ] || return 0
     if [ "$reps" -gt 1 ]; then
         sed 's/^/# rep: /' "$file"
@@ -95,9 +75,10 @@ measure () {
 }
 
 note "rh-bench-broker: $n referrals per throughput run, window $window, front door credit $credit; $(nproc) cores; $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-measure "$reps" -n "$n" "$endpoint" "$work/pki" la-newport police-gwent
-measure "$reps" -n "$n" "$endpoint" "$work/pki" la-newport "${senders4[@]}"
-measure 1 -n $((lat_n + lat_warmup)) -W "$lat_warmup" -r "$rate" "$endpoint" "$work/pki" la-newport police-gwent
+measure "$reps" broker-pub1 -n "$n" "$endpoint" "$work/pki" la-newport police-gwent
+measure "$reps" broker-pub4 -n "$n" "$endpoint" "$work/pki" la-newport "${senders4[@]}"
+measure 1 "broker-rate$rate" -n $((lat_n + lat_warmup)) -W "$lat_warmup" -r "$rate" \
+    "$endpoint" "$work/pki" la-newport police-gwent
 #  In this shell, not a pipe's: bench_ratio counts the figures that got worse.
 {
     for line in "${results[@]}"; do bench_ratio_line "$line"; done

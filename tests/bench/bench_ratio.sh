@@ -19,7 +19,7 @@ bench_ratio () {    # bench_ratio NAME UNIT VALUE
     base=$(awk -v n="$name" -v u="$unit" '!/^#/ && $1 == n && $3 == u { print $2; exit }' \
                "$bench_baseline" 2>/dev/null)
     out=$(awk -v n="$name" -v u="$unit" -v v="$value" -v b="$base" -v w="${BENCH_WORSE:-1.5}" '
-        function show(x) { return x >= 1000 || x <= -1000 ? sprintf("%.0f", x) : sprintf("%.3g", x) }
+        function show(x) { return x >= 1000 || x <= -1000 ? sprintf("%.0f", x) : sprintf("%.4g", x) }
         BEGIN {
             if (b == "" || b + 0 == 0) { printf "bench ratio: %s %s %s (no baseline)\n", n, u, show(v); exit }
             r = v / b

@@ -140,6 +140,7 @@ typedef struct {
     uint64_t at;                        //  monotonic ns
 } s_cpu_t;
 
+//  CLOCK_MONOTONIC in ns: senders and the front door share it, so latency needs no sync.
 static uint64_t
 s_now_ns (void)
 {
@@ -148,6 +149,7 @@ s_now_ns (void)
     return (uint64_t) now.tv_sec * BENCH_NS + (uint64_t) now.tv_nsec;
 }
 
+//  Sleeps until a monotonic time (a slot of the fixed schedule).
 static void
 s_sleep_until (uint64_t at_ns)
 {
@@ -157,6 +159,7 @@ s_sleep_until (uint64_t at_ns)
         ;
 }
 
+//  True once main said stop or the run's deadline passed.
 static bool
 s_stopping (s_run_t *run)
 {
@@ -204,6 +207,7 @@ s_stat_ticks (const char *path)
     return (long long) (user + system);
 }
 
+//  Takes a snapshot of this process, its threads, the broker (if known) and the host.
 static void
 s_cpu_take (s_cpu_t *cpu, int broker_pid)
 {
@@ -271,6 +275,7 @@ s_busiest_thread (const s_cpu_t *a, const s_cpu_t *b)
 
 //  --- Connections --------------------------------------------------------------------------
 
+//  Encodes and sends one frame.
 static void
 s_send_frame (void *socket, const rh_frame_t *frame)
 {
@@ -441,6 +446,8 @@ s_wait_input (void *socket, uint64_t timeout_ns)
     zmq_poll (&item, 1, (long) (timeout_ns / BENCH_MS));
 }
 
+//  A sender's thread: connect, sign, then submit within the window (and schedule), reading
+//  answers and acknowledging receipts, until main says stop.
 static void *
 s_sender_run (void *argument)
 {
@@ -547,6 +554,7 @@ s_book_delivery (s_run_t *run, const uint8_t *sealed, size_t sealed_size, uint64
     __atomic_store_n (&book->unique, book->unique + 1, __ATOMIC_RELEASE);
 }
 
+//  The front door's thread: take deliveries, book them, acknowledge each batch as it came.
 static void *
 s_receiver_run (void *argument)
 {
@@ -588,6 +596,7 @@ s_receiver_run (void *argument)
 
 //  --- Report -------------------------------------------------------------------------------
 
+//  qsort order of ns values.
 static int
 s_compare (const void *a, const void *b)
 {
@@ -611,6 +620,7 @@ s_percentile_ms (const uint64_t *sorted, uint64_t count, double q)
     return (double) sorted [rank - 1] / 1e6;
 }
 
+//  Receipts all senders have had so far.
 static uint64_t
 s_receipts (s_run_t *run)
 {
@@ -620,6 +630,7 @@ s_receipts (s_run_t *run)
     return receipts;
 }
 
+//  Says how to call us and exits 64 (EX_USAGE).
 static void
 s_usage (void)
 {
@@ -629,6 +640,7 @@ s_usage (void)
     exit (64);
 }
 
+//  Reads the command line into config; exits through s_usage when it makes no sense.
 static void
 s_parse (s_config_t *config, int argc, char **argv)
 {
@@ -807,14 +819,14 @@ main (int argc, char **argv)
             " max_ms=%.3f lost=%" PRIu64 " dup=%" PRIu64 " client_cpu_pct=%.0f"
             " client_max_thread_pct=%.0f broker_cpu_pct=%.0f host_cpu_pct=%.0f"
             " other_cpu_pct=%.0f pubs=%d window=%u size=%zu offered=%s receipts=%" PRIu64
-            " broker_us_per_msg=%.1f rejected=%" PRIu64 "\n",
+            " broker_us_per_msg=%.1f rejected=%" PRIu64 " foreign=%" PRIu64 "\n",
             config->peer, config->mode, book->latency_count, rate,
             s_percentile_ms (book->latency, book->latency_count, 0.50),
             s_percentile_ms (book->latency, book->latency_count, 0.99),
             s_percentile_ms (book->latency, book->latency_count, 1.0), config->total - book->unique,
             book->dups, client, s_busiest_thread (&c0, &c1), broker, host, other > 0 ? other : 0,
             config->sender_count, config->window, sealed_bytes / config->total, offered, receipts,
-            broker_us, rejected);
+            broker_us, rejected, book->foreign);
     fflush (stdout);
     bool complete = !failed && !book->failed && rejected == 0 && book->unique == config->total;
 

@@ -32,7 +32,7 @@ bench_ratio () {    # bench_ratio NAME UNIT VALUE
 }
 
 bench_ratio_line () {    # bench_ratio_line "peer=... mode=NAME ... UNIT=VALUE ..."
-    local line=" $1" mode name unit value
+    local line=" $1" mode name unit value other
     mode=$(sed -n 's/.* mode=\([^ ]*\).*/\1/p' <<< "$line")
     [ -n "$mode" ] || return 0
     while read -r name _ unit; do
@@ -40,6 +40,10 @@ bench_ratio_line () {    # bench_ratio_line "peer=... mode=NAME ... UNIT=VALUE .
         value=$(grep -o " $unit=[^ ]*" <<< "$line" | head -1 | cut -d= -f2)
         bench_ratio "$name" "$unit" "$value"
     done < <(grep -v -e '^#' -e '^[[:space:]]*$' "$bench_baseline" 2>/dev/null)
+    other=$(grep -o " other_cpu_pct=[0-9]*" <<< "$line" | cut -d= -f2)
+    if [ "${other:-0}" -gt 20 ]; then
+        echo "bench ratio: $mode ran beside other work (other_cpu_pct=$other): read its ratios with care"
+    fi
 }
 
 #  With BENCH_STRICT=1, fails (returns 1) if any figure was flagged WORSE.

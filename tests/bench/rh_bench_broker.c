@@ -699,6 +699,16 @@ s_parse (s_config_t *config, int argc, char **argv)
         || config->credit > RH_MAX_CREDIT || config->timeout_s <= 0 || config->rate < 0
         || config->warmup >= config->total)
         s_usage ();
+    //  One connection per agency: each has its own sequence numbers and its own queue.
+    for (int i = 0; i < config->sender_count; i++) {
+        bool clash = strcmp (config->senders [i], config->front_door) == 0;
+        for (int j = 0; j < i; j++)
+            clash |= strcmp (config->senders [i], config->senders [j]) == 0;
+        if (clash) {
+            fprintf (stderr, "rh-bench-broker: %s plays two parts\n", config->senders [i]);
+            s_usage ();
+        }
+    }
     if (mode)
         snprintf (config->mode, sizeof config->mode, "%s", mode);
     else if (config->rate > 0)

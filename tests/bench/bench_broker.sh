@@ -30,14 +30,17 @@ comment () { if in_peers; then sed 's/^/# /'; else cat; fi; }
 #  run_once LINE-FILE MODE -n N ARGS...: one run on a fresh broker; appends its line, with
 #  what the broker wrote per referral added as fields, to LINE-FILE.
 run_once () {
-    local file=$1 mode=$2 line rc disk store handed
+    local file=$1 mode=$2 line rc disk store handed delivered
     shift 2
     fresh_broker
     wait_quiet "$mode"
     line=$(timeout -k 5 $((timeout_s + 120)) "$client" -S "$broker_pid" -w "$window" -c "$credit" \
-               -T "$timeout_s" -M "$mode" "$@" 2>> "$work/client.err")
+               -T "$timeout_s" -M "$mode" "$@" 2> "$work/client.err")
     rc=$?
-    [ $rc = 0 ] || note "rh-bench-broker exited $rc (an incomplete run: see lost= and rejected=): $(tail -n 2 "$work/client.err" | tr '\n' ' ')"
+    if [ $rc != 0 ]; then
+        incomplete=$((incomplete + 1))
+        note "rh-bench-broker exited $rc (an incomplete run: see lost= and rejected=): $(tail -n 2 "$work/client.err" | tr '\n' ' ')"
+    fi
     #  The write budget: bytes that reached the disk (the kernel's count: LevelDB's log and
     #  compactions included), what the broker handed LevelDB (its own count, logged when it
     #  stops) and what the store holds after a clean stop, per referral sent.
@@ -46,7 +49,10 @@ run_once () {
     handed=$(grep 'db writes: total' "$work/broker/broker.log" | tail -1 | sed 's/.*db writes: //' | awk '{print $6}')
     store=$(du -sb "$work/broker/data" | cut -f1)
     [ -n "$line" ] || return 0
-    line="$line$(awk -v d="${disk:-}" -v h="${handed:-}" -v s="$store" -v m="$2" '
+    #  Per referral delivered (all of them, warm-up included, in a complete run).
+    delivered=$(($2 - $(field lost "$line")))
+    [ "$delivered" -gt 0 ] || delivered=1
+    line="$line$(awk -v d="${disk:-}" -v h="${handed:-}" -v s="$store" -v m="$delivered" '
         BEGIN { if (d != "") printf " disk_bytes_per_msg=%.0f", d / m
                 if (h != "") printf " db_bytes_per_msg=%.0f", h / m
                 printf " store_bytes_per_msg=%.0f", s / m }')"
@@ -56,6 +62,7 @@ run_once () {
 #  measure REPS MODE -n N ARGS...: REPS runs; prints the one with the median throughput (the lower
 #  middle), with every run's throughput in rep_msgs_per_s when there is more than one.
 results=()
+incomplete=0
 measure () {
     local reps=$1 mode=$2 file="$work/reps.txt" rates line
     shift 2
@@ -86,4 +93,6 @@ measure 1 "broker-rate$rate" -n $((lat_n + lat_warmup)) -W "$lat_warmup" -r "$ra
 } > "$work/ratios.txt"
 verdict=$?
 comment < "$work/ratios.txt"
+#  Figures, not pass/fail: but a run that did not deliver everything is a failure to measure.
+[ "$incomplete" = 0 ] || { note "$incomplete run(s) incomplete"; exit 1; }
 exit $verdict

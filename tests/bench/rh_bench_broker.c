@@ -839,6 +839,11 @@ main (int argc, char **argv)
             broker_us, rejected, book->foreign);
     fflush (stdout);
     bool complete = !failed && !book->failed && rejected == 0 && book->unique == config->total;
+    if (book->unique < config->total)
+        fprintf (stderr,
+                 "rh-bench-broker: incomplete: %" PRIu64 " of %" PRIu64
+                 " referrals delivered within %.0f s\n",
+                 book->unique, config->total, config->timeout_s);
 
     for (int i = 0; i < config->sender_count; i++) {
         s_sender_t *sender = &run->senders [i];

@@ -3,7 +3,10 @@
 #  make            build the library, tools and tests
 #  make demo       install, build, run a broker and five agents on loopback, tell the story
 #  make check      install missing packages, build, run every test (also under ASan+UBSan)
-#  make bench      end-to-end throughput, latency, broker memory and restart figures
+#  make bench      end-to-end throughput, latency, broker memory and restart figures, the
+#                  broker alone as the peers are measured, each as a ratio of the baseline
+#  make bench-history   the broker's throughput on a fresh store and with 1,000,000 stored
+#  make bench-peers     Mosquitto and RabbitMQ (../shared/peers) beside the broker alone
 #  make fuzz       run the libFuzzer harnesses (FUZZ_SECONDS each)
 #  make format     reformat the sources with the committed .clang-format
 #  make clean      remove build/
@@ -88,12 +91,13 @@ BENCH_LATENCY := $(BUILD)/tests/rh-bench-latency
 BENCH_POLICY := $(BUILD)/tests/rh-bench-policy
 BENCH_CASES := $(BUILD)/tests/rh-bench-cases
 BENCH_AUDIT := $(BUILD)/tests/rh-bench-audit
+BENCH_BROKER := $(BUILD)/tests/rh-bench-broker
 
-.PHONY: check-contention soak all deps demo bench check check-unit check-fuzz-regress check-integration check-symbols \
+.PHONY: check-contention soak all deps demo bench bench-history bench-peers check check-unit check-fuzz-regress check-integration check-symbols \
         check-layers check-asan fuzz corpus format format-check clean
 
 all: $(LIB) $(BROKER_CORE_LIB) $(TOOLS) $(UNIT_BIN) $(FUZZ_REPLAY) $(GEN_CORPUS) $(TESTCLIENT) \
-     $(BENCH_LATENCY) $(BENCH_POLICY) $(BENCH_CASES) $(BENCH_AUDIT)
+     $(BENCH_LATENCY) $(BENCH_POLICY) $(BENCH_CASES) $(BENCH_AUDIT) $(BENCH_BROKER)
 
 #  Installs missing Debian packages; quick when nothing is missing.
 deps:
@@ -198,6 +202,11 @@ $(BENCH_CASES): $(BUILD)/obj/tests/bench/rh_bench_cases.o $(BROKER_CORE_LIB) $(L
 	$(LINK) $^ $(PKG_LIBS) -o $@
 
 $(BENCH_AUDIT): $(BUILD)/obj/tests/bench/rh_bench_audit.o $(BROKER_CORE_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(LINK) $^ $(PKG_LIBS) -o $@
+
+#  The broker alone, measured by a client that plays every agency (as rh-testclient links).
+$(BENCH_BROKER): $(BUILD)/obj/tests/bench/rh_bench_broker.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(LINK) $^ $(PKG_LIBS) -o $@
 
@@ -323,6 +332,23 @@ bench: deps
 	BUILD=$(BUILD) bash tests/bench/bench_queue.sh
 	BUILD=$(BUILD) bash tests/bench/bench_cases.sh
 	BUILD=$(BUILD) bash tests/bench/bench_audit.sh
+	BUILD=$(BUILD) bash tests/bench/bench_broker.sh
+
+#  Flat with history: the broker alone on its first 10,000 referrals, then with the store filled
+#  to BENCH_HISTORY_N referrals (default 1,000,000: many minutes of both cores).
+BENCH_HISTORY_N ?= 1000000
+bench-history: $(TOOLS) $(BENCH_BROKER) $(BENCH_POLICY)
+	BENCH_HISTORY_N=$(BENCH_HISTORY_N) BUILD=$(BUILD) bash tests/bench/bench_history.sh
+
+#  The peer harness (Mosquitto and RabbitMQ, ~3.5 min of both cores) with our broker-only lines
+#  in the same run, beside theirs. Nothing is run (and nothing fails) without the harness.
+PEERS_DIR ?= ../shared/peers
+bench-peers: $(TOOLS) $(BENCH_BROKER) $(BENCH_POLICY)
+	@if [ ! -f "$(PEERS_DIR)/run-peers.sh" ]; then \
+	    echo "bench-peers: no peer harness in $(PEERS_DIR) (set PEERS_DIR): nothing run"; exit 0; \
+	fi; \
+	BUILD=$(abspath $(BUILD)) PEERS_EXTRA_CMD="bash $(CURDIR)/tests/bench/bench_broker.sh" \
+	    bash $(PEERS_DIR)/run-peers.sh
 
 #  --- Fuzzing ---------------------------------------------------------------------------------
 

@@ -35,3 +35,10 @@ grep 'db writes:' "$work/broker/broker.log" | sed 's/.*db writes: //' | awk -v n
     { printf "bench writes:   %-6s %7.0f bytes %5.2f puts %5.2f deletes per message\n", $1, $6 / n, $2 / n, $4 / n }'
 printf 'bench writes: %.0f bytes reached the disk per message (LevelDB log and compactions included); the store holds %.0f bytes per message\n' \
     "$(echo "$disk_written / $total" | bc -l)" "$(echo "$(du -sb "$work/broker/data" | cut -f1) / $total" | bc -l)"
+#  Today's figures as ratios of the committed baseline (tests/bench/baseline.txt).
+source "$(dirname "$0")/bench_ratio.sh"
+bench_ratio e2e msgs_per_s "$bench_rate"
+bench_ratio e2e broker_us_per_msg "$broker_us"
+bench_ratio e2e disk_bytes_per_msg "$(echo "$disk_written / $total" | bc -l)"
+bench_ratio e2e store_bytes_per_msg "$(echo "$(du -sb "$work/broker/data" | cut -f1) / $total" | bc -l)"
+bench_ratio_verdict

@@ -163,18 +163,28 @@ s_decode (const uint8_t *data, size_t size, rh_case_t *record)
 //  ---------------------------------------------------------------------------------------------
 //  Cases
 
+//  The newest cached version of a case, or NULL. The cache holds what the pending batch has not
+//  committed yet, so it is read newest first.
+static const rh_case_t *
+s_cached (rh_cases_t *self, const char *referral_msg_id)
+{
+    for (size_t k = 0; k < RH_CASE_CACHE; k++) {
+        size_t i = (self->cache_next + RH_CASE_CACHE - 1 - k) % RH_CASE_CACHE;
+        if (strcmp (self->cache [i].referral_msg_id, referral_msg_id) == 0)
+            return &self->cache [i];
+    }
+    return NULL;
+}
+
 bool
 rh_cases_get (rh_cases_t *self, const char *referral_msg_id, rh_case_t *record)
 {
     if (!*referral_msg_id)
         return false;
-    //  Newest first: the cache holds what the pending batch has not committed yet.
-    for (size_t k = 0; k < RH_CASE_CACHE; k++) {
-        size_t i = (self->cache_next + RH_CASE_CACHE - 1 - k) % RH_CASE_CACHE;
-        if (strcmp (self->cache [i].referral_msg_id, referral_msg_id) == 0) {
-            *record = self->cache [i];
-            return true;
-        }
+    const rh_case_t *cached = s_cached (self, referral_msg_id);
+    if (cached) {
+        *record = *cached;
+        return true;
     }
     char key [S_KEY];
     snprintf (key, sizeof key, "k/%s", referral_msg_id);
@@ -227,16 +237,9 @@ rh_cases_put (rh_cases_t *self, const rh_case_t *record)
     free (bytes);
     //  The holder index changes only when the holder or the case id does (the newest cached
     //  version says what was written last; a case not cached is written again, harmlessly).
-    bool indexed = false;
-    for (size_t k = 0; k < RH_CASE_CACHE && !indexed; k++) {
-        const rh_case_t *last =
-            &self->cache [(self->cache_next + RH_CASE_CACHE - 1 - k) % RH_CASE_CACHE];
-        if (strcmp (last->referral_msg_id, record->referral_msg_id) == 0) {
-            indexed =
-                !strcmp (last->holder, record->holder) && !strcmp (last->case_id, record->case_id);
-            break;
-        }
-    }
+    const rh_case_t *last = s_cached (self, record->referral_msg_id);
+    bool indexed =
+        last && !strcmp (last->holder, record->holder) && !strcmp (last->case_id, record->case_id);
     if (*record->case_id && *record->holder && !indexed) {
         s_holder_key (record->holder, record->case_id, key, sizeof key);
         rh_db_put (self->db, key, strlen (key), record->referral_msg_id,

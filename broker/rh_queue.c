@@ -83,6 +83,18 @@ rh_queue_new (rh_db_t *db, rh_audit_t *audit, rh_signer_t *signer, const rh_queu
     return self;
 }
 
+//  Forgets the oldest fresh entry.
+static void
+s_fresh_pop (s_peer_t *peer)
+{
+    s_fresh_t *fresh = &peer->fresh [peer->fresh_first];
+    peer->fresh_bytes -= fresh->size + fresh->payload_size;
+    free (fresh->value);
+    free (fresh->payload);
+    peer->fresh_first = (peer->fresh_first + 1) % RH_QUEUE_FRESH_ENTRIES;
+    peer->fresh_count--;
+}
+
 void
 rh_queue_destroy (rh_queue_t **self_p)
 {
@@ -91,13 +103,8 @@ rh_queue_destroy (rh_queue_t **self_p)
         rh_queue_t *self = *self_p;
         for (size_t i = 0; self->peers && i < self->peer_count; i++) {
             s_peer_t *peer = &self->peers [i];
-            while (peer->fresh_count) {
-                s_fresh_t *fresh = &peer->fresh [peer->fresh_first];
-                free (fresh->value);
-                free (fresh->payload);
-                peer->fresh_first = (peer->fresh_first + 1) % RH_QUEUE_FRESH_ENTRIES;
-                peer->fresh_count--;
-            }
+            while (peer->fresh_count)
+                s_fresh_pop (peer);
             free (peer->fresh);
             free (peer->flights);
         }
@@ -143,18 +150,6 @@ static void
 s_queue_key (const char *prefix, const char *agency, uint64_t seq, char *key, size_t size)
 {
     snprintf (key, size, "%s/%s/%020" PRIu64, prefix, agency, seq);
-}
-
-//  Forgets the oldest fresh entry.
-static void
-s_fresh_pop (s_peer_t *peer)
-{
-    s_fresh_t *fresh = &peer->fresh [peer->fresh_first];
-    peer->fresh_bytes -= fresh->size + fresh->payload_size;
-    free (fresh->value);
-    free (fresh->payload);
-    peer->fresh_first = (peer->fresh_first + 1) % RH_QUEUE_FRESH_ENTRIES;
-    peer->fresh_count--;
 }
 
 //  Keeps a copy of the entry just written at the tail. A recipient far behind is read from the

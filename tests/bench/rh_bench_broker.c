@@ -286,6 +286,16 @@ s_send_frame (void *socket, const rh_frame_t *frame)
     free (bytes);
 }
 
+//  Acknowledges the deliveries that arrived together in one frame, as an agent batches.
+static void
+s_acknowledge (void *socket, const uint64_t *ids, size_t id_count)
+{
+    if (id_count == 0)
+        return;
+    rh_frame_t delivered = { .type = RH_FRAME_DELIVERED, .ids = ids, .id_count = id_count };
+    s_send_frame (socket, &delivered);
+}
+
 //  A DEALER authenticated as agency (its CURVE keys from the PKI), connected, its handshake
 //  done, Hello said with credit and floor. Returns NULL (why says) on failure.
 static void *
@@ -432,10 +442,7 @@ s_sender_drain (s_sender_t *sender, void *socket, uint64_t *outstanding)
         rh_frame_release (&frame);
     }
     zmq_msg_close (&message);
-    if (id_count > 0) {
-        rh_frame_t delivered = { .type = RH_FRAME_DELIVERED, .ids = ids, .id_count = id_count };
-        s_send_frame (socket, &delivered);
-    }
+    s_acknowledge (socket, ids, id_count);
 }
 
 //  Waits up to timeout_ns for the connection to have something to read.
@@ -583,11 +590,7 @@ s_receiver_run (void *argument)
             rh_frame_release (&frame);
         }
         zmq_msg_close (&message);
-        //  One acknowledgement for everything that arrived together, as an agent batches.
-        if (id_count > 0) {
-            rh_frame_t delivered = { .type = RH_FRAME_DELIVERED, .ids = ids, .id_count = id_count };
-            s_send_frame (socket, &delivered);
-        }
+        s_acknowledge (socket, ids, id_count);
     }
     if (socket)
         zmq_close (socket);

@@ -83,6 +83,8 @@ rh_frame_encode (const rh_frame_t *frame, size_t *size)
     Rhannu__V1__Checkpoint checkpoint = RHANNU__V1__CHECKPOINT__INIT;
     Rhannu__V1__ProofRequest request = RHANNU__V1__PROOF_REQUEST__INIT;
     Rhannu__V1__ConsistencyProof proof = RHANNU__V1__CONSISTENCY_PROOF__INIT;
+    Rhannu__V1__Bundle bundle = RHANNU__V1__BUNDLE__INIT;
+    Rhannu__V1__Unverified unverified = RHANNU__V1__UNVERIFIED__INIT;
     char *empty = "";
     char safe [6][RH_MAX_REASON];
     switch (frame->type) {
@@ -158,6 +160,19 @@ rh_frame_encode (const rh_frame_t *frame, size_t *size)
             proof.hashes.len = frame->hash_count * RH_DIGEST_LEN;
             out.op_case = RHANNU__V1__FRAME__OP_PROOF;
             out.proof = &proof;
+            break;
+        case RH_FRAME_BUNDLE:
+            bundle.signed_bundle.data = (uint8_t *) frame->sealed;
+            bundle.signed_bundle.len = frame->sealed_size;
+            out.op_case = RHANNU__V1__FRAME__OP_BUNDLE;
+            out.bundle = &bundle;
+            break;
+        case RH_FRAME_UNVERIFIED:
+            unverified.delivery_id = frame->delivery_id;
+            unverified.code = s_safe (frame->code, safe [0], sizeof safe [0]);
+            unverified.reason = s_safe (frame->reason, safe [1], sizeof safe [1]);
+            out.op_case = RHANNU__V1__FRAME__OP_UNVERIFIED;
+            out.unverified = &unverified;
             break;
         default:
             return NULL;
@@ -271,6 +286,20 @@ rh_frame_decode (const uint8_t *data, size_t size, rh_frame_t *frame)
                          && frame->hash_count <= RH_MERKLE_MAX_PROOF
                      ? RH_OK
                      : RH_E_MALFORMED;
+            break;
+        case RHANNU__V1__FRAME__OP_BUNDLE:
+            frame->type = RH_FRAME_BUNDLE;
+            frame->sealed = in->bundle->signed_bundle.data;
+            frame->sealed_size = in->bundle->signed_bundle.len;
+            rc = frame->sealed_size > 0 && frame->sealed_size <= RH_MAX_BUNDLE ? RH_OK
+                                                                               : RH_E_MALFORMED;
+            break;
+        case RHANNU__V1__FRAME__OP_UNVERIFIED:
+            frame->type = RH_FRAME_UNVERIFIED;
+            frame->delivery_id = in->unverified->delivery_id;
+            frame->code = in->unverified->code;
+            frame->reason = in->unverified->reason;
+            rc = s_short (frame->code) && s_short (frame->reason) ? RH_OK : RH_E_MALFORMED;
             break;
         default:
             break;

@@ -18,7 +18,9 @@ typedef enum {
     RH_FRAME_DELIVERED = 6,      //  agent: ids
     RH_FRAME_CHECKPOINT = 7,     //  broker: checkpoint
     RH_FRAME_PROOF_REQUEST = 8,  //  agent: from_size, to_size
-    RH_FRAME_PROOF = 9           //  broker: from_size, to_size, hashes
+    RH_FRAME_PROOF = 9,          //  broker: from_size, to_size, hashes
+    RH_FRAME_BUNDLE = 10,        //  broker: sealed (the signed trust bundle)
+    RH_FRAME_UNVERIFIED = 11     //  agent: delivery_id, code, reason
 } rh_frame_type_t;
 
 typedef struct {
@@ -30,7 +32,7 @@ typedef struct {
     const char *code;
     const char *reason;
     uint64_t delivery_id;
-    const uint8_t *sealed;
+    const uint8_t *sealed;  //  SUBMIT, DELIVER: a sealed message; BUNDLE: the signed bundle
     size_t sealed_size;
     const uint64_t *ids;
     size_t id_count;

@@ -20,10 +20,12 @@
 #define RH_MAX_FIELDS     64          //  commitments / disclosures in one message
 
 //  Transport and delivery
-#define RH_MAX_ACK_BATCH 4096   //  delivery ids in one Delivered frame
-#define RH_MAX_CREDIT    10000  //  unacknowledged deliveries an agent may ask for
-#define RH_MAX_BATCH     512    //  messages in one group commit
-#define RH_MAX_QUEUE_KEY 128    //  bytes of a LevelDB key
+#define RH_MAX_ACK_BATCH    4096       //  delivery ids in one Delivered frame
+#define RH_MAX_CREDIT       10000      //  unacknowledged deliveries an agent may ask for
+#define RH_MAX_BATCH        512        //  messages in one group commit
+#define RH_MAX_QUEUE_KEY    128        //  bytes of a LevelDB key
+#define RH_MAX_BUNDLE       (1 << 20)  //  a signed trust bundle, bytes (one frame carries it)
+#define RH_MAX_BUNDLE_CERTS 4096       //  certificates in one trust bundle
 
 //  Redelivery to a connected agent that does not acknowledge backs off, doubling up to this
 #define RH_MAX_REDELIVER_MS    (10LL * 60 * 1000)  //  longest wait between resends, ms

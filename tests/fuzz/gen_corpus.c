@@ -63,6 +63,11 @@ s_frames (const char *dir)
           .sealed = (const uint8_t *) "s",
           .sealed_size = 1 },
         { .type = RH_FRAME_DELIVERED, .ids = ids, .id_count = 3 },
+        { .type = RH_FRAME_BUNDLE, .sealed = (const uint8_t *) "bundle", .sealed_size = 6 },
+        { .type = RH_FRAME_UNVERIFIED,
+          .delivery_id = 42,
+          .code = "RH_E_CERT_UNKNOWN",
+          .reason = "sender not in our trust bundle" },
     };
     if (rh_file_mkdir (dir, 0755) != 0)
         return 1;

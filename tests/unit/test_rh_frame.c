@@ -91,6 +91,23 @@ test_every_frame_type_round_trips (void)
     CU_ASSERT (got.type == RH_FRAME_PROOF && got.hash_count == 3);
     CU_ASSERT (got.hashes && memcmp (got.hashes, hashes, sizeof hashes) == 0);
     rh_frame_release (&got);
+
+    rh_frame_t bundle = { .type = RH_FRAME_BUNDLE,
+                          .sealed = (const uint8_t *) "bundle",
+                          .sealed_size = 6 };
+    got = s_round_trip (&bundle);
+    CU_ASSERT (got.type == RH_FRAME_BUNDLE && got.sealed_size == 6);
+    CU_ASSERT (got.sealed && memcmp (got.sealed, "bundle", 6) == 0);
+    rh_frame_release (&got);
+    rh_frame_t unverified = { .type = RH_FRAME_UNVERIFIED,
+                              .delivery_id = 42,
+                              .code = "RH_E_CERT_UNKNOWN",
+                              .reason = "sender not in our trust bundle" };
+    got = s_round_trip (&unverified);
+    CU_ASSERT (got.type == RH_FRAME_UNVERIFIED && got.delivery_id == 42);
+    CU_ASSERT_STRING_EQUAL (got.code, "RH_E_CERT_UNKNOWN");
+    CU_ASSERT_STRING_EQUAL (got.reason, "sender not in our trust bundle");
+    rh_frame_release (&got);
 }
 
 static void
@@ -151,6 +168,11 @@ test_a_submit_without_sealed_bytes_is_malformed (void)
     rh_frame_t deliver = { .type = RH_FRAME_DELIVER, .delivery_id = 1 };
     size_t size = 0;
     uint8_t *bytes = rh_frame_encode (&deliver, &size);
+    CU_ASSERT_EQUAL (rh_frame_decode (bytes, size, &frame), RH_E_MALFORMED);
+    free (bytes);
+    //  Nor is a bundle frame without a bundle.
+    rh_frame_t bundle = { .type = RH_FRAME_BUNDLE };
+    bytes = rh_frame_encode (&bundle, &size);
     CU_ASSERT_EQUAL (rh_frame_decode (bytes, size, &frame), RH_E_MALFORMED);
     free (bytes);
 }

@@ -612,71 +612,84 @@ rh_ca_load_curve (const char *agency_dir, uint8_t public_key [32], uint8_t secre
     return rc;
 }
 
-//  The bytes an agreement signature covers: domain, a zero byte, the file.
+//  The bytes a detached signature covers: the domain, a zero byte, the data. The domain keeps
+//  a signature over one kind of object from ever being taken for another (an agreement for a
+//  bundle, either for a certificate or CRL).
 static uint8_t *
-s_agreement_message (const uint8_t *data, size_t size, size_t *message_size)
+s_domain_message (const char *domain, const uint8_t *data, size_t size, size_t *message_size)
 {
-    size_t prefix = strlen (RH_AGREEMENT_DOMAIN) + 1;
+    size_t prefix = strlen (domain) + 1;
     uint8_t *message = malloc (prefix + size);
     if (!message)
         return NULL;
-    memcpy (message, RH_AGREEMENT_DOMAIN, prefix);  //  includes the terminating zero
-    memcpy (message + prefix, data, size);
+    memcpy (message, domain, prefix);  //  includes the terminating zero
+    if (size)
+        memcpy (message + prefix, data, size);
     *message_size = prefix + size;
     return message;
 }
 
 int
-rh_ca_sign_file (const char *dir, const char *path)
+rh_ca_sign_bytes (const char *dir, const char *domain, const uint8_t *data, size_t size,
+                  uint8_t signature [RH_SIG_LEN])
 {
+    assert (dir && domain && (data || size == 0) && signature);
     X509 *cert = NULL;
     EVP_PKEY *key = NULL;
-    uint8_t *data = NULL, *message = NULL;
-    size_t size = 0, message_size = 0, signature_size = RH_SIG_LEN;
-    uint8_t signature [RH_SIG_LEN];
-    int rc = -1;
+    uint8_t *message = NULL;
+    size_t message_size = 0, signature_size = RH_SIG_LEN;
     EVP_MD_CTX *md = NULL;
-    char sig_path [PATH_MAX];
-    if (rh_file_path (sig_path, sizeof sig_path, "%s.sig", path) != 0)
-        return -1;
+    int rc = -1;
     if (s_load_ca (dir, &cert, &key) != 0)
         return -1;
-    if (rh_file_read (path, RH_MAX_AGREEMENT_FILE, &data, &size) != 0) {
-        rh_log_error (RH_CA_LOG, "cannot read %s: %s", path, strerror (errno));
-        goto done;
-    }
-    if (!(message = s_agreement_message (data, size, &message_size)) || !(md = EVP_MD_CTX_new ())
-        || EVP_DigestSignInit (md, NULL, NULL, NULL, key) != 1
+    if (!(message = s_domain_message (domain, data, size, &message_size))
+        || !(md = EVP_MD_CTX_new ()) || EVP_DigestSignInit (md, NULL, NULL, NULL, key) != 1
         || EVP_DigestSign (md, signature, &signature_size, message, message_size) != 1
-        || signature_size != RH_SIG_LEN) {
-        rh_log_error (RH_CA_LOG, "cannot sign %s", path);
-        goto done;
-    }
-    if (rh_file_write_atomic (sig_path, signature, sizeof signature, 0644) != 0) {
-        rh_log_error (RH_CA_LOG, "cannot write %s: %s", sig_path, strerror (errno));
-        goto done;
-    }
-    rc = 0;
-done:
+        || signature_size != RH_SIG_LEN)
+        rh_log_error (RH_CA_LOG, "cannot sign with the CA key in %s", dir);
+    else
+        rc = 0;
     EVP_MD_CTX_free (md);
     free (message);
-    free (data);
     EVP_PKEY_free (key);
     X509_free (cert);
     return rc;
 }
 
-rh_rc_t
-rh_ca_verify_file (X509 *ca, const uint8_t *data, size_t size, const uint8_t *signature,
-                   size_t signature_size)
+int
+rh_ca_sign_file (const char *dir, const char *path)
 {
+    uint8_t *data = NULL;
+    size_t size = 0;
+    uint8_t signature [RH_SIG_LEN];
+    char sig_path [PATH_MAX];
+    if (rh_file_path (sig_path, sizeof sig_path, "%s.sig", path) != 0)
+        return -1;
+    if (rh_file_read (path, RH_MAX_AGREEMENT_FILE, &data, &size) != 0) {
+        rh_log_error (RH_CA_LOG, "cannot read %s: %s", path, strerror (errno));
+        return -1;
+    }
+    int rc = rh_ca_sign_bytes (dir, RH_AGREEMENT_DOMAIN, data, size, signature);
+    free (data);
+    if (rc == 0 && rh_file_write_atomic (sig_path, signature, sizeof signature, 0644) != 0) {
+        rh_log_error (RH_CA_LOG, "cannot write %s: %s", sig_path, strerror (errno));
+        rc = -1;
+    }
+    return rc;
+}
+
+rh_rc_t
+rh_ca_verify_bytes (X509 *ca, const char *domain, const uint8_t *data, size_t size,
+                    const uint8_t *signature, size_t signature_size)
+{
+    assert (domain);
     EVP_PKEY *key = ca ? X509_get0_pubkey (ca) : NULL;
     if (!key || EVP_PKEY_get_id (key) != EVP_PKEY_ED25519)
         return RH_E_CERT_UNKNOWN;
-    if (signature_size != RH_SIG_LEN)
+    if (!signature || signature_size != RH_SIG_LEN || (!data && size))
         return RH_E_SIG;
     size_t message_size = 0;
-    uint8_t *message = s_agreement_message (data, size, &message_size);
+    uint8_t *message = s_domain_message (domain, data, size, &message_size);
     EVP_MD_CTX *md = EVP_MD_CTX_new ();
     rh_rc_t rc = RH_E_NOMEM;
     if (message && md) {
@@ -687,5 +700,13 @@ rh_ca_verify_file (X509 *ca, const uint8_t *data, size_t size, const uint8_t *si
     }
     EVP_MD_CTX_free (md);
     free (message);
+    ERR_clear_error ();
     return rc;
+}
+
+rh_rc_t
+rh_ca_verify_file (X509 *ca, const uint8_t *data, size_t size, const uint8_t *signature,
+                   size_t signature_size)
+{
+    return rh_ca_verify_bytes (ca, RH_AGREEMENT_DOMAIN, data, size, signature, signature_size);
 }

@@ -69,6 +69,17 @@ int rh_ca_sign_file (const char *dir, const char *path);
 rh_rc_t rh_ca_verify_file (X509 *ca, const uint8_t *data, size_t size, const uint8_t *signature,
                            size_t signature_size);
 
+//  Signs data with the CA key in dir: signature = Ed25519 over domain 0x00 || data (the scheme
+//  of agreement signatures, for any object; each kind has its own domain). Returns 0 or -1
+//  (logged).
+int rh_ca_sign_bytes (const char *dir, const char *domain, const uint8_t *data, size_t size,
+                      uint8_t signature [RH_SIG_LEN]);
+
+//  Checks a signature made by rh_ca_sign_bytes against the CA certificate. Returns RH_OK,
+//  RH_E_SIG or RH_E_CERT_UNKNOWN (the certificate holds no Ed25519 key).
+rh_rc_t rh_ca_verify_bytes (X509 *ca, const char *domain, const uint8_t *data, size_t size,
+                            const uint8_t *signature, size_t signature_size);
+
 //  Parses a CRL reason name ("unspecified", "key-compromise", "superseded", "cessation",
 //  "affiliation-changed"); returns the CRL_REASON_* code or -1.
 int rh_ca_reason_code (const char *name);

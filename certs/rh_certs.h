@@ -15,5 +15,6 @@
 #include "rh_identity.h"
 #include "rh_certstore.h"
 #include "rh_ca.h"
+#include "rh_bundle.h"
 
 #endif

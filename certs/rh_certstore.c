@@ -291,16 +291,14 @@ s_read_pem_cert (const uint8_t *pem, size_t size)
 }
 
 rh_rc_t
-rh_certstore_add_ca (rh_certstore_t *self, const char *path)
+rh_certstore_add_ca_pem (rh_certstore_t *self, const uint8_t *pem, size_t size)
 {
-    assert (self && path);
-    uint8_t *pem = NULL;
-    size_t size = 0;
-    rh_rc_t rc = RH_E_IO;
+    assert (self && pem);
+    rh_rc_t rc = RH_E_TOO_LARGE;
     BIO *bio = NULL;
     X509 *cert = NULL;
     int added = 0;
-    if (rh_file_read (path, RH_MAX_PKI_FILE, &pem, &size) != 0)
+    if (size > RH_MAX_PKI_FILE)
         goto out;
     rc = RH_E_NOMEM;
     if (!(bio = BIO_new_mem_buf (pem, (int) size)))
@@ -319,8 +317,20 @@ rh_certstore_add_ca (rh_certstore_t *self, const char *path)
 out:
     X509_free (cert);
     BIO_free (bio);
-    free (pem);
     ERR_clear_error ();
+    return rc;
+}
+
+rh_rc_t
+rh_certstore_add_ca (rh_certstore_t *self, const char *path)
+{
+    assert (self && path);
+    uint8_t *pem = NULL;
+    size_t size = 0;
+    if (rh_file_read (path, RH_MAX_PKI_FILE, &pem, &size) != 0)
+        return RH_E_IO;
+    rh_rc_t rc = rh_certstore_add_ca_pem (self, pem, size);
+    free (pem);
     return rc;
 }
 
@@ -332,17 +342,14 @@ s_crl_time (const ASN1_TIME *when, int64_t fallback)
 }
 
 rh_rc_t
-rh_certstore_add_crl (rh_certstore_t *self, const char *path)
+rh_certstore_add_crl_pem (rh_certstore_t *self, const uint8_t *pem, size_t size)
 {
-    assert (self && path);
-    uint8_t *pem = NULL;
-    size_t size = 0;
+    assert (self && pem);
     BIO *bio = NULL;
     X509_CRL *crl = NULL;
-    rh_rc_t rc = RH_E_IO;
-    if (rh_file_read (path, RH_MAX_PKI_FILE, &pem, &size) != 0)
+    rh_rc_t rc = RH_E_CRL;
+    if (size > RH_MAX_PKI_FILE)
         goto out;
-    rc = RH_E_CRL;
     if (!(bio = BIO_new_mem_buf (pem, (int) size))
         || !(crl = PEM_read_bio_X509_CRL (bio, NULL, NULL, NULL)))
         goto out;
@@ -383,8 +390,20 @@ rh_certstore_add_crl (rh_certstore_t *self, const char *path)
 out:
     X509_CRL_free (crl);
     BIO_free (bio);
-    free (pem);
     ERR_clear_error ();
+    return rc;
+}
+
+rh_rc_t
+rh_certstore_add_crl (rh_certstore_t *self, const char *path)
+{
+    assert (self && path);
+    uint8_t *pem = NULL;
+    size_t size = 0;
+    if (rh_file_read (path, RH_MAX_PKI_FILE, &pem, &size) != 0)
+        return RH_E_IO;
+    rh_rc_t rc = rh_certstore_add_crl_pem (self, pem, size);
+    free (pem);
     return rc;
 }
 

@@ -34,10 +34,16 @@ rh_certstore_t *rh_certstore_load_dir (const char *dir);
 //  to a root already loaded). Returns RH_OK, RH_E_IO, RH_E_MALFORMED or RH_E_CERT_UNKNOWN.
 rh_rc_t rh_certstore_add_ca (rh_certstore_t *self, const char *path);
 
+//  As rh_certstore_add_ca, from PEM bytes (RH_E_TOO_LARGE past RH_MAX_PKI_FILE).
+rh_rc_t rh_certstore_add_ca_pem (rh_certstore_t *self, const uint8_t *pem, size_t size);
+
 //  Loads a CRL from a PEM file: it must be signed by a loaded CA, and replaces that CA's earlier
 //  CRL; every certificate's status is then computed again. Returns RH_OK, RH_E_IO or RH_E_CRL.
 //  On failure the previous CRLs stay in force.
 rh_rc_t rh_certstore_add_crl (rh_certstore_t *self, const char *path);
+
+//  As rh_certstore_add_crl, from PEM bytes.
+rh_rc_t rh_certstore_add_crl_pem (rh_certstore_t *self, const uint8_t *pem, size_t size);
 
 //  Adds an agency certificate from PEM bytes. Returns RH_OK, or the reason its chain fails
 //  (RH_E_CERT_UNKNOWN, RH_E_MALFORMED, RH_E_CRL, ...). Revoked, expired and not-yet-valid

@@ -7,6 +7,7 @@
     rhannu-ca crl DIR [--days N]
     rhannu-ca list DIR
     rhannu-ca sign-agreement DIR FILE
+    rhannu-ca bundle DIR [--agreements DIR] [--hours N]
     =========================================================================
 */
 #include "rh_certs.h"
@@ -34,7 +35,13 @@ s_usage (FILE *out)
              "      list enrolled agencies and their status\n"
              "  rhannu-ca sign-agreement DIR FILE\n"
              "      check a sharing agreement and sign it: writes FILE.sig (Ed25519 over\n"
-             "      \"" RH_AGREEMENT_DOMAIN "\" 0x00 || FILE, detached)\n",
+             "      \"" RH_AGREEMENT_DOMAIN "\" 0x00 || FILE, detached)\n"
+             "  rhannu-ca bundle DIR [--agreements DIR] [--hours N]\n"
+             "      make the next trust bundle, DIR/" RH_BUNDLE_FILE
+             ": every certificate, the CRL,\n"
+             "      the front doors and the signed agreements in --agreements (the broker's\n"
+             "      policy/dir); it expires after N hours (default: when the CRL does). Then\n"
+             "      reload the broker (SIGHUP): it pushes the bundle to every agent\n",
              RH_CRL_DAYS);
 }
 
@@ -205,6 +212,29 @@ main (int argc, char **argv)
         if (rh_ca_sign_file (dir, argv [3]) != 0)
             return 1;
         printf ("wrote %s.sig\n", argv [3]);
+        return 0;
+    }
+    if (strcmp (command, "bundle") == 0) {
+        static const char *const known [] = { "--agreements", "--hours", NULL };
+        const char *agreements = NULL, *hours_text = NULL;
+        if (s_only_options (argc, argv, 3, known)
+            || s_option (argc, argv, 3, "--agreements", &agreements)
+            || s_option (argc, argv, 3, "--hours", &hours_text))
+            return 2;
+        int64_t expires = 0;
+        if (hours_text) {
+            char *end = NULL;
+            double hours = strtod (hours_text, &end);
+            if (!end || *end || !(hours > 0) || hours > 24.0 * 36500) {
+                fprintf (stderr, "rhannu-ca: --hours must be a number above 0\n");
+                return 2;
+            }
+            expires = rh_time_now_ms () + (int64_t) (hours * 3600 * 1000);
+        }
+        uint64_t version = 0;
+        if (rh_bundle_make (dir, agreements, expires, &version) != 0)
+            return 1;
+        printf ("wrote %s/%s, version %" PRIu64 "\n", dir, RH_BUNDLE_FILE, version);
         return 0;
     }
     fprintf (stderr, "rhannu-ca: unknown command '%s'\n", command);

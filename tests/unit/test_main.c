@@ -8,6 +8,7 @@
 void init_rh_rc_tests (void);
 void init_rh_file_tests (void);
 void init_rh_ca_tests (void);
+void init_rh_bundle_tests (void);
 void init_rh_certstore_tests (void);
 void init_rh_signer_tests (void);
 void init_rh_envelope_tests (void);
@@ -43,6 +44,7 @@ main (void)
     init_rh_rc_tests ();
     init_rh_file_tests ();
     init_rh_ca_tests ();
+    init_rh_bundle_tests ();
     init_rh_certstore_tests ();
     init_rh_signer_tests ();
     init_rh_envelope_tests ();

@@ -16,5 +16,6 @@
 #include "rh_certstore.h"
 #include "rh_ca.h"
 #include "rh_bundle.h"
+#include "rh_trust.h"
 
 #endif

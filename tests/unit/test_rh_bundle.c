@@ -214,6 +214,86 @@ test_expiry_and_numbering_are_kept (void)
     X509_free (ca);
 }
 
+//  The bytes of the board's bundle in place now.
+static uint8_t *
+s_bytes (const char *pki, size_t *size)
+{
+    char path [PATH_MAX];
+    uint8_t *data = NULL;
+    rh_file_path (path, sizeof path, "%s/%s", pki, RH_BUNDLE_FILE);
+    CU_ASSERT_EQUAL (rh_file_read (path, RH_MAX_BUNDLE, &data, size), 0);
+    return data;
+}
+
+static void
+test_trust_takes_only_newer_bundles_and_keeps_them (void)
+{
+    char pki [PATH_MAX], agreements [PATH_MAX], keep_dir [PATH_MAX], keep [PATH_MAX],
+        ca_path [PATH_MAX];
+    s_board (pki, agreements, sizeof pki);
+    test_tempdir (keep_dir, sizeof keep_dir);
+    rh_file_path (keep, sizeof keep, "%s/bundle.rhb", keep_dir);
+    rh_file_path (ca_path, sizeof ca_path, "%s/ca.pem", pki);
+    CU_ASSERT_EQUAL_FATAL (rh_bundle_make (pki, agreements, 0, NULL), 0);
+    size_t v1_size = 0, v2_size = 0;
+    uint8_t *v1 = s_bytes (pki, &v1_size);
+    rh_ca_request_t health = { .agency_id = "health-abb", .type = "HEALTH" };
+    CU_ASSERT_EQUAL_FATAL (rh_ca_issue (pki, &health), 0);
+    CU_ASSERT_EQUAL_FATAL (rh_bundle_make (pki, agreements, 0, NULL), 0);
+    uint8_t *v2 = s_bytes (pki, &v2_size);
+
+    //  Starting from the PKI folder: no bundle, the folder's agencies.
+    rh_trust_t *trust = rh_trust_new (ca_path, keep, pki);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (trust);
+    CU_ASSERT_EQUAL (rh_trust_version (trust), 0);
+    CU_ASSERT_PTR_NULL (rh_trust_bundle (trust));
+    CU_ASSERT_PTR_NOT_NULL (rh_trust_store (trust));
+    CU_ASSERT_FALSE (rh_trust_expired (trust, rh_time_now_ms ()));
+    bool adopted = false;
+    CU_ASSERT_EQUAL (rh_trust_offer (trust, v1, v1_size, &adopted), RH_OK);
+    CU_ASSERT_TRUE (adopted);
+    CU_ASSERT_EQUAL (rh_trust_version (trust), 1);
+    CU_ASSERT_TRUE (rh_file_exists (keep));
+    CU_ASSERT_PTR_NULL (
+        rh_certstore_enrolled (rh_trust_store (trust), "health-abb", rh_time_now_ms ()));
+    //  The same again changes nothing; the newer one is taken; the older one is a rollback.
+    CU_ASSERT_EQUAL (rh_trust_offer (trust, v1, v1_size, &adopted), RH_OK);
+    CU_ASSERT_FALSE (adopted);
+    CU_ASSERT_EQUAL (rh_trust_offer (trust, v2, v2_size, &adopted), RH_OK);
+    CU_ASSERT_TRUE (adopted);
+    CU_ASSERT_PTR_NOT_NULL (
+        rh_certstore_enrolled (rh_trust_store (trust), "health-abb", rh_time_now_ms ()));
+    CU_ASSERT_EQUAL (rh_trust_offer (trust, v1, v1_size, &adopted), RH_E_REPLAY);
+    CU_ASSERT_FALSE (adopted);
+    CU_ASSERT_EQUAL (rh_trust_version (trust), 2);
+    //  A tampered bundle changes nothing.
+    v2 [v2_size / 2] ^= 0x10;
+    CU_ASSERT_NOT_EQUAL (rh_trust_offer (trust, v2, v2_size, &adopted), RH_OK);
+    v2 [v2_size / 2] ^= 0x10;
+    CU_ASSERT_EQUAL (rh_trust_version (trust), 2);
+    rh_trust_destroy (&trust);
+    CU_ASSERT_PTR_NULL (trust);
+
+    //  A restart starts from the kept bundle, and still refuses the older one.
+    trust = rh_trust_new (ca_path, keep, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (trust);
+    CU_ASSERT_EQUAL (rh_trust_version (trust), 2);
+    CU_ASSERT_EQUAL (rh_trust_offer (trust, v1, v1_size, &adopted), RH_E_REPLAY);
+    rh_trust_destroy (&trust);
+
+    //  A damaged kept bundle stops the start rather than falling back to the folder.
+    CU_ASSERT_EQUAL_FATAL (rh_file_write_atomic (keep, "junk", 4, 0644), 0);
+    CU_ASSERT_PTR_NULL (rh_trust_new (ca_path, keep, pki));
+    //  No bundle and no folder: nothing to verify with, yet.
+    rh_file_path (keep, sizeof keep, "%s/none.rhb", keep_dir);
+    trust = rh_trust_new (ca_path, keep, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (trust);
+    CU_ASSERT_PTR_NULL (rh_trust_store (trust));
+    rh_trust_destroy (&trust);
+    free (v1);
+    free (v2);
+}
+
 void
 init_rh_bundle_tests (void)
 {
@@ -223,4 +303,6 @@ init_rh_bundle_tests (void)
     CU_add_test (suite, "tampered, foreign and misdirected bundles are refused",
                  test_tampered_foreign_and_misdirected_bundles_are_refused);
     CU_add_test (suite, "expiry and numbering are kept", test_expiry_and_numbering_are_kept);
+    CU_add_test (suite, "trust takes only newer bundles and keeps them",
+                 test_trust_takes_only_newer_bundles_and_keeps_them);
 }

@@ -62,12 +62,19 @@ const rh_cfg_spec_t rh_agent_config_spec [] = {
       "regional subject secret (64 hex digits, 0600): subjects get pseudonymous keys" },
     { "agency/dir", RH_CFG_STR, 0, 0, "", false,
       "folder with key.pem, cert.pem, curve.key (default: pki/dir/agency id)" },
-    { "pki/dir", RH_CFG_STR, 0, 0, NULL, true,
-      "public PKI: ca.pem, crl.pem and every agency's cert.pem" },
+    { "pki/ca", RH_CFG_STR, 0, 0, "", false,
+      "the board CA certificate given at enrolment (default: ca.pem in pki/dir)" },
+    { "pki/dir", RH_CFG_STR, 0, 0, "", false,
+      "a PKI folder (ca.pem, crl.pem, agencies' cert.pem) trusted until the broker's first "
+      "trust bundle; not needed with pki/ca, agency/dir and broker/dir" },
+    { "pki/warn_days", RH_CFG_INT, 1, 365, "7", false,
+      "warn (log, status.json, an inbox alert) this many days before the trust bundle expires" },
     { "broker/endpoint", RH_CFG_STR, 0, 0, "tcp://127.0.0.1:5670", false,
       "where the broker listens" },
     { "broker/identity", RH_CFG_STR, 0, 0, "broker", false,
       "the broker's folder in pki/dir (its curve.pub)" },
+    { "broker/dir", RH_CFG_STR, 0, 0, "", false,
+      "folder holding the broker's curve.pub (default: pki/dir/broker identity)" },
     { "spool/dir", RH_CFG_STR, 0, 0, NULL, true,
       "folder holding outbox/, inbox/ and failed/ for the agency's system" },
     { "spool/scan_ms", RH_CFG_INT, 20, 60000, "500", false,
@@ -124,9 +131,12 @@ struct _rh_agent_t {
     char status_path [PATH_MAX];
     const char *hook;
     rh_db_t *db;
-    rh_signer_t *signer;    //  until the sealer takes it
-    rh_sealer_t *sealer;    //  signs spool files off the main loop
-    rh_certstore_t *store;  //  verifies what the broker delivers, end to end
+    rh_signer_t *signer;      //  until the sealer takes it
+    rh_sealer_t *sealer;      //  signs spool files off the main loop
+    rh_trust_t *trust;        //  the board's newest bundle: verifies deliveries end to end
+    char trust_alerted [16];  //  the last trust alert put in the inbox ("expiring", "expired")
+    uint64_t trust_alerted_version;
+    uint64_t untrusted;  //  deliveries declined because the bundle expired or is missing
     void *context;
     void *dealer;
     void *monitor;
@@ -188,6 +198,7 @@ struct _rh_agent_t {
 
 //  ---------------------------------------------------------------------------------------------
 
+static const char *s_trust_state (rh_agent_t *self, int64_t now);
 static void s_error (rh_agent_t *self, const char *format, ...)
     __attribute__ ((format (printf, 2, 3)));
 
@@ -703,6 +714,18 @@ s_write_status (rh_agent_t *self)
                                         "checkpoint_size", (json_int_t) self->trusted.size, "root",
                                         self->trusted.size ? hex : "", "alarm", self->alarm));
     }
+    if (root) {
+        const rh_bundle_t *bundle = rh_trust_bundle (self->trust);
+        char expires [32] = "";
+        if (bundle)
+            rh_time_format (rh_bundle_expires_ms (bundle), expires, sizeof expires);
+        json_object_set_new (root, "trust",
+                             json_pack ("{s:s, s:I, s:s, s:I}", "state",
+                                        s_trust_state (self, rh_time_now_ms ()), "bundle_version",
+                                        (json_int_t) rh_trust_version (self->trust),
+                                        "bundle_expires", expires, "deliveries_declined_untrusted",
+                                        (json_int_t) self->untrusted));
+    }
     char *text = root ? json_dumps (root, JSON_INDENT (2) | JSON_PRESERVE_ORDER) : NULL;
     if (text)
         rh_file_write_atomic (self->status_path, text, strlen (text), 0644);
@@ -993,8 +1016,9 @@ s_send_frame (rh_agent_t *self, const rh_frame_t *frame)
 static void
 s_send_more (rh_agent_t *self)
 {
-    if (!self->connected || self->flight_count >= self->window)
-        return;
+    if (!self->connected || self->flight_count >= self->window
+        || rh_trust_expired (self->trust, rh_time_now_ms ()))
+        return;  //  with an expired bundle we send nothing: what we trust may be out of date
     rh_db_iter_t *iter = rh_db_iter_new (self->db, "o/", 2);
     if (!iter)
         return;
@@ -1276,7 +1300,8 @@ s_arrive (rh_agent_t *self, const rh_frame_t *frame)
         return;
     }
     rh_envelope_t *envelope = NULL;
-    rh_rc_t rc = rh_certstore_receive (self->store, sealed, size, rh_time_now_ms (), &envelope);
+    rh_rc_t rc = rh_certstore_receive (rh_trust_store (self->trust), sealed, size,
+                                       rh_time_now_ms (), &envelope);
     s_arrival_t *arrival = &self->arrivals [self->arrival_count];
     arrival->delivery_id = delivery_id;
     arrival->fresh = false;
@@ -1322,7 +1347,7 @@ s_arrive (rh_agent_t *self, const rh_frame_t *frame)
                 ? rh_envelope_decode (notice->original.data, notice->original.len, &inner)
                 : RH_E_MALFORMED;
         if (inner_rc == RH_OK)
-            inner_rc = rh_certstore_verify (self->store, inner, rh_time_now_ms ());
+            inner_rc = rh_certstore_verify (rh_trust_store (self->trust), inner, rh_time_now_ms ());
         if (inner_rc != RH_OK) {
             char name [64], why [200];
             snprintf (name, sizeof name, "received-%" PRIu64 ".sealed", delivery_id);
@@ -1756,7 +1781,8 @@ s_trust (rh_agent_t *self, const rh_checkpoint_t *checkpoint)
 static void
 s_checkpoint_arrived (rh_agent_t *self, const rh_checkpoint_t *checkpoint)
 {
-    if (rh_certstore_verify_checkpoint (self->store, checkpoint) != RH_OK) {
+    rh_certstore_t *store = rh_trust_store (self->trust);
+    if (!store || rh_certstore_verify_checkpoint (store, checkpoint) != RH_OK) {
         s_error (self, "a checkpoint of size %" PRIu64 " is not signed by the broker; ignored",
                  checkpoint->size);
         return;
@@ -1808,6 +1834,133 @@ s_proof_arrived (rh_agent_t *self, const rh_frame_t *frame)
     self->pending.size = 0;
 }
 
+//  ---------------------------------------------------------------------------------------------
+//  Trust: the board's bundle, pushed by the broker at Hello and whenever the board issues one.
+//  It is checked against the board CA we were given at enrolment (the broker vouches for
+//  nothing), taken only if newer, kept before it is used, and it ends: from pki/warn_days
+//  before expiry we warn, and once expired we send and accept nothing until a new one comes.
+
+//  The trust state for status.json and alerts: "pki-folder" (no bundle yet, the folder is
+//  trusted), "none", "ok", "expiring" or "expired".
+static const char *
+s_trust_state (rh_agent_t *self, int64_t now)
+{
+    const rh_bundle_t *bundle = rh_trust_bundle (self->trust);
+    if (!bundle)
+        return rh_trust_store (self->trust) ? "pki-folder" : "none";
+    int64_t warn_ms = rh_config_int (self->config, "pki/warn_days") * 24LL * 3600 * 1000;
+    if (rh_bundle_expired (bundle, now))
+        return "expired";
+    return rh_bundle_expires_ms (bundle) - now <= warn_ms ? "expiring" : "ok";
+}
+
+//  Why deliveries cannot be verified now, or NULL if they can.
+static const char *
+s_untrusted (rh_agent_t *self, int64_t now)
+{
+    if (!rh_trust_store (self->trust))
+        return "no trust bundle from the broker yet";
+    if (rh_trust_expired (self->trust, now))
+        return "our trust bundle has expired";
+    return NULL;
+}
+
+//  A delivery we cannot verify now is not taken in: the broker keeps it and offers it again
+//  when our trust is refreshed.
+static void
+s_decline_untrusted (rh_agent_t *self, const rh_frame_t *deliver)
+{
+    const char *why = s_untrusted (self, rh_time_now_ms ());
+    rh_frame_t answer = { .type = RH_FRAME_UNVERIFIED,
+                          .delivery_id = deliver->delivery_id,
+                          .code = rh_rc_name (rh_trust_store (self->trust) ? RH_E_EXPIRED
+                                                                           : RH_E_CERT_UNKNOWN),
+                          .reason = why };
+    s_send_frame (self, &answer);
+    if (self->untrusted++ == 0)
+        s_error (self, "deliveries left with the broker: %s", why);
+    self->status_dirty = true;
+}
+
+//  Puts a local alert in the inbox (and runs the hook), once per bundle version and state: the
+//  agency's system shows it where staff look, not only in a log nobody reads.
+static void
+s_trust_alert (rh_agent_t *self, const char *state, int64_t now)
+{
+    const rh_bundle_t *bundle = rh_trust_bundle (self->trust);
+    if (!bundle
+        || (self->trust_alerted_version == rh_bundle_version (bundle)
+            && strcmp (self->trust_alerted, state) == 0))
+        return;
+    self->trust_alerted_version = rh_bundle_version (bundle);
+    snprintf (self->trust_alerted, sizeof self->trust_alerted, "%s", state);
+    char expires [32], name [PATH_MAX], path [PATH_MAX];
+    rh_time_format (rh_bundle_expires_ms (bundle), expires, sizeof expires);
+    bool expired = strcmp (state, "expired") == 0;
+    s_error (self, "trust bundle version %" PRIu64 " %s %s%s", rh_bundle_version (bundle),
+             expired ? "expired" : "expires", expires,
+             expired ? ": sending and receiving stopped until the broker has a new one" : "");
+    snprintf (name, sizeof name, "alert-trust-bundle-%" PRIu64 "-%s.json",
+              rh_bundle_version (bundle), state);
+    rh_file_path (path, sizeof path, "%s/%s", self->inbox, name);
+    if (rh_file_exists (path))
+        return;
+    json_t *alert = json_pack (
+        "{s:s, s:s, s:I, s:s, s:s, s:s}", "kind", "AGENT_ALERT", "alert",
+        expired ? "TRUST_BUNDLE_EXPIRED" : "TRUST_BUNDLE_EXPIRING", "bundle_version",
+        (json_int_t) rh_bundle_version (bundle), "expires", expires, "raised",
+        rh_time_format (now, (char [32]){ 0 }, 32), "what_to_do",
+        expired ? "Nothing is sent or received until the board issues a new trust bundle: "
+                  "ask the regional rhannu operators to run rhannu-ca bundle and reload the broker."
+                : "Ask the regional rhannu operators to issue a new trust bundle before then.");
+    char *text = alert ? json_dumps (alert, JSON_INDENT (2) | JSON_PRESERVE_ORDER) : NULL;
+    if (text && rh_file_write_atomic (path, text, strlen (text), 0640) == 0)
+        s_run_hook (self, path);
+    free (text);
+    json_decref (alert);
+}
+
+//  Once a tick: alerts as the bundle nears and passes its expiry.
+static void
+s_trust_tick (rh_agent_t *self, int64_t now)
+{
+    const char *state = s_trust_state (self, now);
+    if (strcmp (state, "expiring") == 0 || strcmp (state, "expired") == 0) {
+        s_trust_alert (self, state, now);
+        self->status_dirty = true;
+    }
+}
+
+static void
+s_bundle_arrived (rh_agent_t *self, const rh_frame_t *frame)
+{
+    uint64_t held = rh_trust_version (self->trust);
+    bool adopted = false;
+    rh_rc_t rc = rh_trust_offer (self->trust, frame->sealed, frame->sealed_size, &adopted);
+    if (rc == RH_E_REPLAY)
+        s_error (self,
+                 "the broker sent a trust bundle older than version %" PRIu64
+                 " we hold: refused (a rollback)",
+                 held);
+    else if (rc != RH_OK)
+        s_error (self,
+                 "the broker sent a trust bundle that does not verify against our board "
+                 "CA: refused (%s)",
+                 rh_rc_name (rc));
+    if (!adopted)
+        return;
+    const rh_bundle_t *bundle = rh_trust_bundle (self->trust);
+    char expires [32];
+    rh_log_info (self->agency,
+                 "trust bundle version %" PRIu64 " taken (was %" PRIu64 "): %zu certificates, "
+                 "expires %s",
+                 rh_bundle_version (bundle), held, rh_bundle_certificates (bundle),
+                 rh_time_format (rh_bundle_expires_ms (bundle), expires, sizeof expires));
+    self->untrusted = 0;
+    self->trust_alerted [0] = 0;
+    self->status_dirty = true;
+}
+
 static void
 s_handle_dealer (rh_agent_t *self)
 {
@@ -1830,8 +1983,12 @@ s_handle_dealer (rh_agent_t *self)
             else
                 s_error (self, "broker refused a frame: %s: %s", frame.code, frame.reason);
         }
+        else if (frame.type == RH_FRAME_DELIVER && s_untrusted (self, rh_time_now_ms ()))
+            s_decline_untrusted (self, &frame);
         else if (frame.type == RH_FRAME_DELIVER)
             s_arrive (self, &frame);
+        else if (frame.type == RH_FRAME_BUNDLE)
+            s_bundle_arrived (self, &frame);
         else if (frame.type == RH_FRAME_CHECKPOINT)
             s_checkpoint_arrived (self, &frame.checkpoint);
         else if (frame.type == RH_FRAME_PROOF)
@@ -1846,8 +2003,12 @@ s_connect (rh_agent_t *self, const char *agency_dir)
 {
     uint8_t public_key [32], secret_key [32], broker_key [32];
     char broker_dir [PATH_MAX];
-    rh_file_path (broker_dir, sizeof broker_dir, "%s/%s", rh_config_str (self->config, "pki/dir"),
-                  rh_config_str (self->config, "broker/identity"));
+    if (*rh_config_str (self->config, "broker/dir"))
+        snprintf (broker_dir, sizeof broker_dir, "%s", rh_config_str (self->config, "broker/dir"));
+    else
+        rh_file_path (broker_dir, sizeof broker_dir, "%s/%s",
+                      rh_config_str (self->config, "pki/dir"),
+                      rh_config_str (self->config, "broker/identity"));
     if (rh_ca_load_curve (agency_dir, public_key, secret_key) != 0
         || rh_ca_load_curve (broker_dir, broker_key, NULL) != 0)
         return -1;
@@ -1927,11 +2088,17 @@ rh_agent_new (rh_config_t *config)
             goto fail;
         }
     char agency_dir [PATH_MAX];
+    const char *pki_dir = rh_config_str (config, "pki/dir");
+    if (!*pki_dir
+        && (!*rh_config_str (config, "pki/ca") || !*rh_config_str (config, "agency/dir")
+            || !*rh_config_str (config, "broker/dir"))) {
+        rh_log_error (self->agency, "set pki/ca, agency/dir and broker/dir (or pki/dir)");
+        goto fail;
+    }
     if (*rh_config_str (config, "agency/dir"))
         snprintf (agency_dir, sizeof agency_dir, "%s", rh_config_str (config, "agency/dir"));
     else
-        rh_file_path (agency_dir, sizeof agency_dir, "%s/%s", rh_config_str (config, "pki/dir"),
-                      self->agency);
+        rh_file_path (agency_dir, sizeof agency_dir, "%s/%s", pki_dir, self->agency);
     if (!(self->signer = rh_signer_load (agency_dir)))
         goto fail;
     if (strcmp (rh_signer_agency (self->signer), self->agency) != 0) {
@@ -1950,8 +2117,17 @@ rh_agent_new (rh_config_t *config)
             goto fail;
         self->has_subject_secret = true;
     }
-    if (!(self->store = rh_certstore_load_dir (rh_config_str (config, "pki/dir"))))
+    char ca_path [PATH_MAX], bundle_path [PATH_MAX];
+    if (*rh_config_str (config, "pki/ca"))
+        snprintf (ca_path, sizeof ca_path, "%s", rh_config_str (config, "pki/ca"));
+    else
+        rh_file_path (ca_path, sizeof ca_path, "%s/ca.pem", pki_dir);
+    rh_file_path (bundle_path, sizeof bundle_path, "%s/%s", data, RH_BUNDLE_FILE);
+    if (!(self->trust = rh_trust_new (ca_path, bundle_path, *pki_dir ? pki_dir : NULL)))
         goto fail;
+    if (rh_trust_version (self->trust))
+        rh_log_info (self->agency, "trust bundle version %" PRIu64 " (kept)",
+                     rh_trust_version (self->trust));
     char db_path [PATH_MAX];
     rh_file_path (db_path, sizeof db_path, "%s/outbox.db", data);
     if (!(self->db = rh_db_open (db_path)))
@@ -2033,7 +2209,7 @@ rh_agent_destroy (rh_agent_t **self_p)
         json_decref (self->by_state);
         rh_db_destroy (&self->db);
         rh_signer_destroy (&self->signer);
-        rh_certstore_destroy (&self->store);
+        rh_trust_destroy (&self->trust);
         free (self);
         *self_p = NULL;
     }
@@ -2086,6 +2262,7 @@ rh_agent_run (rh_agent_t *self, volatile sig_atomic_t *stop)
         }
         if (now - last_tick >= RH_TICK_MS) {
             last_tick = now;
+            s_trust_tick (self, now);
             if (self->flight_count > 0 && now - self->flights [0].sent_ms > self->resend_ms) {
                 //  No answer in time: send everything unanswered again.
                 self->cursor = self->flights [0].seq;

@@ -31,6 +31,10 @@ const rh_cfg_spec_t rh_broker_config_spec [] = {
       "PKI folder: ca.pem, crl.pem, one folder per agency" },
     { "pki/identity", RH_CFG_STR, 0, 0, "broker", false,
       "the broker's own folder in pki/dir (cert, keys)" },
+    { "pki/bundle", RH_CFG_STR, 0, 0, "", false,
+      "the board's trust bundle pushed to agents (default: bundle.rhb in pki/dir, if there)" },
+    { "pki/warn_days", RH_CFG_INT, 1, 365, "7", false,
+      "warn (log, audit) this many days before the CRL or the trust bundle expires" },
     { "data/dir", RH_CFG_STR, 0, 0, NULL, true, "folder for the broker's LevelDB" },
     { "policy/dir", RH_CFG_STR, 0, 0, NULL, true,
       "sharing agreements in force: *.yaml, each with its CA signature *.yaml.sig" },
@@ -63,6 +67,8 @@ struct _rh_broker_t {
     void *context;
     rh_router_t *router;         //  sockets, ZAP and the replies waiting for the commit
     rh_certstore_t *store;       //  for ZAP and recipients; workers have their own
+    rh_trust_t *trust;           //  the trust bundle pushed to agents (its own CA check)
+    int64_t trust_checked_ms;    //  when CRL and bundle expiry were last looked at
     rh_signer_t *signer;         //  the broker's own identity, for notices
     rh_policy_t *policy;         //  the sharing agreements in force
     rh_cases_t *cases;           //  referral lifecycles
@@ -170,6 +176,15 @@ s_dispatch (rh_broker_t *self, rh_inbound_t *in)
             if (rh_queue_reserve (self->queue, agency) != 0)
                 break;
             rh_dedup_set_floor (self->dedup, agency, frame->low_sequence);
+            //  The trust bundle first: what is delivered next may need it to verify.
+            const rh_bundle_t *bundle = rh_trust_bundle (self->trust);
+            if (bundle) {
+                size_t size = 0;
+                rh_frame_t push = { .type = RH_FRAME_BUNDLE };
+                push.sealed = rh_bundle_signed (bundle, &size);
+                push.sealed_size = size;
+                rh_router_send (self->router, routing_id, routing_id_size, &push);
+            }
             rh_queue_bind (self->queue, agency, routing_id, routing_id_size, in->connection,
                            frame->credit);
             //  The agent checks that the log it saw last is still the beginning of this one.
@@ -294,6 +309,94 @@ s_load_policy (rh_broker_t *self, char *why, size_t why_size)
     return policy;
 }
 
+//  The trust bundle file the broker pushes: pki/bundle, or bundle.rhb in pki/dir.
+static void
+s_bundle_path (rh_broker_t *self, char *path, size_t size)
+{
+    const char *configured = rh_config_str (self->config, "pki/bundle");
+    if (*configured)
+        snprintf (path, size, "%s", configured);
+    else
+        rh_file_path (path, size, "%s/%s", self->pki_dir, RH_BUNDLE_FILE);
+}
+
+//  Loads the board's newest trust bundle, if there is one, and sends it to every connected
+//  agent when it is newer than the one in force. A bundle that is older (a rollback) or does
+//  not verify is refused and audited; the one in force stays.
+static void
+s_load_bundle (rh_broker_t *self)
+{
+    char path [PATH_MAX], detail [RH_MAX_REASON];
+    s_bundle_path (self, path, sizeof path);
+    if (!*rh_config_str (self->config, "pki/bundle") && !rh_file_exists (path))
+        return;  //  a board that makes no bundles: agents trust their PKI folders
+    bool adopted = false;
+    rh_rc_t rc = rh_trust_offer_file (self->trust, path, &adopted);
+    if (rc != RH_OK) {
+        snprintf (detail, sizeof detail,
+                  "trust bundle %.160s refused (%s); version %" PRIu64 " stays", path,
+                  rh_rc_text (rc), rh_trust_version (self->trust));
+        rh_log_error ("broker", "%s", detail);
+        rh_audit_event (self->audit, "BUNDLE_REFUSED", rc, NULL, NULL, NULL, 0, NULL, 0, NULL,
+                        detail);
+        return;
+    }
+    if (!adopted)
+        return;
+    const rh_bundle_t *bundle = rh_trust_bundle (self->trust);
+    char expires [32];
+    snprintf (detail, sizeof detail,
+              "trust bundle version %" PRIu64 ": %zu certificates, %zu agreements, expires %s",
+              rh_bundle_version (bundle), rh_bundle_certificates (bundle),
+              rh_bundle_agreements (bundle),
+              rh_time_format (rh_bundle_expires_ms (bundle), expires, sizeof expires));
+    rh_log_info ("broker", "%s", detail);
+    rh_audit_event (self->audit, "BUNDLE_LOADED", RH_OK, NULL, NULL, NULL, 0, NULL, 0, NULL,
+                    detail);
+    if (self->queue) {
+        size_t size = 0;
+        rh_frame_t frame = { .type = RH_FRAME_BUNDLE };
+        frame.sealed = rh_bundle_signed (bundle, &size);
+        frame.sealed_size = size;
+        rh_queue_broadcast (self->queue, &frame);
+    }
+    self->trust_checked_ms = 0;  //  look at its expiry on the next tick
+}
+
+//  Warns, once a day, while the CRL or the trust bundle is within pki/warn_days of expiry (or
+//  past it): a stale CRL stops every signer, an expired bundle stops every agent.
+static void
+s_check_trust_expiry (rh_broker_t *self, int64_t now)
+{
+    if (self->trust_checked_ms && now - self->trust_checked_ms < 24LL * 3600 * 1000)
+        return;
+    self->trust_checked_ms = now;
+    int64_t warn_ms = rh_config_int (self->config, "pki/warn_days") * 24LL * 3600 * 1000;
+    struct {
+        const char *what;
+        int64_t expires_ms;
+    } items [] = {
+        { "the CRL", rh_certstore_crl_next_update (self->store) },
+        { "the trust bundle", rh_trust_bundle (self->trust)
+                                  ? rh_bundle_expires_ms (rh_trust_bundle (self->trust))
+                                  : 0 },
+    };
+    for (size_t i = 0; i < sizeof items / sizeof items [0]; i++) {
+        if (items [i].expires_ms == 0 || items [i].expires_ms - now > warn_ms)
+            continue;
+        char when [32], detail [RH_MAX_REASON];
+        rh_time_format (items [i].expires_ms, when, sizeof when);
+        snprintf (detail, sizeof detail,
+                  "%s %s %s: re-issue it (rhannu-ca crl, rhannu-ca bundle) "
+                  "and reload the broker",
+                  items [i].what, items [i].expires_ms <= now ? "expired" : "expires", when);
+        rh_log_warn ("broker", "%s", detail);
+        rh_audit_event (self->audit, "TRUST_EXPIRING",
+                        items [i].expires_ms <= now ? RH_E_EXPIRED : RH_OK, NULL, NULL, NULL, 0,
+                        NULL, 0, NULL, detail);
+    }
+}
+
 //  Reloads the CRL and certificates; closes every connection if a connected agency is no
 //  longer allowed (ROUTER has no per-peer close: agents reconnect and are checked afresh).
 static void
@@ -321,6 +424,7 @@ s_reload (rh_broker_t *self)
     rh_certstore_destroy (&self->store);
     self->store = fresh;
     rh_verifier_reload (self->verifier);
+    s_load_bundle (self);
     bool revoked = false;
     const char *bound [RH_MAX_AGENCIES];
     size_t bound_count = rh_queue_bound_agencies (self->queue, bound, RH_MAX_AGENCIES);
@@ -379,6 +483,7 @@ s_tick (rh_broker_t *self, int64_t now)
     rh_tracker_fire (self->tracker, s_now (self));
     rh_queue_redeliver (self->queue, now);
     rh_router_tick (self->router, rh_time_now_ms (), false);
+    s_check_trust_expiry (self, now);
 }
 
 //  ---------------------------------------------------------------------------------------------
@@ -399,6 +504,10 @@ rh_broker_new (rh_config_t *config)
     rh_file_path (identity, sizeof identity, "%s/%s", self->pki_dir,
                   rh_config_str (config, "pki/identity"));
     if (!(self->store = rh_certstore_load_dir (self->pki_dir)))
+        goto fail;
+    char ca_path [PATH_MAX];
+    rh_file_path (ca_path, sizeof ca_path, "%s/ca.pem", self->pki_dir);
+    if (!(self->trust = rh_trust_new (ca_path, NULL, NULL)))
         goto fail;
     if (!(self->signer = rh_signer_load (identity))
         || rh_ca_load_curve (identity, curve_public, curve_secret) != 0)
@@ -443,6 +552,9 @@ rh_broker_new (rh_config_t *config)
                                 self->signer, &self->store, &self->policy, expiry_ms,
                                 rh_config_int (config, "verify/created_window_hours") * 3600000)))
         goto fail;
+    s_load_bundle (self);
+    if (rh_db_commit (self->db, true) != 0)
+        goto fail;
     rh_log_info ("broker",
                  "listening on %s as %s; %zu certificates; audit log holds %" PRIu64 " records",
                  rh_config_str (config, "bind/endpoint"), rh_signer_agency (self->signer),
@@ -476,6 +588,7 @@ rh_broker_destroy (rh_broker_t **self_p)
         rh_policy_destroy (&self->policy);
         rh_cases_destroy (&self->cases);
         rh_certstore_destroy (&self->store);
+        rh_trust_destroy (&self->trust);
         free (self);
         *self_p = NULL;
     }

@@ -219,12 +219,34 @@ s_ca_sha256 (X509 *ca, uint8_t digest [RH_DIGEST_LEN])
     return 0;
 }
 
-//  The version the next bundle takes: one more than the bundle in place. A bundle in place that
-//  cannot be opened stops the board: numbering afresh could hand agents an "older" bundle.
+//  The version the next bundle takes: one more than both the bundle in place and the counter
+//  the board keeps beside it (DIR/RH_BUNDLE_SERIAL), so that restoring an older bundle file
+//  can never make the board hand out a second, different bundle under a number agents hold.
+//  A bundle in place that cannot be opened stops the board rather than guess.
 static int
-s_next_version (const char *path, X509 *ca, uint64_t *version)
+s_next_version (const char *dir, const char *path, X509 *ca, uint64_t *version)
 {
     *version = 1;
+    char serial_path [PATH_MAX];
+    rh_file_path (serial_path, sizeof serial_path, "%s/%s", dir, RH_BUNDLE_SERIAL);
+    uint8_t *text = NULL;
+    size_t size = 0;
+    if (rh_file_exists (serial_path)) {
+        char buffer [32], *end = NULL;
+        if (rh_file_read (serial_path, sizeof buffer - 1, &text, &size) != 0) {
+            rh_log_error (RH_BUNDLE_LOG, "cannot read %s: not numbering a new bundle", serial_path);
+            return -1;
+        }
+        memcpy (buffer, text, size);
+        buffer [size] = 0;
+        free (text);
+        unsigned long long last = strtoull (buffer, &end, 10);
+        if (end == buffer || (*end && *end != '\n')) {
+            rh_log_error (RH_BUNDLE_LOG, "%s is damaged: not numbering a new bundle", serial_path);
+            return -1;
+        }
+        *version = (uint64_t) last + 1;
+    }
     if (!rh_file_exists (path))
         return 0;
     rh_bundle_t *previous = NULL;
@@ -236,7 +258,8 @@ s_next_version (const char *path, X509 *ca, uint64_t *version)
                       path, rh_rc_text (rc));
         return -1;
     }
-    *version = rh_bundle_version (previous) + 1;
+    if (rh_bundle_version (previous) + 1 > *version)
+        *version = rh_bundle_version (previous) + 1;
     rh_bundle_destroy (&previous);
     return 0;
 }
@@ -260,7 +283,7 @@ rh_bundle_make (const char *dir, const char *agreements_dir, int64_t expires_ms,
         goto done;
     }
     uint64_t next = 0;
-    if (s_next_version (bundle_path, ca, &next) != 0)
+    if (s_next_version (dir, bundle_path, ca, &next) != 0)
         goto done;
     //  The store that checks each certificate is made from the same CA and CRL files.
     rh_file_path (path, sizeof path, "%s/crl.pem", dir);
@@ -323,6 +346,14 @@ rh_bundle_make (const char *dir, const char *agreements_dir, int64_t expires_ms,
     if (!(out = malloc (out_size)))
         goto done;
     rhannu__v1__signed_bundle__pack (&outer, out);
+    //  The counter first: a crash between the two writes skips a number, never reuses one.
+    char serial_path [PATH_MAX], serial [32];
+    rh_file_path (serial_path, sizeof serial_path, "%s/%s", dir, RH_BUNDLE_SERIAL);
+    snprintf (serial, sizeof serial, "%" PRIu64 "\n", next);
+    if (rh_file_write_atomic (serial_path, serial, strlen (serial), 0644) != 0) {
+        rh_log_error (RH_BUNDLE_LOG, "cannot write %s: %s", serial_path, strerror (errno));
+        goto done;
+    }
     if (rh_file_write_atomic (bundle_path, out, out_size, 0644) != 0) {
         rh_log_error (RH_BUNDLE_LOG, "cannot write %s: %s", bundle_path, strerror (errno));
         goto done;

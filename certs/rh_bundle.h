@@ -22,15 +22,17 @@
 #define RH_BUNDLE_H_INCLUDED
 
 #define RH_BUNDLE_DOMAIN "rhannu.bundle.v1"
-#define RH_BUNDLE_FILE   "bundle.rhb"  //  where rhannu-ca writes it in the CA folder
+#define RH_BUNDLE_FILE   "bundle.rhb"     //  where rhannu-ca writes it in the CA folder
+#define RH_BUNDLE_SERIAL "bundle.serial"  //  the last version the board gave out
 
 typedef struct _rh_bundle_t rh_bundle_t;
 
 //  Makes the next bundle from the CA folder dir: every DIR/AGENCY/cert.pem that chains (and
 //  DIR/AGENCY/archive/*.pem), DIR/crl.pem, the front door of each local authority (its
 //  LA_FRONT_DOOR certificate in force) and every agreement in agreements_dir (NULL: none)
-//  whose CA signature verifies. Its version is one more than DIR/RH_BUNDLE_FILE's, which it
-//  replaces (atomically, durably). expires_ms 0: the CRL's next update. Returns 0 or -1
+//  whose CA signature verifies. Its version is one more than any the board gave out before
+//  (DIR/RH_BUNDLE_SERIAL, DIR/RH_BUNDLE_FILE); it replaces DIR/RH_BUNDLE_FILE (atomically,
+//  durably). expires_ms 0: the CRL's next update. Returns 0 or -1
 //  (logged); on success *version (if not NULL) is the new version.
 int rh_bundle_make (const char *dir, const char *agreements_dir, int64_t expires_ms,
                     uint64_t *version);

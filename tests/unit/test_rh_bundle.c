@@ -203,8 +203,19 @@ test_expiry_and_numbering_are_kept (void)
     rh_bundle_destroy (&again);
     rh_bundle_destroy (&bundle);
 
+    //  An older bundle file put back does not make the board reuse a number it gave out.
+    char path [PATH_MAX], saved [PATH_MAX];
+    rh_file_path (path, sizeof path, "%s/%s", pki, RH_BUNDLE_FILE);
+    rh_file_path (saved, sizeof saved, "%s/saved.rhb", pki);
+    CU_ASSERT_EQUAL_FATAL (rename (path, saved), 0);
+    uint64_t version = 0;
+    CU_ASSERT_EQUAL_FATAL (rh_bundle_make (pki, NULL, 0, &version), 0);
+    CU_ASSERT_EQUAL (version, 2);
+    CU_ASSERT_EQUAL_FATAL (rename (saved, path), 0);
+    CU_ASSERT_EQUAL_FATAL (rh_bundle_make (pki, NULL, 0, &version), 0);
+    CU_ASSERT_EQUAL (version, 3);
+
     //  A damaged bundle in place stops the board rather than numbering afresh from 1.
-    char path [PATH_MAX];
     rh_file_path (path, sizeof path, "%s/%s", pki, RH_BUNDLE_FILE);
     CU_ASSERT_EQUAL_FATAL (rh_file_write_atomic (path, "junk", 4, 0644), 0);
     CU_ASSERT_EQUAL (rh_bundle_make (pki, NULL, 0, NULL), -1);

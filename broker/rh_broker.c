@@ -334,8 +334,10 @@ s_load_bundle (rh_broker_t *self)
     rh_rc_t rc = rh_trust_offer_file (self->trust, path, &adopted);
     if (rc != RH_OK) {
         snprintf (detail, sizeof detail,
-                  "trust bundle %.160s refused (%s); version %" PRIu64 " stays", path,
-                  rh_rc_text (rc), rh_trust_version (self->trust));
+                  "trust bundle %.160s refused (%s: %s); version %" PRIu64 " stays", path,
+                  rh_rc_name (rc),
+                  rc == RH_E_REPLAY ? "older than the one in force, a rollback" : rh_rc_text (rc),
+                  rh_trust_version (self->trust));
         rh_log_error ("broker", "%s", detail);
         rh_audit_event (self->audit, "BUNDLE_REFUSED", rc, NULL, NULL, NULL, 0, NULL, 0, NULL,
                         detail);

@@ -58,6 +58,10 @@ cp "$top/deploy/agreements/gwent-safeguarding.yaml" "$run/broker/agreements/"
     | sed "s|$run/|demo/run/|g; s/^/  /"
 "$bin/rhannu-broker" check-agreement "$run/broker/agreements/gwent-safeguarding.yaml" --pki "$run/pki" \
     | sed "s|$run/|demo/run/|g; s/^/  /"
+echo "  and makes the trust bundle the broker pushes to every agent (certificates, CRL, front doors,"
+echo "  agreements in force; signed, versioned, expiring):"
+"$bin/rhannu-ca" bundle "$run/pki" --agreements "$run/broker/agreements" 2>/dev/null \
+    | sed "s|$run/|demo/run/|g; s/^/  /"
 
 say "3. Start the broker (demo/run/broker) and five agents on 127.0.0.1:$port"
 mkdir -p "$run/broker"

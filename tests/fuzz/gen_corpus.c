@@ -83,11 +83,57 @@ s_frames (const char *dir)
     return 0;
 }
 
+//  gen-corpus bundles DIR: a real bundle as it arrives (0 + signed bytes) and its content (1 +
+//  content, which the harness signs), made with a throwaway board.
+static int
+s_bundles (const char *dir)
+{
+    char board [PATH_MAX] = "/tmp/rhannu-corpus-XXXXXX", pki [PATH_MAX], path [PATH_MAX];
+    if (!mkdtemp (board) || rh_file_mkdir (dir, 0755) != 0)
+        return 1;
+    rh_file_path (pki, sizeof pki, "%s/pki", board);
+    rh_ca_request_t door = { .agency_id = "la-newport", .type = "LA_FRONT_DOOR", .la = "newport" };
+    rh_ca_request_t police = { .agency_id = "police-gwent", .type = "POLICE" };
+    uint8_t *signed_bytes = NULL;
+    size_t size = 0;
+    rh_file_path (path, sizeof path, "%s/%s", pki, RH_BUNDLE_FILE);
+    if (rh_ca_init (pki, NULL, 0) != 0 || rh_ca_issue (pki, &door) != 0
+        || rh_ca_issue (pki, &police) != 0 || rh_ca_revoke (pki, "police-gwent", 5) != 0
+        || rh_bundle_make (pki, NULL, 0, NULL) != 0
+        || rh_file_read (path, RH_MAX_BUNDLE, &signed_bytes, &size) != 0)
+        return 1;
+    Rhannu__V1__SignedBundle *outer = rhannu__v1__signed_bundle__unpack (NULL, size, signed_bytes);
+    if (!outer)
+        return 1;
+    uint8_t *seed = malloc (size + 1);
+    if (!seed)
+        return 1;
+    seed [0] = 0;
+    memcpy (seed + 1, signed_bytes, size);
+    rh_file_path (path, sizeof path, "%s/seed-bundle-signed", dir);
+    int rc = rh_file_write_atomic (path, seed, size + 1, 0644);
+    seed [0] = 1;
+    memcpy (seed + 1, outer->bundle.data, outer->bundle.len);
+    rh_file_path (path, sizeof path, "%s/seed-bundle-content", dir);
+    rc |= rh_file_write_atomic (path, seed, outer->bundle.len + 1, 0644);
+    seed [0] = 2;
+    rh_file_path (path, sizeof path, "%s/seed-bundle-content-own-crl", dir);
+    rc |= rh_file_write_atomic (path, seed, outer->bundle.len + 1, 0644);
+    rhannu__v1__signed_bundle__free_unpacked (outer, NULL);
+    free (seed);
+    free (signed_bytes);
+    char command [PATH_MAX + 16];
+    snprintf (command, sizeof command, "rm -rf '%s'", board);
+    return rc != 0 || system (command) != 0;
+}
+
 int
 main (int argc, char **argv)
 {
     if (argc == 3 && strcmp (argv [1], "frames") == 0)
         return s_frames (argv [2]);
+    if (argc == 3 && strcmp (argv [1], "bundles") == 0)
+        return s_bundles (argv [2]);
     if (argc != 3) {
         fprintf (stderr, "usage: gen-corpus PKI-DIR CORPUS-DIR\n");
         return 2;

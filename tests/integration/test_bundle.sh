@@ -140,5 +140,10 @@ stop_broker
 log=$("$bin/rhannu-broker" log -f "$work/broker/broker.yaml")
 expect_match "bundle loads are audited" "$log" "BUNDLE_LOADED"
 expect_match "refusals are audited" "$log" "BUNDLE_REFUSED"
+cp -r "$work/broker/data" "$work/audit-copy"
+for tool in verify replay report; do
+    "$bin/rhannu-audit" $tool --data "$work/audit-copy" --pki "$work/pki" > "$work/audit-$tool.out" 2>&1
+    expect "rhannu-audit $tool reads a log with bundle records" "$?" 0
+done
 grep -q "H1\|B1\|E1" "$work/broker/broker.log" "$work"/*/agent.log && bad "case ids in operator logs" || ok "no case ids in operator logs"
 finish

@@ -1782,7 +1782,9 @@ static void
 s_checkpoint_arrived (rh_agent_t *self, const rh_checkpoint_t *checkpoint)
 {
     rh_certstore_t *store = rh_trust_store (self->trust);
-    if (!store || rh_certstore_verify_checkpoint (store, checkpoint) != RH_OK) {
+    if (!store)
+        return;  //  nothing to check it with until the broker's bundle comes (it comes first)
+    if (rh_certstore_verify_checkpoint (store, checkpoint) != RH_OK) {
         s_error (self, "a checkpoint of size %" PRIu64 " is not signed by the broker; ignored",
                  checkpoint->size);
         return;

@@ -74,39 +74,20 @@ s_draft_cert (s_draft_t *draft, const char *path)
     draft->pem_sizes [draft->pem_count++] = size;
 }
 
+static void
+s_draft_found (const char *path, void *arg)
+{
+    s_draft_cert (arg, path);
+}
+
 //  Every agency's certificate and its archive, as rh_certstore_load_dir reads them.
 static int
 s_draft_certs (s_draft_t *draft, const char *dir)
 {
-    DIR *folder = opendir (dir);
-    if (!folder) {
-        rh_log_error (RH_BUNDLE_LOG, "cannot read %s: %s", dir, strerror (errno));
-        return -1;
-    }
-    struct dirent *item;
-    char path [PATH_MAX];
-    while ((item = readdir (folder))) {
-        if (!rh_envelope_valid_id (item->d_name))
-            continue;
-        if (rh_file_path (path, sizeof path, "%s/%s/cert.pem", dir, item->d_name) == 0
-            && rh_file_exists (path))
-            s_draft_cert (draft, path);
-        char archive [PATH_MAX];
-        rh_file_path (archive, sizeof archive, "%s/%s/archive", dir, item->d_name);
-        DIR *old = opendir (archive);
-        struct dirent *kept;
-        while (old && (kept = readdir (old))) {
-            size_t len = strlen (kept->d_name);
-            if (len < 5 || strcmp (kept->d_name + len - 4, ".pem") != 0)
-                continue;
-            if (rh_file_path (path, sizeof path, "%s/%s", archive, kept->d_name) == 0)
-                s_draft_cert (draft, path);
-        }
-        if (old)
-            closedir (old);
-    }
-    closedir (folder);
-    return 0;
+    if (rh_certstore_each_file (dir, s_draft_found, draft) == 0)
+        return 0;
+    rh_log_error (RH_BUNDLE_LOG, "cannot read %s: %s", dir, strerror (errno));
+    return -1;
 }
 
 //  The front door of each local authority: its LA_FRONT_DOOR certificate in force now. Two in

@@ -465,9 +465,44 @@ rh_certstore_add_cert (rh_certstore_t *self, const char *path)
     return rc;
 }
 
-static void
-s_add_logged (rh_certstore_t *self, const char *path)
+int
+rh_certstore_each_file (const char *dir, void (*found) (const char *path, void *arg), void *arg)
 {
+    assert (dir && found);
+    DIR *folder = opendir (dir);
+    if (!folder)
+        return -1;
+    struct dirent *item;
+    char path [PATH_MAX];
+    while ((item = readdir (folder))) {
+        if (!rh_envelope_valid_id (item->d_name))
+            continue;
+        if (rh_file_path (path, sizeof path, "%s/%s/cert.pem", dir, item->d_name) == 0
+            && rh_file_exists (path))
+            found (path, arg);
+        char archive [PATH_MAX];
+        if (rh_file_path (archive, sizeof archive, "%s/%s/archive", dir, item->d_name) != 0)
+            continue;
+        DIR *old = opendir (archive);
+        struct dirent *kept;
+        while (old && (kept = readdir (old))) {
+            size_t len = strlen (kept->d_name);
+            if (len < 5 || strcmp (kept->d_name + len - 4, ".pem") != 0)
+                continue;
+            if (rh_file_path (path, sizeof path, "%s/%s", archive, kept->d_name) == 0)
+                found (path, arg);
+        }
+        if (old)
+            closedir (old);
+    }
+    closedir (folder);
+    return 0;
+}
+
+static void
+s_add_logged (const char *path, void *arg)
+{
+    rh_certstore_t *self = arg;
     rh_rc_t rc = rh_certstore_add_cert (self, path);
     if (rc != RH_OK)
         rh_log_warn ("certstore", "skipping certificate %s: %s", path, rh_rc_text (rc));
@@ -479,7 +514,6 @@ rh_certstore_load_dir (const char *dir)
     assert (dir);
     rh_certstore_t *self = rh_certstore_new ();
     char path [PATH_MAX];
-    DIR *folder = NULL;
     rh_rc_t rc;
     if (!self)
         return NULL;
@@ -493,30 +527,8 @@ rh_certstore_load_dir (const char *dir)
         rh_log_error ("certstore", "cannot load CRL %s: %s", path, rh_rc_text (rc));
         goto fail;
     }
-    if (!(folder = opendir (dir)))
+    if (rh_certstore_each_file (dir, s_add_logged, self) != 0)
         goto fail;
-    struct dirent *item;
-    while ((item = readdir (folder))) {
-        if (!rh_envelope_valid_id (item->d_name))
-            continue;
-        rh_file_path (path, sizeof path, "%s/%s/cert.pem", dir, item->d_name);
-        if (rh_file_exists (path))
-            s_add_logged (self, path);
-        char archive [PATH_MAX];
-        rh_file_path (archive, sizeof archive, "%s/%s/archive", dir, item->d_name);
-        DIR *old = opendir (archive);
-        struct dirent *kept;
-        while (old && (kept = readdir (old))) {
-            size_t len = strlen (kept->d_name);
-            if (len < 5 || strcmp (kept->d_name + len - 4, ".pem") != 0)
-                continue;
-            rh_file_path (path, sizeof path, "%s/%s", archive, kept->d_name);
-            s_add_logged (self, path);
-        }
-        if (old)
-            closedir (old);
-    }
-    closedir (folder);
     return self;
 fail:
     rh_certstore_destroy (&self);

@@ -30,6 +30,11 @@ void rh_certstore_destroy (rh_certstore_t **self_p);
 //  Returns NULL (and logs why) if the CA or the CRL cannot be loaded.
 rh_certstore_t *rh_certstore_load_dir (const char *dir);
 
+//  Calls found for every certificate file of a PKI folder as written by rhannu-ca: each
+//  DIR/AGENCY/cert.pem and DIR/AGENCY/archive/*.pem. Returns 0, or -1 if dir cannot be read.
+int rh_certstore_each_file (const char *dir, void (*found) (const char *path, void *arg),
+                            void *arg);
+
 //  Adds trusted CA certificates from a PEM file (a self-signed root, or intermediates that chain
 //  to a root already loaded). Returns RH_OK, RH_E_IO, RH_E_MALFORMED or RH_E_CERT_UNKNOWN.
 rh_rc_t rh_certstore_add_ca (rh_certstore_t *self, const char *path);

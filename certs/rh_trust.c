@@ -64,18 +64,15 @@ rh_trust_destroy (rh_trust_t **self_p)
     }
 }
 
-rh_rc_t
-rh_trust_offer (rh_trust_t *self, const uint8_t *data, size_t size, bool *adopted)
+//  Takes an opened bundle (ownership) if it is newer than the one held: see rh_trust_offer.
+static rh_rc_t
+s_adopt (rh_trust_t *self, rh_bundle_t **bundle_p, bool *adopted)
 {
-    assert (self && adopted);
-    *adopted = false;
-    rh_bundle_t *bundle = NULL;
-    rh_rc_t rc = rh_bundle_open (self->ca, data, size, &bundle);
-    if (rc != RH_OK)
-        return rc;
+    rh_bundle_t *bundle = *bundle_p;
+    *bundle_p = NULL;
     uint64_t held = rh_trust_version (self);
     if (rh_bundle_version (bundle) <= held) {
-        rc = rh_bundle_version (bundle) == held ? RH_OK : RH_E_REPLAY;
+        rh_rc_t rc = rh_bundle_version (bundle) == held ? RH_OK : RH_E_REPLAY;
         rh_bundle_destroy (&bundle);
         return rc;
     }
@@ -104,17 +101,23 @@ rh_trust_offer (rh_trust_t *self, const uint8_t *data, size_t size, bool *adopte
 }
 
 rh_rc_t
+rh_trust_offer (rh_trust_t *self, const uint8_t *data, size_t size, bool *adopted)
+{
+    assert (self && adopted);
+    *adopted = false;
+    rh_bundle_t *bundle = NULL;
+    rh_rc_t rc = rh_bundle_open (self->ca, data, size, &bundle);
+    return rc == RH_OK ? s_adopt (self, &bundle, adopted) : rc;
+}
+
+rh_rc_t
 rh_trust_offer_file (rh_trust_t *self, const char *path, bool *adopted)
 {
     assert (self && path && adopted);
     *adopted = false;
-    uint8_t *data = NULL;
-    size_t size = 0;
-    if (rh_file_read (path, RH_MAX_BUNDLE, &data, &size) != 0)
-        return errno == EFBIG ? RH_E_TOO_LARGE : RH_E_IO;
-    rh_rc_t rc = rh_trust_offer (self, data, size, adopted);
-    free (data);
-    return rc;
+    rh_bundle_t *bundle = NULL;
+    rh_rc_t rc = rh_bundle_load (self->ca, path, &bundle);
+    return rc == RH_OK ? s_adopt (self, &bundle, adopted) : rc;
 }
 
 const rh_bundle_t *

@@ -97,13 +97,14 @@ BENCH_CASES := $(BUILD)/tests/rh-bench-cases
 BENCH_AUDIT := $(BUILD)/tests/rh-bench-audit
 BENCH_BROKER := $(BUILD)/tests/rh-bench-broker
 API_EXAMPLE := $(BUILD)/tests/rh-api-example
+BENCH_API := $(BUILD)/tests/rh-bench-api
 
 .PHONY: check-contention soak all deps demo bench bench-history bench-peers check check-unit check-fuzz-regress check-integration check-symbols \
         check-layers check-asan fuzz corpus format format-check clean
 
 all: $(LIB) $(BROKER_CORE_LIB) $(TOOLS) $(UNIT_BIN) $(FUZZ_REPLAY) $(GEN_CORPUS) $(TESTCLIENT) \
      $(BENCH_LATENCY) $(BENCH_POLICY) $(BENCH_CASES) $(BENCH_AUDIT) $(BENCH_BROKER) $(AGENT_LIB) \
-     $(API_EXAMPLE)
+     $(API_EXAMPLE) $(BENCH_API)
 
 #  Installs missing Debian packages; quick when nothing is missing.
 deps:
@@ -165,12 +166,16 @@ $(AGENT_LIB): $(call objs,$(AGENT_SRC)) $(LIB_OBJ)
 
 #  A case system links only the library and its dependencies, and includes only the public
 #  header: the example compiles with agent/ alone on its include path.
-$(BUILD)/obj/tests/integration/rh_api_example.o: \
+$(BUILD)/obj/tests/integration/rh_api_example.o $(BUILD)/obj/tests/bench/rh_bench_api.o: \
         $(BUILD)/obj/tests/%.o: tests/%.c agent/rhannu_agent.h
 	@mkdir -p $(dir $@)
 	$(COMPILE) -Iagent -D_GNU_SOURCE -c $< -o $@
 
 $(API_EXAMPLE): $(BUILD)/obj/tests/integration/rh_api_example.o $(AGENT_LIB)
+	@mkdir -p $(dir $@)
+	$(LINK) $^ $(PKG_LIBS) -o $@
+
+$(BENCH_API): $(BUILD)/obj/tests/bench/rh_bench_api.o $(AGENT_LIB)
 	@mkdir -p $(dir $@)
 	$(LINK) $^ $(PKG_LIBS) -o $@
 
@@ -355,6 +360,7 @@ bench: deps
 	BUILD=$(BUILD) bash tests/bench/bench_cases.sh
 	BUILD=$(BUILD) bash tests/bench/bench_audit.sh
 	BUILD=$(BUILD) bash tests/bench/bench_broker.sh
+	BUILD=$(BUILD) bash tests/bench/bench_api.sh
 
 #  Flat with history: the broker alone on its first 10,000 referrals, then with the store filled
 #  to BENCH_HISTORY_N referrals (default 1,000,000: many minutes of both cores).

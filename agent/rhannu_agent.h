@@ -84,9 +84,12 @@ void rh_agent_on_outcome (rh_agent_t *self, rh_agent_outcome_fn *outcome, void *
 int rh_agent_submit (rh_agent_t *self, const char *json, size_t size, char *msg_id, char *error,
                      size_t error_size);
 
-//  The same for count messages with one durable commit for the lot: either all are taken or,
-//  if any is invalid, none (error names the first by its index). msg_ids may be NULL, else it
-//  has room for count ids.
+//  The same for count messages with one durable commit for the lot (one per 256 when larger:
+//  the signing thread goes on meanwhile). If any is invalid none is taken, and error names the
+//  first by its index; the one exception is a value that breaks a signing limit, found only
+//  when signing: that message alone is dropped (its msg_ids entry left empty) and the call
+//  returns RH_AGENT_E_INVALID although the others were taken. msg_ids may be NULL, else it has
+//  room for count ids.
 int rh_agent_submit_batch (rh_agent_t *self, size_t count, const char *const json [],
                            const size_t size [], char (*msg_ids) [RH_AGENT_ID_SIZE], char *error,
                            size_t error_size);

@@ -100,11 +100,11 @@ echo "== invalid JSON is refused up front, with a reason, and nothing is taken"
 echo '{"kind": "REFERRAL", "body": {"narrative": "unterminated' > "$work/broken.json"
 echo '{"kind": "REFERRAL", "to": [{"front_door_la": "newport"}], "body": {"subjects": [{"kind": "KID"}]}}' \
     > "$work/typo.json"
-out=$("$example" send "$work/police-gwent/agent.yaml" "$work/broken.json" 2>/dev/null)
+out=$("$example" send "$work/police-gwent/agent.yaml" "$work/broken.json" 2>>"$work/police-gwent/api.log")
 rc=$?
 expect "rh_agent_submit returns RH_AGENT_E_INVALID (the example exits 1)" "$rc" 1
 expect_match "the reason says where the JSON breaks" "$out" "^invalid line 1: "
-out=$("$example" send "$work/police-gwent/agent.yaml" "$work/r1.json" "$work/typo.json" 2>/dev/null)
+out=$("$example" send "$work/police-gwent/agent.yaml" "$work/r1.json" "$work/typo.json" 2>>"$work/police-gwent/api.log")
 expect_match "a batch names its invalid message by index, and the field" "$out" \
     "^invalid message 1: body.subjects\[0\].kind: unknown value 'KID'"
 referrals=$(grep -c "^received .* REFERRAL" "$work/la-newport/api.out")
@@ -114,7 +114,7 @@ expect "the refused batch's valid message was not taken either" \
 
 echo "== a submit that returned survives a kill -9 at once"
 referral_json newport api-crash "survives" > "$work/r3.json"
-out=$("$example" crash "$work/police-gwent/agent.yaml" "$work/r3.json" 2>/dev/null)
+out=$("$example" crash "$work/police-gwent/agent.yaml" "$work/r3.json" 2>>"$work/police-gwent/api.log")
 expect "the process died by SIGKILL right after submit returned" "$?" 137
 id3=$(echo "$out" | sed -n 's/^submitted //p')
 expect_match "it had printed the message id" "$id3" "^[A-Za-z0-9_.:-]+$"
@@ -131,9 +131,9 @@ cat > "$work/dup.json" <<EOF
  "body": {"referral_kind": "PPN", "categories": ["DOMESTIC_ABUSE"], "narrative": "twice",
           "subjects": [{"kind": "CHILD", "home_la": "newport"}]}}
 EOF
-out=$("$example" send "$work/police-gwent/agent.yaml" "$work/dup.json" 2>/dev/null)
+out=$("$example" send "$work/police-gwent/agent.yaml" "$work/dup.json" 2>>"$work/police-gwent/api.log")
 expect "the first submit takes the message id it carries" "$out" "submitted api-dup-0001"
-out=$("$example" send "$work/police-gwent/agent.yaml" "$work/dup.json" 2>/dev/null)
+out=$("$example" send "$work/police-gwent/agent.yaml" "$work/dup.json" 2>>"$work/police-gwent/api.log")
 expect "the second is taken too (the agent does not keep every id it ever sent)" "$out" \
     "submitted api-dup-0001"
 referral_json newport after-dup "after" > "$work/r4.json"

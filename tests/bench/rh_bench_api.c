@@ -9,6 +9,7 @@
     Each prints one line of key=value fields when done (times are CLOCK_REALTIME ms, so the
     two processes' lines compare; cpu_us is the process's user+system CPU, every thread):
         send:    start_ms= submitted_ms= accepted_ms= receipts_ms= n= cpu_us= submit_us=
+                 submit_wall_ms= (the time spent inside rh_agent_submit_batch)
         receive: first_ms= last_ms= n= cpu_us=
     and gives up (exit 1, with what it had) after RH_BENCH_API_TIMEOUT seconds (default 300),
     saying which counts stopped moving. Links only librhannu-agent.a and its public header.
@@ -114,6 +115,7 @@ main (int argc, char **argv)
             rh_agent_step (agent, 50);
         int64_t start = s_now_ms ();
         long cpu_start = s_cpu_us (), submit_us = 0;
+        int64_t submit_wall_ms = 0;
         long sent = 0;
         while (sent < state.target && rc == 0) {
             long count = state.target - sent < batch ? state.target - sent : batch;
@@ -131,6 +133,7 @@ main (int argc, char **argv)
                 sizes [i] = (size_t) length;
             }
             long before = s_cpu_us ();
+            int64_t wall_before = s_now_ms ();
             if (rh_agent_submit_batch (agent, (size_t) count, json, sizes, NULL, error,
                                        sizeof error)
                 != RH_AGENT_OK) {
@@ -138,6 +141,7 @@ main (int argc, char **argv)
                 rc = 1;
             }
             submit_us += s_cpu_us () - before;
+            submit_wall_ms += s_now_ms () - wall_before;
             sent += count;
             //  Between batches the agent sends, takes acknowledgements and receipts.
             if (rh_agent_step (agent, 0) != 0)
@@ -154,10 +158,10 @@ main (int argc, char **argv)
             }
         }
         printf ("start_ms=%lld submitted_ms=%lld accepted_ms=%lld receipts_ms=%lld n=%ld "
-                "refused=%ld cpu_us=%ld submit_us=%ld\n",
+                "refused=%ld cpu_us=%ld submit_us=%ld submit_wall_ms=%lld\n",
                 (long long) start, (long long) submitted, (long long) state.accepted_ms,
                 (long long) state.receipts_ms, state.target, state.refused, s_cpu_us () - cpu_start,
-                submit_us);
+                submit_us, (long long) submit_wall_ms);
         free (texts);
         free (json);
         free (sizes);

@@ -21,6 +21,20 @@
     (a small drop at once, a large one half the credit at a time) before
     the spool files are removed.
 
+    Library submissions (rh_agent_submit, rhannu_agent.h) are a second
+    producer on the same path: parsed on the caller's thread, handed to the
+    sealer through the same ring (s_seal) after any spool files already
+    there, and committed by the same s_take_sealed (o/, without f/: there is
+    no file); the call waits for that commit. A refusal by the broker goes
+    to failed/ as MSGID.json and to the outcome callback.
+
+    Deliveries taken by a receive callback instead of inbox/: verified and
+    de-duplicated as for inbox/, handed to the callback, then recorded under
+    i/ in the batch's one synchronous commit and acknowledged. A callback
+    that declines pauses intake as an unwritable inbox does (below): nothing
+    more is taken, and after RH_INTAKE_RETRY_MS the broker is asked for
+    everything unacknowledged again.
+
     Inbox writes: a batch of delivered messages is written to inbox/.tmp/;
     every file is flushed, then .tmp/ itself; one synchronous commit
     records the batch under i/; the files are renamed into inbox/, inbox/

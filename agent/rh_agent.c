@@ -2162,6 +2162,10 @@ rh_agent_destroy (rh_agent_t **self_p)
         //  or an acknowledgement is committed at once); kept, to spare resends.
         if (self->db && rh_db_pending (self->db) > 0)
             s_commit (self, true);
+        //  A case system's agent stops here, not in rh_agent_run: status.json says where it
+        //  stopped (only for an agent that started: a failed start has no status to tell).
+        if (self->sealer)
+            s_write_status (self);
         sodium_memzero (self->subject_secret, sizeof self->subject_secret);
         rh_sealer_destroy (&self->sealer);
         s_listing_free (self);

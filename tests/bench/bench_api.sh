@@ -72,8 +72,8 @@ machine_end=$(busy_ticks)
 wait $receiver; receiver_rc=$?
 if [ -n "${PERF:-}" ]; then
     kill -INT $perf_pid 2>/dev/null; wait $perf_pid
-    perf report -i "$work/perf.data" --no-children --sort dso --stdio 2>/dev/null | grep -E "^ +[0-9]" | head -12
-    perf report -i "$work/perf.data" --no-children --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -25
+    perf report -i "$work/perf.data" --no-children --sort dso --stdio 2>/dev/null | grep -E '^ +[0-9]+\.[0-9]+%' | head -12
+    perf report -i "$work/perf.data" --no-children --stdio 2>/dev/null | grep -E '^ +[0-9]+\.[0-9]+%' | head -25
 fi
 [ $sender_rc = 0 ] && [ $receiver_rc = 0 ] \
     || echo "bench api: an incomplete run (sender exited $sender_rc, receiver $receiver_rc): $(cat "$work"/*/api.log | tail -3 | tr '\n' ' ')"

@@ -199,7 +199,8 @@ struct _rh_agent_t {
     uint64_t queued;  //  messages in the outbox database
     uint64_t accepted;
     uint64_t rejected;
-    uint64_t busy;  //  answers "broker busy: send again later" (resent, not refused)
+    uint64_t busy;    //  answers "broker busy: send again later" (resent, not refused)
+    uint64_t resent;  //  messages sent again because the broker did not answer in time
     uint64_t received;
     uint64_t duplicates;
     bool owns_config;              //  opened by rh_agent_open: destroy frees the configuration
@@ -727,6 +728,7 @@ s_write_status (rh_agent_t *self)
                              json_integer (self->paused ? 0 : (json_int_t) self->credit));
         json_object_set_new (root, "deliveries_declined",
                              json_integer ((json_int_t) self->declined));
+        json_object_set_new (root, "resent", json_integer ((json_int_t) self->resent));
         json_object_set_new (root, "referrals", s_referrals_status (self));
     }
     if (root) {
@@ -2248,7 +2250,14 @@ s_step (rh_agent_t *self, int timeout_ms)
     if (now - self->last_tick >= RH_TICK_MS) {
         self->last_tick = now;
         if (self->flight_count > 0 && now - self->flights [0].sent_ms > self->resend_ms) {
-            //  No answer in time: send everything unanswered again.
+            //  No answer in time: send everything unanswered again. Said, and counted in
+            //  status.json: a broker that keeps missing the deadline makes every resend a
+            //  window of duplicates for it to answer, which looks like a stall from outside.
+            rh_log_warn (self->agency,
+                         "no answer from the broker in %" PRId64 " ms: sending %zu messages again",
+                         self->resend_ms, self->flight_count);
+            self->resent += self->flight_count;
+            self->status_dirty = true;
             self->cursor = self->flights [0].seq;
             self->flight_count = 0;
         }

@@ -109,6 +109,11 @@ printf 'bench api: CPU per message: sender %.1f us (of which submit %.1f us), fr
 printf 'bench api: the crypto ceiling on %d cores is %.0f messages/s; delivered %.2f x of it (target 0.8); at %.1f us of CPU per message these %d cores allow %.0f messages/s\n' \
     "$cores" "$ceiling" "$(echo "$bench_rate / $ceiling" | bc -l)" "$total_us" "$cores" \
     "$(echo "$cores * 1000000 / $total_us" | bc -l)"
+#  A stall shows here: messages the sender sent again because the broker did not answer in
+#  time (send/resend_ms), and deliveries the front door saw twice.
+resent=$(sed -n 's/.*"resent": \([0-9]*\).*/\1/p' "$work/police-gwent/data/status.json")
+dups=$(sed -n 's/.*"duplicates_dropped": \([0-9]*\).*/\1/p' "$work/la-newport/data/status.json")
+echo "bench api: the sender sent ${resent:-?} messages again for want of an answer; the front door dropped ${dups:-?} duplicate deliveries"
 printf 'bench api: the three processes kept %.2f of %d cores busy; other work used %.0f %% of one core (other_cpu_pct)\n' \
     "$cores_used" "$cores" "$other_cpu_pct"
 bench_ratio api msgs_per_s "$bench_rate"

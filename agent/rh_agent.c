@@ -116,13 +116,21 @@ typedef struct {
 
 typedef struct _s_touched_t s_touched_t;
 
+//  One rh_agent_submit_batch call, on its caller's stack until every message it handed over is
+//  committed (the call waits for that): what the sealer refused, and why.
+typedef struct {
+    size_t refused;
+    char error [160];  //  the first reason
+} s_submit_t;
+
 //  A message handed to the sealer, until its record is committed (and its spool file removed):
 //  a spool file, or a message submitted through the library (api, no file).
 typedef struct {
     char name [NAME_MAX + 1];  //  the spool file's name; empty when api
     bool api;
-    size_t api_index;  //  its place in the rh_agent_submit_batch call
-    uint8_t *json;     //  the file's content, owned (it goes back to failed/ if refused)
+    s_submit_t *submit;  //  the call that handed it over (api only)
+    char *id_out;        //  where that call wants the message id (RH_AGENT_ID_SIZE), or NULL
+    uint8_t *json;       //  the file's content, owned (it goes back to failed/ if refused)
     size_t json_size;
     uint8_t hash [RH_DIGEST_LEN];  //  of json, recorded under f/
     uint64_t sequence;             //  sender sequence given to it
@@ -208,11 +216,8 @@ struct _rh_agent_t {
     void *receive_arg;
     rh_agent_outcome_fn *outcome;  //  told what became of what we sent (NULL: nobody)
     void *outcome_arg;
-    int64_t last_status;      //  when status.json was last written
-    int64_t last_tick;        //  when the resend timer was last looked at
-    size_t submit_refused;    //  library messages of the current submit the sealer refused
-    char submit_error [160];  //  why (the first)
-    char (*submit_ids) [RH_AGENT_ID_SIZE];  //  where the current submit wants message ids
+    int64_t last_status;  //  when status.json was last written
+    int64_t last_tick;    //  when the resend timer was last looked at
 };
 
 //  ---------------------------------------------------------------------------------------------
@@ -944,8 +949,8 @@ s_take_sealed (rh_agent_t *self)
         self->spool_sealed++;
         spool->sealed = true;
         //  The message id is known once the envelope is sealed (a generated one too).
-        if (spool->api && self->submit_ids && spool->result.rc == 0)
-            snprintf (self->submit_ids [spool->api_index], RH_AGENT_ID_SIZE, "%s",
+        if (spool->api && spool->id_out && spool->result.rc == 0)
+            snprintf (spool->id_out, RH_AGENT_ID_SIZE, "%s",
                       rh_envelope_msg_id (spool->result.envelope));
         if (NEVER (spool->result.tag != spool->sequence) || spool->result.rc != 0) {
             const char *error = "cannot sign: a value breaks a limit";
@@ -953,8 +958,10 @@ s_take_sealed (rh_agent_t *self)
             rh_sealed_release (&spool->result);
             if (spool->api) {
                 //  Told to the caller of rh_agent_submit, which is waiting for it.
-                if (self->submit_refused++ == 0)
-                    snprintf (self->submit_error, sizeof self->submit_error, "%s", error);
+                if (spool->submit->refused++ == 0)
+                    snprintf (spool->submit->error, sizeof spool->submit->error, "%s", error);
+                if (spool->id_out)
+                    *spool->id_out = 0;
                 continue;
             }
             char path [PATH_MAX];
@@ -996,8 +1003,10 @@ s_take_sealed (rh_agent_t *self)
         }
         else if (spool->api) {
             spool->sealed = false;
-            if (self->submit_refused++ == 0)
-                snprintf (self->submit_error, sizeof self->submit_error, "out of memory");
+            if (spool->submit->refused++ == 0)
+                snprintf (spool->submit->error, sizeof spool->submit->error, "out of memory");
+            if (spool->id_out)
+                *spool->id_out = 0;
         }
         else
             spool->sealed = false;  //  left in outbox/: taken again with the next listing
@@ -2329,6 +2338,8 @@ rh_agent_on_outcome (rh_agent_t *self, rh_agent_outcome_fn *outcome, void *arg)
 }
 
 //  Waits for the sealer and takes what it gives back (committing a batch when it is complete).
+//  Nothing else is done meanwhile, so callbacks run only inside rh_agent_step (doing the
+//  loop's work here too was tried: beside other work on 2 cores it gained nothing measurable).
 //  Returns 0, or -1 if storage failed.
 static int
 s_await_sealer (rh_agent_t *self)
@@ -2384,8 +2395,7 @@ rh_agent_submit_batch (rh_agent_t *self, size_t count, const char *const json []
             msg_ids [i][0] = 0;
     }
     //  Into the same ring as spool files, in order, as the sealer has room.
-    self->submit_refused = 0;
-    self->submit_ids = msg_ids;
+    s_submit_t submit = { .refused = 0 };
     for (; handed < count; handed++) {
         int sealed;
         while ((sealed =
@@ -2407,7 +2417,8 @@ rh_agent_submit_batch (rh_agent_t *self, size_t count, const char *const json []
             break;
         s_spool_t *spool =
             &self->spool [(self->spool_head + self->spool_count - 1) % RH_SEAL_CREDIT];
-        spool->api_index = handed;
+        spool->submit = &submit;
+        spool->id_out = msg_ids ? msg_ids [handed] : NULL;
         copies [handed] = NULL;  //  the ring owns it now
     }
     //  Returns only once everything handed over is committed (durably) with its batch.
@@ -2415,12 +2426,11 @@ rh_agent_submit_batch (rh_agent_t *self, size_t count, const char *const json []
     while (rc != RH_AGENT_E_STORAGE && self->sequence < last)
         if (s_await_sealer (self) != 0)
             rc = RH_AGENT_E_STORAGE;
-    self->submit_ids = NULL;
     if (rc == RH_AGENT_E_STORAGE)
         snprintf (error, error_size, "the outbox database cannot be written");
-    else if (rc == RH_AGENT_OK && self->submit_refused > 0) {
-        snprintf (error, error_size, "%zu of %zu messages not taken: %s", self->submit_refused,
-                  count, self->submit_error);
+    else if (rc == RH_AGENT_OK && submit.refused > 0) {
+        snprintf (error, error_size, "%zu of %zu messages not taken: %s", submit.refused, count,
+                  submit.error);
         rc = RH_AGENT_E_INVALID;
     }
 done:

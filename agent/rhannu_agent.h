@@ -43,7 +43,7 @@ typedef struct _rh_agent_t rh_agent_t;
 #define RH_AGENT_OK        0   //  taken, durably: it will be delivered even if the process dies now
 #define RH_AGENT_E_INVALID -1  //  not a valid message (the reason is in error): nothing taken
 #define RH_AGENT_E_STORAGE -2  //  the outbox could not be made durable: nothing taken; stop
-#define RH_AGENT_E_MEMORY  -3  //  out of memory: nothing taken; may be tried again
+#define RH_AGENT_E_MEMORY  -3  //  out of memory: error says how many (if any) of a batch were taken
 
 //  What rh_agent_outcome_fn is told about a message this agency sent.
 #define RH_AGENT_ACCEPTED 1  //  the broker stored it and will deliver it

@@ -78,6 +78,10 @@ BROKER_CORE_SRC := $(filter-out $(BROKER_ACTOR_SRC),$(wildcard broker/rh_*.c))
 BROKER_CORE_LIB := $(BUILD)/librhannu-broker-core.a
 BROKER_ACTOR_LIB := $(BUILD)/librhannu-broker.a
 
+#  librhannu-agent.a: the agent's classes and librhannu's objects in one archive, for case systems
+#  that link the agent (agent/rhannu_agent.h) instead of writing spool files. Built, not installed.
+AGENT_LIB := $(BUILD)/librhannu-agent.a
+
 TOOLS := $(BUILD)/bin/rhannu-ca $(BUILD)/bin/rhannu-broker $(BUILD)/bin/rhannu-agent \
          $(BUILD)/bin/rhannu-audit
 AGENT_SRC := $(filter-out agent/main.c,$(wildcard agent/*.c))
@@ -92,12 +96,15 @@ BENCH_POLICY := $(BUILD)/tests/rh-bench-policy
 BENCH_CASES := $(BUILD)/tests/rh-bench-cases
 BENCH_AUDIT := $(BUILD)/tests/rh-bench-audit
 BENCH_BROKER := $(BUILD)/tests/rh-bench-broker
+API_EXAMPLE := $(BUILD)/tests/rh-api-example
+BENCH_API := $(BUILD)/tests/rh-bench-api
 
 .PHONY: check-contention soak all deps demo bench bench-history bench-peers check check-unit check-fuzz-regress check-integration check-symbols \
         check-layers check-asan fuzz corpus format format-check clean
 
 all: $(LIB) $(BROKER_CORE_LIB) $(TOOLS) $(UNIT_BIN) $(FUZZ_REPLAY) $(GEN_CORPUS) $(TESTCLIENT) \
-     $(BENCH_LATENCY) $(BENCH_POLICY) $(BENCH_CASES) $(BENCH_AUDIT) $(BENCH_BROKER)
+     $(BENCH_LATENCY) $(BENCH_POLICY) $(BENCH_CASES) $(BENCH_AUDIT) $(BENCH_BROKER) $(AGENT_LIB) \
+     $(API_EXAMPLE) $(BENCH_API)
 
 #  Installs missing Debian packages; quick when nothing is missing.
 deps:
@@ -151,6 +158,26 @@ $(BROKER_ACTOR_LIB): $(call objs,$(BROKER_ACTOR_SRC))
 	@mkdir -p $(dir $@)
 	rm -f $@
 	ar rcs $@ $^
+
+$(AGENT_LIB): $(call objs,$(AGENT_SRC)) $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+#  A case system links only the library and its dependencies, and includes only the public
+#  header: the example compiles with agent/ alone on its include path.
+$(BUILD)/obj/tests/integration/rh_api_example.o $(BUILD)/obj/tests/bench/rh_bench_api.o: \
+        $(BUILD)/obj/tests/%.o: tests/%.c agent/rhannu_agent.h
+	@mkdir -p $(dir $@)
+	$(COMPILE) -Iagent -D_GNU_SOURCE -c $< -o $@
+
+$(API_EXAMPLE): $(BUILD)/obj/tests/integration/rh_api_example.o $(AGENT_LIB)
+	@mkdir -p $(dir $@)
+	$(LINK) $^ $(PKG_LIBS) -o $@
+
+$(BENCH_API): $(BUILD)/obj/tests/bench/rh_bench_api.o $(AGENT_LIB)
+	@mkdir -p $(dir $@)
+	$(LINK) $^ $(PKG_LIBS) -o $@
 
 $(BUILD)/bin/rhannu-ca: $(BUILD)/obj/certs/rhannu_ca.o $(LIB)
 	@mkdir -p $(dir $@)
@@ -237,13 +264,13 @@ check-fuzz-regress: $(FUZZ_REPLAY)
 	    $(BUILD)/tests/replay-$$name tests/fuzz/corpus/$$name || exit 1; \
 	done
 
-check-integration: $(TOOLS) $(TESTCLIENT)
+check-integration: $(TOOLS) $(TESTCLIENT) $(API_EXAMPLE)
 	@for test in tests/integration/test_*.sh; do \
 	    echo "== $$test"; BUILD=$(BUILD) bash $$test || exit 1; \
 	done
 
 #  Library symbols must be rh_ (ours) or rhannu__ (generated): nothing else may leak out.
-check-symbols: $(LIB) $(BROKER_CORE_LIB) $(BROKER_ACTOR_LIB)
+check-symbols: $(LIB) $(BROKER_CORE_LIB) $(BROKER_ACTOR_LIB) $(AGENT_LIB)
 	@bad=$$(nm -g --defined-only $^ | awk 'NF == 3 && $$2 ~ /[TDBR]/ {print $$3}' \
 	        | grep -v -e '^rh_' -e '^rhannu__' || true); \
 	if [ -n "$$bad" ]; then echo "unprefixed symbols exported:"; echo "$$bad"; exit 1; fi; \
@@ -296,9 +323,9 @@ check-layers: $(LAYER_LIB_OBJ) $(LAYER_PROTO_OBJ) $(LAYER_CERTS_OBJ) $(LAYER_BRO
 #  The unit suite, the fuzz corpora and the integration tests (but the slow crash test) again,
 #  under AddressSanitizer, LeakSanitizer and UBSan (SAN=1); any report fails the run.
 ASAN_INTEGRATION := test_ca_openssl test_delivery test_security test_deadletter test_agreements test_holder \
-                    test_lifecycle test_audit
+                    test_lifecycle test_audit test_api
 check-asan:
-	$(MAKE) SAN=1 $(UNIT_BIN) $(FUZZ_REPLAY) $(TOOLS) $(TESTCLIENT)
+	$(MAKE) SAN=1 $(UNIT_BIN) $(FUZZ_REPLAY) $(TOOLS) $(TESTCLIENT) $(API_EXAMPLE)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:fast_unwind_on_malloc=0 UBSAN_OPTIONS=print_stacktrace=1 $(UNIT_BIN)
 	@for name in $(FUZZ_NAMES); do \
 	    ASAN_OPTIONS=detect_leaks=1 $(BUILD)/tests/replay-$$name tests/fuzz/corpus/$$name || exit 1; \
@@ -333,6 +360,7 @@ bench: deps
 	BUILD=$(BUILD) bash tests/bench/bench_cases.sh
 	BUILD=$(BUILD) bash tests/bench/bench_audit.sh
 	BUILD=$(BUILD) bash tests/bench/bench_broker.sh
+	BUILD=$(BUILD) bash tests/bench/bench_api.sh
 
 #  Flat with history: the broker alone on its first 10,000 referrals, then with the store filled
 #  to BENCH_HISTORY_N referrals (default 1,000,000: many minutes of both cores).

@@ -15,7 +15,8 @@
 #ifndef RH_AGENT_H_INCLUDED
 #define RH_AGENT_H_INCLUDED
 
-typedef struct _rh_agent_t rh_agent_t;
+//  rh_agent_t, rh_agent_open, _destroy, _run and the calls a case system makes are declared in
+//  rhannu_agent.h, the library's public header; these are what the agent's own parts use.
 
 //  The agent's configuration table.
 extern const rh_cfg_spec_t rh_agent_config_spec [];
@@ -24,11 +25,6 @@ extern const rh_cfg_spec_t rh_agent_config_spec [];
 //  creates the spool folders and finishes any inbox writes a crash interrupted. Returns NULL
 //  (and logs why) on failure.
 rh_agent_t *rh_agent_new (rh_config_t *config);
-
-void rh_agent_destroy (rh_agent_t **self_p);
-
-//  Connects and runs until *stop becomes true. Returns 0 on a clean stop, -1 if storage failed.
-int rh_agent_run (rh_agent_t *self, volatile sig_atomic_t *stop);
 
 //  Checks that a JSON file would make a valid message (without signing or sending it).
 //  Returns 0, or -1 with the reason in error.

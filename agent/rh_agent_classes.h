@@ -12,6 +12,7 @@
 
 #include "rh_link.h"
 #include "rh_sealer.h"
+#include "rhannu_agent.h"
 #include "rh_agent.h"
 
 #endif

@@ -392,8 +392,8 @@ s_sign_all (s_run_t *run, s_sender_t *sender)
             || rh_envelope_set_sequence (envelope, config->first_sequence + k) != 0
             || rh_envelope_sign (envelope, signer) != 0
             || rh_envelope_encode (envelope, &sender->sealed [k], &sender->sealed_size [k]) != 0) {
-            snprintf (sender->why, sizeof sender->why, "cannot build referral %" PRIu64 ": %s", k,
-                      error);
+            snprintf (sender->why, sizeof sender->why, "cannot build referral %" PRIu64 ": %.200s",
+                      k, error);
             rc = -1;
         }
         rh_envelope_destroy (&envelope);

@@ -46,7 +46,7 @@ test_init_issue_list_revoke_as_an_operator_would (void)
 
     char listing [4096] = "";
     FILE *out = fmemopen (listing, sizeof listing - 1, "w");
-    CU_ASSERT_EQUAL (rh_ca_list (pki, out), 0);
+    CU_ASSERT_EQUAL (rh_ca_list (pki, RH_CA_WARN_DAYS, out), 0);
     fclose (out);
     CU_ASSERT_PTR_NOT_NULL (strstr (listing, "police-dyfed"));
     CU_ASSERT_PTR_NOT_NULL (strstr (listing, "valid"));
@@ -54,7 +54,7 @@ test_init_issue_list_revoke_as_an_operator_would (void)
     CU_ASSERT_EQUAL (rh_ca_revoke (pki, "police-dyfed", CRL_REASON_SUPERSEDED), 0);
     CU_ASSERT_EQUAL (rh_ca_revoke (pki, "police-dyfed", CRL_REASON_SUPERSEDED), 0);
     out = fmemopen (listing, sizeof listing - 1, "w");
-    CU_ASSERT_EQUAL (rh_ca_list (pki, out), 0);
+    CU_ASSERT_EQUAL (rh_ca_list (pki, RH_CA_WARN_DAYS, out), 0);
     fclose (out);
     CU_ASSERT_PTR_NOT_NULL (strstr (listing, "revoked"));
 }

@@ -5,7 +5,6 @@
 #include "rh_certs.h"
 
 #define RH_CA_LOG        "rhannu-ca"
-#define RH_CLOCK_SKEW_MS (5 * 60 * 1000)
 #define RH_MINUTE_MS     ((int64_t) 60 * 1000)
 #define RH_DAY_MS        ((int64_t) 24 * 3600 * 1000)
 
@@ -283,7 +282,7 @@ rh_ca_init (const char *dir, const char *name, int64_t not_after_ms)
         || s_set_name (subject, "O", "rhannu")
         || s_set_name (subject, "CN", name ? name : "rhannu board CA")
         || X509_set_issuer_name (cert, subject) != 1
-        || s_set_validity (cert, now_ms - RH_CLOCK_SKEW_MS,
+        || s_set_validity (cert, now_ms - RH_CA_BACKDATE_MINUTES * RH_MINUTE_MS,
                            not_after_ms ? not_after_ms : now_ms + RH_CA_DAYS * RH_DAY_MS)
         || X509_set_pubkey (cert, key) != 1)
         goto out;

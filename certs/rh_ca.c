@@ -4,9 +4,9 @@
 */
 #include "rh_certs.h"
 
-#define RH_CA_LOG        "rhannu-ca"
-#define RH_MINUTE_MS     ((int64_t) 60 * 1000)
-#define RH_DAY_MS        ((int64_t) 24 * 3600 * 1000)
+#define RH_CA_LOG    "rhannu-ca"
+#define RH_MINUTE_MS ((int64_t) 60 * 1000)
+#define RH_DAY_MS    ((int64_t) 24 * 3600 * 1000)
 
 //  Writes a PEM rendering produced by writer into path with mode, atomically.
 static int

@@ -169,9 +169,9 @@ s_fingerprint (const char *path, uint8_t fingerprint [RH_DIGEST_LEN])
     X509_free (cert);
 }
 
-//  The revocation date (ms) the CRL in pki gives the certificate at cert_path, or -1.
+//  The revocation date (ms) the CRL in pki gives the certificate, or -1.
 static int64_t
-s_revocation_ms (const char *pki, const char *cert_path)
+s_revocation_of (const char *pki, X509 *cert)
 {
     char path [PATH_MAX];
     rh_file_path (path, sizeof path, "%s/crl.pem", pki);
@@ -179,16 +179,24 @@ s_revocation_ms (const char *pki, const char *cert_path)
     uint8_t *pem = s_read (path, &size);
     BIO *bio = BIO_new_mem_buf (pem, (int) size);
     X509_CRL *crl = PEM_read_bio_X509_CRL (bio, NULL, NULL, NULL);
-    X509 *cert = rh_ca_read_cert (cert_path);
     X509_REVOKED *entry = NULL;
     int64_t at = -1;
     if (crl && cert && X509_CRL_get0_by_cert (crl, &entry, cert) == 1
         && rh_time_from_asn1 (X509_REVOKED_get0_revocationDate (entry), &at) != 0)
         at = -1;
-    X509_free (cert);
     X509_CRL_free (crl);
     BIO_free (bio);
     free (pem);
+    return at;
+}
+
+//  The revocation date (ms) the CRL in pki gives the certificate at cert_path, or -1.
+static int64_t
+s_revocation_ms (const char *pki, const char *cert_path)
+{
+    X509 *cert = rh_ca_read_cert (cert_path);
+    int64_t at = s_revocation_of (pki, cert);
+    X509_free (cert);
     return at;
 }
 
@@ -332,8 +340,9 @@ s_hand_request (EVP_PKEY *key, const char *cn, const char *ou, const char *san, 
     return copy;
 }
 
-#define S_GOOD_SAN "URI:urn:rhannu:curve25519:" \
-                   "92d87028afa72449e4855be3b282074b2a214440ec6bfe7e50ab1d3f997f4358"
+#define S_GOOD_SAN                                                                                 \
+    "URI:urn:rhannu:curve25519:"                                                                   \
+    "92d87028afa72449e4855be3b282074b2a214440ec6bfe7e50ab1d3f997f4358"
 
 static void
 test_a_request_is_refused_unless_signed_well_formed_and_bound_to_a_transport_key (void)
@@ -377,20 +386,20 @@ test_a_request_is_refused_unless_signed_well_formed_and_bound_to_a_transport_key
         EVP_PKEY *key;
         const char *cn, *ou, *san, *extra;
     } bad [] = {
-        { key, "fire-mw", "FIRE", NULL, NULL },                           //  no transport key
+        { key, "fire-mw", "FIRE", NULL, NULL },                              //  no transport key
         { key, "fire-mw", "FIRE", "URI:urn:rhannu:curve25519:92d8", NULL },  //  short key
-        { key, "fire-mw", "FIRE", "URI:https://example.org/", NULL },     //  not a binding
-        { key, "fire-mw", "FIRE", S_GOOD_SAN "," S_GOOD_SAN, NULL },      //  two bindings
-        { key, "Fire MW", "FIRE", S_GOOD_SAN, NULL },                     //  not an agency id
-        { key, "fire-mw", "FIREMEN", S_GOOD_SAN, NULL },                  //  unknown type
-        { key, "fire-mw", "FIRE", S_GOOD_SAN, "emailAddress=a@b.c" },     //  attribute not ours
-        { key, "fire-mw", "FIRE", S_GOOD_SAN, "CN=fire-other" },          //  two names
-        { key, "fire-mw", "FIRE", S_GOOD_SAN, "L=bad la" },               //  LA not a code
-        { ec, "fire-mw", "FIRE", S_GOOD_SAN, NULL },                      //  not Ed25519
+        { key, "fire-mw", "FIRE", "URI:https://example.org/", NULL },        //  not a binding
+        { key, "fire-mw", "FIRE", S_GOOD_SAN "," S_GOOD_SAN, NULL },         //  two bindings
+        { key, "Fire MW", "FIRE", S_GOOD_SAN, NULL },                        //  not an agency id
+        { key, "fire-mw", "FIREMEN", S_GOOD_SAN, NULL },                     //  unknown type
+        { key, "fire-mw", "FIRE", S_GOOD_SAN, "emailAddress=a@b.c" },        //  attribute not ours
+        { key, "fire-mw", "FIRE", S_GOOD_SAN, "CN=fire-other" },             //  two names
+        { key, "fire-mw", "FIRE", S_GOOD_SAN, "L=bad la" },                  //  LA not a code
+        { ec, "fire-mw", "FIRE", S_GOOD_SAN, NULL },                         //  not Ed25519
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
-        pem = s_hand_request (bad [i].key, bad [i].cn, bad [i].ou, bad [i].san, bad [i].extra,
-                              &size);
+        pem =
+            s_hand_request (bad [i].key, bad [i].cn, bad [i].ou, bad [i].san, bad [i].extra, &size);
         CU_ASSERT_EQUAL (rh_ca_check_request (pem, size, &identity), RH_E_MALFORMED);
         free (pem);
     }
@@ -509,8 +518,7 @@ test_rotation_keeps_the_old_certificate_valid_until_the_overlap_ends (void)
     CU_ASSERT_EQUAL (s_status (pki, "police-nw", new_fingerprint, new_curve, now), RH_OK);
     CU_ASSERT_EQUAL (s_status (pki, "police-nw", old_fingerprint, old_curve, now), RH_OK);
     CU_ASSERT_EQUAL (s_status (pki, "police-nw", old_fingerprint, old_curve, ends - 1), RH_OK);
-    CU_ASSERT_EQUAL (s_status (pki, "police-nw", old_fingerprint, old_curve, ends),
-                     RH_E_REVOKED);
+    CU_ASSERT_EQUAL (s_status (pki, "police-nw", old_fingerprint, old_curve, ends), RH_E_REVOKED);
     CU_ASSERT_EQUAL (s_status (pki, "police-nw", new_fingerprint, new_curve, ends), RH_OK);
 
     //  A second rotation is for the new certificate; the board cannot rotate what is revoked.
@@ -577,15 +585,26 @@ test_rotation_by_request_keeps_the_agency_id_and_type (void)
     CU_ASSERT_EQUAL (rh_ca_rotate (pki, "housing-c", csr, 0, 0, 0), -1);
     test_tempdir (agency, sizeof agency);
     rh_file_path (csr, sizeof csr, "%s/request.csr", agency);
+    //  housing-d's request cannot rotate housing-c, even though housing-d could be rotated.
     other.agency_id = "housing-d";
     other.type = "HOUSING";
+    CU_ASSERT_EQUAL_FATAL (rh_ca_issue (pki, &other), 0);
     CU_ASSERT_EQUAL_FATAL (rh_ca_make_request (agency, &other), 0);
     CU_ASSERT_EQUAL (rh_ca_rotate (pki, "housing-c", csr, 0, 0, 0), -1);
     CU_ASSERT_EQUAL (rh_ca_rotate (pki, "housing-c", csr, -1, 0, 0), -1);
+    //  Rotation is to new keys: the request a certificate was signed from cannot rotate it.
+    test_tempdir (agency, sizeof agency);
+    rh_file_path (csr, sizeof csr, "%s/request.csr", agency);
+    other.agency_id = "housing-e";
+    char unused [RH_MAX_ID + 1];
+    CU_ASSERT_EQUAL_FATAL (rh_ca_make_request (agency, &other), 0);
+    CU_ASSERT_EQUAL_FATAL (rh_ca_sign_request (pki, csr, 0, 0, unused), 0);
+    CU_ASSERT_EQUAL (rh_ca_rotate (pki, "housing-e", csr, 0, 0, 0), -1);
     rh_certstore_t *store = rh_certstore_load_dir (pki);
     CU_ASSERT_PTR_NOT_NULL_FATAL (store);
-    CU_ASSERT_EQUAL (rh_certstore_size (store), 1);
-    CU_ASSERT_EQUAL (rh_certstore_status (store, 0, rh_time_now_ms ()), RH_OK);
+    CU_ASSERT_EQUAL (rh_certstore_size (store), 3);  //  nothing rotated
+    for (size_t i = 0; i < 3; i++)
+        CU_ASSERT_EQUAL (rh_certstore_status (store, i, rh_time_now_ms ()), RH_OK);
     rh_certstore_destroy (&store);
 }
 
@@ -685,8 +704,10 @@ test_a_rotation_cut_short_is_finished_by_rotate_or_ended_by_revoke (void)
     s_put_back (path, first);
     int64_t ahead = s_revocation_ms (pki, path);
     CU_ASSERT (ahead > rh_time_now_ms () + hour - 5000);
+    sleep (1);  //  a second rotation that dated the entry again would date it a second later
     CU_ASSERT_EQUAL (rh_ca_rotate (pki, "fire-sw", NULL, hour, 0, 0), 0);
     CU_ASSERT_EQUAL (s_crl_entries (pki), 1);
+    CU_ASSERT_EQUAL (s_revocation_of (pki, first), ahead);
     X509 *second = rh_ca_read_cert (path);
     CU_ASSERT_EQUAL (X509_cmp (first, second) != 0, 1);
     X509_free (first);

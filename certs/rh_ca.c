@@ -427,6 +427,18 @@ s_archive (const char *agency_dir, X509 *old)
     return rc;
 }
 
+//  Writes agency_dir/curve.pub: the CURVE public key, Z85 text.
+static int
+s_write_curve_public (const char *agency_dir, const uint8_t public_key [32])
+{
+    char public_z85 [41], text [64], path [PATH_MAX];
+    if (!zmq_z85_encode (public_z85, public_key, 32))
+        return -1;
+    rh_file_path (path, sizeof path, "%s/curve.pub", agency_dir);
+    int length = snprintf (text, sizeof text, "%s\n", public_z85);
+    return rh_file_write_atomic (path, text, (size_t) length, 0644);
+}
+
 static int
 s_write_curve_keys (const char *agency_dir, const uint8_t public_key [32],
                     const uint8_t secret_key [32])
@@ -442,9 +454,7 @@ s_write_curve_keys (const char *agency_dir, const uint8_t public_key [32],
     OPENSSL_cleanse (secret_z85, sizeof secret_z85);
     if (rc != 0)
         return -1;
-    rh_file_path (path, sizeof path, "%s/curve.pub", agency_dir);
-    length = snprintf (text, sizeof text, "%s\n", public_z85);
-    return rh_file_write_atomic (path, text, (size_t) length, 0644);
+    return s_write_curve_public (agency_dir, public_key);
 }
 
 //  An agency's key material: the Ed25519 signing key and the CURVE transport key pair.
@@ -646,7 +656,9 @@ s_enrol (const char *dir, const rh_ca_request_t *request, s_keys_t *keys, bool r
         rh_log_error (RH_CA_LOG, "cannot archive the old certificate of %s", request->agency_id);
         goto out;
     }
-    if (generate && s_keys_write (keys, agency_dir))
+    //  Agents find the broker's transport key as curve.pub in its folder, however it enrolled.
+    if (generate ? s_keys_write (keys, agency_dir)
+                 : s_write_curve_public (agency_dir, keys->curve_public))
         goto out;
     //  cert.pem last: its presence means the agency's files are complete.
     rh_file_path (path, sizeof path, "%s/cert.pem", agency_dir);

@@ -260,6 +260,12 @@ test_an_agency_enrols_by_request_and_keeps_its_private_keys (void)
     CU_ASSERT_FALSE (rh_file_exists (path));
     rh_file_path (path, sizeof path, "%s/health-cv/curve.key", pki);
     CU_ASSERT_FALSE (rh_file_exists (path));
+    //  The public transport key is kept where agents look for a broker's.
+    uint8_t board_copy [32], own [32];
+    rh_file_path (path, sizeof path, "%s/health-cv", pki);
+    CU_ASSERT_EQUAL (rh_ca_load_curve (path, board_copy, NULL), 0);
+    CU_ASSERT_EQUAL (rh_ca_load_curve (agency, own, NULL), 0);
+    CU_ASSERT_EQUAL (memcmp (board_copy, own, 32), 0);
 
     //  The agency signs with its own key under the board's certificate, and the board's store
     //  knows its transport key.

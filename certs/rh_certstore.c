@@ -604,3 +604,32 @@ rh_certstore_crl_next_update (rh_certstore_t *self)
     }
     return earliest;
 }
+
+//  Lowers *earliest to when if when lies after at_ms.
+static void
+s_sooner (int64_t when, int64_t at_ms, int64_t *earliest)
+{
+    if (when > at_ms && when < *earliest)
+        *earliest = when;
+}
+
+int64_t
+rh_certstore_next_change (rh_certstore_t *self, int64_t at_ms)
+{
+    assert (self);
+    int64_t earliest = INT64_MAX;
+    for (size_t i = 0; i < self->size; i++) {
+        const s_entry_t *entry = &self->entries [i];
+        if (entry->chain_rc != RH_OK)
+            continue;  //  refused whatever the time
+        s_sooner (entry->revoked_from_ms, at_ms, &earliest);
+        s_sooner (entry->identity.not_before_ms, at_ms, &earliest);
+        //  Valid through not_after (s_status refuses only after it).
+        if (entry->identity.not_after_ms < INT64_MAX)
+            s_sooner (entry->identity.not_after_ms + 1, at_ms, &earliest);
+    }
+    int64_t next_update = rh_certstore_crl_next_update (self);
+    if (next_update > 0)
+        s_sooner (next_update + 1, at_ms, &earliest);
+    return earliest;
+}

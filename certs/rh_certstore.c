@@ -4,8 +4,6 @@
 */
 #include "rh_certs.h"
 
-#define RH_CURVE_URI_PREFIX "urn:rhannu:curve25519:"
-
 typedef struct {
     X509 *cert;               //  the agency certificate, owned
     rh_identity_t identity;   //  what the certificate says
@@ -55,67 +53,12 @@ rh_certstore_destroy (rh_certstore_t **self_p)
     }
 }
 
-//  Copies one subject attribute into out; empty if absent. Fails if the attribute is repeated,
-//  too long or holds a NUL, because a certificate that is ambiguous about who it names must not
-//  name anyone.
-static int
-s_name_field (X509_NAME *name, int nid, char *out, size_t out_size)
-{
-    out [0] = 0;
-    int index = X509_NAME_get_index_by_NID (name, nid, -1);
-    if (index < 0)
-        return 0;
-    if (X509_NAME_get_index_by_NID (name, nid, index) >= 0)
-        return -1;
-    ASN1_STRING *data = X509_NAME_ENTRY_get_data (X509_NAME_get_entry (name, index));
-    int length = ASN1_STRING_length (data);
-    const unsigned char *bytes = ASN1_STRING_get0_data (data);
-    if (length < 0 || (size_t) length >= out_size || memchr (bytes, 0, (size_t) length))
-        return -1;
-    memcpy (out, bytes, (size_t) length);
-    out [length] = 0;
-    return 0;
-}
-
-static int
-s_hex_decode (const char *hex, uint8_t *out, size_t out_size)
-{
-    size_t bin_len = 0;
-    if (strlen (hex) != out_size * 2
-        || sodium_hex2bin (out, out_size, hex, strlen (hex), NULL, &bin_len, NULL) != 0
-        || bin_len != out_size)
-        return -1;
-    return 0;
-}
-
-//  Finds the CURVE transport key in subjectAltName: URI urn:rhannu:curve25519:<64 hex digits>.
+//  Finds the CURVE transport key in subjectAltName (see rh_identity_curve_from_names).
 static int
 s_curve_key (X509 *cert, rh_identity_t *identity)
 {
     GENERAL_NAMES *names = X509_get_ext_d2i (cert, NID_subject_alt_name, NULL, NULL);
-    int rc = 0;
-    for (int i = 0; names && i < sk_GENERAL_NAME_num (names); i++) {
-        GENERAL_NAME *name = sk_GENERAL_NAME_value (names, i);
-        if (name->type != GEN_URI)
-            continue;
-        int length = ASN1_STRING_length (name->d.uniformResourceIdentifier);
-        const char *uri = (const char *) ASN1_STRING_get0_data (name->d.uniformResourceIdentifier);
-        size_t prefix = strlen (RH_CURVE_URI_PREFIX);
-        if (length < 0 || (size_t) length <= prefix || strncmp (uri, RH_CURVE_URI_PREFIX, prefix))
-            continue;
-        char hex [2 * RH_PUBKEY_LEN + 1];
-        if (identity->has_curve_key || (size_t) length - prefix != 2 * RH_PUBKEY_LEN) {
-            rc = -1;  //  two transport keys, or a malformed one: refuse the certificate
-            break;
-        }
-        memcpy (hex, uri + prefix, 2 * RH_PUBKEY_LEN);
-        hex [2 * RH_PUBKEY_LEN] = 0;
-        if (s_hex_decode (hex, identity->curve_key, RH_PUBKEY_LEN) != 0) {
-            rc = -1;
-            break;
-        }
-        identity->has_curve_key = true;
-    }
+    int rc = rh_identity_curve_from_names (names, identity) == RH_OK ? 0 : -1;
     GENERAL_NAMES_free (names);
     return rc;
 }
@@ -125,13 +68,7 @@ static rh_rc_t
 s_identity_from_cert (X509 *cert, rh_identity_t *identity)
 {
     memset (identity, 0, sizeof *identity);
-    X509_NAME *name = X509_get_subject_name (cert);
-    if (s_name_field (name, NID_commonName, identity->agency_id, sizeof identity->agency_id)
-        || s_name_field (name, NID_organizationalUnitName, identity->type, sizeof identity->type)
-        || s_name_field (name, NID_localityName, identity->la, sizeof identity->la)
-        || s_name_field (name, NID_stateOrProvinceName, identity->region, sizeof identity->region))
-        return RH_E_MALFORMED;
-    if (!rh_envelope_valid_id (identity->agency_id) || !rh_identity_valid_type (identity->type))
+    if (rh_identity_from_name (X509_get_subject_name (cert), identity) != RH_OK)
         return RH_E_MALFORMED;
     if (X509_check_ca (cert) != 0)
         return RH_E_MALFORMED;  //  a CA certificate never speaks for an agency
@@ -696,5 +633,34 @@ rh_certstore_crl_next_update (rh_certstore_t *self)
         if (earliest == 0 || next < earliest)
             earliest = next;
     }
+    return earliest;
+}
+
+//  Lowers *earliest to when if when lies after at_ms.
+static void
+s_sooner (int64_t when, int64_t at_ms, int64_t *earliest)
+{
+    if (when > at_ms && when < *earliest)
+        *earliest = when;
+}
+
+int64_t
+rh_certstore_next_change (rh_certstore_t *self, int64_t at_ms)
+{
+    assert (self);
+    int64_t earliest = INT64_MAX;
+    for (size_t i = 0; i < self->size; i++) {
+        const s_entry_t *entry = &self->entries [i];
+        if (entry->chain_rc != RH_OK)
+            continue;  //  refused whatever the time
+        s_sooner (entry->revoked_from_ms, at_ms, &earliest);
+        s_sooner (entry->identity.not_before_ms, at_ms, &earliest);
+        //  Valid through not_after (s_status refuses only after it).
+        if (entry->identity.not_after_ms < INT64_MAX)
+            s_sooner (entry->identity.not_after_ms + 1, at_ms, &earliest);
+    }
+    int64_t next_update = rh_certstore_crl_next_update (self);
+    if (next_update > 0)
+        s_sooner (next_update + 1, at_ms, &earliest);
     return earliest;
 }

@@ -106,4 +106,11 @@ rh_rc_t rh_certstore_status (rh_certstore_t *self, size_t index, int64_t at_ms);
 //  Earliest nextUpdate among loaded CRLs (ms), or 0 if no CRL is loaded.
 int64_t rh_certstore_crl_next_update (rh_certstore_t *self);
 
+//  The earliest time after at_ms at which some certificate's status changes by the clock alone:
+//  a revocation dated ahead (the end of a rotation's overlap), a certificate starting or
+//  expiring, or the CRL's next update passing. INT64_MAX if none. A broker re-checks its live
+//  sessions then, so that a superseded key is cut off when its overlap ends, not at the next
+//  reload.
+int64_t rh_certstore_next_change (rh_certstore_t *self, int64_t at_ms);
+
 #endif

@@ -25,7 +25,24 @@ typedef struct {
     int64_t not_after_ms;
 } rh_identity_t;
 
+//  How a certificate binds a CURVE transport key: the subjectAltName URI
+//  RH_CURVE_URI_PREFIX followed by the key's 64 lowercase or uppercase hex digits.
+#define RH_CURVE_URI_PREFIX "urn:rhannu:curve25519:"
+
 //  True if text names an agency type known to the schema ("POLICE", "LA_CHILDREN", ...).
 bool rh_identity_valid_type (const char *text);
+
+//  Reads who a subject name (of a certificate or a certificate request) says an agency is: CN
+//  (agency id), OU (type), L (local authority) and ST (region) into identity; other fields are
+//  left as they are. Returns RH_OK, or RH_E_MALFORMED if an attribute is repeated, too long or
+//  holds a NUL, the agency id is not valid or the type is unknown: a name that is ambiguous
+//  about who it names must not name anyone. Certificates and requests are read by this one
+//  function so that the board signs exactly what stores accept.
+rh_rc_t rh_identity_from_name (const X509_NAME *name, rh_identity_t *identity);
+
+//  Finds the CURVE transport key among subjectAltNames (names may be NULL: none). Sets
+//  identity->curve_key and has_curve_key if one is bound. Returns RH_OK (bound or not), or
+//  RH_E_MALFORMED if two keys are bound or the one bound is malformed.
+rh_rc_t rh_identity_curve_from_names (const GENERAL_NAMES *names, rh_identity_t *identity);
 
 #endif

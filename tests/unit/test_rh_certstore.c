@@ -308,6 +308,42 @@ test_a_checkpoint_verifies_only_with_a_broker_certificate_in_force (void)
     rh_certstore_destroy (&store);
 }
 
+static void
+test_the_next_change_is_the_end_of_a_rotation_overlap (void)
+{
+    char dir [PATH_MAX], pki [PATH_MAX];
+    test_tempdir (dir, sizeof dir);
+    rh_file_path (pki, sizeof pki, "%s/pki", dir);
+    CU_ASSERT_EQUAL_FATAL (rh_ca_init (pki, NULL, 0), 0);
+    rh_ca_request_t request = { .agency_id = "vcs-rot", .type = "VCS" };
+    CU_ASSERT_EQUAL_FATAL (rh_ca_issue (pki, &request), 0);
+    int64_t hour = 3600 * 1000, before = rh_time_now_ms ();
+    rh_certstore_t *store = rh_certstore_load_dir (pki);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (store);
+    //  Nothing changes until the CRL's next update passes.
+    CU_ASSERT_EQUAL (rh_certstore_next_change (store, before),
+                     rh_certstore_crl_next_update (store) + 1);
+    rh_certstore_destroy (&store);
+
+    CU_ASSERT_EQUAL_FATAL (rh_ca_rotate (pki, "vcs-rot", NULL, hour, 0, 0), 0);
+    store = rh_certstore_load_dir (pki);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (store);
+    int64_t ends = rh_certstore_next_change (store, rh_time_now_ms ());
+    CU_ASSERT (ends > before + hour && ends <= rh_time_now_ms () + hour + 1000);
+    //  Just before, the old certificate is still usable; from then on it is not.
+    size_t usable_before = 0, usable_after = 0;
+    for (size_t i = 0; i < rh_certstore_size (store); i++) {
+        usable_before += rh_certstore_status (store, i, ends - 1) == RH_OK;
+        usable_after += rh_certstore_status (store, i, ends) == RH_OK;
+    }
+    CU_ASSERT_EQUAL (usable_before, 2);
+    CU_ASSERT_EQUAL (usable_after, 1);
+    //  After it, the next change is the CRL's next update again.
+    CU_ASSERT_EQUAL (rh_certstore_next_change (store, ends),
+                     rh_certstore_crl_next_update (store) + 1);
+    rh_certstore_destroy (&store);
+}
+
 void
 init_rh_certstore_tests (void)
 {
@@ -334,4 +370,6 @@ init_rh_certstore_tests (void)
                  test_a_store_without_ca_or_crl_refuses_to_load);
     CU_add_test (suite, "a checkpoint verifies only with a broker certificate in force",
                  test_a_checkpoint_verifies_only_with_a_broker_certificate_in_force);
+    CU_add_test (suite, "the next change is the end of a rotation overlap",
+                 test_the_next_change_is_the_end_of_a_rotation_overlap);
 }

@@ -83,7 +83,7 @@ TOOLS := $(BUILD)/bin/rhannu-ca $(BUILD)/bin/rhannu-broker $(BUILD)/bin/rhannu-a
 AGENT_SRC := $(filter-out agent/main.c,$(wildcard agent/*.c))
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(BUILD)/tests/unit-tests
-FUZZ_NAMES := envelope frame json agreement broker bundle
+FUZZ_NAMES := envelope frame json agreement broker bundle note
 FUZZ_REPLAY := $(patsubst %,$(BUILD)/tests/replay-%,$(FUZZ_NAMES))
 GEN_CORPUS := $(BUILD)/tests/gen-corpus
 TESTCLIENT := $(BUILD)/tests/rh-testclient
@@ -379,6 +379,7 @@ corpus: $(GEN_CORPUS)
 	$(GEN_CORPUS) tests/vectors/pki tests/fuzz/corpus/envelope
 	$(GEN_CORPUS) frames tests/fuzz/corpus/frame
 	$(GEN_CORPUS) bundles tests/fuzz/corpus/bundle
+	$(GEN_CORPUS) notes tests/fuzz/corpus/note
 
 #  --- Housekeeping ----------------------------------------------------------------------------
 

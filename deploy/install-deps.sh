@@ -16,6 +16,8 @@ packages=(
     libleveldb-dev          # durable queues and logs
     libjansson-dev          # JSON spool files
     libyaml-dev             # configuration files (and agreements)
+    libmicrohttpd-dev       # rhannu-witness: its HTTP server
+    libcurl4-openssl-dev    # the broker submits checkpoints to witnesses over HTTP
     libcunit1-dev           # unit tests
     clang                   # libFuzzer harnesses (make fuzz)
     libclang-rt-14-dev      # sanitizer and fuzzer runtimes for clang

@@ -711,6 +711,31 @@ rh_note_checkpoint_format (const char *origin, uint64_t size, const uint8_t root
 }
 
 //  --------------------------------------------------------------------------
+//  The broker's checkpoint as a C2SP checkpoint
+
+rh_note_t *
+rh_note_from_checkpoint (const char *origin, const rh_checkpoint_t *checkpoint)
+{
+    assert (origin && checkpoint);
+    char text [RH_NOTE_MAX_NAME + 128];
+    int n =
+        rh_note_checkpoint_format (origin, checkpoint->size, checkpoint->root, text, sizeof text);
+    return n < 0 ? NULL : rh_note_new (text, (size_t) n);
+}
+
+int
+rh_note_sign_with (rh_note_t *self, const char *name, rh_signer_t *signer)
+{
+    assert (self && name && signer);
+    uint8_t signature [RH_SIG_LEN];
+    if (!rh_note_name_valid (name)
+        || rh_signer_sign (signer, (const uint8_t *) self->text, self->text_size, signature) != 0)
+        return -1;
+    uint32_t id = rh_note_key_id (name, RH_NOTE_TYPE_ED25519, rh_signer_public_key (signer));
+    return s_append (self, name, id, signature, sizeof signature);
+}
+
+//  --------------------------------------------------------------------------
 //  tlog-witness add-checkpoint
 
 rh_rc_t

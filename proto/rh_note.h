@@ -135,6 +135,16 @@ rh_rc_t rh_note_checkpoint_parse (const char *text, size_t size, rh_note_checkpo
 int rh_note_checkpoint_format (const char *origin, uint64_t size,
                                const uint8_t root [RH_DIGEST_LEN], char *out, size_t out_size);
 
+//  --- The broker's checkpoint as a C2SP checkpoint ---------------------------------------------
+
+//  A note holding the checkpoint text of checkpoint (origin, size, root; the broker's time and
+//  certificate fingerprint are not part of it). Returns NULL on an invalid origin or no memory.
+rh_note_t *rh_note_from_checkpoint (const char *origin, const rh_checkpoint_t *checkpoint);
+
+//  Signs the note text with signer's Ed25519 key as name (type 0x01, the key the broker's
+//  certificate names) and appends the line. Returns 0 or -1.
+int rh_note_sign_with (rh_note_t *self, const char *name, rh_signer_t *signer);
+
 //  --- tlog-witness add-checkpoint -------------------------------------------------------------
 
 //  Parses an add-checkpoint body: "old N\n", up to RH_NOTE_MAX_PROOF base64 hash lines, "\n",

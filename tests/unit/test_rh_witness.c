@@ -285,6 +285,62 @@ test_a_witness_with_unreadable_state_refuses_to_cosign (void)
     CU_ASSERT_PTR_NULL (rh_witness_new ("bad name", wit_secret, state, NULL, 0));
 }
 
+static void
+test_a_witness_cosigns_the_brokers_checkpoint_as_a_signed_note (void)
+{
+    //  A certificate's key stands in for the broker's: the note is signed with the key the
+    //  broker's certificate names, as origin, and a witness that trusts its vkey cosigns it.
+    rh_signer_t *signer = test_signer (test_pki ()->pki, "police-gwent");
+    CU_ASSERT_PTR_NOT_NULL_FATAL (signer);
+    s_log_t log;
+    s_log_init (&log, 0);
+    rh_checkpoint_t checkpoint = { .size = 9, .time_ms = 1700000000000 };
+    rh_merkle_range_hash (s_node, &log, 0, 9, checkpoint.root);
+    rh_note_t *note = rh_note_from_checkpoint (S_ORIGIN, &checkpoint);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (note);
+    CU_ASSERT_EQUAL (rh_note_sign_with (note, S_ORIGIN, signer), 0);
+    CU_ASSERT_EQUAL (rh_note_sign_with (note, "not a name", signer), -1);
+    CU_ASSERT_PTR_NULL (rh_note_from_checkpoint ("two\nlines", &checkpoint));
+
+    rh_note_vkey_t broker;
+    CU_ASSERT_EQUAL_FATAL (
+        rh_note_vkey_make (S_ORIGIN, RH_NOTE_TYPE_ED25519, rh_signer_public_key (signer), &broker),
+        RH_OK);
+    size_t verified = 0;
+    CU_ASSERT_EQUAL (rh_note_verify (note, &broker, 1, &verified, NULL), RH_OK);
+    CU_ASSERT_EQUAL (verified, 1);
+    size_t text_size = 0;
+    rh_note_checkpoint_t parsed;
+    const char *text = rh_note_text (note, &text_size);
+    CU_ASSERT_EQUAL (rh_note_checkpoint_parse (text, text_size, &parsed), RH_OK);
+    CU_ASSERT_EQUAL (parsed.size, 9);
+    CU_ASSERT_EQUAL (memcmp (parsed.root, checkpoint.root, RH_DIGEST_LEN), 0);
+
+    char state [PATH_MAX];
+    test_tempdir (state, sizeof state);
+    uint8_t wit_secret [RH_NOTE_SECRET_LEN];
+    s_secret (0, wit_secret);
+    rh_witness_t *witness = rh_witness_new ("witness.example/w1", wit_secret, state, &broker, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (witness);
+    char *body = NULL;
+    size_t body_size = 0;
+    CU_ASSERT_EQUAL_FATAL (rh_note_request_encode (0, NULL, 0, note, &body, &body_size), 0);
+    CU_ASSERT_EQUAL (s_submit (witness, body, body_size, NULL, 0), 200);
+    free (body);
+    //  Another agency's key is not the broker's: the same checkpoint signed by it is refused.
+    rh_signer_t *other = test_signer (test_pki ()->pki, "la-newport");
+    rh_note_t *forged = rh_note_from_checkpoint (S_ORIGIN, &checkpoint);
+    CU_ASSERT_EQUAL (rh_note_sign_with (forged, S_ORIGIN, other), 0);
+    CU_ASSERT_EQUAL_FATAL (rh_note_request_encode (9, NULL, 0, forged, &body, &body_size), 0);
+    CU_ASSERT_EQUAL (s_submit (witness, body, body_size, NULL, 0), 403);
+    free (body);
+    rh_note_destroy (&forged);
+    rh_note_destroy (&note);
+    rh_witness_destroy (&witness);
+    rh_signer_destroy (&other);
+    rh_signer_destroy (&signer);
+}
+
 void
 init_rh_witness_tests (void)
 {
@@ -295,4 +351,6 @@ init_rh_witness_tests (void)
                  test_a_witness_refuses_an_empty_tree_with_a_wrong_root_and_a_proof_from_zero);
     CU_add_test (suite, "a witness with unreadable state refuses to cosign",
                  test_a_witness_with_unreadable_state_refuses_to_cosign);
+    CU_add_test (suite, "a witness cosigns the broker's checkpoint as a signed note",
+                 test_a_witness_cosigns_the_brokers_checkpoint_as_a_signed_note);
 }

@@ -31,12 +31,15 @@ FUZZ_TARGETS ?= $(FUZZ_NAMES)  #  e.g. make fuzz FUZZ_TARGETS=agreement
 
 PKGS := libzmq libprotobuf-c libcrypto libsodium jansson yaml-0.1
 TEST_PKGS := cunit
+#  Only rhannu-witness speaks HTTP: the other binaries do not link its server.
+WITNESS_PKGS := libmicrohttpd
 
 #  pkg-config output lives in its own variables: `make CFLAGS=...` must not drop it.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lleveldb -lpthread
 TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
 TEST_LIBS = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
+WITNESS_LIBS = $(shell pkg-config --libs $(WITNESS_PKGS) 2>/dev/null)
 
 CFLAGS ?= $(OPT) -g
 WARN := -std=c11 -Wall -Wextra -Wshadow -Wformat=2 -Werror
@@ -53,13 +56,16 @@ PROTO_INC = $(LIB_INC) -Iproto -I$(BUILD)/gen
 CERTS_INC = $(PROTO_INC) -Icerts
 BROKER_INC = $(CERTS_INC) -Ibroker
 AGENT_INC = $(CERTS_INC) -Iagent
-TEST_INC = $(CERTS_INC) -Ibroker -Iagent
+#  The witness builds on lib and proto only: it needs no PKI, broker or agent.
+WITNESS_INC = $(PROTO_INC) -Iwitness
+TEST_INC = $(CERTS_INC) -Ibroker -Iagent -Iwitness
 
 LIB_H := $(wildcard lib/*.h)
 PROTO_H := $(LIB_H) $(wildcard proto/*.h)
 CERTS_H := $(PROTO_H) $(wildcard certs/*.h)
 BROKER_H := $(CERTS_H) $(wildcard broker/*.h)
 AGENT_H := $(CERTS_H) $(wildcard agent/*.h)
+WITNESS_H := $(PROTO_H) $(wildcard witness/*.h)
 
 GEN := $(BUILD)/gen/rhannu.pb-c.c $(BUILD)/gen/rhannu.pb-c.h
 GEN_OBJ := $(BUILD)/obj/gen/rhannu.pb-c.o
@@ -83,14 +89,16 @@ BROKER_ACTOR_LIB := $(BUILD)/librhannu-broker.a
 AGENT_LIB := $(BUILD)/librhannu-agent.a
 
 TOOLS := $(BUILD)/bin/rhannu-ca $(BUILD)/bin/rhannu-broker $(BUILD)/bin/rhannu-agent \
-         $(BUILD)/bin/rhannu-audit
+         $(BUILD)/bin/rhannu-audit $(BUILD)/bin/rhannu-witness
 AGENT_SRC := $(filter-out agent/main.c,$(wildcard agent/*.c))
+WITNESS_SRC := $(filter-out witness/main.c,$(wildcard witness/*.c))
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(BUILD)/tests/unit-tests
-FUZZ_NAMES := envelope frame json agreement broker bundle csr
+FUZZ_NAMES := envelope frame json agreement broker bundle csr note
 FUZZ_REPLAY := $(patsubst %,$(BUILD)/tests/replay-%,$(FUZZ_NAMES))
 GEN_CORPUS := $(BUILD)/tests/gen-corpus
 TESTCLIENT := $(BUILD)/tests/rh-testclient
+TESTLOG := $(BUILD)/tests/rh-testlog
 BENCH_LATENCY := $(BUILD)/tests/rh-bench-latency
 BENCH_POLICY := $(BUILD)/tests/rh-bench-policy
 BENCH_CASES := $(BUILD)/tests/rh-bench-cases
@@ -102,7 +110,7 @@ BENCH_API := $(BUILD)/tests/rh-bench-api
 .PHONY: check-contention soak all deps demo bench bench-history bench-peers check check-unit check-fuzz-regress check-integration check-symbols \
         check-layers check-asan fuzz corpus format format-check clean
 
-all: $(LIB) $(BROKER_CORE_LIB) $(TOOLS) $(UNIT_BIN) $(FUZZ_REPLAY) $(GEN_CORPUS) $(TESTCLIENT) \
+all: $(LIB) $(BROKER_CORE_LIB) $(TOOLS) $(UNIT_BIN) $(FUZZ_REPLAY) $(GEN_CORPUS) $(TESTCLIENT) $(TESTLOG) \
      $(BENCH_LATENCY) $(BENCH_POLICY) $(BENCH_CASES) $(BENCH_AUDIT) $(BENCH_BROKER) $(AGENT_LIB) \
      $(API_EXAMPLE) $(BENCH_API)
 
@@ -140,7 +148,11 @@ $(BUILD)/obj/agent/%.o: agent/%.c $(GEN) $(AGENT_H)
 	@mkdir -p $(dir $@)
 	$(COMPILE) $(AGENT_INC) $(BASE_CPPFLAGS) $(CPPFLAGS) -c $< -o $@
 
-$(BUILD)/obj/tests/%.o: tests/%.c $(GEN) $(BROKER_H) $(AGENT_H) $(wildcard tests/unit/*.h)
+$(BUILD)/obj/witness/%.o: witness/%.c $(GEN) $(WITNESS_H)
+	@mkdir -p $(dir $@)
+	$(COMPILE) $(WITNESS_INC) $(BASE_CPPFLAGS) $(CPPFLAGS) -c $< -o $@
+
+$(BUILD)/obj/tests/%.o: tests/%.c $(GEN) $(BROKER_H) $(AGENT_H) $(WITNESS_H) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(COMPILE) $(TEST_INC) $(BASE_CPPFLAGS) $(CPPFLAGS) $(TEST_CFLAGS) -c $< -o $@
 
@@ -198,7 +210,11 @@ $(BUILD)/bin/rhannu-agent: $(call objs,agent/main.c $(AGENT_SRC)) $(LIB)
 	@mkdir -p $(dir $@)
 	$(LINK) $^ $(PKG_LIBS) -o $@
 
-$(UNIT_BIN): $(call objs,$(UNIT_SRC) agent/rh_link.c agent/rh_sealer.c) $(BROKER_ACTOR_LIB) $(BROKER_CORE_LIB) $(LIB)
+$(BUILD)/bin/rhannu-witness: $(call objs,witness/main.c $(WITNESS_SRC)) $(LIB)
+	@mkdir -p $(dir $@)
+	$(LINK) $^ $(WITNESS_LIBS) $(PKG_LIBS) -o $@
+
+$(UNIT_BIN): $(call objs,$(UNIT_SRC) agent/rh_link.c agent/rh_sealer.c $(WITNESS_SRC)) $(BROKER_ACTOR_LIB) $(BROKER_CORE_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(LINK) $^ $(TEST_LIBS) $(PKG_LIBS) -o $@
 
@@ -213,6 +229,10 @@ $(BUILD)/tests/replay-broker: $(BUILD)/obj/tests/fuzz/fuzz_broker.o \
 	$(LINK) $^ $(PKG_LIBS) -o $@
 
 $(TESTCLIENT): $(BUILD)/obj/tests/integration/rh_testclient.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(LINK) $^ $(PKG_LIBS) -o $@
+
+$(TESTLOG): $(BUILD)/obj/tests/integration/rh_testlog.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(LINK) $^ $(PKG_LIBS) -o $@
 
@@ -264,7 +284,7 @@ check-fuzz-regress: $(FUZZ_REPLAY)
 	    $(BUILD)/tests/replay-$$name tests/fuzz/corpus/$$name || exit 1; \
 	done
 
-check-integration: $(TOOLS) $(TESTCLIENT) $(API_EXAMPLE)
+check-integration: $(TOOLS) $(TESTCLIENT) $(API_EXAMPLE) $(TESTLOG)
 	@for test in tests/integration/test_*.sh; do \
 	    echo "== $$test"; BUILD=$(BUILD) bash $$test || exit 1; \
 	done
@@ -285,21 +305,24 @@ LAYER_PROTO_OBJ = $(call objs,$(wildcard proto/*.c)) $(GEN_OBJ)
 LAYER_CERTS_OBJ = $(call objs,$(wildcard certs/*.c))
 LAYER_BROKER_OBJ = $(call objs,$(wildcard broker/*.c))
 LAYER_AGENT_OBJ = $(call objs,$(wildcard agent/*.c))
+LAYER_WITNESS_OBJ = $(call objs,$(wildcard witness/*.c))
 check-layers: $(LAYER_LIB_OBJ) $(LAYER_PROTO_OBJ) $(LAYER_CERTS_OBJ) $(LAYER_BROKER_OBJ) \
-              $(LAYER_AGENT_OBJ) $(BUILD)/bin/rhannu-audit
+              $(LAYER_AGENT_OBJ) $(LAYER_WITNESS_OBJ) $(BUILD)/bin/rhannu-audit
 	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	defs () { nm -A -g --defined-only "$$@" | awk '{print $$NF}' | grep -v '^main$$' | sort -u; }; \
 	refs () { nm -A -u "$$@" | awk '{print $$NF}' | sort -u; }; \
 	refs $(LAYER_LIB_OBJ) > $$tmp/lib.u; refs $(LAYER_PROTO_OBJ) > $$tmp/proto.u; \
 	refs $(LAYER_CERTS_OBJ) > $$tmp/certs.u; refs $(LAYER_BROKER_OBJ) > $$tmp/broker.u; \
-	refs $(LAYER_AGENT_OBJ) > $$tmp/agent.u; \
-	defs $(LAYER_PROTO_OBJ) $(LAYER_CERTS_OBJ) $(LAYER_BROKER_OBJ) $(LAYER_AGENT_OBJ) > $$tmp/above-lib; \
-	defs $(LAYER_CERTS_OBJ) $(LAYER_BROKER_OBJ) $(LAYER_AGENT_OBJ) > $$tmp/above-proto; \
+	refs $(LAYER_AGENT_OBJ) > $$tmp/agent.u; refs $(LAYER_WITNESS_OBJ) > $$tmp/witness.u; \
+	defs $(LAYER_PROTO_OBJ) $(LAYER_CERTS_OBJ) $(LAYER_BROKER_OBJ) $(LAYER_AGENT_OBJ) \
+	     $(LAYER_WITNESS_OBJ) > $$tmp/above-lib; \
+	defs $(LAYER_CERTS_OBJ) $(LAYER_BROKER_OBJ) $(LAYER_AGENT_OBJ) $(LAYER_WITNESS_OBJ) > $$tmp/above-proto; \
 	defs $(LAYER_BROKER_OBJ) $(LAYER_AGENT_OBJ) > $$tmp/above-certs; \
 	defs $(LAYER_AGENT_OBJ) > $$tmp/agent.d; defs $(LAYER_BROKER_OBJ) > $$tmp/broker.d; \
+	defs $(LAYER_CERTS_OBJ) $(LAYER_BROKER_OBJ) $(LAYER_AGENT_OBJ) > $$tmp/pki-and-up.d; \
 	fail=0; \
 	for pair in lib.u:above-lib proto.u:above-proto certs.u:above-certs broker.u:agent.d \
-	            agent.u:broker.d; do \
+	            agent.u:broker.d witness.u:pki-and-up.d; do \
 	    bad=$$(comm -12 $$tmp/$${pair%%:*} $$tmp/$${pair##*:}); \
 	    if [ -n "$$bad" ]; then \
 	        echo "check-layers: $${pair%%.*} uses symbols of a layer it must not see:"; \
@@ -318,14 +341,14 @@ check-layers: $(LAYER_LIB_OBJ) $(LAYER_PROTO_OBJ) $(LAYER_CERTS_OBJ) $(LAYER_BRO
 	    echo "check-layers: rhannu-audit holds the broker actor or router:"; \
 	    echo "$$bad" | sed 's/^/    /'; fail=1; \
 	fi; \
-	[ $$fail = 0 ] && echo "check-layers: lib <- proto <- certs <- {broker, agent}; rhannu-audit has no router"
+	[ $$fail = 0 ] && echo "check-layers: lib <- proto <- certs <- {broker, agent}; lib <- proto <- witness; rhannu-audit has no router"
 
 #  The unit suite, the fuzz corpora and the integration tests (but the slow crash test) again,
 #  under AddressSanitizer, LeakSanitizer and UBSan (SAN=1); any report fails the run.
 ASAN_INTEGRATION := test_ca_openssl test_delivery test_security test_deadletter test_agreements test_holder \
-                    test_lifecycle test_audit test_api
+                    test_lifecycle test_audit test_api test_witness
 check-asan:
-	$(MAKE) SAN=1 $(UNIT_BIN) $(FUZZ_REPLAY) $(TOOLS) $(TESTCLIENT) $(API_EXAMPLE)
+	$(MAKE) SAN=1 $(UNIT_BIN) $(FUZZ_REPLAY) $(TOOLS) $(TESTCLIENT) $(API_EXAMPLE) $(TESTLOG)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:fast_unwind_on_malloc=0 UBSAN_OPTIONS=print_stacktrace=1 $(UNIT_BIN)
 	@for name in $(FUZZ_NAMES); do \
 	    ASAN_OPTIONS=detect_leaks=1 $(BUILD)/tests/replay-$$name tests/fuzz/corpus/$$name || exit 1; \
@@ -407,6 +430,7 @@ corpus: $(GEN_CORPUS)
 	$(GEN_CORPUS) tests/vectors/pki tests/fuzz/corpus/envelope
 	$(GEN_CORPUS) frames tests/fuzz/corpus/frame
 	$(GEN_CORPUS) bundles tests/fuzz/corpus/bundle
+	$(GEN_CORPUS) notes tests/fuzz/corpus/note
 
 #  --- Housekeeping ----------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ packages=(
     libleveldb-dev          # durable queues and logs
     libjansson-dev          # JSON spool files
     libyaml-dev             # configuration files (and agreements)
+    libmicrohttpd-dev       # rhannu-witness: its HTTP server
     libcunit1-dev           # unit tests
     clang                   # libFuzzer harnesses (make fuzz)
     libclang-rt-14-dev      # sanitizer and fuzzer runtimes for clang

@@ -93,4 +93,13 @@
 #define RH_MAX_REPEAT_HISTORY 64    //  referrals about one subject read for the repeat rule
 #define RH_CASE_CACHE         256   //  recently written cases served before they are committed
 
+//  C2SP signed notes, checkpoints and the tlog-witness add-checkpoint request (proto/rh_note).
+#define RH_NOTE_MAX_SIZE       (64 << 10)  //  a whole signed note or add-checkpoint body, bytes
+#define RH_NOTE_MAX_SIGNATURES 64          //  signature lines in one note (the spec asks >= 16)
+#define RH_NOTE_MAX_NAME       255         //  a key name or checkpoint origin, bytes
+#define RH_NOTE_MAX_SIG_BYTES  4096        //  one decoded signature (key id and signature)
+#define RH_NOTE_MAX_PROOF      63   //  consistency proof lines in one request (the spec's cap)
+#define RH_NOTE_MAX_EXTENSIONS 16   //  checkpoint extension lines
+#define RH_NOTE_MAX_VKEY       512  //  a verifier key in text form, bytes
+
 #endif

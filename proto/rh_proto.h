@@ -23,5 +23,6 @@
 #include "rh_json.h"
 #include "rh_subject.h"
 #include "rh_agreement.h"
+#include "rh_note.h"
 
 #endif

@@ -135,3 +135,10 @@ rh_signer_fingerprint (rh_signer_t *self)
     assert (self);
     return self->fingerprint;
 }
+
+const uint8_t *
+rh_signer_public_key (rh_signer_t *self)
+{
+    assert (self);
+    return self->secret + 32;  //  libsodium's secret key ends with the public key
+}

@@ -28,6 +28,9 @@ int rh_signer_sign (rh_signer_t *self, const uint8_t *data, size_t size,
 //  The agency id the certificate names (its subject CN).
 const char *rh_signer_agency (rh_signer_t *self);
 
+//  The Ed25519 public key (RH_PUBKEY_LEN bytes): what a C2SP vkey of this signer carries.
+const uint8_t *rh_signer_public_key (rh_signer_t *self);
+
 //  SHA-256 of the certificate DER: goes into every header this signer signs.
 const uint8_t *rh_signer_fingerprint (rh_signer_t *self);
 

@@ -127,6 +127,75 @@ s_bundles (const char *dir)
     return rc != 0 || system (command) != 0;
 }
 
+//  Writes one seed: the mode byte, then size bytes.
+static int
+s_seed (const char *dir, const char *name, uint8_t mode, const void *data, size_t size)
+{
+    char path [PATH_MAX];
+    uint8_t *bytes = malloc (size + 1);
+    if (!bytes || rh_file_path (path, sizeof path, "%s/%s", dir, name) != 0)
+        return -1;
+    bytes [0] = mode;
+    memcpy (bytes + 1, data, size);
+    int rc = rh_file_write_atomic (path, bytes, size + 1, 0644);
+    free (bytes);
+    return rc;
+}
+
+//  gen-corpus notes DIR: seeds for fuzz_note, one per reader (see its header), signed by the
+//  harness's keys (seeds 32..63 for the log, 0..31 for the witness).
+static int
+s_notes (const char *dir)
+{
+    uint8_t seed [32], public_key [32], log_secret [64], wit_secret [64];
+    for (int i = 0; i < 32; i++)
+        seed [i] = (uint8_t) (32 + i);
+    crypto_sign_seed_keypair (public_key, log_secret, seed);
+    for (int i = 0; i < 32; i++)
+        seed [i] = (uint8_t) i;
+    crypto_sign_seed_keypair (public_key, wit_secret, seed);
+    uint8_t root [RH_DIGEST_LEN], proof [3][RH_DIGEST_LEN];
+    rh_sha256 (root, "root", 4);
+    for (int i = 0; i < 3; i++)
+        rh_sha256 (proof [i], &i, sizeof i);
+    char text [512];
+    int n = rh_note_checkpoint_format ("example.com/log", 7, root, text, sizeof text);
+    rh_note_t *note = n > 0 ? rh_note_new (text, (size_t) n) : NULL;
+    if (!note || rh_note_sign (note, "example.com/log", log_secret) != 0
+        || rh_file_mkdir (dir, 0755) != 0)
+        return 1;
+    char *encoded = NULL, *body = NULL;
+    size_t encoded_size = 0, body_size = 0;
+    if (rh_note_request_encode (4, (const uint8_t (*) [RH_DIGEST_LEN]) proof, 3, note, &body,
+                                &body_size)
+            != 0
+        || s_seed (dir, "seed-request", 1, body, body_size) != 0)
+        return 1;
+    free (body);
+    if (rh_note_cosign (note, "witness.example/w1", wit_secret, 1700000000) != 0
+        || rh_note_encode (note, &encoded, &encoded_size) != 0
+        || s_seed (dir, "seed-cosigned", 0, encoded, encoded_size) != 0)
+        return 1;
+    char line [512];
+    n = rh_note_line (note, 1, line, sizeof line);
+    if (n < 0 || s_seed (dir, "seed-lines", 4, line, (size_t) n) != 0)
+        return 1;
+    const char *spec = "This is an example message.\n\n\xe2\x80\x94 example.com/foo "
+                       "Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXm"
+                       "RKuwHjG1Yu72IneyaQM=\n";
+    const char *vkey = "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k";
+    const char *extended = "example.com/log\n0\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n"
+                           "extension\n";
+    if (s_seed (dir, "seed-spec-note", 0, spec, strlen (spec)) != 0
+        || s_seed (dir, "seed-vkey", 2, vkey, strlen (vkey)) != 0
+        || s_seed (dir, "seed-checkpoint", 3, text, strlen (text)) != 0
+        || s_seed (dir, "seed-checkpoint-ext", 3, extended, strlen (extended)) != 0)
+        return 1;
+    free (encoded);
+    rh_note_destroy (&note);
+    return 0;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -134,6 +203,8 @@ main (int argc, char **argv)
         return s_frames (argv [2]);
     if (argc == 3 && strcmp (argv [1], "bundles") == 0)
         return s_bundles (argv [2]);
+    if (argc == 3 && strcmp (argv [1], "notes") == 0)
+        return s_notes (argv [2]);
     if (argc != 3) {
         fprintf (stderr, "usage: gen-corpus PKI-DIR CORPUS-DIR\n");
         return 2;

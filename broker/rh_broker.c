@@ -10,7 +10,8 @@
     agreements and certificates the classes borrow.
 
     Keys in the database, by owner:
-      q/ t/ qs/ x/ b/seq      queues, tails, what was sent, dead letters, own sequence (rh_queue)
+      q/ t/ qs/ x/ qu/ b/seq  queues, tails, what was sent, dead letters, what an agent could
+                              not verify, own sequence (rh_queue)
       m/ r/ s/<sender>/       message ids and sequences seen (rh_dedup)
       a/ ap/ mt/ ck/          the audit log (rh_audit)
       k/ kh/ d/ s/<subject>/  cases, deadlines by due time, subjects (rh_cases)
@@ -54,6 +55,8 @@ const rh_cfg_spec_t rh_broker_config_spec [] = {
       "refuse a message created further than this from the broker's clock (RH_E_CLOCK)" },
     { "delivery/expiry_days", RH_CFG_INT, 1, 3650, "30", false,
       "default life of a queued message (the sender may set a shorter one)" },
+    { "delivery/unverified_alert_ms", RH_CFG_INT, 1000, 30LL * 86400000, "3600000", false,
+      "tell a sender when its message's recipient has not been able to verify it for this long" },
     { NULL }
 };
 
@@ -170,6 +173,8 @@ s_dispatch (rh_broker_t *self, rh_inbound_t *in)
             if (rh_queue_reserve (self->queue, agency) != 0)
                 break;
             rh_dedup_set_floor (self->dedup, agency, frame->low_sequence);
+            //  Binding offers again what the agent could not verify: a restarted agent may
+            //  trust more now.
             rh_queue_bind (self->queue, agency, routing_id, routing_id_size, in->connection,
                            frame->credit);
             //  The agent checks that the log it saw last is still the beginning of this one.
@@ -212,9 +217,23 @@ s_dispatch (rh_broker_t *self, rh_inbound_t *in)
             }
             break;
         }
+        case RH_FRAME_UNVERIFIED: {
+            //  Not taken in: no receipt, the message stays queued and is offered again.
+            if (!rh_queue_bound_to (self->queue, agency, routing_id, routing_id_size))
+                break;
+            int64_t now = s_now (self);
+            rh_acked_t which;
+            if (rh_queue_unverified (self->queue, agency, frame->delivery_id, frame->code,
+                                     frame->reason, now, &which)
+                == 1)
+                rh_tracker_unverified (self->tracker, which.kind, which.msg_id, agency, frame->code,
+                                       now);
+            break;
+        }
         default:
             rh_router_reply (self->router, routing_id, routing_id_size, "", RH_E_MALFORMED, false,
-                             "agents may send Hello, Submit, Delivered and ProofRequest only");
+                             "agents may send Hello, Submit, Delivered, Unverified and "
+                             "ProofRequest only");
             break;
     }
 }
@@ -433,6 +452,7 @@ rh_broker_new (rh_config_t *config)
     rh_queue_limits_t limits = {
         .expiry_ms = expiry_ms,
         .redeliver_ms = rh_config_int (config, "delivery/redeliver_ms"),
+        .unverified_alert_ms = rh_config_int (config, "delivery/unverified_alert_ms"),
     };
     if (!(self->queue =
               rh_queue_new (self->db, self->audit, self->signer, &limits, s_send, self->router))

@@ -313,8 +313,9 @@ s_load_policy (rh_broker_t *self, char *why, size_t why_size)
     return policy;
 }
 
-//  Reloads the CRL and certificates; closes every connection if a connected agency is no
-//  longer allowed (ROUTER has no per-peer close: agents reconnect and are checked afresh).
+//  Reloads the agreements, the CRL and the certificates, and closes every session whose own
+//  certificate is no longer valid (revocation is by certificate, not by name: an agency holding
+//  a newer certificate keeps its sessions on it). Nothing else is disconnected.
 static void
 s_reload (rh_broker_t *self)
 {
@@ -340,26 +341,23 @@ s_reload (rh_broker_t *self)
     rh_certstore_destroy (&self->store);
     self->store = fresh;
     rh_verifier_reload (self->verifier);
-    bool revoked = false;
-    const char *bound [RH_MAX_AGENCIES];
-    size_t bound_count = rh_queue_bound_agencies (self->queue, bound, RH_MAX_AGENCIES);
-    for (size_t i = 0; i < bound_count; i++) {
-        if (!rh_intake_enrolled (self->intake, bound [i], rh_time_now_ms ())) {
-            rh_log_warn ("broker", "%s is no longer allowed; closing its connection", bound [i]);
-            rh_audit_event (self->audit, "DISCONNECTED", RH_E_REVOKED, NULL, bound [i], NULL, 0,
-                            NULL, 0, NULL, "certificate no longer valid after CRL reload");
-            revoked = true;
+    rh_lost_t closed [64];
+    size_t count;
+    do {
+        count = rh_router_close_invalid (self->router, rh_time_now_ms (), closed, 64);
+        for (size_t i = 0; i < count; i++) {
+            //  Unbound now, not when the disconnection is reported: nothing more leaves for it.
+            rh_queue_connection_lost (self->queue, closed [i].agency, closed [i].connection);
+            rh_log_warn (
+                "broker",
+                "%s: a session's certificate is no longer valid; closed it (descriptor %d)",
+                closed [i].agency, closed [i].connection);
+            rh_audit_event (self->audit, "DISCONNECTED", RH_E_REVOKED, NULL, closed [i].agency,
+                            NULL, 0, NULL, 0, NULL,
+                            "the session's certificate is no longer valid after the PKI reload");
         }
-    }
+    } while (count == 64);
     rh_log_info ("broker", "reloaded PKI: %zu certificates", rh_certstore_size (self->store));
-    if (!revoked)
-        return;
-    rh_queue_unbind_all (self->queue);
-    if (rh_router_rebind (self->router) == 0)
-        return;
-    rh_log_error ("broker",
-                  "cannot rebind after reload; stopping so that a supervisor restarts us");
-    exit (4);
 }
 
 //  Signs a checkpoint of the audit log when enough records or time have passed since the last.

@@ -319,6 +319,7 @@ s_load_policy (rh_broker_t *self, char *why, size_t why_size)
 static void
 s_reload (rh_broker_t *self)
 {
+    rh_log_info ("broker", "reloading the agreements and the PKI");
     //  Agreements first, all or nothing: a bad new set leaves the old one in force.
     char why [RH_MAX_REASON] = "";
     rh_policy_t *policy = s_load_policy (self, why, sizeof why);

@@ -1014,10 +1014,8 @@ size_t
 rh_queue_unverified_count (rh_queue_t *self, const char *agency)
 {
     assert (self && agency);
-    for (size_t i = 0; i < self->peer_count; i++)
-        if (strcmp (self->peers [i].agency, agency) == 0)
-            return self->peers [i].held_count;
-    return 0;
+    s_peer_t *peer = s_peer (self, agency);  //  read from the database on first use
+    return peer ? peer->held_count : 0;
 }
 
 //  Offers a parked delivery again. Returns false if the transport took no more for now.

@@ -38,6 +38,12 @@
     asks for its full credit again; the broker then sends everything still
     unacknowledged, and i/ keys drop what was already written.
 
+    A delivery that does not verify here is never written or acknowledged:
+    the agent answers Unverified (a code and a reason, no content), and the
+    broker keeps it queued and offers it again. A submission the broker
+    refuses as not yet valid stays in the outbox and goes again after
+    RH_NOT_YET_VALID_RETRY_MS, doubling up to RH_NOT_YET_VALID_MAX_RETRY_MS.
+
     status.json also names connection trouble ("connection",
     "connection_detail", see rh_link): broker not reachable, handshake timed
     out (busy or starting), or our key refused.

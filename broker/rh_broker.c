@@ -226,7 +226,7 @@ s_dispatch (rh_broker_t *self, rh_inbound_t *in)
             if (rh_queue_unverified (self->queue, agency, frame->delivery_id, frame->code,
                                      frame->reason, now, &which)
                 == 1)
-                rh_tracker_unverified (self->tracker, which.kind, which.msg_id, agency, frame->code,
+                rh_tracker_unverified (self->tracker, which.kind, which.msg_id, agency, which.code,
                                        now);
             break;
         }

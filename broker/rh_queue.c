@@ -874,14 +874,17 @@ rh_queue_pump (rh_queue_t *self, int64_t now)
             s_pump (self, &self->peers [i], now);
 }
 
-//  The result named code (as rh_rc_name spells it), or RH_E_MALFORMED for a name not known.
-static rh_rc_t
-s_rc_named (const char *code)
+//  The result an agent named (as rh_rc_name spells it). Returns false for a name that is not
+//  one: what an agent sends is not trusted into a log.
+static bool
+s_rc_named (const char *code, rh_rc_t *found)
 {
-    for (int rc = RH_OK + 1; rc < RH_RC_COUNT; rc++)
-        if (strcmp (rh_rc_name ((rh_rc_t) rc), code) == 0)
-            return (rh_rc_t) rc;
-    return RH_E_MALFORMED;
+    for (int rc = RH_OK + 1; code && rc < RH_RC_COUNT; rc++)
+        if (strcmp (rh_rc_name ((rh_rc_t) rc), code) == 0) {
+            *found = (rh_rc_t) rc;
+            return true;
+        }
+    return false;
 }
 
 //  Tells the sender of a delivery its recipient still cannot verify that it waits, queued: a
@@ -965,6 +968,9 @@ rh_queue_unverified (rh_queue_t *self, const char *agency, uint64_t seq, const c
         return 0;  //  not in flight: an old or a forged answer changes nothing
     snprintf (which->msg_id, sizeof which->msg_id, "%s", peer->flights [i].msg_id);
     which->kind = peer->flights [i].kind;
+    rh_rc_t rc = RH_E_MALFORMED;
+    const char *name = s_rc_named (code, &rc) ? rh_rc_name (rc) : "RH_E_UNKNOWN";
+    snprintf (which->code, sizeof which->code, "%s", name);
     //  Its credit comes back; the message stays where it is in the queue.
     memmove (&peer->flights [i], &peer->flights [i + 1],
              (peer->flight_count - i - 1) * sizeof *peer->flights);
@@ -974,7 +980,7 @@ rh_queue_unverified (rh_queue_t *self, const char *agency, uint64_t seq, const c
     if (held) {
         if (!held->first_ms)
             held->first_ms = now;
-        snprintf (held->code, sizeof held->code, "%s", code && *code ? code : "RH_E_UNKNOWN");
+        snprintf (held->code, sizeof held->code, "%s", name);
         held->parked = true;
         held->due_ms = now + RH_UNVERIFIED_RETRY_MS;
         s_held_put (self, peer, held);
@@ -983,12 +989,12 @@ rh_queue_unverified (rh_queue_t *self, const char *agency, uint64_t seq, const c
     snprintf (detail, sizeof detail,
               "delivery %" PRIu64 " not taken in: the recipient could not verify it (%s: %.*s); "
               "kept queued",
-              seq, code && *code ? code : "RH_E_UNKNOWN", RH_MAX_REASON / 2, reason ? reason : "");
+              seq, name, RH_MAX_REASON / 2, reason ? reason : "");
     const char *recipients [] = { peer->agency };
-    rh_audit_event (self->audit, "UNVERIFIED", s_rc_named (code ? code : ""), which->msg_id,
-                    peer->agency, recipients, 1, NULL, 0, NULL, detail);
+    rh_audit_event (self->audit, "UNVERIFIED", rc, which->msg_id, peer->agency, recipients, 1, NULL,
+                    0, NULL, detail);
     rh_log_warn ("broker", "%s could not verify delivery %" PRIu64 " (%s): %s; kept queued",
-                 peer->agency, seq, which->msg_id, held ? held->code : "RH_E_UNKNOWN");
+                 peer->agency, seq, which->msg_id, name);
     return 1;
 }
 

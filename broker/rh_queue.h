@@ -51,6 +51,8 @@ typedef struct {
 typedef struct {
     uint32_t kind;                //  MessageKind of the message acknowledged
     char msg_id [RH_MAX_ID + 1];  //  its id
+    char code [RH_MAX_ID + 1];    //  rh_queue_unverified: the agent's code if it names a result
+                                  //  (RH_E_...), else "RH_E_UNKNOWN"
 } rh_acked_t;
 
 //  A dead letter, as an operator sees it.

@@ -668,6 +668,7 @@ test_a_delivery_the_agent_cannot_verify_stays_queued_and_is_offered_again (void)
         rh_queue_unverified (fx.queue, "la-newport", 1, "RH_E_CERT_UNKNOWN", "", now, &which), 0);
     CU_ASSERT_EQUAL (rh_queue_unverified (fx.queue, "la-newport", 7, "RH_E_SIG", "", now, &which),
                      0);
+    CU_ASSERT_STRING_EQUAL (which.code, "RH_E_CERT_UNKNOWN");
     s_commit (&fx);
     CU_ASSERT_TRUE (s_has (&fx, "q/la-newport/00000000000000000001"));
     CU_ASSERT_TRUE (s_has (&fx, "qu/la-newport/00000000000000000001"));
@@ -690,7 +691,8 @@ test_a_delivery_the_agent_cannot_verify_stays_queued_and_is_offered_again (void)
     //  Refused again; a trust refresh offers it at the next tick, without the wait.
     now += RH_UNVERIFIED_RETRY_MS;
     CU_ASSERT_EQUAL (
-        rh_queue_unverified (fx.queue, "la-newport", 1, "RH_E_CERT_UNKNOWN", "", now, &which), 1);
+        rh_queue_unverified (fx.queue, "la-newport", 1, "no\nsuch code", "", now, &which), 1);
+    CU_ASSERT_STRING_EQUAL (which.code, "RH_E_UNKNOWN");  //  not passed on as the agent wrote it
     rh_queue_redeliver (fx.queue, now + 1);
     CU_ASSERT_EQUAL (fx.sent.count, 3);
     CU_ASSERT_EQUAL (rh_queue_reoffer_unverified (fx.queue, "health-abb"), 0);

@@ -52,6 +52,12 @@
     asks for its full credit again; the broker then sends everything still
     unacknowledged, and i/ keys drop what was already written.
 
+    A delivery that does not verify here is never written or acknowledged:
+    the agent answers Unverified (a code and a reason, no content), and the
+    broker keeps it queued and offers it again. A submission the broker
+    refuses as not yet valid stays in the outbox and goes again after
+    RH_NOT_YET_VALID_RETRY_MS, doubling up to RH_NOT_YET_VALID_MAX_RETRY_MS.
+
     status.json also names connection trouble ("connection",
     "connection_detail", see rh_link): broker not reachable, handshake timed
     out (busy or starting), or our key refused.
@@ -110,6 +116,15 @@ typedef struct {
     char msg_id [RH_MAX_ID + 1];
     int64_t sent_ms;
 } s_flight_t;
+
+//  An outbox message the broker refused as not yet valid (its clock behind the CA's that issued
+//  our certificate): it stays in the outbox and is sent again after wait_ms, which doubles.
+typedef struct {
+    uint64_t seq;
+    char msg_id [RH_MAX_ID + 1];
+    int64_t due_ms;   //  sent again then
+    int64_t wait_ms;  //  the wait that led to due_ms
+} s_deferred_t;
 
 //  A delivery written to .tmp/, waiting for the commit.
 typedef struct {
@@ -226,8 +241,14 @@ struct _rh_agent_t {
     void *receive_arg;
     rh_agent_outcome_fn *outcome;  //  told what became of what we sent (NULL: nobody)
     void *outcome_arg;
-    int64_t last_status;  //  when status.json was last written
-    int64_t last_tick;    //  when the resend timer was last looked at
+    int64_t last_status;     //  when status.json was last written
+    int64_t last_tick;       //  when the resend timer was last looked at
+    s_deferred_t *deferred;  //  outbox messages refused as not yet valid, waiting to go again
+    size_t deferred_count;
+    size_t deferred_capacity;
+    uint64_t unverified;                   //  deliveries we could not verify (not taken in)
+    char unverified_code [RH_MAX_ID + 1];  //  the last one's code
+    int64_t unverified_ms;                 //  and when
 };
 
 //  ---------------------------------------------------------------------------------------------
@@ -745,6 +766,28 @@ s_write_status (rh_agent_t *self)
         json_object_set_new (root, "deliveries_declined",
                              json_integer ((json_int_t) self->declined));
         json_object_set_new (root, "resent", json_integer ((json_int_t) self->resent));
+        //  Messages the broker refused as not yet valid: kept in the outbox, sent again.
+        json_t *waiting = json_array ();
+        int64_t next = 0;
+        for (size_t i = 0; i < self->deferred_count; i++) {
+            json_array_append_new (waiting, json_string (self->deferred [i].msg_id));
+            if (!next || self->deferred [i].due_ms < next)
+                next = self->deferred [i].due_ms;
+        }
+        char next_text [32];
+        json_object_set_new (
+            root, "not_yet_valid",
+            json_pack ("{s:I, s:o, s:s}", "waiting", (json_int_t) self->deferred_count, "msg_ids",
+                       waiting, "next_retry",
+                       next ? rh_time_format (next, next_text, sizeof next_text) : ""));
+        //  Deliveries that did not verify here: left with the broker, never taken in.
+        char last [32];
+        json_object_set_new (
+            root, "unverified",
+            json_pack ("{s:I, s:s, s:s}", "deliveries", (json_int_t) self->unverified, "last_code",
+                       self->unverified_code, "last_at",
+                       self->unverified_ms ? rh_time_format (self->unverified_ms, last, sizeof last)
+                                           : ""));
         json_object_set_new (root, "referrals", s_referrals_status (self));
     }
     if (root) {
@@ -1110,6 +1153,80 @@ s_send_frame (rh_agent_t *self, const rh_frame_t *frame)
     free (bytes);
 }
 
+//  The deferred entry of outbox message seq, or NULL.
+static s_deferred_t *
+s_deferred_find (rh_agent_t *self, uint64_t seq)
+{
+    for (size_t i = 0; i < self->deferred_count; i++)
+        if (self->deferred [i].seq == seq)
+            return &self->deferred [i];
+    return NULL;
+}
+
+static void
+s_deferred_drop (rh_agent_t *self, uint64_t seq)
+{
+    s_deferred_t *deferred = s_deferred_find (self, seq);
+    if (deferred) {
+        *deferred = self->deferred [--self->deferred_count];
+        self->status_dirty = true;
+    }
+}
+
+//  The broker refused outbox message seq as not yet valid: not final (the clocks of the CA and
+//  the broker may be apart), so it stays in the outbox and goes again later, waiting
+//  RH_NOT_YET_VALID_RETRY_MS, then twice as long, up to RH_NOT_YET_VALID_MAX_RETRY_MS. Returns 0,
+//  or -1 if it cannot be remembered (then it is refused for good, as before).
+static int
+s_defer (rh_agent_t *self, uint64_t seq, const char *msg_id, int64_t now)
+{
+    s_deferred_t *deferred = s_deferred_find (self, seq);
+    if (!deferred) {
+        if (self->deferred_count == self->deferred_capacity) {
+            size_t capacity = self->deferred_capacity ? self->deferred_capacity * 2 : 16;
+            s_deferred_t *grown = realloc (self->deferred, capacity * sizeof *grown);
+            if (!grown)
+                return -1;
+            self->deferred = grown;
+            self->deferred_capacity = capacity;
+        }
+        deferred = &self->deferred [self->deferred_count++];
+        deferred->seq = seq;
+        deferred->wait_ms = 0;
+        snprintf (deferred->msg_id, sizeof deferred->msg_id, "%s", msg_id);
+    }
+    deferred->wait_ms =
+        deferred->wait_ms ? deferred->wait_ms * 2 : (int64_t) RH_NOT_YET_VALID_RETRY_MS;
+    if (deferred->wait_ms > RH_NOT_YET_VALID_MAX_RETRY_MS)
+        deferred->wait_ms = RH_NOT_YET_VALID_MAX_RETRY_MS;
+    deferred->due_ms = now + deferred->wait_ms;
+    self->status_dirty = true;
+    return 0;
+}
+
+//  Sends again the deferred messages that are due (from the head of the outbox: the cursor
+//  skips those not due yet).
+static void
+s_deferred_tick (rh_agent_t *self, int64_t now)
+{
+    uint64_t first = UINT64_MAX;
+    for (size_t i = 0; i < self->deferred_count; i++) {
+        const s_deferred_t *deferred = &self->deferred [i];
+        if (deferred->due_ms > now || deferred->due_ms == 0)
+            continue;
+        bool flying = false;
+        for (size_t f = 0; f < self->flight_count && !flying; f++)
+            flying = self->flights [f].seq == deferred->seq;
+        if (!flying && deferred->seq < first)
+            first = deferred->seq;
+    }
+    if (first != UINT64_MAX && first < self->cursor && self->connected) {
+        //  Sent again with everything unanswered after it; the broker de-duplicates by id.
+        self->cursor = first;
+        self->flight_count = 0;
+    }
+}
+
 //  Sends outbox messages from the cursor while the window allows.
 static void
 s_send_more (rh_agent_t *self)
@@ -1117,6 +1234,7 @@ s_send_more (rh_agent_t *self)
     if (!self->connected || self->flight_count >= self->window
         || rh_trust_expired (self->trust, rh_time_now_ms ()))
         return;  //  with an expired bundle we send nothing: what we trust may be out of date
+    int64_t now = rh_time_now_ms ();
     rh_db_iter_t *iter = rh_db_iter_new (self->db, "o/", 2);
     if (!iter)
         return;
@@ -1130,6 +1248,11 @@ s_send_more (rh_agent_t *self)
         uint64_t seq = rh_db_key_sequence (found, key_size, 2);
         if (seq == UINT64_MAX)
             continue;
+        const s_deferred_t *deferred = s_deferred_find (self, seq);
+        if (deferred && deferred->due_ms > now) {
+            self->cursor = seq + 1;  //  not yet: s_deferred_tick sends it when it is due
+            continue;
+        }
         rh_outgoing_t record;
         if (rh_record_decode_outgoing (value, size, &record) != RH_OK) {
             s_error (self, "outbox entry %" PRIu64 " does not decode; skipped", seq);
@@ -1184,6 +1307,20 @@ s_answered (rh_agent_t *self, const char *msg_id, const rh_frame_t *refusal)
             self->status_dirty = true;
             return;
         }
+        if (code && strcmp (code, rh_rc_name (RH_E_NOT_YET_VALID)) == 0
+            && s_defer (self, self->flights [i].seq, msg_id, rh_time_now_ms ()) == 0) {
+            //  Not final: the broker's clock may be behind the CA's. It stays in the outbox.
+            const s_deferred_t *deferred = s_deferred_find (self, self->flights [i].seq);
+            s_error (self,
+                     "%s refused by the broker as not yet valid (its clock may be behind the "
+                     "CA's); kept in the outbox, sent again in %" PRId64 " s",
+                     msg_id, deferred->wait_ms / 1000);
+            memmove (&self->flights [i], &self->flights [i + 1],
+                     (self->flight_count - i - 1) * sizeof *self->flights);
+            self->flight_count--;
+            return;
+        }
+        s_deferred_drop (self, self->flights [i].seq);
         char key [NAME_MAX + 8];
         s_outbox_key (self->flights [i].seq, key, sizeof key);
         //  Only a refusal needs the stored record: its file goes back to failed/.
@@ -1422,6 +1559,27 @@ s_retry_intake (rh_agent_t *self, int64_t now)
     self->status_dirty = true;
 }
 
+//  A delivery that does not verify here (say, from an agency enrolled after our PKI was loaded):
+//  nothing is written or run, and the broker is told so (it keeps the message, sends no receipt
+//  and offers it again later). The log and status.json say so, with ids and codes only.
+static void
+s_unverified (rh_agent_t *self, uint64_t delivery_id, rh_rc_t rc, const char *what)
+{
+    char reason [200];
+    snprintf (reason, sizeof reason, "%s does not verify here: %s", what, rh_rc_text (rc));
+    rh_frame_t frame = { .type = RH_FRAME_UNVERIFIED,
+                         .delivery_id = delivery_id,
+                         .code = rh_rc_name (rc),
+                         .reason = reason };
+    s_send_frame (self, &frame);
+    self->unverified++;
+    snprintf (self->unverified_code, sizeof self->unverified_code, "%s", rh_rc_name (rc));
+    self->unverified_ms = rh_time_now_ms ();
+    s_error (self,
+             "delivery %" PRIu64 " not taken in: %s (%s); the broker keeps it and offers it again",
+             delivery_id, rh_rc_name (rc), what);
+}
+
 //  Handles one delivery: verify, de-duplicate, write to .tmp/. The acknowledgement waits for
 //  s_finish_arrivals.
 static void
@@ -1448,21 +1606,10 @@ s_arrive (rh_agent_t *self, const rh_frame_t *frame)
     arrival->late = false;
     arrival->handed = false;
     if (rc != RH_OK) {
-        //  Never hand the agency's system something that does not verify; keep it for IT.
-        char name [64], why [200];
-        snprintf (name, sizeof name, "received-%" PRIu64 ".sealed", delivery_id);
-        snprintf (why, sizeof why, "a delivered message failed verification: %s (%s)",
-                  rh_rc_name (rc), rh_rc_text (rc));
-        if (s_fail_file (self, name, sealed, size, why) != 0) {
-            s_pause_intake (self, "failed/", self->failed, errno, size);
-            rh_envelope_destroy (&envelope);
-            return;  //  kept by the broker until failed/ can hold it
-        }
-        s_error (self, "delivery %" PRIu64 " failed verification: %s; kept in failed/", delivery_id,
-                 rh_rc_name (rc));
+        //  Never hand the agency's system something that does not verify, and never say it was
+        //  taken in: the broker keeps it and offers it again once our trust is refreshed.
+        s_unverified (self, delivery_id, rc, "the sender's message");
         rh_envelope_destroy (&envelope);
-        snprintf (arrival->msg_id, sizeof arrival->msg_id, "-");
-        self->arrival_count++;
         return;
     }
     const char *msg_id = rh_envelope_msg_id (envelope);
@@ -1489,22 +1636,9 @@ s_arrive (rh_agent_t *self, const rh_frame_t *frame)
         if (inner_rc == RH_OK)
             inner_rc = rh_certstore_verify (rh_trust_store (self->trust), inner, rh_time_now_ms ());
         if (inner_rc != RH_OK) {
-            char name [64], why [200];
-            snprintf (name, sizeof name, "received-%" PRIu64 ".sealed", delivery_id);
-            snprintf (why, sizeof why, "a notice's embedded message failed verification: %s (%s)",
-                      rh_rc_name (inner_rc), rh_rc_text (inner_rc));
-            if (s_fail_file (self, name, sealed, size, why) != 0) {
-                s_pause_intake (self, "failed/", self->failed, errno, size);
-                rh_envelope_destroy (&inner);
-                rh_envelope_destroy (&envelope);
-                return;
-            }
-            s_error (self, "delivery %" PRIu64 ": notice content failed verification: %s",
-                     delivery_id, rh_rc_name (inner_rc));
+            s_unverified (self, delivery_id, inner_rc, "the message a broker notice carries");
             rh_envelope_destroy (&inner);
             rh_envelope_destroy (&envelope);
-            snprintf (arrival->msg_id, sizeof arrival->msg_id, "-");
-            self->arrival_count++;
             return;
         }
     }
@@ -2376,6 +2510,7 @@ rh_agent_destroy (rh_agent_t **self_p)
         if (self->inotify >= 0)
             close (self->inotify);
         free (self->flights);
+        free (self->deferred);
         free (self->arrivals);
         free (self->touched);
         json_decref (self->by_state);
@@ -2437,6 +2572,7 @@ s_step (rh_agent_t *self, int timeout_ms)
     if (now - self->last_tick >= RH_TICK_MS) {
         self->last_tick = now;
         s_trust_tick (self, now);
+        s_deferred_tick (self, now);
         if (self->flight_count > 0 && now - self->flights [0].sent_ms > self->resend_ms) {
             //  No answer in time: send everything unanswered again. Said, and counted in
             //  status.json: a broker that keeps missing the deadline makes every resend a

@@ -10,7 +10,8 @@
     agreements and certificates the classes borrow.
 
     Keys in the database, by owner:
-      q/ t/ qs/ x/ b/seq      queues, tails, what was sent, dead letters, own sequence (rh_queue)
+      q/ t/ qs/ x/ qu/ b/seq  queues, tails, what was sent, dead letters, what an agent could
+                              not verify, own sequence (rh_queue)
       m/ r/ s/<sender>/       message ids and sequences seen (rh_dedup)
       a/ ap/ mt/ ck/          the audit log (rh_audit)
       k/ kh/ d/ s/<subject>/  cases, deadlines by due time, subjects (rh_cases)
@@ -58,6 +59,8 @@ const rh_cfg_spec_t rh_broker_config_spec [] = {
       "refuse a message created further than this from the broker's clock (RH_E_CLOCK)" },
     { "delivery/expiry_days", RH_CFG_INT, 1, 3650, "30", false,
       "default life of a queued message (the sender may set a shorter one)" },
+    { "delivery/unverified_alert_ms", RH_CFG_INT, 1000, 30LL * 86400000, "3600000", false,
+      "tell a sender when its message's recipient has not been able to verify it for this long" },
     { NULL }
 };
 
@@ -69,6 +72,7 @@ struct _rh_broker_t {
     rh_certstore_t *store;       //  for ZAP and recipients; workers have their own
     rh_trust_t *trust;           //  the trust bundle pushed to agents (its own CA check)
     int64_t trust_checked_ms;    //  when CRL and bundle expiry were last looked at
+    int64_t next_change_ms;      //  when a certificate's status next changes by the clock
     rh_signer_t *signer;         //  the broker's own identity, for notices
     rh_policy_t *policy;         //  the sharing agreements in force
     rh_cases_t *cases;           //  referral lifecycles
@@ -185,6 +189,8 @@ s_dispatch (rh_broker_t *self, rh_inbound_t *in)
                 push.sealed_size = size;
                 rh_router_send (self->router, routing_id, routing_id_size, &push);
             }
+            //  Binding offers again what the agent could not verify: a restarted agent may
+            //  trust more now.
             rh_queue_bind (self->queue, agency, routing_id, routing_id_size, in->connection,
                            frame->credit);
             //  The agent checks that the log it saw last is still the beginning of this one.
@@ -227,9 +233,23 @@ s_dispatch (rh_broker_t *self, rh_inbound_t *in)
             }
             break;
         }
+        case RH_FRAME_UNVERIFIED: {
+            //  Not taken in: no receipt, the message stays queued and is offered again.
+            if (!rh_queue_bound_to (self->queue, agency, routing_id, routing_id_size))
+                break;
+            int64_t now = s_now (self);
+            rh_acked_t which;
+            if (rh_queue_unverified (self->queue, agency, frame->delivery_id, frame->code,
+                                     frame->reason, now, &which)
+                == 1)
+                rh_tracker_unverified (self->tracker, which.kind, which.msg_id, agency, which.code,
+                                       now);
+            break;
+        }
         default:
             rh_router_reply (self->router, routing_id, routing_id_size, "", RH_E_MALFORMED, false,
-                             "agents may send Hello, Submit, Delivered and ProofRequest only");
+                             "agents may send Hello, Submit, Delivered, Unverified and "
+                             "ProofRequest only");
             break;
     }
 }
@@ -361,6 +381,8 @@ s_load_bundle (rh_broker_t *self)
         frame.sealed = rh_bundle_signed (bundle, &size);
         frame.sealed_size = size;
         rh_queue_broadcast (self->queue, &frame);
+        //  What agents could not verify may verify now: offered again, after the bundle.
+        rh_queue_reoffer_unverified (self->queue, NULL);
     }
     self->trust_checked_ms = 0;  //  look at its expiry on the next tick
 }
@@ -399,11 +421,38 @@ s_check_trust_expiry (rh_broker_t *self, int64_t now)
     }
 }
 
-//  Reloads the CRL and certificates; closes every connection if a connected agency is no
-//  longer allowed (ROUTER has no per-peer close: agents reconnect and are checked afresh).
+//  Closes every session whose own certificate is no longer valid now (revocation is by
+//  certificate, not by name: an agency holding a newer certificate keeps its sessions on it),
+//  and notes when a certificate's status next changes by the clock alone (a rotation's overlap
+//  ending), to look again then.
+static void
+s_close_invalid_sessions (rh_broker_t *self)
+{
+    rh_lost_t closed [64];
+    size_t count;
+    do {
+        count = rh_router_close_invalid (self->router, rh_time_now_ms (), closed, 64);
+        for (size_t i = 0; i < count; i++) {
+            //  Unbound now, not when the disconnection is reported: nothing more leaves for it.
+            rh_queue_connection_lost (self->queue, closed [i].agency, closed [i].connection);
+            rh_log_warn (
+                "broker",
+                "%s: a session's certificate is no longer valid; closed it (descriptor %d)",
+                closed [i].agency, closed [i].connection);
+            rh_audit_event (self->audit, "DISCONNECTED", RH_E_REVOKED, NULL, closed [i].agency,
+                            NULL, 0, NULL, 0, NULL, "the session's certificate is no longer valid");
+        }
+    } while (count == 64);
+    self->next_change_ms = rh_certstore_next_change (self->store, rh_time_now_ms ());
+}
+
+//  Reloads the agreements, the CRL and the certificates, and closes every session whose own
+//  certificate is no longer valid (revocation is by certificate, not by name: an agency holding
+//  a newer certificate keeps its sessions on it). Nothing else is disconnected.
 static void
 s_reload (rh_broker_t *self)
 {
+    rh_log_info ("broker", "reloading the agreements and the PKI");
     //  Agreements first, all or nothing: a bad new set leaves the old one in force.
     char why [RH_MAX_REASON] = "";
     rh_policy_t *policy = s_load_policy (self, why, sizeof why);
@@ -427,26 +476,8 @@ s_reload (rh_broker_t *self)
     self->store = fresh;
     rh_verifier_reload (self->verifier);
     s_load_bundle (self);
-    bool revoked = false;
-    const char *bound [RH_MAX_AGENCIES];
-    size_t bound_count = rh_queue_bound_agencies (self->queue, bound, RH_MAX_AGENCIES);
-    for (size_t i = 0; i < bound_count; i++) {
-        if (!rh_intake_enrolled (self->intake, bound [i], rh_time_now_ms ())) {
-            rh_log_warn ("broker", "%s is no longer allowed; closing its connection", bound [i]);
-            rh_audit_event (self->audit, "DISCONNECTED", RH_E_REVOKED, NULL, bound [i], NULL, 0,
-                            NULL, 0, NULL, "certificate no longer valid after CRL reload");
-            revoked = true;
-        }
-    }
+    s_close_invalid_sessions (self);
     rh_log_info ("broker", "reloaded PKI: %zu certificates", rh_certstore_size (self->store));
-    if (!revoked)
-        return;
-    rh_queue_unbind_all (self->queue);
-    if (rh_router_rebind (self->router) == 0)
-        return;
-    rh_log_error ("broker",
-                  "cannot rebind after reload; stopping so that a supervisor restarts us");
-    exit (4);
 }
 
 //  Signs a checkpoint of the audit log when enough records or time have passed since the last.
@@ -486,6 +517,8 @@ s_tick (rh_broker_t *self, int64_t now)
     rh_queue_redeliver (self->queue, now);
     rh_router_tick (self->router, rh_time_now_ms (), false);
     s_check_trust_expiry (self, now);
+    if (self->next_change_ms && rh_time_now_ms () >= self->next_change_ms)
+        s_close_invalid_sessions (self);  //  e.g. a rotation's overlap has just ended
 }
 
 //  ---------------------------------------------------------------------------------------------
@@ -511,6 +544,7 @@ rh_broker_new (rh_config_t *config)
     rh_file_path (ca_path, sizeof ca_path, "%s/ca.pem", self->pki_dir);
     if (!(self->trust = rh_trust_new (ca_path, NULL, NULL)))
         goto fail;
+    self->next_change_ms = rh_certstore_next_change (self->store, rh_time_now_ms ());
     if (!(self->signer = rh_signer_load (identity))
         || rh_ca_load_curve (identity, curve_public, curve_secret) != 0)
         goto fail;
@@ -544,6 +578,7 @@ rh_broker_new (rh_config_t *config)
     rh_queue_limits_t limits = {
         .expiry_ms = expiry_ms,
         .redeliver_ms = rh_config_int (config, "delivery/redeliver_ms"),
+        .unverified_alert_ms = rh_config_int (config, "delivery/unverified_alert_ms"),
     };
     if (!(self->queue =
               rh_queue_new (self->db, self->audit, self->signer, &limits, s_send, self->router))

@@ -24,6 +24,7 @@ typedef struct {
     int64_t received_ms;                             //  when the broker took the referral in
     int64_t decided_ms;                              //  first outcome, 0 if none yet
     bool acknowledged;                               //  the holder acknowledged the referral
+    uint32_t unverified;  //  times the holder's agent could not verify it (and did not take it in)
     bool closed;
 } rh_casebook_case_t;
 

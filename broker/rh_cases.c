@@ -81,6 +81,9 @@ s_encode (const rh_case_t *record, size_t *size)
     out.overdue = record->overdue;
     out.outage_attributed = record->outage_attributed;
     out.updates = record->updates;
+    out.unverified = record->unverified;
+    out.unverified_code = (char *) record->unverified_code;
+    out.unverified_ms = record->unverified_ms;
     out.acknowledge_due_ms = record->timers [RH_TIMER_ACKNOWLEDGE];
     out.reminder_ms = record->timers [RH_TIMER_REMINDER];
     out.outcome_due_ms = record->timers [RH_TIMER_OUTCOME];
@@ -142,6 +145,9 @@ s_decode (const uint8_t *data, size_t size, rh_case_t *record)
         record->overdue = in->overdue;
         record->outage_attributed = in->outage_attributed;
         record->updates = in->updates;
+        record->unverified = in->unverified;
+        s_copy (record->unverified_code, sizeof record->unverified_code, in->unverified_code);
+        record->unverified_ms = in->unverified_ms;
         record->timers [RH_TIMER_ACKNOWLEDGE] = in->acknowledge_due_ms;
         record->timers [RH_TIMER_REMINDER] = in->reminder_ms;
         record->timers [RH_TIMER_OUTCOME] = in->outcome_due_ms;

@@ -50,7 +50,10 @@ typedef struct {
     bool overdue;
     bool outage_attributed;
     uint32_t updates;
-    int64_t timers [RH_TIMER_COUNT];  //  due times of pending timers; 0: none
+    uint32_t unverified;                   //  times the holder's agent could not verify it
+    char unverified_code [RH_MAX_ID + 1];  //  the last code it gave (RH_E_...)
+    int64_t unverified_ms;                 //  when it first could not (0: never)
+    int64_t timers [RH_TIMER_COUNT];       //  due times of pending timers; 0: none
     char involved [RH_MAX_INVOLVED][RH_MAX_ID + 1];
     size_t involved_count;
     uint8_t subject_keys [RH_MAX_CASE_SUBJECTS][RH_SUBJECT_KEY_LEN];

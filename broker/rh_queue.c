@@ -22,6 +22,18 @@ typedef struct {
     size_t payload_size;
 } s_fresh_t;
 
+//  A delivery the agent could not verify and did not take in (an Unverified answer): still
+//  queued, not in flight, offered again later. Its first time, whether its sender was told, and
+//  the last code are kept under qu/ until it is acknowledged.
+typedef struct {
+    uint64_t seq;
+    int64_t first_ms;           //  when the agent first could not verify it
+    int64_t due_ms;             //  parked: offered again then (0: at the next tick)
+    bool parked;                //  false: offered again (in flight or about to be)
+    bool alerted;               //  its sender was told it waits
+    char code [RH_MAX_ID + 1];  //  the agent's last code (RH_E_...)
+} s_held_t;
+
 //  An agency as a delivery target.
 typedef struct {
     char agency [RH_MAX_ID + 1];
@@ -45,6 +57,9 @@ typedef struct {
     size_t fresh_first;     //  ring: index of the oldest
     size_t fresh_count;
     size_t fresh_bytes;
+    s_held_t *held;  //  deliveries the agent could not verify, until acknowledged
+    size_t held_count;
+    size_t held_capacity;
 } s_peer_t;
 
 struct _rh_queue_t {
@@ -107,11 +122,74 @@ rh_queue_destroy (rh_queue_t **self_p)
                 s_fresh_pop (peer);
             free (peer->fresh);
             free (peer->flights);
+            free (peer->held);
         }
         free (self->peers);
         free (self);
         *self_p = NULL;
     }
+}
+
+//  qu/<agency>/<seq>: first time (8 bytes), alerted (1), last code.
+static void
+s_held_put (rh_queue_t *self, const s_peer_t *peer, const s_held_t *held)
+{
+    char key [RH_MAX_QUEUE_KEY];
+    uint8_t value [9 + RH_MAX_ID];
+    size_t code = strlen (held->code);
+    memcpy (value, &held->first_ms, 8);
+    value [8] = held->alerted;
+    memcpy (value + 9, held->code, code);
+    snprintf (key, sizeof key, "qu/%s/%020" PRIu64, peer->agency, held->seq);
+    rh_db_put (self->db, key, strlen (key), value, 9 + code);
+}
+
+//  The held entry for seq, added (unparked) if absent; NULL if memory ran out.
+static s_held_t *
+s_held (s_peer_t *peer, uint64_t seq, bool add)
+{
+    for (size_t i = 0; i < peer->held_count; i++)
+        if (peer->held [i].seq == seq)
+            return &peer->held [i];
+    if (!add)
+        return NULL;
+    if (peer->held_count == peer->held_capacity) {
+        size_t capacity = peer->held_capacity ? peer->held_capacity * 2 : 8;
+        s_held_t *grown = realloc (peer->held, capacity * sizeof *grown);
+        if (!grown)
+            return NULL;
+        peer->held = grown;
+        peer->held_capacity = capacity;
+    }
+    s_held_t *held = &peer->held [peer->held_count++];
+    memset (held, 0, sizeof *held);
+    held->seq = seq;
+    return held;
+}
+
+//  Reads what a broker that stopped knew of the agency's unverified deliveries: they are sent
+//  from the head at the next Hello like everything else, and keep their first time.
+static void
+s_held_load (rh_queue_t *self, s_peer_t *peer)
+{
+    char prefix [RH_MAX_ID + 8];
+    snprintf (prefix, sizeof prefix, "qu/%s/", peer->agency);
+    rh_db_iter_t *iter = rh_db_iter_new (self->db, prefix, strlen (prefix));
+    for (; iter && rh_db_iter_valid (iter); rh_db_iter_next (iter)) {
+        size_t key_size = 0, size = 0;
+        const uint8_t *key = rh_db_iter_key (iter, &key_size);
+        const uint8_t *value = rh_db_iter_value (iter, &size);
+        uint64_t seq = rh_db_key_sequence (key, key_size, strlen (prefix));
+        s_held_t *held =
+            seq == UINT64_MAX || size < 9 || size > 9 + RH_MAX_ID ? NULL : s_held (peer, seq, true);
+        if (!held)
+            continue;
+        memcpy (&held->first_ms, value, 8);
+        held->alerted = value [8] != 0;
+        memcpy (held->code, value + 9, size - 9);
+        held->code [size - 9] = 0;
+    }
+    rh_db_iter_destroy (&iter);
 }
 
 //  The peer of an agency, created (with its tail read from the database) on first use; NULL if
@@ -143,6 +221,7 @@ s_peer (rh_queue_t *self, const char *agency)
     if (rh_db_get (self->db, key, strlen (key), &value, &size) == 0 && size == 8)
         memcpy (&peer->sent_mark, value, 8);
     free (value);
+    s_held_load (self, peer);
     return peer;
 }
 
@@ -656,6 +735,9 @@ rh_queue_bind (rh_queue_t *self, const char *agency, const uint8_t *routing_id,
     peer->window = credit > RH_MAX_CREDIT ? RH_MAX_CREDIT : credit;
     peer->cursor = s_queue_head (self, peer);
     peer->ready = true;
+    //  What it could not verify goes again with the rest: a restarted agent may trust more now.
+    for (size_t i = 0; i < peer->held_count; i++)
+        peer->held [i].parked = false;
     if (peer->window)
         rh_log_info ("broker", "%s connected (credit %u)", agency, peer->window);
     else
@@ -712,6 +794,13 @@ rh_queue_ack (rh_queue_t *self, const char *agency, uint64_t seq, rh_acked_t *ac
         const char *recipients [] = { peer->agency };
         rh_audit_event (self->audit, "ACKED", RH_OK, acked->msg_id, peer->agency, recipients, 1,
                         NULL, 0, NULL, detail);
+        s_held_t *held = peer->held_count ? s_held (peer, seq, false) : NULL;
+        if (held) {
+            //  Verified at last (its trust was refreshed): nothing more waits on it.
+            s_queue_key ("qu", peer->agency, seq, key, sizeof key);
+            rh_db_delete (self->db, key, strlen (key));
+            *held = peer->held [--peer->held_count];
+        }
         //  The agent is working: what it still holds waits a whole redeliver_ms from the next
         //  tick (rh_queue_redeliver has the clock).
         peer->backoff_ms = self->limits.redeliver_ms;
@@ -785,6 +874,204 @@ rh_queue_pump (rh_queue_t *self, int64_t now)
             s_pump (self, &self->peers [i], now);
 }
 
+//  The result an agent named (as rh_rc_name spells it). Returns false for a name that is not
+//  one: what an agent sends is not trusted into a log.
+static bool
+s_rc_named (const char *code, rh_rc_t *found)
+{
+    for (int rc = RH_OK + 1; code && rc < RH_RC_COUNT; rc++)
+        if (strcmp (rh_rc_name ((rh_rc_t) rc), code) == 0) {
+            *found = (rh_rc_t) rc;
+            return true;
+        }
+    return false;
+}
+
+//  Tells the sender of a delivery its recipient still cannot verify that it waits, queued: a
+//  broker-signed ALERT, recorded on the referral's case. It must not read as taken in.
+static void
+s_waiting_notice (rh_queue_t *self, s_peer_t *peer, s_held_t *held, int64_t now)
+{
+    char key [RH_MAX_QUEUE_KEY];
+    s_queue_key ("q", peer->agency, held->seq, key, sizeof key);
+    rh_queued_t queued;
+    uint8_t *value = NULL, *payload = NULL;
+    if (s_read_entry (self, key, &queued, &value) != 0) {
+        free (value);
+        return;  //  acknowledged meanwhile
+    }
+    int64_t minutes = (now - held->first_ms) / 60000;
+    rh_log_warn ("broker",
+                 "delivery %s/%" PRIu64 " (%s) not verified by its recipient for %" PRId64
+                 " minutes (%s); still queued; told %s",
+                 peer->agency, held->seq, queued.msg_id, minutes, held->code, queued.sender);
+    //  A notice about a notice is not sent: that way lies a loop.
+    if (self->signer && strcmp (queued.sender, rh_signer_agency (self->signer)) != 0) {
+        rh_envelope_t *original = NULL;
+        char case_id [RH_MAX_ID + 1] = "";
+        if (s_load_payload (self, &queued, &payload) == 0
+            && rh_envelope_decode (queued.sealed, queued.sealed_size, &original) == RH_OK)
+            snprintf (case_id, sizeof case_id, "%s", rh_envelope_case_id (original));
+        rh_envelope_destroy (&original);
+        char summary_en [512], summary_cy [512];
+        snprintf (summary_en, sizeof summary_en,
+                  "Your message %s to %s has not been taken in yet: their system cannot verify "
+                  "it (%s). It is kept and offered again; their IT team has been told.",
+                  queued.msg_id, peer->agency, held->code);
+        snprintf (summary_cy, sizeof summary_cy,
+                  "Nid yw eich neges %s at %s wedi'i derbyn eto: ni all eu system ei gwirio (%s). "
+                  "Caiff ei chadw a'i chynnig eto; dywedwyd wrth eu tîm TG.",
+                  queued.msg_id, peer->agency, held->code);
+        json_t *root = json_pack (
+            "{s:s, s:[{s:s}], s:s, s:s, s:{s:s, s:s, s:s, s:[s], s:s}}", "kind", "ALERT", "to",
+            "agency_id", queued.sender, "in_reply_to", queued.msg_id, "case_id", case_id, "body",
+            "alert_kind", "AWAITING_VERIFICATION", "summary_en", summary_en, "summary_cy",
+            summary_cy, "related_msg_ids", queued.msg_id, "holder", peer->agency);
+        char *text = root ? json_dumps (root, 0) : NULL;
+        json_decref (root);
+        char error [256];
+        rh_envelope_t *envelope =
+            text ? rh_json_to_envelope ((const uint8_t *) text, strlen (text), error, sizeof error)
+                 : NULL;
+        free (text);
+        uint8_t *sealed = NULL;
+        size_t size = 0;
+        if (envelope && rh_envelope_set_sequence (envelope, rh_queue_next_sequence (self)) == 0
+            && rh_envelope_sign (envelope, self->signer) == 0
+            && rh_envelope_encode (envelope, &sealed, &size) == 0)
+            rh_queue_send_own (self, queued.sender, &sealed, size, rh_envelope_msg_id (envelope),
+                               RH_KIND_ALERT, "awaiting-verification notice", NULL,
+                               *case_id ? case_id : NULL, now);
+        else
+            rh_log_error ("broker", "cannot build the awaiting-verification notice for %s",
+                          queued.sender);
+        free (sealed);
+        rh_envelope_destroy (&envelope);
+    }
+    held->alerted = true;
+    s_held_put (self, peer, held);
+    free (payload);
+    rh_record_release (&queued.owned);
+    free (value);
+}
+
+int
+rh_queue_unverified (rh_queue_t *self, const char *agency, uint64_t seq, const char *code,
+                     const char *reason, int64_t now, rh_acked_t *which)
+{
+    assert (self && agency && which);
+    s_peer_t *peer = s_peer (self, agency);
+    size_t i = 0;
+    while (peer && i < peer->flight_count && peer->flights [i].seq != seq)
+        i++;
+    if (!peer || i == peer->flight_count)
+        return 0;  //  not in flight: an old or a forged answer changes nothing
+    snprintf (which->msg_id, sizeof which->msg_id, "%s", peer->flights [i].msg_id);
+    which->kind = peer->flights [i].kind;
+    rh_rc_t rc = RH_E_MALFORMED;
+    const char *name = s_rc_named (code, &rc) ? rh_rc_name (rc) : "RH_E_UNKNOWN";
+    snprintf (which->code, sizeof which->code, "%s", name);
+    //  Its credit comes back; the message stays where it is in the queue.
+    memmove (&peer->flights [i], &peer->flights [i + 1],
+             (peer->flight_count - i - 1) * sizeof *peer->flights);
+    peer->flight_count--;
+    peer->ready = true;
+    s_held_t *held = s_held (peer, seq, true);
+    if (held) {
+        if (!held->first_ms)
+            held->first_ms = now;
+        snprintf (held->code, sizeof held->code, "%s", name);
+        held->parked = true;
+        held->due_ms = now + RH_UNVERIFIED_RETRY_MS;
+        s_held_put (self, peer, held);
+    }
+    char detail [RH_MAX_REASON + 2 * RH_MAX_ID + 96];
+    snprintf (detail, sizeof detail,
+              "delivery %" PRIu64 " not taken in: the recipient could not verify it (%s: %.*s); "
+              "kept queued",
+              seq, name, RH_MAX_REASON / 2, reason ? reason : "");
+    const char *recipients [] = { peer->agency };
+    rh_audit_event (self->audit, "UNVERIFIED", rc, which->msg_id, peer->agency, recipients, 1, NULL,
+                    0, NULL, detail);
+    rh_log_warn ("broker", "%s could not verify delivery %" PRIu64 " (%s): %s; kept queued",
+                 peer->agency, seq, which->msg_id, name);
+    return 1;
+}
+
+size_t
+rh_queue_reoffer_unverified (rh_queue_t *self, const char *agency)
+{
+    assert (self);
+    size_t count = 0;
+    for (size_t i = 0; i < self->peer_count; i++) {
+        s_peer_t *peer = &self->peers [i];
+        if (agency && strcmp (peer->agency, agency) != 0)
+            continue;
+        for (size_t h = 0; h < peer->held_count; h++)
+            if (peer->held [h].parked) {
+                peer->held [h].due_ms = 0;  //  the next tick offers it
+                count++;
+            }
+    }
+    return count;
+}
+
+size_t
+rh_queue_unverified_count (rh_queue_t *self, const char *agency)
+{
+    assert (self && agency);
+    s_peer_t *peer = s_peer (self, agency);  //  read from the database on first use
+    return peer ? peer->held_count : 0;
+}
+
+//  Offers a parked delivery again. Returns false if the transport took no more for now.
+static bool
+s_reoffer (rh_queue_t *self, s_peer_t *peer, s_held_t *held, int64_t now)
+{
+    char key [RH_MAX_QUEUE_KEY];
+    s_queue_key ("q", peer->agency, held->seq, key, sizeof key);
+    rh_queued_t queued;
+    uint8_t *value = NULL, *payload = NULL;
+    if (s_read_entry (self, key, &queued, &value) != 0) {
+        free (value);
+        held->parked = false;  //  not readable now: the next Hello sends it from the head
+        return true;
+    }
+    bool more = true;
+    if (s_load_payload (self, &queued, &payload) != 0)
+        held->parked = false;  //  its copy is gone: the next pump from the head dead-letters it
+    else if (s_send_entry (self, peer, held->seq, &queued) != 0
+             || s_add_flight (peer, held->seq, &queued, now) != 0)
+        more = false;
+    else {
+        s_put_attempt (self, key, &queued);
+        held->parked = false;
+    }
+    free (payload);
+    rh_record_release (&queued.owned);
+    free (value);
+    return more;
+}
+
+//  Offers again the parked deliveries that are due, while the agent's credit allows; tells the
+//  sender of each that has waited longer than the limit.
+static void
+s_held_tick (rh_queue_t *self, s_peer_t *peer, int64_t now)
+{
+    for (size_t h = 0; h < peer->held_count; h++) {
+        s_held_t *held = &peer->held [h];
+        if (!held->alerted && held->first_ms && self->limits.unverified_alert_ms > 0
+            && now - held->first_ms >= self->limits.unverified_alert_ms)
+            s_waiting_notice (self, peer, held, now);
+    }
+    bool more = true;
+    for (size_t h = 0; more && peer->bound && h < peer->held_count; h++) {
+        s_held_t *held = &peer->held [h];
+        if (held->parked && now >= held->due_ms && peer->flight_count < peer->window)
+            more = s_reoffer (self, peer, held, now);
+    }
+}
+
 void
 rh_queue_redeliver (rh_queue_t *self, int64_t now)
 {
@@ -797,6 +1084,8 @@ rh_queue_redeliver (rh_queue_t *self, int64_t now)
         }
         if (peer->bound && peer->flight_count > 0 && now >= peer->resend_due_ms)
             s_resend (self, peer, now);
+        if (peer->held_count)
+            s_held_tick (self, peer, now);
     }
 }
 

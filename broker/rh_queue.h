@@ -7,6 +7,7 @@
       qs/<agency>/<seq>  (empty) it was sent at least once: never dead-lettered
       t/<agency>         last queue sequence given out for agency
       x/<agency>/<seq>   dead letter (Queued, with dead_ms and dead_reason)
+      qu/<agency>/<seq>  the agent could not verify q/<agency>/<seq>: first time, alerted, code
       b/seq              the broker's own message sequence
 
     Writes join the database's pending batch; the owner commits them (group
@@ -42,12 +43,16 @@ typedef int (rh_queue_send_fn) (void *arg, const uint8_t *routing_id, size_t rou
 typedef struct {
     int64_t expiry_ms;     //  default life of a queued message (and of a re-queued dead letter)
     int64_t redeliver_ms;  //  resend unacknowledged deliveries after this long without an answer
+    int64_t unverified_alert_ms;  //  a delivery its recipient cannot verify for this long: its
+                                  //  sender is told it waits (0: never)
 } rh_queue_limits_t;
 
 //  What an acknowledgement took off a queue.
 typedef struct {
     uint32_t kind;                //  MessageKind of the message acknowledged
     char msg_id [RH_MAX_ID + 1];  //  its id
+    char code [RH_MAX_ID + 1];    //  rh_queue_unverified: the agent's code if it names a result
+                                  //  (RH_E_...), else "RH_E_UNKNOWN"
 } rh_acked_t;
 
 //  A dead letter, as an operator sees it.
@@ -115,6 +120,24 @@ bool rh_queue_bound_to (rh_queue_t *self, const char *agency, const uint8_t *rou
 //  Returns 1 and fills acked if it was in flight, else 0.
 int rh_queue_ack (rh_queue_t *self, const char *agency, uint64_t seq, rh_acked_t *acked);
 
+//  The agent could not verify delivery seq and did not take it in (an Unverified answer, code
+//  RH_E_... and a reason for a person): it is not acknowledged and stays queued, its credit
+//  comes back, and it is offered again at the agent's next Hello, after
+//  rh_queue_reoffer_unverified, or RH_UNVERIFIED_RETRY_MS after each refusal. Writes an
+//  UNVERIFIED audit record; if it still waits after the limits' unverified_alert_ms, its sender
+//  gets a broker-signed AWAITING_VERIFICATION alert (once) and the log says so (ids and codes
+//  only). Returns 1 and fills which if seq was in flight, else 0 (nothing changes).
+int rh_queue_unverified (rh_queue_t *self, const char *agency, uint64_t seq, const char *code,
+                         const char *reason, int64_t now, rh_acked_t *which);
+
+//  The agents' trust was refreshed (a new trust bundle): offers agency's deliveries it could not
+//  verify again at the next rh_queue_redeliver, or every agency's when agency is NULL. Returns
+//  how many are offered again.
+size_t rh_queue_reoffer_unverified (rh_queue_t *self, const char *agency);
+
+//  Deliveries agency's agent could not verify and has not acknowledged since.
+size_t rh_queue_unverified_count (rh_queue_t *self, const char *agency);
+
 //  True if agency has a bound connection.
 bool rh_queue_connected (rh_queue_t *self, const char *agency);
 
@@ -139,6 +162,8 @@ void rh_queue_pump (rh_queue_t *self, int64_t now);
 //  Sends again the unacknowledged deliveries of every connected agent that has not
 //  acknowledged anything for its current back-off (redeliver_ms, doubling after each resend up to
 //  RH_MAX_REDELIVER_MS, back to redeliver_ms on an acknowledgement). Counts an attempt on each.
+//  Offers again the deliveries an agent could not verify that are due, and sends the
+//  awaiting-verification alerts that are due (see rh_queue_unverified).
 void rh_queue_redeliver (rh_queue_t *self, int64_t now);
 
 //  Calls fn for each dead letter (committed), by recipient then age. Returns how many, or -1 if

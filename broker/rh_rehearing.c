@@ -179,6 +179,12 @@ rh_rehearing_run (rh_rehearing_t *self)
             if (c && !strcmp (c->holder, record->agency))
                 c->acknowledged = true;
         }
+        if (!strcmp (record->event, "UNVERIFIED")) {
+            //  Delivered but not taken in: the front door could not verify it (still queued).
+            rh_casebook_case_t *c = rh_casebook_find (self->cases, record->msg_id, NULL, "");
+            if (c && !strcmp (c->holder, record->agency) && c->unverified < UINT32_MAX)
+                c->unverified++;
+        }
         rh_envelope_t *envelope = accepted ? rh_logreader_message (reader) : NULL;
         if (!envelope)
             continue;
@@ -237,21 +243,24 @@ void
 rh_rehearing_print (rh_rehearing_t *self, FILE *out, bool json)
 {
     assert (self && out);
-    size_t acknowledged = 0, decided = 0, closed = 0;
+    size_t acknowledged = 0, decided = 0, closed = 0, unverified = 0, waiting = 0;
     for (size_t i = 0; i < rh_casebook_size (self->cases); i++) {
         const rh_casebook_case_t *c = rh_casebook_at (self->cases, i);
         acknowledged += c->acknowledged;
+        unverified += c->unverified > 0;
+        waiting += c->unverified > 0 && !c->acknowledged;
         decided += c->decided_ms > 0;
         closed += c->closed;
     }
     if (json) {
         json_t *result =
-            json_pack ("{s:I, s:I, s:I, s:O, s:{s:I, s:I, s:I, s:I}}", "decisions",
+            json_pack ("{s:I, s:I, s:I, s:O, s:{s:I, s:I, s:I, s:I, s:I, s:I}}", "decisions",
                        (json_int_t) self->decisions, "reproduced", (json_int_t) self->reproduced,
                        "refusals_not_kept", (json_int_t) self->refusals_unkept, "mismatches",
                        self->mismatches, "referrals", "received", (json_int_t) self->referrals,
                        "acknowledged", (json_int_t) acknowledged, "decided", (json_int_t) decided,
-                       "closed", (json_int_t) closed);
+                       "closed", (json_int_t) closed, "unverified", (json_int_t) unverified,
+                       "awaiting_verification", (json_int_t) waiting);
         json_dumpf (result, out, JSON_INDENT (2) | JSON_PRESERVE_ORDER);
         fprintf (out, "\n");
         json_decref (result);
@@ -261,6 +270,11 @@ rh_rehearing_print (rh_rehearing_t *self, FILE *out, bool json)
              "replayed %" PRIu64 " referrals from the log: %zu taken in by their front door, "
              "%zu decided, %zu closed\n",
              self->referrals, acknowledged, decided, closed);
+    if (unverified)
+        fprintf (out,
+                 "%zu referrals reached a front door that could not verify them (not taken in "
+                 "then); %zu of them still wait, queued\n",
+                 unverified, waiting);
     fprintf (out,
              "re-decided %" PRIu64 " policy decisions against the agreement versions they name: "
              "%" PRIu64 " reproduce, %zu do not\n",

@@ -22,6 +22,8 @@ struct _rh_report_t {
     size_t referrals, decided, within_deadline, with_deadline;  //  outcomes and deadlines met
     size_t overdue_alerts, repeat_alerts;                       //  alerts the broker sent
     size_t closed, refusals, erased;  //  cases closed, messages refused, messages erased
+    size_t unverified;                //  deliveries a recipient could not verify (not taken in)
+    size_t awaiting_verification;     //  referrals not taken in since their front door could not
     json_t *figures;                  //  all of it, as printed and rendered
 };
 
@@ -61,6 +63,17 @@ s_gather (rh_db_t *db, rh_report_t *f, json_t *las_known)
                          *decision.rule_id ? decision.rule_id : "(no rule: default deny)");
             else
                 s_count (f->refusals_by_rule, record->code);
+        }
+        if (!strcmp (record->event, "ACKED") || !strcmp (record->event, "UNVERIFIED")) {
+            rh_casebook_case_t *c = rh_casebook_find (cases, record->msg_id, NULL, "");
+            bool holder = c && !strcmp (c->holder, record->agency);
+            if (holder && record->event [0] == 'A')
+                c->acknowledged = true;
+            else if (record->event [0] == 'U') {
+                f->unverified++;
+                if (holder && c->unverified < UINT32_MAX)
+                    c->unverified++;
+            }
         }
         bool accepted = !strcmp (record->event, "ACCEPTED"),
              notice = !strcmp (record->event, "NOTICE");
@@ -148,6 +161,11 @@ s_gather (rh_db_t *db, rh_report_t *f, json_t *las_known)
                         la) if (!json_object_get (f->by_la, json_string_value (la)))
         json_object_set_new (f->by_la, json_string_value (la), json_integer (0));
     json_decref (due);
+    //  Referrals their front door could not verify and has not taken in since: still queued.
+    for (size_t i = 0; i < rh_casebook_size (cases); i++) {
+        const rh_casebook_case_t *c = rh_casebook_at (cases, i);
+        f->awaiting_verification += c->unverified > 0 && !c->acknowledged;
+    }
     rh_casebook_destroy (&cases);
     return 0;
 }
@@ -375,6 +393,13 @@ rh_report_new (rh_db_t *db, const rh_audit_check_t *check)
         && self->outcomes_by_referrer && self->nfa_by_referrer && self->refusals_by_rule
         && self->decisions && self->days_to_outcome && las && s_gather (db, self, las) == 0)
         self->figures = s_figures_json (self, check);
+    if (self->figures) {
+        //  Delivered but not taken in: the front door's agent could not verify the sender.
+        json_object_set_new (self->figures, "deliveries_unverified",
+                             json_integer ((json_int_t) self->unverified));
+        json_object_set_new (self->figures, "referrals_awaiting_verification",
+                             json_integer ((json_int_t) self->awaiting_verification));
+    }
     json_decref (las);
     if (!self->figures)
         rh_report_destroy (&self);

@@ -7,7 +7,8 @@
 
 #define RH_ZAP_ENDPOINT    "inproc://zeromq.zap.01"
 #define RH_ZAP_DOMAIN      "rhannu"
-#define RH_REBIND_ATTEMPTS 100    //  after a CRL reload closed every connection
+#define RH_KEY_PROPERTY    "X-Curve-Key"  //  ZAP metadata: the client's CURVE key, in hex
+#define RH_REBIND_ATTEMPTS 100            //  after a CRL reload closed every connection
 #define RH_REBIND_PAUSE_US 20000  //  between attempts: the I/O thread releases the port soon
 #define RH_MONITOR_EVENTS                                                                          \
     (ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED                   \
@@ -357,7 +358,22 @@ rh_router_handle_zap (rh_router_t *self)
         zmq_send (self->zap, status, 3, ZMQ_SNDMORE);
         zmq_send (self->zap, text, strlen (text), ZMQ_SNDMORE);
         zmq_send (self->zap, agency, strlen (agency), ZMQ_SNDMORE);
-        zmq_send (self->zap, "", 0, 0);
+        //  Metadata: the key itself, which every frame then carries (the agency's name alone
+        //  cannot tell its revoked certificate from its new one).
+        uint8_t metadata [1 + sizeof RH_KEY_PROPERTY + 4 + 2 * RH_PUBKEY_LEN];
+        size_t metadata_size = 0;
+        if (*agency) {
+            size_t name = strlen (RH_KEY_PROPERTY);
+            metadata [0] = (uint8_t) name;
+            memcpy (metadata + 1, RH_KEY_PROPERTY, name);
+            uint8_t length [4] = { 0, 0, 0, 2 * RH_PUBKEY_LEN };
+            memcpy (metadata + 1 + name, length, 4);
+            char hex [2 * RH_PUBKEY_LEN + 1];
+            sodium_bin2hex (hex, sizeof hex, zmq_msg_data (&parts [6]), RH_PUBKEY_LEN);
+            memcpy (metadata + 1 + name + 4, hex, 2 * RH_PUBKEY_LEN);
+            metadata_size = 1 + name + 4 + 2 * RH_PUBKEY_LEN;
+        }
+        zmq_send (self->zap, metadata, metadata_size, 0);
     }
     for (int i = 0; i < count; i++)
         zmq_msg_close (&parts [i]);
@@ -402,6 +418,60 @@ rh_router_take (rh_router_t *self, const char *agency, int fd, const uint8_t *ro
     return 1;
 }
 
+//  Whether the session's own certificate (the one its CURVE key belongs to) is valid now for
+//  the agency it speaks for. A session whose key is not known is judged by its agency's name.
+static bool
+s_session_valid (rh_router_t *self, int fd, const char *agency, int64_t now_ms)
+{
+    const uint8_t *key = rh_sessions_key (self->sessions, fd);
+    if (!key)
+        return rh_certstore_enrolled (*self->store, agency, now_ms) != NULL;
+    const rh_identity_t *identity = NULL;
+    return rh_certstore_by_curve (*self->store, key, now_ms, &identity) == RH_OK
+           && strcmp (identity->agency_id, agency) == 0;
+}
+
+//  Remembers the key a session authenticated with, from its first frame's metadata, and closes
+//  it if that key's certificate is no longer valid (revoked between handshake and first frame).
+//  Returns 0, or -1 if the session was closed.
+static int
+s_note_key (rh_router_t *self, int fd, const char *agency, const char *hex)
+{
+    uint8_t key [RH_PUBKEY_LEN];
+    size_t got = 0;
+    if (hex && strlen (hex) == 2 * RH_PUBKEY_LEN
+        && sodium_hex2bin (key, sizeof key, hex, strlen (hex), NULL, &got, NULL) == 0
+        && got == RH_PUBKEY_LEN)
+        rh_sessions_set_key (self->sessions, fd, key);
+    int64_t now = rh_time_now_ms ();
+    if (s_session_valid (self, fd, agency, now))
+        return 0;
+    rh_log_warn ("broker", "%s: the certificate of this session is no longer valid; closing it",
+                 agency);
+    rh_audit_event (self->audit, "DISCONNECTED", RH_E_REVOKED, NULL, agency, NULL, 0, NULL, 0, NULL,
+                    "the session's certificate is no longer valid");
+    rh_sessions_close (self->sessions, fd);
+    return -1;
+}
+
+size_t
+rh_router_close_invalid (rh_router_t *self, int64_t now_ms, rh_lost_t *closed, size_t max)
+{
+    assert (self && closed);
+    int fds [256];
+    size_t count = 0, found = rh_sessions_bound (self->sessions, fds, 256);
+    for (size_t i = 0; i < found && count < max; i++) {
+        const char *agency = rh_sessions_agency (self->sessions, fds [i]);
+        if (!agency || s_session_valid (self, fds [i], agency, now_ms))
+            continue;
+        snprintf (closed [count].agency, sizeof closed [count].agency, "%s", agency);
+        closed [count].connection = fds [i];
+        if (rh_sessions_close (self->sessions, fds [i]) == 0)
+            count++;
+    }
+    return count;
+}
+
 int
 rh_router_recv (rh_router_t *self, rh_inbound_t *in)
 {
@@ -428,9 +498,15 @@ rh_router_recv (rh_router_t *self, rh_inbound_t *in)
             break;
     }
     const char *user = zmq_msg_gets (&body, "User-Id");
-    taken = rh_router_take (self, user ? user : "", zmq_msg_get (&body, ZMQ_SRCFD),
-                            zmq_msg_data (&routing), zmq_msg_size (&routing), zmq_msg_data (&body),
-                            zmq_msg_size (&body), in);
+    int fd = zmq_msg_get (&body, ZMQ_SRCFD);
+    taken =
+        rh_router_take (self, user ? user : "", fd, zmq_msg_data (&routing),
+                        zmq_msg_size (&routing), zmq_msg_data (&body), zmq_msg_size (&body), in);
+    if (taken == 1 && !rh_sessions_key (self->sessions, fd)
+        && s_note_key (self, fd, in->agency, zmq_msg_gets (&body, RH_KEY_PROPERTY)) != 0) {
+        rh_frame_release (&in->frame);
+        taken = 0;
+    }
 done:
     zmq_msg_close (&routing);
     zmq_msg_close (&body);

@@ -5,7 +5,10 @@
 
     ZAP admits a CURVE key only if an unrevoked agency certificate binds
     it; the agency becomes the connection's User-Id, so every frame read
-    here carries the authenticated agency. A frame that does not parse is
+    here carries the authenticated agency, and the key itself rides along
+    as ZAP metadata: each session remembers the key it authenticated with,
+    so that a reload closes exactly the sessions whose own certificate is
+    no longer valid. A frame that does not parse is
     audited and answered here; every other frame is handed to the caller
     decoded (rh_router_recv). Replies to submissions are held until the
     caller has committed what they acknowledge (rh_router_flush).
@@ -73,6 +76,12 @@ int rh_router_handle_monitor (rh_router_t *self, int64_t now_ms, rh_lost_t *lost
 //  refused handshakes, malformed frames and closed sessions to the audit log once an interval
 //  has passed (or now, if force: a clean stop leaves nothing uncounted).
 void rh_router_tick (rh_router_t *self, int64_t now_ms, bool force);
+
+//  Closes every live session whose own certificate (the one its CURVE key belongs to) is no
+//  longer valid at now_ms in the store in force (revoked, expired, gone, or now another
+//  agency's), and only those: the agency may hold a newer certificate. Fills closed (up to max)
+//  with each session closed. Returns how many.
+size_t rh_router_close_invalid (rh_router_t *self, int64_t now_ms, rh_lost_t *closed, size_t max);
 
 //  Live sessions of agency, or every live connection if agency is NULL.
 size_t rh_router_sessions (rh_router_t *self, const char *agency);

@@ -17,6 +17,8 @@ typedef struct {
     int64_t since_ms;             //  S_AUTHENTICATED: when; S_BOUND: last frame
     uint32_t malformed;           //  malformed frames so far
     bool closing;                 //  shut down by us; the disconnection is on its way
+    bool keyed;                   //  curve_key holds the key the session authenticated with
+    uint8_t curve_key [RH_PUBKEY_LEN];
 } s_entry_t;
 
 //  A handshake admitted for an agency whose session has not sent its first frame yet. The
@@ -286,4 +288,34 @@ rh_sessions_size (rh_sessions_t *self)
 {
     assert (self);
     return self->live;
+}
+
+void
+rh_sessions_set_key (rh_sessions_t *self, int fd, const uint8_t curve_key [RH_PUBKEY_LEN])
+{
+    assert (self && curve_key);
+    s_entry_t *entry = s_entry (self, fd, false);
+    if (!entry || entry->state == S_FREE)
+        return;
+    memcpy (entry->curve_key, curve_key, RH_PUBKEY_LEN);
+    entry->keyed = true;
+}
+
+const uint8_t *
+rh_sessions_key (rh_sessions_t *self, int fd)
+{
+    assert (self);
+    s_entry_t *entry = s_entry (self, fd, false);
+    return entry && entry->state != S_FREE && entry->keyed ? entry->curve_key : NULL;
+}
+
+size_t
+rh_sessions_bound (rh_sessions_t *self, int *fds, size_t max)
+{
+    assert (self && fds);
+    size_t found = 0;
+    for (size_t i = 0; i < self->capacity && found < max; i++)
+        if (self->entries [i].state == S_BOUND && !self->entries [i].closing)
+            fds [found++] = (int) i;
+    return found;
 }

@@ -66,6 +66,17 @@ const char *rh_sessions_agency (rh_sessions_t *self, int fd);
 //  True if the broker closed fd (rh_sessions_close) and its disconnection has not come yet.
 bool rh_sessions_closing (rh_sessions_t *self, int fd);
 
+//  Remembers the CURVE key the live session on fd authenticated with (what ZAP admitted), so
+//  that a reload can close the sessions whose own certificate is no longer valid.
+void rh_sessions_set_key (rh_sessions_t *self, int fd, const uint8_t curve_key [RH_PUBKEY_LEN]);
+
+//  The CURVE key of the live session on fd (RH_PUBKEY_LEN bytes), or NULL if not known.
+const uint8_t *rh_sessions_key (rh_sessions_t *self, int fd);
+
+//  Descriptors of live sessions bound to an agency and not being closed: up to max into fds.
+//  Returns how many.
+size_t rh_sessions_bound (rh_sessions_t *self, int *fds, size_t max);
+
 //  Live sessions bound to agency.
 size_t rh_sessions_count (rh_sessions_t *self, const char *agency);
 

@@ -566,3 +566,21 @@ rh_tracker_taken_in (rh_tracker_t *self, uint32_t kind, const char *msg_id, cons
     else if (kind == RH_KIND_ALERT)
         s_alert_taken_in (self, msg_id, agency);
 }
+
+void
+rh_tracker_unverified (rh_tracker_t *self, uint32_t kind, const char *msg_id, const char *agency,
+                       const char *code, int64_t now)
+{
+    assert (self && msg_id && agency);
+    rh_case_t record;
+    if (kind != RH_KIND_REFERRAL || !rh_cases_get (self->cases, msg_id, &record)
+        || strcmp (record.holder, agency) != 0)
+        return;
+    if (record.unverified < UINT32_MAX)
+        record.unverified++;
+    snprintf (record.unverified_code, sizeof record.unverified_code, "%s",
+              code && *code ? code : "RH_E_UNKNOWN");
+    if (!record.unverified_ms)
+        record.unverified_ms = now;
+    rh_cases_put (self->cases, &record);
+}

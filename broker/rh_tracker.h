@@ -47,6 +47,12 @@ void rh_tracker_open (rh_tracker_t *self, rh_envelope_t *envelope, const rh_fact
 void rh_tracker_taken_in (rh_tracker_t *self, uint32_t kind, const char *msg_id, const char *agency,
                           int64_t now);
 
+//  agency's agent could not verify a message of this kind the broker had delivered (code
+//  RH_E_...) and did not take it in: a referral's case records it (how often, the code, since
+//  when) and stays RECEIVED; no receipt goes out.
+void rh_tracker_unverified (rh_tracker_t *self, uint32_t kind, const char *msg_id,
+                            const char *agency, const char *code, int64_t now);
+
 //  Whether an outcome or update is about a case, and whose.
 typedef enum {
     RH_CASE_NONE = 0,  //  about no case the broker knows (or not an outcome or update)

@@ -28,9 +28,17 @@
 #define RH_MAX_BUNDLE_CERTS 4096       //  certificates in one trust bundle
 
 //  Redelivery to a connected agent that does not acknowledge backs off, doubling up to this
-#define RH_MAX_REDELIVER_MS    (10LL * 60 * 1000)  //  longest wait between resends, ms
-#define RH_QUEUE_FRESH_ENTRIES 1024       //  newest queue entries kept in memory per agency...
-#define RH_QUEUE_FRESH_BYTES   (4 << 20)  //  ...and their bytes: delivered without a read
+#define RH_MAX_REDELIVER_MS (10LL * 60 * 1000)  //  longest wait between resends, ms
+//  A delivery its recipient could not verify (Unverified) stays queued and is offered again when
+//  the agent's trust is refreshed or it says Hello again, and otherwise after this long
+#define RH_UNVERIFIED_RETRY_MS (5LL * 60 * 1000)
+#define RH_UNVERIFIED_ALERT_MS (60LL * 60 * 1000)  //  default: then its sender is told it waits
+//  An agent's submission the broker refused as not yet valid (clocks apart) is sent again after
+//  this long, doubling up to the longest wait
+#define RH_NOT_YET_VALID_RETRY_MS     (30LL * 1000)
+#define RH_NOT_YET_VALID_MAX_RETRY_MS (10LL * 60 * 1000)
+#define RH_QUEUE_FRESH_ENTRIES        1024  //  newest queue entries kept in memory per agency...
+#define RH_QUEUE_FRESH_BYTES          (4 << 20)  //  ...and their bytes: delivered without a read
 
 //  Hostile traffic: what a peer can make the broker hold or write
 #define RH_MAX_PROTO_ERRORS    32     //  malformed frames before a session is closed

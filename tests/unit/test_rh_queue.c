@@ -7,6 +7,7 @@
 #include "rh_broker_classes.h"
 
 #define S_MAX_SENT 64
+#define S_ALERT_MS (30LL * 60 * 1000)  //  a sender is told after this long unverified
 
 //  What the queue handed to the transport.
 typedef struct {
@@ -65,7 +66,9 @@ s_open (s_fixture_t *fx)
     fx->audit = rh_audit_new (fx->db);
     fx->signer = test_signer (test_pki ()->pki, "health-abb");  //  stands in for the broker
     CU_ASSERT_FATAL (fx->audit && fx->signer);
-    rh_queue_limits_t limits = { .expiry_ms = TEST_DAY_MS, .redeliver_ms = 1000 };
+    rh_queue_limits_t limits = { .expiry_ms = TEST_DAY_MS,
+                                 .redeliver_ms = 1000,
+                                 .unverified_alert_ms = S_ALERT_MS };
     fx->queue = rh_queue_new (fx->db, fx->audit, fx->signer, &limits, s_send, &fx->sent);
     CU_ASSERT_PTR_NOT_NULL_FATAL (fx->queue);
 }
@@ -623,6 +626,150 @@ test_a_recipient_far_behind_gets_every_entry_once_in_order_from_disk_and_memory 
     s_close (&fx);
 }
 
+//  Audit records of one event so far (committed).
+static size_t
+s_events (s_fixture_t *fx, const char *event)
+{
+    CU_ASSERT_EQUAL (rh_db_commit (fx->db, true), 0);
+    rh_logreader_t *reader = rh_logreader_new (fx->db);
+    size_t count = 0;
+    const rh_audit_record_t *record;
+    while (reader && (record = rh_logreader_next (reader)))
+        count += strcmp (record->event, event) == 0;
+    rh_logreader_destroy (&reader);
+    return count;
+}
+
+static void
+test_a_delivery_the_agent_cannot_verify_stays_queued_and_is_offered_again (void)
+{
+    s_fixture_t fx;
+    s_open (&fx);
+    int64_t now = 1000000;
+    const uint8_t connection [] = { 9, 9 };
+    s_enqueue (&fx, "m-1", now + TEST_DAY_MS, now);
+    s_enqueue (&fx, "m-2", now + TEST_DAY_MS, now);
+    s_commit (&fx);
+    CU_ASSERT_EQUAL (rh_queue_bind (fx.queue, "la-newport", connection, sizeof connection, 4, 1),
+                     0);
+    rh_queue_pump (fx.queue, now);
+    CU_ASSERT_EQUAL_FATAL (fx.sent.count, 1);
+    CU_ASSERT_EQUAL (fx.sent.ids [0], 1);
+    //  The agent cannot verify it: not acknowledged, still queued, its credit back.
+    rh_acked_t which;
+    CU_ASSERT_EQUAL (rh_queue_unverified (fx.queue, "la-newport", 1, "RH_E_CERT_UNKNOWN",
+                                          "no certificate for the signer", now, &which),
+                     1);
+    CU_ASSERT_STRING_EQUAL (which.msg_id, "m-1");
+    CU_ASSERT_EQUAL (which.kind, RH_KIND_REFERRAL);
+    CU_ASSERT_EQUAL (rh_queue_unverified_count (fx.queue, "la-newport"), 1);
+    //  Only a delivery in flight can be answered so.
+    CU_ASSERT_EQUAL (
+        rh_queue_unverified (fx.queue, "la-newport", 1, "RH_E_CERT_UNKNOWN", "", now, &which), 0);
+    CU_ASSERT_EQUAL (rh_queue_unverified (fx.queue, "la-newport", 7, "RH_E_SIG", "", now, &which),
+                     0);
+    CU_ASSERT_STRING_EQUAL (which.code, "RH_E_CERT_UNKNOWN");
+    s_commit (&fx);
+    CU_ASSERT_TRUE (s_has (&fx, "q/la-newport/00000000000000000001"));
+    CU_ASSERT_TRUE (s_has (&fx, "qu/la-newport/00000000000000000001"));
+    CU_ASSERT_FALSE (s_has (&fx, "x/la-newport/00000000000000000001"));
+    CU_ASSERT_EQUAL (s_events (&fx, "UNVERIFIED"), 1);
+    CU_ASSERT_EQUAL (s_events (&fx, "ACKED"), 0);
+    //  With its credit back the next message goes; the unverified one is not sent again yet.
+    rh_queue_pump (fx.queue, now);
+    CU_ASSERT_EQUAL_FATAL (fx.sent.count, 2);
+    CU_ASSERT_EQUAL (fx.sent.ids [1], 2);
+    rh_acked_t acked;
+    CU_ASSERT_EQUAL (rh_queue_ack (fx.queue, "la-newport", 2, &acked), 1);
+    rh_queue_redeliver (fx.queue, now + RH_UNVERIFIED_RETRY_MS - 1);
+    rh_queue_pump (fx.queue, now + RH_UNVERIFIED_RETRY_MS - 1);
+    CU_ASSERT_EQUAL (fx.sent.count, 2);
+    //  After the slow back-off it is offered again.
+    rh_queue_redeliver (fx.queue, now + RH_UNVERIFIED_RETRY_MS);
+    CU_ASSERT_EQUAL_FATAL (fx.sent.count, 3);
+    CU_ASSERT_EQUAL (fx.sent.ids [2], 1);
+    //  Refused again; a trust refresh offers it at the next tick, without the wait.
+    now += RH_UNVERIFIED_RETRY_MS;
+    CU_ASSERT_EQUAL (
+        rh_queue_unverified (fx.queue, "la-newport", 1, "no\nsuch code", "", now, &which), 1);
+    CU_ASSERT_STRING_EQUAL (which.code, "RH_E_UNKNOWN");  //  not passed on as the agent wrote it
+    rh_queue_redeliver (fx.queue, now + 1);
+    CU_ASSERT_EQUAL (fx.sent.count, 3);
+    CU_ASSERT_EQUAL (rh_queue_reoffer_unverified (fx.queue, "health-abb"), 0);
+    CU_ASSERT_EQUAL (rh_queue_reoffer_unverified (fx.queue, NULL), 1);
+    rh_queue_redeliver (fx.queue, now + 2);
+    CU_ASSERT_EQUAL_FATAL (fx.sent.count, 4);
+    CU_ASSERT_EQUAL (fx.sent.ids [3], 1);
+    //  Verified at last: acknowledged, and nothing more waits on it.
+    CU_ASSERT_EQUAL (rh_queue_ack (fx.queue, "la-newport", 1, &acked), 1);
+    CU_ASSERT_STRING_EQUAL (acked.msg_id, "m-1");
+    CU_ASSERT_EQUAL (rh_queue_unverified_count (fx.queue, "la-newport"), 0);
+    s_commit (&fx);
+    CU_ASSERT_FALSE (s_has (&fx, "q/la-newport/00000000000000000001"));
+    CU_ASSERT_FALSE (s_has (&fx, "qu/la-newport/00000000000000000001"));
+    CU_ASSERT_EQUAL (s_events (&fx, "UNVERIFIED"), 2);
+    s_close (&fx);
+}
+
+static void
+test_an_unverified_delivery_goes_again_at_hello_and_its_sender_is_told_once (void)
+{
+    s_fixture_t fx;
+    s_open (&fx);
+    int64_t now = 1000000;
+    const uint8_t first [] = { 1 }, second [] = { 2 };
+    s_enqueue (&fx, "m-1", now + TEST_DAY_MS, now);
+    s_commit (&fx);
+    CU_ASSERT_EQUAL (rh_queue_bind (fx.queue, "la-newport", first, sizeof first, 4, 10), 0);
+    rh_queue_pump (fx.queue, now);
+    CU_ASSERT_EQUAL_FATAL (fx.sent.count, 1);
+    rh_acked_t which;
+    CU_ASSERT_EQUAL (
+        rh_queue_unverified (fx.queue, "la-newport", 1, "RH_E_CERT_UNKNOWN", "", now, &which), 1);
+    //  A Hello again (a restarted agent may trust more now) offers it at once.
+    CU_ASSERT_EQUAL (rh_queue_bind (fx.queue, "la-newport", second, sizeof second, 5, 10), 0);
+    rh_queue_pump (fx.queue, now + 10);
+    CU_ASSERT_EQUAL_FATAL (fx.sent.count, 2);
+    CU_ASSERT_EQUAL (fx.sent.ids [1], 1);
+    CU_ASSERT_EQUAL (
+        rh_queue_unverified (fx.queue, "la-newport", 1, "RH_E_NOT_YET_VALID", "", now + 20, &which),
+        1);
+    //  Its sender hears nothing before the limit, counted from the first time (meanwhile it is
+    //  offered again every RH_UNVERIFIED_RETRY_MS)...
+    rh_queue_redeliver (fx.queue, now + S_ALERT_MS - 1);
+    s_commit (&fx);
+    CU_ASSERT_FALSE (s_has (&fx, "q/police-gwent/00000000000000000001"));
+    //  ...then once that it waits (a broker-signed alert in its queue), and the log records it.
+    rh_queue_redeliver (fx.queue, now + S_ALERT_MS);
+    s_commit (&fx);
+    CU_ASSERT_TRUE (s_has (&fx, "q/police-gwent/00000000000000000001"));
+    CU_ASSERT_EQUAL (s_events (&fx, "NOTICE"), 1);
+    rh_queue_redeliver (fx.queue, now + 2 * S_ALERT_MS);
+    s_commit (&fx);
+    CU_ASSERT_FALSE (s_has (&fx, "q/police-gwent/00000000000000000002"));
+    //  A broker that restarts keeps the first time and that the sender was told.
+    rh_queue_destroy (&fx.queue);
+    rh_queue_limits_t limits = { .expiry_ms = TEST_DAY_MS,
+                                 .redeliver_ms = 1000,
+                                 .unverified_alert_ms = S_ALERT_MS };
+    fx.queue = rh_queue_new (fx.db, fx.audit, fx.signer, &limits, s_send, &fx.sent);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (fx.queue);
+    CU_ASSERT_EQUAL (rh_queue_unverified_count (fx.queue, "la-newport"), 1);
+    size_t before = fx.sent.count;
+    CU_ASSERT_EQUAL (rh_queue_bind (fx.queue, "la-newport", first, sizeof first, 4, 10), 0);
+    rh_queue_pump (fx.queue, now + 3 * S_ALERT_MS);
+    CU_ASSERT_EQUAL_FATAL (fx.sent.count, before + 1);
+    CU_ASSERT_EQUAL (fx.sent.ids [before], 1);
+    CU_ASSERT_EQUAL (rh_queue_unverified (fx.queue, "la-newport", 1, "RH_E_CERT_UNKNOWN", "",
+                                          now + 3 * S_ALERT_MS, &which),
+                     1);
+    rh_queue_redeliver (fx.queue, now + 3 * S_ALERT_MS + 1);
+    s_commit (&fx);
+    CU_ASSERT_FALSE (s_has (&fx, "q/police-gwent/00000000000000000002"));
+    CU_ASSERT_EQUAL (s_events (&fx, "NOTICE"), 1);
+    s_close (&fx);
+}
+
 void
 init_rh_queue_tests (void)
 {
@@ -653,4 +800,8 @@ init_rh_queue_tests (void)
                  test_a_message_is_stored_once_and_a_missing_copy_is_dead_lettered_not_sent);
     CU_add_test (suite, "the broker's own messages are queued with their audit record",
                  test_the_broker_own_messages_are_queued_with_their_record);
+    CU_add_test (suite, "a delivery the agent cannot verify stays queued and is offered again",
+                 test_a_delivery_the_agent_cannot_verify_stays_queued_and_is_offered_again);
+    CU_add_test (suite, "an unverified delivery goes again at Hello; its sender is told once",
+                 test_an_unverified_delivery_goes_again_at_hello_and_its_sender_is_told_once);
 }

@@ -138,6 +138,49 @@ test_handshakes_past_an_agencys_cap_are_refused_until_sessions_go (void)
     rh_sessions_destroy (&sessions);
 }
 
+static void
+test_a_session_remembers_the_key_it_authenticated_with (void)
+{
+    rh_sessions_t *sessions = rh_sessions_new (4, 1000, 3);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (sessions);
+    uint8_t old_key [RH_PUBKEY_LEN], new_key [RH_PUBKEY_LEN];
+    memset (old_key, 0x11, sizeof old_key);
+    memset (new_key, 0x22, sizeof new_key);
+    int evict = 0, fds [8];
+    //  No key for a descriptor that is not a live session.
+    rh_sessions_set_key (sessions, 9, old_key);
+    CU_ASSERT_PTR_NULL (rh_sessions_key (sessions, 9));
+    //  Two sessions of one agency, on its old and its new certificate's keys.
+    rh_sessions_event (sessions, ZMQ_EVENT_ACCEPTED, 9, 0);
+    CU_ASSERT_EQUAL (rh_sessions_frame (sessions, 9, "police-gwent", 1, &evict), RH_SESSION_KEEP);
+    rh_sessions_set_key (sessions, 9, old_key);
+    CU_ASSERT_EQUAL (rh_sessions_frame (sessions, 10, "police-gwent", 2, &evict), RH_SESSION_KEEP);
+    rh_sessions_set_key (sessions, 10, new_key);
+    CU_ASSERT_EQUAL (rh_sessions_frame (sessions, 11, "la-newport", 3, &evict), RH_SESSION_KEEP);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (rh_sessions_key (sessions, 9));
+    CU_ASSERT_EQUAL (memcmp (rh_sessions_key (sessions, 9), old_key, RH_PUBKEY_LEN), 0);
+    CU_ASSERT_EQUAL (memcmp (rh_sessions_key (sessions, 10), new_key, RH_PUBKEY_LEN), 0);
+    CU_ASSERT_PTR_NULL (rh_sessions_key (sessions, 11));
+    //  Every bound session is listed, until it is being closed.
+    CU_ASSERT_EQUAL (rh_sessions_bound (sessions, fds, 8), 3);
+    CU_ASSERT_EQUAL (rh_sessions_bound (sessions, fds, 1), 1);
+    int pair [2];
+    CU_ASSERT_FATAL (socketpair (AF_UNIX, SOCK_STREAM, 0, pair) == 0);
+    CU_ASSERT_EQUAL (rh_sessions_frame (sessions, pair [0], "health-abb", 4, &evict),
+                     RH_SESSION_KEEP);
+    CU_ASSERT_EQUAL (rh_sessions_bound (sessions, fds, 8), 4);
+    CU_ASSERT_EQUAL (rh_sessions_close (sessions, pair [0]), 0);
+    CU_ASSERT_EQUAL (rh_sessions_bound (sessions, fds, 8), 3);
+    //  A descriptor reused by a new connection does not inherit the old session's key.
+    rh_sessions_event (sessions, ZMQ_EVENT_DISCONNECTED, 9, 5);
+    CU_ASSERT_PTR_NULL (rh_sessions_key (sessions, 9));
+    rh_sessions_event (sessions, ZMQ_EVENT_ACCEPTED, 9, 6);
+    CU_ASSERT_PTR_NULL (rh_sessions_key (sessions, 9));
+    close (pair [0]);
+    close (pair [1]);
+    rh_sessions_destroy (&sessions);
+}
+
 void
 init_rh_sessions_tests (void)
 {
@@ -154,6 +197,8 @@ init_rh_sessions_tests (void)
                  test_authenticated_connections_that_stay_silent_are_named);
     CU_add_test (suite, "handshakes past an agency's cap are refused until sessions go",
                  test_handshakes_past_an_agencys_cap_are_refused_until_sessions_go);
+    CU_add_test (suite, "a session remembers the key it authenticated with",
+                 test_a_session_remembers_the_key_it_authenticated_with);
     CU_add_test (suite, "closing shuts down only a live session",
                  test_closing_shuts_down_only_a_live_session);
 }

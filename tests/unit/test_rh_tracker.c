@@ -251,12 +251,59 @@ test_an_overdue_referral_alerts_the_referrer_and_the_holder (void)
     s_close (&fx);
 }
 
+static void
+test_a_referral_its_holder_cannot_verify_is_recorded_and_gets_no_receipt (void)
+{
+    s_fixture_t fx;
+    s_open (&fx);
+    int64_t now = rh_time_now_ms ();
+    rh_envelope_t *referral = s_message (
+        "police-gwent",
+        "{\"kind\": \"REFERRAL\", \"msg_id\": \"pol-9\", \"case_id\": \"GW-9\","
+        " \"purpose\": \"SAFEGUARDING_CHILD\", \"to\": [{\"agency_id\": \"la-newport\"}],"
+        " \"body\": {\"referral_kind\": \"PPN\", \"categories\": [\"NEGLECT\"]}}");
+    rh_facts_t facts;
+    rh_policy_facts (referral, &facts);
+    rh_decision_t decision = { .result = RH_DECIDE_ALLOW,
+                               .agreement = rh_policy_find (fx.policy, "TEST-TRACKER"),
+                               .rule_id = "R1" };
+    const char *recipients [] = { "la-newport" };
+    rh_tracker_open (fx.tracker, referral, &facts, "police-gwent", recipients, &decision, 1, now);
+    //  The holder's agent could not verify it: recorded on the case, which is not taken in.
+    rh_tracker_unverified (fx.tracker, RH_KIND_REFERRAL, "pol-9", "la-newport", "RH_E_CERT_UNKNOWN",
+                           now + 5);
+    rh_tracker_unverified (fx.tracker, RH_KIND_REFERRAL, "pol-9", "la-newport",
+                           "RH_E_NOT_YET_VALID", now + 9);
+    rh_tracker_unverified (fx.tracker, RH_KIND_REFERRAL, "pol-9", "police-gwent", "RH_E_SIG",
+                           now + 9);  //  not its holder: changes nothing
+    rh_case_t record;
+    CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-9", &record));
+    CU_ASSERT_EQUAL (record.state, RHANNU__V1__CASE_STATE__CASE_RECEIVED);
+    CU_ASSERT_EQUAL (record.unverified, 2);
+    CU_ASSERT_STRING_EQUAL (record.unverified_code, "RH_E_NOT_YET_VALID");
+    CU_ASSERT_EQUAL (record.unverified_ms, now + 5);
+    CU_ASSERT_EQUAL (record.acknowledged_ms, 0);
+    CU_ASSERT_EQUAL (s_queued (&fx, "police-gwent"), 0);  //  no receipt
+    //  Kept through a commit (the case record holds it)...
+    CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-9", &record));
+    CU_ASSERT_EQUAL (record.unverified, 2);
+    //  ...and once it is taken in, the receipt goes out.
+    rh_tracker_taken_in (fx.tracker, RH_KIND_REFERRAL, "pol-9", "la-newport", now + 20);
+    CU_ASSERT_EQUAL (s_queued (&fx, "police-gwent"), 1);
+    CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-9", &record));
+    CU_ASSERT_EQUAL (record.state, RHANNU__V1__CASE_STATE__CASE_ACKNOWLEDGED);
+    rh_envelope_destroy (&referral);
+    s_close (&fx);
+}
+
 void
 init_rh_tracker_tests (void)
 {
     CU_pSuite suite = CU_add_suite ("rh_tracker", NULL, NULL);
     CU_add_test (suite, "a referral's case is opened, taken in, reminded, decided and closed",
                  test_a_referral_case_is_opened_taken_in_reminded_decided_and_closed);
+    CU_add_test (suite, "a referral its holder cannot verify is recorded and gets no receipt",
+                 test_a_referral_its_holder_cannot_verify_is_recorded_and_gets_no_receipt);
     CU_add_test (suite, "an overdue referral alerts the referrer and the holder",
                  test_an_overdue_referral_alerts_the_referrer_and_the_holder);
 }

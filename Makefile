@@ -108,6 +108,7 @@ API_EXAMPLE := $(BUILD)/tests/rh-api-example
 BENCH_API := $(BUILD)/tests/rh-bench-api
 
 .PHONY: check-contention soak all deps demo bench bench-history bench-peers check check-unit check-fuzz-regress check-integration check-symbols \
+        check-suites \
         check-layers check-asan fuzz corpus format format-check clean
 
 all: $(LIB) $(BROKER_CORE_LIB) $(TOOLS) $(UNIT_BIN) $(FUZZ_REPLAY) $(GEN_CORPUS) $(TESTCLIENT) $(TESTLOG) \
@@ -269,25 +270,48 @@ demo: deps
 
 #  --- Tests -----------------------------------------------------------------------------------
 
+#  The suites that do not depend on each other run side by side, CHECK_JOBS at a time
+#  (tests/integration/run_parallel.sh: each job's output is printed whole when it ends, a failure
+#  in full, and every duration at the end; the run fails if any job failed). Most of an
+#  integration test's time is spent waiting for processes, so more jobs than cores pay off. The
+#  crash test beside stress-ng runs alone: it is the busy machine by design. Builds use every core
+#  unless make was given its own -j.
+CHECK_JOBS ?= 3
+BUILD_JOBS ?= $(shell nproc)
+SUBMAKE_J = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(BUILD_JOBS))
+PARALLEL = bash tests/integration/run_parallel.sh -j $(CHECK_JOBS)
+
 check: deps
-	$(MAKE) all
-	$(MAKE) format-check check-symbols check-layers check-unit check-fuzz-regress check-integration \
-	        check-contention
+	$(MAKE) $(SUBMAKE_J) all
+	$(MAKE) format-check check-symbols check-layers check-suites check-contention
 	$(MAKE) SAN=1 check-asan
 	@echo "make check: all suites passed"
 
 check-unit: $(UNIT_BIN)
 	$(UNIT_BIN)
 
+FUZZ_REGRESS = for name in $(FUZZ_NAMES); do \
+                   $(BUILD)/tests/replay-$$name tests/fuzz/corpus/$$name || exit 1; \
+               done
 check-fuzz-regress: $(FUZZ_REPLAY)
-	@for name in $(FUZZ_NAMES); do \
-	    $(BUILD)/tests/replay-$$name tests/fuzz/corpus/$$name || exit 1; \
-	done
+	@$(FUZZ_REGRESS)
+
+#  Every tests/integration/test_*.sh, the longest first (a run of parallel jobs ends soon after
+#  its longest job), then the rest in name order. integration_jobs: one job per test.
+INTEGRATION_LONG := test_hostile test_agent_intake test_crash test_slow test_trust test_audit_damage \
+                    test_lifecycle test_security test_api
+INTEGRATION_TESTS = $(basename $(notdir $(wildcard tests/integration/test_*.sh)))
+INTEGRATION_ORDER = $(filter $(INTEGRATION_TESTS),$(INTEGRATION_LONG)) \
+                    $(filter-out $(INTEGRATION_LONG),$(INTEGRATION_TESTS))
+integration_jobs = $(foreach test,$(1),'$(test)=$(2) BUILD=$(BUILD) bash tests/integration/$(test).sh')
 
 check-integration: $(TOOLS) $(TESTCLIENT) $(API_EXAMPLE) $(TESTLOG)
-	@for test in tests/integration/test_*.sh; do \
-	    echo "== $$test"; BUILD=$(BUILD) bash $$test || exit 1; \
-	done
+	@$(PARALLEL) -n check-integration $(call integration_jobs,$(INTEGRATION_ORDER))
+
+#  The unit suite, the corpus replays and the integration tests in one set of parallel jobs.
+check-suites: $(UNIT_BIN) $(FUZZ_REPLAY) $(TOOLS) $(TESTCLIENT) $(API_EXAMPLE) $(TESTLOG)
+	@$(PARALLEL) -n check-suites 'unit=$(UNIT_BIN)' $(call integration_jobs,$(INTEGRATION_ORDER)) \
+	    'fuzz-regress=$(FUZZ_REGRESS)'
 
 #  Library symbols must be rh_ (ours) or rhannu__ (generated): nothing else may leak out.
 check-symbols: $(LIB) $(BROKER_CORE_LIB) $(BROKER_ACTOR_LIB) $(AGENT_LIB)
@@ -344,19 +368,24 @@ check-layers: $(LAYER_LIB_OBJ) $(LAYER_PROTO_OBJ) $(LAYER_CERTS_OBJ) $(LAYER_BRO
 	[ $$fail = 0 ] && echo "check-layers: lib <- proto <- certs <- {broker, agent}; lib <- proto <- witness; rhannu-audit has no router"
 
 #  The unit suite, the fuzz corpora and the integration tests (but the slow crash test) again,
-#  under AddressSanitizer, LeakSanitizer and UBSan (SAN=1); any report fails the run.
-ASAN_INTEGRATION := test_ca_openssl test_delivery test_security test_deadletter test_agreements test_holder \
-                    test_lifecycle test_audit test_api test_witness
+#  under AddressSanitizer, LeakSanitizer and UBSan (SAN=1); any report fails the run. They run as
+#  parallel jobs (CHECK_JOBS), the unit suite, the longest, first; the tests in this list are
+#  longest first.
+#  The unit suite records each allocation's stack by frame pointers (ours are kept), as the
+#  processes of the integration tests do: the full unwinder (fast_unwind_on_malloc=0) costs four
+#  times the suite's time and finds nothing more. What it adds is stacks that go on through
+#  libraries built without frame pointers, so a suite that a sanitizer stopped (abort: 134) is run
+#  again with it, for the report.
+ASAN_INTEGRATION := test_lifecycle test_security test_deadletter test_delivery test_agreements \
+                    test_api test_holder test_audit test_witness test_ca_openssl
+ASAN_UNIT = UBSAN_OPTIONS=print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 check-asan:
-	$(MAKE) SAN=1 $(UNIT_BIN) $(FUZZ_REPLAY) $(TOOLS) $(TESTCLIENT) $(API_EXAMPLE) $(TESTLOG)
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:fast_unwind_on_malloc=0 UBSAN_OPTIONS=print_stacktrace=1 $(UNIT_BIN)
-	@for name in $(FUZZ_NAMES); do \
-	    ASAN_OPTIONS=detect_leaks=1 $(BUILD)/tests/replay-$$name tests/fuzz/corpus/$$name || exit 1; \
-	done
-	@for test in $(ASAN_INTEGRATION); do \
-	    echo "== $$test (sanitizers)"; \
-	    ASAN_OPTIONS=detect_leaks=1 BUILD=$(BUILD) bash tests/integration/$$test.sh || exit 1; \
-	done
+	$(MAKE) $(SUBMAKE_J) SAN=1 $(UNIT_BIN) $(FUZZ_REPLAY) $(TOOLS) $(TESTCLIENT) $(API_EXAMPLE) \
+	    $(TESTLOG)
+	@$(PARALLEL) -n check-asan \
+	    'unit=$(ASAN_UNIT) $(UNIT_BIN) || { rc=$$?; [ $$rc != 134 ] || { echo "== again with full allocation stacks"; $(ASAN_UNIT):fast_unwind_on_malloc=0 $(UNIT_BIN); }; exit $$rc; }' \
+	    $(call integration_jobs,$(ASAN_INTEGRATION),ASAN_OPTIONS=detect_leaks=1) \
+	    'fuzz-regress=export ASAN_OPTIONS=detect_leaks=1; $(FUZZ_REGRESS)'
 
 #  The crash test (kill -9 of broker and agents under load) beside stress-ng keeping every core
 #  busy: what a shared, overloaded machine does to timing. About a minute with 5,000 messages, so

@@ -10,9 +10,17 @@ work=$(mktemp -d /tmp/rhannu-it-XXXXXX)
 #  port inside it can be taken by a connection before the broker binds it), not in use now.
 ephemeral_low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
 [ "${ephemeral_low:-0}" -gt 21000 ] 2>/dev/null || ephemeral_low=32768
+#  Tests run side by side (make check), so a port is also claimed in $port_claims (a file created
+#  only if absent, holding our pid) between picking it and binding it: two tests never pick the
+#  same one. A claim whose test is gone is taken over.
+port_claims=${TMPDIR:-/tmp}/rhannu-ports
+mkdir -p "$port_claims" 2>/dev/null
 while :; do
     port=$((20000 + RANDOM % (ephemeral_low - 20000)))
-    ss -Htan 2>/dev/null | awk '{print $4}' | grep -q ":$port\$" || break
+    ss -Htan 2>/dev/null | awk '{print $4}' | grep -q ":$port\$" && continue
+    (set -C; echo $$ > "$port_claims/$port") 2>/dev/null && break
+    owner=$(cat "$port_claims/$port" 2>/dev/null)
+    [ -n "$owner" ] && ! kill -0 "$owner" 2>/dev/null && rm -f "$port_claims/$port"
 done
 endpoint="tcp://127.0.0.1:$port"
 passed=0
@@ -25,6 +33,7 @@ cleanup () {
     for pid in "${agent_pids[@]}" $broker_pid; do kill -9 "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
     if [ "$failed" -eq 0 ] && [ -z "${KEEP:-}" ]; then rm -rf "$work"; else echo "  (kept $work)"; fi
+    rm -f "$port_claims/$port"
 }
 trap cleanup EXIT
 

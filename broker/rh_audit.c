@@ -504,8 +504,10 @@ rh_audit_verify_progress (rh_db_t *db, rh_certstore_t *store, rh_audit_check_t *
     bool markers = false;  //  a CHECKPOINT record was met (logs from before them have none)
     uint64_t expected = 0;
     for (; rh_db_iter_valid (leaves); rh_db_iter_next (leaves), expected++) {
-        if (progress && expected % 4096 == 0)
-            progress (arg, expected);
+        if (progress && expected % 4096 == 0) {
+            check->count = expected;
+            progress (arg, check);
+        }
         size_t size = 0, key_size = 0;
         const uint8_t *value = rh_db_iter_value (leaves, &size);
         const uint8_t *key = rh_db_iter_key (leaves, &key_size);
@@ -610,9 +612,9 @@ rh_audit_verify_progress (rh_db_t *db, rh_certstore_t *store, rh_audit_check_t *
                      " records without the record that names it: records were removed",
                      expected);
     }
-    if (progress)
-        progress (arg, expected);
     check->count = expected;
+    if (progress)
+        progress (arg, check);
     check->bad = expected;
     if (tree.size)
         rh_merkle_builder_root (&tree, check->root);

@@ -104,9 +104,10 @@ typedef struct {
 //  check->reason say where and what).
 rh_rc_t rh_audit_verify (rh_db_t *db, rh_certstore_t *store, rh_audit_check_t *check);
 
-//  As rh_audit_verify, calling progress (if not NULL) with arg and the records walked so far
-//  every few thousand records, for long runs.
-typedef void (rh_audit_progress_fn) (void *arg, uint64_t done);
+//  As rh_audit_verify, calling progress (if not NULL) with arg and check as it stands (count:
+//  records walked so far, messages: stored messages met so far) every few thousand records and
+//  at the end, for long runs.
+typedef void (rh_audit_progress_fn) (void *arg, const rh_audit_check_t *check);
 rh_rc_t rh_audit_verify_progress (rh_db_t *db, rh_certstore_t *store, rh_audit_check_t *check,
                                   rh_audit_progress_fn *progress, void *arg);
 

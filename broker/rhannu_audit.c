@@ -433,6 +433,16 @@ s_proof (rh_db_t *db, const s_args_t *args)
 //  ---------------------------------------------------------------------------------------------
 //  chronology and disclosures (rh_chronicle), replay (rh_rehearing), report (rh_report)
 
+//  A chronology with a record it could not read is incomplete: it says so and fails (exit 1).
+static int
+s_chronicle_read (rh_chronicle_t *chronicle, int rc)
+{
+    if (!rh_chronicle_error (chronicle))
+        return rc;
+    fprintf (stderr, "rhannu-audit: INCOMPLETE: %s\n", rh_chronicle_error (chronicle));
+    return 1;
+}
+
 static int
 s_chronology (rh_db_t *db, const s_args_t *args)
 {
@@ -447,6 +457,7 @@ s_chronology (rh_db_t *db, const s_args_t *args)
     }
     else
         rh_chronicle_print (chronicle, stdout, args->json, false, "case", args->case_id);
+    rc = s_chronicle_read (chronicle, rc);
     rh_chronicle_destroy (&chronicle);
     return rc;
 }
@@ -470,6 +481,7 @@ s_disclosures (rh_db_t *db, const s_args_t *args)
     }
     else
         rh_chronicle_print (chronicle, stdout, args->json, true, "subject", args->subject);
+    rc = s_chronicle_read (chronicle, rc);
     rh_chronicle_destroy (&chronicle);
     return rc;
 }
@@ -479,7 +491,7 @@ s_replay (rh_db_t *db, rh_certstore_t *store, const s_args_t *args)
 {
     rh_rehearing_t *rehearing = rh_rehearing_new (db, store, args->pki);
     if (!rehearing || rh_rehearing_run (rehearing) != 0) {
-        fprintf (stderr, "rhannu-audit: out of memory\n");
+        fprintf (stderr, "rhannu-audit: cannot replay the log (out of memory, or see above)\n");
         rh_rehearing_destroy (&rehearing);
         return 2;
     }
@@ -503,7 +515,7 @@ s_report (rh_db_t *db, rh_certstore_t *store, const s_args_t *args)
     }
     rh_report_t *report = rh_report_new (db, &check);
     if (!report) {
-        fprintf (stderr, "rhannu-audit: out of memory\n");
+        fprintf (stderr, "rhannu-audit: no report (out of memory, or see above)\n");
         return 2;
     }
     int result = 0;

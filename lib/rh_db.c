@@ -92,9 +92,7 @@ rh_db_open (const char *path)
 }
 
 //  Copies file from to to (a new file), in the kernel where it can (copy_file_range), else by
-//  reading and writing. Never a hard link: LevelDB creates its files with O_TRUNC, and a name
-//  it reuses (a table it had not finished, say) would truncate the original through the link.
-//  Returns 0 or -1.
+//  reading and writing. Returns 0 or -1.
 static int
 s_copy_file (const char *from, const char *to)
 {
@@ -138,15 +136,17 @@ s_copy_file (const char *from, const char *to)
     return rc;
 }
 
-//  The files of a LevelDB store a reader needs: CURRENT, manifests, write-ahead logs, tables.
-//  Its LOCK and info LOG (LOG, LOG.old) are the writer's, and anything else is not LevelDB's.
+//  The files of a LevelDB store a reader needs: CURRENT, manifests, write-ahead logs, tables
+//  (table is set for those). Its LOCK and info LOG (LOG, LOG.old) are the writer's, and
+//  anything else is not LevelDB's.
 static bool
-s_store_file (const char *name)
+s_store_file (const char *name, bool *table)
 {
     size_t length = strlen (name);
     const char *end = length > 4 ? name + length - 4 : "";
-    return !strcmp (end, ".ldb") || !strcmp (end, ".sst") || !strcmp (end, ".log")
-           || !strcmp (name, "CURRENT") || !strncmp (name, "MANIFEST-", 9);
+    *table = !strcmp (end, ".ldb") || !strcmp (end, ".sst");
+    return *table || !strcmp (end, ".log") || !strcmp (name, "CURRENT")
+           || !strncmp (name, "MANIFEST-", 9);
 }
 
 //  Removes the private copy: its files (LevelDB makes no sub-folders), then the folder.
@@ -179,16 +179,28 @@ s_copy_store (const char *path, const char *scratch)
     int rc = 0;
     struct dirent *entry;
     while (rc == 0 && (entry = readdir (dir))) {
-        char from [PATH_MAX], to [PATH_MAX];
+        char from [PATH_MAX], to [PATH_MAX], linked [PATH_MAX];
         struct stat info;
-        if (!s_store_file (entry->d_name))
+        bool table = false;
+        if (!s_store_file (entry->d_name, &table))
             continue;
+        //  A table is linked, not copied (a store can be gigabytes), under its old-style name
+        //  NNNNNN.sst, which LevelDB falls back to when NNNNNN.ldb is absent but never creates:
+        //  it makes its own tables as .ldb with O_TRUNC, and a number it reuses (a table a
+        //  crashed writer had not finished) would otherwise truncate the original through the
+        //  link. LevelDB only ever reads a table, and removing a link leaves the original.
+        size_t stem = strlen (entry->d_name) - 4;
         if (rh_file_path (from, sizeof from, "%s/%s", path, entry->d_name) != 0
             || rh_file_path (to, sizeof to, "%s/%s", scratch, entry->d_name) != 0
+            || rh_file_path (linked, sizeof linked, "%s/%.*s.sst", scratch, (int) stem,
+                             entry->d_name)
+                   != 0
             || lstat (from, &info) != 0 || !S_ISREG (info.st_mode)) {
             rh_log_error ("db", "%s/%s is not a plain file", path, entry->d_name);
             rc = -1;
         }
+        else if (table && link (from, linked) == 0)
+            continue;
         else if (s_copy_file (from, to) != 0) {
             rh_log_error ("db", "cannot copy %s/%s for reading: %s", path, entry->d_name,
                           strerror (errno));

@@ -90,6 +90,14 @@ test_a_store_is_read_without_a_byte_of_it_changing (void)
     rh_db_put (db, "k/late", 6, "in the log", 10);
     CU_ASSERT_EQUAL (rh_db_commit (db, true), 0);
     rh_db_destroy (&db);
+    //  Tables a crashed writer left unfinished, under numbers LevelDB will give its own new files
+    //  (the write-ahead log it recovers, the manifest it writes): they must stay as they were.
+    for (int number = 1; number < 40; number++) {
+        char table [PATH_MAX];
+        rh_file_path (table, sizeof table, "%s/%06d.ldb", dir, number);
+        if (!rh_file_exists (table))
+            CU_ASSERT_EQUAL (rh_file_write_atomic (table, "unfinished", 10, 0644), 0);
+    }
     size_t files = 0, after_files = 0;
     uint64_t before = s_fingerprint (dir, &files);
     db = rh_db_open_readonly (dir);

@@ -9,6 +9,7 @@ struct _rh_audit_t {
     rh_db_t *db;               //  borrowed
     rh_merkle_builder_t tree;  //  the right edge: one complete subtree per set bit of the size
     uint64_t checkpointed;     //  size of the last checkpoint
+    uint64_t marked;           //  size once the last checkpoint's own record was appended
     rh_checkpoint_t last;      //  the last checkpoint (size 0: none yet)
 };
 
@@ -106,6 +107,28 @@ rh_audit_latest_checkpoint (rh_db_t *db, rh_checkpoint_t *checkpoint)
     return found;
 }
 
+//  The record that names a checkpoint: at seq = the checkpoint's size, right after its tree.
+#define S_MARKER_EVENT "CHECKPOINT"
+
+//  True if committed record seq is a CHECKPOINT record.
+static bool
+s_is_marker (rh_db_t *db, uint64_t seq)
+{
+    char key [48];
+    s_leaf_key (seq, key, sizeof key);
+    uint8_t *value = NULL;
+    size_t size = 0;
+    rh_audit_record_t record;
+    bool marker = false;
+    if (rh_db_get (db, key, strlen (key), &value, &size) == 0
+        && rh_record_decode_audit (value, size, &record) == RH_OK) {
+        marker = !strcmp (record.event, S_MARKER_EVENT);
+        rh_record_release (&record.owned);
+    }
+    free (value);
+    return marker;
+}
+
 rh_audit_t *
 rh_audit_new (rh_db_t *db)
 {
@@ -134,6 +157,9 @@ rh_audit_new (rh_db_t *db)
     self->tree.size = size;
     if (good && rh_audit_latest_checkpoint (db, &self->last))
         self->checkpointed = self->last.size;
+    if (good && self->checkpointed && size == self->checkpointed + 1
+        && s_is_marker (db, self->checkpointed))
+        self->marked = size;
     if (!good) {
         rh_log_error ("audit", "the audit log's stored tree does not match its records; "
                                "refusing to extend it (run rhannu-broker log to see where)");
@@ -273,7 +299,8 @@ int
 rh_audit_checkpoint (rh_audit_t *self, rh_signer_t *signer, int64_t now_ms)
 {
     assert (self && signer);
-    if (self->tree.size == 0 || self->tree.size == self->checkpointed)
+    if (self->tree.size == 0 || self->tree.size == self->checkpointed
+        || self->tree.size == self->marked)
         return 0;
     rh_checkpoint_t checkpoint = { .size = self->tree.size, .time_ms = now_ms };
     rh_merkle_builder_root (&self->tree, checkpoint.root);
@@ -296,11 +323,24 @@ rh_audit_checkpoint (rh_audit_t *self, rh_signer_t *signer, int64_t now_ms)
     if (!bytes)
         return -1;
     rhannu__v1__checkpoint__pack (&out, bytes);
+    //  The checkpoint is stored apart from the tree, so the tree names it: a record of its own
+    //  right after the tree it signs. A checkpoint that goes missing is then noticed by the
+    //  verifier, as the tree keeps the record (removing that breaks the tree).
+    char root [RH_DIGEST_LEN * 2 + 1], detail [RH_DIGEST_LEN * 2 + 64];
+    sodium_bin2hex (root, sizeof root, checkpoint.root, RH_DIGEST_LEN);
+    snprintf (detail, sizeof detail, "signed checkpoint of %" PRIu64 " records, root %s",
+              checkpoint.size, root);
+    rh_audit_record_t marker = { .event = S_MARKER_EVENT, .code = "RH_OK", .detail = detail };
+    if (rh_audit_append (self, &marker) != 0) {
+        free (bytes);
+        return -1;
+    }
     char key [48];
-    snprintf (key, sizeof key, "ck/%016" PRIx64, self->tree.size);
+    snprintf (key, sizeof key, "ck/%016" PRIx64, checkpoint.size);
     rh_db_put (self->db, key, strlen (key), bytes, size);
     free (bytes);
-    self->checkpointed = self->tree.size;
+    self->checkpointed = checkpoint.size;
+    self->marked = self->tree.size;
     self->last = checkpoint;
     return 0;
 }
@@ -363,8 +403,87 @@ s_checkpoint_good (const uint8_t *value, size_t size, const uint8_t root [RH_DIG
     return true;
 }
 
+//  The one place that decides whether a message no longer stored was erased lawfully: an
+//  erasure record in the log must name it. There are no erasure records yet, so every missing
+//  message is damage; rhannu-broker erase will append them, and this will look them up.
+static bool
+s_erasure_covers (rh_db_t *db, uint64_t seq)
+{
+    (void) db;
+    (void) seq;
+    return false;
+}
+
+//  Fails the walk at record seq with a reason; returns RH_E_MALFORMED.
+static rh_rc_t s_fail (rh_audit_check_t *check, const char *format, ...)
+    __attribute__ ((format (printf, 2, 3)));
+static rh_rc_t
+s_fail (rh_audit_check_t *check, const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    vsnprintf (check->reason, sizeof check->reason, format, args);
+    va_end (args);
+    return RH_E_MALFORMED;
+}
+
+//  Checks the message record seq names (payload_sha256, or NULL if it names none).
+static rh_rc_t
+s_check_payload (rh_db_t *db, uint64_t seq, const uint8_t *payload_sha256, rh_audit_check_t *check)
+{
+    if (!payload_sha256)
+        return RH_OK;
+    char key [48];
+    snprintf (key, sizeof key, "ap/%020" PRIu64, seq);
+    uint8_t *payload = NULL;
+    size_t size = 0;
+    int found = rh_db_get (db, key, strlen (key), &payload, &size);
+    rh_rc_t rc = RH_OK;
+    if (found < 0)
+        rc = s_fail (check, "cannot read the message of record %" PRIu64 " (key %s)", seq, key);
+    else if (found == 1 && s_erasure_covers (db, seq))
+        check->erased++;
+    else if (found == 1)
+        rc = s_fail (check,
+                     "the message of record %" PRIu64
+                     " is missing: damaged (no erasure record covers it)",
+                     seq);
+    else {
+        uint8_t digest [RH_DIGEST_LEN];
+        rh_sha256 (digest, payload, size);
+        if (sodium_memcmp (digest, payload_sha256, RH_DIGEST_LEN) != 0)
+            rc = s_fail (check,
+                         "the message stored with record %" PRIu64 " is not the one it names", seq);
+        check->messages++;
+    }
+    free (payload);
+    return rc;
+}
+
+//  The reason an iterator stopped early, or NULL if it read everything it passed.
+static const char *
+s_unreadable (rh_db_iter_t *leaves, rh_db_iter_t *nodes, rh_db_iter_t *checkpoints,
+              const char **what)
+{
+    const char *error = NULL;
+    if ((error = rh_db_iter_error (leaves)))
+        *what = "its record";
+    else if ((error = rh_db_iter_error (nodes)))
+        *what = "its hash in the stored tree";
+    else if ((error = rh_db_iter_error (checkpoints)))
+        *what = "the checkpoints";
+    return error;
+}
+
 rh_rc_t
 rh_audit_verify (rh_db_t *db, rh_certstore_t *store, rh_audit_check_t *check)
+{
+    return rh_audit_verify_progress (db, store, check, NULL, NULL);
+}
+
+rh_rc_t
+rh_audit_verify_progress (rh_db_t *db, rh_certstore_t *store, rh_audit_check_t *check,
+                          rh_audit_progress_fn *progress, void *arg)
 {
     assert (db && check);
     memset (check, 0, sizeof *check);
@@ -379,11 +498,16 @@ rh_audit_verify (rh_db_t *db, rh_certstore_t *store, rh_audit_check_t *check)
         return RH_E_NOMEM;
     }
     rh_rc_t rc = RH_OK;
-    //  The next checkpoint to meet, by size.
-    uint64_t next_checkpoint = UINT64_MAX;
-    next_checkpoint = s_checkpoint_size (checkpoints);
+    //  The next checkpoint to meet, by size, and the last one met (UINT64_MAX: none).
+    uint64_t next_checkpoint = s_checkpoint_size (checkpoints);
+    uint64_t last_checkpoint = UINT64_MAX;
+    bool markers = false;  //  a CHECKPOINT record was met (logs from before them have none)
     uint64_t expected = 0;
     for (; rh_db_iter_valid (leaves); rh_db_iter_next (leaves), expected++) {
+        if (progress && expected % 4096 == 0) {
+            check->count = expected;
+            progress (arg, check);
+        }
         size_t size = 0, key_size = 0;
         const uint8_t *value = rh_db_iter_value (leaves, &size);
         const uint8_t *key = rh_db_iter_key (leaves, &key_size);
@@ -391,17 +515,14 @@ rh_audit_verify (rh_db_t *db, rh_certstore_t *store, rh_audit_check_t *check)
         s_leaf_key (expected, want, sizeof want);
         rh_audit_record_t record;
         if (key_size != strlen (want) || memcmp (key, want, key_size) != 0) {
-            snprintf (check->reason, sizeof check->reason,
-                      "record %" PRIu64 " is missing or out of place", expected);
-            rc = RH_E_MALFORMED;
+            rc = s_fail (check, "record %" PRIu64 " is missing or out of place", expected);
             break;
         }
         if (rh_record_decode_audit (value, size, &record) != RH_OK || record.seq != expected) {
             if (record.owned)
                 rh_record_release (&record.owned);
-            snprintf (check->reason, sizeof check->reason,
-                      "record %" PRIu64 " does not decode or names another position", expected);
-            rc = RH_E_MALFORMED;
+            rc = s_fail (check, "record %" PRIu64 " does not decode or names another position",
+                         expected);
             break;
         }
         uint8_t leaf [RH_DIGEST_LEN];
@@ -418,35 +539,31 @@ rh_audit_verify (rh_db_t *db, rh_certstore_t *store, rh_audit_check_t *check)
                          && sodium_memcmp (leaf, stored, RH_DIGEST_LEN) == 0;
         if (stored)
             rh_db_iter_next (nodes);
-        if (!node_good) {
+        if (!node_good && rh_db_iter_error (nodes)) {
             rh_record_release (&record.owned);
-            snprintf (check->reason, sizeof check->reason,
-                      "record %" PRIu64 " was changed: its hash is not the tree's", expected);
-            rc = RH_E_MALFORMED;
+            rc = s_fail (check, "cannot read the stored tree at record %" PRIu64 " (key %s): %s",
+                         expected, want_node, rh_db_iter_error (nodes));
             break;
         }
-        //  The stored message, if it is still there, must be the one the leaf names.
-        char payload_key [48];
-        snprintf (payload_key, sizeof payload_key, "ap/%020" PRIu64, expected);
-        uint8_t *payload = NULL;
-        size_t payload_size = 0;
-        bool payload_good = true;
-        if (record.payload_sha256) {
-            if (rh_db_get (db, payload_key, strlen (payload_key), &payload, &payload_size) == 0) {
-                uint8_t digest [RH_DIGEST_LEN];
-                rh_sha256 (digest, payload, payload_size);
-                payload_good = sodium_memcmp (digest, record.payload_sha256, RH_DIGEST_LEN) == 0;
-            }
-            else
-                check->erased++;
+        if (!node_good) {
+            rh_record_release (&record.owned);
+            rc = s_fail (check, "record %" PRIu64 " was changed: its hash is not the tree's",
+                         expected);
+            break;
         }
-        free (payload);
+        //  The stored message, unless an erasure record covers it, must be the one it names.
+        rc = s_check_payload (db, expected, record.payload_sha256, check);
+        //  A CHECKPOINT record names the checkpoint of the tree just before it.
+        bool marker = !strcmp (record.event, S_MARKER_EVENT);
         rh_record_release (&record.owned);
-        if (!payload_good) {
-            snprintf (check->reason, sizeof check->reason,
-                      "the message stored with record %" PRIu64 " is not the one it names",
-                      expected);
-            rc = RH_E_MALFORMED;
+        if (rc != RH_OK)
+            break;
+        markers |= marker;
+        if (marker && last_checkpoint != expected) {
+            rc = s_fail (check,
+                         "the checkpoint of %" PRIu64 " records named by record %" PRIu64
+                         " is missing",
+                         expected, expected);
             break;
         }
         rh_merkle_builder_add (&tree, leaf);
@@ -461,20 +578,43 @@ rh_audit_verify (rh_db_t *db, rh_certstore_t *store, rh_audit_check_t *check)
                 break;
             }
             check->checkpoints++;
+            last_checkpoint = tree.size;
             rh_db_iter_next (checkpoints);
             next_checkpoint = s_checkpoint_size (checkpoints);
         }
         if (rc != RH_OK)
             break;
+        if (rh_db_iter_error (checkpoints)) {
+            rc = s_fail (check, "cannot read the checkpoints after record %" PRIu64 ": %s",
+                         expected, rh_db_iter_error (checkpoints));
+            break;
+        }
+    }
+    //  A walk that stopped at a key LevelDB could not read names the record it could not read.
+    const char *what = NULL;
+    const char *unreadable = rc == RH_OK ? s_unreadable (leaves, nodes, checkpoints, &what) : NULL;
+    if (unreadable) {
+        char want [48];
+        s_leaf_key (expected, want, sizeof want);
+        rc = s_fail (check, "cannot read record %" PRIu64 " (key %s) or %s: %s", expected, want,
+                     what, unreadable);
     }
     if (rc == RH_OK && next_checkpoint != UINT64_MAX) {
         //  The broker signed a larger tree than the records now make: records were removed.
-        snprintf (check->reason, sizeof check->reason,
-                  "the log ends at record %" PRIu64 " but the broker signed %" PRIu64 " records",
-                  expected, next_checkpoint);
-        rc = RH_E_MALFORMED;
+        rc = s_fail (check,
+                     "the log ends at record %" PRIu64 " but the broker signed %" PRIu64 " records",
+                     expected, next_checkpoint);
+    }
+    if (rc == RH_OK && markers && last_checkpoint == expected && expected > 0) {
+        //  Every checkpoint is followed by its own record: one missing at the end was removed.
+        rc = s_fail (check,
+                     "the log ends at the checkpoint of %" PRIu64
+                     " records without the record that names it: records were removed",
+                     expected);
     }
     check->count = expected;
+    if (progress)
+        progress (arg, check);
     check->bad = expected;
     if (tree.size)
         rh_merkle_builder_root (&tree, check->root);

@@ -9,7 +9,10 @@
                            since the leaf keeps only its SHA-256
       mt/<level>/<index>   hash of every complete subtree (level 0: leaf hashes),
                            so roots and proofs read O(log n) keys
-      ck/<size>            signed checkpoints (Checkpoint: size, root, time)
+      ck/<size>            signed checkpoints (Checkpoint: size, root, time); each
+                           is named by the leaf right after the tree it signs (a
+                           CHECKPOINT record at seq = size), so that the tree
+                           itself says which checkpoints must be there
     Appends join the database's pending batch: records, nodes and
     checkpoints become durable in the same group commit as the queue writes
     they describe.
@@ -54,8 +57,10 @@ int rh_audit_payload (rh_db_t *db, uint64_t seq, uint8_t **payload, size_t *size
 //  Records in the log (committed and pending).
 uint64_t rh_audit_size (rh_audit_t *self);
 
-//  Signs a checkpoint of the tree as it is now (size, root, time) with the broker's key and
-//  stores it under ck/. Returns 0 (also when the log is empty: nothing to sign) or -1.
+//  Signs a checkpoint of the tree as it is now (size, root, time) with the broker's key, stores
+//  it under ck/ and appends the CHECKPOINT record that names it (so the log grows by one).
+//  Returns 0 (also when nothing was appended since the last checkpoint's own record: nothing
+//  new to sign) or -1.
 int rh_audit_checkpoint (rh_audit_t *self, rh_signer_t *signer, int64_t now_ms);
 
 //  The last checkpoint signed (returns false if none yet).
@@ -84,17 +89,27 @@ typedef struct {
     uint64_t count;        //  records read
     uint64_t bad;          //  first bad record, when the result is not RH_OK
     uint64_t checkpoints;  //  checkpoints whose root matched (and signature, with a store)
-    uint64_t erased;       //  payloads no longer stored (erased: not an error)
+    uint64_t erased;       //  payloads no longer stored that an erasure record covers
+    uint64_t messages;     //  payloads stored (the signatures rhannu-audit checks)
     uint8_t root [RH_DIGEST_LEN];
     char reason [160];
 } rh_audit_check_t;
 
 //  Walks the committed log: every record in order with the right sequence, every leaf hash
-//  equal to the stored tree's, every stored payload matching its leaf, every checkpoint's root
-//  (and, when store is not NULL, its signature by a broker certificate) matching the recomputed
-//  tree, and no checkpoint beyond the end. Returns RH_OK or RH_E_MALFORMED (check->bad and
+//  equal to the stored tree's, every payload a leaf names stored and matching it (a missing one
+//  is damage unless an erasure record covers it), every checkpoint's root (and, when store is
+//  not NULL, its signature by a broker certificate) matching the recomputed tree, every
+//  checkpoint a CHECKPOINT record names present, and no checkpoint beyond the end. A key LevelDB
+//  cannot read fails the walk there. Returns RH_OK or RH_E_MALFORMED (check->bad and
 //  check->reason say where and what).
 rh_rc_t rh_audit_verify (rh_db_t *db, rh_certstore_t *store, rh_audit_check_t *check);
+
+//  As rh_audit_verify, calling progress (if not NULL) with arg and check as it stands (count:
+//  records walked so far, messages: stored messages met so far) every few thousand records and
+//  at the end, for long runs.
+typedef void (rh_audit_progress_fn) (void *arg, const rh_audit_check_t *check);
+rh_rc_t rh_audit_verify_progress (rh_db_t *db, rh_certstore_t *store, rh_audit_check_t *check,
+                                  rh_audit_progress_fn *progress, void *arg);
 
 //  Prints every committed record, one line each (seq, time, event, code, message, agency,
 //  recipients, detail) with its policy decisions. Returns the number printed, or -1.

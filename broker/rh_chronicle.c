@@ -197,6 +197,13 @@ rh_chronicle_print (rh_chronicle_t *self, FILE *out, bool json, bool only_decide
         json_decref (events);
 }
 
+const char *
+rh_chronicle_error (rh_chronicle_t *self)
+{
+    assert (self);
+    return rh_logreader_error (self->reader);
+}
+
 size_t
 rh_chronicle_size (rh_chronicle_t *self)
 {

@@ -28,6 +28,9 @@ void rh_chronicle_add_case (rh_chronicle_t *self, const char *case_id);
 //  subject is not a key.
 int rh_chronicle_add_subject (rh_chronicle_t *self, const char *subject);
 
+//  NULL if every record gathered and printed so far was read, else the first that was not.
+const char *rh_chronicle_error (rh_chronicle_t *self);
+
 //  Records gathered (each once).
 size_t rh_chronicle_size (rh_chronicle_t *self);
 

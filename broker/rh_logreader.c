@@ -13,7 +13,23 @@ struct _rh_logreader_t {
     bool loaded;               //  the message of the current record was looked up
     uint8_t *payload;          //  its stored bytes, NULL if not stored
     rh_envelope_t *envelope;   //  decoded from payload, NULL if it did not decode
+    uint64_t walked;           //  records the walk has passed (the next one's number)
+    char error [320];          //  the first thing not read or decoded, "" if none
 };
+
+//  Notes the first thing the reader could not read or decode.
+static void s_error (rh_logreader_t *self, const char *format, ...)
+    __attribute__ ((format (printf, 2, 3)));
+static void
+s_error (rh_logreader_t *self, const char *format, ...)
+{
+    if (*self->error)
+        return;
+    va_list args;
+    va_start (args, format);
+    vsnprintf (self->error, sizeof self->error, format, args);
+    va_end (args);
+}
 
 rh_logreader_t *
 rh_logreader_new (rh_db_t *db)
@@ -65,11 +81,16 @@ rh_logreader_next (rh_logreader_t *self)
     for (; self->iter && rh_db_iter_valid (self->iter); rh_db_iter_next (self->iter)) {
         size_t size = 0;
         const uint8_t *value = rh_db_iter_value (self->iter, &size);
+        self->walked++;
         if (rh_record_decode_audit (value, size, &self->record) == RH_OK) {
             self->have_record = true;
             return &self->record;
         }
+        s_error (self, "audit record %" PRIu64 " does not decode", self->walked - 1);
     }
+    if (self->iter && rh_db_iter_error (self->iter))
+        s_error (self, "cannot read the audit log after %" PRIu64 " records: %s", self->walked,
+                 rh_db_iter_error (self->iter));
     return NULL;
 }
 
@@ -81,11 +102,15 @@ rh_logreader_read (rh_logreader_t *self, uint64_t seq)
     char key [48];
     snprintf (key, sizeof key, "a/%020" PRIu64, seq);
     size_t size = 0;
-    if (rh_db_get (self->db, key, strlen (key), &self->leaf, &size) == 0
-        && rh_record_decode_audit (self->leaf, size, &self->record) == RH_OK) {
+    int found = rh_db_get (self->db, key, strlen (key), &self->leaf, &size);
+    if (found == 0 && rh_record_decode_audit (self->leaf, size, &self->record) == RH_OK) {
         self->have_record = true;
         return &self->record;
     }
+    if (found < 0)
+        s_error (self, "cannot read audit record %" PRIu64 " (key %s)", seq, key);
+    else if (found == 0)
+        s_error (self, "audit record %" PRIu64 " does not decode", seq);
     return NULL;
 }
 
@@ -99,9 +124,19 @@ s_load (rh_logreader_t *self)
     char key [48];
     snprintf (key, sizeof key, "ap/%020" PRIu64, self->record.seq);
     size_t size = 0;
-    if (rh_db_get (self->db, key, strlen (key), &self->payload, &size) == 0
-        && rh_envelope_decode (self->payload, size, &self->envelope) != RH_OK)
+    int found = rh_db_get (self->db, key, strlen (key), &self->payload, &size);
+    if (found < 0)
+        s_error (self, "cannot read the message of audit record %" PRIu64 " (key %s)",
+                 self->record.seq, key);
+    if (found == 0 && rh_envelope_decode (self->payload, size, &self->envelope) != RH_OK)
         rh_envelope_destroy (&self->envelope);
+}
+
+const char *
+rh_logreader_error (rh_logreader_t *self)
+{
+    assert (self);
+    return *self->error ? self->error : NULL;
 }
 
 rh_envelope_t *

@@ -6,7 +6,9 @@
     still stored (ap/<seq>; erasure removes it without breaking the tree).
     One reader owns the record and message it hands out, so the tools
     need not free them record by record. Records that do not decode are
-    passed over: rh_audit_verify is what judges the log.
+    passed over (rh_audit_verify is what judges the log), but a reader
+    never passes a key it could not read silently: the walk stops there,
+    and rh_logreader_error says so, as for a record that did not decode.
     =========================================================================
 */
 #ifndef RH_LOGREADER_H_INCLUDED
@@ -33,5 +35,9 @@ rh_envelope_t *rh_logreader_message (rh_logreader_t *self);
 
 //  True if the current record names a message (its SHA-256) that is no longer stored.
 bool rh_logreader_erased (rh_logreader_t *self);
+
+//  NULL if everything this reader was asked for was read and decoded, else the first thing that
+//  was not (a sentence naming the record and key). Tools that walk the log check it at the end.
+const char *rh_logreader_error (rh_logreader_t *self);
 
 #endif

@@ -228,8 +228,14 @@ rh_rehearing_run (rh_rehearing_t *self)
                 c->closed = true;
         }
     }
+    //  A replay that could not read the whole log is no replay.
+    int rc = 0;
+    if (rh_logreader_error (reader)) {
+        rh_log_error ("audit", "replay stopped: %s", rh_logreader_error (reader));
+        rc = -1;
+    }
     rh_logreader_destroy (&reader);
-    return 0;
+    return rc;
 }
 
 size_t

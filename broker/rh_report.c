@@ -153,6 +153,12 @@ s_gather (rh_db_t *db, rh_report_t *f, json_t *las_known)
             }
         }
     }
+    //  Figures from part of the log are not the log's figures.
+    int rc = 0;
+    if (rh_logreader_error (reader)) {
+        rh_log_error ("audit", "report stopped: %s", rh_logreader_error (reader));
+        rc = -1;
+    }
     rh_logreader_destroy (&reader);
     //  Areas with no referrals are shown too: an absence of demand is information.
     size_t index;
@@ -167,7 +173,7 @@ s_gather (rh_db_t *db, rh_report_t *f, json_t *las_known)
         f->awaiting_verification += c->unverified > 0 && !c->acknowledged;
     }
     rh_casebook_destroy (&cases);
-    return 0;
+    return rc;
 }
 
 //  Local authorities the agreements cover, from the versions the broker kept (g/).

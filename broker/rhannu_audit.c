@@ -91,6 +91,56 @@ s_parse (int argc, char **argv, s_args_t *args)
 //  ---------------------------------------------------------------------------------------------
 //  verify
 
+//  Progress of a long run, on a terminal only: records walked, rate and time left, at most a
+//  few times a second, on one line of stderr that is cleared at the end.
+#define S_PROGRESS_EVERY_MS 250
+
+typedef struct {
+    bool on;                     //  stderr is a terminal
+    struct timespec start;       //  when the run began
+    struct timespec shown;       //  when the line was last written
+    uint64_t total;              //  records in the log
+    const uint64_t *signatures;  //  message signatures checked so far (atomic reads)
+    bool written;                //  a line is on the terminal
+} s_progress_t;
+
+static double
+s_seconds_since (const struct timespec *then)
+{
+    struct timespec now;
+    clock_gettime (CLOCK_MONOTONIC, &now);
+    return (double) (now.tv_sec - then->tv_sec) + (double) (now.tv_nsec - then->tv_nsec) / 1e9;
+}
+
+//  Shows how far the run is (rh_audit_progress_fn): records walked and signatures checked, the
+//  signatures still to come extrapolated from the share of records with a stored message so far.
+static void
+s_progress (void *arg, const rh_audit_check_t *check)
+{
+    s_progress_t *self = arg;
+    if (!self->on || s_seconds_since (&self->shown) * 1000 < S_PROGRESS_EVERY_MS)
+        return;
+    clock_gettime (CLOCK_MONOTONIC, &self->shown);
+    uint64_t done = check->count, total = self->total > done ? self->total : done;
+    uint64_t signatures = __atomic_load_n (self->signatures, __ATOMIC_RELAXED);
+    double expected = done ? (double) check->messages * (double) total / (double) done : 0;
+    if (expected < (double) signatures)
+        expected = (double) signatures;
+    //  The walk and the signatures run side by side: the run ends when the slower ends.
+    double elapsed = s_seconds_since (&self->start);
+    double walk_left = done ? elapsed * (double) (total - done) / (double) done : 0;
+    double signatures_left =
+        signatures ? elapsed * (expected - (double) signatures) / (double) signatures : 0;
+    fprintf (stderr,
+             "\r\033[Kverify: %" PRIu64 " of %" PRIu64 " records, %" PRIu64
+             " of ~%.0f signatures, %.0f records/s",
+             done, total, signatures, expected, elapsed > 0 ? (double) done / elapsed : 0);
+    if (done && signatures)
+        fprintf (stderr, ", about %.0f s left",
+                 walk_left > signatures_left ? walk_left : signatures_left);
+    self->written = true;
+}
+
 //  One signature-checking worker: every stored message whose record number falls to it
 //  (seq % workers == index), checked with its own certificate store.
 typedef struct {
@@ -98,10 +148,12 @@ typedef struct {
     const char *pki;
     unsigned index;
     unsigned workers;
-    uint64_t checked;
-    uint64_t bad;  //  UINT64_MAX: none
+    uint64_t *checked;  //  shared count of signatures checked (atomic adds), for progress
+    uint64_t mine;      //  signatures this worker checked
+    uint64_t bad;       //  UINT64_MAX: none
     char reason [256];
     bool started;  //  runs on its own thread (to be joined)
+    bool done;     //  finished (atomic)
 } s_checker_t;
 
 static void *
@@ -115,10 +167,16 @@ s_check_messages (void *arg)
         self->bad = 0;
         snprintf (self->reason, sizeof self->reason, "cannot read the PKI or the log");
     }
+    uint64_t seq = 0;
     for (; iter && rh_db_iter_valid (iter); rh_db_iter_next (iter)) {
         size_t key_size = 0, size = 0;
         const uint8_t *key = rh_db_iter_key (iter, &key_size);
-        uint64_t seq = rh_db_key_sequence (key, key_size, 3);
+        seq = rh_db_key_sequence (key, key_size, 3);
+        if (seq == UINT64_MAX) {
+            snprintf (self->reason, sizeof self->reason, "a stored message has a malformed key");
+            self->bad = 0;
+            break;
+        }
         if (seq % self->workers != self->index)
             continue;
         const uint8_t *payload = rh_db_iter_value (iter, &size);
@@ -128,8 +186,8 @@ s_check_messages (void *arg)
         size_t leaf_size = 0;
         rh_audit_record_t record = { 0 };
         rh_rc_t rc = RH_E_MALFORMED;
-        if (rh_db_get (self->db, leaf_key, strlen (leaf_key), &leaf, &leaf_size) == 0
-            && rh_record_decode_audit (leaf, leaf_size, &record) == RH_OK) {
+        int found = rh_db_get (self->db, leaf_key, strlen (leaf_key), &leaf, &leaf_size);
+        if (found == 0 && rh_record_decode_audit (leaf, leaf_size, &record) == RH_OK) {
             rh_envelope_t *envelope = NULL;
             rc = rh_envelope_decode (payload, size, &envelope);
             if (rc == RH_OK)
@@ -141,66 +199,129 @@ s_check_messages (void *arg)
                           rh_rc_text (rc));
             rh_record_release (&record.owned);
         }
+        else if (found < 0)
+            snprintf (self->reason, sizeof self->reason, "cannot read record %" PRIu64 " (key %s)",
+                      seq, leaf_key);
         else
-            snprintf (self->reason, sizeof self->reason, "a stored message has no record");
+            snprintf (self->reason, sizeof self->reason,
+                      "the message stored as %" PRIu64 " has no record", seq);
         free (leaf);
         if (rc != RH_OK) {
             self->bad = seq;
             break;
         }
-        self->checked++;
+        self->mine++;
+        __atomic_fetch_add (self->checked, 1, __ATOMIC_RELAXED);
+    }
+    //  A walk that stopped at a block LevelDB could not read fails: the messages past it were
+    //  not checked.
+    if (iter && self->bad == UINT64_MAX && rh_db_iter_error (iter)) {
+        self->bad = seq;
+        snprintf (self->reason, sizeof self->reason,
+                  "cannot read the stored messages after record %" PRIu64 ": %s", seq,
+                  rh_db_iter_error (iter));
     }
     rh_db_iter_destroy (&iter);
     rh_certstore_destroy (&store);
+    __atomic_store_n (&self->done, true, __ATOMIC_RELEASE);
     return NULL;
 }
 
 //  Checks the signature of every message still stored with its record, at the time the broker
-//  received it, on one worker per core. Returns RH_OK or the earliest failure, with *bad set.
+//  received it, on one worker per core, while the calling thread walks the tree (rh_audit_verify
+//  in check). Returns RH_OK or the earliest failure, with check->bad and reason set.
 static rh_rc_t
-s_verify_messages (rh_db_t *db, const char *pki, uint64_t *checked, uint64_t *bad, char *reason,
-                   size_t reason_size)
+s_verify_all (rh_db_t *db, rh_certstore_t *store, const char *pki, s_progress_t *progress,
+              rh_audit_check_t *check, uint64_t *messages, char *reason, size_t reason_size)
 {
     long cores = sysconf (_SC_NPROCESSORS_ONLN);
     unsigned workers = cores > 0 && cores < 16 ? (unsigned) cores : 2;
     s_checker_t checkers [16];
     pthread_t threads [16];
+    uint64_t checked = 0;
+    progress->signatures = &checked;
     for (unsigned i = 0; i < workers; i++) {
-        checkers [i] = (s_checker_t){ .db = db, .pki = pki, .index = i, .workers = workers };
+        checkers [i] = (s_checker_t){
+            .db = db, .pki = pki, .index = i, .workers = workers, .checked = &checked
+        };
         checkers [i].started =
             pthread_create (&threads [i], NULL, s_check_messages, &checkers [i]) == 0;
+    }
+    rh_rc_t rc = rh_audit_verify_progress (db, store, check, s_progress, progress);
+    snprintf (reason, reason_size, "%s", check->reason);
+    uint64_t bad = rc == RH_OK ? UINT64_MAX : check->bad;
+    for (unsigned i = 0; i < workers; i++) {
         if (!checkers [i].started)
             s_check_messages (&checkers [i]);  //  no thread: do its share here
-    }
-    rh_rc_t rc = RH_OK;
-    *bad = UINT64_MAX;
-    for (unsigned i = 0; i < workers; i++) {
+        while (!__atomic_load_n (&checkers [i].done, __ATOMIC_ACQUIRE)) {
+            nanosleep (&(struct timespec){ .tv_nsec = 50 * 1000 * 1000 }, NULL);
+            s_progress (progress, check);
+        }
         if (checkers [i].started)
             pthread_join (threads [i], NULL);
-        *checked += checkers [i].checked;
-        if (checkers [i].bad != UINT64_MAX && checkers [i].bad < *bad) {
-            *bad = checkers [i].bad;
+        *messages += checkers [i].mine;
+        if (checkers [i].bad != UINT64_MAX && checkers [i].bad < bad) {
+            bad = checkers [i].bad;
             snprintf (reason, reason_size, "%s", checkers [i].reason);
             rc = RH_E_MALFORMED;
         }
     }
+    if (progress->written)
+        fprintf (stderr, "\r\033[K");
+    //  Every stored message the walk saw was checked: a worker that saw fewer missed some.
+    if (rc == RH_OK && *messages != check->messages) {
+        bad = check->count;
+        snprintf (reason, reason_size,
+                  "%" PRIu64 " messages are stored with their records but %" PRIu64
+                  " signatures were checked",
+                  check->messages, *messages);
+        rc = RH_E_MALFORMED;
+    }
+    check->bad = bad;
     return rc;
 }
 
-static int
-s_verify (rh_db_t *db, rh_certstore_t *store, const s_args_t *args)
+//  Records in the log (the last record's number plus one), 0 if it holds none, or -1 if the
+//  end of the log cannot be read (why says what LevelDB could not read).
+static int64_t
+s_log_size (rh_db_t *db, char *why, size_t why_size)
 {
-    struct timespec start, end;
-    clock_gettime (CLOCK_MONOTONIC, &start);
+    rh_db_iter_t *iter = rh_db_iter_new (db, "a/", 2);
+    if (!iter) {
+        snprintf (why, why_size, "out of memory");
+        return -1;
+    }
+    rh_db_iter_seek_last (iter);
+    int64_t size = 0;
+    if (rh_db_iter_valid (iter)) {
+        size_t key_size = 0;
+        const uint8_t *key = rh_db_iter_key (iter, &key_size);
+        uint64_t seq = rh_db_key_sequence (key, key_size, 2);
+        size = seq < INT64_MAX ? (int64_t) seq + 1 : -1;
+        if (size < 0)
+            snprintf (why, why_size, "its last audit record has a malformed key");
+    }
+    else if (rh_db_iter_error (iter)) {
+        snprintf (why, why_size, "cannot read the last record of its audit log (keys a/): %s",
+                  rh_db_iter_error (iter));
+        size = -1;
+    }
+    rh_db_iter_destroy (&iter);
+    return size;
+}
+
+static int
+s_verify (rh_db_t *db, rh_certstore_t *store, const s_args_t *args, uint64_t total)
+{
+    s_progress_t progress = { .on = isatty (STDERR_FILENO) == 1, .total = total };
+    clock_gettime (CLOCK_MONOTONIC, &progress.start);
     rh_audit_check_t check;
-    rh_rc_t rc = rh_audit_verify (db, store, &check);
-    uint64_t messages = 0, bad = check.bad;
+    uint64_t messages = 0;
     char reason [256];
-    snprintf (reason, sizeof reason, "%s", check.reason);
-    if (rc == RH_OK)
-        rc = s_verify_messages (db, args->pki, &messages, &bad, reason, sizeof reason);
-    clock_gettime (CLOCK_MONOTONIC, &end);
-    double seconds = (double) (end.tv_sec - start.tv_sec) + (end.tv_nsec - start.tv_nsec) / 1e9;
+    rh_rc_t rc =
+        s_verify_all (db, store, args->pki, &progress, &check, &messages, reason, sizeof reason);
+    uint64_t bad = check.bad;
+    double seconds = s_seconds_since (&progress.start);
     char root [RH_DIGEST_LEN * 2 + 1];
     sodium_bin2hex (root, sizeof root, check.root, RH_DIGEST_LEN);
     if (args->json) {
@@ -312,6 +433,16 @@ s_proof (rh_db_t *db, const s_args_t *args)
 //  ---------------------------------------------------------------------------------------------
 //  chronology and disclosures (rh_chronicle), replay (rh_rehearing), report (rh_report)
 
+//  A chronology with a record it could not read is incomplete: it says so and fails (exit 1).
+static int
+s_chronicle_read (rh_chronicle_t *chronicle, int rc)
+{
+    if (!rh_chronicle_error (chronicle))
+        return rc;
+    fprintf (stderr, "rhannu-audit: INCOMPLETE: %s\n", rh_chronicle_error (chronicle));
+    return 1;
+}
+
 static int
 s_chronology (rh_db_t *db, const s_args_t *args)
 {
@@ -326,6 +457,7 @@ s_chronology (rh_db_t *db, const s_args_t *args)
     }
     else
         rh_chronicle_print (chronicle, stdout, args->json, false, "case", args->case_id);
+    rc = s_chronicle_read (chronicle, rc);
     rh_chronicle_destroy (&chronicle);
     return rc;
 }
@@ -349,6 +481,7 @@ s_disclosures (rh_db_t *db, const s_args_t *args)
     }
     else
         rh_chronicle_print (chronicle, stdout, args->json, true, "subject", args->subject);
+    rc = s_chronicle_read (chronicle, rc);
     rh_chronicle_destroy (&chronicle);
     return rc;
 }
@@ -358,7 +491,7 @@ s_replay (rh_db_t *db, rh_certstore_t *store, const s_args_t *args)
 {
     rh_rehearing_t *rehearing = rh_rehearing_new (db, store, args->pki);
     if (!rehearing || rh_rehearing_run (rehearing) != 0) {
-        fprintf (stderr, "rhannu-audit: out of memory\n");
+        fprintf (stderr, "rhannu-audit: cannot replay the log (out of memory, or see above)\n");
         rh_rehearing_destroy (&rehearing);
         return 2;
     }
@@ -382,7 +515,7 @@ s_report (rh_db_t *db, rh_certstore_t *store, const s_args_t *args)
     }
     rh_report_t *report = rh_report_new (db, &check);
     if (!report) {
-        fprintf (stderr, "rhannu-audit: out of memory\n");
+        fprintf (stderr, "rhannu-audit: no report (out of memory, or see above)\n");
         return 2;
     }
     int result = 0;
@@ -425,15 +558,21 @@ main (int argc, char **argv)
         fprintf (stderr, "rhannu-audit: cannot load the PKI in %s\n", args.pki);
         return 2;
     }
-    rh_db_t *db = rh_db_open (args.data);
-    if (!db) {
-        fprintf (stderr, "rhannu-audit: cannot open %s (is the broker still running? use a copy)\n",
-                 args.data);
+    //  Evidence is read, never created or changed: a missing, empty or wrong folder is an error,
+    //  and LevelDB opens a private copy (rh_db_open_readonly says why).
+    rh_db_t *db = rh_db_open_readonly (args.data);
+    char why [512] = "cannot be read as a broker's data folder (see above)";
+    int64_t records = db ? s_log_size (db, why, sizeof why) : -1;
+    if (records == 0)
+        snprintf (why, sizeof why, "holds no audit log: not a broker's data folder");
+    if (records <= 0) {
+        fprintf (stderr, "rhannu-audit: %s %s\n", args.data, why);
+        rh_db_destroy (&db);
         rh_certstore_destroy (&store);
         return 2;
     }
-    int rc = !strcmp (args.command, "verify")       ? s_verify (db, store, &args)
-             : !strcmp (args.command, "proof")      ? s_proof (db, &args)
+    int rc = !strcmp (args.command, "verify")  ? s_verify (db, store, &args, (uint64_t) records)
+             : !strcmp (args.command, "proof") ? s_proof (db, &args)
              : !strcmp (args.command, "chronology") ? s_chronology (db, &args)
              : !strcmp (args.command, "replay")     ? s_replay (db, store, &args)
              : !strcmp (args.command, "report")     ? s_report (db, store, &args)

@@ -15,6 +15,7 @@ struct _rh_db_t {
     leveldb_writebatch_t *batch;  //  pending writes
     size_t pending;               //  writes in batch
     rh_db_stats_t stats;          //  writes since open
+    char *scratch;                //  read-only: the private copy LevelDB opened (removed on close)
 };
 
 //  The prefix is the caller's, of any length: lib keeps no product limit (those live in proto's
@@ -22,16 +23,16 @@ struct _rh_db_t {
 //  that rh_db_iter_seek_last seeks to.
 struct _rh_db_iter_t {
     leveldb_iterator_t *iter;
+    char *error;         //  LevelDB's reason once a block could not be read, else NULL
     size_t prefix_size;  //  bytes of prefix in use
     uint8_t prefix [];   //  the prefix, then 0xff
 };
 
-rh_db_t *
-rh_db_open (const char *path)
+//  The handle and its options, LevelDB not yet opened. NULL on failure.
+static rh_db_t *
+s_new (void)
 {
-    assert (path);
     rh_db_t *self = calloc (1, sizeof *self);
-    char *error = NULL;
     if (!self)
         return NULL;
     self->options = leveldb_options_create ();
@@ -44,7 +45,6 @@ rh_db_open (const char *path)
     if (!self->options || !self->cache || !self->bloom || !self->read || !self->sync_write
         || !self->async_write || !self->batch)
         goto fail;
-    leveldb_options_set_create_if_missing (self->options, 1);
     leveldb_options_set_paranoid_checks (self->options, 1);
     leveldb_options_set_cache (self->options, self->cache);
     leveldb_options_set_filter_policy (self->options, self->bloom);
@@ -60,16 +60,222 @@ rh_db_open (const char *path)
     leveldb_readoptions_set_verify_checksums (self->read, 1);
     leveldb_writeoptions_set_sync (self->sync_write, 1);
     leveldb_writeoptions_set_sync (self->async_write, 0);
-    self->db = leveldb_open (self->options, path, &error);
-    if (!self->db) {
-        rh_log_error ("db", "cannot open %s: %s", path, error ? error : "unknown error");
-        goto fail;
-    }
     return self;
 fail:
-    leveldb_free (error);
     rh_db_destroy (&self);
     return NULL;
+}
+
+//  Opens LevelDB in folder path on a handle from s_new. Returns self, or NULL (self destroyed).
+static rh_db_t *
+s_open (rh_db_t *self, const char *path, const char *shown)
+{
+    char *error = NULL;
+    self->db = leveldb_open (self->options, path, &error);
+    if (!self->db) {
+        rh_log_error ("db", "cannot open %s: %s", shown, error ? error : "unknown error");
+        leveldb_free (error);
+        rh_db_destroy (&self);
+    }
+    return self;
+}
+
+rh_db_t *
+rh_db_open (const char *path)
+{
+    assert (path);
+    rh_db_t *self = s_new ();
+    if (!self)
+        return NULL;
+    leveldb_options_set_create_if_missing (self->options, 1);
+    return s_open (self, path, path);
+}
+
+//  Copies file from to to (a new file), in the kernel where it can (copy_file_range), else by
+//  reading and writing. Returns 0 or -1.
+static int
+s_copy_file (const char *from, const char *to)
+{
+    int in = open (from, O_RDONLY | O_CLOEXEC);
+    int out = in < 0 ? -1 : open (to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    int rc = in < 0 || out < 0 ? -1 : 0;
+    bool kernel = true;
+    char buffer [1 << 16];
+    while (rc == 0) {
+        ssize_t got = kernel ? copy_file_range (in, NULL, out, NULL, 1 << 30, 0) : -1;
+        if (kernel && got < 0 && errno != EINTR) {
+            kernel = false;  //  not on this file system: copy through user space
+            if (lseek (in, 0, SEEK_SET) != 0 || lseek (out, 0, SEEK_SET) != 0
+                || ftruncate (out, 0) != 0)
+                rc = -1;
+            continue;
+        }
+        if (!kernel)
+            got = read (in, buffer, sizeof buffer);
+        if (got == 0)
+            break;
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            rc = -1;
+        for (ssize_t done = 0; !kernel && got > 0 && done < got;) {
+            ssize_t put = write (out, buffer + done, (size_t) (got - done));
+            if (put < 0 && errno == EINTR)
+                continue;
+            if (put <= 0) {
+                rc = -1;
+                break;
+            }
+            done += put;
+        }
+    }
+    if (in >= 0)
+        close (in);
+    if (out >= 0 && close (out) != 0)
+        rc = -1;
+    return rc;
+}
+
+//  The files of a LevelDB store a reader needs: CURRENT, manifests, write-ahead logs, tables
+//  (table is set for those). Its LOCK and info LOG (LOG, LOG.old) are the writer's, and
+//  anything else is not LevelDB's.
+static bool
+s_store_file (const char *name, bool *table)
+{
+    size_t length = strlen (name);
+    const char *end = length > 4 ? name + length - 4 : "";
+    *table = !strcmp (end, ".ldb") || !strcmp (end, ".sst");
+    return *table || !strcmp (end, ".log") || !strcmp (name, "CURRENT")
+           || !strncmp (name, "MANIFEST-", 9);
+}
+
+//  Removes the private copy: its files (LevelDB makes no sub-folders), then the folder.
+static void
+s_remove_scratch (const char *scratch)
+{
+    DIR *dir = opendir (scratch);
+    struct dirent *entry;
+    while (dir && (entry = readdir (dir))) {
+        if (!strcmp (entry->d_name, ".") || !strcmp (entry->d_name, ".."))
+            continue;
+        char file [PATH_MAX];
+        if (rh_file_path (file, sizeof file, "%s/%s", scratch, entry->d_name) == 0)
+            unlink (file);
+    }
+    if (dir)
+        closedir (dir);
+    rmdir (scratch);
+}
+
+//  Fills the private copy in scratch from the store in path. Returns 0 or -1 (logged).
+static int
+s_copy_store (const char *path, const char *scratch)
+{
+    DIR *dir = opendir (path);
+    if (!dir) {
+        rh_log_error ("db", "cannot read the folder %s: %s", path, strerror (errno));
+        return -1;
+    }
+    int rc = 0;
+    struct dirent *entry;
+    while (rc == 0 && (entry = readdir (dir))) {
+        char from [PATH_MAX], to [PATH_MAX], linked [PATH_MAX];
+        struct stat info;
+        bool table = false;
+        if (!s_store_file (entry->d_name, &table))
+            continue;
+        //  A table is linked, not copied (a store can be gigabytes), under its old-style name
+        //  NNNNNN.sst, which LevelDB falls back to when NNNNNN.ldb is absent but never creates:
+        //  it makes its own tables as .ldb with O_TRUNC, and a number it reuses (a table a
+        //  crashed writer had not finished) would otherwise truncate the original through the
+        //  link. LevelDB only ever reads a table, and removing a link leaves the original.
+        size_t stem = strlen (entry->d_name) - 4;
+        if (rh_file_path (from, sizeof from, "%s/%s", path, entry->d_name) != 0
+            || rh_file_path (to, sizeof to, "%s/%s", scratch, entry->d_name) != 0
+            || rh_file_path (linked, sizeof linked, "%s/%.*s.sst", scratch, (int) stem,
+                             entry->d_name)
+                   != 0
+            || lstat (from, &info) != 0 || !S_ISREG (info.st_mode)) {
+            rh_log_error ("db", "%s/%s is not a plain file", path, entry->d_name);
+            rc = -1;
+        }
+        else if (table && link (from, linked) == 0)
+            continue;
+        else if (s_copy_file (from, to) != 0) {
+            rh_log_error ("db", "cannot copy %s/%s for reading: %s", path, entry->d_name,
+                          strerror (errno));
+            rc = -1;
+        }
+    }
+    closedir (dir);
+    return rc;
+}
+
+//  True if another process holds the store's LOCK (LevelDB locks it with fcntl while open).
+//  Asking does not take the lock, and the file is opened for reading only.
+static bool
+s_locked (const char *path)
+{
+    char lock [PATH_MAX];
+    if (rh_file_path (lock, sizeof lock, "%s/LOCK", path) != 0)
+        return false;
+    int fd = open (lock, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    struct flock probe = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+    bool locked = fcntl (fd, F_GETLK, &probe) == 0 && probe.l_type != F_UNLCK;
+    close (fd);
+    return locked;
+}
+
+rh_db_t *
+rh_db_open_readonly (const char *path)
+{
+    assert (path);
+    struct stat info;
+    char current [PATH_MAX];
+    if (stat (path, &info) != 0 || !S_ISDIR (info.st_mode)) {
+        rh_log_error ("db", "%s: no such folder", path);
+        return NULL;
+    }
+    if (rh_file_path (current, sizeof current, "%s/CURRENT", path) != 0
+        || stat (current, &info) != 0 || !S_ISREG (info.st_mode)) {
+        rh_log_error ("db", "%s holds no LevelDB store (no CURRENT file)", path);
+        return NULL;
+    }
+    if (s_locked (path)) {
+        rh_log_error ("db",
+                      "%s is in use by another process (its LOCK is held): stop the broker, "
+                      "or read a copy taken while it was stopped",
+                      path);
+        return NULL;
+    }
+    rh_db_t *self = s_new ();
+    if (!self)
+        return NULL;
+    const char *tmp = getenv ("TMPDIR");
+    char scratch [PATH_MAX];
+    if (rh_file_path (scratch, sizeof scratch, "%s/rhannu-db-XXXXXX", tmp && *tmp ? tmp : "/tmp")
+            != 0
+        || !mkdtemp (scratch) || !(self->scratch = strdup (scratch))) {
+        rh_log_error ("db", "cannot make a folder for a private copy of %s: %s", path,
+                      strerror (errno));
+        rh_db_destroy (&self);
+        return NULL;
+    }
+    if (s_copy_store (path, self->scratch) != 0) {
+        rh_db_destroy (&self);
+        return NULL;
+    }
+    leveldb_options_set_create_if_missing (self->options, 0);
+    return s_open (self, self->scratch, path);
+}
+
+bool
+rh_db_readonly (rh_db_t *self)
+{
+    assert (self);
+    return self->scratch != NULL;
 }
 
 void
@@ -80,6 +286,9 @@ rh_db_destroy (rh_db_t **self_p)
         rh_db_t *self = *self_p;
         if (self->db)
             leveldb_close (self->db);
+        if (self->scratch)
+            s_remove_scratch (self->scratch);
+        free (self->scratch);
         if (self->batch)
             leveldb_writebatch_destroy (self->batch);
         if (self->read)
@@ -282,6 +491,7 @@ rh_db_iter_destroy (rh_db_iter_t **self_p)
     assert (self_p);
     if (*self_p) {
         leveldb_iter_destroy ((*self_p)->iter);
+        leveldb_free ((*self_p)->error);
         free (*self_p);
         *self_p = NULL;
     }
@@ -304,14 +514,28 @@ rh_db_iter_seek_last (rh_db_iter_t *self)
         leveldb_iter_seek_to_last (self->iter);
 }
 
+//  LevelDB's iterator passes over a block it cannot read and only its status says so: the
+//  status is asked at every step, so that no walk goes on past a gap as if it were not there.
 bool
 rh_db_iter_valid (rh_db_iter_t *self)
 {
-    if (!leveldb_iter_valid (self->iter))
+    if (self->error)
+        return false;
+    leveldb_iter_get_error (self->iter, &self->error);
+    if (self->error || !leveldb_iter_valid (self->iter))
         return false;
     size_t size = 0;
     const char *key = leveldb_iter_key (self->iter, &size);
     return size >= self->prefix_size && memcmp (key, self->prefix, self->prefix_size) == 0;
+}
+
+const char *
+rh_db_iter_error (rh_db_iter_t *self)
+{
+    assert (self);
+    if (!self->error)
+        leveldb_iter_get_error (self->iter, &self->error);
+    return self->error;
 }
 
 void

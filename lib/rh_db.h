@@ -17,6 +17,21 @@ typedef struct _rh_db_iter_t rh_db_iter_t;
 //  Opens (creating if needed) the database in folder path. Returns NULL and logs why on failure.
 rh_db_t *rh_db_open (const char *path);
 
+//  Opens an existing store in folder path for reading only, for the auditor's tools: a store
+//  that is evidence must not be created, changed or recovered by reading it. LevelDB (Debian's
+//  C API) has no read-only mode: an open takes a LOCK file, writes an info LOG and turns its
+//  write-ahead log into new tables. So this refuses a folder that is missing, holds no LevelDB
+//  store (no CURRENT), or whose LOCK another process holds (a running broker: stop it, or copy
+//  the store while it is stopped), and opens a private copy in a new folder under $TMPDIR (or
+//  /tmp), removed by rh_db_destroy: tables hard-linked under names LevelDB reads but never
+//  writes (copied when on another file system: then the copy needs as much room as the store),
+//  the other files copied. The open checks the manifest and every
+//  table it names (paranoid checks); reads check block checksums. Returns NULL and logs why.
+rh_db_t *rh_db_open_readonly (const char *path);
+
+//  True if the handle was opened by rh_db_open_readonly (its writes would go to the copy).
+bool rh_db_readonly (rh_db_t *self);
+
 //  Closes the database; uncommitted writes are dropped.
 void rh_db_destroy (rh_db_t **self_p);
 
@@ -58,7 +73,9 @@ size_t rh_db_pending (rh_db_t *self);
 //  batch is dropped and nothing it held may be acknowledged.
 int rh_db_commit (rh_db_t *self, bool sync);
 
-//  Iterates keys starting with prefix, in order. Returns NULL on failure.
+//  Iterates keys starting with prefix, in order. Returns NULL on failure. An iterator that
+//  meets a block it cannot read (checksum, missing table) stops there: rh_db_iter_valid turns
+//  false, as at the end, and rh_db_iter_error says which it was. Every loop checks it.
 rh_db_iter_t *rh_db_iter_new (rh_db_t *self, const void *prefix, size_t prefix_size);
 void rh_db_iter_destroy (rh_db_iter_t **self_p);
 //  Positions at the first key >= key (within the prefix).
@@ -66,6 +83,9 @@ void rh_db_iter_seek (rh_db_iter_t *self, const void *key, size_t key_size);
 //  Positions at the last key of the prefix.
 void rh_db_iter_seek_last (rh_db_iter_t *self);
 bool rh_db_iter_valid (rh_db_iter_t *self);
+//  NULL if the iterator read everything it passed, else LevelDB's reason (borrowed, valid until
+//  the iterator is destroyed). A failed iterator stays failed.
+const char *rh_db_iter_error (rh_db_iter_t *self);
 void rh_db_iter_next (rh_db_iter_t *self);
 const uint8_t *rh_db_iter_key (rh_db_iter_t *self, size_t *size);
 const uint8_t *rh_db_iter_value (rh_db_iter_t *self, size_t *size);

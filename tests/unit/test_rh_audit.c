@@ -50,8 +50,12 @@ test_the_merkle_log_verifies_and_continues_after_a_restart (void)
     rh_db_destroy (&db);
     db = rh_db_open (dir);
     audit = rh_audit_new (db);
-    CU_ASSERT_EQUAL (rh_audit_size (audit), 10);
+    //  The checkpoint is named by a record of its own, right after the tree it signs; with
+    //  nothing new since, there is nothing to sign (even after a restart).
+    CU_ASSERT_EQUAL (rh_audit_size (audit), 11);
     CU_ASSERT_EQUAL (rh_audit_checkpointed (audit), 10);
+    CU_ASSERT (rh_audit_checkpoint (audit, signer, rh_time_now_ms ()) == 0);
+    CU_ASSERT_EQUAL (rh_audit_size (audit), 11);
     //  A message goes apart from its leaf.
     rh_audit_record_t record = { .event = "ACKED",
                                  .code = "RH_OK",
@@ -63,39 +67,59 @@ test_the_merkle_log_verifies_and_continues_after_a_restart (void)
     CU_ASSERT_EQUAL (rh_db_commit (db, true), 0);
     rh_audit_check_t check;
     CU_ASSERT_EQUAL (rh_audit_verify (db, store, &check), RH_OK);
-    CU_ASSERT_EQUAL (check.count, 11);
+    CU_ASSERT_EQUAL (check.count, 13);
     CU_ASSERT_EQUAL (check.checkpoints, 2);
+    CU_ASSERT_EQUAL (check.messages, 1);
     uint8_t root [RH_DIGEST_LEN];
-    CU_ASSERT (rh_audit_root (db, 11, root) == 0 && memcmp (root, check.root, RH_DIGEST_LEN) == 0);
+    CU_ASSERT (rh_audit_root (db, 13, root) == 0 && memcmp (root, check.root, RH_DIGEST_LEN) == 0);
     //  Proofs from the stored tree verify against the roots.
     uint8_t old_root [RH_DIGEST_LEN], proof [RH_MERKLE_MAX_PROOF][RH_DIGEST_LEN];
     rh_audit_root (db, 10, old_root);
-    int count = rh_audit_consistency_proof (db, 10, 11, proof);
+    int count = rh_audit_consistency_proof (db, 10, 13, proof);
     CU_ASSERT (count > 0
-               && rh_merkle_verify_consistency (10, 11, old_root, root,
+               && rh_merkle_verify_consistency (10, 13, old_root, root,
                                                 (const uint8_t (*) [32]) proof, (size_t) count));
     uint8_t *leaf = NULL, leaf_hash [RH_DIGEST_LEN];
     size_t leaf_size = 0;
-    CU_ASSERT_FATAL (rh_db_get (db, "a/00000000000000000010", 22, &leaf, &leaf_size) == 0);
+    CU_ASSERT_FATAL (rh_db_get (db, "a/00000000000000000011", 22, &leaf, &leaf_size) == 0);
     CU_ASSERT (memmem (leaf, leaf_size, "signed bytes", 12) == NULL);  //  not in the leaf
     rh_merkle_leaf_hash (leaf, leaf_size, leaf_hash);
     free (leaf);
-    count = rh_audit_inclusion_proof (db, 10, 11, proof);
+    count = rh_audit_inclusion_proof (db, 11, 13, proof);
     CU_ASSERT (count > 0
-               && rh_merkle_verify_inclusion (leaf_hash, 10, 11, (const uint8_t (*) [32]) proof,
+               && rh_merkle_verify_inclusion (leaf_hash, 11, 13, (const uint8_t (*) [32]) proof,
                                               (size_t) count, root));
-    //  Erasing the message keeps the log verifiable; changing it does not.
-    rh_db_put (db, "ap/00000000000000000010", 23, "other bytes!", 12);
+    //  A changed message fails; so does a missing one, as no erasure record covers it.
+    rh_db_put (db, "ap/00000000000000000011", 23, "other bytes!", 12);
+    rh_db_commit (db, true);
+    CU_ASSERT_EQUAL (rh_audit_verify (db, store, &check), RH_E_MALFORMED);
+    CU_ASSERT_EQUAL (check.bad, 11);
+    rh_db_delete (db, "ap/00000000000000000011", 23);
+    rh_db_commit (db, true);
+    CU_ASSERT_EQUAL (rh_audit_verify (db, store, &check), RH_E_MALFORMED);
+    CU_ASSERT_EQUAL (check.bad, 11);
+    CU_ASSERT_PTR_NOT_NULL (strstr (check.reason, "missing: damaged"));
+    CU_ASSERT_EQUAL (check.erased, 0);
+    rh_db_put (db, "ap/00000000000000000011", 23, "signed bytes", 12);
+    rh_db_commit (db, true);
+    CU_ASSERT_EQUAL (rh_audit_verify (db, store, &check), RH_OK);
+    //  A checkpoint that is gone is missed: its record names it.
+    uint8_t *signed_checkpoint = NULL;
+    size_t signed_size = 0;
+    CU_ASSERT_FATAL (rh_db_get (db, "ck/000000000000000a", 19, &signed_checkpoint, &signed_size)
+                     == 0);
+    rh_db_delete (db, "ck/000000000000000a", 19);
     rh_db_commit (db, true);
     CU_ASSERT_EQUAL (rh_audit_verify (db, store, &check), RH_E_MALFORMED);
     CU_ASSERT_EQUAL (check.bad, 10);
-    rh_db_delete (db, "ap/00000000000000000010", 23);
+    CU_ASSERT_PTR_NOT_NULL (strstr (check.reason, "checkpoint of 10 records"));
+    rh_db_put (db, "ck/000000000000000a", 19, signed_checkpoint, signed_size);
     rh_db_commit (db, true);
+    free (signed_checkpoint);
     CU_ASSERT_EQUAL (rh_audit_verify (db, store, &check), RH_OK);
-    CU_ASSERT_EQUAL (check.erased, 1);
     char text [8192] = "";
     FILE *out = fmemopen (text, sizeof text - 1, "w");
-    CU_ASSERT_EQUAL (rh_audit_print (db, out), 11);
+    CU_ASSERT_EQUAL (rh_audit_print (db, out), 13);
     fclose (out);
     CU_ASSERT_PTR_NOT_NULL (strstr (text, "ACKED"));
     //  A checkpoint not signed by a broker certificate is refused.
@@ -135,13 +159,16 @@ test_tamper_vectors (void)
     rh_db_t *db = s_db (dir, sizeof dir);
     rh_audit_t *audit = rh_audit_new (db);
     CU_ASSERT_PTR_NOT_NULL_FATAL (audit);
-    for (int i = 0; i < N; i++) {
+    //  N records in all, the checkpoints' own among them, the last one a checkpoint's.
+    for (int i = 0; rh_audit_size (audit) < N - 1; i++) {
         char msg_id [32];
         snprintf (msg_id, sizeof msg_id, "m-%04d", i);
         s_append (audit, i % 3 ? "DELIVERED" : "ACCEPTED", msg_id);
-        if (i % 100 == 99)
+        if (i % 100 == 99 && rh_audit_size (audit) < N - 1)
             rh_audit_checkpoint (audit, signer, rh_time_now_ms ());
     }
+    rh_audit_checkpoint (audit, signer, rh_time_now_ms ());
+    CU_ASSERT_EQUAL_FATAL (rh_audit_size (audit), N);
     CU_ASSERT_EQUAL_FATAL (rh_db_commit (db, true), 0);
     static uint8_t *values [N];
     static size_t sizes [N];
@@ -207,6 +234,25 @@ test_tamper_vectors (void)
     if (missed [0] + missed [1] + missed [2] + missed [3] + missed [4])
         fprintf (stderr, "\n  missed: edit %zu, delete %zu, insert %zu, swap %zu, truncate %zu\n",
                  missed [0], missed [1], missed [2], missed [3], missed [4]);
+    //  deletion of a signed checkpoint: the record after its tree names it
+    size_t checkpoints = 0, missed_checkpoints = 0;
+    for (uint64_t size = 1; size < N; size++) {
+        char key [32];
+        snprintf (key, sizeof key, "ck/%016" PRIx64, size);
+        uint8_t *value = NULL;
+        size_t value_size = 0;
+        if (rh_db_get (db, key, strlen (key), &value, &value_size) != 0)
+            continue;
+        checkpoints++;
+        rh_db_delete (db, key, strlen (key));
+        rh_db_commit (db, false);
+        missed_checkpoints += rh_audit_verify (db, NULL, &check) == RH_OK || check.bad != size;
+        rh_db_put (db, key, strlen (key), value, value_size);
+        rh_db_commit (db, false);
+        free (value);
+    }
+    CU_ASSERT_EQUAL (checkpoints, 10);
+    CU_ASSERT_EQUAL (missed_checkpoints, 0);
     CU_ASSERT_EQUAL (rh_audit_verify (db, NULL, &check), RH_OK);
     for (size_t i = 0; i < N; i++)
         free (values [i]);

@@ -82,6 +82,7 @@ test_a_reader_walks_the_log_in_order_with_each_message_while_it_is_kept (void)
     CU_ASSERT_FALSE (rh_logreader_erased (reader));  //  no message was ever named
     CU_ASSERT_PTR_NULL (rh_logreader_next (reader));
     CU_ASSERT_PTR_NULL (rh_logreader_next (reader));
+    CU_ASSERT_PTR_NULL (rh_logreader_error (reader));  //  everything was read
     rh_logreader_destroy (&reader);
     CU_ASSERT_PTR_NULL (reader);
     rh_logreader_destroy (&reader);
@@ -98,7 +99,11 @@ test_a_record_that_does_not_decode_is_passed_over (void)
     rh_logreader_t *reader = rh_logreader_new (db);
     CU_ASSERT_PTR_NOT_NULL_FATAL (reader);
     CU_ASSERT_EQUAL (rh_logreader_next (reader)->seq, 0);
+    CU_ASSERT_PTR_NULL (rh_logreader_error (reader));
     CU_ASSERT_EQUAL (rh_logreader_next (reader)->seq, 2);
+    //  Passed over, not silently: the tools that walk the log check this at the end.
+    CU_ASSERT_PTR_NOT_NULL (rh_logreader_error (reader));
+    CU_ASSERT_PTR_NOT_NULL (strstr (rh_logreader_error (reader), "record 1 does not decode"));
     CU_ASSERT_PTR_NULL (rh_logreader_read (reader, 1));
     rh_logreader_destroy (&reader);
     rh_db_destroy (&db);

@@ -1,0 +1,209 @@
+/*  =========================================================================
+    test_rh_db - the read-only open the auditor's tools use, and checked reads
+    =========================================================================
+*/
+#include "test_helpers.h"
+
+//  The names and bytes of every file in dir, in one text (names sorted by readdir order is not
+//  stable, so each file is hashed into a sum over names): what "unchanged" means here.
+static uint64_t
+s_fingerprint (const char *dir, size_t *files)
+{
+    uint64_t sum = 0;
+    *files = 0;
+    DIR *handle = opendir (dir);
+    struct dirent *entry;
+    while (handle && (entry = readdir (handle))) {
+        if (!strcmp (entry->d_name, ".") || !strcmp (entry->d_name, ".."))
+            continue;
+        char path [PATH_MAX];
+        rh_file_path (path, sizeof path, "%s/%s", dir, entry->d_name);
+        uint8_t *data = NULL;
+        size_t size = 0;
+        uint64_t hash = 1469598103934665603ull;
+        for (const char *c = entry->d_name; *c; c++)
+            hash = (hash ^ (uint8_t) *c) * 1099511628211ull;
+        if (rh_file_read (path, 1 << 26, &data, &size) == 0)
+            for (size_t i = 0; i < size; i++)
+                hash = (hash ^ data [i]) * 1099511628211ull;
+        free (data);
+        sum += hash;
+        (*files)++;
+    }
+    if (handle)
+        closedir (handle);
+    return sum;
+}
+
+//  A store of count keys "k/<n>" with 100-byte values, its log turned into a table (a second
+//  open recovers the write-ahead log into one).
+static void
+s_make_store (const char *dir, int count)
+{
+    rh_db_t *db = rh_db_open (dir);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (db);
+    char value [100];
+    memset (value, 'v', sizeof value);
+    for (int i = 0; i < count; i++) {
+        char key [32];
+        snprintf (key, sizeof key, "k/%08d", i);
+        rh_db_put (db, key, strlen (key), value, sizeof value);
+    }
+    CU_ASSERT_EQUAL (rh_db_commit (db, true), 0);
+    rh_db_destroy (&db);
+    db = rh_db_open (dir);
+    rh_db_destroy (&db);
+}
+
+static void
+test_a_missing_empty_or_foreign_folder_is_refused_and_left_alone (void)
+{
+    char dir [PATH_MAX], missing [PATH_MAX];
+    test_tempdir (dir, sizeof dir);
+    rh_file_path (missing, sizeof missing, "%s/no-such-store", dir);
+    CU_ASSERT_PTR_NULL (rh_db_open_readonly (missing));
+    CU_ASSERT_FALSE (rh_file_exists (missing));
+    size_t files = 0;
+    uint64_t before = s_fingerprint (dir, &files);
+    CU_ASSERT_PTR_NULL (rh_db_open_readonly (dir));  //  empty
+    size_t after_files = 0;
+    CU_ASSERT_EQUAL (s_fingerprint (dir, &after_files), before);
+    CU_ASSERT_EQUAL (after_files, 0);
+    char file [PATH_MAX];
+    rh_file_path (file, sizeof file, "%s/notes.txt", dir);
+    CU_ASSERT_EQUAL (rh_file_write_atomic (file, "not a store", 11, 0600), 0);
+    before = s_fingerprint (dir, &files);
+    CU_ASSERT_PTR_NULL (rh_db_open_readonly (dir));
+    CU_ASSERT_PTR_NULL (rh_db_open_readonly (file));  //  not a folder
+    CU_ASSERT_EQUAL (s_fingerprint (dir, &after_files), before);
+    CU_ASSERT_EQUAL (after_files, files);
+}
+
+static void
+test_a_store_is_read_without_a_byte_of_it_changing (void)
+{
+    char dir [PATH_MAX];
+    test_tempdir (dir, sizeof dir);
+    s_make_store (dir, 500);
+    //  Writes left in the write-ahead log, which an ordinary open would turn into a table.
+    rh_db_t *db = rh_db_open (dir);
+    rh_db_put (db, "k/late", 6, "in the log", 10);
+    CU_ASSERT_EQUAL (rh_db_commit (db, true), 0);
+    rh_db_destroy (&db);
+    //  Tables a crashed writer left unfinished, under numbers LevelDB will give its own new files
+    //  (the write-ahead log it recovers, the manifest it writes): they must stay as they were.
+    for (int number = 1; number < 40; number++) {
+        char table [PATH_MAX];
+        rh_file_path (table, sizeof table, "%s/%06d.ldb", dir, number);
+        if (!rh_file_exists (table))
+            CU_ASSERT_EQUAL (rh_file_write_atomic (table, "unfinished", 10, 0644), 0);
+    }
+    size_t files = 0, after_files = 0;
+    uint64_t before = s_fingerprint (dir, &files);
+    db = rh_db_open_readonly (dir);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (db);
+    CU_ASSERT_TRUE (rh_db_readonly (db));
+    char text [16];
+    CU_ASSERT_TRUE (rh_db_get_text (db, "k/late", text, sizeof text - 1));
+    CU_ASSERT_STRING_EQUAL (text, "in the log");
+    rh_db_iter_t *iter = rh_db_iter_new (db, "k/", 2);
+    int count = 0;
+    for (; rh_db_iter_valid (iter); rh_db_iter_next (iter))
+        count++;
+    CU_ASSERT_EQUAL (count, 501);
+    CU_ASSERT_PTR_NULL (rh_db_iter_error (iter));
+    rh_db_iter_destroy (&iter);
+    rh_db_destroy (&db);
+    CU_ASSERT_EQUAL (s_fingerprint (dir, &after_files), before);
+    CU_ASSERT_EQUAL (after_files, files);
+}
+
+static void
+test_a_store_in_use_by_another_process_is_refused (void)
+{
+    char dir [PATH_MAX];
+    test_tempdir (dir, sizeof dir);
+    s_make_store (dir, 10);
+    int ready [2], release [2];
+    CU_ASSERT_FATAL (pipe (ready) == 0 && pipe (release) == 0);
+    pid_t child = fork ();
+    CU_ASSERT_FATAL (child >= 0);
+    if (child == 0) {
+        rh_db_t *db = rh_db_open (dir);  //  holds the LOCK, as a running broker does
+        char byte = db ? 'y' : 'n';
+        if (write (ready [1], &byte, 1) != 1 || read (release [0], &byte, 1) < 0)
+            _exit (1);
+        rh_db_destroy (&db);
+        _exit (0);
+    }
+    char byte = 0;
+    CU_ASSERT (read (ready [0], &byte, 1) == 1 && byte == 'y');
+    CU_ASSERT_PTR_NULL (rh_db_open_readonly (dir));
+    CU_ASSERT (write (release [1], "x", 1) == 1);
+    int status = 0;
+    waitpid (child, &status, 0);
+    rh_db_t *db = rh_db_open_readonly (dir);  //  stopped: readable
+    CU_ASSERT_PTR_NOT_NULL (db);
+    rh_db_destroy (&db);
+    close (ready [0]);
+    close (ready [1]);
+    close (release [0]);
+    close (release [1]);
+}
+
+static void
+test_an_unreadable_block_stops_the_walk_and_says_so (void)
+{
+    char dir [PATH_MAX];
+    test_tempdir (dir, sizeof dir);
+    s_make_store (dir, 2000);
+    //  One byte flipped in the middle of the table.
+    DIR *handle = opendir (dir);
+    struct dirent *entry;
+    char table [PATH_MAX] = "";
+    while ((entry = readdir (handle)))
+        if (strstr (entry->d_name, ".ldb"))
+            rh_file_path (table, sizeof table, "%s/%s", dir, entry->d_name);
+    closedir (handle);
+    CU_ASSERT_FATAL (*table);
+    int fd = open (table, O_RDWR);
+    off_t middle = lseek (fd, 0, SEEK_END) / 2;
+    uint8_t byte = 0;
+    CU_ASSERT_FATAL (pread (fd, &byte, 1, middle) == 1);
+    byte ^= 0xff;
+    CU_ASSERT_FATAL (pwrite (fd, &byte, 1, middle) == 1);
+    close (fd);
+    rh_db_t *db = rh_db_open_readonly (dir);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (db);
+    rh_db_iter_t *iter = rh_db_iter_new (db, "k/", 2);
+    int count = 0;
+    for (; rh_db_iter_valid (iter); rh_db_iter_next (iter))
+        count++;
+    //  The walk stops at the bad block instead of passing over it, and says why.
+    CU_ASSERT (count > 0 && count < 2000);
+    CU_ASSERT_PTR_NOT_NULL (rh_db_iter_error (iter));
+    CU_ASSERT_FALSE (rh_db_iter_valid (iter));
+    rh_db_iter_destroy (&iter);
+    //  A read of a key in that block fails rather than finding nothing.
+    char key [32];
+    snprintf (key, sizeof key, "k/%08d", count);
+    uint8_t *value = NULL;
+    size_t size = 0;
+    CU_ASSERT_EQUAL (rh_db_get (db, key, strlen (key), &value, &size), -1);
+    free (value);
+    rh_db_destroy (&db);
+}
+
+void
+init_rh_db_tests (void)
+{
+    CU_pSuite suite = CU_add_suite ("rh_db", NULL, NULL);
+    CU_add_test (suite, "a missing, empty or foreign folder is refused and left alone",
+                 test_a_missing_empty_or_foreign_folder_is_refused_and_left_alone);
+    CU_add_test (suite, "a store is read without a byte of it changing",
+                 test_a_store_is_read_without_a_byte_of_it_changing);
+    CU_add_test (suite, "a store in use by another process is refused",
+                 test_a_store_in_use_by_another_process_is_refused);
+    CU_add_test (suite, "an unreadable block stops the walk and says so",
+                 test_an_unreadable_block_stops_the_walk_and_says_so);
+}

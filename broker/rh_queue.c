@@ -434,6 +434,16 @@ s_read_entry (rh_queue_t *self, const char *key, rh_queued_t *queued, uint8_t **
     return 0;
 }
 
+//  Reads the committed entry seq of agency's queue, leaving its key in key (RH_MAX_QUEUE_KEY
+//  bytes): as s_read_entry.
+static int
+s_read_queued (rh_queue_t *self, const char *agency, uint64_t seq, char *key, rh_queued_t *queued,
+               uint8_t **value_p)
+{
+    s_queue_key ("q", agency, seq, key, RH_MAX_QUEUE_KEY);
+    return s_read_entry (self, key, queued, value_p);
+}
+
 //  Writes a queue entry back with one more attempt: it may have reached the agent, so it is
 //  never dead-lettered on expiry. queued is the committed entry as read.
 static void
@@ -456,10 +466,9 @@ s_drop_flights (rh_queue_t *self, s_peer_t *peer)
 {
     for (size_t i = 0; i < peer->flight_count; i++) {
         char key [RH_MAX_QUEUE_KEY];
-        s_queue_key ("q", peer->agency, peer->flights [i].seq, key, sizeof key);
         rh_queued_t queued;
         uint8_t *value = NULL;
-        if (s_read_entry (self, key, &queued, &value) == 0) {
+        if (s_read_queued (self, peer->agency, peer->flights [i].seq, key, &queued, &value) == 0) {
             s_put_attempt (self, key, &queued);
             rh_record_release (&queued.owned);
         }
@@ -684,13 +693,10 @@ s_resend (rh_queue_t *self, s_peer_t *peer, int64_t now)
     for (size_t i = 0; peer->bound && i < peer->flight_count; i++) {
         s_flight_t *flight = &peer->flights [i];
         char key [RH_MAX_QUEUE_KEY];
-        s_queue_key ("q", peer->agency, flight->seq, key, sizeof key);
         rh_queued_t queued;
         uint8_t *value = NULL;
-        if (s_read_entry (self, key, &queued, &value) != 0) {
-            free (value);
+        if (s_read_queued (self, peer->agency, flight->seq, key, &queued, &value) != 0)
             continue;  //  not readable now: the next Hello sends it from the head
-        }
         uint8_t *payload = NULL;
         if (s_load_payload (self, &queued, &payload) != 0) {
             rh_record_release (&queued.owned);
@@ -893,13 +899,10 @@ static void
 s_waiting_notice (rh_queue_t *self, s_peer_t *peer, s_held_t *held, int64_t now)
 {
     char key [RH_MAX_QUEUE_KEY];
-    s_queue_key ("q", peer->agency, held->seq, key, sizeof key);
     rh_queued_t queued;
     uint8_t *value = NULL, *payload = NULL;
-    if (s_read_entry (self, key, &queued, &value) != 0) {
-        free (value);
+    if (s_read_queued (self, peer->agency, held->seq, key, &queued, &value) != 0)
         return;  //  acknowledged meanwhile
-    }
     int64_t minutes = (now - held->first_ms) / 60000;
     rh_log_warn ("broker",
                  "delivery %s/%" PRIu64 " (%s) not verified by its recipient for %" PRId64
@@ -1029,11 +1032,9 @@ static bool
 s_reoffer (rh_queue_t *self, s_peer_t *peer, s_held_t *held, int64_t now)
 {
     char key [RH_MAX_QUEUE_KEY];
-    s_queue_key ("q", peer->agency, held->seq, key, sizeof key);
     rh_queued_t queued;
     uint8_t *value = NULL, *payload = NULL;
-    if (s_read_entry (self, key, &queued, &value) != 0) {
-        free (value);
+    if (s_read_queued (self, peer->agency, held->seq, key, &queued, &value) != 0) {
         held->parked = false;  //  not readable now: the next Hello sends it from the head
         return true;
     }

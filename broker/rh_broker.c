@@ -387,6 +387,51 @@ s_load_bundle (rh_broker_t *self)
     self->trust_checked_ms = 0;  //  look at its expiry on the next tick
 }
 
+//  Tells the auditors of every agreement in force (the parties with the role "auditor"), each
+//  once, that the board's CRL or trust bundle is about to expire or has: they answer to the
+//  board, which re-issues them.
+static void
+s_alert_auditors (rh_broker_t *self, const char *what, bool expired, const char *when, int64_t now)
+{
+    const char *told [RH_MAX_AGENCIES];
+    size_t told_count = 0;
+    bool crl = strcmp (what, "the CRL") == 0;
+    char en [RH_MAX_REASON * 2], cy [RH_MAX_REASON * 2];
+    snprintf (en, sizeof en,
+              "The safeguarding board's %s %s %s. %s Ask the board to re-issue it "
+              "(rhannu-ca crl, rhannu-ca bundle) and to reload the broker.",
+              crl ? "certificate revocation list" : "trust bundle", expired ? "expired" : "expires",
+              when,
+              crl ? "Without a current list no agency can be shown unrevoked."
+                  : "Agents stop sending and receiving when it has expired.");
+    snprintf (cy, sizeof cy,
+              "Mae %s y bwrdd diogelu %s %s. %s Gofynnwch i'r bwrdd ei ailgyhoeddi "
+              "(rhannu-ca crl, rhannu-ca bundle) ac ail-lwytho'r brocer.",
+              crl ? "rhestr dirymu tystysgrifau" : "bwndel ymddiriedaeth",
+              expired ? "wedi dod i ben ar" : "yn dod i ben ar", when,
+              crl ? "Heb restr gyfredol ni ellir dangos nad yw unrhyw asiantaeth wedi'i dirymu."
+                  : "Mae asiantau'n peidio ag anfon a derbyn pan ddaw i ben.");
+    for (size_t a = 0; self->policy && a < rh_policy_size (self->policy); a++) {
+        const char *ids [RH_MAX_REPEATED];
+        size_t count = rh_agreement_parties_with_role (rh_policy_agreement (self->policy, a),
+                                                       "auditor", ids, RH_MAX_REPEATED);
+        for (size_t i = 0; i < count && told_count < RH_MAX_AGENCIES; i++) {
+            bool seen = false;
+            for (size_t t = 0; t < told_count && !seen; t++)
+                seen = strcmp (told [t], ids [i]) == 0;
+            if (seen)
+                continue;
+            told [told_count++] = ids [i];
+            rh_queue_alert_t alert = { .to = ids [i],
+                                       .alert_kind = "TRUST_EXPIRING",
+                                       .summary_en = en,
+                                       .summary_cy = cy,
+                                       .detail = crl ? "CRL expiry alert" : "bundle expiry alert" };
+            rh_queue_send_alert (self->queue, &alert, now);
+        }
+    }
+}
+
 //  Warns, once a day, while the CRL or the trust bundle is within pki/warn_days of expiry (or
 //  past it): a stale CRL stops every signer, an expired bundle stops every agent.
 static void
@@ -418,6 +463,7 @@ s_check_trust_expiry (rh_broker_t *self, int64_t now)
         rh_audit_event (self->audit, "TRUST_EXPIRING",
                         items [i].expires_ms <= now ? RH_E_EXPIRED : RH_OK, NULL, NULL, NULL, 0,
                         NULL, 0, NULL, detail);
+        s_alert_auditors (self, items [i].what, items [i].expires_ms <= now, when, now);
     }
 }
 

@@ -895,6 +895,49 @@ s_rc_named (const char *code, rh_rc_t *found)
 
 //  Tells the sender of a delivery its recipient still cannot verify that it waits, queued: a
 //  broker-signed ALERT, recorded on the referral's case. It must not read as taken in.
+int
+rh_queue_send_alert (rh_queue_t *self, const rh_queue_alert_t *alert, int64_t now)
+{
+    assert (self && alert && alert->to && alert->alert_kind && alert->summary_en
+            && alert->summary_cy);
+    if (!self->signer)
+        return -1;
+    json_t *body = json_pack ("{s:s, s:s, s:s}", "alert_kind", alert->alert_kind, "summary_en",
+                              alert->summary_en, "summary_cy", alert->summary_cy);
+    json_t *root =
+        json_pack ("{s:s, s:[{s:s}], s:s, s:o}", "kind", "ALERT", "to", "agency_id", alert->to,
+                   "case_id", alert->case_id ? alert->case_id : "", "body", body);
+    if (root && alert->in_reply_to) {
+        json_object_set_new (root, "in_reply_to", json_string (alert->in_reply_to));
+        json_object_set_new (body, "related_msg_ids", json_pack ("[s]", alert->in_reply_to));
+    }
+    if (root && alert->holder)
+        json_object_set_new (body, "holder", json_string (alert->holder));
+    char *text = root ? json_dumps (root, 0) : NULL;
+    json_decref (root);
+    char error [256];
+    rh_envelope_t *envelope =
+        text ? rh_json_to_envelope ((const uint8_t *) text, strlen (text), error, sizeof error)
+             : NULL;
+    free (text);
+    uint8_t *sealed = NULL;
+    size_t size = 0;
+    int rc = -1;
+    if (envelope && rh_envelope_set_sequence (envelope, rh_queue_next_sequence (self)) == 0
+        && rh_envelope_sign (envelope, self->signer) == 0
+        && rh_envelope_encode (envelope, &sealed, &size) == 0) {
+        rh_queue_send_own (self, alert->to, &sealed, size, rh_envelope_msg_id (envelope),
+                           RH_KIND_ALERT, alert->detail ? alert->detail : alert->alert_kind, NULL,
+                           alert->case_id && *alert->case_id ? alert->case_id : NULL, now);
+        rc = 0;
+    }
+    else
+        rh_log_error ("broker", "cannot build a %s alert for %s", alert->alert_kind, alert->to);
+    free (sealed);
+    rh_envelope_destroy (&envelope);
+    return rc;
+}
+
 static void
 s_waiting_notice (rh_queue_t *self, s_peer_t *peer, s_held_t *held, int64_t now)
 {
@@ -925,31 +968,15 @@ s_waiting_notice (rh_queue_t *self, s_peer_t *peer, s_held_t *held, int64_t now)
                   "Nid yw eich neges %s at %s wedi'i derbyn eto: ni all eu system ei gwirio (%s). "
                   "Caiff ei chadw a'i chynnig eto; dywedwyd wrth eu tîm TG.",
                   queued.msg_id, peer->agency, held->code);
-        json_t *root = json_pack (
-            "{s:s, s:[{s:s}], s:s, s:s, s:{s:s, s:s, s:s, s:[s], s:s}}", "kind", "ALERT", "to",
-            "agency_id", queued.sender, "in_reply_to", queued.msg_id, "case_id", case_id, "body",
-            "alert_kind", "AWAITING_VERIFICATION", "summary_en", summary_en, "summary_cy",
-            summary_cy, "related_msg_ids", queued.msg_id, "holder", peer->agency);
-        char *text = root ? json_dumps (root, 0) : NULL;
-        json_decref (root);
-        char error [256];
-        rh_envelope_t *envelope =
-            text ? rh_json_to_envelope ((const uint8_t *) text, strlen (text), error, sizeof error)
-                 : NULL;
-        free (text);
-        uint8_t *sealed = NULL;
-        size_t size = 0;
-        if (envelope && rh_envelope_set_sequence (envelope, rh_queue_next_sequence (self)) == 0
-            && rh_envelope_sign (envelope, self->signer) == 0
-            && rh_envelope_encode (envelope, &sealed, &size) == 0)
-            rh_queue_send_own (self, queued.sender, &sealed, size, rh_envelope_msg_id (envelope),
-                               RH_KIND_ALERT, "awaiting-verification notice", NULL,
-                               *case_id ? case_id : NULL, now);
-        else
-            rh_log_error ("broker", "cannot build the awaiting-verification notice for %s",
-                          queued.sender);
-        free (sealed);
-        rh_envelope_destroy (&envelope);
+        rh_queue_alert_t alert = { .to = queued.sender,
+                                   .alert_kind = "AWAITING_VERIFICATION",
+                                   .summary_en = summary_en,
+                                   .summary_cy = summary_cy,
+                                   .in_reply_to = queued.msg_id,
+                                   .case_id = case_id,
+                                   .holder = peer->agency,
+                                   .detail = "awaiting-verification notice" };
+        rh_queue_send_alert (self, &alert, now);
     }
     held->alerted = true;
     s_held_put (self, peer, held);

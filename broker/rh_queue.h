@@ -95,6 +95,21 @@ void rh_queue_send_own (rh_queue_t *self, const char *recipient, uint8_t **seale
                         const char *msg_id, uint32_t kind, const char *detail,
                         const rh_decision_t *decision, const char *case_id, int64_t now);
 
+//  An alert the broker itself writes, signs and queues for one agency (alert_kind: an AlertKind
+//  name; the rest may be NULL but the summaries). Returns 0, or -1 (logged) if it cannot be made.
+typedef struct {
+    const char *to;
+    const char *alert_kind;
+    const char *summary_en;
+    const char *summary_cy;
+    const char *in_reply_to;  //  the message it is about
+    const char *case_id;
+    const char *holder;  //  the agency it concerns
+    const char *detail;  //  for the audit record
+} rh_queue_alert_t;
+
+int rh_queue_send_alert (rh_queue_t *self, const rh_queue_alert_t *alert, int64_t now);
+
 //  An agent said Hello on this connection asking for credit: binds its queue to it and starts
 //  again from the head of the queue (everything unacknowledged is sent again; what was in flight
 //  has its attempt counted). connection is an opaque token for the transport's connection (the

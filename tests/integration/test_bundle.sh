@@ -53,6 +53,9 @@ send () {    # send AGENCY CASE
 #  The agreement names health-abb from the start; health is enrolled later.
 make_pki police-gwent:POLICE:newport la-newport:LA_FRONT_DOOR:newport
 sed -i '/^rules:/i\  - {id: health-abb, roles: [member]}' "$work/agreements/test-open.yaml"
+#  The front door is also the agreement's auditor: the board's expiry alerts go to it.
+sed -i 's/{id: la-newport, roles: \[member\]/{id: la-newport, roles: [member, auditor]/' "$work/agreements/test-open.yaml"
+grep -q 'la-newport, roles: \[member, auditor\]' "$work/agreements/test-open.yaml" || bad "could not make la-newport the auditor"
 sign_agreements
 out=$(ca bundle "$work/pki" --agreements "$work/agreements" 2>&1)
 expect_match "the board makes bundle version 1" "$out" "version 1"
@@ -134,6 +137,15 @@ kill -HUP "$broker_pid"
 wait_bundle police-gwent 5 20 && ok "a new bundle reaches the agents" || bad "bundle 5 not taken"
 wait_kind "$work/la-newport/inbox" REFERRAL $((referrals_before + 1)) 20 && ok "and the waiting referral goes out and arrives" || bad "E1 never arrived"
 expect "the trust is in order again" "$(trust_field police-gwent state)" ok
+deadline=$((SECONDS + 20))
+until grep -q '"alert_kind": "TRUST_EXPIRING"' "$work/la-newport/inbox"/*.json 2>/dev/null; do
+    [ $SECONDS -lt $deadline ] || break
+    sleep 0.2
+done
+expect "the agreement's auditor got the broker's expiry alert" \
+    "$(grep -l '"alert_kind": "TRUST_EXPIRING"' "$work/la-newport/inbox"/*.json 2>/dev/null | wc -l)" 1
+expect "and police, no auditor, did not" \
+    "$(grep -l '"alert_kind": "TRUST_EXPIRING"' "$work/police-gwent/inbox"/*.json 2>/dev/null | wc -l)" 0
 
 echo "== what operators see"
 stop_broker

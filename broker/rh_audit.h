@@ -9,7 +9,8 @@
                            since the leaf keeps only its SHA-256
       mt/<level>/<index>   hash of every complete subtree (level 0: leaf hashes),
                            so roots and proofs read O(log n) keys
-      ck/<size>            signed checkpoints (Checkpoint: size, root, time)
+      ck/<size>            signed checkpoints (Checkpoint: size, root, time, and the
+                           witnesses' cosignatures as they come)
     Appends join the database's pending batch: records, nodes and
     checkpoints become durable in the same group commit as the queue writes
     they describe.
@@ -57,6 +58,11 @@ uint64_t rh_audit_size (rh_audit_t *self);
 //  Signs a checkpoint of the tree as it is now (size, root, time) with the broker's key and
 //  stores it under ck/. Returns 0 (also when the log is empty: nothing to sign) or -1.
 int rh_audit_checkpoint (rh_audit_t *self, rh_signer_t *signer, int64_t now_ms);
+
+//  Keeps a witness's cosignature line ("— name base64\n", already checked) with the stored
+//  checkpoint of size, for the origin it was cosigned under (pending batch). Returns 0 (also if
+//  the line is kept already) or -1 (no such checkpoint, or no room left).
+int rh_audit_cosigned (rh_audit_t *self, uint64_t size, const char *origin, const char *line);
 
 //  The last checkpoint signed (returns false if none yet).
 bool rh_audit_last_checkpoint (rh_audit_t *self, rh_checkpoint_t *checkpoint);

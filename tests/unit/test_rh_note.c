@@ -537,12 +537,12 @@ test_a_checkpoint_carries_cosignatures_to_a_quorum (void)
     s_secret (1, secret_a);
     s_secret (77, secret_b);
     rh_note_vkey_t keys [2];
-    CU_ASSERT_EQUAL_FATAL (rh_note_vkey_make ("witness.example/a", RH_NOTE_TYPE_COSIGNATURE,
-                                              secret_a + 32, &keys [0]),
-                           RH_OK);
-    CU_ASSERT_EQUAL_FATAL (rh_note_vkey_make ("witness.example/b", RH_NOTE_TYPE_COSIGNATURE,
-                                              secret_b + 32, &keys [1]),
-                           RH_OK);
+    CU_ASSERT_EQUAL_FATAL (
+        rh_note_vkey_make ("witness.example/a", RH_NOTE_TYPE_COSIGNATURE, secret_a + 32, &keys [0]),
+        RH_OK);
+    CU_ASSERT_EQUAL_FATAL (
+        rh_note_vkey_make ("witness.example/b", RH_NOTE_TYPE_COSIGNATURE, secret_b + 32, &keys [1]),
+        RH_OK);
     rh_checkpoint_t checkpoint;
     memset (&checkpoint, 0, sizeof checkpoint);
     checkpoint.size = 12;

@@ -350,7 +350,7 @@ check-layers: $(LAYER_LIB_OBJ) $(LAYER_PROTO_OBJ) $(LAYER_CERTS_OBJ) $(LAYER_BRO
 #  The unit suite, the fuzz corpora and the integration tests (but the slow crash test) again,
 #  under AddressSanitizer, LeakSanitizer and UBSan (SAN=1); any report fails the run.
 ASAN_INTEGRATION := test_ca_openssl test_delivery test_security test_deadletter test_agreements test_holder \
-                    test_lifecycle test_audit test_api test_witness
+                    test_lifecycle test_audit test_api test_witness test_witness_quorum
 check-asan:
 	$(MAKE) SAN=1 $(UNIT_BIN) $(FUZZ_REPLAY) $(TOOLS) $(TESTCLIENT) $(API_EXAMPLE) $(TESTLOG)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:fast_unwind_on_malloc=0 UBSAN_OPTIONS=print_stacktrace=1 $(UNIT_BIN)

@@ -13,6 +13,7 @@
 
 #define RH_COSIGNER_MAX_URL   1024  //  a witness's base URL, bytes
 #define RH_COSIGNER_MAX_REPLY 8192  //  an add-checkpoint reply kept, bytes (more is refused)
+#define RH_COSIGNER_BAD_REPLY 1     //  a witness state: it answered 200 with no valid cosignature
 
 //  One request of a job: built by the main loop, answered by the thread.
 typedef struct {
@@ -378,10 +379,14 @@ s_state (rh_cosigner_t *self, s_witness_t *witness, long state, int64_t now_ms)
                         NULL, detail);
     }
     else {
-        rh_log_error ("cosigner", "witness %s refuses our checkpoints (HTTP %ld)",
-                      witness->vkey.name, state);
-        snprintf (detail, sizeof detail, "witness %s refuses checkpoints (HTTP %ld)",
-                  witness->vkey.name, state);
+        //  RH_COSIGNER_BAD_REPLY: a 200 without a cosignature of the witness's key.
+        rh_log_error ("cosigner", "witness %s refuses our checkpoints (%s %ld)", witness->vkey.name,
+                      state == RH_COSIGNER_BAD_REPLY ? "no valid cosignature in its reply, code"
+                                                     : "HTTP",
+                      state);
+        snprintf (detail, sizeof detail, "witness %s refuses checkpoints (%s %ld)",
+                  witness->vkey.name,
+                  state == RH_COSIGNER_BAD_REPLY ? "no valid cosignature, code" : "HTTP", state);
         rh_audit_event (self->audit, "WITNESS_REFUSED", RH_E_SIG, NULL, NULL, NULL, 0, NULL, 0,
                         NULL, detail);
     }
@@ -414,10 +419,7 @@ s_cosigned (rh_cosigner_t *self, s_witness_t *witness, const s_job_t *job,
         }
     }
     rh_note_destroy (&note);
-    if (!kept)
-        rh_log_error ("cosigner", "witness %s answered with no cosignature of its key",
-                      witness->vkey.name);
-    return kept;
+    return kept;  //  if not, s_state says so (once)
 }
 
 int
@@ -440,7 +442,7 @@ rh_cosigner_receive (rh_cosigner_t *self, int64_t now_ms)
                 s_state (self, witness, 200, now_ms);
             }
             else
-                s_state (self, witness, 502, now_ms);
+                s_state (self, witness, RH_COSIGNER_BAD_REPLY, now_ms);
         }
         else if (request->status == 409) {
             //  The witness holds another size: the body says which; send again from there.

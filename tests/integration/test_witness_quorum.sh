@@ -40,7 +40,7 @@ http:
   port: $wport
 YAML
 start_witness () {
-    "$bin/rhannu-witness" -f "$work/witness/witness.yaml" >>"$work/witness/witness.log" 2>&1 &
+    RH_LOG_LEVEL=info "$bin/rhannu-witness" -f "$work/witness/witness.yaml" >>"$work/witness/witness.log" 2>&1 &
     witness_pid=$!
     local deadline=$((SECONDS + 15))
     until curl -s -o /dev/null "http://127.0.0.1:$wport/"; do
@@ -90,6 +90,13 @@ ls "$work/witness/state" 2>/dev/null | grep -q . && ok "the witness keeps state 
 expect "the agent that requires an unknown witness trusts nothing" "$(field health-abb checkpoint_size)" 0
 wait_field health-abb state AWAITING_WITNESSES 10 && ok "and says it awaits witnesses" || bad "health-abb: $(status health-abb)"
 expect "the broker logged no witness trouble" "$(grep -c 'unreachable' "$work/broker/broker.log")" 0
+#  A backup of the witness's state now, older than what it cosigns next: restored below.
+cp -r "$work/witness/state" "$work/witness/state-backup"
+early=$(field police-gwent checkpoint_size)
+send_referrals 36 45
+wait_count "$work/la-newport/inbox" 20 20 || bad "referrals lost"
+wait_size_above police-gwent "$early" 20 && ok "the witness cosigns a larger checkpoint ($early -> $(field police-gwent checkpoint_size))" \
+    || bad "police still at $early"
 
 echo "== the witness stops: routing carries on, the broker says so once"
 kill -TERM $witness_pid; wait $witness_pid 2>/dev/null; witness_pid=""
@@ -101,7 +108,7 @@ for i in $(seq 30); do
     [ "$now" = "$trusted" ] && break; trusted=$now
 done
 send_referrals 11 30
-wait_count "$work/la-newport/inbox" 30 20 && ok "referrals still flow with the witness down" || bad "routing stopped with the witness"
+wait_count "$work/la-newport/inbox" 40 20 && ok "referrals still flow with the witness down" || bad "routing stopped with the witness"
 wait_field police-gwent state AWAITING_WITNESSES 20 && ok "the police agent awaits witnesses for newer checkpoints" \
     || bad "police: $(status police-gwent)"
 awaiting=$(field police-gwent awaiting_size)
@@ -109,14 +116,19 @@ awaiting=$(field police-gwent awaiting_size)
 expect "it still trusts only the cosigned one" "$(field police-gwent checkpoint_size)" "$trusted"
 sleep 5    #  several resubmissions (backoff from 0.5 s)
 send_referrals 31 35
-wait_count "$work/la-newport/inbox" 35 20 || bad "referrals lost"
+wait_count "$work/la-newport/inbox" 45 20 || bad "referrals lost"
 expect "the broker logged the outage once, not per attempt" "$(grep -c 'witness witness.test/w1 is unreachable' "$work/broker/broker.log")" 1
 
-echo "== the witness is back: cosigning resumes"
+echo "== the witness is back, its state restored from the older backup: cosigning resumes"
+rm -rf "$work/witness/state"; mv "$work/witness/state-backup" "$work/witness/state"
 start_witness
 wait_size_above police-gwent "$trusted" 60 && ok "the police agent trusts a newer checkpoint ($trusted -> $(field police-gwent checkpoint_size))" \
     || bad "police still at $trusted: $(status police-gwent)"
 wait_field police-gwent state CONSISTENT 10 && ok "and no longer awaits witnesses" || bad "police: $(status police-gwent)"
+grep -q "is not the cosigned" "$work/witness/witness.log" \
+    && ok "the witness answered 409 (it holds an older size than the broker knew) and the broker sent again from there" \
+    || bad "no 409 happened: the test did not test it"
+expect "the broker saw no refusal" "$(grep -c 'refuses' "$work/broker/broker.log")" 0
 expect "the broker logged the return once" "$(grep -c 'witness witness.test/w1 cosigns again' "$work/broker/broker.log")" 1
 expect "the agent with an unknown witness's key still trusts nothing" "$(field health-abb checkpoint_size)" 0
 

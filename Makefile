@@ -33,6 +33,8 @@ PKGS := libzmq libprotobuf-c libcrypto libsodium jansson yaml-0.1
 TEST_PKGS := cunit
 #  Only rhannu-witness speaks HTTP: the other binaries do not link its server.
 WITNESS_PKGS := libmicrohttpd
+#  Only the broker is an HTTP client (it submits checkpoints to witnesses).
+CURL_PKGS := libcurl
 
 #  pkg-config output lives in its own variables: `make CFLAGS=...` must not drop it.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -40,6 +42,7 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lleveldb -lpthread
 TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
 TEST_LIBS = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 WITNESS_LIBS = $(shell pkg-config --libs $(WITNESS_PKGS) 2>/dev/null)
+CURL_LIBS = $(shell pkg-config --libs $(CURL_PKGS) 2>/dev/null)
 
 CFLAGS ?= $(OPT) -g
 WARN := -std=c11 -Wall -Wextra -Wshadow -Wformat=2 -Werror
@@ -79,7 +82,8 @@ LIB := $(BUILD)/librhannu.a
 #  loop, the router's sockets and the verifier workers): what rhannu-audit, the unit tests and
 #  the benches link. The actor classes go only into rhannu-broker (and are there for unit tests
 #  that ask for them).
-BROKER_ACTOR_SRC := $(wildcard broker/rh_broker.c broker/rh_router.c broker/rh_verifier.c)
+BROKER_ACTOR_SRC := $(wildcard broker/rh_broker.c broker/rh_router.c broker/rh_verifier.c \
+                    broker/rh_cosigner.c)
 BROKER_CORE_SRC := $(filter-out $(BROKER_ACTOR_SRC),$(wildcard broker/rh_*.c))
 BROKER_CORE_LIB := $(BUILD)/librhannu-broker-core.a
 BROKER_ACTOR_LIB := $(BUILD)/librhannu-broker.a
@@ -199,7 +203,7 @@ $(BUILD)/bin/rhannu-ca: $(BUILD)/obj/certs/rhannu_ca.o $(LIB)
 #  Archives are searched in order, so each links before the layers it builds on.
 $(BUILD)/bin/rhannu-broker: $(call objs,broker/main.c $(BROKER_ACTOR_SRC)) $(BROKER_CORE_LIB) $(LIB)
 	@mkdir -p $(dir $@)
-	$(LINK) $^ $(PKG_LIBS) -o $@
+	$(LINK) $^ $(CURL_LIBS) $(PKG_LIBS) -o $@
 
 #  The auditor's tool reads the broker's log with the broker's own audit and policy code, from
 #  broker-core: it holds no router and no broker actor (check-layers proves it).
@@ -217,7 +221,7 @@ $(BUILD)/bin/rhannu-witness: $(call objs,witness/main.c $(WITNESS_SRC)) $(LIB)
 
 $(UNIT_BIN): $(call objs,$(UNIT_SRC) agent/rh_link.c agent/rh_sealer.c $(WITNESS_SRC)) $(BROKER_ACTOR_LIB) $(BROKER_CORE_LIB) $(LIB)
 	@mkdir -p $(dir $@)
-	$(LINK) $^ $(TEST_LIBS) $(PKG_LIBS) -o $@
+	$(LINK) $^ $(TEST_LIBS) $(CURL_LIBS) $(PKG_LIBS) -o $@
 
 $(BUILD)/tests/replay-%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/replay_main.o $(LIB)
 	@mkdir -p $(dir $@)
@@ -227,7 +231,7 @@ $(BUILD)/tests/replay-%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuz
 $(BUILD)/tests/replay-broker: $(BUILD)/obj/tests/fuzz/fuzz_broker.o \
         $(BUILD)/obj/tests/fuzz/replay_main.o $(BROKER_ACTOR_LIB) $(BROKER_CORE_LIB) $(LIB)
 	@mkdir -p $(dir $@)
-	$(LINK) $^ $(PKG_LIBS) -o $@
+	$(LINK) $^ $(CURL_LIBS) $(PKG_LIBS) -o $@
 
 $(TESTCLIENT): $(BUILD)/obj/tests/integration/rh_testclient.o $(LIB)
 	@mkdir -p $(dir $@)
@@ -377,7 +381,7 @@ check-layers: $(LAYER_LIB_OBJ) $(LAYER_PROTO_OBJ) $(LAYER_CERTS_OBJ) $(LAYER_BRO
 #  libraries built without frame pointers, so a suite that a sanitizer stopped (abort: 134) is run
 #  again with it, for the report.
 ASAN_INTEGRATION := test_lifecycle test_security test_deadletter test_delivery test_agreements \
-                    test_api test_holder test_audit test_witness test_ca_openssl
+                    test_api test_holder test_audit test_witness test_witness_quorum test_ca_openssl
 ASAN_UNIT = UBSAN_OPTIONS=print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 check-asan:
 	$(MAKE) $(SUBMAKE_J) SAN=1 $(UNIT_BIN) $(FUZZ_REPLAY) $(TOOLS) $(TESTCLIENT) $(API_EXAMPLE) \
@@ -446,7 +450,7 @@ fuzz: deps
 	@for name in $(FUZZ_TARGETS); do \
 	    $(FUZZ_CC) -fsanitize=fuzzer,address,undefined $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_$$name.o \
 	        $(FUZZ_BUILD)/librhannu-broker.a $(FUZZ_BUILD)/librhannu-broker-core.a \
-	        $(FUZZ_BUILD)/librhannu.a $(PKG_LIBS) -o $(FUZZ_BUILD)/fuzz-$$name || exit 1; \
+	        $(FUZZ_BUILD)/librhannu.a $(CURL_LIBS) $(PKG_LIBS) -o $(FUZZ_BUILD)/fuzz-$$name || exit 1; \
 	    mkdir -p $(FUZZ_BUILD)/corpus-$$name; \
 	    $(FUZZ_BUILD)/fuzz-$$name -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 	        -artifact_prefix=$(FUZZ_BUILD)/crash-$$name- \

@@ -108,6 +108,11 @@ const rh_cfg_spec_t rh_agent_config_spec [] = {
       "resend a message the broker has not answered after this long" },
     { "receive/credit", RH_CFG_INT, 1, RH_MAX_CREDIT, "1000", false,
       "deliveries the broker may send before we acknowledge" },
+    { "witness/keys", RH_CFG_STR, 0, 0, "", false,
+      "cosignature vkeys of the witnesses whose cosignatures count, space-separated" },
+    { "witness/quorum", RH_CFG_INT, 0, RH_MAX_WITNESSES, "0", false,
+      "trust a broker checkpoint only with this many of those witnesses' cosignatures "
+      "(0: not required)" },
     { NULL }
 };
 
@@ -220,7 +225,12 @@ struct _rh_agent_t {
     char last_error [300];
     rh_checkpoint_t trusted;  //  the broker's last checkpoint this agent checked (size 0: none)
     rh_checkpoint_t pending;  //  a newer one waiting for its consistency proof
-    char alarm [300];         //  set when the broker's log was rewritten: stays until IT clears it
+    rh_note_vkey_t witness_keys [RH_MAX_WITNESSES];  //  witnesses whose cosignatures count
+    size_t witness_count;
+    size_t quorum;             //  cosignatures a checkpoint needs to be trusted (0: none)
+    uint64_t awaiting_size;    //  newest checkpoint seen without its quorum (0: none)
+    size_t awaiting_cosigned;  //  how many of our witnesses had cosigned it
+    char alarm [300];          //  set when the broker's log was rewritten: stays until IT clears it
     int64_t last_error_ms;
     json_t *by_state;      //  referrals by state (xs/counts)
     uint64_t overdue;      //  open referrals overdue (xs/counts)
@@ -793,13 +803,19 @@ s_write_status (rh_agent_t *self)
     if (root) {
         char hex [RH_DIGEST_LEN * 2 + 1];
         sodium_bin2hex (hex, sizeof hex, self->trusted.root, RH_DIGEST_LEN);
-        json_object_set_new (root, "audit_log",
-                             json_pack ("{s:s, s:I, s:s, s:s}", "state",
-                                        *self->alarm             ? "HISTORY_REWRITTEN"
-                                        : self->trusted.size > 0 ? "CONSISTENT"
-                                                                 : "NO_CHECKPOINT_YET",
-                                        "checkpoint_size", (json_int_t) self->trusted.size, "root",
-                                        self->trusted.size ? hex : "", "alarm", self->alarm));
+        json_object_set_new (
+            root, "audit_log",
+            json_pack (
+                "{s:s, s:I, s:s, s:s, s:I, s:I, s:I}", "state",
+                *self->alarm                               ? "HISTORY_REWRITTEN"
+                : self->awaiting_size > self->trusted.size ? "AWAITING_WITNESSES"
+                : self->trusted.size > 0                   ? "CONSISTENT"
+                                                           : "NO_CHECKPOINT_YET",
+                "checkpoint_size", (json_int_t) self->trusted.size, "root",
+                self->trusted.size ? hex : "", "alarm", self->alarm, "witness_quorum",
+                (json_int_t) self->quorum, "awaiting_size",
+                (json_int_t) (self->awaiting_size > self->trusted.size ? self->awaiting_size : 0),
+                "awaiting_cosigned", (json_int_t) self->awaiting_cosigned));
     }
     if (root) {
         const rh_bundle_t *bundle = rh_trust_bundle (self->trust);
@@ -2069,9 +2085,42 @@ static void
 s_trust (rh_agent_t *self, const rh_checkpoint_t *checkpoint)
 {
     self->trusted = *checkpoint;
+    if (self->awaiting_size <= checkpoint->size) {
+        self->awaiting_size = 0;
+        self->awaiting_cosigned = 0;
+    }
     rh_db_put (self->db, "ck/trusted", 10, &self->trusted, sizeof self->trusted);
     s_commit (self, false);
     self->status_dirty = true;
+}
+
+//  True if checkpoint carries the quorum of cosignatures from our witnesses (or none is asked).
+//  A checkpoint without it is not trusted: a broker could show us a history no witness saw.
+static bool
+s_witnessed (rh_agent_t *self, const rh_checkpoint_t *checkpoint)
+{
+    if (self->quorum == 0)
+        return true;
+    size_t cosigned = 0;
+    rh_rc_t rc = rh_note_checkpoint_cosigned (checkpoint, self->witness_keys, self->witness_count,
+                                              &cosigned);
+    if (rc == RH_OK && cosigned >= self->quorum)
+        return true;  //  awaiting_size clears when it is trusted (after its proof, if it needs one)
+    if (rc != RH_OK)
+        s_error (self,
+                 "a checkpoint of size %" PRIu64 " carries a cosignature that does not verify",
+                 checkpoint->size);
+    else if (checkpoint->size > self->awaiting_size && checkpoint->size > self->trusted.size)
+        rh_log_info (self->agency,
+                     "checkpoint of size %" PRIu64
+                     " has %zu of %zu cosignatures: awaiting witnesses",
+                     checkpoint->size, cosigned, self->quorum);
+    if (checkpoint->size >= self->awaiting_size) {
+        self->awaiting_size = checkpoint->size;
+        self->awaiting_cosigned = rc == RH_OK ? cosigned : 0;
+    }
+    self->status_dirty = true;
+    return false;
 }
 
 static void
@@ -2085,6 +2134,8 @@ s_checkpoint_arrived (rh_agent_t *self, const rh_checkpoint_t *checkpoint)
                  checkpoint->size);
         return;
     }
+    if (!s_witnessed (self, checkpoint))
+        return;  //  not trusted (yet): routing goes on, status.json says what it waits for
     char detail [300];
     if (self->trusted.size == 0)
         s_trust (self, checkpoint);
@@ -2357,6 +2408,48 @@ s_connect (rh_agent_t *self, const char *agency_dir)
 
 //  ---------------------------------------------------------------------------------------------
 
+//  Reads witness/keys and witness/quorum. Returns 0, or -1 (logged) when a key does not parse,
+//  is not a cosignature key, or the quorum asks for more witnesses than are named.
+static int
+s_load_witnesses (rh_agent_t *self)
+{
+    const char *text = rh_config_str (self->config, "witness/keys");
+    self->quorum = (size_t) rh_config_int (self->config, "witness/quorum");
+    while (*text) {
+        text += strspn (text, " \t,");
+        size_t length = strcspn (text, " \t,");
+        if (length == 0)
+            break;
+        char vkey [RH_NOTE_MAX_VKEY];
+        if (self->witness_count == RH_MAX_WITNESSES || length >= sizeof vkey) {
+            rh_log_error (self->agency, "witness/keys: at most %d keys", RH_MAX_WITNESSES);
+            return -1;
+        }
+        memcpy (vkey, text, length);
+        vkey [length] = 0;
+        rh_note_vkey_t *key = &self->witness_keys [self->witness_count];
+        if (rh_note_vkey_parse (vkey, key) != RH_OK || key->type != RH_NOTE_TYPE_COSIGNATURE) {
+            rh_log_error (self->agency, "witness/keys: key %zu is not a cosignature/v1 vkey",
+                          self->witness_count + 1);
+            return -1;
+        }
+        for (size_t i = 0; i < self->witness_count; i++)
+            if (self->witness_keys [i].id == key->id
+                && strcmp (self->witness_keys [i].name, key->name) == 0) {
+                rh_log_error (self->agency, "witness/keys: a key is named twice");
+                return -1;
+            }
+        self->witness_count++;
+        text += length;
+    }
+    if (self->quorum > self->witness_count) {
+        rh_log_error (self->agency, "witness/quorum is %zu but witness/keys names %zu witnesses",
+                      self->quorum, self->witness_count);
+        return -1;
+    }
+    return 0;
+}
+
 rh_agent_t *
 rh_agent_new (rh_config_t *config)
 {
@@ -2385,6 +2478,8 @@ rh_agent_new (rh_config_t *config)
             rh_log_error (self->agency, "cannot create %s: %s", folders [i], strerror (errno));
             goto fail;
         }
+    if (s_load_witnesses (self) != 0)
+        goto fail;
     char agency_dir [PATH_MAX];
     const char *pki_dir = rh_config_str (config, "pki/dir");
     if (!*pki_dir
@@ -2436,7 +2531,9 @@ rh_agent_new (rh_config_t *config)
         memcpy (&self->sequence, value, 8);
     free (value);
     value = NULL;
-    if (rh_db_get (self->db, "ck/trusted", 10, &value, &size) == 0 && size == sizeof self->trusted)
+    //  Kept before checkpoints carried cosignatures: the fields before them.
+    if (rh_db_get (self->db, "ck/trusted", 10, &value, &size) == 0
+        && (size == sizeof self->trusted || size == offsetof (rh_checkpoint_t, origin)))
         memcpy (&self->trusted, value, size);
     free (value);
     value = NULL;

@@ -46,6 +46,10 @@ s_usage (FILE *out)
                   "                                         list the messages given up on, or\n"
                   "                                         put them back in their recipients'\n"
                   "                                         queues (the broker must be stopped)\n"
+                  "       rhannu-broker vkey -f CONFIG      print the vkey our checkpoint notes\n"
+                  "                                         are signed with (witness/origin and\n"
+                  "                                         the broker's key): what a witness's\n"
+                  "                                         logs/vkeys lists\n"
                   "       rhannu-broker check-agreement FILE [--pki DIR]\n"
                   "                                         validate a sharing agreement; with\n"
                   "                                         --pki also its signature FILE.sig\n"
@@ -247,6 +251,33 @@ s_check_agreement (int argc, char **argv)
     return rc;
 }
 
+//  The vkey of the broker's checkpoint notes: witness/origin as the name, the Ed25519 key of
+//  the broker's certificate. Returns the exit code.
+static int
+s_print_vkey (rh_config_t *config)
+{
+    char identity [PATH_MAX], vkey_text [RH_NOTE_MAX_VKEY];
+    rh_file_path (identity, sizeof identity, "%s/%s", rh_config_str (config, "pki/dir"),
+                  rh_config_str (config, "pki/identity"));
+    rh_signer_t *signer = rh_signer_load (identity);
+    rh_note_vkey_t vkey;
+    int rc =
+        signer
+                && rh_note_vkey_make (rh_config_str (config, "witness/origin"),
+                                      RH_NOTE_TYPE_ED25519, rh_signer_public_key (signer), &vkey)
+                       == RH_OK
+                && rh_note_vkey_format (&vkey, vkey_text, sizeof vkey_text) == 0
+            ? 0
+            : 1;
+    if (rc == 0)
+        printf ("%s\n", vkey_text);
+    else
+        fprintf (stderr, "rhannu-broker: no vkey: set witness/origin to a valid origin, and "
+                         "check pki/dir and pki/identity\n");
+    rh_signer_destroy (&signer);
+    return rc;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -256,10 +287,12 @@ main (int argc, char **argv)
     //  ZeroMQ's I/O thread; two arenas keep the resident set near what is actually in use.
     mallopt (M_ARENA_MAX, 2);
     const char *config_path = NULL, *requeue = NULL;
-    bool print_log = false, dead_letters = false, requeue_all = false;
+    bool print_log = false, dead_letters = false, requeue_all = false, print_vkey = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp (argv [i], "log") == 0 && i == 1)
             print_log = true;
+        else if (strcmp (argv [i], "vkey") == 0 && i == 1)
+            print_vkey = true;
         else if (strcmp (argv [i], "dead-letters") == 0 && i == 1)
             dead_letters = true;
         else if (dead_letters && strcmp (argv [i], "--requeue") == 0 && i + 1 < argc && !requeue)
@@ -289,6 +322,11 @@ main (int argc, char **argv)
     if (!config) {
         rh_log_error ("broker", "configuration: %s", error);
         return 2;
+    }
+    if (print_vkey) {
+        int rc = s_print_vkey (config);
+        rh_config_destroy (&config);
+        return rc;
     }
     if (print_log || dead_letters) {
         int rc = print_log ? s_print_log (config) : s_dead_letters (config, requeue, requeue_all);

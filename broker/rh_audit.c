@@ -83,10 +83,38 @@ s_checkpoint_decode (const uint8_t *value, size_t size, rh_checkpoint_t *checkpo
         memcpy (checkpoint->root, in->root.data, RH_DIGEST_LEN);
         memcpy (checkpoint->signature, in->signature.data, RH_SIG_LEN);
         memcpy (checkpoint->signer_sha256, in->signer_cert_sha256.data, RH_DIGEST_LEN);
+        good = rh_checkpoint_witnessing_set (checkpoint, in->origin, in->cosignatures) == RH_OK;
     }
     if (in)
         rhannu__v1__checkpoint__free_unpacked (in, NULL);
     return good;
+}
+
+//  Stores checkpoint under ck/<size> (in the pending batch). Returns 0 or -1.
+static int
+s_checkpoint_put (rh_db_t *db, const rh_checkpoint_t *checkpoint)
+{
+    Rhannu__V1__Checkpoint out = RHANNU__V1__CHECKPOINT__INIT;
+    out.size = checkpoint->size;
+    out.root.data = (uint8_t *) checkpoint->root;
+    out.root.len = RH_DIGEST_LEN;
+    out.time_ms = checkpoint->time_ms;
+    out.signature.data = (uint8_t *) checkpoint->signature;
+    out.signature.len = RH_SIG_LEN;
+    out.signer_cert_sha256.data = (uint8_t *) checkpoint->signer_sha256;
+    out.signer_cert_sha256.len = RH_DIGEST_LEN;
+    out.origin = (char *) checkpoint->origin;
+    out.cosignatures = (char *) checkpoint->cosignatures;
+    size_t size = rhannu__v1__checkpoint__get_packed_size (&out);
+    uint8_t *bytes = malloc (size);
+    if (!bytes)
+        return -1;
+    rhannu__v1__checkpoint__pack (&out, bytes);
+    char key [48];
+    snprintf (key, sizeof key, "ck/%016" PRIx64, checkpoint->size);
+    rh_db_put (db, key, strlen (key), bytes, size);
+    free (bytes);
+    return 0;
 }
 
 bool
@@ -309,20 +337,6 @@ rh_audit_checkpoint (rh_audit_t *self, rh_signer_t *signer, int64_t now_ms)
     size_t message_size = rh_merkle_checkpoint_message (&checkpoint, message);
     if (rh_signer_sign (signer, message, message_size, checkpoint.signature) != 0)
         return -1;
-    Rhannu__V1__Checkpoint out = RHANNU__V1__CHECKPOINT__INIT;
-    out.size = checkpoint.size;
-    out.root.data = checkpoint.root;
-    out.root.len = RH_DIGEST_LEN;
-    out.time_ms = checkpoint.time_ms;
-    out.signature.data = checkpoint.signature;
-    out.signature.len = RH_SIG_LEN;
-    out.signer_cert_sha256.data = checkpoint.signer_sha256;
-    out.signer_cert_sha256.len = RH_DIGEST_LEN;
-    size_t size = rhannu__v1__checkpoint__get_packed_size (&out);
-    uint8_t *bytes = malloc (size);
-    if (!bytes)
-        return -1;
-    rhannu__v1__checkpoint__pack (&out, bytes);
     //  The checkpoint is stored apart from the tree, so the tree names it: a record of its own
     //  right after the tree it signs. A checkpoint that goes missing is then noticed by the
     //  verifier, as the tree keeps the record (removing that breaks the tree).
@@ -331,14 +345,8 @@ rh_audit_checkpoint (rh_audit_t *self, rh_signer_t *signer, int64_t now_ms)
     snprintf (detail, sizeof detail, "signed checkpoint of %" PRIu64 " records, root %s",
               checkpoint.size, root);
     rh_audit_record_t marker = { .event = S_MARKER_EVENT, .code = "RH_OK", .detail = detail };
-    if (rh_audit_append (self, &marker) != 0) {
-        free (bytes);
+    if (rh_audit_append (self, &marker) != 0 || s_checkpoint_put (self->db, &checkpoint) != 0)
         return -1;
-    }
-    char key [48];
-    snprintf (key, sizeof key, "ck/%016" PRIx64, checkpoint.size);
-    rh_db_put (self->db, key, strlen (key), bytes, size);
-    free (bytes);
     self->checkpointed = checkpoint.size;
     self->marked = self->tree.size;
     self->last = checkpoint;
@@ -675,4 +683,38 @@ rh_audit_print (rh_db_t *db, FILE *out)
     }
     rh_db_iter_destroy (&iter);
     return count;
+}
+
+int
+rh_audit_cosigned (rh_audit_t *self, uint64_t size, const char *origin, const char *line)
+{
+    assert (self && origin && line);
+    rh_checkpoint_t checkpoint;
+    if (self->last.size == size)
+        checkpoint = self->last;
+    else {
+        char key [48];
+        snprintf (key, sizeof key, "ck/%016" PRIx64, size);
+        uint8_t *value = NULL;
+        size_t value_size = 0;
+        if (rh_db_get (self->db, key, strlen (key), &value, &value_size) != 0 || !value)
+            return -1;
+        bool good = s_checkpoint_decode (value, value_size, &checkpoint);
+        free (value);
+        if (!good)
+            return -1;
+    }
+    if (strstr (checkpoint.cosignatures, line))
+        return 0;  //  already kept (a witness answered twice for the same checkpoint)
+    size_t used = strlen (checkpoint.cosignatures), length = strlen (line);
+    if (strlen (origin) >= sizeof checkpoint.origin
+        || used + length >= sizeof checkpoint.cosignatures)
+        return -1;
+    strcpy (checkpoint.origin, origin);
+    memcpy (checkpoint.cosignatures + used, line, length + 1);
+    if (s_checkpoint_put (self->db, &checkpoint) != 0)
+        return -1;
+    if (self->last.size == size)
+        self->last = checkpoint;
+    return 0;
 }

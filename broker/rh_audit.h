@@ -9,10 +9,11 @@
                            since the leaf keeps only its SHA-256
       mt/<level>/<index>   hash of every complete subtree (level 0: leaf hashes),
                            so roots and proofs read O(log n) keys
-      ck/<size>            signed checkpoints (Checkpoint: size, root, time); each
-                           is named by the leaf right after the tree it signs (a
-                           CHECKPOINT record at seq = size), so that the tree
-                           itself says which checkpoints must be there
+      ck/<size>            signed checkpoints (Checkpoint: size, root, time, and the
+                           witnesses' cosignatures as they come); each is named by
+                           the leaf right after the tree it signs (a CHECKPOINT
+                           record at seq = size), so that the tree itself says
+                           which checkpoints must be there
     Appends join the database's pending batch: records, nodes and
     checkpoints become durable in the same group commit as the queue writes
     they describe.
@@ -62,6 +63,11 @@ uint64_t rh_audit_size (rh_audit_t *self);
 //  Returns 0 (also when nothing was appended since the last checkpoint's own record: nothing
 //  new to sign) or -1.
 int rh_audit_checkpoint (rh_audit_t *self, rh_signer_t *signer, int64_t now_ms);
+
+//  Keeps a witness's cosignature line ("— name base64\n", already checked) with the stored
+//  checkpoint of size, for the origin it was cosigned under (pending batch). Returns 0 (also if
+//  the line is kept already) or -1 (no such checkpoint, or no room left).
+int rh_audit_cosigned (rh_audit_t *self, uint64_t size, const char *origin, const char *line);
 
 //  The last checkpoint signed (returns false if none yet).
 bool rh_audit_last_checkpoint (rh_audit_t *self, rh_checkpoint_t *checkpoint);

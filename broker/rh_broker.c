@@ -14,6 +14,7 @@
                               not verify, own sequence (rh_queue)
       m/ r/ s/<sender>/       message ids and sequences seen (rh_dedup)
       a/ ap/ mt/ ck/          the audit log (rh_audit)
+      wc/<witness>            the size each witness last cosigned (rh_cosigner)
       k/ kh/ d/ s/<subject>/  cases, deadlines by due time, subjects (rh_cases)
       ka/<alert msg id>       a repeat-referral alert a case waits on (rh_tracker)
       p/<agreement id>        highest version of the agreement ever loaded (refuses rollback)
@@ -61,6 +62,12 @@ const rh_cfg_spec_t rh_broker_config_spec [] = {
       "default life of a queued message (the sender may set a shorter one)" },
     { "delivery/unverified_alert_ms", RH_CFG_INT, 1000, 30LL * 86400000, "3600000", false,
       "tell a sender when its message's recipient has not been able to verify it for this long" },
+    { "witness/urls", RH_CFG_STR, 0, 0, "", false,
+      "witnesses' base URLs (tlog-witness add-checkpoint), space-separated; none: not witnessed" },
+    { "witness/keys", RH_CFG_STR, 0, 0, "", false,
+      "the witnesses' cosignature vkeys, in the order of witness/urls" },
+    { "witness/origin", RH_CFG_STR, 0, 0, "", false,
+      "the origin line of our checkpoints, the name witnesses know this log by" },
     { NULL }
 };
 
@@ -83,10 +90,11 @@ struct _rh_broker_t {
     rh_audit_t *audit;
     rh_dedup_t *dedup;
     rh_verifier_t *verifier;
-    rh_queue_t *queue;      //  per-recipient queues and the agents bound to them
-    rh_tracker_t *tracker;  //  the referral lifecycle
-    rh_intake_t *intake;    //  verified messages: recipients, decisions, copies
-    rh_backlog_t *backlog;  //  submissions waiting for a verify worker's credit
+    rh_cosigner_t *cosigner;  //  submits checkpoints to witnesses (NULL: none configured)
+    rh_queue_t *queue;        //  per-recipient queues and the agents bound to them
+    rh_tracker_t *tracker;    //  the referral lifecycle
+    rh_intake_t *intake;      //  verified messages: recipients, decisions, copies
+    rh_backlog_t *backlog;    //  submissions waiting for a verify worker's credit
     size_t max_batch;
     int64_t last_tick;
     uint64_t commits_seen;  //  commits the classes have been told of (rh_db_stats)
@@ -547,8 +555,10 @@ static void
 s_publish_checkpoint (rh_broker_t *self)
 {
     rh_checkpoint_t last;
-    if (!rh_audit_last_checkpoint (self->audit, &last) || last.size == self->published.size)
-        return;
+    if (!rh_audit_last_checkpoint (self->audit, &last)
+        || (last.size == self->published.size
+            && strcmp (last.cosignatures, self->published.cosignatures) == 0))
+        return;  //  nothing new: neither a checkpoint nor a cosignature
     self->published = last;
     rh_frame_t frame = { .type = RH_FRAME_CHECKPOINT, .checkpoint = last };
     rh_queue_broadcast (self->queue, &frame);
@@ -565,6 +575,8 @@ s_tick (rh_broker_t *self, int64_t now)
     s_check_trust_expiry (self, now);
     if (self->next_change_ms && rh_time_now_ms () >= self->next_change_ms)
         s_close_invalid_sessions (self);  //  e.g. a rotation's overlap has just ended
+    if (self->cosigner)
+        rh_cosigner_tick (self->cosigner, &self->published, rh_time_now_ms ());
 }
 
 //  ---------------------------------------------------------------------------------------------
@@ -617,6 +629,10 @@ rh_broker_new (rh_config_t *config)
     if (!(self->verifier = rh_verifier_new (self->context, self->pki_dir,
                                             (int) rh_config_int (config, "verify/workers"))))
         goto fail;
+    if (*rh_config_str (config, "witness/urls")
+        && !(self->cosigner =
+                 rh_cosigner_new (self->context, config, self->db, self->audit, self->signer)))
+        goto fail;
     self->router = rh_router_new (self->context, config, curve_secret, &self->store, self->audit);
     sodium_memzero (curve_secret, sizeof curve_secret);
     if (!self->router)
@@ -658,6 +674,8 @@ rh_broker_destroy (rh_broker_t **self_p)
         rh_broker_t *self = *self_p;
         rh_router_destroy (&self->router);
         rh_verifier_destroy (&self->verifier);
+        if (self->cosigner)
+            rh_cosigner_destroy (&self->cosigner);
         rh_backlog_destroy (&self->backlog);
         if (self->context)
             zmq_ctx_term (self->context);
@@ -691,9 +709,12 @@ rh_broker_step (rh_broker_t *self, int timeout_ms)
         { rh_verifier_socket (self->verifier), 0, ZMQ_POLLIN, 0 },
         { rh_router_zap_socket (self->router), 0, ZMQ_POLLIN, 0 },
         { rh_router_monitor_socket (self->router), 0, ZMQ_POLLIN, 0 },
+        { self->cosigner ? rh_cosigner_socket (self->cosigner) : NULL, 0, ZMQ_POLLIN, 0 },
     };
     //  A result the verifier already holds is not visible to polling.
-    if (zmq_poll (items, 4, rh_verifier_ready (self->verifier) ? 0 : timeout_ms) < 0
+    if (zmq_poll (items, self->cosigner ? 5 : 4,
+                  rh_verifier_ready (self->verifier) ? 0 : timeout_ms)
+            < 0
         && errno != EINTR)
         return -1;
     for (int i = 0; i < RH_MAX_BATCH && (items [2].revents & ZMQ_POLLIN); i++) {
@@ -730,6 +751,8 @@ rh_broker_step (rh_broker_t *self, int timeout_ms)
             s_feed_verifier (self);  //  a result returns its worker's credit
         }
     }
+    if (self->cosigner && rh_cosigner_receive (self->cosigner, rh_time_now_ms ()) >= 0)
+        rh_cosigner_tick (self->cosigner, &self->published, rh_time_now_ms ());  //  a 409 resends
     int64_t now = s_now (self);
     if (now - self->last_tick >= RH_TICK_MS) {
         self->last_tick = now;
@@ -806,6 +829,13 @@ rh_broker_finish (rh_broker_t *self)
     s_checkpoint (self, rh_time_now_ms (), true);
     if (rh_db_pending (self->db) > 0 && rh_db_commit (self->db, true) != 0)
         return -1;
+    //  ...and witnessed, by the witnesses that answer in time (the others get it next start).
+    rh_checkpoint_t last;
+    if (self->cosigner && rh_audit_last_checkpoint (self->audit, &last)) {
+        rh_cosigner_flush (self->cosigner, &last, RH_WITNESS_TIMEOUT_MS);
+        if (rh_db_pending (self->db) > 0 && rh_db_commit (self->db, true) != 0)
+            return -1;
+    }
     rh_db_log_stats (self->db, "broker");
     return 0;
 }

@@ -20,6 +20,7 @@
 #include "rh_sessions.h"
 #include "rh_tally.h"
 #include "rh_verifier.h"
+#include "rh_cosigner.h"
 #include "rh_backlog.h"
 #include "rh_queue.h"
 #include "rh_tracker.h"

@@ -25,6 +25,8 @@ typedef struct {
     const char *csv;   //  report: folder for CSV files
     const char *html;  //  report: file for the HTML page
     bool json;
+    const char *witness_keys;  //  verify: file of witness vkeys, one a line
+    const char *quorum;        //  verify: cosignatures the latest checkpoint needs
 } s_args_t;
 
 static void
@@ -33,10 +35,11 @@ s_usage (FILE *out)
     fprintf (
         out,
         "usage:\n"
-        "  rhannu-audit verify --data DIR --pki DIR [--json]\n"
+        "  rhannu-audit verify --data DIR --pki DIR [--json] [--witness-keys FILE --quorum N]\n"
         "      recompute the Merkle tree, check every signed checkpoint and every message\n"
         "      signature against the certificates valid when it arrived; exit 1 and name\n"
-        "      the first bad record\n"
+        "      the first bad record. With --quorum, the latest checkpoint must also carry\n"
+        "      cosignatures of N of the witnesses in FILE (cosignature vkeys, one a line)\n"
         "  rhannu-audit proof --message ID --data DIR --pki DIR [--json]\n"
         "      an inclusion proof that the message is in the log under the latest checkpoint\n"
         "  rhannu-audit chronology --case ID --data DIR --pki DIR [--json]\n"
@@ -77,6 +80,10 @@ s_parse (int argc, char **argv, s_args_t *args)
             slot = &args->csv;
         else if (!strcmp (argv [i], "--html"))
             slot = &args->html;
+        else if (!strcmp (argv [i], "--witness-keys"))
+            slot = &args->witness_keys;
+        else if (!strcmp (argv [i], "--quorum"))
+            slot = &args->quorum;
         else if (!strcmp (argv [i], "--json")) {
             args->json = true;
             continue;
@@ -85,7 +92,7 @@ s_parse (int argc, char **argv, s_args_t *args)
             return -1;
         *slot = argv [++i];
     }
-    return args->data && args->pki ? 0 : -1;
+    return args->data && args->pki && !args->witness_keys == !args->quorum ? 0 : -1;
 }
 
 //  ---------------------------------------------------------------------------------------------
@@ -281,6 +288,55 @@ s_verify_all (rh_db_t *db, rh_certstore_t *store, const char *pki, s_progress_t 
     return rc;
 }
 
+//  The latest checkpoint must carry cosignatures of the quorum of the witnesses in the keys
+//  file. Returns RH_OK, or RH_E_SIG with the reason (a key file that does not read, a quorum out
+//  of range, no checkpoint, or too few cosignatures: how many of how many).
+static rh_rc_t
+s_verify_witnessed (rh_db_t *db, const s_args_t *args, char *reason, size_t reason_size)
+{
+    rh_note_vkey_t keys [RH_MAX_WITNESSES];
+    size_t count = 0;
+    char *end = NULL;
+    unsigned long quorum = strtoul (args->quorum, &end, 10);
+    FILE *file = fopen (args->witness_keys, "r");
+    char line [RH_NOTE_MAX_VKEY + 2];
+    bool good = file != NULL;
+    while (good && fgets (line, sizeof line, file)) {
+        line [strcspn (line, "\r\n")] = 0;
+        if (!*line)
+            continue;
+        good = count < RH_MAX_WITNESSES && rh_note_vkey_parse (line, &keys [count]) == RH_OK
+               && keys [count].type == RH_NOTE_TYPE_COSIGNATURE;
+        count += good;
+    }
+    if (file)
+        fclose (file);
+    if (!good || *end || end == args->quorum || quorum == 0 || quorum > count) {
+        snprintf (reason, reason_size,
+                  "the witness keys do not read (cosignature vkeys, one a line, at most %d) or "
+                  "the quorum is not 1 to their number",
+                  RH_MAX_WITNESSES);
+        return RH_E_SIG;
+    }
+    rh_checkpoint_t latest;
+    if (!rh_audit_latest_checkpoint (db, &latest)) {
+        snprintf (reason, reason_size, "no checkpoint to carry the witnesses' cosignatures");
+        return RH_E_SIG;
+    }
+    size_t cosigned = 0;
+    rh_rc_t rc = rh_note_checkpoint_cosigned (&latest, keys, count, &cosigned);
+    if (rc != RH_OK)
+        snprintf (reason, reason_size,
+                  "the checkpoint of size %" PRIu64 " carries a cosignature that does not verify",
+                  latest.size);
+    else if (cosigned < quorum)
+        snprintf (reason, reason_size,
+                  "the latest checkpoint (size %" PRIu64 ") has %zu of the %lu cosignatures "
+                  "required",
+                  latest.size, cosigned, quorum);
+    return rc == RH_OK && cosigned >= quorum ? RH_OK : RH_E_SIG;
+}
+
 //  Records in the log (the last record's number plus one), 0 if it holds none, or -1 if the
 //  end of the log cannot be read (why says what LevelDB could not read).
 static int64_t
@@ -321,6 +377,10 @@ s_verify (rh_db_t *db, rh_certstore_t *store, const s_args_t *args, uint64_t tot
     rh_rc_t rc =
         s_verify_all (db, store, args->pki, &progress, &check, &messages, reason, sizeof reason);
     uint64_t bad = check.bad;
+    if (rc == RH_OK && args->quorum) {
+        rc = s_verify_witnessed (db, args, reason, sizeof reason);
+        bad = check.count;
+    }
     double seconds = s_seconds_since (&progress.start);
     char root [RH_DIGEST_LEN * 2 + 1];
     sodium_bin2hex (root, sizeof root, check.root, RH_DIGEST_LEN);

@@ -17,6 +17,7 @@ packages=(
     libjansson-dev          # JSON spool files
     libyaml-dev             # configuration files (and agreements)
     libmicrohttpd-dev       # rhannu-witness: its HTTP server
+    libcurl4-openssl-dev    # rhannu-broker: submits checkpoints to witnesses
     libcunit1-dev           # unit tests
     clang                   # libFuzzer harnesses (make fuzz)
     libclang-rt-14-dev      # sanitizer and fuzzer runtimes for clang

@@ -144,6 +144,8 @@ rh_frame_encode (const rh_frame_t *frame, size_t *size)
             checkpoint.signature.len = RH_SIG_LEN;
             checkpoint.signer_cert_sha256.data = (uint8_t *) frame->checkpoint.signer_sha256;
             checkpoint.signer_cert_sha256.len = RH_DIGEST_LEN;
+            checkpoint.origin = (char *) frame->checkpoint.origin;
+            checkpoint.cosignatures = (char *) frame->checkpoint.cosignatures;
             out.op_case = RHANNU__V1__FRAME__OP_CHECKPOINT;
             out.checkpoint = &checkpoint;
             break;
@@ -267,6 +269,8 @@ rh_frame_decode (const uint8_t *data, size_t size, rh_frame_t *frame)
                 memcpy (frame->checkpoint.signature, in_checkpoint->signature.data, RH_SIG_LEN);
                 memcpy (frame->checkpoint.signer_sha256, in_checkpoint->signer_cert_sha256.data,
                         RH_DIGEST_LEN);
+                rc = rh_checkpoint_witnessing_set (&frame->checkpoint, in_checkpoint->origin,
+                                                   in_checkpoint->cosignatures);
             }
             break;
         }

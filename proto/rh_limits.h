@@ -109,5 +109,12 @@
 #define RH_NOTE_MAX_PROOF      63   //  consistency proof lines in one request (the spec's cap)
 #define RH_NOTE_MAX_EXTENSIONS 16   //  checkpoint extension lines
 #define RH_NOTE_MAX_VKEY       512  //  a verifier key in text form, bytes
+//  Cosignature lines kept with one checkpoint, bytes in all: a line is at most about 370 bytes
+//  (name of RH_NOTE_MAX_NAME, base64 of 76 bytes), so this holds eight witnesses at least.
+#define RH_CHECKPOINT_MAX_COSIGNED 4096
+#define RH_MAX_WITNESSES           8      //  witnesses a broker submits to, or a quorum counts
+#define RH_WITNESS_TIMEOUT_MS      5000   //  one add-checkpoint request, connect to reply
+#define RH_WITNESS_BACKOFF_MIN_MS  500    //  first retry after a failed submission...
+#define RH_WITNESS_BACKOFF_MAX_MS  30000  //  ...doubling up to this
 
 #endif

@@ -269,3 +269,20 @@ rh_merkle_checkpoint_verify_key (const rh_checkpoint_t *checkpoint,
                ? RH_OK
                : RH_E_SIG;
 }
+
+rh_rc_t
+rh_checkpoint_witnessing_set (rh_checkpoint_t *checkpoint, const char *origin,
+                              const char *cosignatures)
+{
+    assert (checkpoint);
+    checkpoint->origin [0] = 0;
+    checkpoint->cosignatures [0] = 0;
+    origin = origin ? origin : "";
+    cosignatures = cosignatures ? cosignatures : "";
+    if (strlen (origin) >= sizeof checkpoint->origin
+        || strlen (cosignatures) >= sizeof checkpoint->cosignatures)
+        return RH_E_TOO_LARGE;
+    strcpy (checkpoint->origin, origin);
+    strcpy (checkpoint->cosignatures, cosignatures);
+    return RH_OK;
+}

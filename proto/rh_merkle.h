@@ -58,10 +58,20 @@ typedef struct {
     int64_t time_ms;
     uint8_t signature [RH_SIG_LEN];
     uint8_t signer_sha256 [RH_DIGEST_LEN];  //  fingerprint of the signing certificate
+    //  Witnessing: not covered by the broker's signature (each cosignature signs the checkpoint
+    //  text origin, size and root itself). Both "" until a witness has cosigned.
+    char origin [RH_NOTE_MAX_NAME + 1];              //  the origin the witnesses know it by
+    char cosignatures [RH_CHECKPOINT_MAX_COSIGNED];  //  cosignature lines, NUL-terminated
 } rh_checkpoint_t;
 
 //  The bytes a checkpoint signature covers; message must hold 128 bytes. Returns the length.
 size_t rh_merkle_checkpoint_message (const rh_checkpoint_t *checkpoint, uint8_t message [128]);
+
+//  Copies the witnessing fields (origin, cosignature lines) into checkpoint; NULL is "". Only
+//  the sizes are checked here (what the lines say is rh_note_checkpoint_cosigned's question).
+//  Returns RH_OK, or RH_E_TOO_LARGE and leaves both "".
+rh_rc_t rh_checkpoint_witnessing_set (rh_checkpoint_t *checkpoint, const char *origin,
+                                      const char *cosignatures);
 
 //  Checks a checkpoint's signature against public_key (Ed25519, RH_PUBKEY_LEN bytes). Which
 //  broker certificate's key that must be is the certificate store's question

@@ -735,6 +735,25 @@ rh_note_sign_with (rh_note_t *self, const char *name, rh_signer_t *signer)
     return s_append (self, name, id, signature, sizeof signature);
 }
 
+rh_rc_t
+rh_note_checkpoint_cosigned (const rh_checkpoint_t *checkpoint, const rh_note_vkey_t *keys,
+                             size_t count, size_t *cosigned)
+{
+    assert (checkpoint && (keys || count == 0) && cosigned);
+    *cosigned = 0;
+    size_t lines = strnlen (checkpoint->cosignatures, sizeof checkpoint->cosignatures);
+    if (!checkpoint->origin [0] || lines == 0 || lines == sizeof checkpoint->cosignatures)
+        return RH_OK;
+    rh_note_t *note = rh_note_from_checkpoint (checkpoint->origin, checkpoint);
+    if (!note)
+        return RH_E_MALFORMED;
+    rh_rc_t rc = rh_note_add_lines (note, (const uint8_t *) checkpoint->cosignatures, lines);
+    if (rc == RH_OK)
+        rc = rh_note_verify (note, keys, count, cosigned, NULL);
+    rh_note_destroy (&note);
+    return rc == RH_E_TOO_LARGE || rc == RH_E_NOMEM ? RH_E_MALFORMED : rc;
+}
+
 //  --------------------------------------------------------------------------
 //  tlog-witness add-checkpoint
 

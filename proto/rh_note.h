@@ -145,6 +145,13 @@ rh_note_t *rh_note_from_checkpoint (const char *origin, const rh_checkpoint_t *c
 //  certificate names) and appends the line. Returns 0 or -1.
 int rh_note_sign_with (rh_note_t *self, const char *name, rh_signer_t *signer);
 
+//  How many of keys (cosignature/v1 witness keys) validly cosigned the checkpoint text of
+//  checkpoint (its origin, size and root) in its cosignature lines. Lines of other keys are
+//  ignored. Returns RH_OK and sets *cosigned (0 with no origin or no lines), RH_E_SIG if a line
+//  of one of keys does not verify, or RH_E_MALFORMED if the lines do not parse.
+rh_rc_t rh_note_checkpoint_cosigned (const rh_checkpoint_t *checkpoint, const rh_note_vkey_t *keys,
+                                     size_t count, size_t *cosigned);
+
 //  --- tlog-witness add-checkpoint -------------------------------------------------------------
 
 //  Parses an add-checkpoint body: "old N\n", up to RH_NOTE_MAX_PROOF base64 hash lines, "\n",

@@ -68,6 +68,14 @@ s_frames (const char *dir)
           .delivery_id = 42,
           .code = "RH_E_CERT_UNKNOWN",
           .reason = "sender not in our trust bundle" },
+        //  A checkpoint with a witness's cosignature line (the bytes need not verify here).
+        { .type = RH_FRAME_CHECKPOINT,
+          .checkpoint = { .size = 7,
+                          .time_ms = 1700000000000,
+                          .origin = "example.com/log",
+                          .cosignatures = "\xe2\x80\x94 witness.example/w1 "
+                                          "519lMgAAAABkGFDLBuRDazBLVac2NE+Y+IjbjQOcXLfF9CSDZVUIoS83"
+                                          "rE1nFZsVE8YiWV6Ngr7lV8H6bdoBQGP/l73euDMQ9k+bBQ==\n" } },
     };
     if (rh_file_mkdir (dir, 0755) != 0)
         return 1;

@@ -528,6 +528,73 @@ test_add_checkpoint_requests_round_trip_and_refuse_bad_bodies (void)
     rh_note_destroy (&note);
 }
 
+//  A broker checkpoint carries its witnesses' cosignature lines through a frame, and counts
+//  toward a quorum only with the key that made them, over its own origin, size and root.
+static void
+test_a_checkpoint_carries_cosignatures_to_a_quorum (void)
+{
+    uint8_t secret_a [RH_NOTE_SECRET_LEN], secret_b [RH_NOTE_SECRET_LEN];
+    s_secret (1, secret_a);
+    s_secret (77, secret_b);
+    rh_note_vkey_t keys [2];
+    CU_ASSERT_EQUAL_FATAL (
+        rh_note_vkey_make ("witness.example/a", RH_NOTE_TYPE_COSIGNATURE, secret_a + 32, &keys [0]),
+        RH_OK);
+    CU_ASSERT_EQUAL_FATAL (
+        rh_note_vkey_make ("witness.example/b", RH_NOTE_TYPE_COSIGNATURE, secret_b + 32, &keys [1]),
+        RH_OK);
+    rh_checkpoint_t checkpoint;
+    memset (&checkpoint, 0, sizeof checkpoint);
+    checkpoint.size = 12;
+    memset (checkpoint.root, 0x5a, RH_DIGEST_LEN);
+    size_t cosigned = 9;
+    CU_ASSERT_EQUAL (rh_note_checkpoint_cosigned (&checkpoint, keys, 2, &cosigned), RH_OK);
+    CU_ASSERT_EQUAL (cosigned, 0);  //  no origin, no lines: nothing cosigned
+    //  Witness a cosigns the checkpoint text; its line travels in the frame.
+    rh_note_t *note = rh_note_from_checkpoint ("rhannu.example/log", &checkpoint);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (note);
+    CU_ASSERT_EQUAL_FATAL (rh_note_cosign (note, "witness.example/a", secret_a, 1700000000), 0);
+    char line [RH_CHECKPOINT_MAX_COSIGNED];
+    CU_ASSERT_FATAL (rh_note_line (note, 0, line, sizeof line) > 0);
+    rh_note_destroy (&note);
+    CU_ASSERT_EQUAL (rh_checkpoint_witnessing_set (&checkpoint, "rhannu.example/log", line), RH_OK);
+    rh_frame_t frame = { .type = RH_FRAME_CHECKPOINT, .checkpoint = checkpoint };
+    size_t size = 0;
+    uint8_t *bytes = rh_frame_encode (&frame, &size);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (bytes);
+    rh_frame_t decoded;
+    CU_ASSERT_EQUAL_FATAL (rh_frame_decode (bytes, size, &decoded), RH_OK);
+    free (bytes);
+    rh_checkpoint_t received = decoded.checkpoint;
+    rh_frame_release (&decoded);
+    CU_ASSERT_STRING_EQUAL (received.cosignatures, line);
+    CU_ASSERT_EQUAL (rh_note_checkpoint_cosigned (&received, keys, 2, &cosigned), RH_OK);
+    CU_ASSERT_EQUAL (cosigned, 1);
+    CU_ASSERT_EQUAL (rh_note_checkpoint_cosigned (&received, keys + 1, 1, &cosigned), RH_OK);
+    CU_ASSERT_EQUAL (cosigned, 0);  //  b never cosigned
+    //  The same line over another size, root or origin does not verify with a's key.
+    rh_checkpoint_t other = received;
+    other.size = 13;
+    CU_ASSERT_EQUAL (rh_note_checkpoint_cosigned (&other, keys, 2, &cosigned), RH_E_SIG);
+    other = received;
+    other.root [0] ^= 1;
+    CU_ASSERT_EQUAL (rh_note_checkpoint_cosigned (&other, keys, 2, &cosigned), RH_E_SIG);
+    other = received;
+    strcpy (other.origin, "rhannu.example/elsewhere");
+    CU_ASSERT_EQUAL (rh_note_checkpoint_cosigned (&other, keys, 2, &cosigned), RH_E_SIG);
+    //  Lines that do not parse are malformed; fields too long for the struct are refused.
+    other = received;
+    strcpy (other.cosignatures, "not a signature line\n");
+    CU_ASSERT_EQUAL (rh_note_checkpoint_cosigned (&other, keys, 2, &cosigned), RH_E_MALFORMED);
+    char *long_text = malloc (RH_CHECKPOINT_MAX_COSIGNED + 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (long_text);
+    memset (long_text, 'x', RH_CHECKPOINT_MAX_COSIGNED);
+    long_text [RH_CHECKPOINT_MAX_COSIGNED] = 0;
+    CU_ASSERT_EQUAL (rh_checkpoint_witnessing_set (&other, "o", long_text), RH_E_TOO_LARGE);
+    CU_ASSERT_STRING_EQUAL (other.cosignatures, "");
+    free (long_text);
+}
+
 void
 init_rh_note_tests (void)
 {
@@ -546,4 +613,6 @@ init_rh_note_tests (void)
     CU_add_test (suite, "vkeys parse strictly", test_vkeys_parse_strictly);
     CU_add_test (suite, "add-checkpoint requests round-trip and refuse bad bodies",
                  test_add_checkpoint_requests_round_trip_and_refuse_bad_bodies);
+    CU_add_test (suite, "a checkpoint carries cosignatures to a quorum",
+                 test_a_checkpoint_carries_cosignatures_to_a_quorum);
 }

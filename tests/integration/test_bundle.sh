@@ -14,7 +14,11 @@ chmod +x "$work/hook.sh"
 kit_agent () {    # kit_agent AGENCY [extra yaml]
     local a=$1 kit="$work/$1/kit"
     mkdir -p "$kit/self" "$kit/broker"
-    cp "$work/pki/$a/"{cert.pem,key.pem,curve.key,curve.pub} "$kit/self/"
+    if [ -f "$kit/self/key.pem" ]; then
+        cp "$work/pki/$a/cert.pem" "$kit/self/"    # its own keys: the board hands back the certificate
+    else
+        cp "$work/pki/$a/"{cert.pem,key.pem,curve.key,curve.pub} "$kit/self/"
+    fi
     cp "$work/pki/ca.pem" "$kit/"
     cp "$work/pki/broker/curve.pub" "$kit/broker/"
     cat > "$work/$a/agent.yaml" <<EOF
@@ -73,7 +77,12 @@ wait_kind "$work/la-newport/inbox" REFERRAL 1 20 && ok "a referral verified with
 
 echo "== a new agency: enrol, bundle, one SIGHUP, no agent restarted"
 door_pid=${agent_pids[la-newport]}
-ca issue "$work/pki" health-abb --type HEALTH >/dev/null
+#  By certificate request: health makes its keys, the board signs the request and never sees them.
+mkdir -p "$work/health-abb/kit"
+ca request "$work/health-abb/kit/self" health-abb --type HEALTH >/dev/null || bad "health could not make its request"
+ca sign-request "$work/pki" "$work/health-abb/kit/self/request.csr" >/dev/null || bad "the board did not sign health's request"
+[ ! -e "$work/pki/health-abb/key.pem" ] && [ ! -e "$work/pki/health-abb/curve.key" ] \
+    && ok "health's private keys never reached the board's folder" || bad "private keys at the board"
 out=$(ca bundle "$work/pki" --agreements "$work/agreements" 2>&1)
 expect_match "the board makes bundle version 2" "$out" "version 2"
 kill -HUP "$broker_pid"

@@ -61,13 +61,6 @@ s_identity (rh_intake_t *self, const char *agency, int64_t now)
     return rh_certstore_enrolled (*self->store, agency, now);
 }
 
-bool
-rh_intake_enrolled (rh_intake_t *self, const char *agency, int64_t now)
-{
-    assert (self && agency);
-    return s_identity (self, agency, now) != NULL;
-}
-
 //  Resolves "the front door of LA x": the agreements' directory first (which knows the local
 //  labels: IAA, SPOC, MASH, hub), then an enrolled LA_FRONT_DOOR (or LA_CHILDREN) certificate
 //  of that local authority. Either way the agreement still has to allow the delivery.

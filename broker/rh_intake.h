@@ -37,7 +37,4 @@ void rh_intake_destroy (rh_intake_t **self_p);
 //  result->envelope.
 void rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now);
 
-//  True if agency holds a certificate that is valid at now.
-bool rh_intake_enrolled (rh_intake_t *self, const char *agency, int64_t now);
-
 #endif

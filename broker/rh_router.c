@@ -5,11 +5,9 @@
 */
 #include "rh_broker_classes.h"
 
-#define RH_ZAP_ENDPOINT    "inproc://zeromq.zap.01"
-#define RH_ZAP_DOMAIN      "rhannu"
-#define RH_KEY_PROPERTY    "X-Curve-Key"  //  ZAP metadata: the client's CURVE key, in hex
-#define RH_REBIND_ATTEMPTS 100            //  after a CRL reload closed every connection
-#define RH_REBIND_PAUSE_US 20000  //  between attempts: the I/O thread releases the port soon
+#define RH_ZAP_ENDPOINT "inproc://zeromq.zap.01"
+#define RH_ZAP_DOMAIN   "rhannu"
+#define RH_KEY_PROPERTY "X-Curve-Key"  //  ZAP metadata: the client's CURVE key, in hex
 #define RH_MONITOR_EVENTS                                                                          \
     (ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED                   \
      | ZMQ_EVENT_CLOSED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL                                     \
@@ -174,28 +172,6 @@ rh_router_destroy (rh_router_t **self_p)
         free (self);
         *self_p = NULL;
     }
-}
-
-int
-rh_router_rebind (rh_router_t *self)
-{
-    assert (self);
-    s_close (self);
-    //  Every connection went with the socket: a fresh table for the new one.
-    rh_sessions_t *fresh =
-        rh_sessions_new (RH_MAX_AGENCY_SESSIONS, RH_FIRST_FRAME_MS, RH_MAX_PROTO_ERRORS);
-    if (!fresh)
-        return -1;
-    rh_sessions_destroy (&self->sessions);
-    self->sessions = fresh;
-    //  zmq_close returns before the I/O thread has released the port: try again for a while.
-    for (int attempt = 0; attempt < RH_REBIND_ATTEMPTS; attempt++) {
-        if (s_setup (self) == 0)
-            return 0;
-        s_close (self);
-        usleep (RH_REBIND_PAUSE_US);
-    }
-    return -1;
 }
 
 void *

@@ -57,10 +57,6 @@ rh_router_t *rh_router_new (void *context, rh_config_t *config,
 
 void rh_router_destroy (rh_router_t **self_p);
 
-//  Closes the ROUTER, dropping every connection (agents reconnect and are checked afresh), and
-//  binds it again, retrying while the I/O thread releases the port. Returns 0 or -1.
-int rh_router_rebind (rh_router_t *self);
-
 //  The sockets the caller polls: the ROUTER, and the ZAP handler.
 void *rh_router_socket (rh_router_t *self);
 void *rh_router_zap_socket (rh_router_t *self);

@@ -307,14 +307,18 @@ s_verify_witnessed (rh_db_t *db, const s_args_t *args, char *reason, size_t reas
             continue;
         good = count < RH_MAX_WITNESSES && rh_note_vkey_parse (line, &keys [count]) == RH_OK
                && keys [count].type == RH_NOTE_TYPE_COSIGNATURE;
+        //  A key listed twice is one witness: counting it twice would make a quorum of one.
+        for (size_t i = 0; good && i < count; i++)
+            good = memcmp (keys [i].public_key, keys [count].public_key, sizeof keys [i].public_key)
+                   != 0;
         count += good;
     }
     if (file)
         fclose (file);
     if (!good || *end || end == args->quorum || quorum == 0 || quorum > count) {
         snprintf (reason, reason_size,
-                  "the witness keys do not read (cosignature vkeys, one a line, at most %d) or "
-                  "the quorum is not 1 to their number",
+                  "the witness keys do not read (cosignature vkeys, one a line, each once, at "
+                  "most %d) or the quorum is not 1 to their number",
                   RH_MAX_WITNESSES);
         return RH_E_SIG;
     }

@@ -149,5 +149,9 @@ expect "verify with a key that never cosigned fails" "$rc" 1
 expect_match "saying how many cosignatures there are" "$out" "has 0 of the 1 cosignatures required"
 "$bin/rhannu-audit" verify --data "$work/copy" --pki "$work/pki" --witness-keys "$work/witness-keys" --quorum 2 >/dev/null
 expect "a quorum above the keys given is refused" "$?" 1
+printf '%s\n%s\n' "$wvkey" "$wvkey" > "$work/twice-keys"
+out=$("$bin/rhannu-audit" verify --data "$work/copy" --pki "$work/pki" --witness-keys "$work/twice-keys" --quorum 2); rc=$?
+expect "one witness listed twice does not make a quorum of two" "$rc" 1
+expect_match "and the keys file is named as the fault" "$out" "each once"
 kill -TERM $witness_pid; wait $witness_pid 2>/dev/null; witness_pid=""
 finish

@@ -381,40 +381,13 @@ s_non_delivery (rh_queue_t *self, const rh_queued_t *queued, const char *recipie
               "Nid oedd modd danfon eich neges %s at %s: %s. Cysylltwch â nhw mewn ffordd arall "
               "os oes ei hangen o hyd.",
               queued->msg_id, recipient, why);
-    //  Build the body through the JSON mapper's schema names, keeping pb-c out of the broker.
-    json_t *root = json_pack ("{s:s, s:[{s:s}], s:s, s:{s:s, s:s, s:s, s:[s]}}", "kind", "ALERT",
-                              "to", "agency_id", queued->sender, "in_reply_to", queued->msg_id,
-                              "body", "alert_kind", "NON_DELIVERY", "summary_en", summary_en,
-                              "summary_cy", summary_cy, "related_msg_ids", queued->msg_id);
-    char *text = root ? json_dumps (root, 0) : NULL;
-    json_decref (root);
-    char error [256];
-    rh_envelope_t *envelope =
-        text ? rh_json_to_envelope ((const uint8_t *) text, strlen (text), error, sizeof error)
-             : NULL;
-    free (text);
-    uint8_t *sealed = NULL;
-    size_t size = 0;
-    uint64_t sequence = rh_queue_next_sequence (self);
-    if (envelope && rh_envelope_set_sequence (envelope, sequence) == 0
-        && rh_envelope_sign (envelope, self->signer) == 0
-        && rh_envelope_encode (envelope, &sealed, &size) == 0) {
-        const char *to [] = { queued->sender };
-        uint64_t leaf =
-            rh_queue_reserve (self, queued->sender) == 0
-                ? rh_audit_event (self->audit, "NOTICE", RH_OK, rh_envelope_msg_id (envelope),
-                                  rh_signer_agency (self->signer), to, 1, sealed, size, NULL,
-                                  "non-delivery notice")
-                : 0;
-        if (!leaf
-            || rh_queue_enqueue (self, queued->sender, rh_envelope_msg_id (envelope),
-                                 rh_signer_agency (self->signer), sealed, size, leaf,
-                                 now + self->limits.expiry_ms, NULL, RH_KIND_ALERT, now)
-                   != 0)
-            rh_log_error ("broker", "cannot queue a non-delivery notice for %s", queued->sender);
-    }
-    free (sealed);
-    rh_envelope_destroy (&envelope);
+    rh_queue_alert_t alert = { .to = queued->sender,
+                               .alert_kind = "NON_DELIVERY",
+                               .summary_en = summary_en,
+                               .summary_cy = summary_cy,
+                               .in_reply_to = queued->msg_id,
+                               .detail = "non-delivery notice" };
+    rh_queue_send_alert (self, &alert, now);
 }
 
 //  Reads a committed queue entry. Returns 0 and fills queued (release its owned storage) and
@@ -904,9 +877,11 @@ rh_queue_send_alert (rh_queue_t *self, const rh_queue_alert_t *alert, int64_t no
         return -1;
     json_t *body = json_pack ("{s:s, s:s, s:s}", "alert_kind", alert->alert_kind, "summary_en",
                               alert->summary_en, "summary_cy", alert->summary_cy);
-    json_t *root =
-        json_pack ("{s:s, s:[{s:s}], s:s, s:o}", "kind", "ALERT", "to", "agency_id", alert->to,
-                   "case_id", alert->case_id ? alert->case_id : "", "body", body);
+    //  Built through the JSON mapper's schema names, keeping pb-c out of the broker.
+    json_t *root = json_pack ("{s:s, s:[{s:s}], s:o}", "kind", "ALERT", "to", "agency_id",
+                              alert->to, "body", body);
+    if (root && alert->case_id && *alert->case_id)
+        json_object_set_new (root, "case_id", json_string (alert->case_id));
     if (root && alert->in_reply_to) {
         json_object_set_new (root, "in_reply_to", json_string (alert->in_reply_to));
         json_object_set_new (body, "related_msg_ids", json_pack ("[s]", alert->in_reply_to));

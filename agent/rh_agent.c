@@ -2470,11 +2470,21 @@ rh_agent_new (rh_config_t *config)
     self->scan_ms = rh_config_int (config, "spool/scan_ms");
     const char *spool = rh_config_str (config, "spool/dir");
     const char *data = rh_config_str (config, "data/dir");
+    //  A second agent on the same data would meet LevelDB's lock with a raw error: say who.
+    char lock [PATH_MAX];
+    rh_file_path (lock, sizeof lock, "%s/outbox.db/LOCK", data);
+    pid_t holder = rh_file_lock_holder (lock);
+    if (holder > 0) {
+        rh_log_error (self->agency, "another rhannu-agent is running on %s (pid %ld)", data,
+                      (long) holder);
+        goto fail;
+    }
+    //  The spool and data folders and their parents: a fresh install names folders not made yet.
     const char *folders [] = {
         spool, data, self->outbox, self->outbox_tmp, self->inbox, self->inbox_tmp, self->failed
     };
     for (size_t i = 0; i < sizeof folders / sizeof folders [0]; i++)
-        if (rh_file_mkdir (folders [i], 0750) != 0) {
+        if (rh_file_mkdirs (folders [i], 0750) != 0) {
             rh_log_error (self->agency, "cannot create %s: %s", folders [i], strerror (errno));
             goto fail;
         }

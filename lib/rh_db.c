@@ -80,6 +80,16 @@ s_open (rh_db_t *self, const char *path, const char *shown)
     return self;
 }
 
+//  The process that holds the store's LOCK (LevelDB locks it with fcntl while open), or 0.
+static pid_t
+s_lock_holder (const char *path)
+{
+    char lock [PATH_MAX];
+    if (rh_file_path (lock, sizeof lock, "%s/LOCK", path) != 0)
+        return 0;
+    return rh_file_lock_holder (lock);
+}
+
 rh_db_t *
 rh_db_open (const char *path)
 {
@@ -88,6 +98,13 @@ rh_db_open (const char *path)
     if (!self)
         return NULL;
     leveldb_options_set_create_if_missing (self->options, 1);
+    //  LevelDB's own word for this is a raw lock error: name the process instead.
+    pid_t holder = s_lock_holder (path);
+    if (holder > 0) {
+        rh_log_error ("db", "cannot open %s: process %ld holds it", path, (long) holder);
+        rh_db_destroy (&self);
+        return NULL;
+    }
     return s_open (self, path, path);
 }
 
@@ -285,23 +302,6 @@ s_copy_store (const char *path, const char *scratch)
     return rc;
 }
 
-//  True if another process holds the store's LOCK (LevelDB locks it with fcntl while open).
-//  Asking does not take the lock, and the file is opened for reading only.
-static bool
-s_locked (const char *path)
-{
-    char lock [PATH_MAX];
-    if (rh_file_path (lock, sizeof lock, "%s/LOCK", path) != 0)
-        return false;
-    int fd = open (lock, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    struct flock probe = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
-    bool locked = fcntl (fd, F_GETLK, &probe) == 0 && probe.l_type != F_UNLCK;
-    close (fd);
-    return locked;
-}
-
 rh_db_t *
 rh_db_open_readonly (const char *path)
 {
@@ -317,7 +317,7 @@ rh_db_open_readonly (const char *path)
         rh_log_error ("db", "%s holds no LevelDB store (no CURRENT file)", path);
         return NULL;
     }
-    if (s_locked (path)) {
+    if (s_lock_holder (path)) {
         rh_log_error ("db",
                       "%s is in use by another process (its LOCK is held): stop the broker, "
                       "or read a copy taken while it was stopped",

@@ -155,6 +155,41 @@ rh_file_mkdir (const char *path, mode_t mode)
     return -1;
 }
 
+int
+rh_file_mkdirs (const char *path, mode_t mode)
+{
+    assert (path);
+    char partial [PATH_MAX];
+    size_t length = strlen (path);
+    if (length == 0 || length >= sizeof partial) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy (partial, path, length + 1);
+    //  Each parent in turn: cut the path at every '/' after the first character.
+    for (char *slash = strchr (partial + 1, '/'); slash; slash = strchr (slash + 1, '/')) {
+        *slash = 0;
+        int rc = rh_file_mkdir (partial, mode);
+        *slash = '/';
+        if (rc != 0)
+            return -1;
+    }
+    return rh_file_mkdir (partial, mode);
+}
+
+pid_t
+rh_file_lock_holder (const char *path)
+{
+    assert (path);
+    int fd = open (path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    struct flock probe = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+    pid_t holder = fcntl (fd, F_GETLK, &probe) == 0 && probe.l_type != F_UNLCK ? probe.l_pid : 0;
+    close (fd);
+    return holder;
+}
+
 bool
 rh_file_exists (const char *path)
 {

@@ -23,6 +23,15 @@ int rh_file_write_atomic (const char *path, const void *data, size_t size, mode_
 //  Creates a folder (not its parents) with mode; an existing folder is fine. Returns 0 or -1.
 int rh_file_mkdir (const char *path, mode_t mode);
 
+//  Creates a folder and any missing parents, each with mode (as mkdir -p); existing folders are
+//  fine. Returns 0 or -1 (errno set; the path that failed is the caller's to name).
+int rh_file_mkdirs (const char *path, mode_t mode);
+
+//  The process that holds a write lock (fcntl) on path, as LevelDB holds its LOCK while a store
+//  is open; 0 when none does, or when path cannot be read. Asks without taking the lock, so it
+//  never releases one of the caller's own; the caller's own locks are not reported.
+pid_t rh_file_lock_holder (const char *path);
+
 //  Formats a path into out. If it does not fit, out becomes "" (which no open() finds) and the
 //  call returns -1, so a truncated path can never name some other file. Returns 0 or -1.
 int rh_file_path (char *out, size_t size, const char *format, ...)

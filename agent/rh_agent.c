@@ -76,8 +76,8 @@
 
 const rh_cfg_spec_t rh_agent_config_spec [] = {
     { "agency/id", RH_CFG_STR, 0, 0, NULL, true, "this agency's id, as in its certificate" },
-    { "agency/lang", RH_CFG_STR, 0, 0, "en", false,
-      "language of the summaries in inbox files and listings: en or cy" },
+    { "agency/lang", RH_CFG_ENUM, 0, 0, "en", false,
+      "language of the summaries in inbox files and listings {en|cy}" },
     { "subjects/secret_file", RH_CFG_STR, 0, 0, "", false,
       "regional subject secret (64 hex digits, 0600): subjects get pseudonymous keys" },
     { "agency/dir", RH_CFG_STR, 0, 0, "", false,
@@ -222,7 +222,7 @@ struct _rh_agent_t {
     bool status_dirty;
     uint8_t subject_secret [RH_SUBJECT_KEY_LEN];
     bool has_subject_secret;  //  repeat referrals need the region's agents to share it
-    char last_error [300];
+    char last_error [1024];
     rh_checkpoint_t trusted;  //  the broker's last checkpoint this agent checked (size 0: none)
     rh_checkpoint_t pending;  //  a newer one waiting for its consistency proof
     rh_note_vkey_t witness_keys [RH_MAX_WITNESSES];  //  witnesses whose cosignatures count
@@ -932,7 +932,7 @@ s_read_spool (rh_agent_t *self, const char *name, uint8_t **content, size_t *siz
         return NULL;
     }
     free (seen);
-    char error [300] = "";
+    char error [1024] = "";
     rh_envelope_t *envelope = rh_json_to_envelope_keyed (
         *content, *size, self->has_subject_secret ? self->subject_secret : NULL, error,
         sizeof error);
@@ -2509,11 +2509,6 @@ rh_agent_new (rh_config_t *config)
                       rh_signer_agency (self->signer), self->agency);
         goto fail;
     }
-    const char *lang = rh_config_str (config, "agency/lang");
-    if (strcmp (lang, "en") != 0 && strcmp (lang, "cy") != 0) {
-        rh_log_error (self->agency, "agency/lang must be en or cy, not '%s'", lang);
-        goto fail;
-    }
     const char *secret = rh_config_str (config, "subjects/secret_file");
     if (*secret) {
         if (rh_subject_load_secret (secret, self->subject_secret) != 0)
@@ -2792,7 +2787,7 @@ rh_agent_submit_batch (rh_agent_t *self, size_t count, const char *const json []
         goto done;
     }
     for (size_t i = 0; i < count; i++) {
-        char why [300] = "";
+        char why [1024] = "";
         if (!json [i] || size [i] > RH_MAX_ENVELOPE)
             snprintf (why, sizeof why, "larger than %d bytes", RH_MAX_ENVELOPE);
         else

@@ -48,7 +48,50 @@ s_parse_bool (const char *text, bool *value)
     return false;
 }
 
-//  Checks one value against its spec; writes the reason on failure.
+//  The allowed values of an enum entry: the text in the last braces of its help, "a|b|c".
+static const char *
+s_choices (const rh_cfg_spec_t *entry, size_t *length)
+{
+    const char *open = entry->help ? strrchr (entry->help, '{') : NULL;
+    *length = open ? strcspn (open + 1, "}") : 0;
+    return open ? open + 1 : "";
+}
+
+//  True if value is one of the entry's allowed values.
+static bool
+s_chosen (const rh_cfg_spec_t *entry, const char *value)
+{
+    size_t length = 0, value_length = strlen (value);
+    const char *choices = s_choices (entry, &length);
+    for (const char *word = choices; word < choices + length;) {
+        size_t word_length = strcspn (word, "|}");
+        if (word_length == value_length && value_length && strncmp (word, value, word_length) == 0)
+            return true;
+        word += word_length + 1;
+    }
+    return false;
+}
+
+void
+rh_config_choices (const rh_cfg_spec_t *entry, char *out, size_t size)
+{
+    assert (entry && out && size);
+    *out = 0;
+    if (entry->type != RH_CFG_ENUM)
+        return;
+    size_t length = 0, used = 0;
+    const char *choices = s_choices (entry, &length);
+    for (const char *word = choices; word < choices + length && used + 1 < size;) {
+        size_t word_length = strcspn (word, "|}");
+        int n =
+            snprintf (out + used, size - used, "%s%.*s", used ? ", " : "", (int) word_length, word);
+        used = n < 0 ? size : used + (size_t) n;
+        word += word_length + 1;
+    }
+}
+
+//  Checks one value against its spec; writes the reason on failure, naming the key and what is
+//  allowed but never the value itself.
 static bool
 s_check (const rh_cfg_spec_t *entry, const char *value, char *why, size_t why_size)
 {
@@ -72,6 +115,14 @@ s_check (const rh_cfg_spec_t *entry, const char *value, char *why, size_t why_si
                 return false;
             }
             return true;
+        case RH_CFG_ENUM: {
+            if (s_chosen (entry, value))
+                return true;
+            char allowed [256];
+            rh_config_choices (entry, allowed, sizeof allowed);
+            snprintf (why, why_size, "value not allowed for %s; allowed: %s", entry->key, allowed);
+            return false;
+        }
         default:
             if (strlen (value) >= RH_CFG_MAX_VALUE) {
                 snprintf (why, why_size, "%s is too long", entry->key);
@@ -98,7 +149,7 @@ rh_config_load (const rh_cfg_spec_t *spec, const char *path, char *error, size_t
     bool parser_ready = false, document_ready = false;
     uint8_t *text = NULL;
     size_t size = 0;
-    char why [256] = "";
+    char why [384] = "";
     if (!self) {
         snprintf (error, error_size, "out of memory");
         return NULL;
@@ -209,7 +260,9 @@ static const char *
 s_value (rh_config_t *self, const char *key, rh_cfg_type_t type)
 {
     int index = s_find (self->spec, self->count, key);
-    assert (index >= 0 && self->spec [index].type == type);
+    assert (index >= 0);
+    assert (self->spec [index].type == type
+            || (type == RH_CFG_STR && self->spec [index].type == RH_CFG_ENUM));
     return self->values [index];
 }
 
@@ -254,6 +307,7 @@ rh_config_print_spec (const rh_cfg_spec_t *spec, FILE *out)
         fprintf (out, "  %-28s %s", spec [i].key, spec [i].help ? spec [i].help : "");
         if (spec [i].type == RH_CFG_INT)
             fprintf (out, " [%" PRId64 "..%" PRId64 "]", spec [i].min, spec [i].max);
+
         if (spec [i].required)
             fprintf (out, " (required)");
         else if (spec [i].value && *spec [i].value)

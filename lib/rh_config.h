@@ -5,13 +5,18 @@
     required, what it means). A file is a YAML mapping of sections holding
     scalars; its keys are "section/key". Unknown keys, values out of range
     and missing required keys are errors naming the line, so a broken
-    config fails at start-up instead of half working.
+    config fails at start-up instead of half working. An error names the
+    key and what is allowed, never the value that was given (a value typed
+    into the wrong key may be anything, and the error goes to the operator
+    log).
     =========================================================================
 */
 #ifndef RH_CONFIG_H_INCLUDED
 #define RH_CONFIG_H_INCLUDED
 
-typedef enum { RH_CFG_STR, RH_CFG_INT, RH_CFG_BOOL } rh_cfg_type_t;
+//  RH_CFG_ENUM is text that must be one of the values its help ends with, in braces and
+//  separated by '|': "language of the summaries {en|cy}". rh_config_str reads it.
+typedef enum { RH_CFG_STR, RH_CFG_INT, RH_CFG_BOOL, RH_CFG_ENUM } rh_cfg_type_t;
 
 typedef struct {
     const char *key;  //  "section/key"
@@ -40,6 +45,9 @@ bool rh_config_bool (rh_config_t *self, const char *key);
 
 //  Logs every key with its effective value.
 void rh_config_log (rh_config_t *self, const char *component);
+
+//  The allowed values of an RH_CFG_ENUM entry, as "a, b, c", into out ("" for other types).
+void rh_config_choices (const rh_cfg_spec_t *entry, char *out, size_t size);
 
 //  Prints the table (key, type, range, default, help) for --help.
 void rh_config_print_spec (const rh_cfg_spec_t *spec, FILE *out);

@@ -11,6 +11,47 @@
         return -1;                                                                                 \
     } while (0)
 
+//  What a spool file's error says is read by operators and lands in failed/*.error and the
+//  operator log: it names the field (its path) and what is allowed, never the value that was
+//  given, which may be personal data typed into the wrong field.
+
+//  Appends word to the list in out ("a, b, c"), as far as it fits.
+static void
+s_list_add (char *out, size_t size, const char *word)
+{
+    size_t used = strlen (out);
+    if (used + 1 < size)
+        snprintf (out + used, size - used, "%s%s", used ? ", " : "", word);
+}
+
+//  The names an enum allows, but its unset value (0, the same as leaving the field out).
+static void
+s_list_enum (const ProtobufCEnumDescriptor *descriptor, char *out, size_t size)
+{
+    *out = 0;
+    for (unsigned i = 0; i < descriptor->n_values; i++)
+        if (descriptor->values [i].value != 0)
+            s_list_add (out, size, descriptor->values [i].name);
+}
+
+//  The field names of a message.
+static void
+s_list_fields (const ProtobufCMessageDescriptor *descriptor, char *out, size_t size)
+{
+    *out = 0;
+    for (unsigned i = 0; i < descriptor->n_fields; i++)
+        s_list_add (out, size, descriptor->fields [i].name);
+}
+
+//  The words of a NULL-terminated list.
+static void
+s_list_words (const char *const *words, char *out, size_t size)
+{
+    *out = 0;
+    for (size_t i = 0; words [i]; i++)
+        s_list_add (out, size, words [i]);
+}
+
 static int s_to_message (json_t *object, const ProtobufCMessageDescriptor *descriptor,
                          ProtobufCMessage **out, const char *path, int depth, char *error,
                          size_t error_size);
@@ -82,12 +123,15 @@ s_set_value (const ProtobufCFieldDescriptor *field, json_t *value, void *slot, c
             *(protobuf_c_boolean *) slot = json_is_true (value);
             return 0;
         case PROTOBUF_C_TYPE_ENUM: {
-            if (!json_is_string (value))
-                S_FAIL ("%s: expected one of the schema's names", path);
-            const ProtobufCEnumValue *known = protobuf_c_enum_descriptor_get_value_by_name (
-                field->descriptor, json_string_value (value));
-            if (!known)
-                S_FAIL ("%s: unknown value '%.40s'", path, json_string_value (value));
+            const ProtobufCEnumValue *known = json_is_string (value)
+                                                  ? protobuf_c_enum_descriptor_get_value_by_name (
+                                                      field->descriptor, json_string_value (value))
+                                                  : NULL;
+            if (!known) {
+                char allowed [768];
+                s_list_enum (field->descriptor, allowed, sizeof allowed);
+                S_FAIL ("value not allowed for field %s; allowed: %s", path, allowed);
+            }
             *(int *) slot = known->value;
             return 0;
         }
@@ -150,8 +194,11 @@ s_to_message (json_t *object, const ProtobufCMessageDescriptor *descriptor, Prot
         snprintf (inner, sizeof inner, "%s.%s", path, key);
         const ProtobufCFieldDescriptor *field =
             protobuf_c_message_descriptor_get_field_by_name (descriptor, key);
-        if (!field)
-            S_FAIL ("%s: unknown field", inner);
+        if (!field) {
+            char allowed [768];
+            s_list_fields (descriptor, allowed, sizeof allowed);
+            S_FAIL ("%s: a field is not in the schema; allowed: %s", path, allowed);
+        }
         void *member = (char *) message + field->offset;
         if (field->label != PROTOBUF_C_LABEL_REPEATED) {
             if (s_set_value (field, value, member, inner, depth, error, error_size) != 0)
@@ -243,7 +290,11 @@ rh_json_to_envelope_keyed (const uint8_t *text, size_t size, const uint8_t *subj
     ProtobufCMessage *body = NULL;
     json_t *root = json_loadb ((const char *) text, size, JSON_REJECT_DUPLICATES, &parse_error);
     if (!root) {
-        snprintf (error, error_size, "line %d: %s", parse_error.line, parse_error.text);
+        //  jansson quotes the text it stopped at ("... near 'Mary'"): only what it expected.
+        const char *near = strstr (parse_error.text, " near ");
+        int length = near ? (int) (near - parse_error.text) : (int) strlen (parse_error.text);
+        snprintf (error, error_size, "line %d column %d: not valid JSON: %.*s", parse_error.line,
+                  parse_error.column, length, parse_error.text);
         return NULL;
     }
     static const char *known [] = { "kind",        "msg_id",     "to",           "case_id",
@@ -262,15 +313,20 @@ rh_json_to_envelope_keyed (const uint8_t *text, size_t size, const uint8_t *subj
         for (int i = 0; known [i] && !found; i++)
             found = strcmp (known [i], key) == 0;
         if (!found) {
-            snprintf (error, error_size, "unknown key '%.40s'", key);
+            char allowed [512];
+            s_list_words (known, allowed, sizeof allowed);
+            snprintf (error, error_size, "a key is not in the schema; allowed: %s", allowed);
             goto fail;
         }
     }
     const char *kind_name = s_get_text (root, "kind");
     rh_kind_t kind = rh_envelope_kind_from_name (kind_name);
     if (kind == RH_KIND_UNSET) {
-        snprintf (error, error_size, "kind: expected a message kind such as REFERRAL, got '%.40s'",
-                  kind_name ? kind_name : "");
+        char allowed [512] = "";
+        for (int k = RH_KIND_UNSET + 1; k < RH_KIND_COUNT; k++)
+            if (rh_envelope_kind_name ((rh_kind_t) k))
+                s_list_add (allowed, sizeof allowed, rh_envelope_kind_name ((rh_kind_t) k));
+        snprintf (error, error_size, "value not allowed for field kind; allowed: %s", allowed);
         goto fail;
     }
     envelope = rh_envelope_new (kind);
@@ -315,8 +371,15 @@ rh_json_to_envelope_keyed (const uint8_t *text, size_t size, const uint8_t *subj
             bool found = false;
             for (int i = 0; fields [i] && !found; i++)
                 found = strcmp (fields [i], key) == 0;
-            if (!found || !json_is_string (value)) {
-                snprintf (error, error_size, "author.%.40s: unknown field or not text", key);
+            if (!found) {
+                char allowed [256];
+                s_list_words (fields, allowed, sizeof allowed);
+                snprintf (error, error_size, "author: a field is not in the schema; allowed: %s",
+                          allowed);
+                goto fail;
+            }
+            if (!json_is_string (value)) {
+                snprintf (error, error_size, "author.%s: expected text", key);
                 goto fail;
             }
         }

@@ -5,8 +5,10 @@
     inbox files. Body fields use the schema's field names and enum value
     names (proto/rhannu.proto); bytes are lower-case hex. Parsing uses
     jansson and is strict: an unknown key or a value of the wrong type is an
-    error that names the path, e.g. "body.subjects[0].kind: unknown value
-    'KID'".
+    error that names the path and what is allowed, e.g. "value not allowed
+    for field body.subjects[0].kind; allowed: CHILD, ADULT", and never the
+    value that was given: errors go to the .error files of failed/ and the operator log,
+    and a value may be personal data typed into the wrong field.
     =========================================================================
 */
 #ifndef RH_JSON_H_INCLUDED

@@ -62,7 +62,8 @@ wait_count "$work/la-newport/inbox" 2 10 && ok "the good file was delivered" || 
 wait_count "$work/police-gwent/failed" 2 5 "*.error" || true
 expect "broken.json moved to failed/" "$(ls "$work/police-gwent/failed/broken.json" 2>/dev/null)" "$work/police-gwent/failed/broken.json"
 expect_match "broken.json.error says where the JSON breaks" "$(cat "$work/police-gwent/failed/broken.json.error" 2>/dev/null)" "line 1"
-expect_match "typo.json.error names the field and value" "$(cat "$work/police-gwent/failed/typo.json.error" 2>/dev/null)" "body.subjects\[0\].kind: unknown value 'KID'"
+expect_match "typo.json.error names the field and what is allowed" "$(cat "$work/police-gwent/failed/typo.json.error" 2>/dev/null)" "value not allowed for field body.subjects\[0\].kind; allowed: CHILD, ADULT, FAMILY, PLACE, GROUP"
+expect "typo.json.error does not repeat the value given" "$(grep -c KID "$work/police-gwent/failed/typo.json.error" 2>/dev/null)" 0
 expect "the outbox folder is empty" "$(count_files "$work/police-gwent/outbox")" 0
 
 echo "== the broker refuses what it cannot route, and the sender is told why"
@@ -71,7 +72,7 @@ echo '{"kind": "REFERRAL", "to": [{"front_door_la": "atlantis"}], "body": {"narr
 wait_count "$work/police-gwent/failed" 3 10 "*.error" && ok "refused message returned to failed/" || bad "no refusal"
 expect_match "the .error has the broker's code and reason" "$(cat "$work/police-gwent/failed/nowhere.json.error" 2>/dev/null)" "RH_E_POLICY: no front door is enrolled for local authority 'atlantis'"
 out=$("$bin/rhannu-agent" send -f "$work/police-gwent/agent.yaml" "$work/police-gwent/failed/typo.json" 2>&1)
-expect_match "rhannu-agent send refuses an invalid file up front" "$out" "not sent: body.subjects\[0\].kind"
+expect_match "rhannu-agent send refuses an invalid file up front" "$out" "not sent: value not allowed for field body.subjects\[0\].kind"
 sleep 0.6
 expect_match "status reports the last error" "$("$bin/rhannu-agent" status -f "$work/police-gwent/agent.yaml")" "last_error.*atlantis"
 

@@ -9,6 +9,7 @@ static const rh_cfg_spec_t s_spec [] = {
     { "data/dir", RH_CFG_STR, 0, 0, NULL, true, "data" },
     { "delivery/max_attempts", RH_CFG_INT, 1, 100, "10", false, "attempts" },
     { "log/verbose", RH_CFG_BOOL, 0, 0, "false", false, "verbose" },
+    { "log/format", RH_CFG_ENUM, 0, 0, "text", false, "how lines are written {text|json}" },
     { NULL }
 };
 
@@ -72,6 +73,40 @@ test_mistakes_fail_at_start_with_the_line (void)
     CU_ASSERT_PTR_NOT_NULL (strstr (error, "No such file"));
 }
 
+//  A value typed into the wrong key may be anything, and the error goes to the operator log:
+//  it names the key and the allowed values, never the value.
+static void
+test_an_enum_lists_what_is_allowed_and_not_the_value (void)
+{
+    char error [512] = "";
+    rh_config_t *config = s_load ("data:\n  dir: x\nlog:\n  format: json\n", error, sizeof error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (config);
+    CU_ASSERT_STRING_EQUAL (rh_config_str (config, "log/format"), "json");
+    rh_config_destroy (&config);
+    config = s_load ("data:\n  dir: x\n", error, sizeof error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (config);
+    CU_ASSERT_STRING_EQUAL (rh_config_str (config, "log/format"), "text");
+    rh_config_destroy (&config);
+    static const char *const refused [] = { "Mary Smith 12/03/2016", "jso", "json|text", "",
+                                            "text json" };
+    for (size_t i = 0; i < sizeof refused / sizeof refused [0]; i++) {
+        char text [256];
+        snprintf (text, sizeof text, "data:\n  dir: x\nlog:\n  format: '%s'\n", refused [i]);
+        *error = 0;
+        config = s_load (text, error, sizeof error);
+        CU_ASSERT_PTR_NULL (config);
+        CU_ASSERT_PTR_NOT_NULL (
+            strstr (error, ":4: value not allowed for log/format; allowed: text, json"));
+        CU_ASSERT_PTR_NULL (strstr (error, "Mary"));
+        rh_config_destroy (&config);
+    }
+    char allowed [64];
+    rh_config_choices (&s_spec [4], allowed, sizeof allowed);
+    CU_ASSERT_STRING_EQUAL (allowed, "text, json");
+    rh_config_choices (&s_spec [0], allowed, sizeof allowed);
+    CU_ASSERT_STRING_EQUAL (allowed, "");
+}
+
 static void
 test_the_spec_prints_as_help (void)
 {
@@ -92,5 +127,7 @@ init_rh_config_tests (void)
                  test_a_config_file_gives_typed_values_and_defaults);
     CU_add_test (suite, "mistakes fail at start with the line",
                  test_mistakes_fail_at_start_with_the_line);
+    CU_add_test (suite, "an enum lists what is allowed and not the value",
+                 test_an_enum_lists_what_is_allowed_and_not_the_value);
     CU_add_test (suite, "the spec prints as help", test_the_spec_prints_as_help);
 }

@@ -81,11 +81,13 @@ test_mistakes_in_a_file_are_explained_by_path (void)
         const char *text;
         const char *expected;
     } cases [] = {
-        { "{\"kind\": \"REFERAL\", \"body\": {}}", "kind: expected a message kind" },
+        { "{\"kind\": \"REFERAL\", \"body\": {}}",
+          "value not allowed for field kind; allowed: REFERRAL, RECEIPT" },
         { "{\"kind\": \"REFERRAL\"}", "body: missing" },
-        { "{\"kind\": \"REFERRAL\", \"colour\": 1, \"body\": {}}", "unknown key 'colour'" },
+        { "{\"kind\": \"REFERRAL\", \"colour\": 1, \"body\": {}}",
+          "a key is not in the schema; allowed: kind, msg_id" },
         { "{\"kind\": \"REFERRAL\", \"body\": {\"narative\": \"x\"}}",
-          "body.narative: unknown field" },
+          "body: a field is not in the schema; allowed: " },
         { "{\"kind\": \"REFERRAL\", \"body\": {\"urgency\": \"high\"}}",
           "body.urgency: expected a whole number" },
         { "{\"kind\": \"REFERRAL\", \"body\": {\"urgency\": -1}}",
@@ -93,7 +95,7 @@ test_mistakes_in_a_file_are_explained_by_path (void)
         { "{\"kind\": \"REFERRAL\", \"body\": {\"categories\": \"DA\"}}",
           "body.categories: expected a list" },
         { "{\"kind\": \"REFERRAL\", \"body\": {\"categories\": [\"DOMESTIC_ABUSE\", \"DA\"]}}",
-          "body.categories[1]: unknown value 'DA'" },
+          "value not allowed for field body.categories[1]; allowed: DOMESTIC_ABUSE, CSE" },
         { "{\"kind\": \"REFERRAL\", \"body\": {\"subjects\": [{\"subject_key\": \"zz\"}]}}",
           "body.subjects[0].subject_key: expected lower-case hex" },
         { "{\"kind\": \"REFERRAL\", \"body\": {\"children_present\": 1}}",
@@ -103,13 +105,14 @@ test_mistakes_in_a_file_are_explained_by_path (void)
         { "{\"kind\": \"REFERRAL\", \"to\": [{\"agency_id\": \"Bad Id\"}], \"body\": {}}",
           "to[0]" },
         { "{\"kind\": \"REFERRAL\", \"lang\": \"fr\", \"body\": {}}", "lang: not a valid value" },
-        { "{\"kind\": \"REFERRAL\", \"author\": {\"name\": \"x\"}, \"body\": {}}", "author.name" },
+        { "{\"kind\": \"REFERRAL\", \"author\": {\"name\": \"x\"}, \"body\": {}}",
+          "author: a field is not in the schema; allowed: practitioner_id" },
         { "{\"kind\": \"REFERRAL\", \"kind\": \"OUTCOME\", \"body\": {}}", "duplicate" },
         { "[1, 2]", "expected a JSON object" },
         { "{\"kind\": \"REFERRAL\", \"body\": {\"narrative\": \"abc", "line 1" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
-        char error [256] = "";
+        char error [1024] = "";
         rh_envelope_t *envelope = s_parse (cases [i].text, error, sizeof error);
         CU_ASSERT_PTR_NULL (envelope);
         if (!strstr (error, cases [i].expected))
@@ -117,6 +120,45 @@ test_mistakes_in_a_file_are_explained_by_path (void)
         CU_ASSERT_PTR_NOT_NULL (strstr (error, cases [i].expected));
         rh_envelope_destroy (&envelope);
     }
+}
+
+//  An error goes to failed/*.error and the operator log: it names the field and what is allowed,
+//  never what was given, which may be personal data typed into the wrong place.
+static void
+test_an_error_never_repeats_the_value_given (void)
+{
+#define S_PERSON "Mary Smith 12/03/2016"
+    static const struct {
+        const char *text;
+        const char *expected;
+    } cases [] = {
+        { "{\"kind\": \"" S_PERSON "\", \"body\": {}}", "allowed: REFERRAL" },
+        { "{\"kind\": \"REFERRAL\", \"body\": {\"subjects\": [{\"kind\": \"" S_PERSON "\"}]}}",
+          "value not allowed for field body.subjects[0].kind; allowed: CHILD, ADULT" },
+        { "{\"kind\": \"REFERRAL\", \"body\": {\"categories\": [\"" S_PERSON "\"]}}",
+          "value not allowed for field body.categories[0]; allowed: " },
+        { "{\"kind\": \"REFERRAL\", \"body\": {\"requested_route\": 7}}",
+          "value not allowed for field body.requested_route; allowed: " },
+        { "{\"kind\": \"REFERRAL\", \"" S_PERSON "\": 1, \"body\": {}}", "allowed: kind" },
+        { "{\"kind\": \"REFERRAL\", \"body\": {\"" S_PERSON "\": \"x\"}}",
+          "body: a field is not in the schema" },
+        { "{\"kind\": \"REFERRAL\", \"body\": {\"subjects\": [{\"" S_PERSON "\": 1}]}}",
+          "body.subjects[0]: a field is not in the schema" },
+        { "{\"kind\": \"REFERRAL\", \"author\": {\"" S_PERSON "\": \"x\"}, \"body\": {}}",
+          "author: a field is not in the schema" },
+        { "{\"kind\": \"REFERRAL\", \"body\": {\"narrative\": Mary Smith}}", "line 1 column" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
+        char error [1024] = "";
+        rh_envelope_t *envelope = s_parse (cases [i].text, error, sizeof error);
+        CU_ASSERT_PTR_NULL (envelope);
+        if (!strstr (error, cases [i].expected) || strstr (error, "Mary"))
+            fprintf (stderr, "\n  case %zu: got '%s'\n", i, error);
+        CU_ASSERT_PTR_NOT_NULL (strstr (error, cases [i].expected));
+        CU_ASSERT_PTR_NULL (strstr (error, "Mary"));
+        rh_envelope_destroy (&envelope);
+    }
+#undef S_PERSON
 }
 
 void
@@ -127,4 +169,6 @@ init_rh_json_tests (void)
                  test_an_outbox_file_becomes_a_signed_message_and_an_inbox_file);
     CU_add_test (suite, "mistakes in a file are explained by path",
                  test_mistakes_in_a_file_are_explained_by_path);
+    CU_add_test (suite, "an error never repeats the value given",
+                 test_an_error_never_repeats_the_value_given);
 }

@@ -135,7 +135,14 @@ $(GEN_OBJ): $(GEN)
 
 $(BUILD)/obj/lib/%.o: lib/%.c $(LIB_H)
 	@mkdir -p $(dir $@)
-	$(COMPILE) $(LIB_INC) $(BASE_CPPFLAGS) $(CPPFLAGS) -c $< -o $@
+	$(COMPILE) $(LIB_INC) $(BASE_CPPFLAGS) $(LIB_DEFS) $(CPPFLAGS) -c $< -o $@
+
+#  The one version string of every tool (--version), from the VERSION file: a tarball or a
+#  package build has no git history to describe. Only rh_cli.o sees it, so a new version
+#  rebuilds one object.
+RH_VERSION := $(shell cat VERSION)
+$(BUILD)/obj/lib/rh_cli.o: VERSION
+$(BUILD)/obj/lib/rh_cli.o: LIB_DEFS = -DRH_VERSION='"$(RH_VERSION)"'
 
 $(BUILD)/obj/proto/%.o: proto/%.c $(GEN) $(PROTO_H)
 	@mkdir -p $(dir $@)

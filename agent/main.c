@@ -4,11 +4,16 @@
     rhannu-agent -f CONFIG                 run the agent
     rhannu-agent send -f CONFIG FILE...    check and queue JSON files (into outbox/)
     rhannu-agent inbox -f CONFIG           list received messages
-    rhannu-agent status -f CONFIG          connected?, queued counts, last error
-    rhannu-agent -h                        help, including every configuration key
+    rhannu-agent status -f CONFIG          running?, connected?, queued counts, last error
+    rhannu-agent -h | --version            help, including every configuration key
+
+    The commands are one table (s_commands) and the options one getopt_long
+    table (s_options): a new command is a row and a function.
     =========================================================================
 */
 #include "rh_agent_classes.h"
+
+#define S_TOOL "rhannu-agent"
 
 static volatile sig_atomic_t s_stop;
 
@@ -22,12 +27,14 @@ s_on_signal (int signal_number)
 static void
 s_usage (FILE *out)
 {
-    fprintf (out,
-             "usage: rhannu-agent -f CONFIG [-v]               run the agent\n"
-             "       rhannu-agent send -f CONFIG FILE.json...  check and queue messages\n"
-             "       rhannu-agent inbox -f CONFIG              list received messages\n"
-             "       rhannu-agent status -f CONFIG             connection, queues, last error\n"
-             "\nConfiguration keys (YAML, section/key):\n");
+    fprintf (out, "usage: rhannu-agent -f CONFIG [-v]               run the agent\n"
+                  "       rhannu-agent send -f CONFIG FILE.json...  check and queue messages\n"
+                  "       rhannu-agent inbox -f CONFIG              list received messages\n"
+                  "       rhannu-agent status -f CONFIG             running?, connection, queues, "
+                  "last error\n"
+                  "       rhannu-agent -h | --help | --version\n"
+                  "\nOptions: -f, --config FILE   -v, --verbose (debug log)\n"
+                  "\nConfiguration keys (YAML, section/key):\n");
     rh_config_print_spec (rh_agent_config_spec, out);
 }
 
@@ -36,7 +43,7 @@ s_usage (FILE *out)
 static int
 s_send (rh_config_t *config, const char *file)
 {
-    char error [512] = "";
+    char error [1024] = "";
     if (rh_agent_check_file (file, error, sizeof error) != 0) {
         fprintf (stderr, "%s: not sent: %s\n", file, error);
         return -1;
@@ -45,7 +52,7 @@ s_send (rh_config_t *config, const char *file)
     rh_agent_paths (config, outbox, inbox, failed, status, PATH_MAX);
     char tmp_dir [PATH_MAX], tmp [PATH_MAX], target [PATH_MAX];
     rh_file_path (tmp_dir, sizeof tmp_dir, "%s/.tmp", outbox);
-    if (rh_file_mkdir (outbox, 0750) != 0 || rh_file_mkdir (tmp_dir, 0750) != 0) {
+    if (rh_file_mkdirs (tmp_dir, 0750) != 0) {
         fprintf (stderr, "%s: cannot create %s\n", file, tmp_dir);
         return -1;
     }
@@ -118,11 +125,31 @@ s_status (rh_config_t *config)
         fprintf (stderr, "no status at %s: has the agent run?\n", status);
         return 1;
     }
+    //  status.json is what the agent last wrote: whether it still runs is its store's lock.
+    const char *data = rh_config_str (config, "data/dir");
+    char lock [PATH_MAX];
+    rh_file_path (lock, sizeof lock, "%s/outbox.db/LOCK", data);
+    pid_t running_pid = rh_file_lock_holder (lock);
+    bool readable = access (lock, R_OK) == 0;
+    const char *updated = json_string_value (json_object_get (root, "updated"));
+    if (running_pid > 0)
+        printf ("%-20s running (pid %ld)\n", "agent", (long) running_pid);
+    else if (readable)
+        printf ("%-20s not running (last seen %s)\n", "agent", updated ? updated : "never");
+    else
+        printf ("%-20s unknown: cannot read %s (last status %s)\n", "agent", lock,
+                updated ? updated : "never");
+    //  What a stopped agent last knew of its connection is history, not state: left out.
+    static const char *const live [] = { "connected", "connection", "connection_detail",
+                                         "in_flight", "receiving",  NULL };
     const char *key;
     json_t *value;
     json_object_foreach (root, key, value)
     {
-        if (!strcmp (key, "referrals"))
+        bool stale = false;
+        for (int i = 0; live [i] && running_pid <= 0; i++)
+            stale = stale || !strcmp (key, live [i]);
+        if (!strcmp (key, "referrals") || stale)
             continue;
         char *text = json_dumps (value, JSON_ENCODE_ANY);
         printf ("%-20s %s\n", key, text ? text : "?");
@@ -166,75 +193,128 @@ s_status (rh_config_t *config)
     return 0;
 }
 
+static int
+s_run (rh_config_t *config, const char *const *files, int file_count)
+{
+    (void) files, (void) file_count;
+    //  Said before anything else, in one line (rh_agent_new refuses too, for library callers).
+    const char *data = rh_config_str (config, "data/dir");
+    char lock [PATH_MAX];
+    rh_file_path (lock, sizeof lock, "%s/outbox.db/LOCK", data);
+    pid_t holder = rh_file_lock_holder (lock);
+    if (holder > 0) {
+        fprintf (stderr, S_TOOL ": another rhannu-agent is running on %s (pid %ld)\n", data,
+                 (long) holder);
+        return 1;
+    }
+    umask (027);
+    rh_config_log (config, rh_config_str (config, "agency/id"));
+    struct sigaction action = { 0 };
+    action.sa_handler = s_on_signal;
+    sigemptyset (&action.sa_mask);
+    sigaction (SIGINT, &action, NULL);
+    sigaction (SIGTERM, &action, NULL);
+    signal (SIGPIPE, SIG_IGN);
+    rh_agent_t *agent = rh_agent_new (config);
+    int rc = 1;
+    if (agent) {
+        rc = rh_agent_run (agent, &s_stop) == 0 ? 0 : 3;
+        rh_agent_destroy (&agent);
+    }
+    return rc;
+}
+
+static int
+s_send_command (rh_config_t *config, const char *const *files, int file_count)
+{
+    int rc = 0;
+    for (int i = 0; i < file_count; i++)
+        if (s_send (config, files [i]) != 0)
+            rc = 1;
+    return rc;
+}
+
+static int
+s_inbox_command (rh_config_t *config, const char *const *files, int file_count)
+{
+    (void) files, (void) file_count;
+    return s_inbox (config);
+}
+
+static int
+s_status_command (rh_config_t *config, const char *const *files, int file_count)
+{
+    (void) files, (void) file_count;
+    return s_status (config);
+}
+
+//  The commands: a new one is a row here and a function above. The first row is the agent
+//  itself (no command word).
+static const struct {
+    const char *name;
+    int (*run) (rh_config_t *config, const char *const *files, int file_count);
+    bool files;  //  takes FILE arguments (at least one)
+} s_commands [] = {
+    { NULL, s_run, false },
+    { "send", s_send_command, true },
+    { "inbox", s_inbox_command, false },
+    { "status", s_status_command, false },
+};
+
+enum { S_VERSION = 256 };
+
+static const struct option s_options [] = {
+    { "config", required_argument, NULL, 'f' },
+    { "verbose", no_argument, NULL, 'v' },
+    { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, S_VERSION },
+    { NULL, 0, NULL, 0 },
+};
+
 int
 main (int argc, char **argv)
 {
     //  One malloc arena per thread lets freed memory pile up across the verify workers and
     //  ZeroMQ's I/O thread; two arenas keep the resident set near what is actually in use.
     mallopt (M_ARENA_MAX, 2);
-    const char *command = NULL, *config_path = NULL;
-    const char *files [256];
-    int file_count = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp (argv [i], "-f") == 0 && i + 1 < argc)
-            config_path = argv [++i];
-        else if (strcmp (argv [i], "-v") == 0)
+    const char *config_path = NULL;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long (argc, argv, ":f:vh", s_options, NULL)) != -1) {
+        if (c == 'f')
+            config_path = optarg;
+        else if (c == 'v')
             setenv ("RH_LOG_LEVEL", "debug", 1);
-        else if (strcmp (argv [i], "-h") == 0 || strcmp (argv [i], "--help") == 0) {
+        else if (c == 'h') {
             s_usage (stdout);
             return 0;
         }
-        else if (!command
-                 && (!strcmp (argv [i], "send") || !strcmp (argv [i], "inbox")
-                     || !strcmp (argv [i], "status")))
-            command = argv [i];
-        else if (command && !strcmp (command, "send") && file_count < 256)
-            files [file_count++] = argv [i];
-        else {
-            s_usage (stderr);
-            return 2;
-        }
+        else if (c == S_VERSION)
+            return rh_cli_print_version (S_TOOL);
+        else
+            return rh_cli_bad_option (S_TOOL, c, argv);
     }
-    if (!config_path) {
-        s_usage (stderr);
-        return 2;
-    }
+    const char *command = optind < argc ? argv [optind++] : NULL;
+    size_t k = 0, count = sizeof s_commands / sizeof s_commands [0];
+    while (command && k < count && !(s_commands [k].name && !strcmp (s_commands [k].name, command)))
+        k++;
+    if (k == count)
+        return rh_cli_error (S_TOOL, "unknown command '%.40s'", command);
+    const char *shown = command ? command : "running the agent";
+    int file_count = argc - optind;
+    if (s_commands [k].files && file_count == 0)
+        return rh_cli_error (S_TOOL, "%s needs FILE.json", shown);
+    if (!s_commands [k].files && file_count > 0)
+        return rh_cli_error (S_TOOL, "%s takes no argument '%.40s'", shown, argv [optind]);
+    if (!config_path)
+        return rh_cli_error (S_TOOL, "%s needs -f CONFIG", shown);
     char error [512] = "";
     rh_config_t *config = rh_config_load (rh_agent_config_spec, config_path, error, sizeof error);
     if (!config) {
-        fprintf (stderr, "rhannu-agent: configuration: %s\n", error);
+        fprintf (stderr, S_TOOL ": configuration: %s\n", error);
         return 2;
     }
-    int rc = 0;
-    if (command && !strcmp (command, "send")) {
-        if (file_count == 0) {
-            s_usage (stderr);
-            rc = 2;
-        }
-        for (int i = 0; i < file_count; i++)
-            if (s_send (config, files [i]) != 0)
-                rc = 1;
-    }
-    else if (command && !strcmp (command, "inbox"))
-        rc = s_inbox (config);
-    else if (command && !strcmp (command, "status"))
-        rc = s_status (config);
-    else {
-        umask (027);
-        rh_config_log (config, rh_config_str (config, "agency/id"));
-        struct sigaction action = { 0 };
-        action.sa_handler = s_on_signal;
-        sigemptyset (&action.sa_mask);
-        sigaction (SIGINT, &action, NULL);
-        sigaction (SIGTERM, &action, NULL);
-        signal (SIGPIPE, SIG_IGN);
-        rh_agent_t *agent = rh_agent_new (config);
-        rc = 1;
-        if (agent) {
-            rc = rh_agent_run (agent, &s_stop) == 0 ? 0 : 3;
-            rh_agent_destroy (&agent);
-        }
-    }
+    int rc = s_commands [k].run (config, (const char *const *) argv + optind, file_count);
     rh_config_destroy (&config);
     return rc;
 }

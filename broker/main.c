@@ -8,10 +8,18 @@
                                 queues (the broker must be stopped)
     rhannu-broker check-agreement FILE [--pki DIR]
                                 validate a sharing agreement (and its signature)
-    rhannu-broker -h            help, including every configuration key
+    rhannu-broker vkey -f CONFIG
+                                print the vkey of our checkpoint notes
+    rhannu-broker -h | --version
+                                help, including every configuration key
+
+    The commands are one table (s_commands) and the options one getopt_long
+    table (s_options): a new command is a row and a function.
     =========================================================================
 */
 #include "rh_broker_classes.h"
+
+#define S_TOOL "rhannu-broker"
 
 //  Process globals live here only (style: no mutable statics in library code).
 static volatile sig_atomic_t s_stop;
@@ -53,7 +61,8 @@ s_usage (FILE *out)
                   "       rhannu-broker check-agreement FILE [--pki DIR]\n"
                   "                                         validate a sharing agreement; with\n"
                   "                                         --pki also its signature FILE.sig\n"
-                  "       rhannu-broker -h\n\n"
+                  "       rhannu-broker -h | --help | --version\n\n"
+                  "Options: -f, --config FILE   -v, --verbose (debug log)\n\n"
                   "Configuration keys (YAML, section/key):\n");
     rh_config_print_spec (rh_broker_config_spec, out);
 }
@@ -180,23 +189,8 @@ s_dead_letters (rh_config_t *config, const char *requeue, bool requeue_all)
 //  Validates one agreement file for the person editing it: every problem with its line, or a
 //  summary of what the broker would enforce. Exit 0 only when valid (and signed, with --pki).
 static int
-s_check_agreement (int argc, char **argv)
+s_check_agreement (const char *path, const char *pki)
 {
-    const char *path = NULL, *pki = NULL;
-    for (int i = 2; i < argc; i++) {
-        if (strcmp (argv [i], "--pki") == 0 && i + 1 < argc)
-            pki = argv [++i];
-        else if (!path && argv [i][0] != '-')
-            path = argv [i];
-        else {
-            s_usage (stderr);
-            return 2;
-        }
-    }
-    if (!path) {
-        s_usage (stderr);
-        return 2;
-    }
     uint8_t *data = NULL;
     size_t size = 0;
     if (rh_file_read (path, RH_MAX_AGREEMENT_FILE, &data, &size) != 0) {
@@ -278,60 +272,29 @@ s_print_vkey (rh_config_t *config)
     return rc;
 }
 
-int
-main (int argc, char **argv)
+//  The command line, parsed.
+typedef struct {
+    const char *command;  //  NULL: run the broker
+    const char *config;   //  -f
+    const char *requeue;  //  dead-letters --requeue
+    bool requeue_all;     //  dead-letters --requeue-all
+    const char *pki;      //  check-agreement --pki
+    const char *file;     //  check-agreement FILE
+} s_args_t;
+
+static int
+s_run (rh_config_t *config, const s_args_t *args)
 {
-    if (argc >= 2 && strcmp (argv [1], "check-agreement") == 0)
-        return s_check_agreement (argc, argv);
-    //  One malloc arena per thread lets freed memory pile up across the verify workers and
-    //  ZeroMQ's I/O thread; two arenas keep the resident set near what is actually in use.
-    mallopt (M_ARENA_MAX, 2);
-    const char *config_path = NULL, *requeue = NULL;
-    bool print_log = false, dead_letters = false, requeue_all = false, print_vkey = false;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp (argv [i], "log") == 0 && i == 1)
-            print_log = true;
-        else if (strcmp (argv [i], "vkey") == 0 && i == 1)
-            print_vkey = true;
-        else if (strcmp (argv [i], "dead-letters") == 0 && i == 1)
-            dead_letters = true;
-        else if (dead_letters && strcmp (argv [i], "--requeue") == 0 && i + 1 < argc && !requeue)
-            requeue = argv [++i];
-        else if (dead_letters && strcmp (argv [i], "--requeue-all") == 0)
-            requeue_all = true;
-        else if (strcmp (argv [i], "-f") == 0 && i + 1 < argc)
-            config_path = argv [++i];
-        else if (strcmp (argv [i], "-v") == 0)
-            setenv ("RH_LOG_LEVEL", "debug", 1);
-        else if (strcmp (argv [i], "-h") == 0 || strcmp (argv [i], "--help") == 0) {
-            s_usage (stdout);
-            return 0;
-        }
-        else {
-            s_usage (stderr);
-            return 2;
-        }
-    }
-    if (!config_path || (requeue && requeue_all)) {
-        s_usage (stderr);
-        return 2;
-    }
-    umask (077);
-    char error [512] = "";
-    rh_config_t *config = rh_config_load (rh_broker_config_spec, config_path, error, sizeof error);
-    if (!config) {
-        rh_log_error ("broker", "configuration: %s", error);
-        return 2;
-    }
-    if (print_vkey) {
-        int rc = s_print_vkey (config);
-        rh_config_destroy (&config);
-        return rc;
-    }
-    if (print_log || dead_letters) {
-        int rc = print_log ? s_print_log (config) : s_dead_letters (config, requeue, requeue_all);
-        rh_config_destroy (&config);
-        return rc;
+    (void) args;
+    //  A second broker on the same store would meet LevelDB's lock with a raw error: say who.
+    const char *dir = rh_config_str (config, "data/dir");
+    char lock [PATH_MAX];
+    rh_file_path (lock, sizeof lock, "%s/LOCK", dir);
+    pid_t holder = rh_file_lock_holder (lock);
+    if (holder > 0) {
+        rh_log_error ("broker", "another rhannu-broker holds the store %s (pid %ld)", dir,
+                      (long) holder);
+        return 1;
     }
     rh_config_log (config, "broker");
     struct sigaction action = { 0 };
@@ -349,6 +312,136 @@ main (int argc, char **argv)
         rh_broker_destroy (&broker);
         rh_log_info ("broker", "stopped");
     }
+    return rc;
+}
+
+static int
+s_log_command (rh_config_t *config, const s_args_t *args)
+{
+    (void) args;
+    return s_print_log (config);
+}
+
+static int
+s_vkey_command (rh_config_t *config, const s_args_t *args)
+{
+    (void) args;
+    return s_print_vkey (config);
+}
+
+static int
+s_dead_letters_command (rh_config_t *config, const s_args_t *args)
+{
+    return s_dead_letters (config, args->requeue, args->requeue_all);
+}
+
+static int
+s_check_agreement_command (rh_config_t *config, const s_args_t *args)
+{
+    (void) config;
+    return s_check_agreement (args->file, args->pki);
+}
+
+//  The commands: a new one is a row here and a function above. The first row is the broker
+//  itself (no command word).
+static const struct {
+    const char *name;
+    int (*run) (rh_config_t *config, const s_args_t *args);
+    bool config;  //  needs -f CONFIG (loaded before run is called)
+    bool file;    //  takes one FILE argument
+} s_commands [] = {
+    { NULL, s_run, true, false },
+    { "log", s_log_command, true, false },
+    { "dead-letters", s_dead_letters_command, true, false },
+    { "vkey", s_vkey_command, true, false },
+    { "check-agreement", s_check_agreement_command, false, true },
+};
+
+enum { S_VERSION = 256, S_REQUEUE, S_REQUEUE_ALL, S_PKI };
+
+static const struct option s_options [] = {
+    { "config", required_argument, NULL, 'f' },
+    { "verbose", no_argument, NULL, 'v' },
+    { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, S_VERSION },
+    { "requeue", required_argument, NULL, S_REQUEUE },
+    { "requeue-all", no_argument, NULL, S_REQUEUE_ALL },
+    { "pki", required_argument, NULL, S_PKI },
+    { NULL, 0, NULL, 0 },
+};
+
+int
+main (int argc, char **argv)
+{
+    //  One malloc arena per thread lets freed memory pile up across the verify workers and
+    //  ZeroMQ's I/O thread; two arenas keep the resident set near what is actually in use.
+    mallopt (M_ARENA_MAX, 2);
+    s_args_t args = { 0 };
+    opterr = 0;
+    int c;
+    while ((c = getopt_long (argc, argv, ":f:vh", s_options, NULL)) != -1) {
+        switch (c) {
+            case 'f':
+                args.config = optarg;
+                break;
+            case 'v':
+                setenv ("RH_LOG_LEVEL", "debug", 1);
+                break;
+            case 'h':
+                s_usage (stdout);
+                return 0;
+            case S_VERSION:
+                return rh_cli_print_version (S_TOOL);
+            case S_REQUEUE:
+                args.requeue = optarg;
+                break;
+            case S_REQUEUE_ALL:
+                args.requeue_all = true;
+                break;
+            case S_PKI:
+                args.pki = optarg;
+                break;
+            default:
+                return rh_cli_bad_option (S_TOOL, c, argv);
+        }
+    }
+    int arg = optind;
+    if (arg < argc)
+        args.command = argv [arg++];
+    size_t k = 0, count = sizeof s_commands / sizeof s_commands [0];
+    while (k < count
+           && !(args.command && s_commands [k].name
+                && strcmp (s_commands [k].name, args.command) == 0))
+        k++;
+    if (!args.command)
+        k = 0;
+    else if (k == count)
+        return rh_cli_error (S_TOOL, "unknown command '%.40s'", args.command);
+    const char *shown = args.command ? args.command : "running the broker";
+    if (s_commands [k].file && arg < argc)
+        args.file = argv [arg++];
+    if (arg < argc)
+        return rh_cli_error (S_TOOL, "%s takes no argument '%.40s'", shown, argv [arg]);
+    if (s_commands [k].file && !args.file)
+        return rh_cli_error (S_TOOL, "%s needs FILE", shown);
+    if ((args.requeue || args.requeue_all) && s_commands [k].run != s_dead_letters_command)
+        return rh_cli_error (S_TOOL, "--requeue and --requeue-all are for dead-letters");
+    if (args.requeue && args.requeue_all)
+        return rh_cli_error (S_TOOL, "--requeue or --requeue-all, not both");
+    if (args.pki && s_commands [k].run != s_check_agreement_command)
+        return rh_cli_error (S_TOOL, "--pki is for check-agreement");
+    if (!s_commands [k].config)
+        return s_commands [k].run (NULL, &args);
+    if (!args.config)
+        return rh_cli_error (S_TOOL, "%s needs -f CONFIG", shown);
+    umask (077);
+    char error [512] = "";
+    rh_config_t *config = rh_config_load (rh_broker_config_spec, args.config, error, sizeof error);
+    if (!config) {
+        rh_log_error ("broker", "configuration: %s", error);
+        return 2;
+    }
+    int rc = s_commands [k].run (config, &args);
     rh_config_destroy (&config);
     return rc;
 }

@@ -7,6 +7,7 @@
     rhannu-audit disclosures --subject KEY --data DIR --pki DIR [--json]
     rhannu-audit replay --data DIR --pki DIR [--json]
     rhannu-audit report --data DIR --pki DIR [--json] [--csv DIR] [--html FILE]
+    rhannu-audit --help | --version
 
     DIR for --data is the broker's data/dir (or a copy of it, taken while the
     broker is stopped); --pki is the PKI folder with the board CA, the CRL and
@@ -14,6 +15,8 @@
     =========================================================================
 */
 #include "rh_broker_classes.h"
+
+#define S_TOOL "rhannu-audit"
 
 typedef struct {
     const char *command;
@@ -54,45 +57,8 @@ s_usage (FILE *out)
         "  rhannu-audit disclosures --subject KEY --data DIR --pki DIR [--json]\n"
         "      every disclosure about one subject (KEY: its 64-hex pseudonymous key), to whom\n"
         "      and under which rule, and every refusal\n"
+        "  rhannu-audit --help | --version\n"
         "DIR for --data is the broker's data folder or a copy taken while it was stopped.\n");
-}
-
-static int
-s_parse (int argc, char **argv, s_args_t *args)
-{
-    memset (args, 0, sizeof *args);
-    if (argc < 2)
-        return -1;
-    args->command = argv [1];
-    for (int i = 2; i < argc; i++) {
-        const char **slot = NULL;
-        if (!strcmp (argv [i], "--data"))
-            slot = &args->data;
-        else if (!strcmp (argv [i], "--pki"))
-            slot = &args->pki;
-        else if (!strcmp (argv [i], "--message"))
-            slot = &args->message;
-        else if (!strcmp (argv [i], "--case"))
-            slot = &args->case_id;
-        else if (!strcmp (argv [i], "--subject"))
-            slot = &args->subject;
-        else if (!strcmp (argv [i], "--csv"))
-            slot = &args->csv;
-        else if (!strcmp (argv [i], "--html"))
-            slot = &args->html;
-        else if (!strcmp (argv [i], "--witness-keys"))
-            slot = &args->witness_keys;
-        else if (!strcmp (argv [i], "--quorum"))
-            slot = &args->quorum;
-        else if (!strcmp (argv [i], "--json")) {
-            args->json = true;
-            continue;
-        }
-        if (!slot || i + 1 >= argc)
-            return -1;
-        *slot = argv [++i];
-    }
-    return args->data && args->pki && !args->witness_keys == !args->quorum ? 0 : -1;
 }
 
 //  ---------------------------------------------------------------------------------------------
@@ -434,8 +400,9 @@ s_first_record (rh_db_t *db, const char *msg_id)
 }
 
 static int
-s_proof (rh_db_t *db, const s_args_t *args)
+s_proof (rh_db_t *db, rh_certstore_t *store, const s_args_t *args, uint64_t total)
 {
+    (void) store, (void) total;
     uint64_t seq = s_first_record (db, args->message);
     if (seq == UINT64_MAX) {
         fprintf (stderr, "rhannu-audit: message %s is not in the log\n", args->message);
@@ -508,8 +475,9 @@ s_chronicle_read (rh_chronicle_t *chronicle, int rc)
 }
 
 static int
-s_chronology (rh_db_t *db, const s_args_t *args)
+s_chronology (rh_db_t *db, rh_certstore_t *store, const s_args_t *args, uint64_t total)
 {
+    (void) store, (void) total;
     rh_chronicle_t *chronicle = rh_chronicle_new (db);
     if (!chronicle)
         return 2;
@@ -528,8 +496,9 @@ s_chronology (rh_db_t *db, const s_args_t *args)
 
 //  Every disclosure about one subject, and every refusal.
 static int
-s_disclosures (rh_db_t *db, const s_args_t *args)
+s_disclosures (rh_db_t *db, rh_certstore_t *store, const s_args_t *args, uint64_t total)
 {
+    (void) store, (void) total;
     rh_chronicle_t *chronicle = rh_chronicle_new (db);
     if (!chronicle)
         return 2;
@@ -551,8 +520,9 @@ s_disclosures (rh_db_t *db, const s_args_t *args)
 }
 
 static int
-s_replay (rh_db_t *db, rh_certstore_t *store, const s_args_t *args)
+s_replay (rh_db_t *db, rh_certstore_t *store, const s_args_t *args, uint64_t total)
 {
+    (void) total;
     rh_rehearing_t *rehearing = rh_rehearing_new (db, store, args->pki);
     if (!rehearing || rh_rehearing_run (rehearing) != 0) {
         fprintf (stderr, "rhannu-audit: cannot replay the log (out of memory, or see above)\n");
@@ -567,8 +537,9 @@ s_replay (rh_db_t *db, rh_certstore_t *store, const s_args_t *args)
 
 //  The report only from a log that verifies: its figures must be ones an auditor can prove.
 static int
-s_report (rh_db_t *db, rh_certstore_t *store, const s_args_t *args)
+s_report (rh_db_t *db, rh_certstore_t *store, const s_args_t *args, uint64_t total)
 {
+    (void) total;
     rh_audit_check_t check;
     rh_rc_t rc = rh_audit_verify (db, store, &check);
     if (rc != RH_OK) {
@@ -595,28 +566,96 @@ s_report (rh_db_t *db, rh_certstore_t *store, const s_args_t *args)
     return result;
 }
 
+//  The commands: a new one is a row here and a function above.
+static const struct {
+    const char *name;
+    int (*run) (rh_db_t *db, rh_certstore_t *store, const s_args_t *args, uint64_t records);
+    size_t needs;            //  offsetof the option it cannot do without in s_args_t, or SIZE_MAX
+    const char *needs_name;  //  that option, for the error
+} s_commands [] = {
+    { "verify", s_verify, SIZE_MAX, NULL },
+    { "proof", s_proof, offsetof (s_args_t, message), "--message" },
+    { "chronology", s_chronology, offsetof (s_args_t, case_id), "--case" },
+    { "disclosures", s_disclosures, offsetof (s_args_t, subject), "--subject" },
+    { "replay", s_replay, SIZE_MAX, NULL },
+    { "report", s_report, SIZE_MAX, NULL },
+};
+
+enum { S_JSON = 256, S_VERSION, S_VALUE };  //  S_VALUE + n: the n-th option with a value
+
+static const struct option s_options [] = {
+    { "data", required_argument, NULL, S_VALUE + 0 },
+    { "pki", required_argument, NULL, S_VALUE + 1 },
+    { "message", required_argument, NULL, S_VALUE + 2 },
+    { "case", required_argument, NULL, S_VALUE + 3 },
+    { "subject", required_argument, NULL, S_VALUE + 4 },
+    { "csv", required_argument, NULL, S_VALUE + 5 },
+    { "html", required_argument, NULL, S_VALUE + 6 },
+    { "witness-keys", required_argument, NULL, S_VALUE + 7 },
+    { "quorum", required_argument, NULL, S_VALUE + 8 },
+    { "json", no_argument, NULL, S_JSON },
+    { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, S_VERSION },
+    { NULL, 0, NULL, 0 },
+};
+
+//  Parses the command line into args. Returns -1 to go on, or the exit code.
+static int
+s_parse (int argc, char **argv, s_args_t *args, int *command)
+{
+    //  Where each option with a value goes, in the order of s_options.
+    const char **slots [] = { &args->data,    &args->pki,          &args->message,
+                              &args->case_id, &args->subject,      &args->csv,
+                              &args->html,    &args->witness_keys, &args->quorum };
+    memset (args, 0, sizeof *args);
+    opterr = 0;
+    int c;
+    while ((c = getopt_long (argc, argv, ":h", s_options, NULL)) != -1) {
+        if (c == 'h') {
+            s_usage (stdout);
+            return 0;
+        }
+        if (c == S_VERSION)
+            return rh_cli_print_version (S_TOOL);
+        if (c == S_JSON)
+            args->json = true;
+        else if (c >= S_VALUE && c < S_VALUE + (int) (sizeof slots / sizeof slots [0]))
+            *slots [c - S_VALUE] = optarg;
+        else
+            return rh_cli_bad_option (S_TOOL, c, argv);
+    }
+    if (optind >= argc)
+        return rh_cli_error (S_TOOL, "which command? verify, proof, chronology, disclosures, "
+                                     "replay or report");
+    args->command = argv [optind];
+    if (optind + 1 < argc)
+        return rh_cli_error (S_TOOL, "%s takes options only", args->command);
+    *command = -1;
+    for (size_t k = 0; k < sizeof s_commands / sizeof s_commands [0]; k++)
+        if (strcmp (s_commands [k].name, args->command) == 0)
+            *command = (int) k;
+    if (*command < 0)
+        return rh_cli_error (S_TOOL, "unknown command '%.40s'", args->command);
+    size_t needs = s_commands [*command].needs;
+    if (needs != SIZE_MAX && !*(const char **) ((char *) args + needs))
+        return rh_cli_error (S_TOOL, "%s needs %s", args->command,
+                             s_commands [*command].needs_name);
+    if (!args->data || !args->pki)
+        return rh_cli_error (S_TOOL, "%s needs --data and --pki", args->command);
+    if (!args->witness_keys != !args->quorum)
+        return rh_cli_error (S_TOOL, "--witness-keys and --quorum go together");
+    return -1;
+}
+
 int
 main (int argc, char **argv)
 {
     s_args_t args;
-    if (argc >= 2 && (!strcmp (argv [1], "-h") || !strcmp (argv [1], "--help"))) {
-        s_usage (stdout);
-        return 0;
-    }
-    if (s_parse (argc, argv, &args) != 0) {
-        s_usage (stderr);
-        return 2;
-    }
+    int command = -1;
+    int exit_code = s_parse (argc, argv, &args, &command);
+    if (exit_code >= 0)
+        return exit_code;
     setenv ("RH_LOG_LEVEL", "error", 0);
-    bool known = !strcmp (args.command, "verify")
-                 || (!strcmp (args.command, "proof") && args.message)
-                 || (!strcmp (args.command, "chronology") && args.case_id)
-                 || (!strcmp (args.command, "disclosures") && args.subject)
-                 || !strcmp (args.command, "replay") || !strcmp (args.command, "report");
-    if (!known) {
-        s_usage (stderr);
-        return 2;
-    }
     rh_certstore_t *store = rh_certstore_load_dir (args.pki);
     if (!store) {
         fprintf (stderr, "rhannu-audit: cannot load the PKI in %s\n", args.pki);
@@ -635,12 +674,7 @@ main (int argc, char **argv)
         rh_certstore_destroy (&store);
         return 2;
     }
-    int rc = !strcmp (args.command, "verify")  ? s_verify (db, store, &args, (uint64_t) records)
-             : !strcmp (args.command, "proof") ? s_proof (db, &args)
-             : !strcmp (args.command, "chronology") ? s_chronology (db, &args)
-             : !strcmp (args.command, "replay")     ? s_replay (db, store, &args)
-             : !strcmp (args.command, "report")     ? s_report (db, store, &args)
-                                                    : s_disclosures (db, &args);
+    int rc = s_commands [command].run (db, store, &args, (uint64_t) records);
     rh_db_destroy (&db);
     rh_certstore_destroy (&store);
     return rc;

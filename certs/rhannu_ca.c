@@ -11,6 +11,10 @@
     rhannu-ca list DIR [--warn-days N]
     rhannu-ca sign-agreement DIR FILE
     rhannu-ca bundle DIR [--agreements DIR] [--hours N]
+    rhannu-ca --help | --version
+
+    One option table and one parser serve every command: each command says
+    which options it takes and how many positional arguments (s_commands).
     =========================================================================
 */
 #include "rh_certs.h"
@@ -18,6 +22,8 @@
 #define MINUTE_MS ((int64_t) 60 * 1000)
 #define HOUR_MS   (60 * MINUTE_MS)
 #define DAY_MS    (24 * HOUR_MS)
+
+#define S_TOOL "rhannu-ca"
 
 static void
 s_usage (FILE *out)
@@ -69,45 +75,60 @@ s_usage (FILE *out)
         "  --days N: certificate life (default %d days). --backdate-minutes N: the\n"
         "  certificate starts N minutes before it is issued (default %d), so that a\n"
         "  broker or agent whose clock is behind the CA's does not refuse it as not\n"
-        "  yet valid.\n",
+        "  yet valid.\n"
+        "\n"
+        "  rhannu-ca --help | --version\n",
         RH_CA_OVERLAP_HOURS, RH_CRL_DAYS, RH_CA_WARN_DAYS, RH_CERT_DAYS, RH_CA_BACKDATE_MINUTES);
 }
 
-//  Reads "--name value" options after the positional arguments. Returns 0 or -1.
-static int
-s_option (int argc, char **argv, int from, const char *name, const char **value)
-{
-    for (int i = from; i < argc; i++) {
-        if (strcmp (argv [i], name) != 0)
-            continue;
-        if (i + 1 >= argc) {
-            fprintf (stderr, "rhannu-ca: %s needs a value\n", name);
-            return -1;
-        }
-        *value = argv [i + 1];
-    }
-    return 0;
-}
+//  The options of every command, in one table; each command lists the ones it takes. An id is
+//  its row in s_options (the enum and the table are in the same order).
+typedef enum {
+    S_NAME,
+    S_DAYS,
+    S_BACKDATE,
+    S_TYPE,
+    S_LA,
+    S_REGION,
+    S_REQUEST,
+    S_OVERLAP,
+    S_REASON,
+    S_WARN_DAYS,
+    S_AGREEMENTS,
+    S_HOURS,
+    S_OPTION_COUNT,
+    S_HELP = 'h',
+    S_VERSION = 256,
+} s_option_id_t;
 
-//  Every argument from `from` on must be a known option followed by its value.
-static int
-s_only_options (int argc, char **argv, int from, const char *const *known)
-{
-    for (int i = from; i < argc; i += 2) {
-        bool found = false;
-        for (int k = 0; known [k] && !found; k++)
-            found = strcmp (argv [i], known [k]) == 0;
-        if (!found) {
-            fprintf (stderr, "rhannu-ca: unexpected argument '%s'\n", argv [i]);
-            return -1;
-        }
-        if (i + 1 >= argc) {
-            fprintf (stderr, "rhannu-ca: %s needs a value\n", argv [i]);
-            return -1;
-        }
-    }
-    return 0;
-}
+static const struct option s_options [] = {
+    { "name", required_argument, NULL, S_NAME },
+    { "days", required_argument, NULL, S_DAYS },
+    { "backdate-minutes", required_argument, NULL, S_BACKDATE },
+    { "type", required_argument, NULL, S_TYPE },
+    { "la", required_argument, NULL, S_LA },
+    { "region", required_argument, NULL, S_REGION },
+    { "request", required_argument, NULL, S_REQUEST },
+    { "overlap-hours", required_argument, NULL, S_OVERLAP },
+    { "reason", required_argument, NULL, S_REASON },
+    { "warn-days", required_argument, NULL, S_WARN_DAYS },
+    { "agreements", required_argument, NULL, S_AGREEMENTS },
+    { "hours", required_argument, NULL, S_HOURS },
+    { "help", no_argument, NULL, S_HELP },
+    { "version", no_argument, NULL, S_VERSION },
+    { NULL, 0, NULL, 0 },
+};
+
+#define S_BIT(option)   (1u << (option))
+#define S_VALIDITY      (S_BIT (S_DAYS) | S_BIT (S_BACKDATE))
+#define S_MAX_POSITIONS 2
+
+//  A command line, parsed: the positional arguments after the command and each option's value.
+typedef struct {
+    const char *command;
+    const char *positions [S_MAX_POSITIONS];
+    const char *value [S_OPTION_COUNT];  //  NULL: not given
+} s_args_t;
 
 static int
 s_days (const char *text, int64_t *ms)
@@ -117,10 +138,8 @@ s_days (const char *text, int64_t *ms)
         return 0;
     char *end = NULL;
     long days = strtol (text, &end, 10);
-    if (!end || *end || days < 1 || days > 36500) {
-        fprintf (stderr, "rhannu-ca: --days must be a whole number from 1 to 36500\n");
-        return -1;
-    }
+    if (!end || end == text || *end || days < 1 || days > 36500)
+        return rh_cli_error (S_TOOL, "--days must be a whole number from 1 to 36500");
     *ms = rh_time_now_ms () + days * DAY_MS;
     return 0;
 }
@@ -134,236 +153,260 @@ s_number (const char *text, const char *name, long min, long max, long *value)
     char *end = NULL;
     errno = 0;
     long number = strtol (text, &end, 10);
-    if (errno || !end || end == text || *end || number < min || number > max) {
-        fprintf (stderr, "rhannu-ca: %s must be a whole number from %ld to %ld\n", name, min, max);
-        return -1;
-    }
+    if (errno || !end || end == text || *end || number < min || number > max)
+        return rh_cli_error (S_TOOL, "%s must be a whole number from %ld to %ld", name, min, max);
     *value = number;
     return 0;
 }
 
 //  Reads --days and --backdate-minutes into a certificate's validity (0: the defaults).
 static int
-s_validity (int argc, char **argv, int from, int64_t *not_before_ms, int64_t *not_after_ms)
+s_validity (const s_args_t *args, int64_t *not_before_ms, int64_t *not_after_ms)
 {
-    const char *days_text = NULL, *backdate_text = NULL;
     long backdate = RH_CA_BACKDATE_MINUTES;
-    if (s_option (argc, argv, from, "--days", &days_text) || s_days (days_text, not_after_ms)
-        || s_option (argc, argv, from, "--backdate-minutes", &backdate_text)
-        || s_number (backdate_text, "--backdate-minutes", 0, 7 * 24 * 60, &backdate))
-        return -1;
+    if (s_days (args->value [S_DAYS], not_after_ms)
+        || s_number (args->value [S_BACKDATE], "--backdate-minutes", 0, 7 * 24 * 60, &backdate))
+        return RH_CLI_USAGE;
     *not_before_ms = rh_time_now_ms () - backdate * MINUTE_MS;
     return 0;
 }
+
+static int
+s_init (const s_args_t *args)
+{
+    int64_t until = 0;
+    if (s_days (args->value [S_DAYS], &until))
+        return RH_CLI_USAGE;
+    const char *dir = args->positions [0];
+    if (rh_ca_init (dir, args->value [S_NAME], until) != 0)
+        return 1;
+    printf ("created board CA in %s (ca.pem, ca.key, crl.pem)\n", dir);
+    return 0;
+}
+
+static int
+s_issue (const s_args_t *args)
+{
+    rh_ca_request_t request = {
+        .agency_id = args->positions [1],
+        .type = args->value [S_TYPE],
+        .la = args->value [S_LA],
+        .region = args->value [S_REGION],
+    };
+    if (s_validity (args, &request.not_before_ms, &request.not_after_ms))
+        return RH_CLI_USAGE;
+    if (rh_ca_issue (args->positions [0], &request) != 0)
+        return 1;
+    printf ("issued %s (%s) in %s/%s\n", request.agency_id, request.type, args->positions [0],
+            request.agency_id);
+    return 0;
+}
+
+static int
+s_request (const s_args_t *args)
+{
+    rh_ca_request_t request = {
+        .agency_id = args->positions [1],
+        .type = args->value [S_TYPE],
+        .la = args->value [S_LA],
+        .region = args->value [S_REGION],
+    };
+    if (rh_ca_make_request (args->positions [0], &request) != 0)
+        return 1;
+    printf ("wrote %s/request.csr for %s (%s); send it to the board. key.pem and curve.key "
+            "stay here\n",
+            args->positions [0], request.agency_id, request.type);
+    return 0;
+}
+
+static int
+s_sign_request (const s_args_t *args)
+{
+    int64_t not_before = 0, not_after = 0;
+    char agency [RH_MAX_ID + 1] = "";
+    if (s_validity (args, &not_before, &not_after))
+        return RH_CLI_USAGE;
+    const char *dir = args->positions [0];
+    if (rh_ca_sign_request (dir, args->positions [1], not_before, not_after, agency) != 0)
+        return 1;
+    printf ("signed %s: wrote %s/%s/cert.pem; hand it back to the agency\n", agency, dir, agency);
+    return 0;
+}
+
+static int
+s_rotate (const s_args_t *args)
+{
+    long overlap = RH_CA_OVERLAP_HOURS;
+    int64_t not_before = 0, not_after = 0;
+    if (s_number (args->value [S_OVERLAP], "--overlap-hours", 0, 30 * 24, &overlap)
+        || s_validity (args, &not_before, &not_after))
+        return RH_CLI_USAGE;
+    const char *dir = args->positions [0], *agency = args->positions [1];
+    if (rh_ca_rotate (dir, agency, args->value [S_REQUEST], overlap * HOUR_MS, not_before,
+                      not_after)
+        != 0)
+        return 1;
+    printf ("rotated %s: new certificate %s/%s/cert.pem; the old one is valid for %ld more "
+            "hours (revoked as superseded after that)\n",
+            agency, dir, agency, overlap);
+    return 0;
+}
+
+static int
+s_revoke (const s_args_t *args)
+{
+    const char *reason_name = args->value [S_REASON];
+    int reason = reason_name ? rh_ca_reason_code (reason_name) : CRL_REASON_UNSPECIFIED;
+    if (reason < 0)
+        return rh_cli_error (S_TOOL,
+                             "--reason: value not allowed; allowed: unspecified, key-compromise, "
+                             "affiliation-changed, superseded, cessation");
+    const char *dir = args->positions [0], *agency = args->positions [1];
+    if (rh_ca_revoke (dir, agency, reason) != 0)
+        return 1;
+    printf ("revoked %s; %s/crl.pem re-issued\n", agency, dir);
+    return 0;
+}
+
+static int
+s_crl (const s_args_t *args)
+{
+    int64_t until = 0;
+    if (s_days (args->value [S_DAYS], &until))
+        return RH_CLI_USAGE;
+    if (rh_ca_crl (args->positions [0], until) != 0)
+        return 1;
+    printf ("re-issued %s/crl.pem\n", args->positions [0]);
+    return 0;
+}
+
+static int
+s_list (const s_args_t *args)
+{
+    long warn = RH_CA_WARN_DAYS;
+    if (s_number (args->value [S_WARN_DAYS], "--warn-days", 0, 3650, &warn))
+        return RH_CLI_USAGE;
+    return rh_ca_list (args->positions [0], (int) warn, stdout) == 0 ? 0 : 1;
+}
+
+static int
+s_sign_agreement (const s_args_t *args)
+{
+    const char *dir = args->positions [0], *file = args->positions [1];
+    //  The board signs only what the broker would load: a broken file is refused here.
+    uint8_t *data = NULL;
+    size_t size = 0;
+    if (rh_file_read (file, RH_MAX_AGREEMENT_FILE, &data, &size) != 0) {
+        fprintf (stderr, S_TOOL ": cannot read %s: %s\n", file, strerror (errno));
+        return 1;
+    }
+    char errors [8192] = "";
+    rh_agreement_t *agreement =
+        rh_agreement_parse ((const char *) data, size, file, errors, sizeof errors);
+    free (data);
+    if (!agreement) {
+        fputs (errors, stderr);
+        fprintf (stderr, S_TOOL ": %s is not valid; not signed\n", file);
+        return 1;
+    }
+    printf ("signing agreement %s version %u\n", rh_agreement_id (agreement),
+            rh_agreement_version (agreement));
+    rh_agreement_destroy (&agreement);
+    if (rh_ca_sign_file (dir, file) != 0)
+        return 1;
+    printf ("wrote %s.sig\n", file);
+    return 0;
+}
+
+static int
+s_bundle (const s_args_t *args)
+{
+    const char *dir = args->positions [0], *hours_text = args->value [S_HOURS];
+    int64_t expires = 0;
+    if (hours_text) {
+        char *end = NULL;
+        double hours = strtod (hours_text, &end);
+        if (!end || end == hours_text || *end || !(hours > 0) || hours > 24.0 * 36500)
+            return rh_cli_error (S_TOOL, "--hours must be a number above 0");
+        expires = rh_time_now_ms () + (int64_t) (hours * 3600 * 1000);
+    }
+    uint64_t version = 0;
+    if (rh_bundle_make (dir, args->value [S_AGREEMENTS], expires, &version) != 0)
+        return 1;
+    printf ("wrote %s/%s, version %" PRIu64 "\n", dir, RH_BUNDLE_FILE, version);
+    return 0;
+}
+
+//  The commands: a new one is a row here and a function above.
+static const struct {
+    const char *name;
+    int (*run) (const s_args_t *args);
+    int positions;           //  positional arguments after the command, exactly
+    const char *shape;       //  what they are, for the error when the count is wrong
+    unsigned options;        //  the options it takes (S_BIT)
+    s_option_id_t required;  //  an option it cannot do without, or S_OPTION_COUNT
+} s_commands [] = {
+    //  name              run               n  shape                   options, required
+    { "init", s_init, 1, "DIR", S_BIT (S_NAME) | S_BIT (S_DAYS), S_OPTION_COUNT },
+    { "request", s_request, 2, "OUTDIR AGENCY-ID", S_BIT (S_TYPE) | S_BIT (S_LA) | S_BIT (S_REGION),
+      S_TYPE },
+    { "sign-request", s_sign_request, 2, "DIR REQUEST.csr", S_VALIDITY, S_OPTION_COUNT },
+    { "rotate", s_rotate, 2, "DIR AGENCY-ID", S_BIT (S_REQUEST) | S_BIT (S_OVERLAP) | S_VALIDITY,
+      S_OPTION_COUNT },
+    { "issue", s_issue, 2, "DIR AGENCY-ID",
+      S_BIT (S_TYPE) | S_BIT (S_LA) | S_BIT (S_REGION) | S_VALIDITY, S_TYPE },
+    { "revoke", s_revoke, 2, "DIR AGENCY-ID", S_BIT (S_REASON), S_OPTION_COUNT },
+    { "crl", s_crl, 1, "DIR", S_BIT (S_DAYS), S_OPTION_COUNT },
+    { "list", s_list, 1, "DIR", S_BIT (S_WARN_DAYS), S_OPTION_COUNT },
+    { "sign-agreement", s_sign_agreement, 2, "DIR FILE", 0, S_OPTION_COUNT },
+    { "bundle", s_bundle, 1, "DIR", S_BIT (S_AGREEMENTS) | S_BIT (S_HOURS), S_OPTION_COUNT },
+};
 
 int
 main (int argc, char **argv)
 {
     umask (077);  //  nothing we write is for others unless we say so
-    if (argc < 3 || strcmp (argv [1], "-h") == 0 || strcmp (argv [1], "--help") == 0) {
-        s_usage (
-            argc < 3 && !(argc == 2 && (!strcmp (argv [1], "-h") || !strcmp (argv [1], "--help")))
-                ? stderr
-                : stdout);
-        return argc < 3 ? 2 : 0;
+    s_args_t args = { 0 };
+    unsigned given = 0;
+    const char *extra = NULL;  //  a positional argument past those the command takes
+    int count = 0, c;
+    opterr = 0;
+    while ((c = getopt_long (argc, argv, ":h", s_options, NULL)) != -1) {
+        if (c == S_HELP) {
+            s_usage (stdout);
+            return 0;
+        }
+        if (c == S_VERSION)
+            return rh_cli_print_version (S_TOOL);
+        if (c < 0 || c >= S_OPTION_COUNT)
+            return rh_cli_bad_option (S_TOOL, c, argv);
+        args.value [c] = optarg;
+        given |= S_BIT (c);
     }
-    const char *command = argv [1], *dir = argv [2];
-    const char *days_text = NULL;
-    int64_t until = 0;
-
-    if (strcmp (command, "init") == 0) {
-        static const char *const known [] = { "--name", "--days", NULL };
-        const char *name = NULL;
-        if (s_only_options (argc, argv, 3, known) || s_option (argc, argv, 3, "--name", &name)
-            || s_option (argc, argv, 3, "--days", &days_text) || s_days (days_text, &until))
-            return 2;
-        if (rh_ca_init (dir, name, until) != 0)
-            return 1;
-        printf ("created board CA in %s (ca.pem, ca.key, crl.pem)\n", dir);
-        return 0;
+    //  getopt_long moved every non-option to the end, in order: the command, then its arguments.
+    for (int i = optind; i < argc; i++) {
+        if (!args.command)
+            args.command = argv [i];
+        else if (count < S_MAX_POSITIONS)
+            args.positions [count++] = argv [i];
+        else if (!extra)
+            extra = argv [i];
     }
-    if (strcmp (command, "issue") == 0) {
-        static const char *const known [] = {
-            "--type", "--la", "--region", "--days", "--backdate-minutes", NULL
-        };
-        rh_ca_request_t request = { 0 };
-        if (argc < 4) {
-            s_usage (stderr);
-            return 2;
-        }
-        request.agency_id = argv [3];
-        if (s_only_options (argc, argv, 4, known)
-            || s_option (argc, argv, 4, "--type", &request.type)
-            || s_option (argc, argv, 4, "--la", &request.la)
-            || s_option (argc, argv, 4, "--region", &request.region)
-            || s_validity (argc, argv, 4, &request.not_before_ms, &request.not_after_ms))
-            return 2;
-        if (!request.type) {
-            fprintf (stderr, "rhannu-ca: issue needs --type\n");
-            return 2;
-        }
-        if (rh_ca_issue (dir, &request) != 0)
-            return 1;
-        printf ("issued %s (%s) in %s/%s\n", request.agency_id, request.type, dir,
-                request.agency_id);
-        return 0;
+    if (!args.command)
+        return rh_cli_error (S_TOOL, "which command? init, request, sign-request, ...");
+    for (size_t k = 0; k < sizeof s_commands / sizeof s_commands [0]; k++) {
+        if (strcmp (s_commands [k].name, args.command) != 0)
+            continue;
+        if (count != s_commands [k].positions || extra)
+            return rh_cli_error (S_TOOL, "%s takes %s", args.command, s_commands [k].shape);
+        for (int option = 0; option < S_OPTION_COUNT; option++)
+            if ((given & S_BIT (option)) && !(s_commands [k].options & S_BIT (option)))
+                return rh_cli_error (S_TOOL, "%s does not take --%s", args.command,
+                                     s_options [option].name);
+        s_option_id_t required = s_commands [k].required;
+        if (required != S_OPTION_COUNT && !args.value [required])
+            return rh_cli_error (S_TOOL, "%s needs --%s", args.command, s_options [required].name);
+        return s_commands [k].run (&args);
     }
-    if (strcmp (command, "request") == 0) {
-        static const char *const known [] = { "--type", "--la", "--region", NULL };
-        rh_ca_request_t request = { 0 };
-        if (argc < 4) {
-            s_usage (stderr);
-            return 2;
-        }
-        request.agency_id = argv [3];
-        if (s_only_options (argc, argv, 4, known)
-            || s_option (argc, argv, 4, "--type", &request.type)
-            || s_option (argc, argv, 4, "--la", &request.la)
-            || s_option (argc, argv, 4, "--region", &request.region))
-            return 2;
-        if (!request.type) {
-            fprintf (stderr, "rhannu-ca: request needs --type\n");
-            return 2;
-        }
-        if (rh_ca_make_request (dir, &request) != 0)
-            return 1;
-        printf ("wrote %s/request.csr for %s (%s); send it to the board. key.pem and curve.key "
-                "stay here\n",
-                dir, request.agency_id, request.type);
-        return 0;
-    }
-    if (strcmp (command, "sign-request") == 0) {
-        static const char *const known [] = { "--days", "--backdate-minutes", NULL };
-        int64_t not_before = 0, not_after = 0;
-        char agency [RH_MAX_ID + 1] = "";
-        if (argc < 4) {
-            s_usage (stderr);
-            return 2;
-        }
-        if (s_only_options (argc, argv, 4, known)
-            || s_validity (argc, argv, 4, &not_before, &not_after))
-            return 2;
-        if (rh_ca_sign_request (dir, argv [3], not_before, not_after, agency) != 0)
-            return 1;
-        printf ("signed %s: wrote %s/%s/cert.pem; hand it back to the agency\n", agency, dir,
-                agency);
-        return 0;
-    }
-    if (strcmp (command, "rotate") == 0) {
-        static const char *const known [] = { "--request", "--overlap-hours", "--days",
-                                              "--backdate-minutes", NULL };
-        const char *csr = NULL, *overlap_text = NULL;
-        long overlap = RH_CA_OVERLAP_HOURS;
-        int64_t not_before = 0, not_after = 0;
-        if (argc < 4) {
-            s_usage (stderr);
-            return 2;
-        }
-        if (s_only_options (argc, argv, 4, known) || s_option (argc, argv, 4, "--request", &csr)
-            || s_option (argc, argv, 4, "--overlap-hours", &overlap_text)
-            || s_number (overlap_text, "--overlap-hours", 0, 30 * 24, &overlap)
-            || s_validity (argc, argv, 4, &not_before, &not_after))
-            return 2;
-        if (rh_ca_rotate (dir, argv [3], csr, overlap * HOUR_MS, not_before, not_after) != 0)
-            return 1;
-        printf ("rotated %s: new certificate %s/%s/cert.pem; the old one is valid for %ld more "
-                "hours (revoked as superseded after that)\n",
-                argv [3], dir, argv [3], overlap);
-        return 0;
-    }
-    if (strcmp (command, "revoke") == 0) {
-        static const char *const known [] = { "--reason", NULL };
-        const char *reason_name = NULL;
-        if (argc < 4) {
-            s_usage (stderr);
-            return 2;
-        }
-        if (s_only_options (argc, argv, 4, known)
-            || s_option (argc, argv, 4, "--reason", &reason_name))
-            return 2;
-        int reason = reason_name ? rh_ca_reason_code (reason_name) : CRL_REASON_UNSPECIFIED;
-        if (reason < 0) {
-            fprintf (stderr, "rhannu-ca: unknown reason '%s'\n", reason_name);
-            return 2;
-        }
-        if (rh_ca_revoke (dir, argv [3], reason) != 0)
-            return 1;
-        printf ("revoked %s; %s/crl.pem re-issued\n", argv [3], dir);
-        return 0;
-    }
-    if (strcmp (command, "crl") == 0) {
-        static const char *const known [] = { "--days", NULL };
-        if (s_only_options (argc, argv, 3, known) || s_option (argc, argv, 3, "--days", &days_text)
-            || s_days (days_text, &until))
-            return 2;
-        if (rh_ca_crl (dir, until) != 0)
-            return 1;
-        printf ("re-issued %s/crl.pem\n", dir);
-        return 0;
-    }
-    if (strcmp (command, "list") == 0) {
-        static const char *const known [] = { "--warn-days", NULL };
-        const char *warn_text = NULL;
-        long warn = RH_CA_WARN_DAYS;
-        if (s_only_options (argc, argv, 3, known)
-            || s_option (argc, argv, 3, "--warn-days", &warn_text)
-            || s_number (warn_text, "--warn-days", 0, 3650, &warn))
-            return 2;
-        return rh_ca_list (dir, (int) warn, stdout) == 0 ? 0 : 1;
-    }
-    if (strcmp (command, "sign-agreement") == 0) {
-        if (argc != 4) {
-            s_usage (stderr);
-            return 2;
-        }
-        //  The board signs only what the broker would load: a broken file is refused here.
-        uint8_t *data = NULL;
-        size_t size = 0;
-        if (rh_file_read (argv [3], RH_MAX_AGREEMENT_FILE, &data, &size) != 0) {
-            fprintf (stderr, "rhannu-ca: cannot read %s: %s\n", argv [3], strerror (errno));
-            return 1;
-        }
-        char errors [8192] = "";
-        rh_agreement_t *agreement =
-            rh_agreement_parse ((const char *) data, size, argv [3], errors, sizeof errors);
-        free (data);
-        if (!agreement) {
-            fputs (errors, stderr);
-            fprintf (stderr, "rhannu-ca: %s is not valid; not signed\n", argv [3]);
-            return 1;
-        }
-        printf ("signing agreement %s version %u\n", rh_agreement_id (agreement),
-                rh_agreement_version (agreement));
-        rh_agreement_destroy (&agreement);
-        if (rh_ca_sign_file (dir, argv [3]) != 0)
-            return 1;
-        printf ("wrote %s.sig\n", argv [3]);
-        return 0;
-    }
-    if (strcmp (command, "bundle") == 0) {
-        static const char *const known [] = { "--agreements", "--hours", NULL };
-        const char *agreements = NULL, *hours_text = NULL;
-        if (s_only_options (argc, argv, 3, known)
-            || s_option (argc, argv, 3, "--agreements", &agreements)
-            || s_option (argc, argv, 3, "--hours", &hours_text))
-            return 2;
-        int64_t expires = 0;
-        if (hours_text) {
-            char *end = NULL;
-            double hours = strtod (hours_text, &end);
-            if (!end || *end || !(hours > 0) || hours > 24.0 * 36500) {
-                fprintf (stderr, "rhannu-ca: --hours must be a number above 0\n");
-                return 2;
-            }
-            expires = rh_time_now_ms () + (int64_t) (hours * 3600 * 1000);
-        }
-        uint64_t version = 0;
-        if (rh_bundle_make (dir, agreements, expires, &version) != 0)
-            return 1;
-        printf ("wrote %s/%s, version %" PRIu64 "\n", dir, RH_BUNDLE_FILE, version);
-        return 0;
-    }
-    fprintf (stderr, "rhannu-ca: unknown command '%s'\n", command);
-    s_usage (stderr);
-    return 2;
+    return rh_cli_error (S_TOOL, "unknown command '%.40s'", args.command);
 }

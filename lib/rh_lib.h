@@ -18,5 +18,6 @@
 #include "rh_time.h"
 #include "rh_db.h"
 #include "rh_config.h"
+#include "rh_cli.h"
 
 #endif

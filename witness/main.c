@@ -4,7 +4,7 @@
     rhannu-witness -f CONFIG [-v]         serve POST /add-checkpoint
     rhannu-witness keygen NAME KEYFILE    make the witness key (0600), print its vkey
     rhannu-witness vkey -f CONFIG         print the witness's vkey
-    rhannu-witness -h                     help, including every configuration key
+    rhannu-witness -h | --version         help, including every configuration key
 
     HTTP is libmicrohttpd's, with one polling thread (requests are handled
     one at a time, which is also what keeps check-then-store atomic),
@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#define S_TOOL       "rhannu-witness"
 #define S_KEY_PREFIX "PRIVATE+KEY+"  //  the key file: PRIVATE+KEY+name+hex id+base64(0x04||seed)
 
 static const rh_cfg_spec_t s_spec [] = {
@@ -49,6 +50,8 @@ s_usage (FILE *out)
     fprintf (out, "usage: rhannu-witness -f CONFIG [-v]        serve POST /add-checkpoint\n"
                   "       rhannu-witness keygen NAME KEYFILE   make the key, print its vkey\n"
                   "       rhannu-witness vkey -f CONFIG        print the witness's vkey\n"
+                  "       rhannu-witness -h | --help | --version\n"
+                  "\nOptions: -f, --config FILE   -v, --verbose (debug log)\n"
                   "\nConfiguration keys (YAML, section/key):\n");
     rh_config_print_spec (s_spec, out);
 }
@@ -299,33 +302,61 @@ out:
     return rc;
 }
 
+enum { S_VERSION = 256 };
+
+static const struct option s_options [] = {
+    { "config", required_argument, NULL, 'f' },
+    { "verbose", no_argument, NULL, 'v' },
+    { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, S_VERSION },
+    { NULL, 0, NULL, 0 },
+};
+
+//  The commands and the positional arguments each takes (the first row: serve).
+static const struct {
+    const char *name;
+    int arguments;
+    const char *shape;
+} s_commands [] = {
+    { NULL, 0, "" },
+    { "keygen", 2, "NAME KEYFILE" },
+    { "vkey", 0, "" },
+};
+
 int
 main (int argc, char **argv)
 {
-    if (argc == 4 && strcmp (argv [1], "keygen") == 0)
-        return s_keygen (argv [2], argv [3]);
     const char *config_path = NULL;
-    bool print_vkey = false;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp (argv [i], "-f") == 0 && i + 1 < argc)
-            config_path = argv [++i];
-        else if (strcmp (argv [i], "-v") == 0)
+    opterr = 0;
+    int c;
+    while ((c = getopt_long (argc, argv, ":f:vh", s_options, NULL)) != -1) {
+        if (c == 'f')
+            config_path = optarg;
+        else if (c == 'v')
             setenv ("RH_LOG_LEVEL", "debug", 1);
-        else if (strcmp (argv [i], "vkey") == 0 && i == 1)
-            print_vkey = true;
-        else if (strcmp (argv [i], "-h") == 0) {
+        else if (c == 'h') {
             s_usage (stdout);
             return 0;
         }
-        else {
-            s_usage (stderr);
-            return 2;
-        }
+        else if (c == S_VERSION)
+            return rh_cli_print_version (S_TOOL);
+        else
+            return rh_cli_bad_option (S_TOOL, c, argv);
     }
-    if (!config_path) {
-        s_usage (stderr);
-        return 2;
-    }
+    const char *command = optind < argc ? argv [optind++] : NULL;
+    size_t k = 0, count = sizeof s_commands / sizeof s_commands [0];
+    while (command && k < count && !(s_commands [k].name && !strcmp (s_commands [k].name, command)))
+        k++;
+    if (k == count)
+        return rh_cli_error (S_TOOL, "unknown command '%.40s'", command);
+    if (argc - optind != s_commands [k].arguments)
+        return rh_cli_error (S_TOOL, "%s takes %s", command ? command : "serving",
+                             *s_commands [k].shape ? s_commands [k].shape : "no arguments");
+    if (command && !strcmp (command, "keygen"))
+        return s_keygen (argv [optind], argv [optind + 1]);
+    bool print_vkey = command && !strcmp (command, "vkey");
+    if (!config_path)
+        return rh_cli_error (S_TOOL, "%s needs -f CONFIG", command ? command : "serving");
     char error [512];
     rh_config_t *config = rh_config_load (s_spec, config_path, error, sizeof error);
     if (!config) {

@@ -275,9 +275,13 @@ $(GEN_CORPUS): $(BUILD)/obj/tests/fuzz/gen_corpus.o $(LIB)
 
 #  --- Demo ------------------------------------------------------------------------------------
 
+#  The story, not the compiler's output: the build goes to a log, named if it fails.
 demo: deps
-	$(MAKE) all
-	bash deploy/demo.sh
+	@mkdir -p $(BUILD)
+	@echo "demo: building rhannu (log: $(BUILD)/demo-build.log)"
+	@$(MAKE) $(SUBMAKE_J) all > $(BUILD)/demo-build.log 2>&1 || \
+	    { tail -n 20 $(BUILD)/demo-build.log; echo "demo: the build failed; see $(BUILD)/demo-build.log"; exit 1; }
+	@bash deploy/demo.sh
 
 #  --- Tests -----------------------------------------------------------------------------------
 

@@ -9,7 +9,14 @@ run="$top/demo/run"
 port=${DEMO_PORT:-5670}
 pids=()
 
-say () { printf '\n\033[1m%s\033[0m\n' "$*"; }
+#  Bold headings on a terminal that can show them; plain text into a file, a pipe or TERM=dumb
+#  (and with NO_COLOR set).
+if [ -t 1 ] && [ -n "${TERM:-}" ] && [ "${TERM:-}" != dumb ] && [ -z "${NO_COLOR:-}" ]; then
+    bold=$'\033[1m' plain=$'\033[0m'
+else
+    bold="" plain=""
+fi
+say () { printf '\n%s%s%s\n' "$bold" "$*" "$plain"; }
 note () { printf '  %s\n' "$*"; }
 stop_all () {
     for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done

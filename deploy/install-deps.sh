@@ -45,12 +45,20 @@ if [ ${#missing[@]} -eq 0 ]; then
     exit 0
 fi
 
-echo "install-deps: installing ${missing[*]}"
+#  apt-get's progress goes to a log file: one line on screen, the log's path if it fails.
+log=${INSTALL_DEPS_LOG:-$(cd "$(dirname "$0")/.." && pwd)/build/install-deps.log}
+mkdir -p "$(dirname "$log")"
+echo "install-deps: installing ${#missing[@]} packages (${missing[*]}); log: $log"
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then
     command -v sudo >/dev/null || { echo "install-deps: run as root or install sudo" >&2; exit 1; }
     sudo="sudo"
 fi
 export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if ! { $sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends \
+        "${missing[@]}"; } > "$log" 2>&1; then
+    echo "install-deps: apt-get failed; its output is in $log" >&2
+    tail -n 5 "$log" >&2
+    exit 1
+fi
+echo "install-deps: installed ${#missing[@]} packages"

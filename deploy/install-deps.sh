@@ -24,6 +24,8 @@ packages=(
     clang-format            # make format
     chromium                # the report test renders the HTML report headless (no downloads)
     stress-ng               # make check-contention: the crash test on a fully busy machine
+    groff-base              # test_man: the man pages are checked with groff and man
+    man-db                  # test_man: man --warnings
 )
 
 missing=()

@@ -523,7 +523,9 @@ s_check_request (const rh_ca_request_t *request)
         return -1;
     }
     if (!rh_identity_valid_type (request->type)) {
-        rh_log_error (RH_CA_LOG, "unknown agency type '%s'", request->type ? request->type : "");
+        char allowed [512];
+        rh_envelope_enum_names ("AgencyType", allowed, sizeof allowed);
+        rh_log_error (RH_CA_LOG, "value not allowed for the agency type; allowed: %s", allowed);
         return -1;
     }
     if ((request->la && *request->la && !rh_envelope_valid_id (request->la))

@@ -1291,6 +1291,26 @@ rh_envelope_enum_known (const char *enum_name, const char *value_name)
     return false;
 }
 
+void
+rh_envelope_enum_names (const char *enum_name, char *out, size_t size)
+{
+    assert (enum_name && out && size);
+    *out = 0;
+    size_t used = 0;
+    for (size_t i = 0; i < sizeof s_enums / sizeof s_enums [0]; i++) {
+        if (strcmp (s_enums [i].name, enum_name) != 0)
+            continue;
+        const ProtobufCEnumDescriptor *descriptor = s_enums [i].descriptor;
+        for (unsigned v = 0; v < descriptor->n_values && used + 1 < size; v++) {
+            if (descriptor->values [v].value == 0)
+                continue;
+            int n = snprintf (out + used, size - used, "%s%s", used ? ", " : "",
+                              descriptor->values [v].name);
+            used = n < 0 ? size : used + (size_t) n;
+        }
+    }
+}
+
 bool
 rh_envelope_valid_id (const char *text)
 {

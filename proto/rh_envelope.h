@@ -184,6 +184,9 @@ uint32_t rh_envelope_field_number (rh_kind_t kind, const char *name);
 const char *rh_envelope_field_name (rh_kind_t kind, uint32_t field);
 //  True if enum_name (e.g. "AgencyType") is a schema enum that has a value called value_name.
 bool rh_envelope_enum_known (const char *enum_name, const char *value_name);
+//  The value names of a schema enum but its unset value (0), as "A, B, C", into out: what an
+//  error says is allowed. "" for an enum the schema does not have.
+void rh_envelope_enum_names (const char *enum_name, char *out, size_t size);
 
 //  True if text is a well-formed agency or local authority id, as the header carries them:
 //  1..RH_MAX_ID characters of [a-z0-9.-], starting with a letter or digit.

@@ -53,6 +53,10 @@ expect "rhannu-audit proof without --message: exit 2, one line" \
 
 echo "== an agent makes its spool and data folders' parents"
 make_pki police-gwent:POLICE:newport la-newport:LA_FRONT_DOOR:newport
+out=$("$bin/rhannu-ca" issue "$work/pki" health-x --type "$person" 2>&1); rc=$?
+expect_match "rhannu-ca: an agency type not allowed lists the types" "$rc $out" \
+    "^1 .*value not allowed for the agency type; allowed: POLICE, HEALTH, "
+expect "rhannu-ca: ... without repeating the value" "$(grep -c Mary <<< "$out")" 0
 start_broker
 a=police-gwent
 mkdir -p "$work/$a"

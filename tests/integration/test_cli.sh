@@ -153,4 +153,22 @@ expect "bold on a terminal" "$(TERM=xterm script -qec "bash $heading" /dev/null 
 expect "no escapes on a terminal with TERM=dumb" \
     "$(TERM=dumb script -qec "bash $heading" /dev/null | escapes)" 0
 
+echo "== make demo: package installation in a log, one line on screen"
+#  install-deps.sh with stand-ins for dpkg-query (nothing installed) and apt-get (a thousand lines
+#  of output, then success or failure as $APT_FAILS says).
+mkdir -p "$work/fakebin"
+printf '#!/bin/sh\nexit 1\n' > "$work/fakebin/dpkg-query"
+printf '#!/bin/sh\nseq 1000\n[ -z "$APT_FAILS" ]\n' > "$work/fakebin/apt-get"
+chmod +x "$work/fakebin/dpkg-query" "$work/fakebin/apt-get"
+deps=$(cd "$(dirname "$0")/../../deploy" && pwd)/install-deps.sh
+out=$(PATH="$work/fakebin:$PATH" INSTALL_DEPS_LOG="$work/deps.log" APT_FAILS= bash "$deps" 2>&1); rc=$?
+expect "install-deps: success in two lines" "$rc $(wc -l <<< "$out")" "0 2"
+expect_match "install-deps: the first line names the log" "$(head -1 <<< "$out")" "log: $work/deps.log$"
+expect "install-deps: apt-get's output is in the log" "$(grep -c . "$work/deps.log")" 2000
+out=$(PATH="$work/fakebin:$PATH" INSTALL_DEPS_LOG="$work/deps.log" APT_FAILS=1 bash "$deps" 2>&1); rc=$?
+expect "install-deps: a failure exits 1" "$rc" 1
+expect_match "install-deps: a failure names the log" "$out" "apt-get failed; its output is in $work/deps.log"
+expect "install-deps: a failure shows a few lines, not the whole log" \
+    "$([ "$(wc -l <<< "$out")" -le 8 ] && echo yes)" yes
+
 finish

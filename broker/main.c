@@ -91,22 +91,6 @@ s_print_log (rh_config_t *config)
     return rc == RH_OK ? 0 : 1;
 }
 
-//  True if another process holds the lock of the LevelDB in dir (a running broker). Asks
-//  without taking the lock (F_GETLK), so that nothing of ours can release LevelDB's own later.
-static bool
-s_store_locked (const char *dir)
-{
-    char path [PATH_MAX];
-    rh_file_path (path, sizeof path, "%s/LOCK", dir);
-    int fd = open (path, O_RDWR | O_CLOEXEC);
-    if (fd < 0)
-        return false;  //  no store yet, or not ours to read: rh_db_open says why
-    struct flock lock = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
-    bool locked = fcntl (fd, F_GETLK, &lock) == 0 && lock.l_type != F_UNLCK;
-    close (fd);
-    return locked;
-}
-
 static void
 s_print_dead_letter (void *arg, const rh_dead_letter_t *letter)
 {
@@ -139,8 +123,12 @@ s_dead_letters (rh_config_t *config, const char *requeue, bool requeue_all)
         fprintf (stderr, "%s holds no broker data\n", dir);
         return 1;
     }
-    if (s_store_locked (dir)) {
-        fprintf (stderr, "%s is in use: the broker is running: stop it first\n", dir);
+    char lock [PATH_MAX];
+    rh_file_path (lock, sizeof lock, "%s/LOCK", dir);
+    pid_t holder = rh_file_lock_holder (lock);
+    if (holder > 0) {
+        fprintf (stderr, "%s is in use: the broker is running (pid %ld): stop it first\n", dir,
+                 (long) holder);
         return 2;
     }
     rh_db_t *db = rh_db_open (dir);

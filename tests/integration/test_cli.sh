@@ -120,6 +120,9 @@ expect "the second broker exits with an error, in one line" "$rc $(wc -l < "$wor
 expect "the second broker names the first and its pid" \
     "$(grep -c "another rhannu-broker holds the store $work/broker/data (pid $broker_pid)" "$work/broker2.err")" 1
 expect "no raw LevelDB lock error" "$(grep -ci "IO error" "$work/broker2.err")" 0
+out=$("$bin/rhannu-broker" dead-letters -f "$work/broker/broker.yaml" 2>&1); rc=$?
+expect "dead-letters beside a running broker names it and stops" "$rc $out" \
+    "2 $work/broker/data is in use: the broker is running (pid $broker_pid): stop it first"
 
 echo "== no value in a log or .error file: a config enum, a message enum"
 sed "s|^agency:|agency:\n  lang: '$person'|" "$work/$a/agent.yaml" > "$work/bad-lang.yaml"

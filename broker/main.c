@@ -262,12 +262,12 @@ s_print_vkey (rh_config_t *config)
 
 //  The command line, parsed.
 typedef struct {
-    const char *command;  //  NULL: run the broker
-    const char *config;   //  -f
-    const char *requeue;  //  dead-letters --requeue
-    bool requeue_all;     //  dead-letters --requeue-all
-    const char *pki;      //  check-agreement --pki
-    const char *file;     //  check-agreement FILE
+    const char *command;   //  NULL: run the broker
+    const char *config;    //  -f
+    const char *requeue;   //  dead-letters --requeue
+    bool requeue_all;      //  dead-letters --requeue-all
+    const char *pki;       //  check-agreement --pki
+    const char *argument;  //  the command's one argument (check-agreement FILE), if it takes one
 } s_args_t;
 
 static int
@@ -327,7 +327,7 @@ static int
 s_check_agreement_command (rh_config_t *config, const s_args_t *args)
 {
     (void) config;
-    return s_check_agreement (args->file, args->pki);
+    return s_check_agreement (args->argument, args->pki);
 }
 
 //  The commands: a new one is a row here and a function above. The first row is the broker
@@ -335,14 +335,14 @@ s_check_agreement_command (rh_config_t *config, const s_args_t *args)
 static const struct {
     const char *name;
     int (*run) (rh_config_t *config, const s_args_t *args);
-    bool config;  //  needs -f CONFIG (loaded before run is called)
-    bool file;    //  takes one FILE argument
+    bool config;           //  needs -f CONFIG (loaded before run is called)
+    const char *argument;  //  the one argument it takes (its name, for errors), or NULL
 } s_commands [] = {
-    { NULL, s_run, true, false },
-    { "log", s_log_command, true, false },
-    { "dead-letters", s_dead_letters_command, true, false },
-    { "vkey", s_vkey_command, true, false },
-    { "check-agreement", s_check_agreement_command, false, true },
+    { NULL, s_run, true, NULL },
+    { "log", s_log_command, true, NULL },
+    { "dead-letters", s_dead_letters_command, true, NULL },
+    { "vkey", s_vkey_command, true, NULL },
+    { "check-agreement", s_check_agreement_command, false, "FILE" },
 };
 
 enum { S_VERSION = 256, S_REQUEUE, S_REQUEUE_ALL, S_PKI };
@@ -406,12 +406,12 @@ main (int argc, char **argv)
     else if (k == count)
         return rh_cli_error (S_TOOL, "unknown command '%.40s'", args.command);
     const char *shown = args.command ? args.command : "running the broker";
-    if (s_commands [k].file && arg < argc)
-        args.file = argv [arg++];
+    if (s_commands [k].argument && arg < argc)
+        args.argument = argv [arg++];
     if (arg < argc)
         return rh_cli_error (S_TOOL, "%s takes no argument '%.40s'", shown, argv [arg]);
-    if (s_commands [k].file && !args.file)
-        return rh_cli_error (S_TOOL, "%s needs FILE", shown);
+    if (s_commands [k].argument && !args.argument)
+        return rh_cli_error (S_TOOL, "%s needs %s", shown, s_commands [k].argument);
     if ((args.requeue || args.requeue_all) && s_commands [k].run != s_dead_letters_command)
         return rh_cli_error (S_TOOL, "--requeue and --requeue-all are for dead-letters");
     if (args.requeue && args.requeue_all)

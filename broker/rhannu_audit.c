@@ -30,6 +30,7 @@ typedef struct {
     bool json;
     const char *witness_keys;  //  verify: file of witness vkeys, one a line
     const char *quorum;        //  verify: cosignatures the latest checkpoint needs
+    const char *argument;      //  the command's one argument, for a command that takes one
 } s_args_t;
 
 static void
@@ -572,13 +573,15 @@ static const struct {
     int (*run) (rh_db_t *db, rh_certstore_t *store, const s_args_t *args, uint64_t records);
     size_t needs;            //  offsetof the option it cannot do without in s_args_t, or SIZE_MAX
     const char *needs_name;  //  that option, for the error
+    bool data;               //  reads a broker's data (--data, opened read-only before run)
+    const char *argument;    //  the one argument it takes (its name, for errors), or NULL
 } s_commands [] = {
-    { "verify", s_verify, SIZE_MAX, NULL },
-    { "proof", s_proof, offsetof (s_args_t, message), "--message" },
-    { "chronology", s_chronology, offsetof (s_args_t, case_id), "--case" },
-    { "disclosures", s_disclosures, offsetof (s_args_t, subject), "--subject" },
-    { "replay", s_replay, SIZE_MAX, NULL },
-    { "report", s_report, SIZE_MAX, NULL },
+    { "verify", s_verify, SIZE_MAX, NULL, true, NULL },
+    { "proof", s_proof, offsetof (s_args_t, message), "--message", true, NULL },
+    { "chronology", s_chronology, offsetof (s_args_t, case_id), "--case", true, NULL },
+    { "disclosures", s_disclosures, offsetof (s_args_t, subject), "--subject", true, NULL },
+    { "replay", s_replay, SIZE_MAX, NULL, true, NULL },
+    { "report", s_report, SIZE_MAX, NULL, true, NULL },
 };
 
 enum { S_JSON = 256, S_VERSION, S_VALUE };  //  S_VALUE + n: the n-th option with a value
@@ -627,21 +630,27 @@ s_parse (int argc, char **argv, s_args_t *args, int *command)
     if (optind >= argc)
         return rh_cli_error (S_TOOL, "which command? verify, proof, chronology, disclosures, "
                                      "replay or report");
-    args->command = argv [optind];
-    if (optind + 1 < argc)
-        return rh_cli_error (S_TOOL, "%s takes options only", args->command);
+    args->command = argv [optind++];
     *command = -1;
     for (size_t k = 0; k < sizeof s_commands / sizeof s_commands [0]; k++)
         if (strcmp (s_commands [k].name, args->command) == 0)
             *command = (int) k;
     if (*command < 0)
         return rh_cli_error (S_TOOL, "unknown command '%.40s'", args->command);
+    const char *argument = s_commands [*command].argument;
+    if (argument && optind < argc)
+        args->argument = argv [optind++];
+    if (argument && !args->argument)
+        return rh_cli_error (S_TOOL, "%s needs %s", args->command, argument);
+    if (optind < argc)
+        return rh_cli_error (S_TOOL, "%s takes no argument '%.40s'", args->command, argv [optind]);
     size_t needs = s_commands [*command].needs;
     if (needs != SIZE_MAX && !*(const char **) ((char *) args + needs))
         return rh_cli_error (S_TOOL, "%s needs %s", args->command,
                              s_commands [*command].needs_name);
-    if (!args->data || !args->pki)
-        return rh_cli_error (S_TOOL, "%s needs --data and --pki", args->command);
+    if (!args->pki || (s_commands [*command].data && !args->data))
+        return rh_cli_error (S_TOOL, "%s needs %s", args->command,
+                             s_commands [*command].data ? "--data and --pki" : "--pki");
     if (!args->witness_keys != !args->quorum)
         return rh_cli_error (S_TOOL, "--witness-keys and --quorum go together");
     return -1;
@@ -660,6 +669,11 @@ main (int argc, char **argv)
     if (!store) {
         fprintf (stderr, "rhannu-audit: cannot load the PKI in %s\n", args.pki);
         return 2;
+    }
+    if (!s_commands [command].data) {
+        int rc = s_commands [command].run (NULL, store, &args, 0);
+        rh_certstore_destroy (&store);
+        return rc;
     }
     //  Evidence is read, never created or changed: a missing, empty or wrong folder is an error,
     //  and LevelDB opens a private copy (rh_db_open_readonly says why).

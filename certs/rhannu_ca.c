@@ -346,7 +346,6 @@ static const struct {
     unsigned options;        //  the options it takes (S_BIT)
     s_option_id_t required;  //  an option it cannot do without, or S_OPTION_COUNT
 } s_commands [] = {
-    //  name              run               n  shape                   options, required
     { "init", s_init, 1, "DIR", S_BIT (S_NAME) | S_BIT (S_DAYS), S_OPTION_COUNT },
     { "request", s_request, 2, "OUTDIR AGENCY-ID", S_BIT (S_TYPE) | S_BIT (S_LA) | S_BIT (S_REGION),
       S_TYPE },

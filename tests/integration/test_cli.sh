@@ -140,6 +140,11 @@ wait_count "$spool/failed" 1 10 "*.error" || true
 expect_match "the .error names the field and the allowed values" "$(cat "$spool/failed/typo.json.error" 2>&1)" \
     "value not allowed for field body.subjects\[0\].kind; allowed: CHILD, ADULT"
 expect "the .error does not repeat the value" "$(grep -c Mary "$spool/failed/typo.json.error" 2>&1)" 0
+#  The agent logs the failure just after writing the .error file.
+deadline=$((SECONDS + 5))
+until grep -q "typo.json: value not allowed" "$work/$a/agent.log" || [ $SECONDS -ge $deadline ]; do
+    sleep 0.05
+done
 expect_match "the operator log tells of the failed file" "$(cat "$work/$a/agent.log")" "typo.json: value not allowed"
 expect "the operator log does not repeat the value" "$(grep -c Mary "$work/$a/agent.log")" 0
 sleep 0.3

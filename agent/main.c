@@ -190,7 +190,8 @@ s_status (rh_config_t *config)
         }
     }
     json_decref (root);
-    return 0;
+    //  As an init script's status (LSB), for scripts and checks: 3 not running, 4 unknown.
+    return running_pid > 0 ? 0 : readable ? 3 : 4;
 }
 
 static int

@@ -100,11 +100,13 @@ expect "no raw LevelDB lock error" "$(grep -ci "IO error" "$work/second.err")" 0
 expect "the first agent still runs" "$(kill -0 "$first" 2>/dev/null && echo yes)" yes
 
 echo "== rhannu-agent status: running, then killed"
-out=$("$bin/rhannu-agent" status -f "$work/$a/agent.yaml" 2>&1)
+out=$("$bin/rhannu-agent" status -f "$work/$a/agent.yaml" 2>&1); rc=$?
+expect "status of a running agent exits 0" "$rc" 0
 expect_match "status of a running agent says running, with its pid" "$out" "agent +running \(pid $first\)"
 expect_match "status of a running agent shows its connection" "$out" "connected +true"
 kill_agent $a
-out=$("$bin/rhannu-agent" status -f "$work/$a/agent.yaml" 2>&1)
+out=$("$bin/rhannu-agent" status -f "$work/$a/agent.yaml" 2>&1); rc=$?
+expect "status of a killed agent exits 3, as an init script's status does" "$rc" 3
 expect_match "status of a killed agent says not running, and when it was last seen" "$out" \
     "agent +not running \(last seen [0-9]{4}-"
 expect "status of a killed agent does not say connected" "$(grep -c "connected" <<< "$out")" 0

@@ -341,8 +341,9 @@ main (int argc, char **argv)
     sigaction (SIGTERM, &action, NULL);
     sigaction (SIGHUP, &action, NULL);
     signal (SIGPIPE, SIG_IGN);
-    rh_broker_t *broker = rh_broker_new (config);
-    int rc = 1;
+    //  A second broker on the same store (the standby of a pair) waits here for the lock.
+    rh_broker_t *broker = rh_broker_new_standby (config, &s_stop);
+    int rc = s_stop ? 0 : 1;
     if (broker) {
         rh_log_info ("broker", "ready");
         rc = rh_broker_run (broker, &s_stop, &s_reload) == 0 ? 0 : 3;

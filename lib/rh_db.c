@@ -285,11 +285,10 @@ s_copy_store (const char *path, const char *scratch)
     return rc;
 }
 
-//  True if another process holds the store's LOCK (LevelDB locks it with fcntl while open).
-//  Asking does not take the lock, and the file is opened for reading only.
-static bool
-s_locked (const char *path)
+bool
+rh_db_locked (const char *path)
 {
+    assert (path);
     char lock [PATH_MAX];
     if (rh_file_path (lock, sizeof lock, "%s/LOCK", path) != 0)
         return false;
@@ -317,7 +316,7 @@ rh_db_open_readonly (const char *path)
         rh_log_error ("db", "%s holds no LevelDB store (no CURRENT file)", path);
         return NULL;
     }
-    if (s_locked (path)) {
+    if (rh_db_locked (path)) {
         rh_log_error ("db",
                       "%s is in use by another process (its LOCK is held): stop the broker, "
                       "or read a copy taken while it was stopped",

@@ -111,7 +111,7 @@ BENCH_BROKER := $(BUILD)/tests/rh-bench-broker
 API_EXAMPLE := $(BUILD)/tests/rh-api-example
 BENCH_API := $(BUILD)/tests/rh-bench-api
 
-.PHONY: check-contention soak all deps demo bench bench-history bench-peers check check-unit check-fuzz-regress check-integration check-symbols \
+.PHONY: check-contention soak soak-ha all deps demo bench bench-history bench-peers check check-unit check-fuzz-regress check-integration check-symbols \
         check-suites \
         check-layers check-asan fuzz corpus format format-check clean
 

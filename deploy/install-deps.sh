@@ -24,6 +24,7 @@ packages=(
     clang-format            # make format
     chromium                # the report test renders the HTML report headless (no downloads)
     stress-ng               # make check-contention: the crash test on a fully busy machine
+    resource-agents         # ocf-tester and the OCF shell functions: test_ocf checks deploy/ha's agent
 )
 
 missing=()

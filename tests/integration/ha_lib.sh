@@ -149,8 +149,15 @@ ha_run_phase () {
     for a in "${ha_senders[@]}"; do
         answers_before[$a]=$(grep -c "answers: [0-9]* ms since" "$work/$a/agent.log")
     done
+    if [ -n "${HA_FREEZE_RECEIVER:-}" ]; then
+        #  The front door stops for a moment before the kill: deliveries wait in its socket, and
+        #  when it wakes it takes them in and acknowledges them to a broker that is gone. The
+        #  heir delivers them again, and the inbox's records must drop them.
+        kill -STOP "${agent_pids[la-newport]}"; sleep 0.5
+    fi
     kill_at=$(now_ms)
     ha_kill "$victim"
+    [ -n "${HA_FREEZE_RECEIVER:-}" ] && { sleep 0.3; kill -CONT "${agent_pids[la-newport]}"; }
     if ha_wait_log "$heir" ": ready$" "$limit"; then
         ready_line=$(grep -m1 ": ready$" "${ha_logs[$heir]}")
         ms=$(( $(log_ms "$ready_line") - kill_at ))

@@ -40,12 +40,17 @@ echo "== kill -9 the active broker (a) while $total messages flow"
 ha_run_phase one a b "$total" 60
 ha_report one
 
-echo "== start a again: it is the standby now; kill -9 b"
+echo "== start a again: it is the standby now; kill -9 b (the front door frozen across the kill)"
 ha_start a "$port"
 ha_wait_log a "standby: waiting for the store" 30 && ok "a waits as the standby" || bad "a is no standby"
 expect "a does not listen while standby" "$(ha_listening "$port")" no
-ha_run_phase two b a "$total" 60
+dropped_before=$(grep -o '"duplicates_dropped": [0-9]*' "$work/la-newport/data/status.json" | grep -o '[0-9]*$')
+HA_FREEZE_RECEIVER=1 ha_run_phase two b a "$total" 60
 ha_report two
+dropped=$(grep -o '"duplicates_dropped": [0-9]*' "$work/la-newport/data/status.json" | grep -o '[0-9]*$')
+[ "${dropped:-0}" -gt "${dropped_before:-0}" ] \
+    && ok "the front door dropped $((dropped - dropped_before)) redeliveries it had taken in before the kill" \
+    || bad "no redelivery reached the front door's de-duplication (dropped ${dropped:-0})"
 ha_times 60000
 
 echo "== what the agents say"

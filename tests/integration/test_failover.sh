@@ -4,7 +4,8 @@
 #  list both (broker/endpoints). While three agencies send through their spool folders to a front
 #  door, the active broker is killed with -9: the standby takes over, the agents move to it and
 #  send again what was unanswered, and nothing is lost, nothing unexpected arrives and nothing is
-#  duplicated at the spool. Then back the other way. The failover time (last answer before the
+#  duplicated at the spool. Then back the other way, and a broker that goes silent (SIGSTOP) is
+#  found by heartbeat within broker/dead_after_ms and left. The failover time (last answer before the
 #  kill to the first after, as each agent measured it) is printed; only a generous bound is
 #  asserted, the machine may be fully busy.
 #  The shared helpers (tests/integration/ha_lib.sh) also drive make soak-ha.
@@ -52,6 +53,30 @@ dropped=$(grep -o '"duplicates_dropped": [0-9]*' "$work/la-newport/data/status.j
     && ok "the front door dropped $((dropped - dropped_before)) redeliveries it had taken in before the kill" \
     || bad "no redelivery reached the front door's de-duplication (dropped ${dropped:-0})"
 ha_times 60000
+
+echo "== a silent broker (SIGSTOP: connections stay open) is found by heartbeat and left"
+declare -A lost_before=()
+for a in "${ha_senders[@]}"; do lost_before[$a]=$(grep -c "lost the broker at tcp://127.0.0.1:$port:" "$work/$a/agent.log"); done
+stopped_at=$(now_ms)
+kill -STOP "${ha_pids[a]}"
+for a in "${ha_senders[@]}"; do
+    deadline=$((SECONDS + 30))
+    until [ "$(grep -c "lost the broker at tcp://127.0.0.1:$port:" "$work/$a/agent.log")" -gt "${lost_before[$a]}" ] \
+        || [ $SECONDS -ge $deadline ]; do sleep 0.1; done
+    line=$(grep "lost the broker at tcp://127.0.0.1:$port:" "$work/$a/agent.log" | tail -1)
+    if [ "$(grep -c "lost the broker at tcp://127.0.0.1:$port:" "$work/$a/agent.log")" -gt "${lost_before[$a]}" ]; then
+        ok "$a left the silent broker $(( $(log_ms "$line") - stopped_at )) ms after it stopped (dead_after_ms 3000)"
+    else
+        bad "$a did not leave the silent broker"
+    fi
+done
+kill -CONT "${ha_pids[a]}"
+#  Nobody takes over (b was killed in the second failover, and a still holds the store): the
+#  agents go round the list and come back to a once it answers again.
+ha_drop three 30
+deadline=$((SECONDS + 60))
+until [ "$(count_files "$work/la-newport/inbox")" -ge 30 ] || [ $SECONDS -ge $deadline ]; do sleep 0.2; done
+expect "the agents came back to a and its messages arrived" "$(count_files "$work/la-newport/inbox")" 30
 
 echo "== what the agents say"
 for a in "${ha_senders[@]}"; do

@@ -303,7 +303,7 @@ check-fuzz-regress: $(FUZZ_REPLAY)
 #  Every tests/integration/test_*.sh, the longest first (a run of parallel jobs ends soon after
 #  its longest job), then the rest in name order. integration_jobs: one job per test.
 INTEGRATION_LONG := test_hostile test_agent_intake test_crash test_slow test_trust test_audit_damage \
-                    test_lifecycle test_security test_api
+                    test_lifecycle test_security test_api test_failover
 INTEGRATION_TESTS = $(basename $(notdir $(wildcard tests/integration/test_*.sh)))
 INTEGRATION_ORDER = $(filter $(INTEGRATION_TESTS),$(INTEGRATION_LONG)) \
                     $(filter-out $(INTEGRATION_LONG),$(INTEGRATION_TESTS))

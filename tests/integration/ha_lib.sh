@@ -60,16 +60,23 @@ ha_stop_all () {
     ha_stop a; ha_stop b
 }
 
-#  ha_agents: the four agents, each listing both brokers (a first).
+#  ha_agents: the four agents, each listing both brokers (a first). The front door's PKI folder
+#  holds only certificates for the broker (no curve.pub): it finds the brokers' CURVE key in the
+#  BROKER certificate named by broker/identity, as an agent does from the trust bundle.
 ha_agents () {
-    local a
+    local a pki
+    cp -a "$work/pki" "$work/pki-certs-only"
+    rm -f "$work/pki-certs-only/broker/curve.pub" "$work/pki-certs-only/broker/curve.key" \
+        "$work/pki-certs-only/broker/key.pem"
     for a in "${ha_senders[@]}" la-newport; do
         mkdir -p "$work/$a"
+        pki="$work/pki"
+        [ "$a" = la-newport ] && pki="$work/pki-certs-only"
         cat > "$work/$a/agent.yaml" <<EOF2
 agency:
   id: $a
 pki:
-  dir: $work/pki
+  dir: $pki
 broker:
   endpoints: tcp://127.0.0.1:${ha_port[a]} tcp://127.0.0.1:${ha_port[b]}
   dead_after_ms: ${HA_DEAD_AFTER_MS:-3000}

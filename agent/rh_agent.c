@@ -90,7 +90,12 @@ const rh_cfg_spec_t rh_agent_config_spec [] = {
     { "pki/warn_days", RH_CFG_INT, 1, 365, "7", false,
       "warn (log, status.json, an inbox alert) this many days before the trust bundle expires" },
     { "broker/endpoint", RH_CFG_STR, 0, 0, "tcp://127.0.0.1:5670", false,
-      "where the broker listens" },
+      "where the broker listens (when broker/endpoints is empty)" },
+    { "broker/endpoints", RH_CFG_STR, 0, 0, "", false,
+      "brokers to fail over between, in order, space-separated: ENDPOINT or ENDPOINT=IDENTITY "
+      "(default identity: broker/identity)" },
+    { "broker/dead_after_ms", RH_CFG_INT, 300, 600000, "3000", false,
+      "a broker silent this long (heartbeats), or not letting us in, is left for the next" },
     { "broker/identity", RH_CFG_STR, 0, 0, "broker", false,
       "the broker's folder in pki/dir (its curve.pub)" },
     { "broker/dir", RH_CFG_STR, 0, 0, "", false,
@@ -184,8 +189,16 @@ struct _rh_agent_t {
     uint64_t trust_alerted_version;
     uint64_t untrusted;  //  deliveries declined because the bundle expired or is missing
     void *context;
-    void *dealer;
-    void *monitor;
+    void *dealer;                //  to the current broker; NULL while none could be opened
+    void *monitor;               //  the dealer's socket monitor
+    rh_brokers_t *brokers;       //  the brokers to fail over between, and which is in use
+    char agency_dir [PATH_MAX];  //  our keys, read again for each broker's socket
+    unsigned monitor_serial;     //  names each dealer's monitor endpoint apart
+    int64_t last_answer_ms;      //  when the broker last answered a submission
+    int64_t outage_since;        //  the last answer before the link was lost (0: no outage)
+    char outage_from [RH_MAX_ENDPOINT + 1];  //  the broker lost then
+    int64_t last_outage_ms;  //  last answer before the last outage to the first after
+    bool link_lost;          //  the link to the current broker was up, and is lost
     int inotify;
     uint64_t sequence;       //  last sender sequence committed
     uint64_t next_sequence;  //  last sender sequence given to a spool file (sealed or not)
@@ -264,6 +277,13 @@ struct _rh_agent_t {
 //  ---------------------------------------------------------------------------------------------
 
 static const char *s_trust_state (rh_agent_t *self, int64_t now);
+
+//  The endpoint of the broker in use.
+static const char *
+s_broker (rh_agent_t *self)
+{
+    return rh_brokers_endpoint (self->brokers, rh_brokers_current (self->brokers));
+}
 static void s_error (rh_agent_t *self, const char *format, ...)
     __attribute__ ((format (printf, 2, 3)));
 
@@ -745,14 +765,22 @@ s_write_status (rh_agent_t *self)
     char updated [32], error_at [32];
     json_t *root = json_pack (
         "{s:s, s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:s}", "agency", self->agency,
-        "connected", self->connected, "broker", rh_config_str (self->config, "broker/endpoint"),
-        "outbox_queued", (json_int_t) self->queued, "in_flight", (json_int_t) self->flight_count,
-        "accepted", (json_int_t) self->accepted, "rejected", (json_int_t) self->rejected,
-        "broker_busy", (json_int_t) self->busy, "received", (json_int_t) self->received,
-        "duplicates_dropped", (json_int_t) self->duplicates, "last_error", self->last_error,
-        "last_error_at",
+        "connected", self->connected, "broker", s_broker (self), "outbox_queued",
+        (json_int_t) self->queued, "in_flight", (json_int_t) self->flight_count, "accepted",
+        (json_int_t) self->accepted, "rejected", (json_int_t) self->rejected, "broker_busy",
+        (json_int_t) self->busy, "received", (json_int_t) self->received, "duplicates_dropped",
+        (json_int_t) self->duplicates, "last_error", self->last_error, "last_error_at",
         self->last_error_ms ? rh_time_format (self->last_error_ms, error_at, sizeof error_at) : "",
         "updated", rh_time_format (rh_time_now_ms (), updated, sizeof updated));
+    if (root) {
+        //  Which broker of the list is in use, how often the agent moved, and how long the last
+        //  outage left it unanswered (last answer before it to the first after).
+        json_object_set_new (root, "brokers",
+                             json_integer ((json_int_t) rh_brokers_size (self->brokers)));
+        json_object_set_new (root, "failovers",
+                             json_integer ((json_int_t) rh_brokers_moves (self->brokers)));
+        json_object_set_new (root, "last_outage_ms", json_integer (self->last_outage_ms));
+    }
     if (root && self->link) {
         //  Why we are not connected, when we are not, in a word and in a sentence.
         json_object_set_new (root, "connection",
@@ -1163,7 +1191,7 @@ static void
 s_send_frame (rh_agent_t *self, const rh_frame_t *frame)
 {
     size_t size = 0;
-    uint8_t *bytes = rh_frame_encode (frame, &size);
+    uint8_t *bytes = self->dealer ? rh_frame_encode (frame, &size) : NULL;
     if (bytes)
         zmq_send (self->dealer, bytes, size, ZMQ_DONTWAIT);
     free (bytes);
@@ -1998,8 +2026,24 @@ s_on_connected (rh_agent_t *self)
     s_send_frame (self, &hello);
     self->credit_announced = hello.credit;
     s_send_more (self);
-    rh_log_info (self->agency, "connected to %s; %" PRIu64 " messages queued",
-                 rh_config_str (self->config, "broker/endpoint"), self->queued);
+    rh_log_info (self->agency, "connected to %s; %" PRIu64 " messages queued", s_broker (self),
+                 self->queued);
+}
+
+//  The broker answered a submission: the first answer after an outage says how long the agency
+//  went unanswered (from the last answer before the link was lost), the failover time.
+static void
+s_answer_seen (rh_agent_t *self, int64_t now)
+{
+    if (self->outage_since) {
+        self->last_outage_ms = now - self->outage_since;
+        rh_log_info (self->agency,
+                     "the broker at %s answers: %" PRId64 " ms since the last answer (from %s)",
+                     s_broker (self), self->last_outage_ms, self->outage_from);
+        self->outage_since = 0;
+        self->status_dirty = true;
+    }
+    self->last_answer_ms = now;
 }
 
 //  Reports a new link state once: the problems as the last error (and in the log), all of
@@ -2038,8 +2082,15 @@ s_handle_monitor (rh_agent_t *self)
             s_on_connected (self);
             break;
         case ZMQ_EVENT_DISCONNECTED:
-            if (self->connected)
-                rh_log_warn (self->agency, "disconnected from the broker; queueing");
+            if (self->connected) {
+                rh_log_warn (self->agency, "disconnected from the broker at %s; queueing",
+                             s_broker (self));
+                self->link_lost = true;
+                if (!self->outage_since && self->last_answer_ms) {
+                    self->outage_since = self->last_answer_ms;
+                    snprintf (self->outage_from, sizeof self->outage_from, "%s", s_broker (self));
+                }
+            }
             self->connected = false;
             self->status_dirty = true;
             break;
@@ -2324,11 +2375,15 @@ s_handle_dealer (rh_agent_t *self)
         rh_rc_t rc = rh_frame_decode (zmq_msg_data (&message), zmq_msg_size (&message), &frame);
         if (rc != RH_OK)
             s_error (self, "unreadable frame from the broker: %s", rh_rc_name (rc));
-        else if (frame.type == RH_FRAME_ACCEPTED)
+        else if (frame.type == RH_FRAME_ACCEPTED) {
+            s_answer_seen (self, rh_time_now_ms ());
             s_answered (self, frame.msg_id, NULL);
+        }
         else if (frame.type == RH_FRAME_REJECTED) {
-            if (*frame.msg_id)
+            if (*frame.msg_id) {
+                s_answer_seen (self, rh_time_now_ms ());
                 s_answered (self, frame.msg_id, &frame);
+            }
             else
                 s_error (self, "broker refused a frame: %s: %s", frame.code, frame.reason);
         }
@@ -2347,63 +2402,141 @@ s_handle_dealer (rh_agent_t *self)
     }
 }
 
+//  The CURVE key of the index-th broker: from its folder (broker/dir for broker/identity, else
+//  its folder in pki/dir), as agents enrolled before lists read it; else from the BROKER
+//  certificate of that name in the trust bundle, which binds its transport key. Returns 0, or -1
+//  (logged) if neither has it.
 static int
-s_connect (rh_agent_t *self, const char *agency_dir)
+s_broker_key (rh_agent_t *self, size_t index, uint8_t key [32])
 {
+    const char *identity = rh_brokers_identity (self->brokers, index);
+    const char *pki_dir = rh_config_str (self->config, "pki/dir");
+    char folder [PATH_MAX] = "", pub [PATH_MAX];
+    if (*rh_config_str (self->config, "broker/dir")
+        && strcmp (identity, rh_config_str (self->config, "broker/identity")) == 0)
+        snprintf (folder, sizeof folder, "%s", rh_config_str (self->config, "broker/dir"));
+    else if (*pki_dir)
+        rh_file_path (folder, sizeof folder, "%s/%s", pki_dir, identity);
+    if (*folder && rh_file_path (pub, sizeof pub, "%s/curve.pub", folder) == 0
+        && rh_file_exists (pub))
+        return rh_ca_load_curve (folder, key, NULL);
+    const rh_identity_t *found =
+        rh_certstore_enrolled (rh_trust_store (self->trust), identity, rh_time_now_ms ());
+    if (found && found->has_curve_key && strcmp (found->type, "BROKER") == 0) {
+        memcpy (key, found->curve_key, 32);
+        return 0;
+    }
+    rh_log_error (self->agency,
+                  "no CURVE key for broker %s (at %s): no curve.pub in its folder and no valid "
+                  "BROKER certificate of that name in the trust bundle",
+                  identity, rh_brokers_endpoint (self->brokers, index));
+    return -1;
+}
+
+//  Closes the dealer to the current broker and its monitor. What was in flight is forgotten
+//  here and sent again from the outbox once the next broker lets us in (s_on_connected).
+static void
+s_close_link (rh_agent_t *self)
+{
+    if (self->dealer) {
+        zmq_socket_monitor (self->dealer, NULL, 0);
+        zmq_close (self->dealer);
+        self->dealer = NULL;
+    }
+    if (self->monitor) {
+        zmq_close (self->monitor);
+        self->monitor = NULL;
+    }
+    rh_link_destroy (&self->link);
+    self->connected = false;
+}
+
+//  Opens a dealer to the current broker, with its monitor and link. Returns 0, or -1 (logged)
+//  with nothing open.
+static int
+s_open_link (rh_agent_t *self)
+{
+    size_t index = rh_brokers_current (self->brokers);
+    const char *broker = rh_brokers_endpoint (self->brokers, index);
     uint8_t public_key [32], secret_key [32], broker_key [32];
-    char broker_dir [PATH_MAX];
-    if (*rh_config_str (self->config, "broker/dir"))
-        snprintf (broker_dir, sizeof broker_dir, "%s", rh_config_str (self->config, "broker/dir"));
-    else
-        rh_file_path (broker_dir, sizeof broker_dir, "%s/%s",
-                      rh_config_str (self->config, "pki/dir"),
-                      rh_config_str (self->config, "broker/identity"));
-    if (rh_ca_load_curve (agency_dir, public_key, secret_key) != 0
-        || rh_ca_load_curve (broker_dir, broker_key, NULL) != 0)
+    if (rh_ca_load_curve (self->agency_dir, public_key, secret_key) != 0)
         return -1;
+    if (s_broker_key (self, index, broker_key) != 0) {
+        sodium_memzero (secret_key, sizeof secret_key);
+        return -1;
+    }
     self->dealer = zmq_socket (self->context, ZMQ_DEALER);
-    if (!self->dealer)
+    if (!self->dealer) {
+        sodium_memzero (secret_key, sizeof secret_key);
         return -1;
-    //  A secret, random routing id per run: only we and the broker know it (it travels inside
-    //  the CURVE handshake), so no other agency can take over our deliveries by naming it.
+    }
+    //  A secret, random routing id per socket: only we and the broker know it (it travels inside
+    //  the CURVE handshake), so no other agency can take over our deliveries by naming it. A new
+    //  one for each broker, so that one still holding our old connection lets the new one in.
     uint8_t routing_id [17];
     randombytes_buf (routing_id, sizeof routing_id);
     routing_id [0] = 'R';
-    int heartbeat = 5000, heartbeat_timeout = 15000, linger = 0, hwm = 100000;
+    //  The heartbeat finds a silent broker within broker/dead_after_ms (ZeroMQ then closes the
+    //  connection and the agent moves on); TTL has the broker drop us as soon, in turn.
+    int dead_after = (int) rh_config_int (self->config, "broker/dead_after_ms");
+    int heartbeat = dead_after / 3, linger = 0, hwm = 100000;
     int reconnect = 200, reconnect_max = 5000;
+    if (rh_brokers_size (self->brokers) > 1)
+        reconnect_max = dead_after / 2;  //  tried at least twice before we move on
     int rc =
         zmq_setsockopt (self->dealer, ZMQ_CURVE_SERVERKEY, broker_key, 32)
         | zmq_setsockopt (self->dealer, ZMQ_CURVE_PUBLICKEY, public_key, 32)
         | zmq_setsockopt (self->dealer, ZMQ_CURVE_SECRETKEY, secret_key, 32)
         | zmq_setsockopt (self->dealer, ZMQ_ROUTING_ID, routing_id, sizeof routing_id)
         | zmq_setsockopt (self->dealer, ZMQ_HEARTBEAT_IVL, &heartbeat, sizeof heartbeat)
-        | zmq_setsockopt (self->dealer, ZMQ_HEARTBEAT_TIMEOUT, &heartbeat_timeout,
-                          sizeof heartbeat_timeout)
+        | zmq_setsockopt (self->dealer, ZMQ_HEARTBEAT_TIMEOUT, &dead_after, sizeof dead_after)
+        | zmq_setsockopt (self->dealer, ZMQ_HEARTBEAT_TTL, &dead_after, sizeof dead_after)
         | zmq_setsockopt (self->dealer, ZMQ_RECONNECT_IVL, &reconnect, sizeof reconnect)
         | zmq_setsockopt (self->dealer, ZMQ_RECONNECT_IVL_MAX, &reconnect_max, sizeof reconnect_max)
         | zmq_setsockopt (self->dealer, ZMQ_SNDHWM, &hwm, sizeof hwm)
         | zmq_setsockopt (self->dealer, ZMQ_RCVHWM, &hwm, sizeof hwm)
         | zmq_setsockopt (self->dealer, ZMQ_LINGER, &linger, sizeof linger);
     sodium_memzero (secret_key, sizeof secret_key);
-    if (rc != 0)
-        return -1;
-    char endpoint [64];
-    snprintf (endpoint, sizeof endpoint, "inproc://rh-agent-monitor-%p", (void *) self);
-    if (zmq_socket_monitor (self->dealer, endpoint, RH_LINK_EVENTS) != 0)
-        return -1;
-    self->link =
-        rh_link_new (rh_config_str (self->config, "broker/endpoint"), RH_HANDSHAKE_LATE_MS);
-    if (!self->link)
-        return -1;
-    self->monitor = zmq_socket (self->context, ZMQ_PAIR);
-    if (!self->monitor || zmq_connect (self->monitor, endpoint) != 0)
-        return -1;
-    if (zmq_connect (self->dealer, rh_config_str (self->config, "broker/endpoint")) != 0) {
-        rh_log_error (self->agency, "cannot connect to %s: %s",
-                      rh_config_str (self->config, "broker/endpoint"), zmq_strerror (errno));
-        return -1;
+    char endpoint [80];
+    snprintf (endpoint, sizeof endpoint, "inproc://rh-agent-monitor-%p-%u", (void *) self,
+              self->monitor_serial++);
+    if (rc != 0 || zmq_socket_monitor (self->dealer, endpoint, RH_LINK_EVENTS) != 0
+        || !(self->link = rh_link_new (broker, RH_HANDSHAKE_LATE_MS))
+        || !(self->monitor = zmq_socket (self->context, ZMQ_PAIR))
+        || zmq_connect (self->monitor, endpoint) != 0)
+        goto fail;
+    if (zmq_connect (self->dealer, broker) != 0) {
+        rh_log_error (self->agency, "cannot connect to %s: %s", broker, zmq_strerror (errno));
+        goto fail;
     }
+    self->status_dirty = true;
     return 0;
+fail:
+    s_close_link (self);
+    return -1;
+}
+
+//  Leaves the current broker for the next in broker/endpoints (Binary Star's client): closes
+//  the socket and opens one to the next. Everything unanswered goes again from the outbox once
+//  that broker lets us in; the broker de-duplicates by message id, and what it delivers again
+//  that is already in our inbox is dropped by its i/ record.
+static void
+s_fail_over (rh_agent_t *self, int64_t now)
+{
+    const char *from = rh_brokers_endpoint (self->brokers, rh_brokers_current (self->brokers));
+    size_t next = rh_brokers_move (self->brokers, now);
+    rh_log_warn (self->agency, "%s the broker at %s: moving to %s (%zu of %zu)",
+                 self->link_lost ? "lost" : "no way in to", from,
+                 rh_brokers_endpoint (self->brokers, next), next + 1,
+                 rh_brokers_size (self->brokers));
+    s_close_link (self);
+    self->link_lost = false;
+    self->status_dirty = true;
+    if (s_open_link (self) != 0)
+        rh_log_warn (self->agency,
+                     "cannot open a socket to %s; trying the next broker in %" PRId64 " ms",
+                     rh_brokers_endpoint (self->brokers, next),
+                     rh_config_int (self->config, "broker/dead_after_ms"));
 }
 
 //  ---------------------------------------------------------------------------------------------
@@ -2490,7 +2623,6 @@ rh_agent_new (rh_config_t *config)
         }
     if (s_load_witnesses (self) != 0)
         goto fail;
-    char agency_dir [PATH_MAX];
     const char *pki_dir = rh_config_str (config, "pki/dir");
     if (!*pki_dir
         && (!*rh_config_str (config, "pki/ca") || !*rh_config_str (config, "agency/dir")
@@ -2499,13 +2631,14 @@ rh_agent_new (rh_config_t *config)
         goto fail;
     }
     if (*rh_config_str (config, "agency/dir"))
-        snprintf (agency_dir, sizeof agency_dir, "%s", rh_config_str (config, "agency/dir"));
+        snprintf (self->agency_dir, sizeof self->agency_dir, "%s",
+                  rh_config_str (config, "agency/dir"));
     else
-        rh_file_path (agency_dir, sizeof agency_dir, "%s/%s", pki_dir, self->agency);
-    if (!(self->signer = rh_signer_load (agency_dir)))
+        rh_file_path (self->agency_dir, sizeof self->agency_dir, "%s/%s", pki_dir, self->agency);
+    if (!(self->signer = rh_signer_load (self->agency_dir)))
         goto fail;
     if (strcmp (rh_signer_agency (self->signer), self->agency) != 0) {
-        rh_log_error (self->agency, "the certificate in %s names %s, not %s", agency_dir,
+        rh_log_error (self->agency, "the certificate in %s names %s, not %s", self->agency_dir,
                       rh_signer_agency (self->signer), self->agency);
         goto fail;
     }
@@ -2566,7 +2699,15 @@ rh_agent_new (rh_config_t *config)
     self->inotify = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
     if (self->inotify >= 0)
         inotify_add_watch (self->inotify, self->outbox, IN_MOVED_TO | IN_CLOSE_WRITE);
-    if (!(self->context = zmq_ctx_new ()) || s_connect (self, agency_dir) != 0
+    char error [300];
+    if (!(self->brokers = rh_brokers_new (
+              rh_config_str (config, "broker/endpoints"), rh_config_str (config, "broker/endpoint"),
+              rh_config_str (config, "broker/identity"),
+              rh_config_int (config, "broker/dead_after_ms"), error, sizeof error))) {
+        rh_log_error (self->agency, "%s", error);
+        goto fail;
+    }
+    if (!(self->context = zmq_ctx_new ()) || s_open_link (self) != 0
         || !(self->sealer = rh_sealer_new (self->context, &self->signer)))
         goto fail;
     s_write_status (self);
@@ -2600,13 +2741,8 @@ rh_agent_destroy (rh_agent_t **self_p)
             rh_sealed_release (&spool->result);
         }
         free (self->spool);
-        if (self->dealer) {
-            zmq_socket_monitor (self->dealer, NULL, 0);
-            zmq_close (self->dealer);
-        }
-        if (self->monitor)
-            zmq_close (self->monitor);
-        rh_link_destroy (&self->link);
+        s_close_link (self);
+        rh_brokers_destroy (&self->brokers);
         if (self->context)
             zmq_ctx_term (self->context);
         if (self->inotify >= 0)
@@ -2631,13 +2767,20 @@ rh_agent_destroy (rh_agent_t **self_p)
 static int
 s_step (rh_agent_t *self, int timeout_ms)
 {
+    //  The sealer and outbox/ first; the broker's socket and its monitor when one is open (none
+    //  while a failover could not open the next broker's).
     zmq_pollitem_t items [] = {
-        { self->dealer, 0, ZMQ_POLLIN, 0 },
-        { self->monitor, 0, ZMQ_POLLIN, 0 },
         { rh_sealer_socket (self->sealer), 0, ZMQ_POLLIN, 0 },
         { NULL, self->inotify, ZMQ_POLLIN, 0 },
+        { self->dealer, 0, ZMQ_POLLIN, 0 },
+        { self->monitor, 0, ZMQ_POLLIN, 0 },
     };
-    int count = self->inotify >= 0 ? 4 : 3;
+    zmq_pollitem_t *inotify = &items [1], *dealer = &items [2], *monitor = &items [3];
+    if (self->inotify < 0) {
+        items [1] = items [2], items [2] = items [3];
+        inotify = NULL, dealer = &items [1], monitor = &items [2];
+    }
+    int count = (inotify ? 2 : 1) + (self->dealer ? 2 : 0);
     //  While spool files wait for the sealer, go round again at once: a full outbox drains
     //  at the sealer's pace, not one listing per scan tick.
     if (zmq_poll (items, count, s_intake_busy (self) ? 0 : timeout_ms) < 0 && errno != EINTR)
@@ -2647,9 +2790,9 @@ s_step (rh_agent_t *self, int timeout_ms)
     if (*self->hook)
         while (waitpid (-1, NULL, WNOHANG) > 0)
             ;
-    if (items [1].revents & ZMQ_POLLIN)
+    if (self->dealer && (monitor->revents & ZMQ_POLLIN))
         s_handle_monitor (self);
-    if (items [0].revents & ZMQ_POLLIN)
+    if (self->dealer && (dealer->revents & ZMQ_POLLIN))
         s_handle_dealer (self);
     if (s_finish_arrivals (self) != 0) {
         rh_log_error (self->agency, "cannot make the inbox durable; stopping");
@@ -2658,9 +2801,11 @@ s_step (rh_agent_t *self, int timeout_ms)
     int64_t now = rh_time_now_ms ();
     s_retry_intake (self, now);
     s_announce_credit (self);
-    if (rh_link_tick (self->link, now))
+    if (self->link && rh_link_tick (self->link, now))
         s_link_changed (self);
-    if (count == 4 && (items [3].revents & ZMQ_POLLIN)) {
+    if (rh_brokers_should_move (self->brokers, self->connected, now))
+        s_fail_over (self, now);
+    if (inotify && (inotify->revents & ZMQ_POLLIN)) {
         //  Every event waiting, in one go: they only say "look again".
         char events [4096];
         while (read (self->inotify, events, sizeof events) > 0)

@@ -10,6 +10,7 @@
 
 #include "rh_certs.h"
 
+#include "rh_brokers.h"
 #include "rh_link.h"
 #include "rh_sealer.h"
 #include "rhannu_agent.h"

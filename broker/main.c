@@ -274,16 +274,6 @@ static int
 s_run (rh_config_t *config, const s_args_t *args)
 {
     (void) args;
-    //  A second broker on the same store would meet LevelDB's lock with a raw error: say who.
-    const char *dir = rh_config_str (config, "data/dir");
-    char lock [PATH_MAX];
-    rh_file_path (lock, sizeof lock, "%s/LOCK", dir);
-    pid_t holder = rh_file_lock_holder (lock);
-    if (holder > 0) {
-        rh_log_error ("broker", "another rhannu-broker holds the store %s (pid %ld)", dir,
-                      (long) holder);
-        return 1;
-    }
     rh_config_log (config, "broker");
     struct sigaction action = { 0 };
     action.sa_handler = s_on_signal;
@@ -292,8 +282,9 @@ s_run (rh_config_t *config, const s_args_t *args)
     sigaction (SIGTERM, &action, NULL);
     sigaction (SIGHUP, &action, NULL);
     signal (SIGPIPE, SIG_IGN);
-    rh_broker_t *broker = rh_broker_new (config);
-    int rc = 1;
+    //  A second broker on the same store (the standby of a pair) waits here for the lock.
+    rh_broker_t *broker = rh_broker_new_standby (config, &s_stop);
+    int rc = s_stop ? 0 : 1;
     if (broker) {
         rh_log_info ("broker", "ready");
         rc = rh_broker_run (broker, &s_stop, &s_reload) == 0 ? 0 : 3;

@@ -666,6 +666,48 @@ fail:
     return NULL;
 }
 
+//  Sleeps ms, or less when a signal arrives (the caller then looks at its stop flag).
+static void
+s_nap (int64_t ms)
+{
+    struct timespec wait = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+    nanosleep (&wait, NULL);
+}
+
+rh_broker_t *
+rh_broker_new_standby (rh_config_t *config, volatile sig_atomic_t *stop)
+{
+    assert (config && stop);
+    const char *dir = rh_config_str (config, "data/dir");
+    for (;;) {
+        //  Nothing is loaded or bound while waiting: the PKI, policy and store are read when
+        //  this broker takes over, as they are then, not as they were when it started.
+        int64_t since = rh_time_now_ms ();
+        bool waited = false;
+        pid_t holder;
+        while (!*stop && (holder = rh_db_lock_holder (dir)) > 0) {
+            if (!waited)
+                rh_log_info (
+                    "broker",
+                    "standby: waiting for the store in %s (another rhannu-broker, pid %ld, "
+                    "holds its lock); not listening on %s until it is released",
+                    dir, (long) holder, rh_config_str (config, "bind/endpoint"));
+            waited = true;
+            s_nap (RH_STANDBY_POLL_MS);
+        }
+        if (*stop)
+            return NULL;
+        if (waited)
+            rh_log_info ("broker", "the store in %s was released after %" PRId64 " ms: taking over",
+                         dir, rh_time_now_ms () - since);
+        rh_broker_t *self = rh_broker_new (config);
+        if (self || rh_db_lock_holder (dir) == 0)
+            return self;
+        //  Another standby opened it between our look and our open: wait for that one.
+        rh_log_warn ("broker", "another broker took the store first: standby again");
+    }
+}
+
 void
 rh_broker_destroy (rh_broker_t **self_p)
 {

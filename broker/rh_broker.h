@@ -20,6 +20,13 @@ extern const rh_cfg_spec_t rh_broker_config_spec [];
 //  Returns NULL (and logs why) on failure.
 rh_broker_t *rh_broker_new (rh_config_t *config);
 
+//  As rh_broker_new, but a store whose lock another broker holds (the active one of a pair on
+//  shared storage) makes this one a standby: it says so once, binds nothing (agents find the
+//  active one), looks at the lock every RH_STANDBY_POLL_MS and starts as soon as the lock is
+//  released (the active one stopped or died; the kernel drops the lock even on kill -9).
+//  Returns NULL when *stop became true while waiting (a signal: check it), or on failure.
+rh_broker_t *rh_broker_new_standby (rh_config_t *config, volatile sig_atomic_t *stop);
+
 void rh_broker_destroy (rh_broker_t **self_p);
 
 //  Runs until *stop becomes true (set from a signal handler). *reload, when set, makes the

@@ -26,6 +26,7 @@ packages=(
     stress-ng               # make check-contention: the crash test on a fully busy machine
     groff-base              # test_man: the man pages are checked with groff and man
     man-db                  # test_man: man --warnings
+    resource-agents         # ocf-tester and the OCF shell functions: test_ocf checks deploy/ha's agent
 )
 
 missing=()

@@ -302,6 +302,13 @@ s_copy_store (const char *path, const char *scratch)
     return rc;
 }
 
+pid_t
+rh_db_lock_holder (const char *path)
+{
+    assert (path);
+    return s_lock_holder (path);
+}
+
 rh_db_t *
 rh_db_open_readonly (const char *path)
 {

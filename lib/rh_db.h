@@ -29,6 +29,13 @@ rh_db_t *rh_db_open (const char *path);
 //  table it names (paranoid checks); reads check block checksums. Returns NULL and logs why.
 rh_db_t *rh_db_open_readonly (const char *path);
 
+//  True if another process holds the LOCK of the store in folder path (LevelDB locks it with
+//  fcntl while open, and the kernel releases it when that process ends, kill -9 included).
+//  Asking (F_GETLK) does not take the lock, and the file is opened for reading only. Call it
+//  only for a store this process has not opened: closing any descriptor of LOCK drops every
+//  fcntl lock the process holds on it.
+pid_t rh_db_lock_holder (const char *path);
+
 //  True if the handle was opened by rh_db_open_readonly (its writes would go to the copy).
 bool rh_db_readonly (rh_db_t *self);
 

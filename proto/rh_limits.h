@@ -27,6 +27,12 @@
 #define RH_MAX_BUNDLE       (1 << 20)  //  a signed trust bundle, bytes (one frame carries it)
 #define RH_MAX_BUNDLE_CERTS 4096       //  certificates in one trust bundle
 
+//  High availability: an agent's list of brokers (broker/endpoints), and a standby broker asking
+//  for its store (whose LevelDB lock the active one holds)
+#define RH_MAX_BROKERS     8    //  brokers one agent may fail over between
+#define RH_MAX_ENDPOINT    255  //  bytes of one ZeroMQ endpoint
+#define RH_STANDBY_POLL_MS 150  //  how often a standby broker looks at the store's lock
+
 //  Redelivery to a connected agent that does not acknowledge backs off, doubling up to this
 #define RH_MAX_REDELIVER_MS (10LL * 60 * 1000)  //  longest wait between resends, ms
 //  A delivery its recipient could not verify (Unverified) stays queued and is offered again when

@@ -23,6 +23,21 @@ while :; do
     [ -n "$owner" ] && ! kill -0 "$owner" 2>/dev/null && rm -f "$port_claims/$port"
 done
 endpoint="tcp://127.0.0.1:$port"
+extra_ports=()
+extra_pids=()    #  other processes a test started: killed on exit
+#  claim_port: claims one more port as above, into $claimed_port (released on exit).
+claim_port () {
+    local p owner
+    while :; do
+        p=$((20000 + RANDOM % (ephemeral_low - 20000)))
+        ss -Htan 2>/dev/null | awk '{print $4}' | grep -q ":$p\$" && continue
+        (set -C; echo $$ > "$port_claims/$p") 2>/dev/null && break
+        owner=$(cat "$port_claims/$p" 2>/dev/null)
+        [ -n "$owner" ] && ! kill -0 "$owner" 2>/dev/null && rm -f "$port_claims/$p"
+    done
+    extra_ports+=("$p")
+    claimed_port=$p
+}
 passed=0
 failed=0
 broker_pid=""
@@ -30,8 +45,9 @@ declare -A agent_pids=()
 
 cleanup () {
     exec 2>/dev/null    #  no "Killed" job notices for processes we stop on purpose
-    for pid in "${agent_pids[@]}" $broker_pid; do kill -9 "$pid" 2>/dev/null || true; done
+    for pid in "${agent_pids[@]}" $broker_pid "${extra_pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
+    for p in "${extra_ports[@]}"; do rm -f "$port_claims/$p"; done
     if [ "$failed" -eq 0 ] && [ -z "${KEEP:-}" ]; then rm -rf "$work"; else echo "  (kept $work)"; fi
     rm -f "$port_claims/$port"
 }

@@ -25,6 +25,7 @@ void init_rh_sessions_tests (void);
 void init_rh_backlog_tests (void);
 void init_rh_tally_tests (void);
 void init_rh_link_tests (void);
+void init_rh_brokers_tests (void);
 void init_rh_sealer_tests (void);
 void init_rh_queue_tests (void);
 void init_rh_tracker_tests (void);
@@ -64,6 +65,7 @@ main (void)
     init_rh_backlog_tests ();
     init_rh_tally_tests ();
     init_rh_link_tests ();
+    init_rh_brokers_tests ();
     init_rh_sealer_tests ();
     init_rh_queue_tests ();
     init_rh_tracker_tests ();

@@ -118,6 +118,43 @@ test_a_store_is_read_without_a_byte_of_it_changing (void)
     CU_ASSERT_EQUAL (after_files, files);
 }
 
+//  What a standby broker waits on: the lock is seen while another process holds the store, and
+//  is gone the moment that process is killed with -9 (the kernel drops fcntl locks).
+static void
+test_a_store_is_locked_while_another_process_holds_it_even_until_kill_9 (void)
+{
+    char dir [PATH_MAX];
+    test_tempdir (dir, sizeof dir);
+    CU_ASSERT_EQUAL (rh_db_lock_holder (dir), 0);  //  no store yet
+    s_make_store (dir, 3);
+    CU_ASSERT_EQUAL (rh_db_lock_holder (dir), 0);  //  closed
+    int ready [2];
+    CU_ASSERT_FATAL (pipe (ready) == 0);
+    pid_t child = fork ();
+    CU_ASSERT_FATAL (child >= 0);
+    if (child == 0) {
+        rh_db_t *db = rh_db_open (dir);
+        char byte = db ? 'y' : 'n';
+        if (write (ready [1], &byte, 1) != 1)
+            _exit (1);
+        pause ();  //  until killed
+        _exit (0);
+    }
+    char byte = 0;
+    CU_ASSERT (read (ready [0], &byte, 1) == 1 && byte == 'y');
+    CU_ASSERT_EQUAL (rh_db_lock_holder (dir), getpid ());
+    CU_ASSERT_EQUAL (rh_db_lock_holder (dir), getpid ());  //  asking twice takes nothing
+    kill (child, SIGKILL);
+    int status = 0;
+    waitpid (child, &status, 0);
+    CU_ASSERT_EQUAL (rh_db_lock_holder (dir), 0);
+    rh_db_t *db = rh_db_open (dir);  //  and this process can take it over
+    CU_ASSERT_PTR_NOT_NULL (db);
+    rh_db_destroy (&db);
+    close (ready [0]);
+    close (ready [1]);
+}
+
 static void
 test_a_store_in_use_by_another_process_is_refused (void)
 {
@@ -276,6 +313,8 @@ init_rh_db_tests (void)
                  test_a_store_is_read_without_a_byte_of_it_changing);
     CU_add_test (suite, "a store in use by another process is refused",
                  test_a_store_in_use_by_another_process_is_refused);
+    CU_add_test (suite, "a store is locked while another process holds it, even until kill -9",
+                 test_a_store_is_locked_while_another_process_holds_it_even_until_kill_9);
     CU_add_test (suite, "an unreadable block stops the walk and says so",
                  test_an_unreadable_block_stops_the_walk_and_says_so);
     CU_add_test (suite, "a log cut short or retyped at its end is damage",

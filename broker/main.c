@@ -6,6 +6,10 @@
     rhannu-broker dead-letters -f CONFIG [--requeue MSG_ID | --requeue-all]
                                 list dead letters, or put them back in their
                                 queues (the broker must be stopped)
+    rhannu-broker erase -f CONFIG (--msg ID | --subject KEY | --retention)
+                         --reason R --authority TEXT
+                                erase message payloads after a committed, signed
+                                ERASURE record (the broker must be stopped)
     rhannu-broker check-agreement FILE [--pki DIR]
                                 validate a sharing agreement (and its signature)
     rhannu-broker -h            help, including every configuration key
@@ -39,22 +43,31 @@ s_send_nothing (void *arg, const uint8_t *routing_id, size_t routing_id_size,
 static void
 s_usage (FILE *out)
 {
-    fprintf (out, "usage: rhannu-broker -f CONFIG [-v]      run the broker\n"
-                  "       rhannu-broker log -f CONFIG       verify and print the audit log\n"
-                  "                                         (of a stopped broker or a copy)\n"
-                  "       rhannu-broker dead-letters -f CONFIG [--requeue MSG_ID | --requeue-all]\n"
-                  "                                         list the messages given up on, or\n"
-                  "                                         put them back in their recipients'\n"
-                  "                                         queues (the broker must be stopped)\n"
-                  "       rhannu-broker vkey -f CONFIG      print the vkey our checkpoint notes\n"
-                  "                                         are signed with (witness/origin and\n"
-                  "                                         the broker's key): what a witness's\n"
-                  "                                         logs/vkeys lists\n"
-                  "       rhannu-broker check-agreement FILE [--pki DIR]\n"
-                  "                                         validate a sharing agreement; with\n"
-                  "                                         --pki also its signature FILE.sig\n"
-                  "       rhannu-broker -h\n\n"
-                  "Configuration keys (YAML, section/key):\n");
+    fprintf (out,
+             "usage: rhannu-broker -f CONFIG [-v]      run the broker\n"
+             "       rhannu-broker log -f CONFIG       verify and print the audit log\n"
+             "                                         (of a stopped broker or a copy)\n"
+             "       rhannu-broker dead-letters -f CONFIG [--requeue MSG_ID | --requeue-all]\n"
+             "                                         list the messages given up on, or\n"
+             "                                         put them back in their recipients'\n"
+             "                                         queues (the broker must be stopped)\n"
+             "       rhannu-broker vkey -f CONFIG      print the vkey our checkpoint notes\n"
+             "                                         are signed with (witness/origin and\n"
+             "                                         the broker's key): what a witness's\n"
+             "                                         logs/vkeys lists\n"
+             "       rhannu-broker erase -f CONFIG (--msg MSG_ID | --subject KEY | --retention)\n"
+             "                --reason retention|right-to-erasure|court-order --authority TEXT\n"
+             "                                         erase message payloads: an ERASURE\n"
+             "                                         record naming each (record, SHA-256),\n"
+             "                                         why and on whose authority is signed\n"
+             "                                         and committed first (the broker must\n"
+             "                                         be stopped; it erases by retention\n"
+             "                                         itself: retention/check_ms)\n"
+             "       rhannu-broker check-agreement FILE [--pki DIR]\n"
+             "                                         validate a sharing agreement; with\n"
+             "                                         --pki also its signature FILE.sig\n"
+             "       rhannu-broker -h\n\n"
+             "Configuration keys (YAML, section/key):\n");
     rh_config_print_spec (rh_broker_config_spec, out);
 }
 
@@ -177,6 +190,115 @@ s_dead_letters (rh_config_t *config, const char *requeue, bool requeue_all)
     return rc;
 }
 
+//  What erase was asked to do.
+typedef struct {
+    const char *msg_id;     //  --msg
+    const char *subject;    //  --subject
+    bool retention;         //  --retention
+    const char *reason;     //  --reason, as typed
+    const char *authority;  //  --authority
+} s_erase_args_t;
+
+//  Prints what became of one payload: one line each, no personal data (ids and agencies only).
+static void
+s_print_erased (void *arg, uint64_t seq, const char *msg_id, rh_erase_outcome_t outcome,
+                const char *why)
+{
+    int *refused = arg;
+    if (outcome == RH_ERASE_ERASED)
+        printf ("erased %s (record %" PRIu64 ")\n", msg_id, seq);
+    else if (outcome == RH_ERASE_GONE)
+        printf ("already erased %s (record %" PRIu64 ")\n", msg_id, seq);
+    else {
+        (*refused)++;
+        if (outcome == RH_ERASE_OWED)
+            printf ("refused %s (record %" PRIu64 "): owed: still queued for %s, undelivered\n",
+                    msg_id, seq, why);
+        else
+            printf ("refused %s (record %" PRIu64 "): held: agreement %s is under legal hold\n",
+                    msg_id, seq, why);
+    }
+}
+
+//  Erases payloads of a stopped broker's store. Exit 0 when everything asked for was erased
+//  (or had been), 1 when something was refused or not found, 2 on misuse or a running broker.
+static int
+s_erase (rh_config_t *config, const s_erase_args_t *args)
+{
+    static const char *const reasons [][2] = { { "retention", RH_ERASURE_RETENTION },
+                                               { "right-to-erasure", RH_ERASURE_RIGHT_TO_ERASURE },
+                                               { "court-order", RH_ERASURE_COURT_ORDER } };
+    const char *reason = NULL;
+    for (size_t i = 0; i < 3; i++)
+        if (args->reason && !strcmp (args->reason, reasons [i][0]))
+            reason = reasons [i][1];
+    int chosen = !!args->msg_id + !!args->subject + !!args->retention;
+    if (chosen != 1 || !reason || !args->authority || !*args->authority
+        || strlen (args->authority) > RH_MAX_AUTHORITY) {
+        fprintf (stderr,
+                 "erase: give one of --msg, --subject, --retention; --reason retention, "
+                 "right-to-erasure or court-order; and --authority (at most %d bytes)\n",
+                 RH_MAX_AUTHORITY);
+        return 2;
+    }
+    const char *dir = rh_config_str (config, "data/dir");
+    char current [PATH_MAX], identity [PATH_MAX], ca [PATH_MAX];
+    struct stat info;
+    rh_file_path (current, sizeof current, "%s/CURRENT", dir);
+    if (stat (current, &info) != 0) {
+        fprintf (stderr, "%s holds no broker data\n", dir);
+        return 1;
+    }
+    if (s_store_locked (dir)) {
+        fprintf (stderr, "%s is in use: the broker is running: stop it first\n", dir);
+        return 2;
+    }
+    const char *pki = rh_config_str (config, "pki/dir");
+    rh_file_path (identity, sizeof identity, "%s/%s", pki, rh_config_str (config, "pki/identity"));
+    rh_file_path (ca, sizeof ca, "%s/ca.pem", pki);
+    char errors [8192] = "";
+    //  The agreements as the broker's clock sees them (legal holds, retention).
+    int64_t offset = rh_broker_clock_offset (config);
+    int64_t now = rh_time_now_ms () + (offset > 0 ? offset : 0);
+    rh_policy_t *policy =
+        rh_policy_load (rh_config_str (config, "policy/dir"), ca, now, errors, sizeof errors);
+    rh_signer_t *signer = rh_signer_load (identity);
+    rh_db_t *db = policy && signer ? rh_db_open (dir) : NULL;
+    rh_audit_t *audit = db ? rh_audit_new (db) : NULL;
+    rh_eraser_t *eraser = audit ? rh_eraser_new (db, audit, policy) : NULL;
+    int rc = 1, refused = 0;
+    if (!policy)
+        fprintf (stderr, "erase: cannot load the agreements (legal holds): %s", errors);
+    else if (!signer)
+        fprintf (stderr, "erase: cannot load the broker's key %s\n", identity);
+    else if (!eraser)
+        fprintf (stderr, "erase: cannot open the broker's data in %s\n", dir);
+    else {
+        int found = args->msg_id    ? rh_eraser_add_message (eraser, args->msg_id)
+                    : args->subject ? rh_eraser_add_subject (eraser, args->subject)
+                                    : rh_eraser_add_due (eraser, now);
+        int erased = found > 0 ? rh_eraser_run (eraser, reason, args->authority, signer,
+                                                s_print_erased, &refused)
+                               : found;
+        if (found < 0 && args->subject)
+            fprintf (stderr, "erase: %s is not a subject key (64 hex digits)\n", args->subject);
+        else if (found == 0 && !args->retention)
+            fprintf (stderr, "erase: no stored message matches\n");
+        else if (erased < 0)
+            fprintf (stderr, "erase: cannot write the store: nothing was erased\n");
+        else {
+            printf ("%d message%s erased, %d refused\n", erased, erased == 1 ? "" : "s", refused);
+            rc = refused ? 1 : 0;
+        }
+    }
+    rh_eraser_destroy (&eraser);
+    rh_audit_destroy (&audit);
+    rh_db_destroy (&db);
+    rh_signer_destroy (&signer);
+    rh_policy_destroy (&policy);
+    return rc;
+}
+
 //  Validates one agreement file for the person editing it: every problem with its line, or a
 //  summary of what the broker would enforce. Exit 0 only when valid (and signed, with --pki).
 static int
@@ -288,9 +410,23 @@ main (int argc, char **argv)
     mallopt (M_ARENA_MAX, 2);
     const char *config_path = NULL, *requeue = NULL;
     bool print_log = false, dead_letters = false, requeue_all = false, print_vkey = false;
+    bool erase = false;
+    s_erase_args_t erase_args = { .msg_id = NULL };
     for (int i = 1; i < argc; i++) {
         if (strcmp (argv [i], "log") == 0 && i == 1)
             print_log = true;
+        else if (strcmp (argv [i], "erase") == 0 && i == 1)
+            erase = true;
+        else if (erase && strcmp (argv [i], "--msg") == 0 && i + 1 < argc)
+            erase_args.msg_id = argv [++i];
+        else if (erase && strcmp (argv [i], "--subject") == 0 && i + 1 < argc)
+            erase_args.subject = argv [++i];
+        else if (erase && strcmp (argv [i], "--retention") == 0)
+            erase_args.retention = true;
+        else if (erase && strcmp (argv [i], "--reason") == 0 && i + 1 < argc)
+            erase_args.reason = argv [++i];
+        else if (erase && strcmp (argv [i], "--authority") == 0 && i + 1 < argc)
+            erase_args.authority = argv [++i];
         else if (strcmp (argv [i], "vkey") == 0 && i == 1)
             print_vkey = true;
         else if (strcmp (argv [i], "dead-letters") == 0 && i == 1)
@@ -325,6 +461,11 @@ main (int argc, char **argv)
     }
     if (print_vkey) {
         int rc = s_print_vkey (config);
+        rh_config_destroy (&config);
+        return rc;
+    }
+    if (erase) {
+        int rc = s_erase (config, &erase_args);
         rh_config_destroy (&config);
         return rc;
     }

@@ -83,11 +83,12 @@ s_held_by (rh_eraser_t *self, const rh_audit_record_t *record)
 }
 
 //  Adds record seq if it carries a payload. Returns 1 if added (or already there), 0 if it
-//  carries none, -1 on failure.
+//  carries none, -1 on failure. Only callers that may name a record twice (a message and its
+//  case) ask for the check, which costs a pass over what was added.
 static int
-s_add (rh_eraser_t *self, uint64_t seq)
+s_add (rh_eraser_t *self, uint64_t seq, bool once)
 {
-    for (size_t i = 0; i < self->count; i++)
+    for (size_t i = 0; once && i < self->count; i++)
         if (self->candidates [i].seq == seq)
             return 1;
     const rh_audit_record_t *record = rh_logreader_read (self->reader, seq);
@@ -133,7 +134,7 @@ s_add_index (rh_eraser_t *self, const char *prefix)
         size_t size = 0;
         const uint8_t *key = rh_db_iter_key (iter, &size);
         uint64_t seq = rh_db_key_sequence (key, size, strlen (prefix));
-        int rc = seq == UINT64_MAX ? 0 : s_add (self, seq);
+        int rc = seq == UINT64_MAX ? 0 : s_add (self, seq, true);
         added = rc < 0 ? -1 : added + rc;
     }
     if (rh_db_iter_error (iter))
@@ -254,10 +255,11 @@ rh_eraser_add_due (rh_eraser_t *self, int64_t now_ms)
         int64_t years = s_retention_years (self, record);
         if (years < 0 || record->at_ms + years * RH_RETENTION_YEAR_MS > now_ms)
             continue;
+        if (count == RH_MAX_ERASE_CANDIDATES)
+            break;  //  the rest next time
         if (count == capacity) {
             capacity = capacity ? capacity * 2 : 64;
-            uint64_t *grown =
-                count < RH_MAX_ERASE_CANDIDATES ? realloc (due, capacity * sizeof *grown) : NULL;
+            uint64_t *grown = realloc (due, capacity * sizeof *grown);
             if (!grown) {
                 rc = -1;
                 break;
@@ -269,19 +271,39 @@ rh_eraser_add_due (rh_eraser_t *self, int64_t now_ms)
     if (rh_db_iter_error (iter))
         rc = -1;
     rh_db_iter_destroy (&iter);
-    //  Added after the walk: adding reads records, which the reader must not do mid-walk.
+    //  Each stored payload once (ap/ keys are unique): no check for repeats.
     for (size_t i = 0; rc == 0 && i < count; i++)
-        if (s_add (self, due [i]) < 0)
+        if (s_add (self, due [i], false) < 0)
             rc = -1;
     free (due);
     return rc == 0 ? (int) count : -1;
 }
 
-//  Refuses every candidate a queue entry or dead letter still holds (by payload record or by
-//  message id: an entry may carry its own copy). Returns 0 or -1.
+static int
+s_compare_seq (const void *a, const void *b)
+{
+    uint64_t x = ((const s_candidate_t *) a)->seq, y = ((const s_candidate_t *) b)->seq;
+    return x < y ? -1 : x > y;
+}
+
+//  Marks a candidate owed to recipient.
+static void
+s_owed (s_candidate_t *candidate, const char *recipient)
+{
+    if (candidate->outcome != RH_ERASE_ERASED)
+        return;
+    candidate->outcome = RH_ERASE_OWED;
+    snprintf (candidate->why, sizeof candidate->why, "%s", recipient);
+}
+
+//  Refuses every candidate a queue entry or dead letter still holds: by the payload record it
+//  refers to (a binary search: candidates are sorted by record), or, for an entry that carries
+//  its own copy, by message id. Returns 0 or -1.
 static int
 s_refuse_owed (rh_eraser_t *self)
 {
+    if (self->count)
+        qsort (self->candidates, self->count, sizeof *self->candidates, s_compare_seq);
     static const char *const prefixes [] = { "q/", "x/" };
     int rc = 0;
     for (size_t p = 0; p < 2 && rc == 0; p++) {
@@ -305,16 +327,16 @@ s_refuse_owed (rh_eraser_t *self)
                 memcpy (recipient, key + 2, length);
                 recipient [length] = 0;
             }
-            for (size_t i = 0; i < self->count; i++) {
-                s_candidate_t *candidate = &self->candidates [i];
-                if (candidate->outcome != RH_ERASE_ERASED)
-                    continue;
-                if (queued.payload_leaf == candidate->seq + 1
-                    || strcmp (queued.msg_id, candidate->msg_id) == 0) {
-                    candidate->outcome = RH_ERASE_OWED;
-                    snprintf (candidate->why, sizeof candidate->why, "%s", recipient);
-                }
+            if (queued.payload_leaf) {
+                s_candidate_t wanted = { .seq = queued.payload_leaf - 1 };
+                s_candidate_t *candidate = bsearch (&wanted, self->candidates, self->count,
+                                                    sizeof *self->candidates, s_compare_seq);
+                if (candidate)
+                    s_owed (candidate, recipient);
             }
+            for (size_t i = 0; !queued.payload_leaf && i < self->count; i++)
+                if (strcmp (queued.msg_id, self->candidates [i].msg_id) == 0)
+                    s_owed (&self->candidates [i], recipient);
             rh_record_release (&queued.owned);
         }
         if (rh_db_iter_error (iter))

@@ -71,6 +71,23 @@ test_erase_then_verify_reports_the_erasure (void)
     CU_ASSERT_EQUAL (check.erased, 1);
     CU_ASSERT_EQUAL (check.messages, 1);
     CU_ASSERT_EQUAL (s_erased_by [first], 2);
+    //  An ERASURE record naming a message still stored (a run stopped between its commit and
+    //  the deletion) is accepted: the message is checked as any other, and not counted erased.
+    uint64_t third = s_message (audit, "m3", "third message");
+    uint8_t third_sha [RH_DIGEST_LEN];
+    rh_sha256 (third_sha, "third message", 13);
+    rh_erased_t pending = { .seq = third, .msg_id = "m3", .payload_sha256 = third_sha };
+    rh_audit_record_t unfinished = { .event = "ERASURE",
+                                     .code = "RH_OK",
+                                     .erasure_reason = RH_ERASURE_RETENTION,
+                                     .erasure_authority = "schedule",
+                                     .erased = &pending,
+                                     .erased_count = 1 };
+    CU_ASSERT_EQUAL (rh_audit_append (audit, &unfinished), 0);
+    CU_ASSERT_EQUAL (rh_db_commit (db, true), 0);
+    CU_ASSERT_EQUAL (rh_audit_verify (db, NULL, &check), RH_OK);
+    CU_ASSERT_EQUAL (check.erased, 1);
+    CU_ASSERT_EQUAL (check.messages, 2);
     //  The second message deleted without an erasure: damage, named by its record.
     rh_db_delete (db, "ap/00000000000000000001", 23);
     CU_ASSERT_EQUAL (rh_db_commit (db, true), 0);

@@ -138,6 +138,21 @@ test_a_message_still_owed_is_refused (void)
     CU_ASSERT_EQUAL (rh_audit_size (audit), 1);  //  nothing erased, nothing recorded
     rh_eraser_destroy (&eraser);
     CU_ASSERT_STRING_EQUAL (rh_eraser_outcome_name (RH_ERASE_OWED), "owed");
+    //  An ERASURE record cannot erase what came after it.
+    uint8_t sha [RH_DIGEST_LEN] = { 2 };
+    rh_erased_t later = { .seq = 5, .msg_id = "m9", .payload_sha256 = sha };
+    rh_audit_record_t impossible = { .event = "ERASURE",
+                                     .code = "RH_OK",
+                                     .erasure_reason = RH_ERASURE_COURT_ORDER,
+                                     .erasure_authority = "nobody",
+                                     .erased = &later,
+                                     .erased_count = 1 };
+    CU_ASSERT_EQUAL (rh_audit_append (audit, &impossible), 0);
+    CU_ASSERT_EQUAL (rh_db_commit (db, true), 0);
+    rh_audit_check_t check;
+    CU_ASSERT_EQUAL (rh_audit_verify (db, NULL, &check), RH_E_MALFORMED);
+    CU_ASSERT_EQUAL (check.bad, 1);
+    CU_ASSERT_PTR_NOT_NULL (strstr (check.reason, "names a record that comes after it"));
     rh_audit_destroy (&audit);
     rh_db_destroy (&db);
 }

@@ -98,7 +98,7 @@ AGENT_SRC := $(filter-out agent/main.c,$(wildcard agent/*.c))
 WITNESS_SRC := $(filter-out witness/main.c,$(wildcard witness/*.c))
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(BUILD)/tests/unit-tests
-FUZZ_NAMES := envelope frame json agreement broker bundle csr note
+FUZZ_NAMES := envelope frame json agreement broker bundle csr note record
 FUZZ_REPLAY := $(patsubst %,$(BUILD)/tests/replay-%,$(FUZZ_NAMES))
 GEN_CORPUS := $(BUILD)/tests/gen-corpus
 TESTCLIENT := $(BUILD)/tests/rh-testclient
@@ -393,7 +393,7 @@ check-layers: $(LAYER_LIB_OBJ) $(LAYER_PROTO_OBJ) $(LAYER_CERTS_OBJ) $(LAYER_BRO
 #  again with it, for the report.
 ASAN_INTEGRATION := test_lifecycle test_security test_deadletter test_delivery test_agreements \
                     test_api test_holder test_audit test_witness test_witness_quorum test_ca_openssl \
-                    test_cli test_failover
+                    test_cli test_failover test_erase
 ASAN_UNIT = UBSAN_OPTIONS=print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 check-asan:
 	$(MAKE) $(SUBMAKE_J) SAN=1 $(UNIT_BIN) $(FUZZ_REPLAY) $(TOOLS) $(TESTCLIENT) $(API_EXAMPLE) \
@@ -485,6 +485,7 @@ corpus: $(GEN_CORPUS)
 	$(GEN_CORPUS) frames tests/fuzz/corpus/frame
 	$(GEN_CORPUS) bundles tests/fuzz/corpus/bundle
 	$(GEN_CORPUS) notes tests/fuzz/corpus/note
+	$(GEN_CORPUS) records tests/fuzz/corpus/record
 
 #  --- Housekeeping ----------------------------------------------------------------------------
 

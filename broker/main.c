@@ -6,6 +6,10 @@
     rhannu-broker dead-letters -f CONFIG [--requeue MSG_ID | --requeue-all]
                                 list dead letters, or put them back in their
                                 queues (the broker must be stopped)
+    rhannu-broker erase -f CONFIG (--msg ID | --subject KEY | --retention)
+                         --reason R --authority TEXT
+                                erase message payloads after a committed, signed
+                                ERASURE record (the broker must be stopped)
     rhannu-broker check-agreement FILE [--pki DIR]
                                 validate a sharing agreement (and its signature)
     rhannu-broker vkey -f CONFIG
@@ -47,23 +51,32 @@ s_send_nothing (void *arg, const uint8_t *routing_id, size_t routing_id_size,
 static void
 s_usage (FILE *out)
 {
-    fprintf (out, "usage: rhannu-broker -f CONFIG [-v]      run the broker\n"
-                  "       rhannu-broker log -f CONFIG       verify and print the audit log\n"
-                  "                                         (of a stopped broker or a copy)\n"
-                  "       rhannu-broker dead-letters -f CONFIG [--requeue MSG_ID | --requeue-all]\n"
-                  "                                         list the messages given up on, or\n"
-                  "                                         put them back in their recipients'\n"
-                  "                                         queues (the broker must be stopped)\n"
-                  "       rhannu-broker vkey -f CONFIG      print the vkey our checkpoint notes\n"
-                  "                                         are signed with (witness/origin and\n"
-                  "                                         the broker's key): what a witness's\n"
-                  "                                         logs/vkeys lists\n"
-                  "       rhannu-broker check-agreement FILE [--pki DIR]\n"
-                  "                                         validate a sharing agreement; with\n"
-                  "                                         --pki also its signature FILE.sig\n"
-                  "       rhannu-broker -h | --help | --version\n\n"
-                  "Options: -f, --config FILE   -v, --verbose (debug log)\n\n"
-                  "Configuration keys (YAML, section/key):\n");
+    fprintf (out,
+             "usage: rhannu-broker -f CONFIG [-v]      run the broker\n"
+             "       rhannu-broker log -f CONFIG       verify and print the audit log\n"
+             "                                         (of a stopped broker or a copy)\n"
+             "       rhannu-broker dead-letters -f CONFIG [--requeue MSG_ID | --requeue-all]\n"
+             "                                         list the messages given up on, or\n"
+             "                                         put them back in their recipients'\n"
+             "                                         queues (the broker must be stopped)\n"
+             "       rhannu-broker vkey -f CONFIG      print the vkey our checkpoint notes\n"
+             "                                         are signed with (witness/origin and\n"
+             "                                         the broker's key): what a witness's\n"
+             "                                         logs/vkeys lists\n"
+             "       rhannu-broker erase -f CONFIG (--msg MSG_ID | --subject KEY | --retention)\n"
+             "                --reason retention|right-to-erasure|court-order --authority TEXT\n"
+             "                                         erase message payloads: an ERASURE\n"
+             "                                         record naming each (record, SHA-256),\n"
+             "                                         why and on whose authority is signed\n"
+             "                                         and committed first (the broker must\n"
+             "                                         be stopped; it erases by retention\n"
+             "                                         itself: retention/check_ms)\n"
+             "       rhannu-broker check-agreement FILE [--pki DIR]\n"
+             "                                         validate a sharing agreement; with\n"
+             "                                         --pki also its signature FILE.sig\n"
+             "       rhannu-broker -h | --help | --version\n\n"
+             "Options: -f, --config FILE   -v, --verbose (debug log)\n\n"
+             "Configuration keys (YAML, section/key):\n");
     rh_config_print_spec (rh_broker_config_spec, out);
 }
 
@@ -109,28 +122,36 @@ s_print_requeued (void *arg, const rh_dead_letter_t *letter)
     printf ("re-queued %s for %s\n", letter->msg_id, letter->recipient);
 }
 
+//  0 if dir holds a broker store no process has open; else says why in one line and returns
+//  the exit code: 1 no store there (opening would create an empty one), 2 the broker runs.
+static int
+s_stopped_store (const char *dir)
+{
+    char current [PATH_MAX];
+    struct stat info;
+    rh_file_path (current, sizeof current, "%s/CURRENT", dir);
+    if (stat (current, &info) != 0) {
+        fprintf (stderr, "%s holds no broker data\n", dir);
+        return 1;
+    }
+    pid_t holder = rh_db_lock_holder (dir);
+    if (holder > 0) {
+        fprintf (stderr, "%s is in use: the broker is running (pid %ld): stop it first\n", dir,
+                 (long) holder);
+        return 2;
+    }
+    return 0;
+}
+
 //  Lists the dead letters of a stopped broker, or re-queues one message id (requeue), or all
 //  (requeue_all), with a REQUEUED audit record committed before it reports success.
 static int
 s_dead_letters (rh_config_t *config, const char *requeue, bool requeue_all)
 {
     const char *dir = rh_config_str (config, "data/dir");
-    char current [PATH_MAX];
-    struct stat info;
-    rh_file_path (current, sizeof current, "%s/CURRENT", dir);
-    if (stat (current, &info) != 0) {
-        //  Opening would create an empty store there.
-        fprintf (stderr, "%s holds no broker data\n", dir);
-        return 1;
-    }
-    char lock [PATH_MAX];
-    rh_file_path (lock, sizeof lock, "%s/LOCK", dir);
-    pid_t holder = rh_file_lock_holder (lock);
-    if (holder > 0) {
-        fprintf (stderr, "%s is in use: the broker is running (pid %ld): stop it first\n", dir,
-                 (long) holder);
-        return 2;
-    }
+    int rc_store = s_stopped_store (dir);
+    if (rc_store != 0)
+        return rc_store;
     rh_db_t *db = rh_db_open (dir);
     rh_audit_t *audit = db ? rh_audit_new (db) : NULL;
     rh_queue_limits_t limits = {
@@ -171,6 +192,108 @@ s_dead_letters (rh_config_t *config, const char *requeue, bool requeue_all)
     rh_queue_destroy (&queue);
     rh_audit_destroy (&audit);
     rh_db_destroy (&db);
+    return rc;
+}
+
+//  What erase was asked to do.
+typedef struct {
+    const char *msg_id;     //  --msg
+    const char *subject;    //  --subject
+    bool retention;         //  --retention
+    const char *reason;     //  --reason, as typed
+    const char *authority;  //  --authority
+} s_erase_args_t;
+
+//  Prints what became of one payload: one line each, no personal data (ids and agencies only).
+static void
+s_print_erased (void *arg, uint64_t seq, const char *msg_id, rh_erase_outcome_t outcome,
+                const char *why)
+{
+    int *refused = arg;
+    if (outcome == RH_ERASE_ERASED)
+        printf ("erased %s (record %" PRIu64 ")\n", msg_id, seq);
+    else if (outcome == RH_ERASE_GONE)
+        printf ("already erased %s (record %" PRIu64 ")\n", msg_id, seq);
+    else {
+        (*refused)++;
+        if (outcome == RH_ERASE_OWED)
+            printf ("refused %s (record %" PRIu64 "): owed: still queued for %s, undelivered\n",
+                    msg_id, seq, why);
+        else
+            printf ("refused %s (record %" PRIu64 "): held: agreement %s is under legal hold\n",
+                    msg_id, seq, why);
+    }
+}
+
+//  Erases payloads of a stopped broker's store. Exit 0 when everything asked for was erased
+//  (or had been), 1 when something was refused or not found, 2 on misuse or a running broker.
+static int
+s_erase (rh_config_t *config, const s_erase_args_t *args)
+{
+    static const char *const reasons [][2] = { { "retention", RH_ERASURE_RETENTION },
+                                               { "right-to-erasure", RH_ERASURE_RIGHT_TO_ERASURE },
+                                               { "court-order", RH_ERASURE_COURT_ORDER } };
+    const char *reason = NULL;
+    for (size_t i = 0; i < 3; i++)
+        if (args->reason && !strcmp (args->reason, reasons [i][0]))
+            reason = reasons [i][1];
+    int chosen = !!args->msg_id + !!args->subject + !!args->retention;
+    if (chosen != 1 || !reason || !args->authority || !*args->authority
+        || strlen (args->authority) > RH_MAX_AUTHORITY) {
+        fprintf (stderr,
+                 "erase: give one of --msg, --subject, --retention; --reason retention, "
+                 "right-to-erasure or court-order; and --authority (at most %d bytes)\n",
+                 RH_MAX_AUTHORITY);
+        return 2;
+    }
+    const char *dir = rh_config_str (config, "data/dir");
+    char identity [PATH_MAX], ca [PATH_MAX];
+    int rc_store = s_stopped_store (dir);
+    if (rc_store != 0)
+        return rc_store;
+    const char *pki = rh_config_str (config, "pki/dir");
+    rh_file_path (identity, sizeof identity, "%s/%s", pki, rh_config_str (config, "pki/identity"));
+    rh_file_path (ca, sizeof ca, "%s/ca.pem", pki);
+    char errors [8192] = "";
+    //  The agreements as the broker's clock sees them (legal holds, retention).
+    int64_t offset = rh_broker_clock_offset (config);
+    int64_t now = rh_time_now_ms () + (offset > 0 ? offset : 0);
+    rh_policy_t *policy =
+        rh_policy_load (rh_config_str (config, "policy/dir"), ca, now, errors, sizeof errors);
+    rh_signer_t *signer = rh_signer_load (identity);
+    rh_db_t *db = policy && signer ? rh_db_open (dir) : NULL;
+    rh_audit_t *audit = db ? rh_audit_new (db) : NULL;
+    rh_eraser_t *eraser = audit ? rh_eraser_new (db, audit, policy) : NULL;
+    int rc = 1, refused = 0;
+    if (!policy)
+        fprintf (stderr, "erase: cannot load the agreements (legal holds): %s", errors);
+    else if (!signer)
+        fprintf (stderr, "erase: cannot load the broker's key %s\n", identity);
+    else if (!eraser)
+        fprintf (stderr, "erase: cannot open the broker's data in %s\n", dir);
+    else {
+        int found = args->msg_id    ? rh_eraser_add_message (eraser, args->msg_id)
+                    : args->subject ? rh_eraser_add_subject (eraser, args->subject)
+                                    : rh_eraser_add_due (eraser, now);
+        int erased = found > 0 ? rh_eraser_run (eraser, reason, args->authority, signer,
+                                                s_print_erased, &refused)
+                               : found;
+        if (found < 0 && args->subject)
+            fprintf (stderr, "erase: %s is not a subject key (64 hex digits)\n", args->subject);
+        else if (found == 0 && !args->retention)
+            fprintf (stderr, "erase: no stored message matches\n");
+        else if (erased < 0)
+            fprintf (stderr, "erase: cannot write the store: nothing was erased\n");
+        else {
+            printf ("%d message%s erased, %d refused\n", erased, erased == 1 ? "" : "s", refused);
+            rc = refused ? 1 : 0;
+        }
+    }
+    rh_eraser_destroy (&eraser);
+    rh_audit_destroy (&audit);
+    rh_db_destroy (&db);
+    rh_signer_destroy (&signer);
+    rh_policy_destroy (&policy);
     return rc;
 }
 
@@ -268,6 +391,8 @@ typedef struct {
     bool requeue_all;      //  dead-letters --requeue-all
     const char *pki;       //  check-agreement --pki
     const char *argument;  //  the command's one argument (check-agreement FILE), if it takes one
+    s_erase_args_t erase;  //  erase --msg, --subject, --retention, --reason, --authority
+    bool erase_option;     //  any of those was given
 } s_args_t;
 
 static int
@@ -315,6 +440,12 @@ s_dead_letters_command (rh_config_t *config, const s_args_t *args)
 }
 
 static int
+s_erase_command (rh_config_t *config, const s_args_t *args)
+{
+    return s_erase (config, &args->erase);
+}
+
+static int
 s_check_agreement_command (rh_config_t *config, const s_args_t *args)
 {
     (void) config;
@@ -333,10 +464,21 @@ static const struct {
     { "log", s_log_command, true, NULL },
     { "dead-letters", s_dead_letters_command, true, NULL },
     { "vkey", s_vkey_command, true, NULL },
+    { "erase", s_erase_command, true, NULL },
     { "check-agreement", s_check_agreement_command, false, "FILE" },
 };
 
-enum { S_VERSION = 256, S_REQUEUE, S_REQUEUE_ALL, S_PKI };
+enum {
+    S_VERSION = 256,
+    S_REQUEUE,
+    S_REQUEUE_ALL,
+    S_PKI,
+    S_MSG,
+    S_SUBJECT,
+    S_RETENTION,
+    S_REASON,
+    S_AUTHORITY
+};
 
 static const struct option s_options [] = {
     { "config", required_argument, NULL, 'f' },
@@ -346,6 +488,11 @@ static const struct option s_options [] = {
     { "requeue", required_argument, NULL, S_REQUEUE },
     { "requeue-all", no_argument, NULL, S_REQUEUE_ALL },
     { "pki", required_argument, NULL, S_PKI },
+    { "msg", required_argument, NULL, S_MSG },
+    { "subject", required_argument, NULL, S_SUBJECT },
+    { "retention", no_argument, NULL, S_RETENTION },
+    { "reason", required_argument, NULL, S_REASON },
+    { "authority", required_argument, NULL, S_AUTHORITY },
     { NULL, 0, NULL, 0 },
 };
 
@@ -380,6 +527,26 @@ main (int argc, char **argv)
             case S_PKI:
                 args.pki = optarg;
                 break;
+            case S_MSG:
+                args.erase.msg_id = optarg;
+                args.erase_option = true;
+                break;
+            case S_SUBJECT:
+                args.erase.subject = optarg;
+                args.erase_option = true;
+                break;
+            case S_RETENTION:
+                args.erase.retention = true;
+                args.erase_option = true;
+                break;
+            case S_REASON:
+                args.erase.reason = optarg;
+                args.erase_option = true;
+                break;
+            case S_AUTHORITY:
+                args.erase.authority = optarg;
+                args.erase_option = true;
+                break;
             default:
                 return rh_cli_bad_option (S_TOOL, c, argv);
         }
@@ -409,6 +576,9 @@ main (int argc, char **argv)
         return rh_cli_error (S_TOOL, "--requeue or --requeue-all, not both");
     if (args.pki && s_commands [k].run != s_check_agreement_command)
         return rh_cli_error (S_TOOL, "--pki is for check-agreement");
+    if (args.erase_option && s_commands [k].run != s_erase_command)
+        return rh_cli_error (
+            S_TOOL, "--msg, --subject, --retention, --reason and --authority are for erase");
     if (!s_commands [k].config)
         return s_commands [k].run (NULL, &args);
     if (!args.config)

@@ -411,15 +411,71 @@ s_checkpoint_good (const uint8_t *value, size_t size, const uint8_t root [RH_DIG
     return true;
 }
 
+//  The event of a record that erased message payloads (rhannu-broker erase, retention).
+#define S_ERASURE_EVENT "ERASURE"
+
+//  A message payload found missing during a walk, and the ERASURE record that covers it.
+typedef struct {
+    uint64_t seq;                    //  the record the payload was kept with
+    uint64_t by;                     //  the ERASURE record that names it, plus one (0: none yet)
+    uint8_t sha256 [RH_DIGEST_LEN];  //  the commitment the record names
+} s_missing_t;
+
 //  The one place that decides whether a message no longer stored was erased lawfully: an
-//  erasure record in the log must name it. There are no erasure records yet, so every missing
-//  message is damage; rhannu-broker erase will append them, and this will look them up.
-static bool
-s_erasure_covers (rh_db_t *db, uint64_t seq)
+//  ERASURE record must name it, by record and commitment. Erasure records come after what they
+//  erase, so the walk notes each missing payload here (in log order, so sorted by seq) and each
+//  ERASURE record met later marks those it covers; what is left unmarked at the end is damage.
+//  One pass, and a binary search per erased entry: no record is read twice.
+typedef struct {
+    s_missing_t *items;  //  sorted by seq
+    size_t count;        //  entries in items
+    size_t capacity;     //  entries allocated
+} s_erasures_t;
+
+//  Notes a missing payload. Returns 0 or -1 (no memory).
+static int
+s_erasures_missing (s_erasures_t *self, uint64_t seq, const uint8_t sha256 [RH_DIGEST_LEN])
 {
-    (void) db;
-    (void) seq;
-    return false;
+    if (self->count == self->capacity) {
+        size_t capacity = self->capacity ? self->capacity * 2 : 64;
+        s_missing_t *grown = realloc (self->items, capacity * sizeof *grown);
+        if (!grown)
+            return -1;
+        self->items = grown;
+        self->capacity = capacity;
+    }
+    s_missing_t *item = &self->items [self->count++];
+    item->seq = seq;
+    item->by = 0;
+    memcpy (item->sha256, sha256, RH_DIGEST_LEN);
+    return 0;
+}
+
+//  Marks what ERASURE record seq covers: each payload it names that is missing with the same
+//  commitment. A name of a payload still stored is harmless (a run stopped between committing
+//  the record and deleting); a commitment that differs covers nothing. Returns false if the
+//  record names a record at or after itself (it cannot have erased what came later).
+static bool
+s_erasures_cover (s_erasures_t *self, const rh_audit_record_t *record, uint64_t seq)
+{
+    rh_erased_t erased;
+    for (size_t i = 0; rh_record_erased (record, i, &erased); i++) {
+        if (erased.seq >= seq)
+            return false;
+        size_t low = 0, high = self->count;
+        while (low < high) {
+            size_t middle = low + (high - low) / 2;
+            if (self->items [middle].seq < erased.seq)
+                low = middle + 1;
+            else
+                high = middle;
+        }
+        s_missing_t *item = low < self->count ? &self->items [low] : NULL;
+        if (item && item->seq == erased.seq && !item->by
+            && sodium_memcmp (item->sha256, erased.payload_sha256, RH_DIGEST_LEN) == 0)
+            item->by = seq + 1;
+    }
+    return true;
 }
 
 //  Fails the walk at record seq with a reason; returns RH_E_MALFORMED.
@@ -437,7 +493,8 @@ s_fail (rh_audit_check_t *check, const char *format, ...)
 
 //  Checks the message record seq names (payload_sha256, or NULL if it names none).
 static rh_rc_t
-s_check_payload (rh_db_t *db, uint64_t seq, const uint8_t *payload_sha256, rh_audit_check_t *check)
+s_check_payload (rh_db_t *db, uint64_t seq, const uint8_t *payload_sha256, rh_audit_check_t *check,
+                 s_erasures_t *erasures)
 {
     if (!payload_sha256)
         return RH_OK;
@@ -449,14 +506,9 @@ s_check_payload (rh_db_t *db, uint64_t seq, const uint8_t *payload_sha256, rh_au
     rh_rc_t rc = RH_OK;
     if (found < 0)
         rc = s_fail (check, "cannot read the message of record %" PRIu64 " (key %s)", seq, key);
-    else if (found == 1 && s_erasure_covers (db, seq))
-        check->erased++;
-    else if (found == 1)
-        rc = s_fail (check,
-                     "the message of record %" PRIu64
-                     " is missing: damaged (no erasure record covers it)",
-                     seq);
-    else {
+    else if (found == 1 && s_erasures_missing (erasures, seq, payload_sha256) != 0)
+        rc = s_fail (check, "out of memory");  //  else judged at the end of the walk
+    else if (found == 0) {
         uint8_t digest [RH_DIGEST_LEN];
         rh_sha256 (digest, payload, size);
         if (sodium_memcmp (digest, payload_sha256, RH_DIGEST_LEN) != 0)
@@ -493,8 +545,16 @@ rh_rc_t
 rh_audit_verify_progress (rh_db_t *db, rh_certstore_t *store, rh_audit_check_t *check,
                           rh_audit_progress_fn *progress, void *arg)
 {
+    return rh_audit_verify_erasures (db, store, check, progress, NULL, arg);
+}
+
+rh_rc_t
+rh_audit_verify_erasures (rh_db_t *db, rh_certstore_t *store, rh_audit_check_t *check,
+                          rh_audit_progress_fn *progress, rh_audit_erased_fn *erased, void *arg)
+{
     assert (db && check);
     memset (check, 0, sizeof *check);
+    s_erasures_t erasures = { .items = NULL };
     rh_merkle_builder_t tree = { .size = 0 };
     rh_db_iter_t *leaves = rh_db_iter_new (db, "a/", 2);
     rh_db_iter_t *checkpoints = rh_db_iter_new (db, "ck/", 3);
@@ -560,7 +620,11 @@ rh_audit_verify_progress (rh_db_t *db, rh_certstore_t *store, rh_audit_check_t *
             break;
         }
         //  The stored message, unless an erasure record covers it, must be the one it names.
-        rc = s_check_payload (db, expected, record.payload_sha256, check);
+        rc = s_check_payload (db, expected, record.payload_sha256, check, &erasures);
+        if (rc == RH_OK && !strcmp (record.event, S_ERASURE_EVENT)
+            && !s_erasures_cover (&erasures, &record, expected))
+            rc = s_fail (check, "erasure record %" PRIu64 " names a record that comes after it",
+                         expected);
         //  A CHECKPOINT record names the checkpoint of the tree just before it.
         bool marker = !strcmp (record.event, S_MARKER_EVENT);
         rh_record_release (&record.owned);
@@ -624,6 +688,22 @@ rh_audit_verify_progress (rh_db_t *db, rh_certstore_t *store, rh_audit_check_t *
     if (progress)
         progress (arg, check);
     check->bad = expected;
+    //  Every payload found missing is lawfully erased, or damage (the first one names it).
+    for (size_t i = 0; rc == RH_OK && i < erasures.count; i++) {
+        if (!erasures.items [i].by) {
+            rc = s_fail (check,
+                         "the message of record %" PRIu64
+                         " is missing: damaged (no erasure record covers it)",
+                         erasures.items [i].seq);
+            check->bad = erasures.items [i].seq;
+        }
+    }
+    for (size_t i = 0; rc == RH_OK && i < erasures.count; i++) {
+        check->erased++;
+        if (erased)
+            erased (arg, erasures.items [i].seq, erasures.items [i].by - 1);
+    }
+    free (erasures.items);
     if (tree.size)
         rh_merkle_builder_root (&tree, check->root);
     rh_db_iter_destroy (&leaves);
@@ -677,6 +757,14 @@ rh_audit_print (rh_db_t *db, FILE *out)
                      decision.agreement_version, *decision.rule_id ? decision.rule_id : "(default)",
                      *decision.missing_condition ? ", missing " : "", decision.missing_condition,
                      *withheld ? ", withheld fields " : "", withheld);
+        }
+        //  One indented line per payload an ERASURE record erased: which record, its commitment.
+        rh_erased_t erased;
+        for (size_t i = 0; rh_record_erased (&record, i, &erased); i++) {
+            char sha [RH_DIGEST_LEN * 2 + 1];
+            sodium_bin2hex (sha, sizeof sha, erased.payload_sha256, RH_DIGEST_LEN);
+            fprintf (out, "        erased the message of record %" PRIu64 " (%s), sha256 %s\n",
+                     erased.seq, erased.msg_id, sha);
         }
         rh_record_release (&record.owned);
         count++;

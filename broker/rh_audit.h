@@ -117,6 +117,15 @@ typedef void (rh_audit_progress_fn) (void *arg, const rh_audit_check_t *check);
 rh_rc_t rh_audit_verify_progress (rh_db_t *db, rh_certstore_t *store, rh_audit_check_t *check,
                                   rh_audit_progress_fn *progress, void *arg);
 
+//  As rh_audit_verify_progress, calling erased (if not NULL) with arg once for each message
+//  payload no longer stored that an ERASURE record covers: its record, and the ERASURE
+//  record's, in log order, after a walk that found nothing wrong. A missing payload no ERASURE
+//  record names (by record and SHA-256) fails the walk as damage.
+typedef void (rh_audit_erased_fn) (void *arg, uint64_t seq, uint64_t by);
+rh_rc_t rh_audit_verify_erasures (rh_db_t *db, rh_certstore_t *store, rh_audit_check_t *check,
+                                  rh_audit_progress_fn *progress, rh_audit_erased_fn *erased,
+                                  void *arg);
+
 //  Prints every committed record, one line each (seq, time, event, code, message, agency,
 //  recipients, detail) with its policy decisions. Returns the number printed, or -1.
 int64_t rh_audit_print (rh_db_t *db, FILE *out);

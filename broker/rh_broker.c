@@ -62,6 +62,8 @@ const rh_cfg_spec_t rh_broker_config_spec [] = {
       "default life of a queued message (the sender may set a shorter one)" },
     { "delivery/unverified_alert_ms", RH_CFG_INT, 1000, 30LL * 86400000, "3600000", false,
       "tell a sender when its message's recipient has not been able to verify it for this long" },
+    { "retention/check_ms", RH_CFG_INT, 100, 7LL * 86400000, "3600000", false,
+      "how often (on the broker's clock) payloads past their agreement's retention are erased" },
     { "witness/urls", RH_CFG_STR, 0, 0, "", false,
       "witnesses' base URLs (tlog-witness add-checkpoint), space-separated; none: not witnessed" },
     { "witness/keys", RH_CFG_STR, 0, 0, "", false,
@@ -97,7 +99,10 @@ struct _rh_broker_t {
     rh_backlog_t *backlog;    //  submissions waiting for a verify worker's credit
     size_t max_batch;
     int64_t last_tick;
-    uint64_t commits_seen;  //  commits the classes have been told of (rh_db_stats)
+    int64_t next_retention_ms;  //  when retention erasure next runs (broker's clock)
+    int retention_held;         //  payloads past retention the last run kept: legal hold...
+    int retention_owed;         //  ...and still owed to a recipient
+    uint64_t commits_seen;      //  commits the classes have been told of (rh_db_stats)
 };
 
 //  The broker's clock: real time, plus the test offset when clock/offset_file is set.
@@ -107,23 +112,77 @@ s_now (rh_broker_t *self)
     return rh_time_now_ms () + self->clock_offset;
 }
 
-//  Tests move the clock by writing milliseconds into clock/offset_file; read once per tick.
-static void
-s_read_clock (rh_broker_t *self)
+int64_t
+rh_broker_clock_offset (rh_config_t *config)
 {
-    const char *path = rh_config_str (self->config, "clock/offset_file");
+    const char *path = rh_config_str (config, "clock/offset_file");
     uint8_t *text = NULL;
     size_t size = 0;
     if (!*path || rh_file_read (path, 64, &text, &size) != 0)
-        return;
+        return -1;
     char buffer [65];
     memcpy (buffer, text, size);
     buffer [size] = 0;
     free (text);
     char *end = NULL;
     long long offset = strtoll (buffer, &end, 10);
-    if (end != buffer && offset >= 0)
+    return end != buffer && offset >= 0 ? offset : -1;
+}
+
+//  Tests move the clock by writing milliseconds into clock/offset_file; read once per tick.
+static void
+s_read_clock (rh_broker_t *self)
+{
+    int64_t offset = rh_broker_clock_offset (self->config);
+    if (offset >= 0)
         self->clock_offset = offset;
+}
+
+//  What one retention run kept, by reason.
+typedef struct {
+    int held;  //  under an agreement's legal hold
+    int owed;  //  still queued or dead-lettered for a recipient
+} s_kept_t;
+
+//  Counts what retention kept, and names each (ids only) at debug level.
+static void
+s_retention_report (void *arg, uint64_t seq, const char *msg_id, rh_erase_outcome_t outcome,
+                    const char *why)
+{
+    s_kept_t *kept = arg;
+    if (outcome == RH_ERASE_OWED || outcome == RH_ERASE_HELD) {
+        *(outcome == RH_ERASE_OWED ? &kept->owed : &kept->held) += 1;
+        rh_log_debug ("retention", "msg %s (record %" PRIu64 ") is past retention but kept: %s %s",
+                      msg_id, seq,
+                      outcome == RH_ERASE_OWED ? "undelivered, still owed to"
+                                               : "under legal hold by agreement",
+                      why);
+    }
+}
+
+//  Erases the payloads past their agreement's retention (on the broker's clock), with the
+//  ERASURE records and checkpoint committed first. Runs with nothing pending. Says what it
+//  kept only when that changed, not at every run.
+static void
+s_retention (rh_broker_t *self, int64_t now)
+{
+    rh_eraser_t *eraser = rh_eraser_new (self->db, self->audit, self->policy);
+    s_kept_t kept = { 0, 0 };
+    int due = eraser ? rh_eraser_add_due (eraser, now) : -1;
+    int erased = due > 0 ? rh_eraser_run (eraser, RH_ERASURE_RETENTION,
+                                          "the retention periods of the agreements in force",
+                                          self->signer, s_retention_report, &kept)
+                         : due;
+    if (due < 0 || erased < 0)
+        rh_log_error ("retention", "retention erasure failed; nothing was erased");
+    else if (erased > 0 || kept.held != self->retention_held || kept.owed != self->retention_owed)
+        rh_log_info ("retention",
+                     "%d message payloads past retention erased; kept %d under legal hold, %d "
+                     "still owed to a recipient",
+                     erased, kept.held, kept.owed);
+    self->retention_held = kept.held;
+    self->retention_owed = kept.owed;
+    rh_eraser_destroy (&eraser);
 }
 
 //  The queue's transport: the router, now.
@@ -810,6 +869,11 @@ rh_broker_step (rh_broker_t *self, int timeout_ms)
                                     "acknowledged");
             return -1;
         }
+    }
+    //  Retention erases only what is committed, with nothing of the step's own pending.
+    if (now >= self->next_retention_ms && rh_db_pending (self->db) == 0) {
+        self->next_retention_ms = now + rh_config_int (self->config, "retention/check_ms");
+        s_retention (self, now);
     }
     //  Firing deadlines commits too (it reads the due-time index back): whoever committed,
     //  the classes learn that their pending writes are now in the database.

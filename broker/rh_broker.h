@@ -29,6 +29,9 @@ rh_broker_t *rh_broker_new_standby (rh_config_t *config, volatile sig_atomic_t *
 
 void rh_broker_destroy (rh_broker_t **self_p);
 
+//  The test offset of the broker's clock (clock/offset_file), ms; -1 when none is set.
+int64_t rh_broker_clock_offset (rh_config_t *config);
+
 //  Runs until *stop becomes true (set from a signal handler). *reload, when set, makes the
 //  broker reload the CRL and certificates and is cleared. Returns 0 on a clean stop, -1 if the
 //  broker had to stop because storage failed.

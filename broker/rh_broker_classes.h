@@ -26,6 +26,7 @@
 #include "rh_tracker.h"
 #include "rh_casebook.h"
 #include "rh_logreader.h"
+#include "rh_eraser.h"
 #include "rh_rehearing.h"
 #include "rh_chronicle.h"
 #include "rh_report.h"

@@ -123,6 +123,8 @@ rh_chronicle_print (rh_chronicle_t *self, FILE *out, bool json, bool only_decide
             kind = rh_envelope_kind_name (rh_envelope_kind (envelope));
             purpose = rh_envelope_purpose (envelope);
         }
+        else if (rh_logreader_erased (self->reader))
+            kind = "(erased)";  //  an ERASURE record took it: the events stay, the message not
         char recipients [256] = "";
         for (size_t r = 0; r < record->recipient_count; r++) {
             size_t used = strlen (recipients);

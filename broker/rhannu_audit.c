@@ -76,7 +76,17 @@ typedef struct {
     uint64_t total;              //  records in the log
     const uint64_t *signatures;  //  message signatures checked so far (atomic reads)
     bool written;                //  a line is on the terminal
+    json_t *erasures;            //  [record, erased by record] of each erased message
 } s_progress_t;
+
+//  Keeps one lawful erasure the walk found (rh_audit_erased_fn) for the report.
+static void
+s_erased (void *arg, uint64_t seq, uint64_t by)
+{
+    s_progress_t *self = arg;
+    json_array_append_new (self->erasures, json_pack ("{s:I, s:I}", "record", (json_int_t) seq,
+                                                      "erased_by", (json_int_t) by));
+}
 
 static double
 s_seconds_since (const struct timespec *then)
@@ -221,7 +231,7 @@ s_verify_all (rh_db_t *db, rh_certstore_t *store, const char *pki, s_progress_t 
         checkers [i].started =
             pthread_create (&threads [i], NULL, s_check_messages, &checkers [i]) == 0;
     }
-    rh_rc_t rc = rh_audit_verify_progress (db, store, check, s_progress, progress);
+    rh_rc_t rc = rh_audit_verify_erasures (db, store, check, s_progress, s_erased, progress);
     snprintf (reason, reason_size, "%s", check->reason);
     uint64_t bad = rc == RH_OK ? UINT64_MAX : check->bad;
     for (unsigned i = 0; i < workers; i++) {
@@ -340,7 +350,9 @@ s_log_size (rh_db_t *db, char *why, size_t why_size)
 static int
 s_verify (rh_db_t *db, rh_certstore_t *store, const s_args_t *args, uint64_t total)
 {
-    s_progress_t progress = { .on = isatty (STDERR_FILENO) == 1, .total = total };
+    s_progress_t progress = { .on = isatty (STDERR_FILENO) == 1,
+                              .total = total,
+                              .erasures = json_array () };
     clock_gettime (CLOCK_MONOTONIC, &progress.start);
     rh_audit_check_t check;
     uint64_t messages = 0;
@@ -365,18 +377,31 @@ s_verify (rh_db_t *db, rh_certstore_t *store, const s_args_t *args, uint64_t tot
             json_object_set_new (out, "first_bad_record", json_integer ((json_int_t) bad));
             json_object_set_new (out, "reason", json_string (reason));
         }
+        else
+            json_object_set (out, "erasures", progress.erasures);
         json_dumpf (out, stdout, JSON_INDENT (2) | JSON_PRESERVE_ORDER);
         printf ("\n");
         json_decref (out);
     }
-    else if (rc == RH_OK)
+    else if (rc == RH_OK) {
         printf ("audit log verified: %" PRIu64 " records, %" PRIu64 " signed checkpoints, %" PRIu64
                 " message signatures, %" PRIu64
                 " messages erased\nroot %s\n(%.2f s, %.0f records/s)\n",
                 check.count, check.checkpoints, messages, check.erased, root, seconds,
                 seconds > 0 ? (double) check.count / seconds : 0.0);
+        size_t i;
+        json_t *erasure;
+        json_array_foreach (progress.erasures, i, erasure)
+        {
+            printf ("message of record %" JSON_INTEGER_FORMAT
+                    ": erased by record %" JSON_INTEGER_FORMAT "\n",
+                    json_integer_value (json_object_get (erasure, "record")),
+                    json_integer_value (json_object_get (erasure, "erased_by")));
+        }
+    }
     else
         printf ("audit log NOT valid: first bad record %" PRIu64 ": %s\n", bad, reason);
+    json_decref (progress.erasures);
     return rc == RH_OK ? 0 : 1;
 }
 

@@ -90,6 +90,8 @@ struct _rh_agreement_t {
     s_rule_t *rules;
     size_t rule_count;
     rh_obligations_t obligations;
+    int64_t referral_years;  //  retention: years a message is kept after receipt (-1: not said)
+    bool legal_hold;         //  retention: nothing under this agreement may be erased
     uint8_t sha256 [RH_DIGEST_LEN];
 };
 
@@ -956,12 +958,19 @@ s_parse_retention (s_ctx_t *ctx, yaml_node_t *node)
     bool good = true, hold;
     int64_t years;
     yaml_node_t *value;
-    if ((value = s_get (ctx, node, "referral_years")))
-        good = s_int (ctx, value, "referral_years", 0, 100, &years) && good;
+    if ((value = s_get (ctx, node, "referral_years"))
+        && s_int (ctx, value, "referral_years", 0, 100, &years))
+        ctx->agreement->referral_years = years;
+    else if (value)
+        good = false;
+    //  The audit log itself is never shortened (its tree is the evidence): audit_years is
+    //  checked, not acted on.
     if ((value = s_get (ctx, node, "audit_years")))
         good = s_int (ctx, value, "audit_years", 0, 100, &years) && good;
-    if ((value = s_get (ctx, node, "legal_hold")))
-        good = s_bool (ctx, value, "legal_hold", &hold) && good;
+    if ((value = s_get (ctx, node, "legal_hold")) && s_bool (ctx, value, "legal_hold", &hold))
+        ctx->agreement->legal_hold = hold;
+    else if (value)
+        good = false;
     return good;
 }
 
@@ -1131,6 +1140,7 @@ rh_agreement_parse (const char *text, size_t size, const char *name, char *error
     if (!self)
         return NULL;
     ctx.agreement = self;
+    self->referral_years = -1;
     yaml_parser_t parser;
     yaml_document_t document;
     if (!yaml_parser_initialize (&parser)) {
@@ -1544,6 +1554,18 @@ int64_t
 rh_agreement_valid_to (const rh_agreement_t *self)
 {
     return self->valid_to;
+}
+
+int64_t
+rh_agreement_referral_years (const rh_agreement_t *self)
+{
+    return self->referral_years;
+}
+
+bool
+rh_agreement_legal_hold (const rh_agreement_t *self)
+{
+    return self->legal_hold;
 }
 
 size_t

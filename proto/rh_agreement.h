@@ -124,6 +124,10 @@ uint32_t rh_agreement_version (const rh_agreement_t *self);
 const char *rh_agreement_title (const rh_agreement_t *self);
 int64_t rh_agreement_valid_from (const rh_agreement_t *self);
 int64_t rh_agreement_valid_to (const rh_agreement_t *self);  //  end of the last valid day
+//  retention: years a message under this agreement is kept after receipt (-1 if the agreement
+//  does not say: then retention never erases it), and whether a legal hold forbids erasure.
+int64_t rh_agreement_referral_years (const rh_agreement_t *self);
+bool rh_agreement_legal_hold (const rh_agreement_t *self);
 size_t rh_agreement_rules (const rh_agreement_t *self);
 size_t rh_agreement_parties (const rh_agreement_t *self);
 const rh_obligations_t *rh_agreement_obligations (const rh_agreement_t *self);

@@ -123,4 +123,10 @@
 #define RH_WITNESS_BACKOFF_MIN_MS  500    //  first retry after a failed submission...
 #define RH_WITNESS_BACKOFF_MAX_MS  30000  //  ...doubling up to this
 
+//  Erasure
+#define RH_MAX_ERASED           256  //  payloads one ERASURE record names (more: more records)
+#define RH_MAX_AUTHORITY        256  //  the authority an erasure names, bytes
+#define RH_MAX_ERASE_CANDIDATES (1 << 20)           //  payloads one erase run considers
+#define RH_RETENTION_YEAR_MS    (36525LL * 864000)  //  a retention year: 365.25 days, ms
+
 #endif

@@ -107,6 +107,22 @@ rh_record_encode_audit (const rh_audit_record_t *record, size_t *size)
     out.payload_sha256.data = (uint8_t *) record->payload_sha256;
     out.payload_sha256.len = record->payload_sha256 ? RH_DIGEST_LEN : 0;
     out.case_id = s_text (record->case_id);
+    out.erasure_reason = s_text (record->erasure_reason);
+    out.erasure_authority = s_text (record->erasure_authority);
+    //  The erased payloads, at most RH_MAX_ERASED: on the stack.
+    Rhannu__V1__Erased erased [RH_MAX_ERASED], *erased_ptrs [RH_MAX_ERASED];
+    if (record->erased_count > RH_MAX_ERASED)
+        return NULL;
+    for (size_t i = 0; i < record->erased_count; i++) {
+        rhannu__v1__erased__init (&erased [i]);
+        erased [i].seq = record->erased [i].seq;
+        erased [i].msg_id = s_text (record->erased [i].msg_id);
+        erased [i].payload_sha256.data = (uint8_t *) record->erased [i].payload_sha256;
+        erased [i].payload_sha256.len = RH_DIGEST_LEN;
+        erased_ptrs [i] = &erased [i];
+    }
+    out.erased = erased_ptrs;
+    out.n_erased = record->erased_count;
     size_t count = record->decision_count, withheld_total = 0;
     for (size_t i = 0; i < count; i++)
         withheld_total += record->decisions [i].withheld_count;
@@ -185,6 +201,20 @@ rh_record_decode_audit (const uint8_t *data, size_t size, rh_audit_record_t *rec
     record->payload_sha256 = in->payload_sha256.len ? in->payload_sha256.data : NULL;
     record->case_id = in->case_id;
     record->decision_count = in->n_decisions;
+    record->erasure_reason = in->erasure_reason;
+    record->erasure_authority = in->erasure_authority;
+    record->erased_count = in->n_erased;
+    //  An erasure names why, at most RH_MAX_ERASED payloads, each by a full commitment.
+    bool erasure_good = in->n_erased == 0 || rh_record_erasure_reason_valid (in->erasure_reason);
+    erasure_good = erasure_good && in->n_erased <= RH_MAX_ERASED
+                   && strlen (in->erasure_authority) <= RH_MAX_AUTHORITY;
+    for (size_t i = 0; erasure_good && i < in->n_erased; i++)
+        erasure_good = in->erased [i]->payload_sha256.len == RH_DIGEST_LEN
+                       && strlen (in->erased [i]->msg_id) <= RH_MAX_ID;
+    if (!erasure_good) {
+        rh_record_release (&record->owned);
+        return RH_E_MALFORMED;
+    }
     for (size_t i = 0; i < in->n_decisions; i++) {
         const Rhannu__V1__PolicyDecision *decision = in->decisions [i];
         bool good =
@@ -228,6 +258,28 @@ rh_record_withheld (const rh_audit_record_t *record, size_t index, size_t k, uin
     *field = in->decisions [index]->withheld [k]->field;
     *digest = in->decisions [index]->withheld [k]->digest.data;
     return true;
+}
+
+bool
+rh_record_erased (const rh_audit_record_t *record, size_t index, rh_erased_t *erased)
+{
+    const Rhannu__V1__AuditRecord *in = record->owned;
+    memset (erased, 0, sizeof *erased);
+    if (!in || index >= in->n_erased)
+        return false;
+    erased->seq = in->erased [index]->seq;
+    erased->msg_id = in->erased [index]->msg_id;
+    erased->payload_sha256 = in->erased [index]->payload_sha256.data;
+    return true;
+}
+
+bool
+rh_record_erasure_reason_valid (const char *reason)
+{
+    return reason
+           && (!strcmp (reason, RH_ERASURE_RETENTION)
+               || !strcmp (reason, RH_ERASURE_RIGHT_TO_ERASURE)
+               || !strcmp (reason, RH_ERASURE_COURT_ORDER));
 }
 
 uint8_t *

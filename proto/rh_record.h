@@ -43,6 +43,18 @@ typedef struct {
     const uint8_t *const *withheld_digests;  //  RH_DIGEST_LEN bytes each
 } rh_audit_decision_t;
 
+//  One message payload an ERASURE audit record erased.
+typedef struct {
+    uint64_t seq;                   //  the record the payload was kept with
+    const char *msg_id;             //  the message's id
+    const uint8_t *payload_sha256;  //  RH_DIGEST_LEN bytes: the commitment that record names
+} rh_erased_t;
+
+//  Why payloads were erased (the erasure_reason of an ERASURE record).
+#define RH_ERASURE_RETENTION        "RETENTION"
+#define RH_ERASURE_RIGHT_TO_ERASURE "RIGHT_TO_ERASURE"
+#define RH_ERASURE_COURT_ORDER      "COURT_ORDER"
+
 //  One record of the broker's hash-chained audit log.
 typedef struct {
     uint64_t seq;
@@ -62,6 +74,10 @@ typedef struct {
     const char *case_id;            //  the case the message belongs to, or NULL
     const rh_audit_decision_t *decisions;  //  for encoding; decoded ones via rh_record_decision
     size_t decision_count;
+    const char *erasure_reason;     //  ERASURE records: one of RH_ERASURE_*, else NULL or ""
+    const char *erasure_authority;  //  ERASURE records: who authorised it
+    const rh_erased_t *erased;      //  for encoding; decoded ones via rh_record_erased
+    size_t erased_count;            //  at most RH_MAX_ERASED per record
     void *owned;
 } rh_audit_record_t;
 
@@ -90,6 +106,13 @@ bool rh_record_decision (const rh_audit_record_t *record, size_t index,
 //  The k-th withheld field of the index-th decision of a decoded audit record.
 bool rh_record_withheld (const rh_audit_record_t *record, size_t index, size_t k, uint32_t *field,
                          const uint8_t **digest);
+
+//  The index-th payload a decoded ERASURE record names. Pointers borrow from the record.
+//  Returns false past the end.
+bool rh_record_erased (const rh_audit_record_t *record, size_t index, rh_erased_t *erased);
+
+//  True if reason is one of RH_ERASURE_*.
+bool rh_record_erasure_reason_valid (const char *reason);
 
 uint8_t *rh_record_encode_outgoing (const rh_outgoing_t *record, size_t *size);
 rh_rc_t rh_record_decode_outgoing (const uint8_t *data, size_t size, rh_outgoing_t *record);

@@ -204,9 +204,77 @@ s_notes (const char *dir)
     return 0;
 }
 
+//  gen-corpus records DIR: seeds for fuzz_record: an ERASURE record, an accepted message's
+//  record with a decision and a withheld field, a queue entry and an outgoing message.
+static int
+s_records (const char *dir)
+{
+    uint8_t sha [2][RH_DIGEST_LEN];
+    rh_sha256 (sha [0], "first", 5);
+    rh_sha256 (sha [1], "second", 6);
+    rh_erased_t erased [2] = { { .seq = 2, .msg_id = "m-2", .payload_sha256 = sha [0] },
+                               { .seq = 5, .msg_id = "m-5", .payload_sha256 = sha [1] } };
+    rh_audit_record_t erasure = { .seq = 9,
+                                  .at_ms = 1700000000000,
+                                  .event = "ERASURE",
+                                  .code = "RH_OK",
+                                  .detail = "2 messages erased",
+                                  .erasure_reason = RH_ERASURE_COURT_ORDER,
+                                  .erasure_authority = "Cardiff Family Court",
+                                  .erased = erased,
+                                  .erased_count = 2 };
+    uint32_t field = 7;
+    const uint8_t *digests [1] = { sha [1] };
+    rh_audit_decision_t decision = { .recipient = "la-newport",
+                                     .allowed = true,
+                                     .agreement_id = "TEST",
+                                     .agreement_version = 1,
+                                     .agreement_sha256 = sha [0],
+                                     .rule_id = "R1",
+                                     .withheld_count = 1,
+                                     .withheld_fields = &field,
+                                     .withheld_digests = digests };
+    const char *recipients [1] = { "la-newport" };
+    rh_audit_record_t accepted = { .seq = 2,
+                                   .event = "ACCEPTED",
+                                   .code = "RH_OK",
+                                   .msg_id = "m-2",
+                                   .agency = "police-gwent",
+                                   .recipients = recipients,
+                                   .recipient_count = 1,
+                                   .payload_sha256 = sha [0],
+                                   .case_id = "case-1",
+                                   .decisions = &decision,
+                                   .decision_count = 1 };
+    rh_queued_t queued = { .msg_id = "m-2", .sender = "police-gwent", .payload_leaf = 3 };
+    rh_outgoing_t outgoing = {
+        .msg_id = "m-2", .sealed = sha [0], .sealed_size = RH_DIGEST_LEN, .file_name = "r.json"
+    };
+    if (rh_file_mkdir (dir, 0755) != 0)
+        return 1;
+    size_t size = 0;
+    uint8_t *bytes = NULL;
+    int rc = 0;
+    bytes = rh_record_encode_audit (&erasure, &size);
+    rc |= !bytes || s_seed (dir, "seed-erasure", 0, bytes, size) != 0;
+    free (bytes);
+    bytes = rh_record_encode_audit (&accepted, &size);
+    rc |= !bytes || s_seed (dir, "seed-accepted", 0, bytes, size) != 0;
+    free (bytes);
+    bytes = rh_record_encode_queued (&queued, &size);
+    rc |= !bytes || s_seed (dir, "seed-queued", 1, bytes, size) != 0;
+    free (bytes);
+    bytes = rh_record_encode_outgoing (&outgoing, &size);
+    rc |= !bytes || s_seed (dir, "seed-outgoing", 2, bytes, size) != 0;
+    free (bytes);
+    return rc;
+}
+
 int
 main (int argc, char **argv)
 {
+    if (argc == 3 && strcmp (argv [1], "records") == 0)
+        return s_records (argv [2]);
     if (argc == 3 && strcmp (argv [1], "frames") == 0)
         return s_frames (argv [2]);
     if (argc == 3 && strcmp (argv [1], "bundles") == 0)

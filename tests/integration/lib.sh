@@ -139,7 +139,7 @@ EOF2
 }
 #  Moves the broker's clock to DAYS (may be fractional) after real time; waits for a tick.
 set_clock () {
-    awk -v d="$1" 'BEGIN { printf "%d\n", d * 86400000 }' > "$work/clock"
+    awk -v d="$1" 'BEGIN { printf "%.0f\n", d * 86400000 }' > "$work/clock"    #  not %d: 32 bits at most in mawk
     sleep 0.4
 }
 

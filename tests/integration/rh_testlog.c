@@ -4,6 +4,9 @@
     rh-testlog vkey ORIGIN SEED                     the log's vkey
     rh-testlog request ORIGIN SEED OLD SIZE [FORK]  an add-checkpoint body on stdout
     rh-testlog check VKEY BODY-FILE REPLY-FILE      exit 0 if REPLY cosigns BODY's checkpoint
+    rh-testlog keys DIR PREFIX                      the keys under PREFIX in a stopped store
+    rh-testlog delete DIR KEY                       deletes KEY from a stopped store (damage
+                                                    done by hand, for the erasure tests)
 
     Leaf i of the log is SHA-256 leaf hash of (i, 0); with FORK set, leaves
     from index FORK on are (i, 1): the same log rewritten from there. The
@@ -74,12 +77,41 @@ s_check (const char *vkey_text, const char *body_path, const char *reply_path)
     return 0;
 }
 
+//  Lists the keys under prefix, or deletes one key (sync). Returns the exit code.
+static int
+s_store (const char *dir, const char *what, const char *arg)
+{
+    rh_db_t *db = rh_db_open (dir);
+    if (!db)
+        return 1;
+    int rc = 0;
+    if (!strcmp (what, "delete")) {
+        rc = rh_db_has (db, arg, strlen (arg)) ? 0 : 1;
+        rh_db_delete (db, arg, strlen (arg));
+        if (rh_db_commit (db, true) != 0)
+            rc = 1;
+    }
+    else {
+        rh_db_iter_t *iter = rh_db_iter_new (db, arg, strlen (arg));
+        for (; iter && rh_db_iter_valid (iter); rh_db_iter_next (iter)) {
+            size_t size = 0;
+            const uint8_t *key = rh_db_iter_key (iter, &size);
+            printf ("%.*s\n", (int) size, (const char *) key);
+        }
+        rh_db_iter_destroy (&iter);
+    }
+    rh_db_destroy (&db);
+    return rc;
+}
+
 int
 main (int argc, char **argv)
 {
     setenv ("RH_LOG_LEVEL", "off", 0);
     if (argc == 5 && strcmp (argv [1], "check") == 0)
         return s_check (argv [2], argv [3], argv [4]);
+    if (argc == 4 && (strcmp (argv [1], "keys") == 0 || strcmp (argv [1], "delete") == 0))
+        return s_store (argv [2], argv [1], argv [3]);
     if (argc < 4) {
         fprintf (stderr, "usage: see the header of tests/integration/rh_testlog.c\n");
         return 2;

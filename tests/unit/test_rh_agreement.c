@@ -760,9 +760,46 @@ test_example_agreement (void)
     if (agreement) {
         CU_ASSERT (!strcmp (rh_agreement_id (agreement), "GWENT-SG-ISP"));
         CU_ASSERT (rh_agreement_rules (agreement) >= 5);
+        //  Its retention periods are placeholders: held, so nothing is erased by them.
+        CU_ASSERT (rh_agreement_referral_years (agreement) == 6);
+        CU_ASSERT (rh_agreement_legal_hold (agreement));
     }
     rh_agreement_destroy (&agreement);
     free (data);
+}
+
+//  retention: what erasure acts on. Without the block nothing is ever due and nothing is held.
+static void
+test_retention_and_legal_hold (void)
+{
+    char text [4096], errors [4096];
+    rh_agreement_t *agreement =
+        rh_agreement_parse (s_minimal, strlen (s_minimal), "t.yaml", errors, sizeof errors);
+    CU_ASSERT_FATAL (agreement != NULL);
+    CU_ASSERT (rh_agreement_referral_years (agreement) == -1);
+    CU_ASSERT (!rh_agreement_legal_hold (agreement));
+    rh_agreement_destroy (&agreement);
+    snprintf (text, sizeof text, "%sretention: {referral_years: 2, audit_years: 7}\n", s_minimal);
+    agreement = rh_agreement_parse (text, strlen (text), "t.yaml", errors, sizeof errors);
+    CU_ASSERT_FATAL (agreement != NULL);
+    CU_ASSERT (rh_agreement_referral_years (agreement) == 2);
+    CU_ASSERT (!rh_agreement_legal_hold (agreement));
+    rh_agreement_destroy (&agreement);
+    snprintf (text, sizeof text, "%sretention: {referral_years: 0, legal_hold: true}\n", s_minimal);
+    agreement = rh_agreement_parse (text, strlen (text), "t.yaml", errors, sizeof errors);
+    CU_ASSERT_FATAL (agreement != NULL);
+    CU_ASSERT (rh_agreement_referral_years (agreement) == 0);
+    CU_ASSERT (rh_agreement_legal_hold (agreement));
+    rh_agreement_destroy (&agreement);
+    //  Out of range or of the wrong type: refused, named.
+    snprintf (text, sizeof text, "%sretention: {referral_years: 101}\n", s_minimal);
+    agreement = rh_agreement_parse (text, strlen (text), "t.yaml", errors, sizeof errors);
+    CU_ASSERT (agreement == NULL && strstr (errors, "referral_years"));
+    rh_agreement_destroy (&agreement);
+    snprintf (text, sizeof text, "%sretention: {legal_hold: perhaps}\n", s_minimal);
+    agreement = rh_agreement_parse (text, strlen (text), "t.yaml", errors, sizeof errors);
+    CU_ASSERT (agreement == NULL && strstr (errors, "legal_hold"));
+    rh_agreement_destroy (&agreement);
 }
 
 void
@@ -778,4 +815,5 @@ init_rh_agreement_tests (void)
     CU_add_test (suite, "loading: signatures, expiry, duplicates", test_policy_load);
     CU_add_test (suite, "several agreements in force", test_policy_several_agreements);
     CU_add_test (suite, "the example agreement is valid", test_example_agreement);
+    CU_add_test (suite, "retention periods and legal hold", test_retention_and_legal_hold);
 }

@@ -114,8 +114,8 @@ test_a_report_counts_referrals_outcomes_refusals_and_areas_from_the_log (void)
     rh_db_delete (db, "ap/00000000000000000003", 23);
     CU_ASSERT_EQUAL_FATAL (rh_db_commit (db, true), 0);
 
-    //  No erasure record covers it yet (rhannu-broker erase will make them): the log does not
-    //  verify, and rhannu-audit makes no report of it; the report itself still counts it.
+    //  Deleted by hand, with no ERASURE record (rhannu-broker erase writes them): the log does
+    //  not verify, and rhannu-audit makes no report of it; the report itself still counts it.
     rh_audit_check_t check;
     CU_ASSERT_EQUAL (rh_audit_verify (db, NULL, &check), RH_E_MALFORMED);
     CU_ASSERT_EQUAL (check.bad, 3);

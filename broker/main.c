@@ -6,6 +6,8 @@
     rhannu-broker dead-letters -f CONFIG [--requeue MSG_ID | --requeue-all]
                                 list dead letters, or put them back in their
                                 queues (the broker must be stopped)
+    rhannu-broker backup -f CONFIG DEST   copy the store while the broker runs
+    rhannu-broker restore -f CONFIG BACKUP  into an empty data/dir
     rhannu-broker check-agreement FILE [--pki DIR]
                                 validate a sharing agreement (and its signature)
     rhannu-broker -h            help, including every configuration key
@@ -50,6 +52,12 @@ s_usage (FILE *out)
                   "                                         are signed with (witness/origin and\n"
                   "                                         the broker's key): what a witness's\n"
                   "                                         logs/vkeys lists\n"
+                  "       rhannu-broker backup -f CONFIG DEST\n"
+                  "                                         copy the store, running or not, into\n"
+                  "                                         the new folder DEST\n"
+                  "       rhannu-broker restore -f CONFIG BACKUP\n"
+                  "                                         copy a backup into data/dir (empty;\n"
+                  "                                         the broker stopped)\n"
                   "       rhannu-broker check-agreement FILE [--pki DIR]\n"
                   "                                         validate a sharing agreement; with\n"
                   "                                         --pki also its signature FILE.sig\n"
@@ -283,6 +291,8 @@ main (int argc, char **argv)
 {
     if (argc >= 2 && strcmp (argv [1], "check-agreement") == 0)
         return s_check_agreement (argc, argv);
+    if (argc >= 2 && (!strcmp (argv [1], "backup") || !strcmp (argv [1], "restore")))
+        return rh_backup_main (rh_broker_config_spec, argc - 1, argv + 1);
     //  One malloc arena per thread lets freed memory pile up across the verify workers and
     //  ZeroMQ's I/O thread; two arenas keep the resident set near what is actually in use.
     mallopt (M_ARENA_MAX, 2);

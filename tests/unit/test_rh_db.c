@@ -273,8 +273,8 @@ test_a_log_cut_short_or_retyped_at_its_end_is_damage (void)
 #define S_COPIES         4
 typedef struct {
     rh_db_t *db;
-    volatile int commits;
-    volatile int stop;
+    _Atomic int commits;  //  read by the copying thread
+    _Atomic int stop;
 } s_writer_t;
 
 static void *

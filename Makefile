@@ -521,7 +521,8 @@ programs: $(TOOLS) $(AGENT_LIB)
 #  user, /etc/rhannu), rhannu-broker, rhannu-agent, librhannu-agent-dev, rhannu-tools (rhannu-ca,
 #  rhannu-audit), rhannu-witness. The tree is copied into $(DEB_DIR)/src with deploy/debian as
 #  its debian/ (the top level keeps no debian/ of its own), and built there unsigned.
-#  The packaging tools are installed if missing. make deb-smoke installs the packages on this
+#  The packaging tools and the build dependencies (deploy/debian/control) are installed if
+#  missing. make deb-smoke installs the packages on this
 #  system with apt, checks them and purges them (it changes the system: not part of check).
 DEB_DIR ?= build/deb
 DEB_TOOLS := debhelper fakeroot dpkg-dev lintian
@@ -538,6 +539,13 @@ deb:
 	mkdir -p $(DEB_DIR)/src
 	cp -a $(wildcard $(DEB_SOURCES)) $(DEB_DIR)/src/
 	cp -a deploy/debian $(DEB_DIR)/src/debian
+	@cd $(DEB_DIR)/src && missing=$$(dpkg-checkbuilddeps 2>&1 \
+	    | sed -n 's/.*Unmet build dependencies: //p' | sed 's/([^)]*)//g'); \
+	if [ -n "$$missing" ]; then \
+	    echo "make deb: installing the build dependencies $$missing"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing \
+	        > ../build-deps.log 2>&1 || { cat ../build-deps.log; exit 1; }; \
+	fi
 	cd $(DEB_DIR)/src && dpkg-buildpackage -us -uc -b -j$(BUILD_JOBS) > ../build.log 2>&1 \
 	    || { tail -40 ../build.log; exit 1; }
 	@ls $(DEB_DIR)/*.deb

@@ -111,7 +111,7 @@ BENCH_BROKER := $(BUILD)/tests/rh-bench-broker
 API_EXAMPLE := $(BUILD)/tests/rh-api-example
 BENCH_API := $(BUILD)/tests/rh-bench-api
 
-.PHONY: check-contention soak soak-ha all deps demo bench bench-history bench-peers check check-unit check-fuzz-regress check-integration check-symbols \
+.PHONY: check-contention soak soak-ha all deps demo install uninstall programs deb deb-smoke check-deb bench bench-history bench-peers check check-unit check-fuzz-regress check-integration check-symbols \
         check-suites \
         check-layers check-asan fuzz corpus format format-check clean
 
@@ -315,7 +315,11 @@ check-fuzz-regress: $(FUZZ_REPLAY)
 #  its longest job), then the rest in name order. integration_jobs: one job per test.
 INTEGRATION_LONG := test_hostile test_agent_intake test_crash test_slow test_trust test_audit_damage \
                     test_lifecycle test_security test_api test_failover
-INTEGRATION_TESTS = $(basename $(notdir $(wildcard tests/integration/test_*.sh)))
+#  test_deb builds the Debian packages (minutes): make check-deb runs it, make check does not
+#  (test_install checks the same layout from make install, in seconds).
+INTEGRATION_SEPARATE := test_deb
+INTEGRATION_TESTS = $(filter-out $(INTEGRATION_SEPARATE), \
+                        $(basename $(notdir $(wildcard tests/integration/test_*.sh))))
 INTEGRATION_ORDER = $(filter $(INTEGRATION_TESTS),$(INTEGRATION_LONG)) \
                     $(filter-out $(INTEGRATION_LONG),$(INTEGRATION_TESTS))
 integration_jobs = $(foreach test,$(1),'$(test)=$(2) BUILD=$(BUILD) bash tests/integration/$(test).sh')
@@ -393,7 +397,7 @@ check-layers: $(LAYER_LIB_OBJ) $(LAYER_PROTO_OBJ) $(LAYER_CERTS_OBJ) $(LAYER_BRO
 #  again with it, for the report.
 ASAN_INTEGRATION := test_lifecycle test_security test_deadletter test_delivery test_agreements \
                     test_api test_holder test_audit test_witness test_witness_quorum test_ca_openssl \
-                    test_cli test_failover test_erase
+                    test_cli test_failover test_erase test_backup
 ASAN_UNIT = UBSAN_OPTIONS=print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 check-asan:
 	$(MAKE) $(SUBMAKE_J) SAN=1 $(UNIT_BIN) $(FUZZ_REPLAY) $(TOOLS) $(TESTCLIENT) $(API_EXAMPLE) \
@@ -486,6 +490,94 @@ corpus: $(GEN_CORPUS)
 	$(GEN_CORPUS) bundles tests/fuzz/corpus/bundle
 	$(GEN_CORPUS) notes tests/fuzz/corpus/note
 	$(GEN_CORPUS) records tests/fuzz/corpus/record
+
+#  --- Installing ------------------------------------------------------------------------------
+
+#  make install PREFIX=/usr/local DESTDIR=/tmp/stage: the tools, the agent library and its header,
+#  the systemd units (ExecStart rewritten to PREFIX/bin), the man pages in deploy/man, the
+#  example configurations and agreement under share/doc/rhannu. /etc is left alone: a
+#  configuration is the operator's (the Debian packages install theirs as conffiles).
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/rhannu
+#  systemd reads /usr/local/lib/systemd/system too; Debian's packages put units in /lib.
+UNITDIR ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
+MAN_PAGES = $(wildcard deploy/man/*.[1-8])
+UNITS = $(wildcard deploy/systemd/*.service deploy/systemd/*.timer)
+
+install: $(TOOLS) $(AGENT_LIB)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)/examples
+	install -m 0755 $(TOOLS) $(DESTDIR)$(BINDIR)
+	install -m 0644 $(AGENT_LIB) $(DESTDIR)$(LIBDIR)
+	install -m 0644 agent/rhannu_agent.h $(DESTDIR)$(INCLUDEDIR)
+	for unit in $(UNITS); do \
+	    sed 's|/usr/bin/rhannu-|$(BINDIR)/rhannu-|g' $$unit > $(DESTDIR)$(UNITDIR)/$$(basename $$unit) \
+	        && chmod 0644 $(DESTDIR)$(UNITDIR)/$$(basename $$unit) || exit 1; \
+	done
+	install -m 0644 deploy/examples/* deploy/agreements/*.yaml $(DESTDIR)$(DOCDIR)/examples
+	install -m 0644 README.md $(DESTDIR)$(DOCDIR)
+	for page in $(MAN_PAGES); do \
+	    section=$${page##*.}; install -d $(DESTDIR)$(MANDIR)/man$$section \
+	        && install -m 0644 $$page $(DESTDIR)$(MANDIR)/man$$section || exit 1; \
+	done
+
+uninstall:
+	rm -f $(patsubst $(BUILD)/bin/%,$(DESTDIR)$(BINDIR)/%,$(TOOLS)) \
+	    $(DESTDIR)$(LIBDIR)/$(notdir $(AGENT_LIB)) $(DESTDIR)$(INCLUDEDIR)/rhannu_agent.h \
+	    $(patsubst deploy/systemd/%,$(DESTDIR)$(UNITDIR)/%,$(UNITS))
+	for page in $(MAN_PAGES); do rm -f $(DESTDIR)$(MANDIR)/man$${page##*.}/$$(basename $$page); done
+	rm -rf $(DESTDIR)$(DOCDIR)
+
+#  --- Debian packages -------------------------------------------------------------------------
+
+#  What the packages hold: the tools and the agent library, not the tests.
+programs: $(TOOLS) $(AGENT_LIB)
+
+#  make deb: Debian packages (debhelper, compat 13) in $(DEB_DIR): rhannu-common (the rhannu
+#  user, /etc/rhannu), rhannu-broker, rhannu-agent, librhannu-agent-dev, rhannu-tools (rhannu-ca,
+#  rhannu-audit), rhannu-witness. The tree is copied into $(DEB_DIR)/src with deploy/debian as
+#  its debian/ (the top level keeps no debian/ of its own), and built there unsigned.
+#  The packaging tools and the build dependencies (deploy/debian/control) are installed if
+#  missing. make deb-smoke installs the packages on this
+#  system with apt, checks them and purges them (it changes the system: not part of check).
+DEB_DIR ?= build/deb
+DEB_TOOLS := debhelper fakeroot dpkg-dev lintian
+DEB_SOURCES := Makefile README.md agent broker certs proto lib deploy tests witness .clang-format
+deb:
+	@missing=$$(for p in $(DEB_TOOLS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+	    | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "make deb: installing $$missing"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing \
+	        > $(CURDIR)/build/deb-tools.log 2>&1 || { cat build/deb-tools.log; exit 1; }; \
+	fi
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/src
+	cp -a $(wildcard $(DEB_SOURCES)) $(DEB_DIR)/src/
+	cp -a deploy/debian $(DEB_DIR)/src/debian
+	@cd $(DEB_DIR)/src && missing=$$(dpkg-checkbuilddeps 2>&1 \
+	    | sed -n 's/.*Unmet build dependencies: //p' | sed 's/([^)]*)//g'); \
+	if [ -n "$$missing" ]; then \
+	    echo "make deb: installing the build dependencies $$missing"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing \
+	        > ../build-deps.log 2>&1 || { cat ../build-deps.log; exit 1; }; \
+	fi
+	cd $(DEB_DIR)/src && dpkg-buildpackage -us -uc -b -j$(BUILD_JOBS) > ../build.log 2>&1 \
+	    || { tail -40 ../build.log; exit 1; }
+	@ls $(DEB_DIR)/*.deb
+
+#  Builds the packages, runs lintian (errors fail), checks their contents and unpacks them into
+#  a throw-away root. Leaves the system as it was.
+check-deb: deb
+	DEB_DIR=$(DEB_DIR) BUILD=$(BUILD) bash tests/integration/test_deb.sh
+
+deb-smoke: deb
+	DEB_DIR=$(DEB_DIR) BUILD=$(BUILD) bash tests/integration/test_deb.sh --install
 
 #  --- Housekeeping ----------------------------------------------------------------------------
 

@@ -10,6 +10,8 @@
                          --reason R --authority TEXT
                                 erase message payloads after a committed, signed
                                 ERASURE record (the broker must be stopped)
+    rhannu-broker backup -f CONFIG DEST   copy the store while the broker runs
+    rhannu-broker restore -f CONFIG BACKUP  into an empty data/dir
     rhannu-broker check-agreement FILE [--pki DIR]
                                 validate a sharing agreement (and its signature)
     rhannu-broker vkey -f CONFIG
@@ -71,6 +73,12 @@ s_usage (FILE *out)
              "                                         and committed first (the broker must\n"
              "                                         be stopped; it erases by retention\n"
              "                                         itself: retention/check_ms)\n"
+             "       rhannu-broker backup -f CONFIG DEST\n"
+             "                                         copy the store, running or not, into\n"
+             "                                         the new folder DEST\n"
+             "       rhannu-broker restore -f CONFIG BACKUP\n"
+             "                                         copy a backup into data/dir (empty;\n"
+             "                                         the broker stopped)\n"
              "       rhannu-broker check-agreement FILE [--pki DIR]\n"
              "                                         validate a sharing agreement; with\n"
              "                                         --pki also its signature FILE.sig\n"
@@ -445,6 +453,23 @@ s_erase_command (rh_config_t *config, const s_args_t *args)
     return s_erase (config, &args->erase);
 }
 
+//  backup DEST: the store, running or not, into a new folder; restore BACKUP: into data/dir.
+static int
+s_backup_command (rh_config_t *config, const s_args_t *args)
+{
+    bool take = strcmp (args->command, "backup") == 0;
+    const char *data_dir = rh_config_str (config, "data/dir");
+    rh_backup_info_t info;
+    int rc = take ? rh_backup_take (data_dir, args->argument, &info)
+                  : rh_backup_restore (args->argument, data_dir, &info);
+    if (rc == 0)
+        printf ("%s: %s -> %s\naudit log: %" PRIu64 " records, root %s\n",
+                take ? "backup taken" : "restored", take ? data_dir : args->argument,
+                take ? args->argument : data_dir, info.audit_size,
+                info.audit_size ? info.audit_root : "(empty)");
+    return rc == 0 ? 0 : 1;
+}
+
 static int
 s_check_agreement_command (rh_config_t *config, const s_args_t *args)
 {
@@ -465,6 +490,8 @@ static const struct {
     { "dead-letters", s_dead_letters_command, true, NULL },
     { "vkey", s_vkey_command, true, NULL },
     { "erase", s_erase_command, true, NULL },
+    { "backup", s_backup_command, true, "DEST (a new folder)" },
+    { "restore", s_backup_command, true, "BACKUP (into data/dir, which must be empty)" },
     { "check-agreement", s_check_agreement_command, false, "FILE" },
 };
 

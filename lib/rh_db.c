@@ -352,6 +352,192 @@ rh_db_open_readonly (const char *path)
     return s_open (self, self->scratch, path);
 }
 
+//  What changes in a store when LevelDB flushes, compacts or starts a new log: CURRENT (the
+//  manifest's name), the manifest's size, and the names of the logs. Two equal looks at it
+//  bracket a time when no table was added or removed.
+typedef struct {
+    char current [64];
+    off_t manifest_size;
+    char logs [512];  //  the logs' names, sorted; a store has one or two
+} s_look_t;
+
+static int
+s_name_compare (const void *a, const void *b)
+{
+    return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+//  Looks at the store in path. Returns 0, or -1 if it holds no readable store.
+static int
+s_look (const char *path, s_look_t *look)
+{
+    memset (look, 0, sizeof *look);
+    char file [PATH_MAX];
+    uint8_t *current = NULL;
+    size_t size = 0;
+    if (rh_file_path (file, sizeof file, "%s/CURRENT", path) != 0
+        || rh_file_read (file, sizeof look->current - 1, &current, &size) != 0)
+        return -1;
+    memcpy (look->current, current, size);
+    free (current);
+    look->current [strcspn (look->current, "\n")] = 0;
+    struct stat info;
+    if (strncmp (look->current, "MANIFEST-", 9) != 0
+        || rh_file_path (file, sizeof file, "%s/%s", path, look->current) != 0
+        || stat (file, &info) != 0)
+        return -1;
+    look->manifest_size = info.st_size;
+    DIR *dir = opendir (path);
+    if (!dir)
+        return -1;
+    char *names [16];
+    size_t count = 0;
+    struct dirent *entry;
+    while ((entry = readdir (dir))) {
+        size_t length = strlen (entry->d_name);
+        if (length > 4 && !strcmp (entry->d_name + length - 4, ".log") && count < 16)
+            names [count++] = strdup (entry->d_name);
+    }
+    closedir (dir);
+    qsort (names, count, sizeof names [0], s_name_compare);
+    int rc = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (!names [i] || strlen (look->logs) + strlen (names [i]) + 2 > sizeof look->logs)
+            rc = -1;
+        else {
+            strcat (look->logs, names [i]);
+            strcat (look->logs, " ");
+        }
+        free (names [i]);
+    }
+    return rc;
+}
+
+//  fsyncs a file or folder. Returns 0 or -1.
+static int
+s_sync (const char *path)
+{
+    int fd = open (path, O_RDONLY | O_CLOEXEC);
+    int rc = fd >= 0 && fsync (fd) == 0 ? 0 : -1;
+    if (fd >= 0)
+        close (fd);
+    return rc;
+}
+
+//  One pass over the store: copies every store file into dest but the tables dest already has
+//  whole (same size: a table is never rewritten). Returns 0, 1 if a file went away while it was
+//  copied (a compaction removed it: try again), or -1 (logged).
+static int
+s_copy_pass (const char *path, const char *dest)
+{
+    DIR *dir = opendir (path);
+    if (!dir) {
+        rh_log_error ("db", "cannot read the folder %s: %s", path, strerror (errno));
+        return -1;
+    }
+    int rc = 0;
+    struct dirent *entry;
+    while (rc == 0 && (entry = readdir (dir))) {
+        char from [PATH_MAX], to [PATH_MAX];
+        struct stat source, copy;
+        bool table = false;
+        if (!s_store_file (entry->d_name, &table))
+            continue;
+        if (rh_file_path (from, sizeof from, "%s/%s", path, entry->d_name) != 0
+            || rh_file_path (to, sizeof to, "%s/%s", dest, entry->d_name) != 0) {
+            rc = -1;
+            break;
+        }
+        if (lstat (from, &source) != 0) {
+            rc = errno == ENOENT ? 1 : -1;
+            continue;
+        }
+        if (table && lstat (to, &copy) == 0 && copy.st_size == source.st_size)
+            continue;
+        unlink (to);
+        if (s_copy_file (from, to) != 0)
+            rc = errno == ENOENT ? 1 : -1;
+    }
+    closedir (dir);
+    if (rc < 0)
+        rh_log_error ("db", "cannot copy %s into %s: %s", path, dest, strerror (errno));
+    return rc;
+}
+
+//  fsyncs every store file in dest and the folder. Files an earlier pass left that the copied
+//  manifest does not name (an older log or manifest, a table a compaction later removed) stay:
+//  LevelDB removes them when the copy is first opened. Returns 0 or -1 (logged).
+static int
+s_settle_copy (const char *dest)
+{
+    DIR *dir = opendir (dest);
+    if (!dir)
+        return -1;
+    int rc = 0;
+    struct dirent *entry;
+    while ((entry = readdir (dir))) {
+        char to [PATH_MAX];
+        bool table = false;
+        if (!s_store_file (entry->d_name, &table)
+            || rh_file_path (to, sizeof to, "%s/%s", dest, entry->d_name) != 0)
+            continue;
+        if (s_sync (to) != 0)
+            rc = -1;
+    }
+    closedir (dir);
+    if (rc == 0)
+        rc = s_sync (dest);
+    if (rc != 0)
+        rh_log_error ("db", "cannot make the copy in %s durable: %s", dest, strerror (errno));
+    return rc;
+}
+
+int
+rh_db_copy_live (const char *path, const char *dest)
+{
+    assert (path && dest);
+    s_look_t before, after;
+    if (s_look (path, &before) != 0) {
+        rh_log_error ("db", "%s holds no LevelDB store (no readable CURRENT and manifest)", path);
+        return -1;
+    }
+    //  Only a new or empty folder: a table left there by something else could carry the name
+    //  and size of one of ours, and would be kept as if copied.
+    DIR *existing = opendir (dest);
+    struct dirent *entry;
+    bool empty = true;
+    while (existing && (entry = readdir (existing)))
+        empty = empty && (!strcmp (entry->d_name, ".") || !strcmp (entry->d_name, ".."));
+    if (existing)
+        closedir (existing);
+    if (!empty) {
+        rh_log_error ("db", "%s is not empty: give a new folder for the copy", dest);
+        return -1;
+    }
+    if (rh_file_mkdir (dest, 0700) != 0) {
+        rh_log_error ("db", "cannot make the folder %s: %s", dest, strerror (errno));
+        return -1;
+    }
+    for (int attempt = 0; attempt < RH_DB_COPY_ATTEMPTS; attempt++) {
+        if (attempt > 0) {
+            //  A flush or compaction ran: let it finish before looking again.
+            struct timespec pause = { 0, (attempt < 10 ? attempt : 10) * 10 * 1000000L };
+            nanosleep (&pause, NULL);
+            if (s_look (path, &before) != 0)
+                continue;
+        }
+        int rc = s_copy_pass (path, dest);
+        if (rc < 0)
+            return -1;
+        if (rc == 0 && s_look (path, &after) == 0 && !strcmp (before.current, after.current)
+            && before.manifest_size == after.manifest_size && !strcmp (before.logs, after.logs))
+            return s_settle_copy (dest);
+    }
+    rh_log_error ("db", "%s kept changing: no steady copy in %d attempts", path,
+                  RH_DB_COPY_ATTEMPTS);
+    return -1;
+}
+
 bool
 rh_db_readonly (rh_db_t *self)
 {

@@ -36,6 +36,18 @@ rh_db_t *rh_db_open_readonly (const char *path);
 //  fcntl lock the process holds on it.
 pid_t rh_db_lock_holder (const char *path);
 
+//  Copies the store in folder path into folder dest (made 0700; new or empty) while
+//  another process may be writing it: the copy is the store as it was at one moment, as a
+//  crash there would have left it. LevelDB has no backup call and its LOCK keeps us from opening
+//  the store, so this reads its files: tables never change once written, the manifest and the
+//  write-ahead logs only grow. A copy is taken between two looks at CURRENT, the manifest's
+//  size and the set of logs; if none changed, no flush or compaction ran in between and the copy
+//  is whole (a log's last record may be cut: opening the copy drops it, as after a crash). If
+//  one did, the changed files are copied again (tables already copied are kept), up to
+//  RH_DB_COPY_ATTEMPTS times. Every file and the folder are fsynced. Returns 0, or -1 (logged).
+#define RH_DB_COPY_ATTEMPTS 200
+int rh_db_copy_live (const char *path, const char *dest);
+
 //  True if the handle was opened by rh_db_open_readonly (its writes would go to the copy).
 bool rh_db_readonly (rh_db_t *self);
 

@@ -303,6 +303,118 @@ test_a_log_cut_short_or_retyped_at_its_end_is_damage (void)
     free (data);
 }
 
+//  A writer that commits one batch after another, each two keys "c/<n>" and "d/<n>" with 16 KiB
+//  values (LevelDB flushes its 16 MiB memory table to a new table every ~500 batches, and
+//  compacts) until it is stopped, while copies are taken; at most S_WRITER_COMMITS.
+#define S_WRITER_COMMITS 20000
+#define S_COPIES         4
+typedef struct {
+    rh_db_t *db;
+    _Atomic int commits;  //  read by the copying thread
+    _Atomic int stop;
+} s_writer_t;
+
+static void *
+s_writer (void *arg)
+{
+    s_writer_t *writer = arg;
+    static char value [16384];
+    memset (value, 'w', sizeof value);
+    while (!writer->stop && writer->commits < S_WRITER_COMMITS) {
+        char key [32];
+        snprintf (key, sizeof key, "c/%020d", writer->commits);
+        rh_db_put (writer->db, key, strlen (key), value, sizeof value);
+        key [0] = 'd';
+        rh_db_put (writer->db, key, strlen (key), value, sizeof value);
+        if (rh_db_commit (writer->db, false) != 0)
+            break;
+        writer->commits++;
+    }
+    return NULL;
+}
+
+//  The batches in the copy in dir: every "c/<n>" for n from 0 with no gap, each with its "d/<n>"
+//  (a batch is whole or absent). Returns their count, or -1 if the copy is not such a prefix.
+static int
+s_prefix_in (const char *dir)
+{
+    rh_db_t *db = rh_db_open (dir);
+    if (!db)
+        return -1;
+    int count = 0;
+    rh_db_iter_t *iter = rh_db_iter_new (db, "c/", 2);
+    for (; iter && rh_db_iter_valid (iter); rh_db_iter_next (iter), count++) {
+        size_t size = 0;
+        const uint8_t *key = rh_db_iter_key (iter, &size);
+        char other [32];
+        snprintf (other, sizeof other, "d/%020d", count);
+        if (rh_db_key_sequence (key, size, 2) != (uint64_t) count
+            || !rh_db_has (db, other, strlen (other))) {
+            count = -1;
+            break;
+        }
+    }
+    if (!iter || rh_db_iter_error (iter))
+        count = -1;
+    rh_db_iter_destroy (&iter);
+    rh_db_destroy (&db);
+    return count;
+}
+
+//  Removes a copy (LevelDB makes no sub-folders).
+static void
+s_remove (const char *dir)
+{
+    DIR *handle = opendir (dir);
+    struct dirent *entry;
+    while (handle && (entry = readdir (handle))) {
+        char path [PATH_MAX];
+        if (rh_file_path (path, sizeof path, "%s/%s", dir, entry->d_name) == 0)
+            unlink (path);
+    }
+    if (handle)
+        closedir (handle);
+    rmdir (dir);
+}
+
+static void
+test_a_store_being_written_is_copied_as_it_was_at_one_moment (void)
+{
+    char dir [PATH_MAX], copies [PATH_MAX];
+    test_tempdir (dir, sizeof dir);
+    test_tempdir (copies, sizeof copies);
+    s_writer_t writer = { .db = rh_db_open (dir) };
+    CU_ASSERT_PTR_NOT_NULL_FATAL (writer.db);
+    pthread_t thread;
+    CU_ASSERT_EQUAL_FATAL (pthread_create (&thread, NULL, s_writer, &writer), 0);
+    //  Each copy starts after at least one more flush; each must be a whole prefix of the
+    //  batches, whatever flush or compaction ran while it was taken.
+    int whole = 0;
+    char copy [PATH_MAX];
+    rh_file_path (copy, sizeof copy, "%s/copy", copies);
+    for (int i = 0; i < S_COPIES; i++) {
+        int from = writer.commits;
+        while (writer.commits < from + 600 && writer.commits < S_WRITER_COMMITS) {
+            struct timespec pause = { 0, 1000000L };
+            nanosleep (&pause, NULL);
+        }
+        whole += rh_db_copy_live (dir, copy) == 0 && s_prefix_in (copy) >= 0;
+        s_remove (copy);
+    }
+    writer.stop = 1;
+    pthread_join (thread, NULL);
+    rh_db_destroy (&writer.db);
+    CU_ASSERT_EQUAL (whole, S_COPIES);
+    //  When the writer is done the copy holds everything.
+    CU_ASSERT_EQUAL (rh_db_copy_live (dir, copy), 0);
+    CU_ASSERT_EQUAL (s_prefix_in (copy), writer.commits);
+    //  A folder that holds a store already is not written over; a folder with no store is
+    //  not copied.
+    CU_ASSERT_EQUAL (rh_db_copy_live (dir, copy), -1);
+    rh_file_path (copy, sizeof copy, "%s/none", copies);
+    CU_ASSERT_EQUAL (rh_db_copy_live (copies, copy), -1);
+}
+
 void
 init_rh_db_tests (void)
 {
@@ -319,4 +431,6 @@ init_rh_db_tests (void)
                  test_an_unreadable_block_stops_the_walk_and_says_so);
     CU_add_test (suite, "a log cut short or retyped at its end is damage",
                  test_a_log_cut_short_or_retyped_at_its_end_is_damage);
+    CU_add_test (suite, "a store being written is copied as it was at one moment",
+                 test_a_store_being_written_is_copied_as_it_was_at_one_moment);
 }

@@ -77,6 +77,10 @@ int rh_db_commit (rh_db_t *self, bool sync);
 //  meets a block it cannot read (checksum, missing table) stops there: rh_db_iter_valid turns
 //  false, as at the end, and rh_db_iter_error says which it was. Every loop checks it.
 rh_db_iter_t *rh_db_iter_new (rh_db_t *self, const void *prefix, size_t prefix_size);
+//  As rh_db_iter_new, for one pass over many keys (a verifier's walk): checksums are verified as
+//  for any read, but the blocks read are not kept in the block cache, where they would only
+//  push out what lookups need again.
+rh_db_iter_t *rh_db_scan_new (rh_db_t *self, const void *prefix, size_t prefix_size);
 void rh_db_iter_destroy (rh_db_iter_t **self_p);
 //  Positions at the first key >= key (within the prefix).
 void rh_db_iter_seek (rh_db_iter_t *self, const void *key, size_t key_size);

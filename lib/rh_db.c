@@ -238,9 +238,10 @@ s_check_log (const char *path, char *why, size_t why_size)
     return rc;
 }
 
-//  Fills the private copy in scratch from the store in path. Returns 0 or -1 (logged).
+//  Fills the private copy in scratch from the store in path (whose absolute name is real, for
+//  the tables' links). Returns 0 or -1 (logged).
 static int
-s_copy_store (const char *path, const char *scratch)
+s_copy_store (const char *path, const char *real, const char *scratch)
 {
     DIR *dir = opendir (path);
     if (!dir) {
@@ -250,7 +251,7 @@ s_copy_store (const char *path, const char *scratch)
     int rc = 0;
     struct dirent *entry;
     while (rc == 0 && (entry = readdir (dir))) {
-        char from [PATH_MAX], to [PATH_MAX], linked [PATH_MAX];
+        char from [PATH_MAX], to [PATH_MAX], linked [PATH_MAX], target [PATH_MAX];
         struct stat info;
         bool table = false;
         if (!s_store_file (entry->d_name, &table))
@@ -260,18 +261,22 @@ s_copy_store (const char *path, const char *scratch)
         //  it makes its own tables as .ldb with O_TRUNC, and a number it reuses (a table a
         //  crashed writer had not finished) would otherwise truncate the original through the
         //  link. LevelDB only ever reads a table, and removing a link leaves the original.
+        //  The link is symbolic: it leaves the original's inode as it was (a hard link changes
+        //  its link count and ctime) and works from any file system, a read-only one included,
+        //  where a hard link fails and the table would have been copied.
         size_t stem = strlen (entry->d_name) - 4;
         if (rh_file_path (from, sizeof from, "%s/%s", path, entry->d_name) != 0
             || rh_file_path (to, sizeof to, "%s/%s", scratch, entry->d_name) != 0
             || rh_file_path (linked, sizeof linked, "%s/%.*s.sst", scratch, (int) stem,
                              entry->d_name)
                    != 0
+            || rh_file_path (target, sizeof target, "%s/%s", real, entry->d_name) != 0
             || lstat (from, &info) != 0 || !S_ISREG (info.st_mode)) {
             rh_log_error ("db", "%s/%s is not a plain file", path, entry->d_name);
             rc = -1;
             continue;
         }
-        if (table && link (from, linked) == 0)
+        if (table && symlink (target, linked) == 0)
             continue;
         char why [160] = "";
         if (!table && strcmp (entry->d_name, "CURRENT") != 0
@@ -341,10 +346,15 @@ rh_db_open_readonly (const char *path)
         rh_db_destroy (&self);
         return NULL;
     }
-    if (s_copy_store (path, self->scratch) != 0) {
+    char *real = realpath (path, NULL);
+    if (!real)
+        rh_log_error ("db", "cannot resolve %s: %s", path, strerror (errno));
+    if (!real || s_copy_store (path, real, self->scratch) != 0) {
+        free (real);
         rh_db_destroy (&self);
         return NULL;
     }
+    free (real);
     leveldb_options_set_create_if_missing (self->options, 0);
     return s_open (self, self->scratch, path);
 }

@@ -23,9 +23,9 @@ rh_db_t *rh_db_open (const char *path);
 //  write-ahead log into new tables. So this refuses a folder that is missing, holds no LevelDB
 //  store (no CURRENT), or whose LOCK another process holds (a running broker: stop it, or copy
 //  the store while it is stopped), and opens a private copy in a new folder under $TMPDIR (or
-//  /tmp), removed by rh_db_destroy: tables hard-linked under names LevelDB reads but never
-//  writes (copied when on another file system: then the copy needs as much room as the store),
-//  the other files copied. The open checks the manifest and every
+//  /tmp), removed by rh_db_destroy: tables linked (symbolically: the originals' inodes are not
+//  touched, and any file system will do) under names LevelDB reads but never writes, the other
+//  files copied. The open checks the manifest and every
 //  table it names (paranoid checks); reads check block checksums. Returns NULL and logs why.
 rh_db_t *rh_db_open_readonly (const char *path);
 

@@ -132,7 +132,8 @@ typedef struct {
 } rh_audit_hooks_t;
 
 //  As rh_audit_verify, calling hooks (or none if NULL): the one walk over the log that reads
-//  each record and each stored message once, for callers that check more of each message.
+//  each record and each stored message once, for callers that check more of each message. A
+//  message hook's refusal is returned as it gave it, with check->bad at that record.
 rh_rc_t rh_audit_verify_hooked (rh_db_t *db, rh_certstore_t *store, rh_audit_check_t *check,
                                 const rh_audit_hooks_t *hooks);
 

@@ -236,7 +236,7 @@ s_verify_all (rh_db_t *db, rh_certstore_t *store, const char *pki, s_progress_t 
                                .message = s_signatures_submit,
                                .arg = &signatures };
     rh_rc_t rc = rh_audit_verify_hooked (db, store, check, &hooks);
-    snprintf (reason, reason_size, "%s", check->reason);
+    snprintf (reason, reason_size, "%s", rc == RH_E_NOMEM ? "out of memory" : check->reason);
     uint64_t bad = rc == RH_OK ? UINT64_MAX : check->bad;
     while (rh_verifier_in_flight (signatures.verifier) > 0) {
         s_signatures_read (&signatures, S_PROGRESS_EVERY_MS);
@@ -357,6 +357,11 @@ s_verify (rh_db_t *db, rh_certstore_t *store, const s_args_t *args, uint64_t tot
     char reason [256];
     rh_rc_t rc =
         s_verify_all (db, store, args->pki, &progress, &check, &messages, reason, sizeof reason);
+    if (rc == RH_E_NOMEM) {
+        //  Nothing was found wrong with the log: it could not be checked.
+        fprintf (stderr, "rhannu-audit: %s\n", reason);
+        return 2;
+    }
     uint64_t bad = check.bad;
     if (rc == RH_OK && args->quorum) {
         rc = s_verify_witnessed (db, args, reason, sizeof reason);

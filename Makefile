@@ -79,11 +79,11 @@ LIB_OBJ := $(call objs,$(LIB_SRC)) $(GEN_OBJ)
 LIB := $(BUILD)/librhannu.a
 
 #  The broker's classes in two archives. broker-core is every broker/rh_*.c but the actor (the
-#  loop, the router's sockets and the verifier workers): what rhannu-audit, the unit tests and
-#  the benches link. The actor classes go only into rhannu-broker (and are there for unit tests
-#  that ask for them).
-BROKER_ACTOR_SRC := $(wildcard broker/rh_broker.c broker/rh_router.c broker/rh_verifier.c \
-                    broker/rh_cosigner.c)
+#  loop, the router's sockets and the cosigner): what rhannu-audit, the unit tests and the
+#  benches link; the verifier workers are there because rhannu-audit checks signatures on them
+#  too. The actor classes go only into rhannu-broker (and are there for unit tests that ask for
+#  them).
+BROKER_ACTOR_SRC := $(wildcard broker/rh_broker.c broker/rh_router.c broker/rh_cosigner.c)
 BROKER_CORE_SRC := $(filter-out $(BROKER_ACTOR_SRC),$(wildcard broker/rh_*.c))
 BROKER_CORE_LIB := $(BUILD)/librhannu-broker-core.a
 BROKER_ACTOR_LIB := $(BUILD)/librhannu-broker.a

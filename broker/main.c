@@ -2,7 +2,8 @@
     rhannu-broker - the broker process
 
     rhannu-broker -f CONFIG     run (SIGHUP reloads the CRL and agreements; SIGTERM stops)
-    rhannu-broker log -f CONFIG verify and print the audit log
+    rhannu-broker log -f CONFIG verify and print the audit log (read only: a
+                                missing store is an error, never created)
     rhannu-broker dead-letters -f CONFIG [--requeue MSG_ID | --requeue-all]
                                 list dead letters, or put them back in their
                                 queues (the broker must be stopped)
@@ -88,12 +89,28 @@ s_usage (FILE *out)
     rh_config_print_spec (rh_broker_config_spec, out);
 }
 
+//  The log is evidence: it is read, never created or changed, so a missing or mistyped
+//  data/dir is refused (exit 2) instead of verifying as an empty log, and a store in use is
+//  left alone (rh_db_open_readonly reads a private copy; it says why it refuses). A LevelDB
+//  without a single audit record (an agent's store, or another program's) is not a broker's.
 static int
 s_print_log (rh_config_t *config)
 {
-    rh_db_t *db = rh_db_open (rh_config_str (config, "data/dir"));
-    if (!db)
-        return 1;
+    const char *dir = rh_config_str (config, "data/dir");
+    rh_db_t *db = rh_db_open_readonly (dir);
+    rh_db_iter_t *first = db ? rh_db_iter_new (db, "a/", 2) : NULL;
+    const char *why = !db      ? "cannot be read as the broker's data folder (see above)"
+                      : !first ? "cannot be read (out of memory)"
+                      : rh_db_iter_valid (first) ? NULL
+                      : rh_db_iter_error (first)
+                          ? "cannot be read: its first audit record is damaged"
+                          : "holds no audit log: not a broker's data folder";
+    rh_db_iter_destroy (&first);
+    if (why) {
+        fprintf (stderr, "%s %s\n", dir, why);
+        rh_db_destroy (&db);
+        return 2;
+    }
     rh_certstore_t *store = rh_certstore_load_dir (rh_config_str (config, "pki/dir"));
     rh_audit_check_t check;
     rh_rc_t rc = rh_audit_verify (db, store, &check);

@@ -491,39 +491,78 @@ s_fail (rh_audit_check_t *check, const char *format, ...)
     return RH_E_MALFORMED;
 }
 
-//  Checks the message record seq names (payload_sha256, or NULL if it names none).
-static rh_rc_t
-s_check_payload (rh_db_t *db, uint64_t seq, const uint8_t *payload_sha256, rh_audit_check_t *check,
-                 s_erasures_t *erasures)
+//  The record number in a key "<prefix><20 digits>" at a valid iterator, or UINT64_MAX.
+static uint64_t
+s_iter_sequence (rh_db_iter_t *iter, size_t prefix_size)
 {
-    if (!payload_sha256)
-        return RH_OK;
-    char key [48];
-    snprintf (key, sizeof key, "ap/%020" PRIu64, seq);
-    uint8_t *payload = NULL;
     size_t size = 0;
-    int found = rh_db_get (db, key, strlen (key), &payload, &size);
-    rh_rc_t rc = RH_OK;
-    if (found < 0)
-        rc = s_fail (check, "cannot read the message of record %" PRIu64 " (key %s)", seq, key);
-    else if (found == 1 && s_erasures_missing (erasures, seq, payload_sha256) != 0)
-        rc = s_fail (check, "out of memory");  //  else judged at the end of the walk
-    else if (found == 0) {
-        uint8_t digest [RH_DIGEST_LEN];
-        rh_sha256 (digest, payload, size);
-        if (sodium_memcmp (digest, payload_sha256, RH_DIGEST_LEN) != 0)
-            rc = s_fail (check,
-                         "the message stored with record %" PRIu64 " is not the one it names", seq);
-        check->messages++;
+    const uint8_t *key = rh_db_iter_key (iter, &size);
+    return rh_db_key_sequence (key, size, prefix_size);
+}
+
+//  True if key is the stored leaf hash of record seq ("mt/00/" and 16 hex digits), without
+//  formatting one for every record of a long walk.
+static bool
+s_is_leaf_node (const uint8_t *key, size_t size, uint64_t seq)
+{
+    static const char hex [] = "0123456789abcdef";
+    if (size != 6 + 16 || memcmp (key, "mt/00/", 6) != 0)
+        return false;
+    for (size_t i = 0; i < 16; i++)
+        if (key [6 + i] != hex [(seq >> (60 - 4 * i)) & 0xf])
+            return false;
+    return true;
+}
+
+//  Checks the message record seq names (payload_sha256, or NULL if it names none) against the
+//  stored messages, which are read in step with the records (ap/<seq> sorts as a/<seq> does):
+//  the one at messages, if any, must be record seq's, and one stored where no record names one
+//  is damage too. On RH_OK with a stored message, *message and *size are its bytes (borrowed
+//  from the iterator until the next step) and the iterator is left on it.
+static rh_rc_t
+s_check_payload (rh_db_iter_t *messages, uint64_t seq, const uint8_t *payload_sha256,
+                 rh_audit_check_t *check, s_erasures_t *erasures, const uint8_t **message,
+                 size_t *size)
+{
+    *message = NULL;
+    bool stored = rh_db_iter_valid (messages);
+    if (!stored && rh_db_iter_error (messages))
+        return s_fail (check, "cannot read the message of record %" PRIu64 " (keys ap/): %s", seq,
+                       rh_db_iter_error (messages));
+    uint64_t at = stored ? s_iter_sequence (messages, 3) : UINT64_MAX;
+    if (stored && at == UINT64_MAX)
+        return s_fail (check, "a message stored after record %" PRIu64 " has a malformed key", seq);
+    if (stored && at < seq)
+        return s_fail (check, "a message is stored as record %" PRIu64 ", which names none", at);
+    stored = stored && at == seq;
+    if (!payload_sha256) {
+        if (stored)
+            return s_fail (check, "a message is stored as record %" PRIu64 ", which names none",
+                           seq);
+        return RH_OK;
     }
-    free (payload);
-    return rc;
+    if (!stored) {
+        //  Lawfully erased or damage: judged at the end of the walk, when every ERASURE record
+        //  (which comes after what it erases) has been read.
+        if (s_erasures_missing (erasures, seq, payload_sha256) != 0)
+            return s_fail (check, "out of memory");
+        return RH_OK;
+    }
+    const uint8_t *value = rh_db_iter_value (messages, size);
+    uint8_t digest [RH_DIGEST_LEN];
+    rh_sha256 (digest, value, *size);
+    if (sodium_memcmp (digest, payload_sha256, RH_DIGEST_LEN) != 0)
+        return s_fail (check, "the message stored with record %" PRIu64 " is not the one it names",
+                       seq);
+    check->messages++;
+    *message = value;
+    return RH_OK;
 }
 
 //  The reason an iterator stopped early, or NULL if it read everything it passed.
 static const char *
 s_unreadable (rh_db_iter_t *leaves, rh_db_iter_t *nodes, rh_db_iter_t *checkpoints,
-              const char **what)
+              rh_db_iter_t *messages, const char **what)
 {
     const char *error = NULL;
     if ((error = rh_db_iter_error (leaves)))
@@ -532,37 +571,44 @@ s_unreadable (rh_db_iter_t *leaves, rh_db_iter_t *nodes, rh_db_iter_t *checkpoin
         *what = "its hash in the stored tree";
     else if ((error = rh_db_iter_error (checkpoints)))
         *what = "the checkpoints";
+    else if ((error = rh_db_iter_error (messages)))
+        *what = "the stored messages";
     return error;
 }
 
 rh_rc_t
 rh_audit_verify (rh_db_t *db, rh_certstore_t *store, rh_audit_check_t *check)
 {
-    return rh_audit_verify_progress (db, store, check, NULL, NULL);
+    return rh_audit_verify_hooked (db, store, check, NULL);
 }
 
 rh_rc_t
 rh_audit_verify_progress (rh_db_t *db, rh_certstore_t *store, rh_audit_check_t *check,
                           rh_audit_progress_fn *progress, void *arg)
 {
-    return rh_audit_verify_erasures (db, store, check, progress, NULL, arg);
+    rh_audit_hooks_t hooks = { .progress = progress, .arg = arg };
+    return rh_audit_verify_hooked (db, store, check, &hooks);
 }
 
 rh_rc_t
-rh_audit_verify_erasures (rh_db_t *db, rh_certstore_t *store, rh_audit_check_t *check,
-                          rh_audit_progress_fn *progress, rh_audit_erased_fn *erased, void *arg)
+rh_audit_verify_hooked (rh_db_t *db, rh_certstore_t *store, rh_audit_check_t *check,
+                        const rh_audit_hooks_t *hooks)
 {
     assert (db && check);
     memset (check, 0, sizeof *check);
+    rh_audit_progress_fn *progress = hooks ? hooks->progress : NULL;
     s_erasures_t erasures = { .items = NULL };
     rh_merkle_builder_t tree = { .size = 0 };
-    rh_db_iter_t *leaves = rh_db_iter_new (db, "a/", 2);
-    rh_db_iter_t *checkpoints = rh_db_iter_new (db, "ck/", 3);
-    rh_db_iter_t *nodes = rh_db_iter_new (db, "mt/00/", 6);
-    if (!leaves || !checkpoints || !nodes) {
+    //  One pass over each kind of key, in step: scans, so that the walk does not fill the cache.
+    rh_db_iter_t *leaves = rh_db_scan_new (db, "a/", 2);
+    rh_db_iter_t *checkpoints = rh_db_scan_new (db, "ck/", 3);
+    rh_db_iter_t *nodes = rh_db_scan_new (db, "mt/00/", 6);
+    rh_db_iter_t *messages = rh_db_scan_new (db, "ap/", 3);
+    if (!leaves || !checkpoints || !nodes || !messages) {
         rh_db_iter_destroy (&leaves);
         rh_db_iter_destroy (&checkpoints);
         rh_db_iter_destroy (&nodes);
+        rh_db_iter_destroy (&messages);
         return RH_E_NOMEM;
     }
     rh_rc_t rc = RH_OK;
@@ -574,15 +620,12 @@ rh_audit_verify_erasures (rh_db_t *db, rh_certstore_t *store, rh_audit_check_t *
     for (; rh_db_iter_valid (leaves); rh_db_iter_next (leaves), expected++) {
         if (progress && expected % 4096 == 0) {
             check->count = expected;
-            progress (arg, check);
+            progress (hooks->arg, check);
         }
-        size_t size = 0, key_size = 0;
+        size_t size = 0;
         const uint8_t *value = rh_db_iter_value (leaves, &size);
-        const uint8_t *key = rh_db_iter_key (leaves, &key_size);
-        char want [48];
-        s_leaf_key (expected, want, sizeof want);
         rh_audit_record_t record;
-        if (key_size != strlen (want) || memcmp (key, want, key_size) != 0) {
+        if (s_iter_sequence (leaves, 2) != expected) {
             rc = s_fail (check, "record %" PRIu64 " is missing or out of place", expected);
             break;
         }
@@ -600,17 +643,17 @@ rh_audit_verify_erasures (rh_db_t *db, rh_certstore_t *store, rh_audit_check_t *
         const uint8_t *stored =
             rh_db_iter_valid (nodes) ? rh_db_iter_value (nodes, &node_size) : NULL;
         const uint8_t *node_key = stored ? rh_db_iter_key (nodes, &node_key_size) : NULL;
-        char want_node [48];
-        s_node_key (0, expected, want_node, sizeof want_node);
-        bool node_good = stored && node_size == RH_DIGEST_LEN && node_key_size == strlen (want_node)
-                         && memcmp (node_key, want_node, node_key_size) == 0
+        bool node_good = stored && node_size == RH_DIGEST_LEN
+                         && s_is_leaf_node (node_key, node_key_size, expected)
                          && sodium_memcmp (leaf, stored, RH_DIGEST_LEN) == 0;
         if (stored)
             rh_db_iter_next (nodes);
         if (!node_good && rh_db_iter_error (nodes)) {
             rh_record_release (&record.owned);
-            rc = s_fail (check, "cannot read the stored tree at record %" PRIu64 " (key %s): %s",
-                         expected, want_node, rh_db_iter_error (nodes));
+            rc = s_fail (check,
+                         "cannot read the stored tree at record %" PRIu64 " (key mt/00/%016" PRIx64
+                         "): %s",
+                         expected, expected, rh_db_iter_error (nodes));
             break;
         }
         if (!node_good) {
@@ -619,12 +662,23 @@ rh_audit_verify_erasures (rh_db_t *db, rh_certstore_t *store, rh_audit_check_t *
                          expected);
             break;
         }
-        //  The stored message, unless an erasure record covers it, must be the one it names.
-        rc = s_check_payload (db, expected, record.payload_sha256, check, &erasures);
+        //  The stored message, unless an erasure record covers it, must be the one it names;
+        //  then whoever asked checks more of it (rhannu-audit: its signature).
+        const uint8_t *message = NULL;
+        size_t message_size = 0;
+        rc = s_check_payload (messages, expected, record.payload_sha256, check, &erasures, &message,
+                              &message_size);
         if (rc == RH_OK && !strcmp (record.event, S_ERASURE_EVENT)
             && !s_erasures_cover (&erasures, &record, expected))
             rc = s_fail (check, "erasure record %" PRIu64 " names a record that comes after it",
                          expected);
+        if (rc == RH_OK && message && hooks && hooks->message) {
+            rc = hooks->message (hooks->arg, &record, message, message_size);
+            if (rc != RH_OK)
+                s_fail (check, "the message of record %" PRIu64 " was not checked", expected);
+        }
+        if (message)
+            rh_db_iter_next (messages);
         //  A CHECKPOINT record names the checkpoint of the tree just before it.
         bool marker = !strcmp (record.event, S_MARKER_EVENT);
         rh_record_release (&record.owned);
@@ -664,12 +718,18 @@ rh_audit_verify_erasures (rh_db_t *db, rh_certstore_t *store, rh_audit_check_t *
     }
     //  A walk that stopped at a key LevelDB could not read names the record it could not read.
     const char *what = NULL;
-    const char *unreadable = rc == RH_OK ? s_unreadable (leaves, nodes, checkpoints, &what) : NULL;
+    const char *unreadable =
+        rc == RH_OK ? s_unreadable (leaves, nodes, checkpoints, messages, &what) : NULL;
     if (unreadable) {
         char want [48];
         s_leaf_key (expected, want, sizeof want);
         rc = s_fail (check, "cannot read record %" PRIu64 " (key %s) or %s: %s", expected, want,
                      what, unreadable);
+    }
+    if (rc == RH_OK && rh_db_iter_valid (messages)) {
+        //  A message stored past the last record: no record names it.
+        rc = s_fail (check, "a message is stored as record %" PRIu64 ", past the end of the log",
+                     s_iter_sequence (messages, 3));
     }
     if (rc == RH_OK && next_checkpoint != UINT64_MAX) {
         //  The broker signed a larger tree than the records now make: records were removed.
@@ -686,7 +746,7 @@ rh_audit_verify_erasures (rh_db_t *db, rh_certstore_t *store, rh_audit_check_t *
     }
     check->count = expected;
     if (progress)
-        progress (arg, check);
+        progress (hooks->arg, check);
     check->bad = expected;
     //  Every payload found missing is lawfully erased, or damage (the first one names it).
     for (size_t i = 0; rc == RH_OK && i < erasures.count; i++) {
@@ -700,8 +760,8 @@ rh_audit_verify_erasures (rh_db_t *db, rh_certstore_t *store, rh_audit_check_t *
     }
     for (size_t i = 0; rc == RH_OK && i < erasures.count; i++) {
         check->erased++;
-        if (erased)
-            erased (arg, erasures.items [i].seq, erasures.items [i].by - 1);
+        if (hooks && hooks->erased)
+            hooks->erased (hooks->arg, erasures.items [i].seq, erasures.items [i].by - 1);
     }
     free (erasures.items);
     if (tree.size)
@@ -709,6 +769,7 @@ rh_audit_verify_erasures (rh_db_t *db, rh_certstore_t *store, rh_audit_check_t *
     rh_db_iter_destroy (&leaves);
     rh_db_iter_destroy (&checkpoints);
     rh_db_iter_destroy (&nodes);
+    rh_db_iter_destroy (&messages);
     return rc;
 }
 

@@ -103,7 +103,7 @@ typedef struct {
 
 //  Walks the committed log: every record in order with the right sequence, every leaf hash
 //  equal to the stored tree's, every payload a leaf names stored and matching it (a missing one
-//  is damage unless an erasure record covers it), every checkpoint's root (and, when store is
+//  is damage unless an erasure record covers it) and none stored that no leaf names, every checkpoint's root (and, when store is
 //  not NULL, its signature by a broker certificate) matching the recomputed tree, every
 //  checkpoint a CHECKPOINT record names present, and no checkpoint beyond the end. A key LevelDB
 //  cannot read fails the walk there. Returns RH_OK or RH_E_MALFORMED (check->bad and
@@ -117,14 +117,31 @@ typedef void (rh_audit_progress_fn) (void *arg, const rh_audit_check_t *check);
 rh_rc_t rh_audit_verify_progress (rh_db_t *db, rh_certstore_t *store, rh_audit_check_t *check,
                                   rh_audit_progress_fn *progress, void *arg);
 
-//  As rh_audit_verify_progress, calling erased (if not NULL) with arg once for each message
-//  payload no longer stored that an ERASURE record covers: its record, and the ERASURE
-//  record's, in log order, after a walk that found nothing wrong. A missing payload no ERASURE
-//  record names (by record and SHA-256) fails the walk as damage.
+//  Called for every stored message as the walk meets it, once it matched the digest its record
+//  names: the record and the message's bytes, both borrowed for the call. Returns RH_OK to go
+//  on; anything else stops the walk at that record (check->reason then only says where: the
+//  callee knows why).
+typedef rh_rc_t (rh_audit_message_fn) (void *arg, const rh_audit_record_t *record,
+                                       const uint8_t *message, size_t size);
+
+//  Called once for each message payload no longer stored that an ERASURE record covers: its
+//  record, and the ERASURE record's, in log order, after a walk that found nothing wrong. A
+//  missing payload no ERASURE record names (by record and SHA-256) fails the walk as damage.
 typedef void (rh_audit_erased_fn) (void *arg, uint64_t seq, uint64_t by);
-rh_rc_t rh_audit_verify_erasures (rh_db_t *db, rh_certstore_t *store, rh_audit_check_t *check,
-                                  rh_audit_progress_fn *progress, rh_audit_erased_fn *erased,
-                                  void *arg);
+
+//  What rh_audit_verify_hooked calls as it walks (each may be NULL), with arg.
+typedef struct {
+    rh_audit_progress_fn *progress;  //  as for rh_audit_verify_progress
+    rh_audit_message_fn *message;    //  every stored message, in order
+    rh_audit_erased_fn *erased;      //  every lawfully erased message, at the end
+    void *arg;
+} rh_audit_hooks_t;
+
+//  As rh_audit_verify, calling hooks (or none if NULL): the one walk over the log that reads
+//  each record and each stored message once, for callers that check more of each message. A
+//  message hook's refusal is returned as it gave it, with check->bad at that record.
+rh_rc_t rh_audit_verify_hooked (rh_db_t *db, rh_certstore_t *store, rh_audit_check_t *check,
+                                const rh_audit_hooks_t *hooks);
 
 //  Prints every committed record, one line each (seq, time, event, code, message, agency,
 //  recipients, detail) with its policy decisions. Returns the number printed, or -1.

@@ -28,6 +28,8 @@ typedef struct {
     rh_verified_t result;  //  handed to the caller of rh_verifier_result
     int worker;            //  the worker whose credit it uses
     uint64_t sequence;     //  order of submission: results are handed over in this order
+    bool stored;           //  a stored message: verified at at_ms, no sender to match
+    int64_t at_ms;         //  when a stored message was received
 } s_job_t;
 
 //  One worker thread's own state. Allocated on its own: a worker that does not stop in time
@@ -112,12 +114,21 @@ static void
 s_verify (s_job_t *job, rh_certstore_t *store)
 {
     rh_verified_t *result = &job->result;
-    rh_sha256 (result->sealed_sha256, result->sealed, result->sealed_size);
+    //  A stored message's digest was checked against its record by whoever read it.
+    if (!job->stored)
+        rh_sha256 (result->sealed_sha256, result->sealed, result->sealed_size);
     //  No store (the PKI did not load) fails closed, as the broker's own store would.
     if (result->rc == RH_OK)
         result->rc = store ? rh_certstore_receive (store, result->sealed, result->sealed_size,
-                                                   rh_time_now_ms (), &result->envelope)
+                                                   job->stored ? job->at_ms : rh_time_now_ms (),
+                                                   &result->envelope)
                            : RH_E_CRL;
+    if (job->stored) {
+        //  Only the verdict is wanted; an envelope freed on the thread that made it also keeps
+        //  the caller's thread out of this one's malloc arena.
+        rh_envelope_destroy (&result->envelope);
+        return;
+    }
     if (result->rc == RH_OK && strcmp (rh_envelope_msg_id (result->envelope), result->msg_id) != 0)
         result->rc = RH_E_MALFORMED;  //  the frame and the signed header disagree
     if (result->rc == RH_OK)
@@ -382,13 +393,12 @@ s_copy_id (char *to, const char *from)
     return fits;
 }
 
-int
-rh_verifier_submit (rh_verifier_t *self, const uint8_t *routing_id, size_t routing_id_size,
-                    const char *agency, const char *msg_id, const uint8_t *sealed, size_t size)
+//  A job for the least-loaded worker, with a copy of sealed (size bytes, or none), in the next
+//  place in the order. Returns RH_VERIFIER_QUEUED with *job_p set, RH_VERIFIER_BUSY when every
+//  worker holds its credit, or RH_VERIFIER_REFUSED when memory ran out.
+static int
+s_job_new (rh_verifier_t *self, const uint8_t *sealed, size_t size, s_job_t **job_p)
 {
-    assert (self);
-    if (!routing_id || routing_id_size == 0 || routing_id_size > RH_MAX_ROUTING_ID)
-        return RH_VERIFIER_REFUSED;
     if (!sealed)
         size = 0;  //  protobuf-c gives empty bytes as NULL
     int worker = 0;
@@ -404,16 +414,20 @@ rh_verifier_submit (rh_verifier_t *self, const uint8_t *routing_id, size_t routi
     }
     job->worker = worker;
     job->sequence = self->submitted;
-    rh_verified_t *result = &job->result;
-    memcpy (result->routing_id, routing_id, routing_id_size);
-    result->routing_id_size = routing_id_size;
-    bool agency_fits = s_copy_id (result->agency, agency);
-    bool msg_id_fits = s_copy_id (result->msg_id, msg_id);
     if (size)
-        memcpy (result->sealed, sealed, size);
-    result->sealed_size = size;
-    //  Refused by the worker, not here, so the result keeps its place in the order.
-    result->rc = agency_fits && msg_id_fits ? RH_OK : RH_E_MALFORMED;
+        memcpy (job->result.sealed, sealed, size);
+    job->result.sealed_size = size;
+    *job_p = job;
+    return RH_VERIFIER_QUEUED;
+}
+
+//  Sends a job from s_job_new to its worker (taking ownership). Returns as rh_verifier_submit.
+static int
+s_job_send (rh_verifier_t *self, s_job_t **job_p)
+{
+    s_job_t *job = *job_p;
+    *job_p = NULL;
+    int worker = job->worker;
     if (zmq_send (self->jobs [worker], &job, sizeof job, ZMQ_DONTWAIT) != (int) sizeof job) {
         //  Cannot happen within credit; if it does, it is a full pipe: busy, never wait.
         bool full = errno == EAGAIN;
@@ -423,6 +437,44 @@ rh_verifier_submit (rh_verifier_t *self, const uint8_t *routing_id, size_t routi
     self->submitted++;
     self->load [worker]++;
     return RH_VERIFIER_QUEUED;
+}
+
+int
+rh_verifier_submit (rh_verifier_t *self, const uint8_t *routing_id, size_t routing_id_size,
+                    const char *agency, const char *msg_id, const uint8_t *sealed, size_t size)
+{
+    assert (self);
+    if (!routing_id || routing_id_size == 0 || routing_id_size > RH_MAX_ROUTING_ID)
+        return RH_VERIFIER_REFUSED;
+    s_job_t *job = NULL;
+    int rc = s_job_new (self, sealed, size, &job);
+    if (rc != RH_VERIFIER_QUEUED)
+        return rc;
+    rh_verified_t *result = &job->result;
+    memcpy (result->routing_id, routing_id, routing_id_size);
+    result->routing_id_size = routing_id_size;
+    bool agency_fits = s_copy_id (result->agency, agency);
+    bool msg_id_fits = s_copy_id (result->msg_id, msg_id);
+    //  Refused by the worker, not here, so the result keeps its place in the order.
+    result->rc = agency_fits && msg_id_fits ? RH_OK : RH_E_MALFORMED;
+    return s_job_send (self, &job);
+}
+
+int
+rh_verifier_submit_stored (rh_verifier_t *self, uint64_t tag, int64_t at_ms, const char *agency,
+                           const uint8_t *sealed, size_t size)
+{
+    assert (self);
+    s_job_t *job = NULL;
+    int rc = s_job_new (self, sealed, size, &job);
+    if (rc != RH_VERIFIER_QUEUED)
+        return rc;
+    job->stored = true;
+    job->at_ms = at_ms;
+    job->result.tag = tag;
+    s_copy_id (job->result.agency, agency);  //  cut short if need be: it only names the sender
+    job->result.rc = RH_OK;
+    return s_job_send (self, &job);
 }
 
 bool

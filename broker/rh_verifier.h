@@ -42,7 +42,9 @@ typedef struct {
     rh_envelope_t *envelope;      //  decoded envelope, owned; NULL unless RH_OK
     uint8_t *sealed;              //  exactly the bytes received, owned; never NULL in a result
     size_t sealed_size;           //  may be 0 (an empty Submit)
-    uint8_t sealed_sha256 [RH_DIGEST_LEN];  //  of sealed, for audit records of refusals
+    uint8_t sealed_sha256 [RH_DIGEST_LEN];  //  of sealed, for audit records of refusals (not
+                                            //  computed for rh_verifier_submit_stored)
+    uint64_t tag;                           //  rh_verifier_submit_stored's tag; 0 otherwise
 } rh_verified_t;
 
 //  rh_verifier_submit results.
@@ -71,6 +73,15 @@ void *rh_verifier_socket (rh_verifier_t *self);
 //  RH_MAX_ROUTING_ID bytes (a reply could not be routed) or memory ran out.
 int rh_verifier_submit (rh_verifier_t *self, const uint8_t *routing_id, size_t routing_id_size,
                         const char *agency, const char *msg_id, const uint8_t *sealed, size_t size);
+
+//  Hands one stored message to a worker without blocking, as rh_verifier_submit does (same
+//  credit, order and return values), to be checked as it was on receipt: decoded and verified
+//  with the certificate that was valid at at_ms (rh_certstore_receive), with no connection or
+//  authenticated sender to hold it to: the auditor re-checking a log. The bytes are copied; tag
+//  (a record number) and agency (the sender the record names, or NULL: only to say whose
+//  message failed, not checked) come back in the result, which holds no envelope.
+int rh_verifier_submit_stored (rh_verifier_t *self, uint64_t tag, int64_t at_ms, const char *agency,
+                               const uint8_t *sealed, size_t size);
 
 //  True when the next rh_verifier_submit will be taken: some worker has credit left. The main
 //  loop reads submissions only while this holds.

@@ -70,23 +70,14 @@ s_usage (FILE *out)
 #define S_PROGRESS_EVERY_MS 250
 
 typedef struct {
-    bool on;                     //  stderr is a terminal
-    struct timespec start;       //  when the run began
-    struct timespec shown;       //  when the line was last written
-    uint64_t total;              //  records in the log
-    const uint64_t *signatures;  //  message signatures checked so far (atomic reads)
-    bool written;                //  a line is on the terminal
-    json_t *erasures;            //  [record, erased by record] of each erased message
+    bool on;                //  stderr is a terminal
+    struct timespec start;  //  when the run began
+    struct timespec shown;  //  when the line was last written
+    uint64_t total;         //  records in the log
+    uint64_t signatures;    //  message signatures checked so far
+    bool written;           //  a line is on the terminal
+    json_t *erasures;       //  [record, erased by record] of each erased message
 } s_progress_t;
-
-//  Keeps one lawful erasure the walk found (rh_audit_erased_fn) for the report.
-static void
-s_erased (void *arg, uint64_t seq, uint64_t by)
-{
-    s_progress_t *self = arg;
-    json_array_append_new (self->erasures, json_pack ("{s:I, s:I}", "record", (json_int_t) seq,
-                                                      "erased_by", (json_int_t) by));
-}
 
 static double
 s_seconds_since (const struct timespec *then)
@@ -96,17 +87,16 @@ s_seconds_since (const struct timespec *then)
     return (double) (now.tv_sec - then->tv_sec) + (double) (now.tv_nsec - then->tv_nsec) / 1e9;
 }
 
-//  Shows how far the run is (rh_audit_progress_fn): records walked and signatures checked, the
-//  signatures still to come extrapolated from the share of records with a stored message so far.
+//  Shows how far the run is: records walked and signatures checked, the signatures still to
+//  come extrapolated from the share of records with a stored message so far.
 static void
-s_progress (void *arg, const rh_audit_check_t *check)
+s_progress_show (s_progress_t *self, const rh_audit_check_t *check)
 {
-    s_progress_t *self = arg;
     if (!self->on || s_seconds_since (&self->shown) * 1000 < S_PROGRESS_EVERY_MS)
         return;
     clock_gettime (CLOCK_MONOTONIC, &self->shown);
     uint64_t done = check->count, total = self->total > done ? self->total : done;
-    uint64_t signatures = __atomic_load_n (self->signatures, __ATOMIC_RELAXED);
+    uint64_t signatures = self->signatures;
     double expected = done ? (double) check->messages * (double) total / (double) done : 0;
     if (expected < (double) signatures)
         expected = (double) signatures;
@@ -125,90 +115,79 @@ s_progress (void *arg, const rh_audit_check_t *check)
     self->written = true;
 }
 
-//  One signature-checking worker: every stored message whose record number falls to it
-//  (seq % workers == index), checked with its own certificate store.
+//  The message signatures, checked on the verifier's workers (one per core) while this thread
+//  walks the log: the walk hands each stored message over as it meets it, with the time its
+//  record says it arrived, and reads the results back in order between records. The log is
+//  read once, by the walk.
 typedef struct {
-    rh_db_t *db;
-    const char *pki;
-    unsigned index;
-    unsigned workers;
-    uint64_t *checked;  //  shared count of signatures checked (atomic adds), for progress
-    uint64_t mine;      //  signatures this worker checked
-    uint64_t bad;       //  UINT64_MAX: none
+    rh_verifier_t *verifier;
+    s_progress_t *progress;
+    uint64_t bad;  //  first message whose signature failed (UINT64_MAX: none)
     char reason [256];
-    bool started;  //  runs on its own thread (to be joined)
-    bool done;     //  finished (atomic)
-} s_checker_t;
+} s_signatures_t;
 
-static void *
-s_check_messages (void *arg)
+//  Keeps one lawful erasure the walk found (rh_audit_erased_fn) for the report.
+static void
+s_erased (void *arg, uint64_t seq, uint64_t by)
 {
-    s_checker_t *self = arg;
-    self->bad = UINT64_MAX;
-    rh_certstore_t *store = rh_certstore_load_dir (self->pki);
-    rh_db_iter_t *iter = store ? rh_db_iter_new (self->db, "ap/", 3) : NULL;
-    if (!iter) {
-        self->bad = 0;
-        snprintf (self->reason, sizeof self->reason, "cannot read the PKI or the log");
+    s_signatures_t *self = arg;
+    json_array_append_new (
+        self->progress->erasures,
+        json_pack ("{s:I, s:I}", "record", (json_int_t) seq, "erased_by", (json_int_t) by));
+}
+
+//  Takes every result that is back, waiting up to wait_ms for one if none is.
+static void
+s_signatures_read (s_signatures_t *self, int wait_ms)
+{
+    if (wait_ms > 0 && !rh_verifier_ready (self->verifier)) {
+        zmq_pollitem_t item = { rh_verifier_socket (self->verifier), 0, ZMQ_POLLIN, 0 };
+        zmq_poll (&item, 1, wait_ms);
     }
-    uint64_t seq = 0;
-    for (; iter && rh_db_iter_valid (iter); rh_db_iter_next (iter)) {
-        size_t key_size = 0, size = 0;
-        const uint8_t *key = rh_db_iter_key (iter, &key_size);
-        seq = rh_db_key_sequence (key, key_size, 3);
-        if (seq == UINT64_MAX) {
-            snprintf (self->reason, sizeof self->reason, "a stored message has a malformed key");
-            self->bad = 0;
-            break;
-        }
-        if (seq % self->workers != self->index)
-            continue;
-        const uint8_t *payload = rh_db_iter_value (iter, &size);
-        char leaf_key [48];
-        snprintf (leaf_key, sizeof leaf_key, "a/%020" PRIu64, seq);
-        uint8_t *leaf = NULL;
-        size_t leaf_size = 0;
-        rh_audit_record_t record = { 0 };
-        rh_rc_t rc = RH_E_MALFORMED;
-        int found = rh_db_get (self->db, leaf_key, strlen (leaf_key), &leaf, &leaf_size);
-        if (found == 0 && rh_record_decode_audit (leaf, leaf_size, &record) == RH_OK) {
-            rh_envelope_t *envelope = NULL;
-            rc = rh_envelope_decode (payload, size, &envelope);
-            if (rc == RH_OK)
-                rc = rh_certstore_verify (store, envelope, record.at_ms);
-            rh_envelope_destroy (&envelope);
-            if (rc != RH_OK)
-                snprintf (self->reason, sizeof self->reason,
-                          "the message of record %" PRIu64 " from %s: %s", seq, record.agency,
-                          rh_rc_text (rc));
-            rh_record_release (&record.owned);
-        }
-        else if (found < 0)
-            snprintf (self->reason, sizeof self->reason, "cannot read record %" PRIu64 " (key %s)",
-                      seq, leaf_key);
-        else
+    rh_verified_t result;
+    while (rh_verifier_result (self->verifier, &result) == 0) {
+        if (result.rc == RH_OK)
+            self->progress->signatures++;
+        else if (self->bad == UINT64_MAX) {
+            //  Results come back in the order handed over: the first failure is the earliest.
+            self->bad = result.tag;
             snprintf (self->reason, sizeof self->reason,
-                      "the message stored as %" PRIu64 " has no record", seq);
-        free (leaf);
-        if (rc != RH_OK) {
-            self->bad = seq;
-            break;
+                      "the message of record %" PRIu64 " from %s: %s", result.tag,
+                      *result.agency ? result.agency : "-", rh_rc_text (result.rc));
         }
-        self->mine++;
-        __atomic_fetch_add (self->checked, 1, __ATOMIC_RELAXED);
+        rh_verified_release (&result);
     }
-    //  A walk that stopped at a block LevelDB could not read fails: the messages past it were
-    //  not checked.
-    if (iter && self->bad == UINT64_MAX && rh_db_iter_error (iter)) {
-        self->bad = seq;
+}
+
+//  rh_audit_progress_fn: shows progress.
+static void
+s_signatures_progress (void *arg, const rh_audit_check_t *check)
+{
+    s_signatures_t *self = arg;
+    s_signatures_read (self, 0);
+    s_progress_show (self->progress, check);
+}
+
+//  rh_audit_message_fn: hands a stored message to the workers. Results are read when the
+//  workers hold their credit (the walk then waits: it has nothing else to do) and with
+//  progress, not after every message; a signature that failed stops the walk.
+static rh_rc_t
+s_signatures_submit (void *arg, const rh_audit_record_t *record, const uint8_t *message,
+                     size_t size)
+{
+    s_signatures_t *self = arg;
+    int rc;
+    while ((rc = rh_verifier_submit_stored (self->verifier, record->seq, record->at_ms,
+                                            record->agency, message, size))
+           == RH_VERIFIER_BUSY)
+        s_signatures_read (self, S_PROGRESS_EVERY_MS);
+    if (rc != RH_VERIFIER_QUEUED && self->bad == UINT64_MAX) {
+        self->bad = record->seq;
         snprintf (self->reason, sizeof self->reason,
-                  "cannot read the stored messages after record %" PRIu64 ": %s", seq,
-                  rh_db_iter_error (iter));
+                  "the message of record %" PRIu64 " could not be checked (out of memory)",
+                  record->seq);
     }
-    rh_db_iter_destroy (&iter);
-    rh_certstore_destroy (&store);
-    __atomic_store_n (&self->done, true, __ATOMIC_RELEASE);
-    return NULL;
+    return self->bad == UINT64_MAX ? RH_OK : RH_E_SIG;
 }
 
 //  Checks the signature of every message still stored with its record, at the time the broker
@@ -218,41 +197,41 @@ static rh_rc_t
 s_verify_all (rh_db_t *db, rh_certstore_t *store, const char *pki, s_progress_t *progress,
               rh_audit_check_t *check, uint64_t *messages, char *reason, size_t reason_size)
 {
-    long cores = sysconf (_SC_NPROCESSORS_ONLN);
-    unsigned workers = cores > 0 && cores < 16 ? (unsigned) cores : 2;
-    s_checker_t checkers [16];
-    pthread_t threads [16];
-    uint64_t checked = 0;
-    progress->signatures = &checked;
-    for (unsigned i = 0; i < workers; i++) {
-        checkers [i] = (s_checker_t){
-            .db = db, .pki = pki, .index = i, .workers = workers, .checked = &checked
-        };
-        checkers [i].started =
-            pthread_create (&threads [i], NULL, s_check_messages, &checkers [i]) == 0;
+    void *context = zmq_ctx_new ();
+    s_signatures_t signatures = {
+        .verifier = context ? rh_verifier_new (context, pki, 0) : NULL,
+        .progress = progress,
+        .bad = UINT64_MAX,
+    };
+    if (!signatures.verifier) {
+        snprintf (reason, reason_size, "cannot start the signature workers");
+        memset (check, 0, sizeof *check);
+        if (context)
+            zmq_ctx_term (context);
+        return RH_E_NOMEM;
     }
-    rh_rc_t rc = rh_audit_verify_erasures (db, store, check, s_progress, s_erased, progress);
-    snprintf (reason, reason_size, "%s", check->reason);
+    rh_audit_hooks_t hooks = { .progress = s_signatures_progress,
+                               .message = s_signatures_submit,
+                               .erased = s_erased,
+                               .arg = &signatures };
+    rh_rc_t rc = rh_audit_verify_hooked (db, store, check, &hooks);
+    snprintf (reason, reason_size, "%s", rc == RH_E_NOMEM ? "out of memory" : check->reason);
     uint64_t bad = rc == RH_OK ? UINT64_MAX : check->bad;
-    for (unsigned i = 0; i < workers; i++) {
-        if (!checkers [i].started)
-            s_check_messages (&checkers [i]);  //  no thread: do its share here
-        while (!__atomic_load_n (&checkers [i].done, __ATOMIC_ACQUIRE)) {
-            nanosleep (&(struct timespec){ .tv_nsec = 50 * 1000 * 1000 }, NULL);
-            s_progress (progress, check);
-        }
-        if (checkers [i].started)
-            pthread_join (threads [i], NULL);
-        *messages += checkers [i].mine;
-        if (checkers [i].bad != UINT64_MAX && checkers [i].bad < bad) {
-            bad = checkers [i].bad;
-            snprintf (reason, reason_size, "%s", checkers [i].reason);
-            rc = RH_E_MALFORMED;
-        }
+    while (rh_verifier_in_flight (signatures.verifier) > 0) {
+        s_signatures_read (&signatures, S_PROGRESS_EVERY_MS);
+        s_progress_show (progress, check);
+    }
+    rh_verifier_destroy (&signatures.verifier);
+    zmq_ctx_term (context);
+    *messages = progress->signatures;
+    if (signatures.bad != UINT64_MAX && signatures.bad <= bad) {
+        bad = signatures.bad;
+        snprintf (reason, reason_size, "%s", signatures.reason);
+        rc = RH_E_MALFORMED;
     }
     if (progress->written)
         fprintf (stderr, "\r\033[K");
-    //  Every stored message the walk saw was checked: a worker that saw fewer missed some.
+    //  Every stored message the walk met was checked.
     if (rc == RH_OK && *messages != check->messages) {
         bad = check->count;
         snprintf (reason, reason_size,
@@ -359,6 +338,11 @@ s_verify (rh_db_t *db, rh_certstore_t *store, const s_args_t *args, uint64_t tot
     char reason [256];
     rh_rc_t rc =
         s_verify_all (db, store, args->pki, &progress, &check, &messages, reason, sizeof reason);
+    if (rc == RH_E_NOMEM) {
+        //  Nothing was found wrong with the log: it could not be checked.
+        fprintf (stderr, "rhannu-audit: %s\n", reason);
+        return 2;
+    }
     uint64_t bad = check.bad;
     if (rc == RH_OK && args->quorum) {
         rc = s_verify_witnessed (db, args, reason, sizeof reason);

@@ -23,9 +23,9 @@ rh_db_t *rh_db_open (const char *path);
 //  write-ahead log into new tables. So this refuses a folder that is missing, holds no LevelDB
 //  store (no CURRENT), or whose LOCK another process holds (a running broker: stop it, or copy
 //  the store while it is stopped), and opens a private copy in a new folder under $TMPDIR (or
-//  /tmp), removed by rh_db_destroy: tables hard-linked under names LevelDB reads but never
-//  writes (copied when on another file system: then the copy needs as much room as the store),
-//  the other files copied. The open checks the manifest and every
+//  /tmp), removed by rh_db_destroy: tables linked (symbolically: the originals' inodes are not
+//  touched, and any file system will do) under names LevelDB reads but never writes, the other
+//  files copied. The open checks the manifest and every
 //  table it names (paranoid checks); reads check block checksums. Returns NULL and logs why.
 rh_db_t *rh_db_open_readonly (const char *path);
 
@@ -96,6 +96,10 @@ int rh_db_commit (rh_db_t *self, bool sync);
 //  meets a block it cannot read (checksum, missing table) stops there: rh_db_iter_valid turns
 //  false, as at the end, and rh_db_iter_error says which it was. Every loop checks it.
 rh_db_iter_t *rh_db_iter_new (rh_db_t *self, const void *prefix, size_t prefix_size);
+//  As rh_db_iter_new, for one pass over many keys (a verifier's walk): checksums are verified as
+//  for any read, but the blocks read are not kept in the block cache, where they would only
+//  push out what lookups need again.
+rh_db_iter_t *rh_db_scan_new (rh_db_t *self, const void *prefix, size_t prefix_size);
 void rh_db_iter_destroy (rh_db_iter_t **self_p);
 //  Positions at the first key >= key (within the prefix).
 void rh_db_iter_seek (rh_db_iter_t *self, const void *key, size_t key_size);

@@ -8,10 +8,16 @@ make_pki police-gwent:POLICE:newport la-newport:LA_FRONT_DOOR:newport
 "$build_dir/tests/rh-bench-audit" "$work/data" $records "$work/pki" || exit 1
 echo "bench audit: log $(du -sm "$work/data" | cut -f1) MiB on disk"
 ms () { date +%s%3N; }
-t0=$(ms); out=$("$bin/rhannu-audit" verify --data "$work/data" --pki "$work/pki"); t1=$(ms)
-echo "$out" | head -1 | sed 's/^/bench audit: /'
-printf 'bench audit: verify %.1f s: %.0f records/s (target >= 30,000)\n' \
-    "$(echo "($t1 - $t0) / 1000" | bc -l)" "$(echo "$records * 1000 / ($t1 - $t0)" | bc -l)"
+#  Wall time is what the target is about; CPU time (user + system, all threads) says what the
+#  run would take on an idle machine when the machine is shared, with the load average beside it.
+load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo "?")
+TIMEFORMAT='%R %U %S'
+{ time "$bin/rhannu-audit" verify --data "$work/data" --pki "$work/pki" > "$work/verify.txt"; } 2> "$work/verify.time"
+read -r wall user sys < <(tail -1 "$work/verify.time")
+head -1 "$work/verify.txt" | sed 's/^/bench audit: /'
+printf 'bench audit: verify %.1f s: %.0f records/s (target >= 30,000); %.1f CPU-s, %.0f records per CPU-second (load average %s before)\n' \
+    "$wall" "$(echo "$records / $wall" | bc -l)" "$(echo "$user + $sys" | bc -l)" \
+    "$(echo "$records / ($user + $sys)" | bc -l)" "$load"
 t0=$(ms); "$bin/rhannu-audit" report --data "$work/data" --pki "$work/pki" --json > "$work/report.json"; t1=$(ms)
 printf 'bench audit: report %.1f s (target <= 60 s)\n' "$(echo "($t1 - $t0) / 1000" | bc -l)"
 case_id="BENCH-$((records / 6))"

@@ -12,6 +12,10 @@ BROKER_EXTRA="audit:
   checkpoint_every: 5
   checkpoint_ms: 300"
 verify () { "$bin/rhannu-audit" verify --data "$1" --pki "$work/pki"; }
+broker_log () {    # rhannu-broker log with data/dir set to $1
+    sed "s#^  dir: $work/broker/data\$#  dir: $1#" "$work/broker/broker.yaml" > "$work/log.yaml"
+    "$bin/rhannu-broker" log -f "$work/log.yaml"
+}
 fingerprint () { (cd "$1" 2>/dev/null && find . -type f -exec sha256sum {} + | sort) || echo "(no folder)"; }
 
 echo "== a small store made by real processes: referrals, checkpoints, a restart"
@@ -32,6 +36,9 @@ echo "== a live store is refused: its LOCK is held"
 out=$(verify "$work/broker/data" 2>&1); rc=$?
 [ $rc -ne 0 ] && ok "verify refuses the running broker's store (exit $rc)" || bad "verified a live store"
 expect_match "and says why" "$out" "in use by another process"
+out=$(broker_log "$work/broker/data" 2>&1); rc=$?
+[ $rc -ne 0 ] && ok "so does rhannu-broker log (exit $rc)" || bad "rhannu-broker log read a live store"
+expect_match "saying why" "$out" "in use by another process"
 for a in police-gwent la-newport; do stop_agent $a; done
 stop_broker
 
@@ -60,6 +67,22 @@ expect_match "says so" "$out" "holds no audit log"
 expect "and is unchanged" "$(fingerprint "$work/la-newport/data/outbox.db")" "$agent_before"
 out=$(verify "$work/pki" 2>&1); rc=$?
 expect "the PKI folder: exit 2" "$rc" 2
+echo "== rhannu-broker log reads the same way"
+before_log=$(fingerprint "$work/store")
+out=$(broker_log "$work/store" 2>&1); rc=$?
+expect "rhannu-broker log of the copy: exit 0" "$rc" 0
+expect_match "and it verifies" "$out" "Merkle tree intact"
+expect "reading it changed no byte of it" "$(fingerprint "$work/store")" "$before_log"
+out=$(broker_log "$work/no-such-folder" 2>&1); rc=$?
+expect "rhannu-broker log of a missing folder: exit 2" "$rc" 2
+[ -e "$work/no-such-folder" ] && bad "the missing folder was created" || ok "and it was not created"
+out=$(broker_log "$work/empty" 2>&1); rc=$?
+expect "rhannu-broker log of an empty folder: exit 2" "$rc" 2
+expect "and it is still empty" "$(ls -A "$work/empty")" ""
+out=$(broker_log "$work/la-newport/data/outbox.db" 2>&1); rc=$?
+expect "rhannu-broker log of an agent's store: exit 2" "$rc" 2
+expect_match "says so" "$out" "holds no audit log"
+expect "and it is unchanged" "$(fingerprint "$work/la-newport/data/outbox.db")" "$agent_before"
 
 echo "== one byte flipped at sampled offsets of every file"
 stride=${DAMAGE_STRIDE:-97}

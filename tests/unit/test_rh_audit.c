@@ -296,12 +296,97 @@ test_the_database_iterates_a_prefix_in_order (void)
     CU_ASSERT_PTR_NULL (rh_db_open ("/proc/version"));
 }
 
+//  What the message hook saw: record numbers and bytes, and where to refuse.
+typedef struct {
+    uint64_t seqs [8];
+    char bytes [8][16];
+    size_t count;
+    uint64_t refuse_at;  //  UINT64_MAX: refuse none
+    size_t progress;     //  progress calls
+} s_seen_t;
+
+static rh_rc_t
+s_seen_message (void *arg, const rh_audit_record_t *record, const uint8_t *message, size_t size)
+{
+    s_seen_t *self = arg;
+    if (self->count < 8) {
+        self->seqs [self->count] = record->seq;
+        snprintf (self->bytes [self->count], sizeof self->bytes [0], "%.*s", (int) size,
+                  (const char *) message);
+        self->count++;
+    }
+    return record->seq == self->refuse_at ? RH_E_SIG : RH_OK;
+}
+
+static void
+s_seen_progress (void *arg, const rh_audit_check_t *check)
+{
+    (void) check;
+    ((s_seen_t *) arg)->progress++;
+}
+
+static void
+test_each_stored_message_is_handed_over_once_in_order_and_none_stored_unnamed (void)
+{
+    char dir [PATH_MAX];
+    rh_db_t *db = s_db (dir, sizeof dir);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (db);
+    rh_audit_t *audit = rh_audit_new (db);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (audit);
+    const char *sealed [] = { NULL, "one", NULL, "three", "four", NULL };
+    for (int i = 0; i < 6; i++) {
+        rh_audit_record_t record = { .event = "ACCEPTED",
+                                     .code = "RH_OK",
+                                     .msg_id = "m",
+                                     .sealed = (const uint8_t *) sealed [i],
+                                     .sealed_size = sealed [i] ? strlen (sealed [i]) : 0 };
+        CU_ASSERT_EQUAL (rh_audit_append (audit, &record), 0);
+    }
+    CU_ASSERT_EQUAL_FATAL (rh_db_commit (db, true), 0);
+    s_seen_t seen = { .refuse_at = UINT64_MAX };
+    rh_audit_hooks_t hooks = { .progress = s_seen_progress,
+                               .message = s_seen_message,
+                               .arg = &seen };
+    rh_audit_check_t check;
+    CU_ASSERT_EQUAL (rh_audit_verify_hooked (db, NULL, &check, &hooks), RH_OK);
+    CU_ASSERT_EQUAL (check.messages, 3);
+    CU_ASSERT_EQUAL_FATAL (seen.count, 3);
+    CU_ASSERT (seen.seqs [0] == 1 && seen.seqs [1] == 3 && seen.seqs [2] == 4);
+    CU_ASSERT_STRING_EQUAL (seen.bytes [0], "one");
+    CU_ASSERT_STRING_EQUAL (seen.bytes [2], "four");
+    CU_ASSERT (seen.progress >= 1);
+    //  A message the hook refuses stops the walk there.
+    seen = (s_seen_t){ .refuse_at = 3 };
+    CU_ASSERT_EQUAL (rh_audit_verify_hooked (db, NULL, &check, &hooks), RH_E_SIG);
+    CU_ASSERT_EQUAL (check.bad, 3);
+    CU_ASSERT_EQUAL (seen.count, 2);
+    //  A message stored where no record names one: among the records, past the last, and under
+    //  a key that is no record number.
+    const char *strays [] = { "ap/00000000000000000002", "ap/00000000000000000099",
+                              "ap/0000000000000000000x" };
+    uint64_t bad [] = { 2, 6, 5 };
+    for (size_t i = 0; i < 3; i++) {
+        rh_db_put (db, strays [i], strlen (strays [i]), "stray", 5);
+        CU_ASSERT_EQUAL_FATAL (rh_db_commit (db, true), 0);
+        CU_ASSERT_EQUAL (rh_audit_verify (db, NULL, &check), RH_E_MALFORMED);
+        CU_ASSERT_EQUAL (check.bad, bad [i]);
+        rh_db_delete (db, strays [i], strlen (strays [i]));
+        CU_ASSERT_EQUAL_FATAL (rh_db_commit (db, true), 0);
+    }
+    CU_ASSERT_EQUAL (rh_audit_verify (db, NULL, &check), RH_OK);
+    rh_audit_destroy (&audit);
+    rh_db_destroy (&db);
+}
+
 void
 init_rh_audit_tests (void)
 {
     CU_pSuite suite = CU_add_suite ("rh_audit", NULL, NULL);
     CU_add_test (suite, "the Merkle log verifies, proves and continues after a restart",
                  test_the_merkle_log_verifies_and_continues_after_a_restart);
+    CU_add_test (suite,
+                 "each stored message is handed over once, in order, and none stored unnamed",
+                 test_each_stored_message_is_handed_over_once_in_order_and_none_stored_unnamed);
     CU_add_test (suite, "tamper vectors: every edit, deletion, insertion, swap, truncation",
                  test_tamper_vectors);
     CU_add_test (suite, "the database iterates a prefix in order",

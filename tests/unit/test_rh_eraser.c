@@ -67,7 +67,8 @@ test_erase_then_verify_reports_the_erasure (void)
     //  The ERASURE record (seq 2) names the first message; verify says so.
     rh_audit_check_t check;
     memset (s_erased_by, 0, sizeof s_erased_by);
-    CU_ASSERT_EQUAL (rh_audit_verify_erasures (db, NULL, &check, NULL, s_erased, NULL), RH_OK);
+    rh_audit_hooks_t hooks = { .erased = s_erased };
+    CU_ASSERT_EQUAL (rh_audit_verify_hooked (db, NULL, &check, &hooks), RH_OK);
     CU_ASSERT_EQUAL (check.erased, 1);
     CU_ASSERT_EQUAL (check.messages, 1);
     CU_ASSERT_EQUAL (s_erased_by [first], 2);

@@ -573,12 +573,64 @@ test_a_pki_that_does_not_load_refuses_every_message (void)
     rh_verifier_destroy (&verifier);
 }
 
+static void
+test_a_stored_message_is_verified_as_of_its_arrival_and_keeps_its_tag (void)
+{
+    //  The auditor's use: a message kept in the log, checked with the certificates valid when
+    //  the broker received it; there is no connection or sender to hold it to.
+    rh_verifier_t *verifier = rh_verifier_new (s_context, test_pki ()->pki, 2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (verifier);
+    char msg_id [RH_MAX_ID + 1];
+    size_t size = 0;
+    uint8_t *sealed = s_sealed (s_police, msg_id, &size);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (sealed);
+    int64_t now = rh_time_now_ms ();
+    CU_ASSERT_EQUAL (rh_verifier_submit_stored (verifier, 7, now, "police-gwent", sealed, size),
+                     RH_VERIFIER_QUEUED);
+    //  Received in 1970: the certificate was not valid yet.
+    CU_ASSERT_EQUAL (rh_verifier_submit_stored (verifier, 8, 1000, "police-gwent", sealed, size),
+                     RH_VERIFIER_QUEUED);
+    sealed [size - 1] ^= 0x01;
+    CU_ASSERT_EQUAL (rh_verifier_submit_stored (verifier, 9, now, NULL, sealed, size),
+                     RH_VERIFIER_QUEUED);
+    CU_ASSERT_EQUAL (rh_verifier_submit_stored (verifier, 10, now, NULL, NULL, 0),
+                     RH_VERIFIER_QUEUED);
+    rh_verified_t result;
+    CU_ASSERT_EQUAL_FATAL (s_wait_result (verifier, &result, 10000), 0);
+    CU_ASSERT_EQUAL (result.tag, 7);
+    CU_ASSERT_EQUAL (result.rc, RH_OK);
+    CU_ASSERT_STRING_EQUAL (result.agency, "police-gwent");
+    CU_ASSERT_PTR_NULL (result.envelope);  //  only the verdict is kept
+    CU_ASSERT_EQUAL (result.sealed_size, size);
+    rh_verified_release (&result);
+    CU_ASSERT_EQUAL_FATAL (s_wait_result (verifier, &result, 10000), 0);
+    CU_ASSERT_EQUAL (result.tag, 8);
+    CU_ASSERT_EQUAL (result.rc, RH_E_NOT_YET_VALID);
+    CU_ASSERT_PTR_NULL (result.envelope);
+    rh_verified_release (&result);
+    CU_ASSERT_EQUAL_FATAL (s_wait_result (verifier, &result, 10000), 0);
+    CU_ASSERT_EQUAL (result.tag, 9);
+    CU_ASSERT_NOT_EQUAL (result.rc, RH_OK);
+    CU_ASSERT_STRING_EQUAL (result.agency, "");
+    CU_ASSERT_PTR_NULL (result.envelope);
+    rh_verified_release (&result);
+    CU_ASSERT_EQUAL_FATAL (s_wait_result (verifier, &result, 10000), 0);
+    CU_ASSERT_EQUAL (result.tag, 10);
+    CU_ASSERT_EQUAL (result.rc, RH_E_MALFORMED);
+    rh_verified_release (&result);
+    CU_ASSERT_EQUAL (rh_verifier_in_flight (verifier), 0);
+    free (sealed);
+    rh_verifier_destroy (&verifier);
+}
+
 void
 init_rh_verifier_tests (void)
 {
     CU_pSuite suite = CU_add_suite ("rh_verifier", s_suite_init, s_suite_clean);
     CU_add_test (suite, "a signed message verifies and comes back with the bytes received",
                  test_a_signed_message_verifies_and_comes_back_with_the_bytes_received);
+    CU_add_test (suite, "a stored message is verified as of its arrival and keeps its tag",
+                 test_a_stored_message_is_verified_as_of_its_arrival_and_keeps_its_tag);
     CU_add_test (suite, "refusals come back typed with the bytes received",
                  test_refusals_come_back_typed_with_the_bytes_received);
     CU_add_test (suite, "empty, short and garbage submissions are malformed, not a crash",

@@ -35,6 +35,9 @@ TEST_PKGS := cunit
 WITNESS_PKGS := libmicrohttpd
 #  Only the broker is an HTTP client (it submits checkpoints to witnesses).
 CURL_PKGS := libcurl
+#  The broker and the agent serve metrics and health (libmicrohttpd) and talk to systemd
+#  (sd_notify): lib's rh_monitor and rh_service, linked only by what uses them.
+MONITOR_PKGS := libmicrohttpd libsystemd
 
 #  pkg-config output lives in its own variables: `make CFLAGS=...` must not drop it.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -43,6 +46,7 @@ TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
 TEST_LIBS = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 WITNESS_LIBS = $(shell pkg-config --libs $(WITNESS_PKGS) 2>/dev/null)
 CURL_LIBS = $(shell pkg-config --libs $(CURL_PKGS) 2>/dev/null)
+MONITOR_LIBS = $(shell pkg-config --libs $(MONITOR_PKGS) 2>/dev/null)
 
 CFLAGS ?= $(OPT) -g
 WARN := -std=c11 -Wall -Wextra -Wshadow -Wformat=2 -Werror
@@ -83,7 +87,7 @@ LIB := $(BUILD)/librhannu.a
 #  the benches link. The actor classes go only into rhannu-broker (and are there for unit tests
 #  that ask for them).
 BROKER_ACTOR_SRC := $(wildcard broker/rh_broker.c broker/rh_router.c broker/rh_verifier.c \
-                    broker/rh_cosigner.c)
+                    broker/rh_cosigner.c broker/rh_status.c)
 BROKER_CORE_SRC := $(filter-out $(BROKER_ACTOR_SRC),$(wildcard broker/rh_*.c))
 BROKER_CORE_LIB := $(BUILD)/librhannu-broker-core.a
 BROKER_ACTOR_LIB := $(BUILD)/librhannu-broker.a
@@ -190,11 +194,11 @@ $(BUILD)/obj/tests/integration/rh_api_example.o $(BUILD)/obj/tests/bench/rh_benc
 
 $(API_EXAMPLE): $(BUILD)/obj/tests/integration/rh_api_example.o $(AGENT_LIB)
 	@mkdir -p $(dir $@)
-	$(LINK) $^ $(PKG_LIBS) -o $@
+	$(LINK) $^ $(MONITOR_LIBS) $(PKG_LIBS) -o $@
 
 $(BENCH_API): $(BUILD)/obj/tests/bench/rh_bench_api.o $(AGENT_LIB)
 	@mkdir -p $(dir $@)
-	$(LINK) $^ $(PKG_LIBS) -o $@
+	$(LINK) $^ $(MONITOR_LIBS) $(PKG_LIBS) -o $@
 
 $(BUILD)/bin/rhannu-ca: $(BUILD)/obj/certs/rhannu_ca.o $(LIB)
 	@mkdir -p $(dir $@)
@@ -203,7 +207,7 @@ $(BUILD)/bin/rhannu-ca: $(BUILD)/obj/certs/rhannu_ca.o $(LIB)
 #  Archives are searched in order, so each links before the layers it builds on.
 $(BUILD)/bin/rhannu-broker: $(call objs,broker/main.c $(BROKER_ACTOR_SRC)) $(BROKER_CORE_LIB) $(LIB)
 	@mkdir -p $(dir $@)
-	$(LINK) $^ $(CURL_LIBS) $(PKG_LIBS) -o $@
+	$(LINK) $^ $(CURL_LIBS) $(MONITOR_LIBS) $(PKG_LIBS) -o $@
 
 #  The auditor's tool reads the broker's log with the broker's own audit and policy code, from
 #  broker-core: it holds no router and no broker actor (check-layers proves it).
@@ -213,7 +217,7 @@ $(BUILD)/bin/rhannu-audit: $(BUILD)/obj/broker/rhannu_audit.o $(BROKER_CORE_LIB)
 
 $(BUILD)/bin/rhannu-agent: $(call objs,agent/main.c $(AGENT_SRC)) $(LIB)
 	@mkdir -p $(dir $@)
-	$(LINK) $^ $(PKG_LIBS) -o $@
+	$(LINK) $^ $(MONITOR_LIBS) $(PKG_LIBS) -o $@
 
 $(BUILD)/bin/rhannu-witness: $(call objs,witness/main.c $(WITNESS_SRC)) $(LIB)
 	@mkdir -p $(dir $@)
@@ -221,7 +225,7 @@ $(BUILD)/bin/rhannu-witness: $(call objs,witness/main.c $(WITNESS_SRC)) $(LIB)
 
 $(UNIT_BIN): $(call objs,$(UNIT_SRC) agent/rh_link.c agent/rh_sealer.c $(WITNESS_SRC)) $(BROKER_ACTOR_LIB) $(BROKER_CORE_LIB) $(LIB)
 	@mkdir -p $(dir $@)
-	$(LINK) $^ $(TEST_LIBS) $(CURL_LIBS) $(PKG_LIBS) -o $@
+	$(LINK) $^ $(TEST_LIBS) $(CURL_LIBS) $(MONITOR_LIBS) $(PKG_LIBS) -o $@
 
 $(BUILD)/tests/replay-%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/replay_main.o $(LIB)
 	@mkdir -p $(dir $@)
@@ -231,7 +235,7 @@ $(BUILD)/tests/replay-%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuz
 $(BUILD)/tests/replay-broker: $(BUILD)/obj/tests/fuzz/fuzz_broker.o \
         $(BUILD)/obj/tests/fuzz/replay_main.o $(BROKER_ACTOR_LIB) $(BROKER_CORE_LIB) $(LIB)
 	@mkdir -p $(dir $@)
-	$(LINK) $^ $(CURL_LIBS) $(PKG_LIBS) -o $@
+	$(LINK) $^ $(CURL_LIBS) $(MONITOR_LIBS) $(PKG_LIBS) -o $@
 
 $(TESTCLIENT): $(BUILD)/obj/tests/integration/rh_testclient.o $(LIB)
 	@mkdir -p $(dir $@)
@@ -450,7 +454,7 @@ fuzz: deps
 	@for name in $(FUZZ_TARGETS); do \
 	    $(FUZZ_CC) -fsanitize=fuzzer,address,undefined $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_$$name.o \
 	        $(FUZZ_BUILD)/librhannu-broker.a $(FUZZ_BUILD)/librhannu-broker-core.a \
-	        $(FUZZ_BUILD)/librhannu.a $(CURL_LIBS) $(PKG_LIBS) -o $(FUZZ_BUILD)/fuzz-$$name || exit 1; \
+	        $(FUZZ_BUILD)/librhannu.a $(CURL_LIBS) $(MONITOR_LIBS) $(PKG_LIBS) -o $(FUZZ_BUILD)/fuzz-$$name || exit 1; \
 	    mkdir -p $(FUZZ_BUILD)/corpus-$$name; \
 	    $(FUZZ_BUILD)/fuzz-$$name -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 	        -artifact_prefix=$(FUZZ_BUILD)/crash-$$name- \

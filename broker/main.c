@@ -6,6 +6,8 @@
     rhannu-broker dead-letters -f CONFIG [--requeue MSG_ID | --requeue-all]
                                 list dead letters, or put them back in their
                                 queues (the broker must be stopped)
+    rhannu-broker status -f CONFIG [--metrics URL]
+                                the running broker's queues, per agency
     rhannu-broker check-agreement FILE [--pki DIR]
                                 validate a sharing agreement (and its signature)
     rhannu-broker -h            help, including every configuration key
@@ -46,6 +48,9 @@ s_usage (FILE *out)
                   "                                         list the messages given up on, or\n"
                   "                                         put them back in their recipients'\n"
                   "                                         queues (the broker must be stopped)\n"
+                  "       rhannu-broker status -f CONFIG [--metrics URL]\n"
+                  "                                         the running broker's queues per\n"
+                  "                                         agency (asks its metrics/listen)\n"
                   "       rhannu-broker vkey -f CONFIG      print the vkey our checkpoint notes\n"
                   "                                         are signed with (witness/origin and\n"
                   "                                         the broker's key): what a witness's\n"
@@ -286,8 +291,9 @@ main (int argc, char **argv)
     //  One malloc arena per thread lets freed memory pile up across the verify workers and
     //  ZeroMQ's I/O thread; two arenas keep the resident set near what is actually in use.
     mallopt (M_ARENA_MAX, 2);
-    const char *config_path = NULL, *requeue = NULL;
+    const char *config_path = NULL, *requeue = NULL, *metrics_url = NULL;
     bool print_log = false, dead_letters = false, requeue_all = false, print_vkey = false;
+    bool status = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp (argv [i], "log") == 0 && i == 1)
             print_log = true;
@@ -295,6 +301,10 @@ main (int argc, char **argv)
             print_vkey = true;
         else if (strcmp (argv [i], "dead-letters") == 0 && i == 1)
             dead_letters = true;
+        else if (strcmp (argv [i], "status") == 0 && i == 1)
+            status = true;
+        else if (status && strcmp (argv [i], "--metrics") == 0 && i + 1 < argc)
+            metrics_url = argv [++i];
         else if (dead_letters && strcmp (argv [i], "--requeue") == 0 && i + 1 < argc && !requeue)
             requeue = argv [++i];
         else if (dead_letters && strcmp (argv [i], "--requeue-all") == 0)
@@ -322,6 +332,11 @@ main (int argc, char **argv)
     if (!config) {
         rh_log_error ("broker", "configuration: %s", error);
         return 2;
+    }
+    if (status) {
+        int rc = rh_status_query (config, metrics_url, stdout, stderr);
+        rh_config_destroy (&config);
+        return rc;
     }
     if (print_vkey) {
         int rc = s_print_vkey (config);

@@ -32,5 +32,6 @@
 #include "rh_router.h"
 #include "rh_intake.h"
 #include "rh_broker.h"
+#include "rh_status.h"
 
 #endif

@@ -24,6 +24,7 @@ void init_rh_sha256_tests (void);
 void init_rh_sessions_tests (void);
 void init_rh_backlog_tests (void);
 void init_rh_tally_tests (void);
+void init_rh_prom_tests (void);
 void init_rh_link_tests (void);
 void init_rh_sealer_tests (void);
 void init_rh_queue_tests (void);
@@ -63,6 +64,7 @@ main (void)
     init_rh_sessions_tests ();
     init_rh_backlog_tests ();
     init_rh_tally_tests ();
+    init_rh_prom_tests ();
     init_rh_link_tests ();
     init_rh_sealer_tests ();
     init_rh_queue_tests ();

@@ -23,6 +23,22 @@ while :; do
     [ -n "$owner" ] && ! kill -0 "$owner" 2>/dev/null && rm -f "$port_claims/$port"
 done
 endpoint="tcp://127.0.0.1:$port"
+#  claim_port: one more free port (for an HTTP endpoint), claimed as $port is and released on
+#  exit; sets claimed_port.
+claimed_ports=()
+claim_port () {
+    local p owner
+    while :; do
+        p=$((20000 + RANDOM % (ephemeral_low - 20000)))
+        [ "$p" != "$port" ] || continue
+        ss -Htan 2>/dev/null | awk '{print $4}' | grep -q ":$p\$" && continue
+        (set -C; echo $$ > "$port_claims/$p") 2>/dev/null && break
+        owner=$(cat "$port_claims/$p" 2>/dev/null)
+        [ -n "$owner" ] && ! kill -0 "$owner" 2>/dev/null && rm -f "$port_claims/$p"
+    done
+    claimed_ports+=("$p")
+    claimed_port=$p
+}
 passed=0
 failed=0
 broker_pid=""
@@ -34,6 +50,7 @@ cleanup () {
     wait 2>/dev/null || true
     if [ "$failed" -eq 0 ] && [ -z "${KEEP:-}" ]; then rm -rf "$work"; else echo "  (kept $work)"; fi
     rm -f "$port_claims/$port"
+    for p in "${claimed_ports[@]}"; do rm -f "$port_claims/$p"; done
 }
 trap cleanup EXIT
 

@@ -102,7 +102,7 @@ AGENT_SRC := $(filter-out agent/main.c,$(wildcard agent/*.c))
 WITNESS_SRC := $(filter-out witness/main.c,$(wildcard witness/*.c))
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(BUILD)/tests/unit-tests
-FUZZ_NAMES := envelope frame json agreement broker bundle csr note
+FUZZ_NAMES := envelope frame json agreement broker bundle csr note status
 FUZZ_REPLAY := $(patsubst %,$(BUILD)/tests/replay-%,$(FUZZ_NAMES))
 GEN_CORPUS := $(BUILD)/tests/gen-corpus
 TESTCLIENT := $(BUILD)/tests/rh-testclient
@@ -233,6 +233,12 @@ $(BUILD)/tests/replay-%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuz
 
 #  The broker harness drives the whole broker (loop, router, verifier workers) in-process.
 $(BUILD)/tests/replay-broker: $(BUILD)/obj/tests/fuzz/fuzz_broker.o \
+        $(BUILD)/obj/tests/fuzz/replay_main.o $(BROKER_ACTOR_LIB) $(BROKER_CORE_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(LINK) $^ $(CURL_LIBS) $(MONITOR_LIBS) $(PKG_LIBS) -o $@
+
+#  What rhannu-broker status reads, with the broker's classes that read it.
+$(BUILD)/tests/replay-status: $(BUILD)/obj/tests/fuzz/fuzz_status.o \
         $(BUILD)/obj/tests/fuzz/replay_main.o $(BROKER_ACTOR_LIB) $(BROKER_CORE_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(LINK) $^ $(CURL_LIBS) $(MONITOR_LIBS) $(PKG_LIBS) -o $@

@@ -675,6 +675,40 @@ s_not_ready (rh_broker_t *self, char *why, size_t size)
     return NULL;
 }
 
+//  The queue figures of one rendering, read once: every family is written from this copy.
+typedef struct {
+    rh_queue_figures_t *rows;       //  one per agency
+    char (*names) [RH_MAX_ID + 1];  //  their agency names, copied
+    size_t count;
+    size_t capacity;
+    bool failed;  //  out of memory: the rendering fails
+} s_figures_t;
+
+static void
+s_keep_figures (void *arg, const rh_queue_figures_t *figures)
+{
+    s_figures_t *kept = arg;
+    if (kept->failed)
+        return;
+    if (kept->count == kept->capacity) {
+        size_t capacity = kept->capacity ? kept->capacity * 2 : 16;
+        rh_queue_figures_t *rows = realloc (kept->rows, capacity * sizeof *rows);
+        if (rows)
+            kept->rows = rows;
+        char (*names) [RH_MAX_ID + 1] = realloc (kept->names, capacity * sizeof *names);
+        if (names)
+            kept->names = names;
+        if (!rows || !names) {
+            kept->failed = true;
+            return;
+        }
+        kept->capacity = capacity;
+    }
+    snprintf (kept->names [kept->count], sizeof kept->names [0], "%s", figures->agency);
+    kept->rows [kept->count] = *figures;
+    kept->count++;
+}
+
 typedef struct {
     rh_prom_t *prom;
     int64_t now;
@@ -722,14 +756,18 @@ s_agency_dead (void *arg, const rh_queue_figures_t *figures)
                     (double) figures->dead_letters);
 }
 
-//  One labelled family per agency figure: each walks the queues once (bounded per agency).
+//  One labelled family per agency figure, from the figures read once.
 static void
-s_agency_family (rh_broker_t *self, s_render_t *render, const char *name, const char *help,
+s_agency_family (const s_figures_t *kept, s_render_t *render, const char *name, const char *help,
                  rh_queue_figures_fn *fn)
 {
     render->family = name;
     rh_prom_family (render->prom, name, "gauge", help);
-    rh_queue_figures (self->queue, fn, render);
+    for (size_t i = 0; i < kept->count; i++) {
+        rh_queue_figures_t row = kept->rows [i];
+        row.agency = kept->names [i];
+        fn (render, &row);
+    }
 }
 
 static char *
@@ -741,21 +779,24 @@ s_render_metrics (rh_broker_t *self, size_t *size)
     int64_t now = s_now (self);
     s_render_t render = { .prom = prom, .now = now };
     s_totals_t totals = { 0 };
-    rh_queue_figures (self->queue, s_add_totals, &totals);
+    s_figures_t kept = { 0 };
+    rh_queue_figures (self->queue, s_keep_figures, &kept);
+    for (size_t i = 0; i < kept.count; i++)
+        s_add_totals (&totals, &kept.rows [i]);
     rh_prom_gauge (prom, "rhannu_broker_agencies_connected", "Agencies with a connected agent.",
                    (double) totals.connected);
-    s_agency_family (self, &render, "rhannu_broker_agency_connected",
+    s_agency_family (&kept, &render, "rhannu_broker_agency_connected",
                      "1 if the agency's agent is connected, else 0.", s_agency_connected);
-    s_agency_family (self, &render, "rhannu_broker_queue_depth",
+    s_agency_family (&kept, &render, "rhannu_broker_queue_depth",
                      "Messages stored for the agency and not yet acknowledged by its agent.",
                      s_agency_queued);
-    s_agency_family (self, &render, "rhannu_broker_queue_oldest_age_seconds",
+    s_agency_family (&kept, &render, "rhannu_broker_queue_oldest_age_seconds",
                      "Age of the oldest message waiting for the agency (0: none waits).",
                      s_agency_oldest);
-    s_agency_family (self, &render, "rhannu_broker_queue_in_flight",
+    s_agency_family (&kept, &render, "rhannu_broker_queue_in_flight",
                      "Deliveries sent to the agency's agent and not yet acknowledged.",
                      s_agency_in_flight);
-    s_agency_family (self, &render, "rhannu_broker_dead_letters",
+    s_agency_family (&kept, &render, "rhannu_broker_dead_letters",
                      "Messages for the agency given up on (rhannu-broker dead-letters).",
                      s_agency_dead);
     uint64_t duplicates = 0;
@@ -808,8 +849,10 @@ s_render_metrics (rh_broker_t *self, size_t *size)
     rh_prom_gauge (prom, "rhannu_broker_ready", "1 if /readyz answers 200, else 0.",
                    s_not_ready (self, why, sizeof why) ? 0 : 1);
     rh_prom_process (prom, self->started_ms);
-    char *text = rh_prom_take (prom, size);
+    char *text = kept.failed ? NULL : rh_prom_take (prom, size);
     rh_prom_destroy (&prom);
+    free (kept.rows);
+    free (kept.names);
     return text;
 }
 

@@ -1248,9 +1248,12 @@ rh_queue_figures (rh_queue_t *self, rh_queue_figures_fn *fn, void *arg)
         char prefix [RH_MAX_ID + 8];
         snprintf (prefix, sizeof prefix, "q/%s/", peer->agency);
         figures.queued = s_count_prefix (self, prefix, &figures.queued_capped);
+        uint64_t head = 0;
         iter = rh_db_iter_new (self->db, prefix, strlen (prefix));
         if (iter && rh_db_iter_valid (iter)) {
-            size_t size = 0;
+            size_t size = 0, key_size = 0;
+            const uint8_t *key = rh_db_iter_key (iter, &key_size);
+            head = rh_db_key_sequence (key, key_size, strlen (prefix));
             const uint8_t *value = rh_db_iter_value (iter, &size);
             rh_queued_t queued;
             if (rh_record_decode_queued (value, size, &queued) == RH_OK) {
@@ -1259,6 +1262,11 @@ rh_queue_figures (rh_queue_t *self, rh_queue_figures_fn *fn, void *arg)
             }
         }
         rh_db_iter_destroy (&iter);
+        //  Past the count, the span from head to tail: an upper bound (acknowledgements out of
+        //  order leave holes), reached without reading every entry.
+        if (figures.queued_capped && head != UINT64_MAX && peer->committed_tail >= head
+            && peer->committed_tail - head + 1 > figures.queued)
+            figures.queued = peer->committed_tail - head + 1;
         snprintf (prefix, sizeof prefix, "x/%s/", peer->agency);
         figures.dead_letters = s_count_prefix (self, prefix, NULL);
         fn (arg, &figures);

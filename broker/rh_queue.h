@@ -198,7 +198,7 @@ typedef struct {
     const char *agency;     //  borrowed
     bool connected;         //  an agent is bound
     uint64_t queued;        //  committed entries waiting (counted up to RH_MAX_FIGURES_SCAN)
-    bool queued_capped;     //  more than that: queued is a lower bound
+    bool queued_capped;     //  more than that: queued is the span from head to tail
     int64_t oldest_ms;      //  when the oldest waiting entry was queued (0: none)
     uint64_t in_flight;     //  sent, not yet acknowledged
     uint64_t unverified;    //  the agent could not verify them

@@ -83,9 +83,10 @@ rh_status_print (const char *json, size_t size, int64_t now_ms, FILE *out)
             continue;
         int64_t oldest = (int64_t) json_integer_value (json_object_get (entry, "oldest_ms"));
         char age [32], queued [32];
-        s_age (oldest ? now_ms - oldest : 0, age, sizeof age);
+        //  Bytes from the network: only a time in the past is an age (no overflow either).
+        s_age (oldest > 0 && oldest <= now_ms ? now_ms - oldest : 0, age, sizeof age);
         snprintf (queued, sizeof queued, "%s%" JSON_INTEGER_FORMAT,
-                  json_is_true (json_object_get (entry, "queued_capped")) ? ">" : "",
+                  json_is_true (json_object_get (entry, "queued_capped")) ? "~" : "",
                   json_integer_value (json_object_get (entry, "queued")));
         fprintf (out, "%-32s %-9s %8s %-10s %12" JSON_INTEGER_FORMAT "\n", agency,
                  json_is_true (json_object_get (entry, "connected")) ? "yes" : "no", queued, age,

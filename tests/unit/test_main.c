@@ -25,6 +25,7 @@ void init_rh_sessions_tests (void);
 void init_rh_backlog_tests (void);
 void init_rh_tally_tests (void);
 void init_rh_prom_tests (void);
+void init_rh_monitor_tests (void);
 void init_rh_link_tests (void);
 void init_rh_sealer_tests (void);
 void init_rh_queue_tests (void);
@@ -65,6 +66,7 @@ main (void)
     init_rh_backlog_tests ();
     init_rh_tally_tests ();
     init_rh_prom_tests ();
+    init_rh_monitor_tests ();
     init_rh_link_tests ();
     init_rh_sealer_tests ();
     init_rh_queue_tests ();

@@ -35,6 +35,9 @@ TEST_PKGS := cunit
 WITNESS_PKGS := libmicrohttpd
 #  Only the broker is an HTTP client (it submits checkpoints to witnesses).
 CURL_PKGS := libcurl
+#  The broker and the agent serve metrics and health (libmicrohttpd) and talk to systemd
+#  (sd_notify): lib's rh_monitor and rh_service, linked only by what uses them.
+MONITOR_PKGS := libmicrohttpd libsystemd
 
 #  pkg-config output lives in its own variables: `make CFLAGS=...` must not drop it.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -43,6 +46,7 @@ TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
 TEST_LIBS = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 WITNESS_LIBS = $(shell pkg-config --libs $(WITNESS_PKGS) 2>/dev/null)
 CURL_LIBS = $(shell pkg-config --libs $(CURL_PKGS) 2>/dev/null)
+MONITOR_LIBS = $(shell pkg-config --libs $(MONITOR_PKGS) 2>/dev/null)
 
 CFLAGS ?= $(OPT) -g
 WARN := -std=c11 -Wall -Wextra -Wshadow -Wformat=2 -Werror
@@ -83,7 +87,8 @@ LIB := $(BUILD)/librhannu.a
 #  benches link; the verifier workers are there because rhannu-audit checks signatures on them
 #  too. The actor classes go only into rhannu-broker (and are there for unit tests that ask for
 #  them).
-BROKER_ACTOR_SRC := $(wildcard broker/rh_broker.c broker/rh_router.c broker/rh_cosigner.c)
+BROKER_ACTOR_SRC := $(wildcard broker/rh_broker.c broker/rh_router.c broker/rh_cosigner.c \
+                    broker/rh_status.c)
 BROKER_CORE_SRC := $(filter-out $(BROKER_ACTOR_SRC),$(wildcard broker/rh_*.c))
 BROKER_CORE_LIB := $(BUILD)/librhannu-broker-core.a
 BROKER_ACTOR_LIB := $(BUILD)/librhannu-broker.a
@@ -98,7 +103,7 @@ AGENT_SRC := $(filter-out agent/main.c,$(wildcard agent/*.c))
 WITNESS_SRC := $(filter-out witness/main.c,$(wildcard witness/*.c))
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(BUILD)/tests/unit-tests
-FUZZ_NAMES := envelope frame json agreement broker bundle csr note record
+FUZZ_NAMES := envelope frame json agreement broker bundle csr note record status
 FUZZ_REPLAY := $(patsubst %,$(BUILD)/tests/replay-%,$(FUZZ_NAMES))
 GEN_CORPUS := $(BUILD)/tests/gen-corpus
 TESTCLIENT := $(BUILD)/tests/rh-testclient
@@ -197,11 +202,11 @@ $(BUILD)/obj/tests/integration/rh_api_example.o $(BUILD)/obj/tests/bench/rh_benc
 
 $(API_EXAMPLE): $(BUILD)/obj/tests/integration/rh_api_example.o $(AGENT_LIB)
 	@mkdir -p $(dir $@)
-	$(LINK) $^ $(PKG_LIBS) -o $@
+	$(LINK) $^ $(MONITOR_LIBS) $(PKG_LIBS) -o $@
 
 $(BENCH_API): $(BUILD)/obj/tests/bench/rh_bench_api.o $(AGENT_LIB)
 	@mkdir -p $(dir $@)
-	$(LINK) $^ $(PKG_LIBS) -o $@
+	$(LINK) $^ $(MONITOR_LIBS) $(PKG_LIBS) -o $@
 
 $(BUILD)/bin/rhannu-ca: $(BUILD)/obj/certs/rhannu_ca.o $(LIB)
 	@mkdir -p $(dir $@)
@@ -210,7 +215,7 @@ $(BUILD)/bin/rhannu-ca: $(BUILD)/obj/certs/rhannu_ca.o $(LIB)
 #  Archives are searched in order, so each links before the layers it builds on.
 $(BUILD)/bin/rhannu-broker: $(call objs,broker/main.c $(BROKER_ACTOR_SRC)) $(BROKER_CORE_LIB) $(LIB)
 	@mkdir -p $(dir $@)
-	$(LINK) $^ $(CURL_LIBS) $(PKG_LIBS) -o $@
+	$(LINK) $^ $(CURL_LIBS) $(MONITOR_LIBS) $(PKG_LIBS) -o $@
 
 #  The auditor's tool reads the broker's log with the broker's own audit and policy code, from
 #  broker-core: it holds no router and no broker actor (check-layers proves it).
@@ -220,7 +225,7 @@ $(BUILD)/bin/rhannu-audit: $(BUILD)/obj/broker/rhannu_audit.o $(BROKER_CORE_LIB)
 
 $(BUILD)/bin/rhannu-agent: $(call objs,agent/main.c $(AGENT_SRC)) $(LIB)
 	@mkdir -p $(dir $@)
-	$(LINK) $^ $(PKG_LIBS) -o $@
+	$(LINK) $^ $(MONITOR_LIBS) $(PKG_LIBS) -o $@
 
 $(BUILD)/bin/rhannu-witness: $(call objs,witness/main.c $(WITNESS_SRC)) $(LIB)
 	@mkdir -p $(dir $@)
@@ -228,7 +233,7 @@ $(BUILD)/bin/rhannu-witness: $(call objs,witness/main.c $(WITNESS_SRC)) $(LIB)
 
 $(UNIT_BIN): $(call objs,$(UNIT_SRC) agent/rh_link.c agent/rh_brokers.c agent/rh_sealer.c $(WITNESS_SRC)) $(BROKER_ACTOR_LIB) $(BROKER_CORE_LIB) $(LIB)
 	@mkdir -p $(dir $@)
-	$(LINK) $^ $(TEST_LIBS) $(CURL_LIBS) $(PKG_LIBS) -o $@
+	$(LINK) $^ $(TEST_LIBS) $(CURL_LIBS) $(MONITOR_LIBS) $(PKG_LIBS) -o $@
 
 $(BUILD)/tests/replay-%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/replay_main.o $(LIB)
 	@mkdir -p $(dir $@)
@@ -238,7 +243,13 @@ $(BUILD)/tests/replay-%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuz
 $(BUILD)/tests/replay-broker: $(BUILD)/obj/tests/fuzz/fuzz_broker.o \
         $(BUILD)/obj/tests/fuzz/replay_main.o $(BROKER_ACTOR_LIB) $(BROKER_CORE_LIB) $(LIB)
 	@mkdir -p $(dir $@)
-	$(LINK) $^ $(CURL_LIBS) $(PKG_LIBS) -o $@
+	$(LINK) $^ $(CURL_LIBS) $(MONITOR_LIBS) $(PKG_LIBS) -o $@
+
+#  What rhannu-broker status reads, with the broker's classes that read it.
+$(BUILD)/tests/replay-status: $(BUILD)/obj/tests/fuzz/fuzz_status.o \
+        $(BUILD)/obj/tests/fuzz/replay_main.o $(BROKER_ACTOR_LIB) $(BROKER_CORE_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(LINK) $^ $(CURL_LIBS) $(MONITOR_LIBS) $(PKG_LIBS) -o $@
 
 $(TESTCLIENT): $(BUILD)/obj/tests/integration/rh_testclient.o $(LIB)
 	@mkdir -p $(dir $@)
@@ -397,7 +408,7 @@ check-layers: $(LAYER_LIB_OBJ) $(LAYER_PROTO_OBJ) $(LAYER_CERTS_OBJ) $(LAYER_BRO
 #  again with it, for the report.
 ASAN_INTEGRATION := test_lifecycle test_security test_deadletter test_delivery test_agreements \
                     test_api test_holder test_audit test_witness test_witness_quorum test_ca_openssl \
-                    test_cli test_failover test_erase test_backup
+                    test_cli test_failover test_erase test_backup test_metrics
 ASAN_UNIT = UBSAN_OPTIONS=print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 check-asan:
 	$(MAKE) $(SUBMAKE_J) SAN=1 $(UNIT_BIN) $(FUZZ_REPLAY) $(TOOLS) $(TESTCLIENT) $(API_EXAMPLE) \
@@ -475,7 +486,7 @@ fuzz: deps
 	@for name in $(FUZZ_TARGETS); do \
 	    $(FUZZ_CC) -fsanitize=fuzzer,address,undefined $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_$$name.o \
 	        $(FUZZ_BUILD)/librhannu-broker.a $(FUZZ_BUILD)/librhannu-broker-core.a \
-	        $(FUZZ_BUILD)/librhannu.a $(CURL_LIBS) $(PKG_LIBS) -o $(FUZZ_BUILD)/fuzz-$$name || exit 1; \
+	        $(FUZZ_BUILD)/librhannu.a $(CURL_LIBS) $(MONITOR_LIBS) $(PKG_LIBS) -o $(FUZZ_BUILD)/fuzz-$$name || exit 1; \
 	    mkdir -p $(FUZZ_BUILD)/corpus-$$name; \
 	    $(FUZZ_BUILD)/fuzz-$$name -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 	        -artifact_prefix=$(FUZZ_BUILD)/crash-$$name- \

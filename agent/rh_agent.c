@@ -118,8 +118,16 @@ const rh_cfg_spec_t rh_agent_config_spec [] = {
     { "witness/quorum", RH_CFG_INT, 0, RH_MAX_WITNESSES, "0", false,
       "trust a broker checkpoint only with this many of those witnesses' cosignatures "
       "(0: not required)" },
+    { "metrics/listen", RH_CFG_STR, 0, 0, "", false,
+      "serve /metrics, /healthz and /readyz over HTTP on HOST:PORT, e.g. 127.0.0.1:9465 "
+      "(empty: off)" },
+    { "metrics/allow_remote", RH_CFG_BOOL, 0, 1, "false", false,
+      "let metrics/listen be an address that is not loopback" },
     { NULL }
 };
+
+//  The paths the agent's monitor serves; each is answered by s_answer on the loop.
+static const char *const s_metrics_paths [] = { "/metrics", "/healthz", "/readyz", NULL };
 
 typedef struct {
     uint64_t seq;
@@ -272,6 +280,11 @@ struct _rh_agent_t {
     uint64_t unverified;                   //  deliveries we could not verify (not taken in)
     char unverified_code [RH_MAX_ID + 1];  //  the last one's code
     int64_t unverified_ms;                 //  and when
+    rh_monitor_t *metrics;                 //  metrics and health over HTTP (NULL: off)
+    rh_service_t *service;                 //  READY, STATUS, WATCHDOG for systemd
+    int64_t started_ms;                    //  when the agent started
+    int64_t last_accepted_ms;              //  when the broker last accepted one of ours (0: never)
+    int64_t service_status_ms;             //  when systemd's STATUS= line was last updated
 };
 
 //  ---------------------------------------------------------------------------------------------
@@ -1373,6 +1386,7 @@ s_answered (rh_agent_t *self, const char *msg_id, const rh_frame_t *refusal)
         rh_outgoing_t record;
         if (!code) {
             self->accepted++;
+            self->last_accepted_ms = rh_time_now_ms ();
             if (self->outcome)
                 self->outcome (self->outcome_arg, RH_AGENT_ACCEPTED, msg_id, "");
         }
@@ -2710,6 +2724,19 @@ rh_agent_new (rh_config_t *config)
     if (!(self->context = zmq_ctx_new ()) || s_open_link (self) != 0
         || !(self->sealer = rh_sealer_new (self->context, &self->signer)))
         goto fail;
+    if (!(self->service = rh_service_new ()))
+        goto fail;
+    const char *listen = rh_config_str (config, "metrics/listen");
+    if (*listen) {
+        self->metrics =
+            rh_monitor_new (self->context, listen, rh_config_bool (config, "metrics/allow_remote"),
+                            s_metrics_paths, error, sizeof error);
+        if (!self->metrics) {
+            rh_log_error (self->agency, "metrics/listen: %s", error);
+            goto fail;
+        }
+    }
+    self->started_ms = rh_time_now_ms ();
     s_write_status (self);
     return self;
 fail:
@@ -2743,6 +2770,8 @@ rh_agent_destroy (rh_agent_t **self_p)
         free (self->spool);
         s_close_link (self);
         rh_brokers_destroy (&self->brokers);
+        rh_monitor_destroy (&self->metrics);  //  its thread, before the context ends
+        rh_service_destroy (&self->service);
         if (self->context)
             zmq_ctx_term (self->context);
         if (self->inotify >= 0)
@@ -2762,25 +2791,151 @@ rh_agent_destroy (rh_agent_t **self_p)
     }
 }
 
+//  --- Figures: metrics and health ---------------------------------------------------------------
+
+//  "connected, 3 in the outbox, 0 unanswered": what `systemctl status` shows.
+static void
+s_service_status (rh_agent_t *self, char *status, size_t size)
+{
+    snprintf (status, size, "%s, %" PRIu64 " in the outbox, %zu unanswered%s",
+              self->connected ? "connected" : "not connected", self->queued, self->flight_count,
+              self->paused ? ", intake paused" : "");
+}
+
+//  Files waiting in inbox/ for the case system to take (bounded count).
+static uint64_t
+s_inbox_backlog (rh_agent_t *self)
+{
+    DIR *dir = opendir (self->inbox);
+    uint64_t count = 0;
+    if (!dir)
+        return 0;
+    struct dirent *entry;
+    while ((entry = readdir (dir)) && count < RH_MAX_FIGURES_SCAN) {
+        size_t length = strlen (entry->d_name);
+        if (entry->d_name [0] != '.' && length > 5
+            && strcmp (entry->d_name + length - 5, ".json") == 0)
+            count++;
+    }
+    closedir (dir);
+    return count;
+}
+
+static char *
+s_render_metrics (rh_agent_t *self, size_t *size)
+{
+    rh_prom_t *prom = rh_prom_new ();
+    if (!prom)
+        return NULL;
+    int64_t now = rh_time_now_ms ();
+    rh_prom_gauge (prom, "rhannu_agent_connected", "1 if the agent has a session with the broker.",
+                   self->connected);
+    rh_prom_gauge (prom, "rhannu_agent_outbox_depth",
+                   "Messages in the durable outbox, not yet stored by the broker.",
+                   (double) self->queued);
+    rh_prom_gauge (prom, "rhannu_agent_unanswered", "Messages sent and not yet answered.",
+                   (double) self->flight_count);
+    rh_prom_gauge (prom, "rhannu_agent_oldest_unanswered_seconds",
+                   "Age of the oldest message sent and not yet answered (0: none).",
+                   self->flight_count ? (double) (now - self->flights [0].sent_ms) / 1000.0 : 0);
+    rh_prom_gauge (prom, "rhannu_agent_inbox_backlog",
+                   "Files in inbox/ not yet taken by the case system.",
+                   (double) s_inbox_backlog (self));
+    rh_prom_gauge (prom, "rhannu_agent_intake_paused",
+                   "1 while inbox/ cannot be written and deliveries stay with the broker.",
+                   self->paused);
+    rh_prom_family (prom, "rhannu_agent_last_accepted_timestamp_seconds", "gauge",
+                    "When the broker last accepted a message of ours (absent: not since start).");
+    if (self->last_accepted_ms)
+        rh_prom_sample (prom, "rhannu_agent_last_accepted_timestamp_seconds", NULL, NULL,
+                        (double) self->last_accepted_ms / 1000.0);
+    const rh_bundle_t *bundle = rh_trust_bundle (self->trust);
+    rh_prom_family (prom, "rhannu_agent_trust_bundle_age_seconds", "gauge",
+                    "Time since the trust bundle in force was issued (absent: none yet).");
+    if (bundle)
+        rh_prom_sample (prom, "rhannu_agent_trust_bundle_age_seconds", NULL, NULL,
+                        (double) (now - rh_bundle_issued_ms (bundle)) / 1000.0);
+    rh_prom_family (prom, "rhannu_agent_trust_bundle_expiry_seconds", "gauge",
+                    "Seconds until the trust bundle in force expires (absent: none yet).");
+    if (bundle)
+        rh_prom_sample (prom, "rhannu_agent_trust_bundle_expiry_seconds", NULL, NULL,
+                        (double) (rh_bundle_expires_ms (bundle) - now) / 1000.0);
+    rh_prom_counter (prom, "rhannu_agent_accepted_total", "Messages the broker accepted.",
+                     (double) self->accepted);
+    rh_prom_counter (prom, "rhannu_agent_rejected_total", "Messages the broker refused.",
+                     (double) self->rejected);
+    rh_prom_counter (prom, "rhannu_agent_resent_total",
+                     "Messages sent again because the broker did not answer in time.",
+                     (double) self->resent);
+    rh_prom_counter (prom, "rhannu_agent_received_total", "Deliveries taken in.",
+                     (double) self->received);
+    rh_prom_counter (prom, "rhannu_agent_duplicates_total",
+                     "Deliveries dropped as duplicates of one taken in before.",
+                     (double) self->duplicates);
+    rh_prom_counter (prom, "rhannu_agent_unverified_total",
+                     "Deliveries that could not be verified (left with the broker).",
+                     (double) self->unverified);
+    rh_prom_process (prom, self->started_ms);
+    char *text = rh_prom_take (prom, size);
+    rh_prom_destroy (&prom);
+    return text;
+}
+
+//  Answers one HTTP request on the loop (rh_monitor asked).
+static void
+s_answer (void *arg, const char *path, rh_monitor_reply_t *reply)
+{
+    rh_agent_t *self = arg;
+    if (strcmp (path, "/metrics") == 0) {
+        reply->body = s_render_metrics (self, &reply->size);
+        reply->status = reply->body ? 200 : 500;
+        reply->type = RH_MONITOR_PROMETHEUS;
+        return;
+    }
+    char line [240];
+    if (strcmp (path, "/readyz") == 0) {
+        //  Ready: in session with the broker and able to write what it delivers.
+        if (!self->connected)
+            snprintf (line, sizeof line, "not connected to the broker\n");
+        else if (self->paused)
+            snprintf (line, sizeof line, "intake paused: %s\n", self->paused_reason);
+        else
+            snprintf (line, sizeof line, "ready\n");
+        reply->status = self->connected && !self->paused ? 200 : 503;
+    }
+    else {
+        snprintf (line, sizeof line, "alive\n");
+        reply->status = 200;
+    }
+    reply->body = strdup (line);
+    reply->size = reply->body ? strlen (reply->body) : 0;
+}
+
 //  One pass of the loop: waits at most timeout_ms for the broker, the sealer or outbox/, then
 //  does what is due. Returns 0, or -1 if storage failed.
 static int
 s_step (rh_agent_t *self, int timeout_ms)
 {
     //  The sealer and outbox/ first; the broker's socket and its monitor when one is open (none
-    //  while a failover could not open the next broker's).
-    zmq_pollitem_t items [] = {
-        { rh_sealer_socket (self->sealer), 0, ZMQ_POLLIN, 0 },
-        { NULL, self->inotify, ZMQ_POLLIN, 0 },
-        { self->dealer, 0, ZMQ_POLLIN, 0 },
-        { self->monitor, 0, ZMQ_POLLIN, 0 },
-    };
-    zmq_pollitem_t *inotify = &items [1], *dealer = &items [2], *monitor = &items [3];
-    if (self->inotify < 0) {
-        items [1] = items [2], items [2] = items [3];
-        inotify = NULL, dealer = &items [1], monitor = &items [2];
+    //  while a failover could not open the next broker's); the metrics thread's questions.
+    zmq_pollitem_t items [5];
+    int count = 0;
+    zmq_pollitem_t *inotify = NULL, *dealer = NULL, *monitor = NULL, *metrics = NULL;
+    items [count++] = (zmq_pollitem_t){ rh_sealer_socket (self->sealer), 0, ZMQ_POLLIN, 0 };
+    if (self->inotify >= 0) {
+        inotify = &items [count];
+        items [count++] = (zmq_pollitem_t){ NULL, self->inotify, ZMQ_POLLIN, 0 };
     }
-    int count = (inotify ? 2 : 1) + (self->dealer ? 2 : 0);
+    if (self->dealer) {
+        dealer = &items [count];
+        items [count++] = (zmq_pollitem_t){ self->dealer, 0, ZMQ_POLLIN, 0 };
+        monitor = &items [count];
+        items [count++] = (zmq_pollitem_t){ self->monitor, 0, ZMQ_POLLIN, 0 };
+    }
+    if (self->metrics) {
+        metrics = &items [count];
+        items [count++] = (zmq_pollitem_t){ rh_monitor_socket (self->metrics), 0, ZMQ_POLLIN, 0 };
+    }
     //  While spool files wait for the sealer, go round again at once: a full outbox drains
     //  at the sealer's pace, not one listing per scan tick.
     if (zmq_poll (items, count, s_intake_busy (self) ? 0 : timeout_ms) < 0 && errno != EINTR)
@@ -2790,9 +2945,11 @@ s_step (rh_agent_t *self, int timeout_ms)
     if (*self->hook)
         while (waitpid (-1, NULL, WNOHANG) > 0)
             ;
-    if (self->dealer && (monitor->revents & ZMQ_POLLIN))
+    if (self->dealer && monitor && (monitor->revents & ZMQ_POLLIN))
         s_handle_monitor (self);
-    if (self->dealer && (dealer->revents & ZMQ_POLLIN))
+    if (metrics && (metrics->revents & ZMQ_POLLIN))
+        rh_monitor_answer (self->metrics, s_answer, self);
+    if (self->dealer && dealer && (dealer->revents & ZMQ_POLLIN))
         s_handle_dealer (self);
     if (s_finish_arrivals (self) != 0) {
         rh_log_error (self->agency, "cannot make the inbox durable; stopping");
@@ -2818,6 +2975,14 @@ s_step (rh_agent_t *self, int timeout_ms)
     }
     if (now - self->last_tick >= RH_TICK_MS) {
         self->last_tick = now;
+        //  The watchdog is fed from the loop itself: a loop that stops turning is restarted.
+        rh_service_tick (self->service, now);
+        if (now - self->service_status_ms >= RH_SERVICE_STATUS_MS) {
+            char status [160];
+            s_service_status (self, status, sizeof status);
+            rh_service_status (self->service, status);
+            self->service_status_ms = now;
+        }
         s_trust_tick (self, now);
         s_deferred_tick (self, now);
         if (self->flight_count > 0 && now - self->flights [0].sent_ms > self->resend_ms) {
@@ -2856,9 +3021,16 @@ int
 rh_agent_run (rh_agent_t *self, volatile sig_atomic_t *stop)
 {
     assert (self && stop);
+    char status [160];
+    s_service_status (self, status, sizeof status);
+    rh_service_ready (self->service, status);
+    self->service_status_ms = rh_time_now_ms ();
     while (!*stop)
-        if (s_step (self, RH_TICK_MS) != 0)
+        if (s_step (self, RH_TICK_MS) != 0) {
+            rh_service_stopping (self->service, "storage failed: stopped");
             return -1;
+        }
+    rh_service_stopping (self->service, "stopping");
     if (rh_db_pending (self->db) > 0)
         s_commit (self, true);
     s_write_status (self);

@@ -13,6 +13,8 @@
                                 ERASURE record (the broker must be stopped)
     rhannu-broker backup -f CONFIG DEST   copy the store while the broker runs
     rhannu-broker restore -f CONFIG BACKUP  into an empty data/dir
+    rhannu-broker status -f CONFIG [--metrics URL]
+                                the running broker's queues, per agency
     rhannu-broker check-agreement FILE [--pki DIR]
                                 validate a sharing agreement (and its signature)
     rhannu-broker vkey -f CONFIG
@@ -62,6 +64,9 @@ s_usage (FILE *out)
              "                                         list the messages given up on, or\n"
              "                                         put them back in their recipients'\n"
              "                                         queues (the broker must be stopped)\n"
+             "       rhannu-broker status -f CONFIG [--metrics URL]\n"
+             "                                         the running broker's queues per\n"
+             "                                         agency (asks its metrics/listen)\n"
              "       rhannu-broker vkey -f CONFIG      print the vkey our checkpoint notes\n"
              "                                         are signed with (witness/origin and\n"
              "                                         the broker's key): what a witness's\n"
@@ -416,6 +421,7 @@ typedef struct {
     bool requeue_all;      //  dead-letters --requeue-all
     const char *pki;       //  check-agreement --pki
     const char *argument;  //  the command's one argument (check-agreement FILE), if it takes one
+    const char *metrics;   //  status --metrics URL
     s_erase_args_t erase;  //  erase --msg, --subject, --retention, --reason, --authority
     bool erase_option;     //  any of those was given
 } s_args_t;
@@ -465,6 +471,12 @@ s_dead_letters_command (rh_config_t *config, const s_args_t *args)
 }
 
 static int
+s_status_command (rh_config_t *config, const s_args_t *args)
+{
+    return rh_status_query (config, args->metrics, stdout, stderr);
+}
+
+static int
 s_erase_command (rh_config_t *config, const s_args_t *args)
 {
     return s_erase (config, &args->erase);
@@ -506,6 +518,7 @@ static const struct {
     { "log", s_log_command, true, NULL },
     { "dead-letters", s_dead_letters_command, true, NULL },
     { "vkey", s_vkey_command, true, NULL },
+    { "status", s_status_command, true, NULL },
     { "erase", s_erase_command, true, NULL },
     { "backup", s_backup_command, true, "DEST (a new folder)" },
     { "restore", s_backup_command, true, "BACKUP (into data/dir, which must be empty)" },
@@ -521,7 +534,8 @@ enum {
     S_SUBJECT,
     S_RETENTION,
     S_REASON,
-    S_AUTHORITY
+    S_AUTHORITY,
+    S_METRICS
 };
 
 static const struct option s_options [] = {
@@ -537,6 +551,7 @@ static const struct option s_options [] = {
     { "retention", no_argument, NULL, S_RETENTION },
     { "reason", required_argument, NULL, S_REASON },
     { "authority", required_argument, NULL, S_AUTHORITY },
+    { "metrics", required_argument, NULL, S_METRICS },
     { NULL, 0, NULL, 0 },
 };
 
@@ -587,6 +602,9 @@ main (int argc, char **argv)
                 args.erase.reason = optarg;
                 args.erase_option = true;
                 break;
+            case S_METRICS:
+                args.metrics = optarg;
+                break;
             case S_AUTHORITY:
                 args.erase.authority = optarg;
                 args.erase_option = true;
@@ -620,6 +638,8 @@ main (int argc, char **argv)
         return rh_cli_error (S_TOOL, "--requeue or --requeue-all, not both");
     if (args.pki && s_commands [k].run != s_check_agreement_command)
         return rh_cli_error (S_TOOL, "--pki is for check-agreement");
+    if (args.metrics && s_commands [k].run != s_status_command)
+        return rh_cli_error (S_TOOL, "--metrics is for status");
     if (args.erase_option && s_commands [k].run != s_erase_command)
         return rh_cli_error (
             S_TOOL, "--msg, --subject, --retention, --reason and --authority are for erase");

@@ -70,6 +70,11 @@ const rh_cfg_spec_t rh_broker_config_spec [] = {
       "the witnesses' cosignature vkeys, in the order of witness/urls" },
     { "witness/origin", RH_CFG_STR, 0, 0, "", false,
       "the origin line of our checkpoints, the name witnesses know this log by" },
+    { "metrics/listen", RH_CFG_STR, 0, 0, "", false,
+      "serve /metrics, /healthz, /readyz and /status over HTTP on HOST:PORT, e.g. "
+      "127.0.0.1:9464 (empty: off)" },
+    { "metrics/allow_remote", RH_CFG_BOOL, 0, 1, "false", false,
+      "let metrics/listen be an address that is not loopback (the figures name agencies)" },
     { NULL }
 };
 
@@ -103,7 +108,17 @@ struct _rh_broker_t {
     int retention_held;         //  payloads past retention the last run kept: legal hold...
     int retention_owed;         //  ...and still owed to a recipient
     uint64_t commits_seen;      //  commits the classes have been told of (rh_db_stats)
+    rh_monitor_t *monitor;      //  metrics and health over HTTP (NULL: metrics/listen is off)
+    rh_service_t *service;      //  READY, STATUS, WATCHDOG for systemd
+    int64_t started_ms;         //  when the process started serving
+    int64_t status_ms;          //  when systemd's STATUS= line was last brought up to date
 };
+
+//  The paths the monitor serves; each is answered by s_answer on the loop.
+static const char *const s_monitor_paths [] = { "/metrics", "/healthz", "/readyz", "/status",
+                                                NULL };
+
+static void s_service_status (rh_broker_t *self, char *status, size_t size);
 
 //  The broker's clock: real time, plus the test offset when clock/offset_file is set.
 static int64_t
@@ -626,6 +641,14 @@ s_publish_checkpoint (rh_broker_t *self)
 static void
 s_tick (rh_broker_t *self, int64_t now)
 {
+    //  The watchdog is fed from the loop itself: a loop that stops turning is restarted.
+    rh_service_tick (self->service, rh_time_now_ms ());
+    if (rh_time_now_ms () - self->status_ms >= RH_SERVICE_STATUS_MS) {
+        char status [160];
+        s_service_status (self, status, sizeof status);
+        rh_service_status (self->service, status);
+        self->status_ms = rh_time_now_ms ();
+    }
     s_read_clock (self);
     s_checkpoint (self, rh_time_now_ms (), false);
     rh_tracker_fire (self->tracker, s_now (self));
@@ -636,6 +659,329 @@ s_tick (rh_broker_t *self, int64_t now)
         s_close_invalid_sessions (self);  //  e.g. a rotation's overlap has just ended
     if (self->cosigner)
         rh_cosigner_tick (self->cosigner, &self->published, rh_time_now_ms ());
+}
+
+//  --- Figures: metrics, health, status --------------------------------------------------------
+
+//  Sums of the per-agency queue figures, for systemd's status line and the totals.
+typedef struct {
+    size_t agencies;
+    size_t connected;
+    uint64_t queued;
+    uint64_t dead_letters;
+} s_totals_t;
+
+static void
+s_add_totals (void *arg, const rh_queue_figures_t *figures)
+{
+    s_totals_t *totals = arg;
+    totals->agencies++;
+    totals->connected += figures->connected;
+    totals->queued += figures->queued;
+    totals->dead_letters += figures->dead_letters;
+}
+
+//  "3 agencies connected, 12 queued, 0 dead letters": what `systemctl status` shows.
+static void
+s_service_status (rh_broker_t *self, char *status, size_t size)
+{
+    s_totals_t totals = { 0 };
+    rh_queue_figures (self->queue, s_add_totals, &totals);
+    snprintf (status, size, "%zu agenc%s connected, %" PRIu64 " queued, %" PRIu64 " dead letter%s",
+              totals.connected, totals.connected == 1 ? "y" : "ies", totals.queued,
+              totals.dead_letters, totals.dead_letters == 1 ? "" : "s");
+}
+
+//  Why the broker is not ready to take referrals, or NULL when it is: the store can be written,
+//  agreements are in force and the CRL is current.
+static const char *
+s_not_ready (rh_broker_t *self, char *why, size_t size)
+{
+    const char *dir = rh_config_str (self->config, "data/dir");
+    char probe [PATH_MAX];
+    rh_file_path (probe, sizeof probe, "%s/.ready-probe", dir);
+    int fd = open (probe, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    struct statvfs space;
+    if (fd < 0) {
+        snprintf (why, size, "store not writable: %s", strerror (errno));
+        return why;
+    }
+    close (fd);
+    unlink (probe);
+    if (statvfs (dir, &space) == 0 && space.f_bavail == 0) {
+        snprintf (why, size, "store not writable: its file system is full");
+        return why;
+    }
+    if (rh_db_stats (self->db)->failed_commits > 0) {
+        snprintf (why, size, "store not writable: a commit failed");
+        return why;
+    }
+    if (!self->policy || rh_policy_size (self->policy) == 0) {
+        snprintf (why, size, "no sharing agreements in force");
+        return why;
+    }
+    int64_t crl = rh_certstore_crl_next_update (self->store);
+    if (crl == 0) {
+        snprintf (why, size, "no CRL loaded");
+        return why;
+    }
+    if (crl <= s_now (self)) {
+        char when [32];
+        snprintf (why, size, "CRL expired %s: re-issue it and reload",
+                  rh_time_format (crl, when, sizeof when));
+        return why;
+    }
+    return NULL;
+}
+
+//  The queue figures of one rendering, read once: every family is written from this copy.
+typedef struct {
+    rh_queue_figures_t *rows;       //  one per agency
+    char (*names) [RH_MAX_ID + 1];  //  their agency names, copied
+    size_t count;
+    size_t capacity;
+    bool failed;  //  out of memory: the rendering fails
+} s_figures_t;
+
+static void
+s_keep_figures (void *arg, const rh_queue_figures_t *figures)
+{
+    s_figures_t *kept = arg;
+    if (kept->failed)
+        return;
+    if (kept->count == kept->capacity) {
+        size_t capacity = kept->capacity ? kept->capacity * 2 : 16;
+        rh_queue_figures_t *rows = realloc (kept->rows, capacity * sizeof *rows);
+        if (rows)
+            kept->rows = rows;
+        char (*names) [RH_MAX_ID + 1] = realloc (kept->names, capacity * sizeof *names);
+        if (names)
+            kept->names = names;
+        if (!rows || !names) {
+            kept->failed = true;
+            return;
+        }
+        kept->capacity = capacity;
+    }
+    snprintf (kept->names [kept->count], sizeof kept->names [0], "%s", figures->agency);
+    kept->rows [kept->count] = *figures;
+    kept->count++;
+}
+
+typedef struct {
+    rh_prom_t *prom;
+    int64_t now;
+    const char *family;  //  the family being written
+} s_render_t;
+
+static void
+s_agency_connected (void *arg, const rh_queue_figures_t *figures)
+{
+    s_render_t *render = arg;
+    rh_prom_sample (render->prom, render->family, "agency", figures->agency, figures->connected);
+}
+
+static void
+s_agency_queued (void *arg, const rh_queue_figures_t *figures)
+{
+    s_render_t *render = arg;
+    rh_prom_sample (render->prom, render->family, "agency", figures->agency,
+                    (double) figures->queued);
+}
+
+static void
+s_agency_oldest (void *arg, const rh_queue_figures_t *figures)
+{
+    s_render_t *render = arg;
+    double age = figures->oldest_ms && render->now > figures->oldest_ms
+                     ? (double) (render->now - figures->oldest_ms) / 1000.0
+                     : 0;
+    rh_prom_sample (render->prom, render->family, "agency", figures->agency, age);
+}
+
+static void
+s_agency_in_flight (void *arg, const rh_queue_figures_t *figures)
+{
+    s_render_t *render = arg;
+    rh_prom_sample (render->prom, render->family, "agency", figures->agency,
+                    (double) figures->in_flight);
+}
+
+static void
+s_agency_dead (void *arg, const rh_queue_figures_t *figures)
+{
+    s_render_t *render = arg;
+    rh_prom_sample (render->prom, render->family, "agency", figures->agency,
+                    (double) figures->dead_letters);
+}
+
+//  One labelled family per agency figure, from the figures read once.
+static void
+s_agency_family (const s_figures_t *kept, s_render_t *render, const char *name, const char *help,
+                 rh_queue_figures_fn *fn)
+{
+    render->family = name;
+    rh_prom_family (render->prom, name, "gauge", help);
+    for (size_t i = 0; i < kept->count; i++) {
+        rh_queue_figures_t row = kept->rows [i];
+        row.agency = kept->names [i];
+        fn (render, &row);
+    }
+}
+
+static char *
+s_render_metrics (rh_broker_t *self, size_t *size)
+{
+    rh_prom_t *prom = rh_prom_new ();
+    if (!prom)
+        return NULL;
+    int64_t now = s_now (self);
+    s_render_t render = { .prom = prom, .now = now };
+    s_totals_t totals = { 0 };
+    s_figures_t kept = { 0 };
+    rh_queue_figures (self->queue, s_keep_figures, &kept);
+    for (size_t i = 0; i < kept.count; i++)
+        s_add_totals (&totals, &kept.rows [i]);
+    rh_prom_gauge (prom, "rhannu_broker_agencies_connected", "Agencies with a connected agent.",
+                   (double) totals.connected);
+    s_agency_family (&kept, &render, "rhannu_broker_agency_connected",
+                     "1 if the agency's agent is connected, else 0.", s_agency_connected);
+    s_agency_family (&kept, &render, "rhannu_broker_queue_depth",
+                     "Messages stored for the agency and not yet acknowledged by its agent.",
+                     s_agency_queued);
+    s_agency_family (&kept, &render, "rhannu_broker_queue_oldest_age_seconds",
+                     "Age of the oldest message waiting for the agency (0: none waits).",
+                     s_agency_oldest);
+    s_agency_family (&kept, &render, "rhannu_broker_queue_in_flight",
+                     "Deliveries sent to the agency's agent and not yet acknowledged.",
+                     s_agency_in_flight);
+    s_agency_family (&kept, &render, "rhannu_broker_dead_letters",
+                     "Messages for the agency given up on (rhannu-broker dead-letters).",
+                     s_agency_dead);
+    uint64_t duplicates = 0;
+    const uint64_t *results = rh_router_results (self->router, &duplicates);
+    rh_prom_family (prom, "rhannu_broker_submissions_total", "counter",
+                    "Submissions answered, by result: RH_OK accepted, anything else refused.");
+    for (int rc = 0; rc < RH_RC_COUNT; rc++)
+        rh_prom_sample (prom, "rhannu_broker_submissions_total", "result",
+                        rh_rc_name ((rh_rc_t) rc), (double) results [rc]);
+    rh_prom_counter (prom, "rhannu_broker_duplicates_total",
+                     "Accepted submissions that were duplicates of a stored message.",
+                     (double) duplicates);
+    const rh_db_stats_t *db = rh_db_stats (self->db);
+    rh_prom_histogram (prom, "rhannu_broker_commit_batch_size",
+                       "Writes per group commit to the store.", rh_db_batch_bounds,
+                       db->batch_counts, RH_DB_BATCH_BUCKETS, (double) db->batch_sum);
+    rh_prom_histogram (prom, "rhannu_broker_commit_duration_seconds",
+                       "Time one group commit to the store took.", rh_db_latency_bounds,
+                       db->latency_counts, RH_DB_LATENCY_BUCKETS, db->latency_sum);
+    rh_prom_counter (prom, "rhannu_broker_commit_failures_total",
+                     "Commits the store refused (the broker stops intake on the first).",
+                     (double) db->failed_commits);
+    rh_prom_gauge (prom, "rhannu_broker_verify_backlog",
+                   "Submissions waiting for or in a signature check.",
+                   (double) rh_broker_verifying (self));
+    rh_prom_gauge (prom, "rhannu_broker_dead_letters_all", "Dead letters of every agency together.",
+                   (double) totals.dead_letters);
+    rh_prom_gauge (prom, "rhannu_broker_audit_records", "Records in the audit log.",
+                   (double) rh_audit_size (self->audit));
+    rh_prom_family (prom, "rhannu_broker_audit_checkpoint_age_seconds", "gauge",
+                    "Time since the last signed checkpoint of the audit log (absent: none yet).");
+    if (self->published.size)
+        rh_prom_sample (prom, "rhannu_broker_audit_checkpoint_age_seconds", NULL, NULL,
+                        (double) (rh_time_now_ms () - self->published.time_ms) / 1000.0);
+    rh_prom_family (prom, "rhannu_broker_crl_expiry_seconds", "gauge",
+                    "Seconds until the CRL's next update (negative: expired; absent: no CRL).");
+    int64_t crl = rh_certstore_crl_next_update (self->store);
+    if (crl)
+        rh_prom_sample (prom, "rhannu_broker_crl_expiry_seconds", NULL, NULL,
+                        (double) (crl - now) / 1000.0);
+    rh_prom_family (prom, "rhannu_broker_trust_bundle_expiry_seconds", "gauge",
+                    "Seconds until the trust bundle pushed to agents expires (absent: none).");
+    const rh_bundle_t *bundle = rh_trust_bundle (self->trust);
+    if (bundle)
+        rh_prom_sample (prom, "rhannu_broker_trust_bundle_expiry_seconds", NULL, NULL,
+                        (double) (rh_bundle_expires_ms (bundle) - now) / 1000.0);
+    rh_prom_gauge (prom, "rhannu_broker_agreements", "Sharing agreements in force.",
+                   self->policy ? (double) rh_policy_size (self->policy) : 0);
+    char why [RH_MAX_REASON];
+    rh_prom_gauge (prom, "rhannu_broker_ready", "1 if /readyz answers 200, else 0.",
+                   s_not_ready (self, why, sizeof why) ? 0 : 1);
+    rh_prom_process (prom, self->started_ms);
+    char *text = kept.failed ? NULL : rh_prom_take (prom, size);
+    rh_prom_destroy (&prom);
+    free (kept.rows);
+    free (kept.names);
+    return text;
+}
+
+static void
+s_status_agency (void *arg, const rh_queue_figures_t *figures)
+{
+    json_t *agencies = arg;
+    json_t *entry = json_pack (
+        "{s:s, s:b, s:I, s:b, s:I, s:I, s:I, s:I}", "agency", figures->agency, "connected",
+        figures->connected, "queued", (json_int_t) figures->queued, "queued_capped",
+        figures->queued_capped, "oldest_ms", (json_int_t) figures->oldest_ms, "in_flight",
+        (json_int_t) figures->in_flight, "unverified", (json_int_t) figures->unverified,
+        "dead_letters", (json_int_t) figures->dead_letters);
+    if (entry)
+        json_array_append_new (agencies, entry);
+}
+
+//  The status a person reads with rhannu-broker status: one entry per agency.
+static char *
+s_render_status (rh_broker_t *self, size_t *size)
+{
+    json_t *agencies = json_array ();
+    int64_t now = s_now (self);
+    if (agencies)
+        rh_queue_figures (self->queue, s_status_agency, agencies);
+    char why [RH_MAX_REASON];
+    const char *not_ready = s_not_ready (self, why, sizeof why);
+    json_t *root = agencies
+                       ? json_pack ("{s:s, s:I, s:I, s:b, s:s?, s:o}", "broker",
+                                    rh_signer_agency (self->signer), "now_ms", (json_int_t) now,
+                                    "started_ms", (json_int_t) self->started_ms, "ready",
+                                    !not_ready, "not_ready", not_ready, "agencies", agencies)
+                       : NULL;
+    char *text = root ? json_dumps (root, JSON_COMPACT) : NULL;
+    json_decref (root);
+    if (text && size)
+        *size = strlen (text);
+    return text;
+}
+
+//  Answers one HTTP request on the loop (rh_monitor asked): what the loop knows now.
+static void
+s_answer (void *arg, const char *path, rh_monitor_reply_t *reply)
+{
+    rh_broker_t *self = arg;
+    char why [RH_MAX_REASON + 2];
+    if (strcmp (path, "/metrics") == 0) {
+        reply->body = s_render_metrics (self, &reply->size);
+        reply->status = reply->body ? 200 : 500;
+        reply->type = RH_MONITOR_PROMETHEUS;
+    }
+    else if (strcmp (path, "/status") == 0) {
+        reply->body = s_render_status (self, &reply->size);
+        reply->status = reply->body ? 200 : 500;
+        reply->type = RH_MONITOR_JSON;
+    }
+    else if (strcmp (path, "/readyz") == 0) {
+        const char *not_ready = s_not_ready (self, why, sizeof why - 1);
+        if (not_ready)
+            strcat (why, "\n");
+        reply->body = strdup (not_ready ? why : "ready\n");
+        reply->status = not_ready ? 503 : 200;
+    }
+    else {
+        //  /healthz: this answer is the proof that the loop turns.
+        reply->body = strdup ("alive\n");
+        reply->status = 200;
+    }
+    if (reply->body && reply->size == 0)
+        reply->size = strlen (reply->body);
 }
 
 //  ---------------------------------------------------------------------------------------------
@@ -713,6 +1059,21 @@ rh_broker_new (rh_config_t *config)
     s_load_bundle (self);
     if (rh_db_commit (self->db, true) != 0)
         goto fail;
+    if (!(self->service = rh_service_new ()))
+        goto fail;
+    const char *listen = rh_config_str (config, "metrics/listen");
+    if (*listen) {
+        char error [256];
+        self->monitor =
+            rh_monitor_new (self->context, listen, rh_config_bool (config, "metrics/allow_remote"),
+                            s_monitor_paths, error, sizeof error);
+        if (!self->monitor) {
+            rh_log_error ("broker", "metrics/listen: %s", error);
+            goto fail;
+        }
+        rh_log_info ("broker", "metrics and health on http://%s/metrics", listen);
+    }
+    self->started_ms = rh_time_now_ms ();
     rh_log_info ("broker",
                  "listening on %s as %s; %zu certificates; audit log holds %" PRIu64 " records",
                  rh_config_str (config, "bind/endpoint"), rh_signer_agency (self->signer),
@@ -773,6 +1134,8 @@ rh_broker_destroy (rh_broker_t **self_p)
     assert (self_p);
     if (*self_p) {
         rh_broker_t *self = *self_p;
+        rh_monitor_destroy (&self->monitor);  //  its thread first: it uses the context
+        rh_service_destroy (&self->service);
         rh_router_destroy (&self->router);
         rh_verifier_destroy (&self->verifier);
         if (self->cosigner)
@@ -805,19 +1168,26 @@ rh_broker_step (rh_broker_t *self, int timeout_ms)
     s_feed_verifier (self);
     //  The router is always read: Hello, acknowledgements and proofs share it with
     //  submissions, and a submission the workers cannot take yet waits in the backlog.
-    zmq_pollitem_t items [] = {
+    zmq_pollitem_t items [6] = {
         { rh_router_socket (self->router), 0, ZMQ_POLLIN, 0 },
         { rh_verifier_socket (self->verifier), 0, ZMQ_POLLIN, 0 },
         { rh_router_zap_socket (self->router), 0, ZMQ_POLLIN, 0 },
         { rh_router_monitor_socket (self->router), 0, ZMQ_POLLIN, 0 },
-        { self->cosigner ? rh_cosigner_socket (self->cosigner) : NULL, 0, ZMQ_POLLIN, 0 },
     };
+    int count = 4, monitor_item = -1;
+    if (self->cosigner)
+        items [count++] = (zmq_pollitem_t){ rh_cosigner_socket (self->cosigner), 0, ZMQ_POLLIN, 0 };
+    if (self->monitor) {
+        monitor_item = count;
+        items [count++] = (zmq_pollitem_t){ rh_monitor_socket (self->monitor), 0, ZMQ_POLLIN, 0 };
+    }
     //  A result the verifier already holds is not visible to polling.
-    if (zmq_poll (items, self->cosigner ? 5 : 4,
-                  rh_verifier_ready (self->verifier) ? 0 : timeout_ms)
-            < 0
+    if (zmq_poll (items, count, rh_verifier_ready (self->verifier) ? 0 : timeout_ms) < 0
         && errno != EINTR)
         return -1;
+    //  Figures are read between batches, from committed state, and never wait for HTTP.
+    if (monitor_item >= 0 && (items [monitor_item].revents & ZMQ_POLLIN))
+        rh_monitor_answer (self->monitor, s_answer, self);
     for (int i = 0; i < RH_MAX_BATCH && (items [2].revents & ZMQ_POLLIN); i++) {
         zmq_pollitem_t zap = { rh_router_zap_socket (self->router), 0, ZMQ_POLLIN, 0 };
         if (zmq_poll (&zap, 1, 0) <= 0)
@@ -915,14 +1285,22 @@ int
 rh_broker_run (rh_broker_t *self, volatile sig_atomic_t *stop, volatile sig_atomic_t *reload)
 {
     assert (self && stop && reload);
+    //  Listening, the store open, the agreements loaded: systemd may start what depends on us.
+    char status [160];
+    s_service_status (self, status, sizeof status);
+    rh_service_ready (self->service, status);
+    self->status_ms = rh_time_now_ms ();
     while (!*stop) {
-        if (rh_broker_step (self, RH_TICK_MS) != 0)
+        if (rh_broker_step (self, RH_TICK_MS) != 0) {
+            rh_service_stopping (self->service, "storage failed: stopped");
             return -1;
+        }
         if (*reload) {
             *reload = 0;
             s_reload (self);
         }
     }
+    rh_service_stopping (self->service, "stopping: signing a last checkpoint");
     return rh_broker_finish (self);
 }
 

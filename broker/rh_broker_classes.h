@@ -34,5 +34,6 @@
 #include "rh_router.h"
 #include "rh_intake.h"
 #include "rh_broker.h"
+#include "rh_status.h"
 
 #endif

@@ -1205,3 +1205,71 @@ rh_queue_requeue (rh_queue_t *self, const char *msg_id, const char *who, int64_t
     rh_db_iter_destroy (&iter);
     return count;
 }
+
+//  Counts the committed keys under prefix, up to RH_MAX_FIGURES_SCAN. Sets *capped when there
+//  were more.
+static uint64_t
+s_count_prefix (rh_queue_t *self, const char *prefix, bool *capped)
+{
+    uint64_t count = 0;
+    rh_db_iter_t *iter = rh_db_iter_new (self->db, prefix, strlen (prefix));
+    for (; iter && rh_db_iter_valid (iter) && count < RH_MAX_FIGURES_SCAN; rh_db_iter_next (iter))
+        count++;
+    if (capped)
+        *capped = iter && rh_db_iter_valid (iter);
+    rh_db_iter_destroy (&iter);
+    return count;
+}
+
+int
+rh_queue_figures (rh_queue_t *self, rh_queue_figures_fn *fn, void *arg)
+{
+    assert (self && fn);
+    //  Every agency with a tail (t/<agency>) has had a queue: known before it next connects.
+    rh_db_iter_t *iter = rh_db_iter_new (self->db, "t/", 2);
+    for (; iter && rh_db_iter_valid (iter); rh_db_iter_next (iter)) {
+        size_t size = 0;
+        const uint8_t *key = rh_db_iter_key (iter, &size);
+        char agency [RH_MAX_ID + 1];
+        if (size <= 2 || size - 2 > RH_MAX_ID)
+            continue;
+        memcpy (agency, key + 2, size - 2);
+        agency [size - 2] = 0;
+        if (strlen (agency) == size - 2)
+            s_peer (self, agency);  //  NULL past RH_MAX_AGENCIES: not shown
+    }
+    rh_db_iter_destroy (&iter);
+    for (size_t i = 0; i < self->peer_count; i++) {
+        s_peer_t *peer = &self->peers [i];
+        rh_queue_figures_t figures = { .agency = peer->agency,
+                                       .connected = peer->bound,
+                                       .in_flight = peer->flight_count,
+                                       .unverified = peer->held_count };
+        char prefix [RH_MAX_ID + 8];
+        snprintf (prefix, sizeof prefix, "q/%s/", peer->agency);
+        figures.queued = s_count_prefix (self, prefix, &figures.queued_capped);
+        uint64_t head = 0;
+        iter = rh_db_iter_new (self->db, prefix, strlen (prefix));
+        if (iter && rh_db_iter_valid (iter)) {
+            size_t size = 0, key_size = 0;
+            const uint8_t *key = rh_db_iter_key (iter, &key_size);
+            head = rh_db_key_sequence (key, key_size, strlen (prefix));
+            const uint8_t *value = rh_db_iter_value (iter, &size);
+            rh_queued_t queued;
+            if (rh_record_decode_queued (value, size, &queued) == RH_OK) {
+                figures.oldest_ms = queued.enqueued_ms;
+                rh_record_release (&queued.owned);
+            }
+        }
+        rh_db_iter_destroy (&iter);
+        //  Past the count, the span from head to tail: an upper bound (acknowledgements out of
+        //  order leave holes), reached without reading every entry.
+        if (figures.queued_capped && head != UINT64_MAX && peer->committed_tail >= head
+            && peer->committed_tail - head + 1 > figures.queued)
+            figures.queued = peer->committed_tail - head + 1;
+        snprintf (prefix, sizeof prefix, "x/%s/", peer->agency);
+        figures.dead_letters = s_count_prefix (self, prefix, NULL);
+        fn (arg, &figures);
+    }
+    return (int) self->peer_count;
+}

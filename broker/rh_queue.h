@@ -193,4 +193,23 @@ int rh_queue_dead_letters (rh_queue_t *self, rh_queue_dead_fn *fn, void *arg);
 int rh_queue_requeue (rh_queue_t *self, const char *msg_id, const char *who, int64_t now,
                       rh_queue_dead_fn *fn, void *arg);
 
+//  What an operator watches of one agency's queue (rh_queue_figures).
+typedef struct {
+    const char *agency;     //  borrowed
+    bool connected;         //  an agent is bound
+    uint64_t queued;        //  committed entries waiting (counted up to RH_MAX_FIGURES_SCAN)
+    bool queued_capped;     //  more than that: queued is the span from head to tail
+    int64_t oldest_ms;      //  when the oldest waiting entry was queued (0: none)
+    uint64_t in_flight;     //  sent, not yet acknowledged
+    uint64_t unverified;    //  the agent could not verify them
+    uint64_t dead_letters;  //  given up on (counted up to RH_MAX_FIGURES_SCAN)
+} rh_queue_figures_t;
+
+typedef void (rh_queue_figures_fn) (void *arg, const rh_queue_figures_t *figures);
+
+//  Calls fn for every agency that has ever had a queue in the store or is connected now, in
+//  the order they became known. Reads committed entries only; the cost is bounded by
+//  RH_MAX_FIGURES_SCAN keys per agency. Returns how many agencies.
+int rh_queue_figures (rh_queue_t *self, rh_queue_figures_fn *fn, void *arg);
+
 #endif

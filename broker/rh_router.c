@@ -29,6 +29,8 @@ struct _rh_router_t {
     rh_reply_t *replies;                   //  replies held until the group commit
     size_t reply_count;
     size_t reply_capacity;
+    uint64_t results [RH_RC_COUNT];  //  replies sent, by result (RH_OK: accepted)
+    uint64_t duplicates;             //  of the accepted, those that were duplicates
 };
 
 //  Creates and binds the ROUTER: CURVE server with ZAP enforced, bounded frames and
@@ -527,6 +529,8 @@ rh_router_flush (rh_router_t *self)
     for (size_t i = 0; i < self->reply_count; i++) {
         rh_reply_t *reply = &self->replies [i];
         rh_frame_t frame = { .msg_id = reply->msg_id };
+        self->results [(unsigned) reply->rc < RH_RC_COUNT ? reply->rc : RH_E_MALFORMED]++;
+        self->duplicates += reply->rc == RH_OK && reply->duplicate;
         if (reply->rc == RH_OK) {
             frame.type = RH_FRAME_ACCEPTED;
             frame.duplicate = reply->duplicate;
@@ -542,4 +546,13 @@ rh_router_flush (rh_router_t *self)
         rh_router_send (self, reply->routing_id, reply->routing_id_size, &frame);
     }
     self->reply_count = 0;
+}
+
+const uint64_t *
+rh_router_results (rh_router_t *self, uint64_t *duplicates)
+{
+    assert (self);
+    if (duplicates)
+        *duplicates = self->duplicates;
+    return self->results;
 }

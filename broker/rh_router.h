@@ -114,4 +114,8 @@ size_t rh_router_replies (rh_router_t *self);
 //  Sends every reply held. Call only once what they acknowledge is committed.
 void rh_router_flush (rh_router_t *self);
 
+//  Replies sent since start, by result: RH_RC_COUNT counts indexed by rh_rc_t (RH_OK: accepted).
+//  duplicates, if not NULL, gets how many of the accepted were duplicates.
+const uint64_t *rh_router_results (rh_router_t *self, uint64_t *duplicates);
+
 #endif

@@ -16,7 +16,8 @@ packages=(
     libleveldb-dev          # durable queues and logs
     libjansson-dev          # JSON spool files
     libyaml-dev             # configuration files (and agreements)
-    libmicrohttpd-dev       # rhannu-witness: its HTTP server
+    libmicrohttpd-dev       # rhannu-witness, and the broker's and agent's metrics and health
+    libsystemd-dev          # sd_notify: READY, STATUS and WATCHDOG for Type=notify units
     libcurl4-openssl-dev    # rhannu-broker: submits checkpoints to witnesses
     libcunit1-dev           # unit tests
     clang                   # libFuzzer harnesses (make fuzz)

@@ -72,8 +72,19 @@ void rh_db_delete (rh_db_t *self, const void *key, size_t key_size);
 //  (bytes are keys plus values as handed to LevelDB, before its own log and compactions;
 //  commits are those that succeeded).
 #define RH_DB_STATS_PREFIXES 24
+//  Commits are also counted by batch size (writes) and by latency (seconds, as Prometheus
+//  reports it): counts [i] fell at or below bounds [i], the last count above every bound.
+#define RH_DB_BATCH_BUCKETS   7
+#define RH_DB_LATENCY_BUCKETS 10
+extern const double rh_db_batch_bounds [RH_DB_BATCH_BUCKETS];
+extern const double rh_db_latency_bounds [RH_DB_LATENCY_BUCKETS];
 typedef struct {
     uint64_t puts, deletes, put_bytes, commits, sync_commits;
+    uint64_t batch_counts [RH_DB_BATCH_BUCKETS + 1];      //  commits by writes in the batch
+    uint64_t batch_sum;                                   //  writes committed
+    uint64_t latency_counts [RH_DB_LATENCY_BUCKETS + 1];  //  commits by time taken
+    double latency_sum;                                   //  seconds spent committing
+    uint64_t failed_commits;                              //  commits LevelDB refused
     size_t prefix_count;  //  rows below in use, by key prefix up to and including the first '/'
     struct {
         char prefix [8];

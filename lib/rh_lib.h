@@ -19,5 +19,8 @@
 #include "rh_db.h"
 #include "rh_config.h"
 #include "rh_cli.h"
+#include "rh_prom.h"
+#include "rh_monitor.h"
+#include "rh_service.h"
 
 #endif

@@ -78,11 +78,13 @@
 #define RH_SUBJECT_KEY_LEN 32  //  HMAC-SHA256 subject key
 
 //  PKI
-#define RH_MAX_PKI_FILE (1 << 20)  //  a PEM file (certificate, CRL, key)
-#define RH_MAX_AGENCIES 4096       //  certificates one store holds
-#define RH_CA_DAYS      3650       //  default life of a board CA
-#define RH_CERT_DAYS    730        //  default life of an agency certificate
-#define RH_CRL_DAYS     30         //  a CRL must be re-issued within this many days
+#define RH_MAX_PKI_FILE      (1 << 20)  //  a PEM file (certificate, CRL, key)
+#define RH_MAX_AGENCIES      4096       //  certificates one store holds
+#define RH_MAX_FIGURES_SCAN  10000      //  queue entries counted one by one per agency (metrics)
+#define RH_SERVICE_STATUS_MS 5000       //  systemd's STATUS= line is brought up to date this often
+#define RH_CA_DAYS           3650       //  default life of a board CA
+#define RH_CERT_DAYS         730        //  default life of an agency certificate
+#define RH_CRL_DAYS          30         //  a CRL must be re-issued within this many days
 
 //  Sharing agreements
 #define RH_MAX_AGREEMENT_FILE   (1 << 20)  //  one agreement file, bytes

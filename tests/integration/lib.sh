@@ -30,6 +30,7 @@ claim_port () {
     local p owner
     while :; do
         p=$((20000 + RANDOM % (ephemeral_low - 20000)))
+        [ "$p" != "$port" ] || continue
         ss -Htan 2>/dev/null | awk '{print $4}' | grep -q ":$p\$" && continue
         (set -C; echo $$ > "$port_claims/$p") 2>/dev/null && break
         owner=$(cat "$port_claims/$p" 2>/dev/null)

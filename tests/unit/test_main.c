@@ -24,6 +24,8 @@ void init_rh_sha256_tests (void);
 void init_rh_sessions_tests (void);
 void init_rh_backlog_tests (void);
 void init_rh_tally_tests (void);
+void init_rh_prom_tests (void);
+void init_rh_monitor_tests (void);
 void init_rh_link_tests (void);
 void init_rh_brokers_tests (void);
 void init_rh_sealer_tests (void);
@@ -65,6 +67,8 @@ main (void)
     init_rh_sessions_tests ();
     init_rh_backlog_tests ();
     init_rh_tally_tests ();
+    init_rh_prom_tests ();
+    init_rh_monitor_tests ();
     init_rh_link_tests ();
     init_rh_brokers_tests ();
     init_rh_sealer_tests ();

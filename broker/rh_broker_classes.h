@@ -29,6 +29,7 @@
 #include "rh_rehearing.h"
 #include "rh_chronicle.h"
 #include "rh_report.h"
+#include "rh_evidence.h"
 #include "rh_router.h"
 #include "rh_intake.h"
 #include "rh_broker.h"

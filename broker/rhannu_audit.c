@@ -3,6 +3,8 @@
 
     rhannu-audit verify --data DIR --pki DIR [--json]
     rhannu-audit proof --message ID --data DIR --pki DIR [--json]
+    rhannu-audit proof --bundle ID --data DIR --pki DIR -o DIR
+    rhannu-audit check-bundle DIR --ca CA.pem [--witness-keys FILE --quorum N]
     rhannu-audit chronology --case ID --data DIR --pki DIR [--json]
     rhannu-audit disclosures --subject KEY --data DIR --pki DIR [--json]
     rhannu-audit replay --data DIR --pki DIR [--json]
@@ -27,6 +29,8 @@ typedef struct {
     bool json;
     const char *witness_keys;  //  verify: file of witness vkeys, one a line
     const char *quorum;        //  verify: cosignatures the latest checkpoint needs
+    const char *bundle;        //  proof: the message whose evidence bundle to write
+    const char *output;        //  proof --bundle: the folder to write it to
 } s_args_t;
 
 static void
@@ -42,6 +46,12 @@ s_usage (FILE *out)
         "      cosignatures of N of the witnesses in FILE (cosignature vkeys, one a line)\n"
         "  rhannu-audit proof --message ID --data DIR --pki DIR [--json]\n"
         "      an inclusion proof that the message is in the log under the latest checkpoint\n"
+        "  rhannu-audit proof --bundle ID --data DIR --pki DIR -o DIR\n"
+        "      write the message's evidence bundle into the new folder DIR: the signed message,\n"
+        "      the certificates and CRL, the inclusion proof and the (cosigned) checkpoint\n"
+        "  rhannu-audit check-bundle DIR --ca CA.pem [--witness-keys FILE --quorum N]\n"
+        "      check an evidence bundle offline against the board CA and witness keys given\n"
+        "      (nothing in the bundle is trusted as a root); exit 1 naming what is wrong\n"
         "  rhannu-audit chronology --case ID --data DIR --pki DIR [--json]\n"
         "      the case from beginning to end: who sent what, when, under which agreement\n"
         "      and rule, what was withheld, who was told\n"
@@ -84,6 +94,10 @@ s_parse (int argc, char **argv, s_args_t *args)
             slot = &args->witness_keys;
         else if (!strcmp (argv [i], "--quorum"))
             slot = &args->quorum;
+        else if (!strcmp (argv [i], "--bundle"))
+            slot = &args->bundle;
+        else if (!strcmp (argv [i], "-o"))
+            slot = &args->output;
         else if (!strcmp (argv [i], "--json")) {
             args->json = true;
             continue;
@@ -495,6 +509,80 @@ s_proof (rh_db_t *db, const s_args_t *args)
 }
 
 //  ---------------------------------------------------------------------------------------------
+//  evidence bundles (rh_evidence)
+
+static int
+s_bundle (rh_db_t *db, const s_args_t *args)
+{
+    char why [512];
+    if (rh_evidence_write (db, args->pki, args->bundle, args->output, stdout, why, sizeof why)
+        != 0) {
+        fprintf (stderr, "rhannu-audit: no bundle: %s\n", why);
+        return 1;
+    }
+    return 0;
+}
+
+//  check-bundle DIR --ca CA.pem [--witness-keys FILE --quorum N]: needs no broker data.
+static int
+s_check_bundle (int argc, char **argv)
+{
+    const char *dir = argc > 2 ? argv [2] : NULL, *ca = NULL, *keys_path = NULL, *quorum = NULL;
+    for (int i = 3; i + 1 < argc; i += 2) {
+        const char **slot = !strcmp (argv [i], "--ca")             ? &ca
+                            : !strcmp (argv [i], "--witness-keys") ? &keys_path
+                            : !strcmp (argv [i], "--quorum")       ? &quorum
+                                                                   : NULL;
+        if (!slot)
+            dir = NULL;
+        else
+            *slot = argv [i + 1];
+    }
+    if (!dir || !ca || argc % 2 == 0 || !keys_path != !quorum) {
+        s_usage (stderr);
+        return 2;
+    }
+    rh_note_vkey_t keys [RH_MAX_WITNESSES];
+    size_t count = 0;
+    char *end = NULL;
+    unsigned long needed = quorum ? strtoul (quorum, &end, 10) : 0;
+    if (keys_path
+        && (rh_evidence_read_keys (keys_path, keys, RH_MAX_WITNESSES, &count) != 0 || *end
+            || end == quorum || needed == 0 || needed > count)) {
+        fprintf (stderr,
+                 "rhannu-audit: the witness keys do not read (cosignature vkeys, one a line, "
+                 "each once, at most %d) or the quorum is not 1 to their number\n",
+                 RH_MAX_WITNESSES);
+        return 2;
+    }
+    uint8_t *ca_pem = NULL;
+    size_t ca_size = 0;
+    if (rh_file_read (ca, RH_MAX_PKI_FILE, &ca_pem, &ca_size) != 0) {
+        fprintf (stderr, "rhannu-audit: cannot read the CA %s\n", ca);
+        return 2;
+    }
+    rh_evidence_t *evidence = rh_evidence_new ();
+    char why [512];
+    if (!evidence || rh_evidence_load (evidence, dir, why, sizeof why) != 0) {
+        fprintf (stderr, "rhannu-audit: %s\n", evidence ? why : "out of memory");
+        rh_evidence_destroy (&evidence);
+        free (ca_pem);
+        return 2;
+    }
+    printf ("checking the evidence bundle in %s against the CA %s\n", dir, ca);
+    rh_evidence_fault_t fault;
+    rh_rc_t rc = rh_evidence_check (evidence, ca_pem, ca_size, keys, count, needed, stdout, &fault);
+    if (rc == RH_OK)
+        printf ("evidence bundle verified\n");
+    else
+        printf ("evidence bundle NOT valid: [%s] %s (%s)\n", fault.part, fault.reason,
+                rh_rc_name (rc));
+    rh_evidence_destroy (&evidence);
+    free (ca_pem);
+    return rc == RH_OK ? 0 : 1;
+}
+
+//  ---------------------------------------------------------------------------------------------
 //  chronology and disclosures (rh_chronicle), replay (rh_rehearing), report (rh_report)
 
 //  A chronology with a record it could not read is incomplete: it says so and fails (exit 1).
@@ -603,13 +691,18 @@ main (int argc, char **argv)
         s_usage (stdout);
         return 0;
     }
+    if (argc >= 2 && !strcmp (argv [1], "check-bundle")) {
+        setenv ("RH_LOG_LEVEL", "error", 0);
+        return s_check_bundle (argc, argv);
+    }
     if (s_parse (argc, argv, &args) != 0) {
         s_usage (stderr);
         return 2;
     }
     setenv ("RH_LOG_LEVEL", "error", 0);
     bool known = !strcmp (args.command, "verify")
-                 || (!strcmp (args.command, "proof") && args.message)
+                 || (!strcmp (args.command, "proof") && !args.message != !args.bundle
+                     && !args.bundle == !args.output)
                  || (!strcmp (args.command, "chronology") && args.case_id)
                  || (!strcmp (args.command, "disclosures") && args.subject)
                  || !strcmp (args.command, "replay") || !strcmp (args.command, "report");
@@ -635,8 +728,9 @@ main (int argc, char **argv)
         rh_certstore_destroy (&store);
         return 2;
     }
-    int rc = !strcmp (args.command, "verify")  ? s_verify (db, store, &args, (uint64_t) records)
-             : !strcmp (args.command, "proof") ? s_proof (db, &args)
+    int rc = !strcmp (args.command, "verify") ? s_verify (db, store, &args, (uint64_t) records)
+             : !strcmp (args.command, "proof")
+                 ? (args.bundle ? s_bundle (db, &args) : s_proof (db, &args))
              : !strcmp (args.command, "chronology") ? s_chronology (db, &args)
              : !strcmp (args.command, "replay")     ? s_replay (db, store, &args)
              : !strcmp (args.command, "report")     ? s_report (db, store, &args)

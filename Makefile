@@ -98,7 +98,7 @@ AGENT_SRC := $(filter-out agent/main.c,$(wildcard agent/*.c))
 WITNESS_SRC := $(filter-out witness/main.c,$(wildcard witness/*.c))
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(BUILD)/tests/unit-tests
-FUZZ_NAMES := envelope frame json agreement broker bundle csr note
+FUZZ_NAMES := envelope frame json agreement broker bundle csr note evidence
 FUZZ_REPLAY := $(patsubst %,$(BUILD)/tests/replay-%,$(FUZZ_NAMES))
 GEN_CORPUS := $(BUILD)/tests/gen-corpus
 TESTCLIENT := $(BUILD)/tests/rh-testclient
@@ -232,6 +232,12 @@ $(BUILD)/tests/replay-broker: $(BUILD)/obj/tests/fuzz/fuzz_broker.o \
         $(BUILD)/obj/tests/fuzz/replay_main.o $(BROKER_ACTOR_LIB) $(BROKER_CORE_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(LINK) $^ $(CURL_LIBS) $(PKG_LIBS) -o $@
+
+#  The evidence harness checks bundles with rh_evidence, a broker-core class.
+$(BUILD)/tests/replay-evidence: $(BUILD)/obj/tests/fuzz/fuzz_evidence.o \
+        $(BUILD)/obj/tests/fuzz/replay_main.o $(BROKER_CORE_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(LINK) $^ $(PKG_LIBS) -o $@
 
 $(TESTCLIENT): $(BUILD)/obj/tests/integration/rh_testclient.o $(LIB)
 	@mkdir -p $(dir $@)

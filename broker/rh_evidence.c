@@ -183,6 +183,20 @@ s_covering_checkpoint (rh_db_t *db, uint64_t seq, rh_checkpoint_t *checkpoint)
     return any;
 }
 
+//  What the bundle says of a message no longer stored (the leaf keeps its SHA-256, the
+//  commitment, either way). The one place that will name the ERASURE record that covers it,
+//  when the log has them; until then, rhannu-audit verify is what tells lawful erasure from
+//  damage.
+static void
+s_erased (rh_db_t *db, uint64_t seq, char *text, size_t size)
+{
+    (void) db;
+    snprintf (text, size,
+              "not stored: erased, or missing (rhannu-audit verify tells which); record %" PRIu64
+              " keeps only its SHA-256",
+              seq);
+}
+
 //  Where needle first occurs in haystack, or SIZE_MAX.
 static size_t
 s_offset (const uint8_t *haystack, size_t size, const uint8_t *needle, size_t needle_size)
@@ -302,8 +316,11 @@ rh_evidence_write (rh_db_t *db, const char *pki, const char *msg_id, const char 
         s_hex (rh_envelope_signer_fingerprint (envelope), RH_DIGEST_LEN, hex);
         fprintf (text, "signer_cert_sha256: %s\n", hex);
     }
-    else
-        fprintf (text, "message_stored: no (erased: the leaf keeps only its SHA-256)\n");
+    else {
+        char erased [160];
+        s_erased (db, seq, erased, sizeof erased);
+        fprintf (text, "message_stored: no (%s)\n", erased);
+    }
     s_hex (checkpoint.root, RH_DIGEST_LEN, hex);
     fprintf (text, "checkpoint_root: %s\ncheckpoint_time_ms: %" PRId64 "\ncheckpoint_time: %s\n",
              hex, checkpoint.time_ms, rh_time_format (checkpoint.time_ms, when, sizeof when));

@@ -167,6 +167,39 @@ test_a_message_no_checkpoint_covers_yet_has_no_bundle (void)
 }
 
 static void
+test_an_erased_message_leaves_its_commitment_in_the_bundle (void)
+{
+    s_world_t world;
+    s_world (&world, true);
+    rh_db_delete (world.db, "ap/00000000000000000001", 23);
+    CU_ASSERT_EQUAL_FATAL (rh_db_commit (world.db, true), 0);
+    char dir [PATH_MAX], why [256] = "", path [PATH_MAX];
+    rh_file_path (dir, sizeof dir, "%s/bundle", world.root);
+    FILE *out = fopen ("/dev/null", "w");
+    CU_ASSERT_EQUAL_FATAL (
+        rh_evidence_write (world.db, world.pki, "pol-1", dir, out, why, sizeof why), 0);
+    fclose (out);
+    rh_file_path (path, sizeof path, "%s/message.bin", dir);
+    CU_ASSERT_FALSE (rh_file_exists (path));
+    rh_file_path (path, sizeof path, "%s/manifest.txt", dir);
+    uint8_t *manifest = NULL;
+    size_t size = 0;
+    CU_ASSERT_EQUAL_FATAL (rh_file_read (path, 4096, &manifest, &size), 0);
+    CU_ASSERT_PTR_NOT_NULL (strstr ((char *) manifest, "message_stored: no (not stored: erased"));
+    CU_ASSERT_PTR_NOT_NULL (strstr ((char *) manifest, "message_sha256: "));
+    free (manifest);
+    rh_evidence_t *evidence = rh_evidence_new ();
+    CU_ASSERT_EQUAL (rh_evidence_load (evidence, dir, why, sizeof why), 0);
+    size_t ca_size = 0;
+    uint8_t *ca = s_ca (world.pki, &ca_size);
+    rh_evidence_fault_t fault;
+    CU_ASSERT_EQUAL (rh_evidence_check (evidence, ca, ca_size, NULL, 0, 0, NULL, &fault), RH_OK);
+    free (ca);
+    rh_evidence_destroy (&evidence);
+    rh_db_destroy (&world.db);
+}
+
+static void
 test_each_part_changed_is_refused_naming_the_part (void)
 {
     s_world_t world;
@@ -259,6 +292,8 @@ init_rh_evidence_tests (void)
                  test_a_bundle_written_from_the_log_checks_against_the_board_ca);
     CU_add_test (suite, "a message no checkpoint covers yet has no bundle",
                  test_a_message_no_checkpoint_covers_yet_has_no_bundle);
+    CU_add_test (suite, "an erased message leaves its commitment in the bundle",
+                 test_an_erased_message_leaves_its_commitment_in_the_bundle);
     CU_add_test (suite, "each part changed is refused, naming the part",
                  test_each_part_changed_is_refused_naming_the_part);
     CU_add_test (suite, "a quorum needs cosignatures, and keys are read each once",

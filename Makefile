@@ -103,7 +103,7 @@ AGENT_SRC := $(filter-out agent/main.c,$(wildcard agent/*.c))
 WITNESS_SRC := $(filter-out witness/main.c,$(wildcard witness/*.c))
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(BUILD)/tests/unit-tests
-FUZZ_NAMES := envelope frame json agreement broker bundle csr note record status
+FUZZ_NAMES := envelope frame json agreement broker bundle csr note record status evidence
 FUZZ_REPLAY := $(patsubst %,$(BUILD)/tests/replay-%,$(FUZZ_NAMES))
 GEN_CORPUS := $(BUILD)/tests/gen-corpus
 TESTCLIENT := $(BUILD)/tests/rh-testclient
@@ -250,6 +250,12 @@ $(BUILD)/tests/replay-status: $(BUILD)/obj/tests/fuzz/fuzz_status.o \
         $(BUILD)/obj/tests/fuzz/replay_main.o $(BROKER_ACTOR_LIB) $(BROKER_CORE_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(LINK) $^ $(CURL_LIBS) $(MONITOR_LIBS) $(PKG_LIBS) -o $@
+
+#  The evidence harness checks bundles with rh_evidence, a broker-core class.
+$(BUILD)/tests/replay-evidence: $(BUILD)/obj/tests/fuzz/fuzz_evidence.o \
+        $(BUILD)/obj/tests/fuzz/replay_main.o $(BROKER_CORE_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(LINK) $^ $(PKG_LIBS) -o $@
 
 $(TESTCLIENT): $(BUILD)/obj/tests/integration/rh_testclient.o $(LIB)
 	@mkdir -p $(dir $@)
@@ -408,7 +414,7 @@ check-layers: $(LAYER_LIB_OBJ) $(LAYER_PROTO_OBJ) $(LAYER_CERTS_OBJ) $(LAYER_BRO
 #  again with it, for the report.
 ASAN_INTEGRATION := test_lifecycle test_security test_deadletter test_delivery test_agreements \
                     test_api test_holder test_audit test_witness test_witness_quorum test_ca_openssl \
-                    test_cli test_failover test_erase test_backup test_metrics
+                    test_cli test_failover test_erase test_backup test_metrics test_evidence
 ASAN_UNIT = UBSAN_OPTIONS=print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 check-asan:
 	$(MAKE) $(SUBMAKE_J) SAN=1 $(UNIT_BIN) $(FUZZ_REPLAY) $(TOOLS) $(TESTCLIENT) $(API_EXAMPLE) \

@@ -90,6 +90,13 @@ s_checkpoint_decode (const uint8_t *value, size_t size, rh_checkpoint_t *checkpo
     return good;
 }
 
+bool
+rh_audit_checkpoint_decode (const uint8_t *value, size_t size, rh_checkpoint_t *checkpoint)
+{
+    assert (value && checkpoint);
+    return s_checkpoint_decode (value, size, checkpoint);
+}
+
 //  Stores checkpoint under ck/<size> (in the pending batch). Returns 0 or -1.
 static int
 s_checkpoint_put (rh_db_t *db, const rh_checkpoint_t *checkpoint)

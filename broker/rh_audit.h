@@ -76,6 +76,10 @@ bool rh_audit_last_checkpoint (rh_audit_t *self, rh_checkpoint_t *checkpoint);
 //  Returns false if there is none that decodes.
 bool rh_audit_latest_checkpoint (rh_db_t *db, rh_checkpoint_t *checkpoint);
 
+//  Decodes a checkpoint as stored under ck/ (by a reader walking those keys, such as the
+//  evidence bundle's). Returns false if it is not well formed.
+bool rh_audit_checkpoint_decode (const uint8_t *value, size_t size, rh_checkpoint_t *checkpoint);
+
 //  Size of the last checkpoint written (0 if none).
 uint64_t rh_audit_checkpointed (rh_audit_t *self);
 

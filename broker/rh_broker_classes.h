@@ -31,6 +31,7 @@
 #include "rh_chronicle.h"
 #include "rh_report.h"
 #include "rh_backup.h"
+#include "rh_evidence.h"
 #include "rh_router.h"
 #include "rh_intake.h"
 #include "rh_broker.h"

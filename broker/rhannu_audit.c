@@ -3,6 +3,8 @@
 
     rhannu-audit verify --data DIR --pki DIR [--json]
     rhannu-audit proof --message ID --data DIR --pki DIR [--json]
+    rhannu-audit proof --bundle ID --data DIR --pki DIR -o DIR
+    rhannu-audit check-bundle DIR --ca CA.pem [--witness-keys FILE --quorum N]
     rhannu-audit chronology --case ID --data DIR --pki DIR [--json]
     rhannu-audit disclosures --subject KEY --data DIR --pki DIR [--json]
     rhannu-audit replay --data DIR --pki DIR [--json]
@@ -31,6 +33,9 @@ typedef struct {
     const char *witness_keys;  //  verify: file of witness vkeys, one a line
     const char *quorum;        //  verify: cosignatures the latest checkpoint needs
     const char *argument;      //  the command's one argument, for a command that takes one
+    const char *bundle;        //  proof: the message whose evidence bundle to write
+    const char *output;        //  proof --bundle: the folder to write it to
+    const char *ca;            //  check-bundle: the board CA to check it against
 } s_args_t;
 
 static void
@@ -46,6 +51,12 @@ s_usage (FILE *out)
         "      cosignatures of N of the witnesses in FILE (cosignature vkeys, one a line)\n"
         "  rhannu-audit proof --message ID --data DIR --pki DIR [--json]\n"
         "      an inclusion proof that the message is in the log under the latest checkpoint\n"
+        "  rhannu-audit proof --bundle ID --data DIR --pki DIR -o DIR\n"
+        "      write the message's evidence bundle into the new folder DIR: the signed message,\n"
+        "      the certificates and CRL, the inclusion proof and the (cosigned) checkpoint\n"
+        "  rhannu-audit check-bundle DIR --ca CA.pem [--witness-keys FILE --quorum N]\n"
+        "      check an evidence bundle offline against the board CA and witness keys given\n"
+        "      (nothing in the bundle is trusted as a root); exit 1 naming what is wrong\n"
         "  rhannu-audit chronology --case ID --data DIR --pki DIR [--json]\n"
         "      the case from beginning to end: who sent what, when, under which agreement\n"
         "      and rule, what was withheld, who was told\n"
@@ -472,6 +483,75 @@ s_proof (rh_db_t *db, rh_certstore_t *store, const s_args_t *args, uint64_t tota
 }
 
 //  ---------------------------------------------------------------------------------------------
+//  evidence bundles (rh_evidence)
+
+static int
+s_bundle (rh_db_t *db, const s_args_t *args)
+{
+    char why [512];
+    if (rh_evidence_write (db, args->pki, args->bundle, args->output, stdout, why, sizeof why)
+        != 0) {
+        fprintf (stderr, "rhannu-audit: no bundle: %s\n", why);
+        return 1;
+    }
+    return 0;
+}
+
+//  check-bundle DIR --ca CA.pem [--witness-keys FILE --quorum N]: needs no broker data.
+//  proof: an inclusion proof (--message), or a message's evidence bundle (--bundle, -o).
+static int
+s_proof_or_bundle (rh_db_t *db, rh_certstore_t *store, const s_args_t *args, uint64_t records)
+{
+    return args->bundle ? s_bundle (db, args) : s_proof (db, store, args, records);
+}
+
+static int
+s_check_bundle (rh_db_t *db, rh_certstore_t *store, const s_args_t *args, uint64_t records)
+{
+    (void) db, (void) store, (void) records;
+    const char *dir = args->argument, *ca = args->ca, *keys_path = args->witness_keys;
+    const char *quorum = args->quorum;
+    rh_note_vkey_t keys [RH_MAX_WITNESSES];
+    size_t count = 0;
+    char *end = NULL;
+    unsigned long needed = quorum ? strtoul (quorum, &end, 10) : 0;
+    if (keys_path
+        && (rh_evidence_read_keys (keys_path, keys, RH_MAX_WITNESSES, &count) != 0 || *end
+            || end == quorum || needed == 0 || needed > count)) {
+        fprintf (stderr,
+                 "rhannu-audit: the witness keys do not read (cosignature vkeys, one a line, "
+                 "each once, at most %d) or the quorum is not 1 to their number\n",
+                 RH_MAX_WITNESSES);
+        return 2;
+    }
+    uint8_t *ca_pem = NULL;
+    size_t ca_size = 0;
+    if (rh_file_read (ca, RH_MAX_PKI_FILE, &ca_pem, &ca_size) != 0) {
+        fprintf (stderr, "rhannu-audit: cannot read the CA %s\n", ca);
+        return 2;
+    }
+    rh_evidence_t *evidence = rh_evidence_new ();
+    char why [512];
+    if (!evidence || rh_evidence_load (evidence, dir, why, sizeof why) != 0) {
+        fprintf (stderr, "rhannu-audit: %s\n", evidence ? why : "out of memory");
+        rh_evidence_destroy (&evidence);
+        free (ca_pem);
+        return 2;
+    }
+    printf ("checking the evidence bundle in %s against the CA %s\n", dir, ca);
+    rh_evidence_fault_t fault;
+    rh_rc_t rc = rh_evidence_check (evidence, ca_pem, ca_size, keys, count, needed, stdout, &fault);
+    if (rc == RH_OK)
+        printf ("evidence bundle verified\n");
+    else
+        printf ("evidence bundle NOT valid: [%s] %s (%s)\n", fault.part, fault.reason,
+                rh_rc_name (rc));
+    rh_evidence_destroy (&evidence);
+    free (ca_pem);
+    return rc == RH_OK ? 0 : 1;
+}
+
+//  ---------------------------------------------------------------------------------------------
 //  chronology and disclosures (rh_chronicle), replay (rh_rehearing), report (rh_report)
 
 //  A chronology with a record it could not read is incomplete: it says so and fails (exit 1).
@@ -583,14 +663,16 @@ static const struct {
     size_t needs;            //  offsetof the option it cannot do without in s_args_t, or SIZE_MAX
     const char *needs_name;  //  that option, for the error
     bool data;               //  reads a broker's data (--data, opened read-only before run)
+    bool pki;                //  needs the board's PKI (--pki, loaded before run)
     const char *argument;    //  the one argument it takes (its name, for errors), or NULL
 } s_commands [] = {
-    { "verify", s_verify, SIZE_MAX, NULL, true, NULL },
-    { "proof", s_proof, offsetof (s_args_t, message), "--message", true, NULL },
-    { "chronology", s_chronology, offsetof (s_args_t, case_id), "--case", true, NULL },
-    { "disclosures", s_disclosures, offsetof (s_args_t, subject), "--subject", true, NULL },
-    { "replay", s_replay, SIZE_MAX, NULL, true, NULL },
-    { "report", s_report, SIZE_MAX, NULL, true, NULL },
+    { "verify", s_verify, SIZE_MAX, NULL, true, true, NULL },
+    { "proof", s_proof_or_bundle, SIZE_MAX, NULL, true, true, NULL },
+    { "check-bundle", s_check_bundle, offsetof (s_args_t, ca), "--ca", false, false, "DIR" },
+    { "chronology", s_chronology, offsetof (s_args_t, case_id), "--case", true, true, NULL },
+    { "disclosures", s_disclosures, offsetof (s_args_t, subject), "--subject", true, true, NULL },
+    { "replay", s_replay, SIZE_MAX, NULL, true, true, NULL },
+    { "report", s_report, SIZE_MAX, NULL, true, true, NULL },
 };
 
 enum { S_JSON = 256, S_VERSION, S_VALUE };  //  S_VALUE + n: the n-th option with a value
@@ -605,6 +687,9 @@ static const struct option s_options [] = {
     { "html", required_argument, NULL, S_VALUE + 6 },
     { "witness-keys", required_argument, NULL, S_VALUE + 7 },
     { "quorum", required_argument, NULL, S_VALUE + 8 },
+    { "bundle", required_argument, NULL, S_VALUE + 9 },
+    { "output", required_argument, NULL, S_VALUE + 10 },
+    { "ca", required_argument, NULL, S_VALUE + 11 },
     { "json", no_argument, NULL, S_JSON },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, S_VERSION },
@@ -616,13 +701,15 @@ static int
 s_parse (int argc, char **argv, s_args_t *args, int *command)
 {
     //  Where each option with a value goes, in the order of s_options.
-    const char **slots [] = { &args->data,    &args->pki,          &args->message,
-                              &args->case_id, &args->subject,      &args->csv,
-                              &args->html,    &args->witness_keys, &args->quorum };
+    const char **slots [] = { &args->data,    &args->pki,    &args->message, &args->case_id,
+                              &args->subject, &args->csv,    &args->html,    &args->witness_keys,
+                              &args->quorum,  &args->bundle, &args->output,  &args->ca };
     memset (args, 0, sizeof *args);
     opterr = 0;
     int c;
-    while ((c = getopt_long (argc, argv, ":h", s_options, NULL)) != -1) {
+    while ((c = getopt_long (argc, argv, ":ho:", s_options, NULL)) != -1) {
+        if (c == 'o')
+            c = S_VALUE + 10;  //  -o is --output
         if (c == 'h') {
             s_usage (stdout);
             return 0;
@@ -637,8 +724,8 @@ s_parse (int argc, char **argv, s_args_t *args, int *command)
             return rh_cli_bad_option (S_TOOL, c, argv);
     }
     if (optind >= argc)
-        return rh_cli_error (S_TOOL, "which command? verify, proof, chronology, disclosures, "
-                                     "replay or report");
+        return rh_cli_error (S_TOOL, "which command? verify, proof, check-bundle, chronology, "
+                                     "disclosures, replay or report");
     args->command = argv [optind++];
     *command = -1;
     for (size_t k = 0; k < sizeof s_commands / sizeof s_commands [0]; k++)
@@ -657,9 +744,17 @@ s_parse (int argc, char **argv, s_args_t *args, int *command)
     if (needs != SIZE_MAX && !*(const char **) ((char *) args + needs))
         return rh_cli_error (S_TOOL, "%s needs %s", args->command,
                              s_commands [*command].needs_name);
-    if (!args->pki || (s_commands [*command].data && !args->data))
+    if ((s_commands [*command].pki && !args->pki) || (s_commands [*command].data && !args->data))
         return rh_cli_error (S_TOOL, "%s needs %s", args->command,
                              s_commands [*command].data ? "--data and --pki" : "--pki");
+    if (args->ca && s_commands [*command].run != s_check_bundle)
+        return rh_cli_error (S_TOOL, "--ca is for check-bundle");
+    if ((args->bundle || args->output) && s_commands [*command].run != s_proof_or_bundle)
+        return rh_cli_error (S_TOOL, "--bundle and -o are for proof");
+    if (s_commands [*command].run == s_proof_or_bundle && !args->message == !args->bundle)
+        return rh_cli_error (S_TOOL, "proof needs --message, or --bundle with -o DIR");
+    if (!args->bundle != !args->output)
+        return rh_cli_error (S_TOOL, "--bundle and -o DIR go together");
     if (!args->witness_keys != !args->quorum)
         return rh_cli_error (S_TOOL, "--witness-keys and --quorum go together");
     return -1;
@@ -674,6 +769,8 @@ main (int argc, char **argv)
     if (exit_code >= 0)
         return exit_code;
     setenv ("RH_LOG_LEVEL", "error", 0);
+    if (!s_commands [command].pki)
+        return s_commands [command].run (NULL, NULL, &args, 0);
     rh_certstore_t *store = rh_certstore_load_dir (args.pki);
     if (!store) {
         fprintf (stderr, "rhannu-audit: cannot load the PKI in %s\n", args.pki);

@@ -49,7 +49,7 @@ expect "rhannu-ca: an option of another command is refused in one line" \
     "$rc $(cat "$work/err")" "2 rhannu-ca: crl does not take --type (try --help)"
 "$bin/rhannu-audit" proof --data "$work/x" --pki "$work/x" > "$work/out" 2> "$work/err"; rc=$?
 expect "rhannu-audit proof without --message: exit 2, one line" \
-    "$rc $(cat "$work/err")" "2 rhannu-audit: proof needs --message (try --help)"
+    "$rc $(cat "$work/err")" "2 rhannu-audit: proof needs --message, or --bundle with -o DIR (try --help)"
 
 echo "== an agent makes its spool and data folders' parents"
 make_pki police-gwent:POLICE:newport la-newport:LA_FRONT_DOOR:newport

@@ -35,6 +35,7 @@ void init_rh_verifier_tests (void);
 void init_rh_report_tests (void);
 void init_rh_casebook_tests (void);
 void init_rh_logreader_tests (void);
+void init_rh_evidence_tests (void);
 void init_rh_note_tests (void);
 void init_rh_witness_tests (void);
 void init_rh_db_tests (void);
@@ -78,6 +79,7 @@ main (void)
     init_rh_report_tests ();
     init_rh_casebook_tests ();
     init_rh_logreader_tests ();
+    init_rh_evidence_tests ();
     init_rh_note_tests ();
     init_rh_witness_tests ();
     init_rh_db_tests ();

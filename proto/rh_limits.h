@@ -117,4 +117,8 @@
 #define RH_WITNESS_BACKOFF_MIN_MS  500    //  first retry after a failed submission...
 #define RH_WITNESS_BACKOFF_MAX_MS  30000  //  ...doubling up to this
 
+//  The board report (broker/rh_report).
+#define RH_REPORT_MAX_MONTHS 120  //  months a report's trend lists one by one (ten years)
+#define RH_REPORT_BAR_PX     260  //  the full length of a bar: 100 % of its scale
+
 #endif

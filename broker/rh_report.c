@@ -418,19 +418,22 @@ s_agreements (rh_db_t *db)
     return agreements;
 }
 
-//  An area's name from its code: "blaenau-gwent" -> "Blaenau Gwent".
+//  An area's name from its code: "blaenau-gwent" -> "Blaenau Gwent", "vale-of-glamorgan" ->
+//  "Vale of Glamorgan" (joining words stay small).
 static json_t *
 s_area_name (const char *code)
 {
     char name [RH_MAX_ID + 1];
     snprintf (name, sizeof name, "%s", code);
-    bool start = true;
-    for (char *p = name; *p; p++) {
+    for (char *p = name; *p; p++)
         if (*p == '-' || *p == '_')
             *p = ' ';
-        else if (start && *p >= 'a' && *p <= 'z')
-            *p = (char) (*p - 'a' + 'A');
-        start = *p == ' ';
+    for (char *word = name; *word; word++) {
+        bool start = word == name || word [-1] == ' ';
+        bool small =
+            !strncmp (word, "of ", 3) || !strncmp (word, "and ", 4) || !strncmp (word, "the ", 4);
+        if (start && *word >= 'a' && *word <= 'z' && (!small || word == name))
+            *word = (char) (*word - 'a' + 'A');
     }
     return json_string (name);
 }

@@ -110,7 +110,7 @@ test_a_report_counts_referrals_outcomes_refusals_and_areas_from_the_log (void)
                 " \"author\": {\"practitioner_id\": \"PC-1\", \"supervisor_id\": \"DS-9\"},"
                 " \"body\": {\"referral_kind\": \"PPN\", \"categories\": [\"NEGLECT\"]}}");
     s_keep_agreement (db,
-                      "id: TEST-REPORT\nlocal_authorities: [newport, torfaen]\n"
+                      "id: TEST-REPORT\nlocal_authorities: [newport, torfaen, vale-of-glamorgan]\n"
                       "parties:\n  - {id: la-newport, label: \"Newport <IAA> & \\\"co\\\", 'x'\"}\n"
                       "rules:\n  - {id: R9, description: 'nothing <else> & \"more\"'}\n");
     CU_ASSERT_EQUAL_FATAL (rh_db_commit (db, true), 0);
@@ -165,6 +165,9 @@ test_a_report_counts_referrals_outcomes_refusals_and_areas_from_the_log (void)
     const json_t *areas = json_object_get (rh_report_figures (report), "by_local_authority");
     CU_ASSERT_PTR_NOT_NULL (json_object_get (areas, "torfaen"));
     CU_ASSERT_EQUAL (s_figure (report, "by_local_authority", "torfaen"), 0);
+    const json_t *names = json_object_get (rh_report_figures (report), "area_names");
+    CU_ASSERT_STRING_EQUAL (json_string_value (json_object_get (names, "vale-of-glamorgan")),
+                            "Vale of Glamorgan");
     CU_ASSERT_EQUAL (s_figure (report, "by_local_authority", "(not given)"), 1);
     double nfa = json_real_value (json_object_get (
         json_object_get (json_object_get (rh_report_figures (report), "outcomes_by_referrer"),

@@ -640,28 +640,27 @@ s_figures (rh_db_t *db, const rh_audit_check_t *check, const rh_report_scope_t *
     return figures;
 }
 
+//  The gather's JSON objects, so that they are made and freed in one place.
+#define S_GATHER_OBJECTS 15
 static void
-s_gather_free (s_gather_t *g)
+s_gather_objects (s_gather_t *g, json_t **objects [S_GATHER_OBJECTS])
 {
-    json_t **objects [] = { &g->by_month,
-                            &g->by_la,
-                            &g->by_referrer,
-                            &g->by_kind,
-                            &g->by_category,
-                            &g->decisions,
-                            &g->outcomes_by_referrer,
-                            &g->outcomes_by_kind,
-                            &g->time_to_outcome,
-                            &g->refusals_by_rule,
-                            &g->refusals_by_reason,
-                            &g->due,
-                            &g->referral_facts,
-                            &g->people,
-                            &g->breached };
-    for (size_t i = 0; i < sizeof objects / sizeof objects [0]; i++) {
-        json_decref (*objects [i]);
-        *objects [i] = NULL;
-    }
+    json_t **all [S_GATHER_OBJECTS] = { &g->by_month,
+                                        &g->by_la,
+                                        &g->by_referrer,
+                                        &g->by_kind,
+                                        &g->by_category,
+                                        &g->decisions,
+                                        &g->outcomes_by_referrer,
+                                        &g->outcomes_by_kind,
+                                        &g->time_to_outcome,
+                                        &g->refusals_by_rule,
+                                        &g->refusals_by_reason,
+                                        &g->due,
+                                        &g->referral_facts,
+                                        &g->people,
+                                        &g->breached };
+    memcpy (objects, all, sizeof all);
 }
 
 rh_report_t *
@@ -672,29 +671,17 @@ rh_report_new (rh_db_t *db, const rh_audit_check_t *check, const rh_report_scope
     if (!self)
         return NULL;
     s_gather_t g = { .from_ms = scope->from_ms, .to_ms = scope->to_ms };
-    json_t **objects [] = { &g.by_month,
-                            &g.by_la,
-                            &g.by_referrer,
-                            &g.by_kind,
-                            &g.by_category,
-                            &g.decisions,
-                            &g.outcomes_by_referrer,
-                            &g.outcomes_by_kind,
-                            &g.time_to_outcome,
-                            &g.refusals_by_rule,
-                            &g.refusals_by_reason,
-                            &g.due,
-                            &g.referral_facts,
-                            &g.people,
-                            &g.breached };
+    json_t **objects [S_GATHER_OBJECTS];
+    s_gather_objects (&g, objects);
     bool made = true;
-    for (size_t i = 0; i < sizeof objects / sizeof objects [0]; i++)
+    for (size_t i = 0; i < S_GATHER_OBJECTS; i++)
         made = (*objects [i] = json_object ()) && made;
     json_t *agreements = made ? s_agreements (db) : NULL;
     if (agreements && s_gather (db, &g) == 0)
         self->figures = s_figures (db, check, scope, &g, agreements);
     json_decref (agreements);
-    s_gather_free (&g);
+    for (size_t i = 0; i < S_GATHER_OBJECTS; i++)
+        json_decref (*objects [i]);
     if (!self->figures)
         rh_report_destroy (&self);
     return self;

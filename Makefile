@@ -112,6 +112,7 @@ BENCH_LATENCY := $(BUILD)/tests/rh-bench-latency
 BENCH_POLICY := $(BUILD)/tests/rh-bench-policy
 BENCH_CASES := $(BUILD)/tests/rh-bench-cases
 BENCH_AUDIT := $(BUILD)/tests/rh-bench-audit
+BENCH_YEAR := $(BUILD)/tests/rh-bench-year
 BENCH_BROKER := $(BUILD)/tests/rh-bench-broker
 API_EXAMPLE := $(BUILD)/tests/rh-api-example
 BENCH_API := $(BUILD)/tests/rh-bench-api
@@ -121,7 +122,8 @@ BENCH_API := $(BUILD)/tests/rh-bench-api
         check-layers check-asan fuzz corpus format format-check clean
 
 all: $(LIB) $(BROKER_CORE_LIB) $(TOOLS) $(UNIT_BIN) $(FUZZ_REPLAY) $(GEN_CORPUS) $(TESTCLIENT) $(TESTLOG) \
-     $(BENCH_LATENCY) $(BENCH_POLICY) $(BENCH_CASES) $(BENCH_AUDIT) $(BENCH_BROKER) $(AGENT_LIB) \
+     $(BENCH_LATENCY) $(BENCH_POLICY) $(BENCH_CASES) $(BENCH_AUDIT) $(BENCH_YEAR) $(BENCH_BROKER) \
+     $(AGENT_LIB) \
      $(API_EXAMPLE) $(BENCH_API)
 
 #  Installs missing Debian packages; quick when nothing is missing.
@@ -281,6 +283,11 @@ $(BENCH_AUDIT): $(BUILD)/obj/tests/bench/rh_bench_audit.o $(BROKER_CORE_LIB) $(L
 	@mkdir -p $(dir $@)
 	$(LINK) $^ $(PKG_LIBS) -o $@
 
+#  A year of referrals across seven areas, for the board report (bench and test_report).
+$(BENCH_YEAR): $(BUILD)/obj/tests/bench/rh_bench_year.o $(BROKER_CORE_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(LINK) $^ $(PKG_LIBS) -o $@
+
 #  The broker alone, measured by a client that plays every agency (as rh-testclient links).
 $(BENCH_BROKER): $(BUILD)/obj/tests/bench/rh_bench_broker.o $(LIB)
 	@mkdir -p $(dir $@)
@@ -331,7 +338,7 @@ check-fuzz-regress: $(FUZZ_REPLAY)
 #  Every tests/integration/test_*.sh, the longest first (a run of parallel jobs ends soon after
 #  its longest job), then the rest in name order. integration_jobs: one job per test.
 INTEGRATION_LONG := test_hostile test_agent_intake test_crash test_slow test_trust test_audit_damage \
-                    test_lifecycle test_security test_api test_failover
+                    test_lifecycle test_security test_api test_failover test_report
 #  test_deb builds the Debian packages (minutes): make check-deb runs it, make check does not
 #  (test_install checks the same layout from make install, in seconds).
 INTEGRATION_SEPARATE := test_deb
@@ -341,11 +348,11 @@ INTEGRATION_ORDER = $(filter $(INTEGRATION_TESTS),$(INTEGRATION_LONG)) \
                     $(filter-out $(INTEGRATION_LONG),$(INTEGRATION_TESTS))
 integration_jobs = $(foreach test,$(1),'$(test)=$(2) BUILD=$(BUILD) bash tests/integration/$(test).sh')
 
-check-integration: $(TOOLS) $(TESTCLIENT) $(API_EXAMPLE) $(TESTLOG)
+check-integration: $(TOOLS) $(TESTCLIENT) $(API_EXAMPLE) $(TESTLOG) $(BENCH_YEAR)
 	@$(PARALLEL) -n check-integration $(call integration_jobs,$(INTEGRATION_ORDER))
 
 #  The unit suite, the corpus replays and the integration tests in one set of parallel jobs.
-check-suites: $(UNIT_BIN) $(FUZZ_REPLAY) $(TOOLS) $(TESTCLIENT) $(API_EXAMPLE) $(TESTLOG)
+check-suites: $(UNIT_BIN) $(FUZZ_REPLAY) $(TOOLS) $(TESTCLIENT) $(API_EXAMPLE) $(TESTLOG) $(BENCH_YEAR)
 	@$(PARALLEL) -n check-suites 'unit=$(UNIT_BIN)' $(call integration_jobs,$(INTEGRATION_ORDER)) \
 	    'fuzz-regress=$(FUZZ_REGRESS)'
 
@@ -414,11 +421,11 @@ check-layers: $(LAYER_LIB_OBJ) $(LAYER_PROTO_OBJ) $(LAYER_CERTS_OBJ) $(LAYER_BRO
 #  again with it, for the report.
 ASAN_INTEGRATION := test_lifecycle test_security test_deadletter test_delivery test_agreements \
                     test_api test_holder test_audit test_witness test_witness_quorum test_ca_openssl \
-                    test_cli test_failover test_erase test_backup test_metrics test_evidence
+                    test_cli test_failover test_erase test_backup test_metrics test_evidence test_report
 ASAN_UNIT = UBSAN_OPTIONS=print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 check-asan:
 	$(MAKE) $(SUBMAKE_J) SAN=1 $(UNIT_BIN) $(FUZZ_REPLAY) $(TOOLS) $(TESTCLIENT) $(API_EXAMPLE) \
-	    $(TESTLOG)
+	    $(TESTLOG) $(BENCH_YEAR)
 	@$(PARALLEL) -n check-asan \
 	    'unit=$(ASAN_UNIT) $(UNIT_BIN) || { rc=$$?; [ $$rc != 134 ] || { echo "== again with full allocation stacks"; $(ASAN_UNIT):fast_unwind_on_malloc=0 $(UNIT_BIN); }; exit $$rc; }' \
 	    $(call integration_jobs,$(ASAN_INTEGRATION),ASAN_OPTIONS=detect_leaks=1) \
@@ -457,6 +464,7 @@ bench: deps
 	BUILD=$(BUILD) bash tests/bench/bench_queue.sh
 	BUILD=$(BUILD) bash tests/bench/bench_cases.sh
 	BUILD=$(BUILD) bash tests/bench/bench_audit.sh
+	BUILD=$(BUILD) bash tests/bench/bench_report.sh
 	BUILD=$(BUILD) bash tests/bench/bench_broker.sh
 	BUILD=$(BUILD) bash tests/bench/bench_api.sh
 

@@ -217,9 +217,15 @@ rh_audit_destroy (rh_audit_t **self_p)
 int
 rh_audit_append (rh_audit_t *self, rh_audit_record_t *record)
 {
+    return rh_audit_append_at (self, record, rh_time_now_ms ());
+}
+
+int
+rh_audit_append_at (rh_audit_t *self, rh_audit_record_t *record, int64_t at_ms)
+{
     assert (self && record);
     record->seq = self->tree.size;
-    record->at_ms = rh_time_now_ms ();
+    record->at_ms = at_ms;
     record->prev_hash = NULL;
     //  The message goes apart from the leaf: erasing it later leaves the tree whole.
     const uint8_t *payload = record->sealed;
@@ -352,7 +358,8 @@ rh_audit_checkpoint (rh_audit_t *self, rh_signer_t *signer, int64_t now_ms)
     snprintf (detail, sizeof detail, "signed checkpoint of %" PRIu64 " records, root %s",
               checkpoint.size, root);
     rh_audit_record_t marker = { .event = S_MARKER_EVENT, .code = "RH_OK", .detail = detail };
-    if (rh_audit_append (self, &marker) != 0 || s_checkpoint_put (self->db, &checkpoint) != 0)
+    if (rh_audit_append_at (self, &marker, now_ms) != 0
+        || s_checkpoint_put (self->db, &checkpoint) != 0)
         return -1;
     self->checkpointed = checkpoint.size;
     self->marked = self->tree.size;

@@ -33,6 +33,10 @@ void rh_audit_destroy (rh_audit_t **self_p);
 //  as the payload and its SHA-256 goes into the leaf. Returns 0 or -1.
 int rh_audit_append (rh_audit_t *self, rh_audit_record_t *record);
 
+//  As rh_audit_append, with the record's time given (at_ms) instead of the clock's: for tools
+//  that write a log of times past through the broker's own code (the bench's generated year).
+int rh_audit_append_at (rh_audit_t *self, rh_audit_record_t *record, int64_t at_ms);
+
 //  Appends a record of what the broker did: event, result code, message, agency, recipients,
 //  the message itself (sealed, stored apart as the payload, or NULL), the SHA-256 of a frame
 //  that did not parse, a detail sentence, the policy decisions and the case. A failure is

@@ -5,6 +5,40 @@
 #include "rh_broker_classes.h"
 #include "rhannu.pb-c.h"
 
+struct _rh_report_t {
+    json_t *figures;  //  everything, as printed and rendered
+};
+
+//  Time to outcome, in days: the rows of the distribution (upper bounds, exclusive).
+static const struct {
+    const char *key;
+    double below;
+} s_buckets [] = { { "0-1", 1 },   { "1-2", 2 },    { "2-5", 5 },   { "5-7", 7 },
+                   { "7-10", 10 }, { "10-20", 20 }, { "20+", 1e18 } };
+#define S_BUCKETS (sizeof s_buckets / sizeof s_buckets [0])
+
+//  What one pass over the log gathers (s_gather), before it becomes figures.
+typedef struct {
+    int64_t from_ms, to_ms;  //  the period: [from, to)
+    int64_t first_ms;        //  the log's first record time
+    int64_t last_ms;         //  the log's last record time: "now" for open deadlines
+    json_t *by_month, *by_la, *by_referrer, *by_kind, *by_category;  //  name -> count
+    json_t *decisions;                                               //  decision -> count
+    json_t *outcomes_by_referrer, *outcomes_by_kind;                 //  name -> {decided, nfa}
+    json_t *time_to_outcome;     //  bucket -> {within, late, no_deadline}
+    json_t *refusals_by_rule;    //  "agreement/rule" -> {agreement, rule, count}
+    json_t *refusals_by_reason;  //  result code -> count (refused before any rule)
+    json_t *due;                 //  referral msg id -> outcome due ms (the broker's receipts)
+    json_t *referral_facts;      //  referral msg id -> [kind name, subject key hex]
+    json_t *people;              //  subject -> {alert_ms, escalated}: repeat-referral alerts
+    json_t *breached;            //  "kind|referral" -> true: breaches counted once per case
+    size_t referrals, decided, told, closed;
+    size_t with_deadline, within_deadline;
+    size_t open, open_past_deadline;
+    size_t overdue, overdue_outage, ack_overdue, escalated_after_deadline;
+    size_t refusals, erased, unverified, awaiting_verification;
+} s_gather_t;
+
 //  Adds one to counts[name] (a JSON object of integers).
 static void
 s_count (json_t *counts, const char *name)
@@ -15,62 +49,214 @@ s_count (json_t *counts, const char *name)
     json_object_set_new (counts, name, json_integer (seen + 1));
 }
 
-struct _rh_report_t {
-    json_t *by_agency, *by_kind, *by_category, *by_la, *by_month;  //  name -> count
-    json_t *outcomes_by_referrer, *nfa_by_referrer, *refusals_by_rule, *decisions;  //  counts
-    json_t *days_to_outcome;  //  histogram: "0-1", "1-2", "2-5", "5-10", "10+"
-    size_t referrals, decided, within_deadline, with_deadline;  //  outcomes and deadlines met
-    size_t overdue_alerts, repeat_alerts;                       //  alerts the broker sent
-    size_t closed, refusals, erased;  //  cases closed, messages refused, messages erased
-    size_t unverified;                //  deliveries a recipient could not verify (not taken in)
-    size_t awaiting_verification;     //  referrals not taken in since their front door could not
-    json_t *figures;                  //  all of it, as printed and rendered
-};
-
-//  The histogram bucket of a time to outcome: boards ask "how many within a day, a week".
-static const char *
-s_days_bucket (double days)
+//  Adds one to counts[name][member], making the entry if it is new.
+static void
+s_count_in (json_t *counts, const char *name, const char *member)
 {
-    return days < 1    ? "0-1 days"
-           : days < 2  ? "1-2 days"
-           : days < 5  ? "2-5 days"
-           : days < 10 ? "5-10 days"
-                       : "10+ days";
+    json_t *entry = json_object_get (counts, name);
+    if (!entry) {
+        entry = json_object ();
+        json_object_set_new (counts, name, entry);
+    }
+    s_count (entry, member);
 }
 
-//  One pass over the log, like replay's, gathering the figures.
-//  Returns 0, or -1 if it could not start.
+static const char *
+s_enum_name (const ProtobufCEnumDescriptor *descriptor, int value)
+{
+    const ProtobufCEnumValue *name = protobuf_c_enum_descriptor_get_value (descriptor, value);
+    return name ? name->name : "?";
+}
+
+//  A decision that takes a case above no further action or signposting: what "escalated" means
+//  for a person referred again and again.
+static bool
+s_escalates (uint32_t decision)
+{
+    return decision == RHANNU__V1__DECISION__CARE_AND_SUPPORT_ASSESSMENT
+           || decision == RHANNU__V1__DECISION__STRATEGY_DISCUSSION
+           || decision == RHANNU__V1__DECISION__SECTION_47
+           || decision == RHANNU__V1__DECISION__ADULT_ENQUIRY
+           || decision == RHANNU__V1__DECISION__DA_HUB_POD
+           || decision == RHANNU__V1__DECISION__MARAC_REFERRAL;
+}
+
+static void
+s_month (int64_t ms, char month [8])
+{
+    time_t seconds = (time_t) (ms / 1000);
+    struct tm tm;
+    strftime (month, 8, "%Y-%m", gmtime_r (&seconds, &tm));
+}
+
+//  A refusal, by the rule that decided, or by its result code when no rule did (a signature,
+//  a certificate, a malformed message: refused before policy).
+static void
+s_refused (s_gather_t *g, const rh_audit_record_t *record)
+{
+    g->refusals++;
+    rh_audit_decision_t decision;
+    if (!rh_record_decision (record, 0, &decision)) {
+        s_count (g->refusals_by_reason, record->code);
+        return;
+    }
+    const char *agreement = decision.agreement_id ? decision.agreement_id : "";
+    const char *rule = decision.rule_id ? decision.rule_id : "";
+    char key [2 * RH_MAX_ID + 2];
+    snprintf (key, sizeof key, "%s/%s", agreement, rule);
+    json_t *entry = json_object_get (g->refusals_by_rule, key);
+    if (!entry) {
+        entry = json_pack ("{s:s, s:s, s:I}", "agreement", agreement, "rule", rule, "count",
+                           (json_int_t) 0);
+        json_object_set_new (g->refusals_by_rule, key, entry);
+    }
+    json_object_set_new (entry, "count",
+                         json_integer (json_integer_value (json_object_get (entry, "count")) + 1));
+}
+
+//  A broker's alert: breaches counted once per referral received in the period, repeat
+//  referrals once per person alerted about in the period.
+static void
+s_alert (s_gather_t *g, rh_casebook_t *cases, const rh_audit_record_t *record,
+         const Rhannu__V1__Alert *alert, bool in_period)
+{
+    if (alert->alert_kind == RHANNU__V1__ALERT_KIND__REPEAT_REFERRALS) {
+        if (!in_period)
+            return;
+        char subject [RH_SUBJECT_KEY_LEN * 2 + 1] = "";
+        if (alert->subject_key.len == RH_SUBJECT_KEY_LEN)
+            sodium_bin2hex (subject, sizeof subject, alert->subject_key.data, RH_SUBJECT_KEY_LEN);
+        else if (alert->n_related_msg_ids)
+            snprintf (subject, sizeof subject, "%s", alert->related_msg_ids [0]);
+        if (*subject && !json_object_get (g->people, subject))
+            json_object_set_new (g->people, subject,
+                                 json_pack ("{s:I, s:b}", "alert_ms", (json_int_t) record->at_ms,
+                                            "escalated", false));
+        return;
+    }
+    bool overdue = alert->alert_kind == RHANNU__V1__ALERT_KIND__OUTCOME_OVERDUE,
+         ack = alert->alert_kind == RHANNU__V1__ALERT_KIND__ACKNOWLEDGEMENT_OVERDUE,
+         escalation = alert->alert_kind == RHANNU__V1__ALERT_KIND__ESCALATION;
+    if (!overdue && !ack && !escalation)
+        return;
+    rh_casebook_case_t *c = NULL;
+    for (size_t i = 0; !c && i < alert->n_related_msg_ids; i++)
+        c = rh_casebook_find (cases, alert->related_msg_ids [i], NULL, "");
+    if (!c && record->case_id && *alert->holder)
+        c = rh_casebook_find (cases, "", alert->holder, record->case_id);
+    if (!c)
+        return;  //  about a referral outside the period
+    char key [RH_MAX_ID + 8];
+    snprintf (key, sizeof key, "%d|%s", (int) alert->alert_kind, c->referral);
+    if (json_object_get (g->breached, key))
+        return;
+    json_object_set_new (g->breached, key, json_true ());
+    g->overdue += overdue;
+    g->overdue_outage += overdue && alert->outage_attributed;
+    g->ack_overdue += ack;
+    g->escalated_after_deadline += escalation;
+}
+
+//  A referral received in the period: its counts, and the case its outcome will find.
+static void
+s_referral (s_gather_t *g, rh_casebook_t *cases, const rh_audit_record_t *record,
+            rh_envelope_t *envelope, const rh_facts_t *facts)
+{
+    const Rhannu__V1__Referral *referral =
+        (const Rhannu__V1__Referral *) rh_envelope_body (envelope);
+    char month [8];
+    s_month (record->at_ms, month);
+    g->referrals++;
+    s_count (g->by_month, month);
+    s_count (g->by_referrer, record->agency);
+    const char *kind = s_enum_name (&rhannu__v1__referral_kind__descriptor,
+                                    referral ? (int) referral->referral_kind : 0);
+    s_count (g->by_kind, kind);
+    for (size_t c = 0; referral && c < referral->n_categories; c++)
+        s_count (g->by_category,
+                 s_enum_name (&rhannu__v1__category__descriptor, (int) referral->categories [c]));
+    for (size_t l = 0; l < facts->home_la_count; l++)
+        s_count (g->by_la, facts->home_las [l]);
+    if (!facts->home_la_count)
+        s_count (g->by_la, "(not given)");
+    char subject [RH_SUBJECT_KEY_LEN * 2 + 1] = "";
+    if (facts->subject_key_count)
+        sodium_bin2hex (subject, sizeof subject, facts->subject_keys [0], RH_SUBJECT_KEY_LEN);
+    json_object_set_new (g->referral_facts, record->msg_id, json_pack ("[s,s]", kind, subject));
+    if (record->recipient_count)
+        rh_casebook_open (cases, record, rh_envelope_case_id (envelope), record->recipients [0]);
+}
+
+//  The first outcome of a referral received in the period.
+static void
+s_outcome (s_gather_t *g, rh_casebook_case_t *c, const rh_audit_record_t *record,
+           const rh_facts_t *facts)
+{
+    c->decided_ms = record->at_ms;
+    g->decided++;
+    bool nfa = facts->decision == RHANNU__V1__DECISION__NO_FURTHER_ACTION;
+    s_count (g->decisions, s_enum_name (&rhannu__v1__decision__descriptor, (int) facts->decision));
+    json_t *referral = json_object_get (g->referral_facts, c->referral);
+    const char *kind = json_string_value (json_array_get (referral, 0));
+    const char *subject = json_string_value (json_array_get (referral, 1));
+    s_count_in (g->outcomes_by_referrer, c->referrer, "decided");
+    s_count_in (g->outcomes_by_kind, kind ? kind : "?", "decided");
+    if (nfa) {
+        s_count_in (g->outcomes_by_referrer, c->referrer, "nfa");
+        s_count_in (g->outcomes_by_kind, kind ? kind : "?", "nfa");
+    }
+    for (size_t r = 0; r < record->recipient_count; r++)
+        if (!strcmp (record->recipients [r], c->referrer)) {
+            g->told++;
+            break;
+        }
+    double days = (double) (c->decided_ms - c->received_ms) / 86400000.0;
+    size_t b = 0;
+    while (b + 1 < S_BUCKETS && days >= s_buckets [b].below)
+        b++;
+    json_int_t deadline = json_integer_value (json_object_get (g->due, c->referral));
+    if (deadline) {
+        g->with_deadline++;
+        g->within_deadline += c->decided_ms <= deadline;
+    }
+    s_count_in (g->time_to_outcome, s_buckets [b].key,
+                !deadline                   ? "no_deadline"
+                : c->decided_ms <= deadline ? "within"
+                                            : "late");
+    //  A person alerted about before this referral came in, now decided above NFA: escalated.
+    json_t *person = subject && *subject ? json_object_get (g->people, subject) : NULL;
+    if (person && s_escalates (facts->decision)
+        && json_integer_value (json_object_get (person, "alert_ms")) <= c->received_ms)
+        json_object_set_new (person, "escalated", json_true ());
+}
+
+//  One pass over the log, like replay's, gathering the figures. Returns 0, or -1 if it could
+//  not start or could not read the whole log.
 static int
-s_gather (rh_db_t *db, rh_report_t *f, json_t *las_known)
+s_gather (rh_db_t *db, s_gather_t *g)
 {
     rh_casebook_t *cases = rh_casebook_new ();
     rh_logreader_t *reader = rh_logreader_new (db);
-    //  Outcome deadlines from the broker's receipts: referral msg id -> due ms.
-    json_t *due = json_object ();
-    if (!cases || !reader || !due) {
+    if (!cases || !reader) {
         rh_logreader_destroy (&reader);
         rh_casebook_destroy (&cases);
-        json_decref (due);
         return -1;
     }
     const rh_audit_record_t *record;
     while ((record = rh_logreader_next (reader))) {
-        if (!strcmp (record->event, "REJECTED")) {
-            f->refusals++;
-            rh_audit_decision_t decision;
-            if (rh_record_decision (record, 0, &decision))
-                s_count (f->refusals_by_rule,
-                         *decision.rule_id ? decision.rule_id : "(no rule: default deny)");
-            else
-                s_count (f->refusals_by_rule, record->code);
-        }
+        if (!g->first_ms)
+            g->first_ms = record->at_ms;
+        g->last_ms = record->at_ms;
+        bool in_period = record->at_ms >= g->from_ms && (!g->to_ms || record->at_ms < g->to_ms);
+        if (!strcmp (record->event, "REJECTED") && in_period)
+            s_refused (g, record);
         if (!strcmp (record->event, "ACKED") || !strcmp (record->event, "UNVERIFIED")) {
             rh_casebook_case_t *c = rh_casebook_find (cases, record->msg_id, NULL, "");
             bool holder = c && !strcmp (c->holder, record->agency);
             if (holder && record->event [0] == 'A')
                 c->acknowledged = true;
             else if (record->event [0] == 'U') {
-                f->unverified++;
+                g->unverified += in_period;
                 if (holder && c->unverified < UINT32_MAX)
                     c->unverified++;
             }
@@ -80,76 +266,38 @@ s_gather (rh_db_t *db, rh_report_t *f, json_t *las_known)
         rh_envelope_t *envelope = NULL;
         if ((accepted || notice) && record->payload_sha256) {
             if (rh_logreader_erased (reader))
-                f->erased++;
+                g->erased += in_period;
             envelope = rh_logreader_message (reader);
         }
-        if (envelope) {
-            const ProtobufCMessage *body = rh_envelope_body (envelope);
-            rh_kind_t kind = rh_envelope_kind (envelope);
-            if (notice && kind == RH_KIND_RECEIPT && body) {
-                const Rhannu__V1__Receipt *receipt = (const Rhannu__V1__Receipt *) body;
-                if (receipt->outcome_due_ms)
-                    json_object_set_new (due, receipt->original_msg_id,
-                                         json_integer (receipt->outcome_due_ms));
-            }
-            if (notice && kind == RH_KIND_ALERT && body) {
-                const Rhannu__V1__Alert *alert = (const Rhannu__V1__Alert *) body;
-                f->overdue_alerts += alert->alert_kind == RHANNU__V1__ALERT_KIND__OUTCOME_OVERDUE;
-                f->repeat_alerts += alert->alert_kind == RHANNU__V1__ALERT_KIND__REPEAT_REFERRALS;
-            }
-            if (accepted) {
-                char month [8];
-                time_t seconds = (time_t) (record->at_ms / 1000);
-                struct tm tm;
-                strftime (month, sizeof month, "%Y-%m", gmtime_r (&seconds, &tm));
-                s_count (f->by_kind, rh_envelope_kind_name (kind));
-                s_count (f->by_agency, record->agency);
-                s_count (f->by_month, month);
-                rh_facts_t facts;
-                rh_policy_facts (envelope, &facts);
-                if (kind == RH_KIND_REFERRAL) {
-                    f->referrals++;
-                    const Rhannu__V1__Referral *referral = (const Rhannu__V1__Referral *) body;
-                    for (size_t c = 0; referral && c < referral->n_categories; c++) {
-                        const ProtobufCEnumValue *name = protobuf_c_enum_descriptor_get_value (
-                            &rhannu__v1__category__descriptor, referral->categories [c]);
-                        s_count (f->by_category, name ? name->name : "?");
-                    }
-                    for (size_t l = 0; l < facts.home_la_count; l++)
-                        s_count (f->by_la, facts.home_las [l]);
-                    if (!facts.home_la_count)
-                        s_count (f->by_la, "(not given)");
-                    if (record->recipient_count)
-                        rh_casebook_open (cases, record, rh_envelope_case_id (envelope),
-                                          record->recipients [0]);
-                }
-                if (kind == RH_KIND_OUTCOME || kind == RH_KIND_STATUS_UPDATE) {
-                    rh_casebook_case_t *c =
-                        rh_casebook_find (cases, rh_envelope_in_reply_to (envelope), record->agency,
-                                          rh_envelope_case_id (envelope));
-                    if (c && kind == RH_KIND_OUTCOME && !c->decided_ms) {
-                        c->decided_ms = record->at_ms;
-                        f->decided++;
-                        s_count (f->outcomes_by_referrer, c->referrer);
-                        const ProtobufCEnumValue *name = protobuf_c_enum_descriptor_get_value (
-                            &rhannu__v1__decision__descriptor, (int) facts.decision);
-                        s_count (f->decisions, name ? name->name : "?");
-                        if (facts.decision == RHANNU__V1__DECISION__NO_FURTHER_ACTION)
-                            s_count (f->nfa_by_referrer, c->referrer);
-                        double days = (double) (c->decided_ms - c->received_ms) / 86400000.0;
-                        s_count (f->days_to_outcome, s_days_bucket (days));
-                        json_int_t deadline =
-                            json_integer_value (json_object_get (due, c->referral));
-                        if (deadline) {
-                            f->with_deadline++;
-                            f->within_deadline += c->decided_ms <= deadline;
-                        }
-                    }
-                    if (c && facts.update_kind == RHANNU__V1__UPDATE_KIND__CLOSED && !c->closed) {
-                        c->closed = true;
-                        f->closed++;
-                    }
-                }
+        if (!envelope)
+            continue;
+        const ProtobufCMessage *body = rh_envelope_body (envelope);
+        rh_kind_t kind = rh_envelope_kind (envelope);
+        if (notice && kind == RH_KIND_RECEIPT && body) {
+            const Rhannu__V1__Receipt *receipt = (const Rhannu__V1__Receipt *) body;
+            if (receipt->outcome_due_ms)
+                json_object_set_new (g->due, receipt->original_msg_id,
+                                     json_integer (receipt->outcome_due_ms));
+        }
+        if (notice && kind == RH_KIND_ALERT && body)
+            s_alert (g, cases, record, (const Rhannu__V1__Alert *) body, in_period);
+        if (!accepted)
+            continue;
+        rh_facts_t facts;
+        rh_policy_facts (envelope, &facts);
+        if (kind == RH_KIND_REFERRAL && in_period)
+            s_referral (g, cases, record, envelope, &facts);
+        if (kind == RH_KIND_OUTCOME || kind == RH_KIND_STATUS_UPDATE) {
+            //  Only referrals received in the period have cases: theirs are the outcomes counted,
+            //  whenever they came.
+            rh_casebook_case_t *c =
+                rh_casebook_find (cases, rh_envelope_in_reply_to (envelope), record->agency,
+                                  rh_envelope_case_id (envelope));
+            if (c && kind == RH_KIND_OUTCOME && !c->decided_ms)
+                s_outcome (g, c, record, &facts);
+            if (c && facts.update_kind == RHANNU__V1__UPDATE_KIND__CLOSED && !c->closed) {
+                c->closed = true;
+                g->closed++;
             }
         }
     }
@@ -160,253 +308,380 @@ s_gather (rh_db_t *db, rh_report_t *f, json_t *las_known)
         rc = -1;
     }
     rh_logreader_destroy (&reader);
-    //  Areas with no referrals are shown too: an absence of demand is information.
-    size_t index;
-    json_t *la;
-    json_array_foreach (las_known, index,
-                        la) if (!json_object_get (f->by_la, json_string_value (la)))
-        json_object_set_new (f->by_la, json_string_value (la), json_integer (0));
-    json_decref (due);
-    //  Referrals their front door could not verify and has not taken in since: still queued.
     for (size_t i = 0; i < rh_casebook_size (cases); i++) {
         const rh_casebook_case_t *c = rh_casebook_at (cases, i);
-        f->awaiting_verification += c->unverified > 0 && !c->acknowledged;
+        //  Referrals their front door could not verify and has not taken in since: still queued.
+        g->awaiting_verification += c->unverified > 0 && !c->acknowledged;
+        if (c->decided_ms)
+            continue;
+        g->open++;
+        json_int_t due = json_integer_value (json_object_get (g->due, c->referral));
+        g->open_past_deadline += due && due < g->last_ms;
     }
     rh_casebook_destroy (&cases);
     return rc;
 }
 
-//  Local authorities the agreements cover, from the versions the broker kept (g/).
-static json_t *
-s_known_las (rh_db_t *db)
+//  ---------------------------------------------------------------------------------------------
+//  What the agreements the broker kept (g/<id>/<version>) say: local authorities, agencies'
+//  labels, rules' sentences. Read with libyaml rather than rh_agreement_parse: an old version a
+//  newer parser would refuse still names its parties.
+
+//  The value of key in a YAML mapping node, or NULL.
+static yaml_node_t *
+s_yaml_get (yaml_document_t *document, yaml_node_t *mapping, const char *key)
 {
-    json_t *las = json_array ();
-    rh_db_iter_t *iter = rh_db_iter_new (db, "g/", 2);
+    if (!mapping || mapping->type != YAML_MAPPING_NODE)
+        return NULL;
+    for (yaml_node_pair_t *pair = mapping->data.mapping.pairs.start;
+         pair < mapping->data.mapping.pairs.top; pair++) {
+        yaml_node_t *k = yaml_document_get_node (document, pair->key);
+        if (k && k->type == YAML_SCALAR_NODE && !strcmp ((const char *) k->data.scalar.value, key))
+            return yaml_document_get_node (document, pair->value);
+    }
+    return NULL;
+}
+
+static const char *
+s_yaml_text (yaml_node_t *node)
+{
+    return node && node->type == YAML_SCALAR_NODE ? (const char *) node->data.scalar.value : NULL;
+}
+
+//  Reads one kept agreement into agreements {las: [], labels: {}, rules: {}}; later versions
+//  (read later: keys sort by version) override earlier ones' labels and sentences.
+static void
+s_agreement (json_t *agreements, const uint8_t *text, size_t size)
+{
+    yaml_parser_t parser;
+    yaml_document_t document;
+    if (!yaml_parser_initialize (&parser))
+        return;
+    yaml_parser_set_input_string (&parser, text, size);
+    if (yaml_parser_load (&parser, &document)) {
+        yaml_node_t *root = yaml_document_get_root_node (&document);
+        const char *id = s_yaml_text (s_yaml_get (&document, root, "id"));
+        yaml_node_t *las = s_yaml_get (&document, root, "local_authorities");
+        json_t *known = json_object_get (agreements, "las");
+        for (yaml_node_item_t *item =
+                 las && las->type == YAML_SEQUENCE_NODE ? las->data.sequence.items.start : NULL;
+             item && item < las->data.sequence.items.top; item++) {
+            const char *la = s_yaml_text (yaml_document_get_node (&document, *item));
+            if (la)
+                json_object_set_new (known, la, json_true ());
+        }
+        yaml_node_t *parties = s_yaml_get (&document, root, "parties");
+        for (yaml_node_item_t *item = parties && parties->type == YAML_SEQUENCE_NODE
+                                          ? parties->data.sequence.items.start
+                                          : NULL;
+             item && item < parties->data.sequence.items.top; item++) {
+            yaml_node_t *party = yaml_document_get_node (&document, *item);
+            const char *agency = s_yaml_text (s_yaml_get (&document, party, "id"));
+            const char *label = s_yaml_text (s_yaml_get (&document, party, "label"));
+            if (agency && label && *label)
+                json_object_set_new (json_object_get (agreements, "labels"), agency,
+                                     json_string (label));
+        }
+        yaml_node_t *rules = s_yaml_get (&document, root, "rules");
+        for (yaml_node_item_t *item = id && rules && rules->type == YAML_SEQUENCE_NODE
+                                          ? rules->data.sequence.items.start
+                                          : NULL;
+             item && item < rules->data.sequence.items.top; item++) {
+            yaml_node_t *rule = yaml_document_get_node (&document, *item);
+            const char *rule_id = s_yaml_text (s_yaml_get (&document, rule, "id"));
+            const char *sentence = s_yaml_text (s_yaml_get (&document, rule, "description"));
+            char key [2 * RH_MAX_ID + 2];
+            if (rule_id && sentence && strlen (id) <= RH_MAX_ID && strlen (rule_id) <= RH_MAX_ID) {
+                snprintf (key, sizeof key, "%s/%s", id, rule_id);
+                json_object_set_new (json_object_get (agreements, "rules"), key,
+                                     json_string (sentence));
+            }
+        }
+        yaml_document_delete (&document);
+    }
+    yaml_parser_delete (&parser);
+}
+
+static json_t *
+s_agreements (rh_db_t *db)
+{
+    json_t *agreements = json_pack ("{s:o, s:o, s:o}", "las", json_object (), "labels",
+                                    json_object (), "rules", json_object ());
+    rh_db_iter_t *iter = agreements ? rh_db_iter_new (db, "g/", 2) : NULL;
     for (; iter && rh_db_iter_valid (iter); rh_db_iter_next (iter)) {
         size_t size = 0;
         const uint8_t *value = rh_db_iter_value (iter, &size);
-        if (size <= RH_SIG_LEN)
-            continue;
-        yaml_parser_t parser;
-        yaml_document_t document;
-        if (!yaml_parser_initialize (&parser))
-            continue;
-        yaml_parser_set_input_string (&parser, value + RH_SIG_LEN, size - RH_SIG_LEN);
-        if (yaml_parser_load (&parser, &document)) {
-            yaml_node_t *root = yaml_document_get_root_node (&document);
-            for (yaml_node_pair_t *pair = root && root->type == YAML_MAPPING_NODE
-                                              ? root->data.mapping.pairs.start
-                                              : NULL;
-                 pair && pair < root->data.mapping.pairs.top; pair++) {
-                yaml_node_t *k = yaml_document_get_node (&document, pair->key);
-                yaml_node_t *v = yaml_document_get_node (&document, pair->value);
-                if (!k || k->type != YAML_SCALAR_NODE || !v || v->type != YAML_SEQUENCE_NODE
-                    || strcmp ((const char *) k->data.scalar.value, "local_authorities") != 0)
-                    continue;
-                for (yaml_node_item_t *item = v->data.sequence.items.start;
-                     item < v->data.sequence.items.top; item++) {
-                    yaml_node_t *name = yaml_document_get_node (&document, *item);
-                    if (!name || name->type != YAML_SCALAR_NODE)
-                        continue;
-                    bool seen = false;
-                    size_t i;
-                    json_t *known;
-                    json_array_foreach (las, i, known) seen =
-                        seen
-                        || !strcmp (json_string_value (known),
-                                    (const char *) name->data.scalar.value);
-                    if (!seen)
-                        json_array_append_new (
-                            las, json_string ((const char *) name->data.scalar.value));
-                }
-            }
-            yaml_document_delete (&document);
-        }
-        yaml_parser_delete (&parser);
+        if (size > RH_SIG_LEN)
+            s_agreement (agreements, value + RH_SIG_LEN, size - RH_SIG_LEN);
     }
     rh_db_iter_destroy (&iter);
-    return las;
+    return agreements;
 }
 
-//  The figures as one JSON object, headed by the log's size and root so that a reader can
-//  tie the report to a signed checkpoint. Returns a new object, or NULL.
+//  An area's name from its code: "blaenau-gwent" -> "Blaenau Gwent", "vale-of-glamorgan" ->
+//  "Vale of Glamorgan" (joining words stay small).
 static json_t *
-s_figures_json (rh_report_t *f, const rh_audit_check_t *check)
+s_area_name (const char *code)
 {
-    double within =
-        f->with_deadline ? 100.0 * (double) f->within_deadline / (double) f->with_deadline : 0.0;
-    json_t *nfa_rate = json_object ();
-    const char *agency;
-    json_t *outcomes;
-    json_object_foreach (f->outcomes_by_referrer, agency, outcomes)
-    {
-        double nfa = (double) json_integer_value (json_object_get (f->nfa_by_referrer, agency));
-        json_object_set_new (nfa_rate, agency,
-                             json_real (100.0 * nfa / (double) json_integer_value (outcomes)));
+    char name [RH_MAX_ID + 1];
+    snprintf (name, sizeof name, "%s", code);
+    for (char *p = name; *p; p++)
+        if (*p == '-' || *p == '_')
+            *p = ' ';
+    for (char *word = name; *word; word++) {
+        bool start = word == name || word [-1] == ' ';
+        bool small =
+            !strncmp (word, "of ", 3) || !strncmp (word, "and ", 4) || !strncmp (word, "the ", 4);
+        if (start && *word >= 'a' && *word <= 'z' && (!small || word == name))
+            *word = (char) (*word - 'a' + 'A');
     }
+    return json_string (name);
+}
+
+//  ---------------------------------------------------------------------------------------------
+//  The figures as one JSON object
+
+static json_t *
+s_day (int64_t ms)
+{
+    char day [16];
+    time_t seconds = (time_t) (ms / 1000);
+    struct tm tm;
+    strftime (day, sizeof day, "%Y-%m-%d", gmtime_r (&seconds, &tm));
+    return json_string (day);
+}
+
+static json_t *
+s_time (int64_t ms)
+{
+    char when [32];
+    return json_string (rh_time_format (ms, when, sizeof when));
+}
+
+//  The log and the latest signed checkpoint the report was made from, with the names of the
+//  witnesses whose cosignatures are kept with it (checked by rhannu-audit verify --quorum).
+static json_t *
+s_log (rh_db_t *db, const rh_audit_check_t *check)
+{
     char root [RH_DIGEST_LEN * 2 + 1];
     sodium_bin2hex (root, sizeof root, check->root, RH_DIGEST_LEN);
-    return json_pack (
-        "{s:{s:b, s:I, s:s}, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:O, s:O, s:O, s:O, s:O, "
-        "s:O, s:o, s:O, s:O, s:{s:[s,s,s], s:[s,s], s:[s,s,s]}}",
-        "log", "verified", check->count > 0, "records", (json_int_t) check->count, "root", root,
-        "referrals", (json_int_t) f->referrals, "decided", (json_int_t) f->decided, "closed",
-        (json_int_t) f->closed, "outcomes_within_deadline_percent", within, "overdue_alerts",
-        (json_int_t) f->overdue_alerts, "repeat_referral_alerts", (json_int_t) f->repeat_alerts,
-        "refusals", (json_int_t) f->refusals, "messages_erased", (json_int_t) f->erased,
-        "by_agency", f->by_agency, "by_kind", f->by_kind, "by_category", f->by_category,
-        "by_local_authority", f->by_la, "by_month", f->by_month, "days_to_outcome",
-        f->days_to_outcome, "nfa_rate_by_referrer_percent", nfa_rate, "refusals_by_rule",
-        f->refusals_by_rule, "decisions", f->decisions, "aaa", "alerts", "overdue outcomes",
-        "repeat referrals", "refusals", "assurance", "audit log verified",
-        "outcomes within deadline", "achievements", "referrals decided", "cases closed",
-        "feedback sent to referrers");
+    json_t *log = json_pack ("{s:b, s:I, s:s}", "verified", check->count > 0, "records",
+                             (json_int_t) check->count, "root", root);
+    rh_checkpoint_t checkpoint;
+    if (!log || !rh_audit_latest_checkpoint (db, &checkpoint)) {
+        json_object_set_new (log, "checkpoint", json_null ());
+        return log;
+    }
+    sodium_bin2hex (root, sizeof root, checkpoint.root, RH_DIGEST_LEN);
+    json_t *witnesses = json_array ();
+    //  Lines "— name base64\n": the name is between the dash and the last space.
+    for (char *line = checkpoint.cosignatures; line && *line;) {
+        char *end = strchr (line, '\n');
+        size_t length = end ? (size_t) (end - line) : strlen (line);
+        const char *dash = "\xe2\x80\x94 ";
+        if (length > 4 && !strncmp (line, dash, 4)) {
+            char name [RH_NOTE_MAX_NAME + 1];
+            size_t n = length - 4 < RH_NOTE_MAX_NAME ? length - 4 : RH_NOTE_MAX_NAME;
+            memcpy (name, line + 4, n);
+            name [n] = 0;
+            char *space = strrchr (name, ' ');
+            if (space)
+                *space = 0;
+            json_array_append_new (witnesses, json_string (name));
+        }
+        line = end ? end + 1 : NULL;
+    }
+    json_object_set_new (log, "checkpoint",
+                         json_pack ("{s:I, s:s, s:o, s:o}", "size", (json_int_t) checkpoint.size,
+                                    "root", root, "time", s_time (checkpoint.time_ms),
+                                    "cosigned_by", witnesses));
+    return log;
 }
 
-//  Writes one breakdown as dir/name.csv (column, count). A file that cannot be opened is
-//  left out: the others still serve.
+//  name -> {decided, nfa} gets its nfa_percent.
 static void
-s_csv (const char *dir, const char *name, json_t *counts, const char *column)
+s_nfa_rates (json_t *outcomes)
 {
-    char path [PATH_MAX];
-    rh_file_path (path, sizeof path, "%s/%s.csv", dir, name);
-    FILE *out = fopen (path, "w");
-    if (!out)
-        return;
-    fprintf (out, "%s,count\n", column);
-    const char *key;
-    json_t *value;
-    json_object_foreach (counts, key, value)
+    const char *name;
+    json_t *entry;
+    json_object_foreach (outcomes, name, entry)
     {
-        //  Quote every name: ids are plain, but a CSV reader should never have to guess.
-        fprintf (out, "\"%s\",", key);
-        if (json_is_real (value))
-            fprintf (out, "%.1f\n", json_real_value (value));
-        else
-            fprintf (out, "%" JSON_INTEGER_FORMAT "\n", json_integer_value (value));
+        json_int_t decided = json_integer_value (json_object_get (entry, "decided"));
+        json_int_t nfa = json_integer_value (json_object_get (entry, "nfa"));
+        json_object_set_new (entry, "nfa", json_integer (nfa));
+        json_object_set_new (entry, "nfa_percent",
+                             json_real (decided ? 100.0 * (double) nfa / (double) decided : 0));
     }
-    fclose (out);
 }
 
-//  A horizontal bar chart as inline SVG: no scripts, no network.
+static json_t *
+s_figures (rh_db_t *db, const rh_audit_check_t *check, const rh_report_scope_t *scope,
+           s_gather_t *g, json_t *agreements)
+{
+    //  Every month of the period, those with no referral too: a trend has no gaps.
+    int64_t from = g->from_ms ? g->from_ms : g->first_ms;
+    int64_t to = g->to_ms ? g->to_ms : g->last_ms + 1;
+    json_t *months = json_object ();
+    time_t seconds = (time_t) (from / 1000);
+    struct tm tm;
+    gmtime_r (&seconds, &tm);
+    tm.tm_mday = 1;
+    tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+    for (int m = 0; m < RH_REPORT_MAX_MONTHS; m++) {
+        int64_t start = (int64_t) timegm (&tm) * 1000;
+        if (start >= to)
+            break;
+        char month [8];
+        s_month (start, month);
+        json_object_set_new (
+            months, month,
+            json_integer (json_integer_value (json_object_get (g->by_month, month))));
+        tm.tm_mon++;
+    }
+    //  Areas with no referrals are shown too: an absence of demand is information.
+    json_t *areas = json_object ();
+    const char *name;
+    json_t *value;
+    json_object_foreach (json_object_get (agreements, "las"), name, value) json_object_set_new (
+        areas, name, json_integer (json_integer_value (json_object_get (g->by_la, name))));
+    json_object_update_missing (areas, g->by_la);
+    json_t *area_names = json_object ();
+    json_object_foreach (areas, name, value)
+        json_object_set_new (area_names, name, s_area_name (name));
+    //  Every agency named anywhere gets a label: the agreement's, or its id.
+    json_t *labels = json_deep_copy (json_object_get (agreements, "labels"));
+    json_object_foreach (g->by_referrer, name, value) if (!json_object_get (labels, name))
+        json_object_set_new (labels, name, json_string (name));
+    json_object_foreach (g->outcomes_by_referrer, name, value) if (!json_object_get (labels, name))
+        json_object_set_new (labels, name, json_string (name));
+    //  Refusals get their rule's sentence (none for default deny: the renderer words it).
+    json_t *rules = json_object_get (agreements, "rules");
+    json_object_foreach (g->refusals_by_rule, name, value)
+    {
+        json_t *sentence = json_object_get (rules, name);
+        json_object_set_new (value, "description",
+                             sentence ? json_incref (sentence) : json_string (""));
+    }
+    s_nfa_rates (g->outcomes_by_referrer);
+    s_nfa_rates (g->outcomes_by_kind);
+    json_t *buckets = json_object ();
+    for (size_t b = 0; b < S_BUCKETS; b++) {
+        json_t *entry = json_object_get (g->time_to_outcome, s_buckets [b].key);
+        json_object_set_new (
+            buckets, s_buckets [b].key,
+            json_pack ("{s:I, s:I, s:I}", "within",
+                       json_integer_value (json_object_get (entry, "within")), "late",
+                       json_integer_value (json_object_get (entry, "late")), "no_deadline",
+                       json_integer_value (json_object_get (entry, "no_deadline"))));
+    }
+    size_t escalated = 0;
+    json_object_foreach (g->people, name, value) escalated +=
+        json_is_true (json_object_get (value, "escalated"));
+    size_t people = json_object_size (g->people);
+    //  A percentage of nothing is not 0 %: null says there was nothing to divide.
+    json_t *within_percent =
+        g->with_deadline
+            ? json_real (100.0 * (double) g->within_deadline / (double) g->with_deadline)
+            : json_null ();
+    json_t *log = s_log (db, check);
+    json_t *figures = json_pack (
+        "{s:{s:s?, s:o, s:o, s:o}, s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+        "report", "board", scope->board && *scope->board ? scope->board : NULL, "from",
+        s_day (from), "to", s_day (to - 1), "generated", s_time (scope->now_ms), "log", log,
+        "labels", labels, "area_names", area_names, "referrals", (json_int_t) g->referrals,
+        "decided", (json_int_t) g->decided, "referrers_told", (json_int_t) g->told, "closed",
+        (json_int_t) g->closed, "outcomes_with_deadline", (json_int_t) g->with_deadline,
+        "outcomes_within_deadline", (json_int_t) g->within_deadline, "awaiting_outcome",
+        (json_int_t) g->open, "awaiting_outcome_past_deadline", (json_int_t) g->open_past_deadline);
+    if (!figures)
+        return NULL;
+    json_object_set_new (figures, "by_month", months);
+    json_object_set_new (figures, "by_local_authority", areas);
+    json_object_set (figures, "by_referrer", g->by_referrer);
+    json_object_set (figures, "by_referral_kind", g->by_kind);
+    json_object_set (figures, "by_category", g->by_category);
+    json_object_set_new (figures, "time_to_outcome_days", buckets);
+    json_object_set (figures, "decisions", g->decisions);
+    json_object_set (figures, "outcomes_by_referrer", g->outcomes_by_referrer);
+    json_object_set (figures, "outcomes_by_kind", g->outcomes_by_kind);
+    json_object_set_new (figures, "repeat_referrals",
+                         json_pack ("{s:I, s:I, s:I}", "people", (json_int_t) people, "escalated",
+                                    (json_int_t) escalated, "not_escalated",
+                                    (json_int_t) (people - escalated)));
+    json_object_set_new (
+        figures, "breaches",
+        json_pack ("{s:I, s:I, s:I, s:I, s:I}", "outcome_overdue", (json_int_t) g->overdue,
+                   "outcome_overdue_outage", (json_int_t) g->overdue_outage,
+                   "outcome_overdue_connected", (json_int_t) (g->overdue - g->overdue_outage),
+                   "acknowledgement_overdue", (json_int_t) g->ack_overdue,
+                   "escalated_after_deadline", (json_int_t) g->escalated_after_deadline));
+    json_object_set_new (figures, "refusals", json_integer ((json_int_t) g->refusals));
+    json_object_set (figures, "refusals_by_rule", g->refusals_by_rule);
+    json_object_set (figures, "refusals_by_reason", g->refusals_by_reason);
+    json_object_set_new (figures, "not_recorded_by_this_version",
+                         json_pack ("[s,s,s]", "consent_overrides", "withdrawals", "challenges"));
+    json_object_set_new (figures, "messages_erased", json_integer ((json_int_t) g->erased));
+    json_object_set_new (figures, "deliveries_unverified",
+                         json_integer ((json_int_t) g->unverified));
+    json_object_set_new (figures, "referrals_awaiting_verification",
+                         json_integer ((json_int_t) g->awaiting_verification));
+    json_object_set_new (
+        figures, "aaa",
+        json_pack ("{s:{s:I, s:I, s:I, s:I}, s:{s:b, s:I, s:I, s:I, s:o}, s:{s:I, s:I, s:I, s:I}}",
+                   "alerts", "outcome_overdue", (json_int_t) g->overdue, "outcome_overdue_outage",
+                   (json_int_t) g->overdue_outage, "repeat_referral_people", (json_int_t) people,
+                   "refusals", (json_int_t) g->refusals, "assurance", "log_verified",
+                   check->count > 0, "log_records", (json_int_t) check->count,
+                   "outcomes_with_deadline", (json_int_t) g->with_deadline,
+                   "outcomes_within_deadline", (json_int_t) g->within_deadline,
+                   "within_deadline_percent", within_percent, "achievements", "referrals",
+                   (json_int_t) g->referrals, "decided", (json_int_t) g->decided, "referrers_told",
+                   (json_int_t) g->told, "cases_closed", (json_int_t) g->closed));
+    return figures;
+}
+
+//  The gather's JSON objects, so that they are made and freed in one place.
+#define S_GATHER_OBJECTS 15
 static void
-s_html_chart (FILE *out, const char *title, json_t *counts, const char *unit)
+s_gather_objects (s_gather_t *g, json_t **objects [S_GATHER_OBJECTS])
 {
-    double top = 0;
-    const char *key;
-    json_t *value;
-    json_object_foreach (counts, key, value)
-    {
-        double v = json_number_value (value);
-        top = v > top ? v : top;
-    }
-    size_t rows = json_object_size (counts);
-    fprintf (out,
-             "<section><h2>%s</h2>\n<svg class=\"chart\" width=\"640\" height=\"%zu\" "
-             "role=\"img\" aria-label=\"%s\">\n",
-             title, rows * 26 + 10, title);
-    size_t row = 0;
-    json_object_foreach (counts, key, value)
-    {
-        double v = json_number_value (value);
-        double width = top > 0 ? 380.0 * v / top : 0;
-        fprintf (out,
-                 "<text x=\"0\" y=\"%zu\" class=\"label\">%s</text>"
-                 "<rect x=\"200\" y=\"%zu\" width=\"%.1f\" height=\"18\" class=\"%s\"/>"
-                 "<text x=\"%.1f\" y=\"%zu\" class=\"value\">%g%s</text>\n",
-                 row * 26 + 19, key, row * 26 + 5, width > 0 ? width : 1,
-                 v > 0 ? "bar" : "bar empty", 206 + width, row * 26 + 19, v, unit);
-        row++;
-    }
-    if (rows == 0)
-        fprintf (out, "<text x=\"0\" y=\"19\" class=\"label\">nothing recorded</text>\n");
-    fprintf (out, "</svg></section>\n");
-}
-
-//  The whole report as one self-contained page. Returns 0, or -1 if path cannot be written.
-static int
-s_report_html (const char *path, json_t *figures)
-{
-    FILE *out = fopen (path, "w");
-    if (!out)
-        return -1;
-    json_t *log = json_object_get (figures, "log");
-    fprintf (out,
-             "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-             "<title>rhannu report</title>\n<style>\n"
-             "body{font-family:sans-serif;max-width:720px;margin:2em auto;color:#222}\n"
-             "h1{font-size:1.5em}h2{font-size:1.1em;margin-top:1.5em}\n"
-             ".aaa{display:flex;gap:1em}.aaa div{flex:1;border:1px solid #ccc;padding:.5em}\n"
-             ".label{font-size:13px}.value{font-size:12px;fill:#444}\n"
-             ".bar{fill:#2a6f97}.empty{fill:#ccc}\n</style></head><body>\n"
-             "<h1>Safeguarding information sharing: report</h1>\n"
-             "<p>From the broker's audit log: %" JSON_INTEGER_FORMAT
-             " records, root <code>%.16s…</code>.</p>\n",
-             json_integer_value (json_object_get (log, "records")),
-             json_string_value (json_object_get (log, "root")));
-    fprintf (out,
-             "<h2>Alerts, Assurance and Achievements</h2>\n<div class=\"aaa\">\n"
-             "<div><h3>Alerts</h3><p>%" JSON_INTEGER_FORMAT
-             " outcomes overdue<br>%" JSON_INTEGER_FORMAT
-             " repeat-referral alerts<br>%" JSON_INTEGER_FORMAT " messages refused</p></div>\n"
-             "<div><h3>Assurance</h3><p>audit log verified<br>%.0f %% of outcomes within their "
-             "deadline</p></div>\n"
-             "<div><h3>Achievements</h3><p>%" JSON_INTEGER_FORMAT " of %" JSON_INTEGER_FORMAT
-             " referrals decided, the referrer told each time<br>%" JSON_INTEGER_FORMAT
-             " cases closed</p></div>\n</div>\n",
-             json_integer_value (json_object_get (figures, "overdue_alerts")),
-             json_integer_value (json_object_get (figures, "repeat_referral_alerts")),
-             json_integer_value (json_object_get (figures, "refusals")),
-             json_real_value (json_object_get (figures, "outcomes_within_deadline_percent")),
-             json_integer_value (json_object_get (figures, "decided")),
-             json_integer_value (json_object_get (figures, "referrals")),
-             json_integer_value (json_object_get (figures, "closed")));
-    s_html_chart (out, "Messages by agency", json_object_get (figures, "by_agency"), "");
-    s_html_chart (out, "Messages by kind", json_object_get (figures, "by_kind"), "");
-    s_html_chart (out, "Referrals by category", json_object_get (figures, "by_category"), "");
-    s_html_chart (out, "Referrals by local authority (areas with none shown too)",
-                  json_object_get (figures, "by_local_authority"), "");
-    s_html_chart (out, "Messages by month", json_object_get (figures, "by_month"), "");
-    s_html_chart (out, "Time to outcome", json_object_get (figures, "days_to_outcome"), "");
-    s_html_chart (out, "Outcomes", json_object_get (figures, "decisions"), "");
-    s_html_chart (out, "No-further-action rate by referring agency",
-                  json_object_get (figures, "nfa_rate_by_referrer_percent"), " %");
-    s_html_chart (out, "Refusals by rule", json_object_get (figures, "refusals_by_rule"), "");
-    fprintf (out, "</body></html>\n");
-    fclose (out);
-    return 0;
+    json_t **all [S_GATHER_OBJECTS] = { &g->by_month,
+                                        &g->by_la,
+                                        &g->by_referrer,
+                                        &g->by_kind,
+                                        &g->by_category,
+                                        &g->decisions,
+                                        &g->outcomes_by_referrer,
+                                        &g->outcomes_by_kind,
+                                        &g->time_to_outcome,
+                                        &g->refusals_by_rule,
+                                        &g->refusals_by_reason,
+                                        &g->due,
+                                        &g->referral_facts,
+                                        &g->people,
+                                        &g->breached };
+    memcpy (objects, all, sizeof all);
 }
 
 rh_report_t *
-rh_report_new (rh_db_t *db, const rh_audit_check_t *check)
+rh_report_new (rh_db_t *db, const rh_audit_check_t *check, const rh_report_scope_t *scope)
 {
-    assert (db && check);
+    assert (db && check && scope);
     rh_report_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
-    self->by_agency = json_object ();
-    self->by_kind = json_object ();
-    self->by_category = json_object ();
-    self->by_la = json_object ();
-    self->by_month = json_object ();
-    self->outcomes_by_referrer = json_object ();
-    self->nfa_by_referrer = json_object ();
-    self->refusals_by_rule = json_object ();
-    self->decisions = json_object ();
-    self->days_to_outcome = json_object ();
-    json_t *las = s_known_las (db);
-    if (self->by_agency && self->by_kind && self->by_category && self->by_la && self->by_month
-        && self->outcomes_by_referrer && self->nfa_by_referrer && self->refusals_by_rule
-        && self->decisions && self->days_to_outcome && las && s_gather (db, self, las) == 0)
-        self->figures = s_figures_json (self, check);
-    if (self->figures) {
-        //  Delivered but not taken in: the front door's agent could not verify the sender.
-        json_object_set_new (self->figures, "deliveries_unverified",
-                             json_integer ((json_int_t) self->unverified));
-        json_object_set_new (self->figures, "referrals_awaiting_verification",
-                             json_integer ((json_int_t) self->awaiting_verification));
-    }
-    json_decref (las);
+    s_gather_t g = { .from_ms = scope->from_ms, .to_ms = scope->to_ms };
+    json_t **objects [S_GATHER_OBJECTS];
+    s_gather_objects (&g, objects);
+    bool made = true;
+    for (size_t i = 0; i < S_GATHER_OBJECTS; i++)
+        made = (*objects [i] = json_object ()) && made;
+    json_t *agreements = made ? s_agreements (db) : NULL;
+    if (agreements && s_gather (db, &g) == 0)
+        self->figures = s_figures (db, check, scope, &g, agreements);
+    json_decref (agreements);
+    for (size_t i = 0; i < S_GATHER_OBJECTS; i++)
+        json_decref (*objects [i]);
     if (!self->figures)
         rh_report_destroy (&self);
     return self;
@@ -419,16 +694,6 @@ rh_report_destroy (rh_report_t **self_p)
     if (*self_p) {
         rh_report_t *self = *self_p;
         json_decref (self->figures);
-        json_decref (self->by_agency);
-        json_decref (self->by_kind);
-        json_decref (self->by_category);
-        json_decref (self->by_la);
-        json_decref (self->by_month);
-        json_decref (self->outcomes_by_referrer);
-        json_decref (self->nfa_by_referrer);
-        json_decref (self->refusals_by_rule);
-        json_decref (self->decisions);
-        json_decref (self->days_to_outcome);
         free (self);
         *self_p = NULL;
     }
@@ -449,26 +714,17 @@ rh_report_print (rh_report_t *self, FILE *out)
     fprintf (out, "\n");
 }
 
-void
-rh_report_write_csv (rh_report_t *self, const char *dir)
-{
-    assert (self && dir);
-    rh_file_mkdir (dir, 0755);
-    s_csv (dir, "by_agency", self->by_agency, "agency");
-    s_csv (dir, "by_kind", self->by_kind, "kind");
-    s_csv (dir, "by_category", self->by_category, "category");
-    s_csv (dir, "by_local_authority", self->by_la, "local_authority");
-    s_csv (dir, "by_month", self->by_month, "month");
-    s_csv (dir, "days_to_outcome", self->days_to_outcome, "days");
-    s_csv (dir, "decisions", self->decisions, "decision");
-    s_csv (dir, "nfa_rate_by_referrer",
-           json_object_get (self->figures, "nfa_rate_by_referrer_percent"), "referrer");
-    s_csv (dir, "refusals_by_rule", self->refusals_by_rule, "rule");
-}
-
 int
-rh_report_write_html (rh_report_t *self, const char *path)
+rh_report_parse_day (const char *text, int64_t *ms)
 {
-    assert (self && path);
-    return s_report_html (path, self->figures);
+    assert (text && ms);
+    struct tm tm = { 0 };
+    const char *end = strptime (text, "%Y-%m-%d", &tm);
+    if (!end || *end || strlen (text) != 10)
+        return -1;
+    time_t seconds = timegm (&tm);
+    if (seconds == (time_t) -1)
+        return -1;
+    *ms = (int64_t) seconds * 1000;
+    return 0;
 }

@@ -8,7 +8,8 @@
     rhannu-audit chronology --case ID --data DIR --pki DIR [--json]
     rhannu-audit disclosures --subject KEY --data DIR --pki DIR [--json]
     rhannu-audit replay --data DIR --pki DIR [--json]
-    rhannu-audit report --data DIR --pki DIR [--json] [--csv DIR] [--html FILE]
+    rhannu-audit report --data DIR --pki DIR [--from DAY --to DAY] [--board NAME]
+                        [--lang en|cy] [--json] [--csv DIR] [--html FILE] [--pdf FILE]
     rhannu-audit --help | --version
 
     DIR for --data is the broker's data/dir (or a copy of it, taken while the
@@ -27,8 +28,13 @@ typedef struct {
     const char *message;
     const char *case_id;
     const char *subject;
-    const char *csv;   //  report: folder for CSV files
-    const char *html;  //  report: file for the HTML page
+    const char *csv;    //  report: folder for CSV files
+    const char *html;   //  report: file for the HTML page
+    const char *pdf;    //  report: file for the page printed by headless Chromium
+    const char *from;   //  report: first day of the period, YYYY-MM-DD
+    const char *to;     //  report: last day of the period
+    const char *board;  //  report: the board's name
+    const char *lang;   //  report: "en" or "cy"
     bool json;
     const char *witness_keys;  //  verify: file of witness vkeys, one a line
     const char *quorum;        //  verify: cosignatures the latest checkpoint needs
@@ -63,9 +69,12 @@ s_usage (FILE *out)
         "  rhannu-audit replay --data DIR --pki DIR [--json]\n"
         "      rebuild the referral lifecycles from the log alone and re-decide every policy\n"
         "      decision against the agreement version it names; exit 1 if one differs\n"
-        "  rhannu-audit report --data DIR --pki DIR [--json] [--csv DIR] [--html FILE]\n"
-        "      volumes, time to outcome, deadlines, NFA rates, refusals, alerts, and the\n"
-        "      boards' Alerts, Assurance and Achievements summary\n"
+        "  rhannu-audit report --data DIR --pki DIR [--from DAY --to DAY] [--board NAME]\n"
+        "                     [--lang en|cy] [--json] [--csv DIR] [--html FILE] [--pdf FILE]\n"
+        "      the board report for the period (days YYYY-MM-DD, both included; the whole\n"
+        "      log if not given): referrals by month, area and agency, time to outcome against\n"
+        "      the deadline, NFA rates, repeat referrals, breaches, refusals by rule, and the\n"
+        "      boards' Alerts, Assurance and Achievements; --pdf needs chromium installed\n"
         "  rhannu-audit disclosures --subject KEY --data DIR --pki DIR [--json]\n"
         "      every disclosure about one subject (KEY: its 64-hex pseudonymous key), to whom\n"
         "      and under which rule, and every refusal\n"
@@ -625,11 +634,94 @@ s_replay (rh_db_t *db, rh_certstore_t *store, const s_args_t *args, uint64_t tot
     return rc;
 }
 
+//  The period of --from and --to (days, both included) in scope. Returns 0, or -1 with a line on
+//  stderr if a day does not read or the period ends before it starts.
+static int
+s_report_scope (const s_args_t *args, rh_report_scope_t *scope)
+{
+    *scope = (rh_report_scope_t){ .board = args->board, .now_ms = rh_time_now_ms () };
+    if (args->from && rh_report_parse_day (args->from, &scope->from_ms) != 0) {
+        fprintf (stderr, "rhannu-audit: --from takes a day, YYYY-MM-DD\n");
+        return -1;
+    }
+    if (args->to && rh_report_parse_day (args->to, &scope->to_ms) != 0) {
+        fprintf (stderr, "rhannu-audit: --to takes a day, YYYY-MM-DD\n");
+        return -1;
+    }
+    if (args->to)
+        scope->to_ms += 86400000;  //  the last day is in the period
+    if (args->from && args->to && scope->to_ms <= scope->from_ms) {
+        fprintf (stderr, "rhannu-audit: the period ends (--to) before it starts (--from)\n");
+        return -1;
+    }
+    if (args->lang && !rh_report_text_has (args->lang)) {
+        fprintf (stderr, "rhannu-audit: --lang takes en or cy\n");
+        return -1;
+    }
+    return 0;
+}
+
+//  Prints the page at html to pdf with headless Chromium, if it is installed. Returns 0, or 1
+//  with one line on stderr.
+static int
+s_report_pdf (const char *html, const char *pdf)
+{
+    const char *names [] = { "chromium", "chromium-browser", "google-chrome" };
+    char browser [PATH_MAX] = "";
+    const char *path = getenv ("PATH");
+    for (size_t n = 0; !*browser && n < sizeof names / sizeof names [0]; n++) {
+        char dirs [4096];
+        snprintf (dirs, sizeof dirs, "%s", path ? path : "/usr/bin:/bin");
+        char *save = NULL;
+        for (char *dir = strtok_r (dirs, ":", &save); dir; dir = strtok_r (NULL, ":", &save)) {
+            char candidate [PATH_MAX];
+            snprintf (candidate, sizeof candidate, "%s/%s", dir, names [n]);
+            if (access (candidate, X_OK) == 0) {
+                snprintf (browser, sizeof browser, "%s", candidate);
+                break;
+            }
+        }
+    }
+    if (!*browser) {
+        fprintf (stderr, "rhannu-audit: --pdf needs headless Chromium (chromium) installed; "
+                         "the HTML page can be printed from any browser instead\n");
+        return 1;
+    }
+    char absolute [PATH_MAX], url [PATH_MAX + 16], target [PATH_MAX + 32];
+    if (!realpath (html, absolute)) {
+        fprintf (stderr, "rhannu-audit: cannot find %s to print\n", html);
+        return 1;
+    }
+    snprintf (url, sizeof url, "file://%s", absolute);
+    snprintf (target, sizeof target, "--print-to-pdf=%s", pdf);
+    pid_t pid = fork ();
+    if (pid == 0) {
+        int null = open ("/dev/null", O_WRONLY);
+        if (null >= 0) {
+            dup2 (null, STDOUT_FILENO);
+            dup2 (null, STDERR_FILENO);
+        }
+        execl (browser, browser, "--headless", "--no-sandbox", "--disable-gpu",
+               "--no-pdf-header-footer", target, url, (char *) NULL);
+        _exit (127);
+    }
+    int status = 0;
+    if (pid < 0 || waitpid (pid, &status, 0) != pid || !WIFEXITED (status)
+        || WEXITSTATUS (status) != 0 || access (pdf, R_OK) != 0) {
+        fprintf (stderr, "rhannu-audit: %s could not print %s to %s\n", browser, html, pdf);
+        return 1;
+    }
+    return 0;
+}
+
 //  The report only from a log that verifies: its figures must be ones an auditor can prove.
 static int
 s_report (rh_db_t *db, rh_certstore_t *store, const s_args_t *args, uint64_t total)
 {
     (void) total;
+    rh_report_scope_t scope;
+    if (s_report_scope (args, &scope) != 0)
+        return 2;
     rh_audit_check_t check;
     rh_rc_t rc = rh_audit_verify (db, store, &check);
     if (rc != RH_OK) {
@@ -638,19 +730,32 @@ s_report (rh_db_t *db, rh_certstore_t *store, const s_args_t *args, uint64_t tot
                  check.bad, check.reason);
         return 1;
     }
-    rh_report_t *report = rh_report_new (db, &check);
+    rh_report_t *report = rh_report_new (db, &check, &scope);
     if (!report) {
         fprintf (stderr, "rhannu-audit: no report (out of memory, or see above)\n");
         return 2;
     }
     int result = 0;
-    if (args->csv)
-        rh_report_write_csv (report, args->csv);
-    if (args->html && rh_report_write_html (report, args->html) != 0) {
-        fprintf (stderr, "rhannu-audit: cannot write %s\n", args->html);
+    const json_t *figures = rh_report_figures (report);
+    if (args->csv && rh_report_csv_write (figures, args->csv) != 0) {
+        fprintf (stderr, "rhannu-audit: cannot write every CSV file in %s\n", args->csv);
         result = 1;
     }
-    if (args->json || (!args->csv && !args->html))
+    //  The PDF is printed from the HTML page: next to the PDF when no --html is asked for.
+    char html [PATH_MAX];
+    if (args->html)
+        snprintf (html, sizeof html, "%s", args->html);
+    else if (args->pdf)
+        snprintf (html, sizeof html, "%s.html", args->pdf);
+    if ((args->html || args->pdf) && rh_report_html_write (figures, args->lang, html) != 0) {
+        fprintf (stderr, "rhannu-audit: cannot write %s\n", html);
+        result = 1;
+    }
+    else if (args->pdf && s_report_pdf (html, args->pdf) != 0)
+        result = 1;
+    if (args->pdf && !args->html)
+        unlink (html);
+    if (args->json || (!args->csv && !args->html && !args->pdf))
         rh_report_print (report, stdout);
     rh_report_destroy (&report);
     return result;
@@ -690,6 +795,11 @@ static const struct option s_options [] = {
     { "bundle", required_argument, NULL, S_VALUE + 9 },
     { "output", required_argument, NULL, S_VALUE + 10 },
     { "ca", required_argument, NULL, S_VALUE + 11 },
+    { "pdf", required_argument, NULL, S_VALUE + 12 },
+    { "from", required_argument, NULL, S_VALUE + 13 },
+    { "to", required_argument, NULL, S_VALUE + 14 },
+    { "board", required_argument, NULL, S_VALUE + 15 },
+    { "lang", required_argument, NULL, S_VALUE + 16 },
     { "json", no_argument, NULL, S_JSON },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, S_VERSION },
@@ -703,7 +813,9 @@ s_parse (int argc, char **argv, s_args_t *args, int *command)
     //  Where each option with a value goes, in the order of s_options.
     const char **slots [] = { &args->data,    &args->pki,    &args->message, &args->case_id,
                               &args->subject, &args->csv,    &args->html,    &args->witness_keys,
-                              &args->quorum,  &args->bundle, &args->output,  &args->ca };
+                              &args->quorum,  &args->bundle, &args->output,  &args->ca,
+                              &args->pdf,     &args->from,   &args->to,      &args->board,
+                              &args->lang };
     memset (args, 0, sizeof *args);
     opterr = 0;
     int c;
@@ -747,6 +859,11 @@ s_parse (int argc, char **argv, s_args_t *args, int *command)
     if ((s_commands [*command].pki && !args->pki) || (s_commands [*command].data && !args->data))
         return rh_cli_error (S_TOOL, "%s needs %s", args->command,
                              s_commands [*command].data ? "--data and --pki" : "--pki");
+    if ((args->pdf || args->from || args->to || args->board || args->lang || args->csv
+         || args->html)
+        && s_commands [*command].run != s_report)
+        return rh_cli_error (S_TOOL, "--csv, --html, --pdf, --from, --to, --board and --lang "
+                                     "are for report");
     if (args->ca && s_commands [*command].run != s_check_bundle)
         return rh_cli_error (S_TOOL, "--ca is for check-bundle");
     if ((args->bundle || args->output) && s_commands [*command].run != s_proof_or_bundle)

@@ -130,5 +130,8 @@
 #define RH_MAX_AUTHORITY        256  //  the authority an erasure names, bytes
 #define RH_MAX_ERASE_CANDIDATES (1 << 20)           //  payloads one erase run considers
 #define RH_RETENTION_YEAR_MS    (36525LL * 864000)  //  a retention year: 365.25 days, ms
+//  The board report (broker/rh_report).
+#define RH_REPORT_MAX_MONTHS 120  //  months a report's trend lists one by one (ten years)
+#define RH_REPORT_BAR_PX     260  //  the full length of a bar: 100 % of its scale
 
 #endif

@@ -283,12 +283,12 @@ expect "disclosures about the S4 child list its three referrals" "$(echo "$d" | 
 expect_match "and the repeat-referral alerts about it" "$d" "NOTICE +ALERT +broker +-> la-newport"
 j=$(audit report --json --csv "$work/csv" --html "$work/report.html")
 expect_match "the report counts the referrals" "$j" '"referrals": 1[0-9]'
-expect_match "their outcomes and deadlines" "$j" '"outcomes_within_deadline_percent": [0-9.]+'
-expect_match "the overdue ones" "$j" '"overdue_alerts": [1-9]'
-expect_match "and the repeat-referral alerts" "$j" '"repeat_referral_alerts": [1-9]'
-expect "the CSV files are written" "$(ls "$work/csv" | wc -l)" 9
-expect_match "one per local authority, quoted" "$(cat "$work/csv/by_local_authority.csv")" '"newport",[0-9]+'
-expect "the HTML page holds its charts as inline SVG" "$(grep -c '<svg class="chart"' "$work/report.html")" 9
+expect_match "their outcomes and deadlines" "$j" '"within_deadline_percent": [0-9.]+'
+expect_match "the overdue ones" "$j" '"outcome_overdue": [1-9]'
+expect_match "and the people alerted about as repeat referrals" "$j" '"repeat_referral_people": [1-9]'
+expect "the CSV files are written" "$(ls "$work/csv" | wc -l)" 11
+expect_match "one per local authority, with its name" "$(cat "$work/csv/by_local_authority.csv")" 'newport,Newport,[0-9]+'
+expect "the HTML page holds its month trend as inline SVG" "$(grep -c '<svg class="trend"' "$work/report.html")" 1
 ! grep -qE 'src="http|href="http|<script' "$work/report.html" && ok "and needs nothing from the network" || bad "the page loads something"
 #  Rendered by a real browser, headless: the page with its charts, against an empty page.
 echo '<!DOCTYPE html><html><body></body></html>' > "$work/blank.html"

@@ -224,7 +224,8 @@ struct _rh_agent_t {
     s_flight_t *flights;
     size_t flight_count;
     size_t window;
-    int64_t resend_ms;
+    int64_t resend_ms;       //  send/resend_ms: how long an answer may take before a resend
+    int64_t resend_wait_ms;  //  the wait now: doubled after each resend, back on an answer
     uint32_t credit;
     int64_t scan_ms;
     s_arrival_t *arrivals;
@@ -1357,6 +1358,7 @@ s_answered (rh_agent_t *self, const char *msg_id, const rh_frame_t *refusal)
     for (size_t i = 0; i < self->flight_count; i++) {
         if (strcmp (self->flights [i].msg_id, msg_id) != 0)
             continue;
+        self->resend_wait_ms = self->resend_ms;  //  the broker answers again: no more backing off
         if (code && strcmp (code, rh_rc_name (RH_E_BUSY)) == 0) {
             //  Not a refusal: the broker was at its limit and kept nothing. The message stays
             //  in flight and goes again with the next resend.
@@ -2032,6 +2034,7 @@ s_on_connected (rh_agent_t *self)
     //  Anything unanswered is sent again; the broker de-duplicates by message id. Everything
     //  below the outbox head has been answered: the broker may refuse those numbers for good.
     self->flight_count = 0;
+    self->resend_wait_ms = self->resend_ms;
     self->cursor = s_outbox_head (self);
     //  A paused agent asks for nothing (see s_announce_credit).
     rh_frame_t hello = { .type = RH_FRAME_HELLO,
@@ -2613,6 +2616,7 @@ rh_agent_new (rh_config_t *config)
     self->hook = rh_config_str (config, "hook/command");
     self->window = (size_t) rh_config_int (config, "send/window");
     self->resend_ms = rh_config_int (config, "send/resend_ms");
+    self->resend_wait_ms = self->resend_ms;
     self->credit = (uint32_t) rh_config_int (config, "receive/credit");
     self->scan_ms = rh_config_int (config, "spool/scan_ms");
     const char *spool = rh_config_str (config, "spool/dir");
@@ -2985,13 +2989,18 @@ s_step (rh_agent_t *self, int timeout_ms)
         }
         s_trust_tick (self, now);
         s_deferred_tick (self, now);
-        if (self->flight_count > 0 && now - self->flights [0].sent_ms > self->resend_ms) {
+        if (self->flight_count > 0 && now - self->flights [0].sent_ms > self->resend_wait_ms) {
             //  No answer in time: send everything unanswered again. Said, and counted in
             //  status.json: a broker that keeps missing the deadline makes every resend a
             //  window of duplicates for it to answer, which looks like a stall from outside.
+            //  Each resend in a row doubles the wait (to RH_MAX_RESEND_BACKOFF times it): a
+            //  broker slowed by load is not buried under duplicates it must verify before it
+            //  can tell they are duplicates, which would slow it further (congestion collapse).
             rh_log_warn (self->agency,
                          "no answer from the broker in %" PRId64 " ms: sending %zu messages again",
-                         self->resend_ms, self->flight_count);
+                         self->resend_wait_ms, self->flight_count);
+            if (self->resend_wait_ms < self->resend_ms * RH_MAX_RESEND_BACKOFF)
+                self->resend_wait_ms *= 2;
             self->resent += self->flight_count;
             self->status_dirty = true;
             self->cursor = self->flights [0].seq;

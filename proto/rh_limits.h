@@ -134,4 +134,8 @@
 #define RH_REPORT_MAX_MONTHS 120  //  months a report's trend lists one by one (ten years)
 #define RH_REPORT_BAR_PX     260  //  the full length of a bar: 100 % of its scale
 
+//  An agent that resends for want of an answer doubles its wait each time, to this many times
+//  send/resend_ms, until the broker answers again.
+#define RH_MAX_RESEND_BACKOFF 16
+
 #endif

@@ -51,10 +51,13 @@ drop () {    # drop PHASE
 }
 
 delivered_count () { find "$work/consumed-$1" -name '*.json' | wc -l; }
-wait_all () {    # wait_all PHASE SECONDS
-    local deadline=$((SECONDS + $2))
-    until [ "$(delivered_count "$1")" -ge "$total" ]; do
-        [ $SECONDS -lt $deadline ] || return 1
+wait_all () {    # wait_all PHASE SECONDS: fails when nothing more arrives for SECONDS
+    #  A stall, not slowness, is the failure: on a machine busy with other work the messages
+    #  may take many minutes, and each one that arrives moves the deadline (up to an hour).
+    local count last=-1 deadline=$((SECONDS + $2)) limit=$((SECONDS + 3600))
+    until count=$(delivered_count "$1"); [ "$count" -ge "$total" ]; do
+        [ "$count" -gt "$last" ] && { last=$count; deadline=$((SECONDS + $2)); }
+        [ $SECONDS -lt $deadline ] && [ $SECONDS -lt $limit ] || return 1
         sleep 0.5
     done
     sleep 2     #  anything more that arrives now is a duplicate or unexpected
@@ -122,7 +125,7 @@ run_phase () {    # run_phase NAME CRASHES DESCRIPTION
     rm -f "$work/stop-consumer"; consume "$phase" & local consumer=$!
     drop "$phase"
     $2
-    wait_all "$phase" 180 || bad "$phase: only $(delivered_count "$phase") of $total arrived in time"
+    wait_all "$phase" 180 || bad "$phase: only $(delivered_count "$phase") of $total arrived (none for 180 s)"
     touch "$work/stop-consumer"; wait $consumer
     #  The audit log is read from a stopped broker; the next phase gets it back.
     stop_broker; accepted_cases "$phase"; start_broker

@@ -65,7 +65,7 @@ expect "the sender was told it expired" "$(non_deliveries)" $((told + 1))
 already=$(count_files "$work/la-newport/inbox")
 out=$("$bin/rhannu-broker" dead-letters -f "$work/broker/broker.yaml" 2>&1); rc=$?
 expect "against the running broker the operator's command refuses (exit 2)" "$rc" 2
-expect_match "saying why" "$out" "the broker is running: stop it first"
+expect_match "saying why" "$out" "the broker is running \\(pid [0-9]+\\): stop it first"
 stop_broker
 list=$("$bin/rhannu-broker" dead-letters -f "$work/broker/broker.yaml")
 expect_match "rhannu-broker dead-letters lists it" "$list" "la-newport +[0-9a-f-]+ +police-gwent .*expired"

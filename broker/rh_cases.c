@@ -404,3 +404,47 @@ rh_cases_subject_history (rh_cases_t *self, const uint8_t key [RH_SUBJECT_KEY_LE
     rh_db_iter_destroy (&iter);
     return count;
 }
+
+int
+rh_cases_each_subject_referral (rh_db_t *db, const char *subject, rh_subject_referral_fn *fn,
+                                void *arg)
+{
+    assert (db && subject && fn);
+    uint8_t key [RH_SUBJECT_KEY_LEN];
+    size_t got = 0;
+    if (strlen (subject) != RH_SUBJECT_KEY_LEN * 2
+        || sodium_hex2bin (key, sizeof key, subject, strlen (subject), NULL, &got, NULL) != 0
+        || got != RH_SUBJECT_KEY_LEN)
+        return -1;
+    char prefix [RH_SUBJECT_KEY_LEN * 2 + 8];
+    snprintf (prefix, sizeof prefix, "s/%s/", subject);
+    size_t prefix_size = strlen (prefix);
+    int referrals = 0;
+    rh_db_iter_t *iter = rh_db_iter_new (db, prefix, prefix_size);
+    for (; iter && rh_db_iter_valid (iter) && referrals >= 0; rh_db_iter_next (iter)) {
+        size_t size = 0;
+        const uint8_t *found = rh_db_iter_key (iter, &size);
+        //  s/<key>/<16 hex>/<referral msg id>
+        if (size <= prefix_size + 17 || size - prefix_size - 17 > RH_MAX_ID)
+            continue;
+        char referral [RH_MAX_ID + 1], case_key [RH_MAX_ID + 8], case_id [RH_MAX_ID + 1] = "";
+        memcpy (referral, found + prefix_size + 17, size - prefix_size - 17);
+        referral [size - prefix_size - 17] = 0;
+        snprintf (case_key, sizeof case_key, "k/%s", referral);
+        uint8_t *value = NULL;
+        size_t value_size = 0;
+        if (rh_db_get (db, case_key, strlen (case_key), &value, &value_size) == 0) {
+            Rhannu__V1__Case *record = rhannu__v1__case__unpack (NULL, value_size, value);
+            if (record && record->case_id && strlen (record->case_id) <= RH_MAX_ID)
+                snprintf (case_id, sizeof case_id, "%s", record->case_id);
+            if (record)
+                rhannu__v1__case__free_unpacked (record, NULL);
+        }
+        free (value);
+        referrals = fn (arg, referral, case_id) == 0 ? referrals + 1 : -2;
+    }
+    if (!iter || rh_db_iter_error (iter))
+        referrals = -2;
+    rh_db_iter_destroy (&iter);
+    return referrals;
+}

@@ -109,6 +109,17 @@ bool rh_cases_involve (rh_case_t *record, const char *agency);
 void rh_cases_note_subject (rh_cases_t *self, const uint8_t key [RH_SUBJECT_KEY_LEN],
                             int64_t received_ms, const char *referral_msg_id, uint8_t state);
 
+//  Called for each referral the subject index holds for one subject, oldest first: the
+//  referral's message id and its case id ("" if its case cannot be read). Returns 0 to go on,
+//  -1 to stop the walk.
+typedef int (rh_subject_referral_fn) (void *arg, const char *referral_msg_id, const char *case_id);
+
+//  Walks the subject index of the store in db for subject (64 hex digits of its pseudonymous
+//  key): the one place a subject is named. Returns the number of referrals, -1 if subject is not
+//  a key, or -2 if the index could not be read or fn stopped the walk.
+int rh_cases_each_subject_referral (rh_db_t *db, const char *subject, rh_subject_referral_fn *fn,
+                                    void *arg);
+
 //  Referrals about a subject received at or after since_ms (committed ones), oldest first.
 size_t rh_cases_subject_history (rh_cases_t *self, const uint8_t key [RH_SUBJECT_KEY_LEN],
                                  int64_t since_ms, rh_subject_entry_t *entries, size_t max);

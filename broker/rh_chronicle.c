@@ -213,48 +213,24 @@ rh_chronicle_size (rh_chronicle_t *self)
     return self->count;
 }
 
+//  One referral under the subject: its own records, and its case's, which bring what followed.
+static int
+s_collect_referral (void *arg, const char *referral_msg_id, const char *case_id)
+{
+    rh_chronicle_t *self = arg;
+    char message_prefix [RH_MAX_ID + 8];
+    snprintf (message_prefix, sizeof message_prefix, "ai/%s/", referral_msg_id);
+    s_collect (self, message_prefix);
+    if (*case_id)
+        s_collect_case (self, case_id);
+    return 0;
+}
+
 //  The broker's repeat-referral index is the only place a subject is named (by its
 //  pseudonymous key): from it come the referrals, and from each referral its case.
 int
 rh_chronicle_add_subject (rh_chronicle_t *self, const char *subject)
 {
     assert (self && subject);
-    uint8_t key [RH_SUBJECT_KEY_LEN];
-    size_t got = 0;
-    if (strlen (subject) != RH_SUBJECT_KEY_LEN * 2
-        || sodium_hex2bin (key, sizeof key, subject, strlen (subject), NULL, &got, NULL) != 0
-        || got != RH_SUBJECT_KEY_LEN)
-        return -1;
-    char prefix [RH_SUBJECT_KEY_LEN * 2 + 8];
-    snprintf (prefix, sizeof prefix, "s/%s/", subject);
-    int referrals = 0;
-    rh_db_iter_t *iter = rh_db_iter_new (self->db, prefix, strlen (prefix));
-    for (; iter && rh_db_iter_valid (iter); rh_db_iter_next (iter)) {
-        size_t size = 0;
-        const uint8_t *found = rh_db_iter_key (iter, &size);
-        //  s/<key>/<16 hex>/<referral msg id>
-        if (size <= strlen (prefix) + 17 || size - strlen (prefix) - 17 > RH_MAX_ID)
-            continue;
-        char referral [RH_MAX_ID + 1], case_key [RH_MAX_ID + 8];
-        memcpy (referral, found + strlen (prefix) + 17, size - strlen (prefix) - 17);
-        referral [size - strlen (prefix) - 17] = 0;
-        referrals++;
-        char message_prefix [RH_MAX_ID + 8];
-        snprintf (message_prefix, sizeof message_prefix, "ai/%s/", referral);
-        s_collect (self, message_prefix);
-        //  The referral's case brings what followed it.
-        snprintf (case_key, sizeof case_key, "k/%s", referral);
-        uint8_t *value = NULL;
-        size_t value_size = 0;
-        if (rh_db_get (self->db, case_key, strlen (case_key), &value, &value_size) == 0) {
-            Rhannu__V1__Case *record = rhannu__v1__case__unpack (NULL, value_size, value);
-            if (record && *record->case_id)
-                s_collect_case (self, record->case_id);
-            if (record)
-                rhannu__v1__case__free_unpacked (record, NULL);
-        }
-        free (value);
-    }
-    rh_db_iter_destroy (&iter);
-    return referrals;
+    return rh_cases_each_subject_referral (self->db, subject, s_collect_referral, self);
 }

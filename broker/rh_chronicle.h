@@ -24,8 +24,8 @@ void rh_chronicle_destroy (rh_chronicle_t **self_p);
 void rh_chronicle_add_case (rh_chronicle_t *self, const char *case_id);
 
 //  Adds the records about one subject (subject: the 64 hex digits of its key): each referral
-//  indexed under it and the referral's case. Returns the number of referrals found, or -1 if
-//  subject is not a key.
+//  indexed under it and the referral's case. Returns the number of referrals found, -1 if
+//  subject is not a key, or -2 if the subject index could not be read.
 int rh_chronicle_add_subject (rh_chronicle_t *self, const char *subject);
 
 //  NULL if every record gathered and printed so far was read, else the first that was not.

@@ -154,56 +154,26 @@ rh_eraser_add_message (rh_eraser_t *self, const char *msg_id)
     return s_add_index (self, prefix);
 }
 
+//  One referral under the subject: its message, and every message of its case.
+static int
+s_add_referral (void *arg, const char *referral_msg_id, const char *case_id)
+{
+    rh_eraser_t *self = arg;
+    if (rh_eraser_add_message (self, referral_msg_id) < 0)
+        return -1;
+    char case_prefix [RH_MAX_ID + 8];
+    snprintf (case_prefix, sizeof case_prefix, "ac/%s/", case_id);
+    return *case_id && s_add_index (self, case_prefix) < 0 ? -1 : 0;
+}
+
 //  The broker's repeat-referral index is the only place a subject is named (by its key): from
 //  it come the referrals, and from each its case and every message of that case.
 int
 rh_eraser_add_subject (rh_eraser_t *self, const char *subject)
 {
     assert (self && subject);
-    uint8_t key [RH_SUBJECT_KEY_LEN];
-    size_t got = 0;
-    if (strlen (subject) != RH_SUBJECT_KEY_LEN * 2
-        || sodium_hex2bin (key, sizeof key, subject, strlen (subject), NULL, &got, NULL) != 0
-        || got != RH_SUBJECT_KEY_LEN)
-        return -1;
-    char prefix [RH_SUBJECT_KEY_LEN * 2 + 8];
-    snprintf (prefix, sizeof prefix, "s/%s/", subject);
-    size_t prefix_size = strlen (prefix);
-    int referrals = 0;
-    rh_db_iter_t *iter = rh_db_iter_new (self->db, prefix, prefix_size);
-    for (; iter && rh_db_iter_valid (iter) && referrals >= 0; rh_db_iter_next (iter)) {
-        size_t size = 0;
-        const uint8_t *found = rh_db_iter_key (iter, &size);
-        //  s/<key>/<16 hex>/<referral msg id>
-        if (size <= prefix_size + 17 || size - prefix_size - 17 > RH_MAX_ID)
-            continue;
-        char referral [RH_MAX_ID + 1], case_key [RH_MAX_ID + 8];
-        memcpy (referral, found + prefix_size + 17, size - prefix_size - 17);
-        referral [size - prefix_size - 17] = 0;
-        referrals++;
-        if (rh_eraser_add_message (self, referral) < 0)
-            referrals = -1;
-        snprintf (case_key, sizeof case_key, "k/%s", referral);
-        uint8_t *value = NULL;
-        size_t value_size = 0;
-        if (referrals >= 0
-            && rh_db_get (self->db, case_key, strlen (case_key), &value, &value_size) == 0) {
-            Rhannu__V1__Case *record = rhannu__v1__case__unpack (NULL, value_size, value);
-            if (record && *record->case_id && strlen (record->case_id) <= RH_MAX_ID) {
-                char case_prefix [RH_MAX_ID + 8];
-                snprintf (case_prefix, sizeof case_prefix, "ac/%s/", record->case_id);
-                if (s_add_index (self, case_prefix) < 0)
-                    referrals = -1;
-            }
-            if (record)
-                rhannu__v1__case__free_unpacked (record, NULL);
-        }
-        free (value);
-    }
-    if (!iter || rh_db_iter_error (iter))
-        referrals = -1;
-    rh_db_iter_destroy (&iter);
-    return referrals;
+    int referrals = rh_cases_each_subject_referral (self->db, subject, s_add_referral, self);
+    return referrals < 0 ? -1 : referrals;
 }
 
 //  Years record must be kept, by the longest retention of the agreements that allowed it; -1

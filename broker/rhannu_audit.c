@@ -274,23 +274,7 @@ s_verify_witnessed (rh_db_t *db, const s_args_t *args, char *reason, size_t reas
     size_t count = 0;
     char *end = NULL;
     unsigned long quorum = strtoul (args->quorum, &end, 10);
-    FILE *file = fopen (args->witness_keys, "r");
-    char line [RH_NOTE_MAX_VKEY + 2];
-    bool good = file != NULL;
-    while (good && fgets (line, sizeof line, file)) {
-        line [strcspn (line, "\r\n")] = 0;
-        if (!*line)
-            continue;
-        good = count < RH_MAX_WITNESSES && rh_note_vkey_parse (line, &keys [count]) == RH_OK
-               && keys [count].type == RH_NOTE_TYPE_COSIGNATURE;
-        //  A key listed twice is one witness: counting it twice would make a quorum of one.
-        for (size_t i = 0; good && i < count; i++)
-            good = memcmp (keys [i].public_key, keys [count].public_key, sizeof keys [i].public_key)
-                   != 0;
-        count += good;
-    }
-    if (file)
-        fclose (file);
+    bool good = rh_evidence_read_keys (args->witness_keys, keys, RH_MAX_WITNESSES, &count) == 0;
     if (!good || *end || end == args->quorum || quorum == 0 || quorum > count) {
         snprintf (reason, reason_size,
                   "the witness keys do not read (cosignature vkeys, one a line, each once, at "
@@ -603,9 +587,13 @@ s_disclosures (rh_db_t *db, rh_certstore_t *store, const s_args_t *args, uint64_
         return 2;
     int referrals = rh_chronicle_add_subject (chronicle, args->subject);
     int rc = 0;
-    if (referrals < 0) {
+    if (referrals == -1) {
         fprintf (stderr, "rhannu-audit: --subject takes the 64 hex digits of a subject key\n");
         rc = 2;
+    }
+    else if (referrals < 0) {
+        fprintf (stderr, "rhannu-audit: INCOMPLETE: the subject index cannot be read\n");
+        rc = 1;
     }
     else if (referrals == 0) {
         fprintf (stderr, "rhannu-audit: no referral is indexed under that subject key\n");

@@ -654,6 +654,7 @@ main (int argc, char **argv)
         rh_log_error ("broker", "configuration: %s", error);
         return 2;
     }
+    rh_log_set_format_name (rh_config_str (config, "log/format"));
     int rc = s_commands [k].run (config, &args);
     rh_config_destroy (&config);
     return rc;

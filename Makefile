@@ -573,7 +573,7 @@ programs: $(TOOLS) $(AGENT_LIB)
 #  system with apt, checks them and purges them (it changes the system: not part of check).
 DEB_DIR ?= build/deb
 DEB_TOOLS := debhelper fakeroot dpkg-dev lintian
-DEB_SOURCES := Makefile README.md agent broker certs proto lib deploy tests witness .clang-format
+DEB_SOURCES := Makefile README.md VERSION agent broker certs proto lib deploy tests witness .clang-format
 deb:
 	@missing=$$(for p in $(DEB_TOOLS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
 	    | grep -q 'install ok installed' || echo $$p; done); \

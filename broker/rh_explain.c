@@ -314,6 +314,9 @@ s_print_text (FILE *out, json_t *report)
             s_print_names (out, "withheld", json_object_get (r, "withheld"));
         }
     }
+    if (json_array_size (recipients) == 0)
+        fprintf (out, "No recipient: %s.\n",
+                 json_string_value (json_object_get (report, "reason")));
     fprintf (out, "\n");
     if (json_is_true (json_object_get (report, "accepted")))
         fprintf (out, "The broker would accept this message and deliver it to %zu recipient%s.\n",

@@ -87,6 +87,19 @@ out=$(explain "$examples/school-referral-no-consent.json" --from education-newpo
 expect "the signed file as --agreements: refused again, exit 1" "$rc" 1
 expect_match "its signature is verified" "$out" "signature verified against the board CA"
 
+echo "== recipients the broker cannot decide"
+printf '{"kind": "REFERRAL", "purpose": "SAFEGUARDING_CHILD", "to": [{"agency_id": "la-nowhere"}],\n "body": {"categories": ["NEGLECT"]}}\n' \
+    > "$work/unknown-recipient.json"
+out=$(explain "$work/unknown-recipient.json" --from police-gwent 2>&1); rc=$?
+expect "an agency that is not enrolled is refused: exit 1" "$rc" 1
+expect_match "and named as such" "$out" "la-nowhere: REFUSED\.
+    why: not an enrolled agency"
+printf '{"kind": "REFERRAL", "purpose": "SAFEGUARDING_CHILD", "body": {"categories": ["NEGLECT"]}}\n' \
+    > "$work/nobody.json"
+out=$(explain "$work/nobody.json" --from police-gwent 2>&1); rc=$?
+expect "no recipient: exit 1" "$rc" 1
+expect_match "it says the message names none" "$out" "No recipient: the message names no recipient\."
+
 echo "== bad input: one typed line, no values"
 printf '{"kind": "REFERRAL", "purpose": "SAFEGUARDING_CHILD", "to": [{"agency_id": "la-newport"}],\n "body": {"subjects": [{"kind": "Mary Smith 12/03/2016"}]}}\n' \
     > "$work/bad-value.json"

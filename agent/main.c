@@ -315,6 +315,7 @@ main (int argc, char **argv)
         fprintf (stderr, S_TOOL ": configuration: %s\n", error);
         return 2;
     }
+    rh_log_set_format_name (rh_config_str (config, "log/format"));
     int rc = s_commands [k].run (config, (const char *const *) argv + optind, file_count);
     rh_config_destroy (&config);
     return rc;

@@ -118,6 +118,8 @@ const rh_cfg_spec_t rh_agent_config_spec [] = {
     { "witness/quorum", RH_CFG_INT, 0, RH_MAX_WITNESSES, "0", false,
       "trust a broker checkpoint only with this many of those witnesses' cosignatures "
       "(0: not required)" },
+    { "log/format", RH_CFG_ENUM, 0, 0, "text", false,
+      "how operator log lines are written: text, or one JSON object per line {text|json}" },
     { "metrics/listen", RH_CFG_STR, 0, 0, "", false,
       "serve /metrics, /healthz and /readyz over HTTP on HOST:PORT, e.g. 127.0.0.1:9465 "
       "(empty: off)" },
@@ -3053,6 +3055,7 @@ rh_agent_open (const char *config_path, char *error, size_t error_size)
     rh_config_t *config = rh_config_load (rh_agent_config_spec, config_path, error, error_size);
     if (!config)
         return NULL;
+    rh_log_set_format_name (rh_config_str (config, "log/format"));
     rh_agent_t *self = rh_agent_new (config);
     if (!self) {
         snprintf (error, error_size, "cannot start the agent of %s (its log says why)",

@@ -19,6 +19,10 @@
                                 validate a sharing agreement (and its signature)
     rhannu-broker vkey -f CONFIG
                                 print the vkey of our checkpoint notes
+    rhannu-broker explain -f CONFIG MESSAGE.json --from AGENCY
+                         [--agreements DIR-or-FILE] [--json]
+                                what the broker would decide for a message,
+                                without sending it
     rhannu-broker -h | --version
                                 help, including every configuration key
 
@@ -88,6 +92,15 @@ s_usage (FILE *out)
              "       rhannu-broker check-agreement FILE [--pki DIR]\n"
              "                                         validate a sharing agreement; with\n"
              "                                         --pki also its signature FILE.sig\n"
+             "       rhannu-broker explain -f CONFIG MESSAGE.json --from AGENCY\n"
+             "                [--agreements DIR-or-FILE] [--json]\n"
+             "                                         a dry run: for each recipient, the\n"
+             "                                         agreement and rule that decide it,\n"
+             "                                         the fields it would receive, or the\n"
+             "                                         missing condition; against policy/dir\n"
+             "                                         or the given agreements (a file: a\n"
+             "                                         draft). Nothing is sent; exit 0 if it\n"
+             "                                         would be accepted, 1 if refused\n"
              "       rhannu-broker -h | --help | --version\n\n"
              "Options: -f, --config FILE   -v, --verbose (debug log)\n\n"
              "Configuration keys (YAML, section/key):\n");
@@ -423,7 +436,9 @@ typedef struct {
     const char *argument;  //  the command's one argument (check-agreement FILE), if it takes one
     const char *metrics;   //  status --metrics URL
     s_erase_args_t erase;  //  erase --msg, --subject, --retention, --reason, --authority
-    bool erase_option;     //  any of those was given
+    rh_explain_args_t explain;  //  explain --from, --agreements, --json
+    bool explain_option;        //  any of those was given
+    bool erase_option;          //  any of those was given
 } s_args_t;
 
 static int
@@ -500,6 +515,16 @@ s_backup_command (rh_config_t *config, const s_args_t *args)
 }
 
 static int
+s_explain_command (rh_config_t *config, const s_args_t *args)
+{
+    if (!args->explain.from)
+        return rh_cli_error (S_TOOL, "explain needs --from AGENCY (the sending agency)");
+    rh_explain_args_t explain = args->explain;
+    explain.message = args->argument;
+    return rh_explain_run (config, &explain, stdout, stderr);
+}
+
+static int
 s_check_agreement_command (rh_config_t *config, const s_args_t *args)
 {
     (void) config;
@@ -523,6 +548,7 @@ static const struct {
     { "backup", s_backup_command, true, "DEST (a new folder)" },
     { "restore", s_backup_command, true, "BACKUP (into data/dir, which must be empty)" },
     { "check-agreement", s_check_agreement_command, false, "FILE" },
+    { "explain", s_explain_command, true, "MESSAGE.json" },
 };
 
 enum {
@@ -535,7 +561,10 @@ enum {
     S_RETENTION,
     S_REASON,
     S_AUTHORITY,
-    S_METRICS
+    S_METRICS,
+    S_FROM,
+    S_AGREEMENTS,
+    S_JSON
 };
 
 static const struct option s_options [] = {
@@ -552,6 +581,9 @@ static const struct option s_options [] = {
     { "reason", required_argument, NULL, S_REASON },
     { "authority", required_argument, NULL, S_AUTHORITY },
     { "metrics", required_argument, NULL, S_METRICS },
+    { "from", required_argument, NULL, S_FROM },
+    { "agreements", required_argument, NULL, S_AGREEMENTS },
+    { "json", no_argument, NULL, S_JSON },
     { NULL, 0, NULL, 0 },
 };
 
@@ -605,6 +637,18 @@ main (int argc, char **argv)
             case S_METRICS:
                 args.metrics = optarg;
                 break;
+            case S_FROM:
+                args.explain.from = optarg;
+                args.explain_option = true;
+                break;
+            case S_AGREEMENTS:
+                args.explain.agreements = optarg;
+                args.explain_option = true;
+                break;
+            case S_JSON:
+                args.explain.json = true;
+                args.explain_option = true;
+                break;
             case S_AUTHORITY:
                 args.erase.authority = optarg;
                 args.erase_option = true;
@@ -643,6 +687,8 @@ main (int argc, char **argv)
     if (args.erase_option && s_commands [k].run != s_erase_command)
         return rh_cli_error (
             S_TOOL, "--msg, --subject, --retention, --reason and --authority are for erase");
+    if (args.explain_option && s_commands [k].run != s_explain_command)
+        return rh_cli_error (S_TOOL, "--from, --agreements and --json are for explain");
     if (!s_commands [k].config)
         return s_commands [k].run (NULL, &args);
     if (!args.config)
@@ -654,6 +700,7 @@ main (int argc, char **argv)
         rh_log_error ("broker", "configuration: %s", error);
         return 2;
     }
+    rh_log_set_format_name (rh_config_str (config, "log/format"));
     int rc = s_commands [k].run (config, &args);
     rh_config_destroy (&config);
     return rc;

@@ -70,6 +70,8 @@ const rh_cfg_spec_t rh_broker_config_spec [] = {
       "the witnesses' cosignature vkeys, in the order of witness/urls" },
     { "witness/origin", RH_CFG_STR, 0, 0, "", false,
       "the origin line of our checkpoints, the name witnesses know this log by" },
+    { "log/format", RH_CFG_ENUM, 0, 0, "text", false,
+      "how operator log lines are written: text, or one JSON object per line {text|json}" },
     { "metrics/listen", RH_CFG_STR, 0, 0, "", false,
       "serve /metrics, /healthz, /readyz and /status over HTTP on HOST:PORT, e.g. "
       "127.0.0.1:9464 (empty: off)" },

@@ -39,5 +39,6 @@
 #include "rh_intake.h"
 #include "rh_broker.h"
 #include "rh_status.h"
+#include "rh_explain.h"
 
 #endif

@@ -94,6 +94,21 @@ out:
 }
 
 rh_signer_t *
+rh_signer_new_unsent (const char *agency_id)
+{
+    assert (agency_id);
+    if (!rh_envelope_valid_id (agency_id))
+        return NULL;
+    rh_signer_t *self = calloc (1, sizeof *self);
+    uint8_t public_key [crypto_sign_PUBLICKEYBYTES];
+    if (self && crypto_sign_keypair (public_key, self->secret) != 0)
+        rh_signer_destroy (&self);
+    if (self)
+        snprintf (self->agency_id, sizeof self->agency_id, "%s", agency_id);
+    return self;
+}
+
+rh_signer_t *
 rh_signer_load (const char *agency_dir)
 {
     assert (agency_dir);

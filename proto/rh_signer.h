@@ -18,6 +18,12 @@ rh_signer_t *rh_signer_new (const char *key_path, const char *cert_path);
 //  Loads DIR/key.pem and DIR/cert.pem, as rhannu-ca lays out an agency folder.
 rh_signer_t *rh_signer_load (const char *agency_dir);
 
+//  A signer with a fresh random key and no certificate (its fingerprint is all zeros), naming
+//  agency_id: for dry runs that build a message exactly as a receiver would decode it and never
+//  send it (rhannu-broker explain). Nothing it signs verifies. Returns NULL if agency_id is not
+//  a valid id or on failure.
+rh_signer_t *rh_signer_new_unsent (const char *agency_id);
+
 //  Wipes the secret and frees the signer.
 void rh_signer_destroy (rh_signer_t **self_p);
 

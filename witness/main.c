@@ -30,6 +30,8 @@ static const rh_cfg_spec_t s_spec [] = {
       "folder of the latest cosigned checkpoint per log (created 0700)" },
     { "logs/vkeys", RH_CFG_STR, 0, 0, NULL, true,
       "the logs' Ed25519 vkeys, separated by spaces; a key's name is its log's origin" },
+    { "log/format", RH_CFG_ENUM, 0, 0, "text", false,
+      "how operator log lines are written: text, or one JSON object per line {text|json}" },
     { "http/address", RH_CFG_STR, 0, 0, "127.0.0.1", false, "IPv4 address to listen on" },
     { "http/port", RH_CFG_INT, 1, 65535, "7380", false, "TCP port to listen on" },
     { "http/max_connections", RH_CFG_INT, 1, 1024, "32", false, "connections served at once" },
@@ -363,6 +365,7 @@ main (int argc, char **argv)
         fprintf (stderr, "rhannu-witness: %s\n", error);
         return 1;
     }
+    rh_log_set_format_name (rh_config_str (config, "log/format"));
     int rc;
     if (print_vkey) {
         uint8_t secret [RH_NOTE_SECRET_LEN];

@@ -163,6 +163,34 @@ expect "bold on a terminal" "$(TERM=xterm script -qec "bash $heading" /dev/null 
 expect "no escapes on a terminal with TERM=dumb" \
     "$(TERM=dumb script -qec "bash $heading" /dev/null | escapes)" 0
 
+echo "== logs: log/format json, and the journal's priorities when stderr is the journal"
+#  A second broker of its own (store, port) with log/format json; its stderr is a file that
+#  JOURNAL_STREAM names, as systemd names the journal's stream.
+claim_port
+mkdir -p "$work/jsonlog"
+sed -e "s|$work/broker/data|$work/jsonlog/data|" -e "s|$endpoint|tcp://127.0.0.1:$claimed_port|" \
+    "$work/broker/broker.yaml" > "$work/jsonlog/broker.yaml"
+printf 'log:\n  format: json\n' >> "$work/jsonlog/broker.yaml"
+: > "$work/jsonlog/journal"
+JOURNAL_STREAM=$(stat -c %d:%i "$work/jsonlog/journal") "$bin/rhannu-broker" \
+    -f "$work/jsonlog/broker.yaml" 2>> "$work/jsonlog/journal" &
+json_pid=$!
+extra_pids+=("$json_pid")
+for _ in $(seq 300); do grep -q '"ready"' "$work/jsonlog/journal" && break; sleep 0.05; done
+kill -TERM "$json_pid"; wait "$json_pid" 2>/dev/null
+expect "every line is a priority and one JSON object" "$(python3 -c '
+import json, sys
+bad = 0
+for line in open(sys.argv[1]):
+    prio, text = line[:3], line[3:]
+    obj = json.loads(text)
+    want = {"error": "<3>", "warn": "<4>", "info": "<6>", "debug": "<7>"}[obj["level"]]
+    bad += prio != want or sorted(obj) != ["component", "level", "message", "time"]
+print("lines", "many" if sum(1 for _ in open(sys.argv[1])) > 2 else "few", "bad", bad)
+' "$work/jsonlog/journal" 2>&1)" "lines many bad 0"
+expect_match "the broker said it was ready, as info" "$(grep '"ready"' "$work/jsonlog/journal")" \
+    '^<6>\{"time":"[0-9T:.-]+Z","level":"info","component":"broker","message":"ready"\}$'
+
 echo "== make demo: package installation in a log, one line on screen"
 #  install-deps.sh with stand-ins for dpkg-query (nothing installed) and apt-get (a thousand lines
 #  of output, then success or failure as $APT_FAILS says).

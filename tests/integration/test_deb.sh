@@ -131,12 +131,54 @@ EOF2
     install -d -o rhannu -g rhannu -m 0700 /var/lib/rhannu/broker
     exec_start=$(sed -n 's/^ExecStart=//p' /lib/systemd/system/rhannu-broker.service)
     port=$((20000 + RANDOM % 10000))
+    metrics_port=$((port + 1))
     sed -i "s|tcp://127.0.0.1:5670|tcp://127.0.0.1:$port|" /etc/rhannu/broker.yaml
+    #  The packaged configuration has metrics off: turned on as an operator would, one line.
+    sed -i "s|^  listen: \"\" |  listen: 127.0.0.1:$metrics_port |" /etc/rhannu/broker.yaml
+    grep -q "^  listen: 127.0.0.1:$metrics_port " /etc/rhannu/broker.yaml \
+        && ok "metrics/listen set in the packaged broker.yaml" || bad "cannot set metrics/listen"
     runuser -u rhannu -- $exec_start 2> "$work/broker.log" &
     pid=$!
     for _ in $(seq 100); do grep -q ready "$work/broker.log" && break; sleep 0.1; done
     grep -q ready "$work/broker.log" && ok "the broker starts as rhannu with its unit's command line" \
         || bad "the broker did not start: $(tail -3 "$work/broker.log")"
+    url=http://127.0.0.1:$metrics_port
+    code=""
+    for _ in $(seq 50); do
+        code=$(curl -s -o /dev/null -w '%{http_code}' "$url/readyz" 2>/dev/null)
+        [ "$code" = 200 ] && break
+        sleep 0.1
+    done
+    [ "$code" = 200 ] && ok "/readyz answers 200" || bad "/readyz answers '$code': $(curl -s "$url/readyz")"
+    code=$(curl -s -o /dev/null -w '%{http_code}' "$url/healthz")
+    [ "$code" = 200 ] && ok "/healthz answers 200" || bad "/healthz answers '$code'"
+    curl -s "$url/metrics" > "$work/metrics.prom"
+    missing=""
+    for series in rhannu_broker_agency_connected rhannu_broker_queue_depth \
+            rhannu_broker_queue_oldest_age_seconds rhannu_broker_submissions_total \
+            rhannu_broker_commit_batch_size rhannu_broker_commit_duration_seconds \
+            rhannu_broker_verify_backlog rhannu_broker_dead_letters rhannu_broker_audit_records \
+            rhannu_broker_audit_checkpoint_age_seconds rhannu_broker_crl_expiry_seconds \
+            rhannu_broker_trust_bundle_expiry_seconds rhannu_broker_ready \
+            process_resident_memory_bytes process_open_fds process_cpu_seconds_total \
+            process_start_time_seconds; do
+        grep -q "^# TYPE $series " "$work/metrics.prom" || missing+=" $series"
+    done
+    [ -z "$missing" ] && ok "/metrics serves every series ($(grep -c '^# TYPE ' "$work/metrics.prom") families, $(grep -vc '^#' "$work/metrics.prom") samples)" \
+        || bad "/metrics lacks:$missing"
+    here=$(dirname "$0")
+    python3 "$here/prom_check.py" < "$work/metrics.prom" > "$work/prom_check" 2>&1 \
+        && ok "the exposition is well formed" || bad "exposition: $(head -3 "$work/prom_check")"
+    runuser -u rhannu -- rhannu-broker status -f /etc/rhannu/broker.yaml > "$work/status" 2>&1 \
+        && ok "rhannu-broker status asks the running broker" || bad "status: $(head -3 "$work/status")"
+    page=$(MANPAGER=cat MANWIDTH=200 man rhannu-broker 2>&1)
+    [[ "$page" == *"rhannu-broker - the regional broker"* ]] && ok "man rhannu-broker works" \
+        || bad "man rhannu-broker: $(head -3 <<< "$page")"
+    for ref in "5 rhannu.yaml" "5 rhannu-message" "8 rhannu-agent" "1 rhannu-ca" "1 rhannu-audit" \
+               "8 rhannu-witness"; do
+        man -w $ref > /dev/null 2>&1 || missing_pages+=" $ref"
+    done
+    [ -z "${missing_pages:-}" ] && ok "man finds every page by section" || bad "man cannot find:$missing_pages"
     install -d -o rhannu -g rhannu -m 0700 "$work/backups"
     chmod 0711 "$work"
     runuser -u rhannu -- rhannu-broker backup -f /etc/rhannu/broker.yaml "$work/backups/now" > /dev/null 2>&1 \
@@ -152,6 +194,11 @@ EOF2
     left=""
     for f in $files; do [ -f "$f" ] && left="$left $f"; done
     [ -z "$left" ] && ok "no packaged file is left" || bad "left after purge:$left"
+    stray=$(find /etc /usr /lib /var -name '*rhannu*' -not -path "$work/*" 2>/dev/null | head -20)
+    [ -z "$stray" ] && ok "nothing named rhannu is left in /etc, /usr, /lib or /var" \
+        || bad "stray after purge: $(tr '\n' ' ' <<< "$stray")"
+    man -w rhannu-broker > /dev/null 2>&1 && bad "man still finds rhannu-broker" \
+        || ok "man no longer finds rhannu-broker"
     [ ! -e /etc/rhannu ] && [ ! -e /var/spool/rhannu ] && [ ! -e /var/lib/rhannu ] \
         && ok "/etc/rhannu, /var/lib/rhannu and the spool, emptied, are gone" \
         || bad "left: $(ls -d /etc/rhannu /var/spool/rhannu /var/lib/rhannu 2>/dev/null)"

@@ -15,7 +15,7 @@ has_word () { grep -qE -- "(^|[^A-Za-z0-9_/-])$(sed 's/[.[\*^$/]/\\&/g' <<< "$1"
 
 echo "== every page is clean roff"
 pages=(rhannu-broker.8 rhannu-agent.8 rhannu-ca.1 rhannu-audit.1 rhannu-witness.8 rhannu.yaml.5
-       rhannu-message.7)
+       rhannu-message.5)
 for page in "${pages[@]}"; do
     if [ ! -f "$man_dir/$page" ]; then bad "$page is missing"; continue; fi
     out=$(groff -ww -z -man "$man_dir/$page" 2>&1)
@@ -60,5 +60,12 @@ for spec in rhannu-broker:BROKER rhannu-agent:AGENT rhannu-witness:WITNESS; do
     for key in $keys; do has_word "$key" <<< "$part" || missing+=" $key"; done
     expect "$tool: every key is under $section KEYS in rhannu.yaml(5)" "$missing" ""
 done
+
+echo "== every page a page or the README refers to is one of ours, in its section"
+refs=$(cat "$man_dir"/* "$top/README.md" | grep -oE '(\.BR )?rhannu[a-z.-]*( \(|\()[1-8]\)' \
+       | sed -E 's/^\.BR //; s/ ?\(([1-8])\)$/.\1/' | sort -u)
+missing=""
+for ref in $refs; do [ -f "$man_dir/$ref" ] || missing+=" $ref"; done
+expect "every reference ($(wc -w <<< "$refs") pages) names a page in deploy/man" "$missing" ""
 
 finish

@@ -40,6 +40,7 @@ void init_rh_note_tests (void);
 void init_rh_witness_tests (void);
 void init_rh_db_tests (void);
 void init_rh_eraser_tests (void);
+void init_rh_log_tests (void);
 
 int
 main (void)
@@ -84,6 +85,7 @@ main (void)
     init_rh_witness_tests ();
     init_rh_db_tests ();
     init_rh_eraser_tests ();
+    init_rh_log_tests ();
     CU_basic_set_mode (CU_BRM_VERBOSE);
     CU_basic_run_tests ();
     unsigned failures = CU_get_number_of_failures () + CU_get_number_of_tests_failed ();

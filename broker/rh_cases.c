@@ -88,6 +88,10 @@ s_encode (const rh_case_t *record, size_t *size)
     out.reminder_ms = record->timers [RH_TIMER_REMINDER];
     out.outcome_due_ms = record->timers [RH_TIMER_OUTCOME];
     out.escalate_ms = record->timers [RH_TIMER_ESCALATE];
+    out.review_due_ms = record->timers [RH_TIMER_REVIEW];
+    out.override_review = (Rhannu__V1__OverrideReview) record->override_review;
+    out.override_rule = (char *) record->override_rule;
+    out.overridden_ms = record->overridden_ms;
     char *involved [RH_MAX_INVOLVED], *alerts [RH_MAX_OPEN_ALERTS];
     ProtobufCBinaryData keys [RH_MAX_CASE_SUBJECTS];
     for (size_t i = 0; i < record->involved_count; i++)
@@ -152,6 +156,10 @@ s_decode (const uint8_t *data, size_t size, rh_case_t *record)
         record->timers [RH_TIMER_REMINDER] = in->reminder_ms;
         record->timers [RH_TIMER_OUTCOME] = in->outcome_due_ms;
         record->timers [RH_TIMER_ESCALATE] = in->escalate_ms;
+        record->timers [RH_TIMER_REVIEW] = in->review_due_ms;
+        record->override_review = (uint32_t) in->override_review;
+        s_copy (record->override_rule, sizeof record->override_rule, in->override_rule);
+        record->overridden_ms = in->overridden_ms;
         for (size_t i = 0; i < in->n_involved; i++)
             s_copy (record->involved [i], sizeof record->involved [i], in->involved [i]);
         record->involved_count = in->n_involved;

@@ -19,6 +19,7 @@ typedef enum {
     RH_TIMER_REMINDER = 1,     //  remind the holder the outcome is due soon
     RH_TIMER_OUTCOME = 2,      //  outcome overdue: tell the referrer
     RH_TIMER_ESCALATE = 3,     //  still overdue: tell the escalation role
+    RH_TIMER_REVIEW = 4,       //  a consent override not reviewed in time: tell the reviewer
     RH_TIMER_COUNT
 } rh_timer_t;
 
@@ -54,6 +55,9 @@ typedef struct {
     char unverified_code [RH_MAX_ID + 1];  //  the last code it gave (RH_E_...)
     int64_t unverified_ms;                 //  when it first could not (0: never)
     int64_t timers [RH_TIMER_COUNT];       //  due times of pending timers; 0: none
+    uint32_t override_review;              //  OverrideReview: 0 when no consent was overridden
+    char override_rule [RH_MAX_ID + 1];    //  the rule whose consent condition was overridden
+    int64_t overridden_ms;
     char involved [RH_MAX_INVOLVED][RH_MAX_ID + 1];
     size_t involved_count;
     uint8_t subject_keys [RH_MAX_CASE_SUBJECTS][RH_SUBJECT_KEY_LEN];

@@ -233,6 +233,21 @@ rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
         s_reject (self, result, RH_E_NOT_HOLDER, why);
         return;
     }
+    //  A review of a consent override answers the referral it reviews: without one there is
+    //  nothing to review.
+    if (match == RH_CASE_NONE && facts.kind == RH_KIND_STATUS_UPDATE
+        && facts.update_kind == RHANNU__V1__UPDATE_KIND__OVERRIDE_REVIEWED) {
+        rh_decision_t refusal;
+        memset (&refusal, 0, sizeof refusal);
+        refusal.result = RH_DECIDE_CONDITION;
+        refusal.rule_id = "";
+        snprintf (refusal.missing, sizeof refusal.missing, "override_pending");
+        snprintf (refusal.reason, sizeof refusal.reason,
+                  "a review of a consent override must answer (in_reply_to) the referral it "
+                  "reviews; no case of that referral is known");
+        s_refuse (self, result, &refusal, "");
+        return;
+    }
     //  A transfer from the holder is routed as addressed; once accepted it hands the case on.
     bool transfer = match == RH_CASE_HELD && rh_envelope_kind (envelope) == RH_KIND_TRANSFER;
     bool about_case = match == RH_CASE_HELD && !transfer;
@@ -423,9 +438,31 @@ rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
                           copies [i] ? 0 : leaf, expires, &decisions [i], facts.kind, now);
         free (copies [i]);
     }
-    if (facts.kind == RH_KIND_REFERRAL)
+    if (facts.kind == RH_KIND_REFERRAL) {
         rh_tracker_open (self->tracker, envelope, &facts, result->agency, recipients, decisions,
                          addressed, now);
+        //  A consent override is recorded on its own (the decisions above already name the
+        //  condition overridden), then handed to the reviewers. The longest review period of
+        //  the rules overridden applies.
+        const char *rule = NULL;
+        int64_t review_ms = 0;
+        for (size_t i = 0; i < count; i++)
+            if (!skipped [i] && decisions [i].overridden) {
+                rule = rule ? rule : decisions [i].rule_id;
+                review_ms =
+                    decisions [i].review_ms > review_ms ? decisions [i].review_ms : review_ms;
+            }
+        if (rule) {
+            char detail [RH_MAX_REASON];
+            snprintf (detail, sizeof detail,
+                      "consent overridden under rule %s; review due in %" PRId64 " days", rule,
+                      (int64_t) (review_ms / (24 * 3600 * 1000LL)));
+            rh_audit_decided (self->audit, "CONSENT_OVERRIDE", RH_OK, result->msg_id,
+                              result->agency, NULL, 0, NULL, 0, NULL, detail, NULL, 0,
+                              rh_envelope_case_id (envelope));
+            rh_tracker_override (self->tracker, result->msg_id, rule, review_ms, now);
+        }
+    }
     else if (about_case)
         rh_tracker_event (self->tracker, &record, &facts, recipients, addressed, now);
     else if (transfer && addressed > 0)

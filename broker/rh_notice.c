@@ -47,6 +47,8 @@ static const s_words_t s_updates [] = {
       "trefnwyd cyfarfod strategaeth" },
     { RHANNU__V1__UPDATE_KIND__CLOSED, "the case was closed", "caewyd yr achos" },
     { RHANNU__V1__UPDATE_KIND__REOPENED, "the case was reopened", "ailagorwyd yr achos" },
+    { RHANNU__V1__UPDATE_KIND__OVERRIDE_REVIEWED, "the consent override was reviewed",
+      "adolygwyd y diystyriad caniatâd" },
 };
 
 static const char *
@@ -219,6 +221,27 @@ rh_notice_alert (const rh_notice_from_t *from, const rh_alert_t *alert, size_t *
                       "Uwchgyfeirio: roedd canlyniad yr atgyfeiriad %s gan %s yn ddyledus erbyn "
                       "%s ac mae'n dal heb ei gofnodi%s.",
                       s_case_name (record), s_holder_name (record), due, outage_cy);
+            break;
+        case RHANNU__V1__ALERT_KIND__CONSENT_OVERRIDE:
+            snprintf (en, sizeof en,
+                      "Referral %s to %s was sent without consent under a recorded override; "
+                      "please review it by %s.",
+                      s_case_name (record), s_holder_name (record), due);
+            snprintf (cy, sizeof cy,
+                      "Anfonwyd yr atgyfeiriad %s at %s heb ganiatâd dan ddiystyriad a gofnodwyd; "
+                      "adolygwch ef erbyn %s.",
+                      s_case_name (record), s_holder_name (record), due);
+            break;
+        case RHANNU__V1__ALERT_KIND__OVERRIDE_REVIEW_OVERDUE:
+            snprintf (en, sizeof en,
+                      "The review of the consent override on referral %s was due by %s and is "
+                      "not recorded.",
+                      s_case_name (record), due);
+            snprintf (
+                cy, sizeof cy,
+                "Roedd adolygiad y diystyriad caniatâd ar yr atgyfeiriad %s yn ddyledus erbyn "
+                "%s ac nid yw wedi'i gofnodi.",
+                s_case_name (record), due);
             break;
         default:  //  repeat referrals
             snprintf (en, sizeof en,

@@ -255,6 +255,8 @@ s_consent (rh_facts_t *facts, const Rhannu__V1__Consent *consent)
     facts->capacity_assessor = *consent->capacity_assessor != 0;
     facts->family_aware = consent->family_aware;
     facts->not_aware_reason = *consent->not_aware_reason != 0;
+    facts->override_justification = *consent->override_justification != 0;
+    facts->override_authoriser = *consent->override_authorised_by != 0;
     for (size_t i = 0; i < consent->n_scope; i++)
         if (consent->scope [i] > 0 && consent->scope [i] < 32)
             facts->consent_scope |= 1u << consent->scope [i];
@@ -296,6 +298,7 @@ rh_policy_facts (rh_envelope_t *envelope, rh_facts_t *facts)
     else if (facts->kind == RH_KIND_STATUS_UPDATE) {
         const Rhannu__V1__StatusUpdate *update = (const Rhannu__V1__StatusUpdate *) body;
         facts->update_kind = update->update_kind > 0 ? (uint32_t) update->update_kind : 0;
+        facts->review_outcome = update->review_outcome > 0 ? (uint32_t) update->review_outcome : 0;
         if (update->new_owner && update->new_owner->agency_id)
             facts->new_owner = update->new_owner->agency_id;
     }

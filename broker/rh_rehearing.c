@@ -136,8 +136,13 @@ s_redecide (rh_rehearing_t *self, const rh_audit_record_t *record, const rh_fact
         if (agreement && have_sender
             && s_party (self, decision.recipient, record->at_ms, &recipient)) {
             rh_agreement_decide (agreement, facts, &sender, &recipient, &again);
+            //  An allowed decision names a condition only when it was overridden: the same
+            //  condition, overridden again.
             same = (again.result == RH_DECIDE_ALLOW) == decision.allowed
-                   && !strcmp (again.rule_id, decision.rule_id);
+                   && !strcmp (again.rule_id, decision.rule_id)
+                   && (!decision.allowed
+                       || !strcmp (again.missing,
+                                   decision.missing_condition ? decision.missing_condition : ""));
             //  And the same fields withheld.
             for (size_t w = 0; same && w < decision.withheld_count; w++) {
                 uint32_t field = 0;
@@ -196,7 +201,11 @@ rh_rehearing_run (rh_rehearing_t *self)
         if (facts.kind == RH_KIND_OUTCOME || facts.kind == RH_KIND_STATUS_UPDATE) {
             c = rh_casebook_find (self->cases, rh_envelope_in_reply_to (envelope), record->agency,
                                   rh_envelope_case_id (envelope));
-            if (c && strcmp (c->holder, record->agency) != 0)
+            //  The holder speaks for its case; so does the agreement's reviewer for a review of
+            //  a consent override (the broker accepted it only from that role, and the rules
+            //  re-decided below name the role again).
+            bool review = facts.update_kind == RHANNU__V1__UPDATE_KIND__OVERRIDE_REVIEWED;
+            if (c && strcmp (c->holder, record->agency) != 0 && !review)
                 c = NULL;
         }
         if (c) {

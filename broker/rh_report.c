@@ -25,13 +25,15 @@ typedef struct {
     json_t *by_month, *by_la, *by_referrer, *by_kind, *by_category;  //  name -> count
     json_t *decisions;                                               //  decision -> count
     json_t *outcomes_by_referrer, *outcomes_by_kind;                 //  name -> {decided, nfa}
-    json_t *time_to_outcome;     //  bucket -> {within, late, no_deadline}
-    json_t *refusals_by_rule;    //  "agreement/rule" -> {agreement, rule, count}
-    json_t *refusals_by_reason;  //  result code -> count (refused before any rule)
-    json_t *due;                 //  referral msg id -> outcome due ms (the broker's receipts)
-    json_t *referral_facts;      //  referral msg id -> [kind name, subject key hex]
-    json_t *people;              //  subject -> {alert_ms, escalated}: repeat-referral alerts
-    json_t *breached;            //  "kind|referral" -> true: breaches counted once per case
+    json_t *time_to_outcome;       //  bucket -> {within, late, no_deadline}
+    json_t *refusals_by_rule;      //  "agreement/rule" -> {agreement, rule, count}
+    json_t *refusals_by_reason;    //  result code -> count (refused before any rule)
+    json_t *due;                   //  referral msg id -> outcome due ms (the broker's receipts)
+    json_t *referral_facts;        //  referral msg id -> [kind name, subject key hex]
+    json_t *people;                //  subject -> {alert_ms, escalated}: repeat-referral alerts
+    json_t *breached;              //  "kind|referral" -> true: breaches counted once per case
+    json_t *overrides;             //  referral msg id -> {case, rule, review}: consent overrides
+    size_t override_reviews_late;  //  review periods that ran out before the review
     size_t referrals, decided, told, closed;
     size_t with_deadline, within_deadline;
     size_t open, open_past_deadline;
@@ -232,6 +234,19 @@ s_outcome (s_gather_t *g, rh_casebook_case_t *c, const rh_audit_record_t *record
 
 //  One pass over the log, like replay's, gathering the figures. Returns 0, or -1 if it could
 //  not start or could not read the whole log.
+//  A CONSENT_OVERRIDE record: the referral it names went without consent under a rule's override.
+static void
+s_override (s_gather_t *g, const rh_audit_record_t *record)
+{
+    char rule [RH_MAX_ID + 1] = "";
+    if (record->detail)
+        sscanf (record->detail, "consent overridden under rule %64[^;]", rule);
+    json_object_set_new (
+        g->overrides, record->msg_id,
+        json_pack ("{s:s, s:s, s:I, s:s}", "case", record->case_id ? record->case_id : "", "rule",
+                   rule, "at_ms", (json_int_t) record->at_ms, "review", "OVERRIDE_REVIEW_PENDING"));
+}
+
 static int
 s_gather (rh_db_t *db, s_gather_t *g)
 {
@@ -261,6 +276,8 @@ s_gather (rh_db_t *db, s_gather_t *g)
                     c->unverified++;
             }
         }
+        if (!strcmp (record->event, "CONSENT_OVERRIDE") && in_period)
+            s_override (g, record);
         bool accepted = !strcmp (record->event, "ACCEPTED"),
              notice = !strcmp (record->event, "NOTICE");
         rh_envelope_t *envelope = NULL;
@@ -281,6 +298,11 @@ s_gather (rh_db_t *db, s_gather_t *g)
         }
         if (notice && kind == RH_KIND_ALERT && body)
             s_alert (g, cases, record, (const Rhannu__V1__Alert *) body, in_period);
+        if (notice && kind == RH_KIND_ALERT && body
+            && ((const Rhannu__V1__Alert *) body)->alert_kind
+                   == RHANNU__V1__ALERT_KIND__OVERRIDE_REVIEW_OVERDUE
+            && in_period)
+            g->override_reviews_late++;
         if (!accepted)
             continue;
         rh_facts_t facts;
@@ -295,6 +317,15 @@ s_gather (rh_db_t *db, s_gather_t *g)
                                   rh_envelope_case_id (envelope));
             if (c && kind == RH_KIND_OUTCOME && !c->decided_ms)
                 s_outcome (g, c, record, &facts);
+            json_t *overridden =
+                facts.update_kind == RHANNU__V1__UPDATE_KIND__OVERRIDE_REVIEWED
+                    ? json_object_get (g->overrides, rh_envelope_in_reply_to (envelope))
+                    : NULL;
+            if (overridden)  //  the broker accepts one review per override
+                json_object_set_new (
+                    overridden, "review",
+                    json_string (s_enum_name (&rhannu__v1__override_review__descriptor,
+                                              (int) facts.review_outcome)));
             if (c && facts.update_kind == RHANNU__V1__UPDATE_KIND__CLOSED && !c->closed) {
                 c->closed = true;
                 g->closed++;
@@ -619,7 +650,25 @@ s_figures (rh_db_t *db, const rh_audit_check_t *check, const rh_report_scope_t *
     json_object_set (figures, "refusals_by_rule", g->refusals_by_rule);
     json_object_set (figures, "refusals_by_reason", g->refusals_by_reason);
     json_object_set_new (figures, "not_recorded_by_this_version",
-                         json_pack ("[s,s,s]", "consent_overrides", "withdrawals", "challenges"));
+                         json_pack ("[s,s]", "withdrawals", "challenges"));
+    //  Consent overrides in the period, each with where its review stands.
+    json_t *override_list = json_array ();
+    size_t upheld = 0, not_upheld = 0;
+    json_object_foreach (g->overrides, name, value)
+    {
+        const char *review = json_string_value (json_object_get (value, "review"));
+        upheld += review && !strcmp (review, "OVERRIDE_UPHELD");
+        not_upheld += review && !strcmp (review, "OVERRIDE_NOT_UPHELD");
+        json_object_set_new (value, "referral", json_string (name));
+        json_array_append (override_list, value);
+    }
+    size_t overrides = json_object_size (g->overrides);
+    json_object_set_new (
+        figures, "consent_overrides",
+        json_pack ("{s:I, s:I, s:I, s:I, s:I, s:o}", "count", (json_int_t) overrides, "upheld",
+                   (json_int_t) upheld, "not_upheld", (json_int_t) not_upheld, "unreviewed",
+                   (json_int_t) (overrides - upheld - not_upheld), "review_deadline_missed",
+                   (json_int_t) g->override_reviews_late, "overrides", override_list));
     json_object_set_new (figures, "messages_erased", json_integer ((json_int_t) g->erased));
     json_object_set_new (figures, "deliveries_unverified",
                          json_integer ((json_int_t) g->unverified));
@@ -641,7 +690,7 @@ s_figures (rh_db_t *db, const rh_audit_check_t *check, const rh_report_scope_t *
 }
 
 //  The gather's JSON objects, so that they are made and freed in one place.
-#define S_GATHER_OBJECTS 15
+#define S_GATHER_OBJECTS 16
 static void
 s_gather_objects (s_gather_t *g, json_t **objects [S_GATHER_OBJECTS])
 {
@@ -659,7 +708,8 @@ s_gather_objects (s_gather_t *g, json_t **objects [S_GATHER_OBJECTS])
                                         &g->due,
                                         &g->referral_facts,
                                         &g->people,
-                                        &g->breached };
+                                        &g->breached,
+                                        &g->overrides };
     memcpy (objects, all, sizeof all);
 }
 

@@ -542,6 +542,28 @@ s_repeats (s_page_t *page)
 }
 
 static void
+s_overrides (s_page_t *page)
+{
+    const json_t *overrides = json_object_get (page->figures, "consent_overrides");
+    json_int_t count = s_int (overrides, "count");
+    char a [32], b [32], c [32];
+    s_section (page, "overrides", RH_T_OVERRIDE_TITLE, RH_T_OVERRIDE_DEF);
+    if (count == 0)
+        s_empty (page, RH_T_OVERRIDE_EMPTY);
+    else {
+        fprintf (page->out, "<p>");
+        s_say (page->out, s_t (page, RH_T_OVERRIDE_TEXT), s_num (count, a),
+               s_num (s_int (overrides, "upheld"), b), s_num (s_int (overrides, "not_upheld"), c));
+        fprintf (page->out, " ");
+        s_say (page->out, s_t (page, RH_T_OVERRIDE_OPEN),
+               s_num (s_int (overrides, "unreviewed"), a),
+               s_num (s_int (overrides, "review_deadline_missed"), b), NULL);
+        fprintf (page->out, "</p>\n");
+    }
+    fprintf (page->out, "</section>\n");
+}
+
+static void
 s_breaches (s_page_t *page)
 {
     const json_t *breaches = json_object_get (page->figures, "breaches");
@@ -696,6 +718,7 @@ rh_report_html_print (const json_t *figures, const char *lang, FILE *out)
     s_repeats (&page);
     s_breaches (&page);
     s_refusals (&page);
+    s_overrides (&page);
     fprintf (out, "<section id=\"later\">\n<h2>");
     s_text (&page, RH_T_LATER_TITLE);
     fprintf (out, "</h2>\n<p class=\"empty\">");

@@ -102,6 +102,11 @@ typedef enum {
     RH_T_NO_SENTENCE,   //  a rule the agreements kept no sentence for
     RH_T_LATER_TITLE,
     RH_T_LATER_TEXT,
+    RH_T_OVERRIDE_TITLE,
+    RH_T_OVERRIDE_DEF,
+    RH_T_OVERRIDE_EMPTY,
+    RH_T_OVERRIDE_TEXT,  //  {1} overrides, {2} upheld, {3} not upheld
+    RH_T_OVERRIDE_OPEN,  //  {1} awaiting review, {2} review deadlines missed
     RH_T_FOOTER,
     RH_T_COUNT  //  not a text: the number of ids
 } rh_report_text_id_t;

@@ -47,6 +47,44 @@ static const struct {
 };
 // clang-format on
 
+//  ---------------------------------------------------------------------------------------------
+//  Consent override with review: beside the case's lifecycle, an override runs its own small
+//  one. Overriding starts it; the review period running out marks it overdue (and alerts the
+//  reviewer again); the reviewer's review ends it, upheld or not.
+#define O_NONE     0
+#define O_PENDING  RHANNU__V1__OVERRIDE_REVIEW__OVERRIDE_REVIEW_PENDING
+#define O_OVERDUE  RHANNU__V1__OVERRIDE_REVIEW__OVERRIDE_REVIEW_LATE
+#define O_UPHELD   RHANNU__V1__OVERRIDE_REVIEW__OVERRIDE_UPHELD
+#define O_REJECTED RHANNU__V1__OVERRIDE_REVIEW__OVERRIDE_NOT_UPHELD
+
+typedef enum { O_OVERRIDE, O_REVIEW_DUE, O_UPHOLD, O_REJECT, O_EVENTS } o_event_t;
+
+// clang-format off
+static const struct {
+    uint32_t state;
+    uint32_t next [O_EVENTS];
+} s_override_lifecycle [] = {
+    //                OVERRIDE    REVIEW_DUE  UPHOLD     REJECT
+    { O_NONE,     { O_PENDING, S_IGNORED, S_IGNORED, S_IGNORED  } },
+    { O_PENDING,  { S_IGNORED, O_OVERDUE, O_UPHELD,  O_REJECTED } },
+    { O_OVERDUE,  { S_IGNORED, S_IGNORED, O_UPHELD,  O_REJECTED } },
+    { O_UPHELD,   { S_IGNORED, S_IGNORED, S_IGNORED, S_IGNORED  } },
+    { O_REJECTED, { S_IGNORED, S_IGNORED, S_IGNORED, S_IGNORED  } },
+};
+// clang-format on
+
+//  The override state after event, S_IGNORED if the event does not apply (an unknown state:
+//  nothing applies).
+static uint32_t
+s_override_next (uint32_t state, o_event_t event)
+{
+    for (size_t i = 0; i < sizeof s_override_lifecycle / sizeof s_override_lifecycle [0]; i++)
+        if (s_override_lifecycle [i].state == state)
+            return s_override_lifecycle [i].next [event];
+    return S_IGNORED;
+}
+//  ---------------------------------------------------------------------------------------------
+
 //  The table row of a stored state: one the table does not know (a record from a newer
 //  broker, or damaged) behaves as UNSET.
 static size_t
@@ -271,6 +309,17 @@ rh_tracker_case_of (rh_tracker_t *self, rh_envelope_t *envelope, const char *sen
                      && rh_cases_get (self->cases, referral, record));
     if (!found)
         return RH_CASE_NONE;
+    //  A review of a consent override comes from the agreement's reviewer, who speaks for the
+    //  case for that update only.
+    const Rhannu__V1__StatusUpdate *update =
+        kind == RH_KIND_STATUS_UPDATE
+            ? (const Rhannu__V1__StatusUpdate *) rh_envelope_body (envelope)
+            : NULL;
+    if (update && update->update_kind == RHANNU__V1__UPDATE_KIND__OVERRIDE_REVIEWED) {
+        const rh_agreement_t *agreement = rh_policy_find (*self->policy, record->agreement_id);
+        return agreement && rh_agreement_has_role (agreement, sender, "reviewer") ? RH_CASE_HELD
+                                                                                  : RH_CASE_OTHERS;
+    }
     return strcmp (record->holder, sender) == 0 || strcmp (record->transferred_to, sender) == 0
                ? RH_CASE_HELD
                : RH_CASE_OTHERS;
@@ -410,9 +459,21 @@ rh_tracker_event (rh_tracker_t *self, rh_case_t *record, const rh_facts_t *facts
         record->decision = facts->decision;
         record->decided_ms = now;
         record->outcome_notice_sent = true;
+        //  The outcome's deadlines end; an override's review does not depend on the outcome.
         for (int timer = 0; timer < RH_TIMER_COUNT; timer++)
-            rh_cases_set_timer (self->cases, record, (rh_timer_t) timer, 0);
+            if (timer != RH_TIMER_REVIEW)
+                rh_cases_set_timer (self->cases, record, (rh_timer_t) timer, 0);
         s_repeat_check (self, record, now);
+    }
+    else if (facts->update_kind == RHANNU__V1__UPDATE_KIND__OVERRIDE_REVIEWED) {
+        //  rh_tracker_close_refused let only a review the override's lifecycle takes through.
+        o_event_t review = facts->review_outcome == O_UPHELD ? O_UPHOLD : O_REJECT;
+        uint32_t next = s_override_next (record->override_review, review);
+        if (next != S_IGNORED) {
+            record->override_review = next;
+            rh_cases_set_timer (self->cases, record, RH_TIMER_REVIEW, 0);
+        }
+        record->updates++;
     }
     else {
         record->updates++;
@@ -444,12 +505,33 @@ rh_tracker_close_refused (rh_tracker_t *self, const rh_case_t *record, const rh_
                           rh_decision_t *refusal)
 {
     assert (self && record && facts && refusal);
-    if (facts->kind != RH_KIND_STATUS_UPDATE || s_event_of (facts) != S_CLOSE)
+    if (facts->kind != RH_KIND_STATUS_UPDATE)
+        return false;
+    bool review = facts->update_kind == RHANNU__V1__UPDATE_KIND__OVERRIDE_REVIEWED;
+    if (!review && s_event_of (facts) != S_CLOSE)
         return false;
     memset (refusal, 0, sizeof *refusal);
     refusal->result = RH_DECIDE_CONDITION;
     refusal->rule_id = "";
     const char *name = *record->case_id ? record->case_id : record->referral_msg_id;
+    if (review) {
+        bool outcome = facts->review_outcome == O_UPHELD || facts->review_outcome == O_REJECTED;
+        if (!outcome) {
+            snprintf (refusal->missing, sizeof refusal->missing, "review_outcome");
+            snprintf (refusal->reason, sizeof refusal->reason,
+                      "a review of the consent override on case %s must say whether it is "
+                      "upheld (OVERRIDE_UPHELD or OVERRIDE_NOT_UPHELD)",
+                      name);
+            return true;
+        }
+        if (s_override_next (record->override_review, O_UPHOLD) == S_IGNORED) {
+            snprintf (refusal->missing, sizeof refusal->missing, "override_pending");
+            snprintf (refusal->reason, sizeof refusal->reason,
+                      "case %s has no consent override awaiting review", name);
+            return true;
+        }
+        return false;
+    }
     if (!record->outcome_notice_sent) {
         snprintf (refusal->missing, sizeof refusal->missing, "outcome_notice");
         snprintf (refusal->reason, sizeof refusal->reason,
@@ -467,6 +549,63 @@ rh_tracker_close_refused (rh_tracker_t *self, const rh_case_t *record, const rh_
     return false;
 }
 
+//  Alerts each enrolled party of the case's agreement with the reviewer role. Returns how many.
+static size_t
+s_alert_reviewers (rh_tracker_t *self, rh_case_t *record, uint32_t kind, int64_t now)
+{
+    const rh_agreement_t *agreement = rh_policy_find (*self->policy, record->agreement_id);
+    const char *targets [RH_MAX_INVOLVED];
+    size_t count = agreement ? rh_agreement_parties_with_role (agreement, "reviewer", targets,
+                                                               RH_MAX_INVOLVED)
+                             : 0,
+           sent = 0;
+    //  The referral is named: the review answers it (in_reply_to).
+    const char *ids [1] = { record->referral_msg_id }, *case_ids [1] = { record->case_id };
+    rh_alert_t alert = { .alert_kind = kind,
+                         .record = record,
+                         .related_msg_ids = ids,
+                         .related_case_ids = case_ids,
+                         .related_count = 1,
+                         .due_ms = record->timers [RH_TIMER_REVIEW]
+                                       ? record->timers [RH_TIMER_REVIEW]
+                                       : now };
+    for (size_t i = 0; i < count; i++) {
+        if (!s_identity (self, targets [i], now))
+            continue;
+        rh_notice_from_t from = { self->signer, rh_queue_next_sequence (self->queue), targets [i],
+                                  now };
+        char msg_id [RH_MAX_ID + 1] = "";
+        size_t size = 0;
+        uint8_t *sealed = rh_notice_alert (&from, &alert, &size, msg_id);
+        rh_queue_send_own (self->queue, targets [i], &sealed, size, msg_id, RH_KIND_ALERT,
+                           "consent override alert", NULL, record->case_id, now);
+        sent++;
+    }
+    return sent;
+}
+
+size_t
+rh_tracker_override (rh_tracker_t *self, const char *referral_msg_id, const char *rule_id,
+                     int64_t review_ms, int64_t now)
+{
+    assert (self && referral_msg_id && rule_id);
+    rh_case_t record;
+    if (!rh_cases_get (self->cases, referral_msg_id, &record))
+        return 0;
+    uint32_t next = s_override_next (record.override_review, O_OVERRIDE);
+    if (next == S_IGNORED)
+        return 0;
+    record.override_review = next;
+    record.overridden_ms = now;
+    snprintf (record.override_rule, sizeof record.override_rule, "%s", rule_id);
+    rh_cases_set_timer (self->cases, &record, RH_TIMER_REVIEW, now + review_ms);
+    rh_cases_put (self->cases, &record);
+    size_t sent = s_alert_reviewers (self, &record, RHANNU__V1__ALERT_KIND__CONSENT_OVERRIDE, now);
+    rh_log_info ("broker", "consent override: case %s under rule %s; %zu reviewers alerted",
+                 record.referral_msg_id, rule_id, sent);
+    return sent;
+}
+
 //  One due timer: remind the holder, tell the referrer it is overdue, escalate.
 static void
 s_fire (rh_tracker_t *self, const rh_due_t *due, int64_t now)
@@ -478,6 +617,21 @@ s_fire (rh_tracker_t *self, const rh_due_t *due, int64_t now)
         return;
     }
     rh_cases_set_timer (self->cases, &record, due->timer, 0);
+    if (due->timer == RH_TIMER_REVIEW) {
+        uint32_t next = s_override_next (record.override_review, O_REVIEW_DUE);
+        if (next != S_IGNORED) {
+            record.override_review = next;
+            rh_cases_put (self->cases, &record);
+            record.timers [RH_TIMER_REVIEW] = due->due_ms;  //  the alert names the due time
+            size_t sent = s_alert_reviewers (self, &record,
+                                             RHANNU__V1__ALERT_KIND__OVERRIDE_REVIEW_OVERDUE, now);
+            rh_log_info ("broker", "consent override review overdue: case %s; %zu alerted",
+                         record.referral_msg_id, sent);
+        }
+        else
+            rh_cases_put (self->cases, &record);
+        return;
+    }
     bool open = s_lifecycle [s_row (record.state)].open;
     //  A breach while the front door had not even received the referral, or was not connected,
     //  is put down to the outage, not to the front door's practice.

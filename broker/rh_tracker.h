@@ -70,8 +70,9 @@ rh_case_match_t rh_tracker_case_of (rh_tracker_t *self, rh_envelope_t *envelope,
 void rh_tracker_transfer (rh_tracker_t *self, rh_case_t *record, const char *to, int64_t now);
 
 //  A case may not close before its referrer was told the outcome, nor while an agency has not
-//  taken in a repeat-referral alert. Returns true (and fills refusal, whose strings live in it)
-//  if this message is an update that may not close the case.
+//  taken in a repeat-referral alert; a review of a consent override needs an override awaiting
+//  review and an outcome. Returns true (and fills refusal, whose strings live in it) if this
+//  message is an update refused for either reason.
 bool rh_tracker_close_refused (rh_tracker_t *self, const rh_case_t *record, const rh_facts_t *facts,
                                rh_decision_t *refusal);
 
@@ -87,5 +88,11 @@ size_t rh_tracker_copy_to (rh_tracker_t *self, const rh_case_t *record,
 //  Fires every deadline due at now (up to RH_MAX_DUE_PER_TICK), committing as it goes: the
 //  due-time index is read from committed data.
 void rh_tracker_fire (rh_tracker_t *self, int64_t now);
+
+//  A referral was accepted under a consent override (rh_decision_t.overridden): the case's
+//  override review starts, due review_ms from now, and the agreement's reviewers are alerted.
+//  Returns how many were alerted.
+size_t rh_tracker_override (rh_tracker_t *self, const char *referral_msg_id, const char *rule_id,
+                            int64_t review_ms, int64_t now);
 
 #endif

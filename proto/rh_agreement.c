@@ -69,6 +69,11 @@ typedef struct {
     uint32_t consent_unless;
     bool consent_scope;
     bool family_aware;
+    //  Consent override ("break-glass"): the rule lets the message go without its consent
+    //  condition when the sender records a justification and the authorising manager; the
+    //  agreement's reviewer then has review_ms to review it.
+    bool override_allowed;
+    int64_t override_review_ms;
     bool all_fields;
     uint64_t fields [RH_KIND_COUNT];
 } s_rule_t;
@@ -679,6 +684,34 @@ s_parse_consent (s_ctx_t *ctx, yaml_node_t *node, s_rule_t *rule)
     return good;
 }
 
+//  override: {allowed: true, review_days: 5}. Only a rule with a consent condition can be
+//  overridden, and an override that nobody reviews is not one: review_days is required.
+static bool
+s_parse_override (s_ctx_t *ctx, yaml_node_t *node, s_rule_t *rule)
+{
+    static const char *const keys [] = { "allowed", "review_days", NULL };
+    if (!s_keys (ctx, node, "override", keys))
+        return false;
+    bool good = true;
+    yaml_node_t *value;
+    if ((value = s_get (ctx, node, "allowed")))
+        good = s_bool (ctx, value, "override.allowed", &rule->override_allowed) && good;
+    int64_t days = 0;
+    if ((value = s_get (ctx, node, "review_days")))
+        good = s_int (ctx, value, "override.review_days", 1, RH_MAX_OVERRIDE_REVIEW_DAYS, &days)
+               && good;
+    rule->override_review_ms = days * 24 * 3600 * 1000LL;
+    if (good && rule->override_allowed && !days) {
+        s_error (ctx, node, "override.allowed needs review_days: how long the reviewer has");
+        good = false;
+    }
+    if (good && rule->override_allowed && !rule->consent_required && !rule->consent_scope) {
+        s_error (ctx, node, "override only means something with a consent condition");
+        good = false;
+    }
+    return good;
+}
+
 typedef struct {
     s_rule_t *rule;
 } s_fields_arg_t;
@@ -708,9 +741,9 @@ static bool
 s_parse_rule (s_ctx_t *ctx, yaml_node_t *node, s_rule_t *rule)
 {
     static const char *const keys [] = {
-        "id",           "description", "effect",     "kinds",  "from",
-        "to",           "purposes",    "categories", "routes", "subject_kinds",
-        "cross_border", "consent",     "fields",     NULL
+        "id",           "description", "effect",     "kinds",    "from",
+        "to",           "purposes",    "categories", "routes",   "subject_kinds",
+        "cross_border", "consent",     "fields",     "override", NULL
     };
     if (!s_keys (ctx, node, "a rule", keys))
         return false;
@@ -765,6 +798,15 @@ s_parse_rule (s_ctx_t *ctx, yaml_node_t *node, s_rule_t *rule)
     }
     if ((value = s_get (ctx, node, "consent")))
         good = s_parse_consent (ctx, value, rule) && good;
+    if ((value = s_get (ctx, node, "override"))) {
+        good = s_parse_override (ctx, value, rule) && good;
+        if (rule->override_allowed && s_role (ctx->agreement, "reviewer", false) < 0) {
+            s_error (ctx, value,
+                     "rule '%s' allows a consent override but no party has the role reviewer",
+                     rule->id);
+            good = false;
+        }
+    }
     value = s_get (ctx, node, "fields");
     if (rule->deny) {
         if (value || s_get (ctx, node, "consent")) {
@@ -1459,7 +1501,29 @@ rh_agreement_decide (const rh_agreement_t *self, const rh_facts_t *facts,
         }
         if (!s_consent_met (rule, facts, recipient, decision)) {
             decision->result = RH_DECIDE_CONDITION;
-            return;
+            bool consent = !strcmp (decision->missing, "consent")
+                           || !strcmp (decision->missing, "consent_scope");
+            if (!consent || !rule->override_allowed)
+                return;
+            if (!facts->override_justification || !facts->override_authoriser) {
+                //  An override half recorded is no override: the refusal stands, and says what
+                //  the sender left out.
+                if (facts->override_justification || facts->override_authoriser) {
+                    snprintf (decision->missing, sizeof decision->missing,
+                              facts->override_justification ? "override_authoriser"
+                                                            : "override_justification");
+                    s_reason (decision,
+                              "a consent override under rule %s needs both a justification and "
+                              "the authorising manager; %s is missing",
+                              rule->id,
+                              facts->override_justification ? "the manager" : "the justification");
+                }
+                return;
+            }
+            //  Break-glass: allowed, recorded as an override for review (the reason keeps the
+            //  condition it overrode).
+            decision->overridden = true;
+            decision->review_ms = rule->override_review_ms;
         }
         decision->result = RH_DECIDE_ALLOW;
         decision->fields = rule->all_fields ? ~0ull : rule->fields [facts->kind];

@@ -52,6 +52,10 @@ typedef struct {
     const char *new_owner;                               //  StatusUpdate.new_owner.agency_id, ""
     const uint8_t *subject_keys [RH_MAX_CASE_SUBJECTS];  //  RH_SUBJECT_KEY_LEN bytes each
     size_t subject_key_count;
+    //  Consent override (break-glass), from the signed consent record
+    bool override_justification;  //  a justification is recorded
+    bool override_authoriser;     //  the authorising manager is recorded
+    uint32_t review_outcome;      //  StatusUpdate.review_outcome (OverrideReview) of a review
 } rh_facts_t;
 
 //  An agency taking part in a decision, as its certificate describes it.
@@ -78,6 +82,10 @@ typedef struct {
     uint64_t fields;               //  allowed body field numbers (bit per field), ALLOW only
     char missing [RH_MAX_ID + 1];  //  the condition not met, e.g. "consent"
     char reason [RH_MAX_REASON];   //  a sentence for the sender
+    //  ALLOW by a consent override: missing and reason keep the condition overridden; the
+    //  agreement's reviewer has review_ms to review it.
+    bool overridden;
+    int64_t review_ms;
 } rh_decision_t;
 
 //  Obligations the feedback loop follows (all durations in milliseconds; 0 means none).

@@ -87,19 +87,20 @@
 #define RH_CRL_DAYS          30         //  a CRL must be re-issued within this many days
 
 //  Sharing agreements
-#define RH_MAX_AGREEMENT_FILE   (1 << 20)  //  one agreement file, bytes
-#define RH_MAX_AGREEMENTS       64         //  agreements in force at once
-#define RH_MAX_AGREEMENT_ERRORS 20         //  problems reported for one file before stopping
-#define RH_MAX_PARTIES          1024       //  parties of one agreement
-#define RH_MAX_RULES            1024       //  rules of one agreement
-#define RH_MAX_ROLES            32         //  distinct role names in one agreement
-#define RH_MAX_PURPOSES         64         //  purposes of one agreement
-#define RH_MAX_LIST             256        //  entries of any list in an agreement
-#define RH_MAX_TEXT             512        //  titles, descriptions, labels
-#define RH_MAX_FACT_LAS         8          //  distinct subject home LAs a decision considers
-#define RH_MAX_REFERRAL_KINDS   16         //  ReferralKind values (outcome deadlines by kind)
-#define RH_MAX_NOTIFY           8          //  targets of a repeat-referral alert
-#define RH_MAX_REASON           256        //  a decision's explanation, bytes
+#define RH_MAX_AGREEMENT_FILE       (1 << 20)  //  one agreement file, bytes
+#define RH_MAX_AGREEMENTS           64         //  agreements in force at once
+#define RH_MAX_AGREEMENT_ERRORS     20         //  problems reported for one file before stopping
+#define RH_MAX_PARTIES              1024       //  parties of one agreement
+#define RH_MAX_RULES                1024       //  rules of one agreement
+#define RH_MAX_ROLES                32         //  distinct role names in one agreement
+#define RH_MAX_OVERRIDE_REVIEW_DAYS 90         //  longest review period a consent override may have
+#define RH_MAX_PURPOSES             64         //  purposes of one agreement
+#define RH_MAX_LIST                 256        //  entries of any list in an agreement
+#define RH_MAX_TEXT                 512        //  titles, descriptions, labels
+#define RH_MAX_FACT_LAS             8          //  distinct subject home LAs a decision considers
+#define RH_MAX_REFERRAL_KINDS       16         //  ReferralKind values (outcome deadlines by kind)
+#define RH_MAX_NOTIFY               8          //  targets of a repeat-referral alert
+#define RH_MAX_REASON               256        //  a decision's explanation, bytes
 
 //  Referral lifecycles
 #define RH_MAX_INVOLVED       16    //  agencies that hear one case's updates

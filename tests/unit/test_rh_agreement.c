@@ -461,6 +461,35 @@ static const s_broken_t s_broken [] = {
       "parties:\n  - {id: a-b, roles: [x]}\nrules:\n  - id: R1\n    consent: {unless: "
       "[SIGNIFICANT_HARM]}\n    fields: all\n",
       "t.yaml:10: consent.unless only means something with required: true" },
+    //  Consent override ("break-glass")
+    { "override without a reviewer",
+      "id: T\nversion: 1\nvalid_from: 2024-01-01\nvalid_to: 2099-01-01\npurposes: [P]\n"
+      "parties:\n  - {id: a-b, roles: [x]}\nrules:\n  - id: R1\n    consent: {required: true}\n"
+      "    override: {allowed: true, review_days: 5}\n    fields: all\n",
+      "t.yaml:11: rule 'R1' allows a consent override but no party has the role reviewer" },
+    { "override without a consent condition",
+      "id: T\nversion: 1\nvalid_from: 2024-01-01\nvalid_to: 2099-01-01\npurposes: [P]\n"
+      "parties:\n  - {id: a-b, roles: [reviewer]}\nrules:\n  - id: R1\n"
+      "    override: {allowed: true, review_days: 5}\n    fields: all\n",
+      "t.yaml:10: override only means something with a consent condition" },
+    { "override without a review period",
+      "id: T\nversion: 1\nvalid_from: 2024-01-01\nvalid_to: 2099-01-01\npurposes: [P]\n"
+      "parties:\n  - {id: a-b, roles: [reviewer]}\nrules:\n  - id: R1\n    consent: {required: "
+      "true}\n"
+      "    override: {allowed: true}\n    fields: all\n",
+      "t.yaml:11: override.allowed needs review_days" },
+    { "override review period too long",
+      "id: T\nversion: 1\nvalid_from: 2024-01-01\nvalid_to: 2099-01-01\npurposes: [P]\n"
+      "parties:\n  - {id: a-b, roles: [reviewer]}\nrules:\n  - id: R1\n    consent: {required: "
+      "true}\n"
+      "    override: {allowed: true, review_days: 91}\n    fields: all\n",
+      "override.review_days" },
+    { "override unknown key",
+      "id: T\nversion: 1\nvalid_from: 2024-01-01\nvalid_to: 2099-01-01\npurposes: [P]\n"
+      "parties:\n  - {id: a-b, roles: [reviewer]}\nrules:\n  - id: R1\n    consent: {required: "
+      "true}\n"
+      "    override: {allowed: true, review_days: 5, reviewer: a-b}\n    fields: all\n",
+      "unknown key 'reviewer'" },
     { "alias names two front doors",
       "id: T\nversion: 1\nvalid_from: 2024-01-01\nvalid_to: 2099-01-01\npurposes: [P]\n"
       "parties:\n  - {id: a-b, roles: [fd], front_door_for: [x], aliases: [MASH]}\n"
@@ -802,6 +831,83 @@ test_retention_and_legal_hold (void)
     rh_agreement_destroy (&agreement);
 }
 
+//  Consent override: a rule that allows it lets a message without consent through when both
+//  the justification and the authorising manager are recorded, and says it was an override;
+//  half an override, or a rule without one, leaves the consent refusal standing.
+static void
+test_consent_override (void)
+{
+    static const char *text =
+        "id: T\nversion: 1\nvalid_from: 2024-01-01\nvalid_to: 2099-01-01\n"
+        "purposes: [SAFEGUARDING_CHILD]\nparties:\n"
+        "  - {id: police-gwent, type: POLICE, roles: [referrer]}\n"
+        "  - {id: health-abb, type: HEALTH, roles: [other]}\n"
+        "  - {id: la-newport, type: LA_FRONT_DOOR, roles: [front_door]}\n"
+        "  - {id: cmet-panel, type: GOVERNANCE, roles: [reviewer]}\n"
+        "rules:\n"
+        "  - id: R1\n    kinds: [REFERRAL]\n    from: {role: referrer}\n    to: {role: "
+        "front_door}\n"
+        "    consent: {required: true}\n    override: {allowed: true, review_days: 5}\n"
+        "    fields: all\n"
+        "  - id: R2\n    kinds: [REFERRAL]\n    from: {role: other}\n    to: {role: front_door}\n"
+        "    consent: {required: true}\n    fields: all\n";
+    char errors [4096] = "";
+    rh_agreement_t *agreement =
+        rh_agreement_parse (text, strlen (text), "t.yaml", errors, sizeof errors);
+    if (!agreement)
+        fprintf (stderr, "\n  override agreement refused: %s", errors);
+    CU_ASSERT_FATAL (agreement != NULL);
+    rh_party_ref_t police, health, front_door;
+    s_ref ("police-gwent", &police);
+    s_ref ("health-abb", &health);
+    s_ref ("la-newport", &front_door);
+    rh_facts_t facts;
+    memset (&facts, 0, sizeof facts);
+    facts.kind = RH_KIND_REFERRAL;
+    facts.sender = "police-gwent";
+    facts.sender_unit = facts.purpose = facts.transfer_to_la = facts.case_referrer = "";
+    facts.new_owner = "";
+    facts.has_consent = true;
+    facts.consent_state = RHANNU__V1__CONSENT_STATE__NOT_SOUGHT;
+    rh_decision_t decision;
+    //  No override recorded: consent refused.
+    rh_agreement_decide (agreement, &facts, &police, &front_door, &decision);
+    CU_ASSERT (decision.result == RH_DECIDE_CONDITION && !decision.overridden);
+    CU_ASSERT_STRING_EQUAL (decision.missing, "consent");
+    //  Only the manager: the justification is named as missing.
+    facts.override_authoriser = true;
+    rh_agreement_decide (agreement, &facts, &police, &front_door, &decision);
+    CU_ASSERT (decision.result == RH_DECIDE_CONDITION && !decision.overridden);
+    CU_ASSERT_STRING_EQUAL (decision.missing, "override_justification");
+    //  Only the justification: the manager is.
+    facts.override_authoriser = false;
+    facts.override_justification = true;
+    rh_agreement_decide (agreement, &facts, &police, &front_door, &decision);
+    CU_ASSERT (decision.result == RH_DECIDE_CONDITION);
+    CU_ASSERT_STRING_EQUAL (decision.missing, "override_authoriser");
+    //  Both: allowed, as an override of consent, with the review period.
+    facts.override_authoriser = true;
+    rh_agreement_decide (agreement, &facts, &police, &front_door, &decision);
+    CU_ASSERT (decision.result == RH_DECIDE_ALLOW && decision.overridden);
+    CU_ASSERT_STRING_EQUAL (decision.missing, "consent");
+    CU_ASSERT_STRING_EQUAL (decision.rule_id, "R1");
+    CU_ASSERT (decision.review_ms == 5 * 24 * 3600 * 1000LL);
+    CU_ASSERT (decision.fields == ~0ull);
+    //  With consent given there is nothing to override.
+    facts.consent_state = RHANNU__V1__CONSENT_STATE__GIVEN;
+    rh_agreement_decide (agreement, &facts, &police, &front_door, &decision);
+    CU_ASSERT (decision.result == RH_DECIDE_ALLOW && !decision.overridden);
+    CU_ASSERT_STRING_EQUAL (decision.missing, "");
+    //  A rule without an override refuses even a full one.
+    facts.consent_state = RHANNU__V1__CONSENT_STATE__NOT_SOUGHT;
+    facts.sender = "health-abb";
+    rh_agreement_decide (agreement, &facts, &health, &front_door, &decision);
+    CU_ASSERT (decision.result == RH_DECIDE_CONDITION && !decision.overridden);
+    CU_ASSERT_STRING_EQUAL (decision.rule_id, "R2");
+    CU_ASSERT_STRING_EQUAL (decision.missing, "consent");
+    rh_agreement_destroy (&agreement);
+}
+
 void
 init_rh_agreement_tests (void)
 {
@@ -816,4 +922,5 @@ init_rh_agreement_tests (void)
     CU_add_test (suite, "several agreements in force", test_policy_several_agreements);
     CU_add_test (suite, "the example agreement is valid", test_example_agreement);
     CU_add_test (suite, "retention periods and legal hold", test_retention_and_legal_hold);
+    CU_add_test (suite, "consent override with review", test_consent_override);
 }

@@ -19,6 +19,7 @@ static const char *s_agreement =
     "  - {id: police-gwent, type: POLICE, roles: [referrer]}\n"
     "  - {id: la-newport, type: LA_FRONT_DOOR, roles: [front_door], front_door_for: [newport],\n"
     "     label: \"Newport IAA\"}\n"
+    "  - {id: health-abb, type: HEALTH, roles: [reviewer]}\n"
     "rules:\n"
     "  - {id: R1, kinds: [REFERRAL], from: {role: referrer}, to: {role: front_door}, fields: all}\n"
     "  - {id: R99, effect: deny}\n"
@@ -251,6 +252,83 @@ test_an_overdue_referral_alerts_the_referrer_and_the_holder (void)
     s_close (&fx);
 }
 
+//  A consent override's own lifecycle: pending when the referral goes through, late (and the
+//  reviewer told again) when the review period runs out, then upheld or not by one review; the
+//  outcome of the referral does not end the review.
+static void
+test_a_consent_override_is_reviewed_once (void)
+{
+    s_fixture_t fx;
+    s_open (&fx);
+    int64_t now = rh_time_now_ms ();
+    rh_envelope_t *referral = s_message (
+        "police-gwent",
+        "{\"kind\": \"REFERRAL\", \"msg_id\": \"pol-3\", \"case_id\": \"GW-3\","
+        " \"purpose\": \"SAFEGUARDING_CHILD\", \"to\": [{\"agency_id\": \"la-newport\"}],"
+        " \"body\": {\"referral_kind\": \"PPN\"}}");
+    rh_facts_t facts;
+    rh_policy_facts (referral, &facts);
+    rh_decision_t decision = { .agreement = rh_policy_find (fx.policy, "TEST-TRACKER") };
+    const char *recipients [] = { "la-newport" };
+    rh_tracker_open (fx.tracker, referral, &facts, "police-gwent", recipients, &decision, 1, now);
+    rh_case_t record;
+    CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-3", &record));
+    CU_ASSERT_EQUAL (record.override_review, 0);
+    //  Overridden: the reviewer is alerted and the review is due in five days; only once.
+    CU_ASSERT_EQUAL (rh_tracker_override (fx.tracker, "pol-3", "R1", 5 * TEST_DAY_MS, now), 1);
+    CU_ASSERT_EQUAL (rh_tracker_override (fx.tracker, "pol-3", "R1", 5 * TEST_DAY_MS, now), 0);
+    CU_ASSERT_EQUAL (s_queued (&fx, "health-abb"), 1);
+    CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-3", &record));
+    CU_ASSERT_EQUAL (record.override_review, RHANNU__V1__OVERRIDE_REVIEW__OVERRIDE_REVIEW_PENDING);
+    CU_ASSERT_STRING_EQUAL (record.override_rule, "R1");
+    CU_ASSERT_EQUAL (record.timers [RH_TIMER_REVIEW], now + 5 * TEST_DAY_MS);
+    //  The outcome ends the outcome's deadlines, not the review's.
+    rh_envelope_t *outcome = s_message (
+        "la-newport",
+        "{\"kind\": \"OUTCOME\", \"msg_id\": \"la-3\", \"in_reply_to\": \"pol-3\","
+        " \"purpose\": \"REFERRER_FEEDBACK\", \"body\": {\"decision\": \"SECTION_47\"}}");
+    rh_policy_facts (outcome, &facts);
+    rh_tracker_event (fx.tracker, &record, &facts, NULL, 0, now + TEST_DAY_MS);
+    CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-3", &record));
+    CU_ASSERT_EQUAL (record.timers [RH_TIMER_OUTCOME], 0);
+    CU_ASSERT_EQUAL (record.timers [RH_TIMER_REVIEW], now + 5 * TEST_DAY_MS);
+    CU_ASSERT_EQUAL (rh_db_commit (fx.db, true), 0);
+    //  The review period runs out: late, and the reviewer is told again.
+    rh_tracker_fire (fx.tracker, now + 6 * TEST_DAY_MS);
+    CU_ASSERT_EQUAL (s_queued (&fx, "health-abb"), 2);
+    CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-3", &record));
+    CU_ASSERT_EQUAL (record.override_review, RHANNU__V1__OVERRIDE_REVIEW__OVERRIDE_REVIEW_LATE);
+    CU_ASSERT_EQUAL (record.timers [RH_TIMER_REVIEW], 0);
+    //  Only the reviewer speaks for the case in a review.
+    rh_envelope_t *review = s_message (
+        "health-abb",
+        "{\"kind\": \"STATUS_UPDATE\", \"msg_id\": \"rv-3\", \"in_reply_to\": \"pol-3\","
+        " \"purpose\": \"REFERRER_FEEDBACK\", \"body\": {\"update_kind\": \"OVERRIDE_REVIEWED\","
+        " \"review_outcome\": \"OVERRIDE_NOT_UPHELD\", \"review_notes\": \"no\"}}");
+    CU_ASSERT_EQUAL (rh_tracker_case_of (fx.tracker, review, "la-newport", &record),
+                     RH_CASE_OTHERS);
+    CU_ASSERT_EQUAL_FATAL (rh_tracker_case_of (fx.tracker, review, "health-abb", &record),
+                           RH_CASE_HELD);
+    rh_facts_t review_facts;
+    rh_policy_facts (review, &review_facts);
+    rh_decision_t refusal;
+    CU_ASSERT_FALSE (rh_tracker_close_refused (fx.tracker, &record, &review_facts, &refusal));
+    rh_tracker_event (fx.tracker, &record, &review_facts, NULL, 0, now + 7 * TEST_DAY_MS);
+    CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-3", &record));
+    CU_ASSERT_EQUAL (record.override_review, RHANNU__V1__OVERRIDE_REVIEW__OVERRIDE_NOT_UPHELD);
+    CU_ASSERT_EQUAL (record.state, RHANNU__V1__CASE_STATE__CASE_DECIDED);  //  the case is as it was
+    //  A second review is refused, typed; so is one without an outcome.
+    CU_ASSERT_TRUE (rh_tracker_close_refused (fx.tracker, &record, &review_facts, &refusal));
+    CU_ASSERT_STRING_EQUAL (refusal.missing, "override_pending");
+    review_facts.review_outcome = RHANNU__V1__OVERRIDE_REVIEW__OVERRIDE_REVIEW_PENDING;
+    CU_ASSERT_TRUE (rh_tracker_close_refused (fx.tracker, &record, &review_facts, &refusal));
+    CU_ASSERT_STRING_EQUAL (refusal.missing, "review_outcome");
+    rh_envelope_destroy (&review);
+    rh_envelope_destroy (&outcome);
+    rh_envelope_destroy (&referral);
+    s_close (&fx);
+}
+
 static void
 test_a_referral_its_holder_cannot_verify_is_recorded_and_gets_no_receipt (void)
 {
@@ -304,6 +382,8 @@ init_rh_tracker_tests (void)
                  test_a_referral_case_is_opened_taken_in_reminded_decided_and_closed);
     CU_add_test (suite, "a referral its holder cannot verify is recorded and gets no receipt",
                  test_a_referral_its_holder_cannot_verify_is_recorded_and_gets_no_receipt);
+    CU_add_test (suite, "a consent override is reviewed once, late or not",
+                 test_a_consent_override_is_reviewed_once);
     CU_add_test (suite, "an overdue referral alerts the referrer and the holder",
                  test_an_overdue_referral_alerts_the_referrer_and_the_holder);
 }

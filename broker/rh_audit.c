@@ -881,3 +881,25 @@ rh_audit_cosigned (rh_audit_t *self, uint64_t size, const char *origin, const ch
         self->last = checkpoint;
     return 0;
 }
+
+int
+rh_audit_note_signed (rh_audit_t *self, uint64_t size, const char *line)
+{
+    assert (self && line);
+    if (strlen (line) >= RH_CHECKPOINT_MAX_COSIGNED)
+        return -1;
+    char key [48];
+    snprintf (key, sizeof key, "cn/%016" PRIx64, size);
+    rh_db_put (self->db, key, strlen (key), line, strlen (line));
+    return 0;
+}
+
+bool
+rh_audit_note_signature (rh_db_t *db, uint64_t size, char *line, size_t max)
+{
+    assert (db && line && max > 0);
+    char key [48];
+    snprintf (key, sizeof key, "cn/%016" PRIx64, size);
+    line [0] = 0;
+    return rh_db_get_text (db, key, line, max - 1) && line [0];  //  max - 1: room for the NUL
+}

@@ -79,9 +79,9 @@ int rh_audit_cosigned (rh_audit_t *self, uint64_t size, const char *origin, cons
 int rh_audit_note_signed (rh_audit_t *self, uint64_t size, const char *line);
 
 //  The broker's note signature line kept for the checkpoint of size, NUL-terminated, into line.
-//  Returns false if none is kept (checkpoints witnessed before the line was kept have none) or
-//  it does not fit.
-bool rh_audit_note_signature (rh_db_t *db, uint64_t size, char *line, size_t max);
+//  Returns 1, 0 if none is kept (checkpoints witnessed before the line was kept have none), or
+//  -1 if it cannot be read or is not a line that fits.
+int rh_audit_note_signature (rh_db_t *db, uint64_t size, char *line, size_t max);
 
 //  The last checkpoint signed (returns false if none yet).
 bool rh_audit_last_checkpoint (rh_audit_t *self, rh_checkpoint_t *checkpoint);

@@ -431,9 +431,16 @@ rh_evidence_write (rh_db_t *db, const char *pki, const char *msg_id, const char 
         //  was kept have only the witnesses' lines).
         char log_line [RH_CHECKPOINT_MAX_COSIGNED];
         note = rh_note_from_checkpoint (checkpoint.origin, &checkpoint);
-        if (note && rh_audit_note_signature (db, checkpoint.size, log_line, sizeof log_line)
-            && rh_note_add_lines (note, (const uint8_t *) log_line, strlen (log_line)) != RH_OK) {
-            snprintf (why, why_size, "the broker's note signature line does not parse");
+        int kept =
+            note ? rh_audit_note_signature (db, checkpoint.size, log_line, sizeof log_line) : 0;
+        if (kept < 0
+            || (kept == 1
+                && rh_note_add_lines (note, (const uint8_t *) log_line, strlen (log_line))
+                       != RH_OK)) {
+            snprintf (why, why_size,
+                      "the broker's note signature of the checkpoint of %" PRIu64
+                      " records cannot be read or does not parse (run rhannu-audit verify)",
+                      checkpoint.size);
             goto out;
         }
         if (!note

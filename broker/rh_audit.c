@@ -881,3 +881,37 @@ rh_audit_cosigned (rh_audit_t *self, uint64_t size, const char *origin, const ch
         self->last = checkpoint;
     return 0;
 }
+
+int
+rh_audit_note_signed (rh_audit_t *self, uint64_t size, const char *line)
+{
+    assert (self && line);
+    if (strlen (line) >= RH_CHECKPOINT_MAX_COSIGNED)
+        return -1;
+    char key [48];
+    snprintf (key, sizeof key, "cn/%016" PRIx64, size);
+    rh_db_put (self->db, key, strlen (key), line, strlen (line));
+    return 0;
+}
+
+int
+rh_audit_note_signature (rh_db_t *db, uint64_t size, char *line, size_t max)
+{
+    assert (db && line && max > 0);
+    char key [48];
+    snprintf (key, sizeof key, "cn/%016" PRIx64, size);
+    line [0] = 0;
+    uint8_t *value = NULL;
+    size_t length = 0;
+    int rc = rh_db_get (db, key, strlen (key), &value, &length);
+    if (rc != 0)
+        return rc == 1 ? 0 : -1;
+    //  Stored bytes are checked like any other input: one line, no NUL, room for ours.
+    bool good = length > 0 && length < max && !memchr (value, 0, length);
+    if (good) {
+        memcpy (line, value, length);
+        line [length] = 0;
+    }
+    free (value);
+    return good ? 1 : -1;
+}

@@ -73,6 +73,16 @@ int rh_audit_checkpoint (rh_audit_t *self, rh_signer_t *signer, int64_t now_ms);
 //  the line is kept already) or -1 (no such checkpoint, or no room left).
 int rh_audit_cosigned (rh_audit_t *self, uint64_t size, const char *origin, const char *line);
 
+//  Keeps the broker's own signature line of the checkpoint note of size (the note its witnesses
+//  cosigned: "— origin base64\n") beside that checkpoint, under cn/<size> (pending batch), so
+//  an evidence bundle can carry the complete signed note. Returns 0 or -1 (too long).
+int rh_audit_note_signed (rh_audit_t *self, uint64_t size, const char *line);
+
+//  The broker's note signature line kept for the checkpoint of size, NUL-terminated, into line.
+//  Returns 1, 0 if none is kept (checkpoints witnessed before the line was kept have none), or
+//  -1 if it cannot be read or is not a line that fits.
+int rh_audit_note_signature (rh_db_t *db, uint64_t size, char *line, size_t max);
+
 //  The last checkpoint signed (returns false if none yet).
 bool rh_audit_last_checkpoint (rh_audit_t *self, rh_checkpoint_t *checkpoint);
 

@@ -393,6 +393,22 @@ s_state (rh_cosigner_t *self, s_witness_t *witness, long state, int64_t now_ms)
     witness->state = state;
 }
 
+//  Keeps the broker's own signature line of the note the witnesses cosigned beside the
+//  checkpoint: with it the cosignature lines make the complete signed note that an evidence
+//  bundle carries. Ed25519 is deterministic, so this is the line the requests carried.
+static void
+s_keep_log_line (rh_cosigner_t *self, const rh_checkpoint_t *checkpoint)
+{
+    rh_note_t *note = rh_note_from_checkpoint (self->origin, checkpoint);
+    char line [RH_CHECKPOINT_MAX_COSIGNED];
+    if (!note || rh_note_sign_with (note, self->origin, self->signer) != 0
+        || rh_note_line (note, 0, line, sizeof line) <= 0
+        || rh_audit_note_signed (self->audit, checkpoint->size, line) != 0)
+        rh_log_error ("cosigner", "cannot keep the broker's note signature of checkpoint %" PRIu64,
+                      checkpoint->size);
+    rh_note_destroy (&note);
+}
+
 //  Checks a 200 reply (the witness's cosignature lines) and keeps the line of its key. Returns
 //  1 if kept, 0 if not (logged).
 static int
@@ -419,6 +435,8 @@ s_cosigned (rh_cosigner_t *self, s_witness_t *witness, const s_job_t *job,
         }
     }
     rh_note_destroy (&note);
+    if (kept)
+        s_keep_log_line (self, &job->checkpoint);
     return kept;  //  if not, s_state says so (once)
 }
 

@@ -11,8 +11,9 @@
 
     Everything that touches the database stays on the main loop: proofs
     are read when a job is built, and what comes back is kept there
-    (cosignature lines with the checkpoint under ck/, each witness's last
-    cosigned size under wc/<witness name>). A 409 gives the witness's size
+    (cosignature lines with the checkpoint under ck/, the broker's own
+    signature line of the note beside it under cn/ once a witness has
+    cosigned, each witness's last cosigned size under wc/<witness name>). A 409 gives the witness's size
     and the checkpoint is sent again at once with the right proof; a
     witness that cannot be reached or refuses is tried again with backoff
     (RH_WITNESS_BACKOFF_*), and only the change is logged and audited

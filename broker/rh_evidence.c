@@ -22,12 +22,14 @@ enum {
     S_BROKER,
     S_CA,
     S_CRL,
+    S_ERASURE,
+    S_ERASURE_PROOF,
     S_FILES
 };
 static const char *const s_names [S_FILES] = {
-    "manifest.txt",      "message.bin",    "leaf.bin",        "proof.txt",
-    "checkpoint.signed", "checkpoint.sig", "checkpoint.note", "sender.pem",
-    "broker.pem",        "ca.pem",         "crl.pem"
+    "manifest.txt",   "message.bin",     "leaf.bin",         "proof.txt",  "checkpoint.signed",
+    "checkpoint.sig", "checkpoint.note", "sender.pem",       "broker.pem", "ca.pem",
+    "crl.pem",        "erasure.bin",     "erasure-proof.txt"
 };
 
 //  The bytes the broker's checkpoint signature covers: the domain with its zero byte, size,
@@ -183,18 +185,43 @@ s_covering_checkpoint (rh_db_t *db, uint64_t seq, rh_checkpoint_t *checkpoint)
     return any;
 }
 
-//  What the bundle says of a message no longer stored (the leaf keeps its SHA-256, the
-//  commitment, either way). The one place that will name the ERASURE record that covers it,
-//  when the log has them; until then, rhannu-audit verify is what tells lawful erasure from
-//  damage.
-static void
-s_erased (rh_db_t *db, uint64_t seq, char *text, size_t size)
+//  The ERASURE record that covers the message of record seq (it names seq with the same
+//  commitment; it comes later in the log), with its leaf bytes. Returns its number, or
+//  UINT64_MAX if none does: then the message is missing, not erased (damage).
+static uint64_t
+s_erasure (rh_db_t *db, uint64_t seq, const uint8_t sha256 [RH_DIGEST_LEN], uint8_t **leaf,
+           size_t *leaf_size, bool *unreadable)
 {
-    (void) db;
-    snprintf (text, size,
-              "not stored: erased, or missing (rhannu-audit verify tells which); record %" PRIu64
-              " keeps only its SHA-256",
-              seq);
+    rh_db_iter_t *iter = rh_db_iter_new (db, "a/", 2);
+    char from [48];
+    snprintf (from, sizeof from, "a/%020" PRIu64, seq + 1);
+    if (iter)
+        rh_db_iter_seek (iter, from, strlen (from));
+    uint64_t found = UINT64_MAX;
+    for (; iter && rh_db_iter_valid (iter) && found == UINT64_MAX; rh_db_iter_next (iter)) {
+        size_t size = 0;
+        const uint8_t *value = rh_db_iter_value (iter, &size);
+        //  Most records are not erasures: decode only those that could be.
+        if (!memmem (value, size, "ERASURE", 7))
+            continue;
+        rh_audit_record_t record;
+        if (rh_record_decode_audit (value, size, &record) != RH_OK)
+            continue;
+        rh_erased_t erased;
+        if (!strcmp (record.event, "ERASURE") && record.seq > seq)
+            for (size_t i = 0; found == UINT64_MAX && rh_record_erased (&record, i, &erased); i++)
+                if (erased.seq == seq
+                    && sodium_memcmp (erased.payload_sha256, sha256, RH_DIGEST_LEN) == 0
+                    && (*leaf = malloc (size))) {
+                    memcpy (*leaf, value, size);
+                    *leaf_size = size;
+                    found = record.seq;
+                }
+        rh_record_release (&record.owned);
+    }
+    *unreadable = !iter || (found == UINT64_MAX && rh_db_iter_error (iter));
+    rh_db_iter_destroy (&iter);
+    return found;
 }
 
 //  Where needle first occurs in haystack, or SIZE_MAX.
@@ -210,8 +237,9 @@ rh_evidence_write (rh_db_t *db, const char *pki, const char *msg_id, const char 
                    char *why, size_t why_size)
 {
     assert (db && pki && msg_id && dir && out && why);
-    uint8_t *leaf = NULL, *payload = NULL;
-    size_t leaf_size = 0, payload_size = 0;
+    uint8_t *leaf = NULL, *payload = NULL, *erasure_leaf = NULL;
+    size_t leaf_size = 0, payload_size = 0, erasure_size = 0;
+    rh_audit_record_t erasure_record = { .owned = NULL };
     char *manifest = NULL, *sender_pem = NULL, *broker_pem = NULL, *note_text = NULL;
     size_t manifest_size = 0, sender_size = 0, broker_size = 0;
     rh_envelope_t *envelope = NULL;
@@ -228,29 +256,59 @@ rh_evidence_write (rh_db_t *db, const char *pki, const char *msg_id, const char 
         snprintf (why, why_size, "record %" PRIu64 " does not decode", seq);
         goto out;
     }
-    rh_checkpoint_t checkpoint;
-    if (!s_covering_checkpoint (db, seq, &checkpoint)) {
-        snprintf (why, why_size, "no checkpoint covers record %" PRIu64 " yet", seq);
-        goto out;
-    }
-    uint8_t proof [RH_MERKLE_MAX_PROOF][RH_DIGEST_LEN], leaf_hash [RH_DIGEST_LEN];
-    int count = rh_audit_inclusion_proof (db, seq, checkpoint.size, proof);
-    rh_merkle_leaf_hash (leaf, leaf_size, leaf_hash);
-    if (count < 0
-        || !rh_merkle_verify_inclusion (leaf_hash, seq, checkpoint.size,
-                                        (const uint8_t (*) [RH_DIGEST_LEN]) proof, (size_t) count,
-                                        checkpoint.root)) {
-        snprintf (why, why_size,
-                  "the stored tree gives no inclusion proof of record %" PRIu64
-                  " under the checkpoint of %" PRIu64 " records (run rhannu-audit verify)",
-                  seq, checkpoint.size);
-        goto out;
-    }
-    //  The message as stored, or (erased) nothing: the leaf keeps its SHA-256, the commitment.
-    //  What an erasure record says about it is for rh_audit_verify to judge, not the bundle.
+    //  The message as stored, or (erased) the ERASURE record that covers it: the leaf keeps its
+    //  SHA-256, the commitment, and the erasure record is proved in the same tree.
     int stored = rh_audit_payload (db, seq, &payload, &payload_size);
     if (stored < 0) {
         snprintf (why, why_size, "cannot read the message of record %" PRIu64, seq);
+        goto out;
+    }
+    uint64_t erasure = UINT64_MAX;
+    if (stored != 0) {
+        bool unreadable = false;
+        erasure =
+            s_erasure (db, seq, record.payload_sha256, &erasure_leaf, &erasure_size, &unreadable);
+        if (erasure == UINT64_MAX) {
+            snprintf (why, why_size,
+                      unreadable ? "cannot read the log after record %" PRIu64
+                                   " to find the erasure of its message"
+                                 : "the message of record %" PRIu64
+                                   " is missing: damaged (no erasure record covers it; run "
+                                   "rhannu-audit verify)",
+                      seq);
+            goto out;
+        }
+        if (rh_record_decode_audit (erasure_leaf, erasure_size, &erasure_record) != RH_OK)
+            goto nomem;  //  decoded when found
+    }
+    rh_checkpoint_t checkpoint;
+    uint64_t last = erasure == UINT64_MAX ? seq : erasure;
+    if (!s_covering_checkpoint (db, last, &checkpoint)) {
+        snprintf (why, why_size, "no checkpoint covers record %" PRIu64 " yet", last);
+        goto out;
+    }
+    uint8_t proof [RH_MERKLE_MAX_PROOF][RH_DIGEST_LEN], leaf_hash [RH_DIGEST_LEN];
+    uint8_t erasure_proof [RH_MERKLE_MAX_PROOF][RH_DIGEST_LEN], erasure_hash [RH_DIGEST_LEN];
+    int count = rh_audit_inclusion_proof (db, seq, checkpoint.size, proof);
+    int erasure_count = 0;
+    rh_merkle_leaf_hash (leaf, leaf_size, leaf_hash);
+    if (erasure != UINT64_MAX) {
+        erasure_count = rh_audit_inclusion_proof (db, erasure, checkpoint.size, erasure_proof);
+        rh_merkle_leaf_hash (erasure_leaf, erasure_size, erasure_hash);
+    }
+    if (count < 0
+        || !rh_merkle_verify_inclusion (leaf_hash, seq, checkpoint.size,
+                                        (const uint8_t (*) [RH_DIGEST_LEN]) proof, (size_t) count,
+                                        checkpoint.root)
+        || (erasure != UINT64_MAX
+            && (erasure_count < 0
+                || !rh_merkle_verify_inclusion (erasure_hash, erasure, checkpoint.size,
+                                                (const uint8_t (*) [RH_DIGEST_LEN]) erasure_proof,
+                                                (size_t) erasure_count, checkpoint.root)))) {
+        snprintf (why, why_size,
+                  "the stored tree gives no inclusion proof of record %" PRIu64
+                  " under the checkpoint of %" PRIu64 " records (run rhannu-audit verify)",
+                  last, checkpoint.size);
         goto out;
     }
     if (stored == 0) {
@@ -317,9 +375,16 @@ rh_evidence_write (rh_db_t *db, const char *pki, const char *msg_id, const char 
         fprintf (text, "signer_cert_sha256: %s\n", hex);
     }
     else {
-        char erased [160];
-        s_erased (db, seq, erased, sizeof erased);
-        fprintf (text, "message_stored: no (%s)\n", erased);
+        //  The script shows these; check-bundle reads them from erasure.bin itself.
+        fprintf (text,
+                 "message_stored: no (erased by record %" PRIu64 ", reason %s, authority %s)\n",
+                 erasure, erasure_record.erasure_reason, erasure_record.erasure_authority);
+        fprintf (text, "erasure_index: %" PRIu64 "\nerasure_reason: %s\nerasure_authority: %s\n",
+                 erasure, erasure_record.erasure_reason, erasure_record.erasure_authority);
+        fprintf (text, "erased_at: %s\n", rh_time_format (erasure_record.at_ms, when, sizeof when));
+        rh_merkle_leaf_hash (erasure_leaf, erasure_size, erasure_hash);
+        s_hex (erasure_hash, RH_DIGEST_LEN, hex);
+        fprintf (text, "erasure_leaf_hash: %s\n", hex);
     }
     s_hex (checkpoint.root, RH_DIGEST_LEN, hex);
     fprintf (text, "checkpoint_root: %s\ncheckpoint_time_ms: %" PRId64 "\ncheckpoint_time: %s\n",
@@ -336,7 +401,8 @@ rh_evidence_write (rh_db_t *db, const char *pki, const char *msg_id, const char 
     }
     text = NULL;
     //  The audit path, one hash a line; the checkpoint as signed, and as a cosigned note.
-    char *path_text = malloc ((size_t) count * (RH_DIGEST_LEN * 2 + 1) + 1);
+    int most = count > erasure_count ? count : erasure_count;
+    char *path_text = malloc ((size_t) most * (RH_DIGEST_LEN * 2 + 1) + 1);
     if (!path_text)
         goto nomem;
     path_text [0] = 0;
@@ -349,9 +415,34 @@ rh_evidence_write (rh_db_t *db, const char *pki, const char *msg_id, const char 
     size_t signed_size = rh_merkle_checkpoint_message (&checkpoint, signed_bytes);
     size_t note_size = 0;
     int written = s_put (dir, "proof.txt", path_text, strlen (path_text));
+    if (erasure != UINT64_MAX) {
+        path_text [0] = 0;
+        for (int i = 0; i < erasure_count; i++) {
+            s_hex (erasure_proof [i], RH_DIGEST_LEN, hex);
+            strcat (path_text, hex);
+            strcat (path_text, "\n");
+        }
+        written |= s_put (dir, "erasure-proof.txt", path_text, strlen (path_text));
+        written |= s_put (dir, "erasure.bin", erasure_leaf, erasure_size);
+    }
     free (path_text);
     if (witnessed) {
+        //  The broker's own signature line first, when kept (checkpoints witnessed before it
+        //  was kept have only the witnesses' lines).
+        char log_line [RH_CHECKPOINT_MAX_COSIGNED];
         note = rh_note_from_checkpoint (checkpoint.origin, &checkpoint);
+        int kept =
+            note ? rh_audit_note_signature (db, checkpoint.size, log_line, sizeof log_line) : 0;
+        if (kept < 0
+            || (kept == 1
+                && rh_note_add_lines (note, (const uint8_t *) log_line, strlen (log_line))
+                       != RH_OK)) {
+            snprintf (why, why_size,
+                      "the broker's note signature of the checkpoint of %" PRIu64
+                      " records cannot be read or does not parse (run rhannu-audit verify)",
+                      checkpoint.size);
+            goto out;
+        }
         if (!note
             || rh_note_add_lines (note, (const uint8_t *) checkpoint.cosignatures,
                                   strlen (checkpoint.cosignatures))
@@ -382,9 +473,13 @@ rh_evidence_write (rh_db_t *db, const char *pki, const char *msg_id, const char 
              "  record %" PRIu64 " (%s, %s) in the tree of %" PRIu64 " records, %d proof hashes\n"
              "  message: %s\n  checkpoint: %s\n",
              msg_id, dir, seq, record.event, record.agency, checkpoint.size, count,
-             payload ? "the signed bytes as stored" : "ERASED: only its SHA-256 (in the leaf)",
+             payload ? "the signed bytes as stored"
+                     : "ERASED: only its SHA-256 (in the leaf), and the erasure record",
              witnessed ? "signed by the broker and cosigned by witnesses"
                        : "signed by the broker (not cosigned by any witness)");
+    if (erasure != UINT64_MAX)
+        fprintf (out, "  erased by record %" PRIu64 ", reason %s, authority %s\n", erasure,
+                 erasure_record.erasure_reason, erasure_record.erasure_authority);
     rc = 0;
     goto out;
 nomem:
@@ -394,6 +489,9 @@ out:
         fclose (text);
     if (record.owned)
         rh_record_release (&record.owned);
+    if (erasure_record.owned)
+        rh_record_release (&erasure_record.owned);
+    free (erasure_leaf);
     rh_envelope_destroy (&envelope);
     rh_note_destroy (&note);
     free (note_text);
@@ -602,20 +700,78 @@ s_check_pki (rh_evidence_t *self, rh_certstore_t *store, const uint8_t *ca_pem, 
 
 //  The message: the one the leaf names, signed by the sender with a certificate usable when it
 //  arrived.
+//  A message not in the bundle: erasure.bin must be an ERASURE record, later in the same tree
+//  (its audit path leads to the root the broker signed), that names the message's record and
+//  commitment. Otherwise the message is missing, which no bundle may pass off as erasure.
+static rh_rc_t
+s_check_erasure (rh_evidence_t *self, const rh_audit_record_t *record,
+                 const rh_checkpoint_t *checkpoint, FILE *out, rh_evidence_fault_t *fault)
+{
+    rh_audit_record_t erasure = { .owned = NULL };
+    if (!self->data [S_ERASURE]
+        || rh_record_decode_audit (self->data [S_ERASURE], self->size [S_ERASURE], &erasure)
+               != RH_OK)
+        return s_fault (fault, "erasure", RH_E_MALFORMED,
+                        "message.bin is missing and erasure.bin is missing or not an audit "
+                        "record: the message is missing, not shown erased");
+    rh_rc_t rc = RH_OK;
+    rh_erased_t erased;
+    bool names = false;
+    for (size_t i = 0; !names && rh_record_erased (&erasure, i, &erased); i++)
+        names =
+            erased.seq == record->seq && !strcmp (erased.msg_id, record->msg_id)
+            && sodium_memcmp (erased.payload_sha256, record->payload_sha256, RH_DIGEST_LEN) == 0;
+    if (strcmp (erasure.event, "ERASURE") != 0 || erasure.seq <= record->seq
+        || erasure.seq >= checkpoint->size || !names) {
+        rc = s_fault (fault, "erasure", RH_E_COMMITMENT,
+                      "erasure.bin (record %" PRIu64 ", %s) is not a later ERASURE record in the "
+                      "tree naming record %" PRIu64 " and its SHA-256",
+                      erasure.seq, erasure.event, record->seq);
+        goto out;
+    }
+    uint8_t proof [RH_MERKLE_MAX_PROOF][RH_DIGEST_LEN], leaf_hash [RH_DIGEST_LEN];
+    int hashes = self->data [S_ERASURE_PROOF] ? s_parse_proof (self->data [S_ERASURE_PROOF],
+                                                               self->size [S_ERASURE_PROOF], proof)
+                                              : -1;
+    rh_merkle_leaf_hash (self->data [S_ERASURE], self->size [S_ERASURE], leaf_hash);
+    if (hashes < 0
+        || !rh_merkle_verify_inclusion (leaf_hash, erasure.seq, checkpoint->size,
+                                        (const uint8_t (*) [RH_DIGEST_LEN]) proof, (size_t) hashes,
+                                        checkpoint->root)) {
+        rc = s_fault (fault, "erasure", RH_E_SIG,
+                      "erasure-proof.txt is missing or does not lead from leaf %" PRIu64
+                      " to the root of the checkpoint of %" PRIu64 " records",
+                      erasure.seq, checkpoint->size);
+        goto out;
+    }
+    char when [32];
+    s_ok (out,
+          "message %s was ERASED by record %" PRIu64 ", reason %s, authority %s, at %s; that "
+          "record is in the log (audit path of %d hashes to the same root)",
+          record->msg_id, erasure.seq, erasure.erasure_reason ? erasure.erasure_reason : "-",
+          erasure.erasure_authority ? erasure.erasure_authority : "-",
+          rh_time_format (erasure.at_ms, when, sizeof when), hashes);
+    if (out) {
+        char hex [RH_DIGEST_LEN * 2 + 1];
+        s_hex (record->payload_sha256, RH_DIGEST_LEN, hex);
+        fprintf (out,
+                 "  note: the message is not in the bundle; the leaf commits to its SHA-256 %s, "
+                 "and no signature can be checked\n",
+                 hex);
+    }
+out:
+    rh_record_release (&erasure.owned);
+    return rc;
+}
+
 static rh_rc_t
 s_check_message (rh_evidence_t *self, rh_certstore_t *store, const rh_audit_record_t *record,
-                 FILE *out, rh_evidence_fault_t *fault)
+                 const rh_checkpoint_t *checkpoint, FILE *out, rh_evidence_fault_t *fault)
 {
     char hex [RH_DIGEST_LEN * 2 + 1];
     s_hex (record->payload_sha256, RH_DIGEST_LEN, hex);
-    if (!self->data [S_MESSAGE]) {
-        if (out)
-            fprintf (out,
-                     "  note: the message is not in the bundle (erased); the leaf commits to "
-                     "its SHA-256 %s, and no signature can be checked\n",
-                     hex);
-        return RH_OK;
-    }
+    if (!self->data [S_MESSAGE])
+        return s_check_erasure (self, record, checkpoint, out, fault);
     uint8_t digest [RH_DIGEST_LEN];
     rh_sha256 (digest, self->data [S_MESSAGE], self->size [S_MESSAGE]);
     if (sodium_memcmp (digest, record->payload_sha256, RH_DIGEST_LEN) != 0)
@@ -650,6 +806,47 @@ s_check_message (rh_evidence_t *self, rh_certstore_t *store, const rh_audit_reco
 }
 
 //  The checkpoint as witnesses cosigned it: the same tree, and the quorum of the keys given.
+//  The broker's Ed25519 public key from broker.pem. Returns false if it has none.
+static bool
+s_broker_key (const rh_evidence_t *self, uint8_t public_key [RH_PUBKEY_LEN])
+{
+    uint8_t fingerprint [RH_DIGEST_LEN];
+    X509 *cert = s_read_cert (self, S_BROKER, fingerprint);
+    EVP_PKEY *key = cert ? X509_get0_pubkey (cert) : NULL;
+    size_t size = RH_PUBKEY_LEN;
+    bool good = key && EVP_PKEY_id (key) == EVP_PKEY_ED25519
+                && EVP_PKEY_get_raw_public_key (key, public_key, &size) == 1
+                && size == RH_PUBKEY_LEN;
+    X509_free (cert);
+    return good;
+}
+
+//  The broker's own signature of checkpoint.note, under the note's origin with broker.pem's key:
+//  it must verify when present. Notes of checkpoints witnessed before the broker kept its line
+//  have none; the note's tree is then bound by checkpoint.sig alone.
+static rh_rc_t
+s_check_note_signed (rh_evidence_t *self, const rh_note_t *note, const char *origin, FILE *out,
+                     rh_evidence_fault_t *fault)
+{
+    uint8_t public_key [RH_PUBKEY_LEN];
+    rh_note_vkey_t vkey;
+    if (!s_broker_key (self, public_key)
+        || rh_note_vkey_make (origin, RH_NOTE_TYPE_ED25519, public_key, &vkey) != RH_OK)
+        return s_fault (fault, "certificate", RH_E_MALFORMED,
+                        "broker.pem holds no Ed25519 key to check checkpoint.note with");
+    size_t verified = 0;
+    if (rh_note_verify (note, &vkey, 1, &verified, NULL) != RH_OK)
+        return s_fault (fault, "checkpoint", RH_E_SIG,
+                        "the broker's signature of checkpoint.note does not verify with "
+                        "broker.pem");
+    if (verified == 1)
+        s_ok (out, "checkpoint.note is signed by broker.pem (key %s+%08x)", origin, vkey.id);
+    else if (out)
+        fprintf (out, "  note: checkpoint.note carries no signature of the broker's (kept only "
+                      "since checkpoints carry it); checkpoint.sig binds the same tree\n");
+    return RH_OK;
+}
+
 static rh_rc_t
 s_check_cosigned (rh_evidence_t *self, const rh_checkpoint_t *checkpoint,
                   const rh_note_vkey_t *keys, size_t count, size_t quorum, FILE *out,
@@ -682,6 +879,11 @@ s_check_cosigned (rh_evidence_t *self, const rh_checkpoint_t *checkpoint,
                         "checkpoint.note names another tree than the broker signed");
     }
     s_ok (out, "checkpoint.note is the same tree (origin %s)", text.origin);
+    rc = s_check_note_signed (self, note, text.origin, out, fault);
+    if (rc != RH_OK) {
+        rh_note_destroy (&note);
+        return rc;
+    }
     size_t verified = 0;
     rc = count > 0 ? rh_note_verify (note, keys, count, &verified, NULL) : RH_OK;
     size_t lines = rh_note_signatures (note);
@@ -788,7 +990,7 @@ rh_evidence_check (rh_evidence_t *self, const uint8_t *ca_pem, size_t ca_size,
         goto out;
     }
     s_ok (out, "the checkpoint of %s is signed by broker.pem", when);
-    if ((rc = s_check_message (self, store, &record, out, fault)) != RH_OK)
+    if ((rc = s_check_message (self, store, &record, &checkpoint, out, fault)) != RH_OK)
         goto out;
     rc = s_check_cosigned (self, &checkpoint, keys, count, quorum, out, fault);
 out:

@@ -12,6 +12,11 @@
                          or a signature, or makes the check fail if wrong
       message.bin        the signed message as the broker stored it (absent
                          if it was erased: the leaf keeps its SHA-256)
+      erasure.bin        (only if erased) the ERASURE record that erased it:
+                         names the leaf's record and SHA-256, why and on
+                         whose authority
+      erasure-proof.txt  (only if erased) that record's audit path in the
+                         same tree, one hex hash a line
       leaf.bin           the audit record of its arrival, as stored: the
                          Merkle leaf (leaf hash = SHA-256 (0x00 || leaf))
       proof.txt          the RFC 9162 audit path, one hex hash a line
@@ -19,8 +24,11 @@
                          "rhannu.checkpoint.v1" 0x00 || size (u64 BE) ||
                          root || time_ms (i64 BE)
       checkpoint.sig     that Ed25519 signature (64 bytes)
-      checkpoint.note    the checkpoint as a C2SP signed note with the
-                         witnesses' cosignature lines (only when cosigned)
+      checkpoint.note    the checkpoint as a C2SP signed note: the broker's
+                         signature line (Ed25519, key name the origin, key
+                         broker.pem's) and the witnesses' cosignature lines
+                         (only when cosigned; checkpoints witnessed before
+                         the broker kept its line have only the latter)
       sender.pem         the sender's certificate (the one the message names)
       broker.pem         the broker certificate that signed the checkpoint
       ca.pem, crl.pem    the board CA and the CRL the broker held; the CA is
@@ -60,7 +68,7 @@ int rh_evidence_load (rh_evidence_t *self, const char *dir, char *why, size_t wh
 
 //  What a check found wrong: the part of the bundle and a one-line reason.
 typedef struct {
-    const char *part;  //  "manifest", "leaf", "message", "proof", "checkpoint", "crl",
+    const char *part;  //  "manifest", "leaf", "message", "erasure", "proof", "checkpoint", "crl",
                        //  "certificate", "signature", "cosignature"; "" when valid
     char reason [256];
 } rh_evidence_fault_t;

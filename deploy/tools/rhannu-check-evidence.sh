@@ -87,6 +87,39 @@ ed25519_verify () {    # ed25519_verify PUBKEY.pem MESSAGE-FILE SIGNATURE-FILE
     openssl pkeyutl -verify -pubin -inkey "$1" -rawin -in "$2" -sigfile "$3" >/dev/null 2>&1
 }
 
+#  The record number of an AuditRecord (hex): field 1 (seq, varint) comes first; -1 if not.
+varint_seq () {
+    echo "$1" | awk '{ if (substr ($0, 1, 2) != "08") { print -1; exit }
+        v = 0; m = 1
+        for (i = 3; i < length ($0); i += 2) {
+            b = index ("0123456789abcdef", substr ($0, i, 1)) * 16 + index ("0123456789abcdef", substr ($0, i + 1, 1)) - 17
+            v += (b % 128) * m; m *= 128
+            if (b < 128) { print v; exit } } print -1 }'
+}
+#  The root an audit path (RFC 9162 2.1.3.2) leads to from leaf INDEX (hash LEAF-HASH) in a tree
+#  of SIZE records, and the number of hashes, as "root count"; "-" if the path does not fit.
+audit_path () {    # audit_path INDEX LEAF-HASH SIZE PROOF-FILE
+    fn=$1
+    sn=$(($3 - 1))
+    r=$2
+    count=0
+    while read -r p; do
+        [ "$sn" -eq 0 ] && { echo -; return; }
+        if [ $((fn % 2)) -eq 1 ] || [ "$fn" -eq "$sn" ]; then
+            r=$(echo "01$p$r" | unhex | sha256)
+            if [ $((fn % 2)) -eq 0 ]; then
+                while [ $((fn % 2)) -eq 0 ] && [ "$fn" -ne 0 ]; do fn=$((fn / 2)); sn=$((sn / 2)); done
+            fi
+        else
+            r=$(echo "01$r$p" | unhex | sha256)
+        fi
+        fn=$((fn / 2))
+        sn=$((sn / 2))
+        count=$((count + 1))
+    done < "$4"
+    [ "$sn" -eq 0 ] && echo "$r $count" || echo -
+}
+
 echo "checking the evidence bundle in $b"
 need manifest manifest.txt
 [ "$(mf format)" = "rhannu-evidence-bundle/1" ] \
@@ -145,12 +178,7 @@ need leaf leaf.bin
 leaf_hex=$(hex < "$b/leaf.bin")
 leaf_hash=$( { printf '\000'; cat "$b/leaf.bin"; } | sha256)
 #  AuditRecord field 1 (seq, varint) comes first: it must be the leaf index.
-seq=$(echo "$leaf_hex" | awk '{ if (substr ($0, 1, 2) != "08") { print -1; exit }
-    v = 0; m = 1
-    for (i = 3; i < length ($0); i += 2) {
-        b = index ("0123456789abcdef", substr ($0, i, 1)) * 16 + index ("0123456789abcdef", substr ($0, i + 1, 1)) - 17
-        v += (b % 128) * m; m *= 128
-        if (b < 128) { print v; exit } } print -1 }')
+seq=$(varint_seq "$leaf_hex")
 [ "$seq" = "$index" ] || fail leaf "leaf.bin is record $seq, not record $index the manifest names"
 msg_hex=$(printf '%s' "$msg" | hex)
 holds "$leaf_hex" "$msg_hex" || fail leaf "leaf.bin does not name message $msg"
@@ -169,7 +197,20 @@ if [ "${stored%% *}" = yes ]; then
         || fail message "message.bin is not the message the leaf names (SHA-256 differs)"
     ok "message.bin is the message the leaf names (SHA-256 $message_sha)"
 else
-    note "the message is not in the bundle (erased): the leaf commits to its SHA-256 $message_sha;"
+    #  Erased, not missing: the ERASURE record that erased it (its path is checked in step 7)
+    #  names the leaf's record and the same SHA-256; what it says is shown from the manifest.
+    need erasure erasure.bin erasure-proof.txt
+    erasure_index=$(mf erasure_index)
+    case "$erasure_index" in *[!0-9]* | "") fail manifest "erasure_index is not a number" ;; esac
+    erasure_hex=$(hex < "$b/erasure.bin")
+    [ "$(varint_seq "$erasure_hex")" = "$erasure_index" ] && [ "$erasure_index" -gt "$index" ] \
+        || fail erasure "erasure.bin is not record $erasure_index, a record after leaf $index"
+    holds "$erasure_hex" "$(printf 'ERASURE' | hex)" && holds "$erasure_hex" "$message_sha" \
+        && holds "$erasure_hex" "$msg_hex" \
+        || fail erasure "erasure.bin is not an ERASURE record naming message $msg and its SHA-256"
+    erasure_hash=$( { printf '\000'; cat "$b/erasure.bin"; } | sha256)
+    ok "message $msg was ERASED by record $erasure_index, reason $(mf erasure_reason), authority $(mf erasure_authority), at $(mf erased_at)"
+    note "the message is not in the bundle: the leaf commits to its SHA-256 $message_sha;"
     note "no sender's signature can be checked"
 fi
 
@@ -230,27 +271,19 @@ ok "the checkpoint of $size records (root $root) is signed by broker.pem, a brok
 need proof proof.txt
 grep -qv '^[0-9a-f]\{64\}$' "$b/proof.txt" && fail proof "proof.txt is not lines of 64 hex digits"
 [ "$index" -lt "$size" ] || fail proof "leaf $index is not in a tree of $size records"
-fn=$index
-sn=$((size - 1))
-r=$leaf_hash
-count=0
-while read -r p; do
-    [ "$sn" -eq 0 ] && fail proof "the audit path is longer than the tree is deep"
-    if [ $((fn % 2)) -eq 1 ] || [ "$fn" -eq "$sn" ]; then
-        r=$(echo "01$p$r" | unhex | sha256)
-        if [ $((fn % 2)) -eq 0 ]; then
-            while [ $((fn % 2)) -eq 0 ] && [ "$fn" -ne 0 ]; do fn=$((fn / 2)); sn=$((sn / 2)); done
-        fi
-    else
-        r=$(echo "01$r$p" | unhex | sha256)
-    fi
-    fn=$((fn / 2))
-    sn=$((sn / 2))
-    count=$((count + 1))
-done < "$b/proof.txt"
-[ "$sn" -eq 0 ] && [ "$r" = "$root" ] \
+path=$(audit_path "$index" "$leaf_hash" "$size" "$b/proof.txt")
+[ "${path%% *}" = "$root" ] \
     || fail proof "the audit path does not lead from leaf $index to the root of the checkpoint of $size records"
+count=${path#* }
 ok "the audit path ($count hashes) leads from leaf $index to the checkpoint's root"
+if [ "${stored%% *}" != yes ]; then
+    grep -qv '^[0-9a-f]\{64\}$' "$b/erasure-proof.txt" && fail erasure "erasure-proof.txt is not lines of 64 hex digits"
+    [ "$erasure_index" -lt "$size" ] || fail erasure "erasure record $erasure_index is not in a tree of $size records"
+    path=$(audit_path "$erasure_index" "$erasure_hash" "$size" "$b/erasure-proof.txt")
+    [ "${path%% *}" = "$root" ] \
+        || fail erasure "erasure-proof.txt does not lead from leaf $erasure_index to the root of the checkpoint of $size records"
+    ok "the erasure record $erasure_index is in the log: its audit path (${path#* } hashes) leads to the same root"
+fi
 
 #  8. The checkpoint as the witnesses cosigned it (C2SP signed note): the same tree, and a
 #  tlog-cosignature/v1 from each witness, which signs "cosignature/v1\ntime T\n" || note text.
@@ -262,8 +295,28 @@ else
     [ "$(sed -n 2p "$tmp/text")" = "$size" ] \
         && [ "$(sed -n 3p "$tmp/text" | openssl base64 -d -A 2>/dev/null | hex)" = "$root" ] \
         || fail checkpoint "checkpoint.note names another tree than the broker signed"
-    ok "checkpoint.note is the same tree (origin $(sed -n 1p "$tmp/text"))"
+    origin=$(sed -n 1p "$tmp/text")
+    ok "checkpoint.note is the same tree (origin $origin)"
     dash=$(printf '\342\200\224')
+    #  The broker's own signature line (C2SP signed note, Ed25519): key name the origin, key
+    #  broker.pem's, key id SHA-256 (name || 0x0A || 0x01 || key) [:4]; it signs the note text.
+    broker_key=$(openssl pkey -pubin -in "$tmp/broker.pub" -outform DER 2>/dev/null | hex | cut -c25-88)
+    broker_id=$( { printf '%s\n' "$origin"; echo "01$broker_key" | unhex; } | sha256 | cut -c1-8)
+    grep -F "$dash $origin " "$b/checkpoint.note" | while read -r _ name sig; do
+        [ "$name" = "$origin" ] || continue
+        raw=$(printf '%s' "$sig" | openssl base64 -d -A 2>/dev/null | hex)
+        [ "$(echo "$raw" | cut -c1-8)" = "$broker_id" ] || continue
+        [ ${#raw} -eq 136 ] || { echo bad; continue; }
+        echo "$raw" | cut -c9-136 | unhex > "$tmp/note.sig"
+        ed25519_verify "$tmp/broker.pub" "$tmp/text" "$tmp/note.sig" && echo good || echo bad
+    done > "$tmp/result"
+    grep -q bad "$tmp/result" && fail checkpoint "the broker's signature of checkpoint.note does not verify with broker.pem"
+    if grep -q good "$tmp/result"; then
+        ok "checkpoint.note is signed by broker.pem (key $origin+$broker_id)"
+    else
+        note "checkpoint.note carries no signature of the broker's (kept only since checkpoints carry it);"
+        note "checkpoint.signed binds the same tree"
+    fi
     verified=0
     if [ -n "$keys" ]; then
         while read -r vkey; do

@@ -2,8 +2,9 @@
     fuzz_evidence - libFuzzer harness: an evidence bundle as check-bundle
     reads it (rh_evidence_add and rh_evidence_check), every file of it
     outside bytes: the manifest, the leaf (an audit record), the audit path,
-    the checkpoint's signed bytes and signature, the C2SP note, the PEM
-    certificates and CRL, and a witness key.
+    the checkpoint's signed bytes and signature, the C2SP note, the erasure
+    record and its audit path, the PEM certificates and CRL, and a witness
+    key.
 
     An input is sections, each "@@NAME\n" then the file's bytes up to the
     next "\n@@" (or the end): NAME is a bundle file (manifest.txt, leaf.bin,
@@ -11,7 +12,9 @@
     bundle's own ca.pem is the CA here, so that seeds reach every check; the
     tool never does this. The seeds are a real bundle written by
     test_evidence (broker, agents and a cosigning witness), whole, without
-    its message (erased), and with no files.
+    its message and no erasure record (refused: missing), the bundle of a
+    message erased by rhannu-broker erase (with its ERASURE record), and
+    with no files.
     =========================================================================
 */
 #include "rh_broker_classes.h"

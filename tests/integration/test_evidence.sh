@@ -105,15 +105,23 @@ refused_both () {    # refused_both WHAT PART REGEX DIR CA [KEYS QUORUM]
 }
 #  Tampering: each on a fresh copy of the bundle, refused by both; the untouched copy is then
 #  checked again, so each refusal is shown to come from the change.
-tamper () {    # tamper WHAT PART REGEX EDIT-COMMAND... (run in the copy's folder)
+tamper () {    # tamper WHAT PART REGEX EDIT-COMMAND... (run in the copy's folder of $base)
     local what=$1 part=$2 regex=$3; shift 3
-    rm -rf "$work/t"; cp -r "$work/bundle" "$work/t"
+    rm -rf "$work/t"; cp -r "${base:-$work/bundle}" "$work/t"
     (cd "$work/t" && "$@") || bad "could not tamper: $*"
-    refused_both "$what" "$part" "$regex" "$work/t" "$work/pki/ca.pem" "$work/witness-keys" 1
+    if [ -n "${base:-}" ]; then    #  checked without witness keys: its checkpoint is not cosigned
+        refused_both "$what" "$part" "$regex" "$work/t" "$work/pki/ca.pem"
+    else
+        refused_both "$what" "$part" "$regex" "$work/t" "$work/pki/ca.pem" "$work/witness-keys" 1
+    fi
 }
 flip () {    # flip FILE OFFSET: xor one byte with 0x01 in place
     local byte; byte=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
     printf "$(printf '\\%03o' $((byte ^ 1)))" | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
+}
+sign_edit () {    # sign_edit: changes one base64 character of the broker's note signature
+    awk -v o="— $origin " 'index ($0, o) == 1 { c = substr ($0, 40, 1); $0 = substr ($0, 1, 39) (c == "A" ? "B" : "A") substr ($0, 41) } { print }' \
+        checkpoint.note > note.new && mv note.new checkpoint.note
 }
 edit_line () {    # edit_line FILE LINE: changes the first character of a line (a hex digit or base64)
     awk -v n="$2" 'NR == n { c = substr ($0, 1, 1); $0 = (c == "a" ? "b" : "a") substr ($0, 2) } { print }' "$1" > "$1.new" && mv "$1.new" "$1"
@@ -123,6 +131,10 @@ echo "== both checkers accept the bundle, with the CA and the witness's key from
 good_both "the bundle" "$work/bundle" "$work/pki/ca.pem" "$work/witness-keys" 1
 expect_match "check-bundle says what it checked" "$c_out" "audit path \([0-9]+ hashes\) leads from leaf"
 expect_match "the script says the cosignature verifies" "$s_out" "witness witness.test/w1 cosigned the checkpoint"
+expect_match "check-bundle checks the broker's own signature of the note" "$c_out" "checkpoint.note is signed by broker.pem"
+expect_match "so does the script" "$s_out" "checkpoint.note is signed by broker.pem \(key $origin\+[0-9a-f]{8}\)"
+expect "the note holds the broker's line and the witness's" \
+    "$(grep -c "^— $origin \|^— witness.test/w1 " "$work/bundle/checkpoint.note")" 2
 good_both "it without witness keys (cosignatures shown, not counted)" "$work/bundle" "$work/pki/ca.pem"
 expect_match "and says the cosignatures were not checked" "$s_out" "not checked"
 
@@ -137,6 +149,8 @@ tamper "the checkpoint note's tree" checkpoint "another tree" edit_line checkpoi
 tamper "a witness's cosignature" cosignature "does not verify" \
     sed -i 's/^\(— witness.test\/w1 .\{20\}\)\(.\)/\1A/' checkpoint.note
 cmp -s "$work/t/checkpoint.note" "$work/bundle/checkpoint.note" && bad "the cosignature edit changed nothing"
+tamper "the broker's signature of the note" checkpoint "signature of checkpoint.note does not verify" sign_edit
+cmp -s "$work/t/checkpoint.note" "$work/bundle/checkpoint.note" && bad "the note signature edit changed nothing"
 tamper "the sender's certificate" certificate "" \
     sed -i '5s/^\(.\{10\}\)\(.\)/\1\2\2/; 5s/^\(.\{10\}\)./\1/; 5y/ABCDEFGHIJ/BCDEFGHIJA/' sender.pem
 cmp -s "$work/t/sender.pem" "$work/bundle/sender.pem" && bad "the certificate edit changed nothing"
@@ -147,12 +161,43 @@ refused_both "a quorum of a witness that did not cosign" cosignature "0 of the 1
     "$work/bundle" "$work/pki/ca.pem" "$work/other-keys" 1
 good_both "the untouched bundle again" "$work/bundle" "$work/pki/ca.pem" "$work/witness-keys" 1
 
-echo "== an erased message: the bundle carries its commitment only"
-rm -rf "$work/t"; cp -r "$work/bundle" "$work/t"; rm "$work/t/message.bin" "$work/t/sender.pem"
-sed -i 's/^message_stored: .*/message_stored: no (erased)/' "$work/t/manifest.txt"
-good_both "a bundle without the message (erased)" "$work/t" "$work/pki/ca.pem" "$work/witness-keys" 1
-expect_match "check-bundle says it was erased and shows the commitment" "$c_out" "erased.*SHA-256 [0-9a-f]{64}"
-expect_match "so does the script" "$s_out" "erased"
+echo "== a note of a checkpoint witnessed before the broker kept its own line still checks"
+rm -rf "$work/t"; cp -r "$work/bundle" "$work/t"; grep -v "^— $origin " "$work/bundle/checkpoint.note" > "$work/t/checkpoint.note"
+good_both "a note with only the witness's line" "$work/t" "$work/pki/ca.pem" "$work/witness-keys" 1
+expect_match "check-bundle says the broker's line is absent" "$c_out" "carries no signature of the broker's"
+expect_match "so does the script" "$s_out" "carries no signature of the broker's"
+
+echo "== an erased message: the bundle carries the ERASURE record that erased it, proved in the log"
+gone=$(awk '$3 == "ACCEPTED" && $6 == "police-gwent" { print $5 }' "$work/log.txt" | sed -n 2p)
+out=$("$bin/rhannu-broker" erase -f "$work/broker/broker.yaml" --msg "$gone" --reason court-order \
+      --authority "Family Court ref 7" 2>&1); rc=$?
+expect "erase --msg succeeds" "$rc" 0
+out=$("$bin/rhannu-audit" proof --bundle "$gone" --data "$work/broker/data" --pki "$work/pki" -o "$work/erased" 2>&1); rc=$?
+expect "proof --bundle of the erased message succeeds" "$rc" 0
+expect_match "and says which record erased it, why and on whose authority" "$out" \
+    "erased by record [0-9]+, reason COURT_ORDER, authority Family Court ref 7"
+[ -s "$work/erased/erasure.bin" ] && [ -s "$work/erased/erasure-proof.txt" ] && [ ! -e "$work/erased/message.bin" ] \
+    && ok "the bundle holds the erasure record and its proof, not the message" || bad "erased bundle: $(ls "$work/erased")"
+good_both "the bundle of an erased message" "$work/erased" "$work/pki/ca.pem"
+expect_match "check-bundle says it was erased, by which record, why and by whom" "$c_out" \
+    "ERASED by record [0-9]+, reason COURT_ORDER, authority Family Court ref 7"
+expect_match "and that the erasure record is in the log" "$c_out" "that record is in the log"
+expect_match "the script shows the erasure" "$s_out" "ERASED by record [0-9]+, reason COURT_ORDER, authority Family Court ref 7"
+expect_match "and checks the erasure record is in the log" "$s_out" "erasure record [0-9]+ is in the log"
+base=$work/erased
+tamper "a hash of the erasure record's proof" erasure "does not lead from leaf" edit_line erasure-proof.txt 1
+tamper "an erased bundle without its erasure record" erasure "missing" rm erasure.bin
+tamper "another record as the erasure record" erasure "" cp leaf.bin erasure.bin
+unset base
+other=$(awk '$3 == "ACCEPTED" && $6 == "police-gwent" { print $5 }' "$work/log.txt" | sed -n 3p)
+other_seq=$(awk -v m="$other" '$3 == "ACCEPTED" && $5 == m { print $1; exit }' "$work/log.txt")
+rm -rf "$work/copy2"; cp -r "$work/broker/data" "$work/copy2"
+"$build_dir/tests/rh-testlog" delete "$work/copy2" "$(printf 'ap/%020d' "$other_seq")" \
+    && ok "deleted record $other_seq's payload by hand, without erase" || bad "nothing deleted"
+out=$("$bin/rhannu-audit" proof --bundle "$other" --data "$work/copy2" --pki "$work/pki" -o "$work/damaged" 2>&1); rc=$?
+[ $rc != 0 ] && [ ! -e "$work/damaged" ] && ok "proof --bundle refuses a message deleted without erase" \
+    || bad "proof --bundle of a deleted payload: rc $rc"
+expect_match "calling it missing: damaged" "$out" "record $other_seq is missing: damaged"
 
 echo "== the sender revoked after the message arrived: its signature still stands, unless compromised"
 sleep 1    #  revocation dates are whole seconds: after the arrival's second

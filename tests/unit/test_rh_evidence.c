@@ -81,14 +81,17 @@ s_load_changed (const char *dir, const char *name, size_t at)
 {
     rh_evidence_t *evidence = rh_evidence_new ();
     CU_ASSERT_PTR_NOT_NULL_FATAL (evidence);
-    const char *names [] = { "manifest.txt",   "message.bin",      "leaf.bin",   "proof.txt",
-                             "checkpoint.sig", "sender.pem",       "broker.pem", "ca.pem",
-                             "crl.pem",        "checkpoint.signed" };
+    const char *names [] = { "manifest.txt",      "message.bin",    "leaf.bin",
+                             "proof.txt",         "checkpoint.sig", "sender.pem",
+                             "broker.pem",        "ca.pem",         "crl.pem",
+                             "checkpoint.signed", "erasure.bin",    "erasure-proof.txt" };
     for (size_t i = 0; i < sizeof names / sizeof names [0]; i++) {
         char path [PATH_MAX];
         uint8_t *data = NULL;
         size_t size = 0;
         rh_file_path (path, sizeof path, "%s/%s", dir, names [i]);
+        if (!rh_file_exists (path))
+            continue;  //  a bundle of an erased message has no message; others no erasure
         CU_ASSERT_EQUAL_FATAL (rh_file_read (path, RH_MAX_ENVELOPE, &data, &size), 0);
         bool changed = name && !strcmp (name, names [i]);
         //  A hex digit stays one (a different one): the proof still parses.
@@ -166,13 +169,30 @@ test_a_message_no_checkpoint_covers_yet_has_no_bundle (void)
     rh_db_destroy (&world.db);
 }
 
+//  Erases pol-1 as rhannu-broker erase does: an ERASURE record (record 4, after the checkpoint's own), a checkpoint, then
+//  the payload deleted.
 static void
-test_an_erased_message_leaves_its_commitment_in_the_bundle (void)
+s_erase (s_world_t *world)
+{
+    rh_audit_t *audit = rh_audit_new (world->db);
+    rh_eraser_t *eraser = audit ? rh_eraser_new (world->db, audit, NULL) : NULL;
+    rh_signer_t *broker = test_signer (world->pki, "broker");
+    CU_ASSERT_FATAL (eraser && broker);
+    CU_ASSERT_EQUAL (rh_eraser_add_message (eraser, "pol-1"), 1);
+    CU_ASSERT_EQUAL (
+        rh_eraser_run (eraser, RH_ERASURE_COURT_ORDER, "Family Court ref 7", broker, NULL, NULL),
+        1);
+    rh_signer_destroy (&broker);
+    rh_eraser_destroy (&eraser);
+    rh_audit_destroy (&audit);
+}
+
+static void
+test_an_erased_message_brings_its_erasure_record_into_the_bundle (void)
 {
     s_world_t world;
     s_world (&world, true);
-    rh_db_delete (world.db, "ap/00000000000000000001", 23);
-    CU_ASSERT_EQUAL_FATAL (rh_db_commit (world.db, true), 0);
+    s_erase (&world);
     char dir [PATH_MAX], why [256] = "", path [PATH_MAX];
     rh_file_path (dir, sizeof dir, "%s/bundle", world.root);
     FILE *out = fopen ("/dev/null", "w");
@@ -181,11 +201,15 @@ test_an_erased_message_leaves_its_commitment_in_the_bundle (void)
     fclose (out);
     rh_file_path (path, sizeof path, "%s/message.bin", dir);
     CU_ASSERT_FALSE (rh_file_exists (path));
+    rh_file_path (path, sizeof path, "%s/erasure.bin", dir);
+    CU_ASSERT_TRUE (rh_file_exists (path));
     rh_file_path (path, sizeof path, "%s/manifest.txt", dir);
     uint8_t *manifest = NULL;
     size_t size = 0;
     CU_ASSERT_EQUAL_FATAL (rh_file_read (path, 4096, &manifest, &size), 0);
-    CU_ASSERT_PTR_NOT_NULL (strstr ((char *) manifest, "message_stored: no (not stored: erased"));
+    CU_ASSERT_PTR_NOT_NULL (strstr ((char *) manifest,
+                                    "message_stored: no (erased by record 4, reason COURT_ORDER, "
+                                    "authority Family Court ref 7)"));
     CU_ASSERT_PTR_NOT_NULL (strstr ((char *) manifest, "message_sha256: "));
     free (manifest);
     rh_evidence_t *evidence = rh_evidence_new ();
@@ -193,9 +217,41 @@ test_an_erased_message_leaves_its_commitment_in_the_bundle (void)
     size_t ca_size = 0;
     uint8_t *ca = s_ca (world.pki, &ca_size);
     rh_evidence_fault_t fault;
-    CU_ASSERT_EQUAL (rh_evidence_check (evidence, ca, ca_size, NULL, 0, 0, NULL, &fault), RH_OK);
-    free (ca);
+    char *text = NULL;
+    size_t text_size = 0;
+    FILE *said = open_memstream (&text, &text_size);
+    CU_ASSERT_EQUAL (rh_evidence_check (evidence, ca, ca_size, NULL, 0, 0, said, &fault), RH_OK);
+    fclose (said);
+    CU_ASSERT_PTR_NOT_NULL (strstr (text, "ERASED by record 4, reason COURT_ORDER"));
+    free (text);
     rh_evidence_destroy (&evidence);
+    //  Without its erasure record, or with its proof changed, the message is missing.
+    const char *part = NULL;
+    CU_ASSERT_EQUAL (s_check_changed (dir, NULL, 0, world.pki, &part), RH_OK);
+    CU_ASSERT_EQUAL (s_check_changed (dir, "erasure.bin", SIZE_MAX, world.pki, &part),
+                     RH_E_MALFORMED);
+    CU_ASSERT_STRING_EQUAL (part, "erasure");
+    CU_ASSERT_EQUAL (s_check_changed (dir, "erasure-proof.txt", 3, world.pki, &part), RH_E_SIG);
+    CU_ASSERT_STRING_EQUAL (part, "erasure");
+    free (ca);
+    rh_db_destroy (&world.db);
+}
+
+static void
+test_a_payload_gone_without_erasure_has_no_bundle (void)
+{
+    s_world_t world;
+    s_world (&world, true);
+    rh_db_delete (world.db, "ap/00000000000000000001", 23);
+    CU_ASSERT_EQUAL_FATAL (rh_db_commit (world.db, true), 0);
+    char dir [PATH_MAX], why [256] = "";
+    rh_file_path (dir, sizeof dir, "%s/bundle", world.root);
+    FILE *out = fopen ("/dev/null", "w");
+    CU_ASSERT_EQUAL (rh_evidence_write (world.db, world.pki, "pol-1", dir, out, why, sizeof why),
+                     -1);
+    fclose (out);
+    CU_ASSERT_PTR_NOT_NULL (strstr (why, "record 1 is missing: damaged"));
+    CU_ASSERT_FALSE (rh_file_exists (dir));
     rh_db_destroy (&world.db);
 }
 
@@ -234,8 +290,10 @@ test_each_part_changed_is_refused_naming_the_part (void)
     CU_ASSERT_STRING_EQUAL (part, "certificate");
     CU_ASSERT_EQUAL (s_check_changed (dir, NULL, 0, world.other, &part), RH_E_CRL);
     CU_ASSERT_STRING_EQUAL (part, "crl");
-    //  An erased message leaves its commitment: the rest still checks.
-    CU_ASSERT_EQUAL (s_check_changed (dir, "message.bin", SIZE_MAX, world.pki, &part), RH_OK);
+    //  A message left out with no erasure record is missing, not erased.
+    CU_ASSERT_EQUAL (s_check_changed (dir, "message.bin", SIZE_MAX, world.pki, &part),
+                     RH_E_MALFORMED);
+    CU_ASSERT_STRING_EQUAL (part, "erasure");
     rh_db_destroy (&world.db);
 }
 
@@ -292,8 +350,10 @@ init_rh_evidence_tests (void)
                  test_a_bundle_written_from_the_log_checks_against_the_board_ca);
     CU_add_test (suite, "a message no checkpoint covers yet has no bundle",
                  test_a_message_no_checkpoint_covers_yet_has_no_bundle);
-    CU_add_test (suite, "an erased message leaves its commitment in the bundle",
-                 test_an_erased_message_leaves_its_commitment_in_the_bundle);
+    CU_add_test (suite, "an erased message brings its erasure record into the bundle",
+                 test_an_erased_message_brings_its_erasure_record_into_the_bundle);
+    CU_add_test (suite, "a payload gone without erasure has no bundle",
+                 test_a_payload_gone_without_erasure_has_no_bundle);
     CU_add_test (suite, "each part changed is refused, naming the part",
                  test_each_part_changed_is_refused_naming_the_part);
     CU_add_test (suite, "a quorum needs cosignatures, and keys are read each once",

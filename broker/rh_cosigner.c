@@ -224,7 +224,7 @@ rh_cosigner_new (void *context, rh_config_t *config, rh_db_t *db, rh_audit_t *au
         witness->state = 200;
         char key [RH_NOTE_MAX_NAME + 8], value [32];
         snprintf (key, sizeof key, "wc/%s", witness->vkey.name);
-        if (rh_db_get_text (db, key, value, sizeof value))
+        if (rh_db_get_text (db, key, value, sizeof value - 1))
             witness->size = strtoull (value, NULL, 10);
     }
     char endpoint [64];

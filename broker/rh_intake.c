@@ -220,6 +220,25 @@ rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
         s_reject (self, result, RH_E_CLOCK, why);
         return;
     }
+    //  A reply bound to a message (in_reply_sha256) must be bound to the one it names: a reply
+    //  written against another version of a message, or moved onto another thread, is refused.
+    //  One without a digest is taken (older agents; a case transferred in), as before.
+    uint8_t named [RH_DIGEST_LEN];
+    if (rh_envelope_has_in_reply_sha256 (envelope)
+        && rh_dedup_header_of (self->dedup, rh_envelope_in_reply_to (envelope), named)
+        && sodium_memcmp (named, rh_envelope_in_reply_sha256 (envelope), RH_DIGEST_LEN) != 0) {
+        const char *why = "in_reply_sha256 is not the digest of the signed header of the "
+                          "message in_reply_to names";
+        //  Recorded under the case, so that its chronology shows the refused reply.
+        rh_audit_decided (self->audit, "REJECTED", RH_E_REPLY_MISMATCH, result->msg_id,
+                          result->agency, NULL, 0, NULL, 0, result->sealed_sha256, why, NULL, 0,
+                          rh_envelope_case_id (envelope));
+        rh_router_reply (self->router, result->routing_id, result->routing_id_size, result->msg_id,
+                         RH_E_REPLY_MISMATCH, false, why);
+        rh_log_info ("broker", "rejected %s from %s: %s", result->msg_id, result->agency,
+                     rh_rc_name (RH_E_REPLY_MISMATCH));
+        return;
+    }
     rh_case_t record;
     rh_case_match_t match = rh_tracker_case_of (self->tracker, envelope, result->agency, &record);
     if (match == RH_CASE_OTHERS) {

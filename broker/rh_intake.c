@@ -241,6 +241,29 @@ rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
     }
     rh_case_t record;
     rh_case_match_t match = rh_tracker_case_of (self->tracker, envelope, result->agency, &record);
+    //  Issue 17: a withdrawal comes from the referrer (the referring practitioner or their
+    //  supervisor), names the referral, and is told to the holder and the agencies involved.
+    bool withdrawal = facts.kind == RH_KIND_STATUS_UPDATE
+                      && facts.update_kind == RHANNU__V1__UPDATE_KIND__WITHDRAWN;
+    if (withdrawal) {
+        const char *author = rh_envelope_author (envelope);
+        if (match == RH_CASE_NONE) {
+            s_reject (self, result, RH_E_POLICY,
+                      "a withdrawal must name the referral it withdraws (in_reply_to)");
+            return;
+        }
+        if (strcmp (record.referrer, result->agency) != 0) {
+            s_reject (self, result, RH_E_POLICY, "only the referrer may withdraw a referral");
+            return;
+        }
+        if (*record.referrer_author && strcmp (author, record.referrer_author) != 0
+            && strcmp (author, record.supervisor) != 0) {
+            s_reject (self, result, RH_E_POLICY,
+                      "a referral is withdrawn by its author or the author's supervisor");
+            return;
+        }
+        match = RH_CASE_HELD;
+    }
     if (match == RH_CASE_OTHERS) {
         char why [RH_MAX_REASON * 2];  //  room for three ids; s_reject keeps what fits
         snprintf (why, sizeof why,
@@ -276,8 +299,21 @@ rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
     size_t addressed = count;
     for (size_t i = 0; i < count; i++)
         roles [i] = NULL;
+    //  A withdrawal goes to the holder (and the agency the case was transferred to) as well.
+    const char *holders [2] = { record.holder, record.transferred_to };
+    for (size_t i = 0; withdrawal && i < 2; i++) {
+        bool seen = !*holders [i];
+        for (size_t k = 0; k < count && !seen; k++)
+            seen = strcmp (recipients [k], holders [i]) == 0;
+        if (!seen && s_identity (self, holders [i], now)) {
+            roles [count] = "holder";
+            recipients [count++] = holders [i];
+        }
+    }
     for (size_t i = 0; about_case && i < record.involved_count; i++) {
         const char *agency = record.involved [i];
+        if (withdrawal && strcmp (agency, result->agency) == 0)
+            continue;  //  the referrer withdrew it: no notice back to itself
         bool seen = false;
         for (size_t k = 0; k < count && !seen; k++)
             seen = strcmp (recipients [k], agency) == 0;
@@ -302,7 +338,7 @@ rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
                           &recipient, now, &decisions [i]);
         if (decisions [i].result == RH_DECIDE_ALLOW)
             continue;
-        if (roles [i] && strcmp (roles [i], "referrer") != 0) {
+        if (roles [i] && strcmp (roles [i], "referrer") != 0 && strcmp (roles [i], "holder") != 0) {
             skipped [i] = true;
             continue;
         }

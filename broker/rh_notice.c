@@ -47,6 +47,8 @@ static const s_words_t s_updates [] = {
       "trefnwyd cyfarfod strategaeth" },
     { RHANNU__V1__UPDATE_KIND__CLOSED, "the case was closed", "caewyd yr achos" },
     { RHANNU__V1__UPDATE_KIND__REOPENED, "the case was reopened", "ailagorwyd yr achos" },
+    { RHANNU__V1__UPDATE_KIND__WITHDRAWN, "the referrer withdrew the referral",
+      "tynnodd yr atgyfeiriwr yr atgyfeiriad yn ôl" },
 };
 
 static const char *
@@ -93,6 +95,10 @@ rh_notice_summary (const rh_case_t *record, uint32_t notice_kind, uint32_t decis
                   welsh ? "Mae %s wedi penderfynu ar yr atgyfeiriad %s: %s."
                         : "%s decided on referral %s: %s.",
                   s_holder_name (record), s_case_name (record), s_words (false, decision, welsh));
+    else if (update_kind == RHANNU__V1__UPDATE_KIND__WITHDRAWN)
+        snprintf (text, size,
+                  welsh ? "Tynnodd %s yr atgyfeiriad %s yn ôl." : "%s withdrew referral %s.",
+                  record->referrer, s_case_name (record));
     else
         snprintf (text, size,
                   welsh ? "Diweddariad gan %s ar yr atgyfeiriad %s: %s."

@@ -198,7 +198,9 @@ rh_rehearing_run (rh_rehearing_t *self)
         if (facts.kind == RH_KIND_OUTCOME || facts.kind == RH_KIND_STATUS_UPDATE) {
             c = rh_casebook_find (self->cases, rh_envelope_in_reply_to (envelope), record->agency,
                                   rh_envelope_case_id (envelope));
-            if (c && strcmp (c->holder, record->agency) != 0)
+            //  The holder speaks for its case; the referrer only to withdraw it (issue 17).
+            bool withdrawal = facts.update_kind == RHANNU__V1__UPDATE_KIND__WITHDRAWN;
+            if (c && strcmp (withdrawal ? c->referrer : c->holder, record->agency) != 0)
                 c = NULL;
         }
         if (c) {
@@ -237,7 +239,10 @@ rh_rehearing_run (rh_rehearing_t *self)
             }
         }
         else if (c) {
-            for (size_t r = 0; r < record->recipient_count; r++)
+            //  As the broker does: those a withdrawal told are not brought into the case.
+            for (size_t r = 0; facts.update_kind != RHANNU__V1__UPDATE_KIND__WITHDRAWN
+                               && r < record->recipient_count;
+                 r++)
                 rh_casebook_involve (c, record->recipients [r]);
             if (*facts.new_owner)
                 rh_casebook_involve (c, facts.new_owner);

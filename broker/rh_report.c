@@ -33,6 +33,8 @@ typedef struct {
     json_t *people;              //  subject -> {alert_ms, escalated}: repeat-referral alerts
     json_t *breached;            //  "kind|referral" -> true: breaches counted once per case
     size_t referrals, decided, told, closed;
+    size_t withdrawn,
+        withdrawn_decided;  //  withdrawals by the referrer; of those, after the decision
     size_t with_deadline, within_deadline;
     size_t open, open_past_deadline;
     size_t overdue, overdue_outage, ack_overdue, escalated_after_deadline;
@@ -295,6 +297,11 @@ s_gather (rh_db_t *db, s_gather_t *g)
                                   rh_envelope_case_id (envelope));
             if (c && kind == RH_KIND_OUTCOME && !c->decided_ms)
                 s_outcome (g, c, record, &facts);
+            if (c && facts.update_kind == RHANNU__V1__UPDATE_KIND__WITHDRAWN
+                && !strcmp (c->referrer, record->agency)) {
+                g->withdrawn++;
+                g->withdrawn_decided += c->decided_ms > 0;
+            }
             if (c && facts.update_kind == RHANNU__V1__UPDATE_KIND__CLOSED && !c->closed) {
                 c->closed = true;
                 g->closed++;
@@ -619,7 +626,12 @@ s_figures (rh_db_t *db, const rh_audit_check_t *check, const rh_report_scope_t *
     json_object_set (figures, "refusals_by_rule", g->refusals_by_rule);
     json_object_set (figures, "refusals_by_reason", g->refusals_by_reason);
     json_object_set_new (figures, "not_recorded_by_this_version",
-                         json_pack ("[s,s,s]", "consent_overrides", "withdrawals", "challenges"));
+                         json_pack ("[s,s]", "consent_overrides", "challenges"));
+    json_object_set_new (figures, "withdrawals",
+                         json_pack ("{s:I, s:I, s:I}", "total", (json_int_t) g->withdrawn,
+                                    "before_decision",
+                                    (json_int_t) (g->withdrawn - g->withdrawn_decided),
+                                    "after_decision", (json_int_t) g->withdrawn_decided));
     json_object_set_new (figures, "messages_erased", json_integer ((json_int_t) g->erased));
     json_object_set_new (figures, "deliveries_unverified",
                          json_integer ((json_int_t) g->unverified));

@@ -118,8 +118,10 @@ static const char *const s_en [RH_T_COUNT] = {
     [RH_T_NO_SENTENCE] = "(the agreement gives this rule no sentence)",
     [RH_T_LATER_TITLE] = "Consent overrides, withdrawals and challenges",
     [RH_T_LATER_TEXT] = "Not recorded by this version of rhannu: consent overrides with their "
-                        "reviews, withdrawals of referrals and professional challenges will be "
-                        "reported here once the broker records them.",
+                        "reviews and professional challenges will be reported here once the "
+                        "broker records them.",
+    [RH_T_WITHDRAWN] = "Referrals withdrawn by their referrer: {1} ({2} before the decision, {3} "
+                       "after it).",
     [RH_T_FOOTER] = "Every figure is a count of records in the verified audit log. Percentages "
                     "are rounded to the nearest whole number.",
 };
@@ -248,8 +250,10 @@ static const char *const s_cy [RH_T_COUNT] = {
     [RH_T_NO_SENTENCE] = "(nid yw'r cytundeb yn rhoi brawddeg i'r rheol hon)",
     [RH_T_LATER_TITLE] = "Diystyru cydsyniad, tynnu'n ôl a heriau",
     [RH_T_LATER_TEXT] = "Nid yw'r fersiwn hon o rhannu yn cofnodi'r rhain: adroddir yma ar "
-                        "ddiystyru cydsyniad a'r adolygiadau ohono, ar dynnu atgyfeiriadau'n ôl "
-                        "ac ar heriau proffesiynol unwaith y bydd y brocer yn eu cofnodi.",
+                        "ddiystyru cydsyniad a'r adolygiadau ohono ac ar heriau proffesiynol "
+                        "unwaith y bydd y brocer yn eu cofnodi.",
+    [RH_T_WITHDRAWN] = "Atgyfeiriadau a dynnwyd yn ôl gan yr atgyfeiriwr: {1} ({2} cyn y "
+                       "penderfyniad, {3} wedi hynny).",
     [RH_T_FOOTER] = "Mae pob ffigur yn gyfrif o gofnodion yn y log archwilio a ddilyswyd. "
                     "Mae canrannau wedi'u talgrynnu i'r rhif cyfan agosaf.",
 };

@@ -102,6 +102,7 @@ typedef enum {
     RH_T_NO_SENTENCE,   //  a rule the agreements kept no sentence for
     RH_T_LATER_TITLE,
     RH_T_LATER_TEXT,
+    RH_T_WITHDRAWN,  //  issue 17: withdrawals of referrals
     RH_T_FOOTER,
     RH_T_COUNT  //  not a text: the number of ids
 } rh_report_text_id_t;

@@ -705,6 +705,10 @@ s_track_news (rh_agent_t *self, rh_envelope_t *envelope)
                 s_track (self, notice->referral_msg_id, "state", "CLOSED");
             else if (notice->update_kind == RHANNU__V1__UPDATE_KIND__REOPENED)
                 s_track (self, notice->referral_msg_id, "state", "REOPENED");
+            else if (notice->update_kind == RHANNU__V1__UPDATE_KIND__UNDER_SCREENING)
+                s_track (self, notice->referral_msg_id, "state", "SCREENING");
+            else if (notice->update_kind == RHANNU__V1__UPDATE_KIND__ON_HOLD)
+                s_track (self, notice->referral_msg_id, "state", "ON_HOLD");
             if (self->outcome)
                 self->outcome (self->outcome_arg, RH_AGENT_UPDATE, notice->referral_msg_id, update);
         }

@@ -129,6 +129,10 @@ rh_chronicle_print (rh_chronicle_t *self, FILE *out, bool json, bool only_decide
                     : NULL;
             if (update && update->update_kind == RHANNU__V1__UPDATE_KIND__WITHDRAWN)
                 step = "withdrawn by the referrer";
+            else if (update && update->update_kind == RHANNU__V1__UPDATE_KIND__UNDER_SCREENING)
+                step = "received, under screening";
+            else if (update && update->update_kind == RHANNU__V1__UPDATE_KIND__ON_HOLD)
+                step = "on hold, waiting for information";
         }
         else if (rh_logreader_erased (self->reader))
             kind = "(erased)";  //  an ERASURE record took it: the events stay, the message not

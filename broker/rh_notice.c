@@ -49,6 +49,10 @@ static const s_words_t s_updates [] = {
     { RHANNU__V1__UPDATE_KIND__REOPENED, "the case was reopened", "ailagorwyd yr achos" },
     { RHANNU__V1__UPDATE_KIND__WITHDRAWN, "the referrer withdrew the referral",
       "tynnodd yr atgyfeiriwr yr atgyfeiriad yn ôl" },
+    { RHANNU__V1__UPDATE_KIND__UNDER_SCREENING, "received, under screening",
+      "wedi'i dderbyn, yn cael ei sgrinio" },
+    { RHANNU__V1__UPDATE_KIND__ON_HOLD, "on hold, waiting for information",
+      "ar stop, yn aros am wybodaeth" },
 };
 
 static const char *

@@ -15,7 +15,10 @@
 #define S_REOPENED     RHANNU__V1__CASE_STATE__CASE_REOPENED
 //  Issue 17, withdrawal:
 #define S_WITHDRAWN RHANNU__V1__CASE_STATE__CASE_WITHDRAWN
-#define S_STATES    (S_WITHDRAWN + 1)
+//  Issue 17, the front door's progress:
+#define S_SCREENING RHANNU__V1__CASE_STATE__CASE_SCREENING
+#define S_ON_HOLD   RHANNU__V1__CASE_STATE__CASE_ON_HOLD
+#define S_STATES    (S_ON_HOLD + 1)
 #define S_INITIAL   S_RECEIVED  //  a case opens when the broker accepts the referral
 
 //  What happens to a case.
@@ -26,6 +29,8 @@ typedef enum {
     S_REOPEN,    //  the holder sent an update reopening it
     S_NOTE,      //  the holder sent any other update
     S_WITHDRAW,  //  the referrer withdrew the referral (issue 17)
+    S_SCREEN,    //  the holder marked it received, under screening (issue 17)
+    S_HOLD,      //  the holder put it on hold, waiting for information (issue 17)
     S_EVENTS
 } s_event_t;
 
@@ -38,6 +43,10 @@ typedef enum {
 //  A withdrawal is taken before or after the decision, not once the case is closed or already
 //  withdrawn (refused: rh_tracker_close_refused). A withdrawn case has no deadlines; the holder
 //  may still record an outcome or updates on it (its word is kept, the state stays WITHDRAWN),
+//  close it, or reopen it. Screening and on hold are the front door's progress before its
+//  decision; after it they are recorded as notes. On hold does not pause the deadlines: the
+//  front door waits for information, but the person waits too, and a paused clock would hide
+//  the delay the overdue alert and the report exist to show. (Below: rows by state.)
 //  close it, or reopen it. State values are not dense (new ones start at 40): a row left out
 //  of the table (its TAKE_IN is 0, never a real answer) behaves as UNSET.
 // clang-format off
@@ -45,15 +54,18 @@ static const struct {
     bool open;                 //  no outcome yet: deadlines run
     uint32_t next [S_EVENTS];  //  by event
 } s_lifecycle [S_STATES] = {
-    //                   open     TAKE_IN          DECIDE     CLOSE     REOPEN      NOTE     WITHDRAW
-    [S_UNSET]        = { false, { S_IGNORED,      S_DECIDED, S_CLOSED, S_REOPENED, S_STAY, S_WITHDRAWN } },
-    [S_RECEIVED]     = { true,  { S_ACKNOWLEDGED, S_DECIDED, S_CLOSED, S_REOPENED, S_STAY, S_WITHDRAWN } },
-    [S_ACKNOWLEDGED] = { true,  { S_IGNORED,      S_DECIDED, S_CLOSED, S_REOPENED, S_STAY, S_WITHDRAWN } },
-    [S_DECIDED]      = { false, { S_IGNORED,      S_DECIDED, S_CLOSED, S_REOPENED, S_STAY, S_WITHDRAWN } },
-    [S_CLOSED]       = { false, { S_IGNORED,      S_DECIDED, S_CLOSED, S_REOPENED, S_STAY, S_IGNORED   } },
-    [S_REOPENED]     = { false, { S_IGNORED,      S_DECIDED, S_CLOSED, S_REOPENED, S_STAY, S_WITHDRAWN } },
+    //                   open     TAKE_IN          DECIDE     CLOSE     REOPEN      NOTE     WITHDRAW     SCREEN       HOLD
+    [S_UNSET]        = { false, { S_IGNORED,      S_DECIDED, S_CLOSED, S_REOPENED, S_STAY, S_WITHDRAWN, S_STAY,      S_STAY    } },
+    [S_RECEIVED]     = { true,  { S_ACKNOWLEDGED, S_DECIDED, S_CLOSED, S_REOPENED, S_STAY, S_WITHDRAWN, S_SCREENING, S_ON_HOLD } },
+    [S_ACKNOWLEDGED] = { true,  { S_IGNORED,      S_DECIDED, S_CLOSED, S_REOPENED, S_STAY, S_WITHDRAWN, S_SCREENING, S_ON_HOLD } },
+    [S_DECIDED]      = { false, { S_IGNORED,      S_DECIDED, S_CLOSED, S_REOPENED, S_STAY, S_WITHDRAWN, S_STAY,      S_STAY    } },
+    [S_CLOSED]       = { false, { S_IGNORED,      S_DECIDED, S_CLOSED, S_REOPENED, S_STAY, S_IGNORED,   S_STAY,      S_STAY    } },
+    [S_REOPENED]     = { false, { S_IGNORED,      S_DECIDED, S_CLOSED, S_REOPENED, S_STAY, S_WITHDRAWN, S_STAY,      S_STAY    } },
     //  Issue 17, withdrawal:
-    [S_WITHDRAWN]    = { false, { S_IGNORED,      S_STAY,    S_CLOSED, S_REOPENED, S_STAY, S_IGNORED   } },
+    [S_WITHDRAWN]    = { false, { S_IGNORED,      S_STAY,    S_CLOSED, S_REOPENED, S_STAY, S_IGNORED,   S_STAY,      S_STAY    } },
+    //  Issue 17, the front door's progress:
+    [S_SCREENING]    = { true,  { S_IGNORED,      S_DECIDED, S_CLOSED, S_REOPENED, S_STAY, S_WITHDRAWN, S_STAY,      S_ON_HOLD } },
+    [S_ON_HOLD]      = { true,  { S_IGNORED,      S_DECIDED, S_CLOSED, S_REOPENED, S_STAY, S_WITHDRAWN, S_SCREENING, S_STAY    } },
 };
 // clang-format on
 
@@ -85,6 +97,10 @@ s_event_of (const rh_facts_t *facts)
         return S_REOPEN;
     if (facts->update_kind == RHANNU__V1__UPDATE_KIND__WITHDRAWN)
         return S_WITHDRAW;
+    if (facts->update_kind == RHANNU__V1__UPDATE_KIND__UNDER_SCREENING)
+        return S_SCREEN;
+    if (facts->update_kind == RHANNU__V1__UPDATE_KIND__ON_HOLD)
+        return S_HOLD;
     return S_NOTE;
 }
 

@@ -32,7 +32,7 @@ n=$(newest_kind "$work/police-gwent/inbox" NOTICE)
 expect_match "and what for" "$(cat "$n")" "waiting for the school's attendance record"
 expect_match "in words" "$(cat "$n")" 'on hold, waiting for information'
 sleep 0.5
-expect_match "the referrer's agent follows the state" "$("$bin/rhannu-agent" status -f "$work/police-gwent/agent.yaml" 2>&1)" "ON_HOLD"
+expect_match "the referrer's agent follows the state" "$("$bin/rhannu-agent" status -f "$work/police-gwent/agent.yaml" 2>&1)" "H1 +ON_HOLD +la-newport"
 
 stop_broker
 audit () { "$bin/rhannu-audit" "$@" --data "$work/broker/data" --pki "$work/pki"; }

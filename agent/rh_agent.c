@@ -708,6 +708,10 @@ s_track_news (rh_agent_t *self, rh_envelope_t *envelope)
                 s_track (self, notice->referral_msg_id, "state", "CLOSED");
             else if (notice->update_kind == RHANNU__V1__UPDATE_KIND__REOPENED)
                 s_track (self, notice->referral_msg_id, "state", "REOPENED");
+            else if (notice->update_kind == RHANNU__V1__UPDATE_KIND__UNDER_SCREENING)
+                s_track (self, notice->referral_msg_id, "state", "SCREENING");
+            else if (notice->update_kind == RHANNU__V1__UPDATE_KIND__ON_HOLD)
+                s_track (self, notice->referral_msg_id, "state", "ON_HOLD");
             if (self->outcome)
                 self->outcome (self->outcome_arg, RH_AGENT_UPDATE, notice->referral_msg_id, update);
         }
@@ -1012,6 +1016,8 @@ s_sealer_room (rh_agent_t *self)
 //  record is committed by s_take_sealed. Takes ownership of *envelope_p and json when it
 //  returns RH_SEALER_QUEUED; otherwise the caller keeps both. name is the spool file's (NULL
 //  for a library submission), hash that of json (spool files only).
+static void s_bind_reply (rh_agent_t *self, rh_envelope_t *envelope);
+
 static int
 s_seal (rh_agent_t *self, rh_envelope_t **envelope_p, uint8_t *json, size_t json_size,
         const char *name, const uint8_t *hash)
@@ -1021,6 +1027,7 @@ s_seal (rh_agent_t *self, rh_envelope_t **envelope_p, uint8_t *json, size_t json
     s_spool_t *spool = &self->spool [(self->spool_head + self->spool_count) % RH_SEAL_CREDIT];
     uint64_t sequence = self->next_sequence + 1;
     bool referral = rh_envelope_kind (*envelope_p) == RH_KIND_REFERRAL;
+    s_bind_reply (self, *envelope_p);
     if (rh_envelope_set_sequence (*envelope_p, sequence) != 0)
         return RH_SEALER_REFUSED;
     int rc = rh_sealer_submit (self->sealer, envelope_p, sequence);
@@ -1642,6 +1649,41 @@ s_unverified (rh_agent_t *self, uint64_t delivery_id, rh_rc_t rc, const char *wh
              delivery_id, rh_rc_name (rc), what);
 }
 
+//  Records an arrival under key (i/<msg_id>) with the SHA-256 of its signed header: a reply
+//  we send to it later carries that digest (in_reply_sha256), binding the reply to exactly
+//  the message it answers.
+static void
+s_note_arrival (rh_agent_t *self, const char *key, rh_envelope_t *envelope)
+{
+    size_t size = 0;
+    const uint8_t *header = rh_envelope_header_bytes (envelope, &size);
+    uint8_t digest [RH_DIGEST_LEN];
+    if (!header) {
+        rh_db_put (self->db, key, strlen (key), "", 0);
+        return;
+    }
+    rh_sha256 (digest, header, size);
+    rh_db_put (self->db, key, strlen (key), digest, RH_DIGEST_LEN);
+}
+
+//  Binds a reply to the message it answers, from the digest recorded when it arrived. One that
+//  names a message we never received (say, a case transferred to us) goes without: the broker
+//  accepts a reply with no digest but refuses one whose digest is not the named message's.
+static void
+s_bind_reply (rh_agent_t *self, rh_envelope_t *envelope)
+{
+    const char *answers = rh_envelope_in_reply_to (envelope);
+    if (!*answers || rh_envelope_has_in_reply_sha256 (envelope))
+        return;
+    char key [RH_MAX_ID + 8];
+    snprintf (key, sizeof key, "i/%s", answers);
+    uint8_t *digest = NULL;
+    size_t size = 0;
+    if (rh_db_get (self->db, key, strlen (key), &digest, &size) == 0 && size == RH_DIGEST_LEN)
+        rh_envelope_set_in_reply_sha256 (envelope, digest);
+    free (digest);
+}
+
 //  Handles one delivery: verify, de-duplicate, write to .tmp/. The acknowledgement waits for
 //  s_finish_arrivals.
 static void
@@ -1722,8 +1764,8 @@ s_arrive (rh_agent_t *self, const rh_frame_t *frame)
             return;  //  not acknowledged: offered again
         }
         s_track_news (self, envelope);
+        s_note_arrival (self, key, envelope);
         rh_envelope_destroy (&envelope);
-        rh_db_put (self->db, key, strlen (key), "", 0);
         arrival->fresh = true;
         arrival->handed = true;
         self->arrival_count++;
@@ -1749,8 +1791,8 @@ s_arrive (rh_agent_t *self, const rh_frame_t *frame)
     //  Flushed with the rest of the batch in s_finish_arrivals.
     free (text);
     s_track_news (self, envelope);  //  only for what we keep: a declined one comes back
+    s_note_arrival (self, key, envelope);
     rh_envelope_destroy (&envelope);
-    rh_db_put (self->db, key, strlen (key), "", 0);
     arrival->fresh = true;
     self->arrival_count++;
 }

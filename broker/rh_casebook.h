@@ -26,6 +26,8 @@ typedef struct {
     bool acknowledged;                               //  the holder acknowledged the referral
     uint32_t unverified;  //  times the holder's agent could not verify it (and did not take it in)
     bool closed;
+    uint8_t
+        header_sha256 [RH_DIGEST_LEN];  //  the referral's signed header: replies are bound to it
 } rh_casebook_case_t;
 
 //  New, empty casebook. NULL on failure.

@@ -77,6 +77,7 @@ s_encode (const rh_case_t *record, size_t *size)
     out.acknowledged_ms = record->acknowledged_ms;
     out.decided_ms = record->decided_ms;
     out.closed_ms = record->closed_ms;
+    out.withdrawn_ms = record->withdrawn_ms;
     out.outcome_notice_sent = record->outcome_notice_sent;
     out.overdue = record->overdue;
     out.outage_attributed = record->outage_attributed;
@@ -145,6 +146,7 @@ s_decode (const uint8_t *data, size_t size, rh_case_t *record)
         record->acknowledged_ms = in->acknowledged_ms;
         record->decided_ms = in->decided_ms;
         record->closed_ms = in->closed_ms;
+        record->withdrawn_ms = in->withdrawn_ms;
         record->outcome_notice_sent = in->outcome_notice_sent;
         record->overdue = in->overdue;
         record->outage_attributed = in->outage_attributed;

@@ -47,6 +47,7 @@ typedef struct {
     int64_t acknowledged_ms;
     int64_t decided_ms;
     int64_t closed_ms;
+    int64_t withdrawn_ms;  //  when the referrer withdrew it, 0 if not
     bool outcome_notice_sent;
     bool overdue;
     bool outage_attributed;

@@ -117,11 +117,22 @@ rh_chronicle_print (rh_chronicle_t *self, FILE *out, bool json, bool only_decide
         if (only_decided && record->decision_count == 0 && strcmp (record->event, "NOTICE") != 0)
             continue;
         //  The message itself, if not erased: its kind and purpose.
-        const char *kind = "", *purpose = "";
+        const char *kind = "", *purpose = "", *step = "";
         rh_envelope_t *envelope = rh_logreader_message (self->reader);
         if (envelope) {
             kind = rh_envelope_kind_name (rh_envelope_kind (envelope));
             purpose = rh_envelope_purpose (envelope);
+            //  Steps of the lifecycle a kind alone does not name (issue 17).
+            const Rhannu__V1__StatusUpdate *update =
+                rh_envelope_kind (envelope) == RH_KIND_STATUS_UPDATE
+                    ? (const Rhannu__V1__StatusUpdate *) rh_envelope_body (envelope)
+                    : NULL;
+            if (update && update->update_kind == RHANNU__V1__UPDATE_KIND__WITHDRAWN)
+                step = "withdrawn by the referrer";
+            else if (update && update->update_kind == RHANNU__V1__UPDATE_KIND__UNDER_SCREENING)
+                step = "received, under screening";
+            else if (update && update->update_kind == RHANNU__V1__UPDATE_KIND__ON_HOLD)
+                step = "on hold, waiting for information";
         }
         else if (rh_logreader_erased (self->reader))
             kind = "(erased)";  //  an ERASURE record took it: the events stay, the message not
@@ -157,16 +168,16 @@ rh_chronicle_print (rh_chronicle_t *self, FILE *out, bool json, bool only_decide
         rh_time_format (record->at_ms, when, sizeof when);
         if (json)
             json_array_append_new (
-                events,
-                json_pack ("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "record",
-                           (json_int_t) record->seq, "at", when, "event", record->event, "message",
-                           record->msg_id, "kind", kind, "purpose", purpose, "from", record->agency,
-                           "to", recipients, "detail", record->detail, "decisions", decisions));
+                events, json_pack ("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o}",
+                                   "record", (json_int_t) record->seq, "at", when, "event",
+                                   record->event, "message", record->msg_id, "kind", kind,
+                                   "purpose", purpose, "step", step, "from", record->agency, "to",
+                                   recipients, "detail", record->detail, "decisions", decisions));
         else {
-            fprintf (out, "%s  %-10s %-15s %-22s -> %-22s %s%s%s\n", when, record->event,
+            fprintf (out, "%s  %-10s %-15s %-22s -> %-22s %s%s%s%s%s\n", when, record->event,
                      *kind ? kind : "-", record->agency, *recipients ? recipients : "-",
                      *purpose ? "purpose " : "", purpose,
-                     *record->detail && !*kind ? record->detail : "");
+                     *record->detail && !*kind ? record->detail : "", *step ? "; " : "", step);
             size_t d;
             json_t *entry;
             json_array_foreach (decisions, d, entry)

@@ -221,6 +221,16 @@ rh_dedup_sender_of (rh_dedup_t *self, const char *msg_id, char *sender)
     return s_lookup (self, msg_id, sender, hash) == 0 ? sender : NULL;
 }
 
+bool
+rh_dedup_header_of (rh_dedup_t *self, const char *msg_id, uint8_t header_hash [RH_DIGEST_LEN])
+{
+    assert (self && header_hash);
+    char sender [RH_MAX_ID + 1];
+    if (!msg_id || !*msg_id || strlen (msg_id) > RH_MAX_ID)
+        return false;
+    return s_lookup (self, msg_id, sender, header_hash) == 0;
+}
+
 void
 rh_dedup_committed (rh_dedup_t *self)
 {

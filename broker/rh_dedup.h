@@ -36,6 +36,10 @@ int rh_dedup_set_floor (rh_dedup_t *self, const char *sender, uint64_t floor);
 //  The sender of a message accepted earlier, or NULL. Copies into sender (RH_MAX_ID + 1 bytes).
 const char *rh_dedup_sender_of (rh_dedup_t *self, const char *msg_id, char *sender);
 
+//  The SHA-256 of the signed header of a message accepted earlier, into header_hash; false
+//  if the message is not known. What a reply's in_reply_sha256 must equal.
+bool rh_dedup_header_of (rh_dedup_t *self, const char *msg_id, uint8_t header_hash [RH_DIGEST_LEN]);
+
 //  Call after the pending batch has been committed: forgets the in-batch bookkeeping.
 void rh_dedup_committed (rh_dedup_t *self);
 

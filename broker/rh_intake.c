@@ -220,8 +220,50 @@ rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
         s_reject (self, result, RH_E_CLOCK, why);
         return;
     }
+    //  A reply bound to a message (in_reply_sha256) must be bound to the one it names: a reply
+    //  written against another version of a message, or moved onto another thread, is refused.
+    //  One without a digest is taken (older agents; a case transferred in), as before.
+    uint8_t named [RH_DIGEST_LEN];
+    if (rh_envelope_has_in_reply_sha256 (envelope)
+        && rh_dedup_header_of (self->dedup, rh_envelope_in_reply_to (envelope), named)
+        && sodium_memcmp (named, rh_envelope_in_reply_sha256 (envelope), RH_DIGEST_LEN) != 0) {
+        const char *why = "in_reply_sha256 is not the digest of the signed header of the "
+                          "message in_reply_to names";
+        //  Recorded under the case, so that its chronology shows the refused reply.
+        rh_audit_decided (self->audit, "REJECTED", RH_E_REPLY_MISMATCH, result->msg_id,
+                          result->agency, NULL, 0, NULL, 0, result->sealed_sha256, why, NULL, 0,
+                          rh_envelope_case_id (envelope));
+        rh_router_reply (self->router, result->routing_id, result->routing_id_size, result->msg_id,
+                         RH_E_REPLY_MISMATCH, false, why);
+        rh_log_info ("broker", "rejected %s from %s: %s", result->msg_id, result->agency,
+                     rh_rc_name (RH_E_REPLY_MISMATCH));
+        return;
+    }
     rh_case_t record;
     rh_case_match_t match = rh_tracker_case_of (self->tracker, envelope, result->agency, &record);
+    //  Issue 17: a withdrawal comes from the referrer (the referring practitioner or their
+    //  supervisor), names the referral, and is told to the holder and the agencies involved.
+    bool withdrawal = facts.kind == RH_KIND_STATUS_UPDATE
+                      && facts.update_kind == RHANNU__V1__UPDATE_KIND__WITHDRAWN;
+    if (withdrawal) {
+        const char *author = rh_envelope_author (envelope);
+        if (match == RH_CASE_NONE) {
+            s_reject (self, result, RH_E_POLICY,
+                      "a withdrawal must name the referral it withdraws (in_reply_to)");
+            return;
+        }
+        if (strcmp (record.referrer, result->agency) != 0) {
+            s_reject (self, result, RH_E_POLICY, "only the referrer may withdraw a referral");
+            return;
+        }
+        if (*record.referrer_author && strcmp (author, record.referrer_author) != 0
+            && strcmp (author, record.supervisor) != 0) {
+            s_reject (self, result, RH_E_POLICY,
+                      "a referral is withdrawn by its author or the author's supervisor");
+            return;
+        }
+        match = RH_CASE_HELD;
+    }
     if (match == RH_CASE_OTHERS) {
         char why [RH_MAX_REASON * 2];  //  room for three ids; s_reject keeps what fits
         snprintf (why, sizeof why,
@@ -272,8 +314,21 @@ rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
     size_t addressed = count;
     for (size_t i = 0; i < count; i++)
         roles [i] = NULL;
+    //  A withdrawal goes to the holder (and the agency the case was transferred to) as well.
+    const char *holders [2] = { record.holder, record.transferred_to };
+    for (size_t i = 0; withdrawal && i < 2; i++) {
+        bool seen = !*holders [i];
+        for (size_t k = 0; k < count && !seen; k++)
+            seen = strcmp (recipients [k], holders [i]) == 0;
+        if (!seen && s_identity (self, holders [i], now)) {
+            roles [count] = "holder";
+            recipients [count++] = holders [i];
+        }
+    }
     for (size_t i = 0; about_case && i < record.involved_count; i++) {
         const char *agency = record.involved [i];
+        if (withdrawal && strcmp (agency, result->agency) == 0)
+            continue;  //  the referrer withdrew it: no notice back to itself
         bool seen = false;
         for (size_t k = 0; k < count && !seen; k++)
             seen = strcmp (recipients [k], agency) == 0;
@@ -298,7 +353,7 @@ rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
                           &recipient, now, &decisions [i]);
         if (decisions [i].result == RH_DECIDE_ALLOW)
             continue;
-        if (roles [i] && strcmp (roles [i], "referrer") != 0) {
+        if (roles [i] && strcmp (roles [i], "referrer") != 0 && strcmp (roles [i], "holder") != 0) {
             skipped [i] = true;
             continue;
         }

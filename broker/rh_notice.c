@@ -49,6 +49,12 @@ static const s_words_t s_updates [] = {
     { RHANNU__V1__UPDATE_KIND__REOPENED, "the case was reopened", "ailagorwyd yr achos" },
     { RHANNU__V1__UPDATE_KIND__OVERRIDE_REVIEWED, "the consent override was reviewed",
       "adolygwyd y diystyriad caniatâd" },
+    { RHANNU__V1__UPDATE_KIND__WITHDRAWN, "the referrer withdrew the referral",
+      "tynnodd yr atgyfeiriwr yr atgyfeiriad yn ôl" },
+    { RHANNU__V1__UPDATE_KIND__UNDER_SCREENING, "received, under screening",
+      "wedi'i dderbyn, yn cael ei sgrinio" },
+    { RHANNU__V1__UPDATE_KIND__ON_HOLD, "on hold, waiting for information",
+      "ar stop, yn aros am wybodaeth" },
 };
 
 static const char *
@@ -95,6 +101,10 @@ rh_notice_summary (const rh_case_t *record, uint32_t notice_kind, uint32_t decis
                   welsh ? "Mae %s wedi penderfynu ar yr atgyfeiriad %s: %s."
                         : "%s decided on referral %s: %s.",
                   s_holder_name (record), s_case_name (record), s_words (false, decision, welsh));
+    else if (update_kind == RHANNU__V1__UPDATE_KIND__WITHDRAWN)
+        snprintf (text, size,
+                  welsh ? "Tynnodd %s yr atgyfeiriad %s yn ôl." : "%s withdrew referral %s.",
+                  record->referrer, s_case_name (record));
     else
         snprintf (text, size,
                   welsh ? "Diweddariad gan %s ar yr atgyfeiriad %s: %s."

@@ -23,6 +23,8 @@ struct _rh_rehearing_t {
     uint64_t reproduced;       //  of those, the same as logged
     uint64_t refusals_unkept;  //  refusals whose message is not kept
     uint64_t referrals;        //  referrals that opened a case
+    uint64_t bindings;         //  accepted replies bound to their referral, checked again
+    uint64_t bindings_held;    //  of those, bound to the referral's header as logged
 };
 
 rh_rehearing_t *
@@ -203,9 +205,10 @@ rh_rehearing_run (rh_rehearing_t *self)
                                   rh_envelope_case_id (envelope));
             //  The holder speaks for its case; so does the agreement's reviewer for a review of
             //  a consent override (the broker accepted it only from that role, and the rules
-            //  re-decided below name the role again).
+            //  re-decided below name the role again); the referrer only to withdraw it.
             bool review = facts.update_kind == RHANNU__V1__UPDATE_KIND__OVERRIDE_REVIEWED;
-            if (c && strcmp (c->holder, record->agency) != 0 && !review)
+            bool withdrawal = facts.update_kind == RHANNU__V1__UPDATE_KIND__WITHDRAWN;
+            if (c && !review && strcmp (withdrawal ? c->referrer : c->holder, record->agency) != 0)
                 c = NULL;
         }
         if (c) {
@@ -215,6 +218,19 @@ rh_rehearing_run (rh_rehearing_t *self)
             facts.case_involved = involved;
             facts.case_involved_count = c->involved_count;
         }
+        //  A reply accepted with a binding names its referral's header digest: check it again.
+        if (c && rh_envelope_has_in_reply_sha256 (envelope)
+            && !strcmp (rh_envelope_in_reply_to (envelope), c->referral)) {
+            self->bindings++;
+            if (!memcmp (c->header_sha256, rh_envelope_in_reply_sha256 (envelope), RH_DIGEST_LEN))
+                self->bindings_held++;
+            else
+                json_array_append_new (
+                    self->mismatches,
+                    json_pack ("{s:I, s:s, s:s, s:s, s:s}", "record", (json_int_t) record->seq,
+                               "message", record->msg_id, "recipient", c->holder, "recorded_rule",
+                               "in_reply_sha256 accepted", "replayed_rule", "RH_E_REPLY_MISMATCH"));
+        }
         const char *holder = s_redecide (self, record, &facts);
         //  Lifecycle: a referral opens a case; the holder's messages move it on.
         if (facts.kind == RH_KIND_REFERRAL && record->recipient_count) {
@@ -222,12 +238,19 @@ rh_rehearing_run (rh_rehearing_t *self)
                 rh_casebook_open (self->cases, record, rh_envelope_case_id (envelope),
                                   holder ? holder : record->recipients [0]);
             if (opened) {
+                size_t header_size = 0;
+                const uint8_t *header = rh_envelope_header_bytes (envelope, &header_size);
+                if (header)
+                    rh_sha256 (opened->header_sha256, header, header_size);
                 rh_casebook_involve (opened, record->agency);
                 self->referrals++;
             }
         }
         else if (c) {
-            for (size_t r = 0; r < record->recipient_count; r++)
+            //  As the broker does: those a withdrawal told are not brought into the case.
+            for (size_t r = 0; facts.update_kind != RHANNU__V1__UPDATE_KIND__WITHDRAWN
+                               && r < record->recipient_count;
+                 r++)
                 rh_casebook_involve (c, record->recipients [r]);
             if (*facts.new_owner)
                 rh_casebook_involve (c, facts.new_owner);
@@ -268,14 +291,15 @@ rh_rehearing_print (rh_rehearing_t *self, FILE *out, bool json)
         closed += c->closed;
     }
     if (json) {
-        json_t *result =
-            json_pack ("{s:I, s:I, s:I, s:O, s:{s:I, s:I, s:I, s:I, s:I, s:I}}", "decisions",
-                       (json_int_t) self->decisions, "reproduced", (json_int_t) self->reproduced,
-                       "refusals_not_kept", (json_int_t) self->refusals_unkept, "mismatches",
-                       self->mismatches, "referrals", "received", (json_int_t) self->referrals,
-                       "acknowledged", (json_int_t) acknowledged, "decided", (json_int_t) decided,
-                       "closed", (json_int_t) closed, "unverified", (json_int_t) unverified,
-                       "awaiting_verification", (json_int_t) waiting);
+        json_t *result = json_pack (
+            "{s:I, s:I, s:I, s:O, s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I}}", "decisions",
+            (json_int_t) self->decisions, "reproduced", (json_int_t) self->reproduced,
+            "refusals_not_kept", (json_int_t) self->refusals_unkept, "mismatches", self->mismatches,
+            "referrals", "received", (json_int_t) self->referrals, "acknowledged",
+            (json_int_t) acknowledged, "decided", (json_int_t) decided, "closed",
+            (json_int_t) closed, "unverified", (json_int_t) unverified, "awaiting_verification",
+            (json_int_t) waiting, "reply_bindings", "checked", (json_int_t) self->bindings, "held",
+            (json_int_t) self->bindings_held);
         json_dumpf (result, out, JSON_INDENT (2) | JSON_PRESERVE_ORDER);
         fprintf (out, "\n");
         json_decref (result);
@@ -296,6 +320,10 @@ rh_rehearing_print (rh_rehearing_t *self, FILE *out, bool json)
              self->decisions, self->reproduced, json_array_size (self->mismatches));
     fprintf (out, "(%" PRIu64 " refusals stand as logged: a refused message is not kept)\n",
              self->refusals_unkept);
+    fprintf (out,
+             "checked %" PRIu64 " replies bound to their referral's header: %" PRIu64
+             " bound to it\n",
+             self->bindings, self->bindings_held);
     size_t index;
     json_t *entry;
     json_array_foreach (self->mismatches, index, entry)

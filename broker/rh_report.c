@@ -35,6 +35,8 @@ typedef struct {
     json_t *overrides;             //  referral msg id -> {case, rule, review}: consent overrides
     size_t override_reviews_late;  //  review periods that ran out before the review
     size_t referrals, decided, told, closed;
+    size_t withdrawn,
+        withdrawn_decided;  //  withdrawals by the referrer; of those, after the decision
     size_t with_deadline, within_deadline;
     size_t open, open_past_deadline;
     size_t overdue, overdue_outage, ack_overdue, escalated_after_deadline;
@@ -326,6 +328,11 @@ s_gather (rh_db_t *db, s_gather_t *g)
                     overridden, "review",
                     json_string (s_enum_name (&rhannu__v1__override_review__descriptor,
                                               (int) facts.review_outcome)));
+            if (c && facts.update_kind == RHANNU__V1__UPDATE_KIND__WITHDRAWN
+                && !strcmp (c->referrer, record->agency)) {
+                g->withdrawn++;
+                g->withdrawn_decided += c->decided_ms > 0;
+            }
             if (c && facts.update_kind == RHANNU__V1__UPDATE_KIND__CLOSED && !c->closed) {
                 c->closed = true;
                 g->closed++;
@@ -649,8 +656,7 @@ s_figures (rh_db_t *db, const rh_audit_check_t *check, const rh_report_scope_t *
     json_object_set_new (figures, "refusals", json_integer ((json_int_t) g->refusals));
     json_object_set (figures, "refusals_by_rule", g->refusals_by_rule);
     json_object_set (figures, "refusals_by_reason", g->refusals_by_reason);
-    json_object_set_new (figures, "not_recorded_by_this_version",
-                         json_pack ("[s,s]", "withdrawals", "challenges"));
+    json_object_set_new (figures, "not_recorded_by_this_version", json_pack ("[s]", "challenges"));
     //  Consent overrides in the period, each with where its review stands.
     json_t *override_list = json_array ();
     size_t upheld = 0, not_upheld = 0;
@@ -669,6 +675,11 @@ s_figures (rh_db_t *db, const rh_audit_check_t *check, const rh_report_scope_t *
                    (json_int_t) upheld, "not_upheld", (json_int_t) not_upheld, "unreviewed",
                    (json_int_t) (overrides - upheld - not_upheld), "review_deadline_missed",
                    (json_int_t) g->override_reviews_late, "overrides", override_list));
+    json_object_set_new (figures, "withdrawals",
+                         json_pack ("{s:I, s:I, s:I}", "total", (json_int_t) g->withdrawn,
+                                    "before_decision",
+                                    (json_int_t) (g->withdrawn - g->withdrawn_decided),
+                                    "after_decision", (json_int_t) g->withdrawn_decided));
     json_object_set_new (figures, "messages_erased", json_integer ((json_int_t) g->erased));
     json_object_set_new (figures, "deliveries_unverified",
                          json_integer ((json_int_t) g->unverified));

@@ -721,7 +721,13 @@ rh_report_html_print (const json_t *figures, const char *lang, FILE *out)
     s_overrides (&page);
     fprintf (out, "<section id=\"later\">\n<h2>");
     s_text (&page, RH_T_LATER_TITLE);
-    fprintf (out, "</h2>\n<p class=\"empty\">");
+    fprintf (out, "</h2>\n<p>");
+    const json_t *withdrawals = json_object_get (figures, "withdrawals");
+    char w1 [32], w2 [32], w3 [32];
+    s_say (out, s_t (&page, RH_T_WITHDRAWN), s_num (s_int (withdrawals, "total"), w1),
+           s_num (s_int (withdrawals, "before_decision"), w2),
+           s_num (s_int (withdrawals, "after_decision"), w3));
+    fprintf (out, "</p>\n<p class=\"empty\">");
     s_text (&page, RH_T_LATER_TEXT);
     fprintf (out, "</p>\n</section>\n<footer><p>");
     s_text (&page, RH_T_FOOTER);

@@ -116,10 +116,9 @@ static const char *const s_en [RH_T_COUNT] = {
     [RH_T_COL_REASON] = "Reason",
     [RH_T_DEFAULT_DENY] = "no rule of the agreement allowed it (default deny)",
     [RH_T_NO_SENTENCE] = "(the agreement gives this rule no sentence)",
-    [RH_T_LATER_TITLE] = "Withdrawals and challenges",
-    [RH_T_LATER_TEXT] = "Not recorded by this version of rhannu: withdrawals of referrals and "
-                        "professional challenges will be reported here once the broker records "
-                        "them.",
+    [RH_T_LATER_TITLE] = "Professional challenges",
+    [RH_T_LATER_TEXT] = "Not recorded by this version of rhannu: professional challenges will be "
+                        "reported here once the broker records them.",
     [RH_T_OVERRIDE_TITLE] = "Consent overrides and their reviews",
     [RH_T_OVERRIDE_DEF] = "Referrals sent without the consent a rule requires, under that rule's "
                           "override, with the sender's justification and authorising manager "
@@ -127,6 +126,8 @@ static const char *const s_en [RH_T_COUNT] = {
     [RH_T_OVERRIDE_EMPTY] = "No consent was overridden in the period.",
     [RH_T_OVERRIDE_TEXT] = "{1} consent overrides: {2} upheld on review, {3} not upheld.",
     [RH_T_OVERRIDE_OPEN] = "{1} awaiting review; {2} reviews were not made by their deadline.",
+    [RH_T_WITHDRAWN] = "Referrals withdrawn by their referrer: {1} ({2} before the decision, {3} "
+                       "after it).",
     [RH_T_FOOTER] = "Every figure is a count of records in the verified audit log. Percentages "
                     "are rounded to the nearest whole number.",
 };
@@ -253,10 +254,9 @@ static const char *const s_cy [RH_T_COUNT] = {
     [RH_T_DEFAULT_DENY] = "nid oedd unrhyw reol yn y cytundeb yn ei ganiatáu (gwrthod yn "
                           "ddiofyn)",
     [RH_T_NO_SENTENCE] = "(nid yw'r cytundeb yn rhoi brawddeg i'r rheol hon)",
-    [RH_T_LATER_TITLE] = "Tynnu'n ôl a heriau",
+    [RH_T_LATER_TITLE] = "Heriau proffesiynol",
     [RH_T_LATER_TEXT] = "Nid yw'r fersiwn hon o rhannu yn cofnodi'r rhain: adroddir yma ar "
-                        "dynnu atgyfeiriadau'n ôl ac ar heriau proffesiynol unwaith y bydd y "
-                        "brocer yn eu cofnodi.",
+                        "heriau proffesiynol unwaith y bydd y brocer yn eu cofnodi.",
     [RH_T_OVERRIDE_TITLE] = "Diystyru cydsyniad a'r adolygiadau",
     [RH_T_OVERRIDE_DEF] = "Atgyfeiriadau a anfonwyd heb y cydsyniad y mae rheol yn ei ofyn, dan "
                           "ddiystyriad y rheol honno, gyda chyfiawnhad yr anfonwr a'r rheolwr a "
@@ -266,6 +266,8 @@ static const char *const s_cy [RH_T_COUNT] = {
         "{1} diystyriad cydsyniad: {2} wedi'u cadarnhau ar adolygiad, {3} heb eu "
         "cadarnhau.",
     [RH_T_OVERRIDE_OPEN] = "{1} yn aros am adolygiad; ni wnaed {2} adolygiad erbyn y dyddiad.",
+    [RH_T_WITHDRAWN] = "Atgyfeiriadau a dynnwyd yn ôl gan yr atgyfeiriwr: {1} ({2} cyn y "
+                       "penderfyniad, {3} wedi hynny).",
     [RH_T_FOOTER] = "Mae pob ffigur yn gyfrif o gofnodion yn y log archwilio a ddilyswyd. "
                     "Mae canrannau wedi'u talgrynnu i'r rhif cyfan agosaf.",
 };

@@ -107,6 +107,7 @@ typedef enum {
     RH_T_OVERRIDE_EMPTY,
     RH_T_OVERRIDE_TEXT,  //  {1} overrides, {2} upheld, {3} not upheld
     RH_T_OVERRIDE_OPEN,  //  {1} awaiting review, {2} review deadlines missed
+    RH_T_WITHDRAWN,      //  issue 17: withdrawals of referrals
     RH_T_FOOTER,
     RH_T_COUNT  //  not a text: the number of ids
 } rh_report_text_id_t;

@@ -13,16 +13,24 @@
 #define S_DECIDED      RHANNU__V1__CASE_STATE__CASE_DECIDED
 #define S_CLOSED       RHANNU__V1__CASE_STATE__CASE_CLOSED
 #define S_REOPENED     RHANNU__V1__CASE_STATE__CASE_REOPENED
-#define S_STATES       (S_REOPENED + 1)
-#define S_INITIAL      S_RECEIVED  //  a case opens when the broker accepts the referral
+//  Issue 17, withdrawal:
+#define S_WITHDRAWN RHANNU__V1__CASE_STATE__CASE_WITHDRAWN
+//  Issue 17, the front door's progress:
+#define S_SCREENING RHANNU__V1__CASE_STATE__CASE_SCREENING
+#define S_ON_HOLD   RHANNU__V1__CASE_STATE__CASE_ON_HOLD
+#define S_STATES    (S_ON_HOLD + 1)
+#define S_INITIAL   S_RECEIVED  //  a case opens when the broker accepts the referral
 
 //  What happens to a case.
 typedef enum {
-    S_TAKE_IN,  //  the holder's agent took the referral in
-    S_DECIDE,   //  the holder sent the outcome
-    S_CLOSE,    //  the holder sent an update closing the case
-    S_REOPEN,   //  the holder sent an update reopening it
-    S_NOTE,     //  the holder sent any other update
+    S_TAKE_IN,   //  the holder's agent took the referral in
+    S_DECIDE,    //  the holder sent the outcome
+    S_CLOSE,     //  the holder sent an update closing the case
+    S_REOPEN,    //  the holder sent an update reopening it
+    S_NOTE,      //  the holder sent any other update
+    S_WITHDRAW,  //  the referrer withdrew the referral (issue 17)
+    S_SCREEN,    //  the holder marked it received, under screening (issue 17)
+    S_HOLD,      //  the holder put it on hold, waiting for information (issue 17)
     S_EVENTS
 } s_event_t;
 
@@ -32,18 +40,32 @@ typedef enum {
 //  The lifecycle, declared once: for each state, whether its deadlines still run, and the
 //  state each event leads to. An outcome or update is taken in any state (the holder's word
 //  is recorded as it comes); only taking the referral in is once, from RECEIVED.
+//  A withdrawal is taken before or after the decision, not once the case is closed or already
+//  withdrawn (refused: rh_tracker_close_refused). A withdrawn case has no deadlines; the holder
+//  may still record an outcome or updates on it (its word is kept, the state stays WITHDRAWN),
+//  close it, or reopen it. Screening and on hold are the front door's progress before its
+//  decision; after it they are recorded as notes. On hold does not pause the deadlines: the
+//  front door waits for information, but the person waits too, and a paused clock would hide
+//  the delay the overdue alert and the report exist to show. (Below: rows by state.)
+//  close it, or reopen it. State values are not dense (new ones start at 40): a row left out
+//  of the table (its TAKE_IN is 0, never a real answer) behaves as UNSET.
 // clang-format off
 static const struct {
     bool open;                 //  no outcome yet: deadlines run
     uint32_t next [S_EVENTS];  //  by event
 } s_lifecycle [S_STATES] = {
-    //                   open     TAKE_IN          DECIDE     CLOSE     REOPEN      NOTE
-    [S_UNSET]        = { false, { S_IGNORED,      S_DECIDED, S_CLOSED, S_REOPENED, S_STAY } },
-    [S_RECEIVED]     = { true,  { S_ACKNOWLEDGED, S_DECIDED, S_CLOSED, S_REOPENED, S_STAY } },
-    [S_ACKNOWLEDGED] = { true,  { S_IGNORED,      S_DECIDED, S_CLOSED, S_REOPENED, S_STAY } },
-    [S_DECIDED]      = { false, { S_IGNORED,      S_DECIDED, S_CLOSED, S_REOPENED, S_STAY } },
-    [S_CLOSED]       = { false, { S_IGNORED,      S_DECIDED, S_CLOSED, S_REOPENED, S_STAY } },
-    [S_REOPENED]     = { false, { S_IGNORED,      S_DECIDED, S_CLOSED, S_REOPENED, S_STAY } },
+    //                   open     TAKE_IN          DECIDE     CLOSE     REOPEN      NOTE     WITHDRAW     SCREEN       HOLD
+    [S_UNSET]        = { false, { S_IGNORED,      S_DECIDED, S_CLOSED, S_REOPENED, S_STAY, S_WITHDRAWN, S_STAY,      S_STAY    } },
+    [S_RECEIVED]     = { true,  { S_ACKNOWLEDGED, S_DECIDED, S_CLOSED, S_REOPENED, S_STAY, S_WITHDRAWN, S_SCREENING, S_ON_HOLD } },
+    [S_ACKNOWLEDGED] = { true,  { S_IGNORED,      S_DECIDED, S_CLOSED, S_REOPENED, S_STAY, S_WITHDRAWN, S_SCREENING, S_ON_HOLD } },
+    [S_DECIDED]      = { false, { S_IGNORED,      S_DECIDED, S_CLOSED, S_REOPENED, S_STAY, S_WITHDRAWN, S_STAY,      S_STAY    } },
+    [S_CLOSED]       = { false, { S_IGNORED,      S_DECIDED, S_CLOSED, S_REOPENED, S_STAY, S_IGNORED,   S_STAY,      S_STAY    } },
+    [S_REOPENED]     = { false, { S_IGNORED,      S_DECIDED, S_CLOSED, S_REOPENED, S_STAY, S_WITHDRAWN, S_STAY,      S_STAY    } },
+    //  Issue 17, withdrawal:
+    [S_WITHDRAWN]    = { false, { S_IGNORED,      S_STAY,    S_CLOSED, S_REOPENED, S_STAY, S_IGNORED,   S_STAY,      S_STAY    } },
+    //  Issue 17, the front door's progress:
+    [S_SCREENING]    = { true,  { S_IGNORED,      S_DECIDED, S_CLOSED, S_REOPENED, S_STAY, S_WITHDRAWN, S_STAY,      S_ON_HOLD } },
+    [S_ON_HOLD]      = { true,  { S_IGNORED,      S_DECIDED, S_CLOSED, S_REOPENED, S_STAY, S_WITHDRAWN, S_SCREENING, S_STAY    } },
 };
 // clang-format on
 
@@ -90,7 +112,7 @@ s_override_next (uint32_t state, o_event_t event)
 static size_t
 s_row (uint32_t state)
 {
-    return state < S_STATES ? state : S_UNSET;
+    return state < S_STATES && s_lifecycle [state].next [S_TAKE_IN] != S_UNSET ? state : S_UNSET;
 }
 
 //  The state after event, S_IGNORED if the event does not apply.
@@ -111,6 +133,12 @@ s_event_of (const rh_facts_t *facts)
         return S_CLOSE;
     if (facts->update_kind == RHANNU__V1__UPDATE_KIND__REOPENED)
         return S_REOPEN;
+    if (facts->update_kind == RHANNU__V1__UPDATE_KIND__WITHDRAWN)
+        return S_WITHDRAW;
+    if (facts->update_kind == RHANNU__V1__UPDATE_KIND__UNDER_SCREENING)
+        return S_SCREEN;
+    if (facts->update_kind == RHANNU__V1__UPDATE_KIND__ON_HOLD)
+        return S_HOLD;
     return S_NOTE;
 }
 
@@ -482,6 +510,12 @@ rh_tracker_event (rh_tracker_t *self, rh_case_t *record, const rh_facts_t *facts
 
         if (event == S_CLOSE)
             record->closed_ms = now;
+        if (event == S_WITHDRAW) {
+            //  Nothing more is owed on a withdrawn referral: no reminders, no overdue alerts.
+            record->withdrawn_ms = now;
+            for (int timer = 0; timer < RH_TIMER_COUNT; timer++)
+                rh_cases_set_timer (self->cases, record, (rh_timer_t) timer, 0);
+        }
     }
     rh_cases_put (self->cases, record);
 }
@@ -508,7 +542,7 @@ rh_tracker_close_refused (rh_tracker_t *self, const rh_case_t *record, const rh_
     if (facts->kind != RH_KIND_STATUS_UPDATE)
         return false;
     bool review = facts->update_kind == RHANNU__V1__UPDATE_KIND__OVERRIDE_REVIEWED;
-    if (!review && s_event_of (facts) != S_CLOSE)
+    if (!review && s_event_of (facts) != S_CLOSE && s_event_of (facts) != S_WITHDRAW)
         return false;
     memset (refusal, 0, sizeof *refusal);
     refusal->result = RH_DECIDE_CONDITION;
@@ -531,6 +565,14 @@ rh_tracker_close_refused (rh_tracker_t *self, const rh_case_t *record, const rh_
             return true;
         }
         return false;
+    }
+    if (s_event_of (facts) == S_WITHDRAW) {
+        if (s_next (record->state, S_WITHDRAW) != S_IGNORED)
+            return false;
+        snprintf (refusal->missing, sizeof refusal->missing, "withdrawable");
+        snprintf (refusal->reason, sizeof refusal->reason, "case %s cannot be withdrawn: it is %s",
+                  name, record->state == S_CLOSED ? "closed" : "withdrawn already");
+        return true;
     }
     if (!record->outcome_notice_sent) {
         snprintf (refusal->missing, sizeof refusal->missing, "outcome_notice");

@@ -29,6 +29,8 @@ static const struct {
     [RH_E_CLOCK] = { "RH_E_CLOCK", "created time is too far from the broker's clock" },
     [RH_E_NOT_HOLDER] = { "RH_E_NOT_HOLDER", "the sender does not hold the case" },
     [RH_E_BUSY] = { "RH_E_BUSY", "the broker is busy; send again later" },
+    [RH_E_REPLY_MISMATCH] = { "RH_E_REPLY_MISMATCH",
+                              "the reply is not bound to the message it names" },
 };
 
 const char *

@@ -29,7 +29,9 @@ typedef enum {
     RH_E_CLOCK,          //  created time too far from the broker's clock
     RH_E_NOT_HOLDER,     //  an outcome or update about a case the sender does not hold
     RH_E_BUSY,           //  the broker is at its limit: send again later
-    RH_RC_COUNT          //  not a result: the number of results
+    //  Issue 17, replies and withdrawal (new results below, in this block):
+    RH_E_REPLY_MISMATCH,  //  a reply's in_reply_sha256 is not the named message's header digest
+    RH_RC_COUNT           //  not a result: the number of results
 } rh_rc_t;
 
 //  Stable upper-case name of a result, e.g. "RH_E_SIG"; "RH_E_UNKNOWN" for out-of-range values.

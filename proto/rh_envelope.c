@@ -76,6 +76,7 @@ typedef struct {
     char msg_id [RH_MAX_ID + 1];
     char case_id [RH_MAX_ID + 1];
     char in_reply_to [RH_MAX_ID + 1];
+    uint8_t in_reply_sha256 [RH_DIGEST_LEN];  //  all zero: not given
     char thread_id [RH_MAX_ID + 1];
     char agreement_id [RH_MAX_ID + 1];
     char purpose [RH_MAX_ID + 1];
@@ -441,6 +442,36 @@ rh_envelope_set_in_reply_to (rh_envelope_t *self, const char *msg_id)
 }
 
 int
+rh_envelope_set_in_reply_sha256 (rh_envelope_t *self, const uint8_t digest [RH_DIGEST_LEN])
+{
+    if (!self->draft || !digest)
+        return -1;
+    memcpy (self->draft->in_reply_sha256, digest, RH_DIGEST_LEN);
+    return 0;
+}
+
+bool
+rh_envelope_has_in_reply_sha256 (rh_envelope_t *self)
+{
+    assert (self);
+    static const uint8_t zero [RH_DIGEST_LEN] = { 0 };
+    if (self->draft)
+        return memcmp (self->draft->in_reply_sha256, zero, RH_DIGEST_LEN) != 0;
+    return self->header && self->header->in_reply_sha256.len == RH_DIGEST_LEN;
+}
+
+const uint8_t *
+rh_envelope_in_reply_sha256 (rh_envelope_t *self)
+{
+    assert (self);
+    if (self->draft)
+        return rh_envelope_has_in_reply_sha256 (self) ? self->draft->in_reply_sha256 : NULL;
+    return self->header && self->header->in_reply_sha256.len == RH_DIGEST_LEN
+               ? self->header->in_reply_sha256.data
+               : NULL;
+}
+
+int
 rh_envelope_set_thread_id (rh_envelope_t *self, const char *thread_id)
 {
     return S_SET (thread_id, thread_id, true);
@@ -724,6 +755,10 @@ rh_envelope_sign (rh_envelope_t *self, rh_signer_t *signer)
     header.lang = draft->lang;
     header.expires_ms = draft->expires_ms;
     header.thread_id = draft->thread_id;
+    if (rh_envelope_has_in_reply_sha256 (self)) {
+        header.in_reply_sha256.data = draft->in_reply_sha256;
+        header.in_reply_sha256.len = RH_DIGEST_LEN;
+    }
     header.commitments = commitment_pointers;
     header.n_commitments = field_count;
 
@@ -803,6 +838,10 @@ s_check_header (const Rhannu__V1__Header *header)
         || !s_optional_token_valid (header->purpose))
         return RH_E_MALFORMED;
     if (*header->lang && strcmp (header->lang, "en") && strcmp (header->lang, "cy"))
+        return RH_E_MALFORMED;
+    //  A reply's binding is a whole digest and names what it answers, or is absent.
+    if (header->in_reply_sha256.len != 0
+        && (header->in_reply_sha256.len != RH_DIGEST_LEN || !*header->in_reply_to))
         return RH_E_MALFORMED;
     if (header->created_ms < 0 || header->expires_ms < 0)
         return RH_E_MALFORMED;
@@ -1052,6 +1091,8 @@ const char *
 rh_envelope_in_reply_to (rh_envelope_t *self)
 {
     assert (self);
+    if (self->draft)
+        return self->draft->in_reply_to;  //  the agent binds a reply before it is signed
     return S_HEADER_TEXT (in_reply_to);
 }
 

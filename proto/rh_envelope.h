@@ -67,6 +67,9 @@ int rh_envelope_set_msg_id (rh_envelope_t *self, const char *msg_id);
 int rh_envelope_set_case_id (rh_envelope_t *self, const char *case_id);
 int rh_envelope_set_in_reply_to (rh_envelope_t *self, const char *msg_id);
 int rh_envelope_set_thread_id (rh_envelope_t *self, const char *thread_id);
+//  Binds a reply to the message it answers: the SHA-256 of that message's signed header bytes
+//  (rh_envelope_header_bytes). Returns 0, or -1 once signed.
+int rh_envelope_set_in_reply_sha256 (rh_envelope_t *self, const uint8_t digest [RH_DIGEST_LEN]);
 int rh_envelope_set_agreement_id (rh_envelope_t *self, const char *agreement_id);
 int rh_envelope_set_purpose (rh_envelope_t *self, const char *purpose);
 //  lang is "en" or "cy".
@@ -129,8 +132,12 @@ const char *rh_envelope_msg_id (rh_envelope_t *self);
 const char *rh_envelope_sender (rh_envelope_t *self);
 rh_kind_t rh_envelope_kind (rh_envelope_t *self);
 const char *rh_envelope_case_id (rh_envelope_t *self);
+//  The msg_id this answers; also readable on a draft, before signing.
 const char *rh_envelope_in_reply_to (rh_envelope_t *self);
 const char *rh_envelope_thread_id (rh_envelope_t *self);
+//  The digest of the header this reply answers (RH_DIGEST_LEN bytes), or NULL if not given.
+const uint8_t *rh_envelope_in_reply_sha256 (rh_envelope_t *self);
+bool rh_envelope_has_in_reply_sha256 (rh_envelope_t *self);
 const char *rh_envelope_agreement_id (rh_envelope_t *self);
 const char *rh_envelope_purpose (rh_envelope_t *self);
 const char *rh_envelope_lang (rh_envelope_t *self);

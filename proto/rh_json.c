@@ -297,9 +297,19 @@ rh_json_to_envelope_keyed (const uint8_t *text, size_t size, const uint8_t *subj
                   parse_error.column, length, parse_error.text);
         return NULL;
     }
-    static const char *known [] = { "kind",        "msg_id",     "to",           "case_id",
-                                    "in_reply_to", "thread_id",  "agreement_id", "purpose",
-                                    "lang",        "expires_ms", "author",       "body",
+    static const char *known [] = { "kind",
+                                    "msg_id",
+                                    "to",
+                                    "case_id",
+                                    "in_reply_to",
+                                    "thread_id",
+                                    "agreement_id",
+                                    "purpose",
+                                    "lang",
+                                    "expires_ms",
+                                    "author",
+                                    "body",
+                                    "in_reply_sha256",
                                     NULL };
     const char *key;
     json_t *value;
@@ -352,6 +362,19 @@ rh_json_to_envelope_keyed (const uint8_t *text, size_t size, const uint8_t *subj
             continue;
         if (!json_is_string (item) || texts [i].set (envelope, json_string_value (item)) != 0) {
             snprintf (error, error_size, "%s: not a valid value", texts [i].key);
+            goto fail;
+        }
+    }
+    //  Usually left out: the agent fills it from the message named by in_reply_to.
+    json_t *binding = json_object_get (root, "in_reply_sha256");
+    if (binding) {
+        const char *hex = json_is_string (binding) ? json_string_value (binding) : "";
+        uint8_t digest [RH_DIGEST_LEN];
+        size_t got = 0;
+        if (strlen (hex) != RH_DIGEST_LEN * 2
+            || sodium_hex2bin (digest, sizeof digest, hex, strlen (hex), NULL, &got, NULL) != 0
+            || got != RH_DIGEST_LEN || rh_envelope_set_in_reply_sha256 (envelope, digest) != 0) {
+            snprintf (error, error_size, "in_reply_sha256: expected 64 hex digits");
             goto fail;
         }
     }
@@ -571,6 +594,20 @@ s_envelope_json (rh_envelope_t *envelope, const rh_json_delivery_t *delivery)
         const char *value = texts [i].get (envelope);
         if (value && *value)
             json_object_set_new (root, texts [i].key, json_string (value));
+    }
+    //  The header's own digest, which a reply names (in_reply_sha256), and the one it names.
+    char hex [RH_DIGEST_LEN * 2 + 1];
+    uint8_t digest [RH_DIGEST_LEN];
+    size_t header_size = 0;
+    const uint8_t *header = rh_envelope_header_bytes (envelope, &header_size);
+    if (header) {
+        rh_sha256 (digest, header, header_size);
+        sodium_bin2hex (hex, sizeof hex, digest, RH_DIGEST_LEN);
+        json_object_set_new (root, "header_sha256", json_string (hex));
+    }
+    if (rh_envelope_has_in_reply_sha256 (envelope)) {
+        sodium_bin2hex (hex, sizeof hex, rh_envelope_in_reply_sha256 (envelope), RH_DIGEST_LEN);
+        json_object_set_new (root, "in_reply_sha256", json_string (hex));
     }
     json_t *to = json_array ();
     for (size_t i = 0; i < rh_envelope_recipients (envelope); i++) {

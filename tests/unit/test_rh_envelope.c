@@ -922,10 +922,71 @@ test_proto_checks_the_signature_with_the_key_it_is_given (void)
     rh_envelope_destroy (&envelope);
 }
 
+//  A reply names the header it answers by digest: set on the draft, signed, and read back
+//  after decoding; a digest that is not 32 bytes, or one with nothing named, is malformed.
+static void
+test_a_reply_is_bound_to_the_header_it_answers (void)
+{
+    rh_envelope_t *referral = s_signed (s_police, RH_KIND_REFERRAL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (referral);
+    size_t header_size = 0;
+    const uint8_t *header = rh_envelope_header_bytes (referral, &header_size);
+    uint8_t digest [RH_DIGEST_LEN];
+    rh_sha256 (digest, header, header_size);
+    rh_envelope_t *reply = rh_envelope_new (RH_KIND_OUTCOME);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (reply);
+    CU_ASSERT_FALSE (rh_envelope_has_in_reply_sha256 (reply));
+    CU_ASSERT_EQUAL (rh_envelope_set_in_reply_to (reply, rh_envelope_msg_id (referral)), 0);
+    CU_ASSERT_STRING_EQUAL (rh_envelope_in_reply_to (reply), rh_envelope_msg_id (referral));
+    CU_ASSERT_EQUAL (rh_envelope_set_in_reply_sha256 (reply, digest), 0);
+    CU_ASSERT_TRUE (rh_envelope_has_in_reply_sha256 (reply));
+    rh_envelope_set_sequence (reply, 9);
+    Rhannu__V1__Outcome body = RHANNU__V1__OUTCOME__INIT;
+    body.rationale = "no role";
+    CU_ASSERT_EQUAL_FATAL (rh_envelope_set_body (reply, &body.base), 0);
+    CU_ASSERT_EQUAL_FATAL (rh_envelope_sign (reply, s_la), 0);
+    CU_ASSERT_EQUAL (rh_envelope_set_in_reply_sha256 (reply, digest), -1);  //  signed: fixed
+    uint8_t *wire = NULL;
+    size_t size = 0;
+    CU_ASSERT_EQUAL_FATAL (rh_envelope_encode (reply, &wire, &size), 0);
+    rh_envelope_t *decoded = NULL;
+    CU_ASSERT_EQUAL_FATAL (rh_envelope_decode (wire, size, &decoded), RH_OK);
+    CU_ASSERT_EQUAL (rh_certstore_verify (s_store, decoded, rh_time_now_ms ()), RH_OK);
+    CU_ASSERT_TRUE_FATAL (rh_envelope_has_in_reply_sha256 (decoded));
+    CU_ASSERT_EQUAL (memcmp (rh_envelope_in_reply_sha256 (decoded), digest, RH_DIGEST_LEN), 0);
+    CU_ASSERT_PTR_NULL (rh_envelope_in_reply_sha256 (referral));
+    free (wire);
+    rh_envelope_destroy (&decoded);
+    rh_envelope_destroy (&reply);
+    rh_envelope_destroy (&referral);
+
+    //  Forged headers: a short digest, and a digest naming no message.
+    for (int variant = 0; variant < 2; variant++) {
+        Rhannu__V1__Header forged = RHANNU__V1__HEADER__INIT;
+        forged.schema_version = RH_SCHEMA_VERSION;
+        forged.msg_id = "forged-2";
+        forged.sender = "la-newport";
+        forged.signer_cert_sha256.data = (uint8_t *) rh_signer_fingerprint (s_la);
+        forged.signer_cert_sha256.len = 32;
+        forged.kind = RHANNU__V1__MESSAGE_KIND__OUTCOME;
+        forged.in_reply_to = variant == 0 ? "referral-1" : "";
+        forged.in_reply_sha256.data = digest;
+        forged.in_reply_sha256.len = variant == 0 ? RH_DIGEST_LEN - 1 : RH_DIGEST_LEN;
+        size_t forged_size = 0;
+        uint8_t *forged_bytes = s_pack (&forged.base, &forged_size);
+        uint8_t *sealed = test_seal (s_la, forged_bytes, forged_size, NULL, 0, NULL, 0, &size);
+        CU_ASSERT_EQUAL (s_receive (sealed, size, s_store, rh_time_now_ms ()), RH_E_MALFORMED);
+        free (sealed);
+        free (forged_bytes);
+    }
+}
+
 void
 init_rh_envelope_tests (void)
 {
     CU_pSuite suite = CU_add_suite ("rh_envelope", s_suite_init, s_suite_clean);
+    CU_add_test (suite, "a reply is bound to the header it answers",
+                 test_a_reply_is_bound_to_the_header_it_answers);
     CU_add_test (suite, "a police referral is signed, sent and verified",
                  test_a_police_referral_is_signed_sent_and_verified);
     CU_add_test (suite, "every body kind round-trips unchanged",

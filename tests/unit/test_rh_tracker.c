@@ -374,6 +374,116 @@ test_a_referral_its_holder_cannot_verify_is_recorded_and_gets_no_receipt (void)
     s_close (&fx);
 }
 
+//  Issue 17: a withdrawal by the referrer moves the case to WITHDRAWN before (or after) the
+//  decision and stops its deadlines; a withdrawn or closed case cannot be withdrawn again; the
+//  holder may still close a withdrawn case.
+static void
+test_a_withdrawn_referral_has_no_deadlines_and_is_withdrawn_once (void)
+{
+    s_fixture_t fx;
+    s_open (&fx);
+    int64_t now = rh_time_now_ms ();
+    rh_envelope_t *referral = s_message (
+        "police-gwent",
+        "{\"kind\": \"REFERRAL\", \"msg_id\": \"pol-3\", \"case_id\": \"GW-3\","
+        " \"purpose\": \"SAFEGUARDING_CHILD\", \"to\": [{\"agency_id\": \"la-newport\"}],"
+        " \"body\": {\"referral_kind\": \"PPN\"}}");
+    rh_facts_t facts;
+    rh_policy_facts (referral, &facts);
+    rh_decision_t decision = { .agreement = rh_policy_find (fx.policy, "TEST-TRACKER") };
+    const char *recipients [] = { "la-newport" };
+    rh_tracker_open (fx.tracker, referral, &facts, "police-gwent", recipients, &decision, 1, now);
+    rh_case_t record;
+    CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-3", &record));
+    CU_ASSERT_NOT_EQUAL (record.timers [RH_TIMER_OUTCOME], 0);
+    rh_envelope_t *withdrawal = s_message (
+        "police-gwent",
+        "{\"kind\": \"STATUS_UPDATE\", \"msg_id\": \"pol-4\", \"in_reply_to\": \"pol-3\","
+        " \"purpose\": \"REFERRER_FEEDBACK\", \"body\": {\"update_kind\": \"WITHDRAWN\","
+        " \"detail\": \"moved away\"}}");
+    rh_facts_t withdrawal_facts;
+    rh_policy_facts (withdrawal, &withdrawal_facts);
+    rh_decision_t refusal;
+    CU_ASSERT_FALSE (rh_tracker_close_refused (fx.tracker, &record, &withdrawal_facts, &refusal));
+    rh_tracker_event (fx.tracker, &record, &withdrawal_facts, NULL, 0, now + 10);
+    CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-3", &record));
+    CU_ASSERT_EQUAL (record.state, RHANNU__V1__CASE_STATE__CASE_WITHDRAWN);
+    CU_ASSERT_EQUAL (record.withdrawn_ms, now + 10);
+    for (int timer = 0; timer < RH_TIMER_COUNT; timer++)
+        CU_ASSERT_EQUAL (record.timers [timer], 0);
+    CU_ASSERT_EQUAL (rh_db_commit (fx.db, true), 0);
+    //  Nothing fires for it, however late.
+    rh_tracker_fire (fx.tracker, now + 30 * TEST_DAY_MS);
+    CU_ASSERT_EQUAL (s_queued (&fx, "police-gwent"), 0);
+    CU_ASSERT_EQUAL (s_queued (&fx, "la-newport"), 0);
+    //  Withdrawn once only.
+    CU_ASSERT_TRUE (rh_tracker_close_refused (fx.tracker, &record, &withdrawal_facts, &refusal));
+    CU_ASSERT_STRING_EQUAL (refusal.missing, "withdrawable");
+    //  An outcome recorded afterwards is kept but the case stays withdrawn.
+    rh_envelope_t *outcome = s_message (
+        "la-newport",
+        "{\"kind\": \"OUTCOME\", \"msg_id\": \"la-3\", \"in_reply_to\": \"pol-3\","
+        " \"purpose\": \"REFERRER_FEEDBACK\", \"body\": {\"decision\": \"NO_FURTHER_ACTION\"}}");
+    rh_policy_facts (outcome, &facts);
+    rh_tracker_event (fx.tracker, &record, &facts, NULL, 0, now + 20);
+    CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-3", &record));
+    CU_ASSERT_EQUAL (record.state, RHANNU__V1__CASE_STATE__CASE_WITHDRAWN);
+    CU_ASSERT_EQUAL (record.decision, RHANNU__V1__DECISION__NO_FURTHER_ACTION);
+    rh_envelope_destroy (&outcome);
+    rh_envelope_destroy (&withdrawal);
+    rh_envelope_destroy (&referral);
+    s_close (&fx);
+}
+
+//  Issue 17: the front door's progress. Under screening and on hold move the case before the
+//  decision, and the outcome deadline keeps running through both.
+static void
+test_screening_and_on_hold_keep_the_deadlines (void)
+{
+    s_fixture_t fx;
+    s_open (&fx);
+    int64_t now = rh_time_now_ms ();
+    rh_envelope_t *referral = s_message (
+        "police-gwent",
+        "{\"kind\": \"REFERRAL\", \"msg_id\": \"pol-5\", \"case_id\": \"GW-5\","
+        " \"purpose\": \"SAFEGUARDING_CHILD\", \"to\": [{\"agency_id\": \"la-newport\"}],"
+        " \"body\": {\"referral_kind\": \"PPN\"}}");
+    rh_facts_t facts;
+    rh_policy_facts (referral, &facts);
+    rh_decision_t decision = { .agreement = rh_policy_find (fx.policy, "TEST-TRACKER") };
+    const char *recipients [] = { "la-newport" };
+    rh_tracker_open (fx.tracker, referral, &facts, "police-gwent", recipients, &decision, 1, now);
+    rh_case_t record;
+    CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-5", &record));
+    int64_t due = record.timers [RH_TIMER_OUTCOME];
+    const char *kinds [] = { "UNDER_SCREENING", "ON_HOLD", "UNDER_SCREENING" };
+    const uint32_t states [] = { RHANNU__V1__CASE_STATE__CASE_SCREENING,
+                                 RHANNU__V1__CASE_STATE__CASE_ON_HOLD,
+                                 RHANNU__V1__CASE_STATE__CASE_SCREENING };
+    for (size_t i = 0; i < 3; i++) {
+        char json [400];
+        snprintf (json, sizeof json,
+                  "{\"kind\": \"STATUS_UPDATE\", \"msg_id\": \"la-5%zu\", \"in_reply_to\": "
+                  "\"pol-5\", \"purpose\": \"REFERRER_FEEDBACK\", \"body\": {\"update_kind\": "
+                  "\"%s\"}}",
+                  i, kinds [i]);
+        rh_envelope_t *update = s_message ("la-newport", json);
+        rh_policy_facts (update, &facts);
+        rh_tracker_event (fx.tracker, &record, &facts, NULL, 0, now + 10 + (int64_t) i);
+        CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-5", &record));
+        CU_ASSERT_EQUAL (record.state, states [i]);
+        CU_ASSERT_EQUAL (record.timers [RH_TIMER_OUTCOME], due);
+        rh_envelope_destroy (&update);
+    }
+    CU_ASSERT_EQUAL (rh_db_commit (fx.db, true), 0);
+    //  Still open: the overdue alert goes out when the deadline passes.
+    rh_tracker_fire (fx.tracker, due + 1);
+    CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-5", &record));
+    CU_ASSERT_TRUE (record.overdue);
+    rh_envelope_destroy (&referral);
+    s_close (&fx);
+}
+
 void
 init_rh_tracker_tests (void)
 {
@@ -384,6 +494,10 @@ init_rh_tracker_tests (void)
                  test_a_referral_its_holder_cannot_verify_is_recorded_and_gets_no_receipt);
     CU_add_test (suite, "a consent override is reviewed once, late or not",
                  test_a_consent_override_is_reviewed_once);
+    CU_add_test (suite, "a withdrawn referral has no deadlines and is withdrawn once",
+                 test_a_withdrawn_referral_has_no_deadlines_and_is_withdrawn_once);
+    CU_add_test (suite, "screening and on hold keep the deadlines",
+                 test_screening_and_on_hold_keep_the_deadlines);
     CU_add_test (suite, "an overdue referral alerts the referrer and the holder",
                  test_an_overdue_referral_alerts_the_referrer_and_the_holder);
 }

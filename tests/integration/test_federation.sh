@@ -8,12 +8,12 @@ source "$(dirname "$0")/lib.sh"
 fingerprint () { openssl x509 -in "$1" -outform DER | sha256sum | cut -d' ' -f1; }
 
 echo "== two regions, two board CAs"
-mkdir -p "$work/east" "$work/west" "$work/north"
-for region in east west; do
-    "$bin/rhannu-ca" init "$work/$region/pki" >/dev/null || { bad "rhannu-ca init $region"; finish; exit; }
-    "$bin/rhannu-ca" issue "$work/$region/pki" "broker-$region" --type BROKER >/dev/null
-done
-"$bin/rhannu-ca" issue "$work/east/pki" la1-fd --type LA_FRONT_DOOR --la la1 >/dev/null
+#  East is the region of lib.sh's broker ($work/pki, $work/agreements); west has its own CA.
+make_pki la1-fd:LA_FRONT_DOOR:la1
+mkdir -p "$work/west" "$work/north"
+mkdir -p "$work/east"; ln -s "$work/pki" "$work/east/pki"
+"$bin/rhannu-ca" init "$work/west/pki" >/dev/null || { bad "rhannu-ca init west"; finish; exit; }
+"$bin/rhannu-ca" issue "$work/west/pki" broker --type BROKER >/dev/null
 "$bin/rhannu-ca" issue "$work/west/pki" la2-fd --type LA_FRONT_DOOR --la la2 >/dev/null
 #  Each board gives the other its CA certificate (public), kept under peers/REGION.
 mkdir -p "$work/east/pki/peers/west" "$work/west/pki/peers/east"
@@ -33,12 +33,12 @@ regions:
   - region: east
     ca_sha256: $(fingerprint "$work/east/pki/ca.pem")
     broker_endpoint: $endpoint
-    broker_cn: broker-east
+    broker_cn: broker
     front_doors: [ { la: la1, agency: la1-fd } ]
   - region: west
     ca_sha256: $(fingerprint "$work/west/pki/ca.pem")
     broker_endpoint: tcp://127.0.0.1:$west_port
-    broker_cn: broker-west
+    broker_cn: broker
     front_doors: [ { la: la2, agency: la2-fd } ]
 crossings:
   - from: east
@@ -104,5 +104,34 @@ out=$("$bin/rhannu-broker" check-agreement "$fed" --pki "$work/east/pki" 2>&1); 
 [ $rc -ne 0 ] && ok "a peer CA certificate that is not the one named is refused" || bad "swapped CA passed"
 expect_match "and the region is named" "$out" "region west: no CA certificate with its ca_sha256"
 cp "$work/west/pki/ca.pem" "$work/east/pki/peers/west/ca.pem"
+
+echo "== the broker loads the federation agreement, and keeps it over a bad reload"
+BROKER_EXTRA="federation:
+  file: $fed
+  region: east" start_broker
+grep -q "federation agreement fed-east-west version 1 in force as region east" "$work/broker/broker.log" \
+    && ok "east's broker has the federation agreement in force" || bad "the federation agreement is not in force"
+cp "$fed" "$work/fed.orig"
+sed -i 's/agencies: \[la1-fd\]/agencies: [la1-fd, police-east]/' "$fed"
+kill -HUP $broker_pid; sleep 1
+kill -0 $broker_pid 2>/dev/null && ok "a reload with a file changed after signing keeps the broker up" \
+    || bad "the broker stopped on a bad reload"
+grep -q "federation reload failed; the federation agreement in force stays" "$work/broker/broker.log" \
+    && ok "and the agreement in force stays" || bad "the bad reload was not refused"
+stop_broker
+RH_LOG_LEVEL=info "$bin/rhannu-broker" -f "$work/broker/broker.yaml" 2>"$work/start.log" &
+pid=$!; extra_pids+=($pid)
+for _ in $(seq 1 100); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+kill -0 $pid 2>/dev/null && { bad "a broker started with a tampered federation agreement"; kill $pid; } \
+    || ok "a broker does not start with a federation agreement the boards did not both sign"
+grep -q "signed by 0 of 2 boards" "$work/start.log" && ok "and says why" || bad "no reason given at start"
+cp "$work/fed.orig" "$fed"
+sed -i 's/region: east$/region: west/' "$work/broker/broker.yaml"
+RH_LOG_LEVEL=info "$bin/rhannu-broker" -f "$work/broker/broker.yaml" 2>"$work/start.log" &
+pid=$!; extra_pids+=($pid)
+for _ in $(seq 1 100); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+kill -0 $pid 2>/dev/null && { bad "east's broker started as region west"; kill $pid; } \
+    || ok "a broker cannot claim the other region (its CA is not that region's)"
+grep -q "region west's CA is not this broker's CA" "$work/start.log" && ok "and says so" || bad "no reason for the region"
 
 finish

@@ -9,7 +9,7 @@ fingerprint () { openssl x509 -in "$1" -outform DER | sha256sum | cut -d' ' -f1;
 
 echo "== two regions, two board CAs"
 #  East is the region of lib.sh's broker ($work/pki, $work/agreements); west has its own CA.
-make_pki la1-fd:LA_FRONT_DOOR:la1
+make_pki la1-fd:LA_FRONT_DOOR:la1 police-east:POLICE:la1 school-east:EDUCATION:la1
 mkdir -p "$work/west" "$work/north"
 mkdir -p "$work/east"; ln -s "$work/pki" "$work/east/pki"
 "$bin/rhannu-ca" init "$work/west/pki" >/dev/null || { bad "rhannu-ca init west"; finish; exit; }
@@ -118,7 +118,36 @@ kill -0 $broker_pid 2>/dev/null && ok "a reload with a file changed after signin
     || bad "the broker stopped on a bad reload"
 grep -q "federation reload failed; the federation agreement in force stays" "$work/broker/broker.log" \
     && ok "and the agreement in force stays" || bad "the bad reload was not refused"
+cp "$work/fed.orig" "$fed"
+
+echo "== the border: east's broker decides a crossing to west's front door before anything else"
+kill -HUP $broker_pid; sleep 1
+for a in la1-fd police-east school-east; do start_agent "$a"; done
+for a in la1-fd police-east school-east; do wait_connected "$a"; done
+send () { "$bin/rhannu-agent" send -f "$work/$1/agent.yaml" "$2" >/dev/null; }
+cat > "$work/s6-police.json" <<JSON
+{"kind": "TRANSFER", "to": [{"front_door_la": "la2"}], "case_id": "S6", "purpose": "SAFEGUARDING_CHILD",
+ "body": {"to": {"front_door_la": "la2"}, "reason": "lives in la2", "cross_border": true,
+          "from_la": "la1", "to_la": "la2"}}
+JSON
+send police-east "$work/s6-police.json"
+wait_count "$work/police-east/failed" 1 10 "*.error" && ok "an agency the federation agreement does not cover is refused at the border" \
+    || bad "no refusal at the border"
+err=$(cat "$(ls -t "$work"/police-east/failed/*.error | head -1)" 2>/dev/null)
+expect_match "the refusal is typed: the federation agreement and border:not_covered" "$err" "border:not_covered"
+expect_match "and names the agreement" "$err" "fed-east-west"
+send la1-fd "$work/s6-police.json"
+deadline=$((SECONDS + 10))
+until grep -q "from la1-fd at the border to region west: no_link" "$work/broker/broker.log" || [ $SECONDS -ge $deadline ]; do sleep 0.1; done
+grep -q "from la1-fd at the border to region west: no_link" "$work/broker/broker.log" \
+    && ok "la1's front door passes the border decision (held at the sender: no link to west yet)" \
+    || bad "the allowed crossing was not recognised"
+stop_agent la1-fd
 stop_broker
+log=$("$bin/rhannu-broker" log -f "$work/broker/broker.yaml" 2>&1)    #  read once stopped
+expect_match "the refusal at the border is in the audit log, typed" "$log" "REJECTED +RH_E_POLICY .*border:not_covered"
+expect_match "the audit chain verifies" "$(echo "$log" | tail -1)" "Merkle tree intact"
+sed -i 's/agencies: \[la1-fd\]/agencies: [la1-fd, police-east]/' "$fed"
 RH_LOG_LEVEL=info "$bin/rhannu-broker" -f "$work/broker/broker.yaml" 2>"$work/start.log" &
 pid=$!; extra_pids+=($pid)
 for _ in $(seq 1 100); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done

@@ -185,8 +185,12 @@ s_border (rh_intake_t *self, const rh_verified_t *result, const rh_facts_t *fact
         snprintf (detail, sizeof detail, "border:%s: %s",
                   decide == RH_FED_ALLOW ? "no_link" : rh_federation_decide_name (decide), reason);
         rh_rc_t rc = decide == RH_FED_ALLOW ? RH_E_BUSY : RH_E_POLICY;
-        rh_audit_event (self->audit, "REJECTED", rc, result->msg_id, result->agency, NULL, 0, NULL,
-                        0, result->sealed_sha256, detail);
+        //  A busy answer keeps nothing and the agent sends again every resend_ms: like the
+        //  broker's other busy answers it is not an audit record, or a held message would
+        //  write one every few seconds.
+        if (rc != RH_E_BUSY)
+            rh_audit_event (self->audit, "REJECTED", rc, result->msg_id, result->agency, NULL, 0,
+                            NULL, 0, result->sealed_sha256, detail);
         rh_reply_t *reply =
             rh_router_reply (self->router, result->routing_id, result->routing_id_size,
                              result->msg_id, rc, false, detail);
@@ -196,9 +200,10 @@ s_border (rh_intake_t *self, const rh_verified_t *result, const rh_facts_t *fact
             snprintf (reply->agreement_id, sizeof reply->agreement_id, "%s",
                       rh_federation_id (rh_peers_federation (peers)));
         }
-        rh_log_info ("broker", "refused %s from %s at the border to region %s: %s", result->msg_id,
-                     result->agency, region->name,
-                     decide == RH_FED_ALLOW ? "no_link" : rh_federation_decide_name (decide));
+        rh_log (rc == RH_E_BUSY ? RH_LOG_DEBUG : RH_LOG_INFO, "broker",
+                "refused %s from %s at the border to region %s: %s", result->msg_id, result->agency,
+                region->name,
+                decide == RH_FED_ALLOW ? "no_link" : rh_federation_decide_name (decide));
         return true;
     }
     return false;

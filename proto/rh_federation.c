@@ -672,7 +672,7 @@ rh_federation_decide (const rh_federation_t *self, const char *from, const char 
             && !(sender_la && *sender_la && s_names_has (&crossing->las, sender_la)))
             continue;
         covered = true;
-        if ((crossing->kinds & (1u << kind)) == 0)
+        if (kind <= RH_KIND_UNSET || kind >= RH_KIND_COUNT || (crossing->kinds & (1u << kind)) == 0)
             continue;
         if (!s_names_has (&crossing->purposes, purpose ? purpose : ""))
             continue;

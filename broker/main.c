@@ -342,6 +342,45 @@ s_erase (rh_config_t *config, const s_erase_args_t *args)
 
 //  Validates one agreement file for the person editing it: every problem with its line, or a
 //  summary of what the broker would enforce. Exit 0 only when valid (and signed, with --pki).
+//  A federation agreement: what it says, and with --pki whether both boards signed it (each
+//  region's CA at PKI/ca.pem or PKI/peers/REGION/ca.pem). Takes data.
+static int
+s_check_federation (const char *path, const char *pki, uint8_t *data, size_t size)
+{
+    char errors [8192] = "";
+    rh_federation_t *federation =
+        rh_federation_parse ((const char *) data, size, path, errors, sizeof errors);
+    int rc = 0;
+    if (!federation) {
+        fputs (errors, stderr);
+        fprintf (stderr, "%s: not valid\n", path);
+        rc = 1;
+    }
+    else {
+        rh_federation_print (federation, stdout);
+        if (rh_federation_valid_to (federation) < rh_time_now_ms ()) {
+            fprintf (stderr, "%s: expired: a broker will not load it\n", path);
+            rc = 1;
+        }
+    }
+    if (federation && pki) {
+        char report [4096];
+        size_t signed_by =
+            rh_fedtrust_verify (federation, path, data, size, pki, report, sizeof report);
+        fputs (report, signed_by == rh_federation_regions (federation) ? stdout : stderr);
+        if (signed_by != rh_federation_regions (federation)) {
+            fprintf (stderr, "%s: signed by %zu of %zu boards: a broker will not load it\n", path,
+                     signed_by, rh_federation_regions (federation));
+            rc = 1;
+        }
+    }
+    if (rc == 0)
+        printf ("%s: valid federation agreement\n", path);
+    rh_federation_destroy (&federation);
+    free (data);
+    return rc;
+}
+
 static int
 s_check_agreement (const char *path, const char *pki)
 {
@@ -352,6 +391,8 @@ s_check_agreement (const char *path, const char *pki)
                  errno == EFBIG ? "larger than the limit" : strerror (errno));
         return 1;
     }
+    if (rh_federation_is_federation ((const char *) data, size))
+        return s_check_federation (path, pki, data, size);
     char errors [8192] = "";
     rh_agreement_t *agreement =
         rh_agreement_parse ((const char *) data, size, path, errors, sizeof errors);

@@ -40,6 +40,10 @@ const rh_cfg_spec_t rh_broker_config_spec [] = {
     { "data/dir", RH_CFG_STR, 0, 0, NULL, true, "folder for the broker's LevelDB" },
     { "policy/dir", RH_CFG_STR, 0, 0, NULL, true,
       "sharing agreements in force: *.yaml, each with its CA signature *.yaml.sig" },
+    { "federation/file", RH_CFG_STR, 0, 0, "", false,
+      "federation agreement with other regions (FILE.sig.REGION by each board); \"\": none" },
+    { "federation/region", RH_CFG_STR, 0, 0, "", false,
+      "this broker's region in the federation agreement" },
     { "net/handshake_ms", RH_CFG_INT, 100, 600000, "10000", false,
       "time a connection has to finish its CURVE handshake" },
     { "net/heartbeat_ms", RH_CFG_INT, 100, 600000, "5000", false,
@@ -91,6 +95,7 @@ struct _rh_broker_t {
     int64_t next_change_ms;      //  when a certificate's status next changes by the clock
     rh_signer_t *signer;         //  the broker's own identity, for notices
     rh_policy_t *policy;         //  the sharing agreements in force
+    rh_peers_t *peers;           //  the federation agreement in force, NULL if none
     rh_cases_t *cases;           //  referral lifecycles
     int64_t clock_offset;        //  added to the clock (tests: clock/offset_file)
     int64_t last_checkpoint_ms;  //  when the audit log was last checkpointed
@@ -413,6 +418,41 @@ s_load_policy (rh_broker_t *self, char *why, size_t why_size)
     return policy;
 }
 
+//  The federation agreement of federation/file, if one is configured. Returns 0 with *peers
+//  NULL when none is, 0 with it loaded, or -1 (logged, why set) when it does not load.
+static int
+s_load_peers (rh_broker_t *self, rh_peers_t **peers, char *why, size_t why_size)
+{
+    *peers = NULL;
+    const char *file = rh_config_str (self->config, "federation/file");
+    if (!*file)
+        return 0;
+    char errors [8192] = "";
+    *peers = rh_peers_load (file, rh_config_str (self->config, "federation/region"), self->pki_dir,
+                            s_now (self), errors, sizeof errors);
+    if (!*peers) {
+        for (char *line = errors, *end; *line; line = end + 1) {
+            if (!(end = strchr (line, '\n')))
+                break;
+            *end = 0;
+            rh_log_error ("broker", "federation: %s", line);
+            if (line == errors)
+                snprintf (why, why_size, "%s", line);
+        }
+        return -1;
+    }
+    const rh_federation_t *federation = rh_peers_federation (*peers);
+    char detail [300];
+    snprintf (detail, sizeof detail, "federation %s v%u region %s", rh_federation_id (federation),
+              rh_federation_version (federation), rh_peers_own (*peers)->name);
+    rh_log_info ("broker", "federation agreement %s version %u in force as region %s (%zu regions)",
+                 rh_federation_id (federation), rh_federation_version (federation),
+                 rh_peers_own (*peers)->name, rh_federation_regions (federation));
+    rh_audit_event (self->audit, "FEDERATION_LOADED", RH_OK, NULL, NULL, NULL, 0, NULL, 0, NULL,
+                    detail);
+    return 0;
+}
+
 //  The trust bundle file the broker pushes: pki/bundle, or bundle.rhb in pki/dir.
 static void
 s_bundle_path (rh_broker_t *self, char *path, size_t size)
@@ -594,6 +634,17 @@ s_reload (rh_broker_t *self)
         rh_log_error ("broker", "agreement reload failed; the agreements in force stay");
         rh_audit_event (self->audit, "POLICY_RELOAD_FAILED", RH_E_POLICY, NULL, NULL, NULL, 0, NULL,
                         0, NULL, why);
+    }
+    rh_peers_t *peers = NULL;
+    if (s_load_peers (self, &peers, why, sizeof why) == 0) {
+        rh_peers_destroy (&self->peers);
+        self->peers = peers;
+    }
+    else {
+        rh_log_error ("broker",
+                      "federation reload failed; the federation agreement in force stays");
+        rh_audit_event (self->audit, "FEDERATION_RELOAD_FAILED", RH_E_POLICY, NULL, NULL, NULL, 0,
+                        NULL, 0, NULL, why);
     }
     if (rh_db_commit (self->db, true) != 0)
         rh_log_error ("broker", "cannot commit the reload's audit records");
@@ -1026,6 +1077,7 @@ rh_broker_new (rh_config_t *config)
     if (!(self->cases = rh_cases_new (self->db)))
         goto fail;
     if (!(self->policy = s_load_policy (self, why, sizeof why))
+        || s_load_peers (self, &self->peers, why, sizeof why) != 0
         || rh_db_commit (self->db, true) != 0)
         goto fail;
     rh_audit_last_checkpoint (self->audit, &self->published);
@@ -1058,6 +1110,7 @@ rh_broker_new (rh_config_t *config)
                                 self->signer, &self->store, &self->policy, expiry_ms,
                                 rh_config_int (config, "verify/created_window_hours") * 3600000)))
         goto fail;
+    rh_intake_set_peers (self->intake, &self->peers);
     s_load_bundle (self);
     if (rh_db_commit (self->db, true) != 0)
         goto fail;
@@ -1153,6 +1206,7 @@ rh_broker_destroy (rh_broker_t **self_p)
         rh_db_destroy (&self->db);
         rh_signer_destroy (&self->signer);
         rh_policy_destroy (&self->policy);
+        rh_peers_destroy (&self->peers);
         rh_cases_destroy (&self->cases);
         rh_certstore_destroy (&self->store);
         rh_trust_destroy (&self->trust);

@@ -13,6 +13,7 @@
 #include "rh_certs.h"
 
 #include "rh_policy.h"
+#include "rh_peers.h"
 #include "rh_audit.h"
 #include "rh_dedup.h"
 #include "rh_cases.h"

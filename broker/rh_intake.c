@@ -18,6 +18,7 @@ struct _rh_intake_t {
     rh_signer_t *signer;           //  borrowed: the broker's identity, for notices
     rh_certstore_t *const *store;  //  borrowed slot: who is enrolled (swapped on reload)
     rh_policy_t *const *policy;    //  borrowed slot: the agreements in force (swapped on reload)
+    rh_peers_t *const *peers;      //  borrowed slot: the federation in force, or NULL
     int64_t expiry_ms;             //  default message life
     int64_t created_window_ms;     //  how far a created time may be from the real clock
 };
@@ -42,6 +43,13 @@ rh_intake_new (rh_dedup_t *dedup, rh_queue_t *queue, rh_tracker_t *tracker, rh_r
     self->expiry_ms = expiry_ms;
     self->created_window_ms = created_window_ms;
     return self;
+}
+
+void
+rh_intake_set_peers (rh_intake_t *self, rh_peers_t *const *peers)
+{
+    assert (self);
+    self->peers = peers;
 }
 
 void
@@ -142,6 +150,65 @@ s_reject (rh_intake_t *self, const rh_verified_t *result, rh_rc_t rc, const char
                  rh_rc_name (rc), detail);
 }
 
+//  The border: a message addressed to the front door of a local authority the federated
+//  directory places in another region crosses it, and the federation agreement decides first.
+//  Returns true if the message was refused here (audited, typed reply: RH_E_POLICY with the
+//  federation agreement's id and the refusal's name, e.g. "border:not_covered").
+static bool
+s_border (rh_intake_t *self, const rh_verified_t *result, const rh_facts_t *facts, int64_t now)
+{
+    rh_peers_t *peers = self->peers ? *self->peers : NULL;
+    if (!peers)
+        return false;
+    rh_envelope_t *envelope = result->envelope;
+    for (size_t i = 0; i < rh_envelope_recipients (envelope); i++) {
+        const char *la = rh_envelope_recipient_front_door (envelope, i);
+        const char *door = NULL;
+        const rh_fed_region_t *region =
+            *rh_envelope_recipient_agency (envelope, i) ? NULL : rh_peers_route (peers, la, &door);
+        if (!region)
+            continue;
+        const rh_identity_t *sender_id = s_identity (self, result->agency, now);
+        rh_party_ref_t sender = { result->agency, 0, "", "" };
+        if (sender_id)
+            rh_policy_party (sender_id, &sender);
+        char reason [RH_MAX_REASON], detail [RH_MAX_REASON + 64];
+        rh_fed_decide_t decide = rh_peers_border (peers, rh_peers_own (peers)->name, region->name,
+                                                  facts, &sender, now, reason, sizeof reason);
+        //  Allowed crossings need the broker-to-broker link, which is not built yet: they are
+        //  refused as unavailable rather than lost, and the sender can send again later.
+        if (decide == RH_FED_ALLOW)
+            snprintf (reason, sizeof reason,
+                      "the crossing to region %s is allowed, but no link to its broker is "
+                      "running: send again later",
+                      region->name);
+        snprintf (detail, sizeof detail, "border:%s: %s",
+                  decide == RH_FED_ALLOW ? "no_link" : rh_federation_decide_name (decide), reason);
+        rh_rc_t rc = decide == RH_FED_ALLOW ? RH_E_BUSY : RH_E_POLICY;
+        //  A busy answer keeps nothing and the agent sends again every resend_ms: like the
+        //  broker's other busy answers it is not an audit record, or a held message would
+        //  write one every few seconds.
+        if (rc != RH_E_BUSY)
+            rh_audit_event (self->audit, "REJECTED", rc, result->msg_id, result->agency, NULL, 0,
+                            NULL, 0, result->sealed_sha256, detail);
+        rh_reply_t *reply =
+            rh_router_reply (self->router, result->routing_id, result->routing_id_size,
+                             result->msg_id, rc, false, detail);
+        if (reply) {
+            snprintf (reply->rule_id, sizeof reply->rule_id, "border:%s",
+                      decide == RH_FED_ALLOW ? "no_link" : rh_federation_decide_name (decide));
+            snprintf (reply->agreement_id, sizeof reply->agreement_id, "%s",
+                      rh_federation_id (rh_peers_federation (peers)));
+        }
+        rh_log (rc == RH_E_BUSY ? RH_LOG_DEBUG : RH_LOG_INFO, "broker",
+                "refused %s from %s at the border to region %s: %s", result->msg_id, result->agency,
+                region->name,
+                decide == RH_FED_ALLOW ? "no_link" : rh_federation_decide_name (decide));
+        return true;
+    }
+    return false;
+}
+
 //  Fills an audit decision from a policy decision (strings borrowed from it).
 static void
 s_audit_decision (const rh_decision_t *decision, const char *recipient, rh_audit_decision_t *out)
@@ -239,6 +306,8 @@ rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
                      rh_rc_name (RH_E_REPLY_MISMATCH));
         return;
     }
+    if (s_border (self, result, &facts, now))
+        return;
     rh_case_t record;
     rh_case_match_t match = rh_tracker_case_of (self->tracker, envelope, result->agency, &record);
     //  Issue 17: a withdrawal comes from the referrer (the referring practitioner or their

@@ -31,6 +31,13 @@ rh_intake_t *rh_intake_new (rh_dedup_t *dedup, rh_queue_t *queue, rh_tracker_t *
                             rh_certstore_t *const *store, rh_policy_t *const *policy,
                             int64_t expiry_ms, int64_t created_window_ms);
 
+//  Gives the intake the owner's slot of the federation in force (NULL inside it: none). A
+//  message addressed to a front door the federated directory places in another region is
+//  decided at the border first; a refusal is typed (RH_E_POLICY, rule "border:NAME") and
+//  audited. Allowed crossings are refused RH_E_BUSY ("border:no_link") until the
+//  broker-to-broker link exists.
+void rh_intake_set_peers (rh_intake_t *self, rh_peers_t *const *peers);
+
 void rh_intake_destroy (rh_intake_t **self_p);
 
 //  Decides, stores and answers one verified (or refused) submission. The caller still owns

@@ -17,5 +17,6 @@
 #include "rh_ca.h"
 #include "rh_bundle.h"
 #include "rh_trust.h"
+#include "rh_fedtrust.h"
 
 #endif

@@ -65,7 +65,8 @@ s_usage (FILE *out)
         "      warns when that is less than N days away (default %d)\n"
         "  rhannu-ca sign-agreement DIR FILE\n"
         "      check a sharing agreement and sign it: writes FILE.sig (Ed25519 over\n"
-        "      \"" RH_AGREEMENT_DOMAIN "\" 0x00 || FILE, detached)\n"
+        "      \"" RH_AGREEMENT_DOMAIN "\" 0x00 || FILE, detached); a federation agreement\n"
+        "      between regions is signed as this CA's region: FILE.sig.REGION\n"
         "  rhannu-ca bundle DIR [--agreements DIR] [--hours N]\n"
         "      make the next trust bundle, DIR/" RH_BUNDLE_FILE ": every certificate, the CRL,\n"
         "      the front doors and the signed agreements in --agreements (the broker's\n"
@@ -289,6 +290,29 @@ s_list (const s_args_t *args)
     return rh_ca_list (args->positions [0], (int) warn, stdout) == 0 ? 0 : 1;
 }
 
+//  A federation agreement: this board signs as its own region, writing FILE.sig.REGION; the
+//  other board signs the same bytes with its CA. Takes data.
+static int
+s_sign_federation (const char *dir, const char *file, uint8_t *data, size_t size)
+{
+    char errors [8192] = "", region [RH_MAX_ID + 1] = "";
+    rh_federation_t *federation =
+        rh_federation_parse ((const char *) data, size, file, errors, sizeof errors);
+    free (data);
+    if (!federation) {
+        fputs (errors, stderr);
+        fprintf (stderr, S_TOOL ": %s is not valid; not signed\n", file);
+        return 1;
+    }
+    printf ("signing federation agreement %s version %u\n", rh_federation_id (federation),
+            rh_federation_version (federation));
+    int rc = rh_fedtrust_sign (dir, file, federation, region) == 0 ? 0 : 1;
+    if (rc == 0)
+        printf ("wrote %s.sig.%s\n", file, region);
+    rh_federation_destroy (&federation);
+    return rc;
+}
+
 static int
 s_sign_agreement (const s_args_t *args)
 {
@@ -301,6 +325,8 @@ s_sign_agreement (const s_args_t *args)
         return 1;
     }
     char errors [8192] = "";
+    if (rh_federation_is_federation ((const char *) data, size))
+        return s_sign_federation (dir, file, data, size);
     rh_agreement_t *agreement =
         rh_agreement_parse ((const char *) data, size, file, errors, sizeof errors);
     free (data);

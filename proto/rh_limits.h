@@ -102,6 +102,11 @@
 #define RH_MAX_NOTIFY               8          //  targets of a repeat-referral alert
 #define RH_MAX_REASON               256        //  a decision's explanation, bytes
 
+//  Federation agreements between regions
+#define RH_MAX_FED_REGIONS   8   //  regions of one federation agreement
+#define RH_MAX_FED_CROSSINGS 64  //  crossings (direction and what may cross)
+#define RH_MAX_FED_DOORS     64  //  front doors of one region in the federated directory
+
 //  Referral lifecycles
 #define RH_MAX_INVOLVED       16    //  agencies that hear one case's updates
 #define RH_MAX_CASE_SUBJECTS  8     //  subject keys one case is indexed under

@@ -23,6 +23,7 @@
 #include "rh_json.h"
 #include "rh_subject.h"
 #include "rh_agreement.h"
+#include "rh_federation.h"
 #include "rh_note.h"
 
 #endif

@@ -18,6 +18,7 @@ void init_rh_json_tests (void);
 void init_rh_audit_tests (void);
 void init_rh_dedup_tests (void);
 void init_rh_agreement_tests (void);
+void init_rh_federation_tests (void);
 void init_rh_cases_tests (void);
 void init_rh_merkle_tests (void);
 void init_rh_sha256_tests (void);
@@ -63,6 +64,7 @@ main (void)
     init_rh_audit_tests ();
     init_rh_dedup_tests ();
     init_rh_agreement_tests ();
+    init_rh_federation_tests ();
     init_rh_cases_tests ();
     init_rh_merkle_tests ();
     init_rh_sha256_tests ();

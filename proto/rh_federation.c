@@ -1,0 +1,769 @@
+/*  =========================================================================
+    rh_federation - a federation agreement between two regions' boards
+
+    Parsed with libyaml's document API like sharing agreements, so every
+    error names its line; names of kinds and categories are the schema's own.
+    The file holds no secrets: it is the public contract of which broker
+    speaks for which region, and what may cross the border.
+    =========================================================================
+*/
+#include "rh_proto.h"
+#include "rhannu.pb-c.h"
+
+#define S_DAY_MS (24LL * 3600 * 1000)
+
+typedef struct {
+    char (*items) [RH_MAX_ID + 1];
+    size_t count;
+} s_names_t;
+
+typedef struct {
+    char la [RH_MAX_ID + 1];
+    char agency [RH_MAX_ID + 1];
+} s_door_t;
+
+typedef struct {
+    rh_fed_region_t public;  //  strings point into the fields below
+    char name [RH_MAX_ID + 1];
+    char endpoint [RH_MAX_TEXT];
+    char cn [RH_MAX_ID + 1];
+    s_door_t doors [RH_MAX_FED_DOORS];
+    size_t door_count;
+} s_region_t;
+
+typedef struct {
+    char from [RH_MAX_ID + 1];
+    char to [RH_MAX_ID + 1];
+    s_names_t agencies;
+    s_names_t las;
+    uint32_t kinds;
+    s_names_t purposes;
+    uint32_t categories;  //  0: any category
+} s_crossing_t;
+
+struct _rh_federation_t {
+    char id [RH_MAX_ID + 1];
+    uint32_t version;
+    char title [RH_MAX_TEXT];
+    int64_t valid_from;
+    int64_t valid_to;
+    s_region_t regions [RH_MAX_FED_REGIONS];
+    size_t region_count;
+    s_crossing_t crossings [RH_MAX_FED_CROSSINGS];
+    size_t crossing_count;
+};
+
+typedef struct {
+    yaml_document_t *document;
+    const char *name;
+    char *errors;
+    size_t errors_size;
+    size_t error_count;
+} s_ctx_t;
+
+static void s_error (s_ctx_t *ctx, const yaml_node_t *node, const char *format, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
+static void
+s_error (s_ctx_t *ctx, const yaml_node_t *node, const char *format, ...)
+{
+    ctx->error_count++;
+    if (ctx->error_count > RH_MAX_AGREEMENT_ERRORS || !ctx->errors || !ctx->errors_size)
+        return;
+    size_t used = strlen (ctx->errors);
+    if (used + 2 >= ctx->errors_size)
+        return;
+    int wrote = snprintf (ctx->errors + used, ctx->errors_size - used, "%s:%zu: ", ctx->name,
+                          node ? node->start_mark.line + 1 : (size_t) 0);
+    if (wrote < 0 || (size_t) wrote >= ctx->errors_size - used)
+        return;
+    used += (size_t) wrote;
+    va_list args;
+    va_start (args, format);
+    vsnprintf (ctx->errors + used, ctx->errors_size - used, format, args);
+    va_end (args);
+    used = strlen (ctx->errors);
+    if (used + 1 < ctx->errors_size) {
+        ctx->errors [used] = '\n';
+        ctx->errors [used + 1] = 0;
+    }
+}
+
+static yaml_node_t *
+s_node (s_ctx_t *ctx, int index)
+{
+    return yaml_document_get_node (ctx->document, index);
+}
+
+static const char *
+s_scalar (s_ctx_t *ctx, yaml_node_t *node, const char *what)
+{
+    if (!node || node->type != YAML_SCALAR_NODE) {
+        s_error (ctx, node, "%s must be a single value", what);
+        return NULL;
+    }
+    return (const char *) node->data.scalar.value;
+}
+
+static yaml_node_t *
+s_get (s_ctx_t *ctx, yaml_node_t *map, const char *key)
+{
+    if (!map || map->type != YAML_MAPPING_NODE)
+        return NULL;
+    for (yaml_node_pair_t *pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top;
+         pair++) {
+        yaml_node_t *name = s_node (ctx, pair->key);
+        if (name && name->type == YAML_SCALAR_NODE
+            && strcmp ((const char *) name->data.scalar.value, key) == 0)
+            return s_node (ctx, pair->value);
+    }
+    return NULL;
+}
+
+//  Checks that map is a mapping whose keys are all in allowed (NULL-terminated), each once.
+static bool
+s_keys (s_ctx_t *ctx, yaml_node_t *map, const char *what, const char *const *allowed)
+{
+    if (!map || map->type != YAML_MAPPING_NODE) {
+        s_error (ctx, map, "%s must be a mapping of keys to values", what);
+        return false;
+    }
+    bool good = true;
+    for (yaml_node_pair_t *pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top;
+         pair++) {
+        yaml_node_t *name = s_node (ctx, pair->key);
+        if (!name || name->type != YAML_SCALAR_NODE) {
+            s_error (ctx, name, "%s: keys must be plain names", what);
+            good = false;
+            continue;
+        }
+        const char *key = (const char *) name->data.scalar.value;
+        bool known = false;
+        for (size_t i = 0; allowed [i] && !known; i++)
+            known = strcmp (allowed [i], key) == 0;
+        if (!known) {
+            s_error (ctx, name, "unknown key '%s' in %s", key, what);
+            good = false;
+        }
+        for (yaml_node_pair_t *earlier = map->data.mapping.pairs.start; earlier < pair; earlier++) {
+            yaml_node_t *other = s_node (ctx, earlier->key);
+            if (other && other->type == YAML_SCALAR_NODE
+                && strcmp ((const char *) other->data.scalar.value, key) == 0) {
+                s_error (ctx, name, "key '%s' appears twice in %s", key, what);
+                good = false;
+            }
+        }
+    }
+    return good;
+}
+
+static bool
+s_copy (s_ctx_t *ctx, yaml_node_t *node, const char *what, char *to, size_t size)
+{
+    const char *text = s_scalar (ctx, node, what);
+    if (!text)
+        return false;
+    if (strlen (text) >= size || !*text) {
+        s_error (ctx, node, "%s must be 1 to %zu characters", what, size - 1);
+        return false;
+    }
+    strcpy (to, text);
+    return true;
+}
+
+//  A required value: reports its absence from map.
+static yaml_node_t *
+s_need (s_ctx_t *ctx, yaml_node_t *map, const char *key, const char *what)
+{
+    yaml_node_t *value = s_get (ctx, map, key);
+    if (!value)
+        s_error (ctx, map, "%s needs '%s'", what, key);
+    return value;
+}
+
+static bool
+s_date (s_ctx_t *ctx, yaml_node_t *node, const char *what, int64_t *ms)
+{
+    const char *text = s_scalar (ctx, node, what);
+    if (!text)
+        return false;
+    struct tm tm = { 0 };
+    const char *end = strptime (text, "%Y-%m-%d", &tm);
+    if (!end || *end || strlen (text) != 10) {
+        s_error (ctx, node, "%s must be a date written YYYY-MM-DD, not '%s'", what, text);
+        return false;
+    }
+    *ms = (int64_t) timegm (&tm) * 1000;
+    return true;
+}
+
+//  The scalars of a value or of a list of values, each checked by a callback.
+typedef bool (s_item_fn) (s_ctx_t *ctx, yaml_node_t *item, const char *text, void *arg);
+
+static bool
+s_each (s_ctx_t *ctx, yaml_node_t *node, const char *what, s_item_fn *each, void *arg)
+{
+    if (node->type == YAML_SCALAR_NODE)
+        return each (ctx, node, (const char *) node->data.scalar.value, arg);
+    if (node->type != YAML_SEQUENCE_NODE) {
+        s_error (ctx, node, "%s must be a value or a list of values", what);
+        return false;
+    }
+    if (node->data.sequence.items.top - node->data.sequence.items.start > RH_MAX_LIST) {
+        s_error (ctx, node, "%s has more than %d entries", what, RH_MAX_LIST);
+        return false;
+    }
+    bool good = true;
+    for (yaml_node_item_t *item = node->data.sequence.items.start;
+         item < node->data.sequence.items.top; item++) {
+        yaml_node_t *value = s_node (ctx, *item);
+        const char *text = s_scalar (ctx, value, what);
+        good = text && each (ctx, value, text, arg) && good;
+    }
+    return good;
+}
+
+static bool
+s_name_add (s_ctx_t *ctx, yaml_node_t *item, const char *text, void *arg)
+{
+    s_names_t *names = arg;
+    if (!*text || strlen (text) > RH_MAX_ID) {
+        s_error (ctx, item, "'%s' must be 1 to %d characters", text, RH_MAX_ID);
+        return false;
+    }
+    void *grown = realloc (names->items, (names->count + 1) * sizeof *names->items);
+    if (!grown) {
+        s_error (ctx, item, "out of memory");
+        return false;
+    }
+    names->items = grown;
+    snprintf (names->items [names->count++], RH_MAX_ID + 1, "%s", text);
+    return true;
+}
+
+static bool
+s_names_has (const s_names_t *names, const char *text)
+{
+    for (size_t i = 0; i < names->count; i++)
+        if (strcmp (names->items [i], text) == 0)
+            return true;
+    return false;
+}
+
+static bool
+s_kind_bit (s_ctx_t *ctx, yaml_node_t *item, const char *text, void *arg)
+{
+    rh_kind_t kind = rh_envelope_kind_from_name (text);
+    if (kind == RH_KIND_UNSET) {
+        s_error (ctx, item, "unknown message kind '%s' (REFERRAL, OUTCOME, TRANSFER, ...)", text);
+        return false;
+    }
+    *(uint32_t *) arg |= 1u << kind;
+    return true;
+}
+
+static bool
+s_category_bit (s_ctx_t *ctx, yaml_node_t *item, const char *text, void *arg)
+{
+    const ProtobufCEnumValue *found =
+        protobuf_c_enum_descriptor_get_value_by_name (&rhannu__v1__category__descriptor, text);
+    if (!found || found->value <= 0 || found->value >= 32) {
+        s_error (ctx, item, "unknown category '%s'", text);
+        return false;
+    }
+    *(uint32_t *) arg |= 1u << found->value;
+    return true;
+}
+
+static bool
+s_parse_door (s_ctx_t *ctx, yaml_node_t *node, s_region_t *region)
+{
+    static const char *const keys [] = { "la", "agency", NULL };
+    if (!s_keys (ctx, node, "a front door", keys))
+        return false;
+    if (region->door_count >= RH_MAX_FED_DOORS) {
+        s_error (ctx, node, "a region lists more than %d front doors", RH_MAX_FED_DOORS);
+        return false;
+    }
+    s_door_t *door = &region->doors [region->door_count];
+    yaml_node_t *la = s_need (ctx, node, "la", "a front door");
+    yaml_node_t *agency = s_need (ctx, node, "agency", "a front door");
+    if (!la || !agency || !s_copy (ctx, la, "la", door->la, sizeof door->la)
+        || !s_copy (ctx, agency, "agency", door->agency, sizeof door->agency))
+        return false;
+    region->door_count++;
+    return true;
+}
+
+static bool
+s_parse_region (s_ctx_t *ctx, yaml_node_t *node, s_region_t *region)
+{
+    static const char *const keys [] = { "region",    "ca_sha256",   "broker_endpoint",
+                                         "broker_cn", "front_doors", NULL };
+    if (!s_keys (ctx, node, "a region", keys))
+        return false;
+    bool good = true;
+    yaml_node_t *value = s_need (ctx, node, "region", "a region");
+    good = value && s_copy (ctx, value, "region", region->name, sizeof region->name) && good;
+    value = s_need (ctx, node, "ca_sha256", "a region");
+    const char *hex = value ? s_scalar (ctx, value, "ca_sha256") : NULL;
+    size_t got = 0;
+    if (hex
+        && (strlen (hex) != 2 * RH_DIGEST_LEN
+            || sodium_hex2bin (region->public.ca_sha256, RH_DIGEST_LEN, hex, strlen (hex), NULL,
+                               &got, NULL)
+                   != 0
+            || got != RH_DIGEST_LEN)) {
+        s_error (ctx, value, "ca_sha256 must be %d hex digits (rhannu-ca fingerprint)",
+                 2 * RH_DIGEST_LEN);
+        hex = NULL;
+    }
+    good = hex && good;
+    value = s_need (ctx, node, "broker_endpoint", "a region");
+    good = value
+           && s_copy (ctx, value, "broker_endpoint", region->endpoint, sizeof region->endpoint)
+           && good;
+    if (value && *region->endpoint && strncmp (region->endpoint, "tcp://", 6) != 0) {
+        s_error (ctx, value, "broker_endpoint must be tcp://HOST:PORT");
+        good = false;
+    }
+    value = s_need (ctx, node, "broker_cn", "a region");
+    good = value && s_copy (ctx, value, "broker_cn", region->cn, sizeof region->cn) && good;
+    value = s_get (ctx, node, "front_doors");
+    if (value) {
+        if (value->type != YAML_SEQUENCE_NODE) {
+            s_error (ctx, value, "front_doors must be a list of {la, agency}");
+            good = false;
+        }
+        else
+            for (yaml_node_item_t *item = value->data.sequence.items.start;
+                 item < value->data.sequence.items.top; item++)
+                good = s_parse_door (ctx, s_node (ctx, *item), region) && good;
+    }
+    region->public.name = region->name;
+    region->public.broker_endpoint = region->endpoint;
+    region->public.broker_cn = region->cn;
+    return good;
+}
+
+static const s_region_t *
+s_region (const rh_federation_t *self, const char *name)
+{
+    for (size_t i = 0; i < self->region_count; i++)
+        if (strcmp (self->regions [i].name, name) == 0)
+            return &self->regions [i];
+    return NULL;
+}
+
+static bool
+s_parse_crossing (s_ctx_t *ctx, rh_federation_t *self, yaml_node_t *node, s_crossing_t *crossing)
+{
+    static const char *const keys [] = { "from",  "to",       "agencies",   "las",
+                                         "kinds", "purposes", "categories", NULL };
+    if (!s_keys (ctx, node, "a crossing", keys))
+        return false;
+    bool good = true;
+    yaml_node_t *value = s_need (ctx, node, "from", "a crossing");
+    good = value && s_copy (ctx, value, "from", crossing->from, sizeof crossing->from) && good;
+    if (value && *crossing->from && !s_region (self, crossing->from)) {
+        s_error (ctx, value, "from: '%s' is no region of this agreement", crossing->from);
+        good = false;
+    }
+    value = s_need (ctx, node, "to", "a crossing");
+    good = value && s_copy (ctx, value, "to", crossing->to, sizeof crossing->to) && good;
+    if (value && *crossing->to && !s_region (self, crossing->to)) {
+        s_error (ctx, value, "to: '%s' is no region of this agreement", crossing->to);
+        good = false;
+    }
+    if (*crossing->from && strcmp (crossing->from, crossing->to) == 0) {
+        s_error (ctx, node, "a crossing goes from one region to another, not to itself");
+        good = false;
+    }
+    if ((value = s_get (ctx, node, "agencies")))
+        good = s_each (ctx, value, "agencies", s_name_add, &crossing->agencies) && good;
+    if ((value = s_get (ctx, node, "las")))
+        good = s_each (ctx, value, "las", s_name_add, &crossing->las) && good;
+    if (crossing->agencies.count + crossing->las.count == 0) {
+        s_error (ctx, node, "a crossing names the agencies it trusts (agencies, las)");
+        good = false;
+    }
+    if ((value = s_need (ctx, node, "kinds", "a crossing")))
+        good = s_each (ctx, value, "kinds", s_kind_bit, &crossing->kinds) && good;
+    else
+        good = false;
+    if ((value = s_need (ctx, node, "purposes", "a crossing")))
+        good = s_each (ctx, value, "purposes", s_name_add, &crossing->purposes) && good;
+    else
+        good = false;
+    if ((value = s_get (ctx, node, "categories")))
+        good = s_each (ctx, value, "categories", s_category_bit, &crossing->categories) && good;
+    return good;
+}
+
+static bool
+s_parse_root (s_ctx_t *ctx, rh_federation_t *self, yaml_node_t *root)
+{
+    static const char *const keys [] = { "federation", "regions", "crossings", NULL };
+    static const char *const head_keys [] = { "id",         "version",  "title",
+                                              "valid_from", "valid_to", NULL };
+    if (!s_keys (ctx, root, "the federation agreement", keys))
+        return false;
+    bool good = true;
+    yaml_node_t *head = s_need (ctx, root, "federation", "the federation agreement");
+    if (!head || !s_keys (ctx, head, "federation", head_keys))
+        return false;
+    yaml_node_t *value = s_need (ctx, head, "id", "federation");
+    good = value && s_copy (ctx, value, "id", self->id, sizeof self->id) && good;
+    value = s_need (ctx, head, "version", "federation");
+    const char *text = value ? s_scalar (ctx, value, "version") : NULL;
+    char *end = NULL;
+    long version = text ? strtol (text, &end, 10) : 0;
+    if (text && (end == text || *end || version < 1 || version > 1000000)) {
+        s_error (ctx, value, "version must be a whole number from 1, not '%s'", text);
+        text = NULL;
+    }
+    good = text && good;
+    self->version = (uint32_t) version;
+    if ((value = s_get (ctx, head, "title")))
+        good = s_copy (ctx, value, "title", self->title, sizeof self->title) && good;
+    value = s_need (ctx, head, "valid_from", "federation");
+    good = value && s_date (ctx, value, "valid_from", &self->valid_from) && good;
+    value = s_need (ctx, head, "valid_to", "federation");
+    good = value && s_date (ctx, value, "valid_to", &self->valid_to) && good;
+    self->valid_to += S_DAY_MS - 1;
+    if (good && self->valid_to < self->valid_from) {
+        s_error (ctx, head, "valid_to is before valid_from");
+        good = false;
+    }
+    yaml_node_t *regions = s_need (ctx, root, "regions", "the federation agreement");
+    if (!regions || regions->type != YAML_SEQUENCE_NODE) {
+        if (regions)
+            s_error (ctx, regions, "regions must be a list");
+        return false;
+    }
+    for (yaml_node_item_t *item = regions->data.sequence.items.start;
+         item < regions->data.sequence.items.top; item++) {
+        if (self->region_count >= RH_MAX_FED_REGIONS) {
+            s_error (ctx, regions, "more than %d regions", RH_MAX_FED_REGIONS);
+            return false;
+        }
+        s_region_t *region = &self->regions [self->region_count];
+        if (!s_parse_region (ctx, s_node (ctx, *item), region)) {
+            good = false;
+            continue;
+        }
+        if (s_region (self, region->name)) {
+            s_error (ctx, s_node (ctx, *item), "region '%s' appears twice", region->name);
+            good = false;
+            continue;
+        }
+        self->region_count++;
+    }
+    if (self->region_count < 2) {
+        s_error (ctx, regions, "a federation agreement names at least two regions");
+        good = false;
+    }
+    //  One LA has one front door across the federation, or "the front door of LA x" is ambiguous.
+    for (size_t r = 0; r < self->region_count; r++)
+        for (size_t d = 0; d < self->regions [r].door_count; d++) {
+            const char *la = self->regions [r].doors [d].la;
+            for (size_t r2 = 0; r2 < self->region_count; r2++)
+                for (size_t d2 = 0; d2 < self->regions [r2].door_count; d2++)
+                    if ((r2 < r || (r2 == r && d2 < d))
+                        && strcmp (self->regions [r2].doors [d2].la, la) == 0) {
+                        s_error (ctx, regions, "local authority '%s' has two front doors", la);
+                        good = false;
+                    }
+        }
+    yaml_node_t *crossings = s_need (ctx, root, "crossings", "the federation agreement");
+    if (!crossings || crossings->type != YAML_SEQUENCE_NODE) {
+        if (crossings)
+            s_error (ctx, crossings, "crossings must be a list");
+        return false;
+    }
+    for (yaml_node_item_t *item = crossings->data.sequence.items.start;
+         item < crossings->data.sequence.items.top; item++) {
+        if (self->crossing_count >= RH_MAX_FED_CROSSINGS) {
+            s_error (ctx, crossings, "more than %d crossings", RH_MAX_FED_CROSSINGS);
+            return false;
+        }
+        //  Counted even when invalid, so that destroy frees its lists.
+        s_crossing_t *crossing = &self->crossings [self->crossing_count++];
+        good = s_parse_crossing (ctx, self, s_node (ctx, *item), crossing) && good;
+    }
+    return good;
+}
+
+rh_federation_t *
+rh_federation_parse (const char *text, size_t size, const char *name, char *errors,
+                     size_t errors_size)
+{
+    if (errors && errors_size)
+        *errors = 0;
+    s_ctx_t ctx = { .name = name ? name : "federation",
+                    .errors = errors,
+                    .errors_size = errors_size };
+    if (size > RH_MAX_AGREEMENT_FILE) {
+        s_error (&ctx, NULL, "the file is larger than %d bytes", RH_MAX_AGREEMENT_FILE);
+        return NULL;
+    }
+    rh_federation_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    yaml_parser_t parser;
+    yaml_document_t document;
+    if (!yaml_parser_initialize (&parser)) {
+        free (self);
+        return NULL;
+    }
+    yaml_parser_set_input_string (&parser, (const unsigned char *) text, size);
+    if (!yaml_parser_load (&parser, &document)) {
+        yaml_node_t where = { .start_mark = parser.problem_mark };
+        s_error (&ctx, &where, "not valid YAML: %s", parser.problem ? parser.problem : "?");
+        yaml_parser_delete (&parser);
+        rh_federation_destroy (&self);
+        return NULL;
+    }
+    ctx.document = &document;
+    yaml_node_t *root = yaml_document_get_root_node (&document);
+    bool good = false;
+    if (!root)
+        s_error (&ctx, NULL, "the file is empty");
+    else
+        good = s_parse_root (&ctx, self, root) && ctx.error_count == 0;
+    if (good) {
+        yaml_document_t extra;
+        if (yaml_parser_load (&parser, &extra)) {
+            if (yaml_document_get_root_node (&extra)) {
+                s_error (&ctx, NULL, "the file holds more than one YAML document");
+                good = false;
+            }
+            yaml_document_delete (&extra);
+        }
+    }
+    yaml_document_delete (&document);
+    yaml_parser_delete (&parser);
+    if (!good) {
+        if (ctx.error_count == 0)
+            s_error (&ctx, NULL, "out of memory");
+        rh_federation_destroy (&self);
+    }
+    return self;
+}
+
+void
+rh_federation_destroy (rh_federation_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    rh_federation_t *self = *self_p;
+    for (size_t i = 0; i < self->crossing_count; i++) {
+        free (self->crossings [i].agencies.items);
+        free (self->crossings [i].las.items);
+        free (self->crossings [i].purposes.items);
+    }
+    free (self);
+    *self_p = NULL;
+}
+
+bool
+rh_federation_is_federation (const char *text, size_t size)
+{
+    //  The first non-comment, non-blank line starts with "federation:".
+    size_t at = 0;
+    while (at < size) {
+        size_t end = at;
+        while (end < size && text [end] != '\n')
+            end++;
+        size_t first = at;
+        while (first < end && (text [first] == ' ' || text [first] == '\t' || text [first] == '\r'))
+            first++;
+        if (first < end && text [first] != '#'
+            && !(end - first == 3 && !memcmp (text + first, "---", 3)))
+            return end - first >= 11 && memcmp (text + first, "federation:", 11) == 0;
+        at = end + 1;
+    }
+    return false;
+}
+
+const char *
+rh_federation_id (const rh_federation_t *self)
+{
+    return self->id;
+}
+
+uint32_t
+rh_federation_version (const rh_federation_t *self)
+{
+    return self->version;
+}
+
+int64_t
+rh_federation_valid_from (const rh_federation_t *self)
+{
+    return self->valid_from;
+}
+
+int64_t
+rh_federation_valid_to (const rh_federation_t *self)
+{
+    return self->valid_to;
+}
+
+size_t
+rh_federation_regions (const rh_federation_t *self)
+{
+    return self->region_count;
+}
+
+const rh_fed_region_t *
+rh_federation_region (const rh_federation_t *self, size_t index)
+{
+    return index < self->region_count ? &self->regions [index].public : NULL;
+}
+
+const rh_fed_region_t *
+rh_federation_region_named (const rh_federation_t *self, const char *name)
+{
+    const s_region_t *region = name ? s_region (self, name) : NULL;
+    return region ? &region->public : NULL;
+}
+
+const rh_fed_region_t *
+rh_federation_front_door (const rh_federation_t *self, const char *la, const char **agency)
+{
+    for (size_t r = 0; la && r < self->region_count; r++)
+        for (size_t d = 0; d < self->regions [r].door_count; d++)
+            if (strcmp (self->regions [r].doors [d].la, la) == 0) {
+                if (agency)
+                    *agency = self->regions [r].doors [d].agency;
+                return &self->regions [r].public;
+            }
+    return NULL;
+}
+
+rh_fed_decide_t
+rh_federation_decide (const rh_federation_t *self, const char *from, const char *to,
+                      const char *sender, const char *sender_la, rh_kind_t kind,
+                      const char *purpose, uint32_t categories, int64_t now_ms, char *reason,
+                      size_t reason_size)
+{
+    char ignored [8];
+    if (!reason || !reason_size) {
+        reason = ignored;
+        reason_size = sizeof ignored;
+    }
+    *reason = 0;
+    if (now_ms < self->valid_from || now_ms > self->valid_to) {
+        snprintf (reason, reason_size, "federation agreement %s is not in force", self->id);
+        return RH_FED_NOT_IN_FORCE;
+    }
+    if (!from || !to || !s_region (self, from) || !s_region (self, to) || !strcmp (from, to)) {
+        snprintf (reason, reason_size, "federation agreement %s does not join these regions",
+                  self->id);
+        return RH_FED_NO_REGION;
+    }
+    bool covered = false;
+    for (size_t i = 0; i < self->crossing_count; i++) {
+        const s_crossing_t *crossing = &self->crossings [i];
+        if (strcmp (crossing->from, from) != 0 || strcmp (crossing->to, to) != 0)
+            continue;
+        if (!s_names_has (&crossing->agencies, sender ? sender : "")
+            && !(sender_la && *sender_la && s_names_has (&crossing->las, sender_la)))
+            continue;
+        covered = true;
+        if (kind <= RH_KIND_UNSET || kind >= RH_KIND_COUNT || (crossing->kinds & (1u << kind)) == 0)
+            continue;
+        if (!s_names_has (&crossing->purposes, purpose ? purpose : ""))
+            continue;
+        //  Every category of the message must be allowed, not just one of them.
+        if (crossing->categories && (categories & ~crossing->categories) != 0)
+            continue;
+        return RH_FED_ALLOW;
+    }
+    if (!covered) {
+        snprintf (reason, reason_size,
+                  "federation agreement %s does not trust this agency to send from %s to %s",
+                  self->id, from, to);
+        return RH_FED_NOT_COVERED;
+    }
+    snprintf (reason, reason_size,
+              "federation agreement %s does not let a %s with this purpose and these "
+              "categories cross from %s to %s",
+              self->id, rh_envelope_kind_name (kind), from, to);
+    return RH_FED_NOT_ALLOWED;
+}
+
+const char *
+rh_federation_decide_name (rh_fed_decide_t decide)
+{
+    switch (decide) {
+        case RH_FED_ALLOW:
+            return "allow";
+        case RH_FED_NO_REGION:
+            return "no_region";
+        case RH_FED_NOT_COVERED:
+            return "not_covered";
+        case RH_FED_NOT_ALLOWED:
+            return "not_allowed";
+        case RH_FED_NOT_IN_FORCE:
+            return "not_in_force";
+    }
+    return "unknown";
+}
+
+static void
+s_print_names (FILE *out, const char *label, const s_names_t *names)
+{
+    if (!names->count)
+        return;
+    fprintf (out, "      %s:", label);
+    for (size_t i = 0; i < names->count; i++)
+        fprintf (out, "%s%s", i ? ", " : " ", names->items [i]);
+    fputc ('\n', out);
+}
+
+void
+rh_federation_print (const rh_federation_t *self, FILE *out)
+{
+    char from [32], to [32];
+    rh_time_format (self->valid_from, from, sizeof from);
+    rh_time_format (self->valid_to, to, sizeof to);
+    from [10] = to [10] = 0;  //  the dates alone
+    fprintf (out, "federation agreement %s version %u%s%s\n", self->id, self->version,
+             *self->title ? ": " : "", self->title);
+    fprintf (out, "  valid: %s to %s\n", from, to);
+    for (size_t r = 0; r < self->region_count; r++) {
+        const s_region_t *region = &self->regions [r];
+        char hex [2 * RH_DIGEST_LEN + 1];
+        sodium_bin2hex (hex, sizeof hex, region->public.ca_sha256, RH_DIGEST_LEN);
+        fprintf (out, "  region %s: board CA sha256 %s\n", region->name, hex);
+        fprintf (out, "    broker %s at %s\n", region->cn, region->endpoint);
+        for (size_t d = 0; d < region->door_count; d++)
+            fprintf (out, "    front door of %s: %s\n", region->doors [d].la,
+                     region->doors [d].agency);
+    }
+    for (size_t i = 0; i < self->crossing_count; i++) {
+        const s_crossing_t *crossing = &self->crossings [i];
+        fprintf (out, "  may cross from %s to %s:\n", crossing->from, crossing->to);
+        s_print_names (out, "from agencies", &crossing->agencies);
+        s_print_names (out, "from agencies of", &crossing->las);
+        fprintf (out, "      kinds:");
+        for (int kind = 1; kind < RH_KIND_COUNT; kind++)
+            if (crossing->kinds & (1u << kind))
+                fprintf (out, " %s", rh_envelope_kind_name ((rh_kind_t) kind));
+        fputc ('\n', out);
+        s_print_names (out, "purposes", &crossing->purposes);
+        fprintf (out, "      categories:");
+        if (!crossing->categories)
+            fprintf (out, " any");
+        for (unsigned c = 1; c < 32; c++)
+            if (crossing->categories & (1u << c)) {
+                const ProtobufCEnumValue *value = protobuf_c_enum_descriptor_get_value (
+                    &rhannu__v1__category__descriptor, (int) c);
+                fprintf (out, " %s", value ? value->name : "?");
+            }
+        fputc ('\n', out);
+    }
+    fprintf (out, "  anything else stays at the border\n");
+}

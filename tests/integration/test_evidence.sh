@@ -119,8 +119,9 @@ flip () {    # flip FILE OFFSET: xor one byte with 0x01 in place
     local byte; byte=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
     printf "$(printf '\\%03o' $((byte ^ 1)))" | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
 }
-sign_edit () {    # sign_edit: changes one base64 character of the broker's note signature
-    awk -v o="— $origin " 'index ($0, o) == 1 { c = substr ($0, 40, 1); $0 = substr ($0, 1, 39) (c == "A" ? "B" : "A") substr ($0, 41) } { print }' \
+sign_edit () {    # sign_edit [NAME]: changes one base64 character of NAME's note signature (the
+                  # broker's by default); always a different character, whatever was there
+    awk -v o="— ${1:-$origin} " 'index ($0, o) == 1 { c = substr ($0, 40, 1); $0 = substr ($0, 1, 39) (c == "A" ? "B" : "A") substr ($0, 41) } { print }' \
         checkpoint.note > note.new && mv note.new checkpoint.note
 }
 edit_line () {    # edit_line FILE LINE: changes the first character of a line (a hex digit or base64)
@@ -146,8 +147,7 @@ tamper "another agency's certificate for the sender's" certificate "" cp "$work/
 tamper "a hash of the inclusion proof" proof "does not lead from leaf" edit_line proof.txt 2
 tamper "the checkpoint's time" checkpoint "not signed by broker.pem" flip checkpoint.signed 68
 tamper "the checkpoint note's tree" checkpoint "another tree" edit_line checkpoint.note 3
-tamper "a witness's cosignature" cosignature "does not verify" \
-    sed -i 's/^\(— witness.test\/w1 .\{20\}\)\(.\)/\1A/' checkpoint.note
+tamper "a witness's cosignature" cosignature "does not verify" sign_edit witness.test/w1
 cmp -s "$work/t/checkpoint.note" "$work/bundle/checkpoint.note" && bad "the cosignature edit changed nothing"
 tamper "the broker's signature of the note" checkpoint "signature of checkpoint.note does not verify" sign_edit
 cmp -s "$work/t/checkpoint.note" "$work/bundle/checkpoint.note" && bad "the note signature edit changed nothing"

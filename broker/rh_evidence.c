@@ -113,6 +113,34 @@ s_put (const char *dir, const char *name, const void *data, size_t size)
                : -1;
 }
 
+//  Every file a bundle may hold: what a failed write removes again, so that a folder is either
+//  a whole bundle or not there (a half-written one would be refused by check-bundle, but only
+//  after somebody had taken it for evidence).
+static const char *s_bundle_files [] = { "manifest.txt",
+                                         "message.bin",
+                                         "leaf.bin",
+                                         "proof.txt",
+                                         "erasure-proof.txt",
+                                         "erasure.bin",
+                                         "checkpoint.signed",
+                                         "checkpoint.sig",
+                                         "checkpoint.note",
+                                         "sender.pem",
+                                         "broker.pem",
+                                         "ca.pem",
+                                         "crl.pem" };
+
+//  Removes what a failed write put into dir, and dir itself.
+static void
+s_discard (const char *dir)
+{
+    char path [PATH_MAX];
+    for (size_t i = 0; i < sizeof s_bundle_files / sizeof s_bundle_files [0]; i++)
+        if (rh_file_path (path, sizeof path, "%s/%s", dir, s_bundle_files [i]) == 0)
+            unlink (path);
+    rmdir (dir);
+}
+
 //  Copies a file of the PKI folder into the bundle. Returns 0 or -1.
 static int
 s_copy (const char *pki, const char *name, const char *dir)
@@ -246,6 +274,7 @@ rh_evidence_write (rh_db_t *db, const char *pki, const char *msg_id, const char 
     rh_note_t *note = NULL;
     rh_audit_record_t record = { .owned = NULL };
     FILE *text = NULL;
+    bool made = false;  //  dir was created here: removed again if the bundle is not whole
     int rc = -1;
     uint64_t seq = s_arrival (db, msg_id, &leaf, &leaf_size);
     if (seq == UINT64_MAX) {
@@ -340,6 +369,7 @@ rh_evidence_write (rh_db_t *db, const char *pki, const char *msg_id, const char 
                   strerror (errno));
         goto out;
     }
+    made = true;
     //  The manifest: what the bundle says, in lines a shell script reads with awk.
     char hex [RH_DIGEST_LEN * 2 + 1], when [32];
     text = open_memstream (&manifest, &manifest_size);
@@ -487,6 +517,8 @@ nomem:
 out:
     if (text)
         fclose (text);
+    if (rc != 0 && made)
+        s_discard (dir);
     if (record.owned)
         rh_record_release (&record.owned);
     if (erasure_record.owned)

@@ -281,11 +281,11 @@ s_erase (rh_config_t *config, const s_erase_args_t *args)
         if (args->reason && !strcmp (args->reason, reasons [i][0]))
             reason = reasons [i][1];
     int chosen = !!args->msg_id + !!args->subject + !!args->retention;
-    if (chosen != 1 || !reason || !args->authority || !*args->authority
-        || strlen (args->authority) > RH_MAX_AUTHORITY) {
+    if (chosen != 1 || !reason || !rh_record_erasure_authority_valid (args->authority)) {
         fprintf (stderr,
                  "erase: give one of --msg, --subject, --retention; --reason retention, "
-                 "right-to-erasure or court-order; and --authority (at most %d bytes)\n",
+                 "right-to-erasure or court-order; and --authority (one line of at most %d "
+                 "bytes)\n",
                  RH_MAX_AUTHORITY);
         return 2;
     }

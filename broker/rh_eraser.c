@@ -321,7 +321,7 @@ rh_eraser_run (rh_eraser_t *self, const char *reason, const char *authority, rh_
                rh_eraser_fn *report, void *arg)
 {
     assert (self && reason && authority);
-    if (!rh_record_erasure_reason_valid (reason) || strlen (authority) > RH_MAX_AUTHORITY
+    if (!rh_record_erasure_reason_valid (reason) || !rh_record_erasure_authority_valid (authority)
         || rh_db_pending (self->db) > 0)
         return -1;
     if (s_refuse_owed (self) != 0)

@@ -282,6 +282,17 @@ rh_record_erasure_reason_valid (const char *reason)
                || !strcmp (reason, RH_ERASURE_COURT_ORDER));
 }
 
+bool
+rh_record_erasure_authority_valid (const char *authority)
+{
+    if (!authority || !*authority || strlen (authority) > RH_MAX_AUTHORITY)
+        return false;
+    for (const unsigned char *c = (const unsigned char *) authority; *c; c++)
+        if (*c < 0x20 || *c == 0x7f)
+            return false;
+    return true;
+}
+
 uint8_t *
 rh_record_encode_outgoing (const rh_outgoing_t *record, size_t *size)
 {

@@ -114,6 +114,10 @@ bool rh_record_erased (const rh_audit_record_t *record, size_t index, rh_erased_
 //  True if reason is one of RH_ERASURE_*.
 bool rh_record_erasure_reason_valid (const char *reason);
 
+//  True if authority is 1..RH_MAX_AUTHORITY bytes with no control character: it is one line of
+//  the log's text, of an evidence bundle's manifest and of the script that reads it.
+bool rh_record_erasure_authority_valid (const char *authority);
+
 uint8_t *rh_record_encode_outgoing (const rh_outgoing_t *record, size_t *size);
 rh_rc_t rh_record_decode_outgoing (const uint8_t *data, size_t size, rh_outgoing_t *record);
 

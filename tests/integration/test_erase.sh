@@ -67,6 +67,10 @@ e1=$(msg_of E1); r1=$(record_of E1)
 [ -n "$e1" ] && [ -n "$r1" ] && ok "the log names E1's referral ($e1, record $r1)" || bad "E1 not in the log"
 
 echo "== erase --msg: the ERASURE record first, then the payload"
+out=$(erase --msg "$e1" --reason right-to-erasure --authority $'DPO ref 42\nmessage_stored: yes' 2>&1); rc=$?
+expect "an authority of two lines is refused (it would be two lines of a bundle's manifest)" "$rc" 2
+expect_match "saying it must be one line" "$out" "one line of at most"
+expect "and nothing was erased" "$(payloads)" "$before"
 out=$(erase --msg "$e1" --reason right-to-erasure --authority "DPO ref 42, request of 1 Dec"); rc=$?
 expect "erase --msg succeeds" "$rc" 0
 expect_match "and says what it erased" "$out" "erased $e1 \(record $r1\)"

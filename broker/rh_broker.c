@@ -221,6 +221,17 @@ static void
 s_submit (rh_broker_t *self, const uint8_t *routing_id, size_t routing_id_size, const char *agency,
           const char *msg_id, const uint8_t *sealed, size_t size)
 {
+    //  A resend of what was accepted (its acknowledgement was lost, or came late) is answered
+    //  here: verifying it again would cost a worker's time for nothing, and a broker slowed by
+    //  load would fall further behind under its own agents' resends.
+    if (rh_dedup_is_resend (self->dedup, agency, msg_id, sealed, size)) {
+        uint8_t sealed_hash [RH_DIGEST_LEN];
+        rh_sha256 (sealed_hash, sealed, size);
+        rh_audit_event (self->audit, "DUPLICATE", RH_OK, msg_id, agency, NULL, 0, NULL, 0,
+                        sealed_hash, "seen before; acknowledged again without a second check");
+        rh_router_reply (self->router, routing_id, routing_id_size, msg_id, RH_OK, true, NULL);
+        return;
+    }
     if (rh_backlog_size (self->backlog) == 0 && rh_verifier_has_room (self->verifier)) {
         int rc = rh_verifier_submit (self->verifier, routing_id, routing_id_size, agency, msg_id,
                                      sealed, size);

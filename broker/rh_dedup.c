@@ -231,6 +231,29 @@ rh_dedup_header_of (rh_dedup_t *self, const char *msg_id, uint8_t header_hash [R
     return s_lookup (self, msg_id, sender, header_hash) == 0;
 }
 
+bool
+rh_dedup_is_resend (rh_dedup_t *self, const char *sender, const char *msg_id, const uint8_t *sealed,
+                    size_t size)
+{
+    assert (self && sender);
+    char seen_sender [RH_MAX_ID + 1];
+    uint8_t seen_hash [RH_DIGEST_LEN];
+    if (!msg_id || !*msg_id || strlen (msg_id) > RH_MAX_ID
+        || s_lookup (self, msg_id, seen_sender, seen_hash) != 0 || strcmp (seen_sender, sender))
+        return false;
+    rh_envelope_t *envelope = NULL;
+    if (rh_envelope_decode_header (sealed, size, &envelope) != RH_OK)
+        return false;
+    size_t header_size = 0;
+    const uint8_t *header = rh_envelope_header_bytes (envelope, &header_size);
+    uint8_t hash [RH_DIGEST_LEN];
+    rh_sha256 (hash, header, header_size);
+    bool same = strcmp (rh_envelope_msg_id (envelope), msg_id) == 0
+                && CRYPTO_memcmp (hash, seen_hash, RH_DIGEST_LEN) == 0;
+    rh_envelope_destroy (&envelope);
+    return same;
+}
+
 void
 rh_dedup_committed (rh_dedup_t *self)
 {

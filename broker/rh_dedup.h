@@ -40,6 +40,14 @@ const char *rh_dedup_sender_of (rh_dedup_t *self, const char *msg_id, char *send
 //  if the message is not known. What a reply's in_reply_sha256 must equal.
 bool rh_dedup_header_of (rh_dedup_t *self, const char *msg_id, uint8_t header_hash [RH_DIGEST_LEN]);
 
+//  True if sealed is a resend of a message accepted earlier: sender's own msg_id again with the
+//  very signed header accepted then (compared by SHA-256). Such a submission needs no second
+//  signature check, only its acknowledgement again, so resends stay cheap for a broker under
+//  load. Anything else (unknown id, another sender, other header, bytes that do not decode) is
+//  false, and goes the whole way through verification.
+bool rh_dedup_is_resend (rh_dedup_t *self, const char *sender, const char *msg_id,
+                         const uint8_t *sealed, size_t size);
+
 //  Call after the pending batch has been committed: forgets the in-batch bookkeeping.
 void rh_dedup_committed (rh_dedup_t *self);
 

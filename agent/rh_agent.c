@@ -2600,6 +2600,24 @@ s_fail_over (rh_agent_t *self, int64_t now)
                      rh_config_int (self->config, "broker/dead_after_ms"));
 }
 
+//  A lost link to the only broker: a new socket, so a new routing id. The broker may still hold
+//  the old connection (it was stopped, or too busy to see it go); a ROUTER that still holds a
+//  routing id takes the next frame of a second connection with that id as its routing id, so our
+//  Hello would be eaten and the broker would never hear of us again while we thought we were
+//  connected (seen after a broker was stopped for a few seconds and continued).
+static void
+s_reconnect (rh_agent_t *self)
+{
+    rh_log_info (self->agency, "connecting to the broker at %s again, on a new connection",
+                 s_broker (self));
+    s_close_link (self);
+    self->status_dirty = true;
+    //  Tried again at the next tick if the socket cannot be opened.
+    self->link_lost = s_open_link (self) != 0;
+    if (self->link_lost)
+        rh_log_warn (self->agency, "cannot open a socket to %s; trying again", s_broker (self));
+}
+
 //  ---------------------------------------------------------------------------------------------
 
 //  Reads witness/keys and witness/quorum. Returns 0, or -1 (logged) when a key does not parse,
@@ -3033,6 +3051,8 @@ s_step (rh_agent_t *self, int timeout_ms)
         }
         s_trust_tick (self, now);
         s_deferred_tick (self, now);
+        if (self->link_lost && !self->connected && rh_brokers_size (self->brokers) < 2)
+            s_reconnect (self);
         if (self->flight_count > 0 && now - self->flights [0].sent_ms > self->resend_wait_ms) {
             //  No answer in time: send everything unanswered again. Said, and counted in
             //  status.json: a broker that keeps missing the deadline makes every resend a

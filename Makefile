@@ -338,7 +338,7 @@ check-fuzz-regress: $(FUZZ_REPLAY)
 #  Every tests/integration/test_*.sh, the longest first (a run of parallel jobs ends soon after
 #  its longest job), then the rest in name order. integration_jobs: one job per test.
 INTEGRATION_LONG := test_hostile test_agent_intake test_crash test_slow test_trust test_audit_damage \
-                    test_lifecycle test_security test_api test_failover test_report
+                    test_lifecycle test_security test_api test_failover test_report test_federation_crash
 #  test_deb builds the Debian packages (minutes): make check-deb runs it, make check does not
 #  (test_install checks the same layout from make install, in seconds).
 INTEGRATION_SEPARATE := test_deb

@@ -310,7 +310,30 @@ s_link_events (rh_broker_t *self, size_t index)
                                 NULL, 0, NULL, 0, NULL, detail);
                 rh_log_warn ("broker", "region %s refused %s: %s", rh_peerlink_region (link),
                              event.msg_id, event.code);
-                rh_queue_ack (self->queue, queue, event.delivery_id, &acked);
+                char sender [RH_MAX_ID + 1];
+                if (rh_queue_ack (self->queue, queue, event.delivery_id, &acked) == 1
+                    && rh_dedup_sender_of (self->dedup, event.msg_id, sender)) {
+                    //  Its sender was told "accepted for forwarding": now it is told it was not
+                    //  delivered, and why, as for any message given up on.
+                    char summary_en [512], summary_cy [512];
+                    snprintf (summary_en, sizeof summary_en,
+                              "Your message %s could not be delivered: region %s refused it (%s: "
+                              "%s). Please contact them another way if it is still needed.",
+                              event.msg_id, rh_peerlink_region (link), event.code, event.reason);
+                    snprintf (summary_cy, sizeof summary_cy,
+                              "Nid oedd modd danfon eich neges %s: gwrthododd rhanbarth %s hi "
+                              "(%s: %s). Cysylltwch â nhw mewn ffordd arall os oes ei hangen o "
+                              "hyd.",
+                              event.msg_id, rh_peerlink_region (link), event.code, event.reason);
+                    rh_queue_alert_t alert = { .to = sender,
+                                               .alert_kind = "NON_DELIVERY",
+                                               .summary_en = summary_en,
+                                               .summary_cy = summary_cy,
+                                               .in_reply_to = event.msg_id,
+                                               .detail = "non-delivery notice: refused by the "
+                                                         "other region" };
+                    rh_queue_send_alert (self->queue, &alert, s_now (self));
+                }
                 break;
             }
             default:

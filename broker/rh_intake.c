@@ -383,7 +383,11 @@ rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
     //  An outcome or update from the front door holding a case: the case says who hears it.
     //  Against the real clock: deadlines may run on a simulated one, senders' clocks do not.
     int64_t created = rh_envelope_created (envelope), real = rh_time_now_ms ();
-    if (created < real - self->created_window_ms || created > real + self->created_window_ms) {
+    //  A message another region's broker forwards may have waited in its queue for days (a
+    //  link down): that broker held it to the window on receipt, so only a created time in
+    //  the future is refused here.
+    if ((created < real - self->created_window_ms && !self->from_region)
+        || created > real + self->created_window_ms) {
         //  A clock an hour out is fine; a message dated decades away is not one to act on.
         char why [RH_MAX_REASON];
         snprintf (why, sizeof why,

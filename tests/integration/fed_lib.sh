@@ -121,6 +121,8 @@ policy:
   dir: $work/west/agreements
 delivery:
   redeliver_ms: 2000
+verify:
+  created_window_hours: 1    # east's is 24: a crossing that waited in east's queue is still taken
 federation:
   file: $fed
   region: west

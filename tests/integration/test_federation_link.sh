@@ -109,18 +109,50 @@ expect "none is refused" "$(count_files "$work/la1-fd/failed" "*.error")" 0
 before=$(count_kind "$work/la2-fd/inbox" TRANSFER)
 start_west
 wait_kind "$work/la2-fd/inbox" TRANSFER $((before + 5)) 30 && ok "on reconnect all five arrive" || bad "queued crossings lost ($(count_kind "$work/la2-fd/inbox" TRANSFER))"
+
+echo "== a crossing that waited longer than west's created window is still taken"
+#  Created two hours ago: within east's window (24 h) when east took it, outside west's (1 h)
+#  by the time it crosses: as after a link down for a while.
+sed 's/"case_id": "S6"/"case_id": "OLD1"/; s/"in_reply_to": "[^"]*", //' "$work/s6-transfer.json" > "$work/old.json"
+before=$(count_kind "$work/la2-fd/inbox" TRANSFER)
+out=$(RH_TC_CREATED_MS=$(( $(date +%s%3N) - 7200000 )) "$testclient" "$endpoint" "$work/pki" la1-fd \
+    submit "$work/old.json" la1-fd 1000000 2>&1)
+expect_match "east accepts it for forwarding" "$out" "^ACCEPTED"
+wait_kind "$work/la2-fd/inbox" TRANSFER $((before + 1)) 20 && ok "west stores and delivers it" \
+    || bad "west did not take the crossing that waited"
+
+echo "== a crossing the other region refuses on arrival: its sender is told, and the queue moves on"
+#  Allowed at the border, but relying on an agreement west does not have: west refuses it.
+sed 's/"case_id": "S6"/"case_id": "NOPE1", "agreement_id": "TEST-OPEN"/; s/"in_reply_to": "[^"]*", //' \
+    "$work/s6-transfer.json" > "$work/nope.json"
+alerts=$(grep -l '"alert_kind": "NON_DELIVERY"' "$work"/la1-fd/inbox/*.json 2>/dev/null | wc -l)
+out=$("$testclient" "$endpoint" "$work/pki" la1-fd submit "$work/nope.json" la1-fd 1000001 2>&1)
+expect_match "east accepts it for forwarding" "$out" "^ACCEPTED"
+deadline=$((SECONDS + 20))
+until [ "$(grep -l '"alert_kind": "NON_DELIVERY"' "$work"/la1-fd/inbox/*.json 2>/dev/null | wc -l)" -gt "$alerts" ] \
+    || [ $SECONDS -ge $deadline ]; do sleep 0.1; done
+a=$(grep -l '"alert_kind": "NON_DELIVERY"' "$work"/la1-fd/inbox/*.json 2>/dev/null | head -1)
+expect_match "la1 is told it was not delivered, and why" "$(cat "$a" 2>/dev/null)" "region west refused it \(RH_E_POLICY"
+sed 's/"case_id": "S6"/"case_id": "AFTER1"/; s/"in_reply_to": "[^"]*", //' "$work/s6-transfer.json" > "$work/after.json"
+before=$(count_kind "$work/la2-fd/inbox" TRANSFER)
+"$testclient" "$endpoint" "$work/pki" la1-fd submit "$work/after.json" la1-fd 1000002 >/dev/null 2>&1
+wait_kind "$work/la2-fd/inbox" TRANSFER $((before + 1)) 20 && ok "and the next crossing goes through" \
+    || bad "the queue to west is stuck behind the refused crossing"
+
 stop_broker
 stop_west
 wlog=$("$bin/rhannu-broker" log -f "$work/west/broker/broker.yaml" 2>&1)
 elog=$("$bin/rhannu-broker" log -f "$work/broker/broker.yaml" 2>&1)
 expect "west stored each crossing once" \
-    "$(echo "$wlog" | grep -cE 'ACCEPTED .*TRANSFER from region east')" 6
-sent=$(echo "$elog" | grep -E 'ACCEPTED .*TRANSFER forwarded to region west' | awk '{print $5}' | tail -5 | tr '\n' ' ')
-stored=$(echo "$wlog" | grep -E 'ACCEPTED .*TRANSFER from region east' | awk '{print $5}' | tail -5 | tr '\n' ' ')
+    "$(echo "$wlog" | grep -cE 'ACCEPTED .*TRANSFER from region east')" 8
+#  the first crossing is S6's transfer; the next five are the ones queued while west was down
+sent=$(echo "$elog" | grep -E 'ACCEPTED .*TRANSFER forwarded to region west' | awk '{print $5}' | sed -n 2,6p | tr '\n' ' ')
+stored=$(echo "$wlog" | grep -E 'ACCEPTED .*TRANSFER from region east' | awk '{print $5}' | sed -n 2,6p | tr '\n' ' ')
 expect "in the order la1 sent them" "$stored" "$sent"
 expect_match "west's audit record names the region and broker it came through" "$wlog" "TRANSFER from region east \(broker broker\)"
 expect_match "east's audit record names the crossing" "$elog" "TRANSFER forwarded to region west for la2-fd"
 expect_match "east's refusal at the border is audited, typed" "$elog" "REJECTED +RH_E_POLICY .*border:not_covered"
+expect_match "and west's refusal of a crossing, naming the region" "$elog" "FORWARD_REFUSED +RH_E_POLICY .*region west refused it"
 expect_match "west's audit chain verifies" "$(echo "$wlog" | tail -1)" "Merkle tree intact"
 expect_match "east's audit chain verifies" "$(echo "$elog" | tail -1)" "Merkle tree intact"
 finish

@@ -153,6 +153,16 @@ expect_match "west's audit record names the region and broker it came through" "
 expect_match "east's audit record names the crossing" "$elog" "TRANSFER forwarded to region west for la2-fd"
 expect_match "east's refusal at the border is audited, typed" "$elog" "REJECTED +RH_E_POLICY .*border:not_covered"
 expect_match "and west's refusal of a crossing, naming the region" "$elog" "FORWARD_REFUSED +RH_E_POLICY .*region west refused it"
+chron=$("$bin/rhannu-audit" chronology --case S6 --data "$work/broker/data" --pki "$work/pki" 2>&1)
+expect_match "east's chronology of S6 shows the hand-over to west" "$chron" \
+    "TRANSFER +la1-fd +-> region:west .*
+      forwarded to region west for la2-fd under federation fed-east-west"
+expect_match "and la2's outcome, which came from west" "$chron" "OUTCOME +la2-fd +-> la1-fd,police-east"
+chron=$("$bin/rhannu-audit" chronology --case S6 --data "$work/west/broker/data" --pki "$work/west/pki" 2>&1)
+expect_match "west's chronology of S6 shows what came from east, and through which broker" "$chron" \
+    "TRANSFER +la1-fd +-> la2-fd .*
+      from region east \(broker broker\)"
+expect_match "and la2's outcome going back" "$chron" "OUTCOME +la2-fd +-> region:east"
 expect_match "west's audit chain verifies" "$(echo "$wlog" | tail -1)" "Merkle tree intact"
 expect_match "east's audit chain verifies" "$(echo "$elog" | tail -1)" "Merkle tree intact"
 finish

@@ -2,6 +2,7 @@
 #
 #  make            build the library, tools and tests
 #  make demo       install, build, run a broker and five agents on loopback, tell the story
+#  make demo-federation   two regions, two CAs, two brokers linked: a cross-border transfer
 #  make check      install missing packages, build, run every test (also under ASan+UBSan)
 #  make bench      end-to-end throughput, latency, broker memory and restart figures, the
 #                  broker alone as the peers are measured, each as a ratio of the baseline
@@ -117,7 +118,7 @@ BENCH_BROKER := $(BUILD)/tests/rh-bench-broker
 API_EXAMPLE := $(BUILD)/tests/rh-api-example
 BENCH_API := $(BUILD)/tests/rh-bench-api
 
-.PHONY: check-contention soak soak-ha all deps demo install uninstall programs deb deb-smoke check-deb bench bench-history bench-peers check check-unit check-fuzz-regress check-integration check-symbols \
+.PHONY: check-contention soak soak-ha all deps demo demo-federation install uninstall programs deb deb-smoke check-deb bench bench-history bench-peers check check-unit check-fuzz-regress check-integration check-symbols \
         check-suites \
         check-layers check-asan fuzz corpus format format-check clean
 
@@ -306,6 +307,14 @@ demo: deps
 	@$(MAKE) $(SUBMAKE_J) all > $(BUILD)/demo-build.log 2>&1 || \
 	    { tail -n 20 $(BUILD)/demo-build.log; echo "demo: the build failed; see $(BUILD)/demo-build.log"; exit 1; }
 	@bash deploy/demo.sh
+
+#  Two regions, two board CAs, two brokers linked, and a cross-border transfer (scenario 6).
+demo-federation: deps
+	@mkdir -p $(BUILD)
+	@echo "demo-federation: building rhannu (log: $(BUILD)/demo-build.log)"
+	@$(MAKE) $(SUBMAKE_J) all > $(BUILD)/demo-build.log 2>&1 || \
+	    { tail -n 20 $(BUILD)/demo-build.log; echo "demo-federation: the build failed; see $(BUILD)/demo-build.log"; exit 1; }
+	@bash deploy/demo-federation.sh
 
 #  --- Tests -----------------------------------------------------------------------------------
 

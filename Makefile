@@ -2,6 +2,7 @@
 #
 #  make            build the library, tools and tests
 #  make demo       install, build, run a broker and five agents on loopback, tell the story
+#  make demo-federation   two regions, two CAs, two brokers linked: a cross-border transfer
 #  make check      install missing packages, build, run every test (also under ASan+UBSan)
 #  make bench      end-to-end throughput, latency, broker memory and restart figures, the
 #                  broker alone as the peers are measured, each as a ratio of the baseline
@@ -88,7 +89,7 @@ LIB := $(BUILD)/librhannu.a
 #  too. The actor classes go only into rhannu-broker (and are there for unit tests that ask for
 #  them).
 BROKER_ACTOR_SRC := $(wildcard broker/rh_broker.c broker/rh_router.c broker/rh_cosigner.c \
-                    broker/rh_status.c)
+                    broker/rh_status.c broker/rh_peerlink.c)
 BROKER_CORE_SRC := $(filter-out $(BROKER_ACTOR_SRC),$(wildcard broker/rh_*.c))
 BROKER_CORE_LIB := $(BUILD)/librhannu-broker-core.a
 BROKER_ACTOR_LIB := $(BUILD)/librhannu-broker.a
@@ -117,7 +118,7 @@ BENCH_BROKER := $(BUILD)/tests/rh-bench-broker
 API_EXAMPLE := $(BUILD)/tests/rh-api-example
 BENCH_API := $(BUILD)/tests/rh-bench-api
 
-.PHONY: check-contention soak soak-ha all deps demo install uninstall programs deb deb-smoke check-deb bench bench-history bench-peers check check-unit check-fuzz-regress check-integration check-symbols \
+.PHONY: check-contention soak soak-ha all deps demo demo-federation install uninstall programs deb deb-smoke check-deb bench bench-history bench-peers check check-unit check-fuzz-regress check-integration check-symbols \
         check-suites \
         check-layers check-asan fuzz corpus format format-check clean
 
@@ -307,6 +308,14 @@ demo: deps
 	    { tail -n 20 $(BUILD)/demo-build.log; echo "demo: the build failed; see $(BUILD)/demo-build.log"; exit 1; }
 	@bash deploy/demo.sh
 
+#  Two regions, two board CAs, two brokers linked, and a cross-border transfer (scenario 6).
+demo-federation: deps
+	@mkdir -p $(BUILD)
+	@echo "demo-federation: building rhannu (log: $(BUILD)/demo-build.log)"
+	@$(MAKE) $(SUBMAKE_J) all > $(BUILD)/demo-build.log 2>&1 || \
+	    { tail -n 20 $(BUILD)/demo-build.log; echo "demo-federation: the build failed; see $(BUILD)/demo-build.log"; exit 1; }
+	@bash deploy/demo-federation.sh
+
 #  --- Tests -----------------------------------------------------------------------------------
 
 #  The suites that do not depend on each other run side by side, CHECK_JOBS at a time
@@ -338,7 +347,7 @@ check-fuzz-regress: $(FUZZ_REPLAY)
 #  Every tests/integration/test_*.sh, the longest first (a run of parallel jobs ends soon after
 #  its longest job), then the rest in name order. integration_jobs: one job per test.
 INTEGRATION_LONG := test_hostile test_agent_intake test_crash test_slow test_trust test_audit_damage \
-                    test_lifecycle test_security test_api test_failover test_report
+                    test_lifecycle test_security test_api test_failover test_report test_federation_crash
 #  test_deb builds the Debian packages (minutes): make check-deb runs it, make check does not
 #  (test_install checks the same layout from make install, in seconds).
 INTEGRATION_SEPARATE := test_deb
@@ -423,7 +432,7 @@ ASAN_INTEGRATION := test_lifecycle test_override test_security test_deadletter t
                     test_api test_holder test_audit test_witness test_witness_quorum test_ca_openssl \
                     test_cli test_failover test_erase test_backup test_metrics test_evidence test_report \
                     test_explain \
-                    test_replies test_withdrawal test_onhold test_federation
+                    test_replies test_withdrawal test_onhold test_federation test_federation_link
 ASAN_UNIT = UBSAN_OPTIONS=print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 check-asan:
 	$(MAKE) $(SUBMAKE_J) SAN=1 $(UNIT_BIN) $(FUZZ_REPLAY) $(TOOLS) $(TESTCLIENT) $(API_EXAMPLE) \

@@ -192,9 +192,13 @@ struct _rh_agent_t {
     char status_path [PATH_MAX];
     const char *hook;
     rh_db_t *db;
-    rh_signer_t *signer;      //  until the sealer takes it
-    rh_sealer_t *sealer;      //  signs spool files off the main loop
-    rh_trust_t *trust;        //  the board's newest bundle: verifies deliveries end to end
+    rh_signer_t *signer;  //  until the sealer takes it
+    rh_sealer_t *sealer;  //  signs spool files off the main loop
+    rh_trust_t *trust;    //  the board's newest bundle: verifies deliveries end to end
+    //  Federated regions: the certificates other regions' boards issued, as our board passed
+    //  them on (pki/dir/peers/REGION), for deliveries another region's broker forwarded.
+    rh_certstore_t *peer_stores [RH_MAX_FED_REGIONS];
+    size_t peer_count;
     char trust_alerted [16];  //  the last trust alert put in the inbox ("expiring", "expired")
     uint64_t trust_alerted_version;
     uint64_t untrusted;  //  deliveries declined because the bundle expired or is missing
@@ -1684,6 +1688,45 @@ s_bind_reply (rh_agent_t *self, rh_envelope_t *envelope)
     free (digest);
 }
 
+//  Loads the other regions' certificates our board passed on: every PKI folder under
+//  pki_dir/peers (none: nothing from another region verifies here).
+static void
+s_load_peer_stores (rh_agent_t *self, const char *pki_dir)
+{
+    char path [PATH_MAX];
+    rh_file_path (path, sizeof path, "%s/peers", pki_dir);
+    DIR *dir = opendir (path);
+    struct dirent *entry;
+    while (dir && (entry = readdir (dir)) && self->peer_count < RH_MAX_FED_REGIONS) {
+        if (entry->d_name [0] == '.')
+            continue;
+        char region [PATH_MAX];
+        rh_file_path (region, sizeof region, "%s/%s", path, entry->d_name);
+        rh_certstore_t *store = rh_certstore_load_dir (region);
+        if (store)
+            self->peer_stores [self->peer_count++] = store;
+    }
+    if (dir)
+        closedir (dir);
+}
+
+//  Verifies a message from another region's agency against the certificates its board issued.
+//  Only for a sender our own trust has never known, so that another region's CA can never
+//  speak for an agency of ours. Returns RH_OK or why not.
+static rh_rc_t
+s_verify_foreign (rh_agent_t *self, rh_envelope_t *envelope)
+{
+    rh_certstore_t *own = rh_trust_store (self->trust);
+    const char *sender = rh_envelope_sender (envelope);
+    for (size_t i = 0; own && i < rh_certstore_size (own); i++)
+        if (strcmp (rh_certstore_identity (own, i)->agency_id, sender) == 0)
+            return RH_E_CERT_UNKNOWN;
+    rh_rc_t rc = RH_E_CERT_UNKNOWN;
+    for (size_t i = 0; i < self->peer_count && rc != RH_OK; i++)
+        rc = rh_certstore_verify (self->peer_stores [i], envelope, rh_time_now_ms ());
+    return rc;
+}
+
 //  Handles one delivery: verify, de-duplicate, write to .tmp/. The acknowledgement waits for
 //  s_finish_arrivals.
 static void
@@ -1703,6 +1746,9 @@ s_arrive (rh_agent_t *self, const rh_frame_t *frame)
     rh_envelope_t *envelope = NULL;
     rh_rc_t rc = rh_certstore_receive (rh_trust_store (self->trust), sealed, size,
                                        rh_time_now_ms (), &envelope);
+    if (rc == RH_E_CERT_UNKNOWN && self->peer_count
+        && rh_envelope_decode (sealed, size, &envelope) == RH_OK)
+        rc = s_verify_foreign (self, envelope);
     s_arrival_t *arrival = &self->arrivals [self->arrival_count];
     arrival->delivery_id = delivery_id;
     arrival->fresh = false;
@@ -1739,6 +1785,8 @@ s_arrive (rh_agent_t *self, const rh_frame_t *frame)
                 : RH_E_MALFORMED;
         if (inner_rc == RH_OK)
             inner_rc = rh_certstore_verify (rh_trust_store (self->trust), inner, rh_time_now_ms ());
+        if (inner_rc == RH_E_CERT_UNKNOWN && self->peer_count)
+            inner_rc = s_verify_foreign (self, inner);
         if (inner_rc != RH_OK) {
             s_unverified (self, delivery_id, inner_rc, "the message a broker notice carries");
             rh_envelope_destroy (&inner);
@@ -2736,6 +2784,8 @@ rh_agent_new (rh_config_t *config)
     rh_file_path (bundle_path, sizeof bundle_path, "%s/%s", data, RH_BUNDLE_FILE);
     if (!(self->trust = rh_trust_new (ca_path, bundle_path, *pki_dir ? pki_dir : NULL)))
         goto fail;
+    if (*pki_dir)
+        s_load_peer_stores (self, pki_dir);
     if (rh_trust_version (self->trust))
         rh_log_info (self->agency, "trust bundle version %" PRIu64 " (kept)",
                      rh_trust_version (self->trust));
@@ -2850,6 +2900,8 @@ rh_agent_destroy (rh_agent_t **self_p)
         rh_db_destroy (&self->db);
         rh_signer_destroy (&self->signer);
         rh_trust_destroy (&self->trust);
+        for (size_t i = 0; i < self->peer_count; i++)
+            rh_certstore_destroy (&self->peer_stores [i]);
         if (self->owns_config)
             rh_config_destroy (&self->config);
         free (self);

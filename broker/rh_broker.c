@@ -88,14 +88,16 @@ struct _rh_broker_t {
     rh_config_t *config;  //  borrowed
     char pki_dir [PATH_MAX];
     void *context;
-    rh_router_t *router;         //  sockets, ZAP and the replies waiting for the commit
-    rh_certstore_t *store;       //  for ZAP and recipients; workers have their own
-    rh_trust_t *trust;           //  the trust bundle pushed to agents (its own CA check)
-    int64_t trust_checked_ms;    //  when CRL and bundle expiry were last looked at
-    int64_t next_change_ms;      //  when a certificate's status next changes by the clock
-    rh_signer_t *signer;         //  the broker's own identity, for notices
-    rh_policy_t *policy;         //  the sharing agreements in force
-    rh_peers_t *peers;           //  the federation agreement in force, NULL if none
+    rh_router_t *router;       //  sockets, ZAP and the replies waiting for the commit
+    rh_certstore_t *store;     //  for ZAP and recipients; workers have their own
+    rh_trust_t *trust;         //  the trust bundle pushed to agents (its own CA check)
+    int64_t trust_checked_ms;  //  when CRL and bundle expiry were last looked at
+    int64_t next_change_ms;    //  when a certificate's status next changes by the clock
+    rh_signer_t *signer;       //  the broker's own identity, for notices
+    rh_policy_t *policy;       //  the sharing agreements in force
+    rh_peers_t *peers;         //  the federation agreement in force, NULL if none
+    rh_peerlink_t *links [RH_MAX_FED_REGIONS];  //  to the other regions' brokers (started once)
+    size_t link_count;
     rh_cases_t *cases;           //  referral lifecycles
     int64_t clock_offset;        //  added to the clock (tests: clock/offset_file)
     int64_t last_checkpoint_ms;  //  when the audit log was last checkpointed
@@ -207,11 +209,189 @@ s_retention (rh_broker_t *self, int64_t now)
     rh_eraser_destroy (&eraser);
 }
 
-//  The queue's transport: the router, now.
-static int
-s_send (void *router, const uint8_t *routing_id, size_t routing_id_size, const rh_frame_t *frame)
+//  A per-peer queue is bound to its link under this routing id and a connection token above
+//  any descriptor (S_LINK_CONNECTION + the link's index): the queue sends to it as to an agent.
+#define S_LINK_ROUTING    "~link:"
+#define S_LINK_CONNECTION (1 << 30)
+
+//  The link a routing id names, or NULL.
+static rh_peerlink_t *
+s_link_of (rh_broker_t *self, const uint8_t *routing_id, size_t routing_id_size)
 {
-    return rh_router_send (router, routing_id, routing_id_size, frame);
+    size_t prefix = strlen (S_LINK_ROUTING);
+    if (routing_id_size <= prefix || memcmp (routing_id, S_LINK_ROUTING, prefix) != 0)
+        return NULL;
+    for (size_t i = 0; i < self->link_count; i++) {
+        const char *region = rh_peerlink_region (self->links [i]);
+        if (routing_id_size - prefix == strlen (region)
+            && memcmp (routing_id + prefix, region, routing_id_size - prefix) == 0)
+            return self->links [i];
+    }
+    return NULL;
+}
+
+//  The queue's transport: the router, now; or a link to another region's broker.
+static int
+s_send (void *arg, const uint8_t *routing_id, size_t routing_id_size, const rh_frame_t *frame)
+{
+    rh_broker_t *self = arg;
+    rh_peerlink_t *link = s_link_of (self, routing_id, routing_id_size);
+    if (link)
+        return rh_peerlink_send (link, frame);
+    return rh_router_send (self->router, routing_id, routing_id_size, frame);
+}
+
+//  Starts a link to each other region whose broker's certificate its board gave ours. The
+//  links stay as started: a reload that changes a peer's endpoint or key needs a restart.
+static void
+s_start_links (rh_broker_t *self, const uint8_t public_key [RH_PUBKEY_LEN],
+               const uint8_t secret_key [RH_PUBKEY_LEN])
+{
+    if (!self->peers)
+        return;
+    const rh_federation_t *federation = rh_peers_federation (self->peers);
+    int heartbeat = (int) rh_config_int (self->config, "net/heartbeat_ms");
+    for (size_t i = 0; i < rh_federation_regions (federation); i++) {
+        const rh_fed_region_t *region = rh_federation_region (federation, i);
+        if (region == rh_peers_own (self->peers) || self->link_count >= RH_MAX_FED_REGIONS)
+            continue;
+        const rh_identity_t *broker =
+            rh_peers_broker_identity (self->peers, region, rh_time_now_ms ());
+        if (!broker) {
+            rh_log_warn ("broker",
+                         "federation: no valid BROKER certificate %s of region %s under "
+                         "pki/peers/%s: crossings to it wait in its queue",
+                         region->broker_cn, region->name, region->name);
+            continue;
+        }
+        rh_peerlink_t *link =
+            rh_peerlink_new (self->context, region->name, region->broker_endpoint,
+                             broker->curve_key, public_key, secret_key, heartbeat);
+        if (link)
+            self->links [self->link_count++] = link;
+    }
+}
+
+//  Acts on what the links report: up binds the region's queue (everything unacknowledged goes
+//  again, in order), down unbinds it, stored takes an entry off it.
+static void
+s_link_events (rh_broker_t *self, size_t index)
+{
+    rh_peerlink_t *link = self->links [index];
+    char queue [RH_MAX_ID + 1], routing [RH_MAX_ID + 8];
+    snprintf (queue, sizeof queue, RH_PEER_QUEUE_PREFIX "%s", rh_peerlink_region (link));
+    snprintf (routing, sizeof routing, S_LINK_ROUTING "%s", rh_peerlink_region (link));
+    int connection = S_LINK_CONNECTION + (int) index;
+    rh_peerlink_event_t event;
+    for (int i = 0; i < RH_PEER_CREDIT * 2 && rh_peerlink_event (link, &event) == 0; i++) {
+        rh_acked_t acked;
+        switch (event.kind) {
+            case RH_PEERLINK_UP:
+                rh_log_info ("broker", "link to region %s is up", rh_peerlink_region (link));
+                if (rh_queue_reserve (self->queue, queue) == 0)
+                    rh_queue_bind (self->queue, queue, (const uint8_t *) routing, strlen (routing),
+                                   connection, RH_PEER_CREDIT);
+                break;
+            case RH_PEERLINK_DOWN:
+                rh_log_info ("broker", "link to region %s is down; crossings wait in its queue",
+                             rh_peerlink_region (link));
+                rh_queue_connection_lost (self->queue, queue, connection);
+                break;
+            case RH_PEERLINK_STORED:
+                rh_queue_ack (self->queue, queue, event.delivery_id, &acked);
+                break;
+            case RH_PEERLINK_REFUSED: {
+                //  The other region refused it for good (its border or its agreements): it
+                //  leaves the queue, and the refusal is on record here.
+                char detail [RH_MAX_REASON * 2];
+                snprintf (detail, sizeof detail, "region %s refused it: %s %s",
+                          rh_peerlink_region (link), event.code, event.reason);
+                rh_audit_event (self->audit, "FORWARD_REFUSED", RH_E_POLICY, event.msg_id, queue,
+                                NULL, 0, NULL, 0, NULL, detail);
+                rh_log_warn ("broker", "region %s refused %s: %s", rh_peerlink_region (link),
+                             event.msg_id, event.code);
+                char sender [RH_MAX_ID + 1];
+                if (rh_queue_ack (self->queue, queue, event.delivery_id, &acked) == 1
+                    && rh_dedup_sender_of (self->dedup, event.msg_id, sender)) {
+                    //  Its sender was told "accepted for forwarding": now it is told it was not
+                    //  delivered, and why, as for any message given up on.
+                    char summary_en [512], summary_cy [512];
+                    snprintf (summary_en, sizeof summary_en,
+                              "Your message %s could not be delivered: region %s refused it (%s: "
+                              "%s). Please contact them another way if it is still needed.",
+                              event.msg_id, rh_peerlink_region (link), event.code, event.reason);
+                    snprintf (summary_cy, sizeof summary_cy,
+                              "Nid oedd modd danfon eich neges %s: gwrthododd rhanbarth %s hi "
+                              "(%s: %s). Cysylltwch â nhw mewn ffordd arall os oes ei hangen o "
+                              "hyd.",
+                              event.msg_id, rh_peerlink_region (link), event.code, event.reason);
+                    rh_queue_alert_t alert = { .to = sender,
+                                               .alert_kind = "NON_DELIVERY",
+                                               .summary_en = summary_en,
+                                               .summary_cy = summary_cy,
+                                               .in_reply_to = event.msg_id,
+                                               .detail = "non-delivery notice: refused by the "
+                                                         "other region" };
+                    rh_queue_send_alert (self->queue, &alert, s_now (self));
+                }
+                break;
+            }
+            default:
+                break;
+        }
+    }
+}
+
+//  A frame from another region's broker on its link: a Submit carries a sender's original
+//  sealed bytes, verified here against that region's board's certificates (pki/peers/REGION)
+//  and then decided as any message (rh_intake_accept_peer). Its Accepted leaves after the
+//  commit, like an agent's: the peer keeps the message until then.
+static void
+s_from_peer (rh_broker_t *self, rh_inbound_t *in)
+{
+    const rh_frame_t *frame = &in->frame;
+    if (frame->type == RH_FRAME_HELLO)
+        return;  //  the link's first frame: nothing to bind, nothing is delivered to it
+    if (frame->type != RH_FRAME_SUBMIT) {
+        rh_router_reply (self->router, in->routing_id, in->routing_id_size, "", RH_E_MALFORMED,
+                         false, "another region's broker may send Hello and Submit only");
+        return;
+    }
+    const char *name = in->agency + strlen (RH_PEER_QUEUE_PREFIX);
+    const rh_fed_region_t *region =
+        self->peers ? rh_federation_region_named (rh_peers_federation (self->peers), name) : NULL;
+    rh_certstore_t *store = region ? rh_peers_store (self->peers, region) : NULL;
+    rh_verified_t result;
+    memset (&result, 0, sizeof result);
+    memcpy (result.routing_id, in->routing_id, in->routing_id_size);
+    result.routing_id_size = in->routing_id_size;
+    snprintf (result.msg_id, sizeof result.msg_id, "%s", frame->msg_id ? frame->msg_id : "");
+    snprintf (result.agency, sizeof result.agency, "%s", in->agency);
+    result.sealed = (uint8_t *) frame->sealed;
+    result.sealed_size = frame->sealed_size;
+    rh_sha256 (result.sealed_sha256, frame->sealed, frame->sealed_size);
+    int64_t real = rh_time_now_ms ();
+    rh_envelope_t *envelope = NULL;
+    result.rc =
+        store ? rh_certstore_receive (store, frame->sealed, frame->sealed_size, real, &envelope)
+              : RH_E_CERT_UNKNOWN;
+    const rh_identity_t *sender = NULL;
+    if (result.rc == RH_OK) {
+        snprintf (result.agency, sizeof result.agency, "%s", rh_envelope_sender (envelope));
+        snprintf (result.msg_id, sizeof result.msg_id, "%s", rh_envelope_msg_id (envelope));
+        sender = rh_certstore_enrolled (store, result.agency, real);
+        if (sender && strcmp (sender->type, "BROKER") == 0)
+            sender = NULL;  //  a broker's own messages do not cross
+        result.envelope = envelope;
+    }
+    if (!region) {
+        rh_router_reply (self->router, in->routing_id, in->routing_id_size, result.msg_id,
+                         RH_E_CERT_UNKNOWN, false, "no federation agreement names this region");
+        rh_envelope_destroy (&envelope);
+        return;
+    }
+    rh_intake_accept_peer (self->intake, &result, region, sender, s_now (self));
+    rh_envelope_destroy (&envelope);
 }
 
 //  Hands a submission to a verify worker if one has credit and nothing is waiting before it,
@@ -275,9 +455,15 @@ s_dispatch (rh_broker_t *self, rh_inbound_t *in)
     const uint8_t *routing_id = in->routing_id;
     size_t routing_id_size = in->routing_id_size;
     const rh_frame_t *frame = &in->frame;
+    if (strncmp (agency, RH_PEER_QUEUE_PREFIX, strlen (RH_PEER_QUEUE_PREFIX)) == 0) {
+        s_from_peer (self, in);
+        return;
+    }
     switch (frame->type) {
         case RH_FRAME_HELLO: {
-            if (rh_queue_reserve (self->queue, agency) != 0)
+            //  A routing id a link's queue is bound under is never an agent's.
+            if (s_link_of (self, routing_id, routing_id_size)
+                || rh_queue_reserve (self->queue, agency) != 0)
                 break;
             rh_dedup_set_floor (self->dedup, agency, frame->low_sequence);
             //  The trust bundle first: what is delivered next may need it to verify.
@@ -1104,16 +1290,18 @@ rh_broker_new (rh_config_t *config)
                  rh_cosigner_new (self->context, config, self->db, self->audit, self->signer)))
         goto fail;
     self->router = rh_router_new (self->context, config, curve_secret, &self->store, self->audit);
+    if (self->router)
+        s_start_links (self, curve_public, curve_secret);
     sodium_memzero (curve_secret, sizeof curve_secret);
     if (!self->router)
         goto fail;
+    rh_router_set_peers (self->router, &self->peers);
     rh_queue_limits_t limits = {
         .expiry_ms = expiry_ms,
         .redeliver_ms = rh_config_int (config, "delivery/redeliver_ms"),
         .unverified_alert_ms = rh_config_int (config, "delivery/unverified_alert_ms"),
     };
-    if (!(self->queue =
-              rh_queue_new (self->db, self->audit, self->signer, &limits, s_send, self->router))
+    if (!(self->queue = rh_queue_new (self->db, self->audit, self->signer, &limits, s_send, self))
         || !(self->tracker = rh_tracker_new (self->db, self->cases, self->queue, self->signer,
                                              &self->store, &self->policy))
         || !(self->intake =
@@ -1203,6 +1391,8 @@ rh_broker_destroy (rh_broker_t **self_p)
         rh_monitor_destroy (&self->monitor);  //  its thread first: it uses the context
         rh_service_destroy (&self->service);
         rh_router_destroy (&self->router);
+        for (size_t i = 0; i < self->link_count; i++)
+            rh_peerlink_destroy (&self->links [i]);
         rh_verifier_destroy (&self->verifier);
         if (self->cosigner)
             rh_cosigner_destroy (&self->cosigner);
@@ -1235,7 +1425,7 @@ rh_broker_step (rh_broker_t *self, int timeout_ms)
     s_feed_verifier (self);
     //  The router is always read: Hello, acknowledgements and proofs share it with
     //  submissions, and a submission the workers cannot take yet waits in the backlog.
-    zmq_pollitem_t items [6] = {
+    zmq_pollitem_t items [6 + RH_MAX_FED_REGIONS] = {
         { rh_router_socket (self->router), 0, ZMQ_POLLIN, 0 },
         { rh_verifier_socket (self->verifier), 0, ZMQ_POLLIN, 0 },
         { rh_router_zap_socket (self->router), 0, ZMQ_POLLIN, 0 },
@@ -1248,6 +1438,10 @@ rh_broker_step (rh_broker_t *self, int timeout_ms)
         monitor_item = count;
         items [count++] = (zmq_pollitem_t){ rh_monitor_socket (self->monitor), 0, ZMQ_POLLIN, 0 };
     }
+    int first_link = count;
+    for (size_t i = 0; i < self->link_count; i++)
+        items [count++] =
+            (zmq_pollitem_t){ rh_peerlink_socket (self->links [i]), 0, ZMQ_POLLIN, 0 };
     //  A result the verifier already holds is not visible to polling.
     if (zmq_poll (items, count, rh_verifier_ready (self->verifier) ? 0 : timeout_ms) < 0
         && errno != EINTR)
@@ -1261,6 +1455,9 @@ rh_broker_step (rh_broker_t *self, int timeout_ms)
             break;
         rh_router_handle_zap (self->router);
     }
+    for (size_t i = 0; i < self->link_count; i++)
+        if (items [first_link + (int) i].revents & ZMQ_POLLIN)
+            s_link_events (self, i);
     rh_lost_t lost;
     int event;
     while ((event = rh_router_handle_monitor (self->router, rh_time_now_ms (), &lost)) >= 0)

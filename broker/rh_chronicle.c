@@ -197,6 +197,12 @@ rh_chronicle_print (rh_chronicle_t *self, FILE *out, bool json, bool only_decide
                          json_string_value (json_object_get (entry, "missing")));
                 free (list);
             }
+            //  A crossing between regions (issue 16): where it went, or where it came from.
+            const char *crossing = strcmp (record->event, "ACCEPTED") == 0 && *kind
+                                       ? strstr (record->detail, " region ")
+                                       : NULL;
+            if (crossing)
+                fprintf (out, "      %s\n", strchr (record->detail, ' ') + 1);
             json_decref (decisions);
         }
     }

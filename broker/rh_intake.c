@@ -19,8 +19,12 @@ struct _rh_intake_t {
     rh_certstore_t *const *store;  //  borrowed slot: who is enrolled (swapped on reload)
     rh_policy_t *const *policy;    //  borrowed slot: the agreements in force (swapped on reload)
     rh_peers_t *const *peers;      //  borrowed slot: the federation in force, or NULL
-    int64_t expiry_ms;             //  default message life
-    int64_t created_window_ms;     //  how far a created time may be from the real clock
+    //  While rh_intake_accept_peer decides: the region the message came from and its sender's
+    //  certificate there (not enrolled here); NULL otherwise.
+    const rh_fed_region_t *from_region;
+    const rh_identity_t *foreign;
+    int64_t expiry_ms;          //  default message life
+    int64_t created_window_ms;  //  how far a created time may be from the real clock
 };
 
 rh_intake_t *
@@ -66,6 +70,8 @@ rh_intake_destroy (rh_intake_t **self_p)
 static const rh_identity_t *
 s_identity (rh_intake_t *self, const char *agency, int64_t now)
 {
+    if (self->foreign && strcmp (agency, self->foreign->agency_id) == 0)
+        return self->foreign;
     return rh_certstore_enrolled (*self->store, agency, now);
 }
 
@@ -150,10 +156,123 @@ s_reject (rh_intake_t *self, const rh_verified_t *result, rh_rc_t rc, const char
                  rh_rc_name (rc), detail);
 }
 
-//  The border: a message addressed to the front door of a local authority the federated
-//  directory places in another region crosses it, and the federation agreement decides first.
-//  Returns true if the message was refused here (audited, typed reply: RH_E_POLICY with the
-//  federation agreement's id and the refusal's name, e.g. "border:not_covered").
+//  A crossing allowed at the border: the sender's original bytes wait in the per-peer queue
+//  (durable with the group commit, like any queue entry) until the peer's broker has stored
+//  them (rh_peerlink), and the sender is answered Accepted: accepted for forwarding. A message
+//  sent again is dropped by its id here as for any recipient.
+static void
+s_forward (rh_intake_t *self, const rh_verified_t *result, const rh_fed_region_t *region,
+           const char *door, const rh_facts_t *facts, int64_t now)
+{
+    rh_envelope_t *envelope = result->envelope;
+    char queue [RH_MAX_ID + 1];
+    snprintf (queue, sizeof queue, RH_PEER_QUEUE_PREFIX "%s", region->name);
+    size_t header_size = 0;
+    const uint8_t *header = rh_envelope_header_bytes (envelope, &header_size);
+    uint8_t header_hash [RH_DIGEST_LEN];
+    rh_sha256 (header_hash, header, header_size);
+    bool duplicate = false;
+    const char *why = NULL;
+    rh_rc_t rc = rh_dedup_check (self->dedup, result->agency, result->msg_id,
+                                 rh_envelope_sequence (envelope), header_hash, &duplicate, &why);
+    if (rc != RH_OK) {
+        s_reject (self, result, rc, why);
+        return;
+    }
+    if (duplicate) {
+        rh_audit_event (self->audit, "DUPLICATE", RH_OK, result->msg_id, result->agency, NULL, 0,
+                        NULL, 0, result->sealed_sha256, "seen before; acknowledged again");
+        rh_router_reply (self->router, result->routing_id, result->routing_id_size, result->msg_id,
+                         RH_OK, true, NULL);
+        return;
+    }
+    if (rh_queue_reserve (self->queue, queue) != 0) {
+        s_reject (self, result, RH_E_NOMEM, "cannot keep a queue for the other region");
+        return;
+    }
+    rh_case_t record;
+    bool transfer =
+        facts->kind == RH_KIND_TRANSFER
+        && rh_tracker_case_of (self->tracker, envelope, result->agency, &record) == RH_CASE_HELD;
+    int64_t expires = rh_envelope_expires (envelope), latest = now + self->expiry_ms;
+    if (!expires || expires > latest)
+        expires = latest;
+    char detail [RH_MAX_REASON];
+    snprintf (detail, sizeof detail, "%s forwarded to region %s%s%s under federation %s",
+              rh_envelope_kind_name (rh_envelope_kind (envelope)), region->name,
+              door ? " for " : "", door ? door : "",
+              rh_federation_id (rh_peers_federation (*self->peers)));
+    const char *to [1] = { queue };
+    uint64_t leaf = rh_audit_decided (self->audit, "ACCEPTED", RH_OK, result->msg_id,
+                                      result->agency, to, 1, result->sealed, result->sealed_size,
+                                      NULL, detail, NULL, 0, rh_envelope_case_id (envelope));
+    rh_queue_enqueue (self->queue, queue, result->msg_id, result->agency, result->sealed,
+                      result->sealed_size, leaf, expires, NULL, facts->kind, now);
+    //  The holder's transfer hands the case on across the border as within the region.
+    if (transfer && door)
+        rh_tracker_transfer (self->tracker, &record, door, now);
+    rh_router_reply (self->router, result->routing_id, result->routing_id_size, result->msg_id,
+                     RH_OK, false, NULL);
+    rh_log_info ("broker", "%s from %s accepted for forwarding to region %s", result->msg_id,
+                 result->agency, region->name);
+}
+
+//  Where a message crosses to, if it does: a recipient that is the front door of a local
+//  authority the federated directory places in another region, or an agency that region's
+//  board enrolled; or, for a reply without address, the other region's agency that sent the
+//  original. Returns that region and sets *door (the agency there), or NULL.
+static const rh_fed_region_t *
+s_crossing (rh_intake_t *self, rh_peers_t *peers, rh_envelope_t *envelope, const char **door,
+            char replied_to [RH_MAX_ID + 1], int64_t now)
+{
+    size_t count = rh_envelope_recipients (envelope);
+    for (size_t i = 0; i < count; i++) {
+        const char *agency = rh_envelope_recipient_agency (envelope, i);
+        const rh_fed_region_t *region = NULL;
+        if (!*agency)
+            region = rh_peers_route (peers, rh_envelope_recipient_front_door (envelope, i), door);
+        else if (!s_identity (self, agency, now) && (region = rh_peers_home (peers, agency, now)))
+            *door = agency;
+        if (region)
+            return region;
+    }
+    const char *original = rh_envelope_in_reply_to (envelope);
+    if (count == 0 && *original && rh_dedup_sender_of (self->dedup, original, replied_to)
+        && !s_identity (self, replied_to, now)) {
+        const rh_fed_region_t *region = rh_peers_home (peers, replied_to, now);
+        if (region)
+            *door = replied_to;
+        return region;
+    }
+    return NULL;
+}
+
+//  Refuses at the border: audited, typed (RH_E_POLICY, rule "border:NAME", the federation
+//  agreement's id).
+static void
+s_border_refuse (rh_intake_t *self, const rh_verified_t *result, const char *name,
+                 const char *reason, const char *region)
+{
+    rh_peers_t *peers = *self->peers;
+    char detail [RH_MAX_REASON + 64];
+    snprintf (detail, sizeof detail, "border:%s: %s", name, reason);
+    rh_audit_event (self->audit, "REJECTED", RH_E_POLICY, result->msg_id, result->agency, NULL, 0,
+                    NULL, 0, result->sealed_sha256, detail);
+    rh_reply_t *reply = rh_router_reply (self->router, result->routing_id, result->routing_id_size,
+                                         result->msg_id, RH_E_POLICY, false, detail);
+    if (reply) {
+        snprintf (reply->rule_id, sizeof reply->rule_id, "border:%s", name);
+        snprintf (reply->agreement_id, sizeof reply->agreement_id, "%s",
+                  rh_federation_id (rh_peers_federation (peers)));
+    }
+    rh_log_info ("broker", "refused %s from %s at the border with region %s: %s", result->msg_id,
+                 result->agency, region, name);
+}
+
+//  The border. A message from another region's broker (rh_intake_accept_peer) is decided in
+//  its direction, and never crosses on to a third region. A message from here to another
+//  region is decided by the federation agreement first, then forwarded (s_forward). Returns
+//  true if the message was dealt with here (refused or forwarded).
 static bool
 s_border (rh_intake_t *self, const rh_verified_t *result, const rh_facts_t *facts, int64_t now)
 {
@@ -161,52 +280,39 @@ s_border (rh_intake_t *self, const rh_verified_t *result, const rh_facts_t *fact
     if (!peers)
         return false;
     rh_envelope_t *envelope = result->envelope;
-    for (size_t i = 0; i < rh_envelope_recipients (envelope); i++) {
-        const char *la = rh_envelope_recipient_front_door (envelope, i);
-        const char *door = NULL;
-        const rh_fed_region_t *region =
-            *rh_envelope_recipient_agency (envelope, i) ? NULL : rh_peers_route (peers, la, &door);
-        if (!region)
-            continue;
-        const rh_identity_t *sender_id = s_identity (self, result->agency, now);
-        rh_party_ref_t sender = { result->agency, 0, "", "" };
-        if (sender_id)
-            rh_policy_party (sender_id, &sender);
-        char reason [RH_MAX_REASON], detail [RH_MAX_REASON + 64];
-        rh_fed_decide_t decide = rh_peers_border (peers, rh_peers_own (peers)->name, region->name,
-                                                  facts, &sender, now, reason, sizeof reason);
-        //  Allowed crossings need the broker-to-broker link, which is not built yet: they are
-        //  refused as unavailable rather than lost, and the sender can send again later.
-        if (decide == RH_FED_ALLOW)
-            snprintf (reason, sizeof reason,
-                      "the crossing to region %s is allowed, but no link to its broker is "
-                      "running: send again later",
-                      region->name);
-        snprintf (detail, sizeof detail, "border:%s: %s",
-                  decide == RH_FED_ALLOW ? "no_link" : rh_federation_decide_name (decide), reason);
-        rh_rc_t rc = decide == RH_FED_ALLOW ? RH_E_BUSY : RH_E_POLICY;
-        //  A busy answer keeps nothing and the agent sends again every resend_ms: like the
-        //  broker's other busy answers it is not an audit record, or a held message would
-        //  write one every few seconds.
-        if (rc != RH_E_BUSY)
-            rh_audit_event (self->audit, "REJECTED", rc, result->msg_id, result->agency, NULL, 0,
-                            NULL, 0, result->sealed_sha256, detail);
-        rh_reply_t *reply =
-            rh_router_reply (self->router, result->routing_id, result->routing_id_size,
-                             result->msg_id, rc, false, detail);
-        if (reply) {
-            snprintf (reply->rule_id, sizeof reply->rule_id, "border:%s",
-                      decide == RH_FED_ALLOW ? "no_link" : rh_federation_decide_name (decide));
-            snprintf (reply->agreement_id, sizeof reply->agreement_id, "%s",
-                      rh_federation_id (rh_peers_federation (peers)));
+    const rh_identity_t *sender_id = s_identity (self, result->agency, now);
+    rh_party_ref_t sender = { result->agency, 0, "", "" };
+    if (sender_id)
+        rh_policy_party (sender_id, &sender);
+    char reason [RH_MAX_REASON], replied_to [RH_MAX_ID + 1];
+    const char *door = NULL;
+    const rh_fed_region_t *region = s_crossing (self, peers, envelope, &door, replied_to, now);
+    if (self->from_region) {
+        rh_fed_decide_t decide =
+            rh_peers_border (peers, self->from_region->name, rh_peers_own (peers)->name, facts,
+                             &sender, now, reason, sizeof reason);
+        if (decide != RH_FED_ALLOW) {
+            s_border_refuse (self, result, rh_federation_decide_name (decide), reason,
+                             self->from_region->name);
+            return true;
         }
-        rh_log (rc == RH_E_BUSY ? RH_LOG_DEBUG : RH_LOG_INFO, "broker",
-                "refused %s from %s at the border to region %s: %s", result->msg_id, result->agency,
-                region->name,
-                decide == RH_FED_ALLOW ? "no_link" : rh_federation_decide_name (decide));
+        if (region) {
+            s_border_refuse (self, result, "no_onward",
+                             "a message from another region is not forwarded on", region->name);
+            return true;
+        }
+        return false;
+    }
+    if (!region)
+        return false;
+    rh_fed_decide_t decide = rh_peers_border (peers, rh_peers_own (peers)->name, region->name,
+                                              facts, &sender, now, reason, sizeof reason);
+    if (decide != RH_FED_ALLOW) {
+        s_border_refuse (self, result, rh_federation_decide_name (decide), reason, region->name);
         return true;
     }
-    return false;
+    s_forward (self, result, region, door, facts, now);
+    return true;
 }
 
 //  Fills an audit decision from a policy decision (strings borrowed from it).
@@ -277,7 +383,11 @@ rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
     //  An outcome or update from the front door holding a case: the case says who hears it.
     //  Against the real clock: deadlines may run on a simulated one, senders' clocks do not.
     int64_t created = rh_envelope_created (envelope), real = rh_time_now_ms ();
-    if (created < real - self->created_window_ms || created > real + self->created_window_ms) {
+    //  A message another region's broker forwards may have waited in its queue for days (a
+    //  link down): that broker held it to the window on receipt, so only a created time in
+    //  the future is refused here.
+    if ((created < real - self->created_window_ms && !self->from_region)
+        || created > real + self->created_window_ms) {
         //  A clock an hour out is fine; a message dated decades away is not one to act on.
         char why [RH_MAX_REASON];
         snprintf (why, sizeof why,
@@ -543,10 +653,16 @@ rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
     }
     //  The message first, then what the broker made of it. The queues refer to the copy the
     //  audit record keeps rather than store it again.
-    uint64_t leaf = rh_audit_decided (self->audit, "ACCEPTED", RH_OK, result->msg_id,
-                                      result->agency, audit_recipients, delivered, sealed, size,
-                                      NULL, rh_envelope_kind_name (rh_envelope_kind (envelope)),
-                                      audit, count, rh_envelope_case_id (envelope));
+    //  From another region: the record names the region and broker it came through.
+    char from [RH_MAX_REASON] = "";
+    if (self->from_region)
+        snprintf (from, sizeof from, "%s from region %s (broker %s)",
+                  rh_envelope_kind_name (rh_envelope_kind (envelope)), self->from_region->name,
+                  self->from_region->broker_cn);
+    uint64_t leaf = rh_audit_decided (
+        self->audit, "ACCEPTED", RH_OK, result->msg_id, result->agency, audit_recipients, delivered,
+        sealed, size, NULL, *from ? from : rh_envelope_kind_name (rh_envelope_kind (envelope)),
+        audit, count, rh_envelope_case_id (envelope));
     for (size_t i = 0; i < count; i++) {
         if (skipped [i])
             continue;
@@ -593,4 +709,18 @@ rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
         rh_tracker_transfer (self->tracker, &record, recipients [0], now);
     rh_router_reply (self->router, result->routing_id, result->routing_id_size, result->msg_id,
                      RH_OK, false, NULL);
+}
+
+void
+rh_intake_accept_peer (rh_intake_t *self, rh_verified_t *result, const rh_fed_region_t *region,
+                       const rh_identity_t *sender, int64_t now)
+{
+    assert (self && result && region);
+    if (result->rc == RH_OK && !sender)
+        result->rc = RH_E_CERT_UNKNOWN;
+    self->from_region = region;
+    self->foreign = result->rc == RH_OK ? sender : NULL;
+    rh_intake_accept (self, result, now);
+    self->from_region = NULL;
+    self->foreign = NULL;
 }

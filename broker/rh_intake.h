@@ -32,10 +32,12 @@ rh_intake_t *rh_intake_new (rh_dedup_t *dedup, rh_queue_t *queue, rh_tracker_t *
                             int64_t expiry_ms, int64_t created_window_ms);
 
 //  Gives the intake the owner's slot of the federation in force (NULL inside it: none). A
-//  message addressed to a front door the federated directory places in another region is
-//  decided at the border first; a refusal is typed (RH_E_POLICY, rule "border:NAME") and
-//  audited. Allowed crossings are refused RH_E_BUSY ("border:no_link") until the
-//  broker-to-broker link exists.
+//  message that crosses to another region (addressed to a front door the federated directory
+//  places there, or an agency that region's board enrolled, or a reply without address to one)
+//  is decided at the border first: a refusal is typed (RH_E_POLICY, rule "border:NAME") and
+//  audited; an allowed crossing is stored in the per-peer queue (rh_peers
+//  RH_PEER_QUEUE_PREFIX) for the link to that region's broker, and the sender is answered
+//  Accepted (accepted for forwarding).
 void rh_intake_set_peers (rh_intake_t *self, rh_peers_t *const *peers);
 
 void rh_intake_destroy (rh_intake_t **self_p);
@@ -43,5 +45,12 @@ void rh_intake_destroy (rh_intake_t **self_p);
 //  Decides, stores and answers one verified (or refused) submission. The caller still owns
 //  result->envelope.
 void rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now);
+
+//  As rh_intake_accept, for a message another region's broker forwarded (from region; sender
+//  is the sender's certificate from that region's board, verified by the caller; NULL: not
+//  known there, refused). The border is decided in that direction first, then the agreements
+//  in force here as for any sender; the audit record names the region and its broker.
+void rh_intake_accept_peer (rh_intake_t *self, rh_verified_t *result, const rh_fed_region_t *region,
+                            const rh_identity_t *sender, int64_t now);
 
 #endif

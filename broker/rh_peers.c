@@ -8,7 +8,33 @@
 struct _rh_peers_t {
     rh_federation_t *federation;
     const rh_fed_region_t *own;
+    //  Per region (by index; the own region's stays NULL): the other board's CA, its CRL and
+    //  the certificates it issued that its board gave ours (pki/peers/REGION), or NULL when
+    //  they do not load: nothing from that region verifies and no link to it starts.
+    rh_certstore_t *stores [RH_MAX_FED_REGIONS];
 };
+
+//  Loads the certificates the other boards gave ours: pki_dir/peers/REGION as rhannu-ca
+//  writes a PKI folder (ca.pem, crl.pem, AGENCY/cert.pem). Its CA is the one the federation
+//  agreement names (rh_fedtrust checked its fingerprint).
+static void
+s_load_stores (rh_peers_t *self, const char *pki_dir)
+{
+    size_t count = rh_federation_regions (self->federation);
+    for (size_t i = 0; i < count && i < RH_MAX_FED_REGIONS; i++) {
+        const rh_fed_region_t *region = rh_federation_region (self->federation, i);
+        if (region == self->own)
+            continue;
+        char dir [PATH_MAX];
+        rh_file_path (dir, sizeof dir, "%s/peers/%s", pki_dir, region->name);
+        self->stores [i] = rh_certstore_load_dir (dir);
+        if (!self->stores [i])
+            rh_log_warn ("broker",
+                         "federation: the certificates of region %s (%s) do not load: nothing "
+                         "from it verifies and no link to it starts",
+                         region->name, dir);
+    }
+}
 
 rh_peers_t *
 rh_peers_load (const char *path, const char *region, const char *pki_dir, int64_t now_ms,
@@ -53,6 +79,8 @@ rh_peers_load (const char *path, const char *region, const char *pki_dir, int64_
         snprintf (errors, errors_size, "%s: not in force now\n", path);
     if (*errors)
         rh_peers_destroy (&self);
+    else
+        s_load_stores (self, pki_dir);
     return self;
 }
 
@@ -61,6 +89,8 @@ rh_peers_destroy (rh_peers_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
+    for (size_t i = 0; i < RH_MAX_FED_REGIONS; i++)
+        rh_certstore_destroy (&(*self_p)->stores [i]);
     rh_federation_destroy (&(*self_p)->federation);
     free (*self_p);
     *self_p = NULL;
@@ -91,4 +121,71 @@ rh_peers_border (const rh_peers_t *self, const char *from, const char *to, const
 {
     return rh_federation_decide (self->federation, from, to, sender->id, sender->la, facts->kind,
                                  facts->purpose, facts->categories, now_ms, reason, reason_size);
+}
+
+//  The index of region in the agreement, or -1.
+static int
+s_index (const rh_peers_t *self, const rh_fed_region_t *region)
+{
+    size_t count = rh_federation_regions (self->federation);
+    for (size_t i = 0; i < count && i < RH_MAX_FED_REGIONS; i++)
+        if (rh_federation_region (self->federation, i) == region)
+            return (int) i;
+    return -1;
+}
+
+rh_certstore_t *
+rh_peers_store (const rh_peers_t *self, const rh_fed_region_t *region)
+{
+    int index = region ? s_index (self, region) : -1;
+    return index >= 0 ? self->stores [index] : NULL;
+}
+
+const rh_fed_region_t *
+rh_peers_broker_of (const rh_peers_t *self, const uint8_t curve_key [RH_PUBKEY_LEN], int64_t now_ms)
+{
+    size_t count = rh_federation_regions (self->federation);
+    for (size_t i = 0; i < count && i < RH_MAX_FED_REGIONS; i++) {
+        const rh_identity_t *identity = NULL;
+        const rh_fed_region_t *region = rh_federation_region (self->federation, i);
+        if (self->stores [i]
+            && rh_certstore_by_curve (self->stores [i], curve_key, now_ms, &identity) == RH_OK
+            && strcmp (identity->type, "BROKER") == 0
+            && strcmp (identity->agency_id, region->broker_cn) == 0)
+            return region;
+    }
+    return NULL;
+}
+
+const rh_identity_t *
+rh_peers_broker_identity (const rh_peers_t *self, const rh_fed_region_t *region, int64_t now_ms)
+{
+    rh_certstore_t *store = rh_peers_store (self, region);
+    const rh_identity_t *identity =
+        store ? rh_certstore_enrolled (store, region->broker_cn, now_ms) : NULL;
+    return identity && strcmp (identity->type, "BROKER") == 0 && identity->has_curve_key ? identity
+                                                                                         : NULL;
+}
+
+const rh_fed_region_t *
+rh_peers_home (const rh_peers_t *self, const char *agency, int64_t now_ms)
+{
+    size_t count = rh_federation_regions (self->federation);
+    for (size_t i = 0; i < count && i < RH_MAX_FED_REGIONS; i++) {
+        const rh_identity_t *identity =
+            self->stores [i] ? rh_certstore_enrolled (self->stores [i], agency, now_ms) : NULL;
+        if (identity && strcmp (identity->type, "BROKER") != 0)
+            return rh_federation_region (self->federation, i);
+    }
+    return NULL;
+}
+
+const rh_fed_region_t *
+rh_peers_region_of_queue (const rh_peers_t *self, const char *queue)
+{
+    if (strncmp (queue, RH_PEER_QUEUE_PREFIX, strlen (RH_PEER_QUEUE_PREFIX)) != 0)
+        return NULL;
+    const rh_fed_region_t *region =
+        rh_federation_region_named (self->federation, queue + strlen (RH_PEER_QUEUE_PREFIX));
+    return region != self->own ? region : NULL;
 }

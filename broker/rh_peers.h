@@ -8,10 +8,12 @@
     names this broker's region with this broker's CA. A bad new file leaves
     the one in force, as with sharing agreements.
 
-    Not yet here (issue 16, to come): the broker-to-broker links that forward
-    the sender's original sealed bytes to the peer from a per-peer durable
-    queue, and the border decision in intake. rh_peers_route and
-    rh_peers_border are the pieces those will call.
+    Each other region's board gives ours its CA certificate, CRL and the
+    certificates it issued (public), kept under pki/peers/REGION as a PKI
+    folder: the broker verifies a message from that region against them, and
+    admits that region's broker (its BROKER certificate, CN broker_cn) as the
+    link's client. A crossing waits in the per-peer queue RH_PEER_QUEUE_PREFIX
+    REGION of rh_queue until the peer's broker has stored it (rh_peerlink).
     =========================================================================
 */
 #ifndef RH_PEERS_H_INCLUDED
@@ -39,5 +41,29 @@ const rh_fed_region_t *rh_peers_route (const rh_peers_t *self, const char *la, c
 rh_fed_decide_t rh_peers_border (const rh_peers_t *self, const char *from, const char *to,
                                  const rh_facts_t *facts, const rh_party_ref_t *sender,
                                  int64_t now_ms, char *reason, size_t reason_size);
+
+//  The queue a crossing to a region waits in: RH_PEER_QUEUE_PREFIX then the region's name; also
+//  the name a peer's broker is known by on its connection (ZAP User-Id).
+#define RH_PEER_QUEUE_PREFIX "region:"
+
+//  The certificates of another region (pki/peers/REGION), or NULL when they did not load (or
+//  region is this broker's own).
+rh_certstore_t *rh_peers_store (const rh_peers_t *self, const rh_fed_region_t *region);
+
+//  The region whose broker (a BROKER certificate of that region's CA, CN broker_cn, valid at
+//  now_ms) binds this CURVE key, or NULL.
+const rh_fed_region_t *rh_peers_broker_of (const rh_peers_t *self,
+                                           const uint8_t curve_key [RH_PUBKEY_LEN], int64_t now_ms);
+
+//  The BROKER certificate of region's broker, valid at now_ms and binding a CURVE key (what a
+//  link connects to), or NULL.
+const rh_identity_t *rh_peers_broker_identity (const rh_peers_t *self,
+                                               const rh_fed_region_t *region, int64_t now_ms);
+
+//  The other region whose board enrolled agency (valid at now_ms), or NULL.
+const rh_fed_region_t *rh_peers_home (const rh_peers_t *self, const char *agency, int64_t now_ms);
+
+//  The region a per-peer queue name stands for, or NULL if queue is no other region's.
+const rh_fed_region_t *rh_peers_region_of_queue (const rh_peers_t *self, const char *queue);
 
 #endif

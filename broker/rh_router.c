@@ -17,6 +17,7 @@ struct _rh_router_t {
     void *context;                         //  borrowed
     rh_config_t *config;                   //  borrowed: endpoint, handshake and heartbeat times
     rh_certstore_t *const *store;          //  borrowed slot: who ZAP admits (swapped on reload)
+    rh_peers_t *const *peers;              //  borrowed slot: the federation in force (NULL: none)
     rh_audit_t *audit;                     //  borrowed: refused handshakes and frames
     uint8_t curve_secret [RH_PUBKEY_LEN];  //  the broker's CURVE secret key (cleared on destroy)
     void *router;                          //  the ROUTER agents connect to
@@ -250,6 +251,13 @@ rh_router_tick (rh_router_t *self, int64_t now_ms, bool force)
     }
 }
 
+void
+rh_router_set_peers (rh_router_t *self, rh_peers_t *const *peers)
+{
+    assert (self);
+    self->peers = peers;
+}
+
 size_t
 rh_router_sessions (rh_router_t *self, const char *agency)
 {
@@ -304,7 +312,25 @@ rh_router_handle_zap (rh_router_t *self)
         int64_t now = rh_time_now_ms ();
         rh_rc_t rc =
             rh_certstore_by_curve (*self->store, zmq_msg_data (&parts [6]), now, &identity);
-        if (rc == RH_OK && strcmp (identity->type, "BROKER") == 0) {
+        //  Another region's broker, which the federation agreement trusts through its board's
+        //  CA and its certificate's CN: known on its connection as RH_PEER_QUEUE_PREFIX REGION.
+        const rh_fed_region_t *region =
+            rc != RH_OK && self->peers && *self->peers
+                ? rh_peers_broker_of (*self->peers, zmq_msg_data (&parts [6]), now)
+                : NULL;
+        char peer_name [RH_MAX_ID + 1];
+        if (region) {
+            snprintf (peer_name, sizeof peer_name, RH_PEER_QUEUE_PREFIX "%s", region->name);
+            rc = rh_sessions_admit (self->sessions, peer_name, now) ? RH_OK : RH_E_BUSY;
+            if (rc == RH_OK) {
+                status = "200";
+                text = "OK";
+                snprintf (agency, sizeof agency, "%s", peer_name);
+            }
+            else
+                text = "this region's broker holds as many sessions as it may";
+        }
+        else if (rc == RH_OK && strcmp (identity->type, "BROKER") == 0) {
             rc = RH_E_CERT_UNKNOWN;
             text = "broker key used as a client";
         }
@@ -315,7 +341,11 @@ rh_router_handle_zap (rh_router_t *self)
         }
         else if (rc != RH_OK)
             text = rh_rc_text (rc);
-        if (rc == RH_OK) {
+        if (region) {
+            if (rc != RH_OK)
+                rh_tally_add (self->tally, "HANDSHAKE_REFUSED", rc, peer_name, now);
+        }
+        else if (rc == RH_OK) {
             status = "200";
             text = "OK";
             snprintf (agency, sizeof agency, "%s", identity->agency_id);
@@ -402,6 +432,12 @@ static bool
 s_session_valid (rh_router_t *self, int fd, const char *agency, int64_t now_ms)
 {
     const uint8_t *key = rh_sessions_key (self->sessions, fd);
+    rh_peers_t *peers = self->peers ? *self->peers : NULL;
+    if (strncmp (agency, RH_PEER_QUEUE_PREFIX, strlen (RH_PEER_QUEUE_PREFIX)) == 0) {
+        //  A peer region's broker: still trusted through the federation agreement in force.
+        const rh_fed_region_t *peer = key && peers ? rh_peers_broker_of (peers, key, now_ms) : NULL;
+        return peer && strcmp (peer->name, agency + strlen (RH_PEER_QUEUE_PREFIX)) == 0;
+    }
     if (!key)
         return rh_certstore_enrolled (*self->store, agency, now_ms) != NULL;
     const rh_identity_t *identity = NULL;

@@ -57,6 +57,11 @@ rh_router_t *rh_router_new (void *context, rh_config_t *config,
 
 void rh_router_destroy (rh_router_t **self_p);
 
+//  Gives ZAP the owner's slot of the federation in force (NULL inside it: none): a peer
+//  region's broker is then admitted as RH_PEER_QUEUE_PREFIX REGION (rh_peers_broker_of), and
+//  its sessions are closed when the agreement in force no longer trusts its key.
+void rh_router_set_peers (rh_router_t *self, rh_peers_t *const *peers);
+
 //  The sockets the caller polls: the ROUTER, and the ZAP handler.
 void *rh_router_socket (rh_router_t *self);
 void *rh_router_zap_socket (rh_router_t *self);

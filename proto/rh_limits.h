@@ -106,6 +106,7 @@
 #define RH_MAX_FED_REGIONS   8   //  regions of one federation agreement
 #define RH_MAX_FED_CROSSINGS 64  //  crossings (direction and what may cross)
 #define RH_MAX_FED_DOORS     64  //  front doors of one region in the federated directory
+#define RH_PEER_CREDIT       32  //  crossings in flight on a link to another region's broker
 
 //  Referral lifecycles
 #define RH_MAX_INVOLVED       16    //  agencies that hear one case's updates

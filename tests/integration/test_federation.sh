@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 #  Federated regions (issue 16): two boards, two CAs, one federation agreement that both sign.
-#  What it covers today: the agreement as each board signs and checks it (rhannu-ca
+#  It covers the agreement as each board signs and checks it (rhannu-ca
 #  sign-agreement as its own region only; rhannu-broker check-agreement --pki with the other
 #  region's CA under PKI/peers/REGION/ca.pem; one signature, a tampered file, a swapped CA).
 source "$(dirname "$0")/lib.sh"
@@ -137,16 +137,21 @@ err=$(cat "$(ls -t "$work"/police-east/failed/*.error | head -1)" 2>/dev/null)
 expect_match "the refusal is typed: the federation agreement and border:not_covered" "$err" "border:not_covered"
 expect_match "and names the agreement" "$err" "fed-east-west"
 send la1-fd "$work/s6-police.json"
-#  Allowed at the border, but no link to west yet: answered busy, so la1's agent keeps it.
+#  Allowed at the border; west's board has not given east its broker's certificate here, so
+#  no link runs: the transfer is accepted for forwarding and waits in west's queue at east
+#  (test_federation_link.sh runs the link).
 sleep 3
 expect "la1's front door passes the border decision: not refused" "$(count_files "$work/la1-fd/failed" "*.error")" 0
-grep -q "sending 1 messages again" "$work/la1-fd/agent.log" \
-    && ok "and its agent holds the transfer and sends it again (no link to west yet)" \
-    || bad "the agent does not hold the transfer"
+grep -q "accepted for forwarding to region west" "$work/broker/broker.log" \
+    && ok "the transfer is accepted for forwarding (stored in west's queue)" \
+    || bad "the transfer was not accepted for forwarding"
+grep -q "no valid BROKER certificate broker of region west" "$work/broker/broker.log" \
+    && ok "and the operator is told why no link to west runs" || bad "no word on the missing link"
 stop_agent la1-fd
 stop_broker
 log=$("$bin/rhannu-broker" log -f "$work/broker/broker.yaml" 2>&1)    #  read once stopped
 expect_match "the refusal at the border is in the audit log, typed" "$log" "REJECTED +RH_E_POLICY .*border:not_covered"
+expect_match "and the crossing, with where it waits" "$log" "ACCEPTED .*region:west +TRANSFER forwarded to region west for la2-fd"
 expect_match "the audit chain verifies" "$(echo "$log" | tail -1)" "Merkle tree intact"
 sed -i 's/agencies: \[la1-fd\]/agencies: [la1-fd, police-east]/' "$fed"
 RH_LOG_LEVEL=info "$bin/rhannu-broker" -f "$work/broker/broker.yaml" 2>"$work/start.log" &

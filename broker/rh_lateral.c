@@ -207,6 +207,16 @@ s_drop_due (rh_lateral_t *self, int64_t due_ms, const rh_lateral_check_t *check,
     rh_db_delete (self->db, key, strlen (key));
 }
 
+//  A time for the audit record's sentence (UTC, to the minute), as the alerts name it.
+static void
+s_when (int64_t ms, char text [32])
+{
+    time_t seconds = (time_t) (ms / 1000);
+    struct tm tm;
+    if (!gmtime_r (&seconds, &tm) || !strftime (text, 32, "%Y-%m-%d %H:%M UTC", &tm))
+        snprintf (text, 32, "%" PRId64, ms);
+}
+
 //  ---------------------------------------------------------------------------------------------
 //  Requests
 
@@ -254,11 +264,12 @@ rh_lateral_open (rh_lateral_t *self, rh_envelope_t *envelope, const char *reques
     }
     if (!tracked)
         return;
-    char detail [RH_MAX_REASON];
+    char detail [RH_MAX_REASON], when [32];
+    s_when (reply_by, when);
     if (reply_by)
         snprintf (detail, sizeof detail,
-                  "lateral check of %zu partners; reply by %" PRId64 " (reminder at %d%%)", tracked,
-                  reply_by, RH_LATERAL_REMIND_PERCENT);
+                  "lateral check of %zu partners; reply by %s (reminder at %d%%)", tracked, when,
+                  RH_LATERAL_REMIND_PERCENT);
     else
         snprintf (detail, sizeof detail, "lateral check of %zu partners; no reply-by time",
                   tracked);
@@ -462,10 +473,11 @@ s_fire (rh_lateral_t *self, char *text, int64_t due_ms, int64_t now)
     s_put (self, &check);
     s_alert (self, &check, RHANNU__V1__ALERT_KIND__INFO_REQUEST_OVERDUE, check.requester, now);
     s_alert (self, &check, RHANNU__V1__ALERT_KIND__INFO_REQUEST_OVERDUE, check.recipient, now);
-    char detail [RH_MAX_REASON];
+    char detail [RH_MAX_REASON], when [32];
+    s_when (check.reply_by_ms, when);
     snprintf (detail, sizeof detail,
-              "reply by %" PRId64 " passed without a response from %s; %s and %s alerted",
-              check.reply_by_ms, check.recipient, check.requester, check.recipient);
+              "reply by %s passed without a response from %s; requester and partner alerted", when,
+              check.recipient);
     const char *told [2] = { check.requester, check.recipient };
     rh_audit_decided (self->audit, "LATERAL_OVERDUE", RH_OK, check.request_msg_id, check.recipient,
                       told, 2, NULL, 0, NULL, detail, NULL, 0, check.case_id);

@@ -86,6 +86,16 @@ expect_match "the alert names who has not replied" "$(cat $(grep -l '"alert_kind
 sleep 0.5
 expect "health's answered check does not go overdue" "$(alerts health-abb INFO_REQUEST_OVERDUE)" 0
 expect "one overdue alert to the front door" "$(alerts la-newport INFO_REQUEST_OVERDUE)" 1
+lateral_status () { tr -d ' \n' < "$work/$1/data/status.json" | grep -o '"lateral_checks":{[^}]*}'; }
+wait_status () {    # wait_status AGENCY REGEX: the agent's status.json shows it (written as it goes)
+    local deadline=$((SECONDS + 10))
+    until lateral_status $1 | grep -qE "$2"; do [ $SECONDS -lt $deadline ] || return 1; sleep 0.1; done
+}
+wait_status police-gwent "\"reminders\":1,\"overdue\":1,\"last_request\":\"$request\"" \
+    && ok "police's agent status shows the reminder and the overdue request" || bad "police status: $(lateral_status police-gwent)"
+wait_status la-newport '"reminders":0,"overdue":1' \
+    && ok "the front door's agent status shows its request overdue" || bad "front door status: $(lateral_status la-newport)"
+expect_match "rhannu-agent status prints it" "$("$bin/rhannu-agent" status -f "$work/la-newport/agent.yaml" 2>&1)" "lateral_checks +\{\"reminders\": 0, \"overdue\": 1"
 
 echo "== police answer late: still linked; a second answer is refused"
 response "$work/police-response.json" "$request" false

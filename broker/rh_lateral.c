@@ -460,6 +460,12 @@ s_fire (rh_lateral_t *self, char *text, int64_t due_ms, int64_t now)
         event == RH_LATERAL_REMIND ? check.remind_ms == due_ms : check.reply_by_ms == due_ms;
     if (!next || !current)
         return;  //  stale: the check moved on
+    if (event == RH_LATERAL_REMIND && check.reply_by_ms && check.reply_by_ms <= now) {
+        //  A broker that was down fires both at once: the overdue alert says it all.
+        check.remind_ms = 0;
+        s_put (self, &check);
+        return;
+    }
     check.state = next;
     if (event == RH_LATERAL_REMIND) {
         check.remind_ms = 0;

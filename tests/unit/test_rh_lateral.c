@@ -291,6 +291,29 @@ test_a_check_answered_in_time_has_no_more_deadlines (void)
     s_close (&fx);
 }
 
+static void
+test_a_reminder_past_the_reply_by_time_is_skipped (void)
+{
+    s_fixture_t fx;
+    s_open (&fx);
+    int64_t now = rh_time_now_ms (), reply_by = now + TEST_DAY_MS;
+    rh_envelope_t *request = s_request (reply_by);
+    const char *partners [1] = { "health-abb" };
+    rh_lateral_open (fx.lateral, request, "la-newport", partners, 1, now);
+    uint64_t partner_before = s_queued (&fx, "health-abb"),
+             requester_before = s_queued (&fx, "la-newport");
+    //  A broker down over both times fires them together: no reminder of what is overdue.
+    rh_lateral_fire (fx.lateral, reply_by + TEST_DAY_MS);
+    rh_lateral_check_t check;
+    CU_ASSERT_FATAL (rh_lateral_get (fx.lateral, "lat-1", "health-abb", &check));
+    CU_ASSERT_EQUAL (check.state, L_OVERDUE);
+    CU_ASSERT_EQUAL (check.remind_ms, 0);
+    CU_ASSERT_EQUAL (s_queued (&fx, "health-abb"), partner_before + 1);
+    CU_ASSERT_EQUAL (s_queued (&fx, "la-newport"), requester_before + 1);
+    rh_envelope_destroy (&request);
+    s_close (&fx);
+}
+
 void
 init_rh_lateral_tests (void)
 {
@@ -300,4 +323,6 @@ init_rh_lateral_tests (void)
                  test_a_check_is_reminded_goes_overdue_and_is_answered_late);
     CU_add_test (suite, "a check answered in time has no more deadlines",
                  test_a_check_answered_in_time_has_no_more_deadlines);
+    CU_add_test (suite, "a reminder past the reply-by time is skipped",
+                 test_a_reminder_past_the_reply_by_time_is_skipped);
 }

@@ -96,7 +96,8 @@ rh_lateral_match_t rh_lateral_match (rh_lateral_t *self, rh_envelope_t *envelope
 //  Whether a matched message is refused: a second answer to a check, or a response shared
 //  beyond the requester (a relay: beyond the partner that answered) where the decision for
 //  that recipient does not allow it onward. Returns true and fills refusal (its strings live
-//  in it) and *refused_recipient (an entry of recipients, or the check's partner).
+//  in it) and *refused_recipient (an entry of recipients, or the requester). Without lateral
+//  checks (self NULL) or a match, nothing is refused.
 bool rh_lateral_refused (rh_lateral_t *self, rh_lateral_match_t match,
                          const rh_lateral_check_t *check, const char *const *recipients,
                          const rh_decision_t *decisions, size_t count, rh_decision_t *refusal,

@@ -292,6 +292,11 @@ struct _rh_agent_t {
     int64_t started_ms;                    //  when the agent started
     int64_t last_accepted_ms;              //  when the broker last accepted one of ours (0: never)
     int64_t service_status_ms;             //  when systemd's STATUS= line was last updated
+
+    //  Issue 17, lateral checks: the broker's alerts about information requests since start
+    //  (reminders to answer one, reply-by times passed), and the request last named.
+    uint64_t lateral_reminders, lateral_overdue;
+    char lateral_request [RH_MAX_ID + 1];
 };
 
 //  ---------------------------------------------------------------------------------------------
@@ -730,6 +735,15 @@ s_track_news (rh_agent_t *self, rh_envelope_t *envelope)
                 s_track (self, referral, "overdue",
                          alert->outage_attributed ? "overdue (outage)" : "overdue");
         }
+        else if (alert->alert_kind == RHANNU__V1__ALERT_KIND__INFO_REQUEST_REMINDER
+                 || alert->alert_kind == RHANNU__V1__ALERT_KIND__INFO_REQUEST_OVERDUE) {
+            if (alert->alert_kind == RHANNU__V1__ALERT_KIND__INFO_REQUEST_REMINDER)
+                self->lateral_reminders++;
+            else
+                self->lateral_overdue++;
+            snprintf (self->lateral_request, sizeof self->lateral_request, "%s",
+                      rh_envelope_in_reply_to (envelope));
+        }
     }
 }
 
@@ -851,6 +865,11 @@ s_write_status (rh_agent_t *self)
                        self->unverified_ms ? rh_time_format (self->unverified_ms, last, sizeof last)
                                            : ""));
         json_object_set_new (root, "referrals", s_referrals_status (self));
+        json_object_set_new (root, "lateral_checks",
+                             json_pack ("{s:I, s:I, s:s}", "reminders",
+                                        (json_int_t) self->lateral_reminders, "overdue",
+                                        (json_int_t) self->lateral_overdue, "last_request",
+                                        self->lateral_request));
     }
     if (root) {
         char hex [RH_DIGEST_LEN * 2 + 1];

@@ -17,6 +17,7 @@
       wc/<witness>            the size each witness last cosigned (rh_cosigner)
       k/ kh/ d/ s/<subject>/  cases, deadlines by due time, subjects (rh_cases)
       ka/<alert msg id>       a repeat-referral alert a case waits on (rh_tracker)
+      lq/ ld/ lr/             lateral checks, their deadlines, responses (rh_lateral)
       p/<agreement id>        highest version of the agreement ever loaded (refuses rollback)
       g/<id>/<version>        that agreement as signed: signature (64 bytes) then the file
     =========================================================================
@@ -109,6 +110,7 @@ struct _rh_broker_t {
     rh_cosigner_t *cosigner;  //  submits checkpoints to witnesses (NULL: none configured)
     rh_queue_t *queue;        //  per-recipient queues and the agents bound to them
     rh_tracker_t *tracker;    //  the referral lifecycle
+    rh_lateral_t *lateral;    //  lateral checks: information requests and responses
     rh_intake_t *intake;      //  verified messages: recipients, decisions, copies
     rh_backlog_t *backlog;    //  submissions waiting for a verify worker's credit
     size_t max_batch;
@@ -902,6 +904,7 @@ s_tick (rh_broker_t *self, int64_t now)
     s_read_clock (self);
     s_checkpoint (self, rh_time_now_ms (), false);
     rh_tracker_fire (self->tracker, s_now (self));
+    rh_lateral_fire (self->lateral, s_now (self));
     rh_queue_redeliver (self->queue, now);
     rh_router_tick (self->router, rh_time_now_ms (), false);
     s_check_trust_expiry (self, now);
@@ -1310,6 +1313,10 @@ rh_broker_new (rh_config_t *config)
                                 rh_config_int (config, "verify/created_window_hours") * 3600000)))
         goto fail;
     rh_intake_set_peers (self->intake, &self->peers);
+    if (!(self->lateral =
+              rh_lateral_new (self->db, self->queue, self->audit, self->signer, &self->store)))
+        goto fail;
+    rh_intake_set_lateral (self->intake, self->lateral);
     s_load_bundle (self);
     if (rh_db_commit (self->db, true) != 0)
         goto fail;
@@ -1401,6 +1408,7 @@ rh_broker_destroy (rh_broker_t **self_p)
             zmq_ctx_term (self->context);
         rh_intake_destroy (&self->intake);
         rh_tracker_destroy (&self->tracker);
+        rh_lateral_destroy (&self->lateral);
         rh_queue_destroy (&self->queue);
         rh_dedup_destroy (&self->dedup);
         rh_audit_destroy (&self->audit);

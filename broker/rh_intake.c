@@ -23,6 +23,7 @@ struct _rh_intake_t {
     //  certificate there (not enrolled here); NULL otherwise.
     const rh_fed_region_t *from_region;
     const rh_identity_t *foreign;
+    rh_lateral_t *lateral;      //  borrowed: lateral checks (issue 17), or NULL
     int64_t expiry_ms;          //  default message life
     int64_t created_window_ms;  //  how far a created time may be from the real clock
 };
@@ -54,6 +55,13 @@ rh_intake_set_peers (rh_intake_t *self, rh_peers_t *const *peers)
 {
     assert (self);
     self->peers = peers;
+}
+
+void
+rh_intake_set_lateral (rh_intake_t *self, rh_lateral_t *lateral)
+{
+    assert (self);
+    self->lateral = lateral;
 }
 
 void
@@ -549,6 +557,19 @@ rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
         s_refuse (self, result, &refusal, record.holder);
         return;
     }
+    //  Issue 17, lateral checks: a response answers its check once, and goes to the requester
+    //  only (as does whatever relays it) unless the agreement allows it onward.
+    rh_lateral_check_t lateral;
+    rh_lateral_match_t lateral_match =
+        self->lateral ? rh_lateral_match (self->lateral, envelope, result->agency, &lateral)
+                      : RH_LATERAL_NONE;
+    const char *refused_to = NULL;
+    if (!seen_before
+        && rh_lateral_refused (self->lateral, lateral_match, &lateral, recipients, decisions, count,
+                               &refusal, &refused_to)) {
+        s_refuse (self, result, &refusal, refused_to);
+        return;
+    }
     size_t header_size = 0;
     const uint8_t *header = rh_envelope_header_bytes (envelope, &header_size);
     uint8_t header_hash [RH_DIGEST_LEN];
@@ -707,6 +728,10 @@ rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
         rh_tracker_event (self->tracker, &record, &facts, recipients, addressed, now);
     else if (transfer && addressed > 0)
         rh_tracker_transfer (self->tracker, &record, recipients [0], now);
+    if (self->lateral && facts.kind == RH_KIND_INFO_REQUEST)
+        rh_lateral_open (self->lateral, envelope, result->agency, recipients, addressed, now);
+    else if (lateral_match == RH_LATERAL_RESPONSE)
+        rh_lateral_answer (self->lateral, &lateral, envelope, now);
     rh_router_reply (self->router, result->routing_id, result->routing_id_size, result->msg_id,
                      RH_OK, false, NULL);
 }

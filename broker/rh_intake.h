@@ -40,6 +40,11 @@ rh_intake_t *rh_intake_new (rh_dedup_t *dedup, rh_queue_t *queue, rh_tracker_t *
 //  Accepted (accepted for forwarding).
 void rh_intake_set_peers (rh_intake_t *self, rh_peers_t *const *peers);
 
+//  Issue 17, lateral checks: gives the intake the lateral checks (borrowed). An accepted
+//  INFO_REQUEST is then tracked per partner, a response closes its check, and a response shared
+//  beyond the requester without an onward rule is refused (see rh_lateral).
+void rh_intake_set_lateral (rh_intake_t *self, rh_lateral_t *lateral);
+
 void rh_intake_destroy (rh_intake_t **self_p);
 
 //  Decides, stores and answers one verified (or refused) submission. The caller still owns

@@ -253,6 +253,28 @@ rh_notice_alert (const rh_notice_from_t *from, const rh_alert_t *alert, size_t *
                 "%s ac nid yw wedi'i gofnodi.",
                 s_case_name (record), due);
             break;
+        //  Issue 17, lateral checks: the record stands for the request (its case id or id), the
+        //  holder for the partner asked, the referrer for the requester.
+        case RHANNU__V1__ALERT_KIND__INFO_REQUEST_REMINDER:
+            snprintf (en, sizeof en,
+                      "Reminder: a reply to the information request from %s about case %s is "
+                      "due by %s.",
+                      record->referrer, s_case_name (record), due);
+            snprintf (cy, sizeof cy,
+                      "Nodyn atgoffa: mae ateb i'r cais am wybodaeth gan %s am yr achos %s yn "
+                      "ddyledus erbyn %s.",
+                      record->referrer, s_case_name (record), due);
+            break;
+        case RHANNU__V1__ALERT_KIND__INFO_REQUEST_OVERDUE:
+            snprintf (en, sizeof en,
+                      "The reply from %s to the information request from %s about case %s was "
+                      "due by %s and has not come.",
+                      record->holder, record->referrer, s_case_name (record), due);
+            snprintf (cy, sizeof cy,
+                      "Roedd ateb %s i'r cais am wybodaeth gan %s am yr achos %s yn ddyledus "
+                      "erbyn %s ac nid yw wedi dod.",
+                      record->holder, record->referrer, s_case_name (record), due);
+            break;
         default:  //  repeat referrals
             snprintf (en, sizeof en,
                       "%u referrals about the same person within %u days did not meet the "

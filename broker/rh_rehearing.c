@@ -25,6 +25,12 @@ struct _rh_rehearing_t {
     uint64_t referrals;        //  referrals that opened a case
     uint64_t bindings;         //  accepted replies bound to their referral, checked again
     uint64_t bindings_held;    //  of those, bound to the referral's header as logged
+    //  Issue 17, lateral checks, rebuilt from the log: "<request>/<partner>" ->
+    //  {requester, overdue, answered}; response msg id -> "<request>/<partner>"; response msg
+    //  id -> whether replay finds it late (until the broker's LATERAL_ANSWERED record is read).
+    json_t *lateral, *responses, *answers_due;
+    uint64_t lateral_asked, lateral_answered, lateral_late, lateral_overdue;
+    uint64_t lateral_reproduced, lateral_onward, lateral_mismatches;
 };
 
 rh_rehearing_t *
@@ -41,7 +47,11 @@ rh_rehearing_new (rh_db_t *db, rh_certstore_t *store, const char *pki)
     self->ca = rh_ca_read_cert (ca_path);
     self->cases = rh_casebook_new ();
     self->mismatches = json_array ();
-    if (!self->cases || !self->mismatches)
+    self->lateral = json_object ();
+    self->responses = json_object ();
+    self->answers_due = json_object ();
+    if (!self->cases || !self->mismatches || !self->lateral || !self->responses
+        || !self->answers_due)
         rh_rehearing_destroy (&self);
     return self;
 }
@@ -57,6 +67,9 @@ rh_rehearing_destroy (rh_rehearing_t **self_p)
         free (self->versions);
         rh_casebook_destroy (&self->cases);
         json_decref (self->mismatches);
+        json_decref (self->lateral);
+        json_decref (self->responses);
+        json_decref (self->answers_due);
         X509_free (self->ca);
         free (self);
         *self_p = NULL;
@@ -118,7 +131,8 @@ s_party (rh_rehearing_t *self, const char *agency, int64_t at_ms, rh_party_ref_t
 //  Decides again every decision of one accepted message. Returns the recipient that the
 //  decisions make the holder (an allowed front door), or NULL.
 static const char *
-s_redecide (rh_rehearing_t *self, const rh_audit_record_t *record, const rh_facts_t *facts)
+s_redecide (rh_rehearing_t *self, const rh_audit_record_t *record, const rh_facts_t *facts,
+            const json_t *relayed)
 {
     rh_party_ref_t sender, recipient;
     bool have_sender = s_party (self, record->agency, record->at_ms, &sender);
@@ -155,6 +169,24 @@ s_redecide (rh_rehearing_t *self, const rh_audit_record_t *record, const rh_fact
             if (!holder && decision.allowed
                 && rh_agreement_has_role (agreement, decision.recipient, "front_door"))
                 holder = decision.recipient;
+            //  Issue 17: a response (or a message relaying one) reached someone beside the
+            //  requester and the partner that answered only under a rule with onward: true.
+            const char *requester = json_string_value (json_object_get (relayed, "requester"));
+            const char *partner = json_string_value (json_object_get (relayed, "partner"));
+            if (relayed && decision.allowed && requester && partner
+                && strcmp (decision.recipient, requester) != 0
+                && strcmp (decision.recipient, partner) != 0) {
+                self->lateral_onward++;
+                if (!again.onward) {
+                    self->lateral_mismatches++;
+                    json_array_append_new (
+                        self->mismatches,
+                        json_pack ("{s:I, s:s, s:s, s:s, s:s}", "record", (json_int_t) record->seq,
+                                   "message", record->msg_id, "recipient", decision.recipient,
+                                   "recorded_rule", "response shared onward", "replayed_rule",
+                                   "onward not allowed"));
+                }
+            }
         }
         if (same)
             self->reproduced++;
@@ -167,6 +199,119 @@ s_redecide (rh_rehearing_t *self, const rh_audit_record_t *record, const rh_fact
                            agreement ? again.rule_id : "(agreement not available)"));
     }
     return holder;
+}
+
+//  ---------------------------------------------------------------------------------------------
+//  Issue 17, lateral checks: rebuilt from the accepted requests and responses, and the broker's
+//  own records of them checked against it.
+
+static void
+s_lateral_mismatch (rh_rehearing_t *self, const rh_audit_record_t *record, const char *recorded,
+                    const char *replayed)
+{
+    self->lateral_mismatches++;
+    json_array_append_new (self->mismatches,
+                           json_pack ("{s:I, s:s, s:s, s:s, s:s}", "record",
+                                      (json_int_t) record->seq, "message", record->msg_id,
+                                      "recipient", record->agency, "recorded_rule", recorded,
+                                      "replayed_rule", replayed));
+}
+
+//  The broker's records: a reply-by time passed (LATERAL_OVERDUE) or a response linked
+//  (LATERAL_ANSWERED), each as replay finds it.
+static void
+s_lateral_record (rh_rehearing_t *self, const rh_audit_record_t *record, bool erased)
+{
+    char key [2 * RH_MAX_ID + 2];
+    //  The partners a request was tracked for: the broker's record names them (the request
+    //  itself may have been erased since).
+    if (!strcmp (record->event, "LATERAL_REQUESTED")) {
+        for (size_t r = 0; r < record->recipient_count; r++) {
+            snprintf (key, sizeof key, "%s/%s", record->msg_id, record->recipients [r]);
+            json_object_set_new (self->lateral, key,
+                                 json_pack ("{s:s, s:s, s:b, s:b}", "requester", record->agency,
+                                            "partner", record->recipients [r], "overdue", 0,
+                                            "answered", 0));
+            self->lateral_asked++;
+        }
+    }
+    //  An accepted response whose message was erased: its answer stands as logged.
+    else if (erased && !strcmp (record->event, "ACCEPTED") && record->detail
+             && !strcmp (record->detail, "INFO_RESPONSE"))
+        json_object_set_new (self->answers_due, record->msg_id, json_null ());
+    else if (!strcmp (record->event, "LATERAL_OVERDUE")) {
+        snprintf (key, sizeof key, "%s/%s", record->msg_id, record->agency);
+        json_t *check = json_object_get (self->lateral, key);
+        if (!check || json_is_true (json_object_get (check, "answered")))
+            s_lateral_mismatch (self, record, "reply-by time passed unanswered",
+                                check ? "answered before" : "no such request");
+        else if (!json_is_true (json_object_get (check, "overdue"))) {
+            json_object_set_new (check, "overdue", json_true ());
+            self->lateral_overdue++;
+        }
+    }
+    else if (!strcmp (record->event, "LATERAL_ANSWERED")) {
+        json_t *late = json_object_get (self->answers_due, record->msg_id);
+        bool recorded_late = record->detail && strstr (record->detail, ": late;");
+        char request [RH_MAX_ID + 1] = "";
+        if (record->detail)
+            sscanf (record->detail, "answers information request %64[^:]", request);
+        snprintf (key, sizeof key, "%s/%s", request, record->agency);
+        json_t *check = json_object_get (self->lateral, key);
+        if (late && json_is_null (late) && check) {
+            json_object_set_new (check, "answered", json_true ());
+            self->lateral_answered++;
+            self->lateral_late += recorded_late;
+        }
+        else if (!late)
+            s_lateral_mismatch (self, record, "response linked", "no response accepted");
+        else if (json_is_null (late))
+            ;  //  erased: stands as logged
+        else if (json_is_true (late) != recorded_late)
+            s_lateral_mismatch (self, record, recorded_late ? "answered late" : "answered in time",
+                                json_is_true (late) ? "answered late" : "answered in time");
+        else
+            self->lateral_reproduced++;
+        json_object_del (self->answers_due, record->msg_id);
+    }
+}
+
+//  An accepted message: a request opens a check per partner; a partner's response answers its
+//  check (once); a message naming a response carries it on. Returns the check the message
+//  carries a response of ({requester, partner}), or NULL.
+static const json_t *
+s_lateral_message (rh_rehearing_t *self, const rh_audit_record_t *record, rh_envelope_t *envelope,
+                   const rh_facts_t *facts)
+{
+    char key [2 * RH_MAX_ID + 2];
+    if (facts->kind == RH_KIND_INFO_RESPONSE) {
+        const char *answers = rh_envelope_in_reply_to (envelope);
+        const Rhannu__V1__InfoResponse *response =
+            (const Rhannu__V1__InfoResponse *) rh_envelope_body (envelope);
+        if (!*answers && response && response->original_msg_id)
+            answers = response->original_msg_id;
+        snprintf (key, sizeof key, "%s/%s", answers, record->agency);
+        json_t *check = json_object_get (self->lateral, key);
+        if (check) {
+            if (json_is_true (json_object_get (check, "answered")))
+                s_lateral_mismatch (self, record, "second answer accepted", "lateral_open");
+            json_object_set_new (check, "answered", json_true ());
+            bool late = json_is_true (json_object_get (check, "overdue"));
+            self->lateral_answered++;
+            self->lateral_late += late;
+            json_object_set_new (self->answers_due, record->msg_id, json_boolean (late));
+            json_object_set_new (self->responses, record->msg_id, json_string (key));
+            return check;
+        }
+    }
+    const char *names [2] = { rh_envelope_in_reply_to (envelope),
+                              rh_envelope_thread_id (envelope) };
+    for (size_t i = 0; i < 2; i++) {
+        const char *answered = json_string_value (json_object_get (self->responses, names [i]));
+        if (*names [i] && answered)
+            return json_object_get (self->lateral, answered);
+    }
+    return NULL;
 }
 
 int
@@ -193,6 +338,7 @@ rh_rehearing_run (rh_rehearing_t *self)
                 c->unverified++;
         }
         rh_envelope_t *envelope = accepted ? rh_logreader_message (reader) : NULL;
+        s_lateral_record (self, record, accepted && !envelope);
         if (!envelope)
             continue;
         rh_facts_t facts;
@@ -231,7 +377,8 @@ rh_rehearing_run (rh_rehearing_t *self)
                                "message", record->msg_id, "recipient", c->holder, "recorded_rule",
                                "in_reply_sha256 accepted", "replayed_rule", "RH_E_REPLY_MISMATCH"));
         }
-        const char *holder = s_redecide (self, record, &facts);
+        const json_t *relayed = s_lateral_message (self, record, envelope, &facts);
+        const char *holder = s_redecide (self, record, &facts, relayed);
         //  Lifecycle: a referral opens a case; the holder's messages move it on.
         if (facts.kind == RH_KIND_REFERRAL && record->recipient_count) {
             rh_casebook_case_t *opened =
@@ -300,6 +447,15 @@ rh_rehearing_print (rh_rehearing_t *self, FILE *out, bool json)
             (json_int_t) closed, "unverified", (json_int_t) unverified, "awaiting_verification",
             (json_int_t) waiting, "reply_bindings", "checked", (json_int_t) self->bindings, "held",
             (json_int_t) self->bindings_held);
+        json_object_set_new (result, "lateral_checks",
+                             json_pack ("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "partners_asked",
+                                        (json_int_t) self->lateral_asked, "answered",
+                                        (json_int_t) self->lateral_answered, "late",
+                                        (json_int_t) self->lateral_late, "overdue",
+                                        (json_int_t) self->lateral_overdue, "answers_reproduced",
+                                        (json_int_t) self->lateral_reproduced, "onward_shares",
+                                        (json_int_t) self->lateral_onward, "mismatches",
+                                        (json_int_t) self->lateral_mismatches));
         json_dumpf (result, out, JSON_INDENT (2) | JSON_PRESERVE_ORDER);
         fprintf (out, "\n");
         json_decref (result);
@@ -324,6 +480,13 @@ rh_rehearing_print (rh_rehearing_t *self, FILE *out, bool json)
              "checked %" PRIu64 " replies bound to their referral's header: %" PRIu64
              " bound to it\n",
              self->bindings, self->bindings_held);
+    fprintf (out,
+             "lateral checks: %" PRIu64 " partners asked, %" PRIu64 " answered (%" PRIu64
+             " late), %" PRIu64 " went overdue; reproduced from the log: %" PRIu64
+             " answers, %" PRIu64 " onward share%s, %" PRIu64 " do not\n",
+             self->lateral_asked, self->lateral_answered, self->lateral_late, self->lateral_overdue,
+             self->lateral_reproduced, self->lateral_onward, self->lateral_onward == 1 ? "" : "s",
+             self->lateral_mismatches);
     size_t index;
     json_t *entry;
     json_array_foreach (self->mismatches, index, entry)

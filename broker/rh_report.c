@@ -34,6 +34,10 @@ typedef struct {
     json_t *breached;              //  "kind|referral" -> true: breaches counted once per case
     json_t *overrides;             //  referral msg id -> {case, rule, review}: consent overrides
     size_t override_reviews_late;  //  review periods that ran out before the review
+    //  Issue 17, lateral checks: requests, partners asked, answers in time and late, reply-by
+    //  times passed, partners that knew the person, responses refused onward.
+    size_t lateral_requests, lateral_partners, lateral_in_time, lateral_late, lateral_overdue,
+        lateral_known, lateral_onward_refused;
     size_t referrals, decided, told, closed;
     size_t withdrawn,
         withdrawn_decided;  //  withdrawals by the referrer; of those, after the decision
@@ -249,6 +253,33 @@ s_override (s_gather_t *g, const rh_audit_record_t *record)
                    rule, "at_ms", (json_int_t) record->at_ms, "review", "OVERRIDE_REVIEW_PENDING"));
 }
 
+//  Issue 17, lateral checks: the broker's own records of them, and refusals to share a response
+//  onward (typed: missing condition "onward").
+static void
+s_lateral (s_gather_t *g, const rh_audit_record_t *record)
+{
+    const char *detail = record->detail ? record->detail : "";
+    if (!strcmp (record->event, "LATERAL_REQUESTED")) {
+        g->lateral_requests++;
+        g->lateral_partners += record->recipient_count;
+    }
+    else if (!strcmp (record->event, "LATERAL_OVERDUE"))
+        g->lateral_overdue++;
+    else if (!strcmp (record->event, "LATERAL_ANSWERED")) {
+        if (strstr (detail, ": late;"))
+            g->lateral_late++;
+        else
+            g->lateral_in_time++;
+        g->lateral_known += strstr (detail, "; known to service") != NULL;
+    }
+    else if (!strcmp (record->event, "REJECTED")) {
+        rh_audit_decision_t decision;
+        if (rh_record_decision (record, 0, &decision) && decision.missing_condition
+            && !strcmp (decision.missing_condition, "onward"))
+            g->lateral_onward_refused++;
+    }
+}
+
 static int
 s_gather (rh_db_t *db, s_gather_t *g)
 {
@@ -280,6 +311,8 @@ s_gather (rh_db_t *db, s_gather_t *g)
         }
         if (!strcmp (record->event, "CONSENT_OVERRIDE") && in_period)
             s_override (g, record);
+        if (in_period)
+            s_lateral (g, record);
         bool accepted = !strcmp (record->event, "ACCEPTED"),
              notice = !strcmp (record->event, "NOTICE");
         rh_envelope_t *envelope = NULL;
@@ -675,6 +708,17 @@ s_figures (rh_db_t *db, const rh_audit_check_t *check, const rh_report_scope_t *
                    (json_int_t) upheld, "not_upheld", (json_int_t) not_upheld, "unreviewed",
                    (json_int_t) (overrides - upheld - not_upheld), "review_deadline_missed",
                    (json_int_t) g->override_reviews_late, "overrides", override_list));
+    size_t answered = g->lateral_in_time + g->lateral_late;
+    json_object_set_new (
+        figures, "lateral_checks",
+        json_pack (
+            "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "requests",
+            (json_int_t) g->lateral_requests, "partners_asked", (json_int_t) g->lateral_partners,
+            "answered_in_time", (json_int_t) g->lateral_in_time, "answered_late",
+            (json_int_t) g->lateral_late, "overdue", (json_int_t) g->lateral_overdue, "unanswered",
+            (json_int_t) (g->lateral_partners > answered ? g->lateral_partners - answered : 0),
+            "known_to_service", (json_int_t) g->lateral_known, "onward_refused",
+            (json_int_t) g->lateral_onward_refused));
     json_object_set_new (figures, "withdrawals",
                          json_pack ("{s:I, s:I, s:I}", "total", (json_int_t) g->withdrawn,
                                     "before_decision",

@@ -541,6 +541,33 @@ s_repeats (s_page_t *page)
     fprintf (page->out, "</section>\n");
 }
 
+//  Issue 17, lateral checks: requests, answers in time and late, overdue, onward refusals.
+static void
+s_lateral (s_page_t *page)
+{
+    const json_t *lateral = json_object_get (page->figures, "lateral_checks");
+    char a [32], b [32], c [32];
+    s_section (page, "lateral", RH_T_LATERAL_TITLE, RH_T_LATERAL_DEF);
+    if (s_int (lateral, "requests") == 0)
+        s_empty (page, RH_T_LATERAL_EMPTY);
+    else {
+        fprintf (page->out, "<p>");
+        s_say (page->out, s_t (page, RH_T_LATERAL_TEXT), s_num (s_int (lateral, "requests"), a),
+               s_num (s_int (lateral, "partners_asked"), b),
+               s_num (s_int (lateral, "answered_in_time"), c));
+        fprintf (page->out, " ");
+        s_say (page->out, s_t (page, RH_T_LATERAL_LATE),
+               s_num (s_int (lateral, "answered_late"), a),
+               s_num (s_int (lateral, "unanswered"), b), s_num (s_int (lateral, "overdue"), c));
+        fprintf (page->out, " ");
+        s_say (page->out, s_t (page, RH_T_LATERAL_KNOWN),
+               s_num (s_int (lateral, "known_to_service"), a),
+               s_num (s_int (lateral, "onward_refused"), b), NULL);
+        fprintf (page->out, "</p>\n");
+    }
+    fprintf (page->out, "</section>\n");
+}
+
 static void
 s_overrides (s_page_t *page)
 {
@@ -719,6 +746,7 @@ rh_report_html_print (const json_t *figures, const char *lang, FILE *out)
     s_breaches (&page);
     s_refusals (&page);
     s_overrides (&page);
+    s_lateral (&page);
     fprintf (out, "<section id=\"later\">\n<h2>");
     s_text (&page, RH_T_LATER_TITLE);
     fprintf (out, "</h2>\n<p>");

@@ -126,6 +126,16 @@ static const char *const s_en [RH_T_COUNT] = {
     [RH_T_OVERRIDE_EMPTY] = "No consent was overridden in the period.",
     [RH_T_OVERRIDE_TEXT] = "{1} consent overrides: {2} upheld on review, {3} not upheld.",
     [RH_T_OVERRIDE_OPEN] = "{1} awaiting review; {2} reviews were not made by their deadline.",
+    [RH_T_LATERAL_TITLE] = "Lateral checks",
+    [RH_T_LATERAL_DEF] = "Information requests sent to partners (\"is this person known to your "
+                         "service?\") with a reply-by time, counted per partner asked. Overdue: "
+                         "the reply-by time passed before the partner answered; the requester "
+                         "and the partner were alerted. A response goes to the requester only, "
+                         "unless the agreement allows it onward.",
+    [RH_T_LATERAL_EMPTY] = "No information requests in the period.",
+    [RH_T_LATERAL_TEXT] = "{1} information requests to {2} partners: {3} answered in time,",
+    [RH_T_LATERAL_LATE] = "{1} late, {2} unanswered; {3} went overdue.",
+    [RH_T_LATERAL_KNOWN] = "{1} partners knew the person. {2} onward shares were refused.",
     [RH_T_WITHDRAWN] = "Referrals withdrawn by their referrer: {1} ({2} before the decision, {3} "
                        "after it).",
     [RH_T_FOOTER] = "Every figure is a count of records in the verified audit log. Percentages "
@@ -266,6 +276,16 @@ static const char *const s_cy [RH_T_COUNT] = {
         "{1} diystyriad cydsyniad: {2} wedi'u cadarnhau ar adolygiad, {3} heb eu "
         "cadarnhau.",
     [RH_T_OVERRIDE_OPEN] = "{1} yn aros am adolygiad; ni wnaed {2} adolygiad erbyn y dyddiad.",
+    [RH_T_LATERAL_TITLE] = "Gwiriadau ochrol",
+    [RH_T_LATERAL_DEF] = "Ceisiadau am wybodaeth a anfonwyd at bartneriaid (\"a yw'r person hwn "
+                         "yn hysbys i'ch gwasanaeth?\") gydag amser ateb erbyn, wedi'u cyfrif "
+                         "fesul partner. Hwyr: aeth yr amser ateb erbyn heibio cyn i'r partner "
+                         "ateb; rhybuddiwyd y ceisydd a'r partner. Mae ateb yn mynd at y ceisydd "
+                         "yn unig, oni bai bod y cytundeb yn caniatáu ei rannu ymlaen.",
+    [RH_T_LATERAL_EMPTY] = "Dim ceisiadau am wybodaeth yn y cyfnod.",
+    [RH_T_LATERAL_TEXT] = "{1} cais am wybodaeth at {2} partner: {3} wedi'u hateb mewn pryd,",
+    [RH_T_LATERAL_LATE] = "{1} yn hwyr, {2} heb eu hateb; aeth {3} yn hwyr.",
+    [RH_T_LATERAL_KNOWN] = "Roedd {1} partner yn adnabod y person. Gwrthodwyd rhannu {2} ymlaen.",
     [RH_T_WITHDRAWN] = "Atgyfeiriadau a dynnwyd yn ôl gan yr atgyfeiriwr: {1} ({2} cyn y "
                        "penderfyniad, {3} wedi hynny).",
     [RH_T_FOOTER] = "Mae pob ffigur yn gyfrif o gofnodion yn y log archwilio a ddilyswyd. "

@@ -108,6 +108,13 @@ typedef enum {
     RH_T_OVERRIDE_TEXT,  //  {1} overrides, {2} upheld, {3} not upheld
     RH_T_OVERRIDE_OPEN,  //  {1} awaiting review, {2} review deadlines missed
     RH_T_WITHDRAWN,      //  issue 17: withdrawals of referrals
+    //  Issue 17, lateral checks:
+    RH_T_LATERAL_TITLE,
+    RH_T_LATERAL_DEF,
+    RH_T_LATERAL_EMPTY,
+    RH_T_LATERAL_TEXT,   //  {1} requests, {2} partners asked, {3} answered in time
+    RH_T_LATERAL_LATE,   //  {1} late, {2} unanswered, {3} went overdue
+    RH_T_LATERAL_KNOWN,  //  {1} partners knew the person, {2} onward shares refused
     RH_T_FOOTER,
     RH_T_COUNT  //  not a text: the number of ids
 } rh_report_text_id_t;

@@ -74,6 +74,9 @@ typedef struct {
     //  agreement's reviewer then has review_ms to review it.
     bool override_allowed;
     int64_t override_review_ms;
+    //  Issue 17, lateral checks: a response to an information request goes only to the
+    //  requester; a rule with onward: true lets a message it allows share one onward.
+    bool onward;
     bool all_fields;
     uint64_t fields [RH_KIND_COUNT];
 } s_rule_t;
@@ -740,11 +743,14 @@ s_field_bit (s_ctx_t *ctx, yaml_node_t *item, void *arg)
 static bool
 s_parse_rule (s_ctx_t *ctx, yaml_node_t *node, s_rule_t *rule)
 {
-    static const char *const keys [] = {
-        "id",           "description", "effect",     "kinds",    "from",
-        "to",           "purposes",    "categories", "routes",   "subject_kinds",
-        "cross_border", "consent",     "fields",     "override", NULL
-    };
+    static const char *const keys [] = { "id",           "description",
+                                         "effect",       "kinds",
+                                         "from",         "to",
+                                         "purposes",     "categories",
+                                         "routes",       "subject_kinds",
+                                         "cross_border", "consent",
+                                         "fields",       "override",
+                                         "onward",       NULL };
     if (!s_keys (ctx, node, "a rule", keys))
         return false;
     bool good = true;
@@ -804,6 +810,13 @@ s_parse_rule (s_ctx_t *ctx, yaml_node_t *node, s_rule_t *rule)
             s_error (ctx, value,
                      "rule '%s' allows a consent override but no party has the role reviewer",
                      rule->id);
+            good = false;
+        }
+    }
+    if ((value = s_get (ctx, node, "onward"))) {
+        good = s_bool (ctx, value, "onward", &rule->onward) && good;
+        if (rule->deny && rule->onward) {
+            s_error (ctx, value, "deny rule '%s' cannot allow onward sharing", rule->id);
             good = false;
         }
     }
@@ -1527,6 +1540,7 @@ rh_agreement_decide (const rh_agreement_t *self, const rh_facts_t *facts,
         }
         decision->result = RH_DECIDE_ALLOW;
         decision->fields = rule->all_fields ? ~0ull : rule->fields [facts->kind];
+        decision->onward = rule->onward;
         return;
     }
     decision->result = RH_DECIDE_NO_RULE;

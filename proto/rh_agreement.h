@@ -86,6 +86,9 @@ typedef struct {
     //  agreement's reviewer has review_ms to review it.
     bool overridden;
     int64_t review_ms;
+    //  Issue 17, lateral checks: ALLOW by a rule with onward: true, which lets the message share
+    //  a response to an information request onward (beyond the requester).
+    bool onward;
 } rh_decision_t;
 
 //  Obligations the feedback loop follows (all durations in milliseconds; 0 means none).

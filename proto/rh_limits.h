@@ -116,6 +116,12 @@
 #define RH_MAX_REPEAT_HISTORY 64    //  referrals about one subject read for the repeat rule
 #define RH_CASE_CACHE         256   //  recently written cases served before they are committed
 
+//  Lateral checks (issue 17): information requests to partners, each with a reply-by time
+#define RH_LATERAL_REMIND_PERCENT 75  //  the partner is reminded this far from request to reply-by
+#define RH_MAX_LATERAL_REPLY_DAYS 90  //  a reply-by time further away is held to this
+#define RH_MAX_LATERAL_PARTNERS   16  //  partners one request is tracked for
+#define RH_LATERAL_CACHE          64  //  recently written checks served before they are committed
+
 //  C2SP signed notes, checkpoints and the tlog-witness add-checkpoint request (proto/rh_note).
 #define RH_NOTE_MAX_SIZE       (64 << 10)  //  a whole signed note or add-checkpoint body, bytes
 #define RH_NOTE_MAX_SIGNATURES 64          //  signature lines in one note (the spec asks >= 16)

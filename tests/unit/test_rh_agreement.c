@@ -490,6 +490,17 @@ static const s_broken_t s_broken [] = {
       "true}\n"
       "    override: {allowed: true, review_days: 5, reviewer: a-b}\n    fields: all\n",
       "unknown key 'reviewer'" },
+    //  Issue 17, lateral checks: onward sharing of a response
+    { "onward not a boolean",
+      "id: T\nversion: 1\nvalid_from: 2024-01-01\nvalid_to: 2099-01-01\npurposes: [P]\n"
+      "parties:\n  - {id: a-b, roles: [x]}\nrules:\n  - id: R1\n    onward: sometimes\n"
+      "    fields: all\n",
+      "onward" },
+    { "onward on a deny rule",
+      "id: T\nversion: 1\nvalid_from: 2024-01-01\nvalid_to: 2099-01-01\npurposes: [P]\n"
+      "parties:\n  - {id: a-b, roles: [x]}\nrules:\n  - id: R1\n    effect: deny\n"
+      "    onward: true\n",
+      "t.yaml:11: deny rule 'R1' cannot allow onward sharing" },
     { "alias names two front doors",
       "id: T\nversion: 1\nvalid_from: 2024-01-01\nvalid_to: 2099-01-01\npurposes: [P]\n"
       "parties:\n  - {id: a-b, roles: [fd], front_door_for: [x], aliases: [MASH]}\n"
@@ -834,6 +845,47 @@ test_retention_and_legal_hold (void)
 //  Consent override: a rule that allows it lets a message without consent through when both
 //  the justification and the authorising manager are recorded, and says it was an override;
 //  half an override, or a rule without one, leaves the consent refusal standing.
+//  Issue 17, lateral checks: a rule says whether what it allows may carry a response onward.
+static void
+test_onward (void)
+{
+    static const char *text =
+        "id: T\nversion: 1\nvalid_from: 2024-01-01\nvalid_to: 2099-01-01\n"
+        "purposes: [SAFEGUARDING_CHILD]\nparties:\n"
+        "  - {id: police-gwent, type: POLICE, roles: [partner]}\n"
+        "  - {id: health-abb, type: HEALTH, roles: [partner]}\n"
+        "  - {id: la-newport, type: LA_FRONT_DOOR, roles: [front_door]}\n"
+        "rules:\n"
+        "  - id: R1\n    kinds: [TRANSFER]\n    from: {role: front_door}\n    to: {id: "
+        "police-gwent}\n    onward: true\n    fields: all\n"
+        "  - id: R2\n    kinds: [TRANSFER]\n    from: {role: front_door}\n    to: {role: "
+        "partner}\n    onward: false\n    fields: all\n";
+    char errors [4096] = "";
+    rh_agreement_t *agreement =
+        rh_agreement_parse (text, strlen (text), "t.yaml", errors, sizeof errors);
+    if (!agreement)
+        fprintf (stderr, "\n  onward agreement refused: %s", errors);
+    CU_ASSERT_FATAL (agreement != NULL);
+    rh_party_ref_t police, health, front_door;
+    s_ref ("police-gwent", &police);
+    s_ref ("health-abb", &health);
+    s_ref ("la-newport", &front_door);
+    rh_facts_t facts;
+    memset (&facts, 0, sizeof facts);
+    facts.kind = RH_KIND_TRANSFER;
+    facts.sender = "la-newport";
+    facts.sender_unit = facts.purpose = facts.transfer_to_la = facts.case_referrer = "";
+    facts.new_owner = "";
+    rh_decision_t decision;
+    rh_agreement_decide (agreement, &facts, &front_door, &police, &decision);
+    CU_ASSERT (decision.result == RH_DECIDE_ALLOW && decision.onward);
+    CU_ASSERT_STRING_EQUAL (decision.rule_id, "R1");
+    rh_agreement_decide (agreement, &facts, &front_door, &health, &decision);
+    CU_ASSERT (decision.result == RH_DECIDE_ALLOW && !decision.onward);
+    CU_ASSERT_STRING_EQUAL (decision.rule_id, "R2");
+    rh_agreement_destroy (&agreement);
+}
+
 static void
 test_consent_override (void)
 {
@@ -923,4 +975,5 @@ init_rh_agreement_tests (void)
     CU_add_test (suite, "the example agreement is valid", test_example_agreement);
     CU_add_test (suite, "retention periods and legal hold", test_retention_and_legal_hold);
     CU_add_test (suite, "consent override with review", test_consent_override);
+    CU_add_test (suite, "a rule may allow a response onward", test_onward);
 }

@@ -25,6 +25,7 @@
 #include "rh_backlog.h"
 #include "rh_queue.h"
 #include "rh_tracker.h"
+#include "rh_challenge.h"
 #include "rh_casebook.h"
 #include "rh_logreader.h"
 #include "rh_eraser.h"

@@ -38,6 +38,11 @@ rh_intake_t *rh_intake_new (rh_dedup_t *dedup, rh_queue_t *queue, rh_tracker_t *
 //  broker-to-broker link exists.
 void rh_intake_set_peers (rh_intake_t *self, rh_peers_t *const *peers);
 
+//  Professional challenge (issue 17): challenges (borrowed) decides CHALLENGE messages and
+//  their answers (STATUS_UPDATE CHALLENGE_RESPONDED) before they are routed, and records them
+//  once accepted. Without it both are routed as addressed, like any message.
+void rh_intake_set_challenges (rh_intake_t *self, rh_challenge_t *challenges);
+
 void rh_intake_destroy (rh_intake_t **self_p);
 
 //  Decides, stores and answers one verified (or refused) submission. The caller still owns

@@ -151,4 +151,10 @@ expect_match "the C1 chronology shows the challenge raised" "$c" "CHALLENGE_RAIS
 expect_match "escalated to level 2" "$c" "CHALLENGE_ESCALATED .*broker .*level 2 \(safeguarding_lead\) of 2; level 1 missed its deadline"
 expect_match "the safeguarding lead's alert" "$c" "NOTICE +ALERT +broker +-> gwent-board"
 expect_match "and the answer with its outcome" "$c" "CHALLENGE_RESPONDED .*gwent-board .*level 2; CHALLENGE_NOT_UPHELD"
+j=$(audit report --json --html "$work/report.html" | tr -d ' \n')
+expect_match "the report counts the challenges" "$j" '"challenges":\{"raised":2,"answered":1,"unresolved":1,"open":0,"escalations":2,'
+expect_match "by the level they reached" "$j" '"by_level_reached":\{"2":2\}'
+expect_match "and their outcomes" "$j" '"outcomes":\{"CHALLENGE_NOT_UPHELD":1\}'
+expect "no longer says challenges are not recorded" "$(grep -c not_recorded_by_this_version <<< "$j")" 0
+expect_match "the report page says so in words" "$(cat "$work/report.html")" "2 professional challenges raised: 1 answered, 1 unresolved after the last level.s deadline\. Answers: 0 upheld, 1 not upheld, 0 resolved between the agencies\. 0 still open; 2 escalations to a further level\. Reached level 2: 2\."
 finish

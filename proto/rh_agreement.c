@@ -1780,4 +1780,8 @@ rh_agreement_print (const rh_agreement_t *self, FILE *out)
     for (size_t i = 0; i < self->rule_count; i++)
         fprintf (out, "  rule %-8s %-5s %s\n", self->rules [i].id,
                  self->rules [i].deny ? "deny" : "allow", self->rules [i].description);
+    for (size_t i = 0; i < self->challenge_level_count; i++)
+        fprintf (out, "  challenge level %zu: %s answers within %" PRId64 " days\n", i + 1,
+                 self->challenge_levels [i].role,
+                 (int64_t) (self->challenge_levels [i].respond_ms / RH_DAY_MS));
 }

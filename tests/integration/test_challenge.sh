@@ -15,6 +15,9 @@ make_pki "${agencies[@]}"
 rm -f "$work"/agreements/*
 cp "$top/tests/integration/agreements/challenge.yaml" "$work/agreements/"
 sign_agreements
+expect_match "check-agreement lists the challenge levels" \
+    "$("$bin/rhannu-broker" check-agreement "$work/agreements/challenge.yaml")" \
+    "challenge level 1: holder answers within 5 days.*challenge level 2: safeguarding_lead answers within 5 days"
 start_broker
 for spec in "${agencies[@]}"; do start_agent "${spec%%:*}"; done
 for spec in "${agencies[@]}"; do wait_connected "${spec%%:*}" || bad "${spec%%:*} did not connect"; done

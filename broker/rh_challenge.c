@@ -57,6 +57,7 @@ struct _rh_challenge_t {
     rh_certstore_t *const *store;              //  borrowed slot: who is enrolled
     rh_policy_t *const *policy;                //  borrowed slot: the agreements in force
     int64_t next_ms;                           //  no deadline is due before this (INT64_MIN: look)
+    int64_t last_ms;                           //  the clock at the last look (tests move it back)
     char to [RH_MAX_INVOLVED][RH_MAX_ID + 1];  //  rh_challenge_check's added recipients
     //  The database answers from committed data: two answers to one challenge in one batch
     //  must see each other, so what was written lately is read from here first.
@@ -594,6 +595,9 @@ void
 rh_challenge_fire (rh_challenge_t *self, int64_t now)
 {
     assert (self);
+    if (now < self->last_ms)
+        self->next_ms = INT64_MIN;  //  the clock moved back: what was known about later is not
+    self->last_ms = now;
     if (now < self->next_ms)
         return;
     //  Look again within a second at the latest: a deadline set in a batch not yet committed

@@ -27,7 +27,8 @@ struct _rh_rehearing_t {
     uint64_t bindings_held;    //  of those, bound to the referral's header as logged
     //  Professional challenges (issue 17): each one's state, level and deadline, rebuilt
     //  from its CHALLENGE_* records by the same lifecycle table the broker follows.
-    json_t *challenges;             //  challenge msg id -> {state, level, due_ms}
+    json_t *challenges;             //  challenge msg id -> {state, level, due_ms, role}
+    json_t *challenge_agreements;   //  challenge msg id -> {id, version} it was decided under
     uint64_t challenge_steps;       //  CHALLENGE_* records walked
     uint64_t challenge_steps_held;  //  of those, a move the table allows, at its time
 };
@@ -47,7 +48,8 @@ rh_rehearing_new (rh_db_t *db, rh_certstore_t *store, const char *pki)
     self->cases = rh_casebook_new ();
     self->mismatches = json_array ();
     self->challenges = json_object ();
-    if (!self->cases || !self->mismatches || !self->challenges)
+    self->challenge_agreements = json_object ();
+    if (!self->cases || !self->mismatches || !self->challenges || !self->challenge_agreements)
         rh_rehearing_destroy (&self);
     return self;
 }
@@ -64,6 +66,7 @@ rh_rehearing_destroy (rh_rehearing_t **self_p)
         rh_casebook_destroy (&self->cases);
         json_decref (self->mismatches);
         json_decref (self->challenges);
+        json_decref (self->challenge_agreements);
         X509_free (self->ca);
         free (self);
         *self_p = NULL;
@@ -224,6 +227,18 @@ s_challenge_step (rh_rehearing_t *self, const rh_audit_record_t *record)
                && protobuf_c_enum_descriptor_get_value_by_name (
                    &rhannu__v1__challenge_outcome__descriptor, outcome);
         next = rh_challenge_next (state, RH_CHALLENGE_RESPOND);
+        //  The answer came from a party with the level's role in the agreement the challenge
+        //  was decided under (the holder's own answer is checked by its rules, re-decided).
+        const char *answers = entry ? json_string_value (json_object_get (entry, "role")) : NULL;
+        json_t *under = json_object_get (self->challenge_agreements, record->msg_id);
+        const rh_agreement_t *agreement =
+            under ? s_version (self, json_string_value (json_object_get (under, "id")),
+                               (uint32_t) json_integer_value (json_object_get (under, "version")),
+                               NULL)
+                  : NULL;
+        if (good && answers && strcmp (answers, "holder") != 0 && agreement)
+            good = rh_agreement_has_role (agreement, record->agency, answers);
+        snprintf (role, sizeof role, "%s", answers ? answers : "");
     }
     else
         return;  //  not a step of a challenge
@@ -239,8 +254,9 @@ s_challenge_step (rh_rehearing_t *self, const rh_audit_record_t *record)
     }
     self->challenge_steps_held++;
     json_object_set_new (self->challenges, record->msg_id,
-                         json_pack ("{s:I, s:I, s:I}", "state", (json_int_t) next, "level",
-                                    (json_int_t) level, "due_ms", (json_int_t) next_due));
+                         json_pack ("{s:I, s:I, s:I, s:s}", "state", (json_int_t) next, "level",
+                                    (json_int_t) level, "due_ms", (json_int_t) next_due, "role",
+                                    role));
 }
 
 int
@@ -312,6 +328,13 @@ rh_rehearing_run (rh_rehearing_t *self)
                                "in_reply_sha256 accepted", "replayed_rule", "RH_E_REPLY_MISMATCH"));
         }
         const char *holder = s_redecide (self, record, &facts);
+        //  Issue 17: the agreement a challenge was decided under says who answers each level.
+        rh_audit_decision_t first;
+        if (facts.kind == RH_KIND_CHALLENGE && rh_record_decision (record, 0, &first)
+            && *first.agreement_id)
+            json_object_set_new (self->challenge_agreements, record->msg_id,
+                                 json_pack ("{s:s, s:I}", "id", first.agreement_id, "version",
+                                            (json_int_t) first.agreement_version));
         //  Lifecycle: a referral opens a case; the holder's messages move it on.
         if (facts.kind == RH_KIND_REFERRAL && record->recipient_count) {
             rh_casebook_case_t *opened =

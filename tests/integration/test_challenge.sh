@@ -124,19 +124,33 @@ answer "$work/a-again.json" C1 "$challenge_id" CHALLENGE_UPHELD
 send gwent-board "$work/a-again.json"
 wait_count "$work/gwent-board/failed" 2 10 "*.error" && ok "a challenge is answered once" || bad "second answer accepted"
 expect_match "typed" "$(last_error gwent-board)" "missing: challenge_open"
+
+echo "== another challenge, answered at level 1 by the front door itself: upheld"
+referral C3
+wait_kind "$(inbox la-newport)" REFERRAL 2 10 || bad "C3 lost"
+outcome C3 "$(newest_id la-newport REFERRAL C3)"
+wait_kind "$(inbox school-newport)" OUTCOME 2 10 || bad "no C3 outcome"
+challenge "$work/s3.json" C3 "$(newest_id school-newport OUTCOME C3)"
+send school-newport "$work/s3.json"
+wait_kind "$(inbox la-newport)" CHALLENGE 2 10 || bad "C3 challenge lost"
+answer "$work/a-c3.json" C3 "$(newest_id la-newport CHALLENGE C3)" CHALLENGE_UPHELD
+send la-newport "$work/a-c3.json"
+wait_kind "$(inbox school-newport)" STATUS_UPDATE 2 10 && ok "the holder answers at level 1: the school hears it is upheld" || bad "C3 answer lost"
+expect_match "with its outcome" "$(cat "$(newest_kind "$(inbox school-newport)" STATUS_UPDATE)")" '"challenge_outcome": "CHALLENGE_UPHELD"'
+
 set_clock 10.4
 sleep 0.3
 expect "an answered challenge does not go unresolved" "$(alerts school-newport CHALLENGE_UNRESOLVED)" 0
 
 echo "== a second challenge, by the referrer, runs out of levels: unresolved"
 referral C2
-wait_kind "$(inbox la-newport)" REFERRAL 2 10 || bad "C2 lost"
+wait_kind "$(inbox la-newport)" REFERRAL 3 10 || bad "C2 lost"
 outcome C2 "$(newest_id la-newport REFERRAL C2)"
-wait_kind "$(inbox school-newport)" OUTCOME 2 10 || bad "no C2 outcome"
-wait_kind "$(inbox police-gwent)" NOTICE 2 10 || bad "no C2 notice for the referrer"
+wait_kind "$(inbox school-newport)" OUTCOME 3 10 || bad "no C2 outcome"
+wait_kind "$(inbox police-gwent)" NOTICE 3 10 || bad "no C2 notice for the referrer"
 challenge "$work/p2.json" C2 "$(newest_id school-newport OUTCOME C2)"
 send police-gwent "$work/p2.json"
-wait_kind "$(inbox la-newport)" CHALLENGE 2 10 && ok "the referrer's challenge reaches the front door" || bad "C2 challenge lost"
+wait_kind "$(inbox la-newport)" CHALLENGE 3 10 && ok "the referrer's challenge reaches the front door" || bad "C2 challenge lost"
 set_clock 15.6
 wait_alerts gwent-board CHALLENGE_ESCALATED 2 && ok "day 15: escalated to level 2" || bad "C2 not escalated"
 set_clock 20.8
@@ -148,16 +162,17 @@ stop_broker
 audit () { "$bin/rhannu-audit" "$@" --data "$work/broker/data" --pki "$work/pki"; }
 r=$(audit replay); rc=$?
 expect "rhannu-audit replay reproduces every decision, the challenges included" "$rc" 0
-expect_match "and walks each challenge's steps through its lifecycle" "$r" "replayed 2 professional challenges \(6 steps\): 6 follow the challenge lifecycle and their deadlines, 0 do not"
+expect_match "and walks each challenge's steps through its lifecycle" "$r" "replayed 3 professional challenges \(8 steps\): 8 follow the challenge lifecycle and their deadlines, 0 do not"
 c=$(audit chronology --case C1)
 expect_match "the C1 chronology shows the challenge raised" "$c" "CHALLENGE_RAISED .*school-newport .*level 1 \(holder\)"
 expect_match "escalated to level 2" "$c" "CHALLENGE_ESCALATED .*broker .*level 2 \(safeguarding_lead\) of 2; level 1 missed its deadline"
 expect_match "the safeguarding lead's alert" "$c" "NOTICE +ALERT +broker +-> gwent-board"
 expect_match "and the answer with its outcome" "$c" "CHALLENGE_RESPONDED .*gwent-board .*level 2; CHALLENGE_NOT_UPHELD"
 j=$(audit report --json --html "$work/report.html" | tr -d ' \n')
-expect_match "the report counts the challenges" "$j" '"challenges":\{"raised":2,"answered":1,"unresolved":1,"open":0,"escalations":2,'
-expect_match "by the level they reached" "$j" '"by_level_reached":\{"2":2\}'
-expect_match "and their outcomes" "$j" '"outcomes":\{"CHALLENGE_NOT_UPHELD":1\}'
+expect_match "the report counts the challenges" "$j" '"challenges":\{"raised":3,"answered":2,"unresolved":1,"open":0,"escalations":2,'
+expect_match "by the level they reached" "$j" '"by_level_reached":\{"1":1,"2":2\}'
+expect_match "and their outcomes" "$j" '"outcomes":\{[^}]*"CHALLENGE_NOT_UPHELD":1'
+expect_match "upheld among them" "$j" '"outcomes":\{[^}]*"CHALLENGE_UPHELD":1'
 expect "no longer says challenges are not recorded" "$(grep -c not_recorded_by_this_version <<< "$j")" 0
-expect_match "the report page says so in words" "$(cat "$work/report.html")" "2 professional challenges raised: 1 answered, 1 unresolved after the last level.s deadline\. Answers: 0 upheld, 1 not upheld, 0 resolved between the agencies\. 0 still open; 2 escalations to a further level\. Reached level 2: 2\."
+expect_match "the report page says so in words" "$(cat "$work/report.html")" "3 professional challenges raised: 2 answered, 1 unresolved after the last level.s deadline\. Answers: 1 upheld, 1 not upheld, 0 resolved between the agencies\. 0 still open; 2 escalations to a further level\. Reached level 1: 1\. Reached level 2: 2\."
 finish

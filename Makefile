@@ -428,7 +428,7 @@ check-layers: $(LAYER_LIB_OBJ) $(LAYER_PROTO_OBJ) $(LAYER_CERTS_OBJ) $(LAYER_BRO
 #  times the suite's time and finds nothing more. What it adds is stacks that go on through
 #  libraries built without frame pointers, so a suite that a sanitizer stopped (abort: 134) is run
 #  again with it, for the report.
-ASAN_INTEGRATION := test_lifecycle test_override test_security test_deadletter test_delivery test_agreements \
+ASAN_INTEGRATION := test_lifecycle test_override test_challenge test_security test_deadletter test_delivery test_agreements \
                     test_api test_holder test_audit test_witness test_witness_quorum test_ca_openssl \
                     test_cli test_failover test_erase test_backup test_metrics test_evidence test_report \
                     test_explain \

@@ -18,6 +18,8 @@
       k/ kh/ d/ s/<subject>/  cases, deadlines by due time, subjects (rh_cases)
       ka/<alert msg id>       a repeat-referral alert a case waits on (rh_tracker)
       lq/ ld/ lr/             lateral checks, their deadlines, responses (rh_lateral)
+      cg/ cgd/ cgo/           professional challenges, their deadlines, outcomes open to them
+                              (rh_challenge)
       p/<agreement id>        highest version of the agreement ever loaded (refuses rollback)
       g/<id>/<version>        that agreement as signed: signature (64 bytes) then the file
     =========================================================================
@@ -107,12 +109,13 @@ struct _rh_broker_t {
     rh_audit_t *audit;
     rh_dedup_t *dedup;
     rh_verifier_t *verifier;
-    rh_cosigner_t *cosigner;  //  submits checkpoints to witnesses (NULL: none configured)
-    rh_queue_t *queue;        //  per-recipient queues and the agents bound to them
-    rh_tracker_t *tracker;    //  the referral lifecycle
-    rh_lateral_t *lateral;    //  lateral checks: information requests and responses
-    rh_intake_t *intake;      //  verified messages: recipients, decisions, copies
-    rh_backlog_t *backlog;    //  submissions waiting for a verify worker's credit
+    rh_cosigner_t *cosigner;     //  submits checkpoints to witnesses (NULL: none configured)
+    rh_queue_t *queue;           //  per-recipient queues and the agents bound to them
+    rh_tracker_t *tracker;       //  the referral lifecycle
+    rh_lateral_t *lateral;       //  lateral checks: information requests and responses
+    rh_intake_t *intake;         //  verified messages: recipients, decisions, copies
+    rh_backlog_t *backlog;       //  submissions waiting for a verify worker's credit
+    rh_challenge_t *challenges;  //  professional challenges (issue 17)
     size_t max_batch;
     int64_t last_tick;
     int64_t next_retention_ms;  //  when retention erasure next runs (broker's clock)
@@ -905,6 +908,7 @@ s_tick (rh_broker_t *self, int64_t now)
     s_checkpoint (self, rh_time_now_ms (), false);
     rh_tracker_fire (self->tracker, s_now (self));
     rh_lateral_fire (self->lateral, s_now (self));
+    rh_challenge_fire (self->challenges, s_now (self));
     rh_queue_redeliver (self->queue, now);
     rh_router_tick (self->router, rh_time_now_ms (), false);
     s_check_trust_expiry (self, now);
@@ -1307,6 +1311,8 @@ rh_broker_new (rh_config_t *config)
     if (!(self->queue = rh_queue_new (self->db, self->audit, self->signer, &limits, s_send, self))
         || !(self->tracker = rh_tracker_new (self->db, self->cases, self->queue, self->signer,
                                              &self->store, &self->policy))
+        || !(self->challenges = rh_challenge_new (self->db, self->cases, self->queue, self->audit,
+                                                  self->signer, &self->store, &self->policy))
         || !(self->intake =
                  rh_intake_new (self->dedup, self->queue, self->tracker, self->router, self->audit,
                                 self->signer, &self->store, &self->policy, expiry_ms,
@@ -1317,6 +1323,7 @@ rh_broker_new (rh_config_t *config)
               rh_lateral_new (self->db, self->queue, self->audit, self->signer, &self->store)))
         goto fail;
     rh_intake_set_lateral (self->intake, self->lateral);
+    rh_intake_set_challenges (self->intake, self->challenges);
     s_load_bundle (self);
     if (rh_db_commit (self->db, true) != 0)
         goto fail;
@@ -1409,6 +1416,7 @@ rh_broker_destroy (rh_broker_t **self_p)
         rh_intake_destroy (&self->intake);
         rh_tracker_destroy (&self->tracker);
         rh_lateral_destroy (&self->lateral);
+        rh_challenge_destroy (&self->challenges);
         rh_queue_destroy (&self->queue);
         rh_dedup_destroy (&self->dedup);
         rh_audit_destroy (&self->audit);

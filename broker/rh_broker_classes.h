@@ -26,6 +26,7 @@
 #include "rh_queue.h"
 #include "rh_tracker.h"
 #include "rh_lateral.h"
+#include "rh_challenge.h"
 #include "rh_casebook.h"
 #include "rh_logreader.h"
 #include "rh_eraser.h"

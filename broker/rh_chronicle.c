@@ -133,6 +133,11 @@ rh_chronicle_print (rh_chronicle_t *self, FILE *out, bool json, bool only_decide
                 step = "received, under screening";
             else if (update && update->update_kind == RHANNU__V1__UPDATE_KIND__ON_HOLD)
                 step = "on hold, waiting for information";
+            //  Professional challenge: the broker's own CHALLENGE_* records name the levels.
+            else if (update && update->update_kind == RHANNU__V1__UPDATE_KIND__CHALLENGE_RESPONDED)
+                step = "a professional challenge answered";
+            else if (rh_envelope_kind (envelope) == RH_KIND_CHALLENGE)
+                step = "a professional challenge of a decision";
         }
         else if (rh_logreader_erased (self->reader))
             kind = "(erased)";  //  an ERASURE record took it: the events stay, the message not

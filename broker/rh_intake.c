@@ -23,9 +23,10 @@ struct _rh_intake_t {
     //  certificate there (not enrolled here); NULL otherwise.
     const rh_fed_region_t *from_region;
     const rh_identity_t *foreign;
-    rh_lateral_t *lateral;      //  borrowed: lateral checks (issue 17), or NULL
-    int64_t expiry_ms;          //  default message life
-    int64_t created_window_ms;  //  how far a created time may be from the real clock
+    rh_lateral_t *lateral;       //  borrowed: lateral checks (issue 17), or NULL
+    rh_challenge_t *challenges;  //  borrowed: professional challenges (issue 17), or NULL
+    int64_t expiry_ms;           //  default message life
+    int64_t created_window_ms;   //  how far a created time may be from the real clock
 };
 
 rh_intake_t *
@@ -62,6 +63,13 @@ rh_intake_set_lateral (rh_intake_t *self, rh_lateral_t *lateral)
 {
     assert (self);
     self->lateral = lateral;
+}
+
+void
+rh_intake_set_challenges (rh_intake_t *self, rh_challenge_t *challenges)
+{
+    assert (self);
+    self->challenges = challenges;
 }
 
 void
@@ -451,6 +459,27 @@ rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
         }
         match = RH_CASE_HELD;
     }
+    //  Issue 17, professional challenge: a CHALLENGE from an agency involved in a case, and
+    //  its answer from the level's responder, are decided by rh_challenge, outside the case's
+    //  own lifecycle (an answer from the holder is not an update of its case).
+    const char *challenge_to [RH_MAX_INVOLVED];
+    size_t challenge_to_count = 0;
+    bool challenge = self->challenges
+                     && (facts.kind == RH_KIND_CHALLENGE
+                         || (facts.kind == RH_KIND_STATUS_UPDATE
+                             && facts.update_kind == RHANNU__V1__UPDATE_KIND__CHALLENGE_RESPONDED));
+    char resent_by [RH_MAX_ID + 1];
+    if (challenge && !rh_dedup_sender_of (self->dedup, result->msg_id, resent_by)) {
+        //  (A message sent again is acknowledged again below, not decided again.)
+        rh_decision_t refusal;
+        if (rh_challenge_check (self->challenges, envelope, &facts, result->agency, now,
+                                challenge_to, &challenge_to_count, RH_MAX_INVOLVED, &refusal)) {
+            s_refuse (self, result, &refusal, "");
+            return;
+        }
+    }
+    if (challenge)
+        match = RH_CASE_NONE;
     if (match == RH_CASE_OTHERS) {
         char why [RH_MAX_REASON * 2];  //  room for three ids; s_reject keeps what fits
         snprintf (why, sizeof why,
@@ -497,6 +526,15 @@ rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
     if (rc != RH_OK) {
         s_reject (self, result, rc, reason);
         return;
+    }
+    //  Issue 17: whoever answers a challenge at its level, or the challenger hearing the answer,
+    //  receives it as sent; the agreement's rules must allow each of them.
+    for (size_t i = 0; i < challenge_to_count && count < S_MAX_TO; i++) {
+        bool seen = false;
+        for (size_t k = 0; k < count && !seen; k++)
+            seen = strcmp (recipients [k], challenge_to [i]) == 0;
+        if (!seen)
+            recipients [count++] = challenge_to [i];
     }
     size_t addressed = count;
     for (size_t i = 0; i < count; i++)
@@ -724,8 +762,15 @@ rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
             rh_tracker_override (self->tracker, result->msg_id, rule, review_ms, now);
         }
     }
-    else if (about_case)
+    else if (about_case) {
         rh_tracker_event (self->tracker, &record, &facts, recipients, addressed, now);
+        //  Issue 17: an outcome may be challenged from now on.
+        if (self->challenges && facts.kind == RH_KIND_OUTCOME)
+            rh_challenge_decided (self->challenges, result->msg_id, record.referral_msg_id);
+    }
+    else if (challenge)
+        rh_challenge_accepted (self->challenges, envelope, &facts, result->msg_id, result->agency,
+                               now);
     else if (transfer && addressed > 0)
         rh_tracker_transfer (self->tracker, &record, recipients [0], now);
     if (self->lateral && facts.kind == RH_KIND_INFO_REQUEST)

@@ -45,6 +45,11 @@ void rh_intake_set_peers (rh_intake_t *self, rh_peers_t *const *peers);
 //  beyond the requester without an onward rule is refused (see rh_lateral).
 void rh_intake_set_lateral (rh_intake_t *self, rh_lateral_t *lateral);
 
+//  Professional challenge (issue 17): challenges (borrowed) decides CHALLENGE messages and
+//  their answers (STATUS_UPDATE CHALLENGE_RESPONDED) before they are routed, and records them
+//  once accepted. Without it both are routed as addressed, like any message.
+void rh_intake_set_challenges (rh_intake_t *self, rh_challenge_t *challenges);
+
 void rh_intake_destroy (rh_intake_t **self_p);
 
 //  Decides, stores and answers one verified (or refused) submission. The caller still owns

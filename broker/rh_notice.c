@@ -49,6 +49,8 @@ static const s_words_t s_updates [] = {
     { RHANNU__V1__UPDATE_KIND__REOPENED, "the case was reopened", "ailagorwyd yr achos" },
     { RHANNU__V1__UPDATE_KIND__OVERRIDE_REVIEWED, "the consent override was reviewed",
       "adolygwyd y diystyriad caniatâd" },
+    { RHANNU__V1__UPDATE_KIND__CHALLENGE_RESPONDED, "a professional challenge was answered",
+      "atebwyd her broffesiynol" },
     { RHANNU__V1__UPDATE_KIND__WITHDRAWN, "the referrer withdrew the referral",
       "tynnodd yr atgyfeiriwr yr atgyfeiriad yn ôl" },
     { RHANNU__V1__UPDATE_KIND__UNDER_SCREENING, "received, under screening",
@@ -274,6 +276,29 @@ rh_notice_alert (const rh_notice_from_t *from, const rh_alert_t *alert, size_t *
                       "Roedd ateb %s i'r cais am wybodaeth gan %s am yr achos %s yn ddyledus "
                       "erbyn %s ac nid yw wedi dod.",
                       record->holder, record->referrer, s_case_name (record), due);
+            break;
+        //  Professional challenge (issue 17): count is the level the challenge stands at.
+        case RHANNU__V1__ALERT_KIND__CHALLENGE_ESCALATED:
+            snprintf (en, sizeof en,
+                      "A challenge of the decision on case %s by %s was not answered at level %u "
+                      "in time; it now stands at level %u: please respond by %s.",
+                      s_case_name (record), s_holder_name (record),
+                      alert->count > 1 ? alert->count - 1 : 1, alert->count, due);
+            snprintf (cy, sizeof cy,
+                      "Ni atebwyd her i'r penderfyniad ar achos %s gan %s ar lefel %u mewn pryd; "
+                      "mae bellach ar lefel %u: ymatebwch erbyn %s.",
+                      s_case_name (record), s_holder_name (record),
+                      alert->count > 1 ? alert->count - 1 : 1, alert->count, due);
+            break;
+        case RHANNU__V1__ALERT_KIND__CHALLENGE_UNRESOLVED:
+            snprintf (en, sizeof en,
+                      "A challenge of the decision on case %s by %s was not answered at level "
+                      "%u, the last, by %s: it is recorded as unresolved.",
+                      s_case_name (record), s_holder_name (record), alert->count, due);
+            snprintf (cy, sizeof cy,
+                      "Ni atebwyd her i'r penderfyniad ar achos %s gan %s ar lefel %u, yr olaf, "
+                      "erbyn %s: fe'i cofnodir fel un heb ei datrys.",
+                      s_case_name (record), s_holder_name (record), alert->count, due);
             break;
         default:  //  repeat referrals
             snprintf (en, sizeof en,

@@ -299,6 +299,8 @@ rh_policy_facts (rh_envelope_t *envelope, rh_facts_t *facts)
         const Rhannu__V1__StatusUpdate *update = (const Rhannu__V1__StatusUpdate *) body;
         facts->update_kind = update->update_kind > 0 ? (uint32_t) update->update_kind : 0;
         facts->review_outcome = update->review_outcome > 0 ? (uint32_t) update->review_outcome : 0;
+        facts->challenge_outcome =
+            update->challenge_outcome > 0 ? (uint32_t) update->challenge_outcome : 0;
         if (update->new_owner && update->new_owner->agency_id)
             facts->new_owner = update->new_owner->agency_id;
     }

@@ -31,6 +31,12 @@ struct _rh_rehearing_t {
     json_t *lateral, *responses, *answers_due;
     uint64_t lateral_asked, lateral_answered, lateral_late, lateral_overdue;
     uint64_t lateral_reproduced, lateral_onward, lateral_mismatches;
+    //  Professional challenges (issue 17): each one's state, level and deadline, rebuilt
+    //  from its CHALLENGE_* records by the same lifecycle table the broker follows.
+    json_t *challenges;             //  challenge msg id -> {state, level, due_ms, role}
+    json_t *challenge_agreements;   //  challenge msg id -> {id, version} it was decided under
+    uint64_t challenge_steps;       //  CHALLENGE_* records walked
+    uint64_t challenge_steps_held;  //  of those, a move the table allows, at its time
 };
 
 rh_rehearing_t *
@@ -50,8 +56,10 @@ rh_rehearing_new (rh_db_t *db, rh_certstore_t *store, const char *pki)
     self->lateral = json_object ();
     self->responses = json_object ();
     self->answers_due = json_object ();
+    self->challenges = json_object ();
+    self->challenge_agreements = json_object ();
     if (!self->cases || !self->mismatches || !self->lateral || !self->responses
-        || !self->answers_due)
+        || !self->answers_due || !self->challenges || !self->challenge_agreements)
         rh_rehearing_destroy (&self);
     return self;
 }
@@ -70,6 +78,8 @@ rh_rehearing_destroy (rh_rehearing_t **self_p)
         json_decref (self->lateral);
         json_decref (self->responses);
         json_decref (self->answers_due);
+        json_decref (self->challenges);
+        json_decref (self->challenge_agreements);
         X509_free (self->ca);
         free (self);
         *self_p = NULL;
@@ -314,6 +324,86 @@ s_lateral_message (rh_rehearing_t *self, const rh_audit_record_t *record, rh_env
     return NULL;
 }
 
+//  One CHALLENGE_* record of rh_challenge, walked through the challenge lifecycle: the move
+//  must be one the table allows from the state the earlier records left, an escalation must
+//  take the next level and name as missed the deadline the step before set (records are timed
+//  by the real clock, deadlines by the broker's, which tests move: the times are not compared),
+//  and an answer or the end of the last level must be at the level the challenge stood at.
+static void
+s_challenge_step (rh_rehearing_t *self, const rh_audit_record_t *record)
+{
+    const char *detail = record->detail ? record->detail : "";
+    json_t *entry = json_object_get (self->challenges, record->msg_id);
+    uint32_t state = entry ? (uint32_t) json_integer_value (json_object_get (entry, "state"))
+                           : RHANNU__V1__CHALLENGE_STATE__CHALLENGE_STATE_UNSET;
+    unsigned at = entry ? (unsigned) json_integer_value (json_object_get (entry, "level")) : 0;
+    int64_t due = entry ? (int64_t) json_integer_value (json_object_get (entry, "due_ms")) : 0;
+    unsigned level = 0, missed = 0;
+    long long missed_due = 0, next_due = 0;
+    size_t levels = 0;
+    char role [RH_MAX_ID + 1] = "", outcome [64] = "";
+    uint32_t next = RH_CHALLENGE_IGNORED;
+    bool good = false;
+    if (!strcmp (record->event, "CHALLENGE_RAISED")) {
+        good = sscanf (detail, "level %u (%64[^)]) of %zu; response due %lld", &level, role,
+                       &levels, &next_due)
+                   == 4
+               && level >= 1 && level <= levels;
+        next = rh_challenge_next (state, RH_CHALLENGE_RAISE);
+    }
+    else if (!strcmp (record->event, "CHALLENGE_ESCALATED")) {
+        good = sscanf (detail,
+                       "level %u (%64[^)]) of %zu; level %u missed its deadline %lld; response "
+                       "due %lld",
+                       &level, role, &levels, &missed, &missed_due, &next_due)
+                   == 6
+               && missed == at && level == at + 1 && level <= levels && missed_due == due;
+        next = rh_challenge_next (state, RH_CHALLENGE_MISSED);
+    }
+    else if (!strcmp (record->event, "CHALLENGE_UNRESOLVED")) {
+        good = sscanf (detail, "level %u of %zu; the last level missed its deadline %lld", &level,
+                       &levels, &missed_due)
+                   == 3
+               && level == at && level == levels && missed_due == due;
+        next = rh_challenge_next (state, RH_CHALLENGE_LAST_MISSED);
+    }
+    else if (!strcmp (record->event, "CHALLENGE_RESPONDED")) {
+        good = sscanf (detail, "level %u; %63[A-Z_]", &level, outcome) == 2 && level == at
+               && protobuf_c_enum_descriptor_get_value_by_name (
+                   &rhannu__v1__challenge_outcome__descriptor, outcome);
+        next = rh_challenge_next (state, RH_CHALLENGE_RESPOND);
+        //  The answer came from a party with the level's role in the agreement the challenge
+        //  was decided under (the holder's own answer is checked by its rules, re-decided).
+        const char *answers = entry ? json_string_value (json_object_get (entry, "role")) : NULL;
+        json_t *under = json_object_get (self->challenge_agreements, record->msg_id);
+        const rh_agreement_t *agreement =
+            under ? s_version (self, json_string_value (json_object_get (under, "id")),
+                               (uint32_t) json_integer_value (json_object_get (under, "version")),
+                               NULL)
+                  : NULL;
+        if (good && answers && strcmp (answers, "holder") != 0 && agreement)
+            good = rh_agreement_has_role (agreement, record->agency, answers);
+        snprintf (role, sizeof role, "%s", answers ? answers : "");
+    }
+    else
+        return;  //  not a step of a challenge
+    self->challenge_steps++;
+    good = good && next != RH_CHALLENGE_IGNORED;
+    if (!good) {
+        json_array_append_new (
+            self->mismatches,
+            json_pack ("{s:I, s:s, s:s, s:s, s:s}", "record", (json_int_t) record->seq, "message",
+                       record->msg_id, "recipient", record->agency, "recorded_rule", record->event,
+                       "replayed_rule", "not a move of the challenge lifecycle"));
+        return;
+    }
+    self->challenge_steps_held++;
+    json_object_set_new (self->challenges, record->msg_id,
+                         json_pack ("{s:I, s:I, s:I, s:s}", "state", (json_int_t) next, "level",
+                                    (json_int_t) level, "due_ms", (json_int_t) next_due, "role",
+                                    role));
+}
+
 int
 rh_rehearing_run (rh_rehearing_t *self)
 {
@@ -324,6 +414,8 @@ rh_rehearing_run (rh_rehearing_t *self)
     const rh_audit_record_t *record;
     while ((record = rh_logreader_next (reader))) {
         bool accepted = !strcmp (record->event, "ACCEPTED");
+        if (!strncmp (record->event, "CHALLENGE_", 10))
+            s_challenge_step (self, record);
         if (!strcmp (record->event, "REJECTED") && record->decision_count)
             self->refusals_unkept++;  //  a refused message is not kept: its decision stands
         if (!strcmp (record->event, "ACKED")) {
@@ -356,6 +448,10 @@ rh_rehearing_run (rh_rehearing_t *self)
             bool withdrawal = facts.update_kind == RHANNU__V1__UPDATE_KIND__WITHDRAWN;
             if (c && !review && strcmp (withdrawal ? c->referrer : c->holder, record->agency) != 0)
                 c = NULL;
+            //  An answer to a professional challenge is decided outside its case, as the broker
+            //  decided it (rh_challenge), even from the holder.
+            if (facts.update_kind == RHANNU__V1__UPDATE_KIND__CHALLENGE_RESPONDED)
+                c = NULL;
         }
         if (c) {
             for (size_t i = 0; i < c->involved_count; i++)
@@ -379,6 +475,13 @@ rh_rehearing_run (rh_rehearing_t *self)
         }
         const json_t *relayed = s_lateral_message (self, record, envelope, &facts);
         const char *holder = s_redecide (self, record, &facts, relayed);
+        //  Issue 17: the agreement a challenge was decided under says who answers each level.
+        rh_audit_decision_t first;
+        if (facts.kind == RH_KIND_CHALLENGE && rh_record_decision (record, 0, &first)
+            && *first.agreement_id)
+            json_object_set_new (self->challenge_agreements, record->msg_id,
+                                 json_pack ("{s:s, s:I}", "id", first.agreement_id, "version",
+                                            (json_int_t) first.agreement_version));
         //  Lifecycle: a referral opens a case; the holder's messages move it on.
         if (facts.kind == RH_KIND_REFERRAL && record->recipient_count) {
             rh_casebook_case_t *opened =
@@ -456,6 +559,11 @@ rh_rehearing_print (rh_rehearing_t *self, FILE *out, bool json)
                                         (json_int_t) self->lateral_reproduced, "onward_shares",
                                         (json_int_t) self->lateral_onward, "mismatches",
                                         (json_int_t) self->lateral_mismatches));
+        json_object_set_new (result, "challenges",
+                             json_pack ("{s:I, s:I, s:I}", "count",
+                                        (json_int_t) json_object_size (self->challenges), "steps",
+                                        (json_int_t) self->challenge_steps, "held",
+                                        (json_int_t) self->challenge_steps_held));
         json_dumpf (result, out, JSON_INDENT (2) | JSON_PRESERVE_ORDER);
         fprintf (out, "\n");
         json_decref (result);
@@ -487,6 +595,11 @@ rh_rehearing_print (rh_rehearing_t *self, FILE *out, bool json)
              self->lateral_asked, self->lateral_answered, self->lateral_late, self->lateral_overdue,
              self->lateral_reproduced, self->lateral_onward, self->lateral_onward == 1 ? "" : "s",
              self->lateral_mismatches);
+    fprintf (out,
+             "replayed %zu professional challenges (%" PRIu64 " steps): %" PRIu64
+             " follow the challenge lifecycle and their deadlines, %" PRIu64 " do not\n",
+             json_object_size (self->challenges), self->challenge_steps, self->challenge_steps_held,
+             self->challenge_steps - self->challenge_steps_held);
     size_t index;
     json_t *entry;
     json_array_foreach (self->mismatches, index, entry)

@@ -38,6 +38,8 @@ typedef struct {
     //  times passed, partners that knew the person, responses refused onward.
     size_t lateral_requests, lateral_partners, lateral_in_time, lateral_late, lateral_overdue,
         lateral_known, lateral_onward_refused;
+    json_t *challenges;            //  challenge msg id -> {case, level, state, outcome}: issue 17
+    size_t challenge_escalations;  //  of those challenges, moves to a further level
     size_t referrals, decided, told, closed;
     size_t withdrawn,
         withdrawn_decided;  //  withdrawals by the referrer; of those, after the decision
@@ -280,6 +282,41 @@ s_lateral (s_gather_t *g, const rh_audit_record_t *record)
     }
 }
 
+//  A CHALLENGE_* record of rh_challenge (issue 17): raised in the period, a challenge is
+//  followed through its escalations to its answer or to the end of its last level. The detail
+//  begins "level N"; an answer's goes on with its outcome's name.
+static void
+s_challenge (s_gather_t *g, const rh_audit_record_t *record, bool in_period)
+{
+    unsigned level = 0;
+    char outcome [64] = "";
+    if (!record->detail || sscanf (record->detail, "level %u; %63[A-Z_]", &level, outcome) < 1)
+        return;
+    json_t *entry = json_object_get (g->challenges, record->msg_id);
+    if (!strcmp (record->event, "CHALLENGE_RAISED")) {
+        if (in_period && !entry)
+            json_object_set_new (g->challenges, record->msg_id,
+                                 json_pack ("{s:s, s:I, s:I, s:s, s:s}", "case",
+                                            record->case_id ? record->case_id : "", "at_ms",
+                                            (json_int_t) record->at_ms, "level", (json_int_t) level,
+                                            "state", "CHALLENGE_STATE_RAISED", "outcome", ""));
+        return;
+    }
+    if (!entry)
+        return;  //  raised before the period
+    json_object_set_new (entry, "level", json_integer (level));
+    if (!strcmp (record->event, "CHALLENGE_ESCALATED")) {
+        json_object_set_new (entry, "state", json_string ("CHALLENGE_STATE_ESCALATED"));
+        g->challenge_escalations++;
+    }
+    else if (!strcmp (record->event, "CHALLENGE_UNRESOLVED"))
+        json_object_set_new (entry, "state", json_string ("CHALLENGE_STATE_UNRESOLVED"));
+    else if (!strcmp (record->event, "CHALLENGE_RESPONDED")) {
+        json_object_set_new (entry, "state", json_string ("CHALLENGE_STATE_RESPONDED"));
+        json_object_set_new (entry, "outcome", json_string (outcome));
+    }
+}
+
 static int
 s_gather (rh_db_t *db, s_gather_t *g)
 {
@@ -313,6 +350,8 @@ s_gather (rh_db_t *db, s_gather_t *g)
             s_override (g, record);
         if (in_period)
             s_lateral (g, record);
+        if (!strncmp (record->event, "CHALLENGE_", 10))
+            s_challenge (g, record, in_period);
         bool accepted = !strcmp (record->event, "ACCEPTED"),
              notice = !strcmp (record->event, "NOTICE");
         rh_envelope_t *envelope = NULL;
@@ -689,7 +728,38 @@ s_figures (rh_db_t *db, const rh_audit_check_t *check, const rh_report_scope_t *
     json_object_set_new (figures, "refusals", json_integer ((json_int_t) g->refusals));
     json_object_set (figures, "refusals_by_rule", g->refusals_by_rule);
     json_object_set (figures, "refusals_by_reason", g->refusals_by_reason);
-    json_object_set_new (figures, "not_recorded_by_this_version", json_pack ("[s]", "challenges"));
+    //  Professional challenges raised in the period: where each stands, the level each
+    //  reached, and how those answered were answered.
+    size_t raised = json_object_size (g->challenges), answered = 0, unresolved = 0;
+    json_t *by_level = json_object (), *challenge_outcomes = json_object (),
+           *challenge_list = json_array ();
+    for (json_int_t level = 1; level <= RH_MAX_CHALLENGE_LEVELS; level++)
+        json_object_foreach (g->challenges, name, value)
+        {
+            if (json_integer_value (json_object_get (value, "level")) != level)
+                continue;
+            char key [24];
+            snprintf (key, sizeof key, "%" JSON_INTEGER_FORMAT, level);
+            s_count (by_level, key);
+        }
+    json_object_foreach (g->challenges, name, value)
+    {
+        const char *state = json_string_value (json_object_get (value, "state"));
+        if (state && !strcmp (state, "CHALLENGE_STATE_RESPONDED")) {
+            answered++;
+            s_count (challenge_outcomes, json_string_value (json_object_get (value, "outcome")));
+        }
+        unresolved += state && !strcmp (state, "CHALLENGE_STATE_UNRESOLVED");
+        json_object_set_new (value, "challenge", json_string (name));
+        json_array_append (challenge_list, value);
+    }
+    json_object_set_new (
+        figures, "challenges",
+        json_pack ("{s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o}", "raised", (json_int_t) raised,
+                   "answered", (json_int_t) answered, "unresolved", (json_int_t) unresolved, "open",
+                   (json_int_t) (raised - answered - unresolved), "escalations",
+                   (json_int_t) g->challenge_escalations, "by_level_reached", by_level, "outcomes",
+                   challenge_outcomes, "challenges", challenge_list));
     //  Consent overrides in the period, each with where its review stands.
     json_t *override_list = json_array ();
     size_t upheld = 0, not_upheld = 0;
@@ -708,17 +778,19 @@ s_figures (rh_db_t *db, const rh_audit_check_t *check, const rh_report_scope_t *
                    (json_int_t) upheld, "not_upheld", (json_int_t) not_upheld, "unreviewed",
                    (json_int_t) (overrides - upheld - not_upheld), "review_deadline_missed",
                    (json_int_t) g->override_reviews_late, "overrides", override_list));
-    size_t answered = g->lateral_in_time + g->lateral_late;
-    json_object_set_new (
-        figures, "lateral_checks",
-        json_pack (
-            "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "requests",
-            (json_int_t) g->lateral_requests, "partners_asked", (json_int_t) g->lateral_partners,
-            "answered_in_time", (json_int_t) g->lateral_in_time, "answered_late",
-            (json_int_t) g->lateral_late, "overdue", (json_int_t) g->lateral_overdue, "unanswered",
-            (json_int_t) (g->lateral_partners > answered ? g->lateral_partners - answered : 0),
-            "known_to_service", (json_int_t) g->lateral_known, "onward_refused",
-            (json_int_t) g->lateral_onward_refused));
+    size_t lateral_answered = g->lateral_in_time + g->lateral_late;
+    json_object_set_new (figures, "lateral_checks",
+                         json_pack ("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "requests",
+                                    (json_int_t) g->lateral_requests, "partners_asked",
+                                    (json_int_t) g->lateral_partners, "answered_in_time",
+                                    (json_int_t) g->lateral_in_time, "answered_late",
+                                    (json_int_t) g->lateral_late, "overdue",
+                                    (json_int_t) g->lateral_overdue, "unanswered",
+                                    (json_int_t) (g->lateral_partners > lateral_answered
+                                                      ? g->lateral_partners - lateral_answered
+                                                      : 0),
+                                    "known_to_service", (json_int_t) g->lateral_known,
+                                    "onward_refused", (json_int_t) g->lateral_onward_refused));
     json_object_set_new (figures, "withdrawals",
                          json_pack ("{s:I, s:I, s:I}", "total", (json_int_t) g->withdrawn,
                                     "before_decision",
@@ -745,7 +817,7 @@ s_figures (rh_db_t *db, const rh_audit_check_t *check, const rh_report_scope_t *
 }
 
 //  The gather's JSON objects, so that they are made and freed in one place.
-#define S_GATHER_OBJECTS 16
+#define S_GATHER_OBJECTS 17
 static void
 s_gather_objects (s_gather_t *g, json_t **objects [S_GATHER_OBJECTS])
 {
@@ -764,7 +836,8 @@ s_gather_objects (s_gather_t *g, json_t **objects [S_GATHER_OBJECTS])
                                         &g->referral_facts,
                                         &g->people,
                                         &g->breached,
-                                        &g->overrides };
+                                        &g->overrides,
+                                        &g->challenges };
     memcpy (objects, all, sizeof all);
 }
 

@@ -568,6 +568,43 @@ s_lateral (s_page_t *page)
     fprintf (page->out, "</section>\n");
 }
 
+//  Professional challenges (issue 17): how many, where they stand, the levels they reached.
+static void
+s_challenges (s_page_t *page)
+{
+    const json_t *challenges = json_object_get (page->figures, "challenges");
+    json_int_t raised = s_int (challenges, "raised");
+    char a [32], b [32], c [32];
+    fprintf (page->out, "<p class=\"def\">");
+    s_text (page, RH_T_CHALLENGE_DEF);
+    fprintf (page->out, "</p>\n");
+    if (raised == 0) {
+        s_empty (page, RH_T_CHALLENGE_EMPTY);
+        return;
+    }
+    const json_t *outcomes = json_object_get (challenges, "outcomes");
+    fprintf (page->out, "<p>");
+    s_say (page->out, s_t (page, RH_T_CHALLENGE_TEXT), s_num (raised, a),
+           s_num (s_int (challenges, "answered"), b), s_num (s_int (challenges, "unresolved"), c));
+    fprintf (page->out, " ");
+    s_say (page->out, s_t (page, RH_T_CHALLENGE_OUTCOMES),
+           s_num (s_int (outcomes, "CHALLENGE_UPHELD"), a),
+           s_num (s_int (outcomes, "CHALLENGE_NOT_UPHELD"), b),
+           s_num (s_int (outcomes, "CHALLENGE_RESOLVED"), c));
+    fprintf (page->out, " ");
+    s_say (page->out, s_t (page, RH_T_CHALLENGE_OPEN), s_num (s_int (challenges, "open"), a),
+           s_num (s_int (challenges, "escalations"), b), NULL);
+    const char *level;
+    const json_t *count;
+    json_object_foreach ((json_t *) json_object_get (challenges, "by_level_reached"), level, count)
+    {
+        fprintf (page->out, " ");
+        s_say (page->out, s_t (page, RH_T_CHALLENGE_LEVEL), level,
+               s_num (json_integer_value (count), a), NULL);
+    }
+    fprintf (page->out, "</p>\n");
+}
+
 static void
 s_overrides (s_page_t *page)
 {
@@ -755,9 +792,9 @@ rh_report_html_print (const json_t *figures, const char *lang, FILE *out)
     s_say (out, s_t (&page, RH_T_WITHDRAWN), s_num (s_int (withdrawals, "total"), w1),
            s_num (s_int (withdrawals, "before_decision"), w2),
            s_num (s_int (withdrawals, "after_decision"), w3));
-    fprintf (out, "</p>\n<p class=\"empty\">");
-    s_text (&page, RH_T_LATER_TEXT);
-    fprintf (out, "</p>\n</section>\n<footer><p>");
+    fprintf (out, "</p>\n");
+    s_challenges (&page);
+    fprintf (out, "</section>\n<footer><p>");
     s_text (&page, RH_T_FOOTER);
     fprintf (out, "</p></footer>\n</body></html>\n");
 }

@@ -117,8 +117,6 @@ static const char *const s_en [RH_T_COUNT] = {
     [RH_T_DEFAULT_DENY] = "no rule of the agreement allowed it (default deny)",
     [RH_T_NO_SENTENCE] = "(the agreement gives this rule no sentence)",
     [RH_T_LATER_TITLE] = "Professional challenges",
-    [RH_T_LATER_TEXT] = "Not recorded by this version of rhannu: professional challenges will be "
-                        "reported here once the broker records them.",
     [RH_T_OVERRIDE_TITLE] = "Consent overrides and their reviews",
     [RH_T_OVERRIDE_DEF] = "Referrals sent without the consent a rule requires, under that rule's "
                           "override, with the sender's justification and authorising manager "
@@ -138,6 +136,17 @@ static const char *const s_en [RH_T_COUNT] = {
     [RH_T_LATERAL_KNOWN] = "{1} partners knew the person. {2} onward shares were refused.",
     [RH_T_WITHDRAWN] = "Referrals withdrawn by their referrer: {1} ({2} before the decision, {3} "
                        "after it).",
+    [RH_T_CHALLENGE_DEF] = "Challenges of a front door's decision raised in the period by an "
+                           "agency involved in the case, under the agreement's escalation "
+                           "protocol: a level that does not answer by its deadline passes the "
+                           "challenge to the next.",
+    [RH_T_CHALLENGE_EMPTY] = "No professional challenge was raised in the period.",
+    [RH_T_CHALLENGE_TEXT] = "{1} professional challenges raised: {2} answered, {3} unresolved "
+                            "after the last level's deadline.",
+    [RH_T_CHALLENGE_OUTCOMES] = "Answers: {1} upheld, {2} not upheld, {3} resolved between the "
+                                "agencies.",
+    [RH_T_CHALLENGE_OPEN] = "{1} still open; {2} escalations to a further level.",
+    [RH_T_CHALLENGE_LEVEL] = "Reached level {1}: {2}.",
     [RH_T_FOOTER] = "Every figure is a count of records in the verified audit log. Percentages "
                     "are rounded to the nearest whole number.",
 };
@@ -265,8 +274,6 @@ static const char *const s_cy [RH_T_COUNT] = {
                           "ddiofyn)",
     [RH_T_NO_SENTENCE] = "(nid yw'r cytundeb yn rhoi brawddeg i'r rheol hon)",
     [RH_T_LATER_TITLE] = "Heriau proffesiynol",
-    [RH_T_LATER_TEXT] = "Nid yw'r fersiwn hon o rhannu yn cofnodi'r rhain: adroddir yma ar "
-                        "heriau proffesiynol unwaith y bydd y brocer yn eu cofnodi.",
     [RH_T_OVERRIDE_TITLE] = "Diystyru cydsyniad a'r adolygiadau",
     [RH_T_OVERRIDE_DEF] = "Atgyfeiriadau a anfonwyd heb y cydsyniad y mae rheol yn ei ofyn, dan "
                           "ddiystyriad y rheol honno, gyda chyfiawnhad yr anfonwr a'r rheolwr a "
@@ -288,6 +295,16 @@ static const char *const s_cy [RH_T_COUNT] = {
     [RH_T_LATERAL_KNOWN] = "Roedd {1} partner yn adnabod y person. Gwrthodwyd rhannu {2} ymlaen.",
     [RH_T_WITHDRAWN] = "Atgyfeiriadau a dynnwyd yn ôl gan yr atgyfeiriwr: {1} ({2} cyn y "
                        "penderfyniad, {3} wedi hynny).",
+    [RH_T_CHALLENGE_DEF] = "Heriau i benderfyniad drws ffrynt a godwyd yn y cyfnod gan asiantaeth "
+                           "sy'n ymwneud â'r achos, dan brotocol uwchgyfeirio'r cytundeb: mae "
+                           "lefel nad yw'n ateb erbyn y dyddiad yn trosglwyddo'r her i'r nesaf.",
+    [RH_T_CHALLENGE_EMPTY] = "Ni chodwyd her broffesiynol yn y cyfnod.",
+    [RH_T_CHALLENGE_TEXT] = "{1} her broffesiynol wedi'u codi: {2} wedi'u hateb, {3} heb eu "
+                            "datrys ar ôl dyddiad y lefel olaf.",
+    [RH_T_CHALLENGE_OUTCOMES] = "Atebion: {1} wedi'u cadarnhau, {2} heb eu cadarnhau, {3} wedi'u "
+                                "datrys rhwng yr asiantaethau.",
+    [RH_T_CHALLENGE_OPEN] = "{1} yn dal ar agor; {2} uwchgyfeiriad i lefel arall.",
+    [RH_T_CHALLENGE_LEVEL] = "Wedi cyrraedd lefel {1}: {2}.",
     [RH_T_FOOTER] = "Mae pob ffigur yn gyfrif o gofnodion yn y log archwilio a ddilyswyd. "
                     "Mae canrannau wedi'u talgrynnu i'r rhif cyfan agosaf.",
 };

@@ -100,8 +100,7 @@ typedef enum {
     RH_T_COL_REASON,
     RH_T_DEFAULT_DENY,  //  the sentence of "no rule allowed it"
     RH_T_NO_SENTENCE,   //  a rule the agreements kept no sentence for
-    RH_T_LATER_TITLE,
-    RH_T_LATER_TEXT,
+    RH_T_LATER_TITLE,   //  the section of professional challenges (and withdrawals)
     RH_T_OVERRIDE_TITLE,
     RH_T_OVERRIDE_DEF,
     RH_T_OVERRIDE_EMPTY,
@@ -115,6 +114,13 @@ typedef enum {
     RH_T_LATERAL_TEXT,   //  {1} requests, {2} partners asked, {3} answered in time
     RH_T_LATERAL_LATE,   //  {1} late, {2} unanswered, {3} went overdue
     RH_T_LATERAL_KNOWN,  //  {1} partners knew the person, {2} onward shares refused
+    //  Issue 17, professional challenge:
+    RH_T_CHALLENGE_DEF,
+    RH_T_CHALLENGE_EMPTY,
+    RH_T_CHALLENGE_TEXT,      //  {1} raised, {2} answered, {3} unresolved
+    RH_T_CHALLENGE_OUTCOMES,  //  {1} upheld, {2} not upheld, {3} resolved
+    RH_T_CHALLENGE_OPEN,      //  {1} still open, {2} escalations
+    RH_T_CHALLENGE_LEVEL,     //  {1} level, {2} challenges that reached it
     RH_T_FOOTER,
     RH_T_COUNT  //  not a text: the number of ids
 } rh_report_text_id_t;

@@ -98,6 +98,9 @@ struct _rh_agreement_t {
     s_rule_t *rules;
     size_t rule_count;
     rh_obligations_t obligations;
+    //  Professional challenge (issue 17): the escalation protocol's levels
+    rh_challenge_level_t challenge_levels [RH_MAX_CHALLENGE_LEVELS];
+    size_t challenge_level_count;
     int64_t referral_years;  //  retention: years a message is kept after receipt (-1: not said)
     bool legal_hold;         //  retention: nothing under this agreement may be erased
     uint8_t sha256 [RH_DIGEST_LEN];
@@ -1029,17 +1032,89 @@ s_parse_retention (s_ctx_t *ctx, yaml_node_t *node)
     return good;
 }
 
+//  Professional challenge (issue 17): the escalation protocol.
+//    challenge:
+//      levels:
+//        - {role: holder, respond_days: 5}
+//        - {role: safeguarding_lead, respond_days: 5}
+//  Level n+1 takes over when level n has not responded in time. "holder" is the agency holding
+//  the case; any other role must be some party's, or nobody could ever answer at that level.
+static bool
+s_parse_challenge (s_ctx_t *ctx, yaml_node_t *node)
+{
+    static const char *const keys [] = { "levels", NULL };
+    static const char *const level_keys [] = { "role", "respond_days", NULL };
+    rh_agreement_t *self = ctx->agreement;
+    if (!s_keys (ctx, node, "challenge", keys))
+        return false;
+    yaml_node_t *levels = s_get (ctx, node, "levels");
+    if (!levels || levels->type != YAML_SEQUENCE_NODE
+        || levels->data.sequence.items.top == levels->data.sequence.items.start) {
+        s_error (ctx, levels ? levels : node, "challenge needs a list of levels");
+        return false;
+    }
+    size_t count = (size_t) (levels->data.sequence.items.top - levels->data.sequence.items.start);
+    if (count > RH_MAX_CHALLENGE_LEVELS) {
+        s_error (ctx, levels, "challenge: at most %d levels", RH_MAX_CHALLENGE_LEVELS);
+        return false;
+    }
+    bool good = true;
+    for (size_t i = 0; i < count; i++) {
+        yaml_node_t *item = s_node (ctx, levels->data.sequence.items.start [i]);
+        rh_challenge_level_t *level = &self->challenge_levels [i];
+        if (!s_keys (ctx, item, "a challenge level", level_keys)) {
+            good = false;
+            continue;
+        }
+        yaml_node_t *role = s_get (ctx, item, "role"), *days = s_get (ctx, item, "respond_days");
+        if (!role || !days) {
+            s_error (ctx, item, "challenge level %zu needs a role and respond_days", i + 1);
+            good = false;
+            continue;
+        }
+        const char *text = s_scalar (ctx, role, "challenge level role");
+        if (!text)
+            good = false;
+        else if (strcmp (text, "holder") != 0 && s_role (self, text, false) < 0) {
+            s_error (ctx, role, "challenge level %zu: no party has the role '%s'", i + 1, text);
+            good = false;
+        }
+        else
+            snprintf (level->role, sizeof level->role, "%s", text);
+        int64_t number = 0;
+        if (s_int (ctx, days, "challenge level respond_days", 1, RH_MAX_CHALLENGE_RESPOND_DAYS,
+                   &number))
+            level->respond_ms = number * RH_DAY_MS;
+        else
+            good = false;
+    }
+    if (good)
+        self->challenge_level_count = count;
+    return good;
+}
+
 //  Parties first (they declare the roles), then purposes before parties use them: the order
 //  in the file does not matter.
 static bool
 s_parse_root (s_ctx_t *ctx, yaml_node_t *root)
 {
-    static const char *const keys [] = {
-        "id",       "version",           "title",      "framework",   "lawful_basis",
-        "region",   "local_authorities", "valid_from", "valid_to",    "threshold_document",
-        "purposes", "parties",           "rules",      "obligations", "retention",
-        NULL
-    };
+    static const char *const keys [] = { "id",
+                                         "version",
+                                         "title",
+                                         "framework",
+                                         "lawful_basis",
+                                         "region",
+                                         "local_authorities",
+                                         "valid_from",
+                                         "valid_to",
+                                         "threshold_document",
+                                         "purposes",
+                                         "parties",
+                                         "rules",
+                                         "obligations",
+                                         "retention",
+                                         "challenge",
+                                         NULL };
     rh_agreement_t *self = ctx->agreement;
     if (!s_keys (ctx, root, "the agreement", keys))
         return false;
@@ -1175,6 +1250,8 @@ s_parse_root (s_ctx_t *ctx, yaml_node_t *root)
     }
     if ((value = s_get (ctx, root, "obligations")))
         good = s_parse_obligations (ctx, value, &self->obligations) && good;
+    if ((value = s_get (ctx, root, "challenge")))
+        good = s_parse_challenge (ctx, value) && good;
     return good;
 }
 
@@ -1658,6 +1735,14 @@ rh_agreement_parties (const rh_agreement_t *self)
     return self->party_count;
 }
 
+size_t
+rh_agreement_challenge_levels (const rh_agreement_t *self, const rh_challenge_level_t **levels)
+{
+    assert (self && levels);
+    *levels = self->challenge_levels;
+    return self->challenge_level_count;
+}
+
 const rh_obligations_t *
 rh_agreement_obligations (const rh_agreement_t *self)
 {
@@ -1709,4 +1794,8 @@ rh_agreement_print (const rh_agreement_t *self, FILE *out)
     for (size_t i = 0; i < self->rule_count; i++)
         fprintf (out, "  rule %-8s %-5s %s\n", self->rules [i].id,
                  self->rules [i].deny ? "deny" : "allow", self->rules [i].description);
+    for (size_t i = 0; i < self->challenge_level_count; i++)
+        fprintf (out, "  challenge level %zu: %s answers within %" PRId64 " days\n", i + 1,
+                 self->challenge_levels [i].role,
+                 (int64_t) (self->challenge_levels [i].respond_ms / RH_DAY_MS));
 }

@@ -56,6 +56,8 @@ typedef struct {
     bool override_justification;  //  a justification is recorded
     bool override_authoriser;     //  the authorising manager is recorded
     uint32_t review_outcome;      //  StatusUpdate.review_outcome (OverrideReview) of a review
+    //  Professional challenge (issue 17)
+    uint32_t challenge_outcome;  //  StatusUpdate.challenge_outcome (ChallengeOutcome)
 } rh_facts_t;
 
 //  An agency taking part in a decision, as its certificate describes it.
@@ -108,6 +110,13 @@ typedef struct {
     size_t repeat_notify_count;
 } rh_obligations_t;
 
+//  Professional challenge (issue 17): one level of the agreement's escalation protocol. role is
+//  a role of its parties, or "holder": the agency holding the case challenged.
+typedef struct {
+    char role [RH_MAX_ID + 1];
+    int64_t respond_ms;  //  how long the level has to respond
+} rh_challenge_level_t;
+
 //  Parses and validates text (name is used in messages, e.g. the file name). On failure
 //  returns NULL and appends one line per problem, "name:line: what", to errors (at most
 //  RH_MAX_AGREEMENT_ERRORS lines).
@@ -142,6 +151,11 @@ bool rh_agreement_legal_hold (const rh_agreement_t *self);
 size_t rh_agreement_rules (const rh_agreement_t *self);
 size_t rh_agreement_parties (const rh_agreement_t *self);
 const rh_obligations_t *rh_agreement_obligations (const rh_agreement_t *self);
+
+//  The agreement's challenge levels (challenge: levels:), first level first; *levels points into
+//  the agreement. Returns how many (0: the agreement takes no challenges).
+size_t rh_agreement_challenge_levels (const rh_agreement_t *self,
+                                      const rh_challenge_level_t **levels);
 
 //  Agency ids of the parties with the role, at most max. Returns how many.
 size_t rh_agreement_parties_with_role (const rh_agreement_t *self, const char *role,

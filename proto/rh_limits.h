@@ -101,6 +101,10 @@
 #define RH_MAX_REFERRAL_KINDS       16         //  ReferralKind values (outcome deadlines by kind)
 #define RH_MAX_NOTIFY               8          //  targets of a repeat-referral alert
 #define RH_MAX_REASON               256        //  a decision's explanation, bytes
+//  Professional challenge (issue 17): levels of the escalation protocol, and a level's longest
+//  response period
+#define RH_MAX_CHALLENGE_LEVELS       5
+#define RH_MAX_CHALLENGE_RESPOND_DAYS 90
 
 //  Federation agreements between regions
 #define RH_MAX_FED_REGIONS   8   //  regions of one federation agreement

@@ -138,7 +138,7 @@ expect_match "AAA with numbers" "$text" \
 expect_match "PPN NFA rate" "$text" 'Police PPN [0-9,]+ [0-9,]+ [0-9]+%'
 expect_match "refusals by rule with the rule's sentence" "$text" \
     'R1 GWENT-CARDIFF-YEAR referrals to the front door'
-expect_match "later issues in words" "$text" 'Not recorded by this version of rhannu'
+expect_match "professional challenges in words" "$text" 'No professional challenge was raised in the period'
 for section in aaa by-month by-area by-agency time-to-outcome outcomes repeat breaches refusals later; do
     has=$(grep "^SECTION $section " "$work/en.txt" | cut -d' ' -f3)
     case "$section:$has" in

@@ -33,6 +33,7 @@ void init_rh_sealer_tests (void);
 void init_rh_queue_tests (void);
 void init_rh_tracker_tests (void);
 void init_rh_lateral_tests (void);
+void init_rh_challenge_tests (void);
 void init_rh_verifier_tests (void);
 void init_rh_report_tests (void);
 void init_rh_casebook_tests (void);
@@ -80,6 +81,7 @@ main (void)
     init_rh_queue_tests ();
     init_rh_tracker_tests ();
     init_rh_lateral_tests ();
+    init_rh_challenge_tests ();
     init_rh_verifier_tests ();
     init_rh_report_tests ();
     init_rh_casebook_tests ();

@@ -501,6 +501,40 @@ static const s_broken_t s_broken [] = {
       "parties:\n  - {id: a-b, roles: [x]}\nrules:\n  - id: R1\n    effect: deny\n"
       "    onward: true\n",
       "t.yaml:11: deny rule 'R1' cannot allow onward sharing" },
+    //  Professional challenge (issue 17): the escalation protocol's levels
+    { "challenge level with a role no party has",
+      "id: T\nversion: 1\nvalid_from: 2024-01-01\nvalid_to: 2099-01-01\npurposes: [P]\n"
+      "parties:\n  - {id: a-b, roles: [lead]}\nrules:\n  - {id: R1, fields: all}\n"
+      "challenge:\n  levels:\n    - {role: holder, respond_days: 5}\n"
+      "    - {role: board_chair, respond_days: 5}\n",
+      "t.yaml:13: challenge level 2: no party has the role 'board_chair'" },
+    { "challenge without levels",
+      "id: T\nversion: 1\nvalid_from: 2024-01-01\nvalid_to: 2099-01-01\npurposes: [P]\n"
+      "parties:\n  - {id: a-b, roles: [lead]}\nrules:\n  - {id: R1, fields: all}\n"
+      "challenge: {}\n",
+      "challenge needs a list of levels" },
+    { "challenge level without respond_days",
+      "id: T\nversion: 1\nvalid_from: 2024-01-01\nvalid_to: 2099-01-01\npurposes: [P]\n"
+      "parties:\n  - {id: a-b, roles: [lead]}\nrules:\n  - {id: R1, fields: all}\n"
+      "challenge:\n  levels:\n    - {role: lead}\n",
+      "challenge level 1 needs a role and respond_days" },
+    { "challenge level respond_days out of range",
+      "id: T\nversion: 1\nvalid_from: 2024-01-01\nvalid_to: 2099-01-01\npurposes: [P]\n"
+      "parties:\n  - {id: a-b, roles: [lead]}\nrules:\n  - {id: R1, fields: all}\n"
+      "challenge:\n  levels:\n    - {role: lead, respond_days: 91}\n",
+      "challenge level respond_days" },
+    { "challenge with too many levels",
+      "id: T\nversion: 1\nvalid_from: 2024-01-01\nvalid_to: 2099-01-01\npurposes: [P]\n"
+      "parties:\n  - {id: a-b, roles: [lead]}\nrules:\n  - {id: R1, fields: all}\n"
+      "challenge:\n  levels: [{role: lead, respond_days: 1}, {role: lead, respond_days: 1},\n"
+      "    {role: lead, respond_days: 1}, {role: lead, respond_days: 1},\n"
+      "    {role: lead, respond_days: 1}, {role: lead, respond_days: 1}]\n",
+      "challenge: at most 5 levels" },
+    { "challenge level unknown key",
+      "id: T\nversion: 1\nvalid_from: 2024-01-01\nvalid_to: 2099-01-01\npurposes: [P]\n"
+      "parties:\n  - {id: a-b, roles: [lead]}\nrules:\n  - {id: R1, fields: all}\n"
+      "challenge:\n  levels:\n    - {role: lead, respond_days: 5, notify: lead}\n",
+      "unknown key 'notify'" },
     { "alias names two front doors",
       "id: T\nversion: 1\nvalid_from: 2024-01-01\nvalid_to: 2099-01-01\npurposes: [P]\n"
       "parties:\n  - {id: a-b, roles: [fd], front_door_for: [x], aliases: [MASH]}\n"
@@ -960,6 +994,38 @@ test_consent_override (void)
     rh_agreement_destroy (&agreement);
 }
 
+//  Professional challenge (issue 17): the levels come back in order, "holder" taken as it is;
+//  an agreement without challenge: has none.
+static void
+test_challenge_levels (void)
+{
+    static const char *text =
+        "id: T\nversion: 1\nvalid_from: 2024-01-01\nvalid_to: 2099-01-01\npurposes: [P]\n"
+        "parties:\n  - {id: a-b, roles: [lead]}\nrules:\n  - {id: R1, fields: all}\n"
+        "challenge:\n  levels:\n    - {role: holder, respond_days: 5}\n"
+        "    - {role: lead, respond_days: 10}\n";
+    char errors [4096] = "";
+    rh_agreement_t *agreement =
+        rh_agreement_parse (text, strlen (text), "t.yaml", errors, sizeof errors);
+    if (!agreement)
+        fprintf (stderr, "\n  challenge agreement refused: %s", errors);
+    CU_ASSERT_FATAL (agreement != NULL);
+    const rh_challenge_level_t *levels = NULL;
+    CU_ASSERT_EQUAL_FATAL (rh_agreement_challenge_levels (agreement, &levels), 2);
+    CU_ASSERT_STRING_EQUAL (levels [0].role, "holder");
+    CU_ASSERT_EQUAL (levels [0].respond_ms, 5 * 24 * 3600 * 1000LL);
+    CU_ASSERT_STRING_EQUAL (levels [1].role, "lead");
+    CU_ASSERT_EQUAL (levels [1].respond_ms, 10 * 24 * 3600 * 1000LL);
+    rh_agreement_destroy (&agreement);
+    static const char *none =
+        "id: T\nversion: 1\nvalid_from: 2024-01-01\nvalid_to: 2099-01-01\npurposes: [P]\n"
+        "parties:\n  - {id: a-b, roles: [lead]}\nrules:\n  - {id: R1, fields: all}\n";
+    agreement = rh_agreement_parse (none, strlen (none), "t.yaml", errors, sizeof errors);
+    CU_ASSERT_FATAL (agreement != NULL);
+    CU_ASSERT_EQUAL (rh_agreement_challenge_levels (agreement, &levels), 0);
+    rh_agreement_destroy (&agreement);
+}
+
 void
 init_rh_agreement_tests (void)
 {
@@ -976,4 +1042,5 @@ init_rh_agreement_tests (void)
     CU_add_test (suite, "retention periods and legal hold", test_retention_and_legal_hold);
     CU_add_test (suite, "consent override with review", test_consent_override);
     CU_add_test (suite, "a rule may allow a response onward", test_onward);
+    CU_add_test (suite, "challenge levels", test_challenge_levels);
 }

@@ -254,7 +254,8 @@ test_a_report_of_an_empty_log_counts_nothing (void)
     CU_ASSERT_PTR_NOT_NULL (strstr (page, "No repeat-referral alerts in the period."));
     CU_ASSERT_PTR_NOT_NULL (strstr (page, "No deadline was breached in the period."));
     CU_ASSERT_PTR_NOT_NULL (strstr (page, "No message was refused in the period."));
-    CU_ASSERT_PTR_NOT_NULL (strstr (page, "Not recorded by this version"));
+    CU_ASSERT_PTR_NOT_NULL (strstr (page, "No professional challenge was raised in the period."));
+    CU_ASSERT_PTR_NULL (strstr (page, "Not recorded by this version"));
     CU_ASSERT_PTR_NULL (strstr (page, "the referrer was sent"));
     CU_ASSERT_PTR_NULL (strstr (page, "within their deadline ("));
     CU_ASSERT_PTR_NULL (strstr (page, "(0%)"));

@@ -1111,6 +1111,7 @@ rh_broker_new (rh_config_t *config)
                                 rh_config_int (config, "verify/created_window_hours") * 3600000)))
         goto fail;
     rh_intake_set_peers (self->intake, &self->peers);
+    rh_tracker_set_audit (self->tracker, self->audit);
     s_load_bundle (self);
     if (rh_db_commit (self->db, true) != 0)
         goto fail;

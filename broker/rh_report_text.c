@@ -128,6 +128,17 @@ static const char *const s_en [RH_T_COUNT] = {
     [RH_T_OVERRIDE_OPEN] = "{1} awaiting review; {2} reviews were not made by their deadline.",
     [RH_T_WITHDRAWN] = "Referrals withdrawn by their referrer: {1} ({2} before the decision, {3} "
                        "after it).",
+    [RH_T_MEETING_TITLE] = "Strategy meetings",
+    [RH_T_MEETING_DEF] = "Strategy meetings (Section 47 strategy discussions) a front door invited "
+                         "agencies to in the period, from the broker's records of each "
+                         "invitation, record and cancellation. Absent: invited to a meeting held "
+                         "but not recorded as attending it.",
+    [RH_T_MEETING_EMPTY] = "No strategy meeting was invited in the period.",
+    [RH_T_MEETING_TEXT] = "{1} strategy meetings invited, {2} held, {3} cancelled.",
+    [RH_T_MEETING_ATTEND] = "Of {1} invitations to meetings held, {2} invitees were absent; the "
+                            "person took part in {3} meetings.",
+    [RH_T_MEETING_LATE] = "{1} records were not in by their deadline; the actions of {2} meetings "
+                          "reached every invitee.",
     [RH_T_FOOTER] = "Every figure is a count of records in the verified audit log. Percentages "
                     "are rounded to the nearest whole number.",
 };
@@ -268,6 +279,18 @@ static const char *const s_cy [RH_T_COUNT] = {
     [RH_T_OVERRIDE_OPEN] = "{1} yn aros am adolygiad; ni wnaed {2} adolygiad erbyn y dyddiad.",
     [RH_T_WITHDRAWN] = "Atgyfeiriadau a dynnwyd yn ôl gan yr atgyfeiriwr: {1} ({2} cyn y "
                        "penderfyniad, {3} wedi hynny).",
+    [RH_T_MEETING_TITLE] = "Cyfarfodydd strategaeth",
+    [RH_T_MEETING_DEF] = "Cyfarfodydd strategaeth (trafodaethau strategaeth Adran 47) y gwahoddodd "
+                         "drws ffrynt asiantaethau iddynt yn y cyfnod, o gofnodion y brocer o bob "
+                         "gwahoddiad, cofnod a chanslad. Absennol: wedi'i wahodd i gyfarfod a "
+                         "gynhaliwyd ond heb ei gofnodi'n bresennol.",
+    [RH_T_MEETING_EMPTY] = "Ni wahoddwyd neb i gyfarfod strategaeth yn y cyfnod.",
+    [RH_T_MEETING_TEXT] = "{1} cyfarfod strategaeth wedi'u gwahodd, {2} wedi'u cynnal, {3} wedi'u "
+                          "canslo.",
+    [RH_T_MEETING_ATTEND] = "O {1} gwahoddiad i gyfarfodydd a gynhaliwyd, roedd {2} yn absennol; "
+                            "cymerodd y person ran mewn {3} cyfarfod.",
+    [RH_T_MEETING_LATE] = "Ni ddaeth {1} cofnod erbyn y dyddiad; cyrhaeddodd camau gweithredu {2} "
+                          "cyfarfod bawb a wahoddwyd.",
     [RH_T_FOOTER] = "Mae pob ffigur yn gyfrif o gofnodion yn y log archwilio a ddilyswyd. "
                     "Mae canrannau wedi'u talgrynnu i'r rhif cyfan agosaf.",
 };

@@ -108,6 +108,13 @@ typedef enum {
     RH_T_OVERRIDE_TEXT,  //  {1} overrides, {2} upheld, {3} not upheld
     RH_T_OVERRIDE_OPEN,  //  {1} awaiting review, {2} review deadlines missed
     RH_T_WITHDRAWN,      //  issue 17: withdrawals of referrals
+    //  Strategy meetings (issue 17)
+    RH_T_MEETING_TITLE,
+    RH_T_MEETING_DEF,
+    RH_T_MEETING_EMPTY,
+    RH_T_MEETING_TEXT,    //  {1} invited, {2} held, {3} cancelled
+    RH_T_MEETING_ATTEND,  //  {1} invitations to meetings held, {2} absent, {3} person took part
+    RH_T_MEETING_LATE,    //  {1} records overdue, {2} meetings' actions delivered to all
     RH_T_FOOTER,
     RH_T_COUNT  //  not a text: the number of ids
 } rh_report_text_id_t;

@@ -114,6 +114,8 @@
 #define RH_MAX_DUE_PER_TICK   1024  //  timers fired per tick (a broker that was down catches up)
 #define RH_MAX_REPEAT_HISTORY 64    //  referrals about one subject read for the repeat rule
 #define RH_CASE_CACHE         256   //  recently written cases served before they are committed
+//  Strategy meetings (issue 17)
+#define RH_MAX_INVITEES 16  //  agencies invited to one strategy meeting (at most 32: a bit each)
 
 //  C2SP signed notes, checkpoints and the tlog-witness add-checkpoint request (proto/rh_note).
 #define RH_NOTE_MAX_SIZE       (64 << 10)  //  a whole signed note or add-checkpoint body, bytes

@@ -32,6 +32,7 @@ void init_rh_brokers_tests (void);
 void init_rh_sealer_tests (void);
 void init_rh_queue_tests (void);
 void init_rh_tracker_tests (void);
+void init_rh_strategy_tests (void);
 void init_rh_verifier_tests (void);
 void init_rh_report_tests (void);
 void init_rh_casebook_tests (void);
@@ -78,6 +79,7 @@ main (void)
     init_rh_sealer_tests ();
     init_rh_queue_tests ();
     init_rh_tracker_tests ();
+    init_rh_strategy_tests ();
     init_rh_verifier_tests ();
     init_rh_report_tests ();
     init_rh_casebook_tests ();

@@ -700,6 +700,13 @@ s_track_news (rh_agent_t *self, rh_envelope_t *envelope)
                 self->outcome (self->outcome_arg, RH_AGENT_DECISION, notice->referral_msg_id,
                                decision);
         }
+        else if (notice->notice_kind == RHANNU__V1__NOTICE_KIND__NOTICE_STRATEGY_MEETING) {
+            //  Strategy meetings: the referrer was told a meeting was held (and its summary).
+            s_track (self, notice->referral_msg_id, "update", "STRATEGY_MEETING_HELD");
+            if (self->outcome)
+                self->outcome (self->outcome_arg, RH_AGENT_UPDATE, notice->referral_msg_id,
+                               "STRATEGY_MEETING_HELD");
+        }
         else {
             const char *update =
                 s_enum_text (&rhannu__v1__update_kind__descriptor, notice->update_kind);

@@ -104,6 +104,10 @@ expect_match "with the summary for the referrer" "$n" "SUMMARY-S7: Section 47 en
 ! grep -q "ACTION-" <<< "$n" && ok "nor the actions" || bad "the referrer got the actions"
 ! grep -q '"attended": \[' <<< "$n" && ok "nor the attendance" || bad "the referrer got the attendance"
 expect_match "the notice says what was withheld" "$(tr -d ' \n' <<< "$n")" '"withheld":\["attended","person_participated","actions","minutes"\]'
+deadline=$((SECONDS + 10))
+until "$bin/rhannu-agent" status -f "$work/housing-tai/agent.yaml" 2>&1 | grep -q STRATEGY_MEETING_HELD \
+      || [ $SECONDS -ge $deadline ]; do sleep 0.1; done
+expect_match "the referrer's agent follows it" "$("$bin/rhannu-agent" status -f "$work/housing-tai/agent.yaml" 2>&1)" "S7 +ACKNOWLEDGED +Cardiff IAA +STRATEGY_MEETING_HELD"
 sleep 0.3
 expect "the fire service, not invited, received nothing at all" "$(count_files "$(inbox fire-swfrs)")" 0
 ! grep -rq "MINUTES-S7\|SUMMARY-S7\|ACTION-" "$work/broker/broker.log" && ok "the broker log keeps no meeting text" || bad "meeting text in the broker log"

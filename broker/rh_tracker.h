@@ -15,6 +15,8 @@
 
     Keys in the database (besides rh_cases'):
       ka/<alert msg id>  a repeat-referral alert a case waits on: the case's referral id
+      km/<msg id>        a strategy meeting message (invitation, record, cancellation): the
+                         case's referral id
 
     The messages the broker writes about cases are signed with its own
     identity and queued through rh_queue; every write joins the database's

@@ -153,9 +153,10 @@ expect_match "the actions delivered to every invitee" "$c" "STRATEGY_ACTIONS_DEL
 expect_match "the refusal of the record to a non-invitee" "$c" "REFUSED for fire-swfrs .*missing invitee"
 expect_match "the overdue alert" "$c" "NOTICE +ALERT +broker +-> la-cardiff"
 expect_match "and the cancellation" "$c" "STRATEGY_CANCELLED"
-j=$(audit report --json --html "$work/report.html" | tr -d ' \n')
+j=$(audit report --json --html "$work/report.html" --csv "$work/csv" | tr -d ' \n')
 expect_match "the report counts the meetings" "$j" '"strategy_meetings":\{"invited":2,"held":1,"cancelled":1,"actions_delivered":1,"record_overdue":1,"invitees":5,"invitees_absent":1,"person_participated":1'
 expect_match "attendance by agency" "$j" '"camhs-cav":\{"invited":1,"absent":1\}'
+expect_match "and in the CSV, by agency" "$(tr -d '\r' < "$work/csv/strategy_meetings_by_agency.csv")" "camhs-cav,camhs-cav,1,1"
 expect_match "the report page says so in words" "$(cat "$work/report.html")" "2 strategy meetings invited, 1 held, 1 cancelled"
 
 finish

@@ -361,7 +361,11 @@ rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
     }
     //  Strategy meetings: the holder invites to a meeting about its case, then records or
     //  cancels it by answering the invitation; rh_strategy says which, or why not.
-    bool meeting = facts.kind == RH_KIND_STRATEGY_MEETING;
+    //  A message sent again (its reply was lost) is answered by the duplicate check below, not
+    //  checked again against a meeting it has already moved on.
+    char sent_by [RH_MAX_ID + 1];
+    bool meeting = facts.kind == RH_KIND_STRATEGY_MEETING
+                   && !rh_dedup_sender_of (self->dedup, result->msg_id, sent_by);
     rh_meeting_event_t meeting_event = RH_MEETING_INVITE;
     if (meeting) {
         rh_decision_t refusal;

@@ -131,8 +131,20 @@ a=$(cat $(grep -l MEETING_RECORD_OVERDUE "$(inbox la-cardiff)"/*.json 2>/dev/nul
 expect_match "day 3.2: the holder is told the record is overdue" "$a" '"alert_kind": "MEETING_RECORD_OVERDUE"'
 expect_match "naming the meeting's invitation" "$(echo "$a" | tr -d ' \n')" "\"related_msg_ids\":\\[\"$second\"\\]"
 expect_match "in Welsh too" "$a" '"summary_cy": "Roedd cofnod cyfarfod strategaeth'
-meeting "$work/c2.json" '{"cancelled": true, "cancel_reason": "superseded by the child protection conference"}' "$second"
-send la-cardiff "$work/c2.json"
+#  The cancellation goes as the front door's agent would send it, twice, as after a lost answer
+#  (rh-testclient with the front door's keys, bound to the invitation's header by hand): the
+#  second is a duplicate, not a refusal of a meeting already cancelled. Its sequence number is
+#  past any the front door's agent used: nothing else is sent from la-cardiff after it.
+tc () { "$testclient" "$endpoint" "$work/pki" "$@"; }
+bound=$(grep -m1 '"header_sha256"' "$(grep -l "\"msg_id\": \"$second\"" "$(inbox camhs-cav)"/*.json)" | cut -d'"' -f4)
+cat > "$work/c2.json" <<EOF
+{"kind": "STRATEGY_MEETING", "case_id": "S7", "purpose": "SAFEGUARDING_CHILD", "to": [],
+ "in_reply_to": "$second", "in_reply_sha256": "$bound",
+ "body": {"cancelled": true, "cancel_reason": "superseded by the child protection conference"}}
+EOF
+tc la-cardiff seal "$work/c2.json" la-cardiff 100000 "$work/c2.sealed" >/dev/null
+expect_match "the cancellation is accepted" "$(tc la-cardiff resend "$work/c2.sealed")" "^ACCEPTED [^ ]+$"
+expect_match "sent again, it is a duplicate, not a refusal" "$(tc la-cardiff resend "$work/c2.sealed")" "^ACCEPTED [^ ]+ duplicate$"
 wait_kind "$(inbox police-sw)" STRATEGY_MEETING 4 10 && ok "the cancellation reaches the invitees" || bad "cancellation lost"
 sleep 0.3
 expect "the referrer hears nothing of a cancelled meeting" "$(count_kind "$(inbox housing-tai)" NOTICE)" 1

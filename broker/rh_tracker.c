@@ -502,9 +502,10 @@ rh_tracker_event (rh_tracker_t *self, rh_case_t *record, const rh_facts_t *facts
         record->decision = facts->decision;
         record->decided_ms = now;
         record->outcome_notice_sent = true;
-        //  The outcome's deadlines end; an override's review does not depend on the outcome.
+        //  The outcome's deadlines end; an override's review does not depend on the outcome,
+        //  nor does a strategy meeting's record (a meeting is often what the outcome decides).
         for (int timer = 0; timer < RH_TIMER_COUNT; timer++)
-            if (timer != RH_TIMER_REVIEW)
+            if (timer != RH_TIMER_REVIEW && timer != RH_TIMER_MEETING)
                 rh_cases_set_timer (self->cases, record, (rh_timer_t) timer, 0);
         s_repeat_check (self, record, now);
     }

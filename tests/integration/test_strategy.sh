@@ -121,6 +121,12 @@ meeting "$work/m2.json" "{\"route\": \"CHILD_PROTECTION\", \"when_ms\": $when_ms
 send la-cardiff "$work/m2.json"
 wait_kind "$(inbox camhs-cav)" STRATEGY_MEETING 3 10 && ok "a second meeting may be invited once the first is held" || bad "no second invitation"
 second=$(msg_id "$(ls -t $(grep -l '"kind": "STRATEGY_MEETING"' "$(inbox camhs-cav)"/*.json) | head -1)")
+cat > "$work/o.json" <<EOF
+{"kind": "OUTCOME", "case_id": "S7", "purpose": "REFERRER_FEEDBACK", "in_reply_to": "$referral",
+ "body": {"decision": "STRATEGY_DISCUSSION", "rationale": "significant harm"}}
+EOF
+send la-cardiff "$work/o.json"
+wait_kind "$(inbox housing-tai)" NOTICE 2 10 && ok "the outcome (a strategy discussion) reaches the referrer" || bad "no outcome notice"
 set_clock 2.5
 sleep 0.5
 expect "day 2.5: not yet overdue (due two days after tomorrow's meeting)" "$(grep -l MEETING_RECORD_OVERDUE "$(inbox la-cardiff)"/*.json 2>/dev/null | wc -l)" 0
@@ -128,7 +134,7 @@ set_clock 3.2
 deadline=$((SECONDS + 10))
 until grep -q MEETING_RECORD_OVERDUE "$(inbox la-cardiff)"/*.json 2>/dev/null || [ $SECONDS -ge $deadline ]; do sleep 0.1; done
 a=$(cat $(grep -l MEETING_RECORD_OVERDUE "$(inbox la-cardiff)"/*.json 2>/dev/null | head -1) 2>/dev/null)
-expect_match "day 3.2: the holder is told the record is overdue" "$a" '"alert_kind": "MEETING_RECORD_OVERDUE"'
+expect_match "day 3.2: the holder is told the record is overdue, the outcome notwithstanding" "$a" '"alert_kind": "MEETING_RECORD_OVERDUE"'
 expect_match "naming the meeting's invitation" "$(echo "$a" | tr -d ' \n')" "\"related_msg_ids\":\\[\"$second\"\\]"
 expect_match "in Welsh too" "$a" '"summary_cy": "Roedd cofnod cyfarfod strategaeth'
 #  The cancellation goes as the front door's agent would send it, twice, as after a lost answer
@@ -147,7 +153,7 @@ expect_match "the cancellation is accepted" "$(tc la-cardiff resend "$work/c2.se
 expect_match "sent again, it is a duplicate, not a refusal" "$(tc la-cardiff resend "$work/c2.sealed")" "^ACCEPTED [^ ]+ duplicate$"
 wait_kind "$(inbox police-sw)" STRATEGY_MEETING 4 10 && ok "the cancellation reaches the invitees" || bad "cancellation lost"
 sleep 0.3
-expect "the referrer hears nothing of a cancelled meeting" "$(count_kind "$(inbox housing-tai)" NOTICE)" 1
+expect "the referrer hears nothing of a cancelled meeting" "$(count_kind "$(inbox housing-tai)" NOTICE)" 2
 expect "the agencies not invited to it hear nothing" "$(count_kind "$(inbox health-cav)" STRATEGY_MEETING)" 2
 
 echo "== the auditor's tools"

@@ -530,6 +530,18 @@ test_a_strategy_meeting_goes_late_is_held_and_its_actions_delivered (void)
     CU_ASSERT_STRING_EQUAL (record.meeting_msg_id, "inv-7");
     CU_ASSERT_EQUAL (record.meeting_invited_count, 2);
     CU_ASSERT_EQUAL (record.timers [RH_TIMER_MEETING], when + 2 * TEST_DAY_MS);
+    //  The outcome (a strategy discussion) ends the outcome's deadlines, not the meeting's.
+    rh_envelope_t *outcome = s_message (
+        "la-newport",
+        "{\"kind\": \"OUTCOME\", \"msg_id\": \"out-7\", \"in_reply_to\": \"pol-7\","
+        " \"purpose\": \"REFERRER_FEEDBACK\", \"body\": {\"decision\": \"STRATEGY_DISCUSSION\"}}");
+    rh_facts_t outcome_facts;
+    rh_policy_facts (outcome, &outcome_facts);
+    rh_tracker_event (fx.tracker, &record, &outcome_facts, NULL, 0, now + 1);
+    CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-7", &record));
+    CU_ASSERT_EQUAL (record.timers [RH_TIMER_OUTCOME], 0);
+    CU_ASSERT_EQUAL (record.timers [RH_TIMER_MEETING], when + 2 * TEST_DAY_MS);
+    rh_envelope_destroy (&outcome);
     CU_ASSERT_EQUAL (rh_db_commit (fx.db, true), 0);
     //  The record answers the invitation: found by it, as the holder's.
     rh_envelope_t *held = s_message (

@@ -709,6 +709,13 @@ s_track_news (rh_agent_t *self, rh_envelope_t *envelope)
                 self->outcome (self->outcome_arg, RH_AGENT_DECISION, notice->referral_msg_id,
                                decision);
         }
+        else if (notice->notice_kind == RHANNU__V1__NOTICE_KIND__NOTICE_STRATEGY_MEETING) {
+            //  Strategy meetings: the referrer was told a meeting was held (and its summary).
+            s_track (self, notice->referral_msg_id, "update", "STRATEGY_MEETING_HELD");
+            if (self->outcome)
+                self->outcome (self->outcome_arg, RH_AGENT_UPDATE, notice->referral_msg_id,
+                               "STRATEGY_MEETING_HELD");
+        }
         else {
             const char *update =
                 s_enum_text (&rhannu__v1__update_kind__descriptor, notice->update_kind);
@@ -1040,6 +1047,7 @@ s_sealer_room (rh_agent_t *self)
 //  returns RH_SEALER_QUEUED; otherwise the caller keeps both. name is the spool file's (NULL
 //  for a library submission), hash that of json (spool files only).
 static void s_bind_reply (rh_agent_t *self, rh_envelope_t *envelope);
+static void s_note_arrival (rh_agent_t *self, const char *key, rh_envelope_t *envelope);
 
 static int
 s_seal (rh_agent_t *self, rh_envelope_t **envelope_p, uint8_t *json, size_t json_size,
@@ -1156,6 +1164,12 @@ s_take_sealed (rh_agent_t *self)
             if (spool->referral)
                 s_referral_sent (self, rh_envelope_msg_id (spool->result.envelope),
                                  rh_envelope_case_id (spool->result.envelope));
+            //  Strategy meetings: an invitation is answered by its own sender (the meeting's
+            //  record), so its header digest is kept as an arrival's is, to bind that reply.
+            if (rh_envelope_kind (spool->result.envelope) == RH_KIND_STRATEGY_MEETING) {
+                snprintf (key, sizeof key, "h/%s", rh_envelope_msg_id (spool->result.envelope));
+                s_note_arrival (self, key, spool->result.envelope);
+            }
         }
         else if (spool->api) {
             spool->sealed = false;
@@ -1704,6 +1718,14 @@ s_bind_reply (rh_agent_t *self, rh_envelope_t *envelope)
     size_t size = 0;
     if (rh_db_get (self->db, key, strlen (key), &digest, &size) == 0 && size == RH_DIGEST_LEN)
         rh_envelope_set_in_reply_sha256 (envelope, digest);
+    else {
+        //  Or a strategy meeting invitation of our own (kept under h/ when it was sealed).
+        free (digest);
+        digest = NULL;
+        snprintf (key, sizeof key, "h/%s", answers);
+        if (rh_db_get (self->db, key, strlen (key), &digest, &size) == 0 && size == RH_DIGEST_LEN)
+            rh_envelope_set_in_reply_sha256 (envelope, digest);
+    }
     free (digest);
 }
 

@@ -1324,6 +1324,7 @@ rh_broker_new (rh_config_t *config)
         goto fail;
     rh_intake_set_lateral (self->intake, self->lateral);
     rh_intake_set_challenges (self->intake, self->challenges);
+    rh_tracker_set_audit (self->tracker, self->audit);
     s_load_bundle (self);
     if (rh_db_commit (self->db, true) != 0)
         goto fail;

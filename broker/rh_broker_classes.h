@@ -17,6 +17,7 @@
 #include "rh_audit.h"
 #include "rh_dedup.h"
 #include "rh_cases.h"
+#include "rh_strategy.h"
 #include "rh_notice.h"
 #include "rh_sessions.h"
 #include "rh_tally.h"

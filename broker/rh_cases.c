@@ -93,6 +93,17 @@ s_encode (const rh_case_t *record, size_t *size)
     out.override_review = (Rhannu__V1__OverrideReview) record->override_review;
     out.override_rule = (char *) record->override_rule;
     out.overridden_ms = record->overridden_ms;
+    out.meeting_state = (Rhannu__V1__StrategyMeetingState) record->meeting_state;
+    out.meeting_msg_id = (char *) record->meeting_msg_id;
+    out.meeting_when_ms = record->meeting_when_ms;
+    out.meeting_record_due_ms = record->timers [RH_TIMER_MEETING];
+    out.meeting_record_msg_id = (char *) record->meeting_record_msg_id;
+    out.meeting_taken_in = record->meeting_taken_in;
+    char *invited [RH_MAX_INVITEES];
+    for (size_t i = 0; i < record->meeting_invited_count; i++)
+        invited [i] = (char *) record->meeting_invited [i];
+    out.meeting_invited = invited;
+    out.n_meeting_invited = record->meeting_invited_count;
     char *involved [RH_MAX_INVOLVED], *alerts [RH_MAX_OPEN_ALERTS];
     ProtobufCBinaryData keys [RH_MAX_CASE_SUBJECTS];
     for (size_t i = 0; i < record->involved_count; i++)
@@ -123,7 +134,8 @@ s_decode (const uint8_t *data, size_t size, rh_case_t *record)
     if (!in)
         return false;
     bool good = in->n_involved <= RH_MAX_INVOLVED && in->n_open_alerts <= RH_MAX_OPEN_ALERTS
-                && in->n_subject_keys <= RH_MAX_CASE_SUBJECTS;
+                && in->n_subject_keys <= RH_MAX_CASE_SUBJECTS
+                && in->n_meeting_invited <= RH_MAX_INVITEES;
     for (size_t i = 0; good && i < in->n_subject_keys; i++)
         good = in->subject_keys [i].len == RH_SUBJECT_KEY_LEN;
     if (good) {
@@ -162,6 +174,17 @@ s_decode (const uint8_t *data, size_t size, rh_case_t *record)
         record->override_review = (uint32_t) in->override_review;
         s_copy (record->override_rule, sizeof record->override_rule, in->override_rule);
         record->overridden_ms = in->overridden_ms;
+        record->meeting_state = (uint32_t) in->meeting_state;
+        s_copy (record->meeting_msg_id, sizeof record->meeting_msg_id, in->meeting_msg_id);
+        record->meeting_when_ms = in->meeting_when_ms;
+        record->timers [RH_TIMER_MEETING] = in->meeting_record_due_ms;
+        s_copy (record->meeting_record_msg_id, sizeof record->meeting_record_msg_id,
+                in->meeting_record_msg_id);
+        record->meeting_taken_in = in->meeting_taken_in;
+        for (size_t i = 0; i < in->n_meeting_invited; i++)
+            s_copy (record->meeting_invited [i], sizeof record->meeting_invited [i],
+                    in->meeting_invited [i]);
+        record->meeting_invited_count = in->n_meeting_invited;
         for (size_t i = 0; i < in->n_involved; i++)
             s_copy (record->involved [i], sizeof record->involved [i], in->involved [i]);
         record->involved_count = in->n_involved;

@@ -20,6 +20,7 @@ typedef enum {
     RH_TIMER_OUTCOME = 2,      //  outcome overdue: tell the referrer
     RH_TIMER_ESCALATE = 3,     //  still overdue: tell the escalation role
     RH_TIMER_REVIEW = 4,       //  a consent override not reviewed in time: tell the reviewer
+    RH_TIMER_MEETING = 5,      //  a strategy meeting's record not in: tell the holder
     RH_TIMER_COUNT
 } rh_timer_t;
 
@@ -59,6 +60,14 @@ typedef struct {
     uint32_t override_review;              //  OverrideReview: 0 when no consent was overridden
     char override_rule [RH_MAX_ID + 1];    //  the rule whose consent condition was overridden
     int64_t overridden_ms;
+    //  Strategy meetings: the case's current meeting (rh_strategy)
+    uint32_t meeting_state;               //  StrategyMeetingState; 0: none
+    char meeting_msg_id [RH_MAX_ID + 1];  //  the invitation
+    int64_t meeting_when_ms;
+    char meeting_invited [RH_MAX_INVITEES][RH_MAX_ID + 1];
+    size_t meeting_invited_count;
+    char meeting_record_msg_id [RH_MAX_ID + 1];  //  the record, once held
+    uint32_t meeting_taken_in;                   //  bit i: meeting_invited [i] took the record in
     char involved [RH_MAX_INVOLVED][RH_MAX_ID + 1];
     size_t involved_count;
     uint8_t subject_keys [RH_MAX_CASE_SUBJECTS][RH_SUBJECT_KEY_LEN];

@@ -138,6 +138,20 @@ rh_chronicle_print (rh_chronicle_t *self, FILE *out, bool json, bool only_decide
                 step = "a professional challenge answered";
             else if (rh_envelope_kind (envelope) == RH_KIND_CHALLENGE)
                 step = "a professional challenge of a decision";
+            //  Strategy meetings: which step the message is (its STRATEGY_* record beside it
+            //  names the invitees, the absent and the person's participation).
+            const Rhannu__V1__StrategyMeeting *meeting =
+                rh_envelope_kind (envelope) == RH_KIND_STRATEGY_MEETING
+                    ? (const Rhannu__V1__StrategyMeeting *) rh_envelope_body (envelope)
+                    : NULL;
+            if (meeting && meeting->cancelled)
+                step = "strategy meeting cancelled";
+            else if (meeting
+                     && (meeting->n_attended || *meeting->minutes || meeting->n_actions
+                         || *meeting->summary_for_referrer))
+                step = "strategy meeting record";
+            else if (meeting)
+                step = "strategy meeting invitation";
         }
         else if (rh_logreader_erased (self->reader))
             kind = "(erased)";  //  an ERASURE record took it: the events stay, the message not

@@ -506,6 +506,32 @@ rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
         s_refuse (self, result, &refusal, "");
         return;
     }
+    //  Strategy meetings: the holder invites to a meeting about its case, then records or
+    //  cancels it by answering the invitation; rh_strategy says which, or why not.
+    //  A message sent again (its reply was lost) is answered by the duplicate check below, not
+    //  checked again against a meeting it has already moved on.
+    char sent_by [RH_MAX_ID + 1];
+    bool meeting = facts.kind == RH_KIND_STRATEGY_MEETING
+                   && !rh_dedup_sender_of (self->dedup, result->msg_id, sent_by);
+    rh_meeting_event_t meeting_event = RH_MEETING_INVITE;
+    if (meeting) {
+        rh_decision_t refusal;
+        if (match != RH_CASE_HELD) {
+            memset (&refusal, 0, sizeof refusal);
+            refusal.result = RH_DECIDE_CONDITION;
+            refusal.rule_id = "";
+            snprintf (refusal.missing, sizeof refusal.missing, "case");
+            snprintf (refusal.reason, sizeof refusal.reason,
+                      "a strategy meeting is about a case: it answers (in_reply_to) the case's "
+                      "referral or the meeting's invitation, or names the case by its id");
+            s_refuse (self, result, &refusal, "");
+            return;
+        }
+        if (!rh_strategy_check (&record, envelope, &meeting_event, &refusal)) {
+            s_refuse (self, result, &refusal, "");
+            return;
+        }
+    }
     //  A transfer from the holder is routed as addressed; once accepted it hands the case on.
     bool transfer = match == RH_CASE_HELD && rh_envelope_kind (envelope) == RH_KIND_TRANSFER;
     bool about_case = match == RH_CASE_HELD && !transfer;
@@ -539,6 +565,45 @@ rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
     size_t addressed = count;
     for (size_t i = 0; i < count; i++)
         roles [i] = NULL;
+    //  Strategy meetings go to the invitees, and only to them: an addressed agency outside the
+    //  invitation refuses the message. A referrer that was not invited hears of the record in
+    //  a notice carrying the summary for the referrer (and not the actions or minutes).
+    if (meeting) {
+        const char *invitees [RH_MAX_INVITEES];
+        size_t invitee_count = rh_strategy_invitees (&record, envelope, meeting_event, invitees);
+        for (size_t i = 0; i < count; i++)
+            if (rh_strategy_index (invitees, invitee_count, recipients [i]) < 0) {
+                rh_decision_t refusal;
+                memset (&refusal, 0, sizeof refusal);
+                refusal.result = RH_DECIDE_CONDITION;
+                refusal.rule_id = "";
+                snprintf (refusal.missing, sizeof refusal.missing, "invitee");
+                snprintf (refusal.reason, sizeof refusal.reason,
+                          "%s is not invited to the strategy meeting: its invitations, record, "
+                          "actions and minutes go to the invitees only",
+                          recipients [i]);
+                s_refuse (self, result, &refusal, recipients [i]);
+                return;
+            }
+        for (size_t i = 0; i < invitee_count && count < S_MAX_TO; i++) {
+            if (rh_strategy_index (recipients, count, invitees [i]) >= 0)
+                continue;
+            if (!s_identity (self, invitees [i], now)) {
+                snprintf (reason, sizeof reason, "invitee '%s' is not an enrolled agency",
+                          invitees [i]);
+                s_reject (self, result, RH_E_POLICY, reason);
+                return;
+            }
+            roles [count] = NULL;
+            recipients [count++] = invitees [i];
+        }
+        if (meeting_event == RH_MEETING_HOLD && count < S_MAX_TO
+            && rh_strategy_index (invitees, invitee_count, record.referrer) < 0
+            && s_identity (self, record.referrer, now)) {
+            roles [count] = "referrer";
+            recipients [count++] = record.referrer;
+        }
+    }
     //  A withdrawal goes to the holder (and the agency the case was transferred to) as well.
     const char *holders [2] = { record.holder, record.transferred_to };
     for (size_t i = 0; withdrawal && i < 2; i++) {
@@ -550,7 +615,7 @@ rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
             recipients [count++] = holders [i];
         }
     }
-    for (size_t i = 0; about_case && i < record.involved_count; i++) {
+    for (size_t i = 0; about_case && !meeting && i < record.involved_count; i++) {
         const char *agency = record.involved [i];
         if (withdrawal && strcmp (agency, result->agency) == 0)
             continue;  //  the referrer withdrew it: no notice back to itself
@@ -589,6 +654,11 @@ rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
         s_reject (self, result, RH_E_CERT_UNKNOWN, "the sender is not enrolled");
         return;
     }
+    //  Whatever the agreement lets it see, a referrer that was not invited gets no more of a
+    //  meeting's record than the route, the date and the summary for it.
+    for (size_t i = 0; meeting && i < count; i++)
+        if (roles [i] && !strcmp (roles [i], "referrer"))
+            decisions [i].fields = rh_strategy_referrer_fields (decisions [i].fields);
     rh_decision_t refusal;
     if (about_case && !seen_before
         && rh_tracker_close_refused (self->tracker, &record, &facts, &refusal)) {
@@ -688,8 +758,9 @@ rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
             size_t notice_size = 0;
             uint8_t *notice = rh_notice_case (
                 &from, &record,
-                facts.kind == RH_KIND_OUTCOME ? RHANNU__V1__NOTICE_KIND__NOTICE_OUTCOME
-                                              : RHANNU__V1__NOTICE_KIND__NOTICE_UPDATE,
+                meeting                         ? RHANNU__V1__NOTICE_KIND__NOTICE_STRATEGY_MEETING
+                : facts.kind == RH_KIND_OUTCOME ? RHANNU__V1__NOTICE_KIND__NOTICE_OUTCOME
+                                                : RHANNU__V1__NOTICE_KIND__NOTICE_UPDATE,
                 roles [i], facts.decision, facts.update_kind, copies [i] ? copies [i] : sealed,
                 copies [i] ? copy_sizes [i] : size,
                 strcmp (roles [i], "referrer") ? NULL : copy_list,
@@ -728,7 +799,9 @@ rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
         if (roles [i]) {
             rh_queue_send_own (self->queue, recipients [i], &copies [i], copy_sizes [i],
                                notice_ids [i], RH_KIND_NOTICE,
-                               facts.kind == RH_KIND_OUTCOME ? "outcome notice" : "update notice",
+                               meeting                         ? "strategy meeting notice"
+                               : facts.kind == RH_KIND_OUTCOME ? "outcome notice"
+                                                               : "update notice",
                                &decisions [i], record.case_id, now);
             continue;  //  the queue took the notice
         }
@@ -761,6 +834,19 @@ rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
                               rh_envelope_case_id (envelope));
             rh_tracker_override (self->tracker, result->msg_id, rule, review_ms, now);
         }
+    }
+    else if (meeting) {
+        //  The meeting's step on its own record (agency ids and counts only), then its state.
+        static const char *const events [RH_MEETING_EVENTS] = {
+            [RH_MEETING_INVITE] = "STRATEGY_INVITED",
+            [RH_MEETING_HOLD] = "STRATEGY_HELD",
+            [RH_MEETING_CANCEL] = "STRATEGY_CANCELLED",
+        };
+        char detail [RH_MAX_REASON * 2];
+        rh_strategy_detail (&record, envelope, meeting_event, detail, sizeof detail);
+        rh_audit_decided (self->audit, events [meeting_event], RH_OK, result->msg_id,
+                          result->agency, NULL, 0, NULL, 0, NULL, detail, NULL, 0, record.case_id);
+        rh_tracker_meeting (self->tracker, &record, envelope, meeting_event, now);
     }
     else if (about_case) {
         rh_tracker_event (self->tracker, &record, &facts, recipients, addressed, now);

@@ -103,6 +103,17 @@ rh_notice_summary (const rh_case_t *record, uint32_t notice_kind, uint32_t decis
                   welsh ? "Mae %s wedi penderfynu ar yr atgyfeiriad %s: %s."
                         : "%s decided on referral %s: %s.",
                   s_holder_name (record), s_case_name (record), s_words (false, decision, welsh));
+    else if (notice_kind == RHANNU__V1__NOTICE_KIND__NOTICE_STRATEGY_MEETING) {
+        //  Strategy meetings: to a referrer that was not invited.
+        char when [40];
+        s_when (record->meeting_when_ms, when, sizeof when);
+        snprintf (text, size,
+                  welsh ? "Cynhaliodd %s gyfarfod strategaeth ar yr atgyfeiriad %s (%s); mae'r "
+                          "crynodeb i chi wedi'i atodi."
+                        : "%s held a strategy meeting on referral %s (%s); the summary for you "
+                          "is attached.",
+                  s_holder_name (record), s_case_name (record), when);
+    }
     else if (update_kind == RHANNU__V1__UPDATE_KIND__WITHDRAWN)
         snprintf (text, size,
                   welsh ? "Tynnodd %s yr atgyfeiriad %s yn ôl." : "%s withdrew referral %s.",
@@ -300,6 +311,21 @@ rh_notice_alert (const rh_notice_from_t *from, const rh_alert_t *alert, size_t *
                       "erbyn %s: fe'i cofnodir fel un heb ei datrys.",
                       s_case_name (record), s_holder_name (record), alert->count, due);
             break;
+        case RHANNU__V1__ALERT_KIND__MEETING_RECORD_OVERDUE: {
+            //  Strategy meetings: to the holder.
+            char held [40];
+            s_when (record->meeting_when_ms, held, sizeof held);
+            snprintf (en, sizeof en,
+                      "The record of the strategy meeting of %s on referral %s was due by %s and "
+                      "is not in: please record the attendance, actions and minutes.",
+                      held, s_case_name (record), due);
+            snprintf (cy, sizeof cy,
+                      "Roedd cofnod cyfarfod strategaeth %s ar yr atgyfeiriad %s yn ddyledus erbyn "
+                      "%s ac nid yw wedi dod: cofnodwch y presenoldeb, y camau gweithredu a'r "
+                      "cofnodion.",
+                      held, s_case_name (record), due);
+            break;
+        }
         default:  //  repeat referrals
             snprintf (en, sizeof en,
                       "%u referrals about the same person within %u days did not meet the "

@@ -37,6 +37,11 @@ struct _rh_rehearing_t {
     json_t *challenge_agreements;   //  challenge msg id -> {id, version} it was decided under
     uint64_t challenge_steps;       //  CHALLENGE_* records walked
     uint64_t challenge_steps_held;  //  of those, a move the table allows, at its time
+    //  Strategy meetings: each invitation's invitees (msg id -> [agency]), and the meeting
+    //  messages checked against them (invitees only, and the referrer's notice).
+    json_t *invitations;
+    uint64_t meetings_checked;
+    uint64_t meetings_held;  //  of those, sent to no agency outside the invitation
 };
 
 rh_rehearing_t *
@@ -58,8 +63,10 @@ rh_rehearing_new (rh_db_t *db, rh_certstore_t *store, const char *pki)
     self->answers_due = json_object ();
     self->challenges = json_object ();
     self->challenge_agreements = json_object ();
+    self->invitations = json_object ();
     if (!self->cases || !self->mismatches || !self->lateral || !self->responses
-        || !self->answers_due || !self->challenges || !self->challenge_agreements)
+        || !self->answers_due || !self->challenges || !self->challenge_agreements
+        || !self->invitations)
         rh_rehearing_destroy (&self);
     return self;
 }
@@ -80,6 +87,7 @@ rh_rehearing_destroy (rh_rehearing_t **self_p)
         json_decref (self->answers_due);
         json_decref (self->challenges);
         json_decref (self->challenge_agreements);
+        json_decref (self->invitations);
         X509_free (self->ca);
         free (self);
         *self_p = NULL;
@@ -162,6 +170,11 @@ s_redecide (rh_rehearing_t *self, const rh_audit_record_t *record, const rh_fact
         if (agreement && have_sender
             && s_party (self, decision.recipient, record->at_ms, &recipient)) {
             rh_agreement_decide (agreement, facts, &sender, &recipient, &again);
+            //  As the broker does: a referrer hears of a strategy meeting's record no more than
+            //  the route, the date and the summary for it.
+            if (facts->kind == RH_KIND_STRATEGY_MEETING && facts->case_referrer
+                && !strcmp (decision.recipient, facts->case_referrer))
+                again.fields = rh_strategy_referrer_fields (again.fields);
             //  An allowed decision names a condition only when it was overridden: the same
             //  condition, overridden again.
             same = (again.result == RH_DECIDE_ALLOW) == decision.allowed
@@ -404,6 +417,48 @@ s_challenge_step (rh_rehearing_t *self, const rh_audit_record_t *record)
                                     role));
 }
 
+//  Strategy meetings: an invitation is remembered with its invitees; a record or cancellation
+//  answering it is checked again: it went to none but them (and, for a record, a referrer that
+//  was not invited, by a notice).
+static void
+s_meeting (rh_rehearing_t *self, const rh_audit_record_t *record, rh_envelope_t *envelope,
+           const rh_casebook_case_t *c)
+{
+    const Rhannu__V1__StrategyMeeting *body =
+        (const Rhannu__V1__StrategyMeeting *) rh_envelope_body (envelope);
+    json_t *invitation = json_object_get (self->invitations, rh_envelope_in_reply_to (envelope));
+    if (!body)
+        return;
+    if (!invitation) {
+        json_t *invited = json_array ();
+        for (size_t i = 0; i < body->n_invited; i++)
+            json_array_append_new (invited, json_string (body->invited [i]->agency_id));
+        json_object_set_new (self->invitations, record->msg_id,
+                             json_pack ("{s:s, s:o}", "referral", c->referral, "invited", invited));
+        return;
+    }
+    self->meetings_checked++;
+    json_t *invited = json_object_get (invitation, "invited");
+    const char *outsider = NULL;
+    for (size_t r = 0; r < record->recipient_count && !outsider; r++) {
+        bool found = !body->cancelled && !strcmp (record->recipients [r], c->referrer);
+        size_t i;
+        json_t *agency;
+        json_array_foreach (invited, i, agency) found =
+            found || !strcmp (json_string_value (agency), record->recipients [r]);
+        if (!found)
+            outsider = record->recipients [r];
+    }
+    if (!outsider)
+        self->meetings_held++;
+    else
+        json_array_append_new (
+            self->mismatches,
+            json_pack ("{s:I, s:s, s:s, s:s, s:s}", "record", (json_int_t) record->seq, "message",
+                       record->msg_id, "recipient", outsider, "recorded_rule",
+                       "strategy meeting delivered", "replayed_rule", "not invited"));
+}
+
 int
 rh_rehearing_run (rh_rehearing_t *self)
 {
@@ -438,8 +493,16 @@ rh_rehearing_run (rh_rehearing_t *self)
         //  The case the message belongs to, rebuilt from the log so far.
         rh_casebook_case_t *c = NULL;
         const char *involved [RH_MAX_INVOLVED];
-        if (facts.kind == RH_KIND_OUTCOME || facts.kind == RH_KIND_STATUS_UPDATE) {
-            c = rh_casebook_find (self->cases, rh_envelope_in_reply_to (envelope), record->agency,
+        bool meeting = facts.kind == RH_KIND_STRATEGY_MEETING;
+        if (facts.kind == RH_KIND_OUTCOME || facts.kind == RH_KIND_STATUS_UPDATE || meeting) {
+            //  A meeting's record answers its invitation, which answered the case's referral.
+            json_t *invitation =
+                meeting ? json_object_get (self->invitations, rh_envelope_in_reply_to (envelope))
+                        : NULL;
+            const char *referral =
+                invitation ? json_string_value (json_object_get (invitation, "referral"))
+                           : rh_envelope_in_reply_to (envelope);
+            c = rh_casebook_find (self->cases, referral ? referral : "", record->agency,
                                   rh_envelope_case_id (envelope));
             //  The holder speaks for its case; so does the agreement's reviewer for a review of
             //  a consent override (the broker accepted it only from that role, and the rules
@@ -482,6 +545,8 @@ rh_rehearing_run (rh_rehearing_t *self)
             json_object_set_new (self->challenge_agreements, record->msg_id,
                                  json_pack ("{s:s, s:I}", "id", first.agreement_id, "version",
                                             (json_int_t) first.agreement_version));
+        if (meeting && c)
+            s_meeting (self, record, envelope, c);
         //  Lifecycle: a referral opens a case; the holder's messages move it on.
         if (facts.kind == RH_KIND_REFERRAL && record->recipient_count) {
             rh_casebook_case_t *opened =
@@ -496,7 +561,7 @@ rh_rehearing_run (rh_rehearing_t *self)
                 self->referrals++;
             }
         }
-        else if (c) {
+        else if (c && !meeting) {
             //  As the broker does: those a withdrawal told are not brought into the case.
             for (size_t r = 0; facts.update_kind != RHANNU__V1__UPDATE_KIND__WITHDRAWN
                                && r < record->recipient_count;
@@ -542,14 +607,15 @@ rh_rehearing_print (rh_rehearing_t *self, FILE *out, bool json)
     }
     if (json) {
         json_t *result = json_pack (
-            "{s:I, s:I, s:I, s:O, s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I}}", "decisions",
-            (json_int_t) self->decisions, "reproduced", (json_int_t) self->reproduced,
+            "{s:I, s:I, s:I, s:O, s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I}, s:{s:I, s:I}}",
+            "decisions", (json_int_t) self->decisions, "reproduced", (json_int_t) self->reproduced,
             "refusals_not_kept", (json_int_t) self->refusals_unkept, "mismatches", self->mismatches,
             "referrals", "received", (json_int_t) self->referrals, "acknowledged",
             (json_int_t) acknowledged, "decided", (json_int_t) decided, "closed",
             (json_int_t) closed, "unverified", (json_int_t) unverified, "awaiting_verification",
             (json_int_t) waiting, "reply_bindings", "checked", (json_int_t) self->bindings, "held",
-            (json_int_t) self->bindings_held);
+            (json_int_t) self->bindings_held, "strategy_meetings", "checked",
+            (json_int_t) self->meetings_checked, "invitees_only", (json_int_t) self->meetings_held);
         json_object_set_new (result, "lateral_checks",
                              json_pack ("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "partners_asked",
                                         (json_int_t) self->lateral_asked, "answered",
@@ -600,6 +666,10 @@ rh_rehearing_print (rh_rehearing_t *self, FILE *out, bool json)
              " follow the challenge lifecycle and their deadlines, %" PRIu64 " do not\n",
              json_object_size (self->challenges), self->challenge_steps, self->challenge_steps_held,
              self->challenge_steps - self->challenge_steps_held);
+    fprintf (out,
+             "checked %" PRIu64 " strategy meeting records and cancellations against their "
+             "invitations: %" PRIu64 " went to the invitees only\n",
+             self->meetings_checked, self->meetings_held);
     size_t index;
     json_t *entry;
     json_array_foreach (self->mismatches, index, entry)

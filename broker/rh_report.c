@@ -40,6 +40,11 @@ typedef struct {
         lateral_known, lateral_onward_refused;
     json_t *challenges;            //  challenge msg id -> {case, level, state, outcome}: issue 17
     size_t challenge_escalations;  //  of those challenges, moves to a further level
+    //  Strategy meetings: each invitation's invitees (msg id -> [agency]); by agency, how often
+    //  invited to a meeting held and how often absent; and counts.
+    json_t *meetings, *meeting_agencies;
+    size_t meetings_invited, meetings_held, meetings_cancelled, meetings_delivered;
+    size_t meeting_records_late, meeting_invitees, meeting_absent, meeting_participated;
     size_t referrals, decided, told, closed;
     size_t withdrawn,
         withdrawn_decided;  //  withdrawals by the referrer; of those, after the decision
@@ -317,6 +322,71 @@ s_challenge (s_gather_t *g, const rh_audit_record_t *record, bool in_period)
     }
 }
 
+//  Strategy meetings: one of the broker's STRATEGY_* records (its detail names agency ids
+//  only: rh_strategy_detail's wording).
+static void
+s_meeting (s_gather_t *g, const rh_audit_record_t *record)
+{
+    const char *detail = record->detail ? record->detail : "";
+    if (!strcmp (record->event, "STRATEGY_INVITED")) {
+        g->meetings_invited++;
+        json_t *invited = json_array ();
+        const char *list = strstr (detail, "; invited ");
+        list = list ? strchr (list, ':') : NULL;
+        char copy [RH_MAX_REASON * 2], *save = NULL;
+        snprintf (copy, sizeof copy, "%s", list ? list + 1 : "");
+        for (char *name = strtok_r (copy, ", ", &save); name; name = strtok_r (NULL, ", ", &save))
+            json_array_append_new (invited, json_string (name));
+        json_object_set_new (g->meetings, record->msg_id, invited);
+    }
+    else if (!strcmp (record->event, "STRATEGY_HELD")) {
+        g->meetings_held++;
+        char invitation [RH_MAX_ID + 1] = "";
+        sscanf (detail, "strategy meeting %64s held", invitation);
+        const char *absent = strstr (detail, "; absent: ");
+        const char *end = absent ? strstr (absent, "; the person participated") : NULL;
+        char list [RH_MAX_REASON * 2] = "";
+        if (absent && end && (size_t) (end - absent) < sizeof list) {
+            absent += strlen ("; absent: ");
+            memcpy (list, absent, (size_t) (end - absent));
+            list [end - absent] = 0;
+        }
+        size_t i;
+        json_t *agency;
+        json_array_foreach (json_object_get (g->meetings, invitation), i, agency)
+        {
+            const char *name = json_string_value (agency);
+            json_t *entry = json_object_get (g->meeting_agencies, name);
+            if (!entry) {
+                entry =
+                    json_pack ("{s:I, s:I}", "invited", (json_int_t) 0, "absent", (json_int_t) 0);
+                json_object_set_new (g->meeting_agencies, name, entry);
+            }
+            //  Absent: named in the comma-separated list ("none" when all came).
+            bool missing = false;
+            for (char *item = list; *item && !missing;) {
+                size_t length = strcspn (item, ",");
+                missing = length == strlen (name) && !strncmp (item, name, length);
+                item += length + (item [length] == ',');
+            }
+            json_object_set_new (
+                entry, "invited",
+                json_integer (json_integer_value (json_object_get (entry, "invited")) + 1));
+            if (missing)
+                json_object_set_new (
+                    entry, "absent",
+                    json_integer (json_integer_value (json_object_get (entry, "absent")) + 1));
+            g->meeting_invitees++;
+            g->meeting_absent += missing;
+        }
+        g->meeting_participated += strstr (detail, "; the person participated: yes") != NULL;
+    }
+    else if (!strcmp (record->event, "STRATEGY_CANCELLED"))
+        g->meetings_cancelled++;
+    else if (!strcmp (record->event, "STRATEGY_ACTIONS_DELIVERED"))
+        g->meetings_delivered++;
+}
+
 static int
 s_gather (rh_db_t *db, s_gather_t *g)
 {
@@ -352,6 +422,8 @@ s_gather (rh_db_t *db, s_gather_t *g)
             s_lateral (g, record);
         if (!strncmp (record->event, "CHALLENGE_", 10))
             s_challenge (g, record, in_period);
+        if (!strncmp (record->event, "STRATEGY_", 9) && in_period)
+            s_meeting (g, record);
         bool accepted = !strcmp (record->event, "ACCEPTED"),
              notice = !strcmp (record->event, "NOTICE");
         rh_envelope_t *envelope = NULL;
@@ -377,6 +449,11 @@ s_gather (rh_db_t *db, s_gather_t *g)
                    == RHANNU__V1__ALERT_KIND__OVERRIDE_REVIEW_OVERDUE
             && in_period)
             g->override_reviews_late++;
+        if (notice && kind == RH_KIND_ALERT && body
+            && ((const Rhannu__V1__Alert *) body)->alert_kind
+                   == RHANNU__V1__ALERT_KIND__MEETING_RECORD_OVERDUE
+            && in_period)
+            g->meeting_records_late++;
         if (!accepted)
             continue;
         rh_facts_t facts;
@@ -796,6 +873,18 @@ s_figures (rh_db_t *db, const rh_audit_check_t *check, const rh_report_scope_t *
                                     "before_decision",
                                     (json_int_t) (g->withdrawn - g->withdrawn_decided),
                                     "after_decision", (json_int_t) g->withdrawn_decided));
+    //  Strategy meetings: invited, held (with attendance by agency and the person's
+    //  participation), cancelled, their actions delivered, and records not in by their deadline.
+    json_object_set_new (
+        figures, "strategy_meetings",
+        json_pack ("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:O}", "invited",
+                   (json_int_t) g->meetings_invited, "held", (json_int_t) g->meetings_held,
+                   "cancelled", (json_int_t) g->meetings_cancelled, "actions_delivered",
+                   (json_int_t) g->meetings_delivered, "record_overdue",
+                   (json_int_t) g->meeting_records_late, "invitees",
+                   (json_int_t) g->meeting_invitees, "invitees_absent",
+                   (json_int_t) g->meeting_absent, "person_participated",
+                   (json_int_t) g->meeting_participated, "by_agency", g->meeting_agencies));
     json_object_set_new (figures, "messages_erased", json_integer ((json_int_t) g->erased));
     json_object_set_new (figures, "deliveries_unverified",
                          json_integer ((json_int_t) g->unverified));
@@ -817,7 +906,7 @@ s_figures (rh_db_t *db, const rh_audit_check_t *check, const rh_report_scope_t *
 }
 
 //  The gather's JSON objects, so that they are made and freed in one place.
-#define S_GATHER_OBJECTS 17
+#define S_GATHER_OBJECTS 19
 static void
 s_gather_objects (s_gather_t *g, json_t **objects [S_GATHER_OBJECTS])
 {
@@ -837,7 +926,9 @@ s_gather_objects (s_gather_t *g, json_t **objects [S_GATHER_OBJECTS])
                                         &g->people,
                                         &g->breached,
                                         &g->overrides,
-                                        &g->challenges };
+                                        &g->challenges,
+                                        &g->meetings,
+                                        &g->meeting_agencies };
     memcpy (objects, all, sizeof all);
 }
 

@@ -218,6 +218,26 @@ rh_report_csv_write (const json_t *figures, const char *dir)
         }
         s_close (out, &rc);
     }
+    //  Strategy meetings: by agency, invitations to meetings held and absences.
+    if ((out = s_open (dir, "strategy_meetings_by_agency", &rc))) {
+        s_cell_t head [] = { S_TEXT ("agency"), S_TEXT ("label"), S_TEXT ("invited"),
+                             S_TEXT ("absent") };
+        s_row (out, head, 4);
+        const char *agency;
+        json_t *entry;
+        json_object_foreach (
+            json_object_get (json_object_get (figures, "strategy_meetings"), "by_agency"), agency,
+            entry)
+        {
+            const char *label =
+                labels ? json_string_value (json_object_get (labels, agency)) : NULL;
+            s_cell_t row [] = { S_TEXT (agency), S_TEXT (label ? label : agency),
+                                S_INT (s_number (entry, "invited")),
+                                S_INT (s_number (entry, "absent")) };
+            s_row (out, row, 4);
+        }
+        s_close (out, &rc);
+    }
     if ((out = s_open (dir, "refusals_by_reason", &rc))) {
         s_cell_t head [] = { S_TEXT ("code"), S_TEXT ("refusals") };
         s_row (out, head, 2);

@@ -568,6 +568,32 @@ s_lateral (s_page_t *page)
     fprintf (page->out, "</section>\n");
 }
 
+//  Strategy meetings (issue 17).
+static void
+s_meetings (s_page_t *page)
+{
+    const json_t *meetings = json_object_get (page->figures, "strategy_meetings");
+    char a [32], b [32], c [32];
+    s_section (page, "meetings", RH_T_MEETING_TITLE, RH_T_MEETING_DEF);
+    if (s_int (meetings, "invited") == 0)
+        s_empty (page, RH_T_MEETING_EMPTY);
+    else {
+        fprintf (page->out, "<p>");
+        s_say (page->out, s_t (page, RH_T_MEETING_TEXT), s_num (s_int (meetings, "invited"), a),
+               s_num (s_int (meetings, "held"), b), s_num (s_int (meetings, "cancelled"), c));
+        fprintf (page->out, " ");
+        s_say (page->out, s_t (page, RH_T_MEETING_ATTEND), s_num (s_int (meetings, "invitees"), a),
+               s_num (s_int (meetings, "invitees_absent"), b),
+               s_num (s_int (meetings, "person_participated"), c));
+        fprintf (page->out, " ");
+        s_say (page->out, s_t (page, RH_T_MEETING_LATE),
+               s_num (s_int (meetings, "record_overdue"), a),
+               s_num (s_int (meetings, "actions_delivered"), b), NULL);
+        fprintf (page->out, "</p>\n");
+    }
+    fprintf (page->out, "</section>\n");
+}
+
 //  Professional challenges (issue 17): how many, where they stand, the levels they reached.
 static void
 s_challenges (s_page_t *page)
@@ -784,6 +810,7 @@ rh_report_html_print (const json_t *figures, const char *lang, FILE *out)
     s_refusals (&page);
     s_overrides (&page);
     s_lateral (&page);
+    s_meetings (&page);
     fprintf (out, "<section id=\"later\">\n<h2>");
     s_text (&page, RH_T_LATER_TITLE);
     fprintf (out, "</h2>\n<p>");

@@ -147,6 +147,17 @@ static const char *const s_en [RH_T_COUNT] = {
                                 "agencies.",
     [RH_T_CHALLENGE_OPEN] = "{1} still open; {2} escalations to a further level.",
     [RH_T_CHALLENGE_LEVEL] = "Reached level {1}: {2}.",
+    [RH_T_MEETING_TITLE] = "Strategy meetings",
+    [RH_T_MEETING_DEF] = "Strategy meetings (Section 47 strategy discussions) a front door invited "
+                         "agencies to in the period, from the broker's records of each "
+                         "invitation, record and cancellation. Absent: invited to a meeting held "
+                         "but not recorded as attending it.",
+    [RH_T_MEETING_EMPTY] = "No strategy meeting was invited in the period.",
+    [RH_T_MEETING_TEXT] = "{1} strategy meetings invited, {2} held, {3} cancelled.",
+    [RH_T_MEETING_ATTEND] = "Of {1} invitations to meetings held, {2} invitees were absent; the "
+                            "person took part in {3} meetings.",
+    [RH_T_MEETING_LATE] = "{1} records were not in by their deadline; the actions of {2} meetings "
+                          "reached every invitee.",
     [RH_T_FOOTER] = "Every figure is a count of records in the verified audit log. Percentages "
                     "are rounded to the nearest whole number.",
 };
@@ -305,6 +316,18 @@ static const char *const s_cy [RH_T_COUNT] = {
                                 "datrys rhwng yr asiantaethau.",
     [RH_T_CHALLENGE_OPEN] = "{1} yn dal ar agor; {2} uwchgyfeiriad i lefel arall.",
     [RH_T_CHALLENGE_LEVEL] = "Wedi cyrraedd lefel {1}: {2}.",
+    [RH_T_MEETING_TITLE] = "Cyfarfodydd strategaeth",
+    [RH_T_MEETING_DEF] = "Cyfarfodydd strategaeth (trafodaethau strategaeth Adran 47) y gwahoddodd "
+                         "drws ffrynt asiantaethau iddynt yn y cyfnod, o gofnodion y brocer o bob "
+                         "gwahoddiad, cofnod a chanslad. Absennol: wedi'i wahodd i gyfarfod a "
+                         "gynhaliwyd ond heb ei gofnodi'n bresennol.",
+    [RH_T_MEETING_EMPTY] = "Ni wahoddwyd neb i gyfarfod strategaeth yn y cyfnod.",
+    [RH_T_MEETING_TEXT] = "{1} cyfarfod strategaeth wedi'u gwahodd, {2} wedi'u cynnal, {3} wedi'u "
+                          "canslo.",
+    [RH_T_MEETING_ATTEND] = "O {1} gwahoddiad i gyfarfodydd a gynhaliwyd, roedd {2} yn absennol; "
+                            "cymerodd y person ran mewn {3} cyfarfod.",
+    [RH_T_MEETING_LATE] = "Ni ddaeth {1} cofnod erbyn y dyddiad; cyrhaeddodd camau gweithredu {2} "
+                          "cyfarfod bawb a wahoddwyd.",
     [RH_T_FOOTER] = "Mae pob ffigur yn gyfrif o gofnodion yn y log archwilio a ddilyswyd. "
                     "Mae canrannau wedi'u talgrynnu i'r rhif cyfan agosaf.",
 };

@@ -121,6 +121,13 @@ typedef enum {
     RH_T_CHALLENGE_OUTCOMES,  //  {1} upheld, {2} not upheld, {3} resolved
     RH_T_CHALLENGE_OPEN,      //  {1} still open, {2} escalations
     RH_T_CHALLENGE_LEVEL,     //  {1} level, {2} challenges that reached it
+    //  Strategy meetings (issue 17)
+    RH_T_MEETING_TITLE,
+    RH_T_MEETING_DEF,
+    RH_T_MEETING_EMPTY,
+    RH_T_MEETING_TEXT,    //  {1} invited, {2} held, {3} cancelled
+    RH_T_MEETING_ATTEND,  //  {1} invitations to meetings held, {2} absent, {3} person took part
+    RH_T_MEETING_LATE,    //  {1} records overdue, {2} meetings' actions delivered to all
     RH_T_FOOTER,
     RH_T_COUNT  //  not a text: the number of ids
 } rh_report_text_id_t;

@@ -149,6 +149,7 @@ struct _rh_tracker_t {
     rh_signer_t *signer;           //  borrowed: the broker's identity
     rh_certstore_t *const *store;  //  borrowed slot: who is enrolled (swapped on reload)
     rh_policy_t *const *policy;    //  borrowed slot: the agreements in force (swapped on reload)
+    rh_audit_t *audit;             //  borrowed, may be NULL: strategy meetings' own records
 };
 
 rh_tracker_t *
@@ -322,19 +323,33 @@ s_alert_taken_in (rh_tracker_t *self, const char *alert_msg_id, const char *agen
     rh_db_delete (self->db, key, strlen (key));
 }
 
+//  Strategy meetings: the case a meeting message (an invitation or a record) belongs to, from
+//  km/<msg id>. False if it is not one.
+static bool
+s_meeting_case (rh_tracker_t *self, const char *msg_id, char referral [RH_MAX_ID + 1])
+{
+    char key [RH_MAX_QUEUE_KEY];
+    snprintf (key, sizeof key, "km/%s", msg_id);
+    return rh_db_get_text (self->db, key, referral, RH_MAX_ID);
+}
+
 rh_case_match_t
 rh_tracker_case_of (rh_tracker_t *self, rh_envelope_t *envelope, const char *sender,
                     rh_case_t *record)
 {
     assert (self && envelope && sender && record);
     rh_kind_t kind = rh_envelope_kind (envelope);
-    if (kind != RH_KIND_OUTCOME && kind != RH_KIND_STATUS_UPDATE && kind != RH_KIND_TRANSFER)
+    if (kind != RH_KIND_OUTCOME && kind != RH_KIND_STATUS_UPDATE && kind != RH_KIND_TRANSFER
+        && kind != RH_KIND_STRATEGY_MEETING)
         return RH_CASE_NONE;
     const char *answers = rh_envelope_in_reply_to (envelope);
     char referral [RH_MAX_ID + 1];
-    bool found = (*answers && rh_cases_get (self->cases, answers, record))
-                 || (rh_cases_find (self->cases, sender, rh_envelope_case_id (envelope), referral)
-                     && rh_cases_get (self->cases, referral, record));
+    bool found =
+        (*answers && rh_cases_get (self->cases, answers, record))
+        || (kind == RH_KIND_STRATEGY_MEETING && *answers && s_meeting_case (self, answers, referral)
+            && rh_cases_get (self->cases, referral, record))
+        || (rh_cases_find (self->cases, sender, rh_envelope_case_id (envelope), referral)
+            && rh_cases_get (self->cases, referral, record));
     if (!found)
         return RH_CASE_NONE;
     //  A review of a consent override comes from the agreement's reviewer, who speaks for the
@@ -487,9 +502,10 @@ rh_tracker_event (rh_tracker_t *self, rh_case_t *record, const rh_facts_t *facts
         record->decision = facts->decision;
         record->decided_ms = now;
         record->outcome_notice_sent = true;
-        //  The outcome's deadlines end; an override's review does not depend on the outcome.
+        //  The outcome's deadlines end; an override's review does not depend on the outcome,
+        //  nor does a strategy meeting's record (a meeting is often what the outcome decides).
         for (int timer = 0; timer < RH_TIMER_COUNT; timer++)
-            if (timer != RH_TIMER_REVIEW)
+            if (timer != RH_TIMER_REVIEW && timer != RH_TIMER_MEETING)
                 rh_cases_set_timer (self->cases, record, (rh_timer_t) timer, 0);
         s_repeat_check (self, record, now);
     }
@@ -674,6 +690,31 @@ s_fire (rh_tracker_t *self, const rh_due_t *due, int64_t now)
             rh_cases_put (self->cases, &record);
         return;
     }
+    if (due->timer == RH_TIMER_MEETING) {
+        //  Strategy meetings: the meeting's record is not in; the holder is told.
+        uint32_t next = rh_strategy_next (record.meeting_state, RH_MEETING_RECORD_DUE);
+        if (next != RH_MEETING_IGNORED)
+            record.meeting_state = next;
+        rh_cases_put (self->cases, &record);
+        if (next == RH_MEETING_IGNORED || !s_identity (self, record.holder, now))
+            return;
+        const char *ids [1] = { record.meeting_msg_id }, *case_ids [1] = { record.case_id };
+        rh_alert_t alert = { .alert_kind = RHANNU__V1__ALERT_KIND__MEETING_RECORD_OVERDUE,
+                             .record = &record,
+                             .due_ms = due->due_ms,
+                             .related_msg_ids = ids,
+                             .related_case_ids = case_ids,
+                             .related_count = 1 };
+        rh_notice_from_t from = { self->signer, rh_queue_next_sequence (self->queue), record.holder,
+                                  now };
+        char msg_id [RH_MAX_ID + 1] = "";
+        size_t size = 0;
+        uint8_t *sealed = rh_notice_alert (&from, &alert, &size, msg_id);
+        rh_queue_send_own (self->queue, record.holder, &sealed, size, msg_id, RH_KIND_ALERT,
+                           "strategy meeting record alert", NULL, record.case_id, now);
+        rh_log_info ("broker", "strategy meeting record overdue: case %s", record.referral_msg_id);
+        return;
+    }
     bool open = s_lifecycle [s_row (record.state)].open;
     //  A breach while the front door had not even received the referral, or was not connected,
     //  is put down to the outage, not to the front door's practice.
@@ -752,6 +793,97 @@ rh_tracker_fire (rh_tracker_t *self, int64_t now)
     } while (found == 64 && fired < RH_MAX_DUE_PER_TICK);
 }
 
+//  Strategy meetings: an invitee's agent took a meeting message in. Once every invitee has the
+//  meeting's record, its actions are delivered.
+static void
+s_meeting_taken_in (rh_tracker_t *self, const char *msg_id, const char *agency, int64_t now)
+{
+    char referral [RH_MAX_ID + 1];
+    rh_case_t record;
+    if (!s_meeting_case (self, msg_id, referral) || !rh_cases_get (self->cases, referral, &record)
+        || strcmp (record.meeting_record_msg_id, msg_id) != 0)
+        return;  //  an invitation, a cancellation, or the record of an earlier meeting
+    const char *invited [RH_MAX_INVITEES];
+    for (size_t i = 0; i < record.meeting_invited_count; i++)
+        invited [i] = record.meeting_invited [i];
+    int index = rh_strategy_index (invited, record.meeting_invited_count, agency);
+    if (index < 0)
+        return;
+    record.meeting_taken_in |= 1u << index;
+    uint32_t all =
+        record.meeting_invited_count >= 32 ? UINT32_MAX : (1u << record.meeting_invited_count) - 1;
+    uint32_t next = (record.meeting_taken_in & all) == all
+                        ? rh_strategy_next (record.meeting_state, RH_MEETING_DELIVERED)
+                        : RH_MEETING_IGNORED;
+    if (next != RH_MEETING_IGNORED) {
+        record.meeting_state = next;
+        char detail [RH_MAX_REASON];
+        snprintf (detail, sizeof detail,
+                  "strategy meeting %s: actions delivered to all %zu invitees",
+                  record.meeting_msg_id, record.meeting_invited_count);
+        if (self->audit)
+            rh_audit_decided (self->audit, "STRATEGY_ACTIONS_DELIVERED", RH_OK, msg_id,
+                              record.holder, NULL, 0, NULL, 0, NULL, detail, NULL, 0,
+                              record.case_id);
+    }
+    rh_cases_put (self->cases, &record);
+    (void) now;
+}
+
+void
+rh_tracker_meeting (rh_tracker_t *self, rh_case_t *record, rh_envelope_t *envelope,
+                    rh_meeting_event_t event, int64_t now)
+{
+    assert (self && record && envelope);
+    uint32_t next = rh_strategy_next (record->meeting_state, event);
+    if (next == RH_MEETING_IGNORED)
+        return;  //  rh_strategy_check let only events the table takes through
+    const char *msg_id = rh_envelope_msg_id (envelope);
+    char key [RH_MAX_QUEUE_KEY];
+    record->meeting_state = next;
+    if (event == RH_MEETING_INVITE) {
+        const char *list [RH_MAX_INVITEES];
+        size_t count = rh_strategy_invitees (record, envelope, event, list);
+        for (size_t i = 0; i < count; i++)
+            snprintf (record->meeting_invited [i], sizeof record->meeting_invited [i], "%s",
+                      list [i]);
+        record->meeting_invited_count = count;
+        snprintf (record->meeting_msg_id, sizeof record->meeting_msg_id, "%s", msg_id);
+        *record->meeting_record_msg_id = 0;
+        record->meeting_taken_in = 0;
+        const Rhannu__V1__StrategyMeeting *body =
+            (const Rhannu__V1__StrategyMeeting *) rh_envelope_body (envelope);
+        record->meeting_when_ms = body ? body->when_ms : 0;
+        //  The record is due the agreement's meeting_record_days after the meeting.
+        const rh_obligations_t *obligations = s_obligations (self, record);
+        rh_cases_set_timer (self->cases, record, RH_TIMER_MEETING,
+                            obligations && obligations->meeting_record_ms
+                                ? record->meeting_when_ms + obligations->meeting_record_ms
+                                : 0);
+    }
+    else {
+        rh_cases_set_timer (self->cases, record, RH_TIMER_MEETING, 0);
+        if (event == RH_MEETING_HOLD)
+            snprintf (record->meeting_record_msg_id, sizeof record->meeting_record_msg_id, "%s",
+                      msg_id);
+    }
+    //  Every meeting message can be found by its id: a record answers its invitation, and the
+    //  invitees' agents take the record in.
+    snprintf (key, sizeof key, "km/%s", msg_id);
+    rh_db_put (self->db, key, strlen (key), record->referral_msg_id,
+               strlen (record->referral_msg_id));
+    record->updates++;
+    rh_cases_put (self->cases, record);
+    (void) now;
+}
+
+void
+rh_tracker_set_audit (rh_tracker_t *self, rh_audit_t *audit)
+{
+    assert (self);
+    self->audit = audit;
+}
+
 void
 rh_tracker_taken_in (rh_tracker_t *self, uint32_t kind, const char *msg_id, const char *agency,
                      int64_t now)
@@ -761,6 +893,8 @@ rh_tracker_taken_in (rh_tracker_t *self, uint32_t kind, const char *msg_id, cons
         s_case_taken_in (self, msg_id, agency, now);
     else if (kind == RH_KIND_ALERT)
         s_alert_taken_in (self, msg_id, agency);
+    else if (kind == RH_KIND_STRATEGY_MEETING)
+        s_meeting_taken_in (self, msg_id, agency, now);
 }
 
 void

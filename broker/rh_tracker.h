@@ -15,6 +15,8 @@
 
     Keys in the database (besides rh_cases'):
       ka/<alert msg id>  a repeat-referral alert a case waits on: the case's referral id
+      km/<msg id>        a strategy meeting message (invitation, record, cancellation): the
+                         case's referral id
 
     The messages the broker writes about cases are signed with its own
     identity and queued through rh_queue; every write joins the database's
@@ -94,5 +96,17 @@ void rh_tracker_fire (rh_tracker_t *self, int64_t now);
 //  Returns how many were alerted.
 size_t rh_tracker_override (rh_tracker_t *self, const char *referral_msg_id, const char *rule_id,
                             int64_t review_ms, int64_t now);
+
+//  Strategy meetings: a meeting message from the holder, accepted (rh_strategy_check said
+//  which event it is): the case's meeting moves on by rh_strategy's table. An invitation
+//  starts a new meeting with its invitees and the record's deadline (the agreement's
+//  meeting_record_days after the meeting; MEETING_RECORD_OVERDUE to the holder when it
+//  passes); a record or cancellation ends the deadline. Once every invitee's agent has taken
+//  the record in, its actions are delivered (audited, if an audit log was set).
+void rh_tracker_meeting (rh_tracker_t *self, rh_case_t *record, rh_envelope_t *envelope,
+                         rh_meeting_event_t event, int64_t now);
+
+//  The audit log strategy meetings' own records go to (STRATEGY_ACTIONS_DELIVERED). Borrowed.
+void rh_tracker_set_audit (rh_tracker_t *self, rh_audit_t *audit);
 
 #endif

@@ -899,10 +899,11 @@ s_notify_add (s_ctx_t *ctx, yaml_node_t *item, void *arg)
 static bool
 s_parse_obligations (s_ctx_t *ctx, yaml_node_t *node, rh_obligations_t *obligations)
 {
-    static const char *const keys [] = { "acknowledge_hours",     "outcome_days",
-                                         "reminder_hours_before", "escalate_after_days",
-                                         "escalate_to",           "feedback_to",
-                                         "repeat_referrals",      NULL };
+    static const char *const keys [] = {
+        "acknowledge_hours",   "outcome_days",        "reminder_hours_before",
+        "escalate_after_days", "escalate_to",         "feedback_to",
+        "repeat_referrals",    "meeting_record_days", NULL
+    };
     if (!s_keys (ctx, node, "obligations", keys))
         return false;
     bool good = true;
@@ -918,6 +919,11 @@ s_parse_obligations (s_ctx_t *ctx, yaml_node_t *node, rh_obligations_t *obligati
     if ((value = s_get (ctx, node, "escalate_after_days")))
         good = s_duration (ctx, value, "escalate_after_days", RH_DAY_MS,
                            &obligations->escalate_after_ms)
+               && good;
+    //  Strategy meetings: how long after the meeting its record is due.
+    if ((value = s_get (ctx, node, "meeting_record_days")))
+        good = s_duration (ctx, value, "meeting_record_days", RH_DAY_MS,
+                           &obligations->meeting_record_ms)
                && good;
     if ((value = s_get (ctx, node, "escalate_to"))) {
         const char *text = s_scalar (ctx, value, "escalate_to");

@@ -108,6 +108,9 @@ typedef struct {
     int64_t repeat_window_ms;
     char repeat_notify [RH_MAX_NOTIFY][RH_MAX_ID + 1];  //  roles or agency types
     size_t repeat_notify_count;
+    //  Strategy meetings: the holder records a meeting (attendance, actions, minutes) within
+    //  this long after the meeting's time; 0: no deadline.
+    int64_t meeting_record_ms;
 } rh_obligations_t;
 
 //  Professional challenge (issue 17): one level of the agreement's escalation protocol. role is

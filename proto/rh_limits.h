@@ -119,6 +119,8 @@
 #define RH_MAX_DUE_PER_TICK   1024  //  timers fired per tick (a broker that was down catches up)
 #define RH_MAX_REPEAT_HISTORY 64    //  referrals about one subject read for the repeat rule
 #define RH_CASE_CACHE         256   //  recently written cases served before they are committed
+//  Strategy meetings (issue 17)
+#define RH_MAX_INVITEES 16  //  agencies invited to one strategy meeting (at most 32: a bit each)
 
 //  Lateral checks (issue 17): information requests to partners, each with a reply-by time
 #define RH_LATERAL_REMIND_PERCENT 75  //  the partner is reminded this far from request to reply-by

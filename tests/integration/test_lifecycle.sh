@@ -286,7 +286,7 @@ expect_match "the report counts the referrals" "$j" '"referrals": 1[0-9]'
 expect_match "their outcomes and deadlines" "$j" '"within_deadline_percent": [0-9.]+'
 expect_match "the overdue ones" "$j" '"outcome_overdue": [1-9]'
 expect_match "and the people alerted about as repeat referrals" "$j" '"repeat_referral_people": [1-9]'
-expect "the CSV files are written" "$(ls "$work/csv" | wc -l)" 11
+expect "the CSV files are written (strategy_meetings_by_agency among them)" "$(ls "$work/csv" | wc -l)" 12
 expect_match "one per local authority, with its name" "$(cat "$work/csv/by_local_authority.csv")" 'newport,Newport,[0-9]+'
 expect "the HTML page holds its month trend as inline SVG" "$(grep -c '<svg class="trend"' "$work/report.html")" 1
 ! grep -qE 'src="http|href="http|<script' "$work/report.html" && ok "and needs nothing from the network" || bad "the page loads something"

@@ -34,6 +34,7 @@ void init_rh_queue_tests (void);
 void init_rh_tracker_tests (void);
 void init_rh_lateral_tests (void);
 void init_rh_challenge_tests (void);
+void init_rh_strategy_tests (void);
 void init_rh_verifier_tests (void);
 void init_rh_report_tests (void);
 void init_rh_casebook_tests (void);
@@ -82,6 +83,7 @@ main (void)
     init_rh_tracker_tests ();
     init_rh_lateral_tests ();
     init_rh_challenge_tests ();
+    init_rh_strategy_tests ();
     init_rh_verifier_tests ();
     init_rh_report_tests ();
     init_rh_casebook_tests ();

@@ -1026,11 +1026,40 @@ test_challenge_levels (void)
     rh_agreement_destroy (&agreement);
 }
 
+//  Strategy meetings: obligations: meeting_record_days sets the record's deadline; none is
+//  no deadline, and a value that is not a whole number of days is refused, named.
+static void
+test_meeting_record_days (void)
+{
+    char text [4096], errors [4096];
+    rh_agreement_t *agreement =
+        rh_agreement_parse (s_minimal, strlen (s_minimal), "t.yaml", errors, sizeof errors);
+    CU_ASSERT_FATAL (agreement != NULL);
+    CU_ASSERT (rh_agreement_obligations (agreement)->meeting_record_ms == 0);
+    rh_agreement_destroy (&agreement);
+    snprintf (text, sizeof text, "%sobligations: {meeting_record_days: 3}\n", s_minimal);
+    agreement = rh_agreement_parse (text, strlen (text), "t.yaml", errors, sizeof errors);
+    CU_ASSERT_FATAL (agreement != NULL);
+    CU_ASSERT (rh_agreement_obligations (agreement)->meeting_record_ms == 3 * TEST_DAY_MS);
+    rh_agreement_destroy (&agreement);
+    const char *bad [] = { "-1", "two", "[2]", "99999" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
+        snprintf (text, sizeof text, "%sobligations: {meeting_record_days: %s}\n", s_minimal,
+                  bad [i]);
+        agreement = rh_agreement_parse (text, strlen (text), "t.yaml", errors, sizeof errors);
+        CU_ASSERT (agreement == NULL && strstr (errors, "t.yaml:10: meeting_record_days"));
+        if (agreement || !strstr (errors, "meeting_record_days"))
+            fprintf (stderr, "\n  meeting_record_days: %s: %s", bad [i], errors);
+        rh_agreement_destroy (&agreement);
+    }
+}
+
 void
 init_rh_agreement_tests (void)
 {
     CU_pSuite suite = CU_add_suite ("rh_agreement", NULL, NULL);
     CU_add_test (suite, "decision matrix", test_decision_matrix);
+    CU_add_test (suite, "strategy meetings: meeting_record_days", test_meeting_record_days);
     CU_add_test (suite, "field allow-list", test_field_allow_list);
     CU_add_test (suite, "redaction keeps the signature verifiable", test_redaction_verifies);
     CU_add_test (suite, "errors name their line", test_errors_name_lines);

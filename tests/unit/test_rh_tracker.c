@@ -27,7 +27,8 @@ static const char *s_agreement =
     "  acknowledge_hours: 24\n"
     "  outcome_days: {default: 5}\n"
     "  reminder_hours_before: 24\n"
-    "  feedback_to: [referrer, supervisor]\n";
+    "  feedback_to: [referrer, supervisor]\n"
+    "  meeting_record_days: 2\n";
 
 typedef struct {
     rh_db_t *db;
@@ -484,6 +485,110 @@ test_screening_and_on_hold_keep_the_deadlines (void)
     s_close (&fx);
 }
 
+//  A strategy meeting beside its case: invited (the record due two days after the meeting),
+//  late when it is not in (the holder alerted), held, and its actions delivered once every
+//  invitee's agent has taken the record in.
+static void
+test_a_strategy_meeting_goes_late_is_held_and_its_actions_delivered (void)
+{
+    s_fixture_t fx;
+    s_open (&fx);
+    rh_tracker_set_audit (fx.tracker, fx.audit);
+    int64_t now = rh_time_now_ms ();
+    rh_envelope_t *referral = s_message (
+        "police-gwent",
+        "{\"kind\": \"REFERRAL\", \"msg_id\": \"pol-7\", \"case_id\": \"GW-7\","
+        " \"purpose\": \"SAFEGUARDING_CHILD\", \"to\": [{\"agency_id\": \"la-newport\"}],"
+        " \"body\": {\"referral_kind\": \"PROFESSIONAL\"}}");
+    rh_facts_t facts;
+    rh_policy_facts (referral, &facts);
+    rh_decision_t decision = { .agreement = rh_policy_find (fx.policy, "TEST-TRACKER") };
+    const char *recipients [] = { "la-newport" };
+    rh_tracker_open (fx.tracker, referral, &facts, "police-gwent", recipients, &decision, 1, now);
+    rh_tracker_taken_in (fx.tracker, RH_KIND_REFERRAL, "pol-7", "la-newport", now);
+    CU_ASSERT_EQUAL (rh_db_commit (fx.db, true), 0);
+    char json [1024];
+    int64_t when = now + TEST_DAY_MS;
+    snprintf (
+        json, sizeof json,
+        "{\"kind\": \"STRATEGY_MEETING\", \"msg_id\": \"inv-7\", \"in_reply_to\": \"pol-7\","
+        " \"purpose\": \"SAFEGUARDING_CHILD\", \"body\": {\"when_ms\": %" PRId64 ","
+        " \"invited\": [{\"agency_id\": \"police-gwent\"}, {\"agency_id\": \"health-abb\"}]}}",
+        when);
+    rh_envelope_t *invitation = s_message ("la-newport", json);
+    rh_case_t record;
+    CU_ASSERT_EQUAL_FATAL (rh_tracker_case_of (fx.tracker, invitation, "la-newport", &record),
+                           RH_CASE_HELD);
+    CU_ASSERT_EQUAL (rh_tracker_case_of (fx.tracker, invitation, "health-abb", &record),
+                     RH_CASE_OTHERS);
+    rh_meeting_event_t event;
+    rh_decision_t refusal;
+    CU_ASSERT_FATAL (rh_strategy_check (&record, invitation, &event, &refusal));
+    rh_tracker_meeting (fx.tracker, &record, invitation, event, now);
+    CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-7", &record));
+    CU_ASSERT_EQUAL (record.meeting_state, RHANNU__V1__STRATEGY_MEETING_STATE__MEETING_INVITED);
+    CU_ASSERT_STRING_EQUAL (record.meeting_msg_id, "inv-7");
+    CU_ASSERT_EQUAL (record.meeting_invited_count, 2);
+    CU_ASSERT_EQUAL (record.timers [RH_TIMER_MEETING], when + 2 * TEST_DAY_MS);
+    //  The outcome (a strategy discussion) ends the outcome's deadlines, not the meeting's.
+    rh_envelope_t *outcome = s_message (
+        "la-newport",
+        "{\"kind\": \"OUTCOME\", \"msg_id\": \"out-7\", \"in_reply_to\": \"pol-7\","
+        " \"purpose\": \"REFERRER_FEEDBACK\", \"body\": {\"decision\": \"STRATEGY_DISCUSSION\"}}");
+    rh_facts_t outcome_facts;
+    rh_policy_facts (outcome, &outcome_facts);
+    rh_tracker_event (fx.tracker, &record, &outcome_facts, NULL, 0, now + 1);
+    CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-7", &record));
+    CU_ASSERT_EQUAL (record.timers [RH_TIMER_OUTCOME], 0);
+    CU_ASSERT_EQUAL (record.timers [RH_TIMER_MEETING], when + 2 * TEST_DAY_MS);
+    rh_envelope_destroy (&outcome);
+    CU_ASSERT_EQUAL (rh_db_commit (fx.db, true), 0);
+    //  The record answers the invitation: found by it, as the holder's.
+    rh_envelope_t *held = s_message (
+        "la-newport",
+        "{\"kind\": \"STRATEGY_MEETING\", \"msg_id\": \"rec-7\", \"in_reply_to\": \"inv-7\","
+        " \"in_reply_sha256\": "
+        "\"0101010101010101010101010101010101010101010101010101010101010101\","
+        " \"purpose\": \"SAFEGUARDING_CHILD\", \"body\": {\"attended\": [{\"agency_id\":"
+        " \"police-gwent\"}], \"minutes\": \"m\"}}");
+    CU_ASSERT_EQUAL_FATAL (rh_tracker_case_of (fx.tracker, held, "la-newport", &record),
+                           RH_CASE_HELD);
+    CU_ASSERT_STRING_EQUAL (record.referral_msg_id, "pol-7");
+    //  Not yet due on day two; late on day three, and the holder is told.
+    uint64_t before = s_queued (&fx, "la-newport");
+    rh_tracker_fire (fx.tracker, now + 2 * TEST_DAY_MS);
+    CU_ASSERT_EQUAL (s_queued (&fx, "la-newport"), before);
+    rh_tracker_fire (fx.tracker, when + 2 * TEST_DAY_MS + 1);
+    CU_ASSERT_EQUAL (s_queued (&fx, "la-newport"), before + 1);
+    CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-7", &record));
+    CU_ASSERT_EQUAL (record.meeting_state, RHANNU__V1__STRATEGY_MEETING_STATE__MEETING_RECORD_LATE);
+    //  Recorded late: held, no deadline left.
+    CU_ASSERT_FATAL (rh_strategy_check (&record, held, &event, &refusal));
+    CU_ASSERT_EQUAL (event, RH_MEETING_HOLD);
+    rh_tracker_meeting (fx.tracker, &record, held, event, when + 3 * TEST_DAY_MS);
+    CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-7", &record));
+    CU_ASSERT_EQUAL (record.meeting_state, RHANNU__V1__STRATEGY_MEETING_STATE__MEETING_HELD);
+    CU_ASSERT_EQUAL (record.timers [RH_TIMER_MEETING], 0);
+    CU_ASSERT_STRING_EQUAL (record.meeting_record_msg_id, "rec-7");
+    CU_ASSERT_EQUAL (rh_db_commit (fx.db, true), 0);
+    //  Delivered when both invitees have it: not an outsider, not the invitation, not one alone.
+    rh_tracker_taken_in (fx.tracker, RH_KIND_STRATEGY_MEETING, "rec-7", "fire-x", now);
+    rh_tracker_taken_in (fx.tracker, RH_KIND_STRATEGY_MEETING, "inv-7", "health-abb", now);
+    rh_tracker_taken_in (fx.tracker, RH_KIND_STRATEGY_MEETING, "rec-7", "police-gwent", now);
+    rh_tracker_taken_in (fx.tracker, RH_KIND_STRATEGY_MEETING, "rec-7", "police-gwent", now);
+    CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-7", &record));
+    CU_ASSERT_EQUAL (record.meeting_state, RHANNU__V1__STRATEGY_MEETING_STATE__MEETING_HELD);
+    rh_tracker_taken_in (fx.tracker, RH_KIND_STRATEGY_MEETING, "rec-7", "health-abb", now);
+    CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-7", &record));
+    CU_ASSERT_EQUAL (record.meeting_state,
+                     RHANNU__V1__STRATEGY_MEETING_STATE__MEETING_ACTIONS_DELIVERED);
+    CU_ASSERT_EQUAL (rh_db_commit (fx.db, true), 0);
+    rh_envelope_destroy (&held);
+    rh_envelope_destroy (&invitation);
+    rh_envelope_destroy (&referral);
+    s_close (&fx);
+}
+
 void
 init_rh_tracker_tests (void)
 {
@@ -498,6 +603,8 @@ init_rh_tracker_tests (void)
                  test_a_withdrawn_referral_has_no_deadlines_and_is_withdrawn_once);
     CU_add_test (suite, "screening and on hold keep the deadlines",
                  test_screening_and_on_hold_keep_the_deadlines);
+    CU_add_test (suite, "a strategy meeting goes late, is held and its actions delivered",
+                 test_a_strategy_meeting_goes_late_is_held_and_its_actions_delivered);
     CU_add_test (suite, "an overdue referral alerts the referrer and the holder",
                  test_an_overdue_referral_alerts_the_referrer_and_the_holder);
 }

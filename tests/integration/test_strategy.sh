@@ -152,6 +152,10 @@ tc la-cardiff seal "$work/c2.json" la-cardiff 100000 "$work/c2.sealed" >/dev/nul
 expect_match "the cancellation is accepted" "$(tc la-cardiff resend "$work/c2.sealed")" "^ACCEPTED [^ ]+$"
 expect_match "sent again, it is a duplicate, not a refusal" "$(tc la-cardiff resend "$work/c2.sealed")" "^ACCEPTED [^ ]+ duplicate$"
 wait_kind "$(inbox police-sw)" STRATEGY_MEETING 4 10 && ok "the cancellation reaches the invitees" || bad "cancellation lost"
+#  And they can read it: a body field the agreement shares must be numbered below 64 (the
+#  agreements' field masks), or every recipient gets it withheld.
+expect_match "an invitee reads that it is cancelled, and why" "$(cat "$(newest_kind "$(inbox police-sw)" STRATEGY_MEETING)")" '"cancelled": true'
+expect_match "and the reason" "$(cat "$(newest_kind "$(inbox police-sw)" STRATEGY_MEETING)")" '"cancel_reason": "superseded by the child protection conference"'
 sleep 0.3
 expect "the referrer hears nothing of a cancelled meeting" "$(count_kind "$(inbox housing-tai)" NOTICE)" 2
 expect "the agencies not invited to it hear nothing" "$(count_kind "$(inbox health-cav)" STRATEGY_MEETING)" 2

@@ -842,6 +842,22 @@ test_building_refuses_values_that_break_the_rules (void)
     rh_envelope_destroy (&envelope);
 }
 
+//  Every body field of every kind is numbered below 64: an agreement shares fields by a 64-bit
+//  mask (rh_agreement), so a field numbered higher would be withheld from every recipient.
+static void
+test_body_fields_are_numbered_below_64 (void)
+{
+    for (int kind = RH_KIND_UNSET + 1; kind < RH_KIND_COUNT; kind++) {
+        const ProtobufCMessageDescriptor *body = rh_envelope_body_descriptor ((rh_kind_t) kind);
+        for (unsigned i = 0; body && i < body->n_fields; i++) {
+            if (body->fields [i].id >= 64)
+                fprintf (stderr, "\n  %s.%s is numbered %u", body->name, body->fields [i].name,
+                         body->fields [i].id);
+            CU_ASSERT (body->fields [i].id < 64);
+        }
+    }
+}
+
 static void
 test_schema_names_map_both_ways (void)
 {
@@ -1023,6 +1039,8 @@ init_rh_envelope_tests (void)
     CU_add_test (suite, "building refuses values that break the rules",
                  test_building_refuses_values_that_break_the_rules);
     CU_add_test (suite, "schema names map both ways", test_schema_names_map_both_ways);
+    CU_add_test (suite, "body fields are numbered below 64",
+                 test_body_fields_are_numbered_below_64);
     CU_add_test (suite, "committed vectors still verify from their stored bytes",
                  test_committed_vectors_still_verify_from_their_stored_bytes);
 }

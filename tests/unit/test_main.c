@@ -19,6 +19,7 @@ void init_rh_audit_tests (void);
 void init_rh_dedup_tests (void);
 void init_rh_agreement_tests (void);
 void init_rh_federation_tests (void);
+void init_rh_yaml_tests (void);
 void init_rh_cases_tests (void);
 void init_rh_merkle_tests (void);
 void init_rh_sha256_tests (void);
@@ -65,6 +66,7 @@ main (void)
     init_rh_dedup_tests ();
     init_rh_agreement_tests ();
     init_rh_federation_tests ();
+    init_rh_yaml_tests ();
     init_rh_cases_tests ();
     init_rh_merkle_tests ();
     init_rh_sha256_tests ();

@@ -6,6 +6,7 @@
 #include <CUnit/Basic.h>
 
 void init_rh_rc_tests (void);
+void init_rh_cli_tests (void);
 void init_rh_file_tests (void);
 void init_rh_ca_tests (void);
 void init_rh_bundle_tests (void);
@@ -53,6 +54,7 @@ main (void)
     //  shows them when debugging a test.
     setenv ("RH_LOG_LEVEL", "off", 0);
     init_rh_rc_tests ();
+    init_rh_cli_tests ();
     init_rh_file_tests ();
     init_rh_ca_tests ();
     init_rh_bundle_tests ();

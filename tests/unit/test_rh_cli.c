@@ -44,17 +44,24 @@ s_parse (const rh_cli_t *cli, int argc, char **argv, const char **command, int *
     return RH_CLI_PARSE (cli, argc, argv, s_commands, command, exit_code);
 }
 
+//  A server's command line: -f CONFIG, -v, -h, --version and options of its own.
+static rh_cli_t
+s_server (const char **config)
+{
+    return (rh_cli_t){ .tool = "rhannu-test",
+                       .short_options = ":f:vh",
+                       .options = s_options,
+                       .version = S_VERSION,
+                       .usage = s_usage,
+                       .config = config };
+}
+
 static void
 test_a_command_line_is_read_options_then_command (void)
 {
     const char *config = NULL;
-    const rh_cli_t cli = { .tool = "rhannu-test",
-                           .short_options = ":f:vh",
-                           .options = s_options,
-                           .version = S_VERSION,
-                           .usage = s_usage,
-                           .config = &config };
-    char *argv [] = { "rhannu-test", "send", "-f", "c.yaml", "a.json", NULL };
+    const rh_cli_t cli = s_server (&config);
+    char *argv [] = { "rhannu-test", "send", "--config", "c.yaml", "a.json", NULL };
     const char *command = NULL;
     int exit_code = -1;
     CU_ASSERT_EQUAL (s_parse (&cli, 5, argv, &command, &exit_code), 1);
@@ -117,12 +124,7 @@ static void
 test_a_tool_takes_its_own_options (void)
 {
     const char *config = NULL;
-    const rh_cli_t cli = { .tool = "rhannu-test",
-                           .short_options = ":f:vh",
-                           .options = s_options,
-                           .version = S_VERSION,
-                           .usage = s_usage,
-                           .config = &config };
+    const rh_cli_t cli = s_server (&config);
     char *argv [] = { "rhannu-test", "-v", "--zero", "--days", "7", "-f", "c", "status", NULL };
     const char *old_level = getenv ("RH_LOG_LEVEL");
     char saved [32] = "";

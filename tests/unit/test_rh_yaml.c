@@ -58,6 +58,15 @@ test_a_file_is_walked_key_by_key (void)
     rh_yaml_destroy (&yaml);
 }
 
+//  A walker on text, which must load.
+static rh_yaml_t *
+s_load (const char *text, const char *name, char *errors, size_t size)
+{
+    rh_yaml_t *yaml = rh_yaml_new (text, strlen (text), name, errors, size);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (yaml);
+    return yaml;
+}
+
 //  libyaml counts lines from 0; an operator's editor counts from 1.
 static void
 test_an_error_names_the_line_it_stands_on (void)
@@ -68,8 +77,7 @@ test_an_error_names_the_line_it_stands_on (void)
                        "  # a comment\n"
                        "colour: red\n";
     char errors [1024];
-    rh_yaml_t *yaml = rh_yaml_new (text, strlen (text), "t.yaml", errors, sizeof errors);
-    CU_ASSERT_PTR_NOT_NULL_FATAL (yaml);
+    rh_yaml_t *yaml = s_load (text, "t.yaml", errors, sizeof errors);
     yaml_node_t *root = rh_yaml_root (yaml);
     static const char *const keys [] = { "id", "version", NULL };
     CU_ASSERT (rh_yaml_keys (yaml, root, "the file", keys));
@@ -99,8 +107,7 @@ test_unknown_and_repeated_keys_are_all_reported (void)
 {
     const char *text = "a: 1\nb: 2\na: 3\n? [x]\n: 4\nz: 5\n";
     char errors [1024];
-    rh_yaml_t *yaml = rh_yaml_new (text, strlen (text), "k", errors, sizeof errors);
-    CU_ASSERT_PTR_NOT_NULL_FATAL (yaml);
+    rh_yaml_t *yaml = s_load (text, "k", errors, sizeof errors);
     yaml_node_t *root = rh_yaml_root (yaml);
     static const char *const keys [] = { "a", "b", NULL };
     CU_ASSERT (rh_yaml_keys (yaml, root, "m", keys));
@@ -133,8 +140,7 @@ test_values_of_the_wrong_shape_are_refused (void)
                        "list: [one, [two], bad, three]\n"
                        "map: {k: v}\n";
     char errors [2048];
-    rh_yaml_t *yaml = rh_yaml_new (text, strlen (text), "v", errors, sizeof errors);
-    CU_ASSERT_PTR_NOT_NULL_FATAL (yaml);
+    rh_yaml_t *yaml = s_load (text, "v", errors, sizeof errors);
     yaml_node_t *root = rh_yaml_root (yaml);
     int64_t n = 7;
     CU_ASSERT (!rh_yaml_int (yaml, rh_yaml_get (yaml, root, "n"), "n", 1, 10, &n));
@@ -171,8 +177,7 @@ test_a_list_longer_than_the_limit_is_refused (void)
         strcat (text, i ? ", x" : "x");
     strcat (text, "]\n");
     char errors [256];
-    rh_yaml_t *yaml = rh_yaml_new (text, strlen (text), "l", errors, sizeof errors);
-    CU_ASSERT_PTR_NOT_NULL_FATAL (yaml);
+    rh_yaml_t *yaml = s_load (text, "l", errors, sizeof errors);
     int count = 0;
     CU_ASSERT (
         !rh_yaml_each (yaml, rh_yaml_get (yaml, rh_yaml_root (yaml), "l"), "l", s_count, &count));
@@ -190,8 +195,7 @@ test_a_full_error_buffer_keeps_whole_lines (void)
     for (size_t size = 1; size < 80; size++) {
         char errors [96];
         memset (errors, 'Z', sizeof errors);
-        rh_yaml_t *yaml = rh_yaml_new (text, strlen (text), "file.yaml", errors, size);
-        CU_ASSERT_PTR_NOT_NULL_FATAL (yaml);
+        rh_yaml_t *yaml = s_load (text, "file.yaml", errors, size);
         yaml_node_t *root = rh_yaml_root (yaml);
         for (int i = 0; i < 3; i++)
             rh_yaml_error (yaml, root, "problem number %d is rather long to tell", i);
@@ -215,8 +219,7 @@ test_problems_past_the_limit_are_counted_not_listed (void)
 {
     const char *text = "a: 1\n";
     char errors [4096];
-    rh_yaml_t *yaml = rh_yaml_new (text, strlen (text), "f", errors, sizeof errors);
-    CU_ASSERT_PTR_NOT_NULL_FATAL (yaml);
+    rh_yaml_t *yaml = s_load (text, "f", errors, sizeof errors);
     for (int i = 0; i < RH_MAX_AGREEMENT_ERRORS + 5; i++)
         rh_yaml_error (yaml, NULL, "problem %d", i);
     CU_ASSERT (!rh_yaml_finish (yaml, true));
@@ -233,8 +236,7 @@ test_a_file_is_one_document_of_bounded_size (void)
 {
     char errors [256];
     const char *two = "a: 1\n---\nb: 2\n";
-    rh_yaml_t *yaml = rh_yaml_new (two, strlen (two), "f", errors, sizeof errors);
-    CU_ASSERT_PTR_NOT_NULL_FATAL (yaml);
+    rh_yaml_t *yaml = s_load (two, "f", errors, sizeof errors);
     CU_ASSERT_PTR_NOT_NULL (rh_yaml_root (yaml));
     CU_ASSERT (!rh_yaml_finish (yaml, true));
     CU_ASSERT_STRING_EQUAL (errors, "f:0: the file holds more than one YAML document\n");
@@ -247,8 +249,7 @@ test_a_file_is_one_document_of_bounded_size (void)
     rh_yaml_destroy (&yaml);
 
     //  A walk that failed and said nothing ran out of memory.
-    yaml = rh_yaml_new ("a: 1\n", 5, "f", errors, sizeof errors);
-    CU_ASSERT_PTR_NOT_NULL_FATAL (yaml);
+    yaml = s_load ("a: 1\n", "f", errors, sizeof errors);
     CU_ASSERT (!rh_yaml_finish (yaml, false));
     CU_ASSERT_STRING_EQUAL (errors, "f:0: out of memory\n");
     rh_yaml_destroy (&yaml);

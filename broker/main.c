@@ -635,21 +635,15 @@ main (int argc, char **argv)
     //  ZeroMQ's I/O thread; two arenas keep the resident set near what is actually in use.
     mallopt (M_ARENA_MAX, 2);
     s_args_t args = { 0 };
-    opterr = 0;
-    int c;
-    while ((c = getopt_long (argc, argv, ":f:vh", s_options, NULL)) != -1) {
+    const rh_cli_t cli = { .tool = S_TOOL,
+                           .short_options = ":f:vh",
+                           .options = s_options,
+                           .version = S_VERSION,
+                           .usage = s_usage,
+                           .config = &args.config };
+    int c, exit_code = 0;
+    while ((c = rh_cli_next (&cli, argc, argv, &exit_code)) >= 0) {
         switch (c) {
-            case 'f':
-                args.config = optarg;
-                break;
-            case 'v':
-                setenv ("RH_LOG_LEVEL", "debug", 1);
-                break;
-            case 'h':
-                s_usage (stdout);
-                return 0;
-            case S_VERSION:
-                return rh_cli_print_version (S_TOOL);
             case S_REQUEUE:
                 args.requeue = optarg;
                 break;
@@ -698,18 +692,12 @@ main (int argc, char **argv)
                 return rh_cli_bad_option (S_TOOL, c, argv);
         }
     }
+    if (c == RH_CLI_EXIT)
+        return exit_code;
+    int k = RH_CLI_COMMAND (&cli, argc, argv, s_commands, &args.command);
+    if (k < 0)
+        return RH_CLI_USAGE;
     int arg = optind;
-    if (arg < argc)
-        args.command = argv [arg++];
-    size_t k = 0, count = sizeof s_commands / sizeof s_commands [0];
-    while (k < count
-           && !(args.command && s_commands [k].name
-                && strcmp (s_commands [k].name, args.command) == 0))
-        k++;
-    if (!args.command)
-        k = 0;
-    else if (k == count)
-        return rh_cli_error (S_TOOL, "unknown command '%.40s'", args.command);
     const char *shown = args.command ? args.command : "running the broker";
     if (s_commands [k].argument && arg < argc)
         args.argument = argv [arg++];

@@ -805,17 +805,18 @@ s_parse (int argc, char **argv, s_args_t *args, int *command)
                               &args->pdf,     &args->from,   &args->to,      &args->board,
                               &args->lang };
     memset (args, 0, sizeof *args);
-    opterr = 0;
-    int c;
-    while ((c = getopt_long (argc, argv, ":ho:", s_options, NULL)) != -1) {
+    const rh_cli_t cli = {
+        .tool = S_TOOL,
+        .short_options = ":ho:",
+        .options = s_options,
+        .version = S_VERSION,
+        .usage = s_usage,
+        .which = "verify, proof, check-bundle, chronology, disclosures, replay or report",
+    };
+    int c, exit_code = 0;
+    while ((c = rh_cli_next (&cli, argc, argv, &exit_code)) >= 0) {
         if (c == 'o')
             c = S_VALUE + 10;  //  -o is --output
-        if (c == 'h') {
-            s_usage (stdout);
-            return 0;
-        }
-        if (c == S_VERSION)
-            return rh_cli_print_version (S_TOOL);
         if (c == S_JSON)
             args->json = true;
         else if (c >= S_VALUE && c < S_VALUE + (int) (sizeof slots / sizeof slots [0]))
@@ -823,16 +824,11 @@ s_parse (int argc, char **argv, s_args_t *args, int *command)
         else
             return rh_cli_bad_option (S_TOOL, c, argv);
     }
-    if (optind >= argc)
-        return rh_cli_error (S_TOOL, "which command? verify, proof, check-bundle, chronology, "
-                                     "disclosures, replay or report");
-    args->command = argv [optind++];
-    *command = -1;
-    for (size_t k = 0; k < sizeof s_commands / sizeof s_commands [0]; k++)
-        if (strcmp (s_commands [k].name, args->command) == 0)
-            *command = (int) k;
+    if (c == RH_CLI_EXIT)
+        return exit_code;
+    *command = RH_CLI_COMMAND (&cli, argc, argv, s_commands, &args->command);
     if (*command < 0)
-        return rh_cli_error (S_TOOL, "unknown command '%.40s'", args->command);
+        return RH_CLI_USAGE;
     const char *argument = s_commands [*command].argument;
     if (argument && optind < argc)
         args->argument = argv [optind++];

@@ -394,44 +394,39 @@ main (int argc, char **argv)
     s_args_t args = { 0 };
     unsigned given = 0;
     const char *extra = NULL;  //  a positional argument past those the command takes
-    int count = 0, c;
-    opterr = 0;
-    while ((c = getopt_long (argc, argv, ":h", s_options, NULL)) != -1) {
-        if (c == S_HELP) {
-            s_usage (stdout);
-            return 0;
-        }
-        if (c == S_VERSION)
-            return rh_cli_print_version (S_TOOL);
-        if (c < 0 || c >= S_OPTION_COUNT)
+    int count = 0, c, exit_code = 0;
+    const rh_cli_t cli = { .tool = S_TOOL,
+                           .short_options = ":h",
+                           .options = s_options,
+                           .version = S_VERSION,
+                           .usage = s_usage,
+                           .which = "init, request, sign-request, ..." };
+    while ((c = rh_cli_next (&cli, argc, argv, &exit_code)) >= 0) {
+        if (c >= S_OPTION_COUNT)
             return rh_cli_bad_option (S_TOOL, c, argv);
         args.value [c] = optarg;
         given |= S_BIT (c);
     }
-    //  getopt_long moved every non-option to the end, in order: the command, then its arguments.
+    if (c == RH_CLI_EXIT)
+        return exit_code;
+    int k = RH_CLI_COMMAND (&cli, argc, argv, s_commands, &args.command);
+    if (k < 0)
+        return RH_CLI_USAGE;
+    //  getopt_long moved every non-option to the end, in order: after the command, its arguments.
     for (int i = optind; i < argc; i++) {
-        if (!args.command)
-            args.command = argv [i];
-        else if (count < S_MAX_POSITIONS)
+        if (count < S_MAX_POSITIONS)
             args.positions [count++] = argv [i];
         else if (!extra)
             extra = argv [i];
     }
-    if (!args.command)
-        return rh_cli_error (S_TOOL, "which command? init, request, sign-request, ...");
-    for (size_t k = 0; k < sizeof s_commands / sizeof s_commands [0]; k++) {
-        if (strcmp (s_commands [k].name, args.command) != 0)
-            continue;
-        if (count != s_commands [k].positions || extra)
-            return rh_cli_error (S_TOOL, "%s takes %s", args.command, s_commands [k].shape);
-        for (int option = 0; option < S_OPTION_COUNT; option++)
-            if ((given & S_BIT (option)) && !(s_commands [k].options & S_BIT (option)))
-                return rh_cli_error (S_TOOL, "%s does not take --%s", args.command,
-                                     s_options [option].name);
-        s_option_id_t required = s_commands [k].required;
-        if (required != S_OPTION_COUNT && !args.value [required])
-            return rh_cli_error (S_TOOL, "%s needs --%s", args.command, s_options [required].name);
-        return s_commands [k].run (&args);
-    }
-    return rh_cli_error (S_TOOL, "unknown command '%.40s'", args.command);
+    if (count != s_commands [k].positions || extra)
+        return rh_cli_error (S_TOOL, "%s takes %s", args.command, s_commands [k].shape);
+    for (int option = 0; option < S_OPTION_COUNT; option++)
+        if ((given & S_BIT (option)) && !(s_commands [k].options & S_BIT (option)))
+            return rh_cli_error (S_TOOL, "%s does not take --%s", args.command,
+                                 s_options [option].name);
+    s_option_id_t required = s_commands [k].required;
+    if (required != S_OPTION_COUNT && !args.value [required])
+        return rh_cli_error (S_TOOL, "%s needs --%s", args.command, s_options [required].name);
+    return s_commands [k].run (&args);
 }

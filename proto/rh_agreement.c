@@ -109,211 +109,46 @@ struct _rh_agreement_t {
 //  ---------------------------------------------------------------------------------------------
 //  Walking the YAML document
 
+//  The walk itself is rh_yaml's. The per-key parsers below keep their (ctx, ...) calls through
+//  these aliases, so that they read the same as before and keys can be added without touching
+//  the walker.
 typedef struct {
-    yaml_document_t *document;
-    const char *name;
-    char *errors;
-    size_t errors_size;
-    size_t error_count;
-    rh_agreement_t *agreement;
+    rh_yaml_t *yaml;            //  the document and its error list
+    rh_agreement_t *agreement;  //  what the walk fills in
 } s_ctx_t;
 
-static void s_error (s_ctx_t *ctx, const yaml_node_t *node, const char *format, ...)
-    __attribute__ ((format (printf, 3, 4)));
-
-static void
-s_error (s_ctx_t *ctx, const yaml_node_t *node, const char *format, ...)
-{
-    ctx->error_count++;
-    if (ctx->error_count > RH_MAX_AGREEMENT_ERRORS || !ctx->errors || !ctx->errors_size)
-        return;
-    size_t used = strlen (ctx->errors);
-    if (used + 1 >= ctx->errors_size)
-        return;
-    int wrote = snprintf (ctx->errors + used, ctx->errors_size - used, "%s:%zu: ", ctx->name,
-                          node ? node->start_mark.line + 1 : (size_t) 0);
-    if (wrote < 0 || (size_t) wrote >= ctx->errors_size - used)
-        return;
-    used += (size_t) wrote;
-    va_list args;
-    va_start (args, format);
-    vsnprintf (ctx->errors + used, ctx->errors_size - used, format, args);
-    va_end (args);
-    used = strlen (ctx->errors);
-    if (used + 1 < ctx->errors_size) {
-        ctx->errors [used] = '\n';
-        ctx->errors [used + 1] = 0;
-    }
-}
-
-static yaml_node_t *
-s_node (s_ctx_t *ctx, int index)
-{
-    return yaml_document_get_node (ctx->document, index);
-}
-
-static const char *
-s_scalar (s_ctx_t *ctx, yaml_node_t *node, const char *what)
-{
-    if (!node || node->type != YAML_SCALAR_NODE) {
-        s_error (ctx, node, "%s must be a single value", what);
-        return NULL;
-    }
-    return (const char *) node->data.scalar.value;
-}
-
-//  Value of key in a mapping, or NULL.
-static yaml_node_t *
-s_get (s_ctx_t *ctx, yaml_node_t *map, const char *key)
-{
-    if (!map || map->type != YAML_MAPPING_NODE)
-        return NULL;
-    for (yaml_node_pair_t *pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top;
-         pair++) {
-        yaml_node_t *name = s_node (ctx, pair->key);
-        if (name && name->type == YAML_SCALAR_NODE
-            && strcmp ((const char *) name->data.scalar.value, key) == 0)
-            return s_node (ctx, pair->value);
-    }
-    return NULL;
-}
-
-//  Checks that node is a mapping whose keys are all in allowed (NULL-terminated), each once.
-//  Returns false only if it is no mapping: unknown keys are reported and parsing goes on, so
-//  one run lists every problem.
-static bool
-s_keys (s_ctx_t *ctx, yaml_node_t *map, const char *what, const char *const *allowed)
-{
-    if (!map || map->type != YAML_MAPPING_NODE) {
-        s_error (ctx, map, "%s must be a mapping of keys to values", what);
-        return false;
-    }
-    for (yaml_node_pair_t *pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top;
-         pair++) {
-        yaml_node_t *name = s_node (ctx, pair->key);
-        if (!name || name->type != YAML_SCALAR_NODE) {
-            s_error (ctx, name, "%s: keys must be plain names", what);
-            continue;
-        }
-        const char *key = (const char *) name->data.scalar.value;
-        bool known = false;
-        for (size_t i = 0; allowed [i] && !known; i++)
-            known = strcmp (allowed [i], key) == 0;
-        if (!known) {
-            char list [512] = "";
-            for (size_t i = 0; allowed [i]; i++) {
-                size_t used = strlen (list);
-                snprintf (list + used, sizeof list - used, "%s%s", i ? ", " : "", allowed [i]);
-            }
-            s_error (ctx, name, "unknown key '%s' in %s (expected one of: %s)", key, what, list);
-        }
-        for (yaml_node_pair_t *earlier = map->data.mapping.pairs.start; earlier < pair; earlier++) {
-            yaml_node_t *other = s_node (ctx, earlier->key);
-            if (other && other->type == YAML_SCALAR_NODE
-                && strcmp ((const char *) other->data.scalar.value, key) == 0) {
-                s_error (ctx, name, "key '%s' appears twice in %s", key, what);
-            }
-        }
-    }
-    return true;
-}
+#define s_error(ctx, ...)  rh_yaml_error ((ctx)->yaml, __VA_ARGS__)
+#define s_node(ctx, index) rh_yaml_node ((ctx)->yaml, index)
+#define s_scalar(ctx, ...) rh_yaml_scalar ((ctx)->yaml, __VA_ARGS__)
+#define s_get(ctx, ...)    rh_yaml_get ((ctx)->yaml, __VA_ARGS__)
+#define s_keys(ctx, ...)   rh_yaml_keys ((ctx)->yaml, __VA_ARGS__)
+#define s_copy(ctx, ...)   rh_yaml_copy ((ctx)->yaml, __VA_ARGS__)
+#define s_int(ctx, ...)    rh_yaml_int ((ctx)->yaml, __VA_ARGS__)
+#define s_bool(ctx, ...)   rh_yaml_bool ((ctx)->yaml, __VA_ARGS__)
+#define s_date(ctx, ...)   rh_yaml_date ((ctx)->yaml, __VA_ARGS__)
 
 //  Calls each (ctx, item, arg) for a scalar or for every scalar of a sequence.
 typedef bool (s_item_fn) (s_ctx_t *ctx, yaml_node_t *item, void *arg);
 
+typedef struct {
+    s_ctx_t *ctx;   //  the walk
+    s_item_fn *fn;  //  the caller's check of one item
+    void *arg;      //  and its argument
+} s_each_t;
+
 static bool
-s_each (s_ctx_t *ctx, yaml_node_t *node, const char *what, s_item_fn *each, void *arg)
+s_each_item (rh_yaml_t *yaml, yaml_node_t *item, void *arg)
 {
-    if (!node)
-        return true;
-    if (node->type == YAML_SCALAR_NODE)
-        return each (ctx, node, arg);
-    if (node->type != YAML_SEQUENCE_NODE) {
-        s_error (ctx, node, "%s must be a value or a list of values", what);
-        return false;
-    }
-    if (node->data.sequence.items.top - node->data.sequence.items.start > RH_MAX_LIST) {
-        s_error (ctx, node, "%s has more than %d entries", what, RH_MAX_LIST);
-        return false;
-    }
-    bool good = true;
-    for (yaml_node_item_t *item = node->data.sequence.items.start;
-         item < node->data.sequence.items.top; item++) {
-        yaml_node_t *value = s_node (ctx, *item);
-        if (!value || value->type != YAML_SCALAR_NODE) {
-            s_error (ctx, value, "%s: each entry must be a single value", what);
-            good = false;
-        }
-        else
-            good = each (ctx, value, arg) && good;
-    }
-    return good;
+    (void) yaml;
+    s_each_t *each = arg;
+    return each->fn (each->ctx, item, each->arg);
 }
 
 static bool
-s_copy (s_ctx_t *ctx, yaml_node_t *node, const char *what, char *to, size_t size)
+s_each (s_ctx_t *ctx, yaml_node_t *node, const char *what, s_item_fn *fn, void *arg)
 {
-    const char *text = s_scalar (ctx, node, what);
-    if (!text)
-        return false;
-    if (strlen (text) >= size) {
-        s_error (ctx, node, "%s is longer than %zu characters", what, size - 1);
-        return false;
-    }
-    strcpy (to, text);
-    return true;
-}
-
-static bool
-s_int (s_ctx_t *ctx, yaml_node_t *node, const char *what, int64_t min, int64_t max, int64_t *value)
-{
-    const char *text = s_scalar (ctx, node, what);
-    if (!text)
-        return false;
-    char *end = NULL;
-    errno = 0;
-    long long parsed = strtoll (text, &end, 10);
-    if (errno || end == text || *end || parsed < min || parsed > max) {
-        s_error (ctx, node, "%s must be a whole number from %" PRId64 " to %" PRId64 ", not '%s'",
-                 what, min, max, text);
-        return false;
-    }
-    *value = parsed;
-    return true;
-}
-
-static bool
-s_bool (s_ctx_t *ctx, yaml_node_t *node, const char *what, bool *value)
-{
-    const char *text = s_scalar (ctx, node, what);
-    if (!text)
-        return false;
-    if (!strcmp (text, "true") || !strcmp (text, "yes"))
-        *value = true;
-    else if (!strcmp (text, "false") || !strcmp (text, "no"))
-        *value = false;
-    else {
-        s_error (ctx, node, "%s must be true or false, not '%s'", what, text);
-        return false;
-    }
-    return true;
-}
-
-//  A date "YYYY-MM-DD" as the UTC midnight that starts it.
-static bool
-s_date (s_ctx_t *ctx, yaml_node_t *node, const char *what, int64_t *ms)
-{
-    const char *text = s_scalar (ctx, node, what);
-    if (!text)
-        return false;
-    struct tm tm = { 0 };
-    const char *end = strptime (text, "%Y-%m-%d", &tm);
-    if (!end || *end || strlen (text) != 10) {
-        s_error (ctx, node, "%s must be a date written YYYY-MM-DD, not '%s'", what, text);
-        return false;
-    }
-    *ms = (int64_t) timegm (&tm) * 1000;
-    return true;
+    s_each_t each = { ctx, fn, arg };
+    return rh_yaml_each (ctx->yaml, node, what, s_each_item, &each);
 }
 
 //  An enum value by its schema name, e.g. ("Category", "CSE").
@@ -1265,65 +1100,21 @@ rh_agreement_t *
 rh_agreement_parse (const char *text, size_t size, const char *name, char *errors,
                     size_t errors_size)
 {
-    if (errors && errors_size)
-        *errors = 0;
-    s_ctx_t ctx = { .name = name ? name : "agreement",
-                    .errors = errors,
-                    .errors_size = errors_size };
-    if (size > RH_MAX_AGREEMENT_FILE) {
-        s_error (&ctx, NULL, "the file is larger than %d bytes", RH_MAX_AGREEMENT_FILE);
+    s_ctx_t ctx = { .yaml =
+                        rh_yaml_new (text, size, name ? name : "agreement", errors, errors_size) };
+    if (!ctx.yaml)
         return NULL;
-    }
     rh_agreement_t *self = calloc (1, sizeof *self);
-    if (!self)
-        return NULL;
-    ctx.agreement = self;
-    self->referral_years = -1;
-    yaml_parser_t parser;
-    yaml_document_t document;
-    if (!yaml_parser_initialize (&parser)) {
-        free (self);
-        return NULL;
+    if (self) {
+        ctx.agreement = self;
+        self->referral_years = -1;
+        yaml_node_t *root = rh_yaml_root (ctx.yaml);
+        if (!rh_yaml_finish (ctx.yaml, root && s_parse_root (&ctx, root)))
+            rh_agreement_destroy (&self);
     }
-    yaml_parser_set_input_string (&parser, (const unsigned char *) text, size);
-    if (!yaml_parser_load (&parser, &document)) {
-        yaml_node_t where = { .start_mark = parser.problem_mark };
-        s_error (&ctx, &where, "not valid YAML: %s%s%s", parser.problem ? parser.problem : "?",
-                 parser.context ? " " : "", parser.context ? parser.context : "");
-        yaml_parser_delete (&parser);
-        rh_agreement_destroy (&self);
-        return NULL;
-    }
-    ctx.document = &document;
-    yaml_node_t *root = yaml_document_get_root_node (&document);
-    bool good = false;
-    if (!root)
-        s_error (&ctx, NULL, "the file is empty");
     else
-        good = s_parse_root (&ctx, root) && ctx.error_count == 0;
-    //  A second document in the same file would be silently ignored: refuse it instead.
-    if (good) {
-        yaml_document_t extra;
-        if (yaml_parser_load (&parser, &extra)) {
-            if (yaml_document_get_root_node (&extra)) {
-                s_error (&ctx, NULL, "the file holds more than one YAML document");
-                good = false;
-            }
-            yaml_document_delete (&extra);
-        }
-    }
-    yaml_document_delete (&document);
-    yaml_parser_delete (&parser);
-    if (ctx.error_count > RH_MAX_AGREEMENT_ERRORS && errors && errors_size) {
-        size_t used = strlen (errors);
-        snprintf (errors + used, errors_size - used, "%s: %zu more problems not shown\n", ctx.name,
-                  ctx.error_count - RH_MAX_AGREEMENT_ERRORS);
-    }
-    if (!good) {
-        if (ctx.error_count == 0)
-            s_error (&ctx, NULL, "out of memory");
-        rh_agreement_destroy (&self);
-    }
+        rh_yaml_finish (ctx.yaml, false);
+    rh_yaml_destroy (&ctx.yaml);
     return self;
 }
 

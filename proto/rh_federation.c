@@ -53,187 +53,31 @@ struct _rh_federation_t {
     size_t crossing_count;
 };
 
-typedef struct {
-    yaml_document_t *document;
-    const char *name;
-    char *errors;
-    size_t errors_size;
-    size_t error_count;
-} s_ctx_t;
-
-static void s_error (s_ctx_t *ctx, const yaml_node_t *node, const char *format, ...)
-    __attribute__ ((format (printf, 3, 4)));
-
-static void
-s_error (s_ctx_t *ctx, const yaml_node_t *node, const char *format, ...)
-{
-    ctx->error_count++;
-    if (ctx->error_count > RH_MAX_AGREEMENT_ERRORS || !ctx->errors || !ctx->errors_size)
-        return;
-    size_t used = strlen (ctx->errors);
-    if (used + 2 >= ctx->errors_size)
-        return;
-    int wrote = snprintf (ctx->errors + used, ctx->errors_size - used, "%s:%zu: ", ctx->name,
-                          node ? node->start_mark.line + 1 : (size_t) 0);
-    if (wrote < 0 || (size_t) wrote >= ctx->errors_size - used)
-        return;
-    used += (size_t) wrote;
-    va_list args;
-    va_start (args, format);
-    vsnprintf (ctx->errors + used, ctx->errors_size - used, format, args);
-    va_end (args);
-    used = strlen (ctx->errors);
-    if (used + 1 < ctx->errors_size) {
-        ctx->errors [used] = '\n';
-        ctx->errors [used + 1] = 0;
-    }
-}
-
-static yaml_node_t *
-s_node (s_ctx_t *ctx, int index)
-{
-    return yaml_document_get_node (ctx->document, index);
-}
-
-static const char *
-s_scalar (s_ctx_t *ctx, yaml_node_t *node, const char *what)
-{
-    if (!node || node->type != YAML_SCALAR_NODE) {
-        s_error (ctx, node, "%s must be a single value", what);
-        return NULL;
-    }
-    return (const char *) node->data.scalar.value;
-}
-
-static yaml_node_t *
-s_get (s_ctx_t *ctx, yaml_node_t *map, const char *key)
-{
-    if (!map || map->type != YAML_MAPPING_NODE)
-        return NULL;
-    for (yaml_node_pair_t *pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top;
-         pair++) {
-        yaml_node_t *name = s_node (ctx, pair->key);
-        if (name && name->type == YAML_SCALAR_NODE
-            && strcmp ((const char *) name->data.scalar.value, key) == 0)
-            return s_node (ctx, pair->value);
-    }
-    return NULL;
-}
-
-//  Checks that map is a mapping whose keys are all in allowed (NULL-terminated), each once.
+//  Every text of a federation agreement names something: an empty one is refused.
 static bool
-s_keys (s_ctx_t *ctx, yaml_node_t *map, const char *what, const char *const *allowed)
+s_copy (rh_yaml_t *yaml, yaml_node_t *node, const char *what, char *to, size_t size)
 {
-    if (!map || map->type != YAML_MAPPING_NODE) {
-        s_error (ctx, map, "%s must be a mapping of keys to values", what);
+    if (!rh_yaml_copy (yaml, node, what, to, size))
+        return false;
+    if (!*to) {
+        rh_yaml_error (yaml, node, "%s must be 1 to %zu characters", what, size - 1);
         return false;
     }
-    bool good = true;
-    for (yaml_node_pair_t *pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top;
-         pair++) {
-        yaml_node_t *name = s_node (ctx, pair->key);
-        if (!name || name->type != YAML_SCALAR_NODE) {
-            s_error (ctx, name, "%s: keys must be plain names", what);
-            good = false;
-            continue;
-        }
-        const char *key = (const char *) name->data.scalar.value;
-        bool known = false;
-        for (size_t i = 0; allowed [i] && !known; i++)
-            known = strcmp (allowed [i], key) == 0;
-        if (!known) {
-            s_error (ctx, name, "unknown key '%s' in %s", key, what);
-            good = false;
-        }
-        for (yaml_node_pair_t *earlier = map->data.mapping.pairs.start; earlier < pair; earlier++) {
-            yaml_node_t *other = s_node (ctx, earlier->key);
-            if (other && other->type == YAML_SCALAR_NODE
-                && strcmp ((const char *) other->data.scalar.value, key) == 0) {
-                s_error (ctx, name, "key '%s' appears twice in %s", key, what);
-                good = false;
-            }
-        }
-    }
-    return good;
-}
-
-static bool
-s_copy (s_ctx_t *ctx, yaml_node_t *node, const char *what, char *to, size_t size)
-{
-    const char *text = s_scalar (ctx, node, what);
-    if (!text)
-        return false;
-    if (strlen (text) >= size || !*text) {
-        s_error (ctx, node, "%s must be 1 to %zu characters", what, size - 1);
-        return false;
-    }
-    strcpy (to, text);
     return true;
 }
 
-//  A required value: reports its absence from map.
-static yaml_node_t *
-s_need (s_ctx_t *ctx, yaml_node_t *map, const char *key, const char *what)
-{
-    yaml_node_t *value = s_get (ctx, map, key);
-    if (!value)
-        s_error (ctx, map, "%s needs '%s'", what, key);
-    return value;
-}
-
 static bool
-s_date (s_ctx_t *ctx, yaml_node_t *node, const char *what, int64_t *ms)
+s_name_add (rh_yaml_t *yaml, yaml_node_t *item, void *arg)
 {
-    const char *text = s_scalar (ctx, node, what);
-    if (!text)
-        return false;
-    struct tm tm = { 0 };
-    const char *end = strptime (text, "%Y-%m-%d", &tm);
-    if (!end || *end || strlen (text) != 10) {
-        s_error (ctx, node, "%s must be a date written YYYY-MM-DD, not '%s'", what, text);
-        return false;
-    }
-    *ms = (int64_t) timegm (&tm) * 1000;
-    return true;
-}
-
-//  The scalars of a value or of a list of values, each checked by a callback.
-typedef bool (s_item_fn) (s_ctx_t *ctx, yaml_node_t *item, const char *text, void *arg);
-
-static bool
-s_each (s_ctx_t *ctx, yaml_node_t *node, const char *what, s_item_fn *each, void *arg)
-{
-    if (node->type == YAML_SCALAR_NODE)
-        return each (ctx, node, (const char *) node->data.scalar.value, arg);
-    if (node->type != YAML_SEQUENCE_NODE) {
-        s_error (ctx, node, "%s must be a value or a list of values", what);
-        return false;
-    }
-    if (node->data.sequence.items.top - node->data.sequence.items.start > RH_MAX_LIST) {
-        s_error (ctx, node, "%s has more than %d entries", what, RH_MAX_LIST);
-        return false;
-    }
-    bool good = true;
-    for (yaml_node_item_t *item = node->data.sequence.items.start;
-         item < node->data.sequence.items.top; item++) {
-        yaml_node_t *value = s_node (ctx, *item);
-        const char *text = s_scalar (ctx, value, what);
-        good = text && each (ctx, value, text, arg) && good;
-    }
-    return good;
-}
-
-static bool
-s_name_add (s_ctx_t *ctx, yaml_node_t *item, const char *text, void *arg)
-{
+    const char *text = (const char *) item->data.scalar.value;
     s_names_t *names = arg;
     if (!*text || strlen (text) > RH_MAX_ID) {
-        s_error (ctx, item, "'%s' must be 1 to %d characters", text, RH_MAX_ID);
+        rh_yaml_error (yaml, item, "'%s' must be 1 to %d characters", text, RH_MAX_ID);
         return false;
     }
     void *grown = realloc (names->items, (names->count + 1) * sizeof *names->items);
     if (!grown) {
-        s_error (ctx, item, "out of memory");
+        rh_yaml_error (yaml, item, "out of memory");
         return false;
     }
     names->items = grown;
@@ -251,11 +95,13 @@ s_names_has (const s_names_t *names, const char *text)
 }
 
 static bool
-s_kind_bit (s_ctx_t *ctx, yaml_node_t *item, const char *text, void *arg)
+s_kind_bit (rh_yaml_t *yaml, yaml_node_t *item, void *arg)
 {
+    const char *text = (const char *) item->data.scalar.value;
     rh_kind_t kind = rh_envelope_kind_from_name (text);
     if (kind == RH_KIND_UNSET) {
-        s_error (ctx, item, "unknown message kind '%s' (REFERRAL, OUTCOME, TRANSFER, ...)", text);
+        rh_yaml_error (yaml, item, "unknown message kind '%s' (REFERRAL, OUTCOME, TRANSFER, ...)",
+                       text);
         return false;
     }
     *(uint32_t *) arg |= 1u << kind;
@@ -263,12 +109,13 @@ s_kind_bit (s_ctx_t *ctx, yaml_node_t *item, const char *text, void *arg)
 }
 
 static bool
-s_category_bit (s_ctx_t *ctx, yaml_node_t *item, const char *text, void *arg)
+s_category_bit (rh_yaml_t *yaml, yaml_node_t *item, void *arg)
 {
+    const char *text = (const char *) item->data.scalar.value;
     const ProtobufCEnumValue *found =
         protobuf_c_enum_descriptor_get_value_by_name (&rhannu__v1__category__descriptor, text);
     if (!found || found->value <= 0 || found->value >= 32) {
-        s_error (ctx, item, "unknown category '%s'", text);
+        rh_yaml_error (yaml, item, "unknown category '%s'", text);
         return false;
     }
     *(uint32_t *) arg |= 1u << found->value;
@@ -276,37 +123,37 @@ s_category_bit (s_ctx_t *ctx, yaml_node_t *item, const char *text, void *arg)
 }
 
 static bool
-s_parse_door (s_ctx_t *ctx, yaml_node_t *node, s_region_t *region)
+s_parse_door (rh_yaml_t *yaml, yaml_node_t *node, s_region_t *region)
 {
     static const char *const keys [] = { "la", "agency", NULL };
-    if (!s_keys (ctx, node, "a front door", keys))
+    if (!rh_yaml_keys (yaml, node, "a front door", keys))
         return false;
     if (region->door_count >= RH_MAX_FED_DOORS) {
-        s_error (ctx, node, "a region lists more than %d front doors", RH_MAX_FED_DOORS);
+        rh_yaml_error (yaml, node, "a region lists more than %d front doors", RH_MAX_FED_DOORS);
         return false;
     }
     s_door_t *door = &region->doors [region->door_count];
-    yaml_node_t *la = s_need (ctx, node, "la", "a front door");
-    yaml_node_t *agency = s_need (ctx, node, "agency", "a front door");
-    if (!la || !agency || !s_copy (ctx, la, "la", door->la, sizeof door->la)
-        || !s_copy (ctx, agency, "agency", door->agency, sizeof door->agency))
+    yaml_node_t *la = rh_yaml_need (yaml, node, "la", "a front door");
+    yaml_node_t *agency = rh_yaml_need (yaml, node, "agency", "a front door");
+    if (!la || !agency || !s_copy (yaml, la, "la", door->la, sizeof door->la)
+        || !s_copy (yaml, agency, "agency", door->agency, sizeof door->agency))
         return false;
     region->door_count++;
     return true;
 }
 
 static bool
-s_parse_region (s_ctx_t *ctx, yaml_node_t *node, s_region_t *region)
+s_parse_region (rh_yaml_t *yaml, yaml_node_t *node, s_region_t *region)
 {
     static const char *const keys [] = { "region",    "ca_sha256",   "broker_endpoint",
                                          "broker_cn", "front_doors", NULL };
-    if (!s_keys (ctx, node, "a region", keys))
+    if (!rh_yaml_keys (yaml, node, "a region", keys))
         return false;
     bool good = true;
-    yaml_node_t *value = s_need (ctx, node, "region", "a region");
-    good = value && s_copy (ctx, value, "region", region->name, sizeof region->name) && good;
-    value = s_need (ctx, node, "ca_sha256", "a region");
-    const char *hex = value ? s_scalar (ctx, value, "ca_sha256") : NULL;
+    yaml_node_t *value = rh_yaml_need (yaml, node, "region", "a region");
+    good = value && s_copy (yaml, value, "region", region->name, sizeof region->name) && good;
+    value = rh_yaml_need (yaml, node, "ca_sha256", "a region");
+    const char *hex = value ? rh_yaml_scalar (yaml, value, "ca_sha256") : NULL;
     size_t got = 0;
     if (hex
         && (strlen (hex) != 2 * RH_DIGEST_LEN
@@ -314,31 +161,31 @@ s_parse_region (s_ctx_t *ctx, yaml_node_t *node, s_region_t *region)
                                &got, NULL)
                    != 0
             || got != RH_DIGEST_LEN)) {
-        s_error (ctx, value, "ca_sha256 must be %d hex digits (rhannu-ca fingerprint)",
-                 2 * RH_DIGEST_LEN);
+        rh_yaml_error (yaml, value, "ca_sha256 must be %d hex digits (rhannu-ca fingerprint)",
+                       2 * RH_DIGEST_LEN);
         hex = NULL;
     }
     good = hex && good;
-    value = s_need (ctx, node, "broker_endpoint", "a region");
+    value = rh_yaml_need (yaml, node, "broker_endpoint", "a region");
     good = value
-           && s_copy (ctx, value, "broker_endpoint", region->endpoint, sizeof region->endpoint)
+           && s_copy (yaml, value, "broker_endpoint", region->endpoint, sizeof region->endpoint)
            && good;
     if (value && *region->endpoint && strncmp (region->endpoint, "tcp://", 6) != 0) {
-        s_error (ctx, value, "broker_endpoint must be tcp://HOST:PORT");
+        rh_yaml_error (yaml, value, "broker_endpoint must be tcp://HOST:PORT");
         good = false;
     }
-    value = s_need (ctx, node, "broker_cn", "a region");
-    good = value && s_copy (ctx, value, "broker_cn", region->cn, sizeof region->cn) && good;
-    value = s_get (ctx, node, "front_doors");
+    value = rh_yaml_need (yaml, node, "broker_cn", "a region");
+    good = value && s_copy (yaml, value, "broker_cn", region->cn, sizeof region->cn) && good;
+    value = rh_yaml_get (yaml, node, "front_doors");
     if (value) {
         if (value->type != YAML_SEQUENCE_NODE) {
-            s_error (ctx, value, "front_doors must be a list of {la, agency}");
+            rh_yaml_error (yaml, value, "front_doors must be a list of {la, agency}");
             good = false;
         }
         else
             for (yaml_node_item_t *item = value->data.sequence.items.start;
                  item < value->data.sequence.items.top; item++)
-                good = s_parse_door (ctx, s_node (ctx, *item), region) && good;
+                good = s_parse_door (yaml, rh_yaml_node (yaml, *item), region) && good;
     }
     region->public.name = region->name;
     region->public.broker_endpoint = region->endpoint;
@@ -356,111 +203,107 @@ s_region (const rh_federation_t *self, const char *name)
 }
 
 static bool
-s_parse_crossing (s_ctx_t *ctx, rh_federation_t *self, yaml_node_t *node, s_crossing_t *crossing)
+s_parse_crossing (rh_yaml_t *yaml, rh_federation_t *self, yaml_node_t *node, s_crossing_t *crossing)
 {
     static const char *const keys [] = { "from",  "to",       "agencies",   "las",
                                          "kinds", "purposes", "categories", NULL };
-    if (!s_keys (ctx, node, "a crossing", keys))
+    if (!rh_yaml_keys (yaml, node, "a crossing", keys))
         return false;
     bool good = true;
-    yaml_node_t *value = s_need (ctx, node, "from", "a crossing");
-    good = value && s_copy (ctx, value, "from", crossing->from, sizeof crossing->from) && good;
+    yaml_node_t *value = rh_yaml_need (yaml, node, "from", "a crossing");
+    good = value && s_copy (yaml, value, "from", crossing->from, sizeof crossing->from) && good;
     if (value && *crossing->from && !s_region (self, crossing->from)) {
-        s_error (ctx, value, "from: '%s' is no region of this agreement", crossing->from);
+        rh_yaml_error (yaml, value, "from: '%s' is no region of this agreement", crossing->from);
         good = false;
     }
-    value = s_need (ctx, node, "to", "a crossing");
-    good = value && s_copy (ctx, value, "to", crossing->to, sizeof crossing->to) && good;
+    value = rh_yaml_need (yaml, node, "to", "a crossing");
+    good = value && s_copy (yaml, value, "to", crossing->to, sizeof crossing->to) && good;
     if (value && *crossing->to && !s_region (self, crossing->to)) {
-        s_error (ctx, value, "to: '%s' is no region of this agreement", crossing->to);
+        rh_yaml_error (yaml, value, "to: '%s' is no region of this agreement", crossing->to);
         good = false;
     }
     if (*crossing->from && strcmp (crossing->from, crossing->to) == 0) {
-        s_error (ctx, node, "a crossing goes from one region to another, not to itself");
+        rh_yaml_error (yaml, node, "a crossing goes from one region to another, not to itself");
         good = false;
     }
-    if ((value = s_get (ctx, node, "agencies")))
-        good = s_each (ctx, value, "agencies", s_name_add, &crossing->agencies) && good;
-    if ((value = s_get (ctx, node, "las")))
-        good = s_each (ctx, value, "las", s_name_add, &crossing->las) && good;
+    if ((value = rh_yaml_get (yaml, node, "agencies")))
+        good = rh_yaml_each (yaml, value, "agencies", s_name_add, &crossing->agencies) && good;
+    if ((value = rh_yaml_get (yaml, node, "las")))
+        good = rh_yaml_each (yaml, value, "las", s_name_add, &crossing->las) && good;
     if (crossing->agencies.count + crossing->las.count == 0) {
-        s_error (ctx, node, "a crossing names the agencies it trusts (agencies, las)");
+        rh_yaml_error (yaml, node, "a crossing names the agencies it trusts (agencies, las)");
         good = false;
     }
-    if ((value = s_need (ctx, node, "kinds", "a crossing")))
-        good = s_each (ctx, value, "kinds", s_kind_bit, &crossing->kinds) && good;
+    if ((value = rh_yaml_need (yaml, node, "kinds", "a crossing")))
+        good = rh_yaml_each (yaml, value, "kinds", s_kind_bit, &crossing->kinds) && good;
     else
         good = false;
-    if ((value = s_need (ctx, node, "purposes", "a crossing")))
-        good = s_each (ctx, value, "purposes", s_name_add, &crossing->purposes) && good;
+    if ((value = rh_yaml_need (yaml, node, "purposes", "a crossing")))
+        good = rh_yaml_each (yaml, value, "purposes", s_name_add, &crossing->purposes) && good;
     else
         good = false;
-    if ((value = s_get (ctx, node, "categories")))
-        good = s_each (ctx, value, "categories", s_category_bit, &crossing->categories) && good;
+    if ((value = rh_yaml_get (yaml, node, "categories")))
+        good =
+            rh_yaml_each (yaml, value, "categories", s_category_bit, &crossing->categories) && good;
     return good;
 }
 
 static bool
-s_parse_root (s_ctx_t *ctx, rh_federation_t *self, yaml_node_t *root)
+s_parse_root (rh_yaml_t *yaml, rh_federation_t *self, yaml_node_t *root)
 {
     static const char *const keys [] = { "federation", "regions", "crossings", NULL };
     static const char *const head_keys [] = { "id",         "version",  "title",
                                               "valid_from", "valid_to", NULL };
-    if (!s_keys (ctx, root, "the federation agreement", keys))
+    if (!rh_yaml_keys (yaml, root, "the federation agreement", keys))
         return false;
     bool good = true;
-    yaml_node_t *head = s_need (ctx, root, "federation", "the federation agreement");
-    if (!head || !s_keys (ctx, head, "federation", head_keys))
+    yaml_node_t *head = rh_yaml_need (yaml, root, "federation", "the federation agreement");
+    if (!head || !rh_yaml_keys (yaml, head, "federation", head_keys))
         return false;
-    yaml_node_t *value = s_need (ctx, head, "id", "federation");
-    good = value && s_copy (ctx, value, "id", self->id, sizeof self->id) && good;
-    value = s_need (ctx, head, "version", "federation");
-    const char *text = value ? s_scalar (ctx, value, "version") : NULL;
-    char *end = NULL;
-    long version = text ? strtol (text, &end, 10) : 0;
-    if (text && (end == text || *end || version < 1 || version > 1000000)) {
-        s_error (ctx, value, "version must be a whole number from 1, not '%s'", text);
-        text = NULL;
-    }
-    good = text && good;
+    yaml_node_t *value = rh_yaml_need (yaml, head, "id", "federation");
+    good = value && s_copy (yaml, value, "id", self->id, sizeof self->id) && good;
+    value = rh_yaml_need (yaml, head, "version", "federation");
+    int64_t version = 0;
+    good = value && rh_yaml_int (yaml, value, "version", 1, 1000000, &version) && good;
     self->version = (uint32_t) version;
-    if ((value = s_get (ctx, head, "title")))
-        good = s_copy (ctx, value, "title", self->title, sizeof self->title) && good;
-    value = s_need (ctx, head, "valid_from", "federation");
-    good = value && s_date (ctx, value, "valid_from", &self->valid_from) && good;
-    value = s_need (ctx, head, "valid_to", "federation");
-    good = value && s_date (ctx, value, "valid_to", &self->valid_to) && good;
+    if ((value = rh_yaml_get (yaml, head, "title")))
+        good = s_copy (yaml, value, "title", self->title, sizeof self->title) && good;
+    value = rh_yaml_need (yaml, head, "valid_from", "federation");
+    good = value && rh_yaml_date (yaml, value, "valid_from", &self->valid_from) && good;
+    value = rh_yaml_need (yaml, head, "valid_to", "federation");
+    good = value && rh_yaml_date (yaml, value, "valid_to", &self->valid_to) && good;
     self->valid_to += S_DAY_MS - 1;
     if (good && self->valid_to < self->valid_from) {
-        s_error (ctx, head, "valid_to is before valid_from");
+        rh_yaml_error (yaml, head, "valid_to is before valid_from");
         good = false;
     }
-    yaml_node_t *regions = s_need (ctx, root, "regions", "the federation agreement");
+    yaml_node_t *regions = rh_yaml_need (yaml, root, "regions", "the federation agreement");
     if (!regions || regions->type != YAML_SEQUENCE_NODE) {
         if (regions)
-            s_error (ctx, regions, "regions must be a list");
+            rh_yaml_error (yaml, regions, "regions must be a list");
         return false;
     }
     for (yaml_node_item_t *item = regions->data.sequence.items.start;
          item < regions->data.sequence.items.top; item++) {
         if (self->region_count >= RH_MAX_FED_REGIONS) {
-            s_error (ctx, regions, "more than %d regions", RH_MAX_FED_REGIONS);
+            rh_yaml_error (yaml, regions, "more than %d regions", RH_MAX_FED_REGIONS);
             return false;
         }
         s_region_t *region = &self->regions [self->region_count];
-        if (!s_parse_region (ctx, s_node (ctx, *item), region)) {
+        if (!s_parse_region (yaml, rh_yaml_node (yaml, *item), region)) {
             good = false;
             continue;
         }
         if (s_region (self, region->name)) {
-            s_error (ctx, s_node (ctx, *item), "region '%s' appears twice", region->name);
+            rh_yaml_error (yaml, rh_yaml_node (yaml, *item), "region '%s' appears twice",
+                           region->name);
             good = false;
             continue;
         }
         self->region_count++;
     }
     if (self->region_count < 2) {
-        s_error (ctx, regions, "a federation agreement names at least two regions");
+        rh_yaml_error (yaml, regions, "a federation agreement names at least two regions");
         good = false;
     }
     //  One LA has one front door across the federation, or "the front door of LA x" is ambiguous.
@@ -471,25 +314,26 @@ s_parse_root (s_ctx_t *ctx, rh_federation_t *self, yaml_node_t *root)
                 for (size_t d2 = 0; d2 < self->regions [r2].door_count; d2++)
                     if ((r2 < r || (r2 == r && d2 < d))
                         && strcmp (self->regions [r2].doors [d2].la, la) == 0) {
-                        s_error (ctx, regions, "local authority '%s' has two front doors", la);
+                        rh_yaml_error (yaml, regions, "local authority '%s' has two front doors",
+                                       la);
                         good = false;
                     }
         }
-    yaml_node_t *crossings = s_need (ctx, root, "crossings", "the federation agreement");
+    yaml_node_t *crossings = rh_yaml_need (yaml, root, "crossings", "the federation agreement");
     if (!crossings || crossings->type != YAML_SEQUENCE_NODE) {
         if (crossings)
-            s_error (ctx, crossings, "crossings must be a list");
+            rh_yaml_error (yaml, crossings, "crossings must be a list");
         return false;
     }
     for (yaml_node_item_t *item = crossings->data.sequence.items.start;
          item < crossings->data.sequence.items.top; item++) {
         if (self->crossing_count >= RH_MAX_FED_CROSSINGS) {
-            s_error (ctx, crossings, "more than %d crossings", RH_MAX_FED_CROSSINGS);
+            rh_yaml_error (yaml, crossings, "more than %d crossings", RH_MAX_FED_CROSSINGS);
             return false;
         }
         //  Counted even when invalid, so that destroy frees its lists.
         s_crossing_t *crossing = &self->crossings [self->crossing_count++];
-        good = s_parse_crossing (ctx, self, s_node (ctx, *item), crossing) && good;
+        good = s_parse_crossing (yaml, self, rh_yaml_node (yaml, *item), crossing) && good;
     }
     return good;
 }
@@ -498,56 +342,18 @@ rh_federation_t *
 rh_federation_parse (const char *text, size_t size, const char *name, char *errors,
                      size_t errors_size)
 {
-    if (errors && errors_size)
-        *errors = 0;
-    s_ctx_t ctx = { .name = name ? name : "federation",
-                    .errors = errors,
-                    .errors_size = errors_size };
-    if (size > RH_MAX_AGREEMENT_FILE) {
-        s_error (&ctx, NULL, "the file is larger than %d bytes", RH_MAX_AGREEMENT_FILE);
+    rh_yaml_t *yaml = rh_yaml_new (text, size, name ? name : "federation", errors, errors_size);
+    if (!yaml)
         return NULL;
-    }
     rh_federation_t *self = calloc (1, sizeof *self);
-    if (!self)
-        return NULL;
-    yaml_parser_t parser;
-    yaml_document_t document;
-    if (!yaml_parser_initialize (&parser)) {
-        free (self);
-        return NULL;
+    if (self) {
+        yaml_node_t *root = rh_yaml_root (yaml);
+        if (!rh_yaml_finish (yaml, root && s_parse_root (yaml, self, root)))
+            rh_federation_destroy (&self);
     }
-    yaml_parser_set_input_string (&parser, (const unsigned char *) text, size);
-    if (!yaml_parser_load (&parser, &document)) {
-        yaml_node_t where = { .start_mark = parser.problem_mark };
-        s_error (&ctx, &where, "not valid YAML: %s", parser.problem ? parser.problem : "?");
-        yaml_parser_delete (&parser);
-        rh_federation_destroy (&self);
-        return NULL;
-    }
-    ctx.document = &document;
-    yaml_node_t *root = yaml_document_get_root_node (&document);
-    bool good = false;
-    if (!root)
-        s_error (&ctx, NULL, "the file is empty");
     else
-        good = s_parse_root (&ctx, self, root) && ctx.error_count == 0;
-    if (good) {
-        yaml_document_t extra;
-        if (yaml_parser_load (&parser, &extra)) {
-            if (yaml_document_get_root_node (&extra)) {
-                s_error (&ctx, NULL, "the file holds more than one YAML document");
-                good = false;
-            }
-            yaml_document_delete (&extra);
-        }
-    }
-    yaml_document_delete (&document);
-    yaml_parser_delete (&parser);
-    if (!good) {
-        if (ctx.error_count == 0)
-            s_error (&ctx, NULL, "out of memory");
-        rh_federation_destroy (&self);
-    }
+        rh_yaml_finish (yaml, false);
+    rh_yaml_destroy (&yaml);
     return self;
 }
 

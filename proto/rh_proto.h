@@ -22,6 +22,7 @@
 #include "rh_record.h"
 #include "rh_json.h"
 #include "rh_subject.h"
+#include "rh_yaml.h"
 #include "rh_agreement.h"
 #include "rh_federation.h"
 #include "rh_note.h"

@@ -328,29 +328,17 @@ static const struct {
 int
 main (int argc, char **argv)
 {
-    const char *config_path = NULL;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long (argc, argv, ":f:vh", s_options, NULL)) != -1) {
-        if (c == 'f')
-            config_path = optarg;
-        else if (c == 'v')
-            setenv ("RH_LOG_LEVEL", "debug", 1);
-        else if (c == 'h') {
-            s_usage (stdout);
-            return 0;
-        }
-        else if (c == S_VERSION)
-            return rh_cli_print_version (S_TOOL);
-        else
-            return rh_cli_bad_option (S_TOOL, c, argv);
-    }
-    const char *command = optind < argc ? argv [optind++] : NULL;
-    size_t k = 0, count = sizeof s_commands / sizeof s_commands [0];
-    while (command && k < count && !(s_commands [k].name && !strcmp (s_commands [k].name, command)))
-        k++;
-    if (k == count)
-        return rh_cli_error (S_TOOL, "unknown command '%.40s'", command);
+    const char *config_path = NULL, *command = NULL;
+    const rh_cli_t cli = { .tool = S_TOOL,
+                           .short_options = ":f:vh",
+                           .options = s_options,
+                           .version = S_VERSION,
+                           .usage = s_usage,
+                           .config = &config_path };
+    int exit_code = 0;
+    int k = RH_CLI_PARSE (&cli, argc, argv, s_commands, &command, &exit_code);
+    if (k < 0)
+        return exit_code;
     if (argc - optind != s_commands [k].arguments)
         return rh_cli_error (S_TOOL, "%s takes %s", command ? command : "serving",
                              *s_commands [k].shape ? s_commands [k].shape : "no arguments");

@@ -42,11 +42,12 @@ claim_port () {
 passed=0
 failed=0
 broker_pid=""
+witness_pid=""
 declare -A agent_pids=()
 
 cleanup () {
     exec 2>/dev/null    #  no "Killed" job notices for processes we stop on purpose
-    for pid in "${agent_pids[@]}" $broker_pid "${extra_pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+    for pid in "${agent_pids[@]}" $broker_pid $witness_pid "${extra_pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
     for p in "${extra_ports[@]}"; do rm -f "$port_claims/$p"; done
     if [ "$failed" -eq 0 ] && [ -z "${KEEP:-}" ]; then rm -rf "$work"; else echo "  (kept $work)"; fi
@@ -108,8 +109,9 @@ sign_agreements () {
     done
 }
 
-#  start_broker [extra YAML lines for the delivery section]
-start_broker () {
+#  Writes $work/broker/broker.yaml: the test's endpoint, PKI, data, agreements and clock, and
+#  the lines in $BROKER_EXTRA.
+broker_config () {
     mkdir -p "$work/broker"
     cat > "$work/broker/broker.yaml" <<EOF2
 bind:
@@ -126,6 +128,10 @@ delivery:
   redeliver_ms: ${REDELIVER_MS:-2000}
 ${BROKER_EXTRA:-}
 EOF2
+}
+#  Starts the broker on broker_config's configuration and waits until it is ready.
+start_broker () {
+    broker_config
     local readies
     readies=$(grep -c "ready" "$work/broker/broker.log" 2>/dev/null)
     RH_LOG_LEVEL=${RH_LOG_LEVEL:-info} "$bin/rhannu-broker" -f "$work/broker/broker.yaml" \
@@ -179,6 +185,59 @@ wait_connected () {    # wait_connected AGENCY
         sleep 0.05
     done
 }
+#  The usual network: make_pki with these agencies (ID:TYPE:LA ...), the broker, and an agent
+#  for each, all connected.
+start_network () {
+    local spec
+    make_pki "$@"
+    start_broker
+    for spec in "$@"; do start_agent "${spec%%:*}"; done
+    for spec in "$@"; do wait_connected "${spec%%:*}" || bad "${spec%%:*} did not connect"; done
+}
+#  A witness that cosigns the broker's checkpoints, on a port of its own ($wport). After
+#  make_pki, witness_setup ORIGIN makes its key (vkey in $wvkey), asks the broker for the key of
+#  its checkpoints of origin ORIGIN ($log_vkey), writes the witness's configuration and points
+#  the broker at it (BROKER_EXTRA). start_witness starts it and waits until it answers.
+witness_setup () {
+    local origin=$1
+    claim_port
+    wport=$claimed_port
+    mkdir -p "$work/witness" "$work/broker"
+    wvkey=$("$bin/rhannu-witness" keygen witness.test/w1 "$work/witness/key" 2>/dev/null)
+    printf 'pki:\n  dir: %s\ndata:\n  dir: %s\npolicy:\n  dir: %s\nwitness:\n  origin: %s\n' \
+        "$work/pki" "$work/broker/data" "$work/agreements" "$origin" > "$work/broker/vkey.yaml"
+    log_vkey=$("$bin/rhannu-broker" vkey -f "$work/broker/vkey.yaml")
+    cat > "$work/witness/witness.yaml" <<YAML
+witness:
+  name: witness.test/w1
+  key: $work/witness/key
+  state: $work/witness/state
+logs:
+  vkeys: "$log_vkey"
+http:
+  port: $wport
+YAML
+    BROKER_EXTRA="audit:
+  checkpoint_every: 5
+  checkpoint_ms: 300
+witness:
+  urls: http://127.0.0.1:$wport
+  keys: \"$wvkey\"
+  origin: $origin"
+}
+start_witness () {
+    RH_LOG_LEVEL=info "$bin/rhannu-witness" -f "$work/witness/witness.yaml" >>"$work/witness/witness.log" 2>&1 &
+    witness_pid=$!
+    local deadline=$((SECONDS + 15))
+    until curl -s -o /dev/null "http://127.0.0.1:$wport/"; do
+        [ $SECONDS -lt $deadline ] || { bad "the witness did not start"; return 1; }
+        sleep 0.1
+    done
+}
+#  send AGENCY FILE: hands a message to the agency's agent (rhannu-agent send).
+send () { "$bin/rhannu-agent" send -f "$work/$1/agent.yaml" "$2" >/dev/null; }
+#  json_field FILE NAME: the first string value of NAME in a message file of an inbox.
+json_field () { grep -o "\"$2\": \"[^\"]*\"" "$1" | head -1 | cut -d'"' -f4; }
 count_files () { find "$1" -maxdepth 1 -type f -name "${2:-*.json}" 2>/dev/null | wc -l; }
 wait_count () {    # wait_count DIR N SECONDS [PATTERN]
     local deadline=$((SECONDS + $3))

@@ -6,45 +6,11 @@
 source "$(dirname "$0")/lib.sh"
 script="$(cd "$(dirname "$0")/../.." && pwd)/deploy/tools/rhannu-check-evidence.sh"
 origin="rhannu.test/evidence"
-mkdir -p "$work/witness"
-witness_pid=""
-trap 'kill -9 $witness_pid 2>/dev/null; cleanup' EXIT
-while :; do    #  the witness's own port, free now and not the broker's
-    wport=$((20000 + RANDOM % (ephemeral_low - 20000)))
-    [ "$wport" != "$port" ] && ! ss -Htan 2>/dev/null | awk '{print $4}' | grep -q ":$wport\$" && break
-done
-
 make_pki police-gwent:POLICE:newport la-newport:LA_FRONT_DOOR:newport
 "$bin/rhannu-ca" init "$work/other-ca" >/dev/null 2>&1 || bad "a second CA"
-wvkey=$("$bin/rhannu-witness" keygen witness.test/w1 "$work/witness/key" 2>/dev/null)
+witness_setup "$origin"
 othervkey=$("$bin/rhannu-witness" keygen witness.test/other "$work/witness/other.key" 2>/dev/null)
-mkdir -p "$work/broker"
-printf 'pki:\n  dir: %s\ndata:\n  dir: %s\npolicy:\n  dir: %s\nwitness:\n  origin: %s\n' \
-    "$work/pki" "$work/broker/data" "$work/agreements" "$origin" > "$work/broker/vkey.yaml"
-cat > "$work/witness/witness.yaml" <<YAML
-witness:
-  name: witness.test/w1
-  key: $work/witness/key
-  state: $work/witness/state
-logs:
-  vkeys: "$("$bin/rhannu-broker" vkey -f "$work/broker/vkey.yaml")"
-http:
-  port: $wport
-YAML
-"$bin/rhannu-witness" -f "$work/witness/witness.yaml" >>"$work/witness/witness.log" 2>&1 &
-witness_pid=$!
-deadline=$((SECONDS + 15))
-until curl -s -o /dev/null "http://127.0.0.1:$wport/"; do
-    [ $SECONDS -lt $deadline ] || { bad "the witness did not start"; break; }
-    sleep 0.1
-done
-BROKER_EXTRA="audit:
-  checkpoint_every: 5
-  checkpoint_ms: 300
-witness:
-  urls: http://127.0.0.1:$wport
-  keys: \"$wvkey\"
-  origin: $origin"
+start_witness
 start_broker
 for a in police-gwent la-newport; do start_agent $a; done
 for a in police-gwent la-newport; do wait_connected $a || bad "$a did not connect"; done

@@ -4,16 +4,12 @@
 #  outcomes. The refusal is typed, audited, and reaches nobody.
 source "$(dirname "$0")/lib.sh"
 
-make_pki police-gwent:POLICE:newport la-newport:LA_FRONT_DOOR:newport la-cardiff:LA_FRONT_DOOR:cardiff
-start_broker
-for a in police-gwent la-newport la-cardiff; do start_agent $a; done
-for a in police-gwent la-newport la-cardiff; do wait_connected $a || bad "$a did not connect"; done
-send () { "$bin/rhannu-agent" send -f "$work/$1/agent.yaml" "$2" >/dev/null; }
+start_network police-gwent:POLICE:newport la-newport:LA_FRONT_DOOR:newport la-cardiff:LA_FRONT_DOOR:cardiff
 
 referral_json newport held-1 > "$work/r.json"
 send police-gwent "$work/r.json"
 wait_kind "$work/la-newport/inbox" REFERRAL 1 10 && ok "the referral reached Newport" || bad "referral lost"
-rid=$(grep -o '"msg_id": "[^"]*"' "$(newest_kind "$work/la-newport/inbox" REFERRAL)" | head -1 | cut -d'"' -f4)
+rid=$(json_field "$(newest_kind "$work/la-newport/inbox" REFERRAL)" msg_id)
 
 echo "== another front door's outcome on it is refused"
 cat > "$work/o.json" <<EOF2

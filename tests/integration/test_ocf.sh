@@ -9,17 +9,7 @@ tester=$(command -v ocf-tester || echo /usr/sbin/ocf-tester)
     || { bad "ocf-tester is not installed (apt-get install resource-agents)"; finish; exit 1; }
 
 make_pki police-gwent:POLICE:newport la-newport:LA_FRONT_DOOR:newport
-mkdir -p "$work/broker"
-cat > "$work/broker/broker.yaml" <<EOF2
-bind:
-  endpoint: $endpoint
-pki:
-  dir: $work/pki
-data:
-  dir: $work/broker/data
-policy:
-  dir: $work/agreements
-EOF2
+broker_config
 #  ocf-tester runs meta-data as nobody: the agent must be readable from a folder nobody may enter.
 ra_dir=$(mktemp -d /tmp/rhannu-ocf-XXXXXX); chmod 755 "$ra_dir"
 cp "$(dirname "$0")/../../deploy/ha/rhannu-broker.ocf" "$ra_dir/broker"; chmod 755 "$ra_dir/broker"

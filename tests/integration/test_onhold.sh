@@ -5,12 +5,7 @@
 #  does not pause the deadlines (README).
 source "$(dirname "$0")/lib.sh"
 
-make_pki police-gwent:POLICE:newport la-newport:LA_FRONT_DOOR:newport
-start_broker
-for a in police-gwent la-newport; do start_agent $a; done
-for a in police-gwent la-newport; do wait_connected $a || bad "$a did not connect"; done
-send () { "$bin/rhannu-agent" send -f "$work/$1/agent.yaml" "$2" >/dev/null; }
-field () { grep -o "\"$2\": \"[^\"]*\"" "$1" | head -1 | cut -d'"' -f4; }
+start_network police-gwent:POLICE:newport la-newport:LA_FRONT_DOOR:newport
 progress () {    # progress UPDATE_KIND DETAIL
     cat > "$work/p-$1.json" <<EOF2
 {"kind": "STATUS_UPDATE", "in_reply_to": "$rid", "case_id": "H1", "purpose": "REFERRER_FEEDBACK",
@@ -22,7 +17,7 @@ EOF2
 referral_json newport H1 > "$work/r.json"
 send police-gwent "$work/r.json"
 wait_kind "$work/la-newport/inbox" REFERRAL 1 10 || bad "referral lost"
-rid=$(field "$(newest_kind "$work/la-newport/inbox" REFERRAL)" msg_id)
+rid=$(json_field "$(newest_kind "$work/la-newport/inbox" REFERRAL)" msg_id)
 progress UNDER_SCREENING "screening by the duty team"
 wait_kind "$work/police-gwent/inbox" NOTICE 1 10 && ok "the referrer hears it is under screening" || bad "no screening notice"
 expect_match "in words" "$(cat "$(newest_kind "$work/police-gwent/inbox" NOTICE)")" '"summary": "Update from la-newport on referral H1: received, under screening\.'

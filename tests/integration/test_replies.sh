@@ -4,19 +4,14 @@
 #  reply whose digest is not that of the message it names.
 source "$(dirname "$0")/lib.sh"
 
-make_pki police-gwent:POLICE:newport la-newport:LA_FRONT_DOOR:newport
-start_broker
-for a in police-gwent la-newport; do start_agent $a; done
-for a in police-gwent la-newport; do wait_connected $a || bad "$a did not connect"; done
-send () { "$bin/rhannu-agent" send -f "$work/$1/agent.yaml" "$2" >/dev/null; }
-field () { grep -o "\"$2\": \"[^\"]*\"" "$1" | head -1 | cut -d'"' -f4; }
+start_network police-gwent:POLICE:newport la-newport:LA_FRONT_DOOR:newport
 
 referral_json newport bound-1 > "$work/r1.json"
 send police-gwent "$work/r1.json"
 wait_kind "$work/la-newport/inbox" REFERRAL 1 10 || bad "referral lost"
 r1=$(newest_kind "$work/la-newport/inbox" REFERRAL)
-rid1=$(field "$r1" msg_id)
-hash1=$(field "$r1" header_sha256)
+rid1=$(json_field "$r1" msg_id)
+hash1=$(json_field "$r1" header_sha256)
 expect_match "the delivery shows its header digest" "$hash1" '^[0-9a-f]{64}$'
 
 echo "== the outcome is bound to the referral by the agent"
@@ -27,13 +22,13 @@ EOF2
 send la-newport "$work/o1.json"
 wait_kind "$work/police-gwent/inbox" NOTICE 1 10 && ok "the outcome is accepted" || bad "no outcome notice"
 notice=$(newest_kind "$work/police-gwent/inbox" NOTICE)
-expect "the outcome carries the referral's header digest" "$(field "$notice" in_reply_sha256)" "$hash1"
+expect "the outcome carries the referral's header digest" "$(json_field "$notice" in_reply_sha256)" "$hash1"
 
 echo "== a reply carrying another message's digest is refused"
 referral_json newport bound-2 > "$work/r2.json"
 send police-gwent "$work/r2.json"
 wait_kind "$work/la-newport/inbox" REFERRAL 2 10 || bad "second referral lost"
-rid2=$(field "$(newest_kind "$work/la-newport/inbox" REFERRAL)" msg_id)
+rid2=$(json_field "$(newest_kind "$work/la-newport/inbox" REFERRAL)" msg_id)
 cat > "$work/o2.json" <<EOF2
 {"kind": "OUTCOME", "in_reply_to": "$rid2", "in_reply_sha256": "$hash1", "case_id": "bound-2",
  "body": {"decision": "NO_FURTHER_ACTION", "rationale": "written against the first referral"}}

@@ -5,12 +5,7 @@
 #  replay decides it again. Anyone else's withdrawal, or a second one, is refused.
 source "$(dirname "$0")/lib.sh"
 
-make_pki police-gwent:POLICE:newport la-newport:LA_FRONT_DOOR:newport health-abb:HEALTH:newport
-start_broker
-for a in police-gwent la-newport health-abb; do start_agent $a; done
-for a in police-gwent la-newport health-abb; do wait_connected $a || bad "$a did not connect"; done
-send () { "$bin/rhannu-agent" send -f "$work/$1/agent.yaml" "$2" >/dev/null; }
-field () { grep -o "\"$2\": \"[^\"]*\"" "$1" | head -1 | cut -d'"' -f4; }
+start_network police-gwent:POLICE:newport la-newport:LA_FRONT_DOOR:newport health-abb:HEALTH:newport
 withdrawn () { grep -l '"update_kind": "WITHDRAWN"' "$work/$1"/inbox/*.json 2>/dev/null | wc -l; }
 wait_withdrawn () {    # wait_withdrawn AGENCY N
     local deadline=$((SECONDS + 10))
@@ -36,7 +31,7 @@ EOF2
 echo "== withdrawn before the decision, by the referring officer"
 referral W1
 wait_kind "$work/la-newport/inbox" REFERRAL 1 10 || bad "W1 lost"
-w1=$(field "$(newest_kind "$work/la-newport/inbox" REFERRAL)" msg_id)
+w1=$(json_field "$(newest_kind "$work/la-newport/inbox" REFERRAL)" msg_id)
 withdraw "$work/x1.json" "$w1" W1 PC-1
 send police-gwent "$work/x1.json"
 wait_withdrawn la-newport 1 && ok "the holder is told of the withdrawal" || bad "holder not told"
@@ -57,7 +52,7 @@ expect_match "typed" "$(cat "$work"/la-newport/failed/*.error)" "^RH_E_POLICY: o
 echo "== withdrawn after the decision, by the officer's supervisor; involved agencies told"
 referral W2
 wait_kind "$work/la-newport/inbox" REFERRAL 2 10 || bad "W2 lost"
-w2=$(field "$(newest_kind "$work/la-newport/inbox" REFERRAL)" msg_id)
+w2=$(json_field "$(newest_kind "$work/la-newport/inbox" REFERRAL)" msg_id)
 cat > "$work/o2.json" <<EOF2
 {"kind": "OUTCOME", "in_reply_to": "$w2", "case_id": "W2", "to": [{"agency_id": "health-abb"}],
  "body": {"decision": "SIGNPOSTED", "rationale": "health visitor to follow up"}}

@@ -7,8 +7,7 @@ source "$(dirname "$0")/lib.sh"
 testlog="$build_dir/tests/rh-testlog"
 origin="rhannu.example/gwent"
 mkdir -p "$work/witness"
-witness_pid=""
-trap 'kill -9 $witness_pid 2>/dev/null; cleanup' EXIT
+wport=$port    #  the witness is the only server here: it takes the test's port
 
 echo "== keygen"
 vkey=$("$bin/rhannu-witness" keygen witness.gwent.example/w1 "$work/witness/key" 2>"$work/witness/keygen.err")
@@ -36,15 +35,6 @@ YAML
 write_config
 expect "vkey -f prints the same vkey" "$("$bin/rhannu-witness" vkey -f "$work/witness/witness.yaml")" "$vkey"
 
-start_witness () {
-    "$bin/rhannu-witness" -f "$work/witness/witness.yaml" >>"$work/witness/witness.log" 2>&1 &
-    witness_pid=$!
-    local deadline=$((SECONDS + 15))
-    until curl -s -o /dev/null "http://127.0.0.1:$port/"; do
-        [ $SECONDS -lt $deadline ] || { bad "the witness did not start"; return 1; }
-        sleep 0.1
-    done
-}
 #  post OLD SIZE [FORK]: submits the toy log's checkpoint; sets status, body (and keeps both files).
 post () {
     "$testlog" request "$origin" 32 "$@" > "$work/req"

@@ -5,49 +5,11 @@
 #  and rhannu-audit verify checks the quorum on a copy.
 source "$(dirname "$0")/lib.sh"
 origin="rhannu.test/broker"
-mkdir -p "$work/witness"
-witness_pid=""
-trap 'kill -9 $witness_pid 2>/dev/null; cleanup' EXIT
-while :; do    #  the witness's own port, free now and not the broker's
-    wport=$((20000 + RANDOM % (ephemeral_low - 20000)))
-    [ "$wport" != "$port" ] && ! ss -Htan 2>/dev/null | awk '{print $4}' | grep -q ":$wport\$" && break
-done
-
 make_pki police-gwent:POLICE:newport la-newport:LA_FRONT_DOOR:newport health-abb:HEALTH:newport
-wvkey=$("$bin/rhannu-witness" keygen witness.test/w1 "$work/witness/key" 2>/dev/null)
-othervkey=$("$bin/rhannu-witness" keygen witness.test/never "$work/witness/never.key" 2>/dev/null)
-BROKER_EXTRA="audit:
-  checkpoint_every: 5
-  checkpoint_ms: 300
-witness:
-  urls: http://127.0.0.1:$wport
-  keys: \"$wvkey\"
-  origin: $origin"
 #  The witness first: the broker checkpoints its start-up records at once.
-mkdir -p "$work/broker"
-printf 'pki:\n  dir: %s\ndata:\n  dir: %s\npolicy:\n  dir: %s\nwitness:\n  origin: %s\n' \
-    "$work/pki" "$work/broker/data" "$work/agreements" "$origin" > "$work/broker/vkey.yaml"
-log_vkey=$("$bin/rhannu-broker" vkey -f "$work/broker/vkey.yaml")
+witness_setup "$origin"
+othervkey=$("$bin/rhannu-witness" keygen witness.test/never "$work/witness/never.key" 2>/dev/null)
 expect_match "rhannu-broker vkey names the key its checkpoint notes are signed with" "$log_vkey" "^rhannu\.test/broker\+[0-9a-f]{8}\+A"
-cat > "$work/witness/witness.yaml" <<YAML
-witness:
-  name: witness.test/w1
-  key: $work/witness/key
-  state: $work/witness/state
-logs:
-  vkeys: "$log_vkey"
-http:
-  port: $wport
-YAML
-start_witness () {
-    RH_LOG_LEVEL=info "$bin/rhannu-witness" -f "$work/witness/witness.yaml" >>"$work/witness/witness.log" 2>&1 &
-    witness_pid=$!
-    local deadline=$((SECONDS + 15))
-    until curl -s -o /dev/null "http://127.0.0.1:$wport/"; do
-        [ $SECONDS -lt $deadline ] || { bad "the witness did not start"; return 1; }
-        sleep 0.1
-    done
-}
 start_witness
 start_broker
 expect "the broker logs the same vkey at start" \

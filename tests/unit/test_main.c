@@ -6,6 +6,7 @@
 #include <CUnit/Basic.h>
 
 void init_rh_rc_tests (void);
+void init_rh_cli_tests (void);
 void init_rh_file_tests (void);
 void init_rh_ca_tests (void);
 void init_rh_bundle_tests (void);
@@ -19,6 +20,7 @@ void init_rh_audit_tests (void);
 void init_rh_dedup_tests (void);
 void init_rh_agreement_tests (void);
 void init_rh_federation_tests (void);
+void init_rh_yaml_tests (void);
 void init_rh_cases_tests (void);
 void init_rh_merkle_tests (void);
 void init_rh_sha256_tests (void);
@@ -55,6 +57,7 @@ main (void)
     //  shows them when debugging a test.
     setenv ("RH_LOG_LEVEL", "off", 0);
     init_rh_rc_tests ();
+    init_rh_cli_tests ();
     init_rh_file_tests ();
     init_rh_ca_tests ();
     init_rh_bundle_tests ();
@@ -68,6 +71,7 @@ main (void)
     init_rh_dedup_tests ();
     init_rh_agreement_tests ();
     init_rh_federation_tests ();
+    init_rh_yaml_tests ();
     init_rh_cases_tests ();
     init_rh_merkle_tests ();
     init_rh_sha256_tests ();

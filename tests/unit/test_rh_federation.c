@@ -150,6 +150,17 @@ test_errors (void)
         CU_ASSERT (strstr (errors, cases [i].expect) != NULL);
         rh_federation_destroy (&federation);
     }
+    //  One run lists every problem: a region's unknown key does not hide its bad endpoint.
+    const char *at = strstr (text, "broker_endpoint: tcp://127.0.0.1:6555");
+    CU_ASSERT_FATAL (at != NULL);
+    char broken [8192];
+    snprintf (broken, sizeof broken, "%.*scolour: red\n    broker_endpoint: udp://x%s",
+              (int) (at - text), text, at + strlen ("broker_endpoint: tcp://127.0.0.1:6555"));
+    char errors [4096] = "";
+    CU_ASSERT_PTR_NULL (rh_federation_parse (broken, strlen (broken), "f", errors, sizeof errors));
+    CU_ASSERT (strstr (errors, "f:19: unknown key 'colour' in a region (expected one of: ")
+               != NULL);
+    CU_ASSERT (strstr (errors, "f:20: broker_endpoint must be tcp://HOST:PORT") != NULL);
     //  An ordinary sharing agreement is not taken for a federation agreement.
     CU_ASSERT (!rh_federation_is_federation ("# x\nid: a\nfederation: b\n", 24));
     CU_ASSERT (rh_federation_is_federation ("# x\n---\nfederation:\n", 20));

@@ -42,16 +42,6 @@ rh_cases_destroy (rh_cases_t **self_p)
 
 #define S_KEY 256  //  longest key: kh/<holder>/<case id>, s/<64 hex>/<16 hex>/<msg id>
 
-//  Copies a string into a fixed field, cutting it to fit (stored records respect RH_MAX_ID).
-static void
-s_copy (char *to, size_t size, const char *from)
-{
-    size_t length = from ? strnlen (from, size - 1) : 0;
-    if (length)
-        memcpy (to, from, length);
-    to [length] = 0;
-}
-
 //  ---------------------------------------------------------------------------------------------
 //  Encoding
 
@@ -140,17 +130,17 @@ s_decode (const uint8_t *data, size_t size, rh_case_t *record)
         good = in->subject_keys [i].len == RH_SUBJECT_KEY_LEN;
     if (good) {
         memset (record, 0, sizeof *record);
-        s_copy (record->referral_msg_id, sizeof record->referral_msg_id, in->referral_msg_id);
-        s_copy (record->case_id, sizeof record->case_id, in->case_id);
-        s_copy (record->referrer, sizeof record->referrer, in->referrer);
-        s_copy (record->referrer_author, sizeof record->referrer_author, in->referrer_author);
-        s_copy (record->supervisor, sizeof record->supervisor, in->supervisor);
-        s_copy (record->duty_inbox, sizeof record->duty_inbox, in->duty_inbox);
-        s_copy (record->holder, sizeof record->holder, in->holder);
-        s_copy (record->holder_label, sizeof record->holder_label, in->holder_label);
-        s_copy (record->transferred_to, sizeof record->transferred_to, in->transferred_to);
-        s_copy (record->agreement_id, sizeof record->agreement_id, in->agreement_id);
-        s_copy (record->escalate_to, sizeof record->escalate_to, in->escalate_to);
+        rh_text_copy (record->referral_msg_id, sizeof record->referral_msg_id, in->referral_msg_id);
+        rh_text_copy (record->case_id, sizeof record->case_id, in->case_id);
+        rh_text_copy (record->referrer, sizeof record->referrer, in->referrer);
+        rh_text_copy (record->referrer_author, sizeof record->referrer_author, in->referrer_author);
+        rh_text_copy (record->supervisor, sizeof record->supervisor, in->supervisor);
+        rh_text_copy (record->duty_inbox, sizeof record->duty_inbox, in->duty_inbox);
+        rh_text_copy (record->holder, sizeof record->holder, in->holder);
+        rh_text_copy (record->holder_label, sizeof record->holder_label, in->holder_label);
+        rh_text_copy (record->transferred_to, sizeof record->transferred_to, in->transferred_to);
+        rh_text_copy (record->agreement_id, sizeof record->agreement_id, in->agreement_id);
+        rh_text_copy (record->escalate_to, sizeof record->escalate_to, in->escalate_to);
         record->referral_kind = in->referral_kind > 0 ? (uint32_t) in->referral_kind : 0;
         record->state = in->state > 0 ? (uint32_t) in->state : 0;
         record->decision = in->decision > 0 ? (uint32_t) in->decision : 0;
@@ -164,7 +154,7 @@ s_decode (const uint8_t *data, size_t size, rh_case_t *record)
         record->outage_attributed = in->outage_attributed;
         record->updates = in->updates;
         record->unverified = in->unverified;
-        s_copy (record->unverified_code, sizeof record->unverified_code, in->unverified_code);
+        rh_text_copy (record->unverified_code, sizeof record->unverified_code, in->unverified_code);
         record->unverified_ms = in->unverified_ms;
         record->timers [RH_TIMER_ACKNOWLEDGE] = in->acknowledge_due_ms;
         record->timers [RH_TIMER_REMINDER] = in->reminder_ms;
@@ -172,24 +162,25 @@ s_decode (const uint8_t *data, size_t size, rh_case_t *record)
         record->timers [RH_TIMER_ESCALATE] = in->escalate_ms;
         record->timers [RH_TIMER_REVIEW] = in->review_due_ms;
         record->override_review = (uint32_t) in->override_review;
-        s_copy (record->override_rule, sizeof record->override_rule, in->override_rule);
+        rh_text_copy (record->override_rule, sizeof record->override_rule, in->override_rule);
         record->overridden_ms = in->overridden_ms;
         record->meeting_state = (uint32_t) in->meeting_state;
-        s_copy (record->meeting_msg_id, sizeof record->meeting_msg_id, in->meeting_msg_id);
+        rh_text_copy (record->meeting_msg_id, sizeof record->meeting_msg_id, in->meeting_msg_id);
         record->meeting_when_ms = in->meeting_when_ms;
         record->timers [RH_TIMER_MEETING] = in->meeting_record_due_ms;
-        s_copy (record->meeting_record_msg_id, sizeof record->meeting_record_msg_id,
-                in->meeting_record_msg_id);
+        rh_text_copy (record->meeting_record_msg_id, sizeof record->meeting_record_msg_id,
+                      in->meeting_record_msg_id);
         record->meeting_taken_in = in->meeting_taken_in;
         for (size_t i = 0; i < in->n_meeting_invited; i++)
-            s_copy (record->meeting_invited [i], sizeof record->meeting_invited [i],
-                    in->meeting_invited [i]);
+            rh_text_copy (record->meeting_invited [i], sizeof record->meeting_invited [i],
+                          in->meeting_invited [i]);
         record->meeting_invited_count = in->n_meeting_invited;
         for (size_t i = 0; i < in->n_involved; i++)
-            s_copy (record->involved [i], sizeof record->involved [i], in->involved [i]);
+            rh_text_copy (record->involved [i], sizeof record->involved [i], in->involved [i]);
         record->involved_count = in->n_involved;
         for (size_t i = 0; i < in->n_open_alerts; i++)
-            s_copy (record->open_alerts [i], sizeof record->open_alerts [i], in->open_alerts [i]);
+            rh_text_copy (record->open_alerts [i], sizeof record->open_alerts [i],
+                          in->open_alerts [i]);
         record->open_alert_count = in->n_open_alerts;
         for (size_t i = 0; i < in->n_subject_keys; i++)
             memcpy (record->subject_keys [i], in->subject_keys [i].data, RH_SUBJECT_KEY_LEN);
@@ -297,7 +288,7 @@ rh_cases_involve (rh_case_t *record, const char *agency)
             return true;
     if (record->involved_count >= RH_MAX_INVOLVED || !*agency)
         return false;
-    s_copy (record->involved [record->involved_count], RH_MAX_ID + 1, agency);
+    rh_text_copy (record->involved [record->involved_count], RH_MAX_ID + 1, agency);
     record->involved_count++;
     return true;
 }
@@ -371,7 +362,7 @@ rh_cases_due (rh_cases_t *self, int64_t now_ms, rh_due_t *due, size_t max)
             || slash [1] >= '0' + RH_TIMER_COUNT)
             continue;
         *slash = 0;
-        s_copy (due [count].referral_msg_id, sizeof due [count].referral_msg_id, end + 1);
+        rh_text_copy (due [count].referral_msg_id, sizeof due [count].referral_msg_id, end + 1);
         due [count].timer = (rh_timer_t) (slash [1] - '0');
         due [count].due_ms = (int64_t) when;
         count++;

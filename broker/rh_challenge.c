@@ -94,16 +94,6 @@ rh_challenge_destroy (rh_challenge_t **self_p)
     }
 }
 
-//  Copies a string into a fixed field, cutting it to fit (stored records respect RH_MAX_ID).
-static void
-s_copy (char *to, size_t size, const char *from)
-{
-    size_t length = from ? strnlen (from, size - 1) : 0;
-    if (length)
-        memcpy (to, from, length);
-    to [length] = 0;
-}
-
 //  ---------------------------------------------------------------------------------------------
 //  Records
 
@@ -165,20 +155,20 @@ rh_challenge_get (rh_challenge_t *self, const char *challenge_msg_id, rh_challen
         return false;
     }
     memset (record, 0, sizeof *record);
-    s_copy (record->challenge_msg_id, sizeof record->challenge_msg_id, in->challenge_msg_id);
-    s_copy (record->decision_msg_id, sizeof record->decision_msg_id, in->decision_msg_id);
-    s_copy (record->referral_msg_id, sizeof record->referral_msg_id, in->referral_msg_id);
-    s_copy (record->case_id, sizeof record->case_id, in->case_id);
-    s_copy (record->challenger, sizeof record->challenger, in->challenger);
-    s_copy (record->holder, sizeof record->holder, in->holder);
-    s_copy (record->agreement_id, sizeof record->agreement_id, in->agreement_id);
+    rh_text_copy (record->challenge_msg_id, sizeof record->challenge_msg_id, in->challenge_msg_id);
+    rh_text_copy (record->decision_msg_id, sizeof record->decision_msg_id, in->decision_msg_id);
+    rh_text_copy (record->referral_msg_id, sizeof record->referral_msg_id, in->referral_msg_id);
+    rh_text_copy (record->case_id, sizeof record->case_id, in->case_id);
+    rh_text_copy (record->challenger, sizeof record->challenger, in->challenger);
+    rh_text_copy (record->holder, sizeof record->holder, in->holder);
+    rh_text_copy (record->agreement_id, sizeof record->agreement_id, in->agreement_id);
     record->state = (uint32_t) in->state;
     record->level = in->level;
     record->raised_ms = in->raised_ms;
     record->due_ms = in->due_ms;
     record->responded_ms = in->responded_ms;
     record->outcome = (uint32_t) in->outcome;
-    s_copy (record->responder, sizeof record->responder, in->responder);
+    rh_text_copy (record->responder, sizeof record->responder, in->responder);
     rhannu__v1__challenge_record__free_unpacked (in, NULL);
     return true;
 }
@@ -346,7 +336,7 @@ s_check_challenge (rh_challenge_t *self, rh_envelope_t *envelope, const char *se
     size_t found =
         s_responders (self, record.agreement_id, record.holder, level, ids, RH_MAX_INVOLVED, now);
     for (size_t i = 0; i < found && *to_count < max; i++) {
-        s_copy (self->to [*to_count], sizeof self->to [0], ids [i]);
+        rh_text_copy (self->to [*to_count], sizeof self->to [0], ids [i]);
         to [*to_count] = self->to [*to_count];
         (*to_count)++;
     }
@@ -390,7 +380,7 @@ s_check_response (rh_challenge_t *self, rh_envelope_t *envelope, const rh_facts_
     }
     //  The challenger hears the answer (a reply with no address goes back to it anyway).
     if (*to_count < max) {
-        s_copy (self->to [*to_count], sizeof self->to [0], record.challenger);
+        rh_text_copy (self->to [*to_count], sizeof self->to [0], record.challenger);
         to [*to_count] = self->to [*to_count];
         (*to_count)++;
     }
@@ -459,13 +449,13 @@ rh_challenge_accepted (rh_challenge_t *self, rh_envelope_t *envelope, const rh_f
             return;
         rh_challenge_record_t record;
         memset (&record, 0, sizeof record);
-        s_copy (record.challenge_msg_id, sizeof record.challenge_msg_id, msg_id);
-        s_copy (record.decision_msg_id, sizeof record.decision_msg_id, decision);
-        s_copy (record.referral_msg_id, sizeof record.referral_msg_id, c.referral_msg_id);
-        s_copy (record.case_id, sizeof record.case_id, c.case_id);
-        s_copy (record.challenger, sizeof record.challenger, sender);
-        s_copy (record.holder, sizeof record.holder, c.holder);
-        s_copy (record.agreement_id, sizeof record.agreement_id, c.agreement_id);
+        rh_text_copy (record.challenge_msg_id, sizeof record.challenge_msg_id, msg_id);
+        rh_text_copy (record.decision_msg_id, sizeof record.decision_msg_id, decision);
+        rh_text_copy (record.referral_msg_id, sizeof record.referral_msg_id, c.referral_msg_id);
+        rh_text_copy (record.case_id, sizeof record.case_id, c.case_id);
+        rh_text_copy (record.challenger, sizeof record.challenger, sender);
+        rh_text_copy (record.holder, sizeof record.holder, c.holder);
+        rh_text_copy (record.agreement_id, sizeof record.agreement_id, c.agreement_id);
         record.state = next;
         record.level = level;
         record.raised_ms = now;
@@ -493,7 +483,7 @@ rh_challenge_accepted (rh_challenge_t *self, rh_envelope_t *envelope, const rh_f
     record.state = next;
     record.outcome = facts->challenge_outcome;
     record.responded_ms = now;
-    s_copy (record.responder, sizeof record.responder, sender);
+    rh_text_copy (record.responder, sizeof record.responder, sender);
     s_set_due (self, &record, 0);
     s_put (self, &record);
     snprintf (detail, sizeof detail, "level %u; %s; answer %s%s", record.level,
@@ -627,7 +617,7 @@ rh_challenge_fire (rh_challenge_t *self, int64_t now)
                     self->next_ms = (int64_t) when;
                 break;  //  ordered by due time: nothing later is due
             }
-            s_copy (ids [found], sizeof ids [0], end + 1);
+            rh_text_copy (ids [found], sizeof ids [0], end + 1);
             dues [found++] = (int64_t) when;
         }
         rh_db_iter_destroy (&iter);

@@ -85,15 +85,6 @@ rh_lateral_destroy (rh_lateral_t **self_p)
     }
 }
 
-static void
-s_copy (char *to, size_t size, const char *from)
-{
-    size_t length = from ? strnlen (from, size - 1) : 0;
-    if (length)
-        memcpy (to, from, length);
-    to [length] = 0;
-}
-
 //  ---------------------------------------------------------------------------------------------
 //  Storage
 
@@ -171,16 +162,16 @@ rh_lateral_get (rh_lateral_t *self, const char *request_msg_id, const char *reci
         return false;
     }
     memset (check, 0, sizeof *check);
-    s_copy (check->request_msg_id, sizeof check->request_msg_id, in->request_msg_id);
-    s_copy (check->requester, sizeof check->requester, in->requester);
-    s_copy (check->recipient, sizeof check->recipient, in->recipient);
-    s_copy (check->case_id, sizeof check->case_id, in->case_id);
-    s_copy (check->author, sizeof check->author, in->author);
+    rh_text_copy (check->request_msg_id, sizeof check->request_msg_id, in->request_msg_id);
+    rh_text_copy (check->requester, sizeof check->requester, in->requester);
+    rh_text_copy (check->recipient, sizeof check->recipient, in->recipient);
+    rh_text_copy (check->case_id, sizeof check->case_id, in->case_id);
+    rh_text_copy (check->author, sizeof check->author, in->author);
     check->state = (uint32_t) in->state;
     check->requested_ms = in->requested_ms;
     check->reply_by_ms = in->reply_by_ms;
     check->remind_ms = in->remind_ms;
-    s_copy (check->response_msg_id, sizeof check->response_msg_id, in->response_msg_id);
+    rh_text_copy (check->response_msg_id, sizeof check->response_msg_id, in->response_msg_id);
     check->answered_ms = in->answered_ms;
     check->known_to_service = in->known_to_service;
     rhannu__v1__lateral_check__free_unpacked (in, NULL);
@@ -242,11 +233,12 @@ rh_lateral_open (rh_lateral_t *self, rh_envelope_t *envelope, const char *reques
     for (size_t i = 0; i < count && tracked < RH_MAX_LATERAL_PARTNERS; i++) {
         rh_lateral_check_t check;
         memset (&check, 0, sizeof check);
-        s_copy (check.request_msg_id, sizeof check.request_msg_id, rh_envelope_msg_id (envelope));
-        s_copy (check.requester, sizeof check.requester, requester);
-        s_copy (check.recipient, sizeof check.recipient, recipients [i]);
-        s_copy (check.case_id, sizeof check.case_id, rh_envelope_case_id (envelope));
-        s_copy (check.author, sizeof check.author, rh_envelope_author (envelope));
+        rh_text_copy (check.request_msg_id, sizeof check.request_msg_id,
+                      rh_envelope_msg_id (envelope));
+        rh_text_copy (check.requester, sizeof check.requester, requester);
+        rh_text_copy (check.recipient, sizeof check.recipient, recipients [i]);
+        rh_text_copy (check.case_id, sizeof check.case_id, rh_envelope_case_id (envelope));
+        rh_text_copy (check.author, sizeof check.author, rh_envelope_author (envelope));
         check.state = L_REQUESTED;
         check.requested_ms = now;
         check.reply_by_ms = reply_by;
@@ -337,7 +329,7 @@ rh_lateral_refused (rh_lateral_t *self, rh_lateral_match_t match, const rh_later
         snprintf (reason, sizeof reason,
                   "the information request %s (case %s) was answered already by %s",
                   check->request_msg_id, name, check->recipient);
-        s_copy (refusal->reason, sizeof refusal->reason, reason);
+        rh_text_copy (refusal->reason, sizeof refusal->reason, reason);
         return true;
     }
     //  Who may have it without an onward rule: the requester (a response), and the partner
@@ -357,7 +349,7 @@ rh_lateral_refused (rh_lateral_t *self, rh_lateral_match_t match, const rh_later
                   "%s's response to the information request on case %s is for %s only; rule %s "
                   "does not allow sharing it onward to %s",
                   check->recipient, name, check->requester, decisions [i].rule_id, recipients [i]);
-        s_copy (refusal->reason, sizeof refusal->reason, reason);
+        rh_text_copy (refusal->reason, sizeof refusal->reason, reason);
         return true;
     }
     return false;
@@ -382,7 +374,8 @@ rh_lateral_answer (rh_lateral_t *self, rh_lateral_check_t *check, rh_envelope_t 
     check->remind_ms = 0;
     check->answered_ms = now;
     check->known_to_service = response && response->known_to_service;
-    s_copy (check->response_msg_id, sizeof check->response_msg_id, rh_envelope_msg_id (envelope));
+    rh_text_copy (check->response_msg_id, sizeof check->response_msg_id,
+                  rh_envelope_msg_id (envelope));
     s_put (self, check);
     char key [S_KEY], value [2 * RH_MAX_ID + 2];
     snprintf (key, sizeof key, "lr/%s", check->response_msg_id);
@@ -415,12 +408,12 @@ s_alert (rh_lateral_t *self, const rh_lateral_check_t *check, uint32_t kind, con
     rh_case_t *record = calloc (1, sizeof *record);
     if (!record)
         return;
-    s_copy (record->referral_msg_id, sizeof record->referral_msg_id, check->request_msg_id);
-    s_copy (record->case_id, sizeof record->case_id, check->case_id);
-    s_copy (record->holder, sizeof record->holder, check->recipient);
-    s_copy (record->referrer, sizeof record->referrer, check->requester);
-    s_copy (record->referrer_author, sizeof record->referrer_author,
-            !strcmp (to, check->requester) ? check->author : "");
+    rh_text_copy (record->referral_msg_id, sizeof record->referral_msg_id, check->request_msg_id);
+    rh_text_copy (record->case_id, sizeof record->case_id, check->case_id);
+    rh_text_copy (record->holder, sizeof record->holder, check->recipient);
+    rh_text_copy (record->referrer, sizeof record->referrer, check->requester);
+    rh_text_copy (record->referrer_author, sizeof record->referrer_author,
+                  !strcmp (to, check->requester) ? check->author : "");
     const char *ids [1] = { check->request_msg_id }, *case_ids [1] = { check->case_id };
     rh_alert_t alert = { .alert_kind = kind,
                          .record = record,

@@ -68,4 +68,15 @@
 #define ALWAYS(x) (x)
 #define NEVER(x)  (x)
 
+//  Copies from (NULL: empty) into to [size], cut to fit: fixed fields filled from stored records,
+//  whose writers kept the limits already.
+static inline void
+rh_text_copy (char *to, size_t size, const char *from)
+{
+    size_t length = from ? strnlen (from, size - 1) : 0;
+    if (length)
+        memcpy (to, from, length);
+    to [length] = 0;
+}
+
 #endif

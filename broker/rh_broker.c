@@ -342,58 +342,6 @@ s_link_events (rh_broker_t *self, size_t index)
     }
 }
 
-//  A frame from another region's broker on its link: a Submit carries a sender's original
-//  sealed bytes, verified here against that region's board's certificates (pki/peers/REGION)
-//  and then decided as any message (rh_intake_accept_peer). Its Accepted leaves after the
-//  commit, like an agent's: the peer keeps the message until then.
-static void
-s_from_peer (rh_broker_t *self, rh_inbound_t *in)
-{
-    const rh_frame_t *frame = &in->frame;
-    if (frame->type == RH_FRAME_HELLO)
-        return;  //  the link's first frame: nothing to bind, nothing is delivered to it
-    if (frame->type != RH_FRAME_SUBMIT) {
-        rh_router_reply (self->router, in->routing_id, in->routing_id_size, "", RH_E_MALFORMED,
-                         false, "another region's broker may send Hello and Submit only");
-        return;
-    }
-    const char *name = in->agency + strlen (RH_PEER_QUEUE_PREFIX);
-    const rh_fed_region_t *region =
-        self->peers ? rh_federation_region_named (rh_peers_federation (self->peers), name) : NULL;
-    rh_certstore_t *store = region ? rh_peers_store (self->peers, region) : NULL;
-    rh_verified_t result;
-    memset (&result, 0, sizeof result);
-    memcpy (result.routing_id, in->routing_id, in->routing_id_size);
-    result.routing_id_size = in->routing_id_size;
-    snprintf (result.msg_id, sizeof result.msg_id, "%s", frame->msg_id ? frame->msg_id : "");
-    snprintf (result.agency, sizeof result.agency, "%s", in->agency);
-    result.sealed = (uint8_t *) frame->sealed;
-    result.sealed_size = frame->sealed_size;
-    rh_sha256 (result.sealed_sha256, frame->sealed, frame->sealed_size);
-    int64_t real = rh_time_now_ms ();
-    rh_envelope_t *envelope = NULL;
-    result.rc =
-        store ? rh_certstore_receive (store, frame->sealed, frame->sealed_size, real, &envelope)
-              : RH_E_CERT_UNKNOWN;
-    const rh_identity_t *sender = NULL;
-    if (result.rc == RH_OK) {
-        snprintf (result.agency, sizeof result.agency, "%s", rh_envelope_sender (envelope));
-        snprintf (result.msg_id, sizeof result.msg_id, "%s", rh_envelope_msg_id (envelope));
-        sender = rh_certstore_enrolled (store, result.agency, real);
-        if (sender && strcmp (sender->type, "BROKER") == 0)
-            sender = NULL;  //  a broker's own messages do not cross
-        result.envelope = envelope;
-    }
-    if (!region) {
-        rh_router_reply (self->router, in->routing_id, in->routing_id_size, result.msg_id,
-                         RH_E_CERT_UNKNOWN, false, "no federation agreement names this region");
-        rh_envelope_destroy (&envelope);
-        return;
-    }
-    rh_intake_accept_peer (self->intake, &result, region, sender, s_now (self));
-    rh_envelope_destroy (&envelope);
-}
-
 //  Hands a submission to a verify worker if one has credit and nothing is waiting before it,
 //  else parks it; past the backlog's bounds the agent is told to send it again later. Never
 //  waits for a worker.
@@ -434,6 +382,49 @@ s_feed_verifier (rh_broker_t *self)
                              "the submission cannot be taken");
         rh_backlog_pop (self->backlog);
     }
+}
+
+//  A frame from another region's broker on its link: a Submit carries a sender's original
+//  sealed bytes, verified on the verify workers like an agent's (against that region's board's
+//  certificates, pki/peers/REGION) and then decided by s_accept_peer. Its Accepted leaves after
+//  the commit, like an agent's: the peer keeps the message until then.
+static void
+s_from_peer (rh_broker_t *self, rh_inbound_t *in)
+{
+    const rh_frame_t *frame = &in->frame;
+    if (frame->type == RH_FRAME_HELLO)
+        return;  //  the link's first frame: nothing to bind, nothing is delivered to it
+    if (frame->type != RH_FRAME_SUBMIT) {
+        rh_router_reply (self->router, in->routing_id, in->routing_id_size, "", RH_E_MALFORMED,
+                         false, "another region's broker may send Hello and Submit only");
+        return;
+    }
+    s_submit (self, in->routing_id, in->routing_id_size, in->agency, frame->msg_id, frame->sealed,
+              frame->sealed_size);
+}
+
+//  A verified message another region's broker forwarded: decided at the border and under the
+//  agreements by rh_intake_accept_peer, if the federation in force still names that region.
+static void
+s_accept_peer (rh_broker_t *self, rh_verified_t *result)
+{
+    const rh_fed_region_t *region =
+        self->peers ? rh_federation_region_named (rh_peers_federation (self->peers), result->region)
+                    : NULL;
+    if (!region || region == rh_peers_own (self->peers)) {
+        rh_router_reply (self->router, result->routing_id, result->routing_id_size, result->msg_id,
+                         RH_E_CERT_UNKNOWN, false,
+                         "no federation agreement in force names this region");
+        return;
+    }
+    //  The worker verified the signature; the sender's certificate, from the same folder, is
+    //  looked up again here for the decisions (no cryptography).
+    rh_certstore_t *store = rh_peers_store (self->peers, region);
+    const rh_identity_t *sender =
+        result->rc == RH_OK && store
+            ? rh_certstore_enrolled (store, result->agency, rh_time_now_ms ())
+            : NULL;
+    rh_intake_accept_peer (self->intake, result, region, sender, s_now (self));
 }
 
 //  Acts on one frame an agent sent.
@@ -1468,7 +1459,10 @@ rh_broker_step (rh_broker_t *self, int timeout_ms)
         }
         rh_verified_t result;
         if (rh_verifier_result (self->verifier, &result) == 0) {
-            rh_intake_accept (self->intake, &result, s_now (self));
+            if (*result.region)
+                s_accept_peer (self, &result);
+            else
+                rh_intake_accept (self->intake, &result, s_now (self));
             rh_verified_release (&result);
             handled++;
             progress = true;

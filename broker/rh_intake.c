@@ -709,6 +709,11 @@ rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
         rh_tracker_transfer (self->tracker, &record, recipients [0], now);
     rh_router_reply (self->router, result->routing_id, result->routing_id_size, result->msg_id,
                      RH_OK, false, NULL);
+    //  One line per crossing, ids only, as the forwarding broker writes "accepted for
+    //  forwarding": the two logs side by side show each crossing's way.
+    if (self->from_region)
+        rh_log_info ("broker", "%s from %s came across from region %s; stored for %zu recipients",
+                     result->msg_id, result->agency, self->from_region->name, delivered);
 }
 
 void

@@ -96,8 +96,10 @@ struct _rh_broker_t {
     rh_signer_t *signer;       //  the broker's own identity, for notices
     rh_policy_t *policy;       //  the sharing agreements in force
     rh_peers_t *peers;         //  the federation agreement in force, NULL if none
-    rh_peerlink_t *links [RH_MAX_FED_REGIONS];  //  to the other regions' brokers (started once)
+    rh_peerlink_t *links [RH_MAX_FED_REGIONS];  //  to the other regions' brokers
+    int link_tokens [RH_MAX_FED_REGIONS];       //  each link's connection token for rh_queue
     size_t link_count;
+    int next_link_token;
     rh_cases_t *cases;           //  referral lifecycles
     int64_t clock_offset;        //  added to the clock (tests: clock/offset_file)
     int64_t last_checkpoint_ms;  //  when the audit log was last checkpointed
@@ -210,7 +212,8 @@ s_retention (rh_broker_t *self, int64_t now)
 }
 
 //  A per-peer queue is bound to its link under this routing id and a connection token above
-//  any descriptor (S_LINK_CONNECTION + the link's index): the queue sends to it as to an agent.
+//  any descriptor (S_LINK_CONNECTION + a serial number per link started): the queue sends to
+//  it as to an agent.
 #define S_LINK_ROUTING    "~link:"
 #define S_LINK_CONNECTION (1 << 30)
 
@@ -241,22 +244,59 @@ s_send (void *arg, const uint8_t *routing_id, size_t routing_id_size, const rh_f
     return rh_router_send (self->router, routing_id, routing_id_size, frame);
 }
 
-//  Starts a link to each other region whose broker's certificate its board gave ours. The
-//  links stay as started: a reload that changes a peer's endpoint or key needs a restart.
-static void
-s_start_links (rh_broker_t *self, const uint8_t public_key [RH_PUBKEY_LEN],
-               const uint8_t secret_key [RH_PUBKEY_LEN])
+//  The link to region, or NULL.
+static rh_peerlink_t *
+s_link_named (rh_broker_t *self, const char *region)
 {
-    if (!self->peers)
-        return;
-    const rh_federation_t *federation = rh_peers_federation (self->peers);
+    for (size_t i = 0; i < self->link_count; i++)
+        if (strcmp (rh_peerlink_region (self->links [i]), region) == 0)
+            return self->links [i];
+    return NULL;
+}
+
+//  Stops the index-th link; what it had in flight goes again on the region's next link.
+static void
+s_stop_link (rh_broker_t *self, size_t index)
+{
+    char queue [RH_MAX_ID + 1];
+    snprintf (queue, sizeof queue, RH_PEER_QUEUE_PREFIX "%s",
+              rh_peerlink_region (self->links [index]));
+    rh_queue_connection_lost (self->queue, queue, self->link_tokens [index]);
+    rh_log_info ("broker", "link to region %s stopped", rh_peerlink_region (self->links [index]));
+    rh_peerlink_destroy (&self->links [index]);
+    self->link_count--;
+    self->links [index] = self->links [self->link_count];
+    self->link_tokens [index] = self->link_tokens [self->link_count];
+}
+
+//  Makes the links match the federation agreement in force: a link to each other region whose
+//  broker's certificate its board gave ours, to the endpoint and key the agreement and that
+//  certificate give now. A link whose region is gone, or whose endpoint or key changed, stops
+//  (and is started again with the new ones). Called at start and after each reload.
+static void
+s_sync_links (rh_broker_t *self, const uint8_t public_key [RH_PUBKEY_LEN],
+              const uint8_t secret_key [RH_PUBKEY_LEN])
+{
+    int64_t now = rh_time_now_ms ();
+    const rh_federation_t *federation = self->peers ? rh_peers_federation (self->peers) : NULL;
+    for (size_t i = self->link_count; i-- > 0;) {
+        const char *name = rh_peerlink_region (self->links [i]);
+        const rh_fed_region_t *region =
+            federation ? rh_federation_region_named (federation, name) : NULL;
+        const rh_identity_t *broker = region && region != rh_peers_own (self->peers)
+                                          ? rh_peers_broker_identity (self->peers, region, now)
+                                          : NULL;
+        if (!broker || strcmp (region->broker_endpoint, rh_peerlink_endpoint (self->links [i]))
+            || memcmp (broker->curve_key, rh_peerlink_peer_key (self->links [i]), RH_PUBKEY_LEN))
+            s_stop_link (self, i);
+    }
     int heartbeat = (int) rh_config_int (self->config, "net/heartbeat_ms");
-    for (size_t i = 0; i < rh_federation_regions (federation); i++) {
+    for (size_t i = 0; federation && i < rh_federation_regions (federation); i++) {
         const rh_fed_region_t *region = rh_federation_region (federation, i);
-        if (region == rh_peers_own (self->peers) || self->link_count >= RH_MAX_FED_REGIONS)
+        if (region == rh_peers_own (self->peers) || s_link_named (self, region->name)
+            || self->link_count >= RH_MAX_FED_REGIONS)
             continue;
-        const rh_identity_t *broker =
-            rh_peers_broker_identity (self->peers, region, rh_time_now_ms ());
+        const rh_identity_t *broker = rh_peers_broker_identity (self->peers, region, now);
         if (!broker) {
             rh_log_warn ("broker",
                          "federation: no valid BROKER certificate %s of region %s under "
@@ -267,8 +307,10 @@ s_start_links (rh_broker_t *self, const uint8_t public_key [RH_PUBKEY_LEN],
         rh_peerlink_t *link =
             rh_peerlink_new (self->context, region->name, region->broker_endpoint,
                              broker->curve_key, public_key, secret_key, heartbeat);
-        if (link)
+        if (link) {
+            self->link_tokens [self->link_count] = S_LINK_CONNECTION + self->next_link_token++;
             self->links [self->link_count++] = link;
+        }
     }
 }
 
@@ -281,7 +323,7 @@ s_link_events (rh_broker_t *self, size_t index)
     char queue [RH_MAX_ID + 1], routing [RH_MAX_ID + 8];
     snprintf (queue, sizeof queue, RH_PEER_QUEUE_PREFIX "%s", rh_peerlink_region (link));
     snprintf (routing, sizeof routing, S_LINK_ROUTING "%s", rh_peerlink_region (link));
-    int connection = S_LINK_CONNECTION + (int) index;
+    int connection = self->link_tokens [index];
     rh_peerlink_event_t event;
     for (int i = 0; i < RH_PEER_CREDIT * 2 && rh_peerlink_event (link, &event) == 0; i++) {
         rh_acked_t acked;
@@ -816,6 +858,16 @@ s_reload (rh_broker_t *self)
     if (s_load_peers (self, &peers, why, sizeof why) == 0) {
         rh_peers_destroy (&self->peers);
         self->peers = peers;
+        //  The links follow: the broker's own keys are read again for any link that starts.
+        char identity [PATH_MAX];
+        uint8_t curve_public [RH_PUBKEY_LEN], curve_secret [RH_PUBKEY_LEN];
+        rh_file_path (identity, sizeof identity, "%s/%s", self->pki_dir,
+                      rh_config_str (self->config, "pki/identity"));
+        if (rh_ca_load_curve (identity, curve_public, curve_secret) == 0)
+            s_sync_links (self, curve_public, curve_secret);
+        else
+            rh_log_error ("broker", "cannot read the broker's keys; the links stay as they are");
+        sodium_memzero (curve_secret, sizeof curve_secret);
     }
     else {
         rh_log_error ("broker",
@@ -1271,7 +1323,7 @@ rh_broker_new (rh_config_t *config)
         goto fail;
     self->router = rh_router_new (self->context, config, curve_secret, &self->store, self->audit);
     if (self->router)
-        s_start_links (self, curve_public, curve_secret);
+        s_sync_links (self, curve_public, curve_secret);
     sodium_memzero (curve_secret, sizeof curve_secret);
     if (!self->router)
         goto fail;

@@ -139,12 +139,34 @@ before=$(count_kind "$work/la2-fd/inbox" TRANSFER)
 wait_kind "$work/la2-fd/inbox" TRANSFER $((before + 1)) 20 && ok "and the next crossing goes through" \
     || bad "the queue to west is stuck behind the refused crossing"
 
+echo "== west's broker moves: both boards sign the new endpoint, east reloads, the link follows"
+stop_west
+claim_port; moved="tcp://127.0.0.1:$claimed_port"
+sed -i "s|broker_endpoint: $west_endpoint|broker_endpoint: $moved|; s/^  version: 1$/  version: 2/" "$fed"
+"$bin/rhannu-ca" sign-agreement "$work/pki" "$fed" >/dev/null
+"$bin/rhannu-ca" sign-agreement "$work/west/pki" "$fed" >/dev/null
+sed -i "s|endpoint: $west_endpoint|endpoint: $moved|" "$work/west/broker/broker.yaml" "$work/la2-fd/agent.yaml"
+kill -HUP $broker_pid
+deadline=$((SECONDS + 10))
+until grep -q "linking to region west's broker at $moved" "$work/broker/broker.log" || [ $SECONDS -ge $deadline ]; do sleep 0.1; done
+grep -q "link to region west stopped" "$work/broker/broker.log" && ok "east stops the link to the old endpoint on reload" \
+    || bad "the old link was not stopped"
+grep -q "linking to region west's broker at $moved" "$work/broker/broker.log" && ok "and starts one to the new one" \
+    || bad "no link to the new endpoint"
+start_west
+stop_agent la2-fd; start_agent la2-fd
+sed 's/"case_id": "S6"/"case_id": "MOVED1"/; s/"in_reply_to": "[^"]*", //' "$work/s6-transfer.json" > "$work/moved.json"
+before=$(count_kind "$work/la2-fd/inbox" TRANSFER)
+"$testclient" "$endpoint" "$work/pki" la1-fd submit "$work/moved.json" la1-fd 1000003 >/dev/null 2>&1
+wait_kind "$work/la2-fd/inbox" TRANSFER $((before + 1)) 30 && ok "a crossing reaches west at its new endpoint" \
+    || bad "nothing crossed to the moved broker"
+
 stop_broker
 stop_west
 wlog=$("$bin/rhannu-broker" log -f "$work/west/broker/broker.yaml" 2>&1)
 elog=$("$bin/rhannu-broker" log -f "$work/broker/broker.yaml" 2>&1)
 expect "west stored each crossing once" \
-    "$(echo "$wlog" | grep -cE 'ACCEPTED .*TRANSFER from region east')" 8
+    "$(echo "$wlog" | grep -cE 'ACCEPTED .*TRANSFER from region east')" 9
 #  the first crossing is S6's transfer; the next five are the ones queued while west was down
 sent=$(echo "$elog" | grep -E 'ACCEPTED .*TRANSFER forwarded to region west' | awk '{print $5}' | sed -n 2,6p | tr '\n' ' ')
 stored=$(echo "$wlog" | grep -E 'ACCEPTED .*TRANSFER from region east' | awk '{print $5}' | sed -n 2,6p | tr '\n' ' ')

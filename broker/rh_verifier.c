@@ -200,6 +200,19 @@ s_verify (s_job_t *job, rh_certstore_t *store, const s_peer_stores_t *peers)
                                                    job->stored ? job->at_ms : rh_time_now_ms (),
                                                    &result->envelope)
                            : RH_E_CRL;
+    //  A stored message that came from another region (an auditor re-checking a federated
+    //  broker's log) verifies against the certificates that region's board issued, and only
+    //  for a sender this region's board never enrolled.
+    bool ours = false;
+    for (size_t i = 0; job->stored && store && i < rh_certstore_size (store) && !ours; i++)
+        ours = strcmp (rh_certstore_identity (store, i)->agency_id, result->agency) == 0;
+    for (size_t i = 0; job->stored && result->rc == RH_E_CERT_UNKNOWN && !ours && *result->agency
+                       && i < peers->count;
+         i++)
+        if (rh_certstore_receive (peers->stores [i], result->sealed, result->sealed_size,
+                                  job->at_ms, &result->envelope)
+            == RH_OK)
+            result->rc = RH_OK;
     if (job->stored) {
         //  Only the verdict is wanted; an envelope freed on the thread that made it also keeps
         //  the caller's thread out of this one's malloc arena.

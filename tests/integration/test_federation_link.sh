@@ -185,6 +185,10 @@ expect_match "west's chronology of S6 shows what came from east, and through whi
     "TRANSFER +la1-fd +-> la2-fd .*
       from region east \(broker broker\)"
 expect_match "and la2's outcome going back" "$chron" "OUTCOME +la2-fd +-> region:east"
+out=$("$bin/rhannu-audit" verify --data "$work/broker/data" --pki "$work/pki" 2>&1)
+expect_match "an auditor verifies east's log, crossings from west included" "$out" "audit log verified: [0-9]+ records"
+out=$("$bin/rhannu-audit" verify --data "$work/west/broker/data" --pki "$work/west/pki" 2>&1)
+expect_match "and west's, crossings from east included" "$out" "audit log verified: [0-9]+ records"
 expect_match "west's audit chain verifies" "$(echo "$wlog" | tail -1)" "Merkle tree intact"
 expect_match "east's audit chain verifies" "$(echo "$elog" | tail -1)" "Merkle tree intact"
 finish

@@ -189,6 +189,13 @@ out=$("$bin/rhannu-audit" verify --data "$work/broker/data" --pki "$work/pki" 2>
 expect_match "an auditor verifies east's log, crossings from west included" "$out" "audit log verified: [0-9]+ records"
 out=$("$bin/rhannu-audit" verify --data "$work/west/broker/data" --pki "$work/west/pki" 2>&1)
 expect_match "and west's, crossings from east included" "$out" "audit log verified: [0-9]+ records"
+for side in east west; do
+    data=$work/broker/data pki=$work/pki
+    [ $side = west ] && data=$work/west/broker/data pki=$work/west/pki
+    out=$("$bin/rhannu-audit" replay --data "$data" --pki "$pki" 2>&1)
+    expect_match "an auditor's replay of $side's decisions reproduces them all, crossings included" \
+        "$out" "re-decided [0-9]+ policy decisions against the agreement versions they name: [0-9]+ reproduce, 0 do not"
+done
 expect_match "west's audit chain verifies" "$(echo "$wlog" | tail -1)" "Merkle tree intact"
 expect_match "east's audit chain verifies" "$(echo "$elog" | tail -1)" "Merkle tree intact"
 finish

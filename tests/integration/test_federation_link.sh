@@ -50,6 +50,16 @@ has_notice () {    # has_notice AGENCY TEXT N
 has_notice police-east '"decision": "TRANSFERRED"' 1 && ok "the referrer is told where it went" || bad "the referrer was not told"
 expect_match "in so many words" "$(cat $(grep -l '"decision": "TRANSFERRED"' "$work"/police-east/inbox/*.json | head -1))" "transferred to LA2 IAA"
 
+echo "== la2's receipt of the transfer, a reply without address, goes back to la1"
+tid=$(msg_id_of "$(newest_kind "$work/la2-fd/inbox" TRANSFER)")
+cat > "$work/s6-receipt.json" <<JSON
+{"kind": "RECEIPT", "in_reply_to": "$tid", "case_id": "S6", "purpose": "REFERRER_FEEDBACK",
+ "body": {"original_msg_id": "$tid", "case_id": "S6", "held_by": "la2-fd", "held_by_label": "LA2 IAA",
+          "summary_en": "LA2 IAA holds the transfer"}}
+JSON
+send la2-fd "$work/s6-receipt.json"
+wait_kind "$work/la1-fd/inbox" RECEIPT 1 20 && ok "la1 gets la2's receipt across the link" || bad "la2's receipt did not reach la1"
+
 echo "== la2's outcome travels back across the link to la1 and the referrer"
 cat > "$work/s6-outcome.json" <<JSON
 {"kind": "OUTCOME", "to": [{"agency_id": "la1-fd"}], "in_reply_to": "$rid", "case_id": "S6",

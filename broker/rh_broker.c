@@ -98,6 +98,12 @@ struct _rh_broker_t {
     rh_peers_t *peers;         //  the federation agreement in force, NULL if none
     rh_peerlink_t *links [RH_MAX_FED_REGIONS];  //  to the other regions' brokers
     int link_tokens [RH_MAX_FED_REGIONS];       //  each link's connection token for rh_queue
+    //  The latest checkpoint each other region's broker sent over its link, verified: where
+    //  its log stood (size 0: none yet).
+    struct {
+        char region [RH_MAX_ID + 1];
+        rh_checkpoint_t checkpoint;
+    } peer_logs [RH_MAX_FED_REGIONS];
     size_t link_count;
     int next_link_token;
     rh_cases_t *cases;           //  referral lifecycles
@@ -330,6 +336,12 @@ s_link_events (rh_broker_t *self, size_t index)
         switch (event.kind) {
             case RH_PEERLINK_UP:
                 rh_log_info ("broker", "link to region %s is up", rh_peerlink_region (link));
+                //  Where our log stands first, as an agent hears it at Hello.
+                if (self->published.size) {
+                    rh_frame_t checkpoint = { .type = RH_FRAME_CHECKPOINT,
+                                              .checkpoint = self->published };
+                    rh_peerlink_send (link, &checkpoint);
+                }
                 if (rh_queue_reserve (self->queue, queue) == 0)
                     rh_queue_bind (self->queue, queue, (const uint8_t *) routing, strlen (routing),
                                    connection, RH_PEER_CREDIT);
@@ -430,15 +442,58 @@ s_feed_verifier (rh_broker_t *self)
 //  sealed bytes, verified on the verify workers like an agent's (against that region's board's
 //  certificates, pki/peers/REGION) and then decided by s_accept_peer. Its Accepted leaves after
 //  the commit, like an agent's: the peer keeps the message until then.
+//  The slot of region's latest checkpoint (a free one if none yet), or NULL when full.
+static rh_checkpoint_t *
+s_peer_log (rh_broker_t *self, const char *region)
+{
+    for (size_t i = 0; i < RH_MAX_FED_REGIONS; i++)
+        if (strcmp (self->peer_logs [i].region, region) == 0)
+            return &self->peer_logs [i].checkpoint;
+    for (size_t i = 0; i < RH_MAX_FED_REGIONS; i++)
+        if (!*self->peer_logs [i].region) {
+            snprintf (self->peer_logs [i].region, sizeof self->peer_logs [i].region, "%s", region);
+            return &self->peer_logs [i].checkpoint;
+        }
+    return NULL;
+}
+
+//  Another region's broker's latest checkpoint, signed by its BROKER certificate from that
+//  region's board: kept, and audited once per new one, so that this side's records show where
+//  the other log stood. (Checking that each extends the one before, and cosigning it, is a
+//  witness's work: not done here.)
+static void
+s_peer_checkpoint (rh_broker_t *self, const char *name, const rh_checkpoint_t *checkpoint)
+{
+    const rh_fed_region_t *region =
+        self->peers ? rh_federation_region_named (rh_peers_federation (self->peers), name) : NULL;
+    rh_certstore_t *store = region ? rh_peers_store (self->peers, region) : NULL;
+    rh_checkpoint_t *kept = region ? s_peer_log (self, name) : NULL;
+    if (!kept || !store || checkpoint->size <= kept->size
+        || rh_certstore_verify_checkpoint (store, checkpoint) != RH_OK)
+        return;
+    *kept = *checkpoint;
+    char root [2 * RH_DIGEST_LEN + 1], detail [RH_MAX_REASON];
+    sodium_bin2hex (root, sizeof root, checkpoint->root, RH_DIGEST_LEN);
+    snprintf (detail, sizeof detail, "region %s's broker %s: its log at size %" PRIu64 ", root %s",
+              name, region->broker_cn, checkpoint->size, root);
+    rh_audit_event (self->audit, "PEER_CHECKPOINT", RH_OK, NULL, NULL, NULL, 0, NULL, 0, NULL,
+                    detail);
+}
+
 static void
 s_from_peer (rh_broker_t *self, rh_inbound_t *in)
 {
     const rh_frame_t *frame = &in->frame;
     if (frame->type == RH_FRAME_HELLO)
         return;  //  the link's first frame: nothing to bind, nothing is delivered to it
+    if (frame->type == RH_FRAME_CHECKPOINT) {
+        s_peer_checkpoint (self, in->agency + strlen (RH_PEER_QUEUE_PREFIX), &frame->checkpoint);
+        return;
+    }
     if (frame->type != RH_FRAME_SUBMIT) {
         rh_router_reply (self->router, in->routing_id, in->routing_id_size, "", RH_E_MALFORMED,
-                         false, "another region's broker may send Hello and Submit only");
+                         false,
+                         "another region's broker may send Hello, Submit and Checkpoint only");
         return;
     }
     s_submit (self, in->routing_id, in->routing_id_size, in->agency, frame->msg_id, frame->sealed,
@@ -466,7 +521,8 @@ s_accept_peer (rh_broker_t *self, rh_verified_t *result)
         result->rc == RH_OK && store
             ? rh_certstore_enrolled (store, result->agency, rh_time_now_ms ())
             : NULL;
-    rh_intake_accept_peer (self->intake, result, region, sender, s_now (self));
+    rh_checkpoint_t *log = s_peer_log (self, region->name);
+    rh_intake_accept_peer (self->intake, result, region, sender, log ? log->size : 0, s_now (self));
 }
 
 //  Acts on one frame an agent sent.

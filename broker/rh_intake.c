@@ -23,6 +23,7 @@ struct _rh_intake_t {
     //  certificate there (not enrolled here); NULL otherwise.
     const rh_fed_region_t *from_region;
     const rh_identity_t *foreign;
+    uint64_t peer_log_size;     //  the size of that region's log at its latest checkpoint, or 0
     int64_t expiry_ms;          //  default message life
     int64_t created_window_ms;  //  how far a created time may be from the real clock
 };
@@ -655,7 +656,12 @@ rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
     //  audit record keeps rather than store it again.
     //  From another region: the record names the region and broker it came through.
     char from [RH_MAX_REASON] = "";
-    if (self->from_region)
+    if (self->from_region && self->peer_log_size)
+        snprintf (from, sizeof from,
+                  "%s from region %s (broker %s; its log at checkpoint %" PRIu64 ")",
+                  rh_envelope_kind_name (rh_envelope_kind (envelope)), self->from_region->name,
+                  self->from_region->broker_cn, self->peer_log_size);
+    else if (self->from_region)
         snprintf (from, sizeof from, "%s from region %s (broker %s)",
                   rh_envelope_kind_name (rh_envelope_kind (envelope)), self->from_region->name,
                   self->from_region->broker_cn);
@@ -718,12 +724,13 @@ rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
 
 void
 rh_intake_accept_peer (rh_intake_t *self, rh_verified_t *result, const rh_fed_region_t *region,
-                       const rh_identity_t *sender, int64_t now)
+                       const rh_identity_t *sender, uint64_t peer_log_size, int64_t now)
 {
     assert (self && result && region);
     if (result->rc == RH_OK && !sender)
         result->rc = RH_E_CERT_UNKNOWN;
     self->from_region = region;
+    self->peer_log_size = peer_log_size;
     self->foreign = result->rc == RH_OK ? sender : NULL;
     rh_intake_accept (self, result, now);
     self->from_region = NULL;

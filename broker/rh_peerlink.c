@@ -70,6 +70,16 @@ s_forward (rh_peerlink_t *self, void *dealer, const uint8_t *data, size_t size)
     rh_frame_t frame;
     if (rh_frame_decode (data, size, &frame) != RH_OK)
         return;
+    if (frame.type == RH_FRAME_CHECKPOINT && self->up) {
+        //  This broker's latest signed checkpoint: the peer keeps it as where our log stood.
+        size_t bytes_size = 0;
+        uint8_t *bytes = rh_frame_encode (&frame, &bytes_size);
+        if (bytes)
+            zmq_send (dealer, bytes, bytes_size, ZMQ_DONTWAIT);
+        free (bytes);
+        rh_frame_release (&frame);
+        return;
+    }
     if (frame.type != RH_FRAME_DELIVER || !self->up) {
         //  Down: the queue counts what it handed us and sends it again at the next up.
         rh_frame_release (&frame);

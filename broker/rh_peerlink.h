@@ -14,7 +14,8 @@
     The main loop talks to the link over an inproc PAIR, with the queue's
     own credit bound (RH_PEER_CREDIT deliveries in flight), so no send on
     it ever blocks:
-        main -> link   a Deliver frame (rh_frame_encode) as rh_queue sends
+        main -> link   a Deliver frame (rh_frame_encode) as rh_queue sends, or this
+                       broker's latest Checkpoint, which the link passes on
         link -> main   read with rh_peerlink_event: up (bind the queue,
                        which sends everything unacknowledged again from the
                        head, in order), down (unbind; in flight goes again

@@ -181,7 +181,12 @@ expect "west stored each crossing once" \
 sent=$(echo "$elog" | grep -E 'ACCEPTED .*TRANSFER forwarded to region west' | awk '{print $5}' | sed -n 2,6p | tr '\n' ' ')
 stored=$(echo "$wlog" | grep -E 'ACCEPTED .*TRANSFER from region east' | awk '{print $5}' | sed -n 2,6p | tr '\n' ' ')
 expect "in the order la1 sent them" "$stored" "$sent"
-expect_match "west's audit record names the region and broker it came through" "$wlog" "TRANSFER from region east \(broker broker\)"
+expect_match "west's audit record names the region and broker it came through, and where east's log stood" \
+    "$wlog" "TRANSFER from region east \(broker broker; its log at checkpoint [0-9]+\)"
+expect_match "west keeps east's signed checkpoints, verified, as they come over the link" "$wlog" \
+    "PEER_CHECKPOINT +RH_OK .*region east's broker broker: its log at size [0-9]+, root [0-9a-f]{64}"
+expect_match "and east keeps west's" "$elog" \
+    "PEER_CHECKPOINT +RH_OK .*region west's broker broker: its log at size [0-9]+, root [0-9a-f]{64}"
 expect_match "east's audit record names the crossing" "$elog" "TRANSFER forwarded to region west for la2-fd"
 expect_match "east's refusal at the border is audited, typed" "$elog" "REJECTED +RH_E_POLICY .*border:not_covered"
 expect_match "and west's refusal of a crossing, naming the region" "$elog" "FORWARD_REFUSED +RH_E_POLICY .*region west refused it"
@@ -193,7 +198,7 @@ expect_match "and la2's outcome, which came from west" "$chron" "OUTCOME +la2-fd
 chron=$("$bin/rhannu-audit" chronology --case S6 --data "$work/west/broker/data" --pki "$work/west/pki" 2>&1)
 expect_match "west's chronology of S6 shows what came from east, and through which broker" "$chron" \
     "TRANSFER +la1-fd +-> la2-fd .*
-      from region east \(broker broker\)"
+      from region east \(broker broker; its log at checkpoint [0-9]+\)"
 expect_match "and la2's outcome going back" "$chron" "OUTCOME +la2-fd +-> region:east"
 out=$("$bin/rhannu-audit" verify --data "$work/broker/data" --pki "$work/pki" 2>&1)
 expect_match "an auditor verifies east's log, crossings from west included" "$out" "audit log verified: [0-9]+ records"

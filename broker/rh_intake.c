@@ -21,9 +21,9 @@ struct _rh_intake_t {
     rh_peers_t *const *peers;      //  borrowed slot: the federation in force, or NULL
     //  While rh_intake_accept_peer decides: the region the message came from and its sender's
     //  certificate there (not enrolled here); NULL otherwise.
+    uint64_t peer_log_size;  //  and the size of that region's log at its last checkpoint, or 0
     const rh_fed_region_t *from_region;
     const rh_identity_t *foreign;
-    uint64_t peer_log_size;     //  the size of that region's log at its latest checkpoint, or 0
     int64_t expiry_ms;          //  default message life
     int64_t created_window_ms;  //  how far a created time may be from the real clock
 };

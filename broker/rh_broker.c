@@ -99,8 +99,16 @@ struct _rh_broker_t {
     rh_signer_t *signer;       //  the broker's own identity, for notices
     rh_policy_t *policy;       //  the sharing agreements in force
     rh_peers_t *peers;         //  the federation agreement in force, NULL if none
-    rh_peerlink_t *links [RH_MAX_FED_REGIONS];  //  to the other regions' brokers (started once)
+    rh_peerlink_t *links [RH_MAX_FED_REGIONS];  //  to the other regions' brokers
+    int link_tokens [RH_MAX_FED_REGIONS];       //  each link's connection token for rh_queue
+    //  The latest checkpoint each other region's broker sent over its link, verified: where
+    //  its log stood (size 0: none yet).
+    struct {
+        char region [RH_MAX_ID + 1];
+        rh_checkpoint_t checkpoint;
+    } peer_logs [RH_MAX_FED_REGIONS];
     size_t link_count;
+    int next_link_token;
     rh_cases_t *cases;           //  referral lifecycles
     int64_t clock_offset;        //  added to the clock (tests: clock/offset_file)
     int64_t last_checkpoint_ms;  //  when the audit log was last checkpointed
@@ -215,7 +223,8 @@ s_retention (rh_broker_t *self, int64_t now)
 }
 
 //  A per-peer queue is bound to its link under this routing id and a connection token above
-//  any descriptor (S_LINK_CONNECTION + the link's index): the queue sends to it as to an agent.
+//  any descriptor (S_LINK_CONNECTION + a serial number per link started): the queue sends to
+//  it as to an agent.
 #define S_LINK_ROUTING    "~link:"
 #define S_LINK_CONNECTION (1 << 30)
 
@@ -246,22 +255,59 @@ s_send (void *arg, const uint8_t *routing_id, size_t routing_id_size, const rh_f
     return rh_router_send (self->router, routing_id, routing_id_size, frame);
 }
 
-//  Starts a link to each other region whose broker's certificate its board gave ours. The
-//  links stay as started: a reload that changes a peer's endpoint or key needs a restart.
-static void
-s_start_links (rh_broker_t *self, const uint8_t public_key [RH_PUBKEY_LEN],
-               const uint8_t secret_key [RH_PUBKEY_LEN])
+//  The link to region, or NULL.
+static rh_peerlink_t *
+s_link_named (rh_broker_t *self, const char *region)
 {
-    if (!self->peers)
-        return;
-    const rh_federation_t *federation = rh_peers_federation (self->peers);
+    for (size_t i = 0; i < self->link_count; i++)
+        if (strcmp (rh_peerlink_region (self->links [i]), region) == 0)
+            return self->links [i];
+    return NULL;
+}
+
+//  Stops the index-th link; what it had in flight goes again on the region's next link.
+static void
+s_stop_link (rh_broker_t *self, size_t index)
+{
+    char queue [RH_MAX_ID + 1];
+    snprintf (queue, sizeof queue, RH_PEER_QUEUE_PREFIX "%s",
+              rh_peerlink_region (self->links [index]));
+    rh_queue_connection_lost (self->queue, queue, self->link_tokens [index]);
+    rh_log_info ("broker", "link to region %s stopped", rh_peerlink_region (self->links [index]));
+    rh_peerlink_destroy (&self->links [index]);
+    self->link_count--;
+    self->links [index] = self->links [self->link_count];
+    self->link_tokens [index] = self->link_tokens [self->link_count];
+}
+
+//  Makes the links match the federation agreement in force: a link to each other region whose
+//  broker's certificate its board gave ours, to the endpoint and key the agreement and that
+//  certificate give now. A link whose region is gone, or whose endpoint or key changed, stops
+//  (and is started again with the new ones). Called at start and after each reload.
+static void
+s_sync_links (rh_broker_t *self, const uint8_t public_key [RH_PUBKEY_LEN],
+              const uint8_t secret_key [RH_PUBKEY_LEN])
+{
+    int64_t now = rh_time_now_ms ();
+    const rh_federation_t *federation = self->peers ? rh_peers_federation (self->peers) : NULL;
+    for (size_t i = self->link_count; i-- > 0;) {
+        const char *name = rh_peerlink_region (self->links [i]);
+        const rh_fed_region_t *region =
+            federation ? rh_federation_region_named (federation, name) : NULL;
+        const rh_identity_t *broker = region && region != rh_peers_own (self->peers)
+                                          ? rh_peers_broker_identity (self->peers, region, now)
+                                          : NULL;
+        if (!broker || strcmp (region->broker_endpoint, rh_peerlink_endpoint (self->links [i]))
+            || memcmp (broker->curve_key, rh_peerlink_peer_key (self->links [i]), RH_PUBKEY_LEN))
+            s_stop_link (self, i);
+    }
     int heartbeat = (int) rh_config_int (self->config, "net/heartbeat_ms");
-    for (size_t i = 0; i < rh_federation_regions (federation); i++) {
+    for (size_t i = 0; federation && i < rh_federation_regions (federation); i++) {
         const rh_fed_region_t *region = rh_federation_region (federation, i);
-        if (region == rh_peers_own (self->peers) || self->link_count >= RH_MAX_FED_REGIONS)
+        if (region == rh_peers_own (self->peers) || s_link_named (self, region->name)
+            || self->link_count >= RH_MAX_FED_REGIONS)
             continue;
-        const rh_identity_t *broker =
-            rh_peers_broker_identity (self->peers, region, rh_time_now_ms ());
+        const rh_identity_t *broker = rh_peers_broker_identity (self->peers, region, now);
         if (!broker) {
             rh_log_warn ("broker",
                          "federation: no valid BROKER certificate %s of region %s under "
@@ -272,8 +318,10 @@ s_start_links (rh_broker_t *self, const uint8_t public_key [RH_PUBKEY_LEN],
         rh_peerlink_t *link =
             rh_peerlink_new (self->context, region->name, region->broker_endpoint,
                              broker->curve_key, public_key, secret_key, heartbeat);
-        if (link)
+        if (link) {
+            self->link_tokens [self->link_count] = S_LINK_CONNECTION + self->next_link_token++;
             self->links [self->link_count++] = link;
+        }
     }
 }
 
@@ -286,13 +334,19 @@ s_link_events (rh_broker_t *self, size_t index)
     char queue [RH_MAX_ID + 1], routing [RH_MAX_ID + 8];
     snprintf (queue, sizeof queue, RH_PEER_QUEUE_PREFIX "%s", rh_peerlink_region (link));
     snprintf (routing, sizeof routing, S_LINK_ROUTING "%s", rh_peerlink_region (link));
-    int connection = S_LINK_CONNECTION + (int) index;
+    int connection = self->link_tokens [index];
     rh_peerlink_event_t event;
     for (int i = 0; i < RH_PEER_CREDIT * 2 && rh_peerlink_event (link, &event) == 0; i++) {
         rh_acked_t acked;
         switch (event.kind) {
             case RH_PEERLINK_UP:
                 rh_log_info ("broker", "link to region %s is up", rh_peerlink_region (link));
+                //  Where our log stands first, as an agent hears it at Hello.
+                if (self->published.size) {
+                    rh_frame_t checkpoint = { .type = RH_FRAME_CHECKPOINT,
+                                              .checkpoint = self->published };
+                    rh_peerlink_send (link, &checkpoint);
+                }
                 if (rh_queue_reserve (self->queue, queue) == 0)
                     rh_queue_bind (self->queue, queue, (const uint8_t *) routing, strlen (routing),
                                    connection, RH_PEER_CREDIT);
@@ -347,58 +401,6 @@ s_link_events (rh_broker_t *self, size_t index)
     }
 }
 
-//  A frame from another region's broker on its link: a Submit carries a sender's original
-//  sealed bytes, verified here against that region's board's certificates (pki/peers/REGION)
-//  and then decided as any message (rh_intake_accept_peer). Its Accepted leaves after the
-//  commit, like an agent's: the peer keeps the message until then.
-static void
-s_from_peer (rh_broker_t *self, rh_inbound_t *in)
-{
-    const rh_frame_t *frame = &in->frame;
-    if (frame->type == RH_FRAME_HELLO)
-        return;  //  the link's first frame: nothing to bind, nothing is delivered to it
-    if (frame->type != RH_FRAME_SUBMIT) {
-        rh_router_reply (self->router, in->routing_id, in->routing_id_size, "", RH_E_MALFORMED,
-                         false, "another region's broker may send Hello and Submit only");
-        return;
-    }
-    const char *name = in->agency + strlen (RH_PEER_QUEUE_PREFIX);
-    const rh_fed_region_t *region =
-        self->peers ? rh_federation_region_named (rh_peers_federation (self->peers), name) : NULL;
-    rh_certstore_t *store = region ? rh_peers_store (self->peers, region) : NULL;
-    rh_verified_t result;
-    memset (&result, 0, sizeof result);
-    memcpy (result.routing_id, in->routing_id, in->routing_id_size);
-    result.routing_id_size = in->routing_id_size;
-    snprintf (result.msg_id, sizeof result.msg_id, "%s", frame->msg_id ? frame->msg_id : "");
-    snprintf (result.agency, sizeof result.agency, "%s", in->agency);
-    result.sealed = (uint8_t *) frame->sealed;
-    result.sealed_size = frame->sealed_size;
-    rh_sha256 (result.sealed_sha256, frame->sealed, frame->sealed_size);
-    int64_t real = rh_time_now_ms ();
-    rh_envelope_t *envelope = NULL;
-    result.rc =
-        store ? rh_certstore_receive (store, frame->sealed, frame->sealed_size, real, &envelope)
-              : RH_E_CERT_UNKNOWN;
-    const rh_identity_t *sender = NULL;
-    if (result.rc == RH_OK) {
-        snprintf (result.agency, sizeof result.agency, "%s", rh_envelope_sender (envelope));
-        snprintf (result.msg_id, sizeof result.msg_id, "%s", rh_envelope_msg_id (envelope));
-        sender = rh_certstore_enrolled (store, result.agency, real);
-        if (sender && strcmp (sender->type, "BROKER") == 0)
-            sender = NULL;  //  a broker's own messages do not cross
-        result.envelope = envelope;
-    }
-    if (!region) {
-        rh_router_reply (self->router, in->routing_id, in->routing_id_size, result.msg_id,
-                         RH_E_CERT_UNKNOWN, false, "no federation agreement names this region");
-        rh_envelope_destroy (&envelope);
-        return;
-    }
-    rh_intake_accept_peer (self->intake, &result, region, sender, s_now (self));
-    rh_envelope_destroy (&envelope);
-}
-
 //  Hands a submission to a verify worker if one has credit and nothing is waiting before it,
 //  else parks it; past the backlog's bounds the agent is told to send it again later. Never
 //  waits for a worker.
@@ -450,6 +452,93 @@ s_feed_verifier (rh_broker_t *self)
                              "the submission cannot be taken");
         rh_backlog_pop (self->backlog);
     }
+}
+
+//  A frame from another region's broker on its link: a Submit carries a sender's original
+//  sealed bytes, verified on the verify workers like an agent's (against that region's board's
+//  certificates, pki/peers/REGION) and then decided by s_accept_peer. Its Accepted leaves after
+//  the commit, like an agent's: the peer keeps the message until then.
+//  The slot of region's latest checkpoint (a free one if none yet), or NULL when full.
+static rh_checkpoint_t *
+s_peer_log (rh_broker_t *self, const char *region)
+{
+    for (size_t i = 0; i < RH_MAX_FED_REGIONS; i++)
+        if (strcmp (self->peer_logs [i].region, region) == 0)
+            return &self->peer_logs [i].checkpoint;
+    for (size_t i = 0; i < RH_MAX_FED_REGIONS; i++)
+        if (!*self->peer_logs [i].region) {
+            snprintf (self->peer_logs [i].region, sizeof self->peer_logs [i].region, "%s", region);
+            return &self->peer_logs [i].checkpoint;
+        }
+    return NULL;
+}
+
+//  Another region's broker's latest checkpoint, signed by its BROKER certificate from that
+//  region's board: kept, and audited once per new one, so that this side's records show where
+//  the other log stood. (Checking that each extends the one before, and cosigning it, is a
+//  witness's work: not done here.)
+static void
+s_peer_checkpoint (rh_broker_t *self, const char *name, const rh_checkpoint_t *checkpoint)
+{
+    const rh_fed_region_t *region =
+        self->peers ? rh_federation_region_named (rh_peers_federation (self->peers), name) : NULL;
+    rh_certstore_t *store = region ? rh_peers_store (self->peers, region) : NULL;
+    rh_checkpoint_t *kept = region ? s_peer_log (self, name) : NULL;
+    if (!kept || !store || checkpoint->size <= kept->size
+        || rh_certstore_verify_checkpoint (store, checkpoint) != RH_OK)
+        return;
+    *kept = *checkpoint;
+    char root [2 * RH_DIGEST_LEN + 1], detail [RH_MAX_REASON];
+    sodium_bin2hex (root, sizeof root, checkpoint->root, RH_DIGEST_LEN);
+    snprintf (detail, sizeof detail, "region %s's broker %s: its log at size %" PRIu64 ", root %s",
+              name, region->broker_cn, checkpoint->size, root);
+    rh_audit_event (self->audit, "PEER_CHECKPOINT", RH_OK, NULL, NULL, NULL, 0, NULL, 0, NULL,
+                    detail);
+}
+
+static void
+s_from_peer (rh_broker_t *self, rh_inbound_t *in)
+{
+    const rh_frame_t *frame = &in->frame;
+    if (frame->type == RH_FRAME_HELLO)
+        return;  //  the link's first frame: nothing to bind, nothing is delivered to it
+    if (frame->type == RH_FRAME_CHECKPOINT) {
+        s_peer_checkpoint (self, in->agency + strlen (RH_PEER_QUEUE_PREFIX), &frame->checkpoint);
+        return;
+    }
+    if (frame->type != RH_FRAME_SUBMIT) {
+        rh_router_reply (self->router, in->routing_id, in->routing_id_size, "", RH_E_MALFORMED,
+                         false,
+                         "another region's broker may send Hello, Submit and Checkpoint only");
+        return;
+    }
+    s_submit (self, in->routing_id, in->routing_id_size, in->agency, frame->msg_id, frame->sealed,
+              frame->sealed_size);
+}
+
+//  A verified message another region's broker forwarded: decided at the border and under the
+//  agreements by rh_intake_accept_peer, if the federation in force still names that region.
+static void
+s_accept_peer (rh_broker_t *self, rh_verified_t *result)
+{
+    const rh_fed_region_t *region =
+        self->peers ? rh_federation_region_named (rh_peers_federation (self->peers), result->region)
+                    : NULL;
+    if (!region || region == rh_peers_own (self->peers)) {
+        rh_router_reply (self->router, result->routing_id, result->routing_id_size, result->msg_id,
+                         RH_E_CERT_UNKNOWN, false,
+                         "no federation agreement in force names this region");
+        return;
+    }
+    //  The worker verified the signature; the sender's certificate, from the same folder, is
+    //  looked up again here for the decisions (no cryptography).
+    rh_certstore_t *store = rh_peers_store (self->peers, region);
+    const rh_identity_t *sender =
+        result->rc == RH_OK && store
+            ? rh_certstore_enrolled (store, result->agency, rh_time_now_ms ())
+            : NULL;
+    rh_checkpoint_t *log = s_peer_log (self, region->name);
+    rh_intake_accept_peer (self->intake, result, region, sender, log ? log->size : 0, s_now (self));
 }
 
 //  Acts on one frame an agent sent.
@@ -841,6 +930,16 @@ s_reload (rh_broker_t *self)
     if (s_load_peers (self, &peers, why, sizeof why) == 0) {
         rh_peers_destroy (&self->peers);
         self->peers = peers;
+        //  The links follow: the broker's own keys are read again for any link that starts.
+        char identity [PATH_MAX];
+        uint8_t curve_public [RH_PUBKEY_LEN], curve_secret [RH_PUBKEY_LEN];
+        rh_file_path (identity, sizeof identity, "%s/%s", self->pki_dir,
+                      rh_config_str (self->config, "pki/identity"));
+        if (rh_ca_load_curve (identity, curve_public, curve_secret) == 0)
+            s_sync_links (self, curve_public, curve_secret);
+        else
+            rh_log_error ("broker", "cannot read the broker's keys; the links stay as they are");
+        sodium_memzero (curve_secret, sizeof curve_secret);
     }
     else {
         rh_log_error ("broker",
@@ -1298,7 +1397,7 @@ rh_broker_new (rh_config_t *config)
         goto fail;
     self->router = rh_router_new (self->context, config, curve_secret, &self->store, self->audit);
     if (self->router)
-        s_start_links (self, curve_public, curve_secret);
+        s_sync_links (self, curve_public, curve_secret);
     sodium_memzero (curve_secret, sizeof curve_secret);
     if (!self->router)
         goto fail;
@@ -1496,7 +1595,10 @@ rh_broker_step (rh_broker_t *self, int timeout_ms)
         }
         rh_verified_t result;
         if (rh_verifier_result (self->verifier, &result) == 0) {
-            rh_intake_accept (self->intake, &result, s_now (self));
+            if (*result.region)
+                s_accept_peer (self, &result);
+            else
+                rh_intake_accept (self->intake, &result, s_now (self));
             rh_verified_release (&result);
             handled++;
             progress = true;

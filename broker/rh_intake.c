@@ -21,6 +21,7 @@ struct _rh_intake_t {
     rh_peers_t *const *peers;      //  borrowed slot: the federation in force, or NULL
     //  While rh_intake_accept_peer decides: the region the message came from and its sender's
     //  certificate there (not enrolled here); NULL otherwise.
+    uint64_t peer_log_size;  //  and the size of that region's log at its last checkpoint, or 0
     const rh_fed_region_t *from_region;
     const rh_identity_t *foreign;
     rh_lateral_t *lateral;       //  borrowed: lateral checks (issue 17), or NULL
@@ -785,7 +786,12 @@ rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
     //  audit record keeps rather than store it again.
     //  From another region: the record names the region and broker it came through.
     char from [RH_MAX_REASON] = "";
-    if (self->from_region)
+    if (self->from_region && self->peer_log_size)
+        snprintf (from, sizeof from,
+                  "%s from region %s (broker %s; its log at checkpoint %" PRIu64 ")",
+                  rh_envelope_kind_name (rh_envelope_kind (envelope)), self->from_region->name,
+                  self->from_region->broker_cn, self->peer_log_size);
+    else if (self->from_region)
         snprintf (from, sizeof from, "%s from region %s (broker %s)",
                   rh_envelope_kind_name (rh_envelope_kind (envelope)), self->from_region->name,
                   self->from_region->broker_cn);
@@ -865,16 +871,22 @@ rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
         rh_lateral_answer (self->lateral, &lateral, envelope, now);
     rh_router_reply (self->router, result->routing_id, result->routing_id_size, result->msg_id,
                      RH_OK, false, NULL);
+    //  One line per crossing, ids only, as the forwarding broker writes "accepted for
+    //  forwarding": the two logs side by side show each crossing's way.
+    if (self->from_region)
+        rh_log_info ("broker", "%s from %s came across from region %s; stored for %zu recipients",
+                     result->msg_id, result->agency, self->from_region->name, delivered);
 }
 
 void
 rh_intake_accept_peer (rh_intake_t *self, rh_verified_t *result, const rh_fed_region_t *region,
-                       const rh_identity_t *sender, int64_t now)
+                       const rh_identity_t *sender, uint64_t peer_log_size, int64_t now)
 {
     assert (self && result && region);
     if (result->rc == RH_OK && !sender)
         result->rc = RH_E_CERT_UNKNOWN;
     self->from_region = region;
+    self->peer_log_size = peer_log_size;
     self->foreign = result->rc == RH_OK ? sender : NULL;
     rh_intake_accept (self, result, now);
     self->from_region = NULL;

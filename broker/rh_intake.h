@@ -59,8 +59,9 @@ void rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now);
 //  As rh_intake_accept, for a message another region's broker forwarded (from region; sender
 //  is the sender's certificate from that region's board, verified by the caller; NULL: not
 //  known there, refused). The border is decided in that direction first, then the agreements
-//  in force here as for any sender; the audit record names the region and its broker.
+//  in force here as for any sender; the audit record names the region and its broker, and
+//  peer_log_size, if not 0, the size of that broker's log at its latest checkpoint received.
 void rh_intake_accept_peer (rh_intake_t *self, rh_verified_t *result, const rh_fed_region_t *region,
-                            const rh_identity_t *sender, int64_t now);
+                            const rh_identity_t *sender, uint64_t peer_log_size, int64_t now);
 
 #endif

@@ -25,7 +25,8 @@ struct _rh_peerlink_t {
     uint8_t secret_key [RH_PUBKEY_LEN];
     int heartbeat_ms;
     char pipe_endpoint [80];
-    void *pipe;  //  main's end (PAIR, bound)
+    uint64_t nonce;  //  in inproc names: a new link may start before an old one's are released
+    void *pipe;      //  main's end (PAIR, bound)
     pthread_t thread;
     bool started;
     //  The thread's own, touched by nothing else once it runs:
@@ -69,6 +70,16 @@ s_forward (rh_peerlink_t *self, void *dealer, const uint8_t *data, size_t size)
     rh_frame_t frame;
     if (rh_frame_decode (data, size, &frame) != RH_OK)
         return;
+    if (frame.type == RH_FRAME_CHECKPOINT && self->up) {
+        //  This broker's latest signed checkpoint: the peer keeps it as where our log stood.
+        size_t bytes_size = 0;
+        uint8_t *bytes = rh_frame_encode (&frame, &bytes_size);
+        if (bytes)
+            zmq_send (dealer, bytes, bytes_size, ZMQ_DONTWAIT);
+        free (bytes);
+        rh_frame_release (&frame);
+        return;
+    }
     if (frame.type != RH_FRAME_DELIVER || !self->up) {
         //  Down: the queue counts what it handed us and sends it again at the next up.
         rh_frame_release (&frame);
@@ -153,7 +164,7 @@ s_open (rh_peerlink_t *self, void **dealer, void **monitor)
              | zmq_setsockopt (*dealer, ZMQ_RECONNECT_IVL_MAX, &reconnect_max, sizeof reconnect_max)
              | s_limits (*dealer, RH_PEER_CREDIT * 4);
     char endpoint [96];
-    snprintf (endpoint, sizeof endpoint, "inproc://rh-peerlink-monitor-%p", (void *) self);
+    snprintf (endpoint, sizeof endpoint, "inproc://rh-peerlink-monitor-%016" PRIx64, self->nonce);
     if (rc != 0 || zmq_socket_monitor (*dealer, endpoint, S_EVENTS) != 0
         || zmq_connect (*monitor, endpoint) != 0 || zmq_connect (*dealer, self->endpoint) != 0)
         return -1;
@@ -251,8 +262,9 @@ rh_peerlink_new (void *context, const char *region, const char *endpoint,
     memcpy (self->public_key, public_key, RH_PUBKEY_LEN);
     memcpy (self->secret_key, secret_key, RH_PUBKEY_LEN);
     self->heartbeat_ms = heartbeat_ms;
-    snprintf (self->pipe_endpoint, sizeof self->pipe_endpoint, "inproc://rh-peerlink-%p",
-              (void *) self);
+    randombytes_buf (&self->nonce, sizeof self->nonce);
+    snprintf (self->pipe_endpoint, sizeof self->pipe_endpoint, "inproc://rh-peerlink-%016" PRIx64,
+              self->nonce);
     //  Events in flight at most: one per credit, plus up and down, several times over.
     int hwm = RH_PEER_CREDIT * 8;
     if (!(self->pipe = zmq_socket (context, ZMQ_PAIR)) || s_limits (self->pipe, hwm) != 0
@@ -296,6 +308,18 @@ const char *
 rh_peerlink_region (const rh_peerlink_t *self)
 {
     return self->region;
+}
+
+const char *
+rh_peerlink_endpoint (const rh_peerlink_t *self)
+{
+    return self->endpoint;
+}
+
+const uint8_t *
+rh_peerlink_peer_key (const rh_peerlink_t *self)
+{
+    return self->peer_key;
 }
 
 void *

@@ -14,7 +14,8 @@
     The main loop talks to the link over an inproc PAIR, with the queue's
     own credit bound (RH_PEER_CREDIT deliveries in flight), so no send on
     it ever blocks:
-        main -> link   a Deliver frame (rh_frame_encode) as rh_queue sends
+        main -> link   a Deliver frame (rh_frame_encode) as rh_queue sends, or this
+                       broker's latest Checkpoint, which the link passes on
         link -> main   read with rh_peerlink_event: up (bind the queue,
                        which sends everything unacknowledged again from the
                        head, in order), down (unbind; in flight goes again
@@ -58,6 +59,11 @@ void rh_peerlink_destroy (rh_peerlink_t **self_p);
 
 //  The region it links to.
 const char *rh_peerlink_region (const rh_peerlink_t *self);
+
+//  Where it connects, and the peer broker's CURVE key it expects (RH_PUBKEY_LEN bytes): a
+//  reload that changes either starts a new link.
+const char *rh_peerlink_endpoint (const rh_peerlink_t *self);
+const uint8_t *rh_peerlink_peer_key (const rh_peerlink_t *self);
 
 //  The main loop's end of the pipe (poll ZMQ_POLLIN for events).
 void *rh_peerlink_socket (rh_peerlink_t *self);

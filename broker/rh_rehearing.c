@@ -12,8 +12,12 @@ typedef struct {
 } s_version_t;
 
 struct _rh_rehearing_t {
-    rh_db_t *db;               //  borrowed
-    rh_certstore_t *store;     //  borrowed
+    rh_db_t *db;            //  borrowed
+    rh_certstore_t *store;  //  borrowed
+    //  Federated regions: the certificates other boards issued (pki/peers/REGION), for the
+    //  decisions about a message that came from another region.
+    rh_certstore_t *peers [RH_MAX_FED_REGIONS];
+    size_t peer_count;
     X509 *ca;                  //  the board CA that signs agreements, NULL if unreadable
     s_version_t *versions;     //  versions looked up so far (kept: decisions repeat them)
     size_t version_count;      //  entries in versions
@@ -56,6 +60,19 @@ rh_rehearing_new (rh_db_t *db, rh_certstore_t *store, const char *pki)
     char ca_path [PATH_MAX];
     rh_file_path (ca_path, sizeof ca_path, "%s/ca.pem", pki);
     self->ca = rh_ca_read_cert (ca_path);
+    char peers [PATH_MAX];
+    rh_file_path (peers, sizeof peers, "%s/peers", pki);
+    DIR *dir = opendir (peers);
+    struct dirent *entry;
+    while (dir && (entry = readdir (dir)) && self->peer_count < RH_MAX_FED_REGIONS) {
+        char region [PATH_MAX];
+        rh_file_path (region, sizeof region, "%s/%s", peers, entry->d_name);
+        rh_certstore_t *peer = entry->d_name [0] == '.' ? NULL : rh_certstore_load_dir (region);
+        if (peer)
+            self->peers [self->peer_count++] = peer;
+    }
+    if (dir)
+        closedir (dir);
     self->cases = rh_casebook_new ();
     self->mismatches = json_array ();
     self->lateral = json_object ();
@@ -81,6 +98,8 @@ rh_rehearing_destroy (rh_rehearing_t **self_p)
             rh_agreement_destroy (&self->versions [i].agreement);
         free (self->versions);
         rh_casebook_destroy (&self->cases);
+        for (size_t i = 0; i < self->peer_count; i++)
+            rh_certstore_destroy (&self->peers [i]);
         json_decref (self->mismatches);
         json_decref (self->lateral);
         json_decref (self->responses);
@@ -132,15 +151,23 @@ s_version (rh_rehearing_t *self, const char *id, uint32_t version, const uint8_t
 }
 
 //  The policy's view of an agency whose certificate was valid at at_ms. False if none was.
+//  An agency this region's board never enrolled is looked for among the other regions'
+//  (a crossing's sender or recipient).
 static bool
 s_party (rh_rehearing_t *self, const char *agency, int64_t at_ms, rh_party_ref_t *ref)
 {
-    for (size_t i = 0; i < rh_certstore_size (self->store); i++) {
-        const rh_identity_t *id = rh_certstore_identity (self->store, i);
-        if (!strcmp (id->agency_id, agency)
-            && rh_certstore_status (self->store, i, at_ms) == RH_OK) {
-            rh_policy_party (id, ref);
-            return true;
+    bool known = false;
+    for (size_t p = 0; p <= self->peer_count && !known; p++) {
+        rh_certstore_t *store = p == 0 ? self->store : self->peers [p - 1];
+        for (size_t i = 0; i < rh_certstore_size (store); i++) {
+            const rh_identity_t *id = rh_certstore_identity (store, i);
+            if (strcmp (id->agency_id, agency) != 0)
+                continue;
+            known = true;
+            if (rh_certstore_status (store, i, at_ms) == RH_OK) {
+                rh_policy_party (id, ref);
+                return true;
+            }
         }
     }
     return false;

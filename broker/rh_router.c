@@ -334,6 +334,14 @@ rh_router_handle_zap (rh_router_t *self)
             rc = RH_E_CERT_UNKNOWN;
             text = "broker key used as a client";
         }
+        else if (rc == RH_OK
+                 && strncmp (identity->agency_id, RH_PEER_QUEUE_PREFIX,
+                             strlen (RH_PEER_QUEUE_PREFIX))
+                        == 0) {
+            //  That name is another region's broker's on its link: no agency may speak as one.
+            rc = RH_E_CERT_UNKNOWN;
+            text = "an agency id that names another region's link";
+        }
         else if (rc == RH_OK && !rh_sessions_admit (self->sessions, identity->agency_id, now)) {
             //  Idle connections on one key must not take every descriptor from the others.
             rc = RH_E_BUSY;

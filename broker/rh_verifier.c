@@ -109,20 +109,110 @@ s_socket_close (void **socket_p)
 //  ---------------------------------------------------------------------------------------------
 //  Worker thread
 
+//  A worker's certificates of the other regions (pki_dir/peers/REGION), its own like its store.
+typedef struct {
+    rh_certstore_t *stores [RH_MAX_FED_REGIONS];
+    char names [RH_MAX_FED_REGIONS][RH_MAX_ID + 1];
+    size_t count;
+} s_peer_stores_t;
+
+static void
+s_peers_free (s_peer_stores_t *peers)
+{
+    for (size_t i = 0; i < peers->count; i++)
+        rh_certstore_destroy (&peers->stores [i]);
+    peers->count = 0;
+}
+
+//  Loads every PKI folder under pki_dir/peers (none: nothing from another region verifies).
+static void
+s_peers_load (s_peer_stores_t *peers, const char *pki_dir)
+{
+    s_peers_free (peers);
+    char path [PATH_MAX];
+    rh_file_path (path, sizeof path, "%s/peers", pki_dir);
+    DIR *dir = opendir (path);
+    struct dirent *entry;
+    while (dir && (entry = readdir (dir)) && peers->count < RH_MAX_FED_REGIONS) {
+        size_t length = strlen (entry->d_name);
+        if (entry->d_name [0] == '.' || length > RH_MAX_ID)
+            continue;
+        char region [PATH_MAX];
+        rh_file_path (region, sizeof region, "%s/%s", path, entry->d_name);
+        rh_certstore_t *store = rh_certstore_load_dir (region);
+        if (!store)
+            continue;
+        peers->stores [peers->count] = store;
+        memcpy (peers->names [peers->count], entry->d_name, length + 1);
+        peers->count++;
+    }
+    if (dir)
+        closedir (dir);
+}
+
+//  A message another region's broker forwarded: verified against that region's certificates,
+//  from one of its agencies (not its broker). Sets the result's region and sender.
+static void
+s_verify_peer (s_job_t *job, const s_peer_stores_t *peers)
+{
+    rh_verified_t *result = &job->result;
+    const char *region = result->agency + strlen (RH_PEER_QUEUE_PREFIX);
+    rh_certstore_t *store = NULL;
+    for (size_t i = 0; i < peers->count && !store; i++)
+        if (strcmp (peers->names [i], region) == 0)
+            store = peers->stores [i];
+    snprintf (result->region, sizeof result->region, "%s", region);
+    int64_t now = rh_time_now_ms ();
+    if (result->rc == RH_OK)
+        result->rc = store ? rh_certstore_receive (store, result->sealed, result->sealed_size, now,
+                                                   &result->envelope)
+                           : RH_E_CERT_UNKNOWN;
+    if (result->rc == RH_OK && strcmp (rh_envelope_msg_id (result->envelope), result->msg_id) != 0)
+        result->rc = RH_E_MALFORMED;
+    const rh_identity_t *sender =
+        result->rc == RH_OK
+            ? rh_certstore_enrolled (store, rh_envelope_sender (result->envelope), now)
+            : NULL;
+    if (result->rc == RH_OK && (!sender || strcmp (sender->type, "BROKER") == 0))
+        result->rc = RH_E_CERT_UNKNOWN;  //  a broker's own messages do not cross
+    if (result->rc == RH_OK)
+        snprintf (result->agency, sizeof result->agency, "%s", sender->agency_id);
+    else
+        rh_envelope_destroy (&result->envelope);
+}
+
 //  Decodes, checks the sender and verifies; fills in the job's rc, envelope and digest.
 static void
-s_verify (s_job_t *job, rh_certstore_t *store)
+s_verify (s_job_t *job, rh_certstore_t *store, const s_peer_stores_t *peers)
 {
     rh_verified_t *result = &job->result;
     //  A stored message's digest was checked against its record by whoever read it.
     if (!job->stored)
         rh_sha256 (result->sealed_sha256, result->sealed, result->sealed_size);
+    if (!job->stored
+        && strncmp (result->agency, RH_PEER_QUEUE_PREFIX, strlen (RH_PEER_QUEUE_PREFIX)) == 0) {
+        s_verify_peer (job, peers);
+        return;
+    }
     //  No store (the PKI did not load) fails closed, as the broker's own store would.
     if (result->rc == RH_OK)
         result->rc = store ? rh_certstore_receive (store, result->sealed, result->sealed_size,
                                                    job->stored ? job->at_ms : rh_time_now_ms (),
                                                    &result->envelope)
                            : RH_E_CRL;
+    //  A stored message that came from another region (an auditor re-checking a federated
+    //  broker's log) verifies against the certificates that region's board issued, and only
+    //  for a sender this region's board never enrolled.
+    bool ours = false;
+    for (size_t i = 0; job->stored && store && i < rh_certstore_size (store) && !ours; i++)
+        ours = strcmp (rh_certstore_identity (store, i)->agency_id, result->agency) == 0;
+    for (size_t i = 0; job->stored && result->rc == RH_E_CERT_UNKNOWN && !ours && *result->agency
+                       && i < peers->count;
+         i++)
+        if (rh_certstore_receive (peers->stores [i], result->sealed, result->sealed_size,
+                                  job->at_ms, &result->envelope)
+            == RH_OK)
+            result->rc = RH_OK;
     if (job->stored) {
         //  Only the verdict is wanted; an envelope freed on the thread that made it also keeps
         //  the caller's thread out of this one's malloc arena.
@@ -139,7 +229,7 @@ s_verify (s_job_t *job, rh_certstore_t *store)
 
 //  Reads every waiting control message. Returns true once $TERM arrives (or the pipe breaks).
 static bool
-s_worker_control (s_worker_t *self, void *control, rh_certstore_t **store)
+s_worker_control (s_worker_t *self, void *control, rh_certstore_t **store, s_peer_stores_t *peers)
 {
     while (true) {
         char command [16];
@@ -156,6 +246,7 @@ s_worker_control (s_worker_t *self, void *control, rh_certstore_t **store)
             }
             else
                 rh_log_error ("verifier", "reload failed; keeping the certificates in force");
+            s_peers_load (peers, self->pki_dir);
         }
     }
 }
@@ -177,6 +268,8 @@ s_worker (void *arg)
 {
     s_worker_t *self = arg;
     rh_certstore_t *store = rh_certstore_load_dir (self->pki_dir);
+    s_peer_stores_t peers = { .count = 0 };
+    s_peers_load (&peers, self->pki_dir);
     void *jobs = zmq_socket (self->context, ZMQ_PAIR);
     void *control = zmq_socket (self->context, ZMQ_PAIR);
     void *out = zmq_socket (self->context, ZMQ_PUSH);
@@ -190,7 +283,7 @@ s_worker (void *arg)
     //  Ready: the main loop may send jobs now that this end is connected.
     if (zmq_send (out, "", 0, ZMQ_DONTWAIT) != 0)
         goto out;
-    while (!s_worker_control (self, control, &store)) {
+    while (!s_worker_control (self, control, &store, &peers)) {
         if (held) {
             int rc = s_worker_send (out, held);
             if (rc < 0)
@@ -199,7 +292,7 @@ s_worker (void *arg)
                 held = NULL;
         }
         if (!held && (held = s_job_recv (jobs, NULL)) != NULL) {
-            s_verify (held, store);
+            s_verify (held, store, &peers);
             continue;  //  control first, then send
         }
         zmq_pollitem_t items [] = { { control, 0, ZMQ_POLLIN, 0 },
@@ -217,6 +310,7 @@ out:
     s_socket_close (&control);
     s_socket_close (&out);
     rh_certstore_destroy (&store);
+    s_peers_free (&peers);
     return NULL;
 }
 

@@ -45,6 +45,10 @@ typedef struct {
     uint8_t sealed_sha256 [RH_DIGEST_LEN];  //  of sealed, for audit records of refusals (not
                                             //  computed for rh_verifier_submit_stored)
     uint64_t tag;                           //  rh_verifier_submit_stored's tag; 0 otherwise
+    //  A message another region's broker forwarded (submitted with agency RH_PEER_QUEUE_PREFIX
+    //  REGION, as that broker's connection is known): REGION, and agency is then the sender
+    //  the signed header names, verified against pki_dir/peers/REGION; "" otherwise.
+    char region [RH_MAX_ID + 1];
 } rh_verified_t;
 
 //  rh_verifier_submit results.
@@ -65,7 +69,11 @@ void rh_verifier_destroy (rh_verifier_t **self_p);
 //  The socket the main loop polls (ZMQ_POLLIN) for results.
 void *rh_verifier_socket (rh_verifier_t *self);
 
-//  Hands one submission to a worker without blocking; the bytes are copied. Input from the
+//  Hands one submission to a worker without blocking; the bytes are copied. A submission whose
+//  agency is RH_PEER_QUEUE_PREFIX REGION came from that region's broker: it is verified against
+//  the certificates that region's board issued (pki_dir/peers/REGION, read by each worker at
+//  start and on reload), its sender must be one of them (not a broker), and the result names
+//  the region and that sender. Input from the
 //  network is never asserted on: an agency or msg id that is NULL or over RH_MAX_ID bytes, or
 //  sealed bytes that are empty, NULL or do not parse, give a result with RH_E_MALFORMED (in its
 //  place in the order). Returns RH_VERIFIER_QUEUED, RH_VERIFIER_BUSY (every worker holds its

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 #  Federated regions under kill -9 (issue 16): la1's front door sends N cross-border referrals
-#  to la2's front door at once; west's broker is killed mid-flow and started again, then east's.
+#  to la2's front door while west's broker is down, so east's queue for west holds them all.
+#  East's broker is killed then; west comes back, east's broker is killed while its link
+#  forwards, then west's while east's link sends again.
 #  Every crossing arrives exactly once: lost 0, unexpected 0, duplicated 0 (west's broker
 #  stores each message id once; what east sends again is dropped there by its id).
 source "$(dirname "$0")/lib.sh"
@@ -10,7 +12,7 @@ N=${FED_CRASH_N:-300}
 echo "== two regions linked"
 fed_regions
 
-echo "== $N crossings; kill -9 of west's broker, then of east's, mid-flow"
+echo "== $N crossings queued at east; kill -9 of east's broker, then of west's, mid-flow"
 mkdir -p "$work/stage"
 for n in $(seq 1 $N); do
     cat > "$work/stage/c$n.json" <<JSON
@@ -19,19 +21,41 @@ for n in $(seq 1 $N); do
           "subjects": [{"kind": "CHILD", "home_la": "la2"}]}}
 JSON
 done
-find "$work/stage" -name '*.json' -exec mv -t "$work/la1-fd/outbox/" {} +
 inbox=$work/la2-fd/inbox
-wait_count "$inbox" 5 60 || true
-kill_west
-at_west=$(count_files "$inbox")
-start_west
-wait_count "$inbox" $((at_west + N / 4)) 60 || true
+#  West down first, so that east's queue for west holds them all: the kills then come while the
+#  link is busy forwarding from it.
+stop_west
+find "$work/stage" -name '*.json' -exec mv -t "$work/la1-fd/outbox/" {} +
+deadline=$((SECONDS + 60))
+until [ "$(grep -c "accepted for forwarding to region west" "$work/broker/broker.log")" -ge "$N" ] \
+    || [ $SECONDS -ge $deadline ]; do sleep 0.1; done
+expect "east accepted all $N for forwarding while west was down" \
+    "$(grep -c "accepted for forwarding to region west" "$work/broker/broker.log")" "$N"
+#  East's queue for west is durable: kill -9 with all of them waiting.
 kill_broker
-at_east=$(count_files "$inbox")
-BROKER_EXTRA="federation:
+start_east () { BROKER_EXTRA="federation:
   file: $fed
-  region: east" start_broker
-echo "  (west killed with $at_west in la2's inbox, east with $at_east)"
+  region: east" start_broker; }
+start_east
+#  West back: east's link forwards at once; east is killed while it does, then west while the
+#  next link resends (each right after the other came up, so mid-flow).
+stored_at_west () { grep -c "came across from region east" "$work/west/broker.log"; }
+until_stored () {    # until_stored N: west's broker has stored N crossings (polled often)
+    local deadline=$((SECONDS + 60))
+    until [ "$(stored_at_west)" -ge "$1" ] || [ $SECONDS -ge $deadline ]; do sleep 0.01; done
+}
+start_west
+until_stored $((N / 5))
+kill_broker
+at_east=$(stored_at_west)
+start_east
+until_stored $((at_east + N / 5))
+kill_west
+at_west=$(stored_at_west)
+start_west
+echo "  (east killed when west had stored $at_east of $N, then west at $at_west)"
+[ "$at_east" -lt "$N" ] && [ "$at_west" -lt "$N" ] && ok "both kills came while crossings were under way" \
+    || bad "a kill came after the last crossing was stored ($at_east, $at_west of $N)"
 wait_count "$inbox" $N 90 && ok "every crossing arrived" || bad "only $(count_files "$inbox") of $N arrived"
 sleep 2    #  anything extra would arrive now
 got=$(grep -h -o '"narrative": "crossing [0-9]*"' "$inbox"/*.json 2>/dev/null | sort -u | wc -l)

@@ -50,6 +50,16 @@ has_notice () {    # has_notice AGENCY TEXT N
 has_notice police-east '"decision": "TRANSFERRED"' 1 && ok "the referrer is told where it went" || bad "the referrer was not told"
 expect_match "in so many words" "$(cat $(grep -l '"decision": "TRANSFERRED"' "$work"/police-east/inbox/*.json | head -1))" "transferred to LA2 IAA"
 
+echo "== la2's receipt of the transfer, a reply without address, goes back to la1"
+tid=$(msg_id_of "$(newest_kind "$work/la2-fd/inbox" TRANSFER)")
+cat > "$work/s6-receipt.json" <<JSON
+{"kind": "RECEIPT", "in_reply_to": "$tid", "case_id": "S6", "purpose": "REFERRER_FEEDBACK",
+ "body": {"original_msg_id": "$tid", "case_id": "S6", "held_by": "la2-fd", "held_by_label": "LA2 IAA",
+          "summary_en": "LA2 IAA holds the transfer"}}
+JSON
+send la2-fd "$work/s6-receipt.json"
+wait_kind "$work/la1-fd/inbox" RECEIPT 1 20 && ok "la1 gets la2's receipt across the link" || bad "la2's receipt did not reach la1"
+
 echo "== la2's outcome travels back across the link to la1 and the referrer"
 cat > "$work/s6-outcome.json" <<JSON
 {"kind": "OUTCOME", "to": [{"agency_id": "la1-fd"}], "in_reply_to": "$rid", "case_id": "S6",
@@ -139,17 +149,44 @@ before=$(count_kind "$work/la2-fd/inbox" TRANSFER)
 wait_kind "$work/la2-fd/inbox" TRANSFER $((before + 1)) 20 && ok "and the next crossing goes through" \
     || bad "the queue to west is stuck behind the refused crossing"
 
+echo "== west's broker moves: both boards sign the new endpoint, east reloads, the link follows"
+stop_west
+claim_port; moved="tcp://127.0.0.1:$claimed_port"
+sed -i "s|broker_endpoint: $west_endpoint|broker_endpoint: $moved|; s/^  version: 1$/  version: 2/" "$fed"
+"$bin/rhannu-ca" sign-agreement "$work/pki" "$fed" >/dev/null
+"$bin/rhannu-ca" sign-agreement "$work/west/pki" "$fed" >/dev/null
+sed -i "s|endpoint: $west_endpoint|endpoint: $moved|" "$work/west/broker/broker.yaml" "$work/la2-fd/agent.yaml"
+kill -HUP $broker_pid
+deadline=$((SECONDS + 10))
+until grep -q "linking to region west's broker at $moved" "$work/broker/broker.log" || [ $SECONDS -ge $deadline ]; do sleep 0.1; done
+grep -q "link to region west stopped" "$work/broker/broker.log" && ok "east stops the link to the old endpoint on reload" \
+    || bad "the old link was not stopped"
+grep -q "linking to region west's broker at $moved" "$work/broker/broker.log" && ok "and starts one to the new one" \
+    || bad "no link to the new endpoint"
+start_west
+stop_agent la2-fd; start_agent la2-fd
+sed 's/"case_id": "S6"/"case_id": "MOVED1"/; s/"in_reply_to": "[^"]*", //' "$work/s6-transfer.json" > "$work/moved.json"
+before=$(count_kind "$work/la2-fd/inbox" TRANSFER)
+"$testclient" "$endpoint" "$work/pki" la1-fd submit "$work/moved.json" la1-fd 1000003 >/dev/null 2>&1
+wait_kind "$work/la2-fd/inbox" TRANSFER $((before + 1)) 30 && ok "a crossing reaches west at its new endpoint" \
+    || bad "nothing crossed to the moved broker"
+
 stop_broker
 stop_west
 wlog=$("$bin/rhannu-broker" log -f "$work/west/broker/broker.yaml" 2>&1)
 elog=$("$bin/rhannu-broker" log -f "$work/broker/broker.yaml" 2>&1)
 expect "west stored each crossing once" \
-    "$(echo "$wlog" | grep -cE 'ACCEPTED .*TRANSFER from region east')" 8
+    "$(echo "$wlog" | grep -cE 'ACCEPTED .*TRANSFER from region east')" 9
 #  the first crossing is S6's transfer; the next five are the ones queued while west was down
 sent=$(echo "$elog" | grep -E 'ACCEPTED .*TRANSFER forwarded to region west' | awk '{print $5}' | sed -n 2,6p | tr '\n' ' ')
 stored=$(echo "$wlog" | grep -E 'ACCEPTED .*TRANSFER from region east' | awk '{print $5}' | sed -n 2,6p | tr '\n' ' ')
 expect "in the order la1 sent them" "$stored" "$sent"
-expect_match "west's audit record names the region and broker it came through" "$wlog" "TRANSFER from region east \(broker broker\)"
+expect_match "west's audit record names the region and broker it came through, and where east's log stood" \
+    "$wlog" "TRANSFER from region east \(broker broker; its log at checkpoint [0-9]+\)"
+expect_match "west keeps east's signed checkpoints, verified, as they come over the link" "$wlog" \
+    "PEER_CHECKPOINT +RH_OK .*region east's broker broker: its log at size [0-9]+, root [0-9a-f]{64}"
+expect_match "and east keeps west's" "$elog" \
+    "PEER_CHECKPOINT +RH_OK .*region west's broker broker: its log at size [0-9]+, root [0-9a-f]{64}"
 expect_match "east's audit record names the crossing" "$elog" "TRANSFER forwarded to region west for la2-fd"
 expect_match "east's refusal at the border is audited, typed" "$elog" "REJECTED +RH_E_POLICY .*border:not_covered"
 expect_match "and west's refusal of a crossing, naming the region" "$elog" "FORWARD_REFUSED +RH_E_POLICY .*region west refused it"
@@ -161,8 +198,19 @@ expect_match "and la2's outcome, which came from west" "$chron" "OUTCOME +la2-fd
 chron=$("$bin/rhannu-audit" chronology --case S6 --data "$work/west/broker/data" --pki "$work/west/pki" 2>&1)
 expect_match "west's chronology of S6 shows what came from east, and through which broker" "$chron" \
     "TRANSFER +la1-fd +-> la2-fd .*
-      from region east \(broker broker\)"
+      from region east \(broker broker; its log at checkpoint [0-9]+\)"
 expect_match "and la2's outcome going back" "$chron" "OUTCOME +la2-fd +-> region:east"
+out=$("$bin/rhannu-audit" verify --data "$work/broker/data" --pki "$work/pki" 2>&1)
+expect_match "an auditor verifies east's log, crossings from west included" "$out" "audit log verified: [0-9]+ records"
+out=$("$bin/rhannu-audit" verify --data "$work/west/broker/data" --pki "$work/west/pki" 2>&1)
+expect_match "and west's, crossings from east included" "$out" "audit log verified: [0-9]+ records"
+for side in east west; do
+    data=$work/broker/data pki=$work/pki
+    [ $side = west ] && data=$work/west/broker/data pki=$work/west/pki
+    out=$("$bin/rhannu-audit" replay --data "$data" --pki "$pki" 2>&1)
+    expect_match "an auditor's replay of $side's decisions reproduces them all, crossings included" \
+        "$out" "re-decided [0-9]+ policy decisions against the agreement versions they name: [0-9]+ reproduce, 0 do not"
+done
 expect_match "west's audit chain verifies" "$(echo "$wlog" | tail -1)" "Merkle tree intact"
 expect_match "east's audit chain verifies" "$(echo "$elog" | tail -1)" "Merkle tree intact"
 finish

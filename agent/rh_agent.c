@@ -213,6 +213,11 @@ struct _rh_agent_t {
     char outage_from [RH_MAX_ENDPOINT + 1];  //  the broker lost then
     int64_t last_outage_ms;  //  last answer before the last outage to the first after
     bool link_lost;          //  the link to the current broker was up, and is lost
+    //  The CURVE key pair, read once when the first link opens: every later link (a reconnect,
+    //  a failover) uses the key the agent started with, as its signing key does; a key re-issued
+    //  on disk takes effect when the agent restarts.
+    uint8_t curve_public [32], curve_secret [32];
+    bool curve_loaded;
     int inotify;
     uint64_t sequence;       //  last sender sequence committed
     uint64_t next_sequence;  //  last sender sequence given to a spool file (sealed or not)
@@ -2609,8 +2614,13 @@ s_open_link (rh_agent_t *self)
     size_t index = rh_brokers_current (self->brokers);
     const char *broker = rh_brokers_endpoint (self->brokers, index);
     uint8_t public_key [32], secret_key [32], broker_key [32];
-    if (rh_ca_load_curve (self->agency_dir, public_key, secret_key) != 0)
-        return -1;
+    if (!self->curve_loaded) {
+        if (rh_ca_load_curve (self->agency_dir, self->curve_public, self->curve_secret) != 0)
+            return -1;
+        self->curve_loaded = true;
+    }
+    memcpy (public_key, self->curve_public, sizeof public_key);
+    memcpy (secret_key, self->curve_secret, sizeof secret_key);
     if (s_broker_key (self, index, broker_key) != 0) {
         sodium_memzero (secret_key, sizeof secret_key);
         return -1;
@@ -2908,6 +2918,7 @@ rh_agent_destroy (rh_agent_t **self_p)
     assert (self_p);
     if (*self_p) {
         rh_agent_t *self = *self_p;
+        sodium_memzero (self->curve_secret, sizeof self->curve_secret);
         //  Forgetting answered messages is all that can be pending here (what backs a return
         //  or an acknowledgement is committed at once); kept, to spare resends.
         if (self->db && rh_db_pending (self->db) > 0)

@@ -176,8 +176,8 @@ s_party (rh_rehearing_t *self, const char *agency, int64_t at_ms, rh_party_ref_t
 //  Decides again every decision of one accepted message. Returns the recipient that the
 //  decisions make the holder (an allowed front door), or NULL.
 static const char *
-s_redecide (rh_rehearing_t *self, const rh_audit_record_t *record, const rh_facts_t *facts,
-            const json_t *relayed)
+s_redecide (rh_rehearing_t *self, const rh_audit_record_t *record, rh_envelope_t *envelope,
+            const rh_facts_t *facts, const json_t *relayed)
 {
     rh_party_ref_t sender, recipient;
     bool have_sender = s_party (self, record->agency, record->at_ms, &sender);
@@ -215,6 +215,23 @@ s_redecide (rh_rehearing_t *self, const rh_audit_record_t *record, const rh_fact
                 const uint8_t *digest = NULL;
                 rh_record_withheld (record, d, w, &field, &digest);
                 same = field >= 64 || !(again.fields & (1ull << field));
+            }
+            //  And none disclosed that the rules withhold: every field of the message that the
+            //  decision does not allow is among those recorded withheld, or a broker that sent
+            //  more than the agreement allows (the minutes to a referrer) would replay clean.
+            for (size_t k = 0; same && decision.allowed && k < rh_envelope_commitments (envelope);
+                 k++) {
+                const uint8_t *digest = NULL;
+                uint32_t field = rh_envelope_commitment (envelope, k, &digest);
+                if (field < 64 && (again.fields & (1ull << field)))
+                    continue;
+                bool withheld = false;
+                for (size_t w = 0; !withheld && w < decision.withheld_count; w++) {
+                    uint32_t logged = 0;
+                    rh_record_withheld (record, d, w, &logged, &digest);
+                    withheld = logged == field;
+                }
+                same = withheld;
             }
             if (!holder && decision.allowed
                 && rh_agreement_has_role (agreement, decision.recipient, "front_door"))
@@ -564,7 +581,7 @@ rh_rehearing_run (rh_rehearing_t *self)
                                "in_reply_sha256 accepted", "replayed_rule", "RH_E_REPLY_MISMATCH"));
         }
         const json_t *relayed = s_lateral_message (self, record, envelope, &facts);
-        const char *holder = s_redecide (self, record, &facts, relayed);
+        const char *holder = s_redecide (self, record, envelope, &facts, relayed);
         //  Issue 17: the agreement a challenge was decided under says who answers each level.
         rh_audit_decision_t first;
         if (facts.kind == RH_KIND_CHALLENGE && rh_record_decision (record, 0, &first)

@@ -132,6 +132,7 @@ EOF2
 #  Starts the broker on broker_config's configuration and waits until it is ready.
 start_broker () {
     broker_config
+    : >> "$work/broker/broker.log"    #  so that grep -c below counts 0 rather than failing
     local readies
     readies=$(grep -c "ready" "$work/broker/broker.log" 2>/dev/null)
     RH_LOG_LEVEL=${RH_LOG_LEVEL:-info} "$bin/rhannu-broker" -f "$work/broker/broker.yaml" \

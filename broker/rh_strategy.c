@@ -65,6 +65,9 @@ rh_strategy_index (const char *const *list, size_t count, const char *agency)
 }
 
 //  Fills refusal; returns false for rh_strategy_check to return.
+static bool s_refuse (rh_decision_t *refusal, const char *missing, const char *format, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
 static bool
 s_refuse (rh_decision_t *refusal, const char *missing, const char *format, ...)
 {

@@ -26,6 +26,8 @@ struct _rh_yaml_t {
 
 static void s_append (rh_yaml_t *self, const char *format, ...)
     __attribute__ ((format (printf, 2, 3)));
+static void s_vappend (rh_yaml_t *self, const char *format, va_list args)
+    __attribute__ ((format (printf, 2, 0)));
 
 static void
 s_vappend (rh_yaml_t *self, const char *format, va_list args)

@@ -246,22 +246,6 @@ s_responders (rh_challenge_t *self, const char *agreement_id, const char *holder
     return enrolled;
 }
 
-static void s_refusal (rh_decision_t *refusal, const char *missing, const char *format, ...)
-    __attribute__ ((format (printf, 3, 4)));
-
-static void
-s_refusal (rh_decision_t *refusal, const char *missing, const char *format, ...)
-{
-    memset (refusal, 0, sizeof *refusal);
-    refusal->result = RH_DECIDE_CONDITION;
-    refusal->rule_id = "";
-    snprintf (refusal->missing, sizeof refusal->missing, "%s", missing);
-    va_list args;
-    va_start (args, format);
-    vsnprintf (refusal->reason, sizeof refusal->reason, format, args);
-    va_end (args);
-}
-
 void
 rh_challenge_decided (rh_challenge_t *self, const char *outcome_msg_id, const char *referral_msg_id)
 {
@@ -290,8 +274,9 @@ s_check_challenge (rh_challenge_t *self, rh_envelope_t *envelope, const char *se
 {
     const char *decision = s_decision_of (envelope);
     if (!decision) {
-        s_refusal (refusal, "decision_msg_id",
-                   "a challenge's decision_msg_id must be the outcome in_reply_to names");
+        rh_decision_condition (
+            refusal, "decision_msg_id",
+            "a challenge's decision_msg_id must be the outcome in_reply_to names");
         return true;
     }
     char key [S_KEY], referral [RH_MAX_ID + 1];
@@ -299,17 +284,18 @@ s_check_challenge (rh_challenge_t *self, rh_envelope_t *envelope, const char *se
     rh_case_t record;
     if (!*decision || !rh_db_get_text (self->db, key, referral, RH_MAX_ID)
         || !rh_cases_get (self->cases, referral, &record)) {
-        s_refusal (refusal, "decision",
-                   "a challenge must name (in_reply_to) an outcome the broker accepted on a case");
+        rh_decision_condition (
+            refusal, "decision",
+            "a challenge must name (in_reply_to) an outcome the broker accepted on a case");
         return true;
     }
     const char *name = *record.case_id ? record.case_id : record.referral_msg_id;
     const rh_challenge_level_t *levels;
     size_t count = s_levels (self, record.agreement_id, &levels);
     if (!count) {
-        s_refusal (refusal, "challenge_levels",
-                   "the agreement of case %s declares no challenge levels: it takes no challenges",
-                   name);
+        rh_decision_condition (
+            refusal, "challenge_levels",
+            "the agreement of case %s declares no challenge levels: it takes no challenges", name);
         return true;
     }
     //  Only an agency involved in the case (its referrer among them) challenges its decision;
@@ -318,18 +304,19 @@ s_check_challenge (rh_challenge_t *self, rh_envelope_t *envelope, const char *se
     for (size_t i = 0; i < record.involved_count && !involved; i++)
         involved = !strcmp (record.involved [i], sender);
     if (!involved || !strcmp (record.holder, sender)) {
-        s_refusal (refusal, "case_party",
-                   "only an agency involved in case %s, other than its holder, may challenge its "
-                   "decision",
-                   name);
+        rh_decision_condition (
+            refusal, "case_party",
+            "only an agency involved in case %s, other than its holder, may challenge its "
+            "decision",
+            name);
         return true;
     }
     const Rhannu__V1__Challenge *body = (const Rhannu__V1__Challenge *) rh_envelope_body (envelope);
     uint32_t level = body && body->level ? body->level : 1;
     if (level > count) {
-        s_refusal (refusal, "challenge_level",
-                   "the agreement of case %s declares %zu challenge levels, not %u", name, count,
-                   level);
+        rh_decision_condition (refusal, "challenge_level",
+                               "the agreement of case %s declares %zu challenge levels, not %u",
+                               name, count, level);
         return true;
     }
     const char *ids [RH_MAX_INVOLVED];
@@ -350,8 +337,9 @@ s_check_response (rh_challenge_t *self, rh_envelope_t *envelope, const rh_facts_
 {
     rh_challenge_record_t record;
     if (!rh_challenge_get (self, rh_envelope_in_reply_to (envelope), &record)) {
-        s_refusal (refusal, "challenge",
-                   "an answer to a challenge must name (in_reply_to) the challenge it answers");
+        rh_decision_condition (
+            refusal, "challenge",
+            "an answer to a challenge must name (in_reply_to) the challenge it answers");
         return true;
     }
     const char *name = *record.case_id ? record.case_id : record.referral_msg_id;
@@ -359,23 +347,24 @@ s_check_response (rh_challenge_t *self, rh_envelope_t *envelope, const rh_facts_
     if (outcome != RHANNU__V1__CHALLENGE_OUTCOME__CHALLENGE_UPHELD
         && outcome != RHANNU__V1__CHALLENGE_OUTCOME__CHALLENGE_NOT_UPHELD
         && outcome != RHANNU__V1__CHALLENGE_OUTCOME__CHALLENGE_RESOLVED) {
-        s_refusal (refusal, "challenge_outcome",
-                   "an answer to a challenge must give its outcome (CHALLENGE_UPHELD, "
-                   "CHALLENGE_NOT_UPHELD or CHALLENGE_RESOLVED)");
+        rh_decision_condition (refusal, "challenge_outcome",
+                               "an answer to a challenge must give its outcome (CHALLENGE_UPHELD, "
+                               "CHALLENGE_NOT_UPHELD or CHALLENGE_RESOLVED)");
         return true;
     }
     if (rh_challenge_next (record.state, RH_CHALLENGE_RESPOND) == C_IGNORED) {
-        s_refusal (refusal, "challenge_open", "the challenge on case %s is answered already", name);
+        rh_decision_condition (refusal, "challenge_open",
+                               "the challenge on case %s is answered already", name);
         return true;
     }
     if (!s_answers (self, &record, sender)) {
         const rh_challenge_level_t *levels;
         size_t count = s_levels (self, record.agreement_id, &levels);
-        s_refusal (refusal, "challenge_responder",
-                   "the challenge on case %s stands at level %u: only %s answers it", name,
-                   record.level,
-                   record.level >= 1 && record.level <= count ? levels [record.level - 1].role
-                                                              : "(no level of the agreement)");
+        rh_decision_condition (
+            refusal, "challenge_responder",
+            "the challenge on case %s stands at level %u: only %s answers it", name, record.level,
+            record.level >= 1 && record.level <= count ? levels [record.level - 1].role
+                                                       : "(no level of the agreement)");
         return true;
     }
     //  The challenger hears the answer (a reply with no address goes back to it anyway).

@@ -497,13 +497,10 @@ rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
     if (match == RH_CASE_NONE && facts.kind == RH_KIND_STATUS_UPDATE
         && facts.update_kind == RHANNU__V1__UPDATE_KIND__OVERRIDE_REVIEWED) {
         rh_decision_t refusal;
-        memset (&refusal, 0, sizeof refusal);
-        refusal.result = RH_DECIDE_CONDITION;
-        refusal.rule_id = "";
-        snprintf (refusal.missing, sizeof refusal.missing, "override_pending");
-        snprintf (refusal.reason, sizeof refusal.reason,
-                  "a review of a consent override must answer (in_reply_to) the referral it "
-                  "reviews; no case of that referral is known");
+        rh_decision_condition (
+            &refusal, "override_pending",
+            "a review of a consent override must answer (in_reply_to) the referral it "
+            "reviews; no case of that referral is known");
         s_refuse (self, result, &refusal, "");
         return;
     }
@@ -518,13 +515,10 @@ rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
     if (meeting) {
         rh_decision_t refusal;
         if (match != RH_CASE_HELD) {
-            memset (&refusal, 0, sizeof refusal);
-            refusal.result = RH_DECIDE_CONDITION;
-            refusal.rule_id = "";
-            snprintf (refusal.missing, sizeof refusal.missing, "case");
-            snprintf (refusal.reason, sizeof refusal.reason,
-                      "a strategy meeting is about a case: it answers (in_reply_to) the case's "
-                      "referral or the meeting's invitation, or names the case by its id");
+            rh_decision_condition (
+                &refusal, "case",
+                "a strategy meeting is about a case: it answers (in_reply_to) the case's "
+                "referral or the meeting's invitation, or names the case by its id");
             s_refuse (self, result, &refusal, "");
             return;
         }
@@ -575,14 +569,11 @@ rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
         for (size_t i = 0; i < count; i++)
             if (rh_strategy_index (invitees, invitee_count, recipients [i]) < 0) {
                 rh_decision_t refusal;
-                memset (&refusal, 0, sizeof refusal);
-                refusal.result = RH_DECIDE_CONDITION;
-                refusal.rule_id = "";
-                snprintf (refusal.missing, sizeof refusal.missing, "invitee");
-                snprintf (refusal.reason, sizeof refusal.reason,
-                          "%s is not invited to the strategy meeting: its invitations, record, "
-                          "actions and minutes go to the invitees only",
-                          recipients [i]);
+                rh_decision_condition (
+                    &refusal, "invitee",
+                    "%s is not invited to the strategy meeting: its invitations, record, "
+                    "actions and minutes go to the invitees only",
+                    recipients [i]);
                 s_refuse (self, result, &refusal, recipients [i]);
                 return;
             }

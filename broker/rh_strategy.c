@@ -65,22 +65,7 @@ rh_strategy_index (const char *const *list, size_t count, const char *agency)
 }
 
 //  Fills refusal; returns false for rh_strategy_check to return.
-static bool s_refuse (rh_decision_t *refusal, const char *missing, const char *format, ...)
-    __attribute__ ((format (printf, 3, 4)));
-
-static bool
-s_refuse (rh_decision_t *refusal, const char *missing, const char *format, ...)
-{
-    memset (refusal, 0, sizeof *refusal);
-    refusal->result = RH_DECIDE_CONDITION;
-    refusal->rule_id = "";
-    snprintf (refusal->missing, sizeof refusal->missing, "%s", missing);
-    va_list args;
-    va_start (args, format);
-    vsnprintf (refusal->reason, sizeof refusal->reason, format, args);
-    va_end (args);
-    return false;
-}
+#define s_refuse(refusal, ...) (rh_decision_condition ((refusal), __VA_ARGS__), false)
 
 //  The invited list of an invitation body, as agency ids. False (with refusal) if an entry is
 //  not an agency id, repeats, or there are too many or none.

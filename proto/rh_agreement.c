@@ -1353,6 +1353,20 @@ s_consent_met (const s_rule_t *rule, const rh_facts_t *facts, const rh_party_ref
 }
 
 void
+rh_decision_condition (rh_decision_t *decision, const char *missing, const char *format, ...)
+{
+    assert (decision && missing && format);
+    memset (decision, 0, sizeof *decision);
+    decision->result = RH_DECIDE_CONDITION;
+    decision->rule_id = "";
+    snprintf (decision->missing, sizeof decision->missing, "%s", missing);
+    va_list args;
+    va_start (args, format);
+    vsnprintf (decision->reason, sizeof decision->reason, format, args);
+    va_end (args);
+}
+
+void
 rh_agreement_decide (const rh_agreement_t *self, const rh_facts_t *facts,
                      const rh_party_ref_t *sender, const rh_party_ref_t *recipient,
                      rh_decision_t *decision)

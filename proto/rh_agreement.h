@@ -135,6 +135,12 @@ void rh_agreement_decide (const rh_agreement_t *self, const rh_facts_t *facts,
                           const rh_party_ref_t *sender, const rh_party_ref_t *recipient,
                           rh_decision_t *decision);
 
+//  Fills decision as a refusal for a condition not met that no rule decided (the checks of a
+//  conversation's own rules: a challenge, a meeting, a review): missing names the condition,
+//  the reason is format's sentence for the sender, cut to fit.
+void rh_decision_condition (rh_decision_t *decision, const char *missing, const char *format, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
 //  Looks up the front door this agreement names for local authority la. alias may be NULL or a
 //  local label (IAA, SPOC, MASH, "safeguarding hub"...), compared without case; a front door
 //  with that alias is preferred, and *by_alias says whether one had it. Returns the agency id

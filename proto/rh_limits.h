@@ -74,6 +74,7 @@
 #define RH_SALT_LEN        16  //  per-field commitment salt
 #define RH_DIGEST_LEN      32  //  SHA-256
 #define RH_SIG_LEN         64  //  Ed25519 signature
+#define RH_SECRET_LEN      64  //  libsodium Ed25519 secret key: seed then public key
 #define RH_PUBKEY_LEN      32  //  Ed25519 or Curve25519 public key
 #define RH_SUBJECT_KEY_LEN 32  //  HMAC-SHA256 subject key
 
@@ -141,6 +142,7 @@
 #define RH_CHECKPOINT_MAX_COSIGNED 4096
 #define RH_MAX_WITNESSES           8      //  witnesses a broker submits to, or a quorum counts
 #define RH_WITNESS_TIMEOUT_MS      5000   //  one add-checkpoint request, connect to reply
+#define RH_MAX_WITNESS_REPLY       8192   //  an add-checkpoint reply kept, bytes (more is refused)
 #define RH_WITNESS_BACKOFF_MIN_MS  500    //  first retry after a failed submission...
 #define RH_WITNESS_BACKOFF_MAX_MS  30000  //  ...doubling up to this
 

@@ -23,7 +23,7 @@
 
 #define RH_NOTE_TYPE_ED25519     0x01  //  signed-note Ed25519 signature over the note text
 #define RH_NOTE_TYPE_COSIGNATURE 0x04  //  tlog-cosignature/v1: timestamped Ed25519
-#define RH_NOTE_SECRET_LEN       64    //  libsodium Ed25519 secret key: seed then public key
+#define RH_NOTE_SECRET_LEN       RH_SECRET_LEN
 #define RH_NOTE_COSIG_LEN        (8 + RH_SIG_LEN)  //  timestamp (u64 BE) then the signature
 
 //  A verifier key: who may sign, with which algorithm. Plain value; no secret.

@@ -26,5 +26,6 @@
 #include "rh_agreement.h"
 #include "rh_federation.h"
 #include "rh_note.h"
+#include "rh_witness.h"
 
 #endif

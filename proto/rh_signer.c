@@ -137,6 +137,14 @@ rh_signer_sign (rh_signer_t *self, const uint8_t *data, size_t size, uint8_t sig
     return crypto_sign_detached (signature, NULL, data, size, self->secret) == 0 ? 0 : -1;
 }
 
+void
+rh_signer_copy_secret (rh_signer_t *self, uint8_t secret [RH_SECRET_LEN])
+{
+    assert (self && secret);
+    static_assert (sizeof self->secret == RH_SECRET_LEN, "libsodium's secret is 64 bytes");
+    memcpy (secret, self->secret, sizeof self->secret);
+}
+
 const char *
 rh_signer_agency (rh_signer_t *self)
 {

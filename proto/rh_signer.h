@@ -31,6 +31,12 @@ void rh_signer_destroy (rh_signer_t **self_p);
 int rh_signer_sign (rh_signer_t *self, const uint8_t *data, size_t size,
                     uint8_t signature [RH_SIG_LEN]);
 
+//  Copies the secret (libsodium form, RH_SECRET_LEN bytes) for a class
+//  that signs with the same key under another, domain-separated scheme: a federated broker
+//  cosigning the other region's checkpoints (c2sp.org/tlog-cosignature) with its BROKER key.
+//  The caller wipes its copy.
+void rh_signer_copy_secret (rh_signer_t *self, uint8_t secret [RH_SECRET_LEN]);
+
 //  The agency id the certificate names (its subject CN).
 const char *rh_signer_agency (rh_signer_t *self);
 

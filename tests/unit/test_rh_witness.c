@@ -341,6 +341,92 @@ test_a_witness_cosigns_the_brokers_checkpoint_as_a_signed_note (void)
     rh_signer_destroy (&signer);
 }
 
+//  A store kept in memory, for rh_witness_new_with: one origin's state, and switches to make
+//  loading or storing fail.
+typedef struct {
+    char origin [RH_NOTE_MAX_NAME + 1];
+    char text [512];
+    size_t size;
+    bool fail_load, fail_store;
+    int stores;
+} s_store_t;
+
+static int
+s_store_load (void *arg, const char *origin, char *text, size_t size)
+{
+    s_store_t *store = arg;
+    if (store->fail_load)
+        return -1;
+    if (!store->size || strcmp (store->origin, origin) != 0)
+        return 0;
+    if (store->size > size)
+        return -1;
+    memcpy (text, store->text, store->size);
+    return (int) store->size;
+}
+
+static int
+s_store_store (void *arg, const char *origin, const char *text, size_t size)
+{
+    s_store_t *store = arg;
+    if (store->fail_store || size > sizeof store->text)
+        return -1;
+    snprintf (store->origin, sizeof store->origin, "%s", origin);
+    memcpy (store->text, text, size);
+    store->size = size;
+    store->stores++;
+    return 0;
+}
+
+static void
+test_a_witness_keeps_its_state_where_its_owner_says (void)
+{
+    //  The broker's use: its own key (a signer's secret, copied) and its store.
+    rh_signer_t *signer = test_signer (test_pki ()->pki, "police-gwent");
+    CU_ASSERT_PTR_NOT_NULL_FATAL (signer);
+    uint8_t secret [RH_SECRET_LEN], log_secret [RH_NOTE_SECRET_LEN];
+    rh_signer_copy_secret (signer, secret);
+    CU_ASSERT_EQUAL (memcmp (secret + 32, rh_signer_public_key (signer), RH_PUBKEY_LEN), 0);
+    s_secret (32, log_secret);
+    rh_note_vkey_t log_key;
+    CU_ASSERT_EQUAL_FATAL (rh_note_vkey_make (S_ORIGIN, 1, log_secret + 32, &log_key), RH_OK);
+    s_store_t memory = { .size = 0 };
+    rh_witness_store_t store = { s_store_load, s_store_store, &memory };
+    rh_witness_t *witness =
+        rh_witness_new_with ("rhannu.example/cardiff", secret, &store, &log_key, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (witness);
+    CU_ASSERT_EQUAL (memcmp (rh_witness_vkey (witness)->public_key, rh_signer_public_key (signer),
+                             RH_PUBKEY_LEN),
+                     0);
+    s_log_t log;
+    s_log_init (&log, 0);
+    CU_ASSERT_EQUAL (s_add (witness, &log, log_secret, 0, 8, false), 200);
+    CU_ASSERT_EQUAL (memory.stores, 1);
+    CU_ASSERT_PTR_NOT_NULL (strstr (memory.text, "\n8\n"));
+    //  A storage failure: no cosignature, and the state stays as it was.
+    memory.fail_store = true;
+    CU_ASSERT_EQUAL (s_add (witness, &log, log_secret, 8, 12, false), 500);
+    CU_ASSERT_PTR_NOT_NULL (strstr (memory.text, "\n8\n"));
+    memory.fail_store = false;
+    //  A state that cannot be read is never taken for "none".
+    memory.fail_load = true;
+    CU_ASSERT_EQUAL (s_add (witness, &log, log_secret, 0, 12, false), 500);
+    memory.fail_load = false;
+    rh_witness_destroy (&witness);
+    //  A new witness on the same store goes on from size 8: a fork of it is refused.
+    witness = rh_witness_new_with ("rhannu.example/cardiff", secret, &store, &log_key, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (witness);
+    CU_ASSERT_EQUAL (s_add (witness, &log, log_secret, 0, 12, false), 409);
+    s_log_t fork;
+    s_log_init (&fork, 0);
+    rh_merkle_leaf_hash ((const uint8_t *) "other", 5, fork.leaves [3]);
+    CU_ASSERT_EQUAL (s_add (witness, &fork, log_secret, 8, 12, false), 422);
+    CU_ASSERT_EQUAL (s_add (witness, &log, log_secret, 8, 12, false), 200);
+    rh_witness_destroy (&witness);
+    sodium_memzero (secret, sizeof secret);
+    rh_signer_destroy (&signer);
+}
+
 void
 init_rh_witness_tests (void)
 {
@@ -351,6 +437,8 @@ init_rh_witness_tests (void)
                  test_a_witness_refuses_an_empty_tree_with_a_wrong_root_and_a_proof_from_zero);
     CU_add_test (suite, "a witness with unreadable state refuses to cosign",
                  test_a_witness_with_unreadable_state_refuses_to_cosign);
+    CU_add_test (suite, "a witness keeps its state where its owner says",
+                 test_a_witness_keeps_its_state_where_its_owner_says);
     CU_add_test (suite, "a witness cosigns the broker's checkpoint as a signed note",
                  test_a_witness_cosigns_the_brokers_checkpoint_as_a_signed_note);
 }

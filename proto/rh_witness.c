@@ -4,12 +4,12 @@
 
     The state of a log is the text of the latest checkpoint cosigned for it
     (origin, size, root), so it is read back with the same strict parser as
-    a request. A state file that does not read refuses every request for
+    a request. A state that does not read refuses every request for
     that log (500) rather than starting again from zero: forgetting the
     state would let the log roll back.
     =========================================================================
 */
-#include "rh_witness_classes.h"
+#include "rh_proto.h"
 
 #define S_TEXT "text/plain; charset=utf-8"
 #define S_SIZE "text/x.tlog.size"
@@ -18,29 +18,32 @@ struct _rh_witness_t {
     char *name;                           //  the witness's key name
     uint8_t secret [RH_NOTE_SECRET_LEN];  //  its Ed25519 secret (wiped on destroy)
     rh_note_vkey_t vkey;                  //  its verifier key (type 0x04)
-    char *state_dir;                      //  one file per origin
+    char *state_dir;                      //  rh_witness_new: one file per origin
+    rh_witness_store_t store;             //  where the state is kept
     rh_note_vkey_t *logs;                 //  trusted log keys (name = origin)
     size_t count;                         //  how many
     pthread_mutex_t lock;                 //  check-then-store is one step per witness
 };
 
+static int s_file_load (void *arg, const char *origin, char *text, size_t size);
+static int s_file_store (void *arg, const char *origin, const char *text, size_t size);
+
 rh_witness_t *
-rh_witness_new (const char *name, const uint8_t secret [RH_NOTE_SECRET_LEN], const char *state_dir,
-                const rh_note_vkey_t *logs, size_t count)
+rh_witness_new_with (const char *name, const uint8_t secret [RH_NOTE_SECRET_LEN],
+                     const rh_witness_store_t *store, const rh_note_vkey_t *logs, size_t count)
 {
-    assert (name && secret && state_dir && (logs || count == 0));
+    assert (name && secret && store && store->load && store->store && (logs || count == 0));
     rh_witness_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
     pthread_mutex_init (&self->lock, NULL);
     memcpy (self->secret, secret, RH_NOTE_SECRET_LEN);
+    self->store = *store;
     self->name = strdup (name);
-    self->state_dir = strdup (state_dir);
     self->logs = calloc (count ? count : 1, sizeof *self->logs);
-    if (!self->name || !self->state_dir || !self->logs
-        || rh_note_vkey_make (name, RH_NOTE_TYPE_COSIGNATURE, secret + 32, &self->vkey) != RH_OK
-        || rh_file_mkdir (state_dir, 0700) != 0) {
-        rh_log_error ("witness", "cannot start witness %s (name, memory or state folder)", name);
+    if (!self->name || !self->logs
+        || rh_note_vkey_make (name, RH_NOTE_TYPE_COSIGNATURE, secret + 32, &self->vkey) != RH_OK) {
+        rh_log_error ("witness", "cannot start witness %s (name or memory)", name);
         rh_witness_destroy (&self);
         return NULL;
     }
@@ -53,6 +56,24 @@ rh_witness_new (const char *name, const uint8_t secret [RH_NOTE_SECRET_LEN], con
         self->logs [i] = logs [i];
     }
     self->count = count;
+    return self;
+}
+
+rh_witness_t *
+rh_witness_new (const char *name, const uint8_t secret [RH_NOTE_SECRET_LEN], const char *state_dir,
+                const rh_note_vkey_t *logs, size_t count)
+{
+    assert (state_dir);
+    if (rh_file_mkdir (state_dir, 0700) != 0) {
+        rh_log_error ("witness", "cannot start witness %s (state folder)", name);
+        return NULL;
+    }
+    rh_witness_store_t files = { s_file_load, s_file_store, NULL };
+    rh_witness_t *self = rh_witness_new_with (name, secret, &files, logs, count);
+    if (self && !(self->state_dir = strdup (state_dir)))
+        rh_witness_destroy (&self);
+    if (self)
+        self->store.arg = self->state_dir;
     return self;
 }
 
@@ -81,13 +102,38 @@ rh_witness_vkey (rh_witness_t *self)
 
 //  The state file of origin: STATE/<hex SHA-256 of the origin>, so any origin is a safe name.
 static int
-s_state_path (rh_witness_t *self, const char *origin, char *path, size_t size)
+s_state_path (const char *state_dir, const char *origin, char *path, size_t size)
 {
     uint8_t digest [RH_DIGEST_LEN];
     char hex [RH_DIGEST_LEN * 2 + 1];
     rh_sha256 (digest, origin, strlen (origin));
     sodium_bin2hex (hex, sizeof hex, digest, sizeof digest);
-    return rh_file_path (path, size, "%s/%s", self->state_dir, hex);
+    return rh_file_path (path, size, "%s/%s", state_dir, hex);
+}
+
+static int
+s_file_load (void *arg, const char *origin, char *text, size_t size)
+{
+    char path [PATH_MAX];
+    if (s_state_path (arg, origin, path, sizeof path) != 0)
+        return -1;
+    uint8_t *data = NULL;
+    size_t data_size = 0;
+    if (rh_file_read (path, size, &data, &data_size) != 0)
+        return errno == ENOENT ? 0 : -1;
+    memcpy (text, data, data_size);
+    free (data);
+    return (int) data_size;
+}
+
+static int
+s_file_store (void *arg, const char *origin, const char *text, size_t size)
+{
+    char path [PATH_MAX];
+    return s_state_path (arg, origin, path, sizeof path) == 0
+                   && rh_file_write_atomic (path, text, size, 0600) == 0
+               ? 0
+               : -1;
 }
 
 int
@@ -95,26 +141,19 @@ rh_witness_state (rh_witness_t *self, const char *origin, uint64_t *size,
                   uint8_t root [RH_DIGEST_LEN])
 {
     assert (self && origin && size && root);
-    char path [PATH_MAX];
-    if (s_state_path (self, origin, path, sizeof path) != 0)
-        return -1;
     *size = 0;
     memset (root, 0, RH_DIGEST_LEN);
-    uint8_t *data = NULL;
-    size_t data_size = 0;
-    if (rh_file_read (path, RH_NOTE_MAX_NAME + 128, &data, &data_size) != 0)
-        return errno == ENOENT ? 0 : -1;  //  never cosigned for this log: size 0
+    char text [RH_NOTE_MAX_NAME + 128];
+    int length = self->store.load (self->store.arg, origin, text, sizeof text);
+    if (length <= 0)
+        return length;  //  never cosigned for this log (size 0), or unreadable
     rh_note_checkpoint_t state;
-    int rc = rh_note_checkpoint_parse ((const char *) data, data_size, &state) == RH_OK
-                     && strcmp (state.origin, origin) == 0
-                 ? 0
-                 : -1;
-    free (data);
-    if (rc == 0) {
-        *size = state.size;
-        memcpy (root, state.root, RH_DIGEST_LEN);
-    }
-    return rc;
+    if (rh_note_checkpoint_parse (text, (size_t) length, &state) != RH_OK
+        || strcmp (state.origin, origin) != 0)
+        return -1;
+    *size = state.size;
+    memcpy (root, state.root, RH_DIGEST_LEN);
+    return 0;
 }
 
 //  Fills reply with a status and a one-line text body.
@@ -213,11 +252,11 @@ rh_witness_add_checkpoint (rh_witness_t *self, const uint8_t *body, size_t size,
         goto out;
     }
     //  Durable before the cosignature leaves: the state is the checkpoint's text (no extensions).
-    char text [RH_NOTE_MAX_NAME + 128], path [PATH_MAX];
+    char text [RH_NOTE_MAX_NAME + 128];
     int text_size = rh_note_checkpoint_format (checkpoint.origin, checkpoint.size, checkpoint.root,
                                                text, sizeof text);
-    if (text_size < 0 || s_state_path (self, checkpoint.origin, path, sizeof path) != 0
-        || rh_file_write_atomic (path, text, (size_t) text_size, 0600) != 0) {
+    if (text_size < 0
+        || self->store.store (self->store.arg, checkpoint.origin, text, (size_t) text_size) != 0) {
         rh_log_error ("witness", "log %s: cannot store the new state: not cosigning",
                       checkpoint.origin);
         rc = s_reply (reply, 500, S_TEXT, "witness state not stored\n");

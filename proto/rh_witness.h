@@ -3,11 +3,14 @@
     cosigns what is consistent with what it cosigned before
 
     For each log (a verifier key whose name is the log's origin) it keeps
-    the size and root of the latest checkpoint it cosigned, durably (one
-    fsynced file per origin, named by the SHA-256 of the origin), and it
+    the size and root of the latest checkpoint it cosigned, durably, and it
     cosigns a new checkpoint only if the log's key signed it and a
     consistency proof links it to that state. The answers are the spec's
-    HTTP status codes; the HTTP server is the caller's.
+    HTTP status codes; the transport is the caller's: rhannu-witness serves
+    them over HTTP and keeps its state in files (one fsynced file per
+    origin, named by the SHA-256 of the origin); a federated broker answers
+    another region's broker over their link and keeps the state in its own
+    store (rh_witness_new_with).
     =========================================================================
 */
 #ifndef RH_WITNESS_H_INCLUDED
@@ -28,6 +31,21 @@ typedef struct {
 //  in logs [count] (Ed25519 vkeys; each key's name is the log's origin). Returns NULL on failure.
 rh_witness_t *rh_witness_new (const char *name, const uint8_t secret [RH_NOTE_SECRET_LEN],
                               const char *state_dir, const rh_note_vkey_t *logs, size_t count);
+
+//  Where a witness keeps its state: the text of the latest checkpoint it cosigned for each
+//  origin. load fills text (at most size bytes) and returns its length, 0 if there is none
+//  (never cosigned for that log), or -1 if it cannot be read; store keeps text durably (its
+//  fsync done) before returning 0, or returns -1. arg is the caller's.
+typedef struct {
+    int (*load) (void *arg, const char *origin, char *text, size_t size);
+    int (*store) (void *arg, const char *origin, const char *text, size_t size);
+    void *arg;
+} rh_witness_store_t;
+
+//  As rh_witness_new, with the state wherever store keeps it (copied; arg is borrowed).
+rh_witness_t *rh_witness_new_with (const char *name, const uint8_t secret [RH_NOTE_SECRET_LEN],
+                                   const rh_witness_store_t *store, const rh_note_vkey_t *logs,
+                                   size_t count);
 
 void rh_witness_destroy (rh_witness_t **self_p);
 

@@ -17,8 +17,9 @@
                                 the running broker's queues, per agency
     rhannu-broker check-agreement FILE [--pki DIR]
                                 validate a sharing agreement (and its signature)
-    rhannu-broker vkey -f CONFIG
-                                print the vkey of our checkpoint notes
+    rhannu-broker vkey -f CONFIG [--cosignature]
+                                print the vkey of our checkpoint notes, or of
+                                our cosignatures of other regions' logs
     rhannu-broker explain -f CONFIG MESSAGE.json --from AGENCY
                          [--agreements DIR-or-FILE] [--json]
                                 what the broker would decide for a message,
@@ -71,10 +72,14 @@ s_usage (FILE *out)
              "       rhannu-broker status -f CONFIG [--metrics URL]\n"
              "                                         the running broker's queues per\n"
              "                                         agency (asks its metrics/listen)\n"
-             "       rhannu-broker vkey -f CONFIG      print the vkey our checkpoint notes\n"
+             "       rhannu-broker vkey -f CONFIG [--cosignature]\n"
+             "                                         print the vkey our checkpoint notes\n"
              "                                         are signed with (witness/origin and\n"
              "                                         the broker's key): what a witness's\n"
-             "                                         logs/vkeys lists\n"
+             "                                         logs/vkeys lists; --cosignature: the\n"
+             "                                         vkey of our cosignatures of federated\n"
+             "                                         regions' checkpoints (what their\n"
+             "                                         auditors' --witness-keys lists)\n"
              "       rhannu-broker erase -f CONFIG (--msg MSG_ID | --subject KEY | --retention)\n"
              "                --reason retention|right-to-erasure|court-order --authority TEXT\n"
              "                                         erase message payloads: an ERASURE\n"
@@ -441,9 +446,10 @@ s_check_agreement (const char *path, const char *pki)
 }
 
 //  The vkey of the broker's checkpoint notes: witness/origin as the name, the Ed25519 key of
-//  the broker's certificate. Returns the exit code.
+//  the broker's certificate; or, with cosignature, the cosignature/v1 vkey of the same key and
+//  name, with which it witnesses federated regions' logs. Returns the exit code.
 static int
-s_print_vkey (rh_config_t *config)
+s_print_vkey (rh_config_t *config, bool cosignature)
 {
     char identity [PATH_MAX], vkey_text [RH_NOTE_MAX_VKEY];
     rh_file_path (identity, sizeof identity, "%s/%s", rh_config_str (config, "pki/dir"),
@@ -453,7 +459,8 @@ s_print_vkey (rh_config_t *config)
     int rc =
         signer
                 && rh_note_vkey_make (rh_config_str (config, "witness/origin"),
-                                      RH_NOTE_TYPE_ED25519, rh_signer_public_key (signer), &vkey)
+                                      cosignature ? RH_NOTE_TYPE_COSIGNATURE : RH_NOTE_TYPE_ED25519,
+                                      rh_signer_public_key (signer), &vkey)
                        == RH_OK
                 && rh_note_vkey_format (&vkey, vkey_text, sizeof vkey_text) == 0
             ? 0
@@ -479,6 +486,7 @@ typedef struct {
     s_erase_args_t erase;  //  erase --msg, --subject, --retention, --reason, --authority
     rh_explain_args_t explain;  //  explain --from, --agreements, --json
     bool explain_option;        //  any of those was given
+    bool cosignature;           //  vkey --cosignature
     bool erase_option;          //  any of those was given
 } s_args_t;
 
@@ -516,8 +524,7 @@ s_log_command (rh_config_t *config, const s_args_t *args)
 static int
 s_vkey_command (rh_config_t *config, const s_args_t *args)
 {
-    (void) args;
-    return s_print_vkey (config);
+    return s_print_vkey (config, args->cosignature);
 }
 
 static int
@@ -605,7 +612,8 @@ enum {
     S_METRICS,
     S_FROM,
     S_AGREEMENTS,
-    S_JSON
+    S_JSON,
+    S_COSIGNATURE
 };
 
 static const struct option s_options [] = {
@@ -625,6 +633,7 @@ static const struct option s_options [] = {
     { "from", required_argument, NULL, S_FROM },
     { "agreements", required_argument, NULL, S_AGREEMENTS },
     { "json", no_argument, NULL, S_JSON },
+    { "cosignature", no_argument, NULL, S_COSIGNATURE },
     { NULL, 0, NULL, 0 },
 };
 
@@ -684,6 +693,9 @@ main (int argc, char **argv)
                 args.explain.json = true;
                 args.explain_option = true;
                 break;
+            case S_COSIGNATURE:
+                args.cosignature = true;
+                break;
             case S_AUTHORITY:
                 args.erase.authority = optarg;
                 args.erase_option = true;
@@ -711,6 +723,8 @@ main (int argc, char **argv)
         return rh_cli_error (S_TOOL, "--requeue or --requeue-all, not both");
     if (args.pki && s_commands [k].run != s_check_agreement_command)
         return rh_cli_error (S_TOOL, "--pki is for check-agreement");
+    if (args.cosignature && s_commands [k].run != s_vkey_command)
+        return rh_cli_error (S_TOOL, "--cosignature is for vkey");
     if (args.metrics && s_commands [k].run != s_status_command)
         return rh_cli_error (S_TOOL, "--metrics is for status");
     if (args.erase_option && s_commands [k].run != s_erase_command)

@@ -101,12 +101,9 @@ struct _rh_broker_t {
     rh_peers_t *peers;         //  the federation agreement in force, NULL if none
     rh_peerlink_t *links [RH_MAX_FED_REGIONS];  //  to the other regions' brokers
     int link_tokens [RH_MAX_FED_REGIONS];       //  each link's connection token for rh_queue
-    //  The latest checkpoint each other region's broker sent over its link, verified: where
-    //  its log stood (size 0: none yet).
-    struct {
-        char region [RH_MAX_ID + 1];
-        rh_checkpoint_t checkpoint;
-    } peer_logs [RH_MAX_FED_REGIONS];
+    bool link_up [RH_MAX_FED_REGIONS];          //  each link's peer has let us in
+    rh_peerlogs_t *peerlogs;       //  where the other regions' logs stand; our witnessing of them
+    uint64_t peer_records_signed;  //  its records (rh_peerlogs_appended) at our last checkpoint
     size_t link_count;
     int next_link_token;
     rh_cases_t *cases;           //  referral lifecycles
@@ -278,6 +275,58 @@ s_stop_link (rh_broker_t *self, size_t index)
     self->link_count--;
     self->links [index] = self->links [self->link_count];
     self->link_tokens [index] = self->link_tokens [self->link_count];
+    self->link_up [index] = self->link_up [self->link_count];
+}
+
+//  Cross-witnessing follows the federation agreement in force: this broker witnesses the logs
+//  of the other regions that name a log_origin (rh_peerlogs), and asks their brokers to
+//  witness ours (rh_cosigner), when our region names one too.
+static void
+s_sync_witnessing (rh_broker_t *self, int64_t now)
+{
+    rh_peerlogs_sync (self->peerlogs, self->peers, now);
+    if (!self->cosigner) {
+        if (self->peers && rh_peers_own (self->peers)->log_origin)
+            rh_log_warn ("broker", "federation: the agreement now names our log_origin; restart "
+                                   "the broker to have the other regions witness our log");
+        return;
+    }
+    const rh_federation_t *federation = self->peers ? rh_peers_federation (self->peers) : NULL;
+    const rh_fed_region_t *own = self->peers ? rh_peers_own (self->peers) : NULL;
+    for (size_t i = 0; federation && i < rh_federation_regions (federation); i++) {
+        const rh_fed_region_t *region = rh_federation_region (federation, i);
+        const rh_identity_t *broker =
+            region != own ? rh_peers_broker_identity (self->peers, region, now) : NULL;
+        rh_note_vkey_t vkey;
+        if (own->log_origin && broker && region->log_origin
+            && rh_note_vkey_make (region->log_origin, RH_NOTE_TYPE_COSIGNATURE, broker->sign_key,
+                                  &vkey)
+                   == RH_OK
+            && rh_cosigner_peer_add (self->cosigner, region->name, &vkey) == 0)
+            continue;
+        rh_cosigner_peer_remove (self->cosigner, region->name);
+    }
+}
+
+//  Sends each linked peer broker the witness request it is due for our latest checkpoint (one
+//  out at a time per peer: the cosigner says when).
+static void
+s_witness_requests (rh_broker_t *self, int64_t now)
+{
+    for (size_t i = 0; self->cosigner && i < self->link_count; i++) {
+        char *body = NULL;
+        size_t size = 0;
+        if (!self->link_up [i]
+            || rh_cosigner_peer_request (self->cosigner, rh_peerlink_region (self->links [i]),
+                                         &self->published, now, &body, &size)
+                   != 1)
+            continue;
+        rh_frame_t frame = { .type = RH_FRAME_WITNESS_REQUEST,
+                             .sealed = (const uint8_t *) body,
+                             .sealed_size = size };
+        rh_peerlink_send (self->links [i], &frame);  //  lost: asked again after the timeout
+        free (body);
+    }
 }
 
 //  Makes the links match the federation agreement in force: a link to each other region whose
@@ -320,9 +369,11 @@ s_sync_links (rh_broker_t *self, const uint8_t public_key [RH_PUBKEY_LEN],
                              broker->curve_key, public_key, secret_key, heartbeat);
         if (link) {
             self->link_tokens [self->link_count] = S_LINK_CONNECTION + self->next_link_token++;
+            self->link_up [self->link_count] = false;
             self->links [self->link_count++] = link;
         }
     }
+    s_sync_witnessing (self, now);
 }
 
 //  Acts on what the links report: up binds the region's queue (everything unacknowledged goes
@@ -341,6 +392,7 @@ s_link_events (rh_broker_t *self, size_t index)
         switch (event.kind) {
             case RH_PEERLINK_UP:
                 rh_log_info ("broker", "link to region %s is up", rh_peerlink_region (link));
+                self->link_up [index] = true;
                 //  Where our log stands first, as an agent hears it at Hello.
                 if (self->published.size) {
                     rh_frame_t checkpoint = { .type = RH_FRAME_CHECKPOINT,
@@ -355,6 +407,15 @@ s_link_events (rh_broker_t *self, size_t index)
                 rh_log_info ("broker", "link to region %s is down; crossings wait in its queue",
                              rh_peerlink_region (link));
                 rh_queue_connection_lost (self->queue, queue, connection);
+                self->link_up [index] = false;
+                if (self->cosigner)
+                    rh_cosigner_peer_lost (self->cosigner, rh_peerlink_region (link));
+                break;
+            case RH_PEERLINK_WITNESSED:
+                if (self->cosigner)
+                    rh_cosigner_peer_answer (self->cosigner, rh_peerlink_region (link),
+                                             (long) event.status, event.body, event.body_size,
+                                             rh_time_now_ms ());
                 break;
             case RH_PEERLINK_STORED:
                 rh_queue_ack (self->queue, queue, event.delivery_id, &acked);
@@ -458,58 +519,32 @@ s_feed_verifier (rh_broker_t *self)
 //  sealed bytes, verified on the verify workers like an agent's (against that region's board's
 //  certificates, pki/peers/REGION) and then decided by s_accept_peer. Its Accepted leaves after
 //  the commit, like an agent's: the peer keeps the message until then.
-//  The slot of region's latest checkpoint (a free one if none yet), or NULL when full.
-static rh_checkpoint_t *
-s_peer_log (rh_broker_t *self, const char *region)
-{
-    for (size_t i = 0; i < RH_MAX_FED_REGIONS; i++)
-        if (strcmp (self->peer_logs [i].region, region) == 0)
-            return &self->peer_logs [i].checkpoint;
-    for (size_t i = 0; i < RH_MAX_FED_REGIONS; i++)
-        if (!*self->peer_logs [i].region) {
-            snprintf (self->peer_logs [i].region, sizeof self->peer_logs [i].region, "%s", region);
-            return &self->peer_logs [i].checkpoint;
-        }
-    return NULL;
-}
-
-//  Another region's broker's latest checkpoint, signed by its BROKER certificate from that
-//  region's board: kept, and audited once per new one, so that this side's records show where
-//  the other log stood. (Checking that each extends the one before, and cosigning it, is a
-//  witness's work: not done here.)
-static void
-s_peer_checkpoint (rh_broker_t *self, const char *name, const rh_checkpoint_t *checkpoint)
-{
-    const rh_fed_region_t *region =
-        self->peers ? rh_federation_region_named (rh_peers_federation (self->peers), name) : NULL;
-    rh_certstore_t *store = region ? rh_peers_store (self->peers, region) : NULL;
-    rh_checkpoint_t *kept = region ? s_peer_log (self, name) : NULL;
-    if (!kept || !store || checkpoint->size <= kept->size
-        || rh_certstore_verify_checkpoint (store, checkpoint) != RH_OK)
-        return;
-    *kept = *checkpoint;
-    char root [2 * RH_DIGEST_LEN + 1], detail [RH_MAX_REASON];
-    sodium_bin2hex (root, sizeof root, checkpoint->root, RH_DIGEST_LEN);
-    snprintf (detail, sizeof detail, "region %s's broker %s: its log at size %" PRIu64 ", root %s",
-              name, region->broker_cn, checkpoint->size, root);
-    rh_audit_event (self->audit, "PEER_CHECKPOINT", RH_OK, NULL, NULL, NULL, 0, NULL, 0, NULL,
-                    detail);
-}
-
 static void
 s_from_peer (rh_broker_t *self, rh_inbound_t *in)
 {
     const rh_frame_t *frame = &in->frame;
+    const char *name = in->agency + strlen (RH_PEER_QUEUE_PREFIX);
     if (frame->type == RH_FRAME_HELLO)
         return;  //  the link's first frame: nothing to bind, nothing is delivered to it
     if (frame->type == RH_FRAME_CHECKPOINT) {
-        s_peer_checkpoint (self, in->agency + strlen (RH_PEER_QUEUE_PREFIX), &frame->checkpoint);
+        const rh_fed_region_t *region =
+            self->peers ? rh_federation_region_named (rh_peers_federation (self->peers), name)
+                        : NULL;
+        rh_certstore_t *store = region ? rh_peers_store (self->peers, region) : NULL;
+        if (store)
+            rh_peerlogs_checkpoint (self->peerlogs, region, store, &frame->checkpoint);
+        return;
+    }
+    if (frame->type == RH_FRAME_WITNESS_REQUEST) {
+        rh_peerlogs_witness (self->peerlogs, name, in->routing_id, in->routing_id_size,
+                             frame->sealed, frame->sealed_size, rh_time_now_ms ());
         return;
     }
     if (frame->type != RH_FRAME_SUBMIT) {
         rh_router_reply (self->router, in->routing_id, in->routing_id_size, "", RH_E_MALFORMED,
                          false,
-                         "another region's broker may send Hello, Submit and Checkpoint only");
+                         "another region's broker may send Hello, Submit, Checkpoint and "
+                         "WitnessRequest only");
         return;
     }
     s_submit (self, in->routing_id, in->routing_id_size, in->agency, frame->msg_id, frame->sealed,
@@ -537,8 +572,8 @@ s_accept_peer (rh_broker_t *self, rh_verified_t *result)
         result->rc == RH_OK && store
             ? rh_certstore_enrolled (store, result->agency, rh_time_now_ms ())
             : NULL;
-    rh_checkpoint_t *log = s_peer_log (self, region->name);
-    rh_intake_accept_peer (self->intake, result, region, sender, log ? log->size : 0, s_now (self));
+    rh_intake_accept_peer (self->intake, result, region, sender,
+                           rh_peerlogs_size (self->peerlogs, region->name), s_now (self));
 }
 
 //  Acts on one frame an agent sent.
@@ -730,6 +765,19 @@ s_load_peers (rh_broker_t *self, rh_peers_t **peers, char *why, size_t why_size)
             if (line == errors)
                 snprintf (why, why_size, "%s", line);
         }
+        return -1;
+    }
+    const char *log_origin = rh_peers_own (*peers)->log_origin;
+    if (log_origin && strcmp (log_origin, rh_config_str (self->config, "witness/origin")) != 0) {
+        //  The other regions' brokers witness our log under the name the agreement gives it:
+        //  our checkpoints must carry that origin, or no cosignature of theirs would verify.
+        snprintf (why, why_size,
+                  "federation: the agreement names log_origin %s for region %s, but "
+                  "witness/origin is '%s': set witness/origin to it",
+                  log_origin, rh_peers_own (*peers)->name,
+                  rh_config_str (self->config, "witness/origin"));
+        rh_log_error ("broker", "%s", why);
+        rh_peers_destroy (peers);
         return -1;
     }
     const rh_federation_t *federation = rh_peers_federation (*peers);
@@ -968,14 +1016,16 @@ s_checkpoint (rh_broker_t *self, int64_t now, bool force)
 {
     uint64_t size = rh_audit_size (self->audit);
     uint64_t last = rh_audit_checkpointed (self->audit);
-    if (size == last)
-        return;
+    uint64_t peer_records = rh_peerlogs_appended (self->peerlogs) - self->peer_records_signed;
+    if (size == last || (!force && size - last <= peer_records))
+        return;  //  nothing, or only records of the other regions' checkpoints (rh_peerlogs)
     if (!force && size - last < (uint64_t) rh_config_int (self->config, "audit/checkpoint_every")
         && now - self->last_checkpoint_ms < rh_config_int (self->config, "audit/checkpoint_ms"))
         return;
     if (rh_audit_checkpoint (self->audit, self->signer, rh_time_now_ms ()) != 0)
         rh_log_error ("broker", "cannot sign an audit checkpoint");
     self->last_checkpoint_ms = now;
+    self->peer_records_signed = rh_peerlogs_appended (self->peerlogs);
 }
 
 //  Sends a newly committed checkpoint to every connected agent.
@@ -1377,7 +1427,8 @@ rh_broker_new (rh_config_t *config)
         goto fail;
     char why [RH_MAX_REASON];
     s_read_clock (self);
-    if (!(self->cases = rh_cases_new (self->db)))
+    if (!(self->cases = rh_cases_new (self->db))
+        || !(self->peerlogs = rh_peerlogs_new (self->db, self->audit, self->signer)))
         goto fail;
     if (!(self->policy = s_load_policy (self, why, sizeof why))
         || s_load_peers (self, &self->peers, why, sizeof why) != 0
@@ -1391,7 +1442,10 @@ rh_broker_new (rh_config_t *config)
     if (!(self->verifier = rh_verifier_new (self->context, self->pki_dir,
                                             (int) rh_config_int (config, "verify/workers"))))
         goto fail;
-    if (*rh_config_str (config, "witness/urls")
+    //  Witnessed by HTTP witnesses, or by the other regions' brokers when the federation
+    //  agreement names our log (s_load_peers checked that witness/origin is that name).
+    bool peer_witnessed = self->peers && rh_peers_own (self->peers)->log_origin;
+    if ((*rh_config_str (config, "witness/urls") || peer_witnessed)
         && !(self->cosigner =
                  rh_cosigner_new (self->context, config, self->db, self->audit, self->signer)))
         goto fail;
@@ -1510,6 +1564,7 @@ rh_broker_destroy (rh_broker_t **self_p)
         rh_verifier_destroy (&self->verifier);
         if (self->cosigner)
             rh_cosigner_destroy (&self->cosigner);
+        rh_peerlogs_destroy (&self->peerlogs);
         rh_backlog_destroy (&self->backlog);
         if (self->context)
             zmq_ctx_term (self->context);
@@ -1607,6 +1662,7 @@ rh_broker_step (rh_broker_t *self, int timeout_ms)
     }
     if (self->cosigner && rh_cosigner_receive (self->cosigner, rh_time_now_ms ()) >= 0)
         rh_cosigner_tick (self->cosigner, &self->published, rh_time_now_ms ());  //  a 409 resends
+    s_witness_requests (self, rh_time_now_ms ());  //  the peer brokers': when due, one at a time
     int64_t now = s_now (self);
     if (now - self->last_tick >= RH_TICK_MS) {
         self->last_tick = now;
@@ -1617,7 +1673,9 @@ rh_broker_step (rh_broker_t *self, int timeout_ms)
         //  (acknowledged deliveries, their audit records) need not wait for the disk: the
         //  next synchronous commit of the same log makes it durable with it, and a crashed
         //  process loses nothing the kernel already holds.
-        if (rh_db_commit (self->db, rh_router_replies (self->router) > 0) != 0) {
+        if (rh_db_commit (self->db, rh_router_replies (self->router) > 0
+                                        || rh_peerlogs_held (self->peerlogs) > 0)
+            != 0) {
             rh_log_error ("broker", "storage failed: stopping intake; nothing unsaved was "
                                     "acknowledged");
             return -1;
@@ -1637,6 +1695,7 @@ rh_broker_step (rh_broker_t *self, int timeout_ms)
         s_publish_checkpoint (self);
     }
     rh_router_flush (self->router);
+    rh_peerlogs_flush (self->peerlogs, self->router);
     //  Deliver only what is committed; their audit records join the next commit.
     rh_queue_pump (self->queue, s_now (self));
     return 0;

@@ -41,6 +41,7 @@
 #include "rh_report_csv.h"
 #include "rh_router.h"
 #include "rh_peerlink.h"
+#include "rh_peerlogs.h"
 #include "rh_intake.h"
 #include "rh_broker.h"
 #include "rh_status.h"

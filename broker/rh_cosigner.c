@@ -12,7 +12,6 @@
 #include <stdatomic.h>
 
 #define RH_COSIGNER_MAX_URL   1024  //  a witness's base URL, bytes
-#define RH_COSIGNER_MAX_REPLY 8192  //  an add-checkpoint reply kept, bytes (more is refused)
 #define RH_COSIGNER_BAD_REPLY 1     //  a witness state: it answered 200 with no valid cosignature
 
 //  One request of a job: built by the main loop, answered by the thread.
@@ -22,9 +21,9 @@ typedef struct {
     char *body;      //  the add-checkpoint body (owned)
     size_t body_size;
     long status;  //  HTTP status, 0 if no answer came
-    char reply [RH_COSIGNER_MAX_REPLY + 1];
+    char reply [RH_MAX_WITNESS_REPLY + 1];
     size_t reply_size;
-    bool overflow;  //  the reply was longer than RH_COSIGNER_MAX_REPLY
+    bool overflow;  //  the reply was longer than RH_MAX_WITNESS_REPLY
 } s_request_t;
 
 typedef struct {
@@ -34,12 +33,18 @@ typedef struct {
 } s_job_t;
 
 typedef struct {
-    char url [RH_COSIGNER_MAX_URL];
+    char url [RH_COSIGNER_MAX_URL];  //  an HTTP witness's base URL, or "" for...
+    char region [RH_MAX_ID + 1];     //  ...another region's broker, asked over its link
     rh_note_vkey_t vkey;
     uint64_t size;       //  last size this witness cosigned (or said it had, in a 409)
     int64_t next_ms;     //  not before then
     int64_t backoff_ms;  //  0 while the witness answers
     long state;          //  last outcome logged: 200, 0 (unreachable) or a refusal's status
+    //  A peer broker's request out (one at a time): what it asked, and when.
+    bool asked;
+    int64_t asked_ms;
+    uint64_t asked_old;
+    rh_checkpoint_t asked_checkpoint;
 } s_witness_t;
 
 struct _rh_cosigner_t {
@@ -48,8 +53,8 @@ struct _rh_cosigner_t {
     rh_signer_t *signer;
     char origin [RH_NOTE_MAX_NAME + 1];
     char log_vkey [RH_NOTE_MAX_VKEY];
-    s_witness_t witnesses [RH_MAX_WITNESSES];
-    size_t count;
+    s_witness_t witnesses [RH_MAX_WITNESSES + RH_MAX_FED_REGIONS];
+    size_t count;       //  witnesses [0, count): HTTP witnesses first, then peer brokers
     void *pipe;         //  main end of the pair
     void *worker_pipe;  //  the thread's end
     pthread_t thread;
@@ -66,7 +71,7 @@ s_write (char *data, size_t size, size_t count, void *arg)
 {
     s_request_t *request = arg;
     size_t length = size * count;
-    if (request->reply_size + length > RH_COSIGNER_MAX_REPLY) {
+    if (request->reply_size + length > RH_MAX_WITNESS_REPLY) {
         request->overflow = true;
         return 0;  //  curl stops the transfer
     }
@@ -161,6 +166,18 @@ s_store_size (rh_cosigner_t *self, s_witness_t *witness)
     rh_db_put (self->db, key, strlen (key), value, strlen (value));
 }
 
+//  Starts a witness's record: its last cosigned size, as kept.
+static void
+s_load_size (rh_cosigner_t *self, s_witness_t *witness)
+{
+    witness->state = 200;
+    witness->size = 0;
+    char key [RH_NOTE_MAX_NAME + 8], value [32];
+    snprintf (key, sizeof key, "wc/%s", witness->vkey.name);
+    if (rh_db_get_text (self->db, key, value, sizeof value - 1))
+        witness->size = strtoull (value, NULL, 10);
+}
+
 //  Splits a space-separated configuration value into words; returns the count or -1.
 static int
 s_words (const char *text, char (*words) [RH_COSIGNER_MAX_URL], size_t max)
@@ -199,13 +216,13 @@ rh_cosigner_new (void *context, rh_config_t *config, rh_db_t *db, rh_audit_t *au
     int key_count = s_words (rh_config_str (config, "witness/keys"), keys, RH_MAX_WITNESSES);
     const char *origin = rh_config_str (config, "witness/origin");
     rh_note_vkey_t log_key;
-    if (url_count <= 0 || url_count != key_count || strlen (origin) >= sizeof self->origin
+    if (url_count < 0 || url_count != key_count || strlen (origin) >= sizeof self->origin
         || rh_note_vkey_make (origin, RH_NOTE_TYPE_ED25519, rh_signer_public_key (signer), &log_key)
                != RH_OK
         || rh_note_vkey_format (&log_key, self->log_vkey, sizeof self->log_vkey) != 0) {
         rh_log_error ("cosigner",
                       "witness/urls and witness/keys must name the same number of "
-                      "witnesses (1 to %d), and witness/origin a valid origin",
+                      "witnesses (0 to %d), and witness/origin a valid origin",
                       RH_MAX_WITNESSES);
         free (self);
         return NULL;
@@ -221,11 +238,7 @@ rh_cosigner_new (void *context, rh_config_t *config, rh_db_t *db, rh_audit_t *au
             free (self);
             return NULL;
         }
-        witness->state = 200;
-        char key [RH_NOTE_MAX_NAME + 8], value [32];
-        snprintf (key, sizeof key, "wc/%s", witness->vkey.name);
-        if (rh_db_get_text (db, key, value, sizeof value - 1))
-            witness->size = strtoull (value, NULL, 10);
+        s_load_size (self, witness);
     }
     char endpoint [64];
     snprintf (endpoint, sizeof endpoint, "inproc://rh-cosigner-%p", (void *) self);
@@ -243,8 +256,8 @@ rh_cosigner_new (void *context, rh_config_t *config, rh_db_t *db, rh_audit_t *au
         return NULL;
     }
     self->started = true;
-    rh_log_info ("cosigner", "checkpoints go to %zu witness(es) as %s", self->count,
-                 self->log_vkey);
+    rh_log_info ("cosigner", "checkpoints go to %zu witness(es) as %s%s", self->count,
+                 self->log_vkey, self->count ? "" : " (federated brokers only)");
     return self;
 }
 
@@ -325,7 +338,7 @@ rh_cosigner_tick (rh_cosigner_t *self, const rh_checkpoint_t *checkpoint, int64_
     job->checkpoint = *checkpoint;
     for (size_t i = 0; i < self->count; i++) {
         s_witness_t *witness = &self->witnesses [i];
-        if (witness->size >= checkpoint->size || now_ms < witness->next_ms)
+        if (*witness->region || witness->size >= checkpoint->size || now_ms < witness->next_ms)
             continue;
         s_request_t *request = &job->requests [job->count];
         request->witness = i;
@@ -412,14 +425,13 @@ s_keep_log_line (rh_cosigner_t *self, const rh_checkpoint_t *checkpoint)
 //  Checks a 200 reply (the witness's cosignature lines) and keeps the line of its key. Returns
 //  1 if kept, 0 if not (logged).
 static int
-s_cosigned (rh_cosigner_t *self, s_witness_t *witness, const s_job_t *job,
-            const s_request_t *request)
+s_cosigned (rh_cosigner_t *self, s_witness_t *witness, const rh_checkpoint_t *checkpoint,
+            const char *reply, size_t reply_size)
 {
-    rh_note_t *note = rh_note_from_checkpoint (self->origin, &job->checkpoint);
+    rh_note_t *note = rh_note_from_checkpoint (self->origin, checkpoint);
     size_t verified = 0;
     int kept = 0;
-    if (note && !request->overflow
-        && rh_note_add_lines (note, (const uint8_t *) request->reply, request->reply_size) == RH_OK
+    if (note && rh_note_add_lines (note, (const uint8_t *) reply, reply_size) == RH_OK
         && rh_note_verify (note, &witness->vkey, 1, &verified, NULL) == RH_OK && verified == 1) {
         for (size_t i = 0; i < rh_note_signatures (note) && !kept; i++) {
             const char *name;
@@ -430,14 +442,47 @@ s_cosigned (rh_cosigner_t *self, s_witness_t *witness, const s_job_t *job,
             if (rh_note_signature (note, i, &name, &id, &signature, &size) == 0
                 && id == witness->vkey.id && strcmp (name, witness->vkey.name) == 0
                 && rh_note_line (note, i, line, sizeof line) > 0
-                && rh_audit_cosigned (self->audit, job->checkpoint.size, self->origin, line) == 0)
+                && rh_audit_cosigned (self->audit, checkpoint->size, self->origin, line) == 0)
                 kept = 1;
         }
     }
     rh_note_destroy (&note);
     if (kept)
-        s_keep_log_line (self, &job->checkpoint);
+        s_keep_log_line (self, checkpoint);
     return kept;  //  if not, s_state says so (once)
+}
+
+//  Acts on a witness's answer to a request for checkpoint from size old: keeps a cosignature,
+//  learns the size a 409 names, or notes a refusal. Returns 1 if a cosignature was kept.
+static int
+s_answer (rh_cosigner_t *self, s_witness_t *witness, const rh_checkpoint_t *checkpoint,
+          uint64_t old, long status, const char *reply, size_t reply_size, bool overflow,
+          int64_t now_ms)
+{
+    if (status == 200) {
+        if (!overflow && s_cosigned (self, witness, checkpoint, reply, reply_size)) {
+            witness->size = checkpoint->size;
+            s_store_size (self, witness);
+            s_state (self, witness, 200, now_ms);
+            return 1;
+        }
+        s_state (self, witness, RH_COSIGNER_BAD_REPLY, now_ms);
+    }
+    else if (status == 409) {
+        //  The witness holds another size: the body says which; send again from there.
+        char *end = NULL;
+        unsigned long long size = strtoull (reply, &end, 10);
+        if (end != reply && (*end == '\n' || *end == 0) && size <= checkpoint->size
+            && size != old) {
+            witness->size = size;
+            witness->next_ms = 0;
+        }
+        else
+            s_state (self, witness, 409, now_ms);
+    }
+    else
+        s_state (self, witness, status, now_ms);
+    return 0;
 }
 
 int
@@ -451,34 +496,114 @@ rh_cosigner_receive (rh_cosigner_t *self, int64_t now_ms)
     int kept = 0;
     for (size_t i = 0; i < job->count; i++) {
         const s_request_t *request = &job->requests [i];
-        s_witness_t *witness = &self->witnesses [request->witness];
-        if (request->status == 200) {
-            if (s_cosigned (self, witness, job, request)) {
-                kept = 1;
-                witness->size = job->checkpoint.size;
-                s_store_size (self, witness);
-                s_state (self, witness, 200, now_ms);
-            }
-            else
-                s_state (self, witness, RH_COSIGNER_BAD_REPLY, now_ms);
-        }
-        else if (request->status == 409) {
-            //  The witness holds another size: the body says which; send again from there.
-            char *end = NULL;
-            unsigned long long size = strtoull (request->reply, &end, 10);
-            if (end != request->reply && (*end == '\n' || *end == 0) && size <= job->checkpoint.size
-                && size != request->old) {
-                witness->size = size;
-                witness->next_ms = 0;
-            }
-            else
-                s_state (self, witness, 409, now_ms);
-        }
-        else
-            s_state (self, witness, request->status, now_ms);
+        kept |= s_answer (self, &self->witnesses [request->witness], &job->checkpoint, request->old,
+                          request->status, request->reply, request->reply_size, request->overflow,
+                          now_ms);
     }
     s_job_free (&job);
     return kept;
+}
+
+//  --------------------------------------------------------------------------
+//  Other regions' brokers as witnesses, asked over the federation links
+
+static s_witness_t *
+s_peer (rh_cosigner_t *self, const char *region)
+{
+    for (size_t i = 0; i < self->count; i++)
+        if (strcmp (self->witnesses [i].region, region) == 0)
+            return &self->witnesses [i];
+    return NULL;
+}
+
+int
+rh_cosigner_peer_add (rh_cosigner_t *self, const char *region, const rh_note_vkey_t *vkey)
+{
+    assert (self && region && *region && vkey);
+    s_witness_t *witness = s_peer (self, region);
+    if (witness && witness->vkey.id == vkey->id && strcmp (witness->vkey.name, vkey->name) == 0)
+        return 0;
+    if (!witness) {
+        if (self->count == sizeof self->witnesses / sizeof self->witnesses [0]
+            || strlen (region) >= sizeof witness->region)
+            return -1;
+        witness = &self->witnesses [self->count++];
+    }
+    memset (witness, 0, sizeof *witness);
+    snprintf (witness->region, sizeof witness->region, "%s", region);
+    witness->vkey = *vkey;
+    s_load_size (self, witness);
+    rh_log_info ("cosigner", "region %s's broker witnesses our checkpoints as %s", region,
+                 vkey->name);
+    return 0;
+}
+
+void
+rh_cosigner_peer_remove (rh_cosigner_t *self, const char *region)
+{
+    assert (self && region);
+    s_witness_t *witness = s_peer (self, region);
+    if (!witness)
+        return;
+    //  Peers come after the HTTP witnesses: the last takes its place, and a job out names
+    //  HTTP witnesses only, so no index it holds moves.
+    *witness = self->witnesses [--self->count];
+}
+
+int
+rh_cosigner_peer_request (rh_cosigner_t *self, const char *region,
+                          const rh_checkpoint_t *checkpoint, int64_t now_ms, char **body,
+                          size_t *body_size)
+{
+    assert (self && region && checkpoint && body && body_size);
+    s_witness_t *witness = s_peer (self, region);
+    if (!witness || checkpoint->size == 0)
+        return 0;
+    if (witness->asked) {
+        if (now_ms - witness->asked_ms < RH_WITNESS_TIMEOUT_MS)
+            return 0;
+        witness->asked = false;  //  no answer came: as an HTTP witness that cannot be reached
+        s_state (self, witness, 0, now_ms);
+    }
+    if (witness->size >= checkpoint->size || now_ms < witness->next_ms)
+        return 0;
+    s_request_t request = { 0 };
+    if (s_request (self, checkpoint, witness, &request) != 0) {
+        rh_log_error ("cosigner", "cannot build a request for checkpoint %" PRIu64,
+                      checkpoint->size);
+        free (request.body);
+        witness->next_ms = now_ms + RH_WITNESS_BACKOFF_MAX_MS;
+        return -1;
+    }
+    witness->asked = true;
+    witness->asked_ms = now_ms;
+    witness->asked_old = request.old;
+    witness->asked_checkpoint = *checkpoint;
+    *body = request.body;
+    *body_size = request.body_size;
+    return 1;
+}
+
+void
+rh_cosigner_peer_lost (rh_cosigner_t *self, const char *region)
+{
+    assert (self && region);
+    s_witness_t *witness = s_peer (self, region);
+    if (witness)
+        witness->asked = false;
+}
+
+int
+rh_cosigner_peer_answer (rh_cosigner_t *self, const char *region, long status, const char *body,
+                         size_t body_size, int64_t now_ms)
+{
+    assert (self && region && body);
+    s_witness_t *witness = s_peer (self, region);
+    if (!witness || !witness->asked)
+        return 0;  //  asked nothing (or timed out): nothing to match it with
+    witness->asked = false;
+    return s_answer (self, witness, &witness->asked_checkpoint, witness->asked_old, status, body,
+                     body_size, false, now_ms);
 }
 
 void
@@ -487,7 +612,8 @@ rh_cosigner_flush (rh_cosigner_t *self, const rh_checkpoint_t *checkpoint, int64
     assert (self && checkpoint);
     int64_t deadline = rh_time_now_ms () + wait_ms;
     for (size_t i = 0; i < self->count; i++)
-        self->witnesses [i].next_ms = 0;  //  one more try each, whatever the backoff
+        if (!*self->witnesses [i].region)
+            self->witnesses [i].next_ms = 0;  //  one more try each, whatever the backoff
     while (true) {
         int64_t now = rh_time_now_ms ();
         rh_cosigner_tick (self, checkpoint, now);
@@ -500,7 +626,8 @@ rh_cosigner_flush (rh_cosigner_t *self, const rh_checkpoint_t *checkpoint, int64
             //  Only a 409 is worth another round before stopping: no waiting out backoffs.
             bool resend = false;
             for (size_t i = 0; i < self->count; i++)
-                resend |= self->witnesses [i].size < checkpoint->size
+                resend |= !*self->witnesses [i].region
+                          && self->witnesses [i].size < checkpoint->size
                           && self->witnesses [i].next_ms == 0 && self->witnesses [i].state == 200;
             if (!resend)
                 return;

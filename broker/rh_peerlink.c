@@ -70,13 +70,11 @@ s_forward (rh_peerlink_t *self, void *dealer, const uint8_t *data, size_t size)
     rh_frame_t frame;
     if (rh_frame_decode (data, size, &frame) != RH_OK)
         return;
-    if (frame.type == RH_FRAME_CHECKPOINT && self->up) {
-        //  This broker's latest signed checkpoint: the peer keeps it as where our log stood.
-        size_t bytes_size = 0;
-        uint8_t *bytes = rh_frame_encode (&frame, &bytes_size);
-        if (bytes)
-            zmq_send (dealer, bytes, bytes_size, ZMQ_DONTWAIT);
-        free (bytes);
+    if ((frame.type == RH_FRAME_CHECKPOINT || frame.type == RH_FRAME_WITNESS_REQUEST) && self->up) {
+        //  This broker's latest signed checkpoint (the peer keeps it as where our log stood), or
+        //  a request that the peer witness it: passed on as they are. Lost while down: the
+        //  cosigner asks again.
+        zmq_send (dealer, data, size, ZMQ_DONTWAIT);
         rh_frame_release (&frame);
         return;
     }
@@ -121,6 +119,18 @@ s_answer (rh_peerlink_t *self, const uint8_t *data, size_t size)
     rh_frame_t frame;
     if (rh_frame_decode (data, size, &frame) != RH_OK)
         return;
+    if (frame.type == RH_FRAME_WITNESS_REPLY) {
+        rh_peerlink_event_t event;
+        memset (&event, 0, sizeof event);
+        event.kind = RH_PEERLINK_WITNESSED;
+        event.status = frame.status;
+        event.body_size = frame.sealed_size;  //  decode bounds it by RH_MAX_WITNESS_REPLY
+        if (frame.sealed_size)
+            memcpy (event.body, frame.sealed, frame.sealed_size);
+        zmq_send (self->thread_pipe, &event, sizeof event, ZMQ_DONTWAIT);  //  lost: asked again
+        rh_frame_release (&frame);
+        return;
+    }
     bool answer = frame.type == RH_FRAME_ACCEPTED || frame.type == RH_FRAME_REJECTED;
     for (size_t i = 0; answer && frame.msg_id && i < RH_PEER_CREDIT; i++) {
         s_flight_t *slot = &self->flight [i];
@@ -347,5 +357,8 @@ rh_peerlink_event (rh_peerlink_t *self, rh_peerlink_event_t *event)
     if (size != (int) sizeof *event)
         return -1;
     event->msg_id [RH_MAX_ID] = event->code [RH_MAX_ID] = event->reason [RH_MAX_REASON - 1] = 0;
+    if (event->body_size > RH_MAX_WITNESS_REPLY)
+        event->body_size = RH_MAX_WITNESS_REPLY;
+    event->body [event->body_size] = 0;
     return 0;
 }

@@ -15,12 +15,14 @@
     own credit bound (RH_PEER_CREDIT deliveries in flight), so no send on
     it ever blocks:
         main -> link   a Deliver frame (rh_frame_encode) as rh_queue sends, or this
-                       broker's latest Checkpoint, which the link passes on
+                       broker's latest Checkpoint or a WitnessRequest (one at a
+                       time: rh_cosigner), which the link passes on
         link -> main   read with rh_peerlink_event: up (bind the queue,
                        which sends everything unacknowledged again from the
                        head, in order), down (unbind; in flight goes again
                        at the next up), stored (acknowledge delivery_id),
-                       refused (the peer refused delivery_id for good)
+                       refused (the peer refused delivery_id for good),
+                       witnessed (the peer's WitnessReply)
     The peer drops a message it already stored by its id (and answers
     Accepted again), so a crossing sent twice is stored once.
     =========================================================================
@@ -32,10 +34,11 @@ typedef struct _rh_peerlink_t rh_peerlink_t;
 
 typedef enum {
     RH_PEERLINK_NONE = 0,
-    RH_PEERLINK_UP,      //  the peer's broker let us in
-    RH_PEERLINK_DOWN,    //  the connection went (in flight must go again)
-    RH_PEERLINK_STORED,  //  the peer stored delivery_id (or had it already)
-    RH_PEERLINK_REFUSED  //  the peer refused delivery_id for good: code, reason
+    RH_PEERLINK_UP,        //  the peer's broker let us in
+    RH_PEERLINK_DOWN,      //  the connection went (in flight must go again)
+    RH_PEERLINK_STORED,    //  the peer stored delivery_id (or had it already)
+    RH_PEERLINK_REFUSED,   //  the peer refused delivery_id for good: code, reason
+    RH_PEERLINK_WITNESSED  //  the peer answered our witness request: status, body
 } rh_peerlink_kind_t;
 
 typedef struct {
@@ -44,6 +47,9 @@ typedef struct {
     char msg_id [RH_MAX_ID + 1];
     char code [RH_MAX_ID + 1];
     char reason [RH_MAX_REASON];
+    uint32_t status;                       //  WITNESSED: the tlog-witness status
+    char body [RH_MAX_WITNESS_REPLY + 1];  //  WITNESSED: its body, NUL-terminated
+    size_t body_size;
 } rh_peerlink_event_t;
 
 //  Starts the link to region's broker at endpoint, whose CURVE key is peer_key, with this

@@ -119,11 +119,13 @@ regions:
     ca_sha256: $(fingerprint "$run/gwent/pki/ca.pem")
     broker_endpoint: tcp://127.0.0.1:$gwent_port
     broker_cn: broker
+    log_origin: rhannu.demo/gwent
     front_doors: [ { la: newport, agency: la-newport } ]
   - region: cardiff
     ca_sha256: $(fingerprint "$run/cardiff/pki/ca.pem")
     broker_endpoint: tcp://127.0.0.1:$cardiff_port
     broker_cn: broker
+    log_origin: rhannu.demo/cardiff
     front_doors: [ { la: cardiff, agency: la-cardiff } ]
 crossings:
   - from: gwent
@@ -160,6 +162,8 @@ delivery:
 federation:
   file: $fed
   region: $region
+witness:
+  origin: rhannu.demo/$region
 EOF
     RH_LOG_LEVEL=${RH_LOG_LEVEL:-info} "$bin/rhannu-broker" -f "$run/$region/broker/broker.yaml" \
         2>> "$run/$region/broker/broker.log" &
@@ -285,5 +289,10 @@ say "11. Each broker audited its own side: the chronology of case GW-S6 on eithe
 for region in gwent cardiff; do
     note "$region:"
     "$bin/rhannu-audit" chronology --case GW-S6 --data "$run/$region/broker/data" --pki "$run/$region/pki" | short
+done
+say "12. Each broker witnessed the other's log: it cosigned only checkpoints that extend what it cosigned before"
+for region in gwent cardiff; do
+    "$bin/rhannu-broker" log -f "$run/$region/broker/broker.yaml" 2>/dev/null | grep PEER_COSIGNED | tail -1 \
+        | sed 's/.*PEER_COSIGNED *RH_OK *[^ ]* *[^ ]* *[^ ]* *//' | sed "s/^/$region: /" | short
 done
 say "Done. Inspect demo/run-federation/: one folder per region (pki, agreements, broker), one per agency."

@@ -31,6 +31,7 @@ static const struct {
     [RH_E_BUSY] = { "RH_E_BUSY", "the broker is busy; send again later" },
     [RH_E_REPLY_MISMATCH] = { "RH_E_REPLY_MISMATCH",
                               "the reply is not bound to the message it names" },
+    [RH_E_FORK] = { "RH_E_FORK", "the log's checkpoint does not extend the one witnessed before" },
 };
 
 const char *

@@ -31,7 +31,9 @@ typedef enum {
     RH_E_BUSY,           //  the broker is at its limit: send again later
     //  Issue 17, replies and withdrawal (new results below, in this block):
     RH_E_REPLY_MISMATCH,  //  a reply's in_reply_sha256 is not the named message's header digest
-    RH_RC_COUNT           //  not a result: the number of results
+    //  Issue 16, cross-witnessing:
+    RH_E_FORK,   //  a log's signed checkpoint does not extend the one witnessed before
+    RH_RC_COUNT  //  not a result: the number of results
 } rh_rc_t;
 
 //  Stable upper-case name of a result, e.g. "RH_E_SIG"; "RH_E_UNKNOWN" for out-of-range values.

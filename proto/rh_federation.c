@@ -27,6 +27,7 @@ typedef struct {
     char name [RH_MAX_ID + 1];
     char endpoint [RH_MAX_TEXT];
     char cn [RH_MAX_ID + 1];
+    char origin [RH_NOTE_MAX_NAME + 1];  //  log_origin, "" if none
     s_door_t doors [RH_MAX_FED_DOORS];
     size_t door_count;
 } s_region_t;
@@ -145,8 +146,9 @@ s_parse_door (rh_yaml_t *yaml, yaml_node_t *node, s_region_t *region)
 static bool
 s_parse_region (rh_yaml_t *yaml, yaml_node_t *node, s_region_t *region)
 {
-    static const char *const keys [] = { "region",    "ca_sha256",   "broker_endpoint",
-                                         "broker_cn", "front_doors", NULL };
+    static const char *const keys [] = { "region",    "ca_sha256",  "broker_endpoint",
+                                         "broker_cn", "log_origin", "front_doors",
+                                         NULL };
     if (!rh_yaml_keys (yaml, node, "a region", keys))
         return false;
     bool good = true;
@@ -176,6 +178,17 @@ s_parse_region (rh_yaml_t *yaml, yaml_node_t *node, s_region_t *region)
     }
     value = rh_yaml_need (yaml, node, "broker_cn", "a region");
     good = value && s_copy (yaml, value, "broker_cn", region->cn, sizeof region->cn) && good;
+    value = rh_yaml_get (yaml, node, "log_origin");
+    if (value) {
+        bool copied = s_copy (yaml, value, "log_origin", region->origin, sizeof region->origin);
+        if (copied && !rh_note_name_valid (region->origin)) {
+            rh_yaml_error (yaml, value,
+                           "log_origin must be a checkpoint origin (no spaces, '+' or control "
+                           "characters), as the region's broker has in witness/origin");
+            copied = false;
+        }
+        good = copied && good;
+    }
     value = rh_yaml_get (yaml, node, "front_doors");
     if (value) {
         if (value->type != YAML_SEQUENCE_NODE) {
@@ -190,6 +203,7 @@ s_parse_region (rh_yaml_t *yaml, yaml_node_t *node, s_region_t *region)
     region->public.name = region->name;
     region->public.broker_endpoint = region->endpoint;
     region->public.broker_cn = region->cn;
+    region->public.log_origin = *region->origin ? region->origin : NULL;
     return good;
 }
 
@@ -300,6 +314,14 @@ s_parse_root (rh_yaml_t *yaml, rh_federation_t *self, yaml_node_t *root)
             good = false;
             continue;
         }
+        //  One name, one log: a witness keeps its state per origin.
+        for (size_t r = 0; *region->origin && r < self->region_count; r++)
+            if (strcmp (self->regions [r].origin, region->origin) == 0) {
+                rh_yaml_error (yaml, rh_yaml_node (yaml, *item),
+                               "log_origin '%s' is also region '%s''s", region->origin,
+                               self->regions [r].name);
+                good = false;
+            }
         self->region_count++;
     }
     if (self->region_count < 2) {
@@ -545,6 +567,12 @@ rh_federation_print (const rh_federation_t *self, FILE *out)
         sodium_bin2hex (hex, sizeof hex, region->public.ca_sha256, RH_DIGEST_LEN);
         fprintf (out, "  region %s: board CA sha256 %s\n", region->name, hex);
         fprintf (out, "    broker %s at %s\n", region->cn, region->endpoint);
+        if (*region->origin)
+            fprintf (out,
+                     "    its log: origin %s, witnessed (cosigned) by the other regions' brokers\n",
+                     region->origin);
+        else
+            fprintf (out, "    its log: not witnessed by the other regions (no log_origin)\n");
         for (size_t d = 0; d < region->door_count; d++)
             fprintf (out, "    front door of %s: %s\n", region->doors [d].la,
                      region->doors [d].agency);

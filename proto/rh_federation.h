@@ -9,7 +9,10 @@
     front doors of its local authorities (the federated directory). Its
     crossings say which agencies of one region may send to the other, and
     which kinds, purposes and categories may cross in that direction.
-    Anything no crossing allows stays at the border.
+    Anything no crossing allows stays at the border. A region that names
+    its broker's log_origin has its checkpoints witnessed by the other
+    regions' brokers over their links: each cosigns only a checkpoint that
+    extends the last one it cosigned.
 
         federation: { id, version, title, valid_from, valid_to }
         regions:
@@ -17,6 +20,8 @@
             ca_sha256: 64 hex digits
             broker_endpoint: tcp://10.0.0.1:5555
             broker_cn: broker-gwent
+            log_origin: rhannu.example/gwent   # optional: the other regions' brokers
+                                               # witness (cosign) this broker's checkpoints
             front_doors: [ { la: newport, agency: la-newport } ]
         crossings:
           - from: gwent
@@ -39,6 +44,7 @@ typedef struct {
     uint8_t ca_sha256 [RH_DIGEST_LEN];
     const char *broker_endpoint;
     const char *broker_cn;
+    const char *log_origin;  //  its broker's witness/origin, or NULL: not cross-witnessed
 } rh_fed_region_t;
 
 typedef enum {

@@ -85,6 +85,8 @@ rh_frame_encode (const rh_frame_t *frame, size_t *size)
     Rhannu__V1__ConsistencyProof proof = RHANNU__V1__CONSISTENCY_PROOF__INIT;
     Rhannu__V1__Bundle bundle = RHANNU__V1__BUNDLE__INIT;
     Rhannu__V1__Unverified unverified = RHANNU__V1__UNVERIFIED__INIT;
+    Rhannu__V1__WitnessRequest witness_request = RHANNU__V1__WITNESS_REQUEST__INIT;
+    Rhannu__V1__WitnessReply witness_reply = RHANNU__V1__WITNESS_REPLY__INIT;
     char *empty = "";
     char safe [6][RH_MAX_REASON];
     switch (frame->type) {
@@ -175,6 +177,19 @@ rh_frame_encode (const rh_frame_t *frame, size_t *size)
             unverified.reason = s_safe (frame->reason, safe [1], sizeof safe [1]);
             out.op_case = RHANNU__V1__FRAME__OP_UNVERIFIED;
             out.unverified = &unverified;
+            break;
+        case RH_FRAME_WITNESS_REQUEST:
+            witness_request.body.data = (uint8_t *) frame->sealed;
+            witness_request.body.len = frame->sealed_size;
+            out.op_case = RHANNU__V1__FRAME__OP_WITNESS_REQUEST;
+            out.witness_request = &witness_request;
+            break;
+        case RH_FRAME_WITNESS_REPLY:
+            witness_reply.status = frame->status;
+            witness_reply.body.data = (uint8_t *) frame->sealed;
+            witness_reply.body.len = frame->sealed_size;
+            out.op_case = RHANNU__V1__FRAME__OP_WITNESS_REPLY;
+            out.witness_reply = &witness_reply;
             break;
         default:
             return NULL;
@@ -304,6 +319,23 @@ rh_frame_decode (const uint8_t *data, size_t size, rh_frame_t *frame)
             frame->code = in->unverified->code;
             frame->reason = in->unverified->reason;
             rc = s_short (frame->code) && s_short (frame->reason) ? RH_OK : RH_E_MALFORMED;
+            break;
+        case RHANNU__V1__FRAME__OP_WITNESS_REQUEST:
+            frame->type = RH_FRAME_WITNESS_REQUEST;
+            frame->sealed = in->witness_request->body.data;
+            frame->sealed_size = in->witness_request->body.len;
+            rc = frame->sealed_size > 0 && frame->sealed_size <= RH_NOTE_MAX_SIZE ? RH_OK
+                                                                                  : RH_E_MALFORMED;
+            break;
+        case RHANNU__V1__FRAME__OP_WITNESS_REPLY:
+            frame->type = RH_FRAME_WITNESS_REPLY;
+            frame->status = in->witness_reply->status;
+            frame->sealed = in->witness_reply->body.data;
+            frame->sealed_size = in->witness_reply->body.len;
+            rc = frame->status >= 100 && frame->status <= 599
+                         && frame->sealed_size <= RH_MAX_WITNESS_REPLY
+                     ? RH_OK
+                     : RH_E_MALFORMED;
             break;
         default:
             break;

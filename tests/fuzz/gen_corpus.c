@@ -76,6 +76,15 @@ s_frames (const char *dir)
                           .cosignatures = "\xe2\x80\x94 witness.example/w1 "
                                           "519lMgAAAABkGFDLBuRDazBLVac2NE+Y+IjbjQOcXLfF9CSDZVUIoS83"
                                           "rE1nFZsVE8YiWV6Ngr7lV8H6bdoBQGP/l73euDMQ9k+bBQ==\n" } },
+        //  A federated peer broker's witness request and an answer.
+        { .type = RH_FRAME_WITNESS_REQUEST,
+          .sealed = (const uint8_t *) "old 0\n\nexample.com/log\n7\n"
+                                      "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n",
+          .sealed_size = 71 },
+        { .type = RH_FRAME_WITNESS_REPLY,
+          .status = 409,
+          .sealed = (const uint8_t *) "12\n",
+          .sealed_size = 3 },
     };
     if (rh_file_mkdir (dir, 0755) != 0)
         return 1;

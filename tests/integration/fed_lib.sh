@@ -4,6 +4,8 @@
 #  exchange of public certificates under pki/peers/REGION, a federation agreement both boards
 #  signed, and each region's sharing agreement naming the other's front door. Source after
 #  lib.sh; fed_regions sets everything up and starts both brokers and every agent.
+#  FED_EAST_ORIGIN / FED_WEST_ORIGIN name each region's log_origin in the federation agreement
+#  (cross-witnessing); EAST_EXTRA / WEST_EXTRA are added to each broker's configuration.
 
 fingerprint () { openssl x509 -in "$1" -outform DER | sha256sum | cut -d' ' -f1; }
 send () { "$bin/rhannu-agent" send -f "$work/$1/agent.yaml" "$2" >/dev/null; }
@@ -88,11 +90,13 @@ regions:
     ca_sha256: $(fingerprint "$work/pki/ca.pem")
     broker_endpoint: $endpoint
     broker_cn: broker
+${FED_EAST_ORIGIN:+    log_origin: $FED_EAST_ORIGIN}
     front_doors: [ { la: la1, agency: la1-fd } ]
   - region: west
     ca_sha256: $(fingerprint "$work/west/pki/ca.pem")
     broker_endpoint: $west_endpoint
     broker_cn: broker
+${FED_WEST_ORIGIN:+    log_origin: $FED_WEST_ORIGIN}
     front_doors: [ { la: la2, agency: la2-fd } ]
 crossings:
   - from: east
@@ -126,6 +130,7 @@ verify:
 federation:
   file: $fed
   region: west
+${WEST_EXTRA:-}
 YAML
 #  west's agents: their own PKI folder and broker
 for a in la2-fd police-west; do
@@ -149,7 +154,8 @@ done
 
 BROKER_EXTRA="federation:
   file: $fed
-  region: east" start_broker
+  region: east
+${EAST_EXTRA:-}" start_broker
 start_west
 for a in la1-fd police-east school-east la2-fd police-west; do start_agent "$a"; done
 for a in la1-fd police-east school-east la2-fd police-west; do wait_connected "$a" || bad "$a did not connect"; done

@@ -36,6 +36,8 @@ test_parse_and_directory (void)
     const rh_fed_region_t *west = rh_federation_region_named (federation, "west");
     CU_ASSERT_FATAL (west != NULL);
     CU_ASSERT_STRING_EQUAL (west->broker_cn, "broker-west");
+    CU_ASSERT_STRING_EQUAL (west->log_origin, "rhannu.example/west");
+    CU_ASSERT_PTR_NULL (rh_federation_region_named (federation, "east")->log_origin);
     CU_ASSERT_STRING_EQUAL (west->broker_endpoint, "tcp://127.0.0.1:6555");
     CU_ASSERT_EQUAL (west->ca_sha256 [0], 0x22);
     const char *agency = NULL;
@@ -129,6 +131,10 @@ test_errors (void)
         { "    las: [la2]\n", "", "names the agencies it trusts" },
         { "{ la: la2, agency: la2-fd }", "{ la: la1, agency: la2-fd }", "has two front doors" },
         { "valid_to: 2030-12-31", "valid_to: 2020-12-31", "before valid_from" },
+        { "log_origin: rhannu.example/west", "log_origin: rhannu example", "checkpoint origin" },
+        { "    broker_cn: broker-east\n",
+          "    broker_cn: broker-east\n    log_origin: rhannu.example/west\n",
+          "log_origin 'rhannu.example/west' is also region 'east''s" },
     };
     char *text = NULL;
     size_t size = 0;

@@ -108,6 +108,49 @@ test_every_frame_type_round_trips (void)
     CU_ASSERT_STRING_EQUAL (got.code, "RH_E_CERT_UNKNOWN");
     CU_ASSERT_STRING_EQUAL (got.reason, "sender not in our trust bundle");
     rh_frame_release (&got);
+    rh_frame_t witness = { .type = RH_FRAME_WITNESS_REQUEST,
+                           .sealed = (const uint8_t *) "old 0\n\nnote",
+                           .sealed_size = 11 };
+    got = s_round_trip (&witness);
+    CU_ASSERT (got.type == RH_FRAME_WITNESS_REQUEST && got.sealed_size == 11);
+    CU_ASSERT (got.sealed && memcmp (got.sealed, "old 0\n\nnote", 11) == 0);
+    rh_frame_release (&got);
+    rh_frame_t reply = { .type = RH_FRAME_WITNESS_REPLY,
+                         .status = 409,
+                         .sealed = (const uint8_t *) "12\n",
+                         .sealed_size = 3 };
+    got = s_round_trip (&reply);
+    CU_ASSERT (got.type == RH_FRAME_WITNESS_REPLY && got.status == 409 && got.sealed_size == 3);
+    rh_frame_release (&got);
+}
+
+//  Witness frames of a federated peer broker: an empty or oversized request, a status that is
+//  no HTTP status, a reply longer than any answer kept, are refused.
+static void
+test_witness_frames_are_bounded (void)
+{
+    size_t big_size = RH_NOTE_MAX_SIZE + 1, size = 0;
+    uint8_t *big = calloc (1, big_size);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (big);
+    rh_frame_t frames [] = {
+        { .type = RH_FRAME_WITNESS_REQUEST, .sealed = big, .sealed_size = 0 },
+        { .type = RH_FRAME_WITNESS_REQUEST, .sealed = big, .sealed_size = big_size },
+        { .type = RH_FRAME_WITNESS_REPLY, .status = 99, .sealed = big, .sealed_size = 1 },
+        { .type = RH_FRAME_WITNESS_REPLY, .status = 600, .sealed = big, .sealed_size = 1 },
+        { .type = RH_FRAME_WITNESS_REPLY,
+          .status = 200,
+          .sealed = big,
+          .sealed_size = RH_MAX_WITNESS_REPLY + 1 },
+    };
+    for (size_t i = 0; i < sizeof frames / sizeof frames [0]; i++) {
+        uint8_t *bytes = rh_frame_encode (&frames [i], &size);
+        CU_ASSERT_PTR_NOT_NULL_FATAL (bytes);
+        rh_frame_t got;
+        rh_rc_t rc = rh_frame_decode (bytes, size, &got);
+        CU_ASSERT (rc == RH_E_MALFORMED || rc == RH_E_TOO_LARGE);
+        free (bytes);
+    }
+    free (big);
 }
 
 static void
@@ -296,6 +339,7 @@ void
 init_rh_frame_tests (void)
 {
     CU_pSuite suite = CU_add_suite ("rh_frame", NULL, NULL);
+    CU_add_test (suite, "witness frames are bounded", test_witness_frames_are_bounded);
     CU_add_test (suite, "every frame type round-trips", test_every_frame_type_round_trips);
     CU_add_test (suite, "bad frames are refused", test_bad_frames_are_refused);
     CU_add_test (suite, "a submit without sealed bytes is malformed",

@@ -411,6 +411,11 @@ s_link_events (rh_broker_t *self, size_t index)
                 if (self->cosigner)
                     rh_cosigner_peer_lost (self->cosigner, rh_peerlink_region (link));
                 break;
+            case RH_PEERLINK_WAITING:
+                //  It stays in the queue and goes again at the next redelivery (ids only).
+                rh_log_warn ("broker", "region %s cannot take %s yet (%s): it stays queued",
+                             rh_peerlink_region (link), event.msg_id, event.code);
+                break;
             case RH_PEERLINK_WITNESSED:
                 if (self->cosigner)
                     rh_cosigner_peer_answer (self->cosigner, rh_peerlink_region (link),

@@ -112,6 +112,23 @@ s_forward (rh_peerlink_t *self, void *dealer, const uint8_t *data, size_t size)
     rh_frame_release (&frame);
 }
 
+//  True if the peer's refusal stands whatever happens (its border or agreements, a signature
+//  or certificate that will never verify). Anything the peer may lift by itself is waited for:
+//  busy, its storage, its clock, and what its board has not given it yet (the sender's
+//  certificate, a CRL in date, a certificate's start). The queue's redelivery sends it again,
+//  and it expires only as any queued message does.
+static bool
+s_refusal_lasts (const char *code)
+{
+    static const rh_rc_t passing [] = { RH_E_BUSY,         RH_E_NOMEM,        RH_E_IO,
+                                        RH_E_CLOCK,        RH_E_CERT_UNKNOWN, RH_E_CRL,
+                                        RH_E_NOT_YET_VALID };
+    for (size_t i = 0; i < sizeof passing / sizeof passing [0]; i++)
+        if (strcmp (code, rh_rc_name (passing [i])) == 0)
+            return false;
+    return true;
+}
+
 //  Link thread: the peer's answer to a Submit.
 static void
 s_answer (rh_peerlink_t *self, const uint8_t *data, size_t size)
@@ -140,11 +157,11 @@ s_answer (rh_peerlink_t *self, const uint8_t *data, size_t size)
         if (frame.type == RH_FRAME_ACCEPTED)
             s_tell (self->thread_pipe, RH_PEERLINK_STORED, slot->delivery_id, slot->msg_id, NULL,
                     NULL);
-        //  Busy (or a refusal the peer may lift by itself: its clock, its storage) is neither
-        //  stored nor refused: the queue's redelivery sends it again.
-        else if (frame.code && strcmp (frame.code, rh_rc_name (RH_E_BUSY)) != 0
-                 && strcmp (frame.code, rh_rc_name (RH_E_NOMEM)) != 0)
+        else if (frame.code && s_refusal_lasts (frame.code))
             s_tell (self->thread_pipe, RH_PEERLINK_REFUSED, slot->delivery_id, slot->msg_id,
+                    frame.code, frame.reason);
+        else
+            s_tell (self->thread_pipe, RH_PEERLINK_WAITING, slot->delivery_id, slot->msg_id,
                     frame.code, frame.reason);
         break;
     }

@@ -22,6 +22,8 @@
                        head, in order), down (unbind; in flight goes again
                        at the next up), stored (acknowledge delivery_id),
                        refused (the peer refused delivery_id for good),
+                       waiting (the peer cannot take it yet: busy, its clock,
+                       or a certificate or CRL its board has not given it),
                        witnessed (the peer's WitnessReply)
     The peer drops a message it already stored by its id (and answers
     Accepted again), so a crossing sent twice is stored once.
@@ -38,6 +40,7 @@ typedef enum {
     RH_PEERLINK_DOWN,      //  the connection went (in flight must go again)
     RH_PEERLINK_STORED,    //  the peer stored delivery_id (or had it already)
     RH_PEERLINK_REFUSED,   //  the peer refused delivery_id for good: code, reason
+    RH_PEERLINK_WAITING,   //  the peer cannot take delivery_id yet: code, reason (goes again)
     RH_PEERLINK_WITNESSED  //  the peer answered our witness request: status, body
 } rh_peerlink_kind_t;
 

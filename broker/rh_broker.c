@@ -1086,6 +1086,8 @@ static void
 s_add_totals (void *arg, const rh_queue_figures_t *figures)
 {
     s_totals_t *totals = arg;
+    if (strncmp (figures->agency, RH_PEER_QUEUE_PREFIX, strlen (RH_PEER_QUEUE_PREFIX)) == 0)
+        return;  //  another region's queue: its link is no agency (rhannu_broker_peer_*)
     totals->agencies++;
     totals->connected += figures->connected;
     totals->queued += figures->queued;
@@ -1183,20 +1185,22 @@ typedef struct {
     rh_prom_t *prom;
     int64_t now;
     const char *family;  //  the family being written
+    const char *label;   //  its label: "agency", or "region" for the other regions' queues
 } s_render_t;
 
 static void
 s_agency_connected (void *arg, const rh_queue_figures_t *figures)
 {
     s_render_t *render = arg;
-    rh_prom_sample (render->prom, render->family, "agency", figures->agency, figures->connected);
+    rh_prom_sample (render->prom, render->family, render->label, figures->agency,
+                    figures->connected);
 }
 
 static void
 s_agency_queued (void *arg, const rh_queue_figures_t *figures)
 {
     s_render_t *render = arg;
-    rh_prom_sample (render->prom, render->family, "agency", figures->agency,
+    rh_prom_sample (render->prom, render->family, render->label, figures->agency,
                     (double) figures->queued);
 }
 
@@ -1207,14 +1211,14 @@ s_agency_oldest (void *arg, const rh_queue_figures_t *figures)
     double age = figures->oldest_ms && render->now > figures->oldest_ms
                      ? (double) (render->now - figures->oldest_ms) / 1000.0
                      : 0;
-    rh_prom_sample (render->prom, render->family, "agency", figures->agency, age);
+    rh_prom_sample (render->prom, render->family, render->label, figures->agency, age);
 }
 
 static void
 s_agency_in_flight (void *arg, const rh_queue_figures_t *figures)
 {
     s_render_t *render = arg;
-    rh_prom_sample (render->prom, render->family, "agency", figures->agency,
+    rh_prom_sample (render->prom, render->family, render->label, figures->agency,
                     (double) figures->in_flight);
 }
 
@@ -1222,20 +1226,26 @@ static void
 s_agency_dead (void *arg, const rh_queue_figures_t *figures)
 {
     s_render_t *render = arg;
-    rh_prom_sample (render->prom, render->family, "agency", figures->agency,
+    rh_prom_sample (render->prom, render->family, render->label, figures->agency,
                     (double) figures->dead_letters);
 }
 
-//  One labelled family per agency figure, from the figures read once.
+//  One labelled family per agency figure, from the figures read once: the agencies' queues, or
+//  (regions) the queues of the other regions' links, labelled by region.
 static void
 s_agency_family (const s_figures_t *kept, s_render_t *render, const char *name, const char *help,
-                 rh_queue_figures_fn *fn)
+                 rh_queue_figures_fn *fn, bool regions)
 {
+    size_t prefix = strlen (RH_PEER_QUEUE_PREFIX);
     render->family = name;
+    render->label = regions ? "region" : "agency";
     rh_prom_family (render->prom, name, "gauge", help);
     for (size_t i = 0; i < kept->count; i++) {
+        bool region = strncmp (kept->names [i], RH_PEER_QUEUE_PREFIX, prefix) == 0;
+        if (region != regions)
+            continue;
         rh_queue_figures_t row = kept->rows [i];
-        row.agency = kept->names [i];
+        row.agency = kept->names [i] + (region ? prefix : 0);
         fn (render, &row);
     }
 }
@@ -1255,20 +1265,41 @@ s_render_metrics (rh_broker_t *self, size_t *size)
         s_add_totals (&totals, &kept.rows [i]);
     rh_prom_gauge (prom, "rhannu_broker_agencies_connected", "Agencies with a connected agent.",
                    (double) totals.connected);
-    s_agency_family (&kept, &render, "rhannu_broker_agency_connected",
-                     "1 if the agency's agent is connected, else 0.", s_agency_connected);
-    s_agency_family (&kept, &render, "rhannu_broker_queue_depth",
-                     "Messages stored for the agency and not yet acknowledged by its agent.",
-                     s_agency_queued);
-    s_agency_family (&kept, &render, "rhannu_broker_queue_oldest_age_seconds",
-                     "Age of the oldest message waiting for the agency (0: none waits).",
-                     s_agency_oldest);
-    s_agency_family (&kept, &render, "rhannu_broker_queue_in_flight",
-                     "Deliveries sent to the agency's agent and not yet acknowledged.",
-                     s_agency_in_flight);
-    s_agency_family (&kept, &render, "rhannu_broker_dead_letters",
-                     "Messages for the agency given up on (rhannu-broker dead-letters).",
-                     s_agency_dead);
+    static const struct {
+        const char *name, *help;
+        rh_queue_figures_fn *fn;
+        bool regions;
+    } families [] = {
+        { "rhannu_broker_agency_connected", "1 if the agency's agent is connected, else 0.",
+          s_agency_connected, false },
+        { "rhannu_broker_queue_depth",
+          "Messages stored for the agency and not yet acknowledged by its agent.", s_agency_queued,
+          false },
+        { "rhannu_broker_queue_oldest_age_seconds",
+          "Age of the oldest message waiting for the agency (0: none waits).", s_agency_oldest,
+          false },
+        { "rhannu_broker_queue_in_flight",
+          "Deliveries sent to the agency's agent and not yet acknowledged.", s_agency_in_flight,
+          false },
+        { "rhannu_broker_dead_letters",
+          "Messages for the agency given up on (rhannu-broker dead-letters).", s_agency_dead,
+          false },
+        { "rhannu_broker_peer_link_up",
+          "1 if the link to the region's broker is up (federation), else 0.", s_agency_connected,
+          true },
+        { "rhannu_broker_peer_queue_depth",
+          "Crossings stored for the region and not yet stored by its broker.", s_agency_queued,
+          true },
+        { "rhannu_broker_peer_queue_oldest_age_seconds",
+          "Age of the oldest crossing waiting for the region (0: none waits).", s_agency_oldest,
+          true },
+        { "rhannu_broker_peer_dead_letters",
+          "Crossings for the region given up on (rhannu-broker dead-letters).", s_agency_dead,
+          true },
+    };
+    for (size_t i = 0; i < sizeof families / sizeof families [0]; i++)
+        s_agency_family (&kept, &render, families [i].name, families [i].help, families [i].fn,
+                         families [i].regions);
     uint64_t duplicates = 0;
     const uint64_t *results = rh_router_results (self->router, &duplicates);
     rh_prom_family (prom, "rhannu_broker_submissions_total", "counter",

@@ -11,10 +11,13 @@ source "$(dirname "$0")/fed_lib.sh"
 
 FED_EAST_ORIGIN=rhannu.test/east
 FED_WEST_ORIGIN=rhannu.test/west
+claim_port; metrics_port=$claimed_port
 EAST_EXTRA="witness:
   origin: rhannu.test/east
 audit:
-  checkpoint_ms: 200"
+  checkpoint_ms: 200
+metrics:
+  listen: 127.0.0.1:$metrics_port"
 WEST_EXTRA="witness:
   origin: rhannu.test/west
 audit:
@@ -75,6 +78,12 @@ expect_match "and east's records its cosigning of west's" "$(elog)" \
     "PEER_COSIGNED +RH_OK .*region west's log rhannu.test/west: cosigned size"
 expect "a witnessed log is recorded when cosigned, not as a bare PEER_CHECKPOINT" \
     "$(echo "$w" | grep -c PEER_CHECKPOINT)" 0
+
+echo "== east's operator sees the link and its queue as a region's, not an agency's"
+m=$(curl -s "http://127.0.0.1:$metrics_port/metrics")
+expect_match "rhannu_broker_peer_link_up says the link to west is up" "$m" 'rhannu_broker_peer_link_up\{region="west"\} 1'
+expect_match "west's queue has its own depth series" "$m" 'rhannu_broker_peer_queue_depth\{region="west"\} [0-9]+'
+expect "and no agency series names it" "$(echo "$m" | grep -c 'agency="region:')" 0
 
 echo "== an auditor counts west's cosignatures of east's log"
 "$bin/rhannu-broker" vkey --cosignature -f "$work/west/broker/broker.yaml" > "$work/west-cosig.vkey"

@@ -43,7 +43,17 @@ sleep 1
 expect "once" "$(count_kind "$work/la2-fd/inbox" TRANSFER)" 1
 expect "and la1-fd still had no non-delivery notice" "$(non_delivery)" 0
 
+echo "== west restarts: east's checkpoint it already recorded is not recorded again"
+stop_west
+start_west
+link_up "$work/broker/broker.log" 2 || bad "east's link did not come back"
+sleep 2
 stop_west; stop_broker
+sizes=$("$bin/rhannu-broker" log -f "$work/west/broker/broker.yaml" 2>&1 | grep PEER_CHECKPOINT \
+        | sed -n 's/.*its log at size \([0-9]*\),.*/\1/p')
+[ -n "$sizes" ] && ok "west recorded east's checkpoints" || bad "west recorded no checkpoint of east's"
+expect "each size once, across the restart (kept in west's store)" \
+    "$(echo "$sizes" | sort | uniq -d | wc -l)" 0
 elog=$("$bin/rhannu-broker" log -f "$work/broker/broker.yaml" 2>&1)
 expect "east's audit log has no FORWARD_REFUSED: it never gave up on it" \
     "$(echo "$elog" | grep -c FORWARD_REFUSED)" 0

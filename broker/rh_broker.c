@@ -537,7 +537,8 @@ s_from_peer (rh_broker_t *self, rh_inbound_t *in)
                         : NULL;
         rh_certstore_t *store = region ? rh_peers_store (self->peers, region) : NULL;
         if (store)
-            rh_peerlogs_checkpoint (self->peerlogs, region, store, &frame->checkpoint);
+            rh_peerlogs_checkpoint (self->peerlogs, region, store, &frame->checkpoint,
+                                    rh_time_now_ms ());
         return;
     }
     if (frame->type == RH_FRAME_WITNESS_REQUEST) {

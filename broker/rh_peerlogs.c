@@ -14,7 +14,10 @@
 typedef struct {
     char region [RH_MAX_ID + 1];
     bool size_loaded;          //  size read from pc/REGION yet
-    uint64_t size;             //  the last checkpoint audited as PEER_CHECKPOINT
+    uint64_t size;             //  the last checkpoint seen (PEER_CHECKPOINT) or cosigned
+    int64_t recorded_ms;       //  when a PEER_CHECKPOINT or PEER_COSIGNED was last written
+    bool refusal_recorded;     //  a PEER_COSIGN_REFUSED was written for the state...
+    uint64_t refused_was;      //  ...of this size
     rh_witness_t *witness;     //  NULL: this broker does not witness the region's log
     rh_note_vkey_t log_key;    //  what witness trusts: the region's BROKER key, its log_origin
     bool holding;              //  an answer waits for the commit
@@ -203,9 +206,21 @@ s_keep_size (rh_peerlogs_t *self, s_log_t *log, uint64_t size)
     rh_db_put (self->db, key, (size_t) key_size, value, (size_t) value_size);
 }
 
+//  True (and noted) if a record of where region's log stands may be written now: at most one
+//  per RH_PEER_RECORD_MS, so a region that checkpoints fast, or a hostile one, cannot fill our
+//  log. The size itself is kept every time.
+static bool
+s_record_due (s_log_t *log, int64_t now_ms)
+{
+    if (log->recorded_ms && now_ms - log->recorded_ms < RH_PEER_RECORD_MS)
+        return false;
+    log->recorded_ms = now_ms;
+    return true;
+}
+
 void
 rh_peerlogs_checkpoint (rh_peerlogs_t *self, const rh_fed_region_t *region, rh_certstore_t *store,
-                        const rh_checkpoint_t *checkpoint)
+                        const rh_checkpoint_t *checkpoint, int64_t now_ms)
 {
     assert (self && region && store && checkpoint);
     s_log_t *log = s_log (self, region->name);
@@ -215,6 +230,8 @@ rh_peerlogs_checkpoint (rh_peerlogs_t *self, const rh_fed_region_t *region, rh_c
         || rh_certstore_verify_checkpoint (store, checkpoint) != RH_OK)
         return;
     s_keep_size (self, log, checkpoint->size);
+    if (!s_record_due (log, now_ms))
+        return;
     char root [2 * RH_DIGEST_LEN + 1], detail [RH_MAX_REASON];
     sodium_bin2hex (root, sizeof root, checkpoint->root, RH_DIGEST_LEN);
     snprintf (detail, sizeof detail, "region %s's broker %s: its log at size %" PRIu64 ", root %s",
@@ -246,12 +263,18 @@ s_hold_text (s_log_t *log, int status, const char *text)
 //  (the other broker asked from another size and will ask again) and refusals of requests
 //  that do not verify are left to the operator log, so a bad peer cannot fill the audit log.
 static void
-s_audit_answer (rh_peerlogs_t *self, s_log_t *log, uint64_t was, const rh_witness_reply_t *reply)
+s_audit_answer (rh_peerlogs_t *self, s_log_t *log, uint64_t was, const rh_witness_reply_t *reply,
+                int64_t now_ms)
 {
     char detail [RH_MAX_ID + 2 * RH_NOTE_MAX_NAME + 256];  //  names, sizes, a root
     rh_note_checkpoint_t cosigned;
     if (reply->status == 200
         && rh_note_checkpoint_parse (self->stored, strlen (self->stored), &cosigned) == RH_OK) {
+        log->refusal_recorded = false;
+        if (cosigned.size > rh_peerlogs_size (self, log->region))
+            s_keep_size (self, log, cosigned.size);
+        if (!s_record_due (log, now_ms))
+            return;
         char root [2 * RH_DIGEST_LEN + 1];
         sodium_bin2hex (root, sizeof root, cosigned.root, RH_DIGEST_LEN);
         snprintf (detail, sizeof detail,
@@ -261,10 +284,12 @@ s_audit_answer (rh_peerlogs_t *self, s_log_t *log, uint64_t was, const rh_witnes
         rh_audit_event (self->audit, "PEER_COSIGNED", RH_OK, NULL, NULL, NULL, 0, NULL, 0, NULL,
                         detail);
         self->appended++;
-        if (cosigned.size > rh_peerlogs_size (self, log->region))
-            s_keep_size (self, log, cosigned.size);
     }
-    else if (reply->status == 422) {
+    else if (reply->status == 422 && !(log->refusal_recorded && log->refused_was == was)) {
+        //  Once per state: the other broker asks again with backoff, and each refusal of the
+        //  same fork says nothing new (its operator log has each).
+        log->refusal_recorded = true;
+        log->refused_was = was;
         snprintf (detail, sizeof detail,
                   "region %s's log %s: a checkpoint its broker signed does not extend size "
                   "%" PRIu64 " that this broker cosigned: refused (the log forked or was rolled "
@@ -273,6 +298,7 @@ s_audit_answer (rh_peerlogs_t *self, s_log_t *log, uint64_t was, const rh_witnes
         rh_log_error ("peerlogs", "%s", detail);
         rh_audit_event (self->audit, "PEER_COSIGN_REFUSED", RH_E_FORK, NULL, NULL, NULL, 0, NULL, 0,
                         NULL, detail);
+        self->appended++;
     }
 }
 
@@ -307,7 +333,7 @@ rh_peerlogs_witness (rh_peerlogs_t *self, const char *region, const uint8_t *rou
         return;
     }
     log->holding = true;
-    s_audit_answer (self, log, was, &log->reply);
+    s_audit_answer (self, log, was, &log->reply, now_ms);
 }
 
 size_t

@@ -5,9 +5,10 @@
     A federated region's broker sends its signed checkpoints over its link.
     Each new one (larger than the last, signed by that region's BROKER
     certificate) is audited here once as PEER_CHECKPOINT (or, when this
-    broker witnesses that log, as PEER_COSIGNED once it is cosigned), and
-    its size is kept (pc/REGION), so a restart does not audit it again and
-    a crossing can say where the other log stood when it arrived.
+    broker witnesses that log, as PEER_COSIGNED once it is cosigned), at
+    most one record per region per RH_PEER_RECORD_MS, and its size is kept
+    (pc/REGION), so a restart does not audit it again and a crossing can
+    say where the other log stood when it arrived.
 
     Cross-witnessing: when the federation agreement names a log_origin for
     this broker's region and for another, this broker is a c2sp.org
@@ -19,8 +20,9 @@
     step's batch and the answer held until the group commit has made it
     durable (rh_peerlogs_flush), as for an Accepted. Cosigned checkpoints
     are audited as PEER_COSIGNED; a checkpoint that does not extend the
-    cosigned one is refused (422) and audited as HISTORY_REWRITTEN: the
-    other region's log forked or was rolled back.
+    cosigned one is refused (422) and audited as PEER_COSIGN_REFUSED with
+    RH_E_FORK, once per state: the other region's log forked or was rolled
+    back.
     =========================================================================
 */
 #ifndef RH_PEERLOGS_H_INCLUDED
@@ -43,10 +45,11 @@ void rh_peerlogs_sync (rh_peerlogs_t *self, const rh_peers_t *peers, int64_t now
 //  when it witnesses nobody.
 const rh_note_vkey_t *rh_peerlogs_vkey (rh_peerlogs_t *self);
 
-//  A Checkpoint region's broker sent: audited once if it is newer than the last and verifies
-//  against the BROKER certificate in store.
+//  A Checkpoint region's broker sent at now_ms: kept if it is newer than the last and verifies
+//  against the BROKER certificate in store, and audited (at most once per RH_PEER_RECORD_MS).
 void rh_peerlogs_checkpoint (rh_peerlogs_t *self, const rh_fed_region_t *region,
-                             rh_certstore_t *store, const rh_checkpoint_t *checkpoint);
+                             rh_certstore_t *store, const rh_checkpoint_t *checkpoint,
+                             int64_t now_ms);
 
 //  Audit records written here since start. The broker signs no checkpoint for these alone:
 //  otherwise two idle brokers would checkpoint forever, each recording the other's.

@@ -108,10 +108,11 @@
 #define RH_MAX_CHALLENGE_RESPOND_DAYS 90
 
 //  Federation agreements between regions
-#define RH_MAX_FED_REGIONS   8   //  regions of one federation agreement
-#define RH_MAX_FED_CROSSINGS 64  //  crossings (direction and what may cross)
-#define RH_MAX_FED_DOORS     64  //  front doors of one region in the federated directory
-#define RH_PEER_CREDIT       32  //  crossings in flight on a link to another region's broker
+#define RH_MAX_FED_REGIONS   8      //  regions of one federation agreement
+#define RH_MAX_FED_CROSSINGS 64     //  crossings (direction and what may cross)
+#define RH_MAX_FED_DOORS     64     //  front doors of one region in the federated directory
+#define RH_PEER_CREDIT       32     //  crossings in flight on a link to another region's broker
+#define RH_PEER_RECORD_MS    60000  //  at most one audit record of a region's checkpoints per this
 
 //  Referral lifecycles
 #define RH_MAX_INVOLVED       16    //  agencies that hear one case's updates

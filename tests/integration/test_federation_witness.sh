@@ -133,14 +133,20 @@ n=10
 until grep -q "is inconsistent with the cosigned" "$wlines" || [ $n -gt 80 ]; do
     send_some police-east la1 $n 5 >/dev/null; n=$((n + 5))
 done
+#  East asks again with backoff (0.5 s, 1 s, ...): wait for a second refusal.
+wait_line "$wlines" "is inconsistent with the cosigned size" 2
 grep -q "log rhannu.test/east: checkpoint of size [0-9]* is inconsistent with the cosigned size $cosigned: refused" "$wlines" \
     && ok "west refuses to cosign east's forked log (its operator log says so)" \
     || bad "west did not notice the fork"
 wait_line "$elines" "witness rhannu.test/west refuses our checkpoints \(HTTP 422\)" 1 \
     && ok "east's operator log says west refuses its checkpoints" || bad "east did not log the refusal"
 stop_west; stop_broker
+refusals=$(grep -c "is inconsistent with the cosigned size $cosigned: refused" "$wlines")
+w=$("$bin/rhannu-broker" log -f "$work/west/broker/broker.yaml" 2>&1)
+expect "east asked again ($refusals refusals in west's operator log), west's audit log has one" \
+    "$(echo "$w" | grep -c PEER_COSIGN_REFUSED)" 1
 expect_match "west's audit log has the refusal, typed RH_E_FORK, naming the size it had cosigned" \
-    "$("$bin/rhannu-broker" log -f "$work/west/broker/broker.yaml" 2>&1)" \
+    "$w" \
     "PEER_COSIGN_REFUSED +RH_E_FORK .*region east's log rhannu.test/east: a checkpoint its broker signed does not extend size $cosigned that this broker cosigned"
 expect_match "east's audit log records that west refuses its checkpoints" \
     "$("$bin/rhannu-broker" log -f "$work/broker/broker.yaml" 2>&1)" \

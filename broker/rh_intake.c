@@ -291,7 +291,9 @@ s_crossing (rh_intake_t *self, rh_peers_t *peers, rh_envelope_t *envelope, const
     const char *original = rh_envelope_in_reply_to (envelope);
     rh_case_t record;
     bool answered = *original && rh_dedup_sender_of (self->dedup, original, replied_to);
-    if (!answered && rh_tracker_held (self->tracker, envelope, sender, &record)) {
+    //  (Not for what another region's broker forwarded: that broker decided where it goes.)
+    if (!answered && !self->from_region
+        && rh_tracker_held (self->tracker, envelope, sender, &record)) {
         snprintf (replied_to, RH_MAX_ID + 1, "%s", record.referrer);
         answered = true;
     }

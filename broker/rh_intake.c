@@ -173,6 +173,21 @@ s_reject (rh_intake_t *self, const rh_verified_t *result, rh_rc_t rc, const char
                  rh_rc_name (rc), detail);
 }
 
+static void s_refuse (rh_intake_t *self, const rh_verified_t *result, const rh_decision_t *decision,
+                      const char *recipient);
+
+//  Whether an outcome or update moves its holder's case on (rh_tracker_event); a withdrawal,
+//  a review of an override and an answer to a challenge are another's word, decided apart.
+static bool
+s_moves_case (const rh_facts_t *facts)
+{
+    return facts->kind == RH_KIND_OUTCOME
+           || (facts->kind == RH_KIND_STATUS_UPDATE
+               && facts->update_kind != RHANNU__V1__UPDATE_KIND__WITHDRAWN
+               && facts->update_kind != RHANNU__V1__UPDATE_KIND__OVERRIDE_REVIEWED
+               && facts->update_kind != RHANNU__V1__UPDATE_KIND__CHALLENGE_RESPONDED);
+}
+
 //  A crossing allowed at the border: the sender's original bytes wait in the per-peer queue
 //  (durable with the group commit, like any queue entry) until the peer's broker has stored
 //  them (rh_peerlink), and the sender is answered Accepted: accepted for forwarding. A message
@@ -184,6 +199,22 @@ s_forward (rh_intake_t *self, const rh_verified_t *result, const rh_fed_region_t
     rh_envelope_t *envelope = result->envelope;
     char queue [RH_MAX_ID + 1];
     snprintf (queue, sizeof queue, RH_PEER_QUEUE_PREFIX "%s", region->name);
+    //  The holder's transfer hands its case on across the border as within the region. The
+    //  holder's outcome or update going back to the region of the case's referrer (a transfer
+    //  from there opened the case here) moves the case on here as it would within the region,
+    //  and a close the case cannot take yet is refused here, typed and audited.
+    rh_case_t record;
+    rh_case_match_t match = rh_tracker_case_of (self->tracker, envelope, result->agency, &record);
+    bool transfer = facts->kind == RH_KIND_TRANSFER && match == RH_CASE_HELD;
+    bool about_case = match == RH_CASE_HELD && !transfer && s_moves_case (facts)
+                      && rh_peers_home (*self->peers, record.referrer, now) == region;
+    char known [RH_MAX_ID + 1];
+    rh_decision_t refusal;
+    if (about_case && !rh_dedup_sender_of (self->dedup, result->msg_id, known)
+        && rh_tracker_close_refused (self->tracker, &record, facts, &refusal)) {
+        s_refuse (self, result, &refusal, record.holder);
+        return;
+    }
     size_t header_size = 0;
     const uint8_t *header = rh_envelope_header_bytes (envelope, &header_size);
     uint8_t header_hash [RH_DIGEST_LEN];
@@ -207,10 +238,6 @@ s_forward (rh_intake_t *self, const rh_verified_t *result, const rh_fed_region_t
         s_reject (self, result, RH_E_NOMEM, "cannot keep a queue for the other region");
         return;
     }
-    rh_case_t record;
-    bool transfer =
-        facts->kind == RH_KIND_TRANSFER
-        && rh_tracker_case_of (self->tracker, envelope, result->agency, &record) == RH_CASE_HELD;
     int64_t expires = rh_envelope_expires (envelope), latest = now + self->expiry_ms;
     if (!expires || expires > latest)
         expires = latest;
@@ -220,14 +247,19 @@ s_forward (rh_intake_t *self, const rh_verified_t *result, const rh_fed_region_t
               door ? " for " : "", door ? door : "",
               rh_federation_id (rh_peers_federation (*self->peers)));
     const char *to [1] = { queue };
-    uint64_t leaf = rh_audit_decided (self->audit, "ACCEPTED", RH_OK, result->msg_id,
-                                      result->agency, to, 1, result->sealed, result->sealed_size,
-                                      NULL, detail, NULL, 0, rh_envelope_case_id (envelope));
+    //  Under the case's id where the message names only its referral: the case's chronology
+    //  shows it.
+    uint64_t leaf = rh_audit_decided (
+        self->audit, "ACCEPTED", RH_OK, result->msg_id, result->agency, to, 1, result->sealed,
+        result->sealed_size, NULL, detail, NULL, 0,
+        *rh_envelope_case_id (envelope) || !about_case ? rh_envelope_case_id (envelope)
+                                                       : record.case_id);
     rh_queue_enqueue (self->queue, queue, result->msg_id, result->agency, result->sealed,
                       result->sealed_size, leaf, expires, NULL, facts->kind, now);
-    //  The holder's transfer hands the case on across the border as within the region.
     if (transfer && door)
         rh_tracker_transfer (self->tracker, &record, door, now);
+    else if (about_case)
+        rh_tracker_event (self->tracker, &record, facts, NULL, 0, now);
     rh_router_reply (self->router, result->routing_id, result->routing_id_size, result->msg_id,
                      RH_OK, false, NULL);
     rh_log_info ("broker", "%s from %s accepted for forwarding to region %s", result->msg_id,
@@ -237,10 +269,11 @@ s_forward (rh_intake_t *self, const rh_verified_t *result, const rh_fed_region_t
 //  Where a message crosses to, if it does: a recipient that is the front door of a local
 //  authority the federated directory places in another region, or an agency that region's
 //  board enrolled; or, for a reply without address, the other region's agency that sent the
-//  original. Returns that region and sets *door (the agency there), or NULL.
+//  original, or that referred the case sender holds here (a transfer from that region opened
+//  it). Returns that region and sets *door (the agency there), or NULL.
 static const rh_fed_region_t *
-s_crossing (rh_intake_t *self, rh_peers_t *peers, rh_envelope_t *envelope, const char **door,
-            char replied_to [RH_MAX_ID + 1], int64_t now)
+s_crossing (rh_intake_t *self, rh_peers_t *peers, rh_envelope_t *envelope, const char *sender,
+            const char **door, char replied_to [RH_MAX_ID + 1], int64_t now)
 {
     size_t count = rh_envelope_recipients (envelope);
     for (size_t i = 0; i < count; i++) {
@@ -253,15 +286,23 @@ s_crossing (rh_intake_t *self, rh_peers_t *peers, rh_envelope_t *envelope, const
         if (region)
             return region;
     }
+    if (count > 0)
+        return NULL;
     const char *original = rh_envelope_in_reply_to (envelope);
-    if (count == 0 && *original && rh_dedup_sender_of (self->dedup, original, replied_to)
-        && !s_identity (self, replied_to, now)) {
-        const rh_fed_region_t *region = rh_peers_home (peers, replied_to, now);
-        if (region)
-            *door = replied_to;
-        return region;
+    rh_case_t record;
+    bool answered = *original && rh_dedup_sender_of (self->dedup, original, replied_to);
+    //  (Not for what another region's broker forwarded: that broker decided where it goes.)
+    if (!answered && !self->from_region
+        && rh_tracker_held (self->tracker, envelope, sender, &record)) {
+        snprintf (replied_to, RH_MAX_ID + 1, "%s", record.referrer);
+        answered = true;
     }
-    return NULL;
+    if (!answered || s_identity (self, replied_to, now))
+        return NULL;  //  no one to answer, or a reply within the region
+    const rh_fed_region_t *region = rh_peers_home (peers, replied_to, now);
+    if (region)
+        *door = replied_to;
+    return region;
 }
 
 //  Refuses at the border: audited, typed (RH_E_POLICY, rule "border:NAME", the federation
@@ -303,7 +344,8 @@ s_border (rh_intake_t *self, const rh_verified_t *result, const rh_facts_t *fact
         rh_policy_party (sender_id, &sender);
     char reason [RH_MAX_REASON], replied_to [RH_MAX_ID + 1];
     const char *door = NULL;
-    const rh_fed_region_t *region = s_crossing (self, peers, envelope, &door, replied_to, now);
+    const rh_fed_region_t *region =
+        s_crossing (self, peers, envelope, result->agency, &door, replied_to, now);
     if (self->from_region) {
         rh_fed_decide_t decide =
             rh_peers_border (peers, self->from_region->name, rh_peers_own (peers)->name, facts,
@@ -384,6 +426,32 @@ s_redacted (const uint8_t *sealed, size_t size, const uint32_t *keep, size_t kee
         redacted = NULL;
     rh_envelope_destroy (&copy);
     return redacted;
+}
+
+//  Issue 16: a transfer from another region, accepted here, opens (or joins) this region's
+//  side of its case (rh_tracker_transferred_in): its holder's answers go back to the region
+//  it came from, and its deadlines run here. Recorded under the case, with ids only.
+static void
+s_transferred_in (rh_intake_t *self, const rh_verified_t *result, const rh_facts_t *facts,
+                  const char *const *recipients, const rh_decision_t *decisions, size_t count,
+                  int64_t now)
+{
+    rh_case_t record;
+    bool opened = rh_tracker_transferred_in (self->tracker, result->envelope, facts, result->agency,
+                                             recipients, decisions, count, &record, now);
+    //  Joined: handed on to another agency here, or to the holder again.
+    const char *to = opened || !*record.transferred_to ? record.holder : record.transferred_to;
+    char detail [RH_MAX_REASON * 2];  //  room for four ids
+    snprintf (detail, sizeof detail,
+              "case of referral %s %s here for %s: transferred in from region %s by %s; its "
+              "answers go back there",
+              record.referral_msg_id, opened ? "opened" : "joined", to, self->from_region->name,
+              result->agency);
+    rh_audit_decided (self->audit, opened ? "CASE_OPENED" : "CASE_JOINED", RH_OK, result->msg_id,
+                      result->agency, NULL, 0, NULL, 0, NULL, detail, NULL, 0, record.case_id);
+    rh_log_info ("broker", "case %s %s for %s on the transfer %s from region %s",
+                 record.referral_msg_id, opened ? "opened" : "joined", to, result->msg_id,
+                 self->from_region->name);
 }
 
 void
@@ -480,6 +548,11 @@ rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
         }
     }
     if (challenge)
+        match = RH_CASE_NONE;
+    //  Issue 16: a case a transfer from another region opened here is this region's side of it.
+    //  Its referrer there speaks for the case under its own broker, which decided already; here
+    //  what it sends is routed as addressed, as before the case was here (a transfer joins it).
+    if (match == RH_CASE_OTHERS && self->from_region && !strcmp (record.referrer, result->agency))
         match = RH_CASE_NONE;
     if (match == RH_CASE_OTHERS) {
         char why [RH_MAX_REASON * 2];  //  room for three ids; s_reject keeps what fits
@@ -856,6 +929,8 @@ rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
                                now);
     else if (transfer && addressed > 0)
         rh_tracker_transfer (self->tracker, &record, recipients [0], now);
+    else if (self->from_region && facts.kind == RH_KIND_TRANSFER && addressed > 0)
+        s_transferred_in (self, result, &facts, recipients, decisions, addressed, now);
     if (self->lateral && facts.kind == RH_KIND_INFO_REQUEST)
         rh_lateral_open (self->lateral, envelope, result->agency, recipients, addressed, now);
     else if (lateral_match == RH_LATERAL_RESPONSE)

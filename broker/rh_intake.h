@@ -33,8 +33,9 @@ rh_intake_t *rh_intake_new (rh_dedup_t *dedup, rh_queue_t *queue, rh_tracker_t *
 
 //  Gives the intake the owner's slot of the federation in force (NULL inside it: none). A
 //  message that crosses to another region (addressed to a front door the federated directory
-//  places there, or an agency that region's board enrolled, or a reply without address to one)
-//  is decided at the border first: a refusal is typed (RH_E_POLICY, rule "border:NAME") and
+//  places there, or an agency that region's board enrolled, or a reply without address to one,
+//  or about a case its sender holds here that a transfer from there opened) is decided at the
+//  border first: a refusal is typed (RH_E_POLICY, rule "border:NAME") and
 //  audited; an allowed crossing is stored in the per-peer queue (rh_peers
 //  RH_PEER_QUEUE_PREFIX) for the link to that region's broker, and the sender is answered
 //  Accepted (accepted for forwarding).
@@ -61,6 +62,9 @@ void rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now);
 //  known there, refused). The border is decided in that direction first, then the agreements
 //  in force here as for any sender; the audit record names the region and its broker, and
 //  peer_log_size, if not 0, the size of that broker's log at its latest checkpoint received.
+//  An accepted TRANSFER opens (or joins) this region's side of its case, held by its recipient
+//  (rh_tracker_transferred_in, audited CASE_OPENED or CASE_JOINED); the holder's outcome and
+//  updates going back move it on here as within the region.
 void rh_intake_accept_peer (rh_intake_t *self, rh_verified_t *result, const rh_fed_region_t *region,
                             const rh_identity_t *sender, uint64_t peer_log_size, int64_t now);
 

@@ -208,24 +208,30 @@ rh_tracker_copy_to (rh_tracker_t *self, const rh_case_t *record, char copies [2]
     return count;
 }
 
-void
-rh_tracker_open (rh_tracker_t *self, rh_envelope_t *envelope, const rh_facts_t *facts,
-                 const char *sender, const char *const *recipients, const rh_decision_t *decisions,
-                 size_t count, int64_t now)
+//  Which of the count recipients holds a case: the first the agreements name as a front door,
+//  else the first.
+static size_t
+s_holder (const char *const *recipients, const rh_decision_t *decisions, size_t count)
 {
-    assert (self && envelope && facts && sender && recipients && decisions && count > 0);
-    size_t holder = 0;
     for (size_t i = 0; i < count; i++)
         if (decisions [i].agreement
-            && rh_agreement_has_role (decisions [i].agreement, recipients [i], "front_door")) {
-            holder = i;
-            break;
-        }
+            && rh_agreement_has_role (decisions [i].agreement, recipients [i], "front_door"))
+            return i;
+    return 0;
+}
+
+//  Opens the case of referral_msg_id, from envelope (a referral, or a transfer that came from
+//  another region): see rh_tracker_open. Fills opened, if not NULL, with the case.
+static void
+s_open (rh_tracker_t *self, const char *referral_msg_id, rh_envelope_t *envelope,
+        const rh_facts_t *facts, const char *sender, const char *const *recipients,
+        const rh_decision_t *decisions, size_t count, rh_case_t *opened, int64_t now)
+{
+    size_t holder = s_holder (recipients, decisions, count);
     const rh_agreement_t *agreement = decisions [holder].agreement;
     rh_case_t record;
     memset (&record, 0, sizeof record);
-    snprintf (record.referral_msg_id, sizeof record.referral_msg_id, "%s",
-              rh_envelope_msg_id (envelope));
+    snprintf (record.referral_msg_id, sizeof record.referral_msg_id, "%s", referral_msg_id);
     snprintf (record.case_id, sizeof record.case_id, "%s", rh_envelope_case_id (envelope));
     snprintf (record.referrer, sizeof record.referrer, "%s", sender);
     snprintf (record.referrer_author, sizeof record.referrer_author, "%s",
@@ -273,11 +279,63 @@ rh_tracker_open (rh_tracker_t *self, rh_envelope_t *envelope, const rh_facts_t *
                                RH_SUBJECT_PENDING);
     }
     rh_cases_put (self->cases, &record);
+    if (opened)
+        *opened = record;
 }
 
-//  The front door's agent took the referral in: the referrer gets a receipt naming who holds it.
+void
+rh_tracker_open (rh_tracker_t *self, rh_envelope_t *envelope, const rh_facts_t *facts,
+                 const char *sender, const char *const *recipients, const rh_decision_t *decisions,
+                 size_t count, int64_t now)
+{
+    assert (self && envelope && facts && sender && recipients && decisions && count > 0);
+    s_open (self, rh_envelope_msg_id (envelope), envelope, facts, sender, recipients, decisions,
+            count, NULL, now);
+}
+
+//  Issue 16: the case a transfer from another region opened (or joined) here, from
+//  kt/<transfer msg id>. False if it is not one.
+static bool
+s_transfer_case (rh_tracker_t *self, const char *msg_id, char referral [RH_MAX_ID + 1])
+{
+    char key [RH_MAX_QUEUE_KEY];
+    snprintf (key, sizeof key, "kt/%s", msg_id);
+    return rh_db_get_text (self->db, key, referral, RH_MAX_ID);
+}
+
+bool
+rh_tracker_transferred_in (rh_tracker_t *self, rh_envelope_t *envelope, const rh_facts_t *facts,
+                           const char *sender, const char *const *recipients,
+                           const rh_decision_t *decisions, size_t count, rh_case_t *record,
+                           int64_t now)
+{
+    assert (self && envelope && facts && sender && recipients && decisions && count > 0 && record);
+    //  Keyed as the other region keys it: the referral the transfer answers, so that an answer
+    //  to that referral finds the case on either side. A transfer answering none is its own.
+    const char *msg_id = rh_envelope_msg_id (envelope);
+    const char *referral =
+        *rh_envelope_in_reply_to (envelope) ? rh_envelope_in_reply_to (envelope) : msg_id;
+    bool opened = !rh_cases_get (self->cases, referral, record);
+    if (opened)
+        s_open (self, referral, envelope, facts, sender, recipients, decisions, count, record, now);
+    else {
+        //  Handed on again (to another agency here): as a transfer within the region.
+        const char *to = recipients [s_holder (recipients, decisions, count)];
+        if (strcmp (record->holder, to) != 0)
+            rh_tracker_transfer (self, record, to, now);
+    }
+    //  The holder's agent takes the transfer in, and may answer it rather than the referral.
+    char key [RH_MAX_QUEUE_KEY];
+    snprintf (key, sizeof key, "kt/%s", msg_id);
+    rh_db_put (self->db, key, strlen (key), referral, strlen (referral));
+    return opened;
+}
+
+//  The front door's agent took the referral in: the referrer gets a receipt naming who holds it
+//  (with receipt; a transfer taken in acknowledges its case without one).
 static void
-s_case_taken_in (rh_tracker_t *self, const char *referral_msg_id, const char *agency, int64_t now)
+s_case_taken_in (rh_tracker_t *self, const char *referral_msg_id, const char *agency, bool receipt,
+                 int64_t now)
 {
     rh_case_t record;
     if (!rh_cases_get (self->cases, referral_msg_id, &record) || strcmp (record.holder, agency))
@@ -289,6 +347,10 @@ s_case_taken_in (rh_tracker_t *self, const char *referral_msg_id, const char *ag
     record.acknowledged_ms = now;
     rh_cases_set_timer (self->cases, &record, RH_TIMER_ACKNOWLEDGE, 0);
     rh_cases_put (self->cases, &record);
+    //  The referrer of a case a transfer opened is in another region: a notice signed by this
+    //  broker does not cross the border, the holder's own RECEIPT does.
+    if (!receipt)
+        return;
     char copies [2][RH_MAX_ID + 32], msg_id [RH_MAX_ID + 1] = "";
     const char *list [2];
     size_t copy_count = rh_tracker_copy_to (self, &record, copies, list);
@@ -333,6 +395,33 @@ s_meeting_case (rh_tracker_t *self, const char *msg_id, char referral [RH_MAX_ID
     return rh_db_get_text (self->db, key, referral, RH_MAX_ID);
 }
 
+//  The case a message names: by the referral it answers (or a transfer from another region
+//  that opened the case here, or a strategy meeting's message), or by the case id sender knows
+//  it under as its holder.
+static bool
+s_case_named (rh_tracker_t *self, rh_envelope_t *envelope, const char *sender, rh_case_t *record)
+{
+    const char *answers = rh_envelope_in_reply_to (envelope);
+    char referral [RH_MAX_ID + 1];
+    return (*answers && rh_cases_get (self->cases, answers, record))
+           || (*answers && s_transfer_case (self, answers, referral)
+               && rh_cases_get (self->cases, referral, record))
+           || (rh_envelope_kind (envelope) == RH_KIND_STRATEGY_MEETING && *answers
+               && s_meeting_case (self, answers, referral)
+               && rh_cases_get (self->cases, referral, record))
+           || (rh_cases_find (self->cases, sender, rh_envelope_case_id (envelope), referral)
+               && rh_cases_get (self->cases, referral, record));
+}
+
+bool
+rh_tracker_held (rh_tracker_t *self, rh_envelope_t *envelope, const char *sender, rh_case_t *record)
+{
+    assert (self && envelope && sender && record);
+    return s_case_named (self, envelope, sender, record)
+           && (strcmp (record->holder, sender) == 0
+               || strcmp (record->transferred_to, sender) == 0);
+}
+
 rh_case_match_t
 rh_tracker_case_of (rh_tracker_t *self, rh_envelope_t *envelope, const char *sender,
                     rh_case_t *record)
@@ -342,15 +431,7 @@ rh_tracker_case_of (rh_tracker_t *self, rh_envelope_t *envelope, const char *sen
     if (kind != RH_KIND_OUTCOME && kind != RH_KIND_STATUS_UPDATE && kind != RH_KIND_TRANSFER
         && kind != RH_KIND_STRATEGY_MEETING)
         return RH_CASE_NONE;
-    const char *answers = rh_envelope_in_reply_to (envelope);
-    char referral [RH_MAX_ID + 1];
-    bool found =
-        (*answers && rh_cases_get (self->cases, answers, record))
-        || (kind == RH_KIND_STRATEGY_MEETING && *answers && s_meeting_case (self, answers, referral)
-            && rh_cases_get (self->cases, referral, record))
-        || (rh_cases_find (self->cases, sender, rh_envelope_case_id (envelope), referral)
-            && rh_cases_get (self->cases, referral, record));
-    if (!found)
+    if (!s_case_named (self, envelope, sender, record))
         return RH_CASE_NONE;
     //  A review of a consent override comes from the agreement's reviewer, who speaks for the
     //  case for that update only.
@@ -889,8 +970,11 @@ rh_tracker_taken_in (rh_tracker_t *self, uint32_t kind, const char *msg_id, cons
                      int64_t now)
 {
     assert (self && msg_id && agency);
+    char referral [RH_MAX_ID + 1];
     if (kind == RH_KIND_REFERRAL)
-        s_case_taken_in (self, msg_id, agency, now);
+        s_case_taken_in (self, msg_id, agency, true, now);
+    else if (kind == RH_KIND_TRANSFER && s_transfer_case (self, msg_id, referral))
+        s_case_taken_in (self, referral, agency, false, now);
     else if (kind == RH_KIND_ALERT)
         s_alert_taken_in (self, msg_id, agency);
     else if (kind == RH_KIND_STRATEGY_MEETING)

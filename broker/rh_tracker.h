@@ -17,6 +17,8 @@
       ka/<alert msg id>  a repeat-referral alert a case waits on: the case's referral id
       km/<msg id>        a strategy meeting message (invitation, record, cancellation): the
                          case's referral id
+      kt/<msg id>        a transfer from another region that opened or joined a case here
+                         (issue 16): the case's referral id
 
     The messages the broker writes about cases are signed with its own
     identity and queued through rh_queue; every write joins the database's
@@ -43,9 +45,24 @@ void rh_tracker_open (rh_tracker_t *self, rh_envelope_t *envelope, const rh_fact
                       const char *sender, const char *const *recipients,
                       const rh_decision_t *decisions, size_t count, int64_t now);
 
+//  Issue 16: a TRANSFER another region's broker forwarded was accepted here, for recipients
+//  (the count addressed, allowed by decisions). The case is this region's side of it, keyed by
+//  the referral the transfer answers (else by the transfer): it opens as rh_tracker_open's
+//  would, held by the recipient, referred by sender (the agency in the other region that
+//  handed it over), with the deadlines of the agreement that let it through. If that
+//  referral's case is here already, the transfer joins it as a transfer within the region
+//  does (rh_tracker_transfer). An answer to the transfer is about the case as an answer to the
+//  referral is. Fills record with the case; returns true if it opened it, false if it joined.
+bool rh_tracker_transferred_in (rh_tracker_t *self, rh_envelope_t *envelope,
+                                const rh_facts_t *facts, const char *sender,
+                                const char *const *recipients, const rh_decision_t *decisions,
+                                size_t count, rh_case_t *record, int64_t now);
+
 //  agency's agent took in a message of this kind the broker had delivered: a referral taken in
-//  by its holder gets the referrer a receipt; a repeat-referral alert no longer holds its case
-//  open. Other kinds change nothing.
+//  by its holder gets the referrer a receipt; a transfer that opened a case here (above), taken
+//  in by its holder, acknowledges the case without one (its referrer is in another region, and
+//  hears from the holder's own RECEIPT); a repeat-referral alert no longer holds its case open.
+//  Other kinds change nothing.
 void rh_tracker_taken_in (rh_tracker_t *self, uint32_t kind, const char *msg_id, const char *agency,
                           int64_t now);
 
@@ -66,6 +83,11 @@ typedef enum {
 //  front door knows it under. Fills record unless RH_CASE_NONE.
 rh_case_match_t rh_tracker_case_of (rh_tracker_t *self, rh_envelope_t *envelope, const char *sender,
                                     rh_case_t *record);
+
+//  Whether sender holds (or was transferred) the case a message of any kind is about, by the
+//  referral or transfer it answers or the case id sender knows it under; fills record if so.
+bool rh_tracker_held (rh_tracker_t *self, rh_envelope_t *envelope, const char *sender,
+                      rh_case_t *record);
 
 //  The holder transferred the case to agency to (an accepted TRANSFER about it): from now on
 //  that agency, beside the holder, may record its outcome and updates.

@@ -589,6 +589,90 @@ test_a_strategy_meeting_goes_late_is_held_and_its_actions_delivered (void)
     s_close (&fx);
 }
 
+//  Issue 16: a transfer from another region's front door (la1-fd, not enrolled here) opens this
+//  region's side of the case, under the referral it answers; the holder's answers find it by
+//  that referral, by the transfer or by the case id; taking the transfer in acknowledges it
+//  without a receipt (the referrer is elsewhere); a second transfer of the referral joins it.
+static void
+test_a_transfer_from_another_region_opens_its_case_here_and_a_second_joins_it (void)
+{
+    s_fixture_t fx;
+    s_open (&fx);
+    int64_t now = rh_time_now_ms ();
+    rh_envelope_t *transfer = s_message (
+        "police-gwent",
+        "{\"kind\": \"TRANSFER\", \"msg_id\": \"xfer-1\", \"in_reply_to\": \"ref-9\","
+        " \"case_id\": \"X-9\", \"purpose\": \"SAFEGUARDING_CHILD\","
+        " \"to\": [{\"agency_id\": \"la-newport\"}], \"body\": {\"cross_border\": true}}");
+    rh_facts_t facts;
+    rh_policy_facts (transfer, &facts);
+    rh_decision_t decision = { .result = RH_DECIDE_ALLOW,
+                               .agreement = rh_policy_find (fx.policy, "TEST-TRACKER") };
+    const char *recipients [] = { "la-newport" };
+    rh_case_t record;
+    CU_ASSERT_TRUE_FATAL (rh_tracker_transferred_in (fx.tracker, transfer, &facts, "la1-fd",
+                                                     recipients, &decision, 1, &record, now));
+    CU_ASSERT_STRING_EQUAL (record.referral_msg_id, "ref-9");
+    CU_ASSERT_STRING_EQUAL (record.case_id, "X-9");
+    CU_ASSERT_STRING_EQUAL (record.holder, "la-newport");
+    CU_ASSERT_STRING_EQUAL (record.referrer, "la1-fd");
+    CU_ASSERT_EQUAL (record.state, RHANNU__V1__CASE_STATE__CASE_RECEIVED);
+    CU_ASSERT_EQUAL (record.timers [RH_TIMER_OUTCOME], now + 5 * TEST_DAY_MS);
+    CU_ASSERT_EQUAL (rh_db_commit (fx.db, true), 0);
+    //  The holder's answers, of any kind, to the referral, to the transfer, or by case id.
+    const char *answers [] = {
+        "{\"kind\": \"OUTCOME\", \"msg_id\": \"a-1\", \"in_reply_to\": \"ref-9\","
+        " \"purpose\": \"REFERRER_FEEDBACK\", \"body\": {\"decision\": \"SECTION_47\"}}",
+        "{\"kind\": \"OUTCOME\", \"msg_id\": \"a-2\", \"in_reply_to\": \"xfer-1\","
+        " \"purpose\": \"REFERRER_FEEDBACK\", \"body\": {\"decision\": \"SECTION_47\"}}",
+        "{\"kind\": \"RECEIPT\", \"msg_id\": \"a-3\", \"case_id\": \"X-9\","
+        " \"purpose\": \"REFERRER_FEEDBACK\", \"body\": {}}",
+    };
+    for (size_t i = 0; i < sizeof answers / sizeof answers [0]; i++) {
+        rh_envelope_t *answer = s_message ("la-newport", answers [i]);
+        memset (&record, 0, sizeof record);
+        CU_ASSERT_TRUE (rh_tracker_held (fx.tracker, answer, "la-newport", &record));
+        CU_ASSERT_STRING_EQUAL (record.referral_msg_id, "ref-9");
+        CU_ASSERT_FALSE (rh_tracker_held (fx.tracker, answer, "la1-fd", &record));
+        if (i < 2)
+            CU_ASSERT_EQUAL (rh_tracker_case_of (fx.tracker, answer, "la-newport", &record),
+                             RH_CASE_HELD);
+        rh_envelope_destroy (&answer);
+    }
+    //  Taken in by its holder: acknowledged, and no receipt is queued for la1-fd here.
+    rh_tracker_taken_in (fx.tracker, RH_KIND_TRANSFER, "xfer-1", "health-abb", now + 1);
+    CU_ASSERT_FATAL (rh_cases_get (fx.cases, "ref-9", &record));
+    CU_ASSERT_EQUAL (record.state, RHANNU__V1__CASE_STATE__CASE_RECEIVED);
+    rh_tracker_taken_in (fx.tracker, RH_KIND_TRANSFER, "xfer-1", "la-newport", now + 1);
+    CU_ASSERT_FATAL (rh_cases_get (fx.cases, "ref-9", &record));
+    CU_ASSERT_EQUAL (record.state, RHANNU__V1__CASE_STATE__CASE_ACKNOWLEDGED);
+    CU_ASSERT_EQUAL (record.timers [RH_TIMER_ACKNOWLEDGE], 0);
+    CU_ASSERT_EQUAL (s_queued (&fx, "la1-fd"), 0);
+    //  la1-fd hands the referral on to another agency here: the transfer joins the case.
+    rh_envelope_t *again = s_message (
+        "police-gwent",
+        "{\"kind\": \"TRANSFER\", \"msg_id\": \"xfer-2\", \"in_reply_to\": \"ref-9\","
+        " \"purpose\": \"SAFEGUARDING_CHILD\", \"to\": [{\"agency_id\": \"health-abb\"}],"
+        " \"body\": {\"cross_border\": true}}");
+    rh_policy_facts (again, &facts);
+    const char *others [] = { "health-abb" };
+    CU_ASSERT_FALSE (rh_tracker_transferred_in (fx.tracker, again, &facts, "la1-fd", others,
+                                                &decision, 1, &record, now + 2));
+    CU_ASSERT_STRING_EQUAL (record.holder, "la-newport");
+    CU_ASSERT_STRING_EQUAL (record.transferred_to, "health-abb");
+    CU_ASSERT_EQUAL (record.state, RHANNU__V1__CASE_STATE__CASE_ACKNOWLEDGED);
+    CU_ASSERT_EQUAL (rh_db_commit (fx.db, true), 0);
+    rh_envelope_t *answer = s_message (
+        "health-abb",
+        "{\"kind\": \"STATUS_UPDATE\", \"msg_id\": \"h-1\", \"in_reply_to\": \"xfer-2\","
+        " \"purpose\": \"REFERRER_FEEDBACK\", \"body\": {\"update_kind\": \"ALLOCATED\"}}");
+    CU_ASSERT_EQUAL (rh_tracker_case_of (fx.tracker, answer, "health-abb", &record), RH_CASE_HELD);
+    rh_envelope_destroy (&answer);
+    rh_envelope_destroy (&again);
+    rh_envelope_destroy (&transfer);
+    s_close (&fx);
+}
+
 void
 init_rh_tracker_tests (void)
 {
@@ -607,4 +691,6 @@ init_rh_tracker_tests (void)
                  test_a_strategy_meeting_goes_late_is_held_and_its_actions_delivered);
     CU_add_test (suite, "an overdue referral alerts the referrer and the holder",
                  test_an_overdue_referral_alerts_the_referrer_and_the_holder);
+    CU_add_test (suite, "a transfer from another region opens its case here, and a second joins it",
+                 test_a_transfer_from_another_region_opens_its_case_here_and_a_second_joins_it);
 }

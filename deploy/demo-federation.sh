@@ -265,7 +265,7 @@ note "  (a notice from gwent's broker carrying Cardiff's own signed outcome, bot
 
 say "9. The link goes down: cardiff's broker stops; a second transfer waits in gwent's queue"
 kill -TERM "${broker_pid[cardiff]}"; wait "${broker_pid[cardiff]}" 2>/dev/null || true
-sed 's/"case_id": "GW-S6"/"case_id": "GW-S6B"/; s/"in_reply_to": "[^"]*", //' "$run/transfer.json" > "$run/transfer2.json"
+sed 's/"case_id": "GW-S6"/"case_id": "GW-S6B"/; s/ "in_reply_to": "[^"]*",$//' "$run/transfer.json" > "$run/transfer2.json"
 "$bin/rhannu-agent" send -f "$run/la-newport/agent.yaml" "$run/transfer2.json" | short
 sleep 2
 grep -h "accepted for forwarding\|is down" "$run/gwent/broker/broker.log" | tail -2 | sed 's/^[^ ]* //' | short
@@ -292,7 +292,8 @@ for region in gwent cardiff; do
 done
 say "12. Each broker witnessed the other's log: it cosigned only checkpoints that extend what it cosigned before"
 for region in gwent cardiff; do
-    "$bin/rhannu-broker" log -f "$run/$region/broker/broker.yaml" 2>/dev/null | grep PEER_COSIGNED | tail -1 \
-        | sed 's/.*PEER_COSIGNED *RH_OK *[^ ]* *[^ ]* *[^ ]* *//' | sed "s/^/$region: /" | short
+    n=$(grep -c "cosigned size" "$run/$region/broker/broker.log")
+    last=$(grep "cosigned size" "$run/$region/broker/broker.log" | tail -1 | sed 's/.*witness: //')
+    note "$region: checkpoints of the other region cosigned: $n; the last: $last"
 done
 say "Done. Inspect demo/run-federation/: one folder per region (pki, agreements, broker), one per agency."

@@ -104,6 +104,26 @@ out=$("$bin/rhannu-audit" verify --data "$work/ecopy" --pki "$work/pki" \
       --witness-keys "$work/west-note.vkey" --quorum 1 2>&1)
 expect "west's note key is not its cosignature key: verify with it fails" "$?" 1
 
+echo "== an east agent that trusts only checkpoints west's broker cosigned"
+stop_agent school-east
+#  What it trusted without a quorum goes with its data; start_agent writes a new configuration.
+rm -rf "$work/school-east/data" "$work/school-east/agent.yaml"
+AGENT_EXTRA="witness:
+  keys: \"$(cat "$work/west-cosig.vkey")\"
+  quorum: 1" start_agent school-east
+wait_connected school-east || bad "school-east did not reconnect"
+audit_state () { tr -d '\n ' < "$work/school-east/data/status.json" 2>/dev/null | grep -o '"audit_log":{[^}]*}' \
+                 | grep -o "\"$1\":[^,}]*" | cut -d: -f2 | tr -d '"'; }
+send_some police-east la1 7 2 >/dev/null
+deadline=$((SECONDS + 30))
+until [ "$(audit_state checkpoint_size || echo 0)" -gt 0 ] 2>/dev/null && [ "$(audit_state state)" = CONSISTENT ]; do
+    [ $SECONDS -lt $deadline ] || break; sleep 0.2
+done
+expect "trusts east's log at a checkpoint west's broker cosigned, and finds it consistent" \
+    "$(audit_state state)" CONSISTENT
+[ "$(audit_state checkpoint_size || echo 0)" -gt 0 ] 2>/dev/null && ok "at size $(audit_state checkpoint_size)" \
+    || bad "school-east trusts no checkpoint"
+
 echo "== west restarts: what it cosigned is remembered"
 before=$(grep -c "log rhannu.test/east: cosigned size" "$wlines")
 stop_west

@@ -157,6 +157,9 @@ rh_witness_state (rh_witness_t *self, const char *origin, uint64_t *size,
 }
 
 //  Fills reply with a status and a one-line text body.
+static int s_reply (rh_witness_reply_t *reply, int status, const char *content_type,
+                    const char *format, ...) __attribute__ ((format (printf, 4, 5)));
+
 static int
 s_reply (rh_witness_reply_t *reply, int status, const char *content_type, const char *format, ...)
 {

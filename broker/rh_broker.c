@@ -1783,6 +1783,36 @@ rh_broker_run (rh_broker_t *self, volatile sig_atomic_t *stop, volatile sig_atom
     return rh_broker_finish (self);
 }
 
+//  At a clean stop: the other regions' brokers whose links are up witness the last checkpoint
+//  too, if they answer within wait_ms (each answers after its own commit). What the links
+//  report meanwhile is acted on as in the loop; anything else waits for the next start.
+static void
+s_witness_last (rh_broker_t *self, int64_t wait_ms)
+{
+    s_publish_checkpoint (self);
+    int64_t deadline = rh_time_now_ms () + wait_ms;
+    while (true) {
+        int64_t now = rh_time_now_ms ();
+        s_witness_requests (self, now);
+        zmq_pollitem_t items [RH_MAX_FED_REGIONS];
+        size_t waiting = 0;
+        for (size_t i = 0; i < self->link_count; i++) {
+            if (!self->link_up [i]
+                || !rh_cosigner_peer_pending (self->cosigner, rh_peerlink_region (self->links [i]),
+                                              &self->published, now))
+                continue;
+            items [waiting++] =
+                (zmq_pollitem_t){ rh_peerlink_socket (self->links [i]), 0, ZMQ_POLLIN, 0 };
+        }
+        if (waiting == 0 || now >= deadline)
+            return;
+        if (zmq_poll (items, (int) waiting, (long) (deadline - now)) < 0 && errno != EINTR)
+            return;
+        for (size_t i = 0; i < self->link_count; i++)
+            s_link_events (self, i);
+    }
+}
+
 int
 rh_broker_finish (rh_broker_t *self)
 {
@@ -1796,6 +1826,7 @@ rh_broker_finish (rh_broker_t *self)
     rh_checkpoint_t last;
     if (self->cosigner && rh_audit_last_checkpoint (self->audit, &last)) {
         rh_cosigner_flush (self->cosigner, &last, RH_WITNESS_TIMEOUT_MS);
+        s_witness_last (self, RH_PEER_STOP_WAIT_MS);
         if (rh_db_pending (self->db) > 0 && rh_db_commit (self->db, true) != 0)
             return -1;
     }

@@ -584,6 +584,19 @@ rh_cosigner_peer_request (rh_cosigner_t *self, const char *region,
     return 1;
 }
 
+bool
+rh_cosigner_peer_pending (rh_cosigner_t *self, const char *region,
+                          const rh_checkpoint_t *checkpoint, int64_t now_ms)
+{
+    assert (self && region && checkpoint);
+    s_witness_t *witness = s_peer (self, region);
+    if (!witness || checkpoint->size == 0)
+        return false;
+    if (witness->asked)
+        return now_ms - witness->asked_ms < RH_WITNESS_TIMEOUT_MS;
+    return witness->size < checkpoint->size && now_ms >= witness->next_ms;
+}
+
 void
 rh_cosigner_peer_lost (rh_cosigner_t *self, const char *region)
 {

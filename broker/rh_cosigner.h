@@ -73,6 +73,11 @@ int rh_cosigner_peer_request (rh_cosigner_t *self, const char *region,
                               const rh_checkpoint_t *checkpoint, int64_t now_ms, char **body,
                               size_t *body_size);
 
+//  True while region's broker has a request out for checkpoint (not yet timed out) or one is
+//  due: what a clean stop waits for.
+bool rh_cosigner_peer_pending (rh_cosigner_t *self, const char *region,
+                               const rh_checkpoint_t *checkpoint, int64_t now_ms);
+
 //  The link to region went down: the request out will not be answered.
 void rh_cosigner_peer_lost (rh_cosigner_t *self, const char *region);
 

@@ -113,6 +113,7 @@
 #define RH_MAX_FED_DOORS     64     //  front doors of one region in the federated directory
 #define RH_PEER_CREDIT       32     //  crossings in flight on a link to another region's broker
 #define RH_PEER_RECORD_MS    60000  //  at most one audit record of a region's checkpoints per this
+#define RH_PEER_STOP_WAIT_MS 2000   //  a clean stop waits this long for the regions' cosignatures
 
 //  Referral lifecycles
 #define RH_MAX_INVOLVED       16    //  agencies that hear one case's updates

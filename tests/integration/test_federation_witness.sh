@@ -142,6 +142,10 @@ old_size=$(sed -n 's/.*"audit_size": \([0-9]*\).*/\1/p' "$work/ecopy/rhannu-back
     && ok "the backup ($old_size records) is older than what west cosigned ($cosigned)" \
     || bad "backup $old_size, cosigned $cosigned"
 stop_broker
+out=$("$bin/rhannu-audit" verify --data "$work/broker/data" --pki "$work/pki" \
+      --witness-keys "$work/west-cosig.vkey" --quorum 1 2>&1)
+expect "east stopped cleanly: its last checkpoint, signed at the stop, is cosigned by west too" "$?" 0
+cosigned=$(grep "log rhannu.test/east: cosigned size" "$wlines" | tail -1 | sed -n 's/.*cosigned size \([0-9]*\) .*/\1/p')
 rm -rf "$work/broker/data"
 "$bin/rhannu-broker" restore -f "$work/broker/broker.yaml" "$work/ecopy" >/dev/null 2>&1 \
     || bad "restore failed"

@@ -54,41 +54,6 @@ s_job_destroy (s_job_t **job_p)
     }
 }
 
-//  Sets both high-water marks and no linger: nothing in these pipes outlives its reader.
-static int
-s_socket_limits (void *socket, int hwm)
-{
-    int linger = 0;
-    if (zmq_setsockopt (socket, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0
-        || zmq_setsockopt (socket, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0
-        || zmq_setsockopt (socket, ZMQ_LINGER, &linger, sizeof linger) != 0)
-        return -1;
-    return 0;
-}
-
-//  Receives a job pointer without waiting. Returns the job (the caller owns it) or NULL when
-//  none is waiting; sets *empty for a zero-size message (the worker saying it is ready).
-static s_job_t *
-s_job_recv (void *socket, bool *empty)
-{
-    s_job_t *job = NULL;
-    int size = zmq_recv (socket, &job, sizeof job, ZMQ_DONTWAIT);
-    if (empty)
-        *empty = size == 0;
-    return size == (int) sizeof job ? job : NULL;
-}
-
-static void
-s_socket_close (void **socket_p)
-{
-    if (*socket_p) {
-        int linger = 0;
-        zmq_setsockopt (*socket_p, ZMQ_LINGER, &linger, sizeof linger);
-        zmq_close (*socket_p);
-        *socket_p = NULL;
-    }
-}
-
 //  ---------------------------------------------------------------------------------------------
 //  Worker thread
 
@@ -124,9 +89,9 @@ s_worker (void *arg)
     void *control = zmq_socket (self->context, ZMQ_PAIR);
     void *out = zmq_socket (self->context, ZMQ_PAIR);
     s_job_t *held = NULL;  //  a sealed job whose result did not fit yet
-    if (!jobs || !control || !out || s_socket_limits (jobs, RH_SEAL_CREDIT + RH_SEAL_SLACK)
-        || s_socket_limits (control, RH_SEAL_SLACK)
-        || s_socket_limits (out, RH_SEAL_CREDIT + RH_SEAL_SLACK)
+    if (!jobs || !control || !out || rh_pipe_limits (jobs, RH_SEAL_CREDIT + RH_SEAL_SLACK)
+        || rh_pipe_limits (control, RH_SEAL_SLACK)
+        || rh_pipe_limits (out, RH_SEAL_CREDIT + RH_SEAL_SLACK)
         || zmq_connect (jobs, self->jobs_endpoint) || zmq_connect (control, self->control_endpoint)
         || zmq_connect (out, self->results_endpoint))
         goto out;
@@ -140,7 +105,7 @@ s_worker (void *arg)
             else if (errno != EAGAIN && errno != EINTR)
                 break;
         }
-        if (!held && (held = s_job_recv (jobs, NULL)) != NULL) {
+        if (!held && (held = rh_pipe_recv (jobs, NULL)) != NULL) {
             s_seal (held, self->signer);
             continue;  //  control first, then send
         }
@@ -153,11 +118,11 @@ out:
     //  Jobs never started and a result never sent are the worker's to free.
     s_job_destroy (&held);
     s_job_t *job;
-    while (jobs && (job = s_job_recv (jobs, NULL)) != NULL)
+    while (jobs && (job = rh_pipe_recv (jobs, NULL)) != NULL)
         s_job_destroy (&job);
-    s_socket_close (&jobs);
-    s_socket_close (&control);
-    s_socket_close (&out);
+    rh_pipe_close (&jobs);
+    rh_pipe_close (&control);
+    rh_pipe_close (&out);
     return NULL;
 }
 
@@ -194,9 +159,9 @@ rh_sealer_new (void *context, rh_signer_t **signer_p)
     self->control = zmq_socket (context, ZMQ_PAIR);
     self->results = zmq_socket (context, ZMQ_PAIR);
     if (!self->jobs || !self->control || !self->results
-        || s_socket_limits (self->jobs, RH_SEAL_CREDIT + RH_SEAL_SLACK)
-        || s_socket_limits (self->control, RH_SEAL_SLACK)
-        || s_socket_limits (self->results, RH_SEAL_CREDIT + RH_SEAL_SLACK)
+        || rh_pipe_limits (self->jobs, RH_SEAL_CREDIT + RH_SEAL_SLACK)
+        || rh_pipe_limits (self->control, RH_SEAL_SLACK)
+        || rh_pipe_limits (self->results, RH_SEAL_CREDIT + RH_SEAL_SLACK)
         || zmq_bind (self->jobs, worker->jobs_endpoint) != 0
         || zmq_bind (self->control, worker->control_endpoint) != 0
         || zmq_bind (self->results, worker->results_endpoint) != 0
@@ -214,7 +179,7 @@ rh_sealer_new (void *context, rh_signer_t **signer_p)
         if (zmq_poll (&item, 1, (long) left) < 0 && errno != EINTR)
             goto fail;
         bool empty = false;
-        s_job_t *job = s_job_recv (self->results, &empty);
+        s_job_t *job = rh_pipe_recv (self->results, &empty);
         if (NEVER (job))
             s_job_destroy (&job);  //  no job was submitted yet
         else if (empty)
@@ -263,11 +228,11 @@ rh_sealer_destroy (rh_sealer_t **self_p)
         self->worker = NULL;
         //  Results nobody will read own their envelopes and bytes.
         s_job_t *job;
-        while (self->results && (job = s_job_recv (self->results, NULL)) != NULL)
+        while (self->results && (job = rh_pipe_recv (self->results, NULL)) != NULL)
             s_job_destroy (&job);
-        s_socket_close (&self->jobs);
-        s_socket_close (&self->control);
-        s_socket_close (&self->results);
+        rh_pipe_close (&self->jobs);
+        rh_pipe_close (&self->control);
+        rh_pipe_close (&self->results);
         free (self);
         *self_p = NULL;
     }
@@ -291,7 +256,7 @@ rh_sealer_submit (rh_sealer_t *self, rh_envelope_t **envelope_p, uint64_t tag)
         return RH_SEALER_REFUSED;
     job->result.tag = tag;
     job->result.envelope = *envelope_p;
-    if (zmq_send (self->jobs, &job, sizeof job, ZMQ_DONTWAIT) != (int) sizeof job) {
+    if (rh_pipe_send (self->jobs, job) != 0) {
         //  Cannot happen within credit; if it does, it is a full pipe: busy, never wait.
         bool full = errno == EAGAIN;
         free (job);  //  the envelope stays the caller's
@@ -314,7 +279,7 @@ rh_sealer_result (rh_sealer_t *self, rh_sealed_t *result)
 {
     assert (self && result);
     memset (result, 0, sizeof *result);
-    s_job_t *job = s_job_recv (self->results, NULL);
+    s_job_t *job = rh_pipe_recv (self->results, NULL);
     if (!job)
         return -1;
     //  The credit comes back when the caller takes the result, not when the worker sends it:

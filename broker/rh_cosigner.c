@@ -136,7 +136,7 @@ s_worker (void *arg)
                 s_post (self, curl, &job->requests [i]);
         }
         //  One job out at a time: the pair holds it, so this never blocks.
-        zmq_send (self->worker_pipe, &job, sizeof job, ZMQ_DONTWAIT);
+        rh_pipe_send (self->worker_pipe, job);
     }
     if (curl)
         curl_easy_cleanup (curl);
@@ -270,12 +270,11 @@ rh_cosigner_destroy (rh_cosigner_t **self_p)
         return;
     if (self->started) {
         atomic_store (&self->stop, true);
-        s_job_t *none = NULL;
-        //  At most one job is out, so the pair has room for this.
-        zmq_send (self->pipe, &none, sizeof none, ZMQ_DONTWAIT);
+        //  At most one job is out, so the pair has room for this (NULL: stop).
+        rh_pipe_send (self->pipe, NULL);
         pthread_join (self->thread, NULL);
         s_job_t *job = NULL;
-        while (zmq_recv (self->pipe, &job, sizeof job, ZMQ_DONTWAIT) == (int) sizeof job)
+        while ((job = rh_pipe_recv (self->pipe, NULL)) != NULL)
             s_job_free (&job);
     }
     if (self->pipe)
@@ -352,7 +351,7 @@ rh_cosigner_tick (rh_cosigner_t *self, const rh_checkpoint_t *checkpoint, int64_
         }
         job->count++;
     }
-    if (job->count == 0 || zmq_send (self->pipe, &job, sizeof job, ZMQ_DONTWAIT) != sizeof job) {
+    if (job->count == 0 || rh_pipe_send (self->pipe, job) != 0) {
         s_job_free (&job);
         return;
     }
@@ -489,8 +488,8 @@ int
 rh_cosigner_receive (rh_cosigner_t *self, int64_t now_ms)
 {
     assert (self);
-    s_job_t *job = NULL;
-    if (zmq_recv (self->pipe, &job, sizeof job, ZMQ_DONTWAIT) != (int) sizeof job || !job)
+    s_job_t *job = rh_pipe_recv (self->pipe, NULL);
+    if (!job)
         return -1;
     self->busy = false;
     int kept = 0;

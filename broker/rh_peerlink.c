@@ -35,17 +35,6 @@ struct _rh_peerlink_t {
     bool up;
 };
 
-//  Sets both high-water marks and no linger. The pipe holds more than the credit, so a
-//  credited send always fits.
-static int
-s_limits (void *socket, int hwm)
-{
-    int linger = 0;
-    return zmq_setsockopt (socket, ZMQ_SNDHWM, &hwm, sizeof hwm)
-           | zmq_setsockopt (socket, ZMQ_RCVHWM, &hwm, sizeof hwm)
-           | zmq_setsockopt (socket, ZMQ_LINGER, &linger, sizeof linger);
-}
-
 //  Link thread: tells the main loop something.
 static void
 s_tell (void *pipe, rh_peerlink_kind_t kind, uint64_t delivery_id, const char *msg_id,
@@ -189,7 +178,7 @@ s_open (rh_peerlink_t *self, void **dealer, void **monitor)
              | zmq_setsockopt (*dealer, ZMQ_HEARTBEAT_TTL, &dead_after, sizeof dead_after)
              | zmq_setsockopt (*dealer, ZMQ_RECONNECT_IVL, &reconnect, sizeof reconnect)
              | zmq_setsockopt (*dealer, ZMQ_RECONNECT_IVL_MAX, &reconnect_max, sizeof reconnect_max)
-             | s_limits (*dealer, RH_PEER_CREDIT * 4);
+             | rh_pipe_limits (*dealer, RH_PEER_CREDIT * 4);
     char endpoint [96];
     snprintf (endpoint, sizeof endpoint, "inproc://rh-peerlink-monitor-%016" PRIx64, self->nonce);
     if (rc != 0 || zmq_socket_monitor (*dealer, endpoint, S_EVENTS) != 0
@@ -294,10 +283,10 @@ rh_peerlink_new (void *context, const char *region, const char *endpoint,
               self->nonce);
     //  Events in flight at most: one per credit, plus up and down, several times over.
     int hwm = RH_PEER_CREDIT * 8;
-    if (!(self->pipe = zmq_socket (context, ZMQ_PAIR)) || s_limits (self->pipe, hwm) != 0
+    if (!(self->pipe = zmq_socket (context, ZMQ_PAIR)) || rh_pipe_limits (self->pipe, hwm) != 0
         || zmq_bind (self->pipe, self->pipe_endpoint) != 0
         || !(self->thread_pipe = zmq_socket (context, ZMQ_PAIR))
-        || s_limits (self->thread_pipe, hwm) != 0
+        || rh_pipe_limits (self->thread_pipe, hwm) != 0
         || zmq_connect (self->thread_pipe, self->pipe_endpoint) != 0
         || pthread_create (&self->thread, NULL, s_run, self) != 0) {
         rh_log_error ("peerlink", "region %s: cannot start the link", region);

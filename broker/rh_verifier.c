@@ -71,41 +71,6 @@ s_job_destroy (s_job_t **job_p)
     }
 }
 
-//  Sets both high-water marks and no linger: nothing in these pipes outlives its reader.
-static int
-s_socket_limits (void *socket, int hwm)
-{
-    int linger = 0;
-    if (zmq_setsockopt (socket, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0
-        || zmq_setsockopt (socket, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0
-        || zmq_setsockopt (socket, ZMQ_LINGER, &linger, sizeof linger) != 0)
-        return -1;
-    return 0;
-}
-
-//  Receives a job pointer without waiting. Returns the job (the caller owns it) or NULL when
-//  none is waiting; sets *empty for a zero-size message (a worker saying it is ready).
-static s_job_t *
-s_job_recv (void *socket, bool *empty)
-{
-    s_job_t *job = NULL;
-    int size = zmq_recv (socket, &job, sizeof job, ZMQ_DONTWAIT);
-    if (empty)
-        *empty = size == 0;
-    return size == (int) sizeof job ? job : NULL;
-}
-
-static void
-s_socket_close (void **socket_p)
-{
-    if (*socket_p) {
-        int linger = 0;
-        zmq_setsockopt (*socket_p, ZMQ_LINGER, &linger, sizeof linger);
-        zmq_close (*socket_p);
-        *socket_p = NULL;
-    }
-}
-
 //  ---------------------------------------------------------------------------------------------
 //  Worker thread
 
@@ -256,7 +221,7 @@ s_worker_control (s_worker_t *self, void *control, rh_certstore_t **store, s_pee
 static int
 s_worker_send (void *out, s_job_t *job)
 {
-    if (zmq_send (out, &job, sizeof job, ZMQ_DONTWAIT) == (int) sizeof job)
+    if (rh_pipe_send (out, job) == 0)
         return 0;
     return errno == EAGAIN || errno == EINTR ? 1 : -1;
 }
@@ -274,9 +239,9 @@ s_worker (void *arg)
     void *control = zmq_socket (self->context, ZMQ_PAIR);
     void *out = zmq_socket (self->context, ZMQ_PUSH);
     s_job_t *held = NULL;  //  a verified job whose result did not fit yet
-    if (!jobs || !control || !out || s_socket_limits (jobs, RH_VERIFY_CREDIT + RH_VERIFY_SLACK)
-        || s_socket_limits (control, RH_VERIFY_SLACK)
-        || s_socket_limits (out, RH_VERIFY_CREDIT + RH_VERIFY_SLACK)
+    if (!jobs || !control || !out || rh_pipe_limits (jobs, RH_VERIFY_CREDIT + RH_VERIFY_SLACK)
+        || rh_pipe_limits (control, RH_VERIFY_SLACK)
+        || rh_pipe_limits (out, RH_VERIFY_CREDIT + RH_VERIFY_SLACK)
         || zmq_connect (jobs, self->jobs_endpoint) || zmq_connect (control, self->control_endpoint)
         || zmq_connect (out, self->results_endpoint))
         goto out;
@@ -291,7 +256,7 @@ s_worker (void *arg)
             if (rc == 0)
                 held = NULL;
         }
-        if (!held && (held = s_job_recv (jobs, NULL)) != NULL) {
+        if (!held && (held = rh_pipe_recv (jobs, NULL)) != NULL) {
             s_verify (held, store, &peers);
             continue;  //  control first, then send
         }
@@ -304,11 +269,11 @@ out:
     //  Jobs never started and a result never sent are this worker's to free.
     s_job_destroy (&held);
     s_job_t *job;
-    while (jobs && (job = s_job_recv (jobs, NULL)) != NULL)
+    while (jobs && (job = rh_pipe_recv (jobs, NULL)) != NULL)
         s_job_destroy (&job);
-    s_socket_close (&jobs);
-    s_socket_close (&control);
-    s_socket_close (&out);
+    rh_pipe_close (&jobs);
+    rh_pipe_close (&control);
+    rh_pipe_close (&out);
     rh_certstore_destroy (&store);
     s_peers_free (&peers);
     return NULL;
@@ -344,7 +309,7 @@ rh_verifier_new (void *context, const char *pki_dir, int workers)
     self->ring = calloc (self->capacity, sizeof *self->ring);
     self->results = zmq_socket (context, ZMQ_PULL);
     if (!self->ring || !self->results
-        || s_socket_limits (self->results, RH_VERIFY_CREDIT + RH_VERIFY_SLACK)
+        || rh_pipe_limits (self->results, RH_VERIFY_CREDIT + RH_VERIFY_SLACK)
         || zmq_bind (self->results, results_endpoint) != 0)
         goto fail;
     for (int i = 0; i < workers; i++) {
@@ -361,8 +326,8 @@ rh_verifier_new (void *context, const char *pki_dir, int workers)
         self->jobs [i] = zmq_socket (context, ZMQ_PAIR);
         self->control [i] = zmq_socket (context, ZMQ_PAIR);
         if (!self->jobs [i] || !self->control [i]
-            || s_socket_limits (self->jobs [i], RH_VERIFY_CREDIT + RH_VERIFY_SLACK)
-            || s_socket_limits (self->control [i], RH_VERIFY_SLACK)
+            || rh_pipe_limits (self->jobs [i], RH_VERIFY_CREDIT + RH_VERIFY_SLACK)
+            || rh_pipe_limits (self->control [i], RH_VERIFY_SLACK)
             || zmq_bind (self->jobs [i], worker->jobs_endpoint) != 0
             || zmq_bind (self->control [i], worker->control_endpoint) != 0
             || pthread_create (&worker->thread, NULL, s_worker, worker) != 0) {
@@ -384,7 +349,7 @@ rh_verifier_new (void *context, const char *pki_dir, int workers)
         if (zmq_poll (&item, 1, (long) left) < 0 && errno != EINTR)
             goto fail;
         bool empty = false;
-        s_job_t *job = s_job_recv (self->results, &empty);
+        s_job_t *job = rh_pipe_recv (self->results, &empty);
         if (NEVER (job))
             s_job_destroy (&job);  //  no job was submitted yet
         else if (empty)
@@ -447,15 +412,15 @@ rh_verifier_destroy (rh_verifier_t **self_p)
         }
         //  Results nobody will read own their bytes and envelopes.
         s_job_t *job;
-        while (self->results && (job = s_job_recv (self->results, NULL)) != NULL)
+        while (self->results && (job = rh_pipe_recv (self->results, NULL)) != NULL)
             s_job_destroy (&job);
         for (size_t i = 0; self->ring && i < self->capacity; i++)
             s_job_destroy (&self->ring [i]);
         for (int i = 0; i < RH_MAX_VERIFY_WORKERS; i++) {
-            s_socket_close (&self->jobs [i]);
-            s_socket_close (&self->control [i]);
+            rh_pipe_close (&self->jobs [i]);
+            rh_pipe_close (&self->control [i]);
         }
-        s_socket_close (&self->results);
+        rh_pipe_close (&self->results);
         free (self->ring);
         free (self);
         *self_p = NULL;
@@ -522,7 +487,7 @@ s_job_send (rh_verifier_t *self, s_job_t **job_p)
     s_job_t *job = *job_p;
     *job_p = NULL;
     int worker = job->worker;
-    if (zmq_send (self->jobs [worker], &job, sizeof job, ZMQ_DONTWAIT) != (int) sizeof job) {
+    if (rh_pipe_send (self->jobs [worker], job) != 0) {
         //  Cannot happen within credit; if it does, it is a full pipe: busy, never wait.
         bool full = errno == EAGAIN;
         s_job_destroy (&job);
@@ -597,7 +562,7 @@ rh_verifier_result (rh_verifier_t *self, rh_verified_t *result)
     //  more than that leaves the rest in the socket, where polling sees them.
     s_job_t **head = &self->ring [self->returned % self->capacity];
     while (!*head) {
-        s_job_t *job = s_job_recv (self->results, NULL);
+        s_job_t *job = rh_pipe_recv (self->results, NULL);
         if (!job)
             return -1;
         s_job_t **slot = &self->ring [job->sequence % self->capacity];

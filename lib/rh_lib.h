@@ -20,6 +20,7 @@
 #include "rh_config.h"
 #include "rh_cli.h"
 #include "rh_prom.h"
+#include "rh_pipe.h"
 #include "rh_monitor.h"
 #include "rh_service.h"
 

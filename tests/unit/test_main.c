@@ -8,6 +8,7 @@
 void init_rh_rc_tests (void);
 void init_rh_cli_tests (void);
 void init_rh_file_tests (void);
+void init_rh_pipe_tests (void);
 void init_rh_ca_tests (void);
 void init_rh_bundle_tests (void);
 void init_rh_certstore_tests (void);
@@ -59,6 +60,7 @@ main (void)
     init_rh_rc_tests ();
     init_rh_cli_tests ();
     init_rh_file_tests ();
+    init_rh_pipe_tests ();
     init_rh_ca_tests ();
     init_rh_bundle_tests ();
     init_rh_certstore_tests ();

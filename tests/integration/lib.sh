@@ -249,6 +249,13 @@ wait_count () {    # wait_count DIR N SECONDS [PATTERN]
 }
 
 #  Files of one message kind in an inbox: how many, the newest, and waiting for N of them.
+wait_lines () {    # wait_lines FILE REGEX N SECONDS: until N lines of FILE match REGEX
+    local deadline=$((SECONDS + $4))
+    until [ "$(grep -cE "$2" "$1" 2>/dev/null)" -ge "$3" ]; do
+        [ $SECONDS -lt $deadline ] || return 1
+        sleep 0.1
+    done
+}
 count_kind () { grep -l "^  \"kind\": \"$2\"" "$1"/*.json 2>/dev/null | wc -l; }
 newest_kind () { ls -t $(grep -l "^  \"kind\": \"$2\"" "$1"/*.json 2>/dev/null) 2>/dev/null | head -1; }
 wait_kind () {    # wait_kind DIR KIND N SECONDS

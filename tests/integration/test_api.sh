@@ -41,14 +41,7 @@ start_api () {
     api_pids[$a]=$!
 }
 stop_api () { kill -TERM "${api_pids[$1]}" 2>/dev/null; wait "${api_pids[$1]}" 2>/dev/null; unset "api_pids[$1]"; }
-#  wait_line FILE REGEX SECONDS
-wait_line () {
-    local deadline=$((SECONDS + $3))
-    until grep -Eq "$2" "$1" 2>/dev/null; do
-        [ $SECONDS -lt $deadline ] || return 1
-        sleep 0.05
-    done
-}
+wait_line () { wait_lines "$1" "$2" 1 "$3"; }    # wait_line FILE REGEX SECONDS
 for a in police-gwent la-newport la-cardiff; do write_config $a; done
 : > "$work/la-newport/api.out"
 : > "$work/police-gwent/api.out"

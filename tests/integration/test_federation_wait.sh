@@ -11,21 +11,14 @@ echo "== two regions; west's broker does not have la1-fd's certificate yet"
 fed_regions
 mv "$work/west/pki/peers/east/la1-fd" "$work/la1-fd-cert"
 kill -HUP $west_pid
-wait_line () {    # wait_line FILE PATTERN N SECONDS
-    local deadline=$((SECONDS + $4))
-    until [ "$(grep -cE "$2" "$1")" -ge "$3" ]; do
-        [ $SECONDS -lt $deadline ] || return 1
-        sleep 0.2
-    done
-}
-wait_line "$work/west/broker.log" "reloading the agreements and the PKI" 1 20 || bad "west did not reload"
+wait_lines "$work/west/broker.log" "reloading the agreements and the PKI" 1 20 || bad "west did not reload"
 cat > "$work/transfer.json" <<JSON
 {"kind": "TRANSFER", "to": [{"front_door_la": "la2"}], "case_id": "WAIT-1", "purpose": "SAFEGUARDING_CHILD",
  "body": {"to": {"front_door_la": "la2"}, "reason": "the youth lives in la2", "cross_border": true,
           "from_la": "la1", "to_la": "la2"}}
 JSON
 send la1-fd "$work/transfer.json"
-wait_line "$work/broker/broker.log" "region west cannot take .* yet \(RH_E_CERT_UNKNOWN\): it stays queued" 2 40 \
+wait_lines "$work/broker/broker.log" "region west cannot take .* yet \(RH_E_CERT_UNKNOWN\): it stays queued" 2 40 \
     && ok "west cannot verify it yet: east keeps it queued and sends it again" \
     || bad "east did not retry the crossing"
 expect "la2's front door has nothing yet" "$(count_kind "$work/la2-fd/inbox" TRANSFER)" 0

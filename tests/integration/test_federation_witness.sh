@@ -39,14 +39,6 @@ audit_of () {    # audit_of CONFIG
 }
 elog () { audit_of "$work/broker/broker.yaml"; }
 wlog () { audit_of "$work/west/broker/broker.yaml"; }
-#  wait_line FILE PATTERN N: waits (30 s at most) for N lines matching PATTERN in an operator log
-wait_line () {
-    local deadline=$((SECONDS + 30))
-    until [ "$(grep -cE "$2" "$1")" -ge "$3" ]; do
-        [ $SECONDS -lt $deadline ] || return 1
-        sleep 0.2
-    done
-}
 referral () {    # referral FROM LA N
     cat > "$work/r$3.json" <<JSON
 {"kind": "REFERRAL", "to": [{"front_door_la": "$2"}], "case_id": "W$3", "purpose": "SAFEGUARDING_CHILD",
@@ -66,10 +58,10 @@ elines="$work/broker/broker.log" wlines="$work/west/broker.log"
 
 echo "== east's log grows; west witnesses it, and east west's"
 send_some police-east la1 1 3 || bad "the referrals did not arrive"
-wait_line "$wlines" "log rhannu.test/east: cosigned size" 1 && ok "west cosigns east's checkpoint" \
+wait_lines "$wlines" "log rhannu.test/east: cosigned size" 1 30 && ok "west cosigns east's checkpoint" \
     || bad "west never cosigned east's log"
 send_some police-west la2 4 1 || bad "west's referral did not arrive"
-wait_line "$elines" "log rhannu.test/west: cosigned size" 1 && ok "and east cosigns west's" \
+wait_lines "$elines" "log rhannu.test/west: cosigned size" 1 30 && ok "and east cosigns west's" \
     || bad "east never cosigned west's log"
 w=$(wlog)
 expect_match "west's audit log records it as PEER_COSIGNED: size, root and the size it extends" "$w" \
@@ -130,7 +122,7 @@ stop_west
 start_west
 link_up "$work/broker/broker.log" 2 || bad "east's link did not come back"
 send_some police-east la1 5 2 || bad "the referrals did not arrive"
-wait_line "$wlines" "log rhannu.test/east: cosigned size" $((before + 1)) \
+wait_lines "$wlines" "log rhannu.test/east: cosigned size" $((before + 1)) 30 \
     && ok "west cosigns east's next checkpoint after its restart" || bad "west did not cosign after its restart"
 expect "extending the size it cosigned before the restart (no request from size 0 accepted)" \
     "$(grep "log rhannu.test/east: cosigned size" "$wlines" | sed -n "$((before + 1))p" | grep -c "(was 0)")" 0
@@ -158,11 +150,11 @@ until grep -q "is inconsistent with the cosigned" "$wlines" || [ $n -gt 80 ]; do
     send_some police-east la1 $n 5 >/dev/null; n=$((n + 5))
 done
 #  East asks again with backoff (0.5 s, 1 s, ...): wait for a second refusal.
-wait_line "$wlines" "is inconsistent with the cosigned size" 2
+wait_lines "$wlines" "is inconsistent with the cosigned size" 2 30
 grep -q "log rhannu.test/east: checkpoint of size [0-9]* is inconsistent with the cosigned size $cosigned: refused" "$wlines" \
     && ok "west refuses to cosign east's forked log (its operator log says so)" \
     || bad "west did not notice the fork"
-wait_line "$elines" "witness rhannu.test/west refuses our checkpoints \(HTTP 422\)" 1 \
+wait_lines "$elines" "witness rhannu.test/west refuses our checkpoints \(HTTP 422\)" 1 30 \
     && ok "east's operator log says west refuses its checkpoints" || bad "east did not log the refusal"
 stop_west; stop_broker
 refusals=$(grep -c "is inconsistent with the cosigned size $cosigned: refused" "$wlines")

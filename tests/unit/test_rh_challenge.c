@@ -94,17 +94,9 @@ test_a_challenge_is_escalated_then_answered_once (void)
     s_fixture_t fx;
     s_open (&fx);
     int64_t now = rh_time_now_ms ();
-    rh_envelope_t *referral = test_world_message (
-        "police-gwent",
-        "{\"kind\": \"REFERRAL\", \"msg_id\": \"pol-1\", \"case_id\": \"GW-1\","
-        " \"purpose\": \"SAFEGUARDING_CHILD\", \"to\": [{\"agency_id\": \"la-newport\"}],"
-        " \"body\": {\"referral_kind\": \"PPN\"}}");
-    rh_facts_t facts;
-    rh_policy_facts (referral, &facts);
     rh_decision_t decision = { .agreement = rh_policy_find (fx.world.policy, "TEST-CHALLENGE") };
-    const char *recipients [] = { "la-newport" };
-    rh_tracker_open (fx.world.tracker, referral, &facts, "police-gwent", recipients, &decision, 1,
-                     now);
+    rh_envelope_t *referral = test_world_refer (
+        &fx.world, "pol-1", "GW-1", "\"body\": {\"referral_kind\": \"PPN\"}", &decision, now);
     rh_case_t record;
     CU_ASSERT_FATAL (rh_cases_get (fx.world.cases, "pol-1", &record));
     rh_challenge_decided (fx.challenges, "la-1", "pol-1");
@@ -113,6 +105,7 @@ test_a_challenge_is_escalated_then_answered_once (void)
     const char *to [RH_MAX_INVOLVED];
     size_t to_count = 0;
     rh_decision_t refusal;
+    rh_facts_t facts;
     //  Naming an outcome the broker does not know: refused.
     rh_envelope_t *stray = test_world_message (
         "police-gwent", "{\"kind\": \"CHALLENGE\", \"msg_id\": \"ch-0\", \"in_reply_to\": \"la-9\","

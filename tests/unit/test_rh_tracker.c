@@ -36,20 +36,15 @@ test_a_referral_case_is_opened_taken_in_reminded_decided_and_closed (void)
     test_world_open (&fx, s_agreement, "tracker.yaml");
     int64_t now = rh_time_now_ms ();
     //  A referral the agreement let through to the front door opens a case with its deadlines.
-    rh_envelope_t *referral = test_world_message (
-        "police-gwent",
-        "{\"kind\": \"REFERRAL\", \"msg_id\": \"pol-1\", \"case_id\": \"GW-1\","
-        " \"purpose\": \"SAFEGUARDING_CHILD\", \"to\": [{\"agency_id\": \"la-newport\"}],"
-        " \"author\": {\"practitioner_id\": \"PC-1\", \"supervisor_id\": \"DS-9\"},"
-        " \"body\": {\"referral_kind\": \"PPN\", \"categories\": [\"NEGLECT\"]}}");
-    rh_facts_t facts;
-    rh_policy_facts (referral, &facts);
     rh_decision_t decision = { .result = RH_DECIDE_ALLOW,
                                .agreement = rh_policy_find (fx.policy, "TEST-TRACKER"),
                                .rule_id = "R1" };
     CU_ASSERT_PTR_NOT_NULL_FATAL (decision.agreement);
-    const char *recipients [] = { "la-newport" };
-    rh_tracker_open (fx.tracker, referral, &facts, "police-gwent", recipients, &decision, 1, now);
+    rh_envelope_t *referral = test_world_refer (
+        &fx, "pol-1", "GW-1",
+        "\"author\": {\"practitioner_id\": \"PC-1\", \"supervisor_id\": \"DS-9\"}, \"body\": "
+        "{\"referral_kind\": \"PPN\", \"categories\": [\"NEGLECT\"]}",
+        &decision, now);
     rh_case_t record;
     CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-1", &record));
     CU_ASSERT_EQUAL (record.state, RHANNU__V1__CASE_STATE__CASE_RECEIVED);
@@ -101,6 +96,7 @@ test_a_referral_case_is_opened_taken_in_reminded_decided_and_closed (void)
     rh_decision_t refusal;
     CU_ASSERT_TRUE (rh_tracker_close_refused (fx.tracker, &record, &closing_facts, &refusal));
     CU_ASSERT_STRING_EQUAL (refusal.missing, "outcome_notice");
+    rh_facts_t facts;
     rh_policy_facts (outcome, &facts);
     const char *addressed [] = { "police-gwent" };
     rh_tracker_event (fx.tracker, &record, &facts, addressed, 1, now + 4 * TEST_DAY_MS + 10);
@@ -133,16 +129,9 @@ test_an_overdue_referral_alerts_the_referrer_and_the_holder (void)
     test_world_t fx;
     test_world_open (&fx, s_agreement, "tracker.yaml");
     int64_t now = rh_time_now_ms ();
-    rh_envelope_t *referral = test_world_message (
-        "police-gwent",
-        "{\"kind\": \"REFERRAL\", \"msg_id\": \"pol-2\", \"case_id\": \"GW-2\","
-        " \"purpose\": \"SAFEGUARDING_CHILD\", \"to\": [{\"agency_id\": \"la-newport\"}],"
-        " \"body\": {\"referral_kind\": \"PPN\"}}");
-    rh_facts_t facts;
-    rh_policy_facts (referral, &facts);
     rh_decision_t decision = { .agreement = rh_policy_find (fx.policy, "TEST-TRACKER") };
-    const char *recipients [] = { "la-newport" };
-    rh_tracker_open (fx.tracker, referral, &facts, "police-gwent", recipients, &decision, 1, now);
+    rh_envelope_t *referral = test_world_refer (
+        &fx, "pol-2", "GW-2", "\"body\": {\"referral_kind\": \"PPN\"}", &decision, now);
     CU_ASSERT_EQUAL (rh_db_commit (fx.db, true), 0);
     //  Never taken in: the referrer hears it was not acknowledged, then that it is overdue; the
     //  holder gets the overdue alert (a reminder past the deadline is not sent).
@@ -166,16 +155,9 @@ test_a_consent_override_is_reviewed_once (void)
     test_world_t fx;
     test_world_open (&fx, s_agreement, "tracker.yaml");
     int64_t now = rh_time_now_ms ();
-    rh_envelope_t *referral = test_world_message (
-        "police-gwent",
-        "{\"kind\": \"REFERRAL\", \"msg_id\": \"pol-3\", \"case_id\": \"GW-3\","
-        " \"purpose\": \"SAFEGUARDING_CHILD\", \"to\": [{\"agency_id\": \"la-newport\"}],"
-        " \"body\": {\"referral_kind\": \"PPN\"}}");
-    rh_facts_t facts;
-    rh_policy_facts (referral, &facts);
     rh_decision_t decision = { .agreement = rh_policy_find (fx.policy, "TEST-TRACKER") };
-    const char *recipients [] = { "la-newport" };
-    rh_tracker_open (fx.tracker, referral, &facts, "police-gwent", recipients, &decision, 1, now);
+    rh_envelope_t *referral = test_world_refer (
+        &fx, "pol-3", "GW-3", "\"body\": {\"referral_kind\": \"PPN\"}", &decision, now);
     rh_case_t record;
     CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-3", &record));
     CU_ASSERT_EQUAL (record.override_review, 0);
@@ -192,6 +174,7 @@ test_a_consent_override_is_reviewed_once (void)
         "la-newport",
         "{\"kind\": \"OUTCOME\", \"msg_id\": \"la-3\", \"in_reply_to\": \"pol-3\","
         " \"purpose\": \"REFERRER_FEEDBACK\", \"body\": {\"decision\": \"SECTION_47\"}}");
+    rh_facts_t facts;
     rh_policy_facts (outcome, &facts);
     rh_tracker_event (fx.tracker, &record, &facts, NULL, 0, now + TEST_DAY_MS);
     CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-3", &record));
@@ -240,18 +223,12 @@ test_a_referral_its_holder_cannot_verify_is_recorded_and_gets_no_receipt (void)
     test_world_t fx;
     test_world_open (&fx, s_agreement, "tracker.yaml");
     int64_t now = rh_time_now_ms ();
-    rh_envelope_t *referral = test_world_message (
-        "police-gwent",
-        "{\"kind\": \"REFERRAL\", \"msg_id\": \"pol-9\", \"case_id\": \"GW-9\","
-        " \"purpose\": \"SAFEGUARDING_CHILD\", \"to\": [{\"agency_id\": \"la-newport\"}],"
-        " \"body\": {\"referral_kind\": \"PPN\", \"categories\": [\"NEGLECT\"]}}");
-    rh_facts_t facts;
-    rh_policy_facts (referral, &facts);
     rh_decision_t decision = { .result = RH_DECIDE_ALLOW,
                                .agreement = rh_policy_find (fx.policy, "TEST-TRACKER"),
                                .rule_id = "R1" };
-    const char *recipients [] = { "la-newport" };
-    rh_tracker_open (fx.tracker, referral, &facts, "police-gwent", recipients, &decision, 1, now);
+    rh_envelope_t *referral = test_world_refer (
+        &fx, "pol-9", "GW-9",
+        "\"body\": {\"referral_kind\": \"PPN\", \"categories\": [\"NEGLECT\"]}", &decision, now);
     //  The holder's agent could not verify it: recorded on the case, which is not taken in.
     rh_tracker_unverified (fx.tracker, RH_KIND_REFERRAL, "pol-9", "la-newport", "RH_E_CERT_UNKNOWN",
                            now + 5);
@@ -288,16 +265,9 @@ test_a_withdrawn_referral_has_no_deadlines_and_is_withdrawn_once (void)
     test_world_t fx;
     test_world_open (&fx, s_agreement, "tracker.yaml");
     int64_t now = rh_time_now_ms ();
-    rh_envelope_t *referral = test_world_message (
-        "police-gwent",
-        "{\"kind\": \"REFERRAL\", \"msg_id\": \"pol-3\", \"case_id\": \"GW-3\","
-        " \"purpose\": \"SAFEGUARDING_CHILD\", \"to\": [{\"agency_id\": \"la-newport\"}],"
-        " \"body\": {\"referral_kind\": \"PPN\"}}");
-    rh_facts_t facts;
-    rh_policy_facts (referral, &facts);
     rh_decision_t decision = { .agreement = rh_policy_find (fx.policy, "TEST-TRACKER") };
-    const char *recipients [] = { "la-newport" };
-    rh_tracker_open (fx.tracker, referral, &facts, "police-gwent", recipients, &decision, 1, now);
+    rh_envelope_t *referral = test_world_refer (
+        &fx, "pol-3", "GW-3", "\"body\": {\"referral_kind\": \"PPN\"}", &decision, now);
     rh_case_t record;
     CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-3", &record));
     CU_ASSERT_NOT_EQUAL (record.timers [RH_TIMER_OUTCOME], 0);
@@ -329,6 +299,7 @@ test_a_withdrawn_referral_has_no_deadlines_and_is_withdrawn_once (void)
         "la-newport",
         "{\"kind\": \"OUTCOME\", \"msg_id\": \"la-3\", \"in_reply_to\": \"pol-3\","
         " \"purpose\": \"REFERRER_FEEDBACK\", \"body\": {\"decision\": \"NO_FURTHER_ACTION\"}}");
+    rh_facts_t facts;
     rh_policy_facts (outcome, &facts);
     rh_tracker_event (fx.tracker, &record, &facts, NULL, 0, now + 20);
     CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-3", &record));
@@ -348,16 +319,9 @@ test_screening_and_on_hold_keep_the_deadlines (void)
     test_world_t fx;
     test_world_open (&fx, s_agreement, "tracker.yaml");
     int64_t now = rh_time_now_ms ();
-    rh_envelope_t *referral = test_world_message (
-        "police-gwent",
-        "{\"kind\": \"REFERRAL\", \"msg_id\": \"pol-5\", \"case_id\": \"GW-5\","
-        " \"purpose\": \"SAFEGUARDING_CHILD\", \"to\": [{\"agency_id\": \"la-newport\"}],"
-        " \"body\": {\"referral_kind\": \"PPN\"}}");
-    rh_facts_t facts;
-    rh_policy_facts (referral, &facts);
     rh_decision_t decision = { .agreement = rh_policy_find (fx.policy, "TEST-TRACKER") };
-    const char *recipients [] = { "la-newport" };
-    rh_tracker_open (fx.tracker, referral, &facts, "police-gwent", recipients, &decision, 1, now);
+    rh_envelope_t *referral = test_world_refer (
+        &fx, "pol-5", "GW-5", "\"body\": {\"referral_kind\": \"PPN\"}", &decision, now);
     rh_case_t record;
     CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-5", &record));
     int64_t due = record.timers [RH_TIMER_OUTCOME];
@@ -373,6 +337,7 @@ test_screening_and_on_hold_keep_the_deadlines (void)
                   "\"%s\"}}",
                   i, kinds [i]);
         rh_envelope_t *update = test_world_message ("la-newport", json);
+        rh_facts_t facts;
         rh_policy_facts (update, &facts);
         rh_tracker_event (fx.tracker, &record, &facts, NULL, 0, now + 10 + (int64_t) i);
         CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-5", &record));
@@ -399,16 +364,9 @@ test_a_strategy_meeting_goes_late_is_held_and_its_actions_delivered (void)
     test_world_open (&fx, s_agreement, "tracker.yaml");
     rh_tracker_set_audit (fx.tracker, fx.audit);
     int64_t now = rh_time_now_ms ();
-    rh_envelope_t *referral = test_world_message (
-        "police-gwent",
-        "{\"kind\": \"REFERRAL\", \"msg_id\": \"pol-7\", \"case_id\": \"GW-7\","
-        " \"purpose\": \"SAFEGUARDING_CHILD\", \"to\": [{\"agency_id\": \"la-newport\"}],"
-        " \"body\": {\"referral_kind\": \"PROFESSIONAL\"}}");
-    rh_facts_t facts;
-    rh_policy_facts (referral, &facts);
     rh_decision_t decision = { .agreement = rh_policy_find (fx.policy, "TEST-TRACKER") };
-    const char *recipients [] = { "la-newport" };
-    rh_tracker_open (fx.tracker, referral, &facts, "police-gwent", recipients, &decision, 1, now);
+    rh_envelope_t *referral = test_world_refer (
+        &fx, "pol-7", "GW-7", "\"body\": {\"referral_kind\": \"PROFESSIONAL\"}", &decision, now);
     rh_tracker_taken_in (fx.tracker, RH_KIND_REFERRAL, "pol-7", "la-newport", now);
     CU_ASSERT_EQUAL (rh_db_commit (fx.db, true), 0);
     char json [1024];

@@ -104,3 +104,27 @@ test_world_queued (test_world_t *world, const char *agency)
     free (value);
     return tail;
 }
+
+rh_envelope_t *
+test_world_refer (test_world_t *world, const char *msg_id, const char *case_id, const char *fields,
+                  const rh_decision_t *decision, int64_t now)
+{
+    CU_ASSERT_PTR_NOT_NULL_FATAL (world->tracker);
+    //  A misspelt agreement id would open the case under no agreement, with none of the
+    //  deadlines the tests go on to check.
+    CU_ASSERT_PTR_NOT_NULL_FATAL (decision->agreement);
+    char json [1024];
+    int length = snprintf (json, sizeof json,
+                           "{\"kind\": \"REFERRAL\", \"msg_id\": \"%s\", \"case_id\": \"%s\","
+                           " \"purpose\": \"SAFEGUARDING_CHILD\","
+                           " \"to\": [{\"agency_id\": \"la-newport\"}], %s}",
+                           msg_id, case_id, fields);
+    CU_ASSERT_FATAL (length > 0 && (size_t) length < sizeof json);
+    rh_envelope_t *referral = test_world_message ("police-gwent", json);
+    rh_facts_t facts;
+    rh_policy_facts (referral, &facts);
+    const char *recipients [] = { "la-newport" };
+    rh_tracker_open (world->tracker, referral, &facts, "police-gwent", recipients, decision, 1,
+                     now);
+    return referral;
+}

@@ -42,4 +42,10 @@ rh_envelope_t *test_world_message (const char *sender, const char *json);
 //  Messages queued for agency so far (its queue's tail), after committing what is pending.
 uint64_t test_world_queued (test_world_t *world, const char *agency);
 
+//  The referral police-gwent sends la-newport as msg_id in case case_id, fields being the
+//  rest of its JSON object (at least its body), opened on the tracker at now under decision,
+//  as the broker does when the agreement lets it through. The caller destroys it.
+rh_envelope_t *test_world_refer (test_world_t *world, const char *msg_id, const char *case_id,
+                                 const char *fields, const rh_decision_t *decision, int64_t now);
+
 #endif

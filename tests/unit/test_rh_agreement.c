@@ -876,6 +876,32 @@ test_retention_and_legal_hold (void)
     rh_agreement_destroy (&agreement);
 }
 
+//  Parses an agreement a test means to be valid, saying why if it is refused (what names it in
+//  that message); the test cannot go on without it.
+static rh_agreement_t *
+s_parse (const char *text, const char *what)
+{
+    char errors [4096] = "";
+    rh_agreement_t *agreement =
+        rh_agreement_parse (text, strlen (text), "t.yaml", errors, sizeof errors);
+    if (!agreement)
+        fprintf (stderr, "\n  %s agreement refused: %s", what, errors);
+    CU_ASSERT_FATAL (agreement != NULL);
+    return agreement;
+}
+
+//  The facts of a message of kind from sender that carries nothing else: every string the
+//  broker would fill is empty rather than NULL, as rh_agreement_decide expects.
+static void
+s_bare_facts (rh_facts_t *facts, rh_kind_t kind, const char *sender)
+{
+    memset (facts, 0, sizeof *facts);
+    facts->kind = kind;
+    facts->sender = sender;
+    facts->sender_unit = facts->purpose = facts->transfer_to_la = facts->case_referrer = "";
+    facts->new_owner = "";
+}
+
 //  Consent override: a rule that allows it lets a message without consent through when both
 //  the justification and the authorising manager are recorded, and says it was an override;
 //  half an override, or a rule without one, leaves the consent refusal standing.
@@ -894,22 +920,13 @@ test_onward (void)
         "police-gwent}\n    onward: true\n    fields: all\n"
         "  - id: R2\n    kinds: [TRANSFER]\n    from: {role: front_door}\n    to: {role: "
         "partner}\n    onward: false\n    fields: all\n";
-    char errors [4096] = "";
-    rh_agreement_t *agreement =
-        rh_agreement_parse (text, strlen (text), "t.yaml", errors, sizeof errors);
-    if (!agreement)
-        fprintf (stderr, "\n  onward agreement refused: %s", errors);
-    CU_ASSERT_FATAL (agreement != NULL);
+    rh_agreement_t *agreement = s_parse (text, "onward");
     rh_party_ref_t police, health, front_door;
     s_ref ("police-gwent", &police);
     s_ref ("health-abb", &health);
     s_ref ("la-newport", &front_door);
     rh_facts_t facts;
-    memset (&facts, 0, sizeof facts);
-    facts.kind = RH_KIND_TRANSFER;
-    facts.sender = "la-newport";
-    facts.sender_unit = facts.purpose = facts.transfer_to_la = facts.case_referrer = "";
-    facts.new_owner = "";
+    s_bare_facts (&facts, RH_KIND_TRANSFER, "la-newport");
     rh_decision_t decision;
     rh_agreement_decide (agreement, &facts, &front_door, &police, &decision);
     CU_ASSERT (decision.result == RH_DECIDE_ALLOW && decision.onward);
@@ -937,22 +954,13 @@ test_consent_override (void)
         "    fields: all\n"
         "  - id: R2\n    kinds: [REFERRAL]\n    from: {role: other}\n    to: {role: front_door}\n"
         "    consent: {required: true}\n    fields: all\n";
-    char errors [4096] = "";
-    rh_agreement_t *agreement =
-        rh_agreement_parse (text, strlen (text), "t.yaml", errors, sizeof errors);
-    if (!agreement)
-        fprintf (stderr, "\n  override agreement refused: %s", errors);
-    CU_ASSERT_FATAL (agreement != NULL);
+    rh_agreement_t *agreement = s_parse (text, "override");
     rh_party_ref_t police, health, front_door;
     s_ref ("police-gwent", &police);
     s_ref ("health-abb", &health);
     s_ref ("la-newport", &front_door);
     rh_facts_t facts;
-    memset (&facts, 0, sizeof facts);
-    facts.kind = RH_KIND_REFERRAL;
-    facts.sender = "police-gwent";
-    facts.sender_unit = facts.purpose = facts.transfer_to_la = facts.case_referrer = "";
-    facts.new_owner = "";
+    s_bare_facts (&facts, RH_KIND_REFERRAL, "police-gwent");
     facts.has_consent = true;
     facts.consent_state = RHANNU__V1__CONSENT_STATE__NOT_SOUGHT;
     rh_decision_t decision;
@@ -1004,12 +1012,7 @@ test_challenge_levels (void)
         "parties:\n  - {id: a-b, roles: [lead]}\nrules:\n  - {id: R1, fields: all}\n"
         "challenge:\n  levels:\n    - {role: holder, respond_days: 5}\n"
         "    - {role: lead, respond_days: 10}\n";
-    char errors [4096] = "";
-    rh_agreement_t *agreement =
-        rh_agreement_parse (text, strlen (text), "t.yaml", errors, sizeof errors);
-    if (!agreement)
-        fprintf (stderr, "\n  challenge agreement refused: %s", errors);
-    CU_ASSERT_FATAL (agreement != NULL);
+    rh_agreement_t *agreement = s_parse (text, "challenge");
     const rh_challenge_level_t *levels = NULL;
     CU_ASSERT_EQUAL_FATAL (rh_agreement_challenge_levels (agreement, &levels), 2);
     CU_ASSERT_STRING_EQUAL (levels [0].role, "holder");
@@ -1020,8 +1023,7 @@ test_challenge_levels (void)
     static const char *none =
         "id: T\nversion: 1\nvalid_from: 2024-01-01\nvalid_to: 2099-01-01\npurposes: [P]\n"
         "parties:\n  - {id: a-b, roles: [lead]}\nrules:\n  - {id: R1, fields: all}\n";
-    agreement = rh_agreement_parse (none, strlen (none), "t.yaml", errors, sizeof errors);
-    CU_ASSERT_FATAL (agreement != NULL);
+    agreement = s_parse (none, "challenge-free");
     CU_ASSERT_EQUAL (rh_agreement_challenge_levels (agreement, &levels), 0);
     rh_agreement_destroy (&agreement);
 }

@@ -3,8 +3,7 @@
     a challenge raised, escalated, answered once, on a real LevelDB
     =========================================================================
 */
-#include "test_helpers.h"
-#include "rh_broker_classes.h"
+#include "test_world.h"
 #include "rhannu.pb-c.h"
 
 #define C_NONE       RHANNU__V1__CHALLENGE_STATE__CHALLENGE_STATE_UNSET
@@ -62,56 +61,20 @@ static const char *s_agreement =
     "obligations:\n"
     "  outcome_days: {default: 5}\n";
 
+//  The broker's world with the challenges beside its tracker, as the broker wires them.
 typedef struct {
-    rh_db_t *db;
-    rh_audit_t *audit;
-    rh_signer_t *signer;
-    rh_certstore_t *store;
-    rh_policy_t *policy;
-    rh_cases_t *cases;
-    rh_queue_t *queue;
-    rh_tracker_t *tracker;
+    test_world_t world;
     rh_challenge_t *challenges;
 } s_fixture_t;
-
-static int
-s_send (void *arg, const uint8_t *routing_id, size_t routing_id_size, const rh_frame_t *frame)
-{
-    (void) arg, (void) routing_id, (void) routing_id_size, (void) frame;
-    return 0;
-}
 
 static void
 s_open (s_fixture_t *fx)
 {
-    const test_pki_t *pki = test_pki ();
-    memset (fx, 0, sizeof *fx);
-    char dir [PATH_MAX], policy_dir [PATH_MAX], path [PATH_MAX], ca [PATH_MAX];
-    test_tempdir (dir, sizeof dir);
-    test_tempdir (policy_dir, sizeof policy_dir);
-    rh_file_path (path, sizeof path, "%s/challenge.yaml", policy_dir);
-    CU_ASSERT_FATAL (rh_file_write_atomic (path, s_agreement, strlen (s_agreement), 0644) == 0);
-    CU_ASSERT_FATAL (rh_ca_sign_file (pki->pki, path) == 0);
-    rh_file_path (ca, sizeof ca, "%s/ca.pem", pki->pki);
-    char errors [4096] = "";
-    fx->policy = rh_policy_load (policy_dir, ca, rh_time_now_ms (), errors, sizeof errors);
-    if (!fx->policy)
-        fprintf (stderr, "\n  policy refused:\n%s", errors);
-    CU_ASSERT_PTR_NOT_NULL_FATAL (fx->policy);
-    fx->db = rh_db_open (dir);
-    fx->store = rh_certstore_load_dir (pki->pki);
-    fx->signer = test_signer (pki->pki, "health-abb");  //  stands in for the broker
-    CU_ASSERT_FATAL (fx->db && fx->store && fx->signer);
-    fx->audit = rh_audit_new (fx->db);
-    fx->cases = rh_cases_new (fx->db);
-    rh_queue_limits_t limits = { .expiry_ms = TEST_DAY_MS, .redeliver_ms = 1000 };
-    fx->queue = rh_queue_new (fx->db, fx->audit, fx->signer, &limits, s_send, NULL);
-    CU_ASSERT_FATAL (fx->audit && fx->cases && fx->queue);
-    fx->tracker =
-        rh_tracker_new (fx->db, fx->cases, fx->queue, fx->signer, &fx->store, &fx->policy);
-    fx->challenges = rh_challenge_new (fx->db, fx->cases, fx->queue, fx->audit, fx->signer,
-                                       &fx->store, &fx->policy);
-    CU_ASSERT_FATAL (fx->tracker && fx->challenges);
+    test_world_open (&fx->world, s_agreement, "challenge.yaml");
+    test_world_t *world = &fx->world;
+    fx->challenges = rh_challenge_new (world->db, world->cases, world->queue, world->audit,
+                                       world->signer, &world->store, &world->policy);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (fx->challenges);
 }
 
 static void
@@ -119,45 +82,7 @@ s_close (s_fixture_t *fx)
 {
     rh_challenge_destroy (&fx->challenges);
     CU_ASSERT_PTR_NULL (fx->challenges);
-    rh_tracker_destroy (&fx->tracker);
-    rh_queue_destroy (&fx->queue);
-    rh_cases_destroy (&fx->cases);
-    rh_audit_destroy (&fx->audit);
-    rh_signer_destroy (&fx->signer);
-    rh_certstore_destroy (&fx->store);
-    rh_policy_destroy (&fx->policy);
-    rh_db_destroy (&fx->db);
-}
-
-static rh_envelope_t *
-s_message (const char *sender, const char *json)
-{
-    char error [256] = "";
-    rh_envelope_t *envelope =
-        rh_json_to_envelope ((const uint8_t *) json, strlen (json), error, sizeof error);
-    if (!envelope)
-        fprintf (stderr, "\n  %s\n", error);
-    CU_ASSERT_PTR_NOT_NULL_FATAL (envelope);
-    rh_signer_t *signer = test_signer (test_pki ()->pki, sender);
-    CU_ASSERT_FATAL (signer && rh_envelope_sign (envelope, signer) == 0);
-    rh_signer_destroy (&signer);
-    return envelope;
-}
-
-//  Messages queued for agency so far (its queue's tail), after committing what is pending.
-static uint64_t
-s_queued (s_fixture_t *fx, const char *agency)
-{
-    CU_ASSERT_EQUAL (rh_db_commit (fx->db, true), 0);
-    char key [64];
-    snprintf (key, sizeof key, "t/%s", agency);
-    uint8_t *value = NULL;
-    size_t size = 0;
-    uint64_t tail = 0;
-    if (rh_db_get (fx->db, key, strlen (key), &value, &size) == 0 && size == 8)
-        memcpy (&tail, value, 8);
-    free (value);
-    return tail;
+    test_world_close (&fx->world);
 }
 
 //  A challenge is decided (who may raise it, who answers), raised at level 1 (the holder),
@@ -169,26 +94,20 @@ test_a_challenge_is_escalated_then_answered_once (void)
     s_fixture_t fx;
     s_open (&fx);
     int64_t now = rh_time_now_ms ();
-    rh_envelope_t *referral = s_message (
-        "police-gwent",
-        "{\"kind\": \"REFERRAL\", \"msg_id\": \"pol-1\", \"case_id\": \"GW-1\","
-        " \"purpose\": \"SAFEGUARDING_CHILD\", \"to\": [{\"agency_id\": \"la-newport\"}],"
-        " \"body\": {\"referral_kind\": \"PPN\"}}");
-    rh_facts_t facts;
-    rh_policy_facts (referral, &facts);
-    rh_decision_t decision = { .agreement = rh_policy_find (fx.policy, "TEST-CHALLENGE") };
-    const char *recipients [] = { "la-newport" };
-    rh_tracker_open (fx.tracker, referral, &facts, "police-gwent", recipients, &decision, 1, now);
+    rh_decision_t decision = { .agreement = rh_policy_find (fx.world.policy, "TEST-CHALLENGE") };
+    rh_envelope_t *referral = test_world_refer (
+        &fx.world, "pol-1", "GW-1", "\"body\": {\"referral_kind\": \"PPN\"}", &decision, now);
     rh_case_t record;
-    CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-1", &record));
+    CU_ASSERT_FATAL (rh_cases_get (fx.world.cases, "pol-1", &record));
     rh_challenge_decided (fx.challenges, "la-1", "pol-1");
-    CU_ASSERT_EQUAL (rh_db_commit (fx.db, true), 0);
+    CU_ASSERT_EQUAL (rh_db_commit (fx.world.db, true), 0);
 
     const char *to [RH_MAX_INVOLVED];
     size_t to_count = 0;
     rh_decision_t refusal;
+    rh_facts_t facts;
     //  Naming an outcome the broker does not know: refused.
-    rh_envelope_t *stray = s_message (
+    rh_envelope_t *stray = test_world_message (
         "police-gwent", "{\"kind\": \"CHALLENGE\", \"msg_id\": \"ch-0\", \"in_reply_to\": \"la-9\","
                         " \"purpose\": \"SAFEGUARDING_CHILD\", \"body\": {\"grounds\": \"g\"}}");
     rh_policy_facts (stray, &facts);
@@ -196,7 +115,7 @@ test_a_challenge_is_escalated_then_answered_once (void)
                                         &to_count, RH_MAX_INVOLVED, &refusal));
     CU_ASSERT_STRING_EQUAL (refusal.missing, "decision");
     //  By an agency not involved in the case, or its holder: refused.
-    rh_envelope_t *challenge = s_message (
+    rh_envelope_t *challenge = test_world_message (
         "police-gwent", "{\"kind\": \"CHALLENGE\", \"msg_id\": \"ch-1\", \"in_reply_to\": \"la-1\","
                         " \"purpose\": \"SAFEGUARDING_CHILD\","
                         " \"body\": {\"decision_msg_id\": \"la-1\", \"grounds\": \"g\"}}");
@@ -220,8 +139,8 @@ test_a_challenge_is_escalated_then_answered_once (void)
     CU_ASSERT_EQUAL (c.due_ms, now + 5 * TEST_DAY_MS);
     CU_ASSERT_STRING_EQUAL (c.case_id, "GW-1");
     CU_ASSERT_STRING_EQUAL (c.holder, "la-newport");
-    CU_ASSERT_EQUAL (rh_db_commit (fx.db, true), 0);
-    uint64_t lead_before = s_queued (&fx, "health-abb");
+    CU_ASSERT_EQUAL (rh_db_commit (fx.world.db, true), 0);
+    uint64_t lead_before = test_world_queued (&fx.world, "health-abb");
 
     //  Not yet due: nothing moves.
     rh_challenge_fire (fx.challenges, now + 4 * TEST_DAY_MS);
@@ -233,10 +152,10 @@ test_a_challenge_is_escalated_then_answered_once (void)
     CU_ASSERT_EQUAL (c.state, C_ESCALATED);
     CU_ASSERT_EQUAL (c.level, 2);
     CU_ASSERT_EQUAL (c.due_ms, now + 9 * TEST_DAY_MS);
-    CU_ASSERT_EQUAL (s_queued (&fx, "health-abb"), lead_before + 1);
+    CU_ASSERT_EQUAL (test_world_queued (&fx.world, "health-abb"), lead_before + 1);
 
     //  The holder no longer answers it; the lead does, once, with an outcome.
-    rh_envelope_t *answer = s_message (
+    rh_envelope_t *answer = test_world_message (
         "health-abb",
         "{\"kind\": \"STATUS_UPDATE\", \"msg_id\": \"an-1\", \"in_reply_to\": \"ch-1\","
         " \"purpose\": \"REFERRER_FEEDBACK\", \"body\": {\"update_kind\": \"CHALLENGE_RESPONDED\","
@@ -265,15 +184,15 @@ test_a_challenge_is_escalated_then_answered_once (void)
     CU_ASSERT_TRUE (rh_challenge_check (fx.challenges, answer, &facts, "health-abb", now, to,
                                         &to_count, RH_MAX_INVOLVED, &refusal));
     CU_ASSERT_STRING_EQUAL (refusal.missing, "challenge_open");
-    CU_ASSERT_EQUAL (rh_db_commit (fx.db, true), 0);
+    CU_ASSERT_EQUAL (rh_db_commit (fx.world.db, true), 0);
     //  Its old deadline passes: an answered challenge does not go unresolved.
     rh_challenge_fire (fx.challenges, now + 20 * TEST_DAY_MS);
     CU_ASSERT_FATAL (rh_challenge_get (fx.challenges, "ch-1", &c));
     CU_ASSERT_EQUAL (c.state, C_RESPONDED);
-    CU_ASSERT_EQUAL (s_queued (&fx, "health-abb"), lead_before + 1);
+    CU_ASSERT_EQUAL (test_world_queued (&fx.world, "health-abb"), lead_before + 1);
 
     //  A second challenge at level 2 directly: its deadline missed, unresolved.
-    rh_envelope_t *second = s_message (
+    rh_envelope_t *second = test_world_message (
         "police-gwent", "{\"kind\": \"CHALLENGE\", \"msg_id\": \"ch-2\", \"in_reply_to\": \"la-1\","
                         " \"purpose\": \"SAFEGUARDING_CHILD\", \"body\": {\"level\": 2}}");
     rh_policy_facts (second, &facts);
@@ -282,15 +201,15 @@ test_a_challenge_is_escalated_then_answered_once (void)
     CU_ASSERT_EQUAL_FATAL (to_count, 1);
     CU_ASSERT_STRING_EQUAL (to [0], "health-abb");
     rh_challenge_accepted (fx.challenges, second, &facts, "ch-2", "police-gwent", now);
-    CU_ASSERT_EQUAL (rh_db_commit (fx.db, true), 0);
+    CU_ASSERT_EQUAL (rh_db_commit (fx.world.db, true), 0);
     rh_challenge_fire (fx.challenges, now + 4 * TEST_DAY_MS);
     CU_ASSERT_FATAL (rh_challenge_get (fx.challenges, "ch-2", &c));
     CU_ASSERT_EQUAL (c.state, C_UNRESOLVED);
     CU_ASSERT_EQUAL (c.level, 2);
     CU_ASSERT_EQUAL (c.due_ms, 0);
-    CU_ASSERT_EQUAL (s_queued (&fx, "health-abb"), lead_before + 2);
+    CU_ASSERT_EQUAL (test_world_queued (&fx.world, "health-abb"), lead_before + 2);
     //  A level the agreement does not declare is refused.
-    rh_envelope_t *third = s_message (
+    rh_envelope_t *third = test_world_message (
         "police-gwent", "{\"kind\": \"CHALLENGE\", \"msg_id\": \"ch-3\", \"in_reply_to\": \"la-1\","
                         " \"purpose\": \"SAFEGUARDING_CHILD\", \"body\": {\"level\": 3}}");
     rh_policy_facts (third, &facts);

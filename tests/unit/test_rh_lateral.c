@@ -4,8 +4,7 @@
     answer refused, and the onward rule for a response
     =========================================================================
 */
-#include "test_helpers.h"
-#include "rh_broker_classes.h"
+#include "test_world.h"
 #include "rhannu.pb-c.h"
 
 #define L_REQUESTED RHANNU__V1__LATERAL_STATE__LATERAL_REQUESTED
@@ -14,38 +13,20 @@
 #define L_OVERDUE   RHANNU__V1__LATERAL_STATE__LATERAL_OVERDUE
 #define L_LATE      RHANNU__V1__LATERAL_STATE__LATERAL_ANSWERED_LATE
 
+//  The broker's world (no agreement: a lateral check needs no policy, cases or tracker) with
+//  the lateral checks on its queue, as the broker wires them.
 typedef struct {
-    rh_db_t *db;
-    rh_audit_t *audit;
-    rh_signer_t *signer;
-    rh_certstore_t *store;
-    rh_queue_t *queue;
+    test_world_t world;
     rh_lateral_t *lateral;
 } s_fixture_t;
-
-static int
-s_send (void *arg, const uint8_t *routing_id, size_t routing_id_size, const rh_frame_t *frame)
-{
-    (void) arg, (void) routing_id, (void) routing_id_size, (void) frame;
-    return 0;
-}
 
 static void
 s_open (s_fixture_t *fx)
 {
-    const test_pki_t *pki = test_pki ();
-    memset (fx, 0, sizeof *fx);
-    char dir [PATH_MAX];
-    test_tempdir (dir, sizeof dir);
-    fx->db = rh_db_open (dir);
-    fx->store = rh_certstore_load_dir (pki->pki);
-    fx->signer = test_signer (pki->pki, "health-abb");  //  stands in for the broker
-    CU_ASSERT_FATAL (fx->db && fx->store && fx->signer);
-    fx->audit = rh_audit_new (fx->db);
-    rh_queue_limits_t limits = { .expiry_ms = TEST_DAY_MS, .redeliver_ms = 1000 };
-    fx->queue = rh_queue_new (fx->db, fx->audit, fx->signer, &limits, s_send, NULL);
-    CU_ASSERT_FATAL (fx->audit && fx->queue);
-    fx->lateral = rh_lateral_new (fx->db, fx->queue, fx->audit, fx->signer, &fx->store);
+    test_world_open (&fx->world, NULL, NULL);
+    test_world_t *world = &fx->world;
+    fx->lateral =
+        rh_lateral_new (world->db, world->queue, world->audit, world->signer, &world->store);
     CU_ASSERT_PTR_NOT_NULL_FATAL (fx->lateral);
 }
 
@@ -54,43 +35,7 @@ s_close (s_fixture_t *fx)
 {
     rh_lateral_destroy (&fx->lateral);
     CU_ASSERT_PTR_NULL (fx->lateral);
-    rh_queue_destroy (&fx->queue);
-    rh_audit_destroy (&fx->audit);
-    rh_signer_destroy (&fx->signer);
-    rh_certstore_destroy (&fx->store);
-    rh_db_destroy (&fx->db);
-}
-
-//  A message as its sender's agent would have signed it (signing fixes its header and id).
-static rh_envelope_t *
-s_message (const char *sender, const char *json)
-{
-    char error [256] = "";
-    rh_envelope_t *envelope =
-        rh_json_to_envelope ((const uint8_t *) json, strlen (json), error, sizeof error);
-    if (!envelope)
-        fprintf (stderr, "\n  %s\n", error);
-    CU_ASSERT_PTR_NOT_NULL_FATAL (envelope);
-    rh_signer_t *signer = test_signer (test_pki ()->pki, sender);
-    CU_ASSERT_FATAL (signer && rh_envelope_sign (envelope, signer) == 0);
-    rh_signer_destroy (&signer);
-    return envelope;
-}
-
-//  Messages queued for agency so far (its queue's tail), after committing what is pending.
-static uint64_t
-s_queued (s_fixture_t *fx, const char *agency)
-{
-    CU_ASSERT_EQUAL (rh_db_commit (fx->db, true), 0);
-    char key [64];
-    snprintf (key, sizeof key, "t/%s", agency);
-    uint8_t *value = NULL;
-    size_t size = 0;
-    uint64_t tail = 0;
-    if (rh_db_get (fx->db, key, strlen (key), &value, &size) == 0 && size == 8)
-        memcpy (&tail, value, 8);
-    free (value);
-    return tail;
+    test_world_close (&fx->world);
 }
 
 //  The request from la-newport to health-abb (msg id lat-1), reply by reply_by.
@@ -104,7 +49,7 @@ s_request (int64_t reply_by)
               "\"author\": {\"practitioner_id\": \"SW-2\"}, \"body\": {\"question\": \"known?\", "
               "\"reply_by_ms\": %" PRId64 "}}",
               reply_by);
-    return s_message ("la-newport", json);
+    return test_world_message ("la-newport", json);
 }
 
 static void
@@ -149,30 +94,30 @@ test_a_check_is_reminded_goes_overdue_and_is_answered_late (void)
     CU_ASSERT_EQUAL (check.remind_ms, now + (reply_by - now) * RH_LATERAL_REMIND_PERCENT / 100);
     CU_ASSERT_STRING_EQUAL (check.case_id, "C9");
     CU_ASSERT_FALSE (rh_lateral_get (fx.lateral, "lat-1", "police-gwent", &check));
-    uint64_t partner_before = s_queued (&fx, "health-abb"),
-             requester_before = s_queued (&fx, "la-newport");
+    uint64_t partner_before = test_world_queued (&fx.world, "health-abb"),
+             requester_before = test_world_queued (&fx.world, "la-newport");
 
     //  Not yet: nothing fires before the reminder.
     rh_lateral_fire (fx.lateral, now + TEST_DAY_MS);
     CU_ASSERT_FATAL (rh_lateral_get (fx.lateral, "lat-1", "health-abb", &check));
     CU_ASSERT_EQUAL (check.state, L_REQUESTED);
-    CU_ASSERT_EQUAL (s_queued (&fx, "health-abb"), partner_before);
+    CU_ASSERT_EQUAL (test_world_queued (&fx.world, "health-abb"), partner_before);
     //  The reminder goes to the partner only.
     rh_lateral_fire (fx.lateral, check.remind_ms);
     CU_ASSERT_FATAL (rh_lateral_get (fx.lateral, "lat-1", "health-abb", &check));
     CU_ASSERT_EQUAL (check.state, L_REMINDED);
-    CU_ASSERT_EQUAL (s_queued (&fx, "health-abb"), partner_before + 1);
-    CU_ASSERT_EQUAL (s_queued (&fx, "la-newport"), requester_before);
+    CU_ASSERT_EQUAL (test_world_queued (&fx.world, "health-abb"), partner_before + 1);
+    CU_ASSERT_EQUAL (test_world_queued (&fx.world, "la-newport"), requester_before);
     //  The reply-by time passes: both sides are told, once.
     rh_lateral_fire (fx.lateral, reply_by + 1);
     rh_lateral_fire (fx.lateral, reply_by + 2);
     CU_ASSERT_FATAL (rh_lateral_get (fx.lateral, "lat-1", "health-abb", &check));
     CU_ASSERT_EQUAL (check.state, L_OVERDUE);
-    CU_ASSERT_EQUAL (s_queued (&fx, "health-abb"), partner_before + 2);
-    CU_ASSERT_EQUAL (s_queued (&fx, "la-newport"), requester_before + 1);
+    CU_ASSERT_EQUAL (test_world_queued (&fx.world, "health-abb"), partner_before + 2);
+    CU_ASSERT_EQUAL (test_world_queued (&fx.world, "la-newport"), requester_before + 1);
 
     //  The partner's late answer is linked to the request and closes it.
-    rh_envelope_t *response = s_message (
+    rh_envelope_t *response = test_world_message (
         "health-abb", "{\"kind\": \"INFO_RESPONSE\", \"msg_id\": \"resp-1\", \"in_reply_to\": "
                       "\"lat-1\", \"purpose\": \"SAFEGUARDING_CHILD\", \"body\": "
                       "{\"known_to_service\": true, \"content\": \"seen in May\"}}");
@@ -212,11 +157,11 @@ test_a_check_is_reminded_goes_overdue_and_is_answered_late (void)
 
     //  A message relaying the response: back to the partner or to the requester is fine; to a
     //  third party only under a rule with onward: true.
-    CU_ASSERT_EQUAL (rh_db_commit (fx.db, true), 0);
-    rh_envelope_t *relay =
-        s_message ("la-newport", "{\"kind\": \"TRANSFER\", \"msg_id\": \"fwd-1\", \"in_reply_to\": "
-                                 "\"resp-1\", \"purpose\": \"SAFEGUARDING_CHILD\", \"to\": "
-                                 "[{\"agency_id\": \"police-gwent\"}], \"body\": {}}");
+    CU_ASSERT_EQUAL (rh_db_commit (fx.world.db, true), 0);
+    rh_envelope_t *relay = test_world_message (
+        "la-newport", "{\"kind\": \"TRANSFER\", \"msg_id\": \"fwd-1\", \"in_reply_to\": "
+                      "\"resp-1\", \"purpose\": \"SAFEGUARDING_CHILD\", \"to\": "
+                      "[{\"agency_id\": \"police-gwent\"}], \"body\": {}}");
     CU_ASSERT_EQUAL (rh_lateral_match (fx.lateral, relay, "la-newport", &matched),
                      RH_LATERAL_RELAY);
     const char *onward [2] = { "health-abb", "police-gwent" };
@@ -259,23 +204,23 @@ test_a_check_answered_in_time_has_no_more_deadlines (void)
     const char *partners [1] = { "health-abb" };
     rh_lateral_open (fx.lateral, request, "la-newport", partners, 1, now);
     //  In the same batch, before any commit: the answer still finds its request.
-    rh_envelope_t *response = s_message (
+    rh_envelope_t *response = test_world_message (
         "health-abb", "{\"kind\": \"INFO_RESPONSE\", \"msg_id\": \"resp-2\", \"purpose\": "
                       "\"SAFEGUARDING_CHILD\", \"body\": {\"original_msg_id\": \"lat-1\"}}");
     rh_lateral_check_t check;
     CU_ASSERT_EQUAL_FATAL (rh_lateral_match (fx.lateral, response, "health-abb", &check),
                            RH_LATERAL_RESPONSE);
     rh_lateral_answer (fx.lateral, &check, response, now + 5);
-    uint64_t partner_before = s_queued (&fx, "health-abb"),
-             requester_before = s_queued (&fx, "la-newport");
+    uint64_t partner_before = test_world_queued (&fx.world, "health-abb"),
+             requester_before = test_world_queued (&fx.world, "la-newport");
     rh_lateral_fire (fx.lateral, reply_by + TEST_DAY_MS);
     CU_ASSERT_FATAL (rh_lateral_get (fx.lateral, "lat-1", "health-abb", &check));
     CU_ASSERT_EQUAL (check.state, L_ANSWERED);
     CU_ASSERT_FALSE (check.known_to_service);
-    CU_ASSERT_EQUAL (s_queued (&fx, "health-abb"), partner_before);
-    CU_ASSERT_EQUAL (s_queued (&fx, "la-newport"), requester_before);
+    CU_ASSERT_EQUAL (test_world_queued (&fx.world, "health-abb"), partner_before);
+    CU_ASSERT_EQUAL (test_world_queued (&fx.world, "la-newport"), requester_before);
     //  And a request without a reply-by time is tracked but never reminded or overdue.
-    rh_envelope_t *open_ended = s_message (
+    rh_envelope_t *open_ended = test_world_message (
         "la-newport", "{\"kind\": \"INFO_REQUEST\", \"msg_id\": \"lat-2\", \"purpose\": "
                       "\"SAFEGUARDING_CHILD\", \"to\": [{\"agency_id\": \"health-abb\"}], "
                       "\"body\": {\"question\": \"known?\"}}");
@@ -284,7 +229,7 @@ test_a_check_answered_in_time_has_no_more_deadlines (void)
     CU_ASSERT_FATAL (rh_lateral_get (fx.lateral, "lat-2", "health-abb", &check));
     CU_ASSERT_EQUAL (check.state, L_REQUESTED);
     CU_ASSERT_EQUAL (check.remind_ms, 0);
-    CU_ASSERT_EQUAL (s_queued (&fx, "health-abb"), partner_before);
+    CU_ASSERT_EQUAL (test_world_queued (&fx.world, "health-abb"), partner_before);
     rh_envelope_destroy (&open_ended);
     rh_envelope_destroy (&response);
     rh_envelope_destroy (&request);
@@ -300,16 +245,16 @@ test_a_reminder_past_the_reply_by_time_is_skipped (void)
     rh_envelope_t *request = s_request (reply_by);
     const char *partners [1] = { "health-abb" };
     rh_lateral_open (fx.lateral, request, "la-newport", partners, 1, now);
-    uint64_t partner_before = s_queued (&fx, "health-abb"),
-             requester_before = s_queued (&fx, "la-newport");
+    uint64_t partner_before = test_world_queued (&fx.world, "health-abb"),
+             requester_before = test_world_queued (&fx.world, "la-newport");
     //  A broker down over both times fires them together: no reminder of what is overdue.
     rh_lateral_fire (fx.lateral, reply_by + TEST_DAY_MS);
     rh_lateral_check_t check;
     CU_ASSERT_FATAL (rh_lateral_get (fx.lateral, "lat-1", "health-abb", &check));
     CU_ASSERT_EQUAL (check.state, L_OVERDUE);
     CU_ASSERT_EQUAL (check.remind_ms, 0);
-    CU_ASSERT_EQUAL (s_queued (&fx, "health-abb"), partner_before + 1);
-    CU_ASSERT_EQUAL (s_queued (&fx, "la-newport"), requester_before + 1);
+    CU_ASSERT_EQUAL (test_world_queued (&fx.world, "health-abb"), partner_before + 1);
+    CU_ASSERT_EQUAL (test_world_queued (&fx.world, "la-newport"), requester_before + 1);
     rh_envelope_destroy (&request);
     s_close (&fx);
 }

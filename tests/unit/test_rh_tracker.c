@@ -3,8 +3,7 @@
     is taken in (a receipt), has deadlines fire, is decided and closed
     =========================================================================
 */
-#include "test_helpers.h"
-#include "rh_broker_classes.h"
+#include "test_world.h"
 #include "rhannu.pb-c.h"
 
 #define S_HOUR_MS ((int64_t) 3600 * 1000)
@@ -30,122 +29,22 @@ static const char *s_agreement =
     "  feedback_to: [referrer, supervisor]\n"
     "  meeting_record_days: 2\n";
 
-typedef struct {
-    rh_db_t *db;
-    rh_audit_t *audit;
-    rh_signer_t *signer;
-    rh_certstore_t *store;
-    rh_policy_t *policy;
-    rh_cases_t *cases;
-    rh_queue_t *queue;
-    rh_tracker_t *tracker;
-} s_fixture_t;
-
-static int
-s_send (void *arg, const uint8_t *routing_id, size_t routing_id_size, const rh_frame_t *frame)
-{
-    (void) arg, (void) routing_id, (void) routing_id_size, (void) frame;
-    return 0;
-}
-
-static void
-s_open (s_fixture_t *fx)
-{
-    const test_pki_t *pki = test_pki ();
-    memset (fx, 0, sizeof *fx);
-    char dir [PATH_MAX], policy_dir [PATH_MAX], path [PATH_MAX], ca [PATH_MAX];
-    test_tempdir (dir, sizeof dir);
-    test_tempdir (policy_dir, sizeof policy_dir);
-    rh_file_path (path, sizeof path, "%s/tracker.yaml", policy_dir);
-    CU_ASSERT_FATAL (rh_file_write_atomic (path, s_agreement, strlen (s_agreement), 0644) == 0);
-    CU_ASSERT_FATAL (rh_ca_sign_file (pki->pki, path) == 0);
-    rh_file_path (ca, sizeof ca, "%s/ca.pem", pki->pki);
-    char errors [4096] = "";
-    fx->policy = rh_policy_load (policy_dir, ca, rh_time_now_ms (), errors, sizeof errors);
-    if (!fx->policy)
-        fprintf (stderr, "\n  policy refused:\n%s", errors);
-    CU_ASSERT_PTR_NOT_NULL_FATAL (fx->policy);
-    fx->db = rh_db_open (dir);
-    fx->store = rh_certstore_load_dir (pki->pki);
-    fx->signer = test_signer (pki->pki, "health-abb");  //  stands in for the broker
-    CU_ASSERT_FATAL (fx->db && fx->store && fx->signer);
-    fx->audit = rh_audit_new (fx->db);
-    fx->cases = rh_cases_new (fx->db);
-    rh_queue_limits_t limits = { .expiry_ms = TEST_DAY_MS, .redeliver_ms = 1000 };
-    fx->queue = rh_queue_new (fx->db, fx->audit, fx->signer, &limits, s_send, NULL);
-    CU_ASSERT_FATAL (fx->audit && fx->cases && fx->queue);
-    fx->tracker =
-        rh_tracker_new (fx->db, fx->cases, fx->queue, fx->signer, &fx->store, &fx->policy);
-    CU_ASSERT_PTR_NOT_NULL_FATAL (fx->tracker);
-}
-
-static void
-s_close (s_fixture_t *fx)
-{
-    rh_tracker_destroy (&fx->tracker);
-    CU_ASSERT_PTR_NULL (fx->tracker);
-    rh_queue_destroy (&fx->queue);
-    rh_cases_destroy (&fx->cases);
-    rh_audit_destroy (&fx->audit);
-    rh_signer_destroy (&fx->signer);
-    rh_certstore_destroy (&fx->store);
-    rh_policy_destroy (&fx->policy);
-    rh_db_destroy (&fx->db);
-}
-
-//  A message as its sender's agent would have signed it (signing fixes its header and id).
-static rh_envelope_t *
-s_message (const char *sender, const char *json)
-{
-    char error [256] = "";
-    rh_envelope_t *envelope =
-        rh_json_to_envelope ((const uint8_t *) json, strlen (json), error, sizeof error);
-    if (!envelope)
-        fprintf (stderr, "\n  %s\n", error);
-    CU_ASSERT_PTR_NOT_NULL_FATAL (envelope);
-    rh_signer_t *signer = test_signer (test_pki ()->pki, sender);
-    CU_ASSERT_FATAL (signer && rh_envelope_sign (envelope, signer) == 0);
-    rh_signer_destroy (&signer);
-    return envelope;
-}
-
-//  Messages queued for agency so far (its queue's tail), after committing what is pending.
-static uint64_t
-s_queued (s_fixture_t *fx, const char *agency)
-{
-    CU_ASSERT_EQUAL (rh_db_commit (fx->db, true), 0);
-    char key [64];
-    snprintf (key, sizeof key, "t/%s", agency);
-    uint8_t *value = NULL;
-    size_t size = 0;
-    uint64_t tail = 0;
-    if (rh_db_get (fx->db, key, strlen (key), &value, &size) == 0 && size == 8)
-        memcpy (&tail, value, 8);
-    free (value);
-    return tail;
-}
-
 static void
 test_a_referral_case_is_opened_taken_in_reminded_decided_and_closed (void)
 {
-    s_fixture_t fx;
-    s_open (&fx);
+    test_world_t fx;
+    test_world_open (&fx, s_agreement, "tracker.yaml");
     int64_t now = rh_time_now_ms ();
     //  A referral the agreement let through to the front door opens a case with its deadlines.
-    rh_envelope_t *referral = s_message (
-        "police-gwent",
-        "{\"kind\": \"REFERRAL\", \"msg_id\": \"pol-1\", \"case_id\": \"GW-1\","
-        " \"purpose\": \"SAFEGUARDING_CHILD\", \"to\": [{\"agency_id\": \"la-newport\"}],"
-        " \"author\": {\"practitioner_id\": \"PC-1\", \"supervisor_id\": \"DS-9\"},"
-        " \"body\": {\"referral_kind\": \"PPN\", \"categories\": [\"NEGLECT\"]}}");
-    rh_facts_t facts;
-    rh_policy_facts (referral, &facts);
     rh_decision_t decision = { .result = RH_DECIDE_ALLOW,
                                .agreement = rh_policy_find (fx.policy, "TEST-TRACKER"),
                                .rule_id = "R1" };
     CU_ASSERT_PTR_NOT_NULL_FATAL (decision.agreement);
-    const char *recipients [] = { "la-newport" };
-    rh_tracker_open (fx.tracker, referral, &facts, "police-gwent", recipients, &decision, 1, now);
+    rh_envelope_t *referral = test_world_refer (
+        &fx, "pol-1", "GW-1",
+        "\"author\": {\"practitioner_id\": \"PC-1\", \"supervisor_id\": \"DS-9\"}, \"body\": "
+        "{\"referral_kind\": \"PPN\", \"categories\": [\"NEGLECT\"]}",
+        &decision, now);
     rh_case_t record;
     CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-1", &record));
     CU_ASSERT_EQUAL (record.state, RHANNU__V1__CASE_STATE__CASE_RECEIVED);
@@ -161,10 +60,10 @@ test_a_referral_case_is_opened_taken_in_reminded_decided_and_closed (void)
     CU_ASSERT_STRING_EQUAL (list [0], "supervisor:DS-9");
     //  Only the holder's taking it in counts, and only once: one receipt to the referrer.
     rh_tracker_taken_in (fx.tracker, RH_KIND_REFERRAL, "pol-1", "police-gwent", now + 1);
-    CU_ASSERT_EQUAL (s_queued (&fx, "police-gwent"), 0);
+    CU_ASSERT_EQUAL (test_world_queued (&fx, "police-gwent"), 0);
     rh_tracker_taken_in (fx.tracker, RH_KIND_REFERRAL, "pol-1", "la-newport", now + 1);
     rh_tracker_taken_in (fx.tracker, RH_KIND_REFERRAL, "pol-1", "la-newport", now + 2);
-    CU_ASSERT_EQUAL (s_queued (&fx, "police-gwent"), 1);
+    CU_ASSERT_EQUAL (test_world_queued (&fx, "police-gwent"), 1);
     CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-1", &record));
     CU_ASSERT_EQUAL (record.state, RHANNU__V1__CASE_STATE__CASE_ACKNOWLEDGED);
     CU_ASSERT_EQUAL (record.acknowledged_ms, now + 1);
@@ -172,13 +71,13 @@ test_a_referral_case_is_opened_taken_in_reminded_decided_and_closed (void)
     CU_ASSERT_EQUAL (rh_db_commit (fx.db, true), 0);
     //  A day before the outcome is due, the holder is reminded; nothing fires before that.
     rh_tracker_fire (fx.tracker, now + 3 * TEST_DAY_MS);
-    CU_ASSERT_EQUAL (s_queued (&fx, "la-newport"), 0);
+    CU_ASSERT_EQUAL (test_world_queued (&fx, "la-newport"), 0);
     rh_tracker_fire (fx.tracker, now + 4 * TEST_DAY_MS);
-    CU_ASSERT_EQUAL (s_queued (&fx, "la-newport"), 1);
+    CU_ASSERT_EQUAL (test_world_queued (&fx, "la-newport"), 1);
     CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-1", &record));
     CU_ASSERT_EQUAL (record.timers [RH_TIMER_REMINDER], 0);
     //  The holder's outcome answers the referral; anyone else's does not.
-    rh_envelope_t *outcome = s_message (
+    rh_envelope_t *outcome = test_world_message (
         "la-newport",
         "{\"kind\": \"OUTCOME\", \"msg_id\": \"la-1\", \"in_reply_to\": \"pol-1\", \"case_id\": "
         "\"N-7\", \"purpose\": \"REFERRER_FEEDBACK\", \"body\": {\"decision\": \"SIGNPOSTED\"}}");
@@ -188,15 +87,16 @@ test_a_referral_case_is_opened_taken_in_reminded_decided_and_closed (void)
     CU_ASSERT_EQUAL_FATAL (rh_tracker_case_of (fx.tracker, outcome, "la-newport", &record),
                            RH_CASE_HELD);
     //  The case cannot close before the referrer has had the outcome.
-    rh_envelope_t *closing =
-        s_message ("la-newport",
-                   "{\"kind\": \"STATUS_UPDATE\", \"msg_id\": \"la-2\", \"in_reply_to\": \"pol-1\","
-                   " \"purpose\": \"REFERRER_FEEDBACK\", \"body\": {\"update_kind\": \"CLOSED\"}}");
+    rh_envelope_t *closing = test_world_message (
+        "la-newport",
+        "{\"kind\": \"STATUS_UPDATE\", \"msg_id\": \"la-2\", \"in_reply_to\": \"pol-1\","
+        " \"purpose\": \"REFERRER_FEEDBACK\", \"body\": {\"update_kind\": \"CLOSED\"}}");
     rh_facts_t closing_facts;
     rh_policy_facts (closing, &closing_facts);
     rh_decision_t refusal;
     CU_ASSERT_TRUE (rh_tracker_close_refused (fx.tracker, &record, &closing_facts, &refusal));
     CU_ASSERT_STRING_EQUAL (refusal.missing, "outcome_notice");
+    rh_facts_t facts;
     rh_policy_facts (outcome, &facts);
     const char *addressed [] = { "police-gwent" };
     rh_tracker_event (fx.tracker, &record, &facts, addressed, 1, now + 4 * TEST_DAY_MS + 10);
@@ -216,41 +116,34 @@ test_a_referral_case_is_opened_taken_in_reminded_decided_and_closed (void)
     rh_tracker_taken_in (fx.tracker, RH_KIND_REFERRAL, "pol-1", "la-newport", now + 6);
     CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-1", &record));
     CU_ASSERT_EQUAL (record.state, RHANNU__V1__CASE_STATE__CASE_CLOSED);
-    CU_ASSERT_EQUAL (s_queued (&fx, "police-gwent"), 1);
+    CU_ASSERT_EQUAL (test_world_queued (&fx, "police-gwent"), 1);
     rh_envelope_destroy (&closing);
     rh_envelope_destroy (&outcome);
     rh_envelope_destroy (&referral);
-    s_close (&fx);
+    test_world_close (&fx);
 }
 
 static void
 test_an_overdue_referral_alerts_the_referrer_and_the_holder (void)
 {
-    s_fixture_t fx;
-    s_open (&fx);
+    test_world_t fx;
+    test_world_open (&fx, s_agreement, "tracker.yaml");
     int64_t now = rh_time_now_ms ();
-    rh_envelope_t *referral = s_message (
-        "police-gwent",
-        "{\"kind\": \"REFERRAL\", \"msg_id\": \"pol-2\", \"case_id\": \"GW-2\","
-        " \"purpose\": \"SAFEGUARDING_CHILD\", \"to\": [{\"agency_id\": \"la-newport\"}],"
-        " \"body\": {\"referral_kind\": \"PPN\"}}");
-    rh_facts_t facts;
-    rh_policy_facts (referral, &facts);
     rh_decision_t decision = { .agreement = rh_policy_find (fx.policy, "TEST-TRACKER") };
-    const char *recipients [] = { "la-newport" };
-    rh_tracker_open (fx.tracker, referral, &facts, "police-gwent", recipients, &decision, 1, now);
+    rh_envelope_t *referral = test_world_refer (
+        &fx, "pol-2", "GW-2", "\"body\": {\"referral_kind\": \"PPN\"}", &decision, now);
     CU_ASSERT_EQUAL (rh_db_commit (fx.db, true), 0);
     //  Never taken in: the referrer hears it was not acknowledged, then that it is overdue; the
     //  holder gets the overdue alert (a reminder past the deadline is not sent).
     rh_tracker_fire (fx.tracker, now + 6 * TEST_DAY_MS);
-    CU_ASSERT_EQUAL (s_queued (&fx, "police-gwent"), 2);
-    CU_ASSERT_EQUAL (s_queued (&fx, "la-newport"), 1);
+    CU_ASSERT_EQUAL (test_world_queued (&fx, "police-gwent"), 2);
+    CU_ASSERT_EQUAL (test_world_queued (&fx, "la-newport"), 1);
     rh_case_t record;
     CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-2", &record));
     CU_ASSERT_TRUE (record.overdue);
     CU_ASSERT_TRUE (record.outage_attributed);  //  the front door never had it
     rh_envelope_destroy (&referral);
-    s_close (&fx);
+    test_world_close (&fx);
 }
 
 //  A consent override's own lifecycle: pending when the referral goes through, late (and the
@@ -259,35 +152,29 @@ test_an_overdue_referral_alerts_the_referrer_and_the_holder (void)
 static void
 test_a_consent_override_is_reviewed_once (void)
 {
-    s_fixture_t fx;
-    s_open (&fx);
+    test_world_t fx;
+    test_world_open (&fx, s_agreement, "tracker.yaml");
     int64_t now = rh_time_now_ms ();
-    rh_envelope_t *referral = s_message (
-        "police-gwent",
-        "{\"kind\": \"REFERRAL\", \"msg_id\": \"pol-3\", \"case_id\": \"GW-3\","
-        " \"purpose\": \"SAFEGUARDING_CHILD\", \"to\": [{\"agency_id\": \"la-newport\"}],"
-        " \"body\": {\"referral_kind\": \"PPN\"}}");
-    rh_facts_t facts;
-    rh_policy_facts (referral, &facts);
     rh_decision_t decision = { .agreement = rh_policy_find (fx.policy, "TEST-TRACKER") };
-    const char *recipients [] = { "la-newport" };
-    rh_tracker_open (fx.tracker, referral, &facts, "police-gwent", recipients, &decision, 1, now);
+    rh_envelope_t *referral = test_world_refer (
+        &fx, "pol-3", "GW-3", "\"body\": {\"referral_kind\": \"PPN\"}", &decision, now);
     rh_case_t record;
     CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-3", &record));
     CU_ASSERT_EQUAL (record.override_review, 0);
     //  Overridden: the reviewer is alerted and the review is due in five days; only once.
     CU_ASSERT_EQUAL (rh_tracker_override (fx.tracker, "pol-3", "R1", 5 * TEST_DAY_MS, now), 1);
     CU_ASSERT_EQUAL (rh_tracker_override (fx.tracker, "pol-3", "R1", 5 * TEST_DAY_MS, now), 0);
-    CU_ASSERT_EQUAL (s_queued (&fx, "health-abb"), 1);
+    CU_ASSERT_EQUAL (test_world_queued (&fx, "health-abb"), 1);
     CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-3", &record));
     CU_ASSERT_EQUAL (record.override_review, RHANNU__V1__OVERRIDE_REVIEW__OVERRIDE_REVIEW_PENDING);
     CU_ASSERT_STRING_EQUAL (record.override_rule, "R1");
     CU_ASSERT_EQUAL (record.timers [RH_TIMER_REVIEW], now + 5 * TEST_DAY_MS);
     //  The outcome ends the outcome's deadlines, not the review's.
-    rh_envelope_t *outcome = s_message (
+    rh_envelope_t *outcome = test_world_message (
         "la-newport",
         "{\"kind\": \"OUTCOME\", \"msg_id\": \"la-3\", \"in_reply_to\": \"pol-3\","
         " \"purpose\": \"REFERRER_FEEDBACK\", \"body\": {\"decision\": \"SECTION_47\"}}");
+    rh_facts_t facts;
     rh_policy_facts (outcome, &facts);
     rh_tracker_event (fx.tracker, &record, &facts, NULL, 0, now + TEST_DAY_MS);
     CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-3", &record));
@@ -296,12 +183,12 @@ test_a_consent_override_is_reviewed_once (void)
     CU_ASSERT_EQUAL (rh_db_commit (fx.db, true), 0);
     //  The review period runs out: late, and the reviewer is told again.
     rh_tracker_fire (fx.tracker, now + 6 * TEST_DAY_MS);
-    CU_ASSERT_EQUAL (s_queued (&fx, "health-abb"), 2);
+    CU_ASSERT_EQUAL (test_world_queued (&fx, "health-abb"), 2);
     CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-3", &record));
     CU_ASSERT_EQUAL (record.override_review, RHANNU__V1__OVERRIDE_REVIEW__OVERRIDE_REVIEW_LATE);
     CU_ASSERT_EQUAL (record.timers [RH_TIMER_REVIEW], 0);
     //  Only the reviewer speaks for the case in a review.
-    rh_envelope_t *review = s_message (
+    rh_envelope_t *review = test_world_message (
         "health-abb",
         "{\"kind\": \"STATUS_UPDATE\", \"msg_id\": \"rv-3\", \"in_reply_to\": \"pol-3\","
         " \"purpose\": \"REFERRER_FEEDBACK\", \"body\": {\"update_kind\": \"OVERRIDE_REVIEWED\","
@@ -327,27 +214,21 @@ test_a_consent_override_is_reviewed_once (void)
     rh_envelope_destroy (&review);
     rh_envelope_destroy (&outcome);
     rh_envelope_destroy (&referral);
-    s_close (&fx);
+    test_world_close (&fx);
 }
 
 static void
 test_a_referral_its_holder_cannot_verify_is_recorded_and_gets_no_receipt (void)
 {
-    s_fixture_t fx;
-    s_open (&fx);
+    test_world_t fx;
+    test_world_open (&fx, s_agreement, "tracker.yaml");
     int64_t now = rh_time_now_ms ();
-    rh_envelope_t *referral = s_message (
-        "police-gwent",
-        "{\"kind\": \"REFERRAL\", \"msg_id\": \"pol-9\", \"case_id\": \"GW-9\","
-        " \"purpose\": \"SAFEGUARDING_CHILD\", \"to\": [{\"agency_id\": \"la-newport\"}],"
-        " \"body\": {\"referral_kind\": \"PPN\", \"categories\": [\"NEGLECT\"]}}");
-    rh_facts_t facts;
-    rh_policy_facts (referral, &facts);
     rh_decision_t decision = { .result = RH_DECIDE_ALLOW,
                                .agreement = rh_policy_find (fx.policy, "TEST-TRACKER"),
                                .rule_id = "R1" };
-    const char *recipients [] = { "la-newport" };
-    rh_tracker_open (fx.tracker, referral, &facts, "police-gwent", recipients, &decision, 1, now);
+    rh_envelope_t *referral = test_world_refer (
+        &fx, "pol-9", "GW-9",
+        "\"body\": {\"referral_kind\": \"PPN\", \"categories\": [\"NEGLECT\"]}", &decision, now);
     //  The holder's agent could not verify it: recorded on the case, which is not taken in.
     rh_tracker_unverified (fx.tracker, RH_KIND_REFERRAL, "pol-9", "la-newport", "RH_E_CERT_UNKNOWN",
                            now + 5);
@@ -362,17 +243,17 @@ test_a_referral_its_holder_cannot_verify_is_recorded_and_gets_no_receipt (void)
     CU_ASSERT_STRING_EQUAL (record.unverified_code, "RH_E_NOT_YET_VALID");
     CU_ASSERT_EQUAL (record.unverified_ms, now + 5);
     CU_ASSERT_EQUAL (record.acknowledged_ms, 0);
-    CU_ASSERT_EQUAL (s_queued (&fx, "police-gwent"), 0);  //  no receipt
+    CU_ASSERT_EQUAL (test_world_queued (&fx, "police-gwent"), 0);  //  no receipt
     //  Kept through a commit (the case record holds it)...
     CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-9", &record));
     CU_ASSERT_EQUAL (record.unverified, 2);
     //  ...and once it is taken in, the receipt goes out.
     rh_tracker_taken_in (fx.tracker, RH_KIND_REFERRAL, "pol-9", "la-newport", now + 20);
-    CU_ASSERT_EQUAL (s_queued (&fx, "police-gwent"), 1);
+    CU_ASSERT_EQUAL (test_world_queued (&fx, "police-gwent"), 1);
     CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-9", &record));
     CU_ASSERT_EQUAL (record.state, RHANNU__V1__CASE_STATE__CASE_ACKNOWLEDGED);
     rh_envelope_destroy (&referral);
-    s_close (&fx);
+    test_world_close (&fx);
 }
 
 //  Issue 17: a withdrawal by the referrer moves the case to WITHDRAWN before (or after) the
@@ -381,23 +262,16 @@ test_a_referral_its_holder_cannot_verify_is_recorded_and_gets_no_receipt (void)
 static void
 test_a_withdrawn_referral_has_no_deadlines_and_is_withdrawn_once (void)
 {
-    s_fixture_t fx;
-    s_open (&fx);
+    test_world_t fx;
+    test_world_open (&fx, s_agreement, "tracker.yaml");
     int64_t now = rh_time_now_ms ();
-    rh_envelope_t *referral = s_message (
-        "police-gwent",
-        "{\"kind\": \"REFERRAL\", \"msg_id\": \"pol-3\", \"case_id\": \"GW-3\","
-        " \"purpose\": \"SAFEGUARDING_CHILD\", \"to\": [{\"agency_id\": \"la-newport\"}],"
-        " \"body\": {\"referral_kind\": \"PPN\"}}");
-    rh_facts_t facts;
-    rh_policy_facts (referral, &facts);
     rh_decision_t decision = { .agreement = rh_policy_find (fx.policy, "TEST-TRACKER") };
-    const char *recipients [] = { "la-newport" };
-    rh_tracker_open (fx.tracker, referral, &facts, "police-gwent", recipients, &decision, 1, now);
+    rh_envelope_t *referral = test_world_refer (
+        &fx, "pol-3", "GW-3", "\"body\": {\"referral_kind\": \"PPN\"}", &decision, now);
     rh_case_t record;
     CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-3", &record));
     CU_ASSERT_NOT_EQUAL (record.timers [RH_TIMER_OUTCOME], 0);
-    rh_envelope_t *withdrawal = s_message (
+    rh_envelope_t *withdrawal = test_world_message (
         "police-gwent",
         "{\"kind\": \"STATUS_UPDATE\", \"msg_id\": \"pol-4\", \"in_reply_to\": \"pol-3\","
         " \"purpose\": \"REFERRER_FEEDBACK\", \"body\": {\"update_kind\": \"WITHDRAWN\","
@@ -415,16 +289,17 @@ test_a_withdrawn_referral_has_no_deadlines_and_is_withdrawn_once (void)
     CU_ASSERT_EQUAL (rh_db_commit (fx.db, true), 0);
     //  Nothing fires for it, however late.
     rh_tracker_fire (fx.tracker, now + 30 * TEST_DAY_MS);
-    CU_ASSERT_EQUAL (s_queued (&fx, "police-gwent"), 0);
-    CU_ASSERT_EQUAL (s_queued (&fx, "la-newport"), 0);
+    CU_ASSERT_EQUAL (test_world_queued (&fx, "police-gwent"), 0);
+    CU_ASSERT_EQUAL (test_world_queued (&fx, "la-newport"), 0);
     //  Withdrawn once only.
     CU_ASSERT_TRUE (rh_tracker_close_refused (fx.tracker, &record, &withdrawal_facts, &refusal));
     CU_ASSERT_STRING_EQUAL (refusal.missing, "withdrawable");
     //  An outcome recorded afterwards is kept but the case stays withdrawn.
-    rh_envelope_t *outcome = s_message (
+    rh_envelope_t *outcome = test_world_message (
         "la-newport",
         "{\"kind\": \"OUTCOME\", \"msg_id\": \"la-3\", \"in_reply_to\": \"pol-3\","
         " \"purpose\": \"REFERRER_FEEDBACK\", \"body\": {\"decision\": \"NO_FURTHER_ACTION\"}}");
+    rh_facts_t facts;
     rh_policy_facts (outcome, &facts);
     rh_tracker_event (fx.tracker, &record, &facts, NULL, 0, now + 20);
     CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-3", &record));
@@ -433,7 +308,7 @@ test_a_withdrawn_referral_has_no_deadlines_and_is_withdrawn_once (void)
     rh_envelope_destroy (&outcome);
     rh_envelope_destroy (&withdrawal);
     rh_envelope_destroy (&referral);
-    s_close (&fx);
+    test_world_close (&fx);
 }
 
 //  Issue 17: the front door's progress. Under screening and on hold move the case before the
@@ -441,19 +316,12 @@ test_a_withdrawn_referral_has_no_deadlines_and_is_withdrawn_once (void)
 static void
 test_screening_and_on_hold_keep_the_deadlines (void)
 {
-    s_fixture_t fx;
-    s_open (&fx);
+    test_world_t fx;
+    test_world_open (&fx, s_agreement, "tracker.yaml");
     int64_t now = rh_time_now_ms ();
-    rh_envelope_t *referral = s_message (
-        "police-gwent",
-        "{\"kind\": \"REFERRAL\", \"msg_id\": \"pol-5\", \"case_id\": \"GW-5\","
-        " \"purpose\": \"SAFEGUARDING_CHILD\", \"to\": [{\"agency_id\": \"la-newport\"}],"
-        " \"body\": {\"referral_kind\": \"PPN\"}}");
-    rh_facts_t facts;
-    rh_policy_facts (referral, &facts);
     rh_decision_t decision = { .agreement = rh_policy_find (fx.policy, "TEST-TRACKER") };
-    const char *recipients [] = { "la-newport" };
-    rh_tracker_open (fx.tracker, referral, &facts, "police-gwent", recipients, &decision, 1, now);
+    rh_envelope_t *referral = test_world_refer (
+        &fx, "pol-5", "GW-5", "\"body\": {\"referral_kind\": \"PPN\"}", &decision, now);
     rh_case_t record;
     CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-5", &record));
     int64_t due = record.timers [RH_TIMER_OUTCOME];
@@ -468,7 +336,8 @@ test_screening_and_on_hold_keep_the_deadlines (void)
                   "\"pol-5\", \"purpose\": \"REFERRER_FEEDBACK\", \"body\": {\"update_kind\": "
                   "\"%s\"}}",
                   i, kinds [i]);
-        rh_envelope_t *update = s_message ("la-newport", json);
+        rh_envelope_t *update = test_world_message ("la-newport", json);
+        rh_facts_t facts;
         rh_policy_facts (update, &facts);
         rh_tracker_event (fx.tracker, &record, &facts, NULL, 0, now + 10 + (int64_t) i);
         CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-5", &record));
@@ -482,7 +351,7 @@ test_screening_and_on_hold_keep_the_deadlines (void)
     CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-5", &record));
     CU_ASSERT_TRUE (record.overdue);
     rh_envelope_destroy (&referral);
-    s_close (&fx);
+    test_world_close (&fx);
 }
 
 //  A strategy meeting beside its case: invited (the record due two days after the meeting),
@@ -491,20 +360,13 @@ test_screening_and_on_hold_keep_the_deadlines (void)
 static void
 test_a_strategy_meeting_goes_late_is_held_and_its_actions_delivered (void)
 {
-    s_fixture_t fx;
-    s_open (&fx);
+    test_world_t fx;
+    test_world_open (&fx, s_agreement, "tracker.yaml");
     rh_tracker_set_audit (fx.tracker, fx.audit);
     int64_t now = rh_time_now_ms ();
-    rh_envelope_t *referral = s_message (
-        "police-gwent",
-        "{\"kind\": \"REFERRAL\", \"msg_id\": \"pol-7\", \"case_id\": \"GW-7\","
-        " \"purpose\": \"SAFEGUARDING_CHILD\", \"to\": [{\"agency_id\": \"la-newport\"}],"
-        " \"body\": {\"referral_kind\": \"PROFESSIONAL\"}}");
-    rh_facts_t facts;
-    rh_policy_facts (referral, &facts);
     rh_decision_t decision = { .agreement = rh_policy_find (fx.policy, "TEST-TRACKER") };
-    const char *recipients [] = { "la-newport" };
-    rh_tracker_open (fx.tracker, referral, &facts, "police-gwent", recipients, &decision, 1, now);
+    rh_envelope_t *referral = test_world_refer (
+        &fx, "pol-7", "GW-7", "\"body\": {\"referral_kind\": \"PROFESSIONAL\"}", &decision, now);
     rh_tracker_taken_in (fx.tracker, RH_KIND_REFERRAL, "pol-7", "la-newport", now);
     CU_ASSERT_EQUAL (rh_db_commit (fx.db, true), 0);
     char json [1024];
@@ -515,7 +377,7 @@ test_a_strategy_meeting_goes_late_is_held_and_its_actions_delivered (void)
         " \"purpose\": \"SAFEGUARDING_CHILD\", \"body\": {\"when_ms\": %" PRId64 ","
         " \"invited\": [{\"agency_id\": \"police-gwent\"}, {\"agency_id\": \"health-abb\"}]}}",
         when);
-    rh_envelope_t *invitation = s_message ("la-newport", json);
+    rh_envelope_t *invitation = test_world_message ("la-newport", json);
     rh_case_t record;
     CU_ASSERT_EQUAL_FATAL (rh_tracker_case_of (fx.tracker, invitation, "la-newport", &record),
                            RH_CASE_HELD);
@@ -531,7 +393,7 @@ test_a_strategy_meeting_goes_late_is_held_and_its_actions_delivered (void)
     CU_ASSERT_EQUAL (record.meeting_invited_count, 2);
     CU_ASSERT_EQUAL (record.timers [RH_TIMER_MEETING], when + 2 * TEST_DAY_MS);
     //  The outcome (a strategy discussion) ends the outcome's deadlines, not the meeting's.
-    rh_envelope_t *outcome = s_message (
+    rh_envelope_t *outcome = test_world_message (
         "la-newport",
         "{\"kind\": \"OUTCOME\", \"msg_id\": \"out-7\", \"in_reply_to\": \"pol-7\","
         " \"purpose\": \"REFERRER_FEEDBACK\", \"body\": {\"decision\": \"STRATEGY_DISCUSSION\"}}");
@@ -544,7 +406,7 @@ test_a_strategy_meeting_goes_late_is_held_and_its_actions_delivered (void)
     rh_envelope_destroy (&outcome);
     CU_ASSERT_EQUAL (rh_db_commit (fx.db, true), 0);
     //  The record answers the invitation: found by it, as the holder's.
-    rh_envelope_t *held = s_message (
+    rh_envelope_t *held = test_world_message (
         "la-newport",
         "{\"kind\": \"STRATEGY_MEETING\", \"msg_id\": \"rec-7\", \"in_reply_to\": \"inv-7\","
         " \"in_reply_sha256\": "
@@ -555,11 +417,11 @@ test_a_strategy_meeting_goes_late_is_held_and_its_actions_delivered (void)
                            RH_CASE_HELD);
     CU_ASSERT_STRING_EQUAL (record.referral_msg_id, "pol-7");
     //  Not yet due on day two; late on day three, and the holder is told.
-    uint64_t before = s_queued (&fx, "la-newport");
+    uint64_t before = test_world_queued (&fx, "la-newport");
     rh_tracker_fire (fx.tracker, now + 2 * TEST_DAY_MS);
-    CU_ASSERT_EQUAL (s_queued (&fx, "la-newport"), before);
+    CU_ASSERT_EQUAL (test_world_queued (&fx, "la-newport"), before);
     rh_tracker_fire (fx.tracker, when + 2 * TEST_DAY_MS + 1);
-    CU_ASSERT_EQUAL (s_queued (&fx, "la-newport"), before + 1);
+    CU_ASSERT_EQUAL (test_world_queued (&fx, "la-newport"), before + 1);
     CU_ASSERT_FATAL (rh_cases_get (fx.cases, "pol-7", &record));
     CU_ASSERT_EQUAL (record.meeting_state, RHANNU__V1__STRATEGY_MEETING_STATE__MEETING_RECORD_LATE);
     //  Recorded late: held, no deadline left.
@@ -586,7 +448,7 @@ test_a_strategy_meeting_goes_late_is_held_and_its_actions_delivered (void)
     rh_envelope_destroy (&held);
     rh_envelope_destroy (&invitation);
     rh_envelope_destroy (&referral);
-    s_close (&fx);
+    test_world_close (&fx);
 }
 
 //  Issue 16: a transfer from another region's front door (la1-fd, not enrolled here) opens this
@@ -596,10 +458,10 @@ test_a_strategy_meeting_goes_late_is_held_and_its_actions_delivered (void)
 static void
 test_a_transfer_from_another_region_opens_its_case_here_and_a_second_joins_it (void)
 {
-    s_fixture_t fx;
-    s_open (&fx);
+    test_world_t fx;
+    test_world_open (&fx, s_agreement, "tracker.yaml");
     int64_t now = rh_time_now_ms ();
-    rh_envelope_t *transfer = s_message (
+    rh_envelope_t *transfer = test_world_message (
         "police-gwent",
         "{\"kind\": \"TRANSFER\", \"msg_id\": \"xfer-1\", \"in_reply_to\": \"ref-9\","
         " \"case_id\": \"X-9\", \"purpose\": \"SAFEGUARDING_CHILD\","
@@ -629,7 +491,7 @@ test_a_transfer_from_another_region_opens_its_case_here_and_a_second_joins_it (v
         " \"purpose\": \"REFERRER_FEEDBACK\", \"body\": {}}",
     };
     for (size_t i = 0; i < sizeof answers / sizeof answers [0]; i++) {
-        rh_envelope_t *answer = s_message ("la-newport", answers [i]);
+        rh_envelope_t *answer = test_world_message ("la-newport", answers [i]);
         memset (&record, 0, sizeof record);
         CU_ASSERT_TRUE (rh_tracker_held (fx.tracker, answer, "la-newport", &record));
         CU_ASSERT_STRING_EQUAL (record.referral_msg_id, "ref-9");
@@ -647,9 +509,9 @@ test_a_transfer_from_another_region_opens_its_case_here_and_a_second_joins_it (v
     CU_ASSERT_FATAL (rh_cases_get (fx.cases, "ref-9", &record));
     CU_ASSERT_EQUAL (record.state, RHANNU__V1__CASE_STATE__CASE_ACKNOWLEDGED);
     CU_ASSERT_EQUAL (record.timers [RH_TIMER_ACKNOWLEDGE], 0);
-    CU_ASSERT_EQUAL (s_queued (&fx, "la1-fd"), 0);
+    CU_ASSERT_EQUAL (test_world_queued (&fx, "la1-fd"), 0);
     //  la1-fd hands the referral on to another agency here: the transfer joins the case.
-    rh_envelope_t *again = s_message (
+    rh_envelope_t *again = test_world_message (
         "police-gwent",
         "{\"kind\": \"TRANSFER\", \"msg_id\": \"xfer-2\", \"in_reply_to\": \"ref-9\","
         " \"purpose\": \"SAFEGUARDING_CHILD\", \"to\": [{\"agency_id\": \"health-abb\"}],"
@@ -662,7 +524,7 @@ test_a_transfer_from_another_region_opens_its_case_here_and_a_second_joins_it (v
     CU_ASSERT_STRING_EQUAL (record.transferred_to, "health-abb");
     CU_ASSERT_EQUAL (record.state, RHANNU__V1__CASE_STATE__CASE_ACKNOWLEDGED);
     CU_ASSERT_EQUAL (rh_db_commit (fx.db, true), 0);
-    rh_envelope_t *answer = s_message (
+    rh_envelope_t *answer = test_world_message (
         "health-abb",
         "{\"kind\": \"STATUS_UPDATE\", \"msg_id\": \"h-1\", \"in_reply_to\": \"xfer-2\","
         " \"purpose\": \"REFERRER_FEEDBACK\", \"body\": {\"update_kind\": \"ALLOCATED\"}}");
@@ -670,7 +532,7 @@ test_a_transfer_from_another_region_opens_its_case_here_and_a_second_joins_it (v
     rh_envelope_destroy (&answer);
     rh_envelope_destroy (&again);
     rh_envelope_destroy (&transfer);
-    s_close (&fx);
+    test_world_close (&fx);
 }
 
 void

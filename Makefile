@@ -234,7 +234,7 @@ $(BUILD)/bin/rhannu-witness: $(call objs,witness/main.c $(WITNESS_SRC)) $(LIB)
 	@mkdir -p $(dir $@)
 	$(LINK) $^ $(WITNESS_LIBS) $(PKG_LIBS) -o $@
 
-$(UNIT_BIN): $(call objs,$(UNIT_SRC) agent/rh_link.c agent/rh_brokers.c agent/rh_sealer.c $(WITNESS_SRC)) $(BROKER_ACTOR_LIB) $(BROKER_CORE_LIB) $(LIB)
+$(UNIT_BIN): $(call objs,$(UNIT_SRC) agent/rh_link.c agent/rh_brokers.c agent/rh_sealer.c agent/rh_pruner.c $(WITNESS_SRC)) $(BROKER_ACTOR_LIB) $(BROKER_CORE_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(LINK) $^ $(TEST_LIBS) $(CURL_LIBS) $(MONITOR_LIBS) $(PKG_LIBS) -o $@
 

@@ -3217,7 +3217,9 @@ s_step (rh_agent_t *self, int timeout_ms)
         s_deferred_tick (self, now);
         //  Old records forgotten a bounded step at a time; committed with the rest below.
         s_read_clock (self);
-        if (rh_pruner_step (self->pruner, s_retention_now (self), RH_PRUNE_BATCH) > 0)
+        uint64_t passes = rh_pruner_passes (self->pruner);
+        if (rh_pruner_step (self->pruner, s_retention_now (self), RH_PRUNE_BATCH) > 0
+            || rh_pruner_passes (self->pruner) != passes)
             self->status_dirty = true;
         if (self->link_lost && !self->connected && rh_brokers_size (self->brokers) < 2)
             s_reconnect (self);

@@ -1264,7 +1264,8 @@ s_take_sealed (rh_agent_t *self)
         spool->json = NULL;
     }
     //  No fsync of outbox/ here: if an unlink is lost to a power cut, the file comes back and
-    //  its f/ record (kept after acceptance) recognises it.
+    //  its f/ record recognises it (the pruner forgets the record only once the file is gone,
+    //  and flushes outbox/ before it does).
     self->queued += taken;
     self->status_dirty = true;
     //  Files taken may be part of a larger drop: look again as soon as this listing is done,

@@ -38,7 +38,7 @@ reply_notice () {
 #  A pass that begins after everything so far, and its result: moves the clock on two hours (a
 #  pass begins at most an hour after the last) and waits for it to end.
 fresh_pass () {    # fresh_pass AGENCY DAYS
-    sleep 0.7    #  status.json is written at most twice a second
+    sleep 1.2    #  status.json is written at most twice a second, after the loop turns
     local passes; passes=$(retention "$1" passes)
     agent_clock "$2"
     wait_retention "$1" passes $((passes + 1)) 15

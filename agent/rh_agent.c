@@ -73,6 +73,12 @@
 #define RH_INTAKE_RETRY_MS   1000  //  while the inbox cannot be written, how often to try again
 #define RH_HANDSHAKE_LATE_MS 5000  //  a CURVE handshake not done by then is reported as late
 #define RH_PROBE_NAME        ".rhannu-probe"  //  hidden: the agency's system skips dot files
+//  A spool file's f/ record outlives the file this long at least: a case system that writes the
+//  identical file under the same name again within it (a retry after its own crash) is taken as
+//  the same file, as it always was; after it, as a new message.
+#define RH_SPOOL_GUARD_MS ((int64_t) 24 * 3600 * 1000)
+#define RH_PRUNE_BATCH    256  //  records the pruner looks at per tick: the loop stays light
+#define RH_DAY_MS         ((int64_t) 24 * 3600 * 1000)
 
 const rh_cfg_spec_t rh_agent_config_spec [] = {
     { "agency/id", RH_CFG_STR, 0, 0, NULL, true, "this agency's id, as in its certificate" },
@@ -105,6 +111,12 @@ const rh_cfg_spec_t rh_agent_config_spec [] = {
     { "spool/scan_ms", RH_CFG_INT, 20, 60000, "500", false,
       "how often outbox/ is scanned besides change notifications" },
     { "data/dir", RH_CFG_STR, 0, 0, NULL, true, "folder for the outbox database and status.json" },
+    { "data/retention_days", RH_CFG_INT, 30, 36500, "400", false,
+      "keep what binds a reply to a message (its header digest) and de-duplicates its delivery "
+      "this many days after it arrived, then forget it: a reply after that goes unbound" },
+    { "clock/offset_file", RH_CFG_STR, 0, 0, "", false,
+      "tests only: a file holding milliseconds added to the clock that dates and forgets the "
+      "records above" },
     { "hook/command", RH_CFG_STR, 0, 0, "", false,
       "program run with the path of each new inbox file (no shell)" },
     { "send/window", RH_CFG_INT, 1, RH_MAX_CREDIT, "1000", false,
@@ -297,6 +309,8 @@ struct _rh_agent_t {
     int64_t started_ms;                    //  when the agent started
     int64_t last_accepted_ms;              //  when the broker last accepted one of ours (0: never)
     int64_t service_status_ms;             //  when systemd's STATUS= line was last updated
+    rh_pruner_t *pruner;                   //  forgets f/, h/ and i/ records in time
+    int64_t clock_offset;                  //  added to that clock (tests: clock/offset_file)
 
     //  Issue 17, lateral checks: the broker's alerts about information requests since start
     //  (reminders to answer one, reply-by times passed), and the request last named.
@@ -314,6 +328,33 @@ s_broker (rh_agent_t *self)
 {
     return rh_brokers_endpoint (self->brokers, rh_brokers_current (self->brokers));
 }
+//  The clock that dates f/, h/ and i/ records and forgets them: real time, plus the test offset
+//  when clock/offset_file is set (nothing else in the agent moves with it).
+static int64_t
+s_retention_now (rh_agent_t *self)
+{
+    return rh_time_now_ms () + self->clock_offset;
+}
+
+//  Tests move that clock by writing milliseconds into clock/offset_file; read once per tick.
+static void
+s_read_clock (rh_agent_t *self)
+{
+    const char *path = rh_config_str (self->config, "clock/offset_file");
+    uint8_t *text = NULL;
+    size_t size = 0;
+    if (!*path || rh_file_read (path, 64, &text, &size) != 0)
+        return;
+    char buffer [65];
+    memcpy (buffer, text, size);
+    buffer [size] = 0;
+    free (text);
+    char *end = NULL;
+    long long offset = strtoll (buffer, &end, 10);
+    if (end != buffer && offset >= 0)
+        self->clock_offset = offset;
+}
+
 static void s_error (rh_agent_t *self, const char *format, ...)
     __attribute__ ((format (printf, 2, 3)));
 
@@ -831,6 +872,16 @@ s_write_status (rh_agent_t *self)
                              json_integer ((json_int_t) rh_brokers_moves (self->brokers)));
         json_object_set_new (root, "last_outage_ms", json_integer (self->last_outage_ms));
     }
+    if (root && self->pruner)
+        //  The per-message records kept to bind replies and guard spool files: what the last
+        //  complete pass kept (levels off at a retention's worth), and what was forgotten.
+        json_object_set_new (
+            root, "retention",
+            json_pack ("{s:I, s:I, s:I, s:I}", "days",
+                       (json_int_t) rh_config_int (self->config, "data/retention_days"), "kept",
+                       (json_int_t) rh_pruner_kept (self->pruner), "forgotten",
+                       (json_int_t) rh_pruner_pruned (self->pruner), "passes",
+                       (json_int_t) rh_pruner_passes (self->pruner)));
     if (root && self->link) {
         //  Why we are not connected, when we are not, in a word and in a sentence.
         json_object_set_new (root, "connection",
@@ -1006,7 +1057,8 @@ s_read_spool (rh_agent_t *self, const char *name, uint8_t **content, size_t *siz
     uint8_t *seen = NULL;
     size_t seen_size = 0;
     if (rh_db_get (self->db, key, strlen (key), &seen, &seen_size) == 0
-        && seen_size == RH_DIGEST_LEN && memcmp (seen, hash, RH_DIGEST_LEN) == 0) {
+        && rh_pruner_digest (seen, seen_size)
+        && memcmp (rh_pruner_digest (seen, seen_size), hash, RH_DIGEST_LEN) == 0) {
         //  Taken in before a crash stopped us removing it.
         unlink (path);
         free (seen);
@@ -1163,8 +1215,10 @@ s_take_sealed (rh_agent_t *self)
             s_outbox_key (spool->sequence, outbox_key, sizeof outbox_key);
             rh_db_put (self->db, outbox_key, strlen (outbox_key), bytes, record_size);
             if (!spool->api) {
+                uint8_t value [RH_PRUNER_VALUE_MAX];
+                size_t value_size = rh_pruner_value (value, spool->hash, s_retention_now (self));
                 snprintf (key, sizeof key, "f/%s", spool->name);
-                rh_db_put (self->db, key, strlen (key), spool->hash, RH_DIGEST_LEN);
+                rh_db_put (self->db, key, strlen (key), value, value_size);
             }
             if (spool->referral)
                 s_referral_sent (self, rh_envelope_msg_id (spool->result.envelope),
@@ -1210,7 +1264,8 @@ s_take_sealed (rh_agent_t *self)
         spool->json = NULL;
     }
     //  No fsync of outbox/ here: if an unlink is lost to a power cut, the file comes back and
-    //  its f/ record (kept after acceptance) recognises it.
+    //  its f/ record recognises it (the pruner forgets the record only once the file is gone,
+    //  and flushes outbox/ before it does).
     self->queued += taken;
     self->status_dirty = true;
     //  Files taken may be part of a larger drop: look again as soon as this listing is done,
@@ -1693,19 +1748,17 @@ s_unverified (rh_agent_t *self, uint64_t delivery_id, rh_rc_t rc, const char *wh
 
 //  Records an arrival under key (i/<msg_id>) with the SHA-256 of its signed header: a reply
 //  we send to it later carries that digest (in_reply_sha256), binding the reply to exactly
-//  the message it answers.
+//  the message it answers. Dated, so that the pruner forgets it after data/retention_days.
 static void
 s_note_arrival (rh_agent_t *self, const char *key, rh_envelope_t *envelope)
 {
     size_t size = 0;
     const uint8_t *header = rh_envelope_header_bytes (envelope, &size);
-    uint8_t digest [RH_DIGEST_LEN];
-    if (!header) {
-        rh_db_put (self->db, key, strlen (key), "", 0);
-        return;
-    }
-    rh_sha256 (digest, header, size);
-    rh_db_put (self->db, key, strlen (key), digest, RH_DIGEST_LEN);
+    uint8_t digest [RH_DIGEST_LEN], value [RH_PRUNER_VALUE_MAX];
+    if (header)
+        rh_sha256 (digest, header, size);
+    size_t value_size = rh_pruner_value (value, header ? digest : NULL, s_retention_now (self));
+    rh_db_put (self->db, key, strlen (key), value, value_size);
 }
 
 //  Binds a reply to the message it answers, from the digest recorded when it arrived. One that
@@ -1721,15 +1774,17 @@ s_bind_reply (rh_agent_t *self, rh_envelope_t *envelope)
     snprintf (key, sizeof key, "i/%s", answers);
     uint8_t *digest = NULL;
     size_t size = 0;
-    if (rh_db_get (self->db, key, strlen (key), &digest, &size) == 0 && size == RH_DIGEST_LEN)
-        rh_envelope_set_in_reply_sha256 (envelope, digest);
+    if (rh_db_get (self->db, key, strlen (key), &digest, &size) == 0
+        && rh_pruner_digest (digest, size))
+        rh_envelope_set_in_reply_sha256 (envelope, rh_pruner_digest (digest, size));
     else {
         //  Or a strategy meeting invitation of our own (kept under h/ when it was sealed).
         free (digest);
         digest = NULL;
         snprintf (key, sizeof key, "h/%s", answers);
-        if (rh_db_get (self->db, key, strlen (key), &digest, &size) == 0 && size == RH_DIGEST_LEN)
-            rh_envelope_set_in_reply_sha256 (envelope, digest);
+        if (rh_db_get (self->db, key, strlen (key), &digest, &size) == 0
+            && rh_pruner_digest (digest, size))
+            rh_envelope_set_in_reply_sha256 (envelope, rh_pruner_digest (digest, size));
     }
     free (digest);
 }
@@ -2867,6 +2922,11 @@ rh_agent_new (rh_config_t *config)
     for (; iter && rh_db_iter_valid (iter); rh_db_iter_next (iter))
         self->queued++;
     rh_db_iter_destroy (&iter);
+    if (!(self->pruner = rh_pruner_new (self->db, self->agency, self->outbox,
+                                        rh_config_int (config, "data/retention_days") * RH_DAY_MS,
+                                        RH_SPOOL_GUARD_MS)))
+        goto fail;
+    s_read_clock (self);
     self->next_sequence = self->sequence;
     self->flights = calloc (self->window, sizeof *self->flights);
     self->arrivals = calloc (RH_MAX_ACK_BATCH, sizeof *self->arrivals);
@@ -2939,6 +2999,7 @@ rh_agent_destroy (rh_agent_t **self_p)
         s_close_link (self);
         rh_brokers_destroy (&self->brokers);
         rh_monitor_destroy (&self->metrics);  //  its thread, before the context ends
+        rh_pruner_destroy (&self->pruner);
         rh_service_destroy (&self->service);
         if (self->context)
             zmq_ctx_term (self->context);
@@ -3155,6 +3216,12 @@ s_step (rh_agent_t *self, int timeout_ms)
         }
         s_trust_tick (self, now);
         s_deferred_tick (self, now);
+        //  Old records forgotten a bounded step at a time; committed with the rest below.
+        s_read_clock (self);
+        uint64_t passes = rh_pruner_passes (self->pruner);
+        if (rh_pruner_step (self->pruner, s_retention_now (self), RH_PRUNE_BATCH) > 0
+            || rh_pruner_passes (self->pruner) != passes)
+            self->status_dirty = true;
         if (self->link_lost && !self->connected && rh_brokers_size (self->brokers) < 2)
             s_reconnect (self);
         if (self->flight_count > 0 && now - self->flights [0].sent_ms > self->resend_wait_ms) {

@@ -12,6 +12,7 @@
 
 #include "rh_brokers.h"
 #include "rh_link.h"
+#include "rh_pruner.h"
 #include "rh_sealer.h"
 #include "rhannu_agent.h"
 #include "rh_agent.h"

@@ -32,6 +32,7 @@ void init_rh_prom_tests (void);
 void init_rh_monitor_tests (void);
 void init_rh_link_tests (void);
 void init_rh_brokers_tests (void);
+void init_rh_pruner_tests (void);
 void init_rh_sealer_tests (void);
 void init_rh_queue_tests (void);
 void init_rh_tracker_tests (void);
@@ -84,6 +85,7 @@ main (void)
     init_rh_monitor_tests ();
     init_rh_link_tests ();
     init_rh_brokers_tests ();
+    init_rh_pruner_tests ();
     init_rh_sealer_tests ();
     init_rh_queue_tests ();
     init_rh_tracker_tests ();

@@ -340,18 +340,8 @@ s_retention_now (rh_agent_t *self)
 static void
 s_read_clock (rh_agent_t *self)
 {
-    const char *path = rh_config_str (self->config, "clock/offset_file");
-    uint8_t *text = NULL;
-    size_t size = 0;
-    if (!*path || rh_file_read (path, 64, &text, &size) != 0)
-        return;
-    char buffer [65];
-    memcpy (buffer, text, size);
-    buffer [size] = 0;
-    free (text);
-    char *end = NULL;
-    long long offset = strtoll (buffer, &end, 10);
-    if (end != buffer && offset >= 0)
+    int64_t offset = rh_time_offset_file (rh_config_str (self->config, "clock/offset_file"));
+    if (offset >= 0)
         self->clock_offset = offset;
 }
 

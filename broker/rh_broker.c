@@ -149,18 +149,7 @@ s_now (rh_broker_t *self)
 int64_t
 rh_broker_clock_offset (rh_config_t *config)
 {
-    const char *path = rh_config_str (config, "clock/offset_file");
-    uint8_t *text = NULL;
-    size_t size = 0;
-    if (!*path || rh_file_read (path, 64, &text, &size) != 0)
-        return -1;
-    char buffer [65];
-    memcpy (buffer, text, size);
-    buffer [size] = 0;
-    free (text);
-    char *end = NULL;
-    long long offset = strtoll (buffer, &end, 10);
-    return end != buffer && offset >= 0 ? offset : -1;
+    return rh_time_offset_file (rh_config_str (config, "clock/offset_file"));
 }
 
 //  Tests move the clock by writing milliseconds into clock/offset_file; read once per tick.

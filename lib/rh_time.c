@@ -33,3 +33,20 @@ rh_time_format (int64_t ms, char *buffer, size_t size)
         snprintf (buffer, size, "?");
     return buffer;
 }
+
+int64_t
+rh_time_offset_file (const char *path)
+{
+    assert (path);
+    uint8_t *text = NULL;
+    size_t size = 0;
+    if (!*path || rh_file_read (path, 64, &text, &size) != 0)
+        return -1;
+    char buffer [65];
+    memcpy (buffer, text, size);
+    buffer [size] = 0;
+    free (text);
+    char *end = NULL;
+    long long offset = strtoll (buffer, &end, 10);
+    return end != buffer && offset >= 0 ? offset : -1;
+}

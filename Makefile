@@ -433,7 +433,7 @@ ASAN_INTEGRATION := test_lifecycle test_override test_challenge test_security te
                     test_cli test_failover test_erase test_backup test_metrics test_evidence test_report \
                     test_explain \
                     test_replies test_withdrawal test_onhold test_federation test_federation_link test_federation_case \
-                    test_lateral test_strategy test_retention \
+                    test_lateral test_strategy \
                     test_scenario7 test_federation_witness test_federation_wait
 ASAN_UNIT = UBSAN_OPTIONS=print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 check-asan:

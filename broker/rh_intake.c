@@ -173,6 +173,35 @@ s_reject (rh_intake_t *self, const rh_verified_t *result, rh_rc_t rc, const char
                  rh_rc_name (rc), detail);
 }
 
+//  The replay and duplicate check by message id, sequence and header digest (rh_dedup): true
+//  if the message is new and goes on; false when it was answered here (refused as a replay, or
+//  a duplicate acknowledged again, audited).
+static bool
+s_first_time (rh_intake_t *self, const rh_verified_t *result)
+{
+    size_t header_size = 0;
+    const uint8_t *header = rh_envelope_header_bytes (result->envelope, &header_size);
+    uint8_t header_hash [RH_DIGEST_LEN];
+    rh_sha256 (header_hash, header, header_size);
+    bool duplicate = false;
+    const char *why = NULL;
+    rh_rc_t rc =
+        rh_dedup_check (self->dedup, result->agency, result->msg_id,
+                        rh_envelope_sequence (result->envelope), header_hash, &duplicate, &why);
+    if (rc != RH_OK) {
+        s_reject (self, result, rc, why);
+        return false;
+    }
+    if (duplicate) {
+        rh_audit_event (self->audit, "DUPLICATE", RH_OK, result->msg_id, result->agency, NULL, 0,
+                        NULL, 0, result->sealed_sha256, "seen before; acknowledged again");
+        rh_router_reply (self->router, result->routing_id, result->routing_id_size, result->msg_id,
+                         RH_OK, true, NULL);
+        return false;
+    }
+    return true;
+}
+
 static void s_refuse (rh_intake_t *self, const rh_verified_t *result, const rh_decision_t *decision,
                       const char *recipient);
 
@@ -215,25 +244,8 @@ s_forward (rh_intake_t *self, const rh_verified_t *result, const rh_fed_region_t
         s_refuse (self, result, &refusal, record.holder);
         return;
     }
-    size_t header_size = 0;
-    const uint8_t *header = rh_envelope_header_bytes (envelope, &header_size);
-    uint8_t header_hash [RH_DIGEST_LEN];
-    rh_sha256 (header_hash, header, header_size);
-    bool duplicate = false;
-    const char *why = NULL;
-    rh_rc_t rc = rh_dedup_check (self->dedup, result->agency, result->msg_id,
-                                 rh_envelope_sequence (envelope), header_hash, &duplicate, &why);
-    if (rc != RH_OK) {
-        s_reject (self, result, rc, why);
+    if (!s_first_time (self, result))
         return;
-    }
-    if (duplicate) {
-        rh_audit_event (self->audit, "DUPLICATE", RH_OK, result->msg_id, result->agency, NULL, 0,
-                        NULL, 0, result->sealed_sha256, "seen before; acknowledged again");
-        rh_router_reply (self->router, result->routing_id, result->routing_id_size, result->msg_id,
-                         RH_OK, true, NULL);
-        return;
-    }
     if (rh_queue_reserve (self->queue, queue) != 0) {
         s_reject (self, result, RH_E_NOMEM, "cannot keep a queue for the other region");
         return;
@@ -743,25 +755,8 @@ rh_intake_accept (rh_intake_t *self, rh_verified_t *result, int64_t now)
         s_refuse (self, result, &refusal, refused_to);
         return;
     }
-    size_t header_size = 0;
-    const uint8_t *header = rh_envelope_header_bytes (envelope, &header_size);
-    uint8_t header_hash [RH_DIGEST_LEN];
-    rh_sha256 (header_hash, header, header_size);
-    bool duplicate = false;
-    const char *why = NULL;
-    rc = rh_dedup_check (self->dedup, result->agency, result->msg_id,
-                         rh_envelope_sequence (envelope), header_hash, &duplicate, &why);
-    if (rc != RH_OK) {
-        s_reject (self, result, rc, why);
+    if (!s_first_time (self, result))
         return;
-    }
-    if (duplicate) {
-        rh_audit_event (self->audit, "DUPLICATE", RH_OK, result->msg_id, result->agency, NULL, 0,
-                        NULL, 0, result->sealed_sha256, "seen before; acknowledged again");
-        rh_router_reply (self->router, result->routing_id, result->routing_id_size, result->msg_id,
-                         RH_OK, true, NULL);
-        return;
-    }
     if (seen_before) {
         //  Known id, but neither a replay nor a duplicate: cannot happen (rh_dedup refuses a
         //  reused id with other content); refuse rather than deliver undecided.

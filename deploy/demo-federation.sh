@@ -14,19 +14,7 @@ cardiff_port=$((gwent_port + 1))
 pids=()
 declare -A broker_pid=()
 
-if [ -t 1 ] && [ -n "${TERM:-}" ] && [ "${TERM:-}" != dumb ] && [ -z "${NO_COLOR:-}" ]; then
-    bold=$'\033[1m' plain=$'\033[0m'
-else
-    bold="" plain=""
-fi
-say () { printf '\n%s%s%s\n' "$bold" "$*" "$plain"; }
-note () { printf '  %s\n' "$*"; }
-stop_all () {
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-    pids=()
-}
-trap stop_all EXIT
+source "$top/deploy/demo_lib.sh"
 short () { sed "s|$run/|demo/run-federation/|g; s|$top/||g; s/^/  /"; }
 field () { grep -o "\"$2\": *\"[^\"]*\"" "$1" | head -1 | sed 's/.*: *"\(.*\)"/\1/'; }
 #  Waits up to $3 seconds for a file in $1 holding the text $2; prints its path.

@@ -9,21 +9,7 @@ run="$top/demo/run"
 port=${DEMO_PORT:-5670}
 pids=()
 
-#  Bold headings on a terminal that can show them; plain text into a file, a pipe or TERM=dumb
-#  (and with NO_COLOR set).
-if [ -t 1 ] && [ -n "${TERM:-}" ] && [ "${TERM:-}" != dumb ] && [ -z "${NO_COLOR:-}" ]; then
-    bold=$'\033[1m' plain=$'\033[0m'
-else
-    bold="" plain=""
-fi
-say () { printf '\n%s%s%s\n' "$bold" "$*" "$plain"; }
-note () { printf '  %s\n' "$*"; }
-stop_all () {
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-    pids=()
-}
-trap stop_all EXIT
+source "$top/deploy/demo_lib.sh"
 
 #  Waits up to $2 seconds for a file matching the glob $1; prints its path.
 wait_for () {

@@ -153,10 +153,10 @@ sleep 0.3
 expect "status.json does not repeat the value" "$(grep -c Mary "$work/$a/nor/this/data/status.json")" 0
 
 echo "== make demo: bold headings on a terminal only"
-#  demo.sh's heading function, as it decides on escapes, in a pipe and on a terminal (script).
+#  The demos' heading function (deploy/demo_lib.sh), as it decides on escapes, in a pipe and on a terminal (script).
 heading="$work/heading.sh"
-{ sed -n '/^if \[ -t 1 \]/,/^say ()/p' "$(dirname "$0")/../../deploy/demo.sh"; echo 'say heading'; } > "$heading"
-expect "demo.sh's heading function was found" "$(grep -c '^say ()' "$heading")" 1
+{ sed -n '/^if \[ -t 1 \]/,/^say ()/p' "$(dirname "$0")/../../deploy/demo_lib.sh"; echo 'say heading'; } > "$heading"
+expect "the demos' heading function was found" "$(grep -c '^say ()' "$heading")" 1
 escapes () { grep -c $'\033' || true; }
 expect "no escapes into a pipe" "$(TERM=xterm bash "$heading" | escapes)" 0
 expect "bold on a terminal" "$(TERM=xterm script -qec "bash $heading" /dev/null | escapes)" 1
